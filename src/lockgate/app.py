@@ -1,0 +1,57 @@
+"""``create_app(settings)``: the ASGI application serving the Console API (and, later, the SDKs)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from lockgate import __version__
+from lockgate.console.errors import install_error_handlers
+from lockgate.console.ratelimit import RateLimiter
+from lockgate.console.router import console_router
+from lockgate.kit.clock import Clock, SystemClock
+from lockgate.kit.db import Database
+from lockgate.kit.settings import Settings
+from lockgate.migrations import upgrade
+
+logger = logging.getLogger("lockgate")
+
+
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, database: Database | None = None
+) -> FastAPI:
+    clock = clock or SystemClock()
+    owns_database = database is None
+    database = database or Database(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.run_migrations_on_start:
+            upgrade(database.engine)
+        yield
+        if owns_database:
+            database.dispose()
+
+    app = FastAPI(
+        title="Lockgate",
+        version=__version__,
+        description="Self-hosted experimentation platform speaking Statsig's Console API.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.clock = clock
+    app.state.database = database
+    app.state.rate_limiter = RateLimiter(
+        database, clock, settings.rate_limit_per_10s, settings.rate_limit_per_15min
+    )
+    install_error_handlers(app)
+    app.include_router(console_router())
+
+    @app.get("/health", include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return app

@@ -1,0 +1,142 @@
+"""The ``lockgate`` command: serve, manage keys, migrate. It calls the same services as the API."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from lockgate.console.errors import ConsoleError
+from lockgate.keys import repository as keys_repository
+from lockgate.keys import service as keys_service
+from lockgate.kit.clock import SystemClock
+from lockgate.kit.db import Database
+from lockgate.kit.settings import Settings
+from lockgate.migrations import upgrade
+from lockgate.models import Project
+from lockgate.projects import repository as projects_repository
+from lockgate.projects.service import SYSTEM_ACTOR, bootstrap
+
+KEY_TYPES = {"console": "CONSOLE", "server": "SERVER", "client": "CLIENT"}
+
+
+def _database(settings: Settings) -> Database:
+    database = Database(settings)
+    upgrade(database.engine)
+    return database
+
+
+@click.group()
+@click.version_option(package_name="lockgate")
+def main() -> None:
+    """Lockgate: a self-hosted experimentation platform that speaks Statsig's protocols."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to bind (default: LOCKGATE_HOST or 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (default: LOCKGATE_PORT or 8000).")
+def serve(host: str | None, port: int | None) -> None:
+    """Start the server. A fresh data directory gets a company, a project and three keys."""
+    import uvicorn
+
+    from lockgate.app import create_app
+
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
+    )
+    database = _database(settings)
+    with database.transaction() as session:
+        created = bootstrap(session, SystemClock().now_ms())
+    if created is not None:
+        click.echo("Created the default project. These keys are shown once; keep them safe:")
+        click.echo(f"  project:         {created.project.id}")
+        click.echo(f"  console API key: {created.console_key}")
+        click.echo(f"  server secret:   {created.server_key}")
+        click.echo(f"  client key:      {created.client_key}")
+    click.echo(f"Lockgate listening on http://{settings.host}:{settings.port}", err=True)
+    app = create_app(settings, database=database)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+
+
+@main.group()
+def keys() -> None:
+    """Create and list API keys."""
+
+
+def _project(database: Database, name: str | None) -> Project:
+    with database.transaction(write=False) as session:
+        project = (
+            projects_repository.find_project(session, name)
+            if name
+            else projects_repository.first_project(session)
+        )
+    if project is None:
+        raise click.ClickException(
+            f"no project {name!r}" if name else "no project yet: run `lockgate serve` once first"
+        )
+    return project
+
+
+@keys.command("create")
+@click.option("--type", "key_type", type=click.Choice(sorted(KEY_TYPES)), required=True)
+@click.option("--scope", "scopes", multiple=True, help="A scope; repeat for several.")
+@click.option("--description", default="", help="What the key is for.")
+@click.option("--project", default=None, help="Project id or name (default: the first project).")
+def keys_create(
+    key_type: str, scopes: tuple[str, ...], description: str, project: str | None
+) -> None:
+    """Create a key and print it alone on stdout."""
+    settings = Settings()
+    database = _database(settings)
+    target = _project(database, project)
+    try:
+        with database.transaction() as session:
+            _, secret = keys_service.create_key(
+                session,
+                project_id=target.id,
+                actor=SYSTEM_ACTOR,
+                now_ms=SystemClock().now_ms(),
+                key_type=KEY_TYPES[key_type],
+                description=description or f"{key_type} key created by the CLI",
+                scopes=list(scopes),
+            )
+    except ConsoleError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(secret)
+
+
+@keys.command("list")
+@click.option("--project", default=None, help="Project id or name (default: the first project).")
+def keys_list(project: str | None) -> None:
+    """List keys (public ids only; secrets are never stored)."""
+    settings = Settings()
+    database = _database(settings)
+    target = _project(database, project)
+    with database.transaction(write=False) as session:
+        rows, _ = keys_repository.list_keys(
+            session, target.id, target_app=None, environment=None, offset=0, limit=10_000
+        )
+        for key in rows:
+            scopes = ",".join(key.scopes or []) or "-"
+            click.echo(f"{key.id}\t{key.type}\t{key.status}\t{scopes}\t{key.description}")
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    settings = Settings()
+    database = Database(settings)
+    upgrade(database.engine)
+    click.echo("database is up to date", err=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

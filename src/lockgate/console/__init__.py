@@ -1,0 +1,1 @@
+"""The Console API: shared conventions (envelope, errors, auth, pagination) and its routers."""

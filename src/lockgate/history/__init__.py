@@ -1,0 +1,1 @@
+"""Change history: the audit log and entity versions, shared by every entity kind."""

@@ -1,0 +1,1 @@
+"""API keys: console, server secret and client keys, stored as hashes."""

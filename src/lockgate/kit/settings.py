@@ -1,0 +1,58 @@
+"""The one typed settings object, read from ``LOCKGATE_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["debug", "info", "warning", "error", "critical"]
+
+
+class Settings(BaseSettings):
+    """Every setting Lockgate reads. Each field is documented in the README (a test checks)."""
+
+    model_config = SettingsConfigDict(env_prefix="LOCKGATE_", frozen=True, extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("./lockgate-data"),
+        description="Directory holding the embedded SQLite database and other local state.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL of the database. Unset means SQLite at <data_dir>/lockgate.db; "
+            "use postgresql+psycopg://user@host/db for PostgreSQL."
+        ),
+    )
+    host: str = Field(default="127.0.0.1", description="Address `lockgate serve` binds to.")
+    port: int = Field(default=8000, ge=0, le=65535, description="Port `lockgate serve` binds to.")
+    log_level: LogLevel = Field(default="info", description="Log level of the server.")
+    rate_limit_per_10s: int = Field(
+        default=100,
+        ge=0,
+        description="Console API mutations allowed per project per 10 s (0: off).",
+    )
+    rate_limit_per_15min: int = Field(
+        default=900,
+        ge=0,
+        description="Console API mutations allowed per project per 15 minutes (0: off).",
+    )
+    run_migrations_on_start: bool = Field(
+        default=True, description="Apply database migrations when the server starts."
+    )
+    sqlite_busy_timeout_ms: int = Field(
+        default=30_000, ge=0, description="How long a SQLite writer waits for the write lock."
+    )
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'lockgate.db').as_posix()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")

@@ -1,0 +1,1 @@
+"""The company and its projects: bootstrap, spec revisions, ``/project`` and ``/company``."""

@@ -1,0 +1,1 @@
+"""Tags: named labels that entities carry by name."""

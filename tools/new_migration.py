@@ -1,0 +1,26 @@
+"""Autogenerate a migration against a scratch SQLite database: python tools/new_migration.py MSG"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from alembic import command
+
+from lockgate.kit.db import Database
+from lockgate.kit.settings import Settings
+from lockgate.migrations import alembic_config, upgrade
+
+
+def main() -> None:
+    message = " ".join(sys.argv[1:]) or "change"
+    with tempfile.TemporaryDirectory() as tmp:
+        database = Database(Settings(data_dir=Path(tmp)))
+        upgrade(database.engine)
+        command.revision(alembic_config(database.engine), message=message, autogenerate=True)
+        database.dispose()
+
+
+if __name__ == "__main__":
+    main()
