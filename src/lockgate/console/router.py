@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 
 from lockgate.history.routes import router as audit_router
 from lockgate.keys.routes import router as keys_router
@@ -17,3 +17,12 @@ def console_router() -> APIRouter:
     for child in (keys_router, tags_router, audit_router, projects_router):
         router.include_router(child)
     return router
+
+
+def served_operations(app: FastAPI) -> set[tuple[str, str]]:
+    """(METHOD, path) of every Console API operation ``app`` serves, read from its OpenAPI."""
+    served: set[tuple[str, str]] = set()
+    for path, item in app.openapi()["paths"].items():
+        if path.startswith(PREFIX):
+            served.update((method.upper(), path) for method in item)
+    return served

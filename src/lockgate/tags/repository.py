@@ -36,7 +36,7 @@ def list_tags(
     rows = session.scalars(
         select(Tag)
         .where(Tag.project_id == project_id)
-        .order_by(Tag.created_time, Tag.id)
+        .order_by(Tag.created_time, Tag.name)
         .offset(offset)
         .limit(limit)
     ).all()

@@ -1,0 +1,41 @@
+# Lockgate: `make run` serves on SQLite, `make test` runs the whole suite on SQLite and PostgreSQL.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+
+.PHONY: run test test-sqlite test-postgresql lint typecheck bench docs clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/lockgate serve
+
+test: $(STAMP) lint typecheck test-sqlite test-postgresql
+
+test-sqlite: $(STAMP)
+	LOCKGATE_TEST_DB=sqlite $(BIN)/pytest -q -m "not slow" --cov=lockgate --cov-report=term:skip-covered
+
+test-postgresql: $(STAMP)
+	LOCKGATE_TEST_DB=postgresql LOCKGATE_TEST_PG_URL=$(PG_URL) $(BIN)/pytest -q -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests tools
+	$(BIN)/ruff format --check src tests tools
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+docs: $(STAMP)
+	$(BIN)/python tools/readme_operations.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage

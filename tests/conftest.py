@@ -1,0 +1,139 @@
+"""Fixtures: a real database (SQLite or PostgreSQL, chosen by LOCKGATE_TEST_DB), the app,
+a bootstrapped project with its keys, and contract-checking clients."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from lockgate.app import create_app
+from lockgate.kit.clock import ManualClock
+from lockgate.kit.db import Database
+from lockgate.kit.settings import Settings
+from lockgate.migrations import upgrade
+from lockgate.models import Base
+from lockgate.projects.service import Bootstrap, bootstrap
+from tests.contract.client import ContractClient
+from tests.contract.validator import COVERAGE, operations
+
+TEST_DB = os.environ.get("LOCKGATE_TEST_DB", "sqlite")
+PG_SERVER_URL = os.environ.get(
+    "LOCKGATE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def pytest_report_header() -> str:
+    return f"lockgate test database: {TEST_DB}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if TEST_DB == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'lockgate.db'}"
+        return
+    if TEST_DB != "postgresql":
+        raise pytest.UsageError(f"LOCKGATE_TEST_DB must be sqlite or postgresql, not {TEST_DB}")
+    name = f"lockgate_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_SERVER_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_SERVER_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def base_settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        database_url=database_url,
+        data_dir=Path(tmp_path_factory.mktemp("data")),
+        run_migrations_on_start=False,
+        rate_limit_per_10s=0,
+        rate_limit_per_15min=0,
+    )
+
+
+@pytest.fixture(scope="session")
+def database(base_settings: Settings) -> Iterator[Database]:
+    db = Database(base_settings)
+    upgrade(db.engine)
+    yield db
+    db.dispose()
+
+
+def _wipe(db: Database) -> None:
+    with db.engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture()
+def db(database: Database) -> Iterator[Database]:
+    """The session database, emptied after each test."""
+    yield database
+    _wipe(database)
+
+
+@pytest.fixture()
+def clock() -> ManualClock:
+    return ManualClock(start_ms=1_780_000_000_000)
+
+
+@pytest.fixture()
+def settings(base_settings: Settings) -> Settings:
+    return base_settings
+
+
+@pytest.fixture()
+def app(settings: Settings, db: Database, clock: ManualClock):  # type: ignore[no-untyped-def]
+    return create_app(settings, clock=clock, database=db)
+
+
+@pytest.fixture()
+def project(db: Database, clock: ManualClock) -> Bootstrap:
+    with db.transaction() as session:
+        created = bootstrap(session, clock.now_ms())
+    assert created is not None
+    return created
+
+
+@pytest.fixture()
+def console(app, project: Bootstrap) -> Iterator[ContractClient]:  # type: ignore[no-untyped-def]
+    with ContractClient(app, project.console_key) as client:
+        yield client
+
+
+@pytest.fixture()
+def anonymous(app) -> Iterator[ContractClient]:  # type: ignore[no-untyped-def]
+    with ContractClient(app) as client:
+        yield client
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """On a full run, every implemented Console operation must have had a validated 2xx."""
+    if exitstatus != 0 or session.config.option.keyword or session.config.option.markexpr:
+        return
+    if session.config.args and any(a not in ("tests", "tests/") for a in session.config.args):
+        return
+    implemented = implemented_operations()
+    missing = sorted(implemented - COVERAGE.validated)
+    if missing:
+        lines = "\n".join(f"  {m} {p}" for m, p in missing)
+        print(f"\nConsole operations implemented but never validated by a test:\n{lines}")
+        session.exitstatus = 1
+
+
+def implemented_operations() -> set[tuple[str, str]]:
+    """Spec operations the app serves."""
+    from lockgate.console.router import served_operations
+
+    served = served_operations(create_app(Settings(database_url="sqlite://")))
+    return {(op.method, op.path) for op in operations() if (op.method, op.path) in served}

@@ -1,0 +1,112 @@
+"""Validate Console API responses against the official spec's response schemas.
+
+Every response a test receives through ``ContractClient`` is matched to its operation and
+checked; the operations that returned a validated 2xx are recorded so the suite can prove that
+every implemented operation is covered.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+SPEC_PATH = Path(__file__).with_name("console_spec.json")
+PREFIX = "/console/v1"
+
+
+@cache
+def spec() -> dict[str, Any]:
+    return json.loads(SPEC_PATH.read_text())  # type: ignore[no-any-return]
+
+
+def _to_json_schema(node: Any) -> Any:
+    """OpenAPI 3.0 schema -> JSON Schema: ``nullable`` becomes a union with null."""
+    if isinstance(node, list):
+        return [_to_json_schema(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    converted = {k: _to_json_schema(v) for k, v in node.items() if k != "nullable"}
+    if node.get("nullable"):
+        return {"anyOf": [converted, {"type": "null"}]}
+    return converted
+
+
+@cache
+def _components() -> dict[str, Any]:
+    return _to_json_schema(spec()["components"])  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    pattern: re.Pattern[str]
+    literal_segments: int
+
+
+@cache
+def operations() -> tuple[Operation, ...]:
+    found = []
+    for path, methods in spec()["paths"].items():
+        regex = "^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path)) + "$"
+        literals = sum(1 for seg in path.split("/") if seg and not seg.startswith("{"))
+        for method in methods:
+            found.append(Operation(method.upper(), path, re.compile(regex), literals))
+    # Literal segments win over parameters (`/metrics/list` before `/metrics/{id}`).
+    return tuple(sorted(found, key=lambda o: -o.literal_segments))
+
+
+def match_operation(method: str, url_path: str) -> Operation | None:
+    for op in operations():
+        if op.method == method.upper() and op.pattern.match(url_path):
+            return op
+    return None
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"status": {"type": "integer"}, "message": {"type": "string"}},
+    "required": ["status", "message"],
+}
+
+
+@dataclass
+class Coverage:
+    validated: set[tuple[str, str]] = field(default_factory=set)
+
+
+COVERAGE = Coverage()
+
+
+def validate_response(method: str, url_path: str, status: int, body: Any) -> Operation | None:
+    """Raise ``AssertionError`` when ``body`` breaks the documented schema for ``status``."""
+    op = match_operation(method, url_path)
+    if op is None:
+        return None
+    responses = spec()["paths"][op.path][op.method.lower()]["responses"]
+    schema = responses.get(str(status))
+    if status >= 400:
+        schema = ERROR_SCHEMA
+        assert body.get("status") == status, f"error status field {body.get('status')} != {status}"
+    elif schema is None:
+        documented = sorted(responses)
+        raise AssertionError(
+            f"{op.method} {op.path} answered {status}; spec documents {documented}"
+        )
+    root = {**_to_json_schema(schema), "components": _components()}
+    try:
+        jsonschema.Draft4Validator(root).validate(body)
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path)
+        raise AssertionError(
+            f"{op.method} {op.path} -> {status}: {exc.message} at '{where}'"
+        ) from None
+    if 200 <= status < 300:
+        COVERAGE.validated.add((op.method, op.path))
+    return op

@@ -1,0 +1,82 @@
+"""Write the schema-only extract of the official Console API spec that the contract tests use.
+
+    python tools/extract_console_spec.py PATH/TO/statsig-console-openapi.json
+
+Keeps paths, methods, parameters, response codes and schemas; drops descriptions and examples.
+Where the official spec contradicts Statsig's real responses, ``CORRECTIONS`` patches the
+schema and says why, so the tests check what clients actually receive.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+OUT = Path(__file__).resolve().parent.parent / "tests" / "contract" / "console_spec.json"
+DROP = {"description", "example", "examples", "summary", "externalDocs", "title"}
+
+# (schema name, property, replacement, reason)
+CORRECTIONS: list[tuple[str, str, dict[str, Any], str]] = [
+    (
+        "AuditLogDto",
+        "actionType",
+        {"type": "string"},
+        "typed object, but the spec's own example and Statsig's API return a string",
+    ),
+    (
+        "AuditLogDto",
+        "modifierEmail",
+        {"type": "string", "nullable": True},
+        "typed object; it is the modifier's email, null for API-key changes",
+    ),
+]
+
+
+def _strip(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _strip(v) for k, v in node.items() if k not in DROP}
+    if isinstance(node, list):
+        return [_strip(v) for v in node]
+    return node
+
+
+def extract(spec: dict[str, Any]) -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            responses = {}
+            for code, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                media = content.get("application/json") or next(iter(content.values()), {})
+                responses[code] = _strip(media.get("schema", {}))
+            paths.setdefault(path, {})[method] = {
+                "tags": operation.get("tags", []),
+                "parameters": _strip(operation.get("parameters", [])),
+                "requestBody": _strip(operation.get("requestBody", {})),
+                "responses": responses,
+            }
+    schemas = _strip(spec["components"]["schemas"])
+    for name, prop, replacement, _reason in CORRECTIONS:
+        schemas[name]["properties"][prop] = replacement
+    return {
+        "info": {"version": spec["info"]["version"]},
+        "corrections": [{"schema": n, "property": p, "reason": r} for n, p, _x, r in CORRECTIONS],
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }
+
+
+def main() -> None:
+    source = Path(sys.argv[1]) if len(sys.argv) > 1 else None
+    if source is None:
+        raise SystemExit(__doc__)
+    OUT.write_text(json.dumps(extract(json.loads(source.read_text())), indent=0, sort_keys=True))
+    print(f"wrote {OUT} ({OUT.stat().st_size} bytes)")
+
+
+if __name__ == "__main__":
+    main()
