@@ -1,0 +1,132 @@
+"""The user being evaluated: a frozen ``StatsigUser`` plus its wire (camelCase) form.
+
+Field lookup and unit-id lookup follow statsig-python-core so that conditions read the same
+value the SDK would (top-level field, then ``custom``, then ``privateAttributes``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+JsonMap = Mapping[str, Any]
+
+# Condition `field` names (lower-cased) that map to a top-level user attribute.
+_TOP_LEVEL_FIELDS: Final[dict[str, str]] = {
+    "userid": "user_id",
+    "user_id": "user_id",
+    "email": "email",
+    "ip": "ip",
+    "ipaddress": "ip",
+    "ip_address": "ip",
+    "useragent": "user_agent",
+    "user_agent": "user_agent",
+    "country": "country",
+    "locale": "locale",
+    "appversion": "app_version",
+    "app_version": "app_version",
+}
+
+# Wire name → attribute name for the plain string attributes.
+_WIRE_STRINGS: Final[dict[str, str]] = {
+    "userID": "user_id",
+    "email": "email",
+    "ip": "ip",
+    "userAgent": "user_agent",
+    "country": "country",
+    "locale": "locale",
+    "appVersion": "app_version",
+}
+
+
+def _frozen_map(value: object) -> dict[str, Any]:
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def _string_map(value: object) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        return {}
+    # Numeric custom ids arrive from some SDKs; the evaluator hashes their text.
+    return {str(k): v if isinstance(v, str) else str(v) for k, v in value.items() if v is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class StatsigUser:
+    """A user as the SDKs send it; all attributes optional."""
+
+    user_id: str | None = None
+    email: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+    country: str | None = None
+    locale: str | None = None
+    app_version: str | None = None
+    custom: Mapping[str, Any] = field(default_factory=dict)
+    private_attributes: Mapping[str, Any] = field(default_factory=dict)
+    custom_ids: Mapping[str, str] = field(default_factory=dict)
+    statsig_environment: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_wire(cls, data: JsonMap) -> StatsigUser:
+        """Build from the JSON form (``userID``, ``customIDs``, ``statsigEnvironment``, ...)."""
+        strings = {
+            attr: str(data[wire])
+            for wire, attr in _WIRE_STRINGS.items()
+            if data.get(wire) is not None
+        }
+        return cls(
+            **strings,
+            custom=_frozen_map(data.get("custom")),
+            private_attributes=_frozen_map(data.get("privateAttributes")),
+            custom_ids=_string_map(data.get("customIDs")),
+            statsig_environment=_string_map(data.get("statsigEnvironment")),
+        )
+
+    def to_wire(self, *, include_private: bool = False) -> dict[str, Any]:
+        """The JSON form; ``userID`` is always present, private attributes only on request."""
+        out: dict[str, Any] = {"userID": self.user_id or ""}
+        for wire, attr in _WIRE_STRINGS.items():
+            value = getattr(self, attr)
+            if value is not None and wire != "userID":
+                out[wire] = value
+        optional_maps = {
+            "custom": self.custom,
+            "customIDs": self.custom_ids,
+            "statsigEnvironment": self.statsig_environment,
+        }
+        if include_private:
+            optional_maps["privateAttributes"] = self.private_attributes
+        out.update({k: dict(v) for k, v in optional_maps.items() if v})
+        return out
+
+    def field_value(self, field_name: str | None) -> Any:
+        """The value a ``user_field`` condition reads for ``field_name`` (``None`` if absent)."""
+        if field_name is None:
+            return None
+        lowered = field_name.lower()
+        attr = _TOP_LEVEL_FIELDS.get(lowered)
+        if attr is not None:
+            top_level = getattr(self, attr)
+            # An empty top-level string falls through to custom, as in the reference SDK.
+            if top_level:
+                return top_level
+        for source in (self.custom, self.private_attributes):
+            if field_name in source:
+                return source[field_name]
+            if lowered in source:
+                return source[lowered]
+        return None
+
+    def unit_id(self, id_type: str) -> str | None:
+        """The unit id for an ``idType`` (``userID`` or a custom id name, case-insensitive)."""
+        lowered = id_type.lower()
+        if lowered == "userid":
+            return self.user_id
+        found = self.custom_ids.get(id_type)
+        return found if found is not None else self.custom_ids.get(lowered)
+
+
+def coerce_user(user: StatsigUser | JsonMap) -> StatsigUser:
+    """Accept either a ``StatsigUser`` or its wire dict."""
+    return user if isinstance(user, StatsigUser) else StatsigUser.from_wire(user)
