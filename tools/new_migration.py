@@ -18,7 +18,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         database = Database(Settings(data_dir=Path(tmp)))
         upgrade(database.engine)
-        command.revision(alembic_config(database.engine), message=message, autogenerate=True)
+        versions = Path(__file__).resolve().parent.parent / "src/lockgate/migrations/versions"
+        numbers = [int(p.name[:4]) for p in versions.glob("[0-9][0-9][0-9][0-9]_*.py")]
+        command.revision(
+            alembic_config(database.engine),
+            message=message,
+            autogenerate=True,
+            rev_id=f"{max(numbers, default=0) + 1:04d}",
+        )
         database.dispose()
 
 

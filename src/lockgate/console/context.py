@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lockgate.console.errors import BadRequest, Forbidden, Unauthorized
-from lockgate.kit.actor import Actor
+from lockgate.kit.actor import Actor, Change
 from lockgate.kit.clock import Clock
 from lockgate.kit.db import Database
 from lockgate.kit.ids import hash_secret
@@ -59,6 +59,10 @@ class ConsoleContext:
 
     def now_ms(self) -> int:
         return self.clock.now_ms()
+
+    @property
+    def change(self) -> Change:
+        return Change(self.project_id, self.actor, self.clock.now_ms())
 
 
 def masked_key(key: str) -> str:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
+from lockgate.configs.routes import router as configs_router
+from lockgate.gates.routes import router as gates_router
 from lockgate.history.routes import router as audit_router
 from lockgate.keys.routes import router as keys_router
 from lockgate.projects.routes import router as projects_router
+from lockgate.segments.routes import router as segments_router
 from lockgate.tags.routes import router as tags_router
 
 PREFIX = "/console/v1"
@@ -14,7 +17,15 @@ PREFIX = "/console/v1"
 
 def console_router() -> APIRouter:
     router = APIRouter(prefix=PREFIX)
-    for child in (keys_router, tags_router, audit_router, projects_router):
+    for child in (
+        keys_router,
+        tags_router,
+        audit_router,
+        projects_router,
+        gates_router,
+        configs_router,
+        segments_router,
+    ):
         router.include_router(child)
     return router
 

@@ -10,3 +10,12 @@ class Actor:
     id: str
     name: str
     email: str | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """Who is changing what, and when: what every service that writes needs to know."""
+
+    project_id: str
+    actor: Actor
+    now_ms: int

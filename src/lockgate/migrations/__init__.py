@@ -16,6 +16,7 @@ _PG_MIGRATION_LOCK = 7_361_902_114
 def alembic_config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(_HERE))
+    config.set_main_option("file_template", "%%(rev)s_%%(slug)s")
     config.attributes["engine"] = engine
     return config
 

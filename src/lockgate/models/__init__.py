@@ -1,6 +1,7 @@
 """Every ORM table. Importing this package registers them all on ``Base.metadata``."""
 
 from lockgate.models.base import Base, EntityMixin, JSONType
+from lockgate.models.configs import DynamicConfig, Gate, Segment, SegmentMember
 from lockgate.models.core import (
     ApiKey,
     AuditLog,
@@ -16,10 +17,14 @@ __all__ = [
     "AuditLog",
     "Base",
     "Company",
+    "DynamicConfig",
     "EntityMixin",
     "EntityVersion",
+    "Gate",
     "JSONType",
     "Project",
     "RateLimitCounter",
+    "Segment",
+    "SegmentMember",
     "Tag",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, MetaData, String
+from sqlalchemy import JSON, BigInteger, Boolean, Integer, MetaData, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -40,6 +40,8 @@ class EntityMixin:
     status: Mapped[str | None] = mapped_column(String(40), default=None)
     id_type: Mapped[str | None] = mapped_column(String(100), default=None)
     creator_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    creator_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_time: Mapped[int] = mapped_column(BigInteger)
     last_modified_time: Mapped[int] = mapped_column(BigInteger)
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -1,0 +1,1 @@
+"""Dynamic configs: values, schemas, rules and lifecycle."""

@@ -1,0 +1,1 @@
+"""What every Console entity kind shares: ids from names, metadata, versions, audit, references."""

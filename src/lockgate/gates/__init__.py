@@ -1,0 +1,1 @@
+"""Feature gates: rules, lifecycle, overrides, references."""

@@ -1,0 +1,1 @@
+"""Targeting rules and conditions as the Console API writes them: vocabulary and validation."""

@@ -1,0 +1,1 @@
+"""Segments: rule-based segments and id lists."""
