@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from lockgate import __version__
 from lockgate.console.errors import install_error_handlers
@@ -16,6 +17,8 @@ from lockgate.kit.clock import Clock, SystemClock
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
 from lockgate.migrations import upgrade
+from lockgate.sdk_api.router import sdk_router
+from lockgate.specs.cache import SpecCache
 
 logger = logging.getLogger("lockgate")
 
@@ -47,8 +50,18 @@ def create_app(
     app.state.rate_limiter = RateLimiter(
         database, clock, settings.rate_limit_per_10s, settings.rate_limit_per_15min
     )
+    app.state.spec_cache = SpecCache(database)
+    # Browser SDKs call from any origin with custom headers, so preflights must pass.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=["*"],
+        max_age=86400,
+    )
     install_error_handlers(app)
     app.include_router(console_router())
+    app.include_router(sdk_router())
 
     @app.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:

@@ -11,15 +11,18 @@ from lockgate.models.core import (
     RateLimitCounter,
     Tag,
 )
+from lockgate.models.events import CustomEvent, Exposure
 
 __all__ = [
     "ApiKey",
     "AuditLog",
     "Base",
     "Company",
+    "CustomEvent",
     "DynamicConfig",
     "EntityMixin",
     "EntityVersion",
+    "Exposure",
     "Gate",
     "JSONType",
     "Project",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from lockgate.models import Company, Project
@@ -27,9 +27,16 @@ def find_project(session: Session, id_or_name: str) -> Project | None:
 
 
 def bump_spec_revision(session: Session, project_id: str, now_ms: int) -> None:
-    """Mark the project's SDK payload stale; takes the project row lock until commit."""
+    """Mark the project's SDK payload stale; takes the project row lock until commit.
+
+    The spec time strictly increases even for two changes in one millisecond, because SDKs
+    poll with ``sinceTime`` = the last time they saw and must not miss the second change.
+    """
+    later = case(
+        (Project.spec_updated_time >= now_ms, Project.spec_updated_time + 1), else_=now_ms
+    )
     session.execute(
         update(Project)
         .where(Project.id == project_id)
-        .values(spec_revision=Project.spec_revision + 1, spec_updated_time=now_ms)
+        .values(spec_revision=Project.spec_revision + 1, spec_updated_time=later)
     )

@@ -1,0 +1,1 @@
+"""Event ingestion: exposures and custom events from every SDK, stored durably in batches."""

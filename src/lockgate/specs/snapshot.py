@@ -1,0 +1,37 @@
+"""What the compiler reads: a frozen view of a project's entities at one spec revision."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class IdListInfo:
+    """An id-list segment: small lists are inlined into the spec, large ones served as files."""
+
+    segment_id: str
+    count: int
+    version: int
+    modified_time: int
+    inline_ids: tuple[str, ...] | None  # set when the list is small enough to inline
+
+
+@dataclass(frozen=True)
+class KeyScope:
+    """What the requesting SDK key may see: its environments and target app."""
+
+    environments: tuple[str, ...] | None = None
+    target_app: str | None = None
+
+
+@dataclass(frozen=True)
+class ProjectSnapshot:
+    project_id: str
+    company_id: str
+    time_ms: int
+    gates: Sequence[Mapping[str, Any]] = ()
+    configs: Sequence[Mapping[str, Any]] = ()
+    segments: Sequence[Mapping[str, Any]] = ()
+    id_lists: Mapping[str, IdListInfo] = field(default_factory=dict)
