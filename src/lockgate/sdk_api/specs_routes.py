@@ -69,7 +69,7 @@ def dcs_v2_header_key(request: Request, statsig_api_key: ApiKeyHeader = None) ->
     return _dcs(request, None, statsig_api_key, 2)
 
 
-@router.api_route("/v1/get_id_lists", methods=["GET", "POST"])
+@router.post("/v1/get_id_lists")
 def get_id_lists(request: Request, statsig_api_key: ApiKeyHeader = None) -> JSONResponse:
     state = request.app.state
     with state.database.transaction(write=False) as session:
