@@ -34,6 +34,26 @@ CORRECTIONS: list[tuple[str, str, dict[str, Any], str]] = [
 ]
 
 
+# The March 2026 spec adds two condition types (console-api.md §6.3, §7.2) that Lockgate
+# accepts; every enum of the 23 older condition types gains them.
+CONDITION_TYPES_2026 = ["user_agent", "experiment_group"]
+
+
+def _extend_condition_enums(node: Any) -> int:
+    count = 0
+    if isinstance(node, dict):
+        enum = node.get("enum")
+        if isinstance(enum, list) and "passes_segment" in enum and "public" in enum:
+            node["enum"] = enum + [t for t in CONDITION_TYPES_2026 if t not in enum]
+            count += 1
+        for value in node.values():
+            count += _extend_condition_enums(value)
+    elif isinstance(node, list):
+        for value in node:
+            count += _extend_condition_enums(value)
+    return count
+
+
 def _strip(node: Any) -> Any:
     if isinstance(node, dict):
         return {k: _strip(v) for k, v in node.items() if k not in DROP}
@@ -62,9 +82,17 @@ def extract(spec: dict[str, Any]) -> dict[str, Any]:
     schemas = _strip(spec["components"]["schemas"])
     for name, prop, replacement, _reason in CORRECTIONS:
         schemas[name]["properties"][prop] = replacement
+    extended = _extend_condition_enums(schemas) + _extend_condition_enums(paths)
     return {
         "info": {"version": spec["info"]["version"]},
-        "corrections": [{"schema": n, "property": p, "reason": r} for n, p, _x, r in CORRECTIONS],
+        "corrections": [
+            *({"schema": n, "property": p, "reason": r} for n, p, _x, r in CORRECTIONS),
+            {
+                "schema": f"{extended} condition-type enums",
+                "property": "type",
+                "reason": "the 2026 spec adds user_agent and experiment_group",
+            },
+        ],
         "paths": paths,
         "components": {"schemas": schemas},
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,19 @@ def match_operation(method: str, url_path: str) -> Operation | None:
     return None
 
 
+def _multiple_of(validator: Any, multiple: Any, instance: Any, schema: Any) -> Any:
+    """``multipleOf`` in decimal arithmetic: 33.33 is a multiple of 0.01, whatever binary
+    floating point says."""
+    if not validator.is_type(instance, "number") or isinstance(instance, bool):
+        return
+    if Decimal(str(instance)) % Decimal(str(multiple)) != 0:
+        yield jsonschema.ValidationError(f"{instance!r} is not a multiple of {multiple}")
+
+
+Validator = jsonschema.validators.extend(
+    jsonschema.Draft4Validator, {"multipleOf": _multiple_of}
+)
+
 ERROR_SCHEMA = {
     "type": "object",
     "properties": {"status": {"type": "integer"}, "message": {"type": "string"}},
@@ -101,7 +115,7 @@ def validate_response(method: str, url_path: str, status: int, body: Any) -> Ope
         )
     root = {**_to_json_schema(schema), "components": _components()}
     try:
-        jsonschema.Draft4Validator(root).validate(body)
+        Validator(root).validate(body)
     except jsonschema.ValidationError as exc:
         where = "/".join(str(p) for p in exc.absolute_path)
         raise AssertionError(

@@ -80,6 +80,10 @@ def _number(value: Any, where: str, what: str) -> float | int:
     return int(value) if float(value).is_integer() else float(value)
 
 
+def _number_text(value: float | int) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
 def _target(condition: ConditionIn, target: Target, where: str, ctx: RuleContext) -> Any:
     value = condition.target_value
     what = f"operator {condition.operator!r}" if condition.operator else condition.type
@@ -92,6 +96,9 @@ def _target(condition: ConditionIn, target: Target, where: str, ctx: RuleContext
         for item in items:
             if isinstance(item, bool) or not isinstance(item, str | int | float):
                 raise _invalid(where, f"{what} takes strings or numbers, got {item!r}")
+        if any(isinstance(i, str) for i in items) and not all(isinstance(i, str) for i in items):
+            # A list is all strings or all numbers (the API's types); SDKs compare as strings.
+            items = [i if isinstance(i, str) else _number_text(i) for i in items]
         return items
     if target is Target.NUMBER or target is Target.DATE:
         return _number(value, where, what)
@@ -200,10 +207,12 @@ def build_rules(
 def _build_rule(
     rule: RuleIn, name: str, where: str, ctx: RuleContext, previous: dict[str, Any] | None
 ) -> dict[str, Any]:
-    if rule.pass_percentage is None and ctx.kind == "config":
-        percentage: float = 100
-    elif rule.pass_percentage is None and previous is not None:
-        percentage = previous["passPercentage"]
+    # An omitted percentage keeps the rule's current one; only a new config rule defaults to
+    # 100 (passPercentage is optional on config rules).
+    if rule.pass_percentage is None and previous is not None:
+        percentage: float = previous["passPercentage"]
+    elif rule.pass_percentage is None and ctx.kind == "config":
+        percentage = 100
     else:
         percentage = check_percentage(rule.pass_percentage, where)
     if rule.conditions is None:

@@ -44,16 +44,17 @@ def id_list_manifest(database: Database, rendered: Rendered, base_url: str) -> d
     if not names:
         return {}
     with database.transaction(write=False) as session:
-        counts = dict(
-            session.execute(
+        counts = {
+            segment_id: int(count)
+            for segment_id, count in session.execute(
                 select(SegmentMember.segment_id, func.count())
                 .where(
                     SegmentMember.project_id == rendered.project_id,
                     SegmentMember.segment_id.in_(names),
                 )
                 .group_by(SegmentMember.segment_id)
-            ).tuples()
-        )
+            )
+        }
         documents = {
             row.id: row
             for row in session.scalars(

@@ -1,0 +1,134 @@
+"""The official SDKs as oracles: statsig-python-core, the legacy ``statsig`` SDK and
+``@statsig/js-client`` (under Node), each pointed at a live Lockgate server."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import statsig_python_core as core
+from statsig import StatsigOptions as LegacyOptions
+from statsig import StatsigUser as LegacyUser
+from statsig import statsig as legacy
+from statsig.utils import HashingAlgorithm
+
+JS_DIR = Path(__file__).resolve().parent.parent / "js"
+
+
+def core_user(wire: dict[str, Any]) -> core.StatsigUser:
+    return core.StatsigUser(
+        user_id=wire.get("userID"),
+        email=wire.get("email"),
+        ip=wire.get("ip"),
+        country=wire.get("country"),
+        locale=wire.get("locale"),
+        app_version=wire.get("appVersion"),
+        user_agent=wire.get("userAgent"),
+        custom=wire.get("custom"),
+        custom_ids=wire.get("customIDs"),
+        statsig_environment=wire.get("statsigEnvironment"),
+    )
+
+
+def legacy_user(wire: dict[str, Any]) -> LegacyUser:
+    return LegacyUser(
+        user_id=wire.get("userID"),
+        email=wire.get("email"),
+        ip=wire.get("ip"),
+        country=wire.get("country"),
+        locale=wire.get("locale"),
+        app_version=wire.get("appVersion"),
+        user_agent=wire.get("userAgent"),
+        custom=wire.get("custom"),
+        custom_ids=wire.get("customIDs"),
+        _statsig_environment=wire.get("statsigEnvironment"),
+    )
+
+
+@contextmanager
+def core_sdk(base: str, server_key: str) -> Iterator[core.Statsig]:
+    options = core.StatsigOptions(
+        specs_url=f"{base}/v2/download_config_specs",
+        log_event_url=f"{base}/v1/log_event",
+        id_lists_url=f"{base}/v1/get_id_lists",
+        enable_id_lists=True,
+        specs_sync_interval_ms=1000,
+        output_log_level="error",
+    )
+    sdk = core.Statsig(server_key, options)
+    sdk.initialize().wait()
+    try:
+        yield sdk
+    finally:
+        sdk.shutdown().wait()
+
+
+@contextmanager
+def legacy_sdk(base: str, server_key: str) -> Iterator[Any]:
+    legacy.initialize(
+        server_key,
+        LegacyOptions(api=f"{base}/v1", disable_diagnostics=True, rulesets_sync_interval=1),
+    )
+    try:
+        yield legacy
+    finally:
+        legacy.shutdown()
+
+
+def core_initialize(sdk: core.Statsig, wire: dict[str, Any]) -> dict[str, Any]:
+    raw = sdk.get_client_initialize_response(core_user(wire), hash="none")
+    return json.loads(raw) if isinstance(raw, str) else dict(raw)
+
+
+def legacy_initialize(wire: dict[str, Any]) -> dict[str, Any]:
+    found = legacy.get_client_initialize_response(legacy_user(wire), hash=HashingAlgorithm.NONE)
+    assert found is not None
+    return found
+
+
+def node_available() -> bool:
+    return shutil.which("node") is not None and (JS_DIR / "node_modules").is_dir()
+
+
+def js_evaluate(
+    base: str,
+    client_key: str,
+    users: list[dict[str, Any]],
+    gates: list[str],
+    configs: list[str],
+    event: str | None = None,
+) -> list[dict[str, Any]]:
+    payload = {
+        "api": f"{base}/v1",
+        "key": client_key,
+        "users": users,
+        "gates": gates,
+        "configs": configs,
+        "event": event,
+    }
+    result = subprocess.run(
+        ["node", "evaluate.mjs"],
+        cwd=JS_DIR,
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def wait_until(predicate: Any, timeout_s: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return bool(predicate())

@@ -1,0 +1,182 @@
+"""Event ingestion: every SDK encoding, per-item errors, durability before the answer."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from lockgate.kit.db import Database
+from lockgate.models import CustomEvent, Exposure
+from lockgate.projects.service import Bootstrap
+from tests.contract.client import ContractClient
+
+
+@pytest.fixture()
+def sdk(app: FastAPI) -> Any:
+    with ContractClient(app) as client:
+        yield client
+
+
+def _count(db: Database, model: type) -> int:
+    with db.transaction(write=False) as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+EVENTS = {
+    "events": [
+        {
+            "eventName": "purchase",
+            "user": {"userID": "u1"},
+            "value": 9.5,
+            "time": 1,
+            "metadata": {"sku": "a"},
+        },
+        {
+            "eventName": "statsig::gate_exposure",
+            "user": {"userID": "u1", "customIDs": {"companyID": "c1"}},
+            "time": 2,
+            "metadata": {"gate": "g", "gateValue": "true", "ruleID": "r1"},
+        },
+    ],
+    "statsigMetadata": {"sdkType": "py-server"},
+}
+
+
+def test_log_event__gzip_header__stored_and_202(
+    sdk: ContractClient, project: Bootstrap, db: Database
+) -> None:
+    response = sdk.post(
+        "/v1/log_event",
+        content=gzip.compress(json.dumps(EVENTS).encode()),
+        headers={"STATSIG-API-KEY": project.server_key, "content-encoding": "gzip"},
+    )
+    assert response.status_code == 202 and response.json() == {"success": True}
+    with db.transaction(write=False) as session:
+        event = session.scalars(select(CustomEvent)).one()
+        exposure = session.scalars(select(Exposure)).one()
+    assert (event.event_name, event.value_number, event.user_id) == ("purchase", 9.5, "u1")
+    assert event.event_metadata == {"sku": "a"} and event.sdk_type == "py-server"
+    assert (exposure.kind, exposure.name, exposure.rule_id, exposure.value) == (
+        "gate",
+        "g",
+        "r1",
+        "true",
+    )
+    assert exposure.custom_ids == {"companyID": "c1"}
+
+
+def test_rgstr__browser_encoding_se__decoded(
+    sdk: ContractClient, project: Bootstrap, db: Database
+) -> None:
+    encoded = base64.b64encode(json.dumps(EVENTS).encode()).decode()[::-1]
+    response = sdk.post(
+        f"/v1/rgstr?k={project.client_key}&st=javascript-client&se=1",
+        content=encoded,
+        headers={"content-type": "text/plain;charset=UTF-8"},
+    )
+    assert response.status_code == 202
+    assert _count(db, CustomEvent) == 1 and _count(db, Exposure) == 1
+
+
+def test_rgstr__gz_flag_raw_gzip__decoded(
+    sdk: ContractClient, project: Bootstrap, db: Database
+) -> None:
+    response = sdk.post(
+        f"/v1/rgstr?k={project.client_key}&gz=1", content=gzip.compress(json.dumps(EVENTS).encode())
+    )
+    assert response.status_code == 202 and _count(db, CustomEvent) == 1
+
+
+def test_rgstr__stable_id_in_metadata__kept_as_unit_id(
+    sdk: ContractClient, project: Bootstrap, db: Database
+) -> None:
+    body = {
+        "events": [{"eventName": "click", "user": {"userID": "u"}}],
+        "statsigMetadata": {"stableID": "s-1"},
+    }
+    sdk.post(f"/v1/rgstr?k={project.client_key}", json=body)
+    with db.transaction(write=False) as session:
+        event = session.scalars(select(CustomEvent)).one()
+    assert event.stable_id == "s-1" and event.custom_ids == {"stableID": "s-1"}
+
+
+def test_log_event__one_malformed_event__reported_rest_kept(
+    sdk: ContractClient, project: Bootstrap, db: Database
+) -> None:
+    body = {
+        "events": [
+            {"eventName": "ok"},
+            {"value": 3},
+            {"eventName": "statsig::config_exposure", "metadata": {}},
+            "nonsense",
+            {"eventName": "also_ok", "metadata": {"a": "b"}},
+        ]
+    }
+    response = sdk.post("/v1/log_event", json=body, headers={"STATSIG-API-KEY": project.server_key})
+    assert response.status_code == 202
+    rejected = response.json()["rejected"]
+    assert [r["index"] for r in rejected] == [1, 2, 3]
+    assert "eventName" in rejected[0]["message"] and "metadata.config" in rejected[1]["message"]
+    assert _count(db, CustomEvent) == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"), [(b"{not json", "JSON"), (b"\x1f\x8bgarbage", "gzip")]
+)
+def test_log_event__undecodable_body__400_and_nothing_stored(
+    sdk: ContractClient, project: Bootstrap, db: Database, content: bytes, needle: str
+) -> None:
+    headers = {"STATSIG-API-KEY": project.server_key}
+    if needle == "gzip":
+        headers["content-encoding"] = "gzip"
+    response = sdk.post("/v1/log_event", content=content, headers=headers)
+    assert response.status_code == 400 and needle in response.json()["message"]
+    assert _count(db, CustomEvent) == 0
+
+
+def test_log_event__no_key__401(sdk: ContractClient, db: Database) -> None:
+    response = sdk.post("/v1/log_event", json=EVENTS)
+    assert response.status_code == 401 and _count(db, CustomEvent) == 0
+
+
+def test_rgstr__cors_preflight__allowed(sdk: ContractClient) -> None:
+    response = sdk.request(
+        "OPTIONS",
+        "/v1/rgstr",
+        headers={
+            "origin": "http://shop.example",
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "statsig-event-count,statsig-sdk-type",
+        },
+    )
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] in ("*", "http://shop.example")
+
+
+def test_log_custom_exposure__gate_and_experiment__stored(
+    sdk: ContractClient, project: Bootstrap, db: Database
+) -> None:
+    body = {
+        "user": {"userID": "u9"},
+        "exposures": [
+            {"gateName": "g", "passes": True, "ruleID": "r"},
+            {"experimentName": "e", "group": "Control"},
+        ],
+    }
+    response = sdk.post(
+        "/v1/log_custom_exposure", json=body, headers={"STATSIG-API-KEY": project.server_key}
+    )
+    assert response.status_code == 202
+    with db.transaction(write=False) as session:
+        rows = session.scalars(select(Exposure).order_by(Exposure.seq)).all()
+    assert [(r.kind, r.name, r.user_id) for r in rows] == [
+        ("gate", "g", "u9"),
+        ("config", "e", "u9"),
+    ]
+    assert rows[1].group_name == "Control"
