@@ -2,19 +2,25 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUNTIME := $(VENV)/.runtime-installed
+STAMP := $(VENV)/.dev-installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
 .PHONY: run test test-sqlite test-postgresql lint typecheck bench docs clean
 
-$(STAMP): pyproject.toml tests/js/package-lock.json
+$(RUNTIME): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUNTIME)
+
+# Tests also need the dev tools and the official SDKs (PyPI and npm).
+$(STAMP): $(RUNTIME) tests/js/package-lock.json
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(RUNTIME)
 	$(BIN)/lockgate serve
 
 test: $(STAMP) lint typecheck test-sqlite test-postgresql
