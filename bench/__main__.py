@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 from anyio.from_thread import start_blocking_portal
 
+from bench import sdk
 from lockgate.app import create_app
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
@@ -37,6 +38,12 @@ def _measure(call: Callable[[], httpx.Response], rounds: int = ROUNDS) -> float:
 
 
 def main() -> None:
+    console_api()
+    print()
+    sdk.run()
+
+
+def console_api() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), rate_limit_per_10s=0, rate_limit_per_15min=0)
         database = Database(settings)

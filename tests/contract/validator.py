@@ -79,9 +79,7 @@ def _multiple_of(validator: Any, multiple: Any, instance: Any, schema: Any) -> A
         yield jsonschema.ValidationError(f"{instance!r} is not a multiple of {multiple}")
 
 
-Validator = jsonschema.validators.extend(
-    jsonschema.Draft4Validator, {"multipleOf": _multiple_of}
-)
+Validator = jsonschema.validators.extend(jsonschema.Draft4Validator, {"multipleOf": _multiple_of})
 
 ERROR_SCHEMA = {
     "type": "object",

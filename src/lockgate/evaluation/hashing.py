@@ -7,6 +7,7 @@ pinned by golden values in ``tests/evaluation/test_hashing.py``.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 from collections.abc import Callable
 from typing import Literal
@@ -67,6 +68,7 @@ _NAME_HASHERS: dict[HashAlgorithm, Callable[[str], str]] = {
 }
 
 
+@functools.lru_cache(maxsize=65_536)
 def hash_name(name: str, algorithm: HashAlgorithm) -> str:
     """Hash an entity name the way client initialize responses expect it."""
     return _NAME_HASHERS[algorithm](name)

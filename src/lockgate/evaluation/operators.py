@@ -39,16 +39,34 @@ def _target_strings(target: object) -> list[str]:
     return [target_item_string(target)]
 
 
+# Target lists are converted to strings once per condition object, not once per evaluation:
+# the spec keeps its condition targets alive, and holding the target here keeps its id unique.
+_PREPARED: dict[int, tuple[object, tuple[str, ...], tuple[str, ...]]] = {}
+_PREPARED_LIMIT = 100_000
+
+
+def _prepared_targets(target: object) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    entry = _PREPARED.get(id(target))
+    if entry is None or entry[0] is not target:
+        strings = tuple(_target_strings(target))
+        if len(_PREPARED) >= _PREPARED_LIMIT:
+            _PREPARED.clear()
+        entry = (target, strings, tuple(s.lower() for s in strings))
+        _PREPARED[id(target)] = entry
+    return entry[1], entry[2]
+
+
 def _string_list_operator(
     test: Callable[[str, str], bool], *, ignore_case: bool, negate: bool
 ) -> Operator:
     def apply(value: Any, target: Any, _: IdLists) -> bool:
         # A missing value is compared as "" (so it passes `none` and matches `any [""]`).
         text = as_string(value) or ""
-        candidates: Iterable[str] = _target_strings(target)
+        strings, lowered = _prepared_targets(target)
+        candidates: Iterable[str] = strings
         if ignore_case:
             text = text.lower()
-            candidates = (candidate.lower() for candidate in candidates)
+            candidates = lowered
         found = any(test(text, candidate) for candidate in candidates)
         return found != negate
 

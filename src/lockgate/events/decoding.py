@@ -6,9 +6,10 @@ from __future__ import annotations
 import base64
 import binascii
 import gzip
-import json
 import zlib
 from typing import Any
+
+import orjson
 
 from lockgate.console.errors import BadRequest
 
@@ -35,6 +36,6 @@ def decode_body(raw: bytes, *, content_encoding: str | None, gz_flag: bool, se_f
     if not data.strip():
         return {}
     try:
-        return json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
         raise BadRequest("Invalid request. The request body is not valid JSON.") from None

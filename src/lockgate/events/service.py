@@ -12,10 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from lockgate.models import CustomEvent, Exposure
+from lockgate.events import repository
 
 MAX_EVENT_NAME = 200
 MAX_TEXT = 2000
@@ -43,8 +42,11 @@ class _Reject(Exception):
 def _text(value: Any, limit: int = 200) -> str | None:
     if value is None:
         return None
-    text = value if isinstance(value, str) else json.dumps(value)
-    return text[:limit]
+    if isinstance(value, str):
+        return value[:limit]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return repr(value)[:limit]
+    return json.dumps(value)[:limit]
 
 
 def _unit_ids(user: Mapping[str, Any] | None) -> tuple[str | None, str | None, dict[str, Any]]:
@@ -53,7 +55,11 @@ def _unit_ids(user: Mapping[str, Any] | None) -> tuple[str | None, str | None, d
     custom = user.get("customIDs") or user.get("customIds") or {}
     if not isinstance(custom, Mapping):
         raise _Reject("user.customIDs must be an object")
-    custom_ids = {str(k): str(v) for k, v in custom.items() if v not in (None, "")}
+    custom_ids = {
+        k if isinstance(k, str) else str(k): v if isinstance(v, str) else str(v)
+        for k, v in custom.items()
+        if v is not None and v != ""
+    }
     user_id = user.get("userID", user.get("userId"))
     stable_id = custom_ids.get("stableID")
     return (None if user_id in (None, "") else str(user_id)), stable_id, custom_ids
@@ -64,6 +70,8 @@ def _clean_user(user: Any) -> dict[str, Any] | None:
         return None
     if not isinstance(user, Mapping):
         raise _Reject("user must be an object")
+    if "privateAttributes" not in user:
+        return user  # type: ignore[return-value]
     # Private attributes are for evaluation only; they are never stored.
     return {k: v for k, v in user.items() if k != "privateAttributes"}
 
@@ -72,6 +80,8 @@ def _time(event: Mapping[str, Any], received: int) -> int:
     raw = event.get("time")
     if raw is None:
         return received
+    if type(raw) is int and raw >= 0:
+        return raw
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         raise _Reject("time must be epoch milliseconds")
     try:
@@ -87,9 +97,9 @@ def _metadata(event: Mapping[str, Any]) -> dict[str, Any]:
     metadata = event.get("metadata")
     if metadata is None:
         return {}
-    if not isinstance(metadata, Mapping):
+    if not isinstance(metadata, dict):
         raise _Reject("metadata must be an object")
-    return dict(metadata)
+    return metadata
 
 
 def ingest(
@@ -120,10 +130,9 @@ def ingest(
             exposures.append(row)
         else:
             customs.append(row)
-    if exposures:
-        session.execute(insert(Exposure), exposures)
-    if customs:
-        session.execute(insert(CustomEvent), customs)
+    connection = session.connection()
+    repository.insert_rows(connection, "exposures", exposures)
+    repository.insert_rows(connection, "events", customs)
     result.stored_exposures = len(exposures)
     result.stored_events = len(customs)
     return result
@@ -158,7 +167,7 @@ def _row(
         "custom_ids": custom_ids or None,
         "time": _time(event, received_ms),
         "received_time": received_ms,
-        "event_metadata": metadata or None,
+        "metadata": metadata or None,
         "sdk_type": _text(sdk_type, 64),
     }
     kind = EXPOSURE_KINDS.get(name)

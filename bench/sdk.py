@@ -1,0 +1,182 @@
+"""SDK-path benchmarks: evaluator speed against the official SDKs, initialize latency,
+download_config_specs and rgstr throughput, all on one throwaway SQLite project."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from lockgate.app import create_app
+from lockgate.kit.db import Database
+from lockgate.kit.settings import Settings
+from lockgate.migrations import upgrade
+from lockgate.projects.service import Bootstrap, bootstrap
+from tests.compat import generators
+from tests.compat.live import live_server
+from tests.compat.sdks import core_sdk, core_user, legacy_sdk, legacy_user
+
+GATES, CONFIGS, SEGMENTS = 100, 50, 20
+
+
+def _build(client: httpx.Client, rng: random.Random) -> tuple[list[str], list[str]]:
+    world = generators.World()
+    for i in range(SEGMENTS):
+        body = {
+            "name": f"segment {i}",
+            "type": "rule_based",
+            "rules": generators.rules(rng, world, in_segment=True),
+        }
+        world.segments.append(client.post("/console/v1/segments", json=body).json()["data"]["id"])
+    gates = []
+    for i in range(GATES):
+        body = {"name": f"gate {i}", "rules": generators.rules(rng, world)}
+        gate = client.post("/console/v1/gates", json=body).json()["data"]["id"]
+        gates.append(gate)
+        world.gates.append(gate)
+    configs = []
+    for i in range(CONFIGS):
+        body = {
+            "name": f"config {i}",
+            "defaultValue": {"v": 0},
+            "rules": generators.rules(rng, world, values=True),
+        }
+        configs.append(client.post("/console/v1/dynamic_configs", json=body).json()["data"]["id"])
+    return gates, configs
+
+
+def _rate(count: int, seconds: float) -> str:
+    return f"{count / seconds:12,.0f}/s"
+
+
+def _timed(call: Callable[[], Any], rounds: int) -> list[float]:
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def _percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def run() -> None:
+    rng = random.Random(7)
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(data_dir=Path(tmp), rate_limit_per_10s=0, rate_limit_per_15min=0)
+        database = Database(settings)
+        upgrade(database.engine)
+        with database.transaction() as session:
+            keys: Bootstrap | None = bootstrap(session, int(time.time() * 1000))
+        assert keys is not None
+        app = create_app(settings, database=database)
+        with live_server(app) as base:
+            console = httpx.Client(base_url=base, headers={"STATSIG-API-KEY": keys.console_key})
+            gates, _configs = _build(console, rng)
+            users = [generators.user(rng, i) for i in range(300)]
+            _evaluators(app, base, keys, gates, users)
+            _initialize(base, keys, users)
+            _download(base, keys)
+            _rgstr(base, keys, database)
+        database.dispose()
+
+
+def _evaluators(app: Any, base: str, keys: Bootstrap, gates: list[str], users: list[Any]) -> None:
+    evaluator = app.state.spec_cache.get(_project(app)).evaluator
+    checks = len(gates) * len(users)
+    start = time.perf_counter()
+    for user in users:
+        for gate in gates:
+            evaluator.check_gate(user, gate)
+    ours = time.perf_counter() - start
+    with core_sdk(base, keys.server_key) as core, legacy_sdk(base, keys.server_key) as legacy:
+        core_users = [core_user(u) for u in users]
+        legacy_users = [legacy_user(u) for u in users]
+        start = time.perf_counter()
+        for user in core_users:
+            for gate in gates:
+                core.check_gate(user, gate)
+        core_time = time.perf_counter() - start
+        start = time.perf_counter()
+        for user in legacy_users:
+            for gate in gates:
+                legacy.check_gate(user, gate)
+        legacy_time = time.perf_counter() - start
+    print(f"check_gate evaluations ({len(gates)} gates x {len(users)} users, same spec):")
+    print(f"  lockgate evaluator   {_rate(checks, ours)}")
+    legacy_ratio, core_ratio = legacy_time / ours, core_time / ours
+    print(f"  statsig (legacy)     {_rate(checks, legacy_time)}  lockgate is {legacy_ratio:.2f}x")
+    print(f"  statsig-python-core  {_rate(checks, core_time)}  lockgate is {core_ratio:.2f}x")
+
+
+def _project(app: Any) -> str:
+    from lockgate.models import Project
+
+    with app.state.database.transaction(write=False) as session:
+        return str(session.query(Project.id).first()[0])
+
+
+def _initialize(base: str, keys: Bootstrap, users: list[Any]) -> None:
+    client = httpx.Client(base_url=base)
+    url = f"/v1/initialize?k={keys.client_key}"
+    bodies = [json.dumps({"user": u, "hash": "djb2"}) for u in users]
+    client.post(url, content=bodies[0])
+    index = iter(range(10**9))
+    samples = _timed(lambda: client.post(url, content=bodies[next(index) % len(bodies)]), 600)
+    total = sum(samples)
+    print(f"/v1/initialize ({GATES} gates, {CONFIGS} configs, {SEGMENTS} segments, one client):")
+    print(
+        f"  {_rate(len(samples), total)}  p50 {statistics.median(samples) * 1e3:.2f} ms"
+        f"  p99 {_percentile(samples, 0.99) * 1e3:.2f} ms  (target p99 < 10 ms)"
+    )
+    client.close()
+
+
+def _download(base: str, keys: Bootstrap) -> None:
+    client = httpx.Client(base_url=base)
+    url = f"/v2/download_config_specs/{keys.server_key}.json"
+    first = client.get(url).json()
+    full = _timed(lambda: client.get(url), 300)
+    fresh = _timed(lambda: client.get(url, params={"sinceTime": first["time"]}), 1000)
+    print("download_config_specs v2:")
+    print(f"  full payload         {_rate(len(full), sum(full))}")
+    print(f"  has_updates: false   {_rate(len(fresh), sum(fresh))}")
+    client.close()
+
+
+def _rgstr(base: str, keys: Bootstrap, database: Database) -> None:
+    client = httpx.Client(base_url=base)
+    batch = {
+        "events": [
+            {
+                "eventName": "purchase" if i % 3 else "statsig::gate_exposure",
+                "user": {"userID": f"u{i}", "customIDs": {"stableID": f"s{i}"}},
+                "time": 1_780_000_000_000 + i,
+                "value": i,
+                "metadata": {"gate": "gate_1", "gateValue": "true", "ruleID": "r", "sku": "x"},
+            }
+            for i in range(500)
+        ],
+        "statsigMetadata": {"sdkType": "bench"},
+    }
+    body = gzip.compress(json.dumps(batch).encode())
+    headers = {"STATSIG-API-KEY": keys.server_key, "content-encoding": "gzip"}
+    rounds = 100
+    start = time.perf_counter()
+    for _ in range(rounds):
+        assert client.post("/v1/rgstr", content=body, headers=headers).status_code == 202
+    seconds = time.perf_counter() - start
+    print("rgstr (batches of 500, gzip, stored and committed before each 202):")
+    print(f"  {_rate(rounds * 500, seconds)} events  (target >= 50,000/s on SQLite)")
+    client.close()
