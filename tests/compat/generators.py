@@ -237,7 +237,7 @@ def rules(
 def user(rng: random.Random, index: int) -> dict[str, Any]:
     """A user in the wire form every SDK accepts. Values stay in the shapes on which the two
     Python SDKs are documented to agree (no float or boolean custom values)."""
-    uid = rng.choice(USER_IDS + [f"user_{index}_x"])
+    uid = rng.choice([*USER_IDS, f"user_{index}_x"])
     wire: dict[str, Any] = {
         "userID": uid,
         "email": f"{uid}@{rng.choice(EMAIL_DOMAINS)}",
