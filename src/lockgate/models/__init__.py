@@ -1,7 +1,16 @@
 """Every ORM table. Importing this package registers them all on ``Base.metadata``."""
 
 from lockgate.models.base import Base, EntityMixin, JSONType
-from lockgate.models.configs import DynamicConfig, Gate, Segment, SegmentMember
+from lockgate.models.configs import (
+    Autotune,
+    DynamicConfig,
+    Experiment,
+    Gate,
+    Holdout,
+    Layer,
+    Segment,
+    SegmentMember,
+)
 from lockgate.models.core import (
     ApiKey,
     AuditLog,
@@ -16,15 +25,19 @@ from lockgate.models.events import CustomEvent, Exposure
 __all__ = [
     "ApiKey",
     "AuditLog",
+    "Autotune",
     "Base",
     "Company",
     "CustomEvent",
     "DynamicConfig",
     "EntityMixin",
     "EntityVersion",
+    "Experiment",
     "Exposure",
     "Gate",
+    "Holdout",
     "JSONType",
+    "Layer",
     "Project",
     "RateLimitCounter",
     "Segment",

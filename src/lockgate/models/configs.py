@@ -34,3 +34,22 @@ class SegmentMember(Base):
     segment_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     unit_id: Mapped[str] = mapped_column(String(512), primary_key=True)
     added_time: Mapped[int] = mapped_column(BigInteger)
+
+
+class Experiment(EntityMixin, Base):
+    __tablename__ = "experiments"
+
+    layer_id: Mapped[str | None] = mapped_column(String(200), default=None, index=True)
+    team_id: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class Layer(EntityMixin, Base):
+    __tablename__ = "layers"
+
+
+class Holdout(EntityMixin, Base):
+    __tablename__ = "holdouts"
+
+
+class Autotune(EntityMixin, Base):
+    __tablename__ = "autotunes"
