@@ -7,7 +7,7 @@ that knows how console entities become SDK specs.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from lockgate.specs.conditions import (
@@ -44,7 +44,7 @@ def entity_salt(document: Mapping[str, Any], entity_type: str) -> str:
     return str(uuid.uuid5(_SALT_NAMESPACE, f"{entity_type}:{document['id']}"))
 
 
-class _Compiler:
+class Compiler:
     def __init__(self, snapshot: ProjectSnapshot, scope: KeyScope) -> None:
         self.snapshot = snapshot
         self.scope = scope
@@ -182,9 +182,11 @@ class _Compiler:
             # Launched: no rule evaluation, true for everyone (holdouts still apply first).
             spec["enabled"] = False
             spec["defaultValue"] = True
+            spec["rules"] = holdout_rules(self, "gate", gate["id"], id_type)
         elif enabled:
             spec["rules"] = [
                 *self.gate_override_rules(gate, id_type),
+                *holdout_rules(self, "gate", gate["id"], id_type),
                 *(
                     self.console_rule(rule, id_type, True)
                     for rule in gate.get("rules") or []
@@ -273,6 +275,12 @@ class _Compiler:
         for segment in snapshot.segments:
             gates[f"{SEGMENT_PREFIX}{segment['id']}"] = self.segment_spec(segment)
         configs = {c["id"]: self.config_spec(c) for c in snapshot.configs if self.visible(c)}
+        layers: dict[str, Any] = {}
+        experiment_to_layer: dict[str, str] = {}
+        from lockgate.specs.sections import SECTIONS
+
+        for section in SECTIONS:
+            section(self, gates, configs, layers, experiment_to_layer)
         file_lists = {
             name: True for name, info in snapshot.id_lists.items() if info.inline_ids is None
         }
@@ -283,8 +291,8 @@ class _Compiler:
             "response_format": "dcs-v2",
             "feature_gates": gates,
             "dynamic_configs": configs,
-            "layer_configs": {},
-            "experiment_to_layer": {},
+            "layer_configs": layers,
+            "experiment_to_layer": experiment_to_layer,
             "condition_map": self.conditions.entries,
             "id_lists": file_lists,
             "param_stores": {},
@@ -299,6 +307,22 @@ class _Compiler:
         return document
 
 
+# Entity kinds compiled by their own modules (``lockgate.specs.sections``): each adds its specs
+# to the gate, config and layer maps and to experiment_to_layer.
+Section = Callable[
+    ["Compiler", dict[str, Any], dict[str, Any], dict[str, Any], dict[str, str]], None
+]
+
+
+def holdout_rules(
+    compiler: Compiler, kind: str, entity_id: str, id_type: str
+) -> list[dict[str, Any]]:
+    """Holdout-reference rules for a gate, experiment or layer (`compile-mapping.md` §3.3)."""
+    from lockgate.specs.sections import HOLDOUT_HOOKS
+
+    return [rule for hook in HOLDOUT_HOOKS for rule in hook(compiler, kind, entity_id, id_type)]
+
+
 def _target_apps(document: Mapping[str, Any]) -> list[str]:
     apps = document.get("targetApps")
     if isinstance(apps, str):
@@ -308,4 +332,4 @@ def _target_apps(document: Mapping[str, Any]) -> list[str]:
 
 def compile_v2(snapshot: ProjectSnapshot, scope: KeyScope | None = None) -> dict[str, Any]:
     """The project's dcs-v2 document as the key with ``scope`` should see it."""
-    return _Compiler(snapshot, scope or KeyScope()).document()
+    return Compiler(snapshot, scope or KeyScope()).document()

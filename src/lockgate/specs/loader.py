@@ -5,7 +5,17 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lockgate.models import DynamicConfig, Gate, Project, Segment, SegmentMember
+from lockgate.models import (
+    Autotune,
+    DynamicConfig,
+    Experiment,
+    Gate,
+    Holdout,
+    Layer,
+    Project,
+    Segment,
+    SegmentMember,
+)
 from lockgate.specs.compiler import INLINE_ID_LIST_LIMIT
 from lockgate.specs.snapshot import IdListInfo, ProjectSnapshot
 
@@ -77,5 +87,9 @@ def load_snapshot(session: Session, project_id: str) -> ProjectSnapshot:
         gates=documents(Gate),
         configs=documents(DynamicConfig),
         segments=segments,
+        experiments=documents(Experiment),
+        layers=documents(Layer),
+        holdouts=documents(Holdout),
+        autotunes=documents(Autotune),
         id_lists=id_lists,
     )

@@ -34,4 +34,8 @@ class ProjectSnapshot:
     gates: Sequence[Mapping[str, Any]] = ()
     configs: Sequence[Mapping[str, Any]] = ()
     segments: Sequence[Mapping[str, Any]] = ()
+    experiments: Sequence[Mapping[str, Any]] = ()
+    layers: Sequence[Mapping[str, Any]] = ()
+    holdouts: Sequence[Mapping[str, Any]] = ()
+    autotunes: Sequence[Mapping[str, Any]] = ()
     id_lists: Mapping[str, IdListInfo] = field(default_factory=dict)

@@ -1,0 +1,25 @@
+"""Compiling holdouts into the canonical spec (being built)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lockgate.specs.compiler import Compiler
+
+
+def compile_section(
+    compiler: Compiler,
+    gates: dict[str, Any],
+    configs: dict[str, Any],
+    layers: dict[str, Any],
+    experiment_to_layer: dict[str, str],
+) -> None:
+    """Add this kind's specs to the payload maps."""
+
+
+def reference_rules(
+    compiler: Compiler, kind: str, entity_id: str, id_type: str
+) -> list[dict[str, Any]]:
+    """The rules that apply the holdouts attached to one gate, experiment or layer."""
+    return []
