@@ -80,7 +80,7 @@ def _number(value: Any, where: str, what: str) -> float | int:
     return int(value) if float(value).is_integer() else float(value)
 
 
-def _number_text(value: float | int) -> str:
+def _number_text(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
@@ -98,7 +98,7 @@ def _target(condition: ConditionIn, target: Target, where: str, ctx: RuleContext
                 raise _invalid(where, f"{what} takes strings or numbers, got {item!r}")
         if any(isinstance(i, str) for i in items) and not all(isinstance(i, str) for i in items):
             # A list is all strings or all numbers (the API's types); SDKs compare as strings.
-            items = [i if isinstance(i, str) else _number_text(i) for i in items]
+            items = [_number_text(i) if isinstance(i, int | float) else i for i in items]
         return items
     if target is Target.NUMBER or target is Target.DATE:
         return _number(value, where, what)
