@@ -1,0 +1,1 @@
+"""Experiments: groups, allocation, targeting, lifecycle, overrides and exposure health."""
