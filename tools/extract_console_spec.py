@@ -34,6 +34,26 @@ CORRECTIONS: list[tuple[str, str, dict[str, Any], str]] = [
 ]
 
 
+# (path, method, status, replacement, reason): whole response schemas the spec gets wrong.
+RESPONSE_CORRECTIONS: list[tuple[str, str, str, dict[str, Any], str]] = [
+    (
+        "/console/v1/segments/{id}/id_list",
+        "get",
+        "200",
+        {
+            "type": "object",
+            "properties": {
+                "message": {"type": "string"},
+                "data": {"$ref": "#/components/schemas/IDListDto"},
+                "pagination": {"$ref": "#/components/schemas/PaginationResponseMetadataDto"},
+            },
+            "required": ["message", "data", "pagination"],
+        },
+        "allOf of a list envelope (data: array) and data: IDListDto (an object) admits no "
+        "response; the notes (console-api.md 5.1) say data is one IDListDto",
+    ),
+]
+
 # The March 2026 spec adds two condition types (console-api.md §6.3, §7.2) that Lockgate
 # accepts; every enum of the 23 older condition types gains them.
 CONDITION_TYPES_2026 = ["user_agent", "experiment_group"]
@@ -83,10 +103,16 @@ def extract(spec: dict[str, Any]) -> dict[str, Any]:
     for name, prop, replacement, _reason in CORRECTIONS:
         schemas[name]["properties"][prop] = replacement
     extended = _extend_condition_enums(schemas) + _extend_condition_enums(paths)
+    for path, method, status, replacement, _reason in RESPONSE_CORRECTIONS:
+        paths[path][method]["responses"][status] = replacement
     return {
         "info": {"version": spec["info"]["version"]},
         "corrections": [
             *({"schema": n, "property": p, "reason": r} for n, p, _x, r in CORRECTIONS),
+            *(
+                {"schema": f"{m.upper()} {p} {c}", "property": "(response)", "reason": r}
+                for p, m, c, _x, r in RESPONSE_CORRECTIONS
+            ),
             {
                 "schema": f"{extended} condition-type enums",
                 "property": "type",
