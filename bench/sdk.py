@@ -5,23 +5,22 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import random
+import re
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from lockgate.app import create_app
-from lockgate.kit.db import Database
-from lockgate.kit.settings import Settings
-from lockgate.migrations import upgrade
-from lockgate.projects.service import Bootstrap, bootstrap
+from lockgate.evaluation.evaluator import Evaluator
 from tests.compat import generators
-from tests.compat.live import live_server
+from tests.compat.live import free_port
 from tests.compat.sdks import core_sdk, core_user, legacy_sdk, legacy_user
 
 GATES, CONFIGS, SEGMENTS = 100, 50, 20
@@ -71,36 +70,74 @@ def _percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _serve(data_dir: str) -> tuple[subprocess.Popen[str], str, dict[str, str]]:
+    """``lockgate serve`` in its own process, so the client never competes for its GIL."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "LOCKGATE_DATA_DIR": data_dir,
+        "LOCKGATE_RATE_LIMIT_PER_10S": "0",
+        "LOCKGATE_RATE_LIMIT_PER_15MIN": "0",
+        "LOCKGATE_LOG_LEVEL": "warning",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lockgate.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    keys: dict[str, str] = {}
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while len(keys) < 3 and time.monotonic() < deadline:
+        line = process.stdout.readline()
+        match = re.match(r"\s+(console API key|server secret|client key):\s+(\S+)", line)
+        if match:
+            keys[match.group(1)] = match.group(2)
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/health").status_code == 200:
+                return process, base, keys
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("lockgate serve did not start")
+
+
 def run() -> None:
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp), rate_limit_per_10s=0, rate_limit_per_15min=0)
-        database = Database(settings)
-        upgrade(database.engine)
-        with database.transaction() as session:
-            keys: Bootstrap | None = bootstrap(session, int(time.time() * 1000))
-        assert keys is not None
-        app = create_app(settings, database=database)
-        with live_server(app) as base:
-            console = httpx.Client(base_url=base, headers={"STATSIG-API-KEY": keys.console_key})
+        process, base, keys = _serve(tmp)
+        try:
+            console = httpx.Client(
+                base_url=base, headers={"STATSIG-API-KEY": keys["console API key"]}
+            )
             gates, _configs = _build(console, rng)
             users = [generators.user(rng, i) for i in range(300)]
-            _evaluators(app, base, keys, gates, users)
+            _evaluators(base, keys, gates, users)
             _initialize(base, keys, users)
             _download(base, keys)
-            _rgstr(base, keys, database)
-        database.dispose()
+            _rgstr(base, keys)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+            if process.stdout is not None:
+                process.stdout.close()
 
 
-def _evaluators(app: Any, base: str, keys: Bootstrap, gates: list[str], users: list[Any]) -> None:
-    evaluator = app.state.spec_cache.get(_project(app)).evaluator
+def _evaluators(base: str, keys: dict[str, str], gates: list[str], users: list[Any]) -> None:
+    server_key = keys["server secret"]
+    spec = httpx.get(f"{base}/v2/download_config_specs/{server_key}.json").json()
+    evaluator = Evaluator(spec)
     checks = len(gates) * len(users)
     start = time.perf_counter()
     for user in users:
         for gate in gates:
             evaluator.check_gate(user, gate)
     ours = time.perf_counter() - start
-    with core_sdk(base, keys.server_key) as core, legacy_sdk(base, keys.server_key) as legacy:
+    with core_sdk(base, server_key) as core, legacy_sdk(base, server_key) as legacy:
         core_users = [core_user(u) for u in users]
         legacy_users = [legacy_user(u) for u in users]
         start = time.perf_counter()
@@ -120,16 +157,9 @@ def _evaluators(app: Any, base: str, keys: Bootstrap, gates: list[str], users: l
     print(f"  statsig-python-core  {_rate(checks, core_time)}  lockgate is {core_ratio:.2f}x")
 
 
-def _project(app: Any) -> str:
-    from lockgate.models import Project
-
-    with app.state.database.transaction(write=False) as session:
-        return str(session.query(Project.id).first()[0])
-
-
-def _initialize(base: str, keys: Bootstrap, users: list[Any]) -> None:
+def _initialize(base: str, keys: dict[str, str], users: list[Any]) -> None:
     client = httpx.Client(base_url=base)
-    url = f"/v1/initialize?k={keys.client_key}"
+    url = f"/v1/initialize?k={keys['client key']}"
     bodies = [json.dumps({"user": u, "hash": "djb2"}) for u in users]
     client.post(url, content=bodies[0])
     index = iter(range(10**9))
@@ -143,9 +173,9 @@ def _initialize(base: str, keys: Bootstrap, users: list[Any]) -> None:
     client.close()
 
 
-def _download(base: str, keys: Bootstrap) -> None:
+def _download(base: str, keys: dict[str, str]) -> None:
     client = httpx.Client(base_url=base)
-    url = f"/v2/download_config_specs/{keys.server_key}.json"
+    url = f"/v2/download_config_specs/{keys['server secret']}.json"
     first = client.get(url).json()
     full = _timed(lambda: client.get(url), 300)
     fresh = _timed(lambda: client.get(url, params={"sinceTime": first["time"]}), 1000)
@@ -155,7 +185,7 @@ def _download(base: str, keys: Bootstrap) -> None:
     client.close()
 
 
-def _rgstr(base: str, keys: Bootstrap, database: Database) -> None:
+def _rgstr(base: str, keys: dict[str, str]) -> None:
     client = httpx.Client(base_url=base)
     batch = {
         "events": [
@@ -171,7 +201,7 @@ def _rgstr(base: str, keys: Bootstrap, database: Database) -> None:
         "statsigMetadata": {"sdkType": "bench"},
     }
     body = gzip.compress(json.dumps(batch).encode())
-    headers = {"STATSIG-API-KEY": keys.server_key, "content-encoding": "gzip"}
+    headers = {"STATSIG-API-KEY": keys["server secret"], "content-encoding": "gzip"}
     rounds = 100
     start = time.perf_counter()
     for _ in range(rounds):

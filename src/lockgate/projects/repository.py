@@ -32,9 +32,7 @@ def bump_spec_revision(session: Session, project_id: str, now_ms: int) -> None:
     The spec time strictly increases even for two changes in one millisecond, because SDKs
     poll with ``sinceTime`` = the last time they saw and must not miss the second change.
     """
-    later = case(
-        (Project.spec_updated_time >= now_ms, Project.spec_updated_time + 1), else_=now_ms
-    )
+    later = case((Project.spec_updated_time >= now_ms, Project.spec_updated_time + 1), else_=now_ms)
     session.execute(
         update(Project)
         .where(Project.id == project_id)
