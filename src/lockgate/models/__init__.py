@@ -21,6 +21,7 @@ from lockgate.models.core import (
     Tag,
 )
 from lockgate.models.events import CustomEvent, Exposure
+from lockgate.models.pulse import Metric, PulseJob, PulseResult
 
 __all__ = [
     "ApiKey",
@@ -38,7 +39,10 @@ __all__ = [
     "Holdout",
     "JSONType",
     "Layer",
+    "Metric",
     "Project",
+    "PulseJob",
+    "PulseResult",
     "RateLimitCounter",
     "Segment",
     "SegmentMember",

@@ -1,0 +1,55 @@
+"""Tables of metrics and experiment results (Pulse)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import BigInteger, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lockgate.models.base import Base, BigIntPK, EntityMixin, JSONType
+
+
+class Metric(EntityMixin, Base):
+    """A metric definition; its id is ``<name>::<type>`` as Statsig forms it."""
+
+    __tablename__ = "metrics"
+
+    metric_type: Mapped[str] = mapped_column(String(40))
+
+
+class PulseJob(Base):
+    """One load of Pulse results for an entity: its progress and outcome."""
+
+    __tablename__ = "pulse_jobs"
+    __table_args__ = (Index("ix_pulse_jobs_entity", "project_id", "entity_type", "entity_id"),)
+
+    seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(32), unique=True)
+    project_id: Mapped[str] = mapped_column(String(32))
+    entity_type: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(200))
+    rule_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    status: Mapped[str] = mapped_column(String(20))  # queued | running | succeeded | failed
+    progress: Mapped[int] = mapped_column(default=0)  # percent
+    message: Mapped[str | None] = mapped_column(String(2000), default=None)
+    requested_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    created_time: Mapped[int] = mapped_column(BigInteger)
+    started_time: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    finished_time: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
+
+
+class PulseResult(Base):
+    """Results of one entity for one day: the whole computed document, replaced atomically."""
+
+    __tablename__ = "pulse_results"
+
+    project_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    entity_type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    entity_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(200), primary_key=True, default="")
+    ds: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD
+    job_id: Mapped[str] = mapped_column(String(32))
+    computed_time: Mapped[int] = mapped_column(BigInteger)
+    document: Mapped[dict[str, Any]] = mapped_column(JSONType)
