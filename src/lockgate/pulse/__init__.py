@@ -1,0 +1,1 @@
+"""Pulse: experiment results computed from stored exposures and events."""

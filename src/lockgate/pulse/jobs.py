@@ -1,0 +1,234 @@
+"""Pulse load jobs: queued in the database, claimed by any server process, reported by
+``pulse_load_history``. A job computes everything first and writes its results in one
+transaction, so a job that fails leaves the previous results as they were."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import Session
+
+from lockgate.kit.clock import Clock
+from lockgate.kit.db import Database
+from lockgate.kit.ids import random_id
+from lockgate.models import PulseJob, PulseResult
+
+logger = logging.getLogger("lockgate.pulse")
+
+Progress = Callable[[int, str], None]
+
+
+@dataclass(frozen=True)
+class ComputedResult:
+    """One result document for one day, produced by a computation."""
+
+    ds: str
+    document: dict[str, Any]
+    rule_id: str = ""
+
+
+# entity_type -> computation(session, job, progress) -> results
+Computation = Callable[[Session, PulseJob, Progress], Sequence[ComputedResult]]
+
+
+def enqueue(
+    session: Session,
+    *,
+    project_id: str,
+    entity_type: str,
+    entity_id: str,
+    now_ms: int,
+    rule_id: str | None = None,
+    requested_by: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> PulseJob:
+    job = PulseJob(
+        id=random_id(),
+        project_id=project_id,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        rule_id=rule_id,
+        status="queued",
+        progress=0,
+        requested_by=requested_by,
+        created_time=now_ms,
+        details=details,
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+def history(
+    session: Session,
+    project_id: str,
+    entity_type: str,
+    entity_id: str,
+    *,
+    rule_id: str | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> tuple[Sequence[PulseJob], int]:
+    conditions = [
+        PulseJob.project_id == project_id,
+        PulseJob.entity_type == entity_type,
+        PulseJob.entity_id == entity_id,
+    ]
+    if rule_id is not None:
+        conditions.append(PulseJob.rule_id == rule_id)
+    rows = session.scalars(select(PulseJob).where(*conditions).order_by(PulseJob.seq.desc())).all()
+    return rows[offset : offset + limit], len(rows)
+
+
+def latest_results(
+    session: Session,
+    project_id: str,
+    entity_type: str,
+    entity_id: str,
+    *,
+    rule_id: str = "",
+    ds: str | None = None,
+) -> PulseResult | None:
+    query = select(PulseResult).where(
+        PulseResult.project_id == project_id,
+        PulseResult.entity_type == entity_type,
+        PulseResult.entity_id == entity_id,
+        PulseResult.rule_id == rule_id,
+    )
+    if ds is not None:
+        query = query.where(PulseResult.ds <= ds)
+    return session.scalars(query.order_by(PulseResult.ds.desc())).first()
+
+
+class JobRunner:
+    """Runs queued jobs. Several processes may run one each; a claim is an atomic update."""
+
+    def __init__(self, database: Database, clock: Clock) -> None:
+        self._database = database
+        self._clock = clock
+        self._computations: dict[str, Computation] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def register(self, entity_type: str, computation: Computation) -> None:
+        self._computations[entity_type] = computation
+
+    def _claim(self) -> str | None:
+        with self._database.transaction(write=True) as session:
+            candidate = session.scalars(
+                select(PulseJob.id)
+                .where(PulseJob.status == "queued")
+                .order_by(PulseJob.seq)
+                .limit(1)
+            ).first()
+            if candidate is None:
+                return None
+            claimed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+                update(PulseJob)
+                .where(PulseJob.id == candidate, PulseJob.status == "queued")
+                .values(status="running", started_time=self._clock.now_ms(), progress=1)
+            )
+            return candidate if claimed.rowcount == 1 else None
+
+    def _progress(self, job_id: str) -> Progress:
+        def report(percent: int, message: str) -> None:
+            with self._database.transaction(write=True) as session:
+                session.execute(
+                    update(PulseJob)
+                    .where(PulseJob.id == job_id)
+                    .values(progress=max(1, min(99, percent)), message=message[:2000])
+                )
+
+        return report
+
+    def run_one(self) -> str | None:
+        """Claim and run one queued job; return its id, or None when the queue is empty."""
+        job_id = self._claim()
+        if job_id is None:
+            return None
+        try:
+            with self._database.transaction(write=False) as session:
+                job = session.get(PulseJob, job_id)
+                assert job is not None
+                computation = self._computations.get(job.entity_type)
+                if computation is None:
+                    raise LookupError(f"no Pulse computation for {job.entity_type}")
+                results = list(computation(session, job, self._progress(job_id)))
+            self._store(job_id, job, results)
+        except Exception as exc:  # a failed job must be recorded, whatever failed
+            logger.error("pulse job %s failed: %s", job_id, traceback.format_exc())
+            with self._database.transaction(write=True) as session:
+                session.execute(
+                    update(PulseJob)
+                    .where(PulseJob.id == job_id)
+                    .values(
+                        status="failed",
+                        finished_time=self._clock.now_ms(),
+                        message=f"{type(exc).__name__}: {exc}"[:2000],
+                    )
+                )
+        return job_id
+
+    def _store(self, job_id: str, job: PulseJob, results: Sequence[ComputedResult]) -> None:
+        now = self._clock.now_ms()
+        with self._database.transaction(write=True) as session:
+            for result in results:
+                existing = session.get(
+                    PulseResult,
+                    (job.project_id, job.entity_type, job.entity_id, result.rule_id, result.ds),
+                )
+                if existing is None:
+                    session.add(
+                        PulseResult(
+                            project_id=job.project_id,
+                            entity_type=job.entity_type,
+                            entity_id=job.entity_id,
+                            rule_id=result.rule_id,
+                            ds=result.ds,
+                            job_id=job_id,
+                            computed_time=now,
+                            document=result.document,
+                        )
+                    )
+                else:
+                    existing.document = result.document
+                    existing.job_id = job_id
+                    existing.computed_time = now
+            session.execute(
+                update(PulseJob)
+                .where(PulseJob.id == job_id)
+                .values(
+                    status="succeeded",
+                    progress=100,
+                    finished_time=now,
+                    message=f"computed {len(results)} result set(s)",
+                )
+            )
+
+    def run_pending(self) -> int:
+        count = 0
+        while self.run_one() is not None:
+            count += 1
+        return count
+
+    def start(self, poll_interval_s: float) -> None:
+        def loop() -> None:
+            while not self._stop.wait(poll_interval_s):
+                try:
+                    self.run_pending()
+                except Exception:  # keep the worker alive across database hiccups
+                    logger.exception("pulse worker iteration failed")
+
+        self._thread = threading.Thread(target=loop, name="lockgate-pulse", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
