@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
+from lockgate.autotunes.routes import router as autotunes_router
 from lockgate.configs.routes import router as configs_router
 from lockgate.gates.routes import router as gates_router
 from lockgate.history.routes import router as audit_router
+from lockgate.holdouts.routes import router as holdouts_router
 from lockgate.keys.routes import router as keys_router
 from lockgate.projects.routes import router as projects_router
 from lockgate.segments.routes import router as segments_router
@@ -25,6 +27,8 @@ def console_router() -> APIRouter:
         gates_router,
         configs_router,
         segments_router,
+        holdouts_router,
+        autotunes_router,
     ):
         router.include_router(child)
     return router

@@ -1,0 +1,1 @@
+"""Autotunes: multi-armed bandits over JSON variants, with a start/decide/reset lifecycle."""
