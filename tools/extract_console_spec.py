@@ -52,6 +52,21 @@ RESPONSE_CORRECTIONS: list[tuple[str, str, str, dict[str, Any], str]] = [
         "allOf of a list envelope (data: array) and data: IDListDto (an object) admits no "
         "response; the notes (console-api.md 5.1) say data is one IDListDto",
     ),
+    (
+        "/console/v1/experiments/{id}/cumulative_exposures",
+        "get",
+        "200",
+        {
+            "type": "object",
+            "properties": {
+                "message": {"type": "string"},
+                "data": {"$ref": "#/components/schemas/CumulativeExposureResponseDto"},
+            },
+            "required": ["message", "data"],
+        },
+        "allOf of SingleDataResponse (data: object) and the DTO (an array) admits no response; "
+        "the spec's own example has data as the array",
+    ),
 ]
 
 # The March 2026 spec adds two condition types (console-api.md §6.3, §7.2) that Lockgate

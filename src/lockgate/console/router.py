@@ -6,10 +6,12 @@ from fastapi import APIRouter, FastAPI
 
 from lockgate.autotunes.routes import router as autotunes_router
 from lockgate.configs.routes import router as configs_router
+from lockgate.experiments.routes import router as experiments_router
 from lockgate.gates.routes import router as gates_router
 from lockgate.history.routes import router as audit_router
 from lockgate.holdouts.routes import router as holdouts_router
 from lockgate.keys.routes import router as keys_router
+from lockgate.layers.routes import router as layers_router
 from lockgate.projects.routes import router as projects_router
 from lockgate.segments.routes import router as segments_router
 from lockgate.tags.routes import router as tags_router
@@ -27,6 +29,8 @@ def console_router() -> APIRouter:
         gates_router,
         configs_router,
         segments_router,
+        experiments_router,
+        layers_router,
         holdouts_router,
         autotunes_router,
     ):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from lockgate.specs import autotunes, experiments, holdouts
+from lockgate.specs import autotunes, experiments, holdouts, layers
 
 if TYPE_CHECKING:
     from lockgate.specs.compiler import Compiler, Section
@@ -19,6 +19,7 @@ HoldoutHook = Callable[["Compiler", str, str, str], list[dict[str, Any]]]
 SECTIONS: list[Section] = [
     holdouts.compile_section,
     experiments.compile_section,
+    layers.compile_section,
     autotunes.compile_section,
 ]
 HOLDOUT_HOOKS: list[HoldoutHook] = [holdouts.reference_rules]

@@ -1,0 +1,241 @@
+"""The Experiments resource (``/console/v1/experiments``) and ``GET /exposure_count``."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Request
+
+from lockgate.console.context import Console
+from lockgate.console.envelope import (
+    Page,
+    message_only,
+    multi_value,
+    page_params,
+    paginated,
+    single,
+)
+from lockgate.console.errors import BadRequest
+from lockgate.experiments import exposures, lifecycle, overrides, service
+from lockgate.experiments.repository import ExperimentFilter
+from lockgate.experiments.schemas import (
+    AbandonIn,
+    ArchiveIn,
+    DecisionIn,
+    ExperimentCreate,
+    ExperimentFullUpdate,
+    ExperimentPartialUpdate,
+    GroupNamesIn,
+    NameIn,
+    OverridesIn,
+    ResolveAlertIn,
+    ScheduleIn,
+    StartIn,
+)
+
+router = APIRouter(tags=["Experiments"])
+
+BASE = "/experiments"
+READ = "Experiment read successfully."
+UPDATED = "Experiment updated successfully."
+OVERRIDES_READ = "Experiment Overrides read successfully."
+OVERRIDES_UPDATED = "Experiment Overrides updated successfully."
+PULSE_FLAGS = (
+    "control",
+    "test",
+    "cuped",
+    "confidence",
+    "applyBonferroniPerVariant",
+    "applyBonferroniPerMetric",
+    "bonferroniPrimaryMetricWeight",
+    "applyBenjaminiHochbergPerMetric",
+    "applyBenjaminiHochbergPerVariant",
+    "date",
+)
+
+
+def _day_ms(name: str, value: str | None, *, next_day: bool = False) -> int | None:
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise BadRequest(f"Invalid request. {name}: must be YYYY-MM-DD, got {value!r}") from None
+    if next_day:
+        day += timedelta(days=1)
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+
+
+@router.get(BASE)
+def list_experiments(
+    ctx: Console,
+    request: Request,
+    page: Page = Depends(page_params),
+    layerID: str | None = None,
+    teamID: str | None = None,
+    targetAppID: str | None = None,
+    createdStartDate: str | None = None,
+    createdEndDate: str | None = None,
+    creatorName: str | None = None,
+    creatorID: str | None = None,
+) -> dict[str, Any]:
+    flt = ExperimentFilter(
+        layer_id=layerID,
+        id_types=tuple(multi_value(request, "idType")),
+        team_id=teamID,
+        statuses=tuple(multi_value(request, "status")),
+        target_app_id=targetAppID,
+        created_from_ms=_day_ms("createdStartDate", createdStartDate),
+        created_before_ms=_day_ms("createdEndDate", createdEndDate, next_day=True),
+        creator_name=creatorName,
+        creator_id=creatorID,
+        tags=tuple(multi_value(request, "tags")),
+    )
+    data, total = service.list_experiments(
+        ctx.session, ctx.project_id, flt, offset=page.offset, limit=page.limit
+    )
+    return paginated("Experiments listed successfully.", data, total, page, request)
+
+
+@router.post(BASE, status_code=201)
+def create_experiment(ctx: Console, body: ExperimentCreate) -> dict[str, Any]:
+    return single("Experiment created successfully.", service.create(ctx.session, ctx.change, body))
+
+
+@router.get(BASE + "/{id}")
+def read_experiment(ctx: Console, id: str) -> dict[str, Any]:
+    return single(READ, service.get(ctx.session, ctx.project_id, id))
+
+
+@router.post(BASE + "/{id}")
+def full_update_experiment(ctx: Console, id: str, body: ExperimentFullUpdate) -> dict[str, Any]:
+    return single(UPDATED, service.full_update(ctx.session, ctx.change, id, body))
+
+
+@router.patch(BASE + "/{id}")
+def partial_update_experiment(
+    ctx: Console, id: str, body: ExperimentPartialUpdate
+) -> dict[str, Any]:
+    return single(UPDATED, service.partial_update(ctx.session, ctx.change, id, body))
+
+
+@router.delete(BASE + "/{id}")
+def delete_experiment(ctx: Console, id: str) -> dict[str, Any]:
+    return single("Experiment deleted successfully.", service.delete(ctx.session, ctx.change, id))
+
+
+@router.put(BASE + "/{id}/start")
+def start_experiment(ctx: Console, id: str, body: StartIn | None = None) -> dict[str, Any]:
+    del body  # the analysis window applies to warehouse-native analysis only
+    lifecycle.start(ctx.session, ctx.change, id)
+    return message_only("Experiment successfully started.")
+
+
+@router.post(BASE + "/{id}/schedule_start")
+def schedule_experiment_start(ctx: Console, id: str, body: ScheduleIn) -> dict[str, Any]:
+    lifecycle.schedule_start(ctx.session, ctx.change, id, body)
+    return message_only("Successfully scheduled experiment start")
+
+
+@router.put(BASE + "/{id}/make_decision")
+def make_decision(ctx: Console, id: str, body: DecisionIn) -> dict[str, Any]:
+    lifecycle.make_decision(ctx.session, ctx.change, id, body)
+    return message_only("Decision made for Experiment.")
+
+
+@router.put(BASE + "/{id}/abandon")
+def abandon_experiment(ctx: Console, id: str, body: AbandonIn) -> dict[str, Any]:
+    lifecycle.abandon(ctx.session, ctx.change, id, body)
+    return message_only("Experiment successfully abandoned.")
+
+
+@router.put(BASE + "/{id}/reset")
+def reset_experiment(ctx: Console, id: str) -> dict[str, Any]:
+    lifecycle.reset(ctx.session, ctx.change, id)
+    return message_only("Experiment successfully restarted.")
+
+
+@router.post(BASE + "/{id}/restart_as_new")
+def restart_as_new(ctx: Console, id: str, body: NameIn) -> dict[str, Any]:
+    data = lifecycle.restart_as_new(ctx.session, ctx.change, id, body)
+    return single("Restart As New Experiment Success", data)
+
+
+@router.put(BASE + "/{id}/archive")
+def archive_experiment(ctx: Console, id: str, body: ArchiveIn | None = None) -> dict[str, Any]:
+    lifecycle.archive(ctx.session, ctx.change, id, body or ArchiveIn())
+    return message_only("Experiment successfully archived.")
+
+
+@router.put(BASE + "/{id}/unarchive")
+def unarchive_experiment(ctx: Console, id: str) -> dict[str, Any]:
+    lifecycle.unarchive(ctx.session, ctx.change, id)
+    return message_only("Experiment successfully unarchived.")
+
+
+@router.post(BASE + "/{id}/enable_groups", status_code=201)
+def enable_groups(ctx: Console, id: str, body: GroupNamesIn) -> dict[str, Any]:
+    data = lifecycle.set_groups_disabled(ctx.session, ctx.change, id, body, False)
+    return single("Experiment groups enabled successfully.", data)
+
+
+@router.post(BASE + "/{id}/disable_groups", status_code=201)
+def disable_groups(ctx: Console, id: str, body: GroupNamesIn) -> dict[str, Any]:
+    data = lifecycle.set_groups_disabled(ctx.session, ctx.change, id, body, True)
+    return single("Experiment groups disabled successfully.", data)
+
+
+@router.get(BASE + "/{id}/overrides")
+def read_overrides(ctx: Console, id: str) -> dict[str, Any]:
+    return single(OVERRIDES_READ, overrides.read(ctx.session, ctx.project_id, id))
+
+
+@router.post(BASE + "/{id}/overrides")
+def replace_overrides(ctx: Console, id: str, body: OverridesIn) -> dict[str, Any]:
+    return single(OVERRIDES_UPDATED, overrides.replace(ctx.session, ctx.change, id, body))
+
+
+@router.patch(BASE + "/{id}/overrides")
+def add_overrides(ctx: Console, id: str, body: OverridesIn) -> dict[str, Any]:
+    return single(OVERRIDES_UPDATED, overrides.add(ctx.session, ctx.change, id, body))
+
+
+@router.delete(BASE + "/{id}/overrides")
+def delete_overrides(
+    ctx: Console, id: str, body: OverridesIn | None = Body(None)
+) -> dict[str, Any]:
+    data = overrides.remove(ctx.session, ctx.change, id, body)
+    return single("Experiment Overrides deleted successfully.", data)
+
+
+@router.get(BASE + "/{id}/cumulative_exposures")
+def cumulative_exposures(ctx: Console, id: str) -> dict[str, Any]:
+    data = exposures.cumulative_exposures(ctx.session, ctx.project_id, id)
+    return single("Successfully loaded Cumulative Exposures", data)
+
+
+@router.get(BASE + "/{id}/pulse_results")
+def pulse_results(ctx: Console, id: str, request: Request) -> dict[str, Any]:
+    query = {name: request.query_params.get(name) for name in PULSE_FLAGS}
+    data = exposures.pulse_results(ctx.session, ctx.project_id, id, query, ctx.now_ms())
+    return single("Successfully loaded Pulse Results", data)
+
+
+@router.post(BASE + "/{id}/alerts/{metricId}/resolve")
+def resolve_alert(ctx: Console, id: str, metricId: str, body: ResolveAlertIn) -> dict[str, Any]:
+    data = exposures.resolve_alert(ctx.session, ctx.change, id, metricId, body)
+    return single("Metric rollout alert resolved successfully.", data)
+
+
+@router.get("/exposure_count", tags=["Configs"])
+def exposure_count(ctx: Console, request: Request) -> dict[str, Any]:
+    data = exposures.exposure_count(
+        ctx.session,
+        ctx.project_id,
+        ctx.now_ms(),
+        experiments=multi_value(request, "experiments"),
+        gates=multi_value(request, "gates"),
+        dynamic_configs=multi_value(request, "dynamicConfigs"),
+    )
+    return single("Exposure count fetched successfully.", data)

@@ -1,0 +1,1 @@
+"""Layers: shared parameters whose traffic experiments split between them."""
