@@ -36,9 +36,9 @@ from lockgate.autotunes.schemas import (
     DecisionIn,
     VariantIn,
 )
-from lockgate.configs.service import CONFIG_KIND
 from lockgate.console.errors import BadRequest
 from lockgate.entities import service as entities
+from lockgate.entities.namespaces import DYNAMIC_CONFIGS, ensure_id_free
 from lockgate.entities.service import EntityKind
 from lockgate.kit.actor import Change
 from lockgate.kit.ids import random_id
@@ -55,8 +55,6 @@ EXPERIMENT = EntityKind(
     label="Experiment",
     not_found="Experiment not found.",
 )
-# Autotunes share download_config_specs' ``dynamic_configs`` map with configs and experiments.
-NAMESPACE = (CONFIG_KIND, EXPERIMENT, AUTOTUNE)
 
 SETUP, ACTIVE, DECIDED = "setup", "active", "decision_made"
 NOT_STARTED = "Autotune experiment has not yet started"
@@ -185,7 +183,7 @@ def set_traffic_weights(
 
 def create_autotune(session: Session, change: Change, body: AutotuneCreate) -> Any:
     name, autotune_id = entities.derive_id(body.name, None, "plain")
-    entities.ensure_free(session, NAMESPACE, change.project_id, autotune_id)
+    ensure_id_free(session, DYNAMIC_CONFIGS, change.project_id, autotune_id)
     variants = build_variants(body.variants)
     document: dict[str, Any] = {
         "id": autotune_id,

@@ -33,9 +33,9 @@ from lockgate.configs.values import (
 )
 from lockgate.console.errors import BadRequest, NotFound
 from lockgate.entities import service as entities
+from lockgate.entities.namespaces import DYNAMIC_CONFIGS, ensure_id_free
 from lockgate.entities.service import EntityKind
 from lockgate.entities.tags import checked_tags
-from lockgate.experiments.kinds import EXPERIMENT_KIND
 from lockgate.kit.actor import Change
 from lockgate.kit.ids import random_id
 from lockgate.models import DynamicConfig
@@ -56,10 +56,6 @@ CONFIG_KIND = EntityKind(
     label="Dynamic Config",
     not_found="Dynamic Config not found.",
 )
-# Configs share the download_config_specs ``dynamic_configs`` map with experiments and
-# autotunes, so their ids must be unique across those kinds too; they join this tuple when
-# they exist.
-NAMESPACE: tuple[EntityKind, ...] = (CONFIG_KIND, EXPERIMENT_KIND)
 
 INTERNAL_FIELDS = ("salt",)
 ENABLED, DISABLED, ARCHIVED = "Enabled", "Disabled", "Archived"
@@ -271,7 +267,7 @@ def _apply(
 
 def create(session: Session, change: Change, body: ConfigCreate) -> dict[str, Any]:
     name, config_id = entities.derive_id(body.name, body.id)
-    entities.ensure_free(session, NAMESPACE, change.project_id, config_id)
+    ensure_id_free(session, DYNAMIC_CONFIGS, change.project_id, config_id)
     document: dict[str, Any] = {
         "id": config_id,
         "name": name,

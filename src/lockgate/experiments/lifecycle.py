@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from lockgate.console.errors import BadRequest
 from lockgate.entities import service as entities
+from lockgate.entities.namespaces import DYNAMIC_CONFIGS, ensure_id_free
 from lockgate.experiments import service
 from lockgate.experiments.kinds import EXPERIMENT_KIND, LAYER_KIND
 from lockgate.experiments.schemas import (
@@ -202,7 +203,7 @@ def restart_as_new(
     can take over its traffic, and the copy starts at once; otherwise the copy is in setup."""
     row, document = _locked(session, change, experiment_id, "restart_as_new")
     name, new_id = entities.derive_id(body.name, None, "plain")
-    entities.ensure_free(session, service.NAMESPACE, change.project_id, new_id)
+    ensure_id_free(session, DYNAMIC_CONFIGS, change.project_id, new_id)
     was_running = document["status"] == ACTIVE
     if was_running:
         _abandon(document, change, f"Restarted as new experiment {new_id}")

@@ -17,9 +17,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from lockgate.configs.service import CONFIG_KIND
 from lockgate.console.errors import BadRequest
 from lockgate.entities import service as entities
+from lockgate.entities.namespaces import DYNAMIC_CONFIGS, ensure_id_free
 from lockgate.entities.tags import checked_tags
 from lockgate.experiments import allocation, repository
 from lockgate.experiments.kinds import EXPERIMENT_KIND, LAYER_KIND
@@ -35,9 +35,6 @@ from lockgate.kit.actor import Change
 from lockgate.kit.ids import random_id
 from lockgate.layers import parameters
 from lockgate.rules.validation import RuleContext, build_rules, public_rule
-
-# Experiments share download_config_specs' ``dynamic_configs`` map with dynamic configs.
-NAMESPACE = (EXPERIMENT_KIND, CONFIG_KIND)
 
 INTERNAL_FIELDS = (
     "salt",
@@ -438,7 +435,7 @@ def create(session: Session, change: Change, body: ExperimentCreate) -> dict[str
     from lockgate.experiments import lifecycle
 
     name, experiment_id = entities.derive_id(body.name, body.id, "plain")
-    entities.ensure_free(session, NAMESPACE, change.project_id, experiment_id)
+    ensure_id_free(session, DYNAMIC_CONFIGS, change.project_id, experiment_id)
     document = new_document(experiment_id, name)
     fields = set(body.model_fields_set) - {"name", "id"} - _LIFECYCLE_FIELDS
     fields.add("control_group_id")

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from lockgate.console.errors import GENERIC_NOT_FOUND, BadRequest
 from lockgate.entities import service as entities
+from lockgate.entities.namespaces import FEATURE_GATES, ensure_id_free
 from lockgate.entities.service import EntityKind
 from lockgate.entities.tags import checked_tags
 from lockgate.gates import references, repository
@@ -116,7 +117,7 @@ def _display_name(name: str, gate_id: str) -> str:
 
 def create_gate(session: Session, change: Change, body: GateCreate) -> Any:
     name, gate_id = entities.derive_id(body.name, body.id, "dotted")
-    entities.ensure_free(session, [GATE], change.project_id, gate_id)
+    ensure_id_free(session, FEATURE_GATES, change.project_id, gate_id)
     enabled = True if body.is_enabled is None else body.is_enabled
     document: dict[str, Any] = {
         "id": gate_id,

@@ -26,11 +26,12 @@ from sqlalchemy.orm import Session
 
 from lockgate.console.errors import BadRequest
 from lockgate.entities import service as entities
+from lockgate.entities.namespaces import FEATURE_GATES, ensure_id_free
 from lockgate.entities.service import EntityKind
 from lockgate.gates import overrides as gate_overrides
 from lockgate.gates.overrides import Mode
 from lockgate.gates.schemas import OverridesIn
-from lockgate.gates.service import EMPTY_OVERRIDES, GATE
+from lockgate.gates.service import EMPTY_OVERRIDES
 from lockgate.holdouts import repository
 from lockgate.holdouts.schemas import (
     HoldoutCreate,
@@ -44,8 +45,6 @@ from lockgate.models import Holdout
 
 NOT_FOUND = "Holdout not found."
 HOLDOUT = EntityKind(model=Holdout, entity_type="holdout", label="Holdout", not_found=NOT_FOUND)
-# Holdout specs live in the ``feature_gates`` map next to gates, so their ids must differ.
-NAMESPACE = (HOLDOUT, GATE)
 ATTACHMENT_FIELDS = ("gateIDs", "experimentIDs", "layerIDs")
 _KIND_WORD = {"gateIDs": "gate", "experimentIDs": "experiment", "layerIDs": "layer"}
 INTERNAL_FIELDS = frozenset(
@@ -73,7 +72,7 @@ def load_holdout(session: Session, project_id: str, holdout_id: str, *, lock: bo
 
 def create_holdout(session: Session, change: Change, body: HoldoutCreate) -> Any:
     name, holdout_id = entities.derive_id(body.name, None, "plain")
-    entities.ensure_free(session, NAMESPACE, change.project_id, holdout_id)
+    ensure_id_free(session, FEATURE_GATES, change.project_id, holdout_id)
     base_id = random_id()
     document: dict[str, Any] = {
         "id": holdout_id,
