@@ -26,6 +26,32 @@ CORRECTIONS: list[tuple[str, str, dict[str, Any], str]] = [
         "typed object, but the spec's own example and Statsig's API return a string",
     ),
     (
+        "ExternalMetricDefinitionContractDto",
+        "type",
+        {
+            "type": "string",
+            "enum": [
+                "ratio",
+                "sum",
+                "composite",
+                "mean",
+                "event_count_custom",
+                "event_user",
+                "funnel",
+                "undefined",
+                "setup_incomplete",
+                "composite_sum",
+                "import_window",
+                "user_warehouse",
+                "count_distinct",
+                "event_count",
+                "event_dau",
+            ],
+        },
+        "the enum omits the automatic metrics event_count and event_dau that Statsig's own "
+        "/events/{eventName}/metrics example returns",
+    ),
+    (
         "AuditLogDto",
         "modifierEmail",
         {"type": "string", "nullable": True},

@@ -17,6 +17,7 @@ from lockgate.kit.clock import Clock, SystemClock
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
 from lockgate.migrations import upgrade
+from lockgate.pulse.worker import pulse_worker
 from lockgate.sdk_api.router import sdk_router
 from lockgate.specs.cache import SpecCache
 
@@ -30,11 +31,16 @@ def create_app(
     owns_database = database is None
     database = database or Database(settings)
 
+    pulse_runner = pulse_worker(database, clock)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.run_migrations_on_start:
             upgrade(database.engine)
+        if settings.pulse_worker_interval_ms > 0:
+            pulse_runner.start(settings.pulse_worker_interval_ms / 1000)
         yield
+        pulse_runner.stop()
         if owns_database:
             database.dispose()
 
@@ -51,6 +57,7 @@ def create_app(
         database, clock, settings.rate_limit_per_10s, settings.rate_limit_per_15min
     )
     app.state.spec_cache = SpecCache(database)
+    app.state.pulse_runner = pulse_runner
     # Browser SDKs call from any origin with custom headers, so preflights must pass.
     app.add_middleware(
         CORSMiddleware,

@@ -6,12 +6,14 @@ from fastapi import APIRouter, FastAPI
 
 from lockgate.autotunes.routes import router as autotunes_router
 from lockgate.configs.routes import router as configs_router
+from lockgate.events.routes import router as events_router
 from lockgate.experiments.routes import router as experiments_router
 from lockgate.gates.routes import router as gates_router
 from lockgate.history.routes import router as audit_router
 from lockgate.holdouts.routes import router as holdouts_router
 from lockgate.keys.routes import router as keys_router
 from lockgate.layers.routes import router as layers_router
+from lockgate.metrics.routes import router as metrics_router
 from lockgate.projects.routes import router as projects_router
 from lockgate.segments.routes import router as segments_router
 from lockgate.tags.routes import router as tags_router
@@ -33,6 +35,9 @@ def console_router() -> APIRouter:
         layers_router,
         holdouts_router,
         autotunes_router,
+        events_router,
+        # Last: routers with literal /metrics/... paths (metric sources) must come before it.
+        metrics_router,
     ):
         router.include_router(child)
     return router

@@ -1,4 +1,4 @@
-"""Bulk writes to the event tables.
+"""Bulk writes to the event tables, and the Console's reads of them.
 
 Events arrive by the hundred thousand, so rows go to the driver's ``executemany`` as tuples with
 their JSON columns already serialised: SQLAlchemy's per-row parameter processing would cost
@@ -8,11 +8,13 @@ more than the insert itself.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Subquery, Table, distinct, func, select
+from sqlalchemy.orm import Session
 
 from lockgate.models import CustomEvent, Exposure
 from lockgate.models.base import JSONType
@@ -49,3 +51,98 @@ def insert_rows(connection: Connection, table_name: str, rows: Sequence[dict[str
         for row in rows
     ]
     connection.exec_driver_sql(sql, params)
+
+
+# -- reads for the Console (events catalog, automatic metrics) --------------------------------
+
+
+@dataclass(frozen=True)
+class EventSummary:
+    """One logged event name: how often, by how many users, and its latest event."""
+
+    name: str
+    count: int
+    user_count: int
+    first_time: int
+    last_time: int
+    latest: CustomEvent
+
+
+def _summary_groups(project_id: str) -> Subquery:
+    events = CustomEvent
+    return (
+        select(
+            events.event_name.label("name"),
+            func.count().label("count"),
+            func.count(distinct(events.user_id)).label("user_count"),
+            func.min(events.time).label("first_time"),
+            func.max(events.time).label("last_time"),
+            func.max(events.seq).label("last_seq"),
+        )
+        .where(events.project_id == project_id)
+        .group_by(events.event_name)
+        .subquery()
+    )
+
+
+def event_summaries(
+    session: Session, project_id: str, *, offset: int, limit: int
+) -> tuple[list[EventSummary], int]:
+    """Every event name, most recently seen first."""
+    groups = _summary_groups(project_id)
+    total = session.scalar(select(func.count()).select_from(groups)) or 0
+    rows = session.execute(
+        select(CustomEvent, groups)
+        .join(groups, CustomEvent.seq == groups.c.last_seq)
+        .order_by(groups.c.last_time.desc(), groups.c.name)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    found = [
+        EventSummary(
+            name=row.name,
+            count=int(row._mapping["count"]),
+            user_count=int(row.user_count),
+            first_time=int(row.first_time),
+            last_time=int(row.last_time),
+            latest=row.CustomEvent,
+        )
+        for row in rows
+    ]
+    return found, int(total)
+
+
+def event_names(session: Session, project_id: str) -> list[tuple[str, int]]:
+    """``(name, first seen ms)`` of every logged event name, by name."""
+    rows = session.execute(
+        select(CustomEvent.event_name, func.min(CustomEvent.time))
+        .where(CustomEvent.project_id == project_id)
+        .group_by(CustomEvent.event_name)
+        .order_by(CustomEvent.event_name)
+    ).all()
+    return [(name, int(first)) for name, first in rows]
+
+
+def first_seen(session: Session, project_id: str, name: str) -> int | None:
+    """When ``name`` was first logged, or None if it never was."""
+    found = session.scalar(
+        select(func.min(CustomEvent.time)).where(
+            CustomEvent.project_id == project_id, CustomEvent.event_name == name
+        )
+    )
+    return None if found is None else int(found)
+
+
+def recent_events(
+    session: Session, project_id: str, name: str, *, offset: int, limit: int
+) -> tuple[Sequence[CustomEvent], int]:
+    where = (CustomEvent.project_id == project_id, CustomEvent.event_name == name)
+    total = session.scalar(select(func.count()).select_from(CustomEvent).where(*where)) or 0
+    rows = session.scalars(
+        select(CustomEvent)
+        .where(*where)
+        .order_by(CustomEvent.time.desc(), CustomEvent.seq.desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return rows, int(total)

@@ -33,6 +33,9 @@ from lockgate.experiments.schemas import (
     ScheduleIn,
     StartIn,
 )
+from lockgate.pulse import jobs as pulse_jobs
+from lockgate.pulse import service as pulse_service
+from lockgate.pulse.schemas import LoadPulseIn
 
 router = APIRouter(tags=["Experiments"])
 
@@ -218,8 +221,28 @@ def cumulative_exposures(ctx: Console, id: str) -> dict[str, Any]:
 @router.get(BASE + "/{id}/pulse_results")
 def pulse_results(ctx: Console, id: str, request: Request) -> dict[str, Any]:
     query = {name: request.query_params.get(name) for name in PULSE_FLAGS}
-    data = exposures.pulse_results(ctx.session, ctx.project_id, id, query, ctx.now_ms())
+    document = service.load_experiment(ctx.session, ctx.project_id, id).document
+    data = pulse_service.experiment_results(ctx.session, ctx.project_id, document, query)
     return single("Successfully loaded Pulse Results", data)
+
+
+@router.post(BASE + "/{id}/load_pulse", tags=["Experiments (Warehouse Native)"])
+def load_pulse(ctx: Console, id: str, body: LoadPulseIn | None = Body(None)) -> dict[str, Any]:
+    service.load_experiment(ctx.session, ctx.project_id, id)
+    pulse_service.load(ctx.session, ctx.change, "experiment", id, body)
+    return message_only("Experiment is loading.")
+
+
+@router.get(BASE + "/{id}/pulse_load_history", tags=["Experiments (Warehouse Native)"])
+def pulse_load_history(
+    ctx: Console, id: str, request: Request, page: Page = Depends(page_params)
+) -> dict[str, Any]:
+    service.load_experiment(ctx.session, ctx.project_id, id)
+    rows, total = pulse_jobs.history(
+        ctx.session, ctx.project_id, "experiment", id, offset=page.offset, limit=page.limit
+    )
+    data = [pulse_service.history_dto(job) for job in rows]
+    return paginated("Pulse load history listed successfully.", data, total, page, request)
 
 
 @router.post(BASE + "/{id}/alerts/{metricId}/resolve")

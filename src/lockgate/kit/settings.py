@@ -43,6 +43,14 @@ class Settings(BaseSettings):
     run_migrations_on_start: bool = Field(
         default=True, description="Apply database migrations when the server starts."
     )
+    pulse_worker_interval_ms: int = Field(
+        default=5_000,
+        ge=0,
+        description=(
+            "How often the Pulse worker looks for queued loads and for running experiments "
+            "without today's results (0: no worker in this process)."
+        ),
+    )
     sqlite_busy_timeout_ms: int = Field(
         default=30_000, ge=0, description="How long a SQLite writer waits for the write lock."
     )

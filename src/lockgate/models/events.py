@@ -41,7 +41,12 @@ class CustomEvent(Base):
     """An event an application logged (``logEvent``), with its value and metadata."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_name_time", "project_id", "event_name", "time"),)
+    # Pulse joins events to exposed units by unit id; these keep that join from scanning.
+    __table_args__ = (
+        Index("ix_events_name_time", "project_id", "event_name", "time"),
+        Index("ix_events_user", "project_id", "user_id", "event_name", "time"),
+        Index("ix_events_stable", "project_id", "stable_id", "event_name", "time"),
+    )
 
     seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     project_id: Mapped[str] = mapped_column(String(32))

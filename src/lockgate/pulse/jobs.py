@@ -154,8 +154,7 @@ class JobRunner:
             return None
         try:
             with self._database.transaction(write=False) as session:
-                job = session.get(PulseJob, job_id)
-                assert job is not None
+                job = session.scalars(select(PulseJob).where(PulseJob.id == job_id)).one()
                 computation = self._computations.get(job.entity_type)
                 if computation is None:
                     raise LookupError(f"no Pulse computation for {job.entity_type}")

@@ -55,6 +55,7 @@ class EventSource:
     event_name: str
     aggregation: Aggregation = "count"
     criteria: tuple[Criterion, ...] = ()
+    value_key: str | None = None  # sum metadata[value_key] instead of the event's value
 
 
 @dataclass(frozen=True)
@@ -181,8 +182,13 @@ def _criterion(criterion: Criterion) -> ColumnElement[bool]:
 def _aggregate(source: EventSource, in_window: ColumnElement[bool]) -> ColumnElement[Any]:
     matches = and_(in_window, CustomEvent.event_name == source.event_name)
     if source.aggregation == "sum":
+        amount: Any = (
+            CustomEvent.event_metadata[source.value_key].as_float()
+            if source.value_key
+            else CustomEvent.value_number
+        )
         return func.coalesce(
-            func.sum(case((matches, func.coalesce(CustomEvent.value_number, 0.0)), else_=0.0)),
+            func.sum(case((matches, func.coalesce(amount, 0.0)), else_=0.0)),
             0.0,
         )
     count = func.coalesce(func.sum(case((matches, 1), else_=0)), 0)

@@ -1,0 +1,187 @@
+"""The Metrics resource: ``/console/v1/metrics`` (definitions, archive lifecycle, lineage,
+daily values).
+
+Literal paths (``/metrics/list``, ``/metrics/values``) are declared before ``/metrics/{id}``,
+and ``/metrics/{id}/experiments`` before ``/metrics/{name}/{type}``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+
+from lockgate.console.context import Console
+from lockgate.console.envelope import (
+    Page,
+    message_only,
+    multi_value,
+    page_params,
+    paginated,
+    single,
+)
+from lockgate.console.errors import BadRequest
+from lockgate.experiments import service as experiments_service
+from lockgate.experiments.repository import ExperimentFilter, filter_conditions
+from lockgate.metrics import lifecycle, repository, service, values
+from lockgate.metrics.definitions import metric_id
+from lockgate.metrics.schemas import MetricCreate, MetricUpdate
+
+router = APIRouter(tags=["Metrics"])
+
+READ = "Metric read successfully."
+LISTED = "Metrics listed successfully."
+
+
+def _day_ms(name: str, value: str | None, *, next_day: bool = False) -> int | None:
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise BadRequest(f"Invalid request. {name}: must be YYYY-MM-DD, got {value!r}") from None
+    day += timedelta(days=1 if next_day else 0)
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+
+
+def _flag(name: str, raw: str | None) -> bool:
+    if raw is None or raw == "":
+        return False
+    if raw not in ("true", "false"):
+        raise BadRequest(f"Invalid request. {name}: must be 'true' or 'false', got {raw!r}")
+    return raw == "true"
+
+
+@router.get("/metrics")
+def read_metric_values(
+    ctx: Console, request: Request, id: str, date: str, page: Page = Depends(page_params)
+) -> dict[str, Any]:
+    found = values.metric_values(ctx.session, ctx.project_id, id, date)
+    items = found[page.offset : page.offset + page.limit]
+    return paginated(READ, items, len(found), page, request)
+
+
+@router.post("/metrics", status_code=201)
+def create_metric(ctx: Console, body: MetricCreate) -> dict[str, Any]:
+    return single("Metric created successfully.", service.create(ctx.session, ctx.change, body))
+
+
+@router.get("/metrics/list")
+def list_metrics(
+    ctx: Console,
+    request: Request,
+    page: Page = Depends(page_params),
+    showHiddenMetrics: str | None = None,
+    filters: str | None = None,
+) -> dict[str, Any]:
+    tags = multi_value(request, "tags") + service.filter_tags(filters)
+    found = service.list_metrics(
+        ctx.session,
+        ctx.project_id,
+        ctx.now_ms(),
+        show_hidden=_flag("showHiddenMetrics", showHiddenMetrics),
+        tags=tags,
+    )
+    items = found[page.offset : page.offset + page.limit]
+    return paginated(LISTED, items, len(found), page, request)
+
+
+@router.get("/metrics/values")
+def list_metric_values(
+    ctx: Console,
+    request: Request,
+    date: str,
+    page: Page = Depends(page_params),
+    metricName: str | None = None,
+    metricType: str | None = None,
+) -> dict[str, Any]:
+    found, total = values.all_values(
+        ctx.session,
+        ctx.project_id,
+        date,
+        ctx.now_ms(),
+        metric_name=metricName,
+        metric_type=metricType,
+        offset=page.offset,
+        limit=page.limit,
+    )
+    return paginated("Metric values listed successfully.", found, total, page, request)
+
+
+@router.get("/metrics/{id}")
+def read_metric(ctx: Console, id: str) -> dict[str, Any]:
+    return single(READ, service.get(ctx.session, ctx.project_id, id, ctx.now_ms()))
+
+
+@router.post("/metrics/{id}")
+def update_metric(ctx: Console, id: str, body: MetricUpdate) -> dict[str, Any]:
+    return single("Metric updated successfully.", service.update(ctx.session, ctx.change, id, body))
+
+
+@router.delete("/metrics/{id}")
+def delete_metric(ctx: Console, id: str) -> dict[str, Any]:
+    service.delete(ctx.session, ctx.change, id)
+    return message_only("Metric deleted successfully.")
+
+
+@router.put("/metrics/{id}/schedule_archive")
+def schedule_archive(ctx: Console, id: str) -> dict[str, Any]:
+    at = lifecycle.schedule_archive(ctx.session, ctx.change, id)
+    # The spec's answer is message-only; the scheduled time is added for clients that want it.
+    response = message_only("Metric archive scheduled successfully for next day.")
+    return response | {"data": {"id": id, "scheduledArchiveTime": at}}
+
+
+@router.put("/metrics/{id}/cancel_archive")
+def cancel_archive(ctx: Console, id: str) -> dict[str, Any]:
+    lifecycle.cancel_archive(ctx.session, ctx.change, id)
+    return message_only("Metric archival cancelled successfully.")
+
+
+@router.put("/metrics/{id}/unarchive")
+def unarchive(ctx: Console, id: str) -> dict[str, Any]:
+    lifecycle.unarchive(ctx.session, ctx.change, id)
+    return message_only("Metric unarchived successfully.")
+
+
+@router.get("/metrics/{id}/experiments")
+def metric_experiments(
+    ctx: Console,
+    request: Request,
+    id: str,
+    page: Page = Depends(page_params),
+    layerID: str | None = None,
+    teamID: str | None = None,
+    targetAppID: str | None = None,
+    createdStartDate: str | None = None,
+    createdEndDate: str | None = None,
+    creatorName: str | None = None,
+    creatorID: str | None = None,
+) -> dict[str, Any]:
+    flt = ExperimentFilter(
+        layer_id=layerID,
+        id_types=tuple(multi_value(request, "idType")),
+        team_id=teamID,
+        statuses=tuple(multi_value(request, "status")),
+        target_app_id=targetAppID,
+        created_from_ms=_day_ms("createdStartDate", createdStartDate),
+        created_before_ms=_day_ms("createdEndDate", createdEndDate, next_day=True),
+        creator_name=creatorName,
+        creator_id=creatorID,
+        tags=tuple(multi_value(request, "tags")),
+    )
+    candidates = repository.experiment_documents(
+        ctx.session, ctx.project_id, filter_conditions(ctx.session, flt)
+    )
+    using = service.experiments_using(ctx.session, ctx.project_id, id, candidates)
+    items = using[page.offset : page.offset + page.limit]
+    data = experiments_service.dtos(ctx.session, ctx.project_id, items)
+    return paginated("Experiments listed successfully.", data, len(using), page, request)
+
+
+@router.get("/metrics/{name}/{type}")
+def read_metric_by_name(ctx: Console, name: str, type: str) -> dict[str, Any]:
+    return single(
+        READ, service.get(ctx.session, ctx.project_id, metric_id(name, type), ctx.now_ms())
+    )

@@ -1,0 +1,34 @@
+"""The Pulse worker of a server process: daily scheduling plus the job queue."""
+
+from __future__ import annotations
+
+from lockgate.kit.clock import Clock
+from lockgate.kit.db import Database
+from lockgate.pulse.engine import make_experiment_computation
+from lockgate.pulse.jobs import JobRunner
+from lockgate.pulse.service import schedule_daily
+
+SCHEDULE_EVERY_MS = 60_000
+
+
+class PulseWorker(JobRunner):
+    """Runs queued loads; at most once a minute, queues today's load of running experiments."""
+
+    def __init__(self, database: Database, clock: Clock) -> None:
+        super().__init__(database, clock)
+        self._clock = clock
+        self._database = database
+        self._last_schedule_ms: int | None = None
+
+    def run_pending(self) -> int:
+        now = self._clock.now_ms()
+        if self._last_schedule_ms is None or now - self._last_schedule_ms >= SCHEDULE_EVERY_MS:
+            self._last_schedule_ms = now
+            schedule_daily(self._database, self._clock)
+        return super().run_pending()
+
+
+def pulse_worker(database: Database, clock: Clock) -> PulseWorker:
+    worker = PulseWorker(database, clock)
+    worker.register("experiment", make_experiment_computation(clock))
+    return worker
