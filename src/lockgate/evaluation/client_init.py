@@ -161,14 +161,16 @@ def client_initialize_response(
             continue
         layer = store.layer_configs.get(store.experiment_to_layer.get(name, ""))
         layer_default = layer.default_value if layer is not None else None
-        result = scoped.get_config(statsig_user, name)
+        result = scoped.get_config(statsig_user, name, copy_value=False)
         configs[render.name(name)] = render.config(spec, result, layer_default)
 
     layers: dict[str, Any] = {}
     for name, spec in store.layer_configs.items():
         if not _visible_to_app(spec.target_app_ids, client_app_id):
             continue
-        layers[render.name(name)] = render.layer(spec, scoped.get_layer(statsig_user, name))
+        layers[render.name(name)] = render.layer(
+            spec, scoped.get_layer(statsig_user, name, copy_value=False)
+        )
 
     param_stores = {
         render.name(name): dict(body.get("parameters") or {})

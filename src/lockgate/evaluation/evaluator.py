@@ -172,9 +172,12 @@ def dedupe_exposures(
     return tuple(dict.fromkeys(exposures))
 
 
-def _json_object(value: Any) -> dict[str, Any]:
+def _json_object(value: Any, copy_value: bool = True) -> dict[str, Any]:
     # Results are handed to callers; copy so that mutating them cannot corrupt the spec.
-    return copy.deepcopy(value) if isinstance(value, dict) else {}
+    # Callers that only serialise the value (initialize responses) skip the copy.
+    if not isinstance(value, dict):
+        return {}
+    return copy.deepcopy(value) if copy_value else value
 
 
 class Evaluator:
@@ -247,8 +250,13 @@ class Evaluator:
             value=outcome.bool_value,
         )
 
-    def get_config(self, user: StatsigUser | JsonMap, name: str) -> ConfigEvaluation:
-        """Evaluate a dynamic config, experiment or autotune."""
+    def get_config(
+        self, user: StatsigUser | JsonMap, name: str, *, copy_value: bool = True
+    ) -> ConfigEvaluation:
+        """Evaluate a dynamic config, experiment or autotune.
+
+        ``copy_value=False`` returns the spec's own value object: only for read-only use.
+        """
         spec = self.store.dynamic_configs.get(name)
         if spec is None:
             return ConfigEvaluation(name=name, rule_id="", id_type="", reason=Reason.UNRECOGNIZED)
@@ -269,7 +277,7 @@ class Evaluator:
             reason=Reason.RECOGNIZED,
             group_name=outcome.group_name,
             secondary_exposures=ctx.final_exposures(),
-            value=_json_object(outcome.json_value),
+            value=_json_object(outcome.json_value, copy_value),
             passed=outcome.bool_value,
             entity=spec.entity,
             is_experiment_group=outcome.is_experiment_group,
@@ -278,8 +286,13 @@ class Evaluator:
             explicit_parameters=spec.explicit_parameters or (),
         )
 
-    def get_layer(self, user: StatsigUser | JsonMap, name: str) -> LayerEvaluation:
-        """Evaluate a layer, delegating to the experiment the user is allocated to."""
+    def get_layer(
+        self, user: StatsigUser | JsonMap, name: str, *, copy_value: bool = True
+    ) -> LayerEvaluation:
+        """Evaluate a layer, delegating to the experiment the user is allocated to.
+
+        ``copy_value=False`` returns the spec's own value object: only for read-only use.
+        """
         spec = self.store.layer_configs.get(name)
         if spec is None:
             return LayerEvaluation(name=name, rule_id="", id_type="", reason=Reason.UNRECOGNIZED)
@@ -299,7 +312,7 @@ class Evaluator:
             reason=Reason.RECOGNIZED,
             group_name=outcome.group_name,
             secondary_exposures=exposures,
-            value=_json_object(outcome.json_value),
+            value=_json_object(outcome.json_value, copy_value),
             allocated_experiment_name=delegate.name if delegate else None,
             is_experiment_group=outcome.is_experiment_group,
             is_experiment_active=bool(delegate and delegate.is_active),

@@ -7,13 +7,13 @@ import time
 from typing import Any, cast
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from lockgate.console.errors import BadRequest, NotFound
 from lockgate.evaluation.client_init import client_initialize_response
 from lockgate.evaluation.hashing import HashAlgorithm, djb2
 from lockgate.events.service import ingest
+from lockgate.kit.responses import FastJSONResponse
 from lockgate.sdk_api import service
 from lockgate.sdk_api.auth import SdkKey, authenticate_sdk
 from lockgate.sdk_api.events_routes import _key_text, _payload
@@ -42,7 +42,7 @@ def _user(request: Request, payload: dict[str, Any]) -> tuple[dict[str, Any], di
     )
 
 
-def _initialize(request: Request, payload: Any) -> JSONResponse:
+def _initialize(request: Request, payload: Any) -> FastJSONResponse:
     if not isinstance(payload, dict):
         raise BadRequest("Invalid request. The body must be a JSON object.")
     key = _key(request, "initialize")
@@ -62,11 +62,11 @@ def _initialize(request: Request, payload: Any) -> JSONResponse:
     raw_key = _key_text(request)
     if raw_key:
         body["hashed_sdk_key_used"] = djb2(raw_key)
-    return JSONResponse(body)
+    return FastJSONResponse(body)
 
 
 @router.post("/v1/initialize")
-async def initialize(request: Request) -> JSONResponse:
+async def initialize(request: Request) -> FastJSONResponse:
     payload = await _payload(request)
     return await run_in_threadpool(_initialize, request, payload)
 
@@ -107,7 +107,7 @@ def _names(payload: dict[str, Any], single: str, many: str | None = None) -> lis
     return names
 
 
-def _check_gate(request: Request, payload: Any) -> JSONResponse:
+def _check_gate(request: Request, payload: Any) -> FastJSONResponse:
     if not isinstance(payload, dict):
         raise BadRequest("Invalid request. The body must be a JSON object.")
     key = _key(request, "check_gate")
@@ -139,17 +139,17 @@ def _check_gate(request: Request, payload: Any) -> JSONResponse:
         )
     _log_exposures(request, key, exposures)
     if "gateNames" in payload:
-        return JSONResponse(results)
-    return JSONResponse(results[names[0]])
+        return FastJSONResponse(results)
+    return FastJSONResponse(results[names[0]])
 
 
 @router.post("/v1/check_gate")
-async def check_gate(request: Request) -> JSONResponse:
+async def check_gate(request: Request) -> FastJSONResponse:
     payload = await _payload(request)
     return await run_in_threadpool(_check_gate, request, payload)
 
 
-def _get_config(request: Request, payload: Any) -> JSONResponse:
+def _get_config(request: Request, payload: Any) -> FastJSONResponse:
     if not isinstance(payload, dict):
         raise BadRequest("Invalid request. The body must be a JSON object.")
     key = _key(request, "get_config")
@@ -170,7 +170,7 @@ def _get_config(request: Request, payload: Any) -> JSONResponse:
         key,
         [_exposure(user, "statsig::config_exposure", metadata, config.secondary_exposures)],
     )
-    return JSONResponse(
+    return FastJSONResponse(
         {
             "name": name,
             "value": dict(config.value),
@@ -182,12 +182,12 @@ def _get_config(request: Request, payload: Any) -> JSONResponse:
 
 
 @router.post("/v1/get_config")
-async def get_config(request: Request) -> JSONResponse:
+async def get_config(request: Request) -> FastJSONResponse:
     payload = await _payload(request)
     return await run_in_threadpool(_get_config, request, payload)
 
 
-def _get_layer(request: Request, payload: Any) -> JSONResponse:
+def _get_layer(request: Request, payload: Any) -> FastJSONResponse:
     if not isinstance(payload, dict):
         raise BadRequest("Invalid request. The body must be a JSON object.")
     key = _key(request, "get_layer")
@@ -200,10 +200,10 @@ def _get_layer(request: Request, payload: Any) -> JSONResponse:
     body: dict[str, Any] = {"name": name, "value": dict(layer.value), "ruleID": layer.rule_id}
     if layer.allocated_experiment_name:
         body["allocatedExperimentName"] = layer.allocated_experiment_name
-    return JSONResponse(body)
+    return FastJSONResponse(body)
 
 
 @router.post("/v1/get_layer")
-async def get_layer(request: Request) -> JSONResponse:
+async def get_layer(request: Request) -> FastJSONResponse:
     payload = await _payload(request)
     return await run_in_threadpool(_get_layer, request, payload)

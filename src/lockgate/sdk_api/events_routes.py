@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from lockgate.console.errors import BadRequest
 from lockgate.events.decoding import decode_body
 from lockgate.events.service import ingest
+from lockgate.kit.responses import FastJSONResponse
 from lockgate.sdk_api.auth import authenticate_sdk
 
 router = APIRouter(tags=["SDK"])
@@ -31,7 +31,7 @@ def _key_text(request: Request) -> str | None:
     return request.headers.get("statsig-api-key") or request.query_params.get("k")
 
 
-def _store(request: Request, payload: Any, events: Any, what: str) -> JSONResponse:
+def _store(request: Request, payload: Any, events: Any, what: str) -> FastJSONResponse:
     state = request.app.state
     metadata = payload.get("statsigMetadata") if isinstance(payload, dict) else None
     metadata = metadata if isinstance(metadata, dict) else {}
@@ -54,7 +54,7 @@ def _store(request: Request, payload: Any, events: Any, what: str) -> JSONRespon
     body: dict[str, Any] = {"success": True}
     if result.rejected:
         body["rejected"] = result.rejected
-    return JSONResponse(body, status_code=202)
+    return FastJSONResponse(body, status_code=202)
 
 
 def _events_of(payload: Any) -> Any:
@@ -73,13 +73,13 @@ def _events_of(payload: Any) -> Any:
 
 
 @router.post("/v1/rgstr")
-async def rgstr(request: Request) -> JSONResponse:
+async def rgstr(request: Request) -> FastJSONResponse:
     payload = await _payload(request)
     return await run_in_threadpool(_store, request, payload, _events_of(payload), "rgstr")
 
 
 @router.post("/v1/log_event")
-async def log_event(request: Request) -> JSONResponse:
+async def log_event(request: Request) -> FastJSONResponse:
     payload = await _payload(request)
     return await run_in_threadpool(_store, request, payload, _events_of(payload), "log_event")
 
@@ -116,7 +116,7 @@ def _custom_exposure_event(exposure: Any, user: Any) -> Any:
 
 
 @router.post("/v1/log_custom_exposure")
-async def log_custom_exposure(request: Request) -> JSONResponse:
+async def log_custom_exposure(request: Request) -> FastJSONResponse:
     payload = await _payload(request)
     if not isinstance(payload, dict) or not isinstance(payload.get("exposures"), list):
         raise BadRequest("Invalid request. exposures: an array of exposures is required")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
+from lockgate.kit.responses import FastJSONResponse
 from lockgate.sdk_api import service
 from lockgate.sdk_api.auth import authenticate_sdk
 
@@ -30,7 +31,7 @@ def _dcs(request: Request, path_key: str | None, header_key: str | None, version
     since = request.query_params.get("sinceTime")
     checksum = request.query_params.get("checksum")
     if service.unchanged(rendered, since, checksum):
-        return JSONResponse({"has_updates": False})
+        return FastJSONResponse({"has_updates": False})
     gzipped = "gzip" in request.headers.get("accept-encoding", "")
     body = (
         rendered.v2_bytes(gzipped=gzipped) if version == 2 else rendered.v1_bytes(gzipped=gzipped)
@@ -70,7 +71,7 @@ def dcs_v2_header_key(request: Request, statsig_api_key: ApiKeyHeader = None) ->
 
 
 @router.post("/v1/get_id_lists")
-def get_id_lists(request: Request, statsig_api_key: ApiKeyHeader = None) -> JSONResponse:
+def get_id_lists(request: Request, statsig_api_key: ApiKeyHeader = None) -> FastJSONResponse:
     state = request.app.state
     with state.database.transaction(write=False) as session:
         key = authenticate_sdk(
@@ -78,13 +79,13 @@ def get_id_lists(request: Request, statsig_api_key: ApiKeyHeader = None) -> JSON
         )
     rendered = state.spec_cache.get(key.project_id, key.scope)
     base = str(request.base_url).rstrip("/")
-    return JSONResponse(service.id_list_manifest(state.database, rendered, base))
+    return FastJSONResponse(service.id_list_manifest(state.database, rendered, base))
 
 
 @router.get("/v1/get_id_lists/{sdk_key}.json")
 def get_id_lists_path_key(
     request: Request, sdk_key: str, statsig_api_key: ApiKeyHeader = None
-) -> JSONResponse:
+) -> FastJSONResponse:
     return get_id_lists(request, statsig_api_key or sdk_key)
 
 
@@ -107,7 +108,7 @@ def download_id_list_file(
     )
     body, total, start = service.id_list_file(state.database, key.project_id, list_id, header)
     if body is None:
-        return JSONResponse({"status": 404, "message": f"ID list {list_id!r} not found."}, 404)
+        return FastJSONResponse({"status": 404, "message": f"ID list {list_id!r} not found."}, 404)
     status = 206 if start > 0 else 200
     headers = {"content-length": str(len(body)), "accept-ranges": "bytes"}
     if start > 0:
