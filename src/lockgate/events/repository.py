@@ -38,16 +38,21 @@ def _plan(table_name: str, dialect: str) -> tuple[str, tuple[str, ...], frozense
     return f'INSERT INTO "{table_name}" ({quoted}) VALUES ({marks})', columns, json_columns
 
 
-def _json(value: Any) -> str | None:
-    return None if value is None else orjson.dumps(value).decode("utf-8")
-
-
 def insert_rows(connection: Connection, table_name: str, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
     sql, columns, json_columns = _plan(table_name, connection.dialect.name)
+    plan = [(c, c in json_columns) for c in columns]
+    dumps = orjson.dumps
     params = [
-        tuple(_json(row.get(c)) if c in json_columns else row.get(c) for c in columns)
+        tuple(
+            [
+                (None if (v := row.get(c)) is None else dumps(v).decode())
+                if is_json
+                else row.get(c)
+                for c, is_json in plan
+            ]
+        )
         for row in rows
     ]
     connection.exec_driver_sql(sql, params)
