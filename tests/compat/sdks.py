@@ -103,6 +103,9 @@ def js_evaluate(
     gates: list[str],
     configs: list[str],
     event: str | None = None,
+    *,
+    experiments: list[str] | None = None,
+    layers: dict[str, list[str]] | None = None,
 ) -> list[dict[str, Any]]:
     payload = {
         "api": f"{base}/v1",
@@ -110,6 +113,8 @@ def js_evaluate(
         "users": users,
         "gates": gates,
         "configs": configs,
+        "experiments": experiments or [],
+        "layers": layers or {},
         "event": event,
     }
     result = subprocess.run(

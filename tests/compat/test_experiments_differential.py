@@ -19,9 +19,11 @@ from tests.compat.sdks import (
     core_initialize,
     core_sdk,
     core_user,
+    js_evaluate,
     legacy_initialize,
     legacy_sdk,
     legacy_user,
+    node_available,
     wait_until,
 )
 from tests.contract.client import ContractClient
@@ -186,6 +188,37 @@ def test_sdks_and_lockgate__experiments_and_layers__agree(
                     mismatches.append(
                         f"a_layer {wire['userID']} {who}: {got} != core {expected_layer}"
                     )
+        if node_available():
+            js = js_evaluate(
+                base,
+                project.client_key,
+                users,
+                [],
+                [],
+                experiments=list(EXPERIMENTS),
+                layers={"a_layer": ["color", "size"]},
+            )
+            for wire, result in zip(users, js, strict=True):
+                theirs = core_initialize(core, wire)
+                for name in EXPERIMENTS:
+                    value, rule_id, group, _ = _entry(theirs, name)
+                    got = result["experiments"][name]
+                    if (got["value"], got["ruleID"], got["groupName"]) != (value, rule_id, group):
+                        mismatches.append(f"{name} {wire['userID']} js: {got} != {value, rule_id}")
+                core_layer = core.get_layer(core_user(wire), "a_layer")
+                js_layer = result["layers"]["a_layer"]
+                expected_js = (
+                    core_layer.get("color", None),
+                    core_layer.get("size", None),
+                    core_layer.get_rule_id(),
+                )
+                got_js = (
+                    js_layer["values"]["color"],
+                    js_layer["values"]["size"],
+                    js_layer["ruleID"],
+                )
+                if got_js != expected_js:
+                    mismatches.append(f"a_layer {wire['userID']} js: {got_js} != {expected_js}")
         server.close()
     assert mismatches == [], f"{len(mismatches)} mismatches:\n" + "\n".join(mismatches[:40])
     # The comparison means something only if every kind of rule was reached.

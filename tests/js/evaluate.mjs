@@ -1,5 +1,6 @@
 // Evaluate gates and configs with the official @statsig/js-client against a Lockgate server.
-// Input on stdin: {api, key, users, gates, configs, event}; output on stdout: one result per user.
+// Input on stdin: {api, key, users, gates, configs, experiments?, layers?: {name: [params]},
+// event}; output on stdout: one result per user.
 import { StatsigClient } from '@statsig/js-client';
 
 const chunks = [];
@@ -24,9 +25,32 @@ for (const user of input.users) {
     const config = client.getDynamicConfig(name);
     configs[name] = { value: config.value, ruleID: config.ruleID };
   }
+  const experiments = {};
+  for (const name of input.experiments ?? []) {
+    const experiment = client.getExperiment(name);
+    experiments[name] = {
+      value: experiment.value,
+      ruleID: experiment.ruleID,
+      groupName: experiment.groupName ?? null,
+    };
+  }
+  const layers = {};
+  for (const [name, params] of Object.entries(input.layers ?? {})) {
+    const layer = client.getLayer(name);
+    const values = {};
+    for (const param of params) values[param] = layer.get(param, null);
+    layers[name] = { values, ruleID: layer.ruleID };
+  }
   if (input.event) client.logEvent(input.event, 1, { source: 'js' });
   await client.flush();
   await client.shutdown();
-  results.push({ success: details.success, source: details.source, gates, configs });
+  results.push({
+    success: details.success,
+    source: details.source,
+    gates,
+    configs,
+    experiments,
+    layers,
+  });
 }
 process.stdout.write(JSON.stringify(results));
