@@ -222,7 +222,9 @@ def cumulative_exposures(ctx: Console, id: str) -> dict[str, Any]:
 def pulse_results(ctx: Console, id: str, request: Request) -> dict[str, Any]:
     query = {name: request.query_params.get(name) for name in PULSE_FLAGS}
     document = service.load_experiment(ctx.session, ctx.project_id, id).document
-    data = pulse_service.experiment_results(ctx.session, ctx.project_id, document, query)
+    data = pulse_service.experiment_results(
+        ctx.session, ctx.project_id, document, query, ctx.now_ms()
+    )
     return single("Successfully loaded Pulse Results", data)
 
 

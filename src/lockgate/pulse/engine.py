@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Subquery
 
 from lockgate.kit.clock import Clock
 from lockgate.models import Experiment, PulseJob
@@ -21,12 +22,23 @@ from lockgate.pulse.sql import (
     crossover_count,
     group_sums,
     group_units,
+    ranked_values,
+    tail_sums,
     unit_values,
+)
+from lockgate.stats.sufficient import MeanStats
+from lockgate.stats.winsorize import (
+    DEFAULT_PERCENTILE,
+    TailAggregates,
+    cap_cross_total,
+    cap_mean_stats,
+    interpolate_cap,
+    percentile_position,
 )
 
 SUM_FIELDS = (
     "n", "sx", "sxx", "sy", "syy", "sxy", "sxp", "sxpxp", "sxxp", "with_pre",
-    "syp", "sypyp", "sxpyp", "sxyp", "syxp", "syyp",
+    "syp", "sypyp", "sxpyp", "sxyp", "syxp", "syyp", "nonzero",
 )  # fmt: skip
 
 
@@ -75,14 +87,64 @@ def scorecard_sums(
         if plan.query is None:
             entry["unsupported"] = plan.unsupported
         else:
+            units_subquery = unit_values(project_id, assignment, plan.query, spec.id_type)
             statement = group_sums(
-                unit_values(project_id, assignment, plan.query, spec.id_type),
+                units_subquery,
                 ratio=plan.is_ratio,
                 cuped=plan.query.cuped,
+                nonzero=plan.winsorized,
             )
             entry["sums"] = _rows(session, statement)
+            if plan.winsorized:
+                entry.update(
+                    winsorized_sums(session, units_subquery, entry["sums"], cuped=plan.query.cuped)
+                )
         computed.append(entry)
     return {"units": units, "crossoverUnits": crossovers, "metrics": computed}
+
+
+def winsorized_sums(
+    session: Session,
+    units: Subquery,
+    sums: Mapping[str, Mapping[str, float]],
+    *,
+    cuped: bool,
+    percentile: float = DEFAULT_PERCENTILE,
+) -> dict[str, Any]:
+    """``winsorization`` (the cap and each group's tail above it) and ``cappedSums`` (every
+    group's sums with unit values above the cap replaced by it).
+
+    The cap is P_x over the non-zero unit values of all groups pooled (stats.md §1.7: "from all
+    non-zero, non-null unit-level values of the metric"), found inside the database by rank.
+    Only the post-exposure value is capped: the CUPED covariate keeps its raw values, and
+    Σx·xp is corrected with the tail's Σxp.
+    """
+    count = int(sum(group.get("nonzero", 0) for group in sums.values()))
+    info: dict[str, Any] = {"percentile": percentile, "nonzeroUnits": count, "cap": None}
+    if count == 0:
+        return {"winsorization": info}
+    rank, weight = percentile_position(count, percentile)
+    found = [float(v) for v in session.scalars(ranked_values(units, rank, 2 if weight else 1))]
+    if not found:  # rows vanished between the two statements; leave the metric uncapped
+        return {"winsorization": info}
+    cap = interpolate_cap(found[0], found[1] if len(found) > 1 else None, weight)
+    tails = _rows(session, tail_sums(units, cap, cuped=cuped))
+    capped: dict[str, dict[str, float]] = {}
+    for group, raw in sums.items():
+        tail = tails.get(group, {})
+        stats = cap_mean_stats(
+            MeanStats(int(raw["n"]), raw["sx"], raw["sxx"]),
+            TailAggregates(int(tail.get("n", 0)), tail.get("sx", 0.0), tail.get("sxx", 0.0)),
+            cap,
+        )
+        out = {**raw, "sx": stats.total, "sxx": stats.total_sq}
+        if "sxxp" in raw:
+            out["sxxp"] = cap_cross_total(
+                raw["sxxp"], tail.get("sxxp", 0.0), tail.get("sxp", 0.0), cap
+            )
+        capped[group] = out
+    info.update(cap=cap, tails=tails)
+    return {"winsorization": info, "cappedSums": capped}
 
 
 def experiment_assignment(document: Mapping[str, Any], end_ms: int) -> Assignment:

@@ -8,7 +8,7 @@ import logging
 import threading
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import CursorResult, select, update
@@ -31,6 +31,9 @@ class ComputedResult:
     ds: str
     document: dict[str, Any]
     rule_id: str = ""
+    # A change the result calls for (an autotune's new traffic weights), made in the transaction
+    # that stores the result, so both happen or neither does.
+    apply: Callable[[Session], None] | None = field(default=None, compare=False)
 
 
 # entity_type -> computation(session, job, progress) -> results
@@ -178,6 +181,8 @@ class JobRunner:
         now = self._clock.now_ms()
         with self._database.transaction(write=True) as session:
             for result in results:
+                if result.apply is not None:
+                    result.apply(session)
                 existing = session.get(
                     PulseResult,
                     (job.project_id, job.entity_type, job.entity_id, result.rule_id, result.ds),

@@ -44,6 +44,12 @@ _OPERATORS = {
 }
 
 
+# stats.md §1.7: Statsig Cloud caps count and sum metrics at the 99.9th percentile, never
+# participation (event_user) or user-accounting metrics. Ratio and mean metrics (whose numerator
+# and denominator WHN caps separately) are left uncapped for now.
+WINSORIZED_TYPES = frozenset({"event_count", "event_count_custom", "sum"})
+
+
 @dataclass(frozen=True)
 class MetricPlan:
     metric_id: str
@@ -56,6 +62,10 @@ class MetricPlan:
     @property
     def is_ratio(self) -> bool:
         return self.query is not None and self.query.denominator is not None
+
+    @property
+    def winsorized(self) -> bool:
+        return self.query is not None and not self.is_ratio and self.type in WINSORIZED_TYPES
 
 
 def _criteria(raw: Any) -> tuple[Criterion, ...]:

@@ -1,5 +1,11 @@
 """The cheap half of Pulse: stored per-group sums in, Console API metric objects out, with the
-request's groups, confidence, CUPED choice and multiple-comparison corrections."""
+request's groups, confidence, CUPED choice and multiple-comparison corrections.
+
+Count and sum metrics are winsorized by default, as Statsig Cloud does (stats.md §1.7): a stored
+metric carries both ``sums`` (raw) and ``cappedSums`` (values above the 99.9th percentile
+replaced by it), and results read the capped ones unless ``ResultOptions.winsorize`` is off. The
+Console API has no parameter for it, so the raw sums serve internal comparisons only.
+"""
 
 from __future__ import annotations
 
@@ -50,6 +56,7 @@ class ResultOptions:
     primary_weight: float | None = None
     bh_per_metric: bool = False
     test_groups: int = 1
+    winsorize: bool = True
 
 
 def _mean(s: Mapping[str, float]) -> MeanStats:
@@ -69,7 +76,7 @@ def _ratio(s: Mapping[str, float], pre: bool = False) -> RatioStats:
 def _analysis(
     metric: Mapping[str, Any], options: ResultOptions, settings: PulseSettings
 ) -> MetricAnalysis | None:
-    sums = metric.get("sums") or {}
+    sums = (metric.get("cappedSums") if options.winsorize else None) or metric.get("sums") or {}
     control, test = sums.get(options.control), sums.get(options.test)
     if control is None or test is None or control["n"] < 2 or test["n"] < 2:
         return None
@@ -128,7 +135,7 @@ def scorecard(document: Mapping[str, Any], options: ResultOptions) -> dict[str, 
         analyses[role] = found
     if options.bh_per_metric:
         analyses = _benjamini_hochberg(analyses, options, base)
-    out: dict[str, list[Any]] = {"primaryMetrics": [], "secondaryMetrics": []}
+    out: dict[str, list[Any]] = {"primaryMetrics": [], "secondaryMetrics": [], "otherMetrics": []}
     keys: tuple[tuple[Role, str], ...] = (
         ("primary", "primaryMetrics"),
         ("secondary", "secondaryMetrics"),

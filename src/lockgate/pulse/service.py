@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -13,8 +13,8 @@ from lockgate.console.errors import BadRequest
 from lockgate.kit.actor import Change
 from lockgate.kit.clock import Clock
 from lockgate.kit.db import Database
-from lockgate.models import Experiment, PulseJob, PulseResult
-from lockgate.pulse import jobs
+from lockgate.models import Autotune, Experiment, Gate, Holdout, PulseJob, PulseResult
+from lockgate.pulse import jobs, monitoring
 from lockgate.pulse.engine import ds_of
 from lockgate.pulse.results import ResultOptions, scorecard
 
@@ -22,12 +22,23 @@ RUNNING_STATUSES = ("active",)
 _FINISHED = {"succeeded": "success", "failed": "failure"}
 
 
-def load(session: Session, change: Change, entity_type: str, entity_id: str, body: Any) -> None:
+def load(
+    session: Session,
+    change: Change,
+    entity_type: str,
+    entity_id: str,
+    body: Any,
+    *,
+    rule_id: str | None = None,
+) -> None:
+    """Queue a load of one experiment, gate rule (``rule_id`` = the rule's baseID) or
+    holdout."""
     jobs.enqueue(
         session,
         project_id=change.project_id,
         entity_type=entity_type,
         entity_id=entity_id,
+        rule_id=rule_id,
         now_ms=change.now_ms,
         requested_by=change.actor.name,
         details={"reloadType": getattr(body, "refresh", None) or "full"},
@@ -61,7 +72,7 @@ def _flag(name: str, raw: str | None, default: bool) -> bool:
     if raw is None or raw == "":
         return default
     if raw.lower() not in ("true", "false"):
-        raise BadRequest(f"Invalid request. {name}: must be 'true' or 'false', got {raw!r}")
+        raise BadRequest(f'Invalid request. {name}: must be "true" or "false", got {raw!r}')
     return raw.lower() == "true"
 
 
@@ -78,7 +89,11 @@ def _number(name: str, raw: str | None, low: float, high: float) -> float | None
 
 
 def experiment_results(
-    session: Session, project_id: str, document: dict[str, Any], query: dict[str, str | None]
+    session: Session,
+    project_id: str,
+    document: dict[str, Any],
+    query: dict[str, str | None],
+    now_ms: int,
 ) -> dict[str, Any]:
     """ExperimentPulseResultsDto for the ``control``/``test`` group ids of ``query``."""
     groups = {g["id"]: g["name"] for g in document.get("groups") or []}
@@ -95,7 +110,7 @@ def experiment_results(
         try:
             date.fromisoformat(day)
         except ValueError:
-            raise BadRequest(f"Invalid request. date: expected YYYY-MM-DD, got {day!r}") from None
+            raise BadRequest(f"Invalid request. date: must be YYYY-MM-DD, got {day!r}") from None
     confidence = _number("confidence", query.get("confidence"), 0.0001, 99.9999)
     weight = _number(
         "bonferroniPrimaryMetricWeight", query.get("bonferroniPrimaryMetricWeight"), 0, 1
@@ -127,7 +142,12 @@ def experiment_results(
     )
     stored = jobs.latest_results(session, project_id, "experiment", document["id"], ds=day or None)
     if stored is None:
-        return {"ds": day or _today(), "primaryMetrics": [], "secondaryMetrics": []}
+        return {
+            "ds": day or ds_of(now_ms),
+            "primaryMetrics": [],
+            "secondaryMetrics": [],
+            "otherMetrics": [],
+        }
     return {
         "ds": stored.ds,
         **scorecard(
@@ -144,46 +164,95 @@ def _before_target(document: dict[str, Any], stored: PulseResult) -> bool:
     return bool(stored.document.get("computedTime", 0) < start + int(days) * 86_400_000)
 
 
-def _today() -> str:
-    return datetime.now(tz=UTC).strftime("%Y-%m-%d")
+def _due(
+    session: Session, project_id: str, entity_type: str, entity_id: str, rule_id: str, today: str
+) -> bool:
+    """No result for today yet and no load queued or running."""
+    done = session.scalar(
+        select(PulseResult.ds).where(
+            PulseResult.project_id == project_id,
+            PulseResult.entity_type == entity_type,
+            PulseResult.entity_id == entity_id,
+            PulseResult.rule_id == rule_id,
+            PulseResult.ds == today,
+        )
+    )
+    if done is not None:
+        return False
+    pending = session.scalar(
+        select(PulseJob.id).where(
+            PulseJob.project_id == project_id,
+            PulseJob.entity_type == entity_type,
+            PulseJob.entity_id == entity_id,
+            PulseJob.rule_id == rule_id if rule_id else PulseJob.rule_id.is_(None),
+            PulseJob.status.in_(("queued", "running")),
+        )
+    )
+    return pending is None
 
 
-def schedule_daily(database: Database, clock: Clock) -> int:
-    """Queue a load for every running experiment that has no result for today yet."""
-    today = ds_of(clock.now_ms())
-    queued = 0
-    with database.transaction(write=True) as session:
-        running = session.execute(
+def _daily_targets(session: Session) -> list[tuple[str, str, str, str]]:
+    """(project, entity type, entity id, rule id) of everything Pulse loads every day:
+
+    * running experiments;
+    * enabled holdouts (their results exist only through these loads: holdouts have no
+      load endpoint, and results requests never compute);
+    * started autotunes (``pulse.autotune``: traffic reallocation, a decision);
+    * gate rules someone loaded Pulse for at least once (a ``gate_rule`` job exists), while
+      the gate is enabled and still has the rule: loading once opts a rule in, as a rollout
+      under observation; deleting the rule or disabling the gate opts it out.
+    """
+    targets = [
+        (project_id, "experiment", experiment_id, "")
+        for project_id, experiment_id in session.execute(
             select(Experiment.project_id, Experiment.id).where(
                 Experiment.status.in_(RUNNING_STATUSES)
             )
-        ).all()
-        for project_id, experiment_id in running:
-            done = session.scalar(
-                select(PulseResult.ds).where(
-                    PulseResult.project_id == project_id,
-                    PulseResult.entity_type == "experiment",
-                    PulseResult.entity_id == experiment_id,
-                    PulseResult.ds == today,
-                )
+        )
+    ]
+    targets += [
+        (project_id, "autotune", autotune_id, "")
+        for project_id, autotune_id in session.execute(
+            select(Autotune.project_id, Autotune.id).where(Autotune.status == "active")
+        )
+    ]
+    for row in session.scalars(select(Holdout)):
+        if row.document.get("isEnabled", True):
+            targets.append((row.project_id, monitoring.HOLDOUT, row.id, ""))
+    loaded = session.execute(
+        select(PulseJob.project_id, PulseJob.entity_id, PulseJob.rule_id)
+        .where(PulseJob.entity_type == monitoring.GATE_RULE)
+        .distinct()
+    ).all()
+    for project_id, gate_id, rule_id in loaded:
+        gate = session.get(Gate, (project_id, gate_id))
+        if (
+            gate is not None
+            and gate.document.get("isEnabled", True)
+            and monitoring.find_rule(gate.document, rule_id or "") is not None
+        ):
+            targets.append((project_id, monitoring.GATE_RULE, gate_id, rule_id or ""))
+    return targets
+
+
+def schedule_daily(database: Database, clock: Clock) -> int:
+    """Queue today's load of everything ``_daily_targets`` lists that has no result for today
+    yet and no load pending."""
+    today = ds_of(clock.now_ms())
+    queued = 0
+    with database.transaction(write=True) as session:
+        for project_id, entity_type, entity_id, rule_id in _daily_targets(session):
+            if not _due(session, project_id, entity_type, entity_id, rule_id, today):
+                continue
+            jobs.enqueue(
+                session,
+                project_id=project_id,
+                entity_type=entity_type,
+                entity_id=entity_id,
+                rule_id=rule_id or None,
+                now_ms=clock.now_ms(),
+                requested_by="Daily schedule",
+                details={"reloadType": "incremental"},
             )
-            pending = session.scalar(
-                select(PulseJob.id).where(
-                    PulseJob.project_id == project_id,
-                    PulseJob.entity_type == "experiment",
-                    PulseJob.entity_id == experiment_id,
-                    PulseJob.status.in_(("queued", "running")),
-                )
-            )
-            if done is None and pending is None:
-                jobs.enqueue(
-                    session,
-                    project_id=project_id,
-                    entity_type="experiment",
-                    entity_id=experiment_id,
-                    now_ms=clock.now_ms(),
-                    requested_by="Daily schedule",
-                    details={"reloadType": "incremental"},
-                )
-                queued += 1
+            queued += 1
     return queued

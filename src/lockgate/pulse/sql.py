@@ -6,6 +6,10 @@ warehouse dialect:
 1. ``assignments``: one row per unit, its group and first exposure time. Only exposures to a
    group rule count (overrides, targeting and allocation misses are not in the experiment);
    units seen in more than one group (crossovers) are left out and counted separately.
+   Gate rules and holdouts group by an exposure *value* instead of a rule id
+   (``Assignment.group_by_value``): a gate rule's units passed ("true") or failed ("false")
+   it; a holdout's units are held out or not according to the holdout's entry in the
+   secondary exposures of the entities it covers (``SecondaryGateValue``).
 2. ``unit_values``: per unit, the metric's post-exposure value(s) and, for CUPED, the same
    over the seven days before exposure. Events join on the unit id and ``time >= first
    exposure`` (the timestamp join of `stats.md` §1.1).
@@ -23,15 +27,21 @@ from typing import Any, Literal
 from sqlalchemy import (
     ColumnElement,
     Select,
+    String,
+    Text,
     and_,
     case,
+    cast,
     distinct,
     func,
     literal,
     or_,
     select,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import Subquery
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from lockgate.models import CustomEvent, Exposure
 
@@ -71,13 +81,78 @@ class MetricQuery:
 
 @dataclass(frozen=True)
 class Assignment:
-    experiment: str
+    """Which exposures put a unit in which group.
+
+    By default a unit's group is the one whose rule id it was exposed to (``group_rules``).
+    With ``group_by_value`` the group is chosen by the exposure's value (``value``, by default
+    the exposure's own ``value`` column, e.g. a gate's "true"/"false"); ``group_rules`` then
+    only restricts the rule ids (empty: any), and ``experiment``/``kind`` None mean any
+    entity/kind.
+    """
+
+    experiment: str | None
     id_type: str
     group_rules: Mapping[str, str]  # rule id -> group name
     start_ms: int | None = None
     end_ms: int | None = None
-    kind: str = "config"
+    kind: str | None = "config"
     extra_filters: Sequence[ColumnElement[bool]] = field(default_factory=tuple)
+    group_by_value: Mapping[str, str] | None = None  # exposure value -> group name
+    value: ColumnElement[Any] | None = None  # what group_by_value reads; Exposure.value if None
+
+
+class SecondaryGateValue(FunctionElement[str]):
+    """``gateValue`` ("true"/"false") of gate ``gate`` among an exposure's secondary exposures,
+    NULL when the gate is not among them or it was decided by an override.
+
+    SDKs log every nested ``pass_gate`` evaluation (a holdout reference, a targeting gate) as
+    a secondary exposure ``{gate, gateValue, ruleID}`` of the exposure that evaluated it; this
+    is the only trace a holdout leaves in exposure data. Rendered per dialect: ``json_each`` on
+    SQLite (the default), ``jsonb_array_elements`` on PostgreSQL.
+    """
+
+    type = String()
+    name = "secondary_gate_value"
+    inherit_cache = True
+
+
+_OVERRIDE_RULE = "%id_override"
+
+
+@compiles(SecondaryGateValue)
+def _secondary_gate_value_sqlite(element: Any, compiler: SQLCompiler, **kw: Any) -> str:
+    column, gate = (compiler.process(c, **kw) for c in element.clauses)
+    override = compiler.process(literal(_OVERRIDE_RULE), **kw)
+    # json_extract would fail on a non-object item; CASE keeps it to objects. A boolean
+    # gateValue (some SDKs) reads as 1/0 through json_extract, so json_type spells it.
+    return (
+        "(SELECT CASE json_type(j.value, '$.gateValue') WHEN 'true' THEN 'true' "
+        "WHEN 'false' THEN 'false' ELSE json_extract(j.value, '$.gateValue') END "
+        f"FROM json_each({column}) AS j "
+        f"WHERE (CASE WHEN j.type = 'object' THEN json_extract(j.value, '$.gate') END) = {gate} "
+        "AND COALESCE(CASE WHEN j.type = 'object' THEN json_extract(j.value, '$.ruleID') END, "
+        f"'') NOT LIKE {override} LIMIT 1)"
+    )
+
+
+@compiles(SecondaryGateValue, "postgresql")
+def _secondary_gate_value_postgresql(element: Any, compiler: SQLCompiler, **kw: Any) -> str:
+    column, gate = (compiler.process(c, **kw) for c in element.clauses)
+    override = compiler.process(literal(_OVERRIDE_RULE), **kw)
+    # jsonb_array_elements raises on a non-array (a JSON null is stored for "no secondary
+    # exposures"); ->> yields NULL on non-object items.
+    return (
+        "(SELECT j.value ->> 'gateValue' FROM jsonb_array_elements(CASE WHEN "
+        f"jsonb_typeof({column}) = 'array' THEN {column} ELSE '[]'::jsonb END) AS j(value) "
+        f"WHERE j.value ->> 'gate' = {gate} "
+        f"AND COALESCE(j.value ->> 'ruleID', '') NOT LIKE {override} LIMIT 1)"
+    )
+
+
+def secondary_gate_filter(gate: str) -> ColumnElement[bool]:
+    """A cheap text pre-filter: only exposures whose secondary exposures mention ``gate``
+    are parsed as JSON."""
+    return cast(Exposure.secondary_exposures, Text).contains(gate, autoescape=True)
 
 
 def unit_id_column(table: Any, id_type: str) -> ColumnElement[Any]:
@@ -91,37 +166,66 @@ def unit_id_column(table: Any, id_type: str) -> ColumnElement[Any]:
     return column[id_type].as_string()  # type: ignore[no-any-return]
 
 
-def assignments(project_id: str, spec: Assignment) -> Subquery:
-    """(unit, grp, first_ts) for units exposed to exactly one group."""
+def _grouped_exposures(project_id: str, spec: Assignment) -> Subquery:
+    """(unit, grp, ts) of every exposure that puts a unit in a group."""
     unit = unit_id_column(Exposure, spec.id_type).label("unit")
-    group = case(
-        *((Exposure.rule_id == rule, literal(name)) for rule, name in spec.group_rules.items()),
-        else_=None,
-    )
-    conditions = [
-        Exposure.project_id == project_id,
-        Exposure.kind == spec.kind,
-        Exposure.name == spec.experiment,
-        Exposure.rule_id.in_(list(spec.group_rules)),
-        unit.is_not(None),
-        unit != "",
-        *spec.extra_filters,
-    ]
+    conditions: list[ColumnElement[bool]] = [Exposure.project_id == project_id]
+    if spec.kind is not None:
+        conditions.append(Exposure.kind == spec.kind)
+    if spec.experiment is not None:
+        conditions.append(Exposure.name == spec.experiment)
+    if spec.group_by_value is None or spec.group_rules:
+        conditions.append(Exposure.rule_id.in_(list(spec.group_rules)))
+    conditions += [unit.is_not(None), unit != "", *spec.extra_filters]
     if spec.start_ms is not None:
         conditions.append(Exposure.time >= spec.start_ms)
     if spec.end_ms is not None:
         conditions.append(Exposure.time < spec.end_ms)
-    per_unit = (
-        select(
-            unit,
-            func.min(group).label("grp"),
-            func.min(Exposure.time).label("first_ts"),
-            func.count(distinct(group)).label("groups"),
+    if spec.group_by_value is None:
+        group = case(
+            *((Exposure.rule_id == rule, literal(name)) for rule, name in spec.group_rules.items()),
+            else_=None,
         )
+        return (
+            select(unit, group.label("grp"), Exposure.time.label("ts"))
+            .where(*conditions)
+            .subquery("grouped")
+        )
+    # The value may be an expensive expression (a JSON search): computed once per row.
+    value = spec.value if spec.value is not None else Exposure.value
+    valued = (
+        select(unit, value.label("v"), Exposure.time.label("ts"))
         .where(*conditions)
-        .group_by(unit)
+        .subquery("valued")
+    )
+    by_value = case(
+        *((valued.c.v == key, literal(name)) for key, name in spec.group_by_value.items()),
+        else_=None,
+    )
+    return (
+        select(valued.c.unit, by_value.label("grp"), valued.c.ts)
+        .where(valued.c.v.in_(list(spec.group_by_value)))
+        .subquery("grouped")
+    )
+
+
+def _per_unit(project_id: str, spec: Assignment) -> Subquery:
+    grouped = _grouped_exposures(project_id, spec)
+    return (
+        select(
+            grouped.c.unit,
+            func.min(grouped.c.grp).label("grp"),
+            func.min(grouped.c.ts).label("first_ts"),
+            func.count(distinct(grouped.c.grp)).label("groups"),
+        )
+        .group_by(grouped.c.unit)
         .subquery("per_unit")
     )
+
+
+def assignments(project_id: str, spec: Assignment) -> Subquery:
+    """(unit, grp, first_ts) for units exposed to exactly one group."""
+    per_unit = _per_unit(project_id, spec)
     return (
         select(per_unit.c.unit, per_unit.c.grp, per_unit.c.first_ts)
         .where(per_unit.c.groups == 1)
@@ -130,23 +234,8 @@ def assignments(project_id: str, spec: Assignment) -> Subquery:
 
 
 def crossover_count(project_id: str, spec: Assignment) -> Select[tuple[int]]:
-    unit = unit_id_column(Exposure, spec.id_type).label("unit")
-    group = case(
-        *((Exposure.rule_id == rule, literal(name)) for rule, name in spec.group_rules.items()),
-        else_=None,
-    )
-    per_unit = (
-        select(unit, func.count(distinct(group)).label("groups"))
-        .where(
-            Exposure.project_id == project_id,
-            Exposure.kind == spec.kind,
-            Exposure.name == spec.experiment,
-            Exposure.rule_id.in_(list(spec.group_rules)),
-            unit.is_not(None),
-        )
-        .group_by(unit)
-        .subquery()
-    )
+    """Units exposed to more than one group (left out of the analysis)."""
+    per_unit = _per_unit(project_id, spec)
     return select(func.count()).select_from(per_unit).where(per_unit.c.groups > 1)
 
 
@@ -246,9 +335,9 @@ def unit_values(
     )
 
 
-def group_sums(units: Subquery, *, ratio: bool, cuped: bool) -> Select[Any]:
+def group_sums(units: Subquery, *, ratio: bool, cuped: bool, nonzero: bool = False) -> Select[Any]:
     """Per group: N and every sum the statistics need. Ratio metrics count participating units
-    only (y != 0)."""
+    only (y != 0). ``nonzero`` adds the count of units with x != 0 (winsorization's population)."""
     x, y = units.c.x, units.c.y
     columns: list[Any] = [
         units.c.grp,
@@ -256,6 +345,8 @@ def group_sums(units: Subquery, *, ratio: bool, cuped: bool) -> Select[Any]:
         func.sum(x).label("sx"),
         func.sum(x * x).label("sxx"),
     ]
+    if nonzero:
+        columns.append(func.sum(case((x != 0, 1), else_=0)).label("nonzero"))
     if ratio:
         columns += [
             func.sum(y).label("sy"),
@@ -295,3 +386,88 @@ def exposure_days(project_id: str, spec: Assignment) -> Select[Any]:
     assignment = assignments(project_id, spec)
     day = func.floor(assignment.c.first_ts / 86_400_000).label("day")
     return select(assignment.c.grp, day, func.count().label("n")).group_by(assignment.c.grp, day)
+
+
+def ranked_values(units: Subquery, rank: int, count: int = 2) -> Select[Any]:
+    """The non-zero unit values at 0-based ``rank`` and after, ascending: a percentile of the
+    per-unit values without PERCENTILE_CONT, which SQLite lacks (winsorization, stats.md §1.7)."""
+    x = units.c.x
+    return select(x).where(x != 0).order_by(x).limit(count).offset(rank)
+
+
+def tail_sums(units: Subquery, cap: float, *, cuped: bool) -> Select[Any]:
+    """Per group, the units above a winsorization cap: their count, Σx, Σx² and, for CUPED, Σxp
+    and Σx·xp, all a capped scorecard needs to replace those values by the cap."""
+    x = units.c.x
+    columns: list[Any] = [
+        units.c.grp,
+        func.count().label("n"),
+        func.sum(x).label("sx"),
+        func.sum(x * x).label("sxx"),
+    ]
+    if cuped:
+        columns += [func.sum(units.c.xp).label("sxp"), func.sum(x * units.c.xp).label("sxxp")]
+    return select(*columns).where(x > cap).group_by(units.c.grp)
+
+
+def autotune_outcomes(
+    project_id: str,
+    autotune_id: str,
+    id_type: str,
+    variant_ids: Sequence[str],
+    *,
+    success_event: str,
+    success_value: str | None,
+    attribution_ms: int,
+    exposed_from_ms: int,
+    exposed_before_ms: int,
+) -> Select[Any]:
+    """Per variant (its rule id): ``units`` exposed to it in [from, before) and ``successes``,
+    those that logged the success event (with ``value`` = ``success_value`` if given) within
+    ``attribution_ms`` after that exposure.
+
+    ``exposed_before_ms`` is now minus the attribution window: an exposure counts once its
+    window has closed, as Statsig ingests them. A bandit moves traffic, so a returning unit may
+    meet another variant; each (unit, variant) pair is a trial of its own, timed from the unit's
+    first exposure to that variant.
+    """
+    unit = unit_id_column(Exposure, id_type).label("unit")
+    first_ts = func.min(Exposure.time)
+    trials = (
+        select(unit, Exposure.rule_id.label("variant"), first_ts.label("first_ts"))
+        .where(
+            Exposure.project_id == project_id,
+            Exposure.kind == "config",
+            Exposure.name == autotune_id,
+            Exposure.rule_id.in_(list(variant_ids)),
+            Exposure.time >= exposed_from_ms,
+            unit.is_not(None),
+            unit != "",
+        )
+        .group_by(unit, Exposure.rule_id)
+        .having(first_ts < exposed_before_ms)
+        .subquery("trials")
+    )
+    join = and_(
+        unit_id_column(CustomEvent, id_type) == trials.c.unit,
+        CustomEvent.project_id == project_id,
+        CustomEvent.event_name == success_event,
+        CustomEvent.time >= trials.c.first_ts,
+        CustomEvent.time < trials.c.first_ts + attribution_ms,
+    )
+    if success_value:
+        join = and_(join, CustomEvent.value_text == success_value)
+    per_trial = (
+        select(
+            trials.c.variant,
+            case((func.count(CustomEvent.seq) > 0, 1), else_=0).label("success"),
+        )
+        .select_from(trials.outerjoin(CustomEvent, join))
+        .group_by(trials.c.unit, trials.c.variant)
+        .subquery("per_trial")
+    )
+    return select(
+        per_trial.c.variant,
+        func.count().label("units"),
+        func.sum(per_trial.c.success).label("successes"),
+    ).group_by(per_trial.c.variant)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from lockgate.kit.clock import Clock
 from lockgate.kit.db import Database
+from lockgate.pulse.autotune import make_autotune_computation
 from lockgate.pulse.engine import make_experiment_computation
 from lockgate.pulse.jobs import JobRunner
+from lockgate.pulse.monitoring import make_gate_rule_computation, make_holdout_computation
 from lockgate.pulse.service import schedule_daily
 
 SCHEDULE_EVERY_MS = 60_000
 
 
 class PulseWorker(JobRunner):
-    """Runs queued loads; at most once a minute, queues today's load of running experiments."""
+    """Runs queued loads; at most once a minute, queues today's loads
+    (``service.schedule_daily``)."""
 
     def __init__(self, database: Database, clock: Clock) -> None:
         super().__init__(database, clock)
@@ -31,4 +34,7 @@ class PulseWorker(JobRunner):
 def pulse_worker(database: Database, clock: Clock) -> PulseWorker:
     worker = PulseWorker(database, clock)
     worker.register("experiment", make_experiment_computation(clock))
+    worker.register("gate_rule", make_gate_rule_computation(clock))
+    worker.register("holdout", make_holdout_computation(clock))
+    worker.register("autotune", make_autotune_computation(clock))
     return worker
