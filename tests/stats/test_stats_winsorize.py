@@ -10,9 +10,12 @@ import pytest
 from lockgate.stats.sufficient import MeanStats
 from lockgate.stats.winsorize import (
     TailAggregates,
+    cap_cross_total,
     cap_mean_stats,
     capped_mean_stats,
     capped_ratio_stats,
+    interpolate_cap,
+    percentile_position,
     winsorization_cap,
 )
 
@@ -68,3 +71,21 @@ def test_capped_ratio_stats__separate_caps__numerator_and_denominator_capped_alo
 
 def test_capped_mean_stats__no_cap__unchanged() -> None:
     assert capped_mean_stats([1.0, 2.0], None) == MeanStats(2, 3.0, 5.0)
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 10, 999, 1000, 1001, 1002, 4321])
+def test_percentile_position__ranked_pair__equals_numpy_percentile(count: int) -> None:
+    # Given sorted values with distinct gaps, when P_x is read from the two values at the rank
+    values = np.sort(np.random.default_rng(count).lognormal(size=count))
+    rank, weight = percentile_position(count)
+    upper = values[rank + 1] if rank + 1 < count else None
+    # Then it is np.percentile's linear interpolation, as a database's LIMIT 2 OFFSET rank gives it
+    cap = interpolate_cap(float(values[rank]), None if upper is None else float(upper), weight)
+    assert cap == pytest.approx(winsorization_cap(values), rel=1e-12)
+
+
+def test_cap_cross_total__tail_sums__same_as_capping_units() -> None:
+    # Given X = 1, 5, 9 with covariate Z = 2, 3, 4 and cap 6 (only 9 is above it)
+    x, z = np.array([1.0, 5.0, 9.0]), np.array([2.0, 3.0, 4.0])
+    # Then Σ min(X, 6)·Z = 2 + 15 + 24 = 41
+    assert cap_cross_total(float(x @ z), 9.0 * 4.0, 4.0, 6.0) == pytest.approx(41.0)

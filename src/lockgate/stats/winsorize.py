@@ -5,6 +5,7 @@ a database returns alongside a cap it computed itself.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,3 +65,28 @@ def cap_mean_stats(stats: MeanStats, tail: TailAggregates, cap: float) -> MeanSt
         stats.total - tail.total + tail.count * cap,
         stats.total_sq - tail.total_sq + tail.count * cap * cap,
     )
+
+
+def cap_cross_total(cross_total: float, tail_cross: float, tail_other: float, cap: float) -> float:
+    """Σ min(X_i, cap)·Z_i for a covariate Z (CUPED's pre-period value) from the uncapped ΣXZ and
+    the tail's ΣXZ and ΣZ: ΣXZ - Σ_tail XZ + cap·Σ_tail Z."""
+    return cross_total - tail_cross + cap * tail_other
+
+
+def percentile_position(count: int, percentile: float = DEFAULT_PERCENTILE) -> tuple[int, float]:
+    """Where P_x lies among ``count`` sorted values: the 0-based rank of the value at or below it
+    and the weight of the next value, as ``np.percentile``'s linear method (PERCENTILE_CONT)
+    interpolates. A database fetches those two values with ORDER BY ... LIMIT 2 OFFSET rank."""
+    if count < 1:
+        raise ValueError("a percentile needs at least one value")
+    position = (count - 1) * percentile / 100
+    rank = min(math.floor(position), count - 1)
+    return rank, position - rank
+
+
+def interpolate_cap(lower: float, upper: float | None, weight: float) -> float:
+    """P_x between the two ranked values ``percentile_position`` named (``upper`` is None when
+    ``lower`` is the largest)."""
+    if upper is None or weight == 0:
+        return lower
+    return lower + (upper - lower) * weight
