@@ -6,7 +6,7 @@ RUNTIME := $(VENV)/.runtime-installed
 STAMP := $(VENV)/.dev-installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test test-sqlite test-postgresql lint typecheck bench docs clean
+.PHONY: run test test-sqlite test-postgresql test-slow lint typecheck bench docs clean
 
 $(RUNTIME): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test-sqlite: $(STAMP)
 test-postgresql: $(STAMP)
 	LOCKGATE_TEST_DB=postgresql LOCKGATE_TEST_PG_URL=$(PG_URL) $(BIN)/pytest -q -m "not slow"
 
+# Long statistical runs (A/A calibration), left out of `make test`.
+test-slow: $(STAMP)
+	LOCKGATE_TEST_DB=sqlite $(BIN)/pytest -q -m slow
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests tools bench
 	$(BIN)/ruff format --check src tests tools bench
@@ -39,7 +43,8 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	LOCKGATE_BENCH_PG_URL=$(PG_URL) $(BIN)/python -m bench
 
 docs: $(STAMP)
 	$(BIN)/python tools/readme_operations.py

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 from anyio.from_thread import start_blocking_portal
 
-from bench import sdk
+from bench import pulse, sdk
 from lockgate.app import create_app
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
@@ -41,6 +41,8 @@ def main() -> None:
     console_api()
     print()
     sdk.run()
+    print()
+    pulse.main([])
 
 
 def console_api() -> None:

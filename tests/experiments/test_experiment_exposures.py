@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 
 from lockgate.kit.clock import ManualClock
@@ -200,3 +201,37 @@ def test_exposure_count__past_day_and_week(
     )
     none = console.get("/console/v1/exposure_count")
     assert none.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("both_groups", "status"), [(True, "PASSED"), (False, "WAITING")], ids=["both", "control only"]
+)
+def test_health__after_pulse_load__pulse_check_from_stored_results(
+    app: FastAPI,
+    console: ContractClient,
+    db: Database,
+    project: Bootstrap,
+    clock: ManualClock,
+    both_groups: bool,
+    status: str,
+) -> None:
+    created = create(
+        console, groups=groups(50, 50), primaryMetrics=[{"name": "buy", "type": "event_count"}]
+    )
+    put(console, created["id"], "start")
+    control, test = (g["id"] for g in created["groups"])
+    now = clock.now_ms()
+    rows = [
+        {"rule_id": test if both_groups and i % 2 else control, "user_id": f"u{i}", "time": now}
+        for i in range(40)
+    ]
+    _expose(db, project, created["id"], rows)
+    before = {c["type"]: c for c in read(console, created["id"])["healthChecks"]}
+    assert before["has_pulse_metrics"]["status"] == "WAITING"
+    clock.advance(60_000)
+    assert console.post(f"{BASE}/{created['id']}/load_pulse", json={}).status_code == 200
+    assert app.state.pulse_runner.run_pending() == 1
+    after = {c["type"]: c for c in read(console, created["id"])["healthChecks"]}
+    assert after["has_pulse_metrics"]["status"] == status
+    name = "Pulse metrics available" if both_groups else "Pulse metrics not yet available"
+    assert after["has_pulse_metrics"]["name"] == name

@@ -1,4 +1,5 @@
-"""Gate Pulse endpoints and metric rollout alerts, answered before any Pulse data exists."""
+"""Gate Pulse endpoints (loads queue a job; results before any load are empty) and metric
+rollout alerts. ``tests/pulse/test_pulse_monitoring_end_to_end.py`` covers computed results."""
 
 from __future__ import annotations
 
@@ -17,10 +18,25 @@ def _rule_id(console: ContractClient) -> str:
     return create_gate(console, "A Gate", rules=[rule("r")])["rules"][0]["id"]  # type: ignore[no-any-return]
 
 
-def test_load_pulse__known_rule__200_message_only(console: ContractClient) -> None:
+def test_load_pulse__known_rule__200_message_only_and_load_queued(
+    console: ContractClient, clock: ManualClock
+) -> None:
     rule_id = _rule_id(console)
     response = console.post(f"{GATES}/a_gate/load_pulse", json={"ruleId": rule_id})
     assert response.json() == {"message": "Gate loaded successfully."}
+    history = console.get(f"{GATES}/a_gate/rules/{rule_id}/pulse_load_history").json()["data"]
+    assert history == [
+        {
+            "creatorName": history[0]["creatorName"],
+            "createdTime": clock.now_ms(),
+            "startDs": "2026-05-28",
+            "endDs": "2026-05-28",
+            "reloadType": "full",
+            "turboMode": False,
+            "status": "queued",
+            "progress": 0,
+        }
+    ]
 
 
 @pytest.mark.parametrize(

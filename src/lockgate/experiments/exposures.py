@@ -2,8 +2,9 @@
 exposures, exposure counts, and the Pulse and alert answers made from the data that exists.
 
 Health checks follow the five Statsig shows (the seed `List Experiments` example): exposure
-checks seen, unit type seen, event metric data seen, Pulse results (not computed yet, so always
-waiting), and exposure balance (``lockgate.stats.srm`` with Statsig's thresholds).
+checks seen, unit type seen, event metric data seen, Pulse metrics available (the latest stored
+Pulse result has a metric with units in every group), and exposure balance
+(``lockgate.stats.srm`` with Statsig's thresholds).
 """
 
 from __future__ import annotations
@@ -93,8 +94,43 @@ def _balance_check(document: dict[str, Any], summary: ExposureSummary) -> dict[s
     return srm_check(units, [g["size"] for g in groups]).to_health_check()
 
 
+def _pulse_ready(pulse: dict[str, Any] | None) -> bool:
+    """Some metric of the stored result has units in every group the result assigned."""
+    if not pulse:
+        return False
+    groups = [g["name"] for g in pulse.get("groups") or []]
+    if not groups:
+        return False
+    for metric in pulse.get("metrics") or []:
+        sums = metric.get("sums") or {}
+        if all((sums.get(name) or {}).get("n", 0) > 0 for name in groups):
+            return True
+    return False
+
+
+def _pulse_check(pulse: dict[str, Any] | None) -> dict[str, Any]:
+    if pulse is not None and _pulse_ready(pulse):
+        return _check(
+            "Pulse metrics available",
+            "PASSED",
+            f"Pulse results were computed on {pulse.get('ds')}, with metric data in every group.",
+            "has_pulse_metrics",
+        )
+    return _check(
+        "Pulse metrics not yet available",
+        "WAITING",
+        "Expect to see your Pulse Results within 24 hours. Statsig computes Pulse results "
+        "on a daily basis.",
+        "has_pulse_metrics",
+    )
+
+
 def _health(
-    session: Session, project_id: str, document: dict[str, Any], summary: ExposureSummary
+    session: Session,
+    project_id: str,
+    document: dict[str, Any],
+    summary: ExposureSummary,
+    pulse: dict[str, Any] | None,
 ) -> dict[str, Any]:
     if document.get("startTime") is None:
         return {"healthChecks": [], "healthCheckStatus": "PASSED"}
@@ -121,15 +157,7 @@ def _health(
                 "has_event_metrics",
             )
         )
-    checks.append(
-        _check(
-            "Pulse metrics not yet available",
-            "WAITING",
-            "Expect to see your Pulse Results within 24 hours. Statsig computes Pulse results "
-            "on a daily basis.",
-            "has_pulse_metrics",
-        )
-    )
+    checks.append(_pulse_check(pulse))
     checks.append(_balance_check(document, summary))
     status = next(s for s in _ORDER if any(c["status"] == s for c in checks) or s == "PASSED")
     return {"healthChecks": checks, "healthCheckStatus": status}
@@ -146,9 +174,12 @@ def health_of(
     summaries: dict[str, ExposureSummary] = {}
     for id_type, ids in by_type.items():
         summaries.update(repository.exposure_summaries(session, project_id, id_type, ids))
+    started = [i for ids in by_type.values() for i in ids]
+    pulse = repository.latest_pulse_documents(session, project_id, started)
     empty = ExposureSummary(0, 0, {})
     return {
-        d["id"]: _health(session, project_id, d, summaries.get(d["id"], empty)) for d in documents
+        d["id"]: _health(session, project_id, d, summaries.get(d["id"], empty), pulse.get(d["id"]))
+        for d in documents
     }
 
 

@@ -14,7 +14,15 @@ from sqlalchemy import ColumnElement, and_, case, exists, func, literal_column, 
 from sqlalchemy.orm import Session
 
 from lockgate.kit.sqljson import json_list_overlaps
-from lockgate.models import CustomEvent, Experiment, Exposure, Gate, Holdout, Segment
+from lockgate.models import (
+    CustomEvent,
+    Experiment,
+    Exposure,
+    Gate,
+    Holdout,
+    PulseResult,
+    Segment,
+)
 
 DAY_MS = 86_400_000
 
@@ -235,3 +243,31 @@ def exposure_counts(
         .group_by(Exposure.name)
     ).all()
     return {name: (int(day or 0), int(week)) for name, day, week in rows}
+
+
+def latest_pulse_documents(
+    session: Session, project_id: str, experiment_ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """The latest stored Pulse result document of each experiment that has one."""
+    if not experiment_ids:
+        return {}
+    mine = (
+        PulseResult.project_id == project_id,
+        PulseResult.entity_type == "experiment",
+        PulseResult.rule_id == "",
+    )
+    latest = (
+        select(PulseResult.entity_id, func.max(PulseResult.ds).label("ds"))
+        .where(*mine, PulseResult.entity_id.in_(list(experiment_ids)))
+        .group_by(PulseResult.entity_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(PulseResult.entity_id, PulseResult.document)
+        .join(
+            latest,
+            and_(PulseResult.entity_id == latest.c.entity_id, PulseResult.ds == latest.c.ds),
+        )
+        .where(*mine)
+    )
+    return {entity_id: document for entity_id, document in rows}

@@ -1,14 +1,16 @@
-"""Pulse on gate rules and metric rollout alerts, answered from the data that exists.
+"""Pulse on gate rules and metric rollout alerts.
 
-Until the Pulse pipeline computes gate results, a rule's results are an empty metric list for
-today and its load history is empty. Alerts live in the gate document under ``alerts``
-(``{metricId: {openedTime, resolvedAt, reasoning}}``); ``open_alert`` is what metric monitoring
-calls when a guardrail moves.
+A rule's Pulse compares the units that reached it and passed its rollout with those that reached
+it and failed (``lockgate.pulse.monitoring``) on the gate's ``monitoringMetrics``.
+``load_pulse`` queues a job (entity type ``gate_rule``, rule id = the rule's ``baseID``, so
+history and results survive rollout changes, which give the rule a new ``id``); results are
+read from the latest stored sums, never computed by the request. Alerts live in the gate
+document under ``alerts`` (``{metricId: {openedTime, resolvedAt, reasoning}}``); ``open_alert``
+is what metric monitoring calls when a guardrail moves.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -17,46 +19,30 @@ from lockgate.console.errors import BadRequest, NotFound
 from lockgate.gates import gate_rules, service
 from lockgate.gates.schemas import LoadPulseIn, ResolveAlertIn
 from lockgate.kit.actor import Change
+from lockgate.pulse import jobs, monitoring
+from lockgate.pulse import service as pulse_service
 
 
-def _checked_rule(session: Session, project_id: str, gate_id: str, rule_id: str) -> None:
-    gate_rules.require_rule(service.load_gate(session, project_id, gate_id).document, rule_id)
+def _rule_key(session: Session, project_id: str, gate_id: str, rule_id: str) -> str:
+    """The stable key of a rule addressed by id or baseID (404 when the gate has none)."""
+    rule = gate_rules.require_rule(
+        service.load_gate(session, project_id, gate_id).document, rule_id
+    )
+    return str(rule.get("baseID") or rule["id"])
 
 
-def load_pulse(session: Session, project_id: str, gate_id: str, body: LoadPulseIn) -> None:
-    document = service.load_gate(session, project_id, gate_id).document
+def load_pulse(session: Session, change: Change, gate_id: str, body: LoadPulseIn) -> None:
+    document = service.load_gate(session, change.project_id, gate_id).document
     if not body.rule_id.strip():
         raise BadRequest("Invalid request. ruleId: is required")
     try:
-        gate_rules.require_rule(document, body.rule_id)
+        rule = gate_rules.require_rule(document, body.rule_id)
     except NotFound:
         raise BadRequest(
             f"Invalid request. ruleId: gate {gate_id!r} has no rule with id {body.rule_id!r}"
         ) from None
-
-
-def _bool_text(name: str, value: str | None) -> bool | None:
-    if value is None:
-        return None
-    if value not in ("true", "false"):
-        raise BadRequest(f'Invalid request. {name}: must be "true" or "false", got {value!r}')
-    return value == "true"
-
-
-def _confidence(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        raise BadRequest(
-            f"Invalid request. confidence: must be a number from 0 to 100, got {value!r}"
-        ) from None
-    if not 0 < number < 100:
-        raise BadRequest(
-            f"Invalid request. confidence: must be between 0 and 100 (exclusive), got {value!r}"
-        )
-    return number
+    key = str(rule.get("baseID") or rule["id"])
+    pulse_service.load(session, change, monitoring.GATE_RULE, gate_id, body, rule_id=key)
 
 
 def pulse_results(
@@ -69,19 +55,36 @@ def pulse_results(
     confidence: str | None,
     now_ms: int,
 ) -> dict[str, Any]:
-    _bool_text("cuped", cuped)
-    _confidence(confidence)
-    _checked_rule(session, project_id, gate_id, rule_id)
-    day = datetime.fromtimestamp(now_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
-    # No monitored metric has results yet: the list is empty, not invented.
-    return {"ds": day, "monitoringMetrics": []}
+    use_cuped = monitoring.bool_text("cuped", cuped)
+    level = monitoring.confidence_text(confidence)
+    key = _rule_key(session, project_id, gate_id, rule_id)
+    return monitoring.monitoring_results(
+        session,
+        project_id,
+        monitoring.GATE_RULE,
+        gate_id,
+        rule_id=key,
+        cuped=use_cuped,
+        confidence=level,
+        now_ms=now_ms,
+    )
 
 
 def pulse_load_history(
-    session: Session, project_id: str, gate_id: str, rule_id: str
-) -> list[dict[str, Any]]:
-    _checked_rule(session, project_id, gate_id, rule_id)
-    return []
+    session: Session, project_id: str, gate_id: str, rule_id: str, *, offset: int, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of the rule's loads (``PulseLoadHistoryDto``s, newest first) and the total."""
+    key = _rule_key(session, project_id, gate_id, rule_id)
+    rows, total = jobs.history(
+        session,
+        project_id,
+        monitoring.GATE_RULE,
+        gate_id,
+        rule_id=key,
+        offset=offset,
+        limit=limit,
+    )
+    return [pulse_service.history_dto(job) for job in rows], total
 
 
 def open_alert(session: Session, change: Change, gate_id: str, metric_id: str) -> Any:

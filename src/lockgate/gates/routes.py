@@ -263,7 +263,7 @@ def list_experiment_references(
 
 @router.post("/gates/{id}/load_pulse")
 def load_gate_pulse(ctx: Console, id: str, body: LoadPulseIn) -> dict[str, Any]:
-    pulse.load_pulse(ctx.session, ctx.project_id, id, body)
+    pulse.load_pulse(ctx.session, ctx.change, id, body)
     return message_only("Gate loaded successfully.")
 
 
@@ -295,9 +295,10 @@ def gate_pulse_load_history(
     request: Request,
     page: Page = Depends(page_params),
 ) -> dict[str, Any]:
-    history = pulse.pulse_load_history(ctx.session, ctx.project_id, id, ruleID)
-    data = history[page.offset : page.offset + page.limit]
-    return paginated("Pulse load history listed successfully.", data, len(history), page, request)
+    rows, total = pulse.pulse_load_history(
+        ctx.session, ctx.project_id, id, ruleID, offset=page.offset, limit=page.limit
+    )
+    return paginated("Pulse load history listed successfully.", rows, total, page, request)
 
 
 @router.post("/gates/{id}/alerts/{metricId}/resolve")

@@ -1,18 +1,28 @@
-"""Holdout Pulse results, answered from the data that exists (as gate rules answer theirs).
+"""Holdout Pulse results: held-out units against the units the holdout let through, on the
+holdout's ``monitoringMetrics`` (``lockgate.pulse.monitoring`` says how units are assigned).
 
-Until the Pulse pipeline computes holdout results, a holdout's results are an empty metric list
-for today: nothing is invented.
+Holdouts have no load endpoint: their sums are computed by the daily schedule (every enabled
+holdout, ``lockgate.pulse.service.schedule_daily``) or by ``load`` (for operators and tests). A
+results request only reads the latest stored sums; before any load it answers an empty metric
+list for today.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from lockgate.gates.pulse import _bool_text, _confidence
 from lockgate.holdouts import service
+from lockgate.kit.actor import Change
+from lockgate.pulse import monitoring
+from lockgate.pulse import service as pulse_service
+
+
+def load(session: Session, change: Change, holdout_id: str) -> None:
+    """Queue a full load of one holdout's Pulse."""
+    service.load_holdout(session, change.project_id, holdout_id)
+    pulse_service.load(session, change, monitoring.HOLDOUT, holdout_id, None)
 
 
 def pulse_results(
@@ -24,8 +34,15 @@ def pulse_results(
     confidence: str | None,
     now_ms: int,
 ) -> dict[str, Any]:
-    _bool_text("cuped", cuped)
-    _confidence(confidence)
+    use_cuped = monitoring.bool_text("cuped", cuped)
+    level = monitoring.confidence_text(confidence)
     service.load_holdout(session, project_id, holdout_id)
-    day = datetime.fromtimestamp(now_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
-    return {"ds": day, "monitoringMetrics": []}
+    return monitoring.monitoring_results(
+        session,
+        project_id,
+        monitoring.HOLDOUT,
+        holdout_id,
+        cuped=use_cuped,
+        confidence=level,
+        now_ms=now_ms,
+    )

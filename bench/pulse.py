@@ -1,0 +1,716 @@
+"""Pulse sums at scale: the product's push-down SQL on SQLite and PostgreSQL, against DuckDB.
+
+One deterministic data set (numpy, seeded) is loaded into a throwaway SQLite file database and a
+throwaway PostgreSQL database, both built by the project's migrations, and written to Parquet.
+Each engine then computes the same scorecard: units per group, crossovers, and the per-group
+sums of a sum metric and a count metric with the CUPED pre-period. SQLite and PostgreSQL run
+``pulse.engine.scorecard_sums`` exactly as a Pulse job does; DuckDB runs one hand-written query
+over the Parquet files. The three answers must agree before any time is printed.
+
+Size: 1,000,000 exposed units and 10 events per unit by default; ``--quick`` or
+``LOCKGATE_BENCH_PULSE_UNITS`` makes it smaller. ``LOCKGATE_BENCH_PG_URL`` names the PostgreSQL
+server (an admin database URL); an unreachable server is skipped with a notice.
+
+    python -m bench.pulse [--quick | --units N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import math
+import os
+import resource
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from itertools import repeat
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.engine import make_url
+
+from lockgate.kit.db import Database
+from lockgate.kit.settings import Settings
+from lockgate.migrations import upgrade
+from lockgate.models import Metric
+from lockgate.pulse.engine import experiment_assignment, scorecard_sums
+from lockgate.pulse.sql import CUPED_WINDOW_MS
+
+UNITS = 1_000_000
+QUICK_UNITS = 20_000
+EVENTS_PER_UNIT = 10
+UNITS_ENV = "LOCKGATE_BENCH_PULSE_UNITS"
+PG_URL_ENV = "LOCKGATE_BENCH_PG_URL"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+TARGET_RATIO = 4.0  # the embedded default should stay within this factor of DuckDB
+
+PROJECT = "pulsebench"
+EXPERIMENT = "pulse_bench"
+GROUPS = {"rule_control": "Control", "rule_test": "Test"}
+DAY_MS = 86_400_000
+T0 = 1_780_000_000_000
+END_MS = T0 + 60 * DAY_MS  # after every generated row
+CROSSOVER_EVERY = 200  # every 200th unit is also exposed to the other group
+NEVER_EXPOSED_SHARE = 0.2  # of event rows, as in stats.md §4
+EVENT_NAMES = np.array(["purchase", "view", "click"], dtype=object)
+EVENT_WEIGHTS = [0.3, 0.5, 0.2]
+SUM_METRIC = {"name": "revenue", "type": "sum"}  # sums purchase values
+COUNT_METRIC = {"name": "view", "type": "event_count"}  # an automatic metric: counts views
+SUM_FIELDS = ("n", "sx", "sxx", "sxp", "sxpxp", "sxxp", "with_pre")
+ENTRY_KEYS = {"metricID", "metricName", "type", "directionality", "role", "ratio", "sums"}
+LOAD_CHUNK = 1_000_000
+
+Echo = Callable[[str], None]
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)  # progress must show when stdout is a file or a pipe
+
+
+@dataclass
+class Rows:
+    """The generated rows as columns; unit ids index ``unit_names``."""
+
+    unit_names: np.ndarray[Any, Any]  # object array of "u<i>"
+    exposure_unit: np.ndarray[Any, Any]
+    exposure_rule: np.ndarray[Any, Any]  # object array of rule ids
+    exposure_time: np.ndarray[Any, Any]
+    event_unit: np.ndarray[Any, Any]
+    event_name: np.ndarray[Any, Any]  # indexes EVENT_NAMES
+    event_time: np.ndarray[Any, Any]
+    event_value: np.ndarray[Any, Any]  # only purchases carry a value; others are NULL
+
+    @property
+    def exposures(self) -> int:
+        return len(self.exposure_unit)
+
+    @property
+    def events(self) -> int:
+        return len(self.event_unit)
+
+    def event_chunks(self) -> Iterator[list[tuple[Any, ...]]]:
+        """(project_id, event_name, user_id, time, received_time, value_number) tuples."""
+        for start in range(0, self.events, LOAD_CHUNK):
+            part = slice(start, start + LOAD_CHUNK)
+            names = EVENT_NAMES[self.event_name[part]]
+            values = self.event_value[part].astype(object)
+            values[self.event_name[part] != 0] = None
+            times = self.event_time[part].tolist()
+            yield list(
+                zip(
+                    repeat(PROJECT),
+                    names.tolist(),
+                    self.unit_names[self.event_unit[part]].tolist(),
+                    times,
+                    times,
+                    values.tolist(),
+                    strict=False,
+                )
+            )
+
+    def exposure_rows(self) -> list[tuple[Any, ...]]:
+        """(project_id, kind, name, rule_id, user_id, time, received_time) tuples."""
+        times = self.exposure_time.tolist()
+        return list(
+            zip(
+                repeat(PROJECT),
+                repeat("config"),
+                repeat(EXPERIMENT),
+                self.exposure_rule.tolist(),
+                self.unit_names[self.exposure_unit].tolist(),
+                times,
+                times,
+                strict=False,
+            )
+        )
+
+
+EVENT_COLUMNS = ("project_id", "event_name", "user_id", "time", "received_time", "value_number")
+EXPOSURE_COLUMNS = ("project_id", "kind", "name", "rule_id", "user_id", "time", "received_time")
+
+
+def generate(units: int, seed: int = 20240601) -> Rows:
+    """Exposures: one per unit (two for crossovers) over 14 days. Events: 10 per exposed unit,
+    a fifth of them from never-exposed units, spread from 7 days before the first exposure to
+    7 days after the last, so both the post period and the CUPED pre-period are populated."""
+    rng = np.random.default_rng(seed)
+    pool = int(units / (1 - NEVER_EXPOSED_SHARE))
+    unit_names = np.array([f"u{i}" for i in range(pool)], dtype=object)
+    rules = np.array(list(GROUPS), dtype=object)
+    arm = rng.integers(0, 2, units)
+    first = T0 + rng.integers(0, 14 * DAY_MS, units)
+    crossed = np.arange(0, units, CROSSOVER_EVERY)
+    exposure_unit = np.concatenate([np.arange(units), crossed])
+    exposure_rule = rules[np.concatenate([arm, 1 - arm[crossed]])]
+    exposure_time = np.concatenate([first, first[crossed] + DAY_MS])
+    count = units * EVENTS_PER_UNIT
+    return Rows(
+        unit_names=unit_names,
+        exposure_unit=exposure_unit,
+        exposure_rule=exposure_rule,
+        exposure_time=exposure_time,
+        event_unit=rng.integers(0, pool, count),
+        event_name=rng.choice(len(EVENT_NAMES), count, p=EVENT_WEIGHTS).astype(np.int8),
+        event_time=T0 - 7 * DAY_MS + rng.integers(0, 28 * DAY_MS, count),
+        event_value=np.round(rng.exponential(10.0, count), 2),
+    )
+
+
+# -- peak memory ------------------------------------------------------------------------------
+
+
+def _status_kb(field_name: str) -> int | None:
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field_name + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+@dataclass
+class Memory:
+    """Peak RSS of this process during one step, and its growth over the RSS at the start.
+
+    Linux lets a process reset its RSS high-water mark (``/proc/self/clear_refs``), so the peak
+    is the step's own. Elsewhere the lifetime peak (``getrusage``) is the only figure, and it is
+    reported as such.
+    """
+
+    peak_mb: float = 0.0
+    growth_mb: float = 0.0
+    exact: bool = True
+
+
+@contextmanager
+def peak_rss() -> Iterator[Memory]:
+    memory = Memory()
+    gc.collect()
+    try:
+        with open("/proc/self/clear_refs", "w") as clear:
+            clear.write("5")
+        before = _status_kb("VmRSS")
+    except OSError:
+        before = None
+    yield memory
+    peak = _status_kb("VmHWM") if before is not None else None
+    if peak is None or before is None:
+        memory.exact = False
+        memory.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return
+    memory.peak_mb = peak / 1024
+    memory.growth_mb = (peak - before) / 1024
+
+
+# -- loading ----------------------------------------------------------------------------------
+
+
+def _indexes(connection: Connection, table: str) -> list[tuple[str, str]]:
+    """(name, CREATE INDEX statement) of the table's secondary indexes."""
+    if connection.dialect.name == "postgresql":
+        found = connection.execute(
+            text(
+                "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i"
+                " JOIN pg_class c ON c.oid = i.indexrelid"
+                " WHERE i.indrelid = CAST(:t AS regclass) AND NOT i.indisprimary"
+            ),
+            {"t": table},
+        )
+    else:
+        found = connection.execute(
+            text(
+                "SELECT name, sql FROM sqlite_master"
+                " WHERE type = 'index' AND tbl_name = :t AND sql IS NOT NULL"
+            ),
+            {"t": table},
+        )
+    return [(str(name), str(ddl)) for name, ddl in found]
+
+
+@contextmanager
+def _indexes_built_after(connection: Connection, tables: tuple[str, ...]) -> Iterator[None]:
+    """Drop the migrations' secondary indexes, load, and create them again from their own
+    definitions: the schema ends up identical, and one sort per index is much faster than
+    updating three random-key B-trees per inserted row."""
+    saved = [entry for table in tables for entry in _indexes(connection, table)]
+    for name, _ in saved:
+        connection.exec_driver_sql(f'DROP INDEX "{name}"')
+    yield
+    for _, ddl in saved:
+        connection.exec_driver_sql(ddl)
+
+
+def _metric_row() -> Metric:
+    document = {
+        "id": "revenue::sum",
+        "name": "revenue",
+        "type": "sum",
+        "directionality": "increase",
+        "metricEvents": [{"name": "purchase", "type": "value"}],
+    }
+    return Metric(
+        project_id=PROJECT,
+        id="revenue::sum",
+        name="revenue",
+        metric_type="sum",
+        created_time=T0,
+        last_modified_time=T0,
+        document=document,
+        tags=[],
+    )
+
+
+def _insert_sql(table: str, columns: tuple[str, ...], marks: str) -> str:
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    return f'INSERT INTO "{table}" ({quoted}) VALUES ({", ".join(repeat(marks, len(columns)))})'
+
+
+def load_sqlite(database: Database, rows: Rows, echo: Echo) -> None:
+    """One transaction, ``executemany`` of ready tuples per million rows (the same driver path
+    as ``events.repository.insert_rows``, minus building a dict per row)."""
+    start = time.perf_counter()
+    with database.transaction() as session:
+        session.add(_metric_row())
+        connection = session.connection()
+        with _indexes_built_after(connection, ("exposures", "events")):
+            connection.exec_driver_sql(
+                _insert_sql("exposures", EXPOSURE_COLUMNS, "?"), rows.exposure_rows()
+            )
+            done = 0
+            for chunk in rows.event_chunks():
+                connection.exec_driver_sql(_insert_sql("events", EVENT_COLUMNS, "?"), chunk)
+                done += len(chunk)
+                echo(_progress("SQLite", done, rows.events, start))
+            echo(f"  SQLite: building indexes ({time.perf_counter() - start:.1f} s so far)")
+    with database.engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def load_postgresql(database: Database, rows: Rows, echo: Echo) -> None:
+    """One transaction, ``COPY ... FROM STDIN`` through psycopg."""
+    start = time.perf_counter()
+    with database.transaction() as session:
+        session.add(_metric_row())
+        connection = session.connection()
+        # Index builds only (the default 64 MB makes them spill); queries keep the defaults.
+        connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '1GB'")
+        with _indexes_built_after(connection, ("exposures", "events")):
+            cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            columns = ", ".join(EXPOSURE_COLUMNS)
+            with cursor.copy(f"COPY exposures ({columns}) FROM STDIN") as copy:
+                for row in rows.exposure_rows():
+                    copy.write_row(row)
+            done = 0
+            columns = ", ".join(EVENT_COLUMNS)
+            for chunk in rows.event_chunks():
+                with cursor.copy(f"COPY events ({columns}) FROM STDIN") as copy:
+                    for row in chunk:
+                        copy.write_row(row)
+                done += len(chunk)
+                echo(_progress("PostgreSQL", done, rows.events, start))
+            echo(f"  PostgreSQL: building indexes ({time.perf_counter() - start:.1f} s so far)")
+
+
+def write_parquet(rows: Rows, directory: Path) -> tuple[Path, Path]:
+    """The same rows, with the columns the query reads, as Parquet files."""
+    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+    exposures = pa.table(
+        {
+            "project_id": pa.array(np.full(rows.exposures, PROJECT, dtype=object)),
+            "kind": pa.array(np.full(rows.exposures, "config", dtype=object)),
+            "name": pa.array(np.full(rows.exposures, EXPERIMENT, dtype=object)),
+            "rule_id": pa.array(rows.exposure_rule),
+            "user_id": pa.array(rows.unit_names[rows.exposure_unit]),
+            "time": pa.array(rows.exposure_time),
+        }
+    )
+    exposures_path = directory / "exposures.parquet"
+    pq.write_table(exposures, exposures_path)
+    events_path = directory / "events.parquet"
+    schema = pa.schema(
+        [
+            ("project_id", pa.string()),
+            ("event_name", pa.string()),
+            ("user_id", pa.string()),
+            ("time", pa.int64()),
+            ("value_number", pa.float64()),
+        ]
+    )
+    with pq.ParquetWriter(events_path, schema) as writer:
+        for start in range(0, rows.events, LOAD_CHUNK):
+            part = slice(start, start + LOAD_CHUNK)
+            names = rows.event_name[part]
+            size = len(names)
+            writer.write_table(
+                pa.table(
+                    {
+                        "project_id": pa.array(np.full(size, PROJECT, dtype=object)),
+                        "event_name": pa.array(EVENT_NAMES[names]),
+                        "user_id": pa.array(rows.unit_names[rows.event_unit[part]]),
+                        "time": pa.array(rows.event_time[part]),
+                        "value_number": pa.array(rows.event_value[part], mask=names != 0),
+                    },
+                    schema=schema,
+                )
+            )
+    return exposures_path, events_path
+
+
+def _progress(engine: str, done: int, total: int, start: float) -> str:
+    seconds = time.perf_counter() - start
+    return (
+        f"  {engine}: {done:,}/{total:,} events loaded ({seconds:.1f} s, {done / seconds:,.0f}/s)"
+    )
+
+
+# -- computing --------------------------------------------------------------------------------
+
+
+@dataclass
+class Scorecard:
+    """What every engine must produce: units per group, crossovers, per-metric group sums."""
+
+    units: dict[str, int]
+    crossovers: int
+    sums: dict[str, dict[str, dict[str, float]]]  # metric id -> group -> field -> value
+
+
+@dataclass
+class Measured:
+    engine: str
+    seconds: float
+    memory: Memory
+    scorecard: Scorecard
+    steps: list[tuple[str, float]] = field(default_factory=list)
+    note: str = ""
+
+
+def product_scorecard(database: Database) -> Measured:
+    """``scorecard_sums`` as a Pulse job runs it, with the time of each of its steps."""
+    marks: list[tuple[str, float]] = []
+    spec = experiment_assignment(
+        {
+            "id": EXPERIMENT,
+            "idType": "userID",
+            "groups": [{"id": r, "name": g} for r, g in GROUPS.items()],
+        },
+        END_MS,
+    )
+    refs = [("primary", SUM_METRIC), ("primary", COUNT_METRIC)]
+    with peak_rss() as memory:
+        start = time.perf_counter()
+        with database.transaction(write=False) as session:
+            result = scorecard_sums(
+                session,
+                PROJECT,
+                spec,
+                refs,
+                lambda _p, message: marks.append((message, time.perf_counter())),
+            )
+        seconds = time.perf_counter() - start
+    steps, previous, label = [], start, "units and crossovers"
+    for message, at in [*marks, ("", start + seconds)]:
+        steps.append((label, at - previous))
+        previous, label = at, message
+    sums = {}
+    extras = set()
+    for metric in result["metrics"]:
+        assert "sums" in metric, f"{metric['metricID']}: {metric.get('unsupported')}"
+        sums[metric["metricID"]] = metric["sums"]
+        extras |= {key for key in metric if key not in ENTRY_KEYS}
+    scorecard = Scorecard(result["units"], result["crossoverUnits"], sums)
+    name = "SQLite" if database.is_sqlite else "PostgreSQL"
+    # Anything scorecard_sums computes beyond the raw sums (e.g. winsorization) is in its time
+    # but not in DuckDB's query; say so rather than hide it.
+    note = f"also computed: {', '.join(sorted(extras))}" if extras else ""
+    return Measured(name, seconds, memory, scorecard, steps, note)
+
+
+def _duckdb_query(exposures: Path, events: Path) -> str:
+    group = " ".join(f"WHEN '{rule}' THEN '{name}'" for rule, name in GROUPS.items())
+    rules = ", ".join(f"'{rule}'" for rule in GROUPS)
+    per_metric = []
+    for metric, quantity in (("revenue", "coalesce(e.value_number, 0.0)"), ("view", "1.0")):
+        event = "purchase" if metric == "revenue" else "view"
+        for period, condition in (("x", "e.time >= a.first_ts"), ("xp", "e.time < a.first_ts")):
+            per_metric.append(
+                f"coalesce(sum({quantity}) FILTER (WHERE e.event_name = '{event}'"
+                f" AND {condition}), 0.0) AS {metric}_{period}"
+            )
+    sums = []
+    for metric in ("revenue", "view"):
+        x, xp = f"{metric}_x", f"{metric}_xp"
+        sums += [
+            f"sum({x}) AS {metric}__sx",
+            f"sum({x} * {x}) AS {metric}__sxx",
+            f"sum({xp}) AS {metric}__sxp",
+            f"sum({xp} * {xp}) AS {metric}__sxpxp",
+            f"sum({x} * {xp}) AS {metric}__sxxp",
+            f"count(*) FILTER (WHERE {xp} != 0) AS {metric}__with_pre",
+        ]
+    return f"""
+    WITH per_unit AS (
+        SELECT user_id AS unit, min(CASE rule_id {group} END) AS grp,
+               min(time) AS first_ts, count(DISTINCT CASE rule_id {group} END) AS groups
+        FROM read_parquet('{exposures}')
+        WHERE project_id = '{PROJECT}' AND kind = 'config' AND name = '{EXPERIMENT}'
+          AND rule_id IN ({rules}) AND user_id IS NOT NULL AND user_id != ''
+          AND time < {END_MS}
+        GROUP BY user_id
+    ),
+    assignment AS (SELECT unit, grp, first_ts FROM per_unit WHERE groups = 1),
+    unit_values AS (
+        SELECT a.grp, {", ".join(per_metric)}
+        FROM assignment a
+        LEFT JOIN read_parquet('{events}') e
+          ON e.user_id = a.unit AND e.project_id = '{PROJECT}'
+         AND e.event_name IN ('purchase', 'view') AND e.time >= a.first_ts - {CUPED_WINDOW_MS}
+        GROUP BY a.unit, a.grp
+    )
+    SELECT grp, count(*) AS n, {", ".join(sums)},
+           (SELECT count(*) FROM per_unit WHERE groups > 1) AS crossovers
+    FROM unit_values GROUP BY grp
+    """
+
+
+def duckdb_scorecard(exposures: Path, events: Path) -> Measured:
+    """Both metrics in one pass over the events, as one would write it for DuckDB."""
+    import duckdb
+
+    with peak_rss() as memory:
+        start = time.perf_counter()
+        connection = duckdb.connect()
+        cursor = connection.execute(_duckdb_query(exposures, events))
+        columns = [d[0] for d in cursor.description]
+        found = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        connection.close()
+        seconds = time.perf_counter() - start
+    units = {str(row["grp"]): int(row["n"]) for row in found}
+    sums: dict[str, dict[str, dict[str, float]]] = {}
+    for metric, metric_id in (("revenue", "revenue::sum"), ("view", "view::event_count")):
+        sums[metric_id] = {
+            str(row["grp"]): {
+                "n": float(row["n"]),
+                **{key: float(row[f"{metric}__{key}"]) for key in SUM_FIELDS if key != "n"},
+            }
+            for row in found
+        }
+    crossovers = int(found[0]["crossovers"]) if found else 0
+    threads = duckdb.connect().execute("SELECT current_setting('threads')").fetchone()
+    note = f"{threads[0] if threads else '?'} threads"
+    return Measured("DuckDB", seconds, memory, Scorecard(units, crossovers, sums), note=note)
+
+
+def check_agreement(results: list[Measured], rel_tol: float = 1e-9) -> None:
+    """Every engine's scorecard equals the first one's (sums within float tolerance)."""
+    reference = results[0]
+    for other in results[1:]:
+        pair = f"{other.engine} vs {reference.engine}"
+        assert other.scorecard.units == reference.scorecard.units, (
+            f"{pair}: units {other.scorecard.units} != {reference.scorecard.units}"
+        )
+        assert other.scorecard.crossovers == reference.scorecard.crossovers, f"{pair}: crossovers"
+        assert set(other.scorecard.sums) == set(reference.scorecard.sums), f"{pair}: metrics"
+        for metric, groups in reference.scorecard.sums.items():
+            assert set(other.scorecard.sums[metric]) == set(groups), f"{pair}: {metric} groups"
+            for group, values in groups.items():
+                for key in SUM_FIELDS:
+                    ours, theirs = other.scorecard.sums[metric][group][key], values[key]
+                    assert math.isclose(ours, theirs, rel_tol=rel_tol, abs_tol=1e-6), (
+                        f"{pair}: {metric} {group} {key}: {ours!r} != {theirs!r}"
+                    )
+
+
+# -- the run ----------------------------------------------------------------------------------
+
+
+def _postgres_admin_url(url: str) -> str | None:
+    """The URL if the server answers, else None."""
+    parsed = make_url(url)
+    try:
+        psycopg.connect(
+            host=parsed.host or "127.0.0.1",
+            port=parsed.port or 5432,
+            user=parsed.username or "postgres",
+            dbname=parsed.database or "postgres",
+            connect_timeout=3,
+        ).close()
+    except psycopg.OperationalError:
+        return None
+    return url
+
+
+@contextmanager
+def throwaway_postgresql(admin_url: str, data_dir: Path) -> Iterator[Database]:
+    name = f"lockgate_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    database = None
+    try:
+        url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+        database = Database(Settings(database_url=url, data_dir=data_dir))
+        upgrade(database.engine)
+        yield database
+    finally:
+        if database is not None:
+            database.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 2**20
+
+
+def run(
+    units: int | None = None,
+    *,
+    postgres_url: str | None = PG_URL,
+    echo: Echo = _print,
+) -> list[Measured]:
+    """Generate, load, compute on every engine, check they agree, print the comparison.
+
+    ``postgres_url`` None skips PostgreSQL; DuckDB is skipped (with a notice) if not installed.
+    """
+    if units is None:
+        units = int(os.environ.get(UNITS_ENV) or UNITS)
+    try:
+        import duckdb  # noqa: F401
+        import pyarrow  # noqa: F401
+
+        has_duckdb = True
+    except ImportError:
+        has_duckdb = False
+    admin_url = _postgres_admin_url(postgres_url) if postgres_url else None
+    started = time.perf_counter()
+    rows = generate(units)
+    echo(
+        f"Pulse sums: {units:,} exposed units ({rows.exposures:,} exposures,"
+        f" {len(range(0, units, CROSSOVER_EVERY)):,} crossovers), {rows.events:,} events;"
+        f" 2 groups; revenue::sum and view::event_count, both with the CUPED pre-period"
+    )
+    echo(f"  generated in {time.perf_counter() - started:.1f} s (numpy, seeded)")
+    results: list[Measured] = []
+    notices: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="lockgate-pulse-bench-") as tmp:
+        directory = Path(tmp)
+        sqlite = Database(Settings(data_dir=directory / "sqlite"))
+        upgrade(sqlite.engine)
+        start = time.perf_counter()
+        load_sqlite(sqlite, rows, echo)
+        sqlite_db = directory / "sqlite" / "lockgate.db"
+        echo(f"  SQLite loaded in {time.perf_counter() - start:.1f} s ({_mb(sqlite_db):,.0f} MB)")
+        with _postgresql_if_reachable(admin_url, directory) as postgres:
+            if postgres is not None:
+                start = time.perf_counter()
+                load_postgresql(postgres, rows, echo)
+                echo(f"  PostgreSQL loaded in {time.perf_counter() - start:.1f} s (COPY)")
+            elif postgres_url:
+                notices.append(f"PostgreSQL skipped: no server answers at {postgres_url}")
+            else:
+                notices.append("PostgreSQL skipped (not requested)")
+            paths = None
+            if has_duckdb:
+                start = time.perf_counter()
+                paths = write_parquet(rows, directory)
+                sizes = " + ".join(f"{p.stat().st_size / 2**20:,.0f} MB" for p in paths)
+                echo(f"  Parquet written in {time.perf_counter() - start:.1f} s ({sizes})")
+            else:
+                notices.append(
+                    "DuckDB skipped: install the bench extras (pip install -e '.[bench]')"
+                )
+            del rows
+            gc.collect()
+            echo("  computing ...")
+            if paths is not None:
+                results.append(duckdb_scorecard(*paths))
+            results.append(product_scorecard(sqlite))
+            if postgres is not None:
+                results.append(product_scorecard(postgres))
+        sqlite.dispose()
+    check_agreement(results)
+    _report(results, notices, echo)
+    echo(f"  total bench time {time.perf_counter() - started:.0f} s")
+    return results
+
+
+@contextmanager
+def _postgresql_if_reachable(admin_url: str | None, data_dir: Path) -> Iterator[Database | None]:
+    if admin_url is None:
+        yield None
+        return
+    with throwaway_postgresql(admin_url, data_dir) as database:
+        yield database
+
+
+def _report(results: list[Measured], notices: list[str], echo: Echo) -> None:
+    duck = next((r for r in results if r.engine == "DuckDB"), None)
+    echo(f"  {'engine':34s} {'time':>9s} {'vs DuckDB':>10s}   peak RSS of this process")
+    for result in results:
+        label = {
+            "DuckDB": f"DuckDB over Parquet ({result.note})",
+            "SQLite": "SQLite, pulse.engine.scorecard_sums",
+            "PostgreSQL": "PostgreSQL, scorecard_sums",
+        }[result.engine]
+        ratio = f"{result.seconds / duck.seconds:9.1f}x" if duck else f"{'-':>10s}"
+        memory = result.memory
+        if not memory.exact:
+            rss = f"lifetime peak {memory.peak_mb:,.0f} MB (no per-step figure on this OS)"
+        elif result.engine == "PostgreSQL":
+            rss = f"client {memory.peak_mb:,.0f} MB (+{memory.growth_mb:,.0f}); server not measured"
+        else:
+            rss = f"{memory.peak_mb:,.0f} MB (+{memory.growth_mb:,.0f} MB during the step)"
+        echo(f"  {label:34s} {result.seconds:8.2f}s {ratio}   {rss}")
+        if result.steps:
+            steps = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in result.steps)
+            echo(f"  {'':34s} steps: {steps}")
+        if result.note and result.engine != "DuckDB":
+            echo(f"  {'':34s} {result.note} (not in the DuckDB query)")
+    sqlite = next(r for r in results if r.engine == "SQLite")
+    if duck is not None:
+        factor = sqlite.seconds / duck.seconds
+        verdict = "yes" if factor <= TARGET_RATIO else "NO"
+        echo(
+            f"  SQLite (embedded default) within {TARGET_RATIO:.0f}x of DuckDB: {verdict}"
+            f" ({factor:.1f}x)"
+        )
+    engines = ", ".join(r.engine for r in results)
+    echo(f"  same units, crossovers and per-group sums on: {engines} (rel. tolerance 1e-9)")
+    echo(
+        "  peak RSS: VmHWM of this process during the step, reset before it; it includes"
+        " in-process engines (SQLite, DuckDB) but not the OS page cache; PostgreSQL computes"
+        " in its server processes, whose memory is not measured here"
+    )
+    for notice in notices:
+        echo(f"  {notice}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.pulse",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help=f"{QUICK_UNITS:,} units")
+    size.add_argument("--units", type=int, help=f"exposed units (default {UNITS:,})")
+    args = parser.parse_args(argv)
+    units = QUICK_UNITS if args.quick else args.units
+    run(units, postgres_url=os.environ.get(PG_URL_ENV) or PG_URL)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""The Pulse benchmark (``bench/pulse.py``) at a tiny size: it still runs, and every engine it
+compares still computes the same per-group sums (``run`` asserts that before printing)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+from bench import pulse
+
+TEST_DB = os.environ.get("LOCKGATE_TEST_DB", "sqlite")
+PG_URL = os.environ.get(
+    "LOCKGATE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+HAS_DUCKDB = all(importlib.util.find_spec(m) is not None for m in ("duckdb", "pyarrow"))
+
+
+def test_pulse_bench__two_thousand_units__every_engine_agrees_and_is_reported() -> None:
+    lines: list[str] = []
+    on_postgresql = TEST_DB == "postgresql"
+
+    results = pulse.run(2_000, postgres_url=PG_URL if on_postgresql else None, echo=lines.append)
+
+    expected = ["SQLite"]
+    if HAS_DUCKDB:
+        expected.insert(0, "DuckDB")
+    if on_postgresql:
+        expected.append("PostgreSQL")
+    assert [r.engine for r in results] == expected
+    first = results[0].scorecard
+    assert sum(first.units.values()) == 2_000 - first.crossovers
+    assert all(groups["Control"]["sx"] > 0 for groups in first.sums.values())
+    report = "\n".join(lines)
+    assert "same units, crossovers and per-group sums on" in report
+    if HAS_DUCKDB:
+        assert "within 4x of DuckDB" in report
