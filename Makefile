@@ -23,13 +23,15 @@ $(STAMP): $(RUNTIME) tests/js/package-lock.json
 run: $(RUNTIME)
 	$(BIN)/lockgate serve
 
-test: $(STAMP) lint typecheck test-sqlite test-postgresql
+# The two databases' suites run side by side (one core each); -O keeps each one's output whole.
+test: $(STAMP) lint typecheck
+	$(MAKE) --no-print-directory -j2 -O test-sqlite test-postgresql
 
 test-sqlite: $(STAMP)
-	LOCKGATE_TEST_DB=sqlite $(BIN)/pytest -q -m "not slow" --cov=lockgate --cov-report=term:skip-covered
+	LOCKGATE_TEST_DB=sqlite $(BIN)/pytest -q -p no:cacheprovider -m "not slow" --cov=lockgate --cov-report=term:skip-covered
 
 test-postgresql: $(STAMP)
-	LOCKGATE_TEST_DB=postgresql LOCKGATE_TEST_PG_URL=$(PG_URL) $(BIN)/pytest -q -m "not slow"
+	LOCKGATE_TEST_DB=postgresql LOCKGATE_TEST_PG_URL=$(PG_URL) $(BIN)/pytest -q -p no:cacheprovider -m "not slow"
 
 # Long statistical runs (A/A calibration), left out of `make test`.
 test-slow: $(STAMP)
