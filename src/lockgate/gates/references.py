@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from lockgate.console.errors import BadRequest
 from lockgate.gates import repository
+from lockgate.kit.graphs import cycle_through
 from lockgate.rules.validation import public_rule
 
 GATE_CONDITIONS = frozenset({"passes_gate", "fails_gate"})
@@ -76,26 +77,11 @@ def check_no_cycle(session: Session, project_id: str, gate_id: str, rules: Seque
         for row in repository.project_gates(session, project_id)
     }
     graph[gate_id] = direct
-    path = _path_back(graph, gate_id)
+    path = cycle_through(graph, gate_id)
     if path:
         raise BadRequest(
             "Invalid request. rules: gate references would form a cycle: " + " → ".join(path)
         )
-
-
-def _path_back(graph: Mapping[str, set[str]], start: str) -> list[str] | None:
-    """A path start → ... → start through ``graph``, or None."""
-    stack: list[tuple[str, list[str]]] = [(start, [start])]
-    seen: set[str] = set()
-    while stack:
-        node, path = stack.pop()
-        for nxt in sorted(graph.get(node, ())):
-            if nxt == start:
-                return [*path, start]
-            if nxt not in seen:
-                seen.add(nxt)
-                stack.append((nxt, [*path, nxt]))
-    return None
 
 
 def referencing_gates(session: Session, project_id: str, gate_id: str) -> list[Any]:

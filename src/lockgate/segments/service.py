@@ -19,6 +19,7 @@ from lockgate.console.errors import BadRequest, describe_validation_errors
 from lockgate.entities import service as entities
 from lockgate.entities.tags import checked_tags
 from lockgate.kit.actor import Change
+from lockgate.kit.graphs import cycle_through
 from lockgate.models import Gate, Segment
 from lockgate.rules.schemas import RuleIn
 from lockgate.rules.validation import RuleContext, build_rules, public_rule
@@ -144,26 +145,12 @@ def _check_no_cycle(
     """A segment may name other segments, but never itself, directly or through others."""
     graph = repository.segment_references(session, project_id)
     graph[segment_id] = repository.named_segments(rules)
-    path = _path_back(graph, segment_id)
+    path = cycle_through(graph, segment_id)
     if path is not None:
         chain = " -> ".join(repr(s) for s in path)
         raise BadRequest(
             f"Invalid request. rules: the segment conditions would form a cycle ({chain})"
         )
-
-
-def _path_back(graph: dict[str, set[str]], start: str) -> list[str] | None:
-    stack: list[tuple[str, list[str]]] = [(start, [start])]
-    seen: set[str] = set()
-    while stack:
-        node, path = stack.pop()
-        for nxt in sorted(graph.get(node, ())):
-            if nxt == start:
-                return [*path, start]
-            if nxt not in seen:
-                seen.add(nxt)
-                stack.append((nxt, [*path, nxt]))
-    return None
 
 
 def create(session: Session, change: Change, body: SegmentCreate) -> Segment:

@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
+from lockgate.specs.snapshot import target_apps
+
 if TYPE_CHECKING:
     from lockgate.specs.compiler import Compiler
 
@@ -115,9 +117,9 @@ def autotune_spec(compiler: Compiler, autotune: Mapping[str, Any]) -> dict[str, 
         "entity": "autotune",
         "version": autotune.get("version", 1),
     }
-    apps = autotune.get("targetApps") or []
+    apps = target_apps(autotune)
     if apps:
-        spec["targetAppIDs"] = [apps] if isinstance(apps, str) else list(apps)
+        spec["targetAppIDs"] = apps
     return spec
 
 

@@ -16,7 +16,7 @@ from lockgate.specs.conditions import (
     dcs_condition,
     environment_condition,
 )
-from lockgate.specs.snapshot import KeyScope, ProjectSnapshot
+from lockgate.specs.snapshot import KeyScope, ProjectSnapshot, target_apps
 
 # Id lists at or above this size are served as files (`compile-mapping.md` §5.2, §12.7).
 INLINE_ID_LIST_LIMIT = 1000
@@ -54,7 +54,7 @@ class Compiler:
         """A key bound to a target app sees only entities tagged with that app."""
         if self.scope.target_app is None:
             return True
-        return self.scope.target_app in _target_apps(document)
+        return self.scope.target_app in target_apps(document)
 
     def rule_in_scope(self, rule: Mapping[str, Any]) -> bool:
         environments = rule.get("environments")
@@ -193,7 +193,7 @@ class Compiler:
                     if self.rule_in_scope(rule)
                 ),
             ]
-        apps = _target_apps(gate)
+        apps = target_apps(gate)
         if apps:
             spec["targetAppIDs"] = apps
         return spec
@@ -217,7 +217,7 @@ class Compiler:
             "entity": "dynamic_config",
             "version": config.get("version", 1),
         }
-        apps = _target_apps(config)
+        apps = target_apps(config)
         if apps:
             spec["targetAppIDs"] = apps
         return spec
@@ -321,13 +321,6 @@ def holdout_rules(
     from lockgate.specs.sections import HOLDOUT_HOOKS
 
     return [rule for hook in HOLDOUT_HOOKS for rule in hook(compiler, kind, entity_id, id_type)]
-
-
-def _target_apps(document: Mapping[str, Any]) -> list[str]:
-    apps = document.get("targetApps")
-    if isinstance(apps, str):
-        return [apps] if apps else []
-    return [str(a) for a in apps or []]
 
 
 def compile_v2(snapshot: ProjectSnapshot, scope: KeyScope | None = None) -> dict[str, Any]:

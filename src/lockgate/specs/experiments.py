@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from lockgate.experiments.allocation import LAYER_BUCKETS, thresholds
 from lockgate.layers.parameters import defaults, used_names
 from lockgate.specs.conditions import SEGMENT_PREFIX, environment_condition
+from lockgate.specs.snapshot import target_apps
 
 if TYPE_CHECKING:
     from lockgate.specs.compiler import Compiler
@@ -289,9 +290,9 @@ def experiment_spec(
         "entity": "experiment",
         "version": experiment.get("version", 1),
     }
-    apps = experiment.get("targetApps") or []
+    apps = target_apps(experiment)
     if apps:
-        spec["targetAppIDs"] = [apps] if isinstance(apps, str) else list(apps)
+        spec["targetAppIDs"] = apps
     spec["isActive"] = compiled_status(experiment) == "active"
     spec["hasSharedParams"] = layer is not None
     if layer is not None:

@@ -17,6 +17,7 @@ from lockgate.specs.experiments import (
     allocation_condition,
     gate_condition,
 )
+from lockgate.specs.snapshot import target_apps
 
 if TYPE_CHECKING:
     from lockgate.specs.compiler import Compiler
@@ -108,9 +109,9 @@ def layer_spec(
         "entity": "layer",
         "version": layer.get("version", 1),
     }
-    apps = layer.get("targetApps") or []
+    apps = target_apps(layer)
     if apps:
-        spec["targetAppIDs"] = [apps] if isinstance(apps, str) else list(apps)
+        spec["targetAppIDs"] = apps
     return spec
 
 

@@ -39,3 +39,11 @@ class ProjectSnapshot:
     holdouts: Sequence[Mapping[str, Any]] = ()
     autotunes: Sequence[Mapping[str, Any]] = ()
     id_lists: Mapping[str, IdListInfo] = field(default_factory=dict)
+
+
+def target_apps(document: Mapping[str, Any]) -> list[str]:
+    """The target app ids an entity is tagged with (``targetApps`` is a string or a list)."""
+    apps = document.get("targetApps")
+    if isinstance(apps, str):
+        return [apps] if apps else []
+    return [str(a) for a in apps or []]
