@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Request
@@ -16,8 +15,8 @@ from lockgate.console.envelope import (
     paginated,
     single,
 )
-from lockgate.console.errors import BadRequest
 from lockgate.experiments import exposures, lifecycle, overrides, service
+from lockgate.experiments.filters import experiment_filter
 from lockgate.experiments.repository import ExperimentFilter
 from lockgate.experiments.schemas import (
     AbandonIn,
@@ -58,43 +57,13 @@ PULSE_FLAGS = (
 )
 
 
-def _day_ms(name: str, value: str | None, *, next_day: bool = False) -> int | None:
-    if not value:
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise BadRequest(f"Invalid request. {name}: must be YYYY-MM-DD, got {value!r}") from None
-    if next_day:
-        day += timedelta(days=1)
-    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
-
-
 @router.get(BASE)
 def list_experiments(
     ctx: Console,
     request: Request,
     page: Page = Depends(page_params),
-    layerID: str | None = None,
-    teamID: str | None = None,
-    targetAppID: str | None = None,
-    createdStartDate: str | None = None,
-    createdEndDate: str | None = None,
-    creatorName: str | None = None,
-    creatorID: str | None = None,
+    flt: ExperimentFilter = Depends(experiment_filter),
 ) -> dict[str, Any]:
-    flt = ExperimentFilter(
-        layer_id=layerID,
-        id_types=tuple(multi_value(request, "idType")),
-        team_id=teamID,
-        statuses=tuple(multi_value(request, "status")),
-        target_app_id=targetAppID,
-        created_from_ms=_day_ms("createdStartDate", createdStartDate),
-        created_before_ms=_day_ms("createdEndDate", createdEndDate, next_day=True),
-        creator_name=creatorName,
-        creator_id=creatorID,
-        tags=tuple(multi_value(request, "tags")),
-    )
     data, total = service.list_experiments(
         ctx.session, ctx.project_id, flt, offset=page.offset, limit=page.limit
     )

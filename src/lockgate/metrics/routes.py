@@ -7,7 +7,6 @@ and ``/metrics/{id}/experiments`` before ``/metrics/{name}/{type}``.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -23,6 +22,7 @@ from lockgate.console.envelope import (
 )
 from lockgate.console.errors import BadRequest
 from lockgate.experiments import service as experiments_service
+from lockgate.experiments.filters import experiment_filter
 from lockgate.experiments.repository import ExperimentFilter, filter_conditions
 from lockgate.metrics import lifecycle, repository, service, values
 from lockgate.metrics.definitions import metric_id
@@ -32,17 +32,6 @@ router = APIRouter(tags=["Metrics"])
 
 READ = "Metric read successfully."
 LISTED = "Metrics listed successfully."
-
-
-def _day_ms(name: str, value: str | None, *, next_day: bool = False) -> int | None:
-    if not value:
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise BadRequest(f"Invalid request. {name}: must be YYYY-MM-DD, got {value!r}") from None
-    day += timedelta(days=1 if next_day else 0)
-    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
 
 
 def _flag(name: str, raw: str | None) -> bool:
@@ -151,26 +140,8 @@ def metric_experiments(
     request: Request,
     id: str,
     page: Page = Depends(page_params),
-    layerID: str | None = None,
-    teamID: str | None = None,
-    targetAppID: str | None = None,
-    createdStartDate: str | None = None,
-    createdEndDate: str | None = None,
-    creatorName: str | None = None,
-    creatorID: str | None = None,
+    flt: ExperimentFilter = Depends(experiment_filter),
 ) -> dict[str, Any]:
-    flt = ExperimentFilter(
-        layer_id=layerID,
-        id_types=tuple(multi_value(request, "idType")),
-        team_id=teamID,
-        statuses=tuple(multi_value(request, "status")),
-        target_app_id=targetAppID,
-        created_from_ms=_day_ms("createdStartDate", createdStartDate),
-        created_before_ms=_day_ms("createdEndDate", createdEndDate, next_day=True),
-        creator_name=creatorName,
-        creator_id=creatorID,
-        tags=tuple(multi_value(request, "tags")),
-    )
     candidates = repository.experiment_documents(
         ctx.session, ctx.project_id, filter_conditions(ctx.session, flt)
     )
