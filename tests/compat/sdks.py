@@ -137,3 +137,44 @@ def wait_until(predicate: Any, timeout_s: float = 15.0) -> bool:
             return True
         time.sleep(0.2)
     return bool(predicate())
+
+
+def initialize_entry(init: dict[str, Any], section: str, name: str) -> tuple[Any, ...]:
+    """(value, rule id, secondary exposures) of one entry of an initialize response."""
+    entry = init[section][name]
+    exposures = [(e["gate"], e["gateValue"], e["ruleID"]) for e in entry["secondary_exposures"]]
+    return entry["value"], entry["rule_id"], exposures
+
+
+def gate_mismatches(
+    name: str,
+    wire: dict[str, Any],
+    *,
+    core_init: dict[str, Any],
+    lockgate_init: dict[str, Any],
+    legacy_init: dict[str, Any],
+    checked: dict[str, Any],
+    core_client: core.Statsig,
+    legacy_client: Any,
+) -> list[str]:
+    """Every way of evaluating one gate for one user, compared with statsig-python-core's
+    initialize entry; returns a line per disagreement."""
+    expected = initialize_entry(core_init, "feature_gates", name)
+    gate = core_client.get_feature_gate(core_user(wire), name)
+    legacy_gate = legacy_client.get_feature_gate(legacy_user(wire), name)
+    observed = {
+        "lockgate initialize": initialize_entry(lockgate_init, "feature_gates", name),
+        "legacy initialize": initialize_entry(legacy_init, "feature_gates", name),
+        "core check": (gate.value, gate.rule_id, expected[2]),
+        "legacy check": (legacy_gate.value, legacy_gate.rule_id, expected[2]),
+        "lockgate check_gate": (
+            checked[name]["value"],
+            checked[name]["rule_id"] or "",
+            expected[2],
+        ),
+    }
+    return [
+        f"{name} {wire['userID']} {who}: {got} != core {expected}"
+        for who, got in observed.items()
+        if got != expected
+    ]

@@ -29,6 +29,8 @@ from tests.compat.sdks import (
     core_initialize,
     core_sdk,
     core_user,
+    gate_mismatches,
+    initialize_entry,
     js_evaluate,
     legacy_initialize,
     legacy_sdk,
@@ -105,12 +107,6 @@ def build_project(console: ContractClient, rng: random.Random) -> tuple[list[str
     return gates, configs
 
 
-def _entry(init: dict[str, Any], section: str, name: str) -> tuple[Any, ...]:
-    entry = init[section][name]
-    exposures = [(e["gate"], e["gateValue"], e["ruleID"]) for e in entry["secondary_exposures"]]
-    return entry["value"], entry["rule_id"], exposures
-
-
 @pytest.fixture()
 def sdk_app(app: FastAPI) -> Iterator[str]:
     with live_server(app) as base:
@@ -149,35 +145,27 @@ def test_sdks_and_lockgate__random_project__agree(
             old = legacy_initialize(wire)
             checked = server.post("/v1/check_gate", json={"gateNames": gates, "user": wire}).json()
             for name in gates:
-                expected = _entry(theirs, "feature_gates", name)
+                expected = initialize_entry(theirs, "feature_gates", name)
                 seen_values.append(expected[0])
                 seen_rules.add(expected[1])
                 with_exposures += bool(expected[2])
-                gate = core.get_feature_gate(core_user(wire), name)
-                legacy_gate = legacy.get_feature_gate(legacy_user(wire), name)
-                observed = {
-                    "lockgate initialize": _entry(ours, "feature_gates", name),
-                    "legacy initialize": _entry(old, "feature_gates", name),
-                    "core check": (gate.value, gate.rule_id, expected[2]),
-                    "legacy check": (legacy_gate.value, legacy_gate.rule_id, expected[2]),
-                    "lockgate check_gate": (
-                        checked[name]["value"],
-                        checked[name]["rule_id"] or "",
-                        expected[2],
-                    ),
-                }
-                mismatches += [
-                    f"{name} {wire['userID']} {who}: {got} != core {expected}"
-                    for who, got in observed.items()
-                    if got != expected
-                ]
+                mismatches += gate_mismatches(
+                    name,
+                    wire,
+                    core_init=theirs,
+                    lockgate_init=ours,
+                    legacy_init=old,
+                    checked=checked,
+                    core_client=core,
+                    legacy_client=legacy,
+                )
             for name in configs:
-                expected = _entry(theirs, "dynamic_configs", name)
+                expected = initialize_entry(theirs, "dynamic_configs", name)
                 http = server.post("/v1/get_config", json={"configName": name, "user": wire}).json()
                 legacy_config = legacy.get_config(legacy_user(wire), name)
                 observed = {
-                    "lockgate initialize": _entry(ours, "dynamic_configs", name),
-                    "legacy initialize": _entry(old, "dynamic_configs", name),
+                    "lockgate initialize": initialize_entry(ours, "dynamic_configs", name),
+                    "legacy initialize": initialize_entry(old, "dynamic_configs", name),
                     "legacy get_config": (
                         legacy_config.value,
                         legacy_config.rule_id,
@@ -196,12 +184,12 @@ def test_sdks_and_lockgate__random_project__agree(
                 assert result["success"], result
                 theirs = core_initialize(core, wire)
                 for name in gates:
-                    value, rule_id, _ = _entry(theirs, "feature_gates", name)
+                    value, rule_id, _ = initialize_entry(theirs, "feature_gates", name)
                     got = result["gates"][name]
                     if (got["value"], got["ruleID"]) != (value, rule_id):
                         mismatches.append(f"{name} {wire['userID']} js: {got} != {value, rule_id}")
                 for name in configs:
-                    value, rule_id, _ = _entry(theirs, "dynamic_configs", name)
+                    value, rule_id, _ = initialize_entry(theirs, "dynamic_configs", name)
                     got = result["configs"][name]
                     if (got["value"], got["ruleID"]) != (value, rule_id):
                         mismatches.append(f"{name} {wire['userID']} js: {got} != {value, rule_id}")

@@ -23,6 +23,8 @@ from tests.compat.sdks import (
     core_initialize,
     core_sdk,
     core_user,
+    gate_mismatches,
+    initialize_entry,
     js_evaluate,
     legacy_initialize,
     legacy_sdk,
@@ -110,12 +112,6 @@ def build_project(console: ContractClient, clock: ManualClock) -> None:
     )
 
 
-def _entry(init: dict[str, Any], section: str, name: str) -> tuple[Any, ...]:
-    entry = init[section][name]
-    exposures = [(e["gate"], e["gateValue"], e["ruleID"]) for e in entry["secondary_exposures"]]
-    return entry["value"], entry["rule_id"], exposures
-
-
 def _references(dcs: dict[str, Any]) -> dict[str, str]:
     """Holdout id -> the id of the rule that applies it in gates."""
     found = {}
@@ -152,36 +148,28 @@ def test_sdks_and_lockgate__holdouts_and_autotunes__agree(
             old = legacy_initialize(wire)
             checked = server.post("/v1/check_gate", json={"gateNames": GATES, "user": wire}).json()
             for name in GATES:
-                expected = _entry(theirs, "feature_gates", name)
+                expected = initialize_entry(theirs, "feature_gates", name)
                 rules_seen[(name, expected[1])] += 1
-                gate = core.get_feature_gate(core_user(wire), name)
-                legacy_gate = legacy.get_feature_gate(legacy_user(wire), name)
-                observed = {
-                    "lockgate initialize": _entry(ours, "feature_gates", name),
-                    "legacy initialize": _entry(old, "feature_gates", name),
-                    "core check": (gate.value, gate.rule_id, expected[2]),
-                    "legacy check": (legacy_gate.value, legacy_gate.rule_id, expected[2]),
-                    "lockgate check_gate": (
-                        checked[name]["value"],
-                        checked[name]["rule_id"] or "",
-                        expected[2],
-                    ),
-                }
-                mismatches += [
-                    f"{name} {wire['userID']} {who}: {got} != core {expected}"
-                    for who, got in observed.items()
-                    if got != expected
-                ]
+                mismatches += gate_mismatches(
+                    name,
+                    wire,
+                    core_init=theirs,
+                    lockgate_init=ours,
+                    legacy_init=old,
+                    checked=checked,
+                    core_client=core,
+                    legacy_client=legacy,
+                )
             for name in AUTOTUNES:
-                expected = _entry(theirs, "dynamic_configs", name)
+                expected = initialize_entry(theirs, "dynamic_configs", name)
                 group = theirs["dynamic_configs"][name].get("group_name")
                 groups_seen[(name, group)] += 1
                 config = core.get_dynamic_config(core_user(wire), name)
                 legacy_config = legacy.get_config(legacy_user(wire), name)
                 http = server.post("/v1/get_config", json={"configName": name, "user": wire}).json()
                 observed = {
-                    "lockgate initialize": _entry(ours, "dynamic_configs", name),
-                    "legacy initialize": _entry(old, "dynamic_configs", name),
+                    "lockgate initialize": initialize_entry(ours, "dynamic_configs", name),
+                    "legacy initialize": initialize_entry(old, "dynamic_configs", name),
                     "core get_dynamic_config": (config.value, config.rule_id, expected[2]),
                     "legacy get_config": (legacy_config.value, legacy_config.rule_id, expected[2]),
                     "lockgate get_config": (http["value"], http["rule_id"] or "", expected[2]),
@@ -207,7 +195,7 @@ def test_sdks_and_lockgate__holdouts_and_autotunes__agree(
                     ("dynamic_configs", AUTOTUNES, "configs"),
                 ):
                     for name in names:
-                        value, rule_id, _ = _entry(theirs, section, name)
+                        value, rule_id, _ = initialize_entry(theirs, section, name)
                         got = result[key][name]
                         if (got["value"], got["ruleID"]) != (value, rule_id):
                             mismatches.append(
