@@ -13,6 +13,8 @@ from lockgate import __version__
 from lockgate.console.errors import install_error_handlers
 from lockgate.console.ratelimit import RateLimiter
 from lockgate.console.router import console_router
+from lockgate.events.incoming import IncomingMover
+from lockgate.events.writer import EventWriter
 from lockgate.kit.clock import Clock, SystemClock
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
@@ -32,6 +34,7 @@ def create_app(
     database = database or Database(settings)
 
     pulse_runner = pulse_worker(database, clock)
+    mover = IncomingMover(database)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -39,7 +42,10 @@ def create_app(
             upgrade(database.engine)
         if settings.pulse_worker_interval_ms > 0:
             pulse_runner.start(settings.pulse_worker_interval_ms / 1000)
+        if settings.incoming_move_interval_ms > 0:
+            mover.start(settings.incoming_move_interval_ms / 1000)
         yield
+        mover.stop()
         pulse_runner.stop()
         if owns_database:
             database.dispose()
@@ -57,6 +63,7 @@ def create_app(
         database, clock, settings.rate_limit_per_10s, settings.rate_limit_per_15min
     )
     app.state.spec_cache = SpecCache(database)
+    app.state.event_writer = EventWriter(database)
     app.state.pulse_runner = pulse_runner
     # Browser SDKs call from any origin with custom headers, so preflights must pass.
     app.add_middleware(

@@ -20,6 +20,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from lockgate.events.incoming import settle
 from lockgate.kit.db import Database
 from lockgate.models import CustomEvent, Exposure
 from lockgate.projects.service import Bootstrap
@@ -205,6 +206,7 @@ def test_sdks_and_lockgate__random_project__agree(
     assert 0.15 < sum(seen_values) / len(seen_values) < 0.85
     assert {"disabled", "default", "pass:all:id_override"} <= seen_rules and len(seen_rules) > 15
     assert with_exposures > len(users)
+    settle(db)  # acknowledged events reach the indexed tables
     with db.transaction(write=False) as session:
         names = set(session.scalars(select(CustomEvent.event_name)))
         sdk_types = set(session.scalars(select(Exposure.sdk_type)))

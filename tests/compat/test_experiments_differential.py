@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from lockgate.events.incoming import settle
 from lockgate.experiments import exposures
 from lockgate.kit.db import Database
 from lockgate.projects.service import Bootstrap
@@ -250,6 +251,7 @@ def test_core_exposures__cumulative_exposures_count_groups(
         core.flush_events().wait()
 
         def counted() -> dict[str, int]:
+            settle(db)  # acknowledged events reach the indexed tables
             with db.transaction(write=False) as session:
                 data = exposures.cumulative_exposures(session, project.project.id, "counted")
             return {

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Integer, String, literal, select, union_all
 
+from lockgate.events.incoming import settle
 from lockgate.events.service import ingest
 from lockgate.kit.db import Database
 from lockgate.metrics.sql import (
@@ -51,6 +52,7 @@ def events(db: Database, project: Bootstrap) -> str:
     with db.transaction() as session:
         result = ingest(session, project.project.id, EVENTS, received_ms=T0, sdk_type="test")
     assert not result.rejected
+    settle(db)  # into the indexed tables the metric queries read
     return project.project.id
 
 

@@ -20,7 +20,9 @@ from lockgate.pulse.sql import (
     assignments,
     crossover_count,
     group_sums,
+    metric_view,
     unit_values,
+    unit_values_many,
 )
 
 T0 = 1_780_000_000_000
@@ -133,6 +135,46 @@ def _expected(rows: dict[str, Any], metric: MetricQuery) -> dict[str, dict[str, 
         bucket["sy"] += y
         bucket["sxy"] += x * y
     return sums
+
+
+METRICS = [
+    MetricQuery(EventSource("purchase", "count"), cuped=True),
+    MetricQuery(EventSource("purchase", "sum", (Criterion("sku", "in", ("a",)),)), cuped=True),
+    MetricQuery(EventSource("purchase", "sum"), EventSource("view", "count")),
+]
+
+
+def test_unit_values_many__one_pass__each_metric_equals_python_reduction(
+    db: Database, rows: dict[str, Any]
+) -> None:
+    """A Pulse job reads the events once for all its metrics; each metric's columns must
+    still reduce to exactly its own sums."""
+    spec = Assignment(experiment="exp", id_type="userID", group_rules=RULES)
+    values = unit_values_many(rows["pid"], assignments(rows["pid"], spec), METRICS, "userID")
+    with db.transaction(write=False) as session:
+        got = [
+            {
+                row.grp: row._mapping
+                for row in session.execute(
+                    group_sums(
+                        metric_view(values, index, cuped=metric.cuped),
+                        ratio=metric.denominator is not None,
+                        cuped=metric.cuped,
+                    )
+                )
+            }
+            for index, metric in enumerate(METRICS)
+        ]
+    for index, metric in enumerate(METRICS):
+        for group, sums in _expected(rows, metric).items():
+            found = got[index][group]
+            assert found["n"] == sums["n"], (index, group)
+            assert found["sx"] == pytest.approx(sums["sx"]), (index, group)
+            assert found["sxx"] == pytest.approx(sums["sxx"]), (index, group)
+            if metric.cuped:
+                assert found["sxxp"] == pytest.approx(sums["sxxp"]), (index, group)
+            if metric.denominator is not None:
+                assert found["sxy"] == pytest.approx(sums["sxy"]), (index, group)
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from collections import defaultdict
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from lockgate.events.repository import insert_rows
 from lockgate.kit.db import Database
@@ -185,3 +186,20 @@ def test_scorecard__no_non_zero_values__uncapped(db: Database, project: Bootstra
         "secondaryMetrics"
     ]
     assert secondary["controlMean"] == secondary["testMean"] == 0.0
+
+
+def test_scorecard_sums__staging_tables__dropped_afterwards(
+    db: Database, rows: dict[str, Any]
+) -> None:
+    spec = Assignment(experiment="exp", id_type="userID", group_rules=RULES)
+    with db.transaction(write=False) as session:
+        scorecard_sums(session, rows["pid"], spec, REFS, lambda _p, _m: None)
+        if db.is_sqlite:
+            query = "SELECT count(*) FROM sqlite_temp_master WHERE name LIKE 'pulse_%'"
+        else:
+            query = (
+                "SELECT count(*) FROM pg_class"
+                " WHERE relname LIKE 'pulse_%' AND relpersistence = 't'"
+            )
+        left = session.execute(text(query)).scalar()
+    assert left == 0

@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from lockgate.events.incoming import settle
 from lockgate.kit.db import Database
 from lockgate.models import CustomEvent, Exposure
 from lockgate.projects.service import Bootstrap
@@ -24,6 +25,7 @@ def sdk(app: FastAPI) -> Any:
 
 
 def _count(db: Database, model: type) -> int:
+    settle(db)  # acknowledged events reach the indexed tables
     with db.transaction(write=False) as session:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
@@ -57,6 +59,7 @@ def test_log_event__gzip_header__stored_and_202(
         headers={"STATSIG-API-KEY": project.server_key, "content-encoding": "gzip"},
     )
     assert response.status_code == 202 and response.json() == {"success": True}
+    settle(db)  # acknowledged events reach the indexed tables
     with db.transaction(write=False) as session:
         event = session.scalars(select(CustomEvent)).one()
         exposure = session.scalars(select(Exposure)).one()
@@ -101,6 +104,7 @@ def test_rgstr__stable_id_in_metadata__kept_as_unit_id(
         "statsigMetadata": {"stableID": "s-1"},
     }
     sdk.post(f"/v1/rgstr?k={project.client_key}", json=body)
+    settle(db)  # acknowledged events reach the indexed tables
     with db.transaction(write=False) as session:
         event = session.scalars(select(CustomEvent)).one()
     assert event.stable_id == "s-1" and event.custom_ids == {"stableID": "s-1"}
@@ -173,6 +177,7 @@ def test_log_custom_exposure__gate_and_experiment__stored(
         "/v1/log_custom_exposure", json=body, headers={"STATSIG-API-KEY": project.server_key}
     )
     assert response.status_code == 202
+    settle(db)  # acknowledged events reach the indexed tables
     with db.transaction(write=False) as session:
         rows = session.scalars(select(Exposure).order_by(Exposure.seq)).all()
     assert [(r.kind, r.name, r.user_id) for r in rows] == [

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from lockgate.evaluation.hashing import djb2
+from lockgate.events.incoming import settle
 from lockgate.kit.db import Database
 from lockgate.models import Exposure
 from lockgate.projects.service import Bootstrap
@@ -138,6 +139,7 @@ def test_check_gate__single_and_many__shapes_and_exposures(
         "rule_id": None,
         "group_name": None,
     }
+    settle(db)  # acknowledged events reach the indexed tables
     with db.transaction(write=False) as session:
         exposures = session.scalars(select(Exposure).where(Exposure.name == gate)).all()
     assert len(exposures) == 2 and exposures[0].user_id == "u1" and exposures[0].value == "true"

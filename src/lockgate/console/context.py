@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lockgate.console.errors import BadRequest, Forbidden, Unauthorized
+from lockgate.events import incoming
 from lockgate.kit.actor import Actor, Change
 from lockgate.kit.clock import Clock
 from lockgate.kit.db import Database
@@ -119,7 +120,10 @@ def console_context(
     mutating = request.method in MUTATING_METHODS
     with database.transaction(write=False) as auth_session:
         principal = authenticate_console(auth_session, statsig_api_key)
+        landed = incoming.pending(auth_session)
     check_api_version(statsig_api_version)
+    if landed:  # every Console read sees the events acknowledged before it
+        incoming.settle(database)
     if mutating:
         if not principal.can_write:
             raise Forbidden()

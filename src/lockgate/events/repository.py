@@ -16,32 +16,51 @@ import orjson
 from sqlalchemy import Connection, Subquery, Table, distinct, func, select
 from sqlalchemy.orm import Session
 
-from lockgate.models import CustomEvent, Exposure
+from lockgate.models import CustomEvent, Exposure, events_incoming, exposures_incoming
 from lockgate.models.base import JSONType
 
 TABLES: dict[str, Table] = {
     "exposures": Exposure.__table__,  # type: ignore[dict-item]
     "events": CustomEvent.__table__,  # type: ignore[dict-item]
+    "exposures_incoming": exposures_incoming,
+    "events_incoming": events_incoming,
 }
 
 
+SQLITE_ROWS_PER_STATEMENT = 500  # x 18 columns: well under SQLite's 32,766 parameters
+
+
 @cache
-def _plan(table_name: str, dialect: str) -> tuple[str, tuple[str, ...], frozenset[str]]:
+def _columns(table_name: str) -> tuple[tuple[str, ...], frozenset[str]]:
     table = TABLES[table_name]
     columns = tuple(c.name for c in table.columns if not c.primary_key)
-    json_columns = frozenset(c.name for c in table.columns if c.type is JSONType)
+    return columns, frozenset(c.name for c in table.columns if c.type is JSONType)
+
+
+@cache
+def _insert_sql(table_name: str, dialect: str, rows: int) -> str:
+    """An INSERT of ``rows`` rows: one VALUES list per row on SQLite, a single row (for
+    ``executemany``) on PostgreSQL."""
+    columns, json_columns = _columns(table_name)
     if dialect == "postgresql":
         marks = ", ".join("CAST(%s AS jsonb)" if c in json_columns else "%s" for c in columns)
     else:
         marks = ", ".join("?" for _ in columns)
     quoted = ", ".join(f'"{c}"' for c in columns)
-    return f'INSERT INTO "{table_name}" ({quoted}) VALUES ({marks})', columns, json_columns
+    values = ", ".join([f"({marks})"] * rows)
+    return f'INSERT INTO "{table_name}" ({quoted}) VALUES {values}'
 
 
 def insert_rows(connection: Connection, table_name: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows given as dicts of column values (JSON columns as Python objects).
+
+    On SQLite many rows go in one statement: ``executemany`` releases and re-takes the GIL
+    around every row, and with other request threads busy each re-take can wait a whole
+    switch interval.
+    """
     if not rows:
         return
-    sql, columns, json_columns = _plan(table_name, connection.dialect.name)
+    columns, json_columns = _columns(table_name)
     plan = [(c, c in json_columns) for c in columns]
     dumps = orjson.dumps
     params = [
@@ -55,7 +74,14 @@ def insert_rows(connection: Connection, table_name: str, rows: Sequence[dict[str
         )
         for row in rows
     ]
-    connection.exec_driver_sql(sql, params)
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        connection.exec_driver_sql(_insert_sql(table_name, dialect, 1), params)
+        return
+    for start in range(0, len(params), SQLITE_ROWS_PER_STATEMENT):
+        chunk = params[start : start + SQLITE_ROWS_PER_STATEMENT]
+        flat = tuple(value for row in chunk for value in row)
+        connection.exec_driver_sql(_insert_sql(table_name, dialect, len(chunk)), flat)
 
 
 # -- reads for the Console (events catalog, automatic metrics) --------------------------------

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from lockgate.events import repository
@@ -102,22 +103,30 @@ def _metadata(event: Mapping[str, Any]) -> dict[str, Any]:
     return metadata
 
 
-def ingest(
-    session: Session,
+@dataclass
+class PreparedBatch:
+    """A validated batch: its rows, ready to insert, and what became of each event."""
+
+    exposures: list[dict[str, Any]] = field(default_factory=list)
+    customs: list[dict[str, Any]] = field(default_factory=list)
+    result: BatchResult = field(default_factory=BatchResult)
+
+
+def prepare(
     project_id: str,
     events: Any,
     *,
     received_ms: int,
     sdk_type: str | None,
     stable_id: str | None = None,
-) -> BatchResult:
-    """Store a batch. ``stable_id`` fills in the browser SDK's metadata stable id."""
-    result = BatchResult()
+) -> PreparedBatch:
+    """Validate a batch without touching the database. ``stable_id`` fills in the browser
+    SDK's metadata stable id."""
+    batch = PreparedBatch()
+    result = batch.result
     if not isinstance(events, Sequence) or isinstance(events, str | bytes):
         result.rejected.append({"index": None, "message": "events must be an array"})
-        return result
-    exposures: list[dict[str, Any]] = []
-    customs: list[dict[str, Any]] = []
+        return batch
     for index, event in enumerate(events):
         try:
             row, kind = _row(event, project_id, received_ms, sdk_type, stable_id)
@@ -127,15 +136,37 @@ def ingest(
         if kind == "ignored":
             result.ignored += 1
         elif kind == "exposure":
-            exposures.append(row)
+            batch.exposures.append(row)
         else:
-            customs.append(row)
-    connection = session.connection()
-    repository.insert_rows(connection, "exposures", exposures)
-    repository.insert_rows(connection, "events", customs)
-    result.stored_exposures = len(exposures)
-    result.stored_events = len(customs)
-    return result
+            batch.customs.append(row)
+    result.stored_exposures = len(batch.exposures)
+    result.stored_events = len(batch.customs)
+    return batch
+
+
+def store(connection: Connection, batches: Sequence[PreparedBatch]) -> None:
+    """Land the rows of every batch in the incoming tables (``events.incoming``)."""
+    exposures = [row for batch in batches for row in batch.exposures]
+    customs = [row for batch in batches for row in batch.customs]
+    repository.insert_rows(connection, "exposures_incoming", exposures)
+    repository.insert_rows(connection, "events_incoming", customs)
+
+
+def ingest(
+    session: Session,
+    project_id: str,
+    events: Any,
+    *,
+    received_ms: int,
+    sdk_type: str | None,
+    stable_id: str | None = None,
+) -> BatchResult:
+    """Validate and store a batch in the session's transaction."""
+    batch = prepare(
+        project_id, events, received_ms=received_ms, sdk_type=sdk_type, stable_id=stable_id
+    )
+    store(session.connection(), [batch])
+    return batch.result
 
 
 def _row(

@@ -51,6 +51,14 @@ class Settings(BaseSettings):
             "without today's results (0: no worker in this process)."
         ),
     )
+    incoming_move_interval_ms: int = Field(
+        default=1_000,
+        ge=0,
+        description=(
+            "How often a server moves the SDK events it has acknowledged into the indexed "
+            "event tables (0: only when a Console request or a Pulse job reads them)."
+        ),
+    )
     sqlite_busy_timeout_ms: int = Field(
         default=30_000, ge=0, description="How long a SQLite writer waits for the write lock."
     )

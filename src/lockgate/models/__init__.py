@@ -20,7 +20,7 @@ from lockgate.models.core import (
     RateLimitCounter,
     Tag,
 )
-from lockgate.models.events import CustomEvent, Exposure
+from lockgate.models.events import CustomEvent, Exposure, events_incoming, exposures_incoming
 from lockgate.models.pulse import Metric, PulseJob, PulseResult
 
 __all__ = [
@@ -47,4 +47,6 @@ __all__ = [
     "Segment",
     "SegmentMember",
     "Tag",
+    "events_incoming",
+    "exposures_incoming",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, Index, String
+from sqlalchemy import BigInteger, Float, Index, String, Table
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lockgate.models.base import Base, BigIntPK, JSONType
@@ -14,7 +14,12 @@ class Exposure(Base):
     """One gate, config or layer exposure, with what Pulse needs to join units to groups."""
 
     __tablename__ = "exposures"
-    __table_args__ = (Index("ix_exposures_entity_time", "project_id", "name", "time"),)
+    # By unit within an entity, covering what Pulse reads: a job's assignment (every unit's
+    # group and first exposure) is a scan of this index in unit order, without sorting.
+    __table_args__ = (
+        Index("ix_exposures_entity_time", "project_id", "name", "time"),
+        Index("ix_exposures_unit", "project_id", "name", "user_id", "rule_id", "kind", "time"),
+    )
 
     seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     project_id: Mapped[str] = mapped_column(String(32))
@@ -41,11 +46,12 @@ class CustomEvent(Base):
     """An event an application logged (``logEvent``), with its value and metadata."""
 
     __tablename__ = "events"
-    # Pulse joins events to exposed units by unit id; these keep that join from scanning.
+    # Pulse joins events to exposed units by unit id; these keep that join from scanning,
+    # and carry the value so value metrics are read from the index alone.
     __table_args__ = (
         Index("ix_events_name_time", "project_id", "event_name", "time"),
-        Index("ix_events_user", "project_id", "user_id", "event_name", "time"),
-        Index("ix_events_stable", "project_id", "stable_id", "event_name", "time"),
+        Index("ix_events_user", "project_id", "user_id", "event_name", "time", "value_number"),
+        Index("ix_events_stable", "project_id", "stable_id", "event_name", "time", "value_number"),
     )
 
     seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -63,3 +69,14 @@ class CustomEvent(Base):
     )
     user: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
     sdk_type: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+def _incoming(table: Table, name: str) -> Table:
+    """A table with ``table``'s columns and no secondary index."""
+    return Table(name, Base.metadata, *(column._copy() for column in table.columns))
+
+
+# Where SDK batches land: appended to without index maintenance, so a request commits fast;
+# ``events.incoming`` moves the rows into the indexed tables above in large transactions.
+exposures_incoming = _incoming(Exposure.__table__, "exposures_incoming")  # type: ignore[arg-type]
+events_incoming = _incoming(CustomEvent.__table__, "events_incoming")  # type: ignore[arg-type]

@@ -4,11 +4,14 @@ confidence, corrections) is applied later to these sums, without touching raw ro
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Connection, Table, func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Subquery
 
@@ -18,13 +21,15 @@ from lockgate.pulse import metrics as metric_plans
 from lockgate.pulse.jobs import ComputedResult, Progress
 from lockgate.pulse.sql import (
     Assignment,
-    assignments,
-    crossover_count,
+    MetricQuery,
     group_sums,
-    group_units,
+    metric_view,
+    per_unit_select,
+    per_unit_table,
     ranked_values,
     tail_sums,
-    unit_values,
+    unit_values_many,
+    unit_values_table,
 )
 from lockgate.stats.sufficient import MeanStats
 from lockgate.stats.winsorize import (
@@ -63,44 +68,106 @@ def scorecard_sums(
     metric_refs: Sequence[tuple[str, Mapping[str, Any]]],
     progress: Progress,
 ) -> dict[str, Any]:
-    """Units per group and the sums of every metric; ``metric_refs`` = (role, {name, type})."""
-    if session.get_bind().dialect.name == "postgresql":
+    """Units per group and the sums of every metric; ``metric_refs`` = (role, {name, type}).
+
+    Raw rows are read twice, whatever the number of metrics: the exposures once to stage
+    every unit's group and first exposure, the events once to stage every unit's value of
+    every metric. Both stages are temporary tables of the job's own connection; the per-group
+    sums and the winsorization ranks are then read from the staged unit values.
+    """
+    connection = session.connection()
+    postgresql = connection.dialect.name == "postgresql"
+    if postgresql:
         # Event tables grow by bulk inserts faster than autovacuum re-samples them; with stale
         # statistics the planner picks a nested loop over millions of rows.
-        session.execute(text("ANALYZE exposures, events"))
-    assignment = assignments(project_id, spec)
-    units = {str(row.grp): int(row.n) for row in session.execute(group_units(assignment))}
-    crossovers = int(session.scalar(crossover_count(project_id, spec)) or 0)
+        connection.execute(text("ANALYZE exposures, events"))
     roles = [role for role, _ in metric_refs]
     plans = metric_plans.plans(session, project_id, [ref for _, ref in metric_refs])
-    computed = []
-    for index, (role, plan) in enumerate(zip(roles, plans, strict=True)):
-        progress(10 + int(85 * index / max(1, len(plans))), f"metric {plan.metric_id}")
-        entry: dict[str, Any] = {
-            "metricID": plan.metric_id,
-            "metricName": plan.name,
-            "type": plan.type,
-            "directionality": plan.directionality,
-            "role": role,
-            "ratio": plan.is_ratio,
+    queries = [plan.query for plan in plans if plan.query is not None]
+    with _staged(connection, project_id, spec, queries, progress) as (per_unit, values):
+        units = {
+            str(grp): int(n)
+            for grp, n in connection.execute(
+                select(per_unit.c.grp, func.count())
+                .where(per_unit.c.groups == 1)
+                .group_by(per_unit.c.grp)
+            )
         }
-        if plan.query is None:
-            entry["unsupported"] = plan.unsupported
-        else:
-            units_subquery = unit_values(project_id, assignment, plan.query, spec.id_type)
+        crossovers = int(
+            connection.scalar(
+                select(func.count()).select_from(per_unit).where(per_unit.c.groups > 1)
+            )
+            or 0
+        )
+        computed = []
+        index = 0
+        for number, (role, plan) in enumerate(zip(roles, plans, strict=True)):
+            progress(60 + int(35 * number / max(1, len(plans))), f"sums of {plan.metric_id}")
+            entry: dict[str, Any] = {
+                "metricID": plan.metric_id,
+                "metricName": plan.name,
+                "type": plan.type,
+                "directionality": plan.directionality,
+                "role": role,
+                "ratio": plan.is_ratio,
+            }
+            if plan.query is None:
+                entry["unsupported"] = plan.unsupported
+                computed.append(entry)
+                continue
+            view = metric_view(values, index, cuped=plan.query.cuped)
+            index += 1
             statement = group_sums(
-                units_subquery,
-                ratio=plan.is_ratio,
-                cuped=plan.query.cuped,
-                nonzero=plan.winsorized,
+                view, ratio=plan.is_ratio, cuped=plan.query.cuped, nonzero=plan.winsorized
             )
             entry["sums"] = _rows(session, statement)
             if plan.winsorized:
-                entry.update(
-                    winsorized_sums(session, units_subquery, entry["sums"], cuped=plan.query.cuped)
-                )
-        computed.append(entry)
+                entry.update(winsorized_sums(session, view, entry["sums"], cuped=plan.query.cuped))
+            computed.append(entry)
     return {"units": units, "crossoverUnits": crossovers, "metrics": computed}
+
+
+@contextmanager
+def _staged(
+    connection: Connection,
+    project_id: str,
+    spec: Assignment,
+    queries: Sequence[MetricQuery],
+    progress: Progress,
+) -> Iterator[tuple[Table, Table]]:
+    """The job's per-unit assignment and unit values as temporary tables, dropped afterwards
+    (on PostgreSQL also at commit, so a failed job leaves none behind)."""
+    suffix = uuid.uuid4().hex[:12]
+    per_unit = per_unit_table(f"pulse_units_{suffix}")
+    values = unit_values_table(f"pulse_values_{suffix}", queries)
+    postgresql = connection.dialect.name == "postgresql"
+    try:
+        progress(5, "assigning units to groups")
+        per_unit.create(connection)
+        connection.execute(
+            per_unit.insert().from_select(
+                ["unit", "grp", "first_ts", "groups"], per_unit_select(project_id, spec)
+            )
+        )
+        if postgresql:
+            connection.execute(text(f'ANALYZE "{per_unit.name}"'))
+        progress(20, f"values of {len(queries)} metrics per unit")
+        values.create(connection)
+        if queries:
+            assigned = select(per_unit).where(per_unit.c.groups == 1).subquery("assigned")
+            computed = unit_values_many(project_id, assigned, queries, spec.id_type)
+            connection.execute(
+                values.insert().from_select(list(computed.c.keys()), select(computed))
+            )
+        if postgresql:
+            connection.execute(text(f'ANALYZE "{values.name}"'))
+        yield per_unit, values
+    finally:
+        for table in (values, per_unit):
+            try:
+                table.drop(connection, checkfirst=True)
+            except DBAPIError:
+                break  # the transaction failed; on PostgreSQL the tables go with it
 
 
 def winsorized_sums(

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
+from lockgate.events import incoming
 from lockgate.kit.clock import Clock
 from lockgate.kit.db import Database
 from lockgate.kit.ids import random_id
@@ -156,6 +157,7 @@ class JobRunner:
         if job_id is None:
             return None
         try:
+            incoming.settle(self._database)  # the job sees every acknowledged event
             with self._database.transaction(write=False) as session:
                 job = session.scalars(select(PulseJob).where(PulseJob.id == job_id)).one()
                 computation = self._computations.get(job.entity_type)

@@ -25,9 +25,15 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sqlalchemy import (
+    BigInteger,
+    Column,
     ColumnElement,
+    Float,
+    Integer,
+    MetaData,
     Select,
     String,
+    Table,
     Text,
     and_,
     case,
@@ -290,48 +296,118 @@ def unit_values(
     project_id: str, assignment: Subquery, metric: MetricQuery, id_type: str
 ) -> Subquery:
     """Per unit: x (numerator), y (denominator, or 1), and pre-period xp, yp when CUPED."""
+    values = unit_values_many(project_id, assignment, [metric], id_type)
+    return metric_view(values, 0, cuped=metric.cuped)
+
+
+def _quantity(source: EventSource, when: ColumnElement[bool]) -> ColumnElement[Any]:
+    criteria = [_criterion(c) for c in source.criteria]
+    return _aggregate(source, and_(when, *criteria) if criteria else when)
+
+
+def value_columns(index: int, metric: MetricQuery) -> list[str]:
+    """The columns ``unit_values_many`` gives metric ``index``: x, y and, for CUPED, xp, yp."""
+    names = ["x", "y", "xp", "yp"] if metric.cuped else ["x", "y"]
+    return [f"{name}_{index}" for name in names]
+
+
+def unit_values_many(
+    project_id: str, assignment: Any, metrics: Sequence[MetricQuery], id_type: str
+) -> Subquery:
+    """Per unit, the values of every metric in one pass over the events: for metric ``i``,
+    ``x_i`` (numerator), ``y_i`` (denominator, or 1) and, when CUPED, the pre-period ``xp_i``,
+    ``yp_i``. ``assignment`` is a (unit, grp, first_ts) table or subquery."""
     event_unit = unit_id_column(CustomEvent, id_type)
-    names = {metric.numerator.event_name}
-    if metric.denominator is not None:
-        names.add(metric.denominator.event_name)
-    lower = assignment.c.first_ts - (CUPED_WINDOW_MS if metric.cuped else 0)
+    names: set[str] = set()
+    for metric in metrics:
+        names.add(metric.numerator.event_name)
+        if metric.denominator is not None:
+            names.add(metric.denominator.event_name)
+    first_ts = assignment.c.first_ts
+    cuped = any(metric.cuped for metric in metrics)
     join = and_(
         event_unit == assignment.c.unit,
         CustomEvent.project_id == project_id,
         CustomEvent.event_name.in_(sorted(names)),
-        CustomEvent.time >= lower,
+        CustomEvent.time >= first_ts - (CUPED_WINDOW_MS if cuped else 0),
     )
-    if metric.window_ms is not None:
-        join = and_(join, CustomEvent.time < assignment.c.first_ts + metric.window_ms)
-    post = CustomEvent.time >= assignment.c.first_ts
-    pre = CustomEvent.time < assignment.c.first_ts
-
-    def quantity(source: EventSource, when: ColumnElement[bool]) -> ColumnElement[Any]:
-        criteria = [_criterion(c) for c in source.criteria]
-        return _aggregate(source, and_(when, *criteria) if criteria else when)
-
-    columns = [
-        assignment.c.unit,
-        assignment.c.grp,
-        quantity(metric.numerator, post).label("x"),
-        (
-            quantity(metric.denominator, post) if metric.denominator is not None else literal(1.0)
-        ).label("y"),
-    ]
-    if metric.cuped:
-        columns.append(quantity(metric.numerator, pre).label("xp"))
-        columns.append(
-            (
-                quantity(metric.denominator, pre)
-                if metric.denominator is not None
-                else literal(1.0)
-            ).label("yp")
-        )
+    windows = {metric.window_ms for metric in metrics}
+    if len(windows) == 1 and None not in windows:
+        join = and_(join, CustomEvent.time < first_ts + next(iter(windows)))
+    pre = CustomEvent.time < first_ts
+    columns: list[Any] = [assignment.c.unit, assignment.c.grp]
+    for index, metric in enumerate(metrics):
+        post = CustomEvent.time >= first_ts
+        if metric.window_ms is not None:
+            post = and_(post, CustomEvent.time < first_ts + metric.window_ms)
+        quantities = [
+            _quantity(metric.numerator, post),
+            _quantity(metric.denominator, post) if metric.denominator else literal(1.0),
+        ]
+        if metric.cuped:
+            quantities += [
+                _quantity(metric.numerator, pre),
+                _quantity(metric.denominator, pre) if metric.denominator else literal(1.0),
+            ]
+        columns += [
+            quantity.label(name)
+            for quantity, name in zip(quantities, value_columns(index, metric), strict=True)
+        ]
     return (
         select(*columns)
         .select_from(assignment.outerjoin(CustomEvent, join))
         .group_by(assignment.c.unit, assignment.c.grp)
         .subquery("unit_values")
+    )
+
+
+def metric_view(values: Any, index: int, *, cuped: bool) -> Subquery:
+    """One metric's columns of ``unit_values_many`` (a table or subquery) as unit, grp, x, y
+    and, when CUPED, xp, yp: the shape ``group_sums`` and the winsorization queries read."""
+    columns = [values.c.unit, values.c.grp, values.c[f"x_{index}"].label("x")]
+    columns.append(values.c[f"y_{index}"].label("y"))
+    if cuped:
+        columns += [values.c[f"xp_{index}"].label("xp"), values.c[f"yp_{index}"].label("yp")]
+    return select(*columns).subquery(f"metric_{index}")
+
+
+# -- staging: a job's assignment and unit values, computed once ---------------------------------
+
+
+def per_unit_table(name: str) -> Table:
+    """A temporary table for ``per_unit_select``'s rows, keyed by unit (on SQLite without a
+    rowid, so a scan visits units in the order of the events' unit index)."""
+    return Table(
+        name,
+        MetaData(),
+        Column("unit", String, primary_key=True),
+        Column("grp", String),
+        Column("first_ts", BigInteger),
+        Column("groups", Integer),
+        prefixes=["TEMPORARY"],
+        sqlite_with_rowid=False,
+        postgresql_on_commit="DROP",
+    )
+
+
+def per_unit_select(project_id: str, spec: Assignment) -> Select[Any]:
+    """(unit, grp, first_ts, groups) of every unit exposed to a group; ``groups`` > 1 marks a
+    crossover."""
+    per_unit = _per_unit(project_id, spec)
+    return select(per_unit.c.unit, per_unit.c.grp, per_unit.c.first_ts, per_unit.c.groups)
+
+
+def unit_values_table(name: str, metrics: Sequence[MetricQuery]) -> Table:
+    columns = [Column(c, Float) for i, m in enumerate(metrics) for c in value_columns(i, m)]
+    return Table(
+        name,
+        MetaData(),
+        Column("unit", String, primary_key=True),
+        Column("grp", String),
+        *columns,
+        prefixes=["TEMPORARY"],
+        sqlite_with_rowid=False,
+        postgresql_on_commit="DROP",
     )
 
 

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from lockgate.console.errors import BadRequest, NotFound
 from lockgate.evaluation.client_init import client_initialize_response
 from lockgate.evaluation.hashing import HashAlgorithm, djb2
-from lockgate.events.service import ingest
+from lockgate.events.service import prepare
 from lockgate.kit.responses import FastJSONResponse
 from lockgate.sdk_api import service
 from lockgate.sdk_api.auth import SdkKey, authenticate_sdk
@@ -73,14 +73,8 @@ async def initialize(request: Request) -> FastJSONResponse:
 
 def _log_exposures(request: Request, key: SdkKey, events: list[dict[str, Any]]) -> None:
     state = request.app.state
-    with state.database.transaction(write=True) as session:
-        ingest(
-            session,
-            key.project_id,
-            events,
-            received_ms=state.clock.now_ms(),
-            sdk_type="http-api",
-        )
+    batch = prepare(key.project_id, events, received_ms=state.clock.now_ms(), sdk_type="http-api")
+    state.event_writer.write(batch)
 
 
 def _exposure(

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from lockgate.console.errors import BadRequest
 from lockgate.events.decoding import decode_body
-from lockgate.events.service import ingest
+from lockgate.events.service import prepare
 from lockgate.kit.responses import FastJSONResponse
 from lockgate.sdk_api.auth import authenticate_sdk
 
@@ -41,16 +41,16 @@ def _store(request: Request, payload: Any, events: Any, what: str) -> FastJSONRe
         or metadata.get("sdkType")
     )
     stable_id = metadata.get("stableID") if isinstance(metadata.get("stableID"), str) else None
-    with state.database.transaction(write=True) as session:
+    with state.database.transaction(write=False) as session:
         key = authenticate_sdk(session, _key_text(request), EVENT_KEYS, what=what)
-        result = ingest(
-            session,
-            key.project_id,
-            events,
-            received_ms=state.clock.now_ms(),
-            sdk_type=sdk_type,
-            stable_id=stable_id,
-        )
+    batch = prepare(
+        key.project_id,
+        events,
+        received_ms=state.clock.now_ms(),
+        sdk_type=sdk_type,
+        stable_id=stable_id,
+    )
+    result = state.event_writer.write(batch)
     body: dict[str, Any] = {"success": True}
     if result.rejected:
         body["rejected"] = result.rejected
