@@ -2,10 +2,12 @@
 
 One deterministic data set (numpy, seeded) is loaded into a throwaway SQLite file database and a
 throwaway PostgreSQL database, both built by the project's migrations, and written to Parquet.
-Each engine then computes the same scorecard: units per group, crossovers, and the per-group
-sums of a sum metric and a count metric with the CUPED pre-period. SQLite and PostgreSQL run
-``pulse.engine.scorecard_sums`` exactly as a Pulse job does; DuckDB runs one hand-written query
-over the Parquet files. The three answers must agree before any time is printed.
+Each engine then computes the same scorecard: units per group, crossovers, the per-group
+sums of a sum metric and a count metric with the CUPED pre-period, and the winsorization Pulse
+applies to both (the P99.9 cap of their non-zero unit values and each group's units above it).
+SQLite and PostgreSQL run ``pulse.engine.scorecard_sums`` exactly as a Pulse job does; DuckDB
+runs one hand-written query over the Parquet files. The three answers must agree before any
+time is printed.
 
 Size: 1,000,000 exposed units and 10 events per unit by default; ``--quick`` or
 ``LOCKGATE_BENCH_PULSE_UNITS`` makes it smaller. ``LOCKGATE_BENCH_PG_URL`` names the PostgreSQL
@@ -65,6 +67,11 @@ SUM_METRIC = {"name": "revenue", "type": "sum"}  # sums purchase values
 COUNT_METRIC = {"name": "view", "type": "event_count"}  # an automatic metric: counts views
 SUM_FIELDS = ("n", "sx", "sxx", "sxp", "sxpxp", "sxxp", "with_pre")
 ENTRY_KEYS = {"metricID", "metricName", "type", "directionality", "role", "ratio", "sums"}
+# winsorization: both metrics are capped at P99.9 of their non-zero unit values (stats.md §1.7);
+# the cap and each group's units above it are compared across engines; cappedSums follow from
+# them and the raw sums.
+COMPARED_KEYS = ENTRY_KEYS | {"winsorization", "cappedSums"}
+TAIL_FIELDS = ("n", "sx", "sxx", "sxp", "sxxp")
 LOAD_CHUNK = 1_000_000
 
 Echo = Callable[[str], None]
@@ -384,6 +391,8 @@ class Scorecard:
     units: dict[str, int]
     crossovers: int
     sums: dict[str, dict[str, dict[str, float]]]  # metric id -> group -> field -> value
+    caps: dict[str, float | None] = field(default_factory=dict)  # winsorization cap per metric
+    tails: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # above the cap
 
 
 @dataclass
@@ -423,13 +432,16 @@ def product_scorecard(database: Database) -> Measured:
     for message, at in [*marks, ("", start + seconds)]:
         steps.append((label, at - previous))
         previous, label = at, message
-    sums = {}
+    sums, caps, tails = {}, {}, {}
     extras = set()
     for metric in result["metrics"]:
         assert "sums" in metric, f"{metric['metricID']}: {metric.get('unsupported')}"
         sums[metric["metricID"]] = metric["sums"]
-        extras |= {key for key in metric if key not in ENTRY_KEYS}
-    scorecard = Scorecard(result["units"], result["crossoverUnits"], sums)
+        winsorization = metric.get("winsorization") or {}
+        caps[metric["metricID"]] = winsorization.get("cap")
+        tails[metric["metricID"]] = winsorization.get("tails") or {}
+        extras |= {key for key in metric if key not in COMPARED_KEYS}
+    scorecard = Scorecard(result["units"], result["crossoverUnits"], sums, caps, tails)
     name = "SQLite" if database.is_sqlite else "PostgreSQL"
     # Anything scorecard_sums computes beyond the raw sums (e.g. winsorization) is in its time
     # but not in DuckDB's query; say so rather than hide it.
@@ -459,6 +471,17 @@ def _duckdb_query(exposures: Path, events: Path) -> str:
             f"sum({x} * {xp}) AS {metric}__sxxp",
             f"count(*) FILTER (WHERE {xp} != 0) AS {metric}__with_pre",
         ]
+    tails = []
+    for metric in ("revenue", "view"):
+        x, xp, above = f"{metric}_x", f"{metric}_xp", f"{metric}_x > {metric}_cap"
+        tails += [
+            f"any_value({metric}_cap) AS {metric}__cap",
+            f"count(*) FILTER (WHERE {above}) AS {metric}__tail_n",
+            f"coalesce(sum({x}) FILTER (WHERE {above}), 0) AS {metric}__tail_sx",
+            f"coalesce(sum({x} * {x}) FILTER (WHERE {above}), 0) AS {metric}__tail_sxx",
+            f"coalesce(sum({xp}) FILTER (WHERE {above}), 0) AS {metric}__tail_sxp",
+            f"coalesce(sum({x} * {xp}) FILTER (WHERE {above}), 0) AS {metric}__tail_sxxp",
+        ]
     return f"""
     WITH per_unit AS (
         SELECT user_id AS unit, min(CASE rule_id {group} END) AS grp,
@@ -477,10 +500,15 @@ def _duckdb_query(exposures: Path, events: Path) -> str:
           ON e.user_id = a.unit AND e.project_id = '{PROJECT}'
          AND e.event_name IN ('purchase', 'view') AND e.time >= a.first_ts - {CUPED_WINDOW_MS}
         GROUP BY a.unit, a.grp
+    ),
+    caps AS (
+        SELECT quantile_cont(revenue_x, 0.999) FILTER (WHERE revenue_x != 0) AS revenue_cap,
+               quantile_cont(view_x, 0.999) FILTER (WHERE view_x != 0) AS view_cap
+        FROM unit_values
     )
-    SELECT grp, count(*) AS n, {", ".join(sums)},
+    SELECT grp, count(*) AS n, {", ".join(sums)}, {", ".join(tails)},
            (SELECT count(*) FROM per_unit WHERE groups > 1) AS crossovers
-    FROM unit_values GROUP BY grp
+    FROM unit_values CROSS JOIN caps GROUP BY grp
     """
 
 
@@ -506,10 +534,21 @@ def duckdb_scorecard(exposures: Path, events: Path) -> Measured:
             }
             for row in found
         }
+    caps: dict[str, float | None] = {}
+    tails: dict[str, dict[str, dict[str, float]]] = {}
+    for metric, metric_id in (("revenue", "revenue::sum"), ("view", "view::event_count")):
+        cap = found[0][f"{metric}__cap"] if found else None
+        caps[metric_id] = None if cap is None else float(cap)
+        tails[metric_id] = {
+            str(row["grp"]): {key: float(row[f"{metric}__tail_{key}"]) for key in TAIL_FIELDS}
+            for row in found
+            if row[f"{metric}__tail_n"]
+        }
     crossovers = int(found[0]["crossovers"]) if found else 0
     threads = duckdb.connect().execute("SELECT current_setting('threads')").fetchone()
     note = f"{threads[0] if threads else '?'} threads"
-    return Measured("DuckDB", seconds, memory, Scorecard(units, crossovers, sums), note=note)
+    scorecard = Scorecard(units, crossovers, sums, caps, tails)
+    return Measured("DuckDB", seconds, memory, scorecard, note=note)
 
 
 def check_agreement(results: list[Measured], rel_tol: float = 1e-9) -> None:
@@ -529,6 +568,18 @@ def check_agreement(results: list[Measured], rel_tol: float = 1e-9) -> None:
                     ours, theirs = other.scorecard.sums[metric][group][key], values[key]
                     assert math.isclose(ours, theirs, rel_tol=rel_tol, abs_tol=1e-6), (
                         f"{pair}: {metric} {group} {key}: {ours!r} != {theirs!r}"
+                    )
+            cap, theirs_cap = other.scorecard.caps.get(metric), reference.scorecard.caps.get(metric)
+            assert (cap is None) == (theirs_cap is None), f"{pair}: {metric} cap"
+            if cap is not None and theirs_cap is not None:
+                assert math.isclose(cap, theirs_cap, rel_tol=rel_tol), f"{pair}: {metric} cap"
+            tails = reference.scorecard.tails.get(metric, {})
+            assert set(other.scorecard.tails.get(metric, {})) == set(tails), f"{pair}: tails"
+            for group, values in tails.items():
+                for key in TAIL_FIELDS:
+                    ours, theirs = other.scorecard.tails[metric][group][key], values[key]
+                    assert math.isclose(ours, theirs, rel_tol=rel_tol, abs_tol=1e-6), (
+                        f"{pair}: {metric} tail {group} {key}: {ours!r} != {theirs!r}"
                     )
 
 
@@ -688,7 +739,10 @@ def _report(results: list[Measured], notices: list[str], echo: Echo) -> None:
             f" ({factor:.1f}x)"
         )
     engines = ", ".join(r.engine for r in results)
-    echo(f"  same units, crossovers and per-group sums on: {engines} (rel. tolerance 1e-9)")
+    echo(
+        f"  same units, crossovers, per-group sums, winsorization caps and tails on: {engines}"
+        " (rel. tolerance 1e-9)"
+    )
     echo(
         "  peak RSS: VmHWM of this process during the step, reset before it; it includes"
         " in-process engines (SQLite, DuckDB) but not the OS page cache; PostgreSQL computes"

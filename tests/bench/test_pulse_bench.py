@@ -30,7 +30,8 @@ def test_pulse_bench__two_thousand_units__every_engine_agrees_and_is_reported() 
     first = results[0].scorecard
     assert sum(first.units.values()) == 2_000 - first.crossovers
     assert all(groups["Control"]["sx"] > 0 for groups in first.sums.values())
+    assert all(cap is not None and cap > 0 for cap in first.caps.values())
     report = "\n".join(lines)
-    assert "same units, crossovers and per-group sums on" in report
+    assert "same units, crossovers, per-group sums, winsorization caps and tails on" in report
     if HAS_DUCKDB:
         assert "within 4x of DuckDB" in report
