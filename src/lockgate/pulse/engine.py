@@ -22,12 +22,13 @@ from lockgate.pulse.jobs import ComputedResult, Progress
 from lockgate.pulse.sql import (
     Assignment,
     MetricQuery,
-    group_sums,
+    StagedMetric,
+    group_sums_many,
     metric_view,
     per_unit_select,
     per_unit_table,
     ranked_values,
-    tail_sums,
+    tail_sums_many,
     unit_values_many,
     unit_values_table,
 )
@@ -99,10 +100,9 @@ def scorecard_sums(
             )
             or 0
         )
-        computed = []
-        index = 0
-        for number, (role, plan) in enumerate(zip(roles, plans, strict=True)):
-            progress(60 + int(35 * number / max(1, len(plans))), f"sums of {plan.metric_id}")
+        computed: list[dict[str, Any]] = []
+        staged: list[tuple[dict[str, Any], StagedMetric]] = []
+        for role, plan in zip(roles, plans, strict=True):
             entry: dict[str, Any] = {
                 "metricID": plan.metric_id,
                 "metricName": plan.name,
@@ -111,20 +111,62 @@ def scorecard_sums(
                 "role": role,
                 "ratio": plan.is_ratio,
             }
+            computed.append(entry)
             if plan.query is None:
                 entry["unsupported"] = plan.unsupported
-                computed.append(entry)
                 continue
-            view = metric_view(values, index, cuped=plan.query.cuped)
-            index += 1
-            statement = group_sums(
-                view, ratio=plan.is_ratio, cuped=plan.query.cuped, nonzero=plan.winsorized
-            )
-            entry["sums"] = _rows(session, statement)
-            if plan.winsorized:
-                entry.update(winsorized_sums(session, view, entry["sums"], cuped=plan.query.cuped))
-            computed.append(entry)
-    return {"units": units, "crossoverUnits": crossovers, "metrics": computed}
+            metric = StagedMetric(len(staged), plan.is_ratio, plan.query.cuped, plan.winsorized)
+            staged.append((entry, metric))
+        if staged:
+            progress(60, f"per-group sums of {len(staged)} metrics")
+            _sums_of_all(session, values, staged)
+        return {"units": units, "crossoverUnits": crossovers, "metrics": computed}
+
+
+def _per_metric(
+    session: Session, statement: Any, metrics: Sequence[StagedMetric]
+) -> dict[int, dict[str, dict[str, float]]]:
+    """Rows of a ``*_many`` statement split into each metric's {group: {sum: value}}, leaving
+    out groups where the metric has no unit (as a per-metric GROUP BY would)."""
+    found: dict[int, dict[str, dict[str, float]]] = {metric.index: {} for metric in metrics}
+    for row in session.execute(statement):
+        values = row._mapping
+        for metric in metrics:
+            suffix = f"_{metric.index}"
+            sums = {
+                key: float(values[key + suffix] or 0)
+                for key in SUM_FIELDS
+                if key + suffix in values
+            }
+            if sums.get("n"):
+                found[metric.index][str(values["grp"])] = sums
+    return found
+
+
+def _sums_of_all(
+    session: Session, values: Table, staged: Sequence[tuple[dict[str, Any], StagedMetric]]
+) -> None:
+    """Fill every entry's ``sums`` (one scan), then the winsorized ones' cap (one small ranked
+    scan each) and capped sums (one scan for all tails)."""
+    metrics = [metric for _, metric in staged]
+    sums = _per_metric(session, group_sums_many(values, metrics), metrics)
+    caps: list[tuple[StagedMetric, float]] = []
+    for entry, metric in staged:
+        entry["sums"] = sums[metric.index]
+        if metric.winsorized:
+            view = metric_view(values, metric.index, cuped=metric.cuped)
+            info = winsorization_cap(session, view, entry["sums"])
+            entry["winsorization"] = info
+            if info["cap"] is not None:
+                caps.append((metric, info["cap"]))
+    if not caps:
+        return
+    tails = _per_metric(session, tail_sums_many(values, caps), [m for m, _ in caps])
+    for entry, metric in staged:
+        if metric.index in tails:
+            cap = entry["winsorization"]["cap"]
+            entry["winsorization"]["tails"] = tails[metric.index]
+            entry["cappedSums"] = capped_sums(entry["sums"], tails[metric.index], cap)
 
 
 @contextmanager
@@ -170,32 +212,43 @@ def _staged(
                 break  # the transaction failed; on PostgreSQL the tables go with it
 
 
-def winsorized_sums(
+def winsorization_cap(
     session: Session,
     units: Subquery,
     sums: Mapping[str, Mapping[str, float]],
     *,
-    cuped: bool,
     percentile: float = DEFAULT_PERCENTILE,
 ) -> dict[str, Any]:
-    """``winsorization`` (the cap and each group's tail above it) and ``cappedSums`` (every
-    group's sums with unit values above the cap replaced by it).
+    """``winsorization``'s percentile, population and cap (None when no unit has a non-zero
+    value).
 
     The cap is P_x over the non-zero unit values of all groups pooled (stats.md §1.7: "from all
     non-zero, non-null unit-level values of the metric"), found inside the database by rank.
-    Only the post-exposure value is capped: the CUPED covariate keeps its raw values, and
-    Σx·xp is corrected with the tail's Σxp.
     """
     count = int(sum(group.get("nonzero", 0) for group in sums.values()))
     info: dict[str, Any] = {"percentile": percentile, "nonzeroUnits": count, "cap": None}
     if count == 0:
-        return {"winsorization": info}
+        return info
     rank, weight = percentile_position(count, percentile)
-    found = [float(v) for v in session.scalars(ranked_values(units, rank, 2 if weight else 1))]
+    from_top = count - 1 - rank  # where the ranked value lies counted from the largest
+    upper_too = bool(weight) and from_top > 0
+    start = from_top - 1 if upper_too else from_top
+    found = [float(v) for v in session.scalars(ranked_values(units, start, 2 if upper_too else 1))]
     if not found:  # rows vanished between the two statements; leave the metric uncapped
-        return {"winsorization": info}
-    cap = interpolate_cap(found[0], found[1] if len(found) > 1 else None, weight)
-    tails = _rows(session, tail_sums(units, cap, cuped=cuped))
+        return info
+    lower, upper = (found[-1], found[0]) if upper_too and len(found) > 1 else (found[0], None)
+    info["cap"] = interpolate_cap(lower, upper, weight)
+    return info
+
+
+def capped_sums(
+    sums: Mapping[str, Mapping[str, float]],
+    tails: Mapping[str, Mapping[str, float]],
+    cap: float,
+) -> dict[str, dict[str, float]]:
+    """Every group's sums with unit values above the cap replaced by it. Only the
+    post-exposure value is capped: the CUPED covariate keeps its raw values, and Σx·xp is
+    corrected with the tail's Σxp."""
     capped: dict[str, dict[str, float]] = {}
     for group, raw in sums.items():
         tail = tails.get(group, {})
@@ -210,8 +263,7 @@ def winsorized_sums(
                 raw["sxxp"], tail.get("sxxp", 0.0), tail.get("sxp", 0.0), cap
             )
         capped[group] = out
-    info.update(cap=cap, tails=tails)
-    return {"winsorization": info, "cappedSums": capped}
+    return capped
 
 
 def experiment_assignment(document: Mapping[str, Any], end_ms: int) -> Assignment:

@@ -398,12 +398,14 @@ def per_unit_select(project_id: str, spec: Assignment) -> Select[Any]:
 
 
 def unit_values_table(name: str, metrics: Sequence[MetricQuery]) -> Table:
+    """A temporary table for ``unit_values_many``'s rows, keyed by group first: the per-group
+    sums then read it in group order instead of sorting it."""
     columns = [Column(c, Float) for i, m in enumerate(metrics) for c in value_columns(i, m)]
     return Table(
         name,
         MetaData(),
+        Column("grp", String, primary_key=True),
         Column("unit", String, primary_key=True),
-        Column("grp", String),
         *columns,
         prefixes=["TEMPORARY"],
         sqlite_with_rowid=False,
@@ -411,45 +413,84 @@ def unit_values_table(name: str, metrics: Sequence[MetricQuery]) -> Table:
     )
 
 
+def _sum_columns(
+    units: Any,
+    suffix: str,
+    *,
+    ratio: bool,
+    cuped: bool,
+    nonzero: bool,
+    only: ColumnElement[bool] | None = None,
+) -> list[Any]:
+    """N and every sum the statistics need over ``units``' x{suffix}, y{suffix} (and xp, yp),
+    labelled ``<sum><suffix>``; ``only`` restricts every aggregate to the rows it holds."""
+    x, y = units.c[f"x{suffix}"], units.c[f"y{suffix}"]
+
+    def total(value: Any) -> Any:
+        return func.sum(value if only is None else case((only, value), else_=None))
+
+    count = func.count() if only is None else func.sum(case((only, 1), else_=0))
+    sums: list[tuple[str, Any]] = [("n", count), ("sx", total(x)), ("sxx", total(x * x))]
+    if nonzero:
+        sums.append(("nonzero", total(case((x != 0, 1), else_=0))))
+    if ratio:
+        sums += [("sy", total(y)), ("syy", total(y * y)), ("sxy", total(x * y))]
+    if cuped:
+        xp, yp = units.c[f"xp{suffix}"], units.c[f"yp{suffix}"]
+        sums += [
+            ("sxp", total(xp)),
+            ("sxpxp", total(xp * xp)),
+            ("sxxp", total(x * xp)),
+            ("with_pre", total(case((xp != 0, 1), else_=0))),
+        ]
+        if ratio:
+            sums += [
+                ("syp", total(yp)),
+                ("sypyp", total(yp * yp)),
+                ("sxpyp", total(xp * yp)),
+                ("sxyp", total(x * yp)),
+                ("syxp", total(y * xp)),
+                ("syyp", total(y * yp)),
+            ]
+    return [value.label(f"{name}{suffix}") for name, value in sums]
+
+
 def group_sums(units: Subquery, *, ratio: bool, cuped: bool, nonzero: bool = False) -> Select[Any]:
     """Per group: N and every sum the statistics need. Ratio metrics count participating units
     only (y != 0). ``nonzero`` adds the count of units with x != 0 (winsorization's population)."""
-    x, y = units.c.x, units.c.y
-    columns: list[Any] = [
-        units.c.grp,
-        func.count().label("n"),
-        func.sum(x).label("sx"),
-        func.sum(x * x).label("sxx"),
-    ]
-    if nonzero:
-        columns.append(func.sum(case((x != 0, 1), else_=0)).label("nonzero"))
+    columns = _sum_columns(units, "", ratio=ratio, cuped=cuped, nonzero=nonzero)
+    query = select(units.c.grp, *columns).group_by(units.c.grp)
     if ratio:
-        columns += [
-            func.sum(y).label("sy"),
-            func.sum(y * y).label("syy"),
-            func.sum(x * y).label("sxy"),
-        ]
-    if cuped:
-        xp, yp = units.c.xp, units.c.yp
-        columns += [
-            func.sum(xp).label("sxp"),
-            func.sum(xp * xp).label("sxpxp"),
-            func.sum(x * xp).label("sxxp"),
-            func.sum(case((xp != 0, 1), else_=0)).label("with_pre"),
-        ]
-        if ratio:
-            columns += [
-                func.sum(yp).label("syp"),
-                func.sum(yp * yp).label("sypyp"),
-                func.sum(xp * yp).label("sxpyp"),
-                func.sum(x * yp).label("sxyp"),
-                func.sum(y * xp).label("syxp"),
-                func.sum(y * yp).label("syyp"),
-            ]
-    query = select(*columns).group_by(units.c.grp)
-    if ratio:
-        query = query.where(y != 0)
+        query = query.where(units.c.y != 0)
     return query
+
+
+@dataclass(frozen=True)
+class StagedMetric:
+    """Metric ``index`` of ``unit_values_many``'s columns, and what its sums need."""
+
+    index: int
+    ratio: bool
+    cuped: bool
+    winsorized: bool
+
+
+def group_sums_many(values: Any, metrics: Sequence[StagedMetric]) -> Select[Any]:
+    """``group_sums`` of every metric in one scan of the staged unit values; metric ``i``'s
+    sums are labelled ``<sum>_<i>``. A ratio metric's sums keep to its participating units."""
+    columns: list[Any] = [values.c.grp]
+    for metric in metrics:
+        suffix = f"_{metric.index}"
+        only = values.c[f"y{suffix}"] != 0 if metric.ratio else None
+        columns += _sum_columns(
+            values,
+            suffix,
+            ratio=metric.ratio,
+            cuped=metric.cuped,
+            nonzero=metric.winsorized,
+            only=only,
+        )
+    return select(*columns).group_by(values.c.grp)
 
 
 def group_units(assignment: Subquery) -> Select[Any]:
@@ -464,26 +505,49 @@ def exposure_days(project_id: str, spec: Assignment) -> Select[Any]:
     return select(assignment.c.grp, day, func.count().label("n")).group_by(assignment.c.grp, day)
 
 
-def ranked_values(units: Subquery, rank: int, count: int = 2) -> Select[Any]:
-    """The non-zero unit values at 0-based ``rank`` and after, ascending: a percentile of the
-    per-unit values without PERCENTILE_CONT, which SQLite lacks (winsorization, stats.md §1.7)."""
+def ranked_values(units: Subquery, from_top: int, count: int = 2) -> Select[Any]:
+    """The non-zero unit values at 0-based position ``from_top`` counted from the largest, and
+    after it, descending: a percentile of the per-unit values without PERCENTILE_CONT, which
+    SQLite lacks (winsorization, stats.md §1.7). A high percentile lies near the top, so the
+    database keeps only the few largest values while it scans instead of sorting them all."""
     x = units.c.x
-    return select(x).where(x != 0).order_by(x).limit(count).offset(rank)
+    return select(x).where(x != 0).order_by(x.desc()).limit(count).offset(from_top)
 
 
 def tail_sums(units: Subquery, cap: float, *, cuped: bool) -> Select[Any]:
     """Per group, the units above a winsorization cap: their count, Σx, Σx² and, for CUPED, Σxp
     and Σx·xp, all a capped scorecard needs to replace those values by the cap."""
-    x = units.c.x
-    columns: list[Any] = [
-        units.c.grp,
-        func.count().label("n"),
-        func.sum(x).label("sx"),
-        func.sum(x * x).label("sxx"),
-    ]
+    return (
+        select(units.c.grp, *_tail_columns(units, "", cuped=cuped))
+        .where(units.c.x > cap)
+        .group_by(units.c.grp)
+    )
+
+
+def _tail_columns(
+    units: Any, suffix: str, *, cuped: bool, only: ColumnElement[bool] | None = None
+) -> list[Any]:
+    x = units.c[f"x{suffix}"]
+
+    def total(value: Any) -> Any:
+        return func.sum(value if only is None else case((only, value), else_=None))
+
+    count = func.count() if only is None else func.sum(case((only, 1), else_=0))
+    sums: list[tuple[str, Any]] = [("n", count), ("sx", total(x)), ("sxx", total(x * x))]
     if cuped:
-        columns += [func.sum(units.c.xp).label("sxp"), func.sum(x * units.c.xp).label("sxxp")]
-    return select(*columns).where(x > cap).group_by(units.c.grp)
+        xp = units.c[f"xp{suffix}"]
+        sums += [("sxp", total(xp)), ("sxxp", total(x * xp))]
+    return [value.label(f"{name}{suffix}") for name, value in sums]
+
+
+def tail_sums_many(values: Any, caps: Sequence[tuple[StagedMetric, float]]) -> Select[Any]:
+    """``tail_sums`` of every capped metric in one scan; metric ``i``'s labelled ``<sum>_<i>``."""
+    columns: list[Any] = [values.c.grp]
+    for metric, cap in caps:
+        suffix = f"_{metric.index}"
+        above = values.c[f"x{suffix}"] > cap
+        columns += _tail_columns(values, suffix, cuped=metric.cuped, only=above)
+    return select(*columns).group_by(values.c.grp)
 
 
 def autotune_outcomes(
