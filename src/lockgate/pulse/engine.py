@@ -86,14 +86,6 @@ def scorecard_sums(
     plans = metric_plans.plans(session, project_id, [ref for _, ref in metric_refs])
     queries = [plan.query for plan in plans if plan.query is not None]
     with _staged(connection, project_id, spec, queries, progress) as (per_unit, values):
-        units = {
-            str(grp): int(n)
-            for grp, n in connection.execute(
-                select(per_unit.c.grp, func.count())
-                .where(per_unit.c.groups == 1)
-                .group_by(per_unit.c.grp)
-            )
-        }
         crossovers = int(
             connection.scalar(
                 select(func.count()).select_from(per_unit).where(per_unit.c.groups > 1)
@@ -119,18 +111,29 @@ def scorecard_sums(
             staged.append((entry, metric))
         if staged:
             progress(60, f"per-group sums of {len(staged)} metrics")
-            _sums_of_all(session, values, staged)
+            units = _sums_of_all(session, values, staged)
+        else:
+            assigned = select(per_unit.c.grp, func.count()).where(per_unit.c.groups == 1)
+            units = {
+                str(grp): int(n) for grp, n in connection.execute(assigned.group_by(per_unit.c.grp))
+            }
         return {"units": units, "crossoverUnits": crossovers, "metrics": computed}
 
 
 def _per_metric(
-    session: Session, statement: Any, metrics: Sequence[StagedMetric]
+    session: Session,
+    statement: Any,
+    metrics: Sequence[StagedMetric],
+    units: dict[str, int] | None = None,
 ) -> dict[int, dict[str, dict[str, float]]]:
     """Rows of a ``*_many`` statement split into each metric's {group: {sum: value}}, leaving
-    out groups where the metric has no unit (as a per-metric GROUP BY would)."""
+    out groups where the metric has no unit (as a per-metric GROUP BY would); ``units``
+    receives the statement's units per group, if it counts them."""
     found: dict[int, dict[str, dict[str, float]]] = {metric.index: {} for metric in metrics}
     for row in session.execute(statement):
         values = row._mapping
+        if units is not None:
+            units[str(values["grp"])] = int(values["units"])
         for metric in metrics:
             suffix = f"_{metric.index}"
             sums = {
@@ -145,11 +148,12 @@ def _per_metric(
 
 def _sums_of_all(
     session: Session, values: Table, staged: Sequence[tuple[dict[str, Any], StagedMetric]]
-) -> None:
+) -> dict[str, int]:
     """Fill every entry's ``sums`` (one scan), then the winsorized ones' cap (one small ranked
-    scan each) and capped sums (one scan for all tails)."""
+    scan each) and capped sums (one scan for all tails). Returns the units per group."""
     metrics = [metric for _, metric in staged]
-    sums = _per_metric(session, group_sums_many(values, metrics), metrics)
+    units: dict[str, int] = {}
+    sums = _per_metric(session, group_sums_many(values, metrics), metrics, units)
     caps: list[tuple[StagedMetric, float]] = []
     for entry, metric in staged:
         entry["sums"] = sums[metric.index]
@@ -160,13 +164,14 @@ def _sums_of_all(
             if info["cap"] is not None:
                 caps.append((metric, info["cap"]))
     if not caps:
-        return
+        return units
     tails = _per_metric(session, tail_sums_many(values, caps), [m for m, _ in caps])
     for entry, metric in staged:
         if metric.index in tails:
             cap = entry["winsorization"]["cap"]
             entry["winsorization"]["tails"] = tails[metric.index]
             entry["cappedSums"] = capped_sums(entry["sums"], tails[metric.index], cap)
+    return units
 
 
 @contextmanager

@@ -306,8 +306,12 @@ def _quantity(source: EventSource, when: ColumnElement[bool]) -> ColumnElement[A
 
 
 def value_columns(index: int, metric: MetricQuery) -> list[str]:
-    """The columns ``unit_values_many`` gives metric ``index``: x, y and, for CUPED, xp, yp."""
-    names = ["x", "y", "xp", "yp"] if metric.cuped else ["x", "y"]
+    """The columns ``unit_values_many`` gives metric ``index``: x, xp for CUPED, and for a
+    ratio metric its denominator y (and yp); a mean's denominator is 1 and not stored."""
+    ratio = metric.denominator is not None
+    names = ["x", "y"] if ratio else ["x"]
+    if metric.cuped:
+        names += ["xp", "yp"] if ratio else ["xp"]
     return [f"{name}_{index}" for name in names]
 
 
@@ -340,15 +344,13 @@ def unit_values_many(
         post = CustomEvent.time >= first_ts
         if metric.window_ms is not None:
             post = and_(post, CustomEvent.time < first_ts + metric.window_ms)
-        quantities = [
-            _quantity(metric.numerator, post),
-            _quantity(metric.denominator, post) if metric.denominator else literal(1.0),
-        ]
+        quantities = [_quantity(metric.numerator, post)]
+        if metric.denominator is not None:
+            quantities.append(_quantity(metric.denominator, post))
         if metric.cuped:
-            quantities += [
-                _quantity(metric.numerator, pre),
-                _quantity(metric.denominator, pre) if metric.denominator else literal(1.0),
-            ]
+            quantities.append(_quantity(metric.numerator, pre))
+            if metric.denominator is not None:
+                quantities.append(_quantity(metric.denominator, pre))
         columns += [
             quantity.label(name)
             for quantity, name in zip(quantities, value_columns(index, metric), strict=True)
@@ -364,10 +366,14 @@ def unit_values_many(
 def metric_view(values: Any, index: int, *, cuped: bool) -> Subquery:
     """One metric's columns of ``unit_values_many`` (a table or subquery) as unit, grp, x, y
     and, when CUPED, xp, yp: the shape ``group_sums`` and the winsorization queries read."""
-    columns = [values.c.unit, values.c.grp, values.c[f"x_{index}"].label("x")]
-    columns.append(values.c[f"y_{index}"].label("y"))
+
+    def column(name: str) -> Any:
+        found = values.c.get(f"{name}_{index}")
+        return (literal(1.0) if found is None else found).label(name)
+
+    columns = [values.c.unit, values.c.grp, column("x"), column("y")]
     if cuped:
-        columns += [values.c[f"xp_{index}"].label("xp"), values.c[f"yp_{index}"].label("yp")]
+        columns += [column("xp"), column("yp")]
     return select(*columns).subquery(f"metric_{index}")
 
 
@@ -424,7 +430,7 @@ def _sum_columns(
 ) -> list[Any]:
     """N and every sum the statistics need over ``units``' x{suffix}, y{suffix} (and xp, yp),
     labelled ``<sum><suffix>``; ``only`` restricts every aggregate to the rows it holds."""
-    x, y = units.c[f"x{suffix}"], units.c[f"y{suffix}"]
+    x = units.c[f"x{suffix}"]
 
     def total(value: Any) -> Any:
         return func.sum(value if only is None else case((only, value), else_=None))
@@ -434,9 +440,10 @@ def _sum_columns(
     if nonzero:
         sums.append(("nonzero", total(case((x != 0, 1), else_=0))))
     if ratio:
+        y = units.c[f"y{suffix}"]
         sums += [("sy", total(y)), ("syy", total(y * y)), ("sxy", total(x * y))]
     if cuped:
-        xp, yp = units.c[f"xp{suffix}"], units.c[f"yp{suffix}"]
+        xp = units.c[f"xp{suffix}"]
         sums += [
             ("sxp", total(xp)),
             ("sxpxp", total(xp * xp)),
@@ -444,6 +451,7 @@ def _sum_columns(
             ("with_pre", total(case((xp != 0, 1), else_=0))),
         ]
         if ratio:
+            yp = units.c[f"yp{suffix}"]
             sums += [
                 ("syp", total(yp)),
                 ("sypyp", total(yp * yp)),
@@ -477,8 +485,9 @@ class StagedMetric:
 
 def group_sums_many(values: Any, metrics: Sequence[StagedMetric]) -> Select[Any]:
     """``group_sums`` of every metric in one scan of the staged unit values; metric ``i``'s
-    sums are labelled ``<sum>_<i>``. A ratio metric's sums keep to its participating units."""
-    columns: list[Any] = [values.c.grp]
+    sums are labelled ``<sum>_<i>``. A ratio metric's sums keep to its participating units;
+    ``units`` counts every staged unit of the group."""
+    columns: list[Any] = [values.c.grp, func.count().label("units")]
     for metric in metrics:
         suffix = f"_{metric.index}"
         only = values.c[f"y{suffix}"] != 0 if metric.ratio else None
