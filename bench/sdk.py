@@ -187,7 +187,7 @@ def _download(base: str, keys: dict[str, str]) -> None:
 
 
 RGSTR_BATCH = 500
-RGSTR_BATCHES = 240
+RGSTR_BATCHES = 480
 RGSTR_CLIENTS = 8
 
 

@@ -69,23 +69,25 @@ def test_write__lands_in_incoming_tables__settle_moves_them(
     assert incoming.settle(db) == 0
 
 
-def test_move__limit__oldest_rows_first_in_arrival_order(db: Database, project: Bootstrap) -> None:
+def test_move__limit__oldest_rows_first_then_unit_order(db: Database, project: Bootstrap) -> None:
     writer = EventWriter(db)
-    for tag in ("first", "second", "third"):
+    for tag in ("c-first", "a-second", "b-third"):
         writer.write(_batch(project.project.id, tag))
 
     with db.transaction() as session:
         moved = incoming.move(session.connection(), limit=20)
     with db.transaction(write=False) as session:
         users = session.scalars(select(CustomEvent.user_id).order_by(CustomEvent.seq)).all()
-    # 20 custom events (first's 15, then second's first 5) and 15 exposures (5 of each batch).
+    # The 20 oldest custom events (c-first's 15, a-second's first 5) and the 15 exposures,
+    # inserted in unit order within the move.
+    first = [f"c-first-{i}" for i in range(20) if i % 4]
+    second = [f"a-second-{i}" for i in range(20) if i % 4][:5]
     assert moved == 35
-    assert (
-        users
-        == [f"first-{i}" for i in range(20) if i % 4]
-        + [f"second-{i}" for i in range(20) if i % 4][:5]
-    )
+    assert users == sorted(first + second)
     incoming.settle(db)
+    with db.transaction(write=False) as session:
+        later = session.scalars(select(CustomEvent.user_id).order_by(CustomEvent.seq)).all()
+    assert later[:20] == users and set(later[20:]) >= {"b-third-1", "a-second-19"}
     assert _counts(db)["events"] == 45 and _counts(db)["exposures"] == 15
 
 

@@ -13,7 +13,7 @@ from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Subquery, Table, distinct, func, select
+from sqlalchemy import Connection, Subquery, Table, and_, distinct, func, select
 from sqlalchemy.orm import Session
 
 from lockgate.models import CustomEvent, Exposure, events_incoming, exposures_incoming
@@ -108,11 +108,25 @@ def _summary_groups(project_id: str) -> Subquery:
             func.count(distinct(events.user_id)).label("user_count"),
             func.min(events.time).label("first_time"),
             func.max(events.time).label("last_time"),
-            func.max(events.seq).label("last_seq"),
         )
         .where(events.project_id == project_id)
         .group_by(events.event_name)
-        .subquery()
+        .subquery("summary")
+    )
+
+
+def _latest(project_id: str, groups: Subquery) -> Subquery:
+    """Per name, the ``seq`` of its latest event (by event time, then by arrival)."""
+    events = CustomEvent
+    return (
+        select(events.event_name.label("name"), func.max(events.seq).label("last_seq"))
+        .join(
+            groups,
+            and_(events.event_name == groups.c.name, events.time == groups.c.last_time),
+        )
+        .where(events.project_id == project_id)
+        .group_by(events.event_name)
+        .subquery("latest")
     )
 
 
@@ -121,10 +135,12 @@ def event_summaries(
 ) -> tuple[list[EventSummary], int]:
     """Every event name, most recently seen first."""
     groups = _summary_groups(project_id)
+    latest = _latest(project_id, groups)
     total = session.scalar(select(func.count()).select_from(groups)) or 0
     rows = session.execute(
         select(CustomEvent, groups)
-        .join(groups, CustomEvent.seq == groups.c.last_seq)
+        .join(latest, CustomEvent.seq == latest.c.last_seq)
+        .join(groups, groups.c.name == latest.c.name)
         .order_by(groups.c.last_time.desc(), groups.c.name)
         .offset(offset)
         .limit(limit)
