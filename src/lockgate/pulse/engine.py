@@ -10,19 +10,23 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, select, text
+from sqlalchemy import Connection, Table, func, literal, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Subquery
 
 from lockgate.kit.clock import Clock
+from lockgate.metrics import service as metric_service
+from lockgate.metrics.sql import unit_values_query
 from lockgate.models import Experiment, PulseJob
 from lockgate.pulse import metrics as metric_plans
 from lockgate.pulse.jobs import ComputedResult, Progress
+from lockgate.pulse.metrics import MetricPlan
 from lockgate.pulse.sql import (
     Assignment,
     MetricQuery,
     StagedMetric,
+    group_sums,
     group_sums_many,
     metric_view,
     per_unit_select,
@@ -94,6 +98,7 @@ def scorecard_sums(
         )
         computed: list[dict[str, Any]] = []
         staged: list[tuple[dict[str, Any], StagedMetric]] = []
+        derived: list[tuple[dict[str, Any], MetricPlan]] = []
         for role, plan in zip(roles, plans, strict=True):
             entry: dict[str, Any] = {
                 "metricID": plan.metric_id,
@@ -104,6 +109,9 @@ def scorecard_sums(
                 "ratio": plan.is_ratio,
             }
             computed.append(entry)
+            if plan.derived is not None:
+                derived.append((entry, plan))
+                continue
             if plan.query is None:
                 entry["unsupported"] = plan.unsupported
                 continue
@@ -117,6 +125,9 @@ def scorecard_sums(
             units = {
                 str(grp): int(n) for grp, n in connection.execute(assigned.group_by(per_unit.c.grp))
             }
+        for entry, plan in derived:
+            progress(90, f"per-group sums of {plan.metric_id}")
+            entry["sums"] = derived_sums(session, project_id, spec, per_unit, plan)
         return {"units": units, "crossoverUnits": crossovers, "metrics": computed}
 
 
@@ -172,6 +183,47 @@ def _sums_of_all(
             entry["winsorization"]["tails"] = tails[metric.index]
             entry["cappedSums"] = capped_sums(entry["sums"], tails[metric.index], cap)
     return units
+
+
+def derived_sums(
+    session: Session, project_id: str, spec: Assignment, per_unit: Table, plan: MetricPlan
+) -> dict[str, dict[str, float]]:
+    """Per-group sums of a funnel or composite metric, from the per-unit values the metric
+    values API computes (``metrics.sql.unit_values_query``), counted from each unit's first
+    exposure. A ratio (funnel, composite) keeps the units with a non-zero denominator; a
+    composite_sum counts every assigned unit, 0 for those without events."""
+    assert plan.derived is not None
+    definition = metric_service.spec_of(session, project_id, dict(plan.derived))
+    assigned = per_unit.c.groups == 1
+    since = (
+        select(per_unit.c.unit.label("unit_id"), per_unit.c.first_ts.label("start_ms"))
+        .where(assigned)
+        .subquery("since")
+    )
+    end_ms = spec.end_ms if spec.end_ms is not None else 2**62
+    values = unit_values_query(definition, 0, end_ms, spec.id_type, since=since).subquery("unit")
+    joined = values.c.unit_id == per_unit.c.unit
+    if plan.is_ratio:
+        view = (
+            select(
+                per_unit.c.grp,
+                values.c.numerator.label("x"),
+                values.c.denominator.label("y"),
+            )
+            .join(values, joined)
+            .where(assigned)
+        )
+    else:
+        view = (
+            select(
+                per_unit.c.grp,
+                func.coalesce(values.c.value, 0.0).label("x"),
+                literal(1.0).label("y"),
+            )
+            .select_from(per_unit.outerjoin(values, joined))
+            .where(assigned)
+        )
+    return _rows(session, group_sums(view.subquery("derived"), ratio=plan.is_ratio, cuped=False))
 
 
 @contextmanager

@@ -1,8 +1,9 @@
 """Which metrics a Pulse analysis measures and how each becomes a ``MetricQuery``.
 
 Every logged event has Statsig's automatic metrics ``<event>::event_count`` and
-``<event>::event_user``; custom metrics come from the metrics table. Types whose unit value the
-push-down does not express yet (funnel, composite) are reported as unsupported, never guessed.
+``<event>::event_user``; custom metrics come from the metrics table. Funnel and composite
+metrics are not a ``MetricQuery``: their unit values come from ``metrics.sql`` (the per-unit
+values the metric values API uses), one extra pass over the events each, without CUPED.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ _OPERATORS = {
 # participation (event_user) or user-accounting metrics. Ratio and mean metrics (whose numerator
 # and denominator WHN caps separately) are left uncapped for now.
 WINSORIZED_TYPES = frozenset({"event_count", "event_count_custom", "sum"})
+# Unit values from ``metrics.sql.unit_values_query``: a funnel's and a composite's are a ratio
+# (numerator / denominator per unit), a composite_sum's the sum of its components.
+DERIVED_TYPES = frozenset({"funnel", "composite", "composite_sum"})
 
 
 @dataclass(frozen=True)
@@ -58,9 +62,12 @@ class MetricPlan:
     directionality: str
     query: MetricQuery | None
     unsupported: str | None = None
+    derived: Mapping[str, Any] | None = None  # the stored definition of a DERIVED_TYPES metric
 
     @property
     def is_ratio(self) -> bool:
+        if self.derived is not None:
+            return self.type != "composite_sum"
         return self.query is not None and self.query.denominator is not None
 
     @property
@@ -112,11 +119,11 @@ def plan_for(document: Mapping[str, Any] | None, metric_id: str) -> MetricPlan:
         else:
             return MetricPlan(metric_id, name, kind, direction, None, "no such metric")
         return MetricPlan(metric_id, name, kind, direction, query)
+    if kind in DERIVED_TYPES:
+        return MetricPlan(metric_id, name, kind, direction, None, derived=document)
     events = [e for e in document.get("metricEvents") or [] if isinstance(e, Mapping)]
-    if kind in ("funnel", "composite", "composite_sum") or not events:
-        return MetricPlan(
-            metric_id, name, kind, direction, None, f"{kind} metrics are not computed by Pulse yet"
-        )
+    if not events:
+        return MetricPlan(metric_id, name, kind, direction, None, f"{kind} metrics need events")
     first = events[0]
     if kind in ("event_count", "event_count_custom"):
         query = MetricQuery(_source(first, "count"), cuped=True)
