@@ -78,7 +78,8 @@ def scorecard_sums(
     Raw rows are read twice, whatever the number of metrics: the exposures once to stage
     every unit's group and first exposure, the events once to stage every unit's value of
     every metric. Both stages are temporary tables of the job's own connection; the per-group
-    sums and the winsorization ranks are then read from the staged unit values.
+    sums and the winsorization ranks are then read from the staged unit values. Funnel and
+    composite metrics (``derived_sums``) read the events once more each.
     """
     connection = session.connection()
     postgresql = connection.dialect.name == "postgresql"
