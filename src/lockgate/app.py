@@ -13,7 +13,7 @@ from lockgate import __version__
 from lockgate.console.errors import install_error_handlers
 from lockgate.console.ratelimit import RateLimiter
 from lockgate.console.router import console_router
-from lockgate.events.incoming import IncomingMover
+from lockgate.events import incoming
 from lockgate.events.writer import EventWriter
 from lockgate.kit.clock import Clock, SystemClock
 from lockgate.kit.db import Database
@@ -34,7 +34,7 @@ def create_app(
     database = database or Database(settings)
 
     pulse_runner = pulse_worker(database, clock)
-    mover = IncomingMover(database)
+    mover = incoming.mover(database)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Integer, String, literal, select, union_all
 
 from lockgate.events.incoming import settle
-from lockgate.events.service import ingest
+from lockgate.events.service import prepare, store
 from lockgate.kit.db import Database
 from lockgate.metrics.sql import (
     OPERATORS,
@@ -49,9 +49,10 @@ EVENTS = [
 
 @pytest.fixture()
 def events(db: Database, project: Bootstrap) -> str:
+    batch = prepare(project.project.id, EVENTS, received_ms=T0, sdk_type="test")
+    assert not batch.result.rejected
     with db.transaction() as session:
-        result = ingest(session, project.project.id, EVENTS, received_ms=T0, sdk_type="test")
-    assert not result.rejected
+        store(session.connection(), [batch])
     settle(db)  # into the indexed tables the metric queries read
     return project.project.id
 

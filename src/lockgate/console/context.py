@@ -123,7 +123,7 @@ def console_context(
         landed = incoming.pending(auth_session)
     check_api_version(statsig_api_version)
     if landed:  # every Console read sees the events acknowledged before it
-        incoming.settle(database)
+        incoming.move_all(database)
     if mutating:
         if not principal.can_write:
             raise Forbidden()

@@ -7,23 +7,22 @@ transaction, where maintaining the unit indexes costs a fraction of what it cost
 
 Rows are durable from the request's commit on. Everything that reads the indexed tables calls
 ``settle`` first, so a read sees every event acknowledged before it; a server process also
-moves rows in the background (``IncomingMover``), so reads rarely find much to move.
+moves rows in the background (``mover``), so reads rarely find much to move.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-
 from sqlalchemy import Connection, exists, func, select
 from sqlalchemy.orm import Session
 
-from lockgate.events.repository import TABLES
+from lockgate.events.repository import TABLES, insert_columns
+from lockgate.kit.background import Periodic
 from lockgate.kit.db import Database
 
-logger = logging.getLogger("lockgate.events")
-
-PAIRS = tuple((TABLES[f"{name}_incoming"], TABLES[name]) for name in ("exposures", "events"))
+PAIRS = tuple(
+    (TABLES[f"{name}_incoming"], TABLES[name], insert_columns(name))
+    for name in ("exposures", "events")
+)
 MOVE_ROWS = 200_000  # per table and transaction: bounds how long other writers wait
 
 
@@ -36,7 +35,7 @@ def move(connection: Connection, limit: int | None = MOVE_ROWS) -> int:
     on the rgstr bench's data). So ``seq`` follows arrival from one move to the next, and unit
     order within one."""
     moved = 0
-    for incoming, indexed in PAIRS:
+    for incoming, indexed, columns in PAIRS:
         if limit is None:
             last = connection.scalar(select(func.max(incoming.c.seq)))
         else:
@@ -44,7 +43,6 @@ def move(connection: Connection, limit: int | None = MOVE_ROWS) -> int:
             last = connection.scalar(select(func.max(oldest.c.seq)))
         if last is None:
             continue
-        columns = [c.name for c in indexed.columns if not c.primary_key]
         if connection.dialect.name == "postgresql":
             # One statement, so a batch committed by another writer between a copy and a
             # delete can neither be deleted uncopied nor be copied twice.
@@ -80,7 +78,18 @@ def move(connection: Connection, limit: int | None = MOVE_ROWS) -> int:
 
 def pending(session: Session) -> bool:
     """Whether any landed row waits to be moved."""
-    return any(session.scalar(select(exists().select_from(incoming))) for incoming, _ in PAIRS)
+    return any(session.scalar(select(exists().select_from(incoming))) for incoming, _, _ in PAIRS)
+
+
+def move_all(database: Database) -> int:
+    """Move every landed row, in transactions of at most MOVE_ROWS rows per table."""
+    moved = 0
+    while True:
+        with database.transaction(write=True) as session:
+            step = move(session.connection())
+        moved += step
+        if step < MOVE_ROWS:  # each table moved less than a full transaction: drained
+            return moved
 
 
 def settle(database: Database) -> int:
@@ -89,39 +98,9 @@ def settle(database: Database) -> int:
     with database.transaction(write=False) as session:
         if not pending(session):
             return 0
-    moved = 0
-    while True:
-        with database.transaction(write=True) as session:
-            step = move(session.connection())
-        moved += step
-        if step == 0:
-            return moved
+    return move_all(database)
 
 
-class IncomingMover:
-    """A server process's background mover: every ``interval`` seconds, moves what landed."""
-
-    def __init__(self, database: Database) -> None:
-        self._database = database
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self, interval: float) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._loop, args=(interval,), name="lockgate-incoming", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
-
-    def _loop(self, interval: float) -> None:
-        while not self._stop.wait(interval):
-            try:
-                settle(self._database)
-            except Exception:  # the next round, or the next read, tries again
-                logger.exception("moving incoming events failed")
+def mover(database: Database) -> Periodic:
+    """A server process's background mover (started at ``interval`` seconds by the app)."""
+    return Periodic("lockgate-incoming", lambda: settle(database))

@@ -31,17 +31,21 @@ SQLITE_ROWS_PER_STATEMENT = 500  # x 18 columns: well under SQLite's 32,766 para
 
 
 @cache
-def _columns(table_name: str) -> tuple[tuple[str, ...], frozenset[str]]:
-    table = TABLES[table_name]
-    columns = tuple(c.name for c in table.columns if not c.primary_key)
-    return columns, frozenset(c.name for c in table.columns if c.type is JSONType)
+def insert_columns(table_name: str) -> tuple[str, ...]:
+    """The columns an insert names: all but the primary key, which the database assigns."""
+    return tuple(c.name for c in TABLES[table_name].columns if not c.primary_key)
+
+
+@cache
+def _json_columns(table_name: str) -> frozenset[str]:
+    return frozenset(c.name for c in TABLES[table_name].columns if c.type is JSONType)
 
 
 @cache
 def _insert_sql(table_name: str, dialect: str, rows: int) -> str:
     """An INSERT of ``rows`` rows: one VALUES list per row on SQLite, a single row (for
     ``executemany``) on PostgreSQL."""
-    columns, json_columns = _columns(table_name)
+    columns, json_columns = insert_columns(table_name), _json_columns(table_name)
     if dialect == "postgresql":
         marks = ", ".join("CAST(%s AS jsonb)" if c in json_columns else "%s" for c in columns)
     else:
@@ -60,8 +64,8 @@ def insert_rows(connection: Connection, table_name: str, rows: Sequence[dict[str
     """
     if not rows:
         return
-    columns, json_columns = _columns(table_name)
-    plan = [(c, c in json_columns) for c in columns]
+    json_columns = _json_columns(table_name)
+    plan = [(c, c in json_columns) for c in insert_columns(table_name)]
     dumps = orjson.dumps
     params = [
         tuple(

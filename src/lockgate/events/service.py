@@ -1,7 +1,7 @@
-"""Validate a batch of SDK events and store it in one transaction.
+"""Validate a batch of SDK events (``prepare``) and land its rows (``store``, through
+``events.writer``, which commits before a request is acknowledged).
 
 One malformed event is reported (its index and the problem) and skipped; the rest are kept.
-Nothing is acknowledged before the transaction commits.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.orm import Session
 
 from lockgate.events import repository
 
@@ -150,23 +149,6 @@ def store(connection: Connection, batches: Sequence[PreparedBatch]) -> None:
     customs = [row for batch in batches for row in batch.customs]
     repository.insert_rows(connection, "exposures_incoming", exposures)
     repository.insert_rows(connection, "events_incoming", customs)
-
-
-def ingest(
-    session: Session,
-    project_id: str,
-    events: Any,
-    *,
-    received_ms: int,
-    sdk_type: str | None,
-    stable_id: str | None = None,
-) -> BatchResult:
-    """Validate and store a batch in the session's transaction."""
-    batch = prepare(
-        project_id, events, received_ms=received_ms, sdk_type=sdk_type, stable_id=stable_id
-    )
-    store(session.connection(), [batch])
-    return batch.result
 
 
 def _row(

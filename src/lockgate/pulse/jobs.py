@@ -5,7 +5,6 @@ transaction, so a job that fails leaves the previous results as they were."""
 from __future__ import annotations
 
 import logging
-import threading
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from lockgate.events import incoming
+from lockgate.kit.background import Periodic
 from lockgate.kit.clock import Clock
 from lockgate.kit.db import Database
 from lockgate.kit.ids import random_id
@@ -117,8 +117,7 @@ class JobRunner:
         self._database = database
         self._clock = clock
         self._computations: dict[str, Computation] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = Periodic("lockgate-pulse", self.run_pending)
 
     def register(self, entity_type: str, computation: Computation) -> None:
         self._computations[entity_type] = computation
@@ -224,17 +223,7 @@ class JobRunner:
         return count
 
     def start(self, poll_interval_s: float) -> None:
-        def loop() -> None:
-            while not self._stop.wait(poll_interval_s):
-                try:
-                    self.run_pending()
-                except Exception:  # keep the worker alive across database hiccups
-                    logger.exception("pulse worker iteration failed")
-
-        self._thread = threading.Thread(target=loop, name="lockgate-pulse", daemon=True)
-        self._thread.start()
+        self._worker.start(poll_interval_s)
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self._worker.stop(timeout=10)
