@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, literal, select, text
+from sqlalchemy import Connection, RowMapping, Table, func, literal, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Subquery
@@ -56,14 +56,13 @@ def ds_of(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d")
 
 
+def _sums_in(values: RowMapping, suffix: str = "") -> dict[str, float]:
+    """The sums a result row holds under ``<sum><suffix>`` labels, NULL read as 0."""
+    return {key: float(values[key + suffix] or 0) for key in SUM_FIELDS if key + suffix in values}
+
+
 def _rows(session: Session, statement: Any) -> dict[str, dict[str, float]]:
-    found: dict[str, dict[str, float]] = {}
-    for row in session.execute(statement):
-        values = row._mapping
-        found[str(values["grp"])] = {
-            key: float(values[key] or 0) for key in SUM_FIELDS if key in values
-        }
-    return found
+    return {str(row._mapping["grp"]): _sums_in(row._mapping) for row in session.execute(statement)}
 
 
 def scorecard_sums(
@@ -147,12 +146,7 @@ def _per_metric(
         if units is not None:
             units[str(values["grp"])] = int(values["units"])
         for metric in metrics:
-            suffix = f"_{metric.index}"
-            sums = {
-                key: float(values[key + suffix] or 0)
-                for key in SUM_FIELDS
-                if key + suffix in values
-            }
+            sums = _sums_in(values, f"_{metric.index}")
             if sums.get("n"):
                 found[metric.index][str(values["grp"])] = sums
     return found
@@ -342,7 +336,6 @@ def make_experiment_computation(clock: Clock) -> Any:
             raise LookupError(f"experiment {job.entity_id!r} no longer exists")
         document = row.document
         now = clock.now_ms()
-        progress(5, "assigning units to groups")
         refs = [("primary", m) for m in document.get("primaryMetrics") or []]
         refs += [("secondary", m) for m in document.get("secondaryMetrics") or []]
         sums = scorecard_sums(

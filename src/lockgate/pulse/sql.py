@@ -20,7 +20,7 @@ Python only ever sees step 3's few rows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -419,6 +419,17 @@ def unit_values_table(name: str, metrics: Sequence[MetricQuery]) -> Table:
     )
 
 
+def _restricted(only: ColumnElement[bool] | None) -> tuple[Callable[[Any], Any], Any]:
+    """SUM and the row count over the rows ``only`` holds (every row when None), so several
+    metrics with different populations share one scan."""
+    if only is None:
+        return func.sum, func.count()
+    return (
+        lambda value: func.sum(case((only, value), else_=None)),
+        func.sum(case((only, 1), else_=0)),
+    )
+
+
 def _sum_columns(
     units: Any,
     suffix: str,
@@ -431,11 +442,7 @@ def _sum_columns(
     """N and every sum the statistics need over ``units``' x{suffix}, y{suffix} (and xp, yp),
     labelled ``<sum><suffix>``; ``only`` restricts every aggregate to the rows it holds."""
     x = units.c[f"x{suffix}"]
-
-    def total(value: Any) -> Any:
-        return func.sum(value if only is None else case((only, value), else_=None))
-
-    count = func.count() if only is None else func.sum(case((only, 1), else_=0))
+    total, count = _restricted(only)
     sums: list[tuple[str, Any]] = [("n", count), ("sx", total(x)), ("sxx", total(x * x))]
     if nonzero:
         sums.append(("nonzero", total(case((x != 0, 1), else_=0))))
@@ -502,18 +509,6 @@ def group_sums_many(values: Any, metrics: Sequence[StagedMetric]) -> Select[Any]
     return select(*columns).group_by(values.c.grp)
 
 
-def group_units(assignment: Subquery) -> Select[Any]:
-    """Units per group (for sample-ratio checks)."""
-    return select(assignment.c.grp, func.count().label("n")).group_by(assignment.c.grp)
-
-
-def exposure_days(project_id: str, spec: Assignment) -> Select[Any]:
-    """First exposures per group and UTC day (for the daily views)."""
-    assignment = assignments(project_id, spec)
-    day = func.floor(assignment.c.first_ts / 86_400_000).label("day")
-    return select(assignment.c.grp, day, func.count().label("n")).group_by(assignment.c.grp, day)
-
-
 def ranked_values(units: Subquery, from_top: int, count: int = 2) -> Select[Any]:
     """The non-zero unit values at 0-based position ``from_top`` counted from the largest, and
     after it, descending: a percentile of the per-unit values without PERCENTILE_CONT, which
@@ -523,39 +518,20 @@ def ranked_values(units: Subquery, from_top: int, count: int = 2) -> Select[Any]
     return select(x).where(x != 0).order_by(x.desc()).limit(count).offset(from_top)
 
 
-def tail_sums(units: Subquery, cap: float, *, cuped: bool) -> Select[Any]:
-    """Per group, the units above a winsorization cap: their count, Σx, Σx² and, for CUPED, Σxp
-    and Σx·xp, all a capped scorecard needs to replace those values by the cap."""
-    return (
-        select(units.c.grp, *_tail_columns(units, "", cuped=cuped))
-        .where(units.c.x > cap)
-        .group_by(units.c.grp)
-    )
-
-
-def _tail_columns(
-    units: Any, suffix: str, *, cuped: bool, only: ColumnElement[bool] | None = None
-) -> list[Any]:
-    x = units.c[f"x{suffix}"]
-
-    def total(value: Any) -> Any:
-        return func.sum(value if only is None else case((only, value), else_=None))
-
-    count = func.count() if only is None else func.sum(case((only, 1), else_=0))
-    sums: list[tuple[str, Any]] = [("n", count), ("sx", total(x)), ("sxx", total(x * x))]
-    if cuped:
-        xp = units.c[f"xp{suffix}"]
-        sums += [("sxp", total(xp)), ("sxxp", total(x * xp))]
-    return [value.label(f"{name}{suffix}") for name, value in sums]
-
-
 def tail_sums_many(values: Any, caps: Sequence[tuple[StagedMetric, float]]) -> Select[Any]:
-    """``tail_sums`` of every capped metric in one scan; metric ``i``'s labelled ``<sum>_<i>``."""
+    """Per group, for every capped metric in one scan, the units above its winsorization cap:
+    their count, Σx, Σx² and, for CUPED, Σxp and Σx·xp, all a capped scorecard needs to replace
+    those values by the cap. Metric ``i``'s sums are labelled ``<sum>_<i>``."""
     columns: list[Any] = [values.c.grp]
     for metric, cap in caps:
         suffix = f"_{metric.index}"
-        above = values.c[f"x{suffix}"] > cap
-        columns += _tail_columns(values, suffix, cuped=metric.cuped, only=above)
+        x = values.c[f"x{suffix}"]
+        total, count = _restricted(x > cap)
+        sums: list[tuple[str, Any]] = [("n", count), ("sx", total(x)), ("sxx", total(x * x))]
+        if metric.cuped:
+            xp = values.c[f"xp{suffix}"]
+            sums += [("sxp", total(xp)), ("sxxp", total(x * xp))]
+        columns += [value.label(f"{name}{suffix}") for name, value in sums]
     return select(*columns).group_by(values.c.grp)
 
 
