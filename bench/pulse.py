@@ -37,6 +37,7 @@ import numpy as np
 import psycopg
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
@@ -592,8 +593,11 @@ def check_agreement(results: list[Measured], rel_tol: float = 1e-9) -> None:
 
 
 def _postgres_admin_url(url: str) -> str | None:
-    """The URL if the server answers, else None."""
-    parsed = make_url(url)
+    """The URL if it parses and the server answers, else None."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
     try:
         psycopg.connect(
             host=parsed.host or "127.0.0.1",

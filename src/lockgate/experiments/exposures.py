@@ -10,7 +10,7 @@ Pulse result has a metric with units in every group), and exposure balance
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -245,61 +245,6 @@ def exposure_count(
 
 
 # -- Pulse and alerts ------------------------------------------------------------------------
-
-
-def _bool_text(name: str, value: str | None) -> None:
-    if value is not None and value not in ("true", "false"):
-        raise BadRequest(f'Invalid request. {name}: must be "true" or "false", got {value!r}')
-
-
-def _number_text(name: str, value: str | None, low: float, high: float) -> None:
-    if value is None:
-        return
-    try:
-        number = float(value)
-    except ValueError:
-        raise BadRequest(f"Invalid request. {name}: must be a number, got {value!r}") from None
-    if not low < number < high:
-        raise BadRequest(
-            f"Invalid request. {name}: must be between {low:g} and {high:g} (exclusive), "
-            f"got {value!r}"
-        )
-
-
-def pulse_results(
-    session: Session,
-    project_id: str,
-    experiment_id: str,
-    query: dict[str, str | None],
-    now_ms: int,
-) -> dict[str, Any]:
-    """Pulse results for ``control`` vs ``test``: empty metric lists until Pulse computes
-    experiment results (the same answer the gates' Pulse endpoints give)."""
-    document = service.load_experiment(session, project_id, experiment_id).document
-    for name in ("control", "test"):
-        key = query.get(name)
-        if not key:
-            raise BadRequest(f"Invalid request. {name}: is required (a group id)")
-        if service.find_group(document["groups"], key) is None:
-            raise BadRequest(f"Invalid request. {name}: {key!r} is not a group of this experiment")
-    for name in (
-        "cuped",
-        "applyBonferroniPerVariant",
-        "applyBonferroniPerMetric",
-        "applyBenjaminiHochbergPerMetric",
-        "applyBenjaminiHochbergPerVariant",
-    ):
-        _bool_text(name, query.get(name))
-    _number_text("confidence", query.get("confidence"), 0, 100)
-    _number_text("bonferroniPrimaryMetricWeight", query.get("bonferroniPrimaryMetricWeight"), 0, 1)
-    day = query.get("date")
-    if day is not None:
-        try:
-            date.fromisoformat(day)
-        except ValueError:
-            raise BadRequest(f"Invalid request. date: must be YYYY-MM-DD, got {day!r}") from None
-    ds = day or datetime.fromtimestamp(now_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
-    return {"ds": ds, "primaryMetrics": [], "secondaryMetrics": [], "otherMetrics": []}
 
 
 def open_alert(session: Session, change: Change, experiment_id: str, metric_id: str) -> None:

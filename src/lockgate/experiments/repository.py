@@ -248,13 +248,14 @@ def exposure_counts(
 def latest_pulse_documents(
     session: Session, project_id: str, experiment_ids: Sequence[str]
 ) -> dict[str, dict[str, Any]]:
-    """The latest stored Pulse result document of each experiment that has one."""
+    """The latest stored cumulative Pulse result document of each experiment that has one."""
     if not experiment_ids:
         return {}
     mine = (
         PulseResult.project_id == project_id,
         PulseResult.entity_type == "experiment",
         PulseResult.rule_id == "",
+        PulseResult.view == "cumulative",
     )
     latest = (
         select(PulseResult.entity_id, func.max(PulseResult.ds).label("ds"))

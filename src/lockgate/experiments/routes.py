@@ -54,6 +54,8 @@ PULSE_FLAGS = (
     "applyBenjaminiHochbergPerMetric",
     "applyBenjaminiHochbergPerVariant",
     "date",
+    "view",  # Lockgate: cumulative (default) or daily
+    "bayesian",  # Lockgate: the Bayesian view; by default on for Bayesian experiments
 )
 
 
@@ -198,9 +200,12 @@ def pulse_results(ctx: Console, id: str, request: Request) -> dict[str, Any]:
 
 
 @router.post(BASE + "/{id}/load_pulse", tags=["Experiments (Warehouse Native)"])
-def load_pulse(ctx: Console, id: str, body: LoadPulseIn | None = Body(None)) -> dict[str, Any]:
+def load_pulse(
+    ctx: Console, id: str, request: Request, body: LoadPulseIn | None = Body(None)
+) -> dict[str, Any]:
     service.load_experiment(ctx.session, ctx.project_id, id)
-    pulse_service.load(ctx.session, ctx.change, "experiment", id, body)
+    refresh = pulse_service.refresh_type(request.query_params.get("refresh"), body)
+    pulse_service.load(ctx.session, ctx.change, "experiment", id, body, refresh=refresh)
     return message_only("Experiment is loading.")
 
 

@@ -41,7 +41,9 @@ class PulseJob(Base):
 
 
 class PulseResult(Base):
-    """Results of one entity for one day: the whole computed document, replaced atomically."""
+    """Results of one entity for one day and view: the whole computed document, replaced
+    atomically. ``cumulative`` covers every day from the start up to ``ds``; ``daily`` covers
+    ``ds`` alone."""
 
     __tablename__ = "pulse_results"
 
@@ -50,6 +52,9 @@ class PulseResult(Base):
     entity_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     rule_id: Mapped[str] = mapped_column(String(200), primary_key=True, default="")
     ds: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD
+    view: Mapped[str] = mapped_column(
+        String(16), primary_key=True, default="cumulative", server_default="cumulative"
+    )
     job_id: Mapped[str] = mapped_column(String(32))
     computed_time: Mapped[int] = mapped_column(BigInteger)
     document: Mapped[dict[str, Any]] = mapped_column(JSONType)

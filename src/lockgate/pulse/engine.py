@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,14 +19,16 @@ from sqlalchemy.sql import Subquery
 from lockgate.kit.clock import Clock
 from lockgate.metrics import service as metric_service
 from lockgate.metrics.sql import unit_values_query
-from lockgate.models import Experiment, PulseJob
+from lockgate.models import Experiment, PulseJob, PulseResult
 from lockgate.pulse import metrics as metric_plans
 from lockgate.pulse.jobs import ComputedResult, Progress
 from lockgate.pulse.metrics import MetricPlan
 from lockgate.pulse.sql import (
+    DAY_MS,
     Assignment,
     MetricQuery,
     StagedMetric,
+    exposed_by_day,
     group_sums,
     group_sums_many,
     metric_view,
@@ -52,6 +55,10 @@ SUM_FIELDS = (
 )  # fmt: skip
 
 
+# What a daily view's metric entry keeps of the cumulative one, besides its own sums.
+DAILY_KEYS = ("metricID", "metricName", "type", "directionality", "role", "ratio")
+
+
 def ds_of(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d")
 
@@ -71,8 +78,12 @@ def scorecard_sums(
     spec: Assignment,
     metric_refs: Sequence[tuple[str, Mapping[str, Any]]],
     progress: Progress,
+    *,
+    daily_from_ms: int | None = None,
 ) -> dict[str, Any]:
     """Units per group and the sums of every metric; ``metric_refs`` = (role, {name, type}).
+    With ``daily_from_ms``, also ``daily``: the daily view of every day from then on
+    (``daily_sums``).
 
     Raw rows are read twice, whatever the number of metrics: the exposures once to stage
     every unit's group and first exposure, the events once to stage every unit's value of
@@ -128,7 +139,68 @@ def scorecard_sums(
         for entry, plan in derived:
             progress(90, f"per-group sums of {plan.metric_id}")
             entry["sums"] = derived_sums(session, project_id, spec, per_unit, plan)
-        return {"units": units, "crossoverUnits": crossovers, "metrics": computed}
+        result = {"units": units, "crossoverUnits": crossovers, "metrics": computed}
+        if daily_from_ms is not None and staged:
+            progress(95, "daily values")
+            result["daily"] = daily_sums(
+                session, project_id, spec, per_unit, queries, staged, daily_from_ms
+            )
+        return result
+
+
+def daily_sums(
+    session: Session,
+    project_id: str,
+    spec: Assignment,
+    per_unit: Table,
+    queries: Sequence[MetricQuery],
+    staged: Sequence[tuple[dict[str, Any], StagedMetric]],
+    from_ms: int,
+) -> dict[str, dict[str, Any]]:
+    """The daily view (stats.md §1.11) of every UTC day from ``from_ms``'s to the end of the
+    assignment, by day (YYYY-MM-DD): ``units`` per group exposed by the day's end, and each
+    staged metric's sums over that day's events alone.
+
+    A mean metric averages over every unit exposed by then, 0 for the units with no event
+    that day; a ratio metric keeps to the units with a non-zero denominator that day. Daily
+    sums are neither CUPED-adjusted nor winsorized. One scan of the range's events."""
+    connection = session.connection()
+    new_units: dict[int, dict[str, int]] = {}
+    for grp, day, units in connection.execute(exposed_by_day(per_unit)):
+        new_units.setdefault(int(day), {})[str(grp)] = int(units)
+    end_ms = spec.end_ms if spec.end_ms is not None else 2**62
+    if not new_units or from_ms >= end_ms:
+        return {}
+    assigned = select(per_unit).where(per_unit.c.groups == 1).subquery("assigned")
+    values = unit_values_many(project_id, assigned, queries, spec.id_type, days=(from_ms, end_ms))
+    metrics = [replace(metric, cuped=False, winsorized=False) for _, metric in staged]
+    found: dict[int, dict[int, dict[str, dict[str, float]]]] = {}
+    for row in session.execute(group_sums_many(values, metrics, by_day=True)):
+        day_sums = found.setdefault(int(row._mapping["day"]), {})
+        for metric in metrics:
+            sums = _sums_in(row._mapping, f"_{metric.index}")
+            if sums.get("n"):
+                day_sums.setdefault(metric.index, {})[str(row._mapping["grp"])] = sums
+    exposed: dict[str, int] = {}
+    first_day = min(new_units)
+    last_day = (end_ms - 1) // DAY_MS if spec.end_ms is not None else max([*found, *new_units])
+    daily: dict[str, dict[str, Any]] = {}
+    for day in range(first_day, last_day + 1):
+        for grp, units in new_units.get(day, {}).items():
+            exposed[grp] = exposed.get(grp, 0) + units
+        if day < from_ms // DAY_MS:
+            continue
+        entries = []
+        for (entry, _), metric in zip(staged, metrics, strict=True):
+            of_day = found.get(day, {}).get(metric.index, {})
+            if not metric.ratio:  # every exposed unit counts, with 0 where it logged nothing
+                of_day = {
+                    grp: {**of_day.get(grp, {"sx": 0.0, "sxx": 0.0}), "n": float(count)}
+                    for grp, count in exposed.items()
+                }
+            entries.append({**{k: entry[k] for k in DAILY_KEYS}, "sums": of_day})
+        daily[ds_of(day * DAY_MS)] = {"units": dict(exposed), "metrics": entries}
+    return daily
 
 
 def _per_metric(
@@ -339,8 +411,14 @@ def make_experiment_computation(clock: Clock) -> Any:
         refs = [("primary", m) for m in document.get("primaryMetrics") or []]
         refs += [("secondary", m) for m in document.get("secondaryMetrics") or []]
         sums = scorecard_sums(
-            session, job.project_id, experiment_assignment(document, now), refs, progress
+            session,
+            job.project_id,
+            experiment_assignment(document, now),
+            refs,
+            progress,
+            daily_from_ms=daily_resume_ms(session, job),
         )
+        daily = sums.pop("daily", {})
         result = {
             "ds": ds_of(now),
             "computedTime": now,
@@ -351,6 +429,38 @@ def make_experiment_computation(clock: Clock) -> Any:
             ],
             **sums,
         }
-        return [ComputedResult(ds=result["ds"], document=result)]
+        computed = [ComputedResult(ds=result["ds"], document=result)]
+        for ds, view in daily.items():
+            document_of_day = {"ds": ds, "computedTime": now, "groups": result["groups"], **view}
+            computed.append(ComputedResult(ds=ds, document=document_of_day, view="daily"))
+        return computed
 
     return compute
+
+
+def daily_resume_ms(session: Session, job: PulseJob) -> int:
+    """Where a load's daily views start: the beginning for a full reload; otherwise the day
+    after the last one whose stored daily view was computed after the day had ended (days
+    before it are final and are not computed again)."""
+    if ((job.details or {}).get("reloadType") or "full") == "full":
+        return 0
+    stored = session.execute(
+        select(PulseResult.ds, PulseResult.computed_time)
+        .where(
+            PulseResult.project_id == job.project_id,
+            PulseResult.entity_type == job.entity_type,
+            PulseResult.entity_id == job.entity_id,
+            PulseResult.rule_id == (job.rule_id or ""),
+            PulseResult.view == "daily",
+        )
+        .order_by(PulseResult.ds.desc())
+    )
+    for ds, computed_time in stored:
+        end_ms = day_start_ms(ds) + DAY_MS
+        if computed_time >= end_ms:
+            return end_ms
+    return 0
+
+
+def day_start_ms(ds: str) -> int:
+    return int(datetime.strptime(ds, "%Y-%m-%d").replace(tzinfo=UTC).timestamp() * 1000)

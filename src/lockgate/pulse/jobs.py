@@ -32,6 +32,7 @@ class ComputedResult:
     ds: str
     document: dict[str, Any]
     rule_id: str = ""
+    view: str = "cumulative"  # or "daily": that day's data alone
     # A change the result calls for (an autotune's new traffic weights), made in the transaction
     # that stores the result, so both happen or neither does.
     apply: Callable[[Session], None] | None = field(default=None, compare=False)
@@ -98,12 +99,15 @@ def latest_results(
     *,
     rule_id: str = "",
     ds: str | None = None,
+    view: str = "cumulative",
 ) -> PulseResult | None:
+    """The stored result of ``view`` for the day ``ds``, or the latest day before it."""
     query = select(PulseResult).where(
         PulseResult.project_id == project_id,
         PulseResult.entity_type == entity_type,
         PulseResult.entity_id == entity_id,
         PulseResult.rule_id == rule_id,
+        PulseResult.view == view,
     )
     if ds is not None:
         query = query.where(PulseResult.ds <= ds)
@@ -184,10 +188,8 @@ class JobRunner:
             for result in results:
                 if result.apply is not None:
                     result.apply(session)
-                existing = session.get(
-                    PulseResult,
-                    (job.project_id, job.entity_type, job.entity_id, result.rule_id, result.ds),
-                )
+                key = (job.project_id, job.entity_type, job.entity_id, result.rule_id)
+                existing = session.get(PulseResult, (*key, result.ds, result.view))
                 if existing is None:
                     session.add(
                         PulseResult(
@@ -196,6 +198,7 @@ class JobRunner:
                             entity_id=job.entity_id,
                             rule_id=result.rule_id,
                             ds=result.ds,
+                            view=result.view,
                             job_id=job_id,
                             computed_time=now,
                             document=result.document,

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal, cast
 
+from lockgate.stats.bayesian import bayesian
 from lockgate.stats.corrections import BonferroniPlan, benjamini_hochberg, bonferroni_alpha
 from lockgate.stats.pulse import (
     Directionality,
@@ -22,6 +23,7 @@ from lockgate.stats.pulse import (
     analyze_cuped_ratio,
     analyze_mean,
     analyze_ratio,
+    bounds,
     pulse_metric,
 )
 from lockgate.stats.sufficient import CupedMeanStats, CupedRatioStats, MeanStats, RatioStats
@@ -44,6 +46,11 @@ API_FIELDS = frozenset(
 )  # fmt: skip
 
 
+# The Bayesian view's extra fields (stats.md §1.13), in percent like percentChange; PulseMetric
+# has no field for them, so they appear only where the Bayesian view was asked for.
+BAYESIAN_FIELDS = frozenset({"chanceToBeat", "expectedLoss"})
+
+
 @dataclass(frozen=True)
 class ResultOptions:
     control: str  # group name
@@ -55,8 +62,13 @@ class ResultOptions:
     bonferroni_per_metric: bool = False
     primary_weight: float | None = None
     bh_per_metric: bool = False
+    bh_per_variant: bool = False
+    bh_primary_only: bool = False
     test_groups: int = 1
+    groups: tuple[str, ...] = ()
+    """Every group's name: the variants a per-variant Benjamini-Hochberg family spans."""
     winsorize: bool = True
+    bayesian: bool = False
 
 
 def _mean(s: Mapping[str, float]) -> MeanStats:
@@ -133,22 +145,64 @@ def scorecard(document: Mapping[str, Any], options: ResultOptions) -> dict[str, 
             if analysis is not None:
                 found.append((metric, analysis))
         analyses[role] = found
-    if options.bh_per_metric:
+    if options.bh_per_metric or options.bh_per_variant:
         analyses = _benjamini_hochberg(analyses, options, base)
     out: dict[str, list[Any]] = {"primaryMetrics": [], "secondaryMetrics": [], "otherMetrics": []}
     keys: tuple[tuple[Role, str], ...] = (
         ("primary", "primaryMetrics"),
         ("secondary", "secondaryMetrics"),
     )
+    fields = API_FIELDS | BAYESIAN_FIELDS if options.bayesian else API_FIELDS
     for role, key in keys:
         for metric, analysis in analyses[role]:
+            direction = cast(Directionality, metric.get("directionality") or "increase")
             full = pulse_metric(
-                metric["metricID"],
-                cast(Directionality, metric.get("directionality") or "increase"),
-                analysis,
-                metric_name=metric.get("metricName"),
+                metric["metricID"], direction, analysis, metric_name=metric.get("metricName")
             )
-            out[key].append({k: v for k, v in full.items() if k in API_FIELDS})
+            if options.bayesian:
+                full = bayesian_view(full, analysis, direction, options.confidence)
+            out[key].append({k: v for k, v in full.items() if k in fields})
+    return out
+
+
+# The fields a Bayesian view replaces or drops: no p-value, no sequential testing, no
+# frequentist correction.
+_FREQUENTIST_ONLY = (
+    "pValue", "adjustedAlpha", "sequentialTestingPValue",
+    "sequentialTestingConfidenceIntervalDelta", "sequentialTestingConfidenceInterval",
+    "percentSequentialTestingConfidenceIntervalDelta",
+    "percentSequentialTestingConfidenceInterval",
+)  # fmt: skip
+
+
+def bayesian_view(
+    metric: Mapping[str, Any],
+    analysis: MetricAnalysis,
+    directionality: Directionality,
+    confidence: float,
+) -> dict[str, Any]:
+    """A metric object as Statsig's Bayesian analysis shows it (stats.md §1.13): changes are
+    posterior means and the interval fields credible intervals at ``confidence``; the
+    p-value goes, and ``chanceToBeat`` (P(test is better, in the metric's direction)) and
+    ``expectedLoss`` (the relative change shipping test costs if it is in fact worse) come, in
+    percent. With no informative prior the posterior is the data's own normal likelihood."""
+    out = {k: v for k, v in metric.items() if k not in _FREQUENTIST_ONLY}
+    credibility = confidence / 100
+    absolute = bayesian(analysis.contrast, relative=False, credibility=credibility)
+    if absolute is not None:
+        out["absoluteChange"] = absolute.mean
+        out["confidenceIntervalDelta"] = absolute.credible_interval.half_width
+        out["confidenceInterval"] = bounds(absolute.credible_interval, 1.0)
+    relative = bayesian(analysis.contrast, relative=True, credibility=credibility)
+    if relative is not None:
+        out["percentChange"] = relative.mean * 100
+        out["percentConfidenceIntervalDelta"] = relative.credible_interval.half_width * 100
+        out["percentConfidenceInterval"] = bounds(relative.credible_interval, 100)
+        increase = directionality == "increase"
+        chance = relative.chance_to_beat if increase else 1 - relative.chance_to_beat
+        loss = relative.expected_loss_test if increase else relative.expected_loss_control
+        out["chanceToBeat"] = chance * 100
+        out["expectedLoss"] = loss * 100
     return out
 
 
@@ -157,19 +211,48 @@ def _benjamini_hochberg(
     options: ResultOptions,
     base: PulseSettings,
 ) -> dict[Role, list[tuple[Mapping[str, Any], MetricAnalysis]]]:
-    """Re-run every metric at the Benjamini-Hochberg alpha of the whole scorecard."""
-    family = [(role, m, a) for role, items in analyses.items() for m, a in items]
-    p_values = [a.frequentist.p_value for _, _, a in family if a.frequentist.p_value is not None]
-    if not p_values:
-        return analyses
-    alpha = benjamini_hochberg(p_values, base.alpha).adjusted_alpha
-    settings = replace(base, adjusted_alpha=alpha)
+    """Re-run the metrics at their Benjamini-Hochberg alpha (stats.md §1.9). The family of a
+    metric is the scorecard's metrics (per metric), every test group's comparison of the
+    metric with control (per variant), or both pooled; with ``bh_primary_only`` only primary
+    metrics are corrected."""
+    family = [
+        (role, metric, analysis)
+        for role, items in analyses.items()
+        for metric, analysis in items
+        if role == "primary" or not options.bh_primary_only
+    ]
+
+    def p_values(metric: Mapping[str, Any], analysis: MetricAnalysis) -> list[float]:
+        if not options.bh_per_variant:
+            found = [analysis.frequentist.p_value]
+        else:
+            found = []
+            for group in options.groups or (options.test,):
+                if group == options.control:
+                    continue
+                other = _analysis(metric, replace(options, test=group), base)
+                found.append(None if other is None else other.frequentist.p_value)
+        return [p for p in found if p is not None]
+
+    alphas: dict[int, float] = {}
+    if options.bh_per_metric:
+        pooled = [p for _, metric, analysis in family for p in p_values(metric, analysis)]
+        if pooled:
+            alpha = benjamini_hochberg(pooled, base.alpha).adjusted_alpha
+            alphas = {id(metric): alpha for _, metric, _ in family}
+    else:
+        for _, metric, analysis in family:
+            own = p_values(metric, analysis)
+            if own:
+                alphas[id(metric)] = benjamini_hochberg(own, base.alpha).adjusted_alpha
     redone: dict[Role, list[tuple[Mapping[str, Any], MetricAnalysis]]] = {
-        "primary": [],
-        "secondary": [],
+        role: [] for role in analyses
     }
-    for role, metric, _ in family:
-        analysis = _analysis(metric, options, settings)
-        if analysis is not None:
+    for role, items in analyses.items():
+        for metric, analysis in items:
+            corrected = alphas.get(id(metric))
+            if corrected is not None:
+                settings = replace(base, adjusted_alpha=corrected)
+                analysis = _analysis(metric, options, settings) or analysis
             redone[role].append((metric, analysis))
     return redone

@@ -19,6 +19,8 @@ from lockgate.pulse.engine import ds_of
 from lockgate.pulse.results import ResultOptions, scorecard
 
 RUNNING_STATUSES = ("active",)
+VIEWS = ("cumulative", "daily")
+REFRESH_TYPES = ("full", "incremental", "metric")
 _FINISHED = {"succeeded": "success", "failed": "failure"}
 
 
@@ -30,9 +32,12 @@ def load(
     body: Any,
     *,
     rule_id: str | None = None,
+    refresh: str | None = None,
 ) -> None:
     """Queue a load of one experiment, gate rule (``rule_id`` = the rule's baseID) or
-    holdout."""
+    holdout. ``refresh`` (else the body's, else ``full``): ``full`` recomputes every daily
+    view; ``incremental`` and ``metric`` keep the daily views of days that were over when
+    they were computed."""
     jobs.enqueue(
         session,
         project_id=change.project_id,
@@ -41,8 +46,20 @@ def load(
         rule_id=rule_id,
         now_ms=change.now_ms,
         requested_by=change.actor.name,
-        details={"reloadType": getattr(body, "refresh", None) or "full"},
+        details={"reloadType": refresh or getattr(body, "refresh", None) or "full"},
     )
+
+
+def refresh_type(raw: str | None, body: Any) -> str | None:
+    """``load_pulse``'s ``refresh`` query parameter, which the body's ``refresh`` may also
+    give; a bad value is a 400, as in the body."""
+    if raw is None or raw == "":
+        return getattr(body, "refresh", None)
+    if raw not in REFRESH_TYPES:
+        raise BadRequest(
+            f"Invalid request. refresh: must be one of {', '.join(REFRESH_TYPES)}, got {raw!r}"
+        )
+    return raw
 
 
 def history_dto(job: PulseJob) -> dict[str, Any]:
@@ -95,7 +112,12 @@ def experiment_results(
     query: dict[str, str | None],
     now_ms: int,
 ) -> dict[str, Any]:
-    """ExperimentPulseResultsDto for the ``control``/``test`` group ids of ``query``."""
+    """ExperimentPulseResultsDto for the ``control``/``test`` group ids of ``query``.
+
+    Two query parameters beyond the Console API's: ``view`` (``cumulative``, the default, or
+    ``daily``: the stored day's data alone) and ``bayesian`` (by default on for experiments
+    whose ``analyticsType`` is ``bayesian``): credible intervals, chance to beat and expected
+    loss instead of p-values (``results.bayesian_view``)."""
     groups = {g["id"]: g["name"] for g in document.get("groups") or []}
     names = {}
     for key in ("control", "test"):
@@ -115,7 +137,10 @@ def experiment_results(
     weight = _number(
         "bonferroniPrimaryMetricWeight", query.get("bonferroniPrimaryMetricWeight"), 0, 1
     )
-    sequential = bool(document.get("sequentialTesting"))
+    view = query.get("view") or "cumulative"
+    if view not in VIEWS:
+        raise BadRequest(f"Invalid request. view: must be one of {', '.join(VIEWS)}, got {view!r}")
+    sequential = bool(document.get("sequentialTesting")) and view == "cumulative"
     options = ResultOptions(
         control=names["control"],
         test=names["test"],
@@ -138,9 +163,21 @@ def experiment_results(
             query.get("applyBenjaminiHochbergPerMetric"),
             bool(document.get("benjaminiHochbergPerMetric")),
         ),
+        bh_per_variant=_flag(
+            "applyBenjaminiHochbergPerVariant",
+            query.get("applyBenjaminiHochbergPerVariant"),
+            bool(document.get("benjaminiHochbergPerVariant")),
+        ),
+        bh_primary_only=bool(document.get("benjaminiPrimaryMetricsOnly")),
         test_groups=max(1, len(groups) - 1),
+        groups=tuple(groups.values()),
+        bayesian=_flag(
+            "bayesian", query.get("bayesian"), document.get("analyticsType") == "bayesian"
+        ),
     )
-    stored = jobs.latest_results(session, project_id, "experiment", document["id"], ds=day or None)
+    stored = jobs.latest_results(
+        session, project_id, "experiment", document["id"], ds=day or None, view=view
+    )
     if stored is None:
         return {
             "ds": day or ds_of(now_ms),
@@ -175,6 +212,7 @@ def _due(
             PulseResult.entity_id == entity_id,
             PulseResult.rule_id == rule_id,
             PulseResult.ds == today,
+            PulseResult.view == "cumulative",
         )
     )
     if done is not None:

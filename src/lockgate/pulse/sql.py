@@ -21,7 +21,7 @@ Python only ever sees step 3's few rows.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -51,7 +51,8 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from lockgate.models import CustomEvent, Exposure
 
-CUPED_WINDOW_MS = 7 * 86_400_000
+DAY_MS = 86_400_000
+CUPED_WINDOW_MS = 7 * DAY_MS
 Aggregation = Literal["count", "sum", "any"]
 
 
@@ -316,11 +317,22 @@ def value_columns(index: int, metric: MetricQuery) -> list[str]:
 
 
 def unit_values_many(
-    project_id: str, assignment: Any, metrics: Sequence[MetricQuery], id_type: str
+    project_id: str,
+    assignment: Any,
+    metrics: Sequence[MetricQuery],
+    id_type: str,
+    *,
+    days: tuple[int, int] | None = None,
 ) -> Subquery:
     """Per unit, the values of every metric in one pass over the events: for metric ``i``,
     ``x_i`` (numerator), ``y_i`` (denominator, or 1) and, when CUPED, the pre-period ``xp_i``,
-    ``yp_i``. ``assignment`` is a (unit, grp, first_ts) table or subquery."""
+    ``yp_i``. ``assignment`` is a (unit, grp, first_ts) table or subquery.
+
+    With ``days`` = (from_ms, to_ms) the values are per unit and UTC ``day`` (days since the
+    epoch) instead, from the events in that range only, without the pre-period; a unit has a
+    row only for the days it logged a metric's event."""
+    if days is not None:
+        metrics = [replace(metric, cuped=False) for metric in metrics]
     event_unit = unit_id_column(CustomEvent, id_type)
     names: set[str] = set()
     for metric in metrics:
@@ -340,6 +352,10 @@ def unit_values_many(
         join = and_(join, CustomEvent.time < first_ts + next(iter(windows)))
     pre = CustomEvent.time < first_ts
     columns: list[Any] = [assignment.c.unit, assignment.c.grp]
+    if days is not None:
+        join = and_(join, CustomEvent.time >= days[0], CustomEvent.time < days[1])
+        day = (CustomEvent.time // DAY_MS).label("day")
+        columns.append(day)
     for index, metric in enumerate(metrics):
         post = CustomEvent.time >= first_ts
         if metric.window_ms is not None:
@@ -355,6 +371,13 @@ def unit_values_many(
             quantity.label(name)
             for quantity, name in zip(quantities, value_columns(index, metric), strict=True)
         ]
+    if days is not None:
+        return (
+            select(*columns)
+            .select_from(assignment.join(CustomEvent, join))
+            .group_by(assignment.c.unit, assignment.c.grp, day)
+            .subquery("unit_day_values")
+        )
     return (
         select(*columns)
         .select_from(assignment.outerjoin(CustomEvent, join))
@@ -490,11 +513,15 @@ class StagedMetric:
     winsorized: bool
 
 
-def group_sums_many(values: Any, metrics: Sequence[StagedMetric]) -> Select[Any]:
+def group_sums_many(
+    values: Any, metrics: Sequence[StagedMetric], *, by_day: bool = False
+) -> Select[Any]:
     """``group_sums`` of every metric in one scan of the staged unit values; metric ``i``'s
     sums are labelled ``<sum>_<i>``. A ratio metric's sums keep to its participating units;
-    ``units`` counts every staged unit of the group."""
-    columns: list[Any] = [values.c.grp, func.count().label("units")]
+    ``units`` counts every staged unit of the group. ``by_day`` groups by ``values.c.day`` too
+    (``unit_values_many`` with ``days``)."""
+    keys = [values.c.grp, values.c.day] if by_day else [values.c.grp]
+    columns: list[Any] = [*keys, func.count().label("units")]
     for metric in metrics:
         suffix = f"_{metric.index}"
         only = values.c[f"y{suffix}"] != 0 if metric.ratio else None
@@ -506,7 +533,18 @@ def group_sums_many(values: Any, metrics: Sequence[StagedMetric]) -> Select[Any]
             nonzero=metric.winsorized,
             only=only,
         )
-    return select(*columns).group_by(values.c.grp)
+    return select(*columns).group_by(*keys)
+
+
+def exposed_by_day(per_unit: Any) -> Select[Any]:
+    """Per group and UTC day (days since the epoch): the units first exposed that day, of
+    those exposed to exactly one group."""
+    day = (per_unit.c.first_ts // DAY_MS).label("day")
+    return (
+        select(per_unit.c.grp, day, func.count().label("units"))
+        .where(per_unit.c.groups == 1)
+        .group_by(per_unit.c.grp, day)
+    )
 
 
 def ranked_values(units: Subquery, from_top: int, count: int = 2) -> Select[Any]:

@@ -109,7 +109,8 @@ def analyze_cuped_ratio(
     return analyze_contrast(result.contrast, settings, cuped=result)
 
 
-def _bounds(ci: Interval, scale: float = 1.0) -> dict[str, float | None]:
+def bounds(ci: Interval, scale: float = 1.0) -> dict[str, float | None]:
+    """An interval as the API's {lower, upper}, times ``scale`` (100 for percent)."""
     return {
         "lower": None if ci.lower is None else ci.lower * scale,
         "upper": None if ci.upper is None else ci.upper * scale,
@@ -126,7 +127,7 @@ def _put_ci(
 ) -> None:
     if ci is not None:
         out[delta_key] = ci.half_width * scale
-        out[ci_key] = _bounds(ci, scale)
+        out[ci_key] = bounds(ci, scale)
 
 
 def pulse_metric(
