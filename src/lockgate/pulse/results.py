@@ -46,11 +46,6 @@ API_FIELDS = frozenset(
 )  # fmt: skip
 
 
-# The Bayesian view's extra fields (stats.md §1.13), in percent like percentChange; PulseMetric
-# has no field for them, so they appear only where the Bayesian view was asked for.
-BAYESIAN_FIELDS = frozenset({"chanceToBeat", "expectedLoss"})
-
-
 @dataclass(frozen=True)
 class ResultOptions:
     control: str  # group name
@@ -152,7 +147,7 @@ def scorecard(document: Mapping[str, Any], options: ResultOptions) -> dict[str, 
         ("primary", "primaryMetrics"),
         ("secondary", "secondaryMetrics"),
     )
-    fields = API_FIELDS | BAYESIAN_FIELDS if options.bayesian else API_FIELDS
+    chances: list[dict[str, Any]] = []
     for role, key in keys:
         for metric, analysis in analyses[role]:
             direction = cast(Directionality, metric.get("directionality") or "increase")
@@ -161,8 +156,20 @@ def scorecard(document: Mapping[str, Any], options: ResultOptions) -> dict[str, 
             )
             if options.bayesian:
                 full = bayesian_view(full, analysis, direction, options.confidence)
-            out[key].append({k: v for k, v in full.items() if k in fields})
+                chances.append(
+                    {"metricID": metric["metricID"]}
+                    | {k: full[k] for k in BAYESIAN_FIELDS if k in full}
+                )
+            out[key].append({k: v for k, v in full.items() if k in API_FIELDS})
+    if options.bayesian:
+        # PulseMetric allows no other keys; the results object does.
+        out["bayesian"] = chances
     return out
+
+
+# The Bayesian view's own figures (stats.md §1.13), in percent like percentChange. PulseMetric
+# has no field for them: results list them per metric under ``bayesian``.
+BAYESIAN_FIELDS = ("chanceToBeat", "expectedLoss")
 
 
 # The fields a Bayesian view replaces or drops: no p-value, no sequential testing, no

@@ -116,8 +116,9 @@ def experiment_results(
 
     Two query parameters beyond the Console API's: ``view`` (``cumulative``, the default, or
     ``daily``: the stored day's data alone) and ``bayesian`` (by default on for experiments
-    whose ``analyticsType`` is ``bayesian``): credible intervals, chance to beat and expected
-    loss instead of p-values (``results.bayesian_view``)."""
+    whose ``analyticsType`` is ``bayesian``): posterior means and credible intervals instead
+    of p-values, and each metric's chance to beat and expected loss under ``bayesian``
+    (``results.bayesian_view``)."""
     groups = {g["id"]: g["name"] for g in document.get("groups") or []}
     names = {}
     for key in ("control", "test"):
