@@ -35,3 +35,6 @@ def test_pulse_bench__two_thousand_units__every_engine_agrees_and_is_reported() 
     assert "same units, crossovers, per-group sums, winsorization caps and tails on" in report
     if HAS_DUCKDB:
         assert "within 4x of DuckDB" in report
+    days = (pulse.END_MS - 1) // pulse.DAY_MS - pulse.T0 // pulse.DAY_MS + 1  # exposure to end
+    for engine in expected[1:] if HAS_DUCKDB else expected:
+        assert f"daily views on {engine}: a full reload's {days} days" in report
