@@ -68,28 +68,37 @@ def _row(pid: str, unit: str, ts: int, **fields: Any) -> dict[str, Any]:
     return {"project_id": pid, "user_id": unit, "time": ts, "received_time": ts, **fields}
 
 
+def _value(logged: list[tuple[int, str]], metric_type: str) -> tuple[float, float]:
+    """(x, y) of one unit's events, in time order."""
+    visits = sum(1 for _, name in logged if name == "visit")
+    checkouts = sum(1 for _, name in logged if name == "checkout")
+    if metric_type == "composite_sum":
+        return float(visits + checkouts), 1.0
+    if metric_type == "composite":
+        return float(checkouts), float(visits)
+    # funnel: started with a visit; completed with a checkout after a visit
+    started = next((ts for ts, name in logged if name == "visit"), None)
+    if started is None:
+        return 0.0, 0.0
+    return float(any(n == "checkout" and ts >= started for ts, n in logged)), 1.0
+
+
 def _expected(units: dict[str, Any], metric_type: str) -> dict[str, dict[str, float]]:
+    """Every sum, CUPED's included: the pre-period is the seven days before first exposure."""
     sums: dict[str, dict[str, float]] = {}
     for group, first, logged in units.values():
-        after = sorted((ts, name) for name, ts in logged if ts >= first)
-        visits = sum(1 for _, name in after if name == "visit")
-        checkouts = sum(1 for _, name in after if name == "checkout")
-        if metric_type == "composite_sum":
-            x, y = float(visits + checkouts), 1.0
-        elif metric_type == "composite":
-            x, y = float(checkouts), float(visits)
-        else:  # funnel: started with a visit; completed with a checkout after a visit
-            started = next((ts for ts, name in after if name == "visit"), None)
-            x = float(any(n == "checkout" and ts >= started for ts, n in after)) if started else 0.0
-            y = 1.0 if started is not None else 0.0
+        events = sorted((ts, name) for name, ts in logged)
+        x, y = _value([e for e in events if e[0] >= first], metric_type)
+        xp, yp = _value([e for e in events if first - 7 * 86_400_000 <= e[0] < first], metric_type)
         if y == 0:
             continue
-        bucket = sums.setdefault(group, {"n": 0.0, "sx": 0.0, "sxx": 0.0, "sy": 0.0, "sxy": 0.0})
-        bucket["n"] += 1
-        bucket["sx"] += x
-        bucket["sxx"] += x * x
-        bucket["sy"] += y
-        bucket["sxy"] += x * y
+        bucket = sums.setdefault(group, {})
+        for key, value in (
+            ("n", 1.0), ("sx", x), ("sxx", x * x), ("sy", y), ("sxy", x * y), ("sxp", xp),
+            ("sxpxp", xp * xp), ("sxxp", x * xp), ("syp", yp), ("sxpyp", xp * yp),
+            ("sxyp", x * yp), ("syxp", y * xp), ("syyp", y * yp), ("with_pre", float(xp != 0)),
+        ):  # fmt: skip
+            bucket[key] = bucket.get(key, 0.0) + value
     return sums
 
 
@@ -115,9 +124,15 @@ def test_scorecard_sums__funnel_and_composites__equal_python_reduction(
             assert got["n"] == sums["n"], (metric_type, group)
             assert got["sx"] == pytest.approx(sums["sx"]), (metric_type, group)
             assert got["sxx"] == pytest.approx(sums["sxx"]), (metric_type, group)
+            assert got["sxp"] == pytest.approx(sums["sxp"]), (metric_type, group)
+            assert got["sxpxp"] == pytest.approx(sums["sxpxp"]), (metric_type, group)
+            assert got["sxxp"] == pytest.approx(sums["sxxp"]), (metric_type, group)
+            assert got["with_pre"] == sums["with_pre"], (metric_type, group)
             if metric["ratio"]:
-                assert got["sy"] == pytest.approx(sums["sy"]), (metric_type, group)
-                assert got["sxy"] == pytest.approx(sums["sxy"]), (metric_type, group)
+                for key in ("sy", "sxy", "syp", "sxpyp", "sxyp", "syxp", "syyp"):
+                    assert got[key] == pytest.approx(sums[key]), (metric_type, group, key)
     # The funnel is a real rate: some units started without completing.
     funnel = by_type["funnel"]["sums"]
     assert 0 < sum(g["sx"] for g in funnel.values()) < sum(g["sy"] for g in funnel.values())
+    # Some units logged before their exposure: CUPED has pre-period values to work with.
+    assert all(by_type["composite_sum"]["sums"][g]["with_pre"] > 0 for g in ("Control", "Test"))

@@ -24,6 +24,7 @@ from lockgate.pulse import metrics as metric_plans
 from lockgate.pulse.jobs import ComputedResult, Progress
 from lockgate.pulse.metrics import MetricPlan
 from lockgate.pulse.sql import (
+    CUPED_WINDOW_MS,
     DAY_MS,
     Assignment,
     MetricQuery,
@@ -89,7 +90,8 @@ def scorecard_sums(
     every unit's group and first exposure, the events once to stage every unit's value of
     every metric. Both stages are temporary tables of the job's own connection; the per-group
     sums and the winsorization ranks are then read from the staged unit values. Funnel and
-    composite metrics (``derived_sums``) read the events once more each.
+    composite metrics (``derived_sums``) read the events twice more each (after exposure, and
+    before it for CUPED).
     """
     connection = session.connection()
     postgresql = connection.dialect.name == "postgresql"
@@ -257,18 +259,27 @@ def derived_sums(
 ) -> dict[str, dict[str, float]]:
     """Per-group sums of a funnel or composite metric, from the per-unit values the metric
     values API computes (``metrics.sql.unit_values_query``), counted from each unit's first
-    exposure. A ratio (funnel, composite) keeps the units with a non-zero denominator; a
-    composite_sum counts every assigned unit, 0 for those without events."""
+    exposure, with the same values over the seven days before it for CUPED (stats.md §1.6).
+    A ratio (funnel, composite) keeps the units with a non-zero denominator; a composite_sum
+    counts every assigned unit, 0 for those without events."""
     assert plan.derived is not None
     definition = metric_service.spec_of(session, project_id, dict(plan.derived))
     assigned = per_unit.c.groups == 1
-    since = (
-        select(per_unit.c.unit.label("unit_id"), per_unit.c.first_ts.label("start_ms"))
+    unit, first_ts = per_unit.c.unit.label("unit_id"), per_unit.c.first_ts
+    since = select(unit, first_ts.label("start_ms")).where(assigned).subquery("since")
+    before = (
+        select(
+            unit,
+            (first_ts - CUPED_WINDOW_MS).label("start_ms"),
+            first_ts.label("end_ms"),
+        )
         .where(assigned)
-        .subquery("since")
+        .subquery("before")
     )
     end_ms = spec.end_ms if spec.end_ms is not None else 2**62
     values = unit_values_query(definition, 0, end_ms, spec.id_type, since=since).subquery("unit")
+    pre = unit_values_query(definition, 0, end_ms, spec.id_type, since=before).subquery("pre")
+    with_pre = per_unit.outerjoin(pre, pre.c.unit_id == per_unit.c.unit)
     joined = values.c.unit_id == per_unit.c.unit
     if plan.is_ratio:
         view = (
@@ -276,8 +287,10 @@ def derived_sums(
                 per_unit.c.grp,
                 values.c.numerator.label("x"),
                 values.c.denominator.label("y"),
+                func.coalesce(pre.c.numerator, 0.0).label("xp"),
+                func.coalesce(pre.c.denominator, 0.0).label("yp"),
             )
-            .join(values, joined)
+            .select_from(with_pre.join(values, joined))
             .where(assigned)
         )
     else:
@@ -286,11 +299,13 @@ def derived_sums(
                 per_unit.c.grp,
                 func.coalesce(values.c.value, 0.0).label("x"),
                 literal(1.0).label("y"),
+                func.coalesce(pre.c.value, 0.0).label("xp"),
+                literal(1.0).label("yp"),
             )
-            .select_from(per_unit.outerjoin(values, joined))
+            .select_from(with_pre.outerjoin(values, joined))
             .where(assigned)
         )
-    return _rows(session, group_sums(view.subquery("derived"), ratio=plan.is_ratio, cuped=False))
+    return _rows(session, group_sums(view.subquery("derived"), ratio=plan.is_ratio, cuped=True))
 
 
 @contextmanager
