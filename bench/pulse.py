@@ -443,14 +443,9 @@ def product_scorecard(database: Database) -> Measured:
     marks: list[tuple[str, float]] = []
     with peak_rss() as memory:
         start = time.perf_counter()
-        with database.transaction(write=False) as session:
-            result = scorecard_sums(
-                session,
-                PROJECT,
-                SPEC,
-                REFS,
-                lambda _p, message: marks.append((message, time.perf_counter())),
-            )
+        result = _scorecard_sums(
+            database, lambda _p, message: marks.append((message, time.perf_counter()))
+        )
         seconds = time.perf_counter() - start
     steps, previous, label = [], start, "units and crossovers"
     for message, at in [*marks, ("", start + seconds)]:
@@ -477,17 +472,19 @@ def daily_views(database: Database, from_ms: int) -> tuple[int, float]:
     """The daily views a load computes from ``from_ms`` on (0: a full reload, every day): how
     many days, and the seconds of that step alone (timed by its progress mark)."""
     marks: dict[str, float] = {}
+    result = _scorecard_sums(
+        database,
+        lambda _p, message: marks.setdefault(message, time.perf_counter()),
+        daily_from_ms=from_ms,
+    )
+    return len(result["daily"]), time.perf_counter() - marks["daily values"]
+
+
+def _scorecard_sums(
+    database: Database, progress: Callable[[int, str], None], daily_from_ms: int | None = None
+) -> dict[str, Any]:
     with database.transaction(write=False) as session:
-        result = scorecard_sums(
-            session,
-            PROJECT,
-            SPEC,
-            REFS,
-            lambda _p, message: marks.setdefault(message, time.perf_counter()),
-            daily_from_ms=from_ms,
-        )
-        ended = time.perf_counter()
-    return len(result["daily"]), ended - marks["daily values"]
+        return scorecard_sums(session, PROJECT, SPEC, REFS, progress, daily_from_ms=daily_from_ms)
 
 
 def _duckdb_query(exposures: Path, events: Path) -> str:
