@@ -46,6 +46,11 @@ API_FIELDS = frozenset(
 )  # fmt: skip
 
 
+# The Bayesian view's own figures (stats.md §1.13), in percent like percentChange. PulseMetric
+# has no field for them: results list them per metric under ``bayesian``.
+BAYESIAN_FIELDS = ("chanceToBeat", "expectedLoss")
+
+
 @dataclass(frozen=True)
 class ResultOptions:
     control: str  # group name
@@ -165,11 +170,6 @@ def scorecard(document: Mapping[str, Any], options: ResultOptions) -> dict[str, 
         # PulseMetric allows no other keys; the results object does.
         out["bayesian"] = chances
     return out
-
-
-# The Bayesian view's own figures (stats.md §1.13), in percent like percentChange. PulseMetric
-# has no field for them: results list them per metric under ``bayesian``.
-BAYESIAN_FIELDS = ("chanceToBeat", "expectedLoss")
 
 
 # The fields a Bayesian view replaces or drops: no p-value, no sequential testing, no
