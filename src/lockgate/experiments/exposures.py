@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 from lockgate.console.errors import BadRequest, NotFound
 from lockgate.entities import service as entities
 from lockgate.experiments import repository, service
-from lockgate.experiments.repository import DAY_MS, ExposureSummary
+from lockgate.experiments.repository import ExposureSummary
 from lockgate.experiments.schemas import ResolveAlertIn
 from lockgate.kit.actor import Change
+from lockgate.metrics.sql import DAY_MS
 from lockgate.stats.srm import HEALTH_CHECK_TYPE, srm_check
 
 MAX_IDS = 25

@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, and_, case, exists, func, literal_column, 
 from sqlalchemy.orm import Session
 
 from lockgate.kit.sqljson import json_list_overlaps
+from lockgate.metrics.sql import DAY_MS
 from lockgate.models import (
     CustomEvent,
     Experiment,
@@ -23,8 +24,6 @@ from lockgate.models import (
     PulseResult,
     Segment,
 )
-
-DAY_MS = 86_400_000
 
 
 @dataclass(frozen=True)

@@ -204,7 +204,7 @@ def load_pulse(
     ctx: Console, id: str, request: Request, body: LoadPulseIn | None = Body(None)
 ) -> dict[str, Any]:
     service.load_experiment(ctx.session, ctx.project_id, id)
-    refresh = pulse_service.refresh_type(request.query_params.get("refresh"), body)
+    refresh = pulse_service.refresh_type(request.query_params.get("refresh"))
     pulse_service.load(ctx.session, ctx.change, "experiment", id, body, refresh=refresh)
     return message_only("Experiment is loading.")
 

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 from lockgate.console.errors import BadRequest
 from lockgate.entities import service as entities
 from lockgate.kit.actor import Change
-from lockgate.metrics.service import DAY_MS, METRIC, is_archived, load_custom
+from lockgate.metrics.service import METRIC, is_archived, load_custom
+from lockgate.metrics.sql import DAY_MS
 
 
 def next_day_boundary(now_ms: int) -> int:

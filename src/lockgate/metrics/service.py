@@ -27,7 +27,6 @@ from lockgate.metrics.sql import EventSelector, MetricSpec
 from lockgate.models import Metric
 from lockgate.tags import repository as tags_repository
 
-DAY_MS = 86_400_000
 METRIC = entities.EntityKind(
     model=Metric,
     entity_type="metric",

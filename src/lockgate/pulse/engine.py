@@ -18,14 +18,14 @@ from sqlalchemy.sql import Subquery
 
 from lockgate.kit.clock import Clock
 from lockgate.metrics import service as metric_service
-from lockgate.metrics.sql import unit_values_query
+from lockgate.metrics.sql import DAY_MS, unit_values_query
+from lockgate.metrics.values import day_window
 from lockgate.models import Experiment, PulseJob, PulseResult
 from lockgate.pulse import metrics as metric_plans
-from lockgate.pulse.jobs import ComputedResult, Progress
+from lockgate.pulse.jobs import ComputedResult, Progress, reload_type
 from lockgate.pulse.metrics import MetricPlan
 from lockgate.pulse.sql import (
     CUPED_WINDOW_MS,
-    DAY_MS,
     Assignment,
     MetricQuery,
     StagedMetric,
@@ -170,7 +170,7 @@ def daily_sums(
     new_units: dict[int, dict[str, int]] = {}
     for grp, day, units in connection.execute(exposed_by_day(per_unit)):
         new_units.setdefault(int(day), {})[str(grp)] = int(units)
-    end_ms = spec.end_ms if spec.end_ms is not None else 2**62
+    end_ms = spec.until_ms
     if not new_units or from_ms >= end_ms:
         return {}
     assigned = select(per_unit).where(per_unit.c.groups == 1).subquery("assigned")
@@ -276,7 +276,7 @@ def derived_sums(
         .where(assigned)
         .subquery("before")
     )
-    end_ms = spec.end_ms if spec.end_ms is not None else 2**62
+    end_ms = spec.until_ms
     values = unit_values_query(definition, 0, end_ms, spec.id_type, since=since).subquery("unit")
     pre = unit_values_query(definition, 0, end_ms, spec.id_type, since=before).subquery("pre")
     with_pre = per_unit.outerjoin(pre, pre.c.unit_id == per_unit.c.unit)
@@ -457,7 +457,7 @@ def daily_resume_ms(session: Session, job: PulseJob) -> int:
     """Where a load's daily views start: the beginning for a full reload; otherwise the day
     after the last one whose stored daily view was computed after the day had ended (days
     before it are final and are not computed again)."""
-    if ((job.details or {}).get("reloadType") or "full") == "full":
+    if reload_type(job) == "full":
         return 0
     stored = session.execute(
         select(PulseResult.ds, PulseResult.computed_time)
@@ -471,11 +471,7 @@ def daily_resume_ms(session: Session, job: PulseJob) -> int:
         .order_by(PulseResult.ds.desc())
     )
     for ds, computed_time in stored:
-        end_ms = day_start_ms(ds) + DAY_MS
+        _, end_ms = day_window(ds)
         if computed_time >= end_ms:
             return end_ms
     return 0
-
-
-def day_start_ms(ds: str) -> int:
-    return int(datetime.strptime(ds, "%Y-%m-%d").replace(tzinfo=UTC).timestamp() * 1000)

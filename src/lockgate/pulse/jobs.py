@@ -70,6 +70,11 @@ def enqueue(
     return job
 
 
+def reload_type(job: PulseJob) -> str:
+    """``full``, ``incremental`` or ``metric``: what the load was asked to recompute."""
+    return str((job.details or {}).get("reloadType") or "full")
+
+
 def history(
     session: Session,
     project_id: str,

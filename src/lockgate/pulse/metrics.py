@@ -3,7 +3,8 @@
 Every logged event has Statsig's automatic metrics ``<event>::event_count`` and
 ``<event>::event_user``; custom metrics come from the metrics table. Funnel and composite
 metrics are not a ``MetricQuery``: their unit values come from ``metrics.sql`` (the per-unit
-values the metric values API uses), one extra pass over the events each, without CUPED.
+values the metric values API uses), two extra passes over the events each (after exposure, and
+the CUPED pre-period before it).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from lockgate.console.errors import BadRequest
 from lockgate.kit.actor import Change
 from lockgate.kit.clock import Clock
 from lockgate.kit.db import Database
+from lockgate.metrics.sql import DAY_MS
 from lockgate.models import Autotune, Experiment, Gate, Holdout, PulseJob, PulseResult
 from lockgate.pulse import jobs, monitoring
 from lockgate.pulse.engine import ds_of
@@ -50,11 +51,11 @@ def load(
     )
 
 
-def refresh_type(raw: str | None, body: Any) -> str | None:
-    """``load_pulse``'s ``refresh`` query parameter, which the body's ``refresh`` may also
-    give; a bad value is a 400, as in the body."""
+def refresh_type(raw: str | None) -> str | None:
+    """``load_pulse``'s ``refresh`` query parameter (None when absent: ``load`` then takes the
+    body's); a bad value is a 400, as in the body."""
     if raw is None or raw == "":
-        return getattr(body, "refresh", None)
+        return None
     if raw not in REFRESH_TYPES:
         raise BadRequest(
             f"Invalid request. refresh: must be one of {', '.join(REFRESH_TYPES)}, got {raw!r}"
@@ -71,7 +72,7 @@ def history_dto(job: PulseJob) -> dict[str, Any]:
         "createdTime": created,
         "startDs": ds_of(job.started_time or created),
         "endDs": ds_of(finished or created),
-        "reloadType": (job.details or {}).get("reloadType") or "full",
+        "reloadType": jobs.reload_type(job),
         "turboMode": False,
         "status": job.status,
         "progress": job.progress,
@@ -199,7 +200,7 @@ def _before_target(document: dict[str, Any], stored: PulseResult) -> bool:
     start, days = document.get("startTime"), document.get("duration")
     if not start or not days:
         return True
-    return bool(stored.document.get("computedTime", 0) < start + int(days) * 86_400_000)
+    return bool(stored.document.get("computedTime", 0) < start + int(days) * DAY_MS)
 
 
 def _due(

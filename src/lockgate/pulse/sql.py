@@ -49,9 +49,9 @@ from sqlalchemy.sql import Subquery
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from lockgate.metrics.sql import DAY_MS
 from lockgate.models import CustomEvent, Exposure
 
-DAY_MS = 86_400_000
 CUPED_WINDOW_MS = 7 * DAY_MS
 Aggregation = Literal["count", "sum", "any"]
 
@@ -106,6 +106,11 @@ class Assignment:
     extra_filters: Sequence[ColumnElement[bool]] = field(default_factory=tuple)
     group_by_value: Mapping[str, str] | None = None  # exposure value -> group name
     value: ColumnElement[Any] | None = None  # what group_by_value reads; Exposure.value if None
+
+    @property
+    def until_ms(self) -> int:
+        """``end_ms``, or a time after every event when the assignment is open-ended."""
+        return self.end_ms if self.end_ms is not None else 2**62
 
 
 class SecondaryGateValue(FunctionElement[str]):
