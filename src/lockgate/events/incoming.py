@@ -24,6 +24,27 @@ PAIRS = tuple(
     for name in ("exposures", "events")
 )
 MOVE_ROWS = 200_000  # per table and transaction: bounds how long other writers wait
+MOVE_LOCK = 0x6C6F636B6D6F7665  # PostgreSQL advisory lock key taken by every move
+
+
+def serialize_moves(connection: Connection) -> None:
+    """Hold the move lock until the caller's transaction ends (PostgreSQL; SQLite has one
+    writer anyway). Moves then commit one after another, so the sequence numbers they give
+    rise in commit order: a reader holding the lock sees every row below the highest ``seq``
+    it reads, and any row committed later gets a higher one."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(func.pg_advisory_xact_lock(MOVE_LOCK)))
+
+
+def watermark(connection: Connection) -> tuple[int, int]:
+    """The highest ``seq`` of the indexed exposures and events (0 when empty), every row
+    at or below them committed. Call in a transaction of its own: it holds the move lock
+    until that ends."""
+    serialize_moves(connection)
+    return tuple(  # type: ignore[return-value]
+        int(connection.scalar(select(func.coalesce(func.max(indexed.c.seq), 0))) or 0)
+        for _, indexed, _ in PAIRS
+    )
 
 
 def move(connection: Connection, limit: int | None = MOVE_ROWS) -> int:
@@ -35,6 +56,7 @@ def move(connection: Connection, limit: int | None = MOVE_ROWS) -> int:
     on the rgstr bench's data). So ``seq`` follows arrival from one move to the next, and unit
     order within one."""
     moved = 0
+    serialize_moves(connection)
     for incoming, indexed, columns in PAIRS:
         if limit is None:
             last = connection.scalar(select(func.max(incoming.c.seq)))

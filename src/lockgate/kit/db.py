@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from lockgate.kit.settings import Settings
@@ -58,6 +58,21 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     def _on_begin(connection: Any) -> None:
         immediate = connection.get_execution_options().get(_WRITE_OPTION, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def connection_transaction(connection: Connection, *, write: bool) -> Iterator[Session]:
+    """A transaction of ``connection`` (a write one takes SQLite's write lock at its start) and
+    a session joined to it: for work spanning several transactions of one connection, whose
+    temporary tables live as long as it does. Commits on success, rolls back on any error."""
+    connection.execution_options(**{_WRITE_OPTION: write})
+    with connection.begin():
+        session = Session(bind=connection, expire_on_commit=False)
+        try:
+            yield session
+            session.flush()
+        finally:
+            session.close()
 
 
 class Database:

@@ -21,7 +21,14 @@ from lockgate.models.core import (
     Tag,
 )
 from lockgate.models.events import CustomEvent, Exposure, events_incoming, exposures_incoming
-from lockgate.models.pulse import Metric, PulseJob, PulseResult
+from lockgate.models.pulse import (
+    Metric,
+    PulseJob,
+    PulseResult,
+    PulseState,
+    PulseStateUnit,
+    PulseStateValue,
+)
 
 __all__ = [
     "ApiKey",
@@ -43,6 +50,9 @@ __all__ = [
     "Project",
     "PulseJob",
     "PulseResult",
+    "PulseState",
+    "PulseStateUnit",
+    "PulseStateValue",
     "RateLimitCounter",
     "Segment",
     "SegmentMember",

@@ -5,9 +5,9 @@ confidence, corrections) is applied later to these sums, without touching raw ro
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,13 +16,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Subquery
 
-from lockgate.kit.clock import Clock
 from lockgate.metrics import service as metric_service
 from lockgate.metrics.sql import DAY_MS, unit_values_query
-from lockgate.metrics.values import day_window
-from lockgate.models import Experiment, PulseJob, PulseResult
 from lockgate.pulse import metrics as metric_plans
-from lockgate.pulse.jobs import ComputedResult, Progress, reload_type
+from lockgate.pulse.jobs import Progress
 from lockgate.pulse.metrics import MetricPlan
 from lockgate.pulse.sql import (
     CUPED_WINDOW_MS,
@@ -81,10 +78,12 @@ def scorecard_sums(
     progress: Progress,
     *,
     daily_from_ms: int | None = None,
+    kept: list[Table] | None = None,
 ) -> dict[str, Any]:
     """Units per group and the sums of every metric; ``metric_refs`` = (role, {name, type}).
     With ``daily_from_ms``, also ``daily``: the daily view of every day from then on
-    (``daily_sums``).
+    (``daily_sums``). With ``kept``, the staged per-unit tables outlive the transaction and
+    are appended to it (assignment, then unit values); the caller drops them.
 
     Raw rows are read twice, whatever the number of metrics: the exposures once to stage
     every unit's group and first exposure, the events once to stage every unit's value of
@@ -99,20 +98,50 @@ def scorecard_sums(
         # Event tables grow by bulk inserts faster than autovacuum re-samples them; with stale
         # statistics the planner picks a nested loop over millions of rows.
         connection.execute(text("ANALYZE exposures, events"))
-    roles = [role for role, _ in metric_refs]
-    plans = metric_plans.plans(session, project_id, [ref for _, ref in metric_refs])
-    queries = [plan.query for plan in plans if plan.query is not None]
-    with _staged(connection, project_id, spec, queries, progress) as (per_unit, values):
-        crossovers = int(
-            connection.scalar(
-                select(func.count()).select_from(per_unit).where(per_unit.c.groups > 1)
+    card = Scorecard.of(session, project_id, metric_refs)
+    with _staged(connection, project_id, spec, card.queries, progress, keep=kept is not None) as (
+        per_unit,
+        values,
+    ):
+        if kept is not None:
+            kept += [per_unit, values]
+        units: dict[str, int] = {}
+        if card.staged:
+            progress(60, f"per-group sums of {len(card.staged)} metrics")
+            metrics = [metric for _, metric in card.staged]
+            sums = _per_metric(session, group_sums_many(values, metrics), metrics, units)
+            fill_sums(
+                session,
+                card.staged,
+                sums,
+                lambda metric: metric_view(values, metric.index, cuped=metric.cuped),
+                lambda caps: _per_metric(
+                    session, tail_sums_many(values, caps), [m for m, _ in caps]
+                ),
             )
-            or 0
+        return finish_scorecard(
+            session, project_id, spec, card, per_unit, units, progress, daily_from_ms
         )
-        computed: list[dict[str, Any]] = []
-        staged: list[tuple[dict[str, Any], StagedMetric]] = []
-        derived: list[tuple[dict[str, Any], MetricPlan]] = []
-        for role, plan in zip(roles, plans, strict=True):
+
+
+@dataclass
+class Scorecard:
+    """A scorecard's metrics: one result entry each (``entries``), the queries staged per unit
+    (``queries``, ``staged``: index i reads query i) and the funnel and composite metrics,
+    computed apart (``derived``)."""
+
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    queries: list[MetricQuery] = field(default_factory=list)
+    staged: list[tuple[dict[str, Any], StagedMetric]] = field(default_factory=list)
+    derived: list[tuple[dict[str, Any], MetricPlan]] = field(default_factory=list)
+
+    @classmethod
+    def of(
+        cls, session: Session, project_id: str, metric_refs: Sequence[tuple[str, Mapping[str, Any]]]
+    ) -> Scorecard:
+        card = cls()
+        plans = metric_plans.plans(session, project_id, [ref for _, ref in metric_refs])
+        for (role, _), plan in zip(metric_refs, plans, strict=True):
             entry: dict[str, Any] = {
                 "metricID": plan.metric_id,
                 "metricName": plan.name,
@@ -121,40 +150,60 @@ def scorecard_sums(
                 "role": role,
                 "ratio": plan.is_ratio,
             }
-            computed.append(entry)
+            card.entries.append(entry)
             if plan.derived is not None:
-                derived.append((entry, plan))
-                continue
-            if plan.query is None:
+                card.derived.append((entry, plan))
+            elif plan.query is None:
                 entry["unsupported"] = plan.unsupported
-                continue
-            metric = StagedMetric(len(staged), plan.is_ratio, plan.query.cuped, plan.winsorized)
-            staged.append((entry, metric))
-        if staged:
-            progress(60, f"per-group sums of {len(staged)} metrics")
-            units = _sums_of_all(session, values, staged)
-        else:
-            assigned = select(per_unit.c.grp, func.count()).where(per_unit.c.groups == 1)
-            units = {
-                str(grp): int(n) for grp, n in connection.execute(assigned.group_by(per_unit.c.grp))
-            }
-        for entry, plan in derived:
-            progress(90, f"per-group sums of {plan.metric_id}")
-            entry["sums"] = derived_sums(session, project_id, spec, per_unit, plan)
-        result = {"units": units, "crossoverUnits": crossovers, "metrics": computed}
-        if daily_from_ms is not None and staged:
-            progress(95, "daily values")
-            result["daily"] = daily_sums(
-                session, project_id, spec, per_unit, queries, staged, daily_from_ms
-            )
-        return result
+            else:
+                index = len(card.queries)
+                card.queries.append(plan.query)
+                metric = StagedMetric(index, plan.is_ratio, plan.query.cuped, plan.winsorized)
+                card.staged.append((entry, metric))
+        return card
+
+
+def finish_scorecard(
+    session: Session,
+    project_id: str,
+    spec: Assignment,
+    card: Scorecard,
+    per_unit: Any,
+    units: dict[str, int],
+    progress: Progress,
+    daily_from_ms: int | None,
+) -> dict[str, Any]:
+    """The scorecard document once the staged metrics' sums are in their entries: crossovers,
+    units per group (counted from ``per_unit`` when no staged metric counted them), the
+    derived metrics' sums and the daily views. ``per_unit`` is a (unit, grp, first_ts, groups)
+    table or subquery."""
+    connection = session.connection()
+    crossovers = int(
+        connection.scalar(select(func.count()).select_from(per_unit).where(per_unit.c.groups > 1))
+        or 0
+    )
+    if not card.staged:
+        assigned = select(per_unit.c.grp, func.count()).where(per_unit.c.groups == 1)
+        units = {
+            str(grp): int(n) for grp, n in connection.execute(assigned.group_by(per_unit.c.grp))
+        }
+    for entry, plan in card.derived:
+        progress(90, f"per-group sums of {plan.metric_id}")
+        entry["sums"] = derived_sums(session, project_id, spec, per_unit, plan)
+    result = {"units": units, "crossoverUnits": crossovers, "metrics": card.entries}
+    if daily_from_ms is not None and card.staged:
+        progress(95, "daily values")
+        result["daily"] = daily_sums(
+            session, project_id, spec, per_unit, card.queries, card.staged, daily_from_ms
+        )
+    return result
 
 
 def daily_sums(
     session: Session,
     project_id: str,
     spec: Assignment,
-    per_unit: Table,
+    per_unit: Any,
     queries: Sequence[MetricQuery],
     staged: Sequence[tuple[dict[str, Any], StagedMetric]],
     from_ms: int,
@@ -226,36 +275,39 @@ def _per_metric(
     return found
 
 
-def _sums_of_all(
-    session: Session, values: Table, staged: Sequence[tuple[dict[str, Any], StagedMetric]]
-) -> dict[str, int]:
-    """Fill every entry's ``sums`` (one scan), then the winsorized ones' cap (one small ranked
-    scan each) and capped sums (one scan for all tails). Returns the units per group."""
-    metrics = [metric for _, metric in staged]
-    units: dict[str, int] = {}
-    sums = _per_metric(session, group_sums_many(values, metrics), metrics, units)
+Caps = Sequence[tuple[StagedMetric, float]]
+PerMetric = dict[int, dict[str, dict[str, float]]]
+
+
+def fill_sums(
+    session: Session,
+    staged: Sequence[tuple[dict[str, Any], StagedMetric]],
+    sums: PerMetric,
+    unit_view: Callable[[StagedMetric], Subquery],
+    tails_above: Callable[[Caps], PerMetric],
+) -> None:
+    """Put every entry's ``sums`` in it, then the winsorized ones' cap (a small ranked scan of
+    the metric's ``unit_view`` each) and capped sums (``tails_above`` their caps, for all)."""
     caps: list[tuple[StagedMetric, float]] = []
     for entry, metric in staged:
         entry["sums"] = sums[metric.index]
         if metric.winsorized:
-            view = metric_view(values, metric.index, cuped=metric.cuped)
-            info = winsorization_cap(session, view, entry["sums"])
+            info = winsorization_cap(session, unit_view(metric), entry["sums"])
             entry["winsorization"] = info
             if info["cap"] is not None:
                 caps.append((metric, info["cap"]))
     if not caps:
-        return units
-    tails = _per_metric(session, tail_sums_many(values, caps), [m for m, _ in caps])
+        return
+    tails = tails_above(caps)
     for entry, metric in staged:
         if metric.index in tails:
             cap = entry["winsorization"]["cap"]
             entry["winsorization"]["tails"] = tails[metric.index]
             entry["cappedSums"] = capped_sums(entry["sums"], tails[metric.index], cap)
-    return units
 
 
 def derived_sums(
-    session: Session, project_id: str, spec: Assignment, per_unit: Table, plan: MetricPlan
+    session: Session, project_id: str, spec: Assignment, per_unit: Any, plan: MetricPlan
 ) -> dict[str, dict[str, float]]:
     """Per-group sums of a funnel or composite metric, from the per-unit values the metric
     values API computes (``metrics.sql.unit_values_query``), counted from each unit's first
@@ -315,13 +367,16 @@ def _staged(
     spec: Assignment,
     queries: Sequence[MetricQuery],
     progress: Progress,
+    *,
+    keep: bool = False,
 ) -> Iterator[tuple[Table, Table]]:
     """The job's per-unit assignment and unit values as temporary tables, dropped afterwards
-    (on PostgreSQL also at commit, so a failed job leaves none behind)."""
+    (on PostgreSQL also at commit, so a failed job leaves none behind), unless ``keep``."""
     suffix = uuid.uuid4().hex[:12]
-    per_unit = per_unit_table(f"pulse_units_{suffix}")
-    values = unit_values_table(f"pulse_values_{suffix}", queries)
+    per_unit = per_unit_table(f"pulse_units_{suffix}", keep=keep)
+    values = unit_values_table(f"pulse_values_{suffix}", queries, keep=keep)
     postgresql = connection.dialect.name == "postgresql"
+    dropped = not keep
     try:
         progress(5, "assigning units to groups")
         per_unit.create(connection)
@@ -343,12 +398,20 @@ def _staged(
         if postgresql:
             connection.execute(text(f'ANALYZE "{values.name}"'))
         yield per_unit, values
+    except BaseException:
+        dropped = True
+        raise
     finally:
-        for table in (values, per_unit):
-            try:
-                table.drop(connection, checkfirst=True)
-            except DBAPIError:
-                break  # the transaction failed; on PostgreSQL the tables go with it
+        if dropped:
+            drop_temporary(connection, [values, per_unit])
+
+
+def drop_temporary(connection: Connection, tables: Sequence[Table]) -> None:
+    for table in tables:
+        try:
+            table.drop(connection, checkfirst=True)
+        except DBAPIError:
+            break  # the transaction failed; on PostgreSQL the tables go with it
 
 
 def winsorization_cap(
@@ -414,64 +477,3 @@ def experiment_assignment(document: Mapping[str, Any], end_ms: int) -> Assignmen
         start_ms=None,
         end_ms=end_ms,
     )
-
-
-def make_experiment_computation(clock: Clock) -> Any:
-    def compute(session: Session, job: PulseJob, progress: Progress) -> list[ComputedResult]:
-        row = session.get(Experiment, (job.project_id, job.entity_id))
-        if row is None:
-            raise LookupError(f"experiment {job.entity_id!r} no longer exists")
-        document = row.document
-        now = clock.now_ms()
-        refs = [("primary", m) for m in document.get("primaryMetrics") or []]
-        refs += [("secondary", m) for m in document.get("secondaryMetrics") or []]
-        sums = scorecard_sums(
-            session,
-            job.project_id,
-            experiment_assignment(document, now),
-            refs,
-            progress,
-            daily_from_ms=daily_resume_ms(session, job),
-        )
-        daily = sums.pop("daily", {})
-        result = {
-            "ds": ds_of(now),
-            "computedTime": now,
-            "startTime": document.get("startTime"),
-            "groups": [
-                {"id": g["id"], "name": g["name"], "size": g.get("size")}
-                for g in document.get("groups") or []
-            ],
-            **sums,
-        }
-        computed = [ComputedResult(ds=result["ds"], document=result)]
-        for ds, view in daily.items():
-            document_of_day = {"ds": ds, "computedTime": now, "groups": result["groups"], **view}
-            computed.append(ComputedResult(ds=ds, document=document_of_day, view="daily"))
-        return computed
-
-    return compute
-
-
-def daily_resume_ms(session: Session, job: PulseJob) -> int:
-    """Where a load's daily views start: the beginning for a full reload; otherwise the day
-    after the last one whose stored daily view was computed after the day had ended (days
-    before it are final and are not computed again)."""
-    if reload_type(job) == "full":
-        return 0
-    stored = session.execute(
-        select(PulseResult.ds, PulseResult.computed_time)
-        .where(
-            PulseResult.project_id == job.project_id,
-            PulseResult.entity_type == job.entity_type,
-            PulseResult.entity_id == job.entity_id,
-            PulseResult.rule_id == (job.rule_id or ""),
-            PulseResult.view == "daily",
-        )
-        .order_by(PulseResult.ds.desc())
-    )
-    for ds, computed_time in stored:
-        _, end_ms = day_window(ds)
-        if computed_time >= end_ms:
-            return end_ms
-    return 0

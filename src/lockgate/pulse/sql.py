@@ -28,6 +28,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     ColumnElement,
+    CompoundSelect,
     Float,
     Integer,
     MetaData,
@@ -339,17 +340,12 @@ def unit_values_many(
     if days is not None:
         metrics = [replace(metric, cuped=False) for metric in metrics]
     event_unit = unit_id_column(CustomEvent, id_type)
-    names: set[str] = set()
-    for metric in metrics:
-        names.add(metric.numerator.event_name)
-        if metric.denominator is not None:
-            names.add(metric.denominator.event_name)
     first_ts = assignment.c.first_ts
     cuped = any(metric.cuped for metric in metrics)
     join = and_(
         event_unit == assignment.c.unit,
         CustomEvent.project_id == project_id,
-        CustomEvent.event_name.in_(sorted(names)),
+        CustomEvent.event_name.in_(event_names(metrics)),
         CustomEvent.time >= first_ts - (CUPED_WINDOW_MS if cuped else 0),
     )
     windows = {metric.window_ms for metric in metrics}
@@ -408,7 +404,17 @@ def metric_view(values: Any, index: int, *, cuped: bool) -> Subquery:
 # -- staging: a job's assignment and unit values, computed once ---------------------------------
 
 
-def per_unit_table(name: str) -> Table:
+def _temporary(keep: bool) -> dict[str, Any]:
+    """Options of a temporary table: dropped at commit on PostgreSQL (a failed job leaves none
+    behind), unless ``keep``, for work spanning several transactions of one connection."""
+    return {
+        "prefixes": ["TEMPORARY"],
+        "sqlite_with_rowid": False,
+        "postgresql_on_commit": "PRESERVE ROWS" if keep else "DROP",
+    }
+
+
+def per_unit_table(name: str, *, keep: bool = False) -> Table:
     """A temporary table for ``per_unit_select``'s rows, keyed by unit (on SQLite without a
     rowid, so a scan visits units in the order of the events' unit index)."""
     return Table(
@@ -418,10 +424,13 @@ def per_unit_table(name: str) -> Table:
         Column("grp", String),
         Column("first_ts", BigInteger),
         Column("groups", Integer),
-        prefixes=["TEMPORARY"],
-        sqlite_with_rowid=False,
-        postgresql_on_commit="DROP",
+        **_temporary(keep),
     )
+
+
+def unit_table(name: str) -> Table:
+    """A temporary table of unit ids (the units an incremental load recomputes)."""
+    return Table(name, MetaData(), Column("unit", String, primary_key=True), **_temporary(True))
 
 
 def per_unit_select(project_id: str, spec: Assignment) -> Select[Any]:
@@ -431,7 +440,7 @@ def per_unit_select(project_id: str, spec: Assignment) -> Select[Any]:
     return select(per_unit.c.unit, per_unit.c.grp, per_unit.c.first_ts, per_unit.c.groups)
 
 
-def unit_values_table(name: str, metrics: Sequence[MetricQuery]) -> Table:
+def unit_values_table(name: str, metrics: Sequence[MetricQuery], *, keep: bool = False) -> Table:
     """A temporary table for ``unit_values_many``'s rows, keyed by group first: the per-group
     sums then read it in group order instead of sorting it."""
     columns = [Column(c, Float) for i, m in enumerate(metrics) for c in value_columns(i, m)]
@@ -441,10 +450,47 @@ def unit_values_table(name: str, metrics: Sequence[MetricQuery]) -> Table:
         Column("grp", String, primary_key=True),
         Column("unit", String, primary_key=True),
         *columns,
-        prefixes=["TEMPORARY"],
-        sqlite_with_rowid=False,
-        postgresql_on_commit="DROP",
+        **_temporary(keep),
     )
+
+
+def changed_units(
+    project_id: str,
+    spec: Assignment,
+    names: Sequence[str],
+    *,
+    exposures_after: int,
+    events_after: int,
+    exposed_from_ms: int,
+) -> CompoundSelect[Any]:
+    """Units whose result may differ from what a load computed up to the sequence numbers
+    ``exposures_after`` and ``events_after`` with exposures before ``exposed_from_ms``:
+    units of the assignment's exposures logged since (or timed from ``exposed_from_ms``, which
+    that load's end left out), and units that logged one of the events ``names`` since. The raw
+    tables are append-only, so every other unit's rows are as that load read them."""
+    logged_since = Exposure.seq > exposures_after
+    after_seq = _grouped_exposures(
+        project_id, replace(spec, extra_filters=(*spec.extra_filters, logged_since))
+    )
+    after_end = _grouped_exposures(
+        project_id, replace(spec, start_ms=max(spec.start_ms or 0, exposed_from_ms))
+    )
+    unit = unit_id_column(CustomEvent, spec.id_type)
+    logged = select(unit.label("unit")).where(
+        CustomEvent.seq > events_after,
+        CustomEvent.project_id == project_id,
+        CustomEvent.event_name.in_(sorted(set(names))),
+        unit.is_not(None),
+        unit != "",
+    )
+    return select(after_seq.c.unit).union(select(after_end.c.unit), logged)
+
+
+def event_names(metrics: Sequence[MetricQuery]) -> list[str]:
+    """Every event name the metrics read."""
+    names = {metric.numerator.event_name for metric in metrics}
+    names |= {m.denominator.event_name for m in metrics if m.denominator is not None}
+    return sorted(names)
 
 
 def _restricted(only: ColumnElement[bool] | None) -> tuple[Callable[[Any], Any], Any]:
@@ -458,7 +504,7 @@ def _restricted(only: ColumnElement[bool] | None) -> tuple[Callable[[Any], Any],
     )
 
 
-def _sum_columns(
+def sum_columns(
     units: Any,
     suffix: str,
     *,
@@ -501,7 +547,7 @@ def _sum_columns(
 def group_sums(units: Subquery, *, ratio: bool, cuped: bool, nonzero: bool = False) -> Select[Any]:
     """Per group: N and every sum the statistics need. Ratio metrics count participating units
     only (y != 0). ``nonzero`` adds the count of units with x != 0 (winsorization's population)."""
-    columns = _sum_columns(units, "", ratio=ratio, cuped=cuped, nonzero=nonzero)
+    columns = sum_columns(units, "", ratio=ratio, cuped=cuped, nonzero=nonzero)
     query = select(units.c.grp, *columns).group_by(units.c.grp)
     if ratio:
         query = query.where(units.c.y != 0)
@@ -530,7 +576,7 @@ def group_sums_many(
     for metric in metrics:
         suffix = f"_{metric.index}"
         only = values.c[f"y{suffix}"] != 0 if metric.ratio else None
-        columns += _sum_columns(
+        columns += sum_columns(
             values,
             suffix,
             ratio=metric.ratio,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from lockgate.kit.clock import Clock
 from lockgate.kit.db import Database
 from lockgate.pulse.autotune import make_autotune_computation
-from lockgate.pulse.engine import make_experiment_computation
 from lockgate.pulse.jobs import JobRunner
+from lockgate.pulse.loads import make_experiment_computation
 from lockgate.pulse.monitoring import make_gate_rule_computation, make_holdout_computation
 from lockgate.pulse.service import schedule_daily
 

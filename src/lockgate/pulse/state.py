@@ -1,0 +1,462 @@
+"""Incremental Pulse: what a load computed per unit, kept for the next load.
+
+A full load stages every unit's group and metric values (``engine.scorecard_sums``) and then
+keeps them in ``pulse_state_units`` / ``pulse_state_values``, with the highest exposure and
+event sequence numbers it had read. An incremental load finds the units whose raw rows
+changed since (``sql.changed_units``: the raw tables are append-only), recomputes those units
+alone from all their rows, replaces them in the kept state and computes the per-group sums
+from the state: a scan of one row per unit instead of every event.
+
+Recomputing a unit from its raw rows gives the same values however often it is done, so a
+unit read with rows past the recorded sequence numbers is simply recomputed again next time.
+The state is a cache of the raw rows: it changes in its own transactions, apart from the
+results, and a definition that no longer matches (``fingerprint``) or a ``full`` reload
+builds it anew.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Subquery
+
+from lockgate.events import incoming
+from lockgate.kit.db import connection_transaction
+from lockgate.models import Exposure, PulseState, PulseStateUnit, PulseStateValue
+from lockgate.pulse.engine import (
+    PerMetric,
+    Scorecard,
+    drop_temporary,
+    fill_sums,
+    finish_scorecard,
+    scorecard_sums,
+)
+from lockgate.pulse.jobs import Progress
+from lockgate.pulse.sql import (
+    Assignment,
+    StagedMetric,
+    changed_units,
+    event_names,
+    per_unit_select,
+    per_unit_table,
+    sum_columns,
+    unit_id_column,
+    unit_table,
+    unit_values_many,
+    unit_values_table,
+)
+
+UNITS: Table = PulseStateUnit.__table__  # type: ignore[assignment]
+VALUES: Table = PulseStateValue.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class StateKey:
+    project_id: str
+    entity_type: str
+    entity_id: str
+    rule_id: str = ""
+
+
+def fingerprint(spec: Assignment, card: Scorecard) -> str:
+    """What the kept values depend on: the assignment and every staged metric's query."""
+    described = repr(
+        (
+            spec.experiment,
+            spec.id_type,
+            spec.kind,
+            spec.start_ms,
+            sorted(spec.group_rules.items()),
+            card.queries,
+            [metric for _, metric in card.staged],
+        )
+    )
+    return hashlib.sha256(described.encode()).hexdigest()
+
+
+def load_scorecard(
+    engine: Engine,
+    key: StateKey,
+    spec: Assignment,
+    metric_refs: Sequence[tuple[str, Mapping[str, Any]]],
+    progress: Progress,
+    *,
+    incremental: bool,
+    job_id: str,
+    now_ms: int,
+    daily_from_ms: int | None = None,
+) -> dict[str, Any]:
+    """``engine.scorecard_sums`` of ``spec``, kept per unit for the next load. ``incremental``
+    starts from the kept state when its definition still matches; otherwise every unit is
+    computed from the raw rows and the state is replaced.
+
+    Runs on a connection of its own, in several transactions: its temporary tables outlive
+    each of them. ``progress`` is never called while this holds SQLite's write lock."""
+    with engine.connect() as connection:
+        kept: list[Any] = []
+        try:
+            with connection_transaction(connection, write=False) as session:
+                card = Scorecard.of(session, key.project_id, metric_refs)
+            marks = _watermark(connection)
+            with connection_transaction(connection, write=False) as session:
+                state = session.scalars(select(PulseState).where(*_key_filter(key))).first()
+            current = fingerprint(spec, card)
+            if incremental and state is not None and state.fingerprint == current:
+                return _incremental(
+                    connection, state, spec, card, marks, progress, kept, job_id, now_ms,
+                    daily_from_ms,
+                )  # fmt: skip
+            with connection_transaction(connection, write=False) as session:
+                result = scorecard_sums(
+                    session, key.project_id, spec, metric_refs, progress,
+                    daily_from_ms=daily_from_ms, kept=kept,
+                )  # fmt: skip
+            per_unit, values = kept
+            progress(97, "keeping per-unit values for incremental loads")
+            with connection_transaction(connection, write=True) as session:
+                state_id = _reset_state(session, key, current, marks, spec, job_id, now_ms)
+                _keep(session, state_id, per_unit, values, card.staged)
+            return result
+        finally:
+            _drop(connection, kept)
+
+
+def _incremental(
+    connection: Connection,
+    state: PulseState,
+    spec: Assignment,
+    card: Scorecard,
+    marks: tuple[int, int],
+    progress: Progress,
+    kept: list[Any],
+    job_id: str,
+    now_ms: int,
+    daily_from_ms: int | None,
+) -> dict[str, Any]:
+    suffix = uuid.uuid4().hex[:12]
+    changed = unit_table(f"pulse_changed_{suffix}")
+    per_unit = per_unit_table(f"pulse_units_{suffix}", keep=True)
+    values = unit_values_table(f"pulse_values_{suffix}", card.queries, keep=True)
+    kept += [changed, per_unit, values]
+    project_id = state.project_id
+    with connection_transaction(connection, write=False) as session:
+        progress(10, "finding units with new exposures or events")
+        changed.create(connection)
+        found = changed_units(
+            project_id,
+            spec,
+            event_names(card.queries),
+            exposures_after=state.exposures_seq,
+            events_after=state.events_seq,
+            exposed_from_ms=state.end_ms,
+        ).subquery("found")
+        connection.execute(changed.insert().from_select(["unit"], select(found.c.unit)))
+        count = int(connection.scalar(select(func.count()).select_from(changed)) or 0)
+        progress(20, f"recomputing {count} units with new exposures or events")
+        unit = unit_id_column(Exposure, spec.id_type)
+        only_changed = unit.in_(select(changed.c.unit))
+        of_changed = replace(spec, extra_filters=(*spec.extra_filters, only_changed))
+        per_unit.create(connection)
+        connection.execute(
+            per_unit.insert().from_select(
+                ["unit", "grp", "first_ts", "groups"], per_unit_select(project_id, of_changed)
+            )
+        )
+        values.create(connection)
+        if card.queries:
+            assigned = select(per_unit).where(per_unit.c.groups == 1).subquery("assigned")
+            computed = unit_values_many(project_id, assigned, card.queries, spec.id_type)
+            connection.execute(
+                values.insert().from_select(list(computed.c.keys()), select(computed))
+            )
+    progress(50, f"replacing {count} units in the kept values")
+    with connection_transaction(connection, write=True) as session:
+        groups = sorted(set(spec.group_rules.values()))
+        replaced = UNITS.c.unit.in_(select(changed.c.unit))
+        session.execute(delete(UNITS).where(UNITS.c.state_id == state.id, replaced))
+        session.execute(
+            delete(VALUES).where(
+                VALUES.c.state_id == state.id,
+                VALUES.c.metric.in_([metric.index for _, metric in card.staged]),
+                VALUES.c.grp.in_(groups),
+                VALUES.c.unit.in_(select(changed.c.unit)),
+            )
+        )
+        _keep(session, state.id, per_unit, values, card.staged)
+        session.execute(
+            update(PulseState)
+            .where(PulseState.id == state.id)
+            .values(
+                exposures_seq=marks[0],
+                events_seq=marks[1],
+                end_ms=spec.until_ms,
+                job_id=job_id,
+                computed_time=now_ms,
+            )
+        )
+    with connection_transaction(connection, write=False) as session:
+        progress(60, f"per-group sums of {len(card.staged)} metrics from the kept values")
+        if connection.dialect.name == "postgresql":
+            # Fresh statistics, or the planner joins the kept units to events by nested loops.
+            connection.execute(text("ANALYZE pulse_state_units, pulse_state_values"))
+        return state_scorecard(session, state.id, project_id, spec, card, progress, daily_from_ms)
+
+
+def state_scorecard(
+    session: Session,
+    state_id: int,
+    project_id: str,
+    spec: Assignment,
+    card: Scorecard,
+    progress: Progress,
+    daily_from_ms: int | None,
+) -> dict[str, Any]:
+    """The scorecard document from a kept state, as ``scorecard_sums`` computes it from the
+    raw rows."""
+    kept_units = (
+        select(UNITS.c.unit, UNITS.c.grp, UNITS.c.first_ts, UNITS.c.groups)
+        .where(UNITS.c.state_id == state_id)
+        .subquery("per_unit")
+    )
+    units: dict[str, int] = {}
+    if card.staged:
+        assigned = select(kept_units.c.grp, func.count()).where(kept_units.c.groups == 1)
+        for grp, n in session.execute(assigned.group_by(kept_units.c.grp)):
+            units[str(grp)] = int(n)
+        metrics = [metric for _, metric in card.staged]
+        sums, rows = _state_sums(session, state_id, metrics, units)
+        fill_sums(
+            session,
+            card.staged,
+            sums,
+            lambda metric: _metric_values(state_id, metric),
+            lambda caps: _state_tails(session, state_id, caps, units, rows),
+        )
+    return finish_scorecard(
+        session, project_id, spec, card, kept_units, units, progress, daily_from_ms
+    )
+
+
+def _sum_names(metric: StagedMetric) -> list[str]:
+    columns = sum_columns(
+        VALUES, "", ratio=metric.ratio, cuped=metric.cuped, nonzero=metric.winsorized
+    )
+    return [column.name for column in columns]
+
+
+def _state_sums(
+    session: Session, state_id: int, metrics: Sequence[StagedMetric], units: Mapping[str, int]
+) -> tuple[PerMetric, dict[int, dict[str, int]]]:
+    """Every metric's per-group sums (one scan of the kept values), and its kept rows per
+    group. A mean's units without a kept row are zeros: they count in its N and add nothing
+    to any sum."""
+    every = sum_columns(VALUES, "", ratio=True, cuped=True, nonzero=True)
+    statement = (
+        select(VALUES.c.metric, VALUES.c.grp, func.count().label("rows"), *every)
+        .where(VALUES.c.state_id == state_id)
+        .group_by(VALUES.c.metric, VALUES.c.grp)
+    )
+    found: dict[int, dict[str, dict[str, float]]] = {}
+    rows: dict[int, dict[str, int]] = {}
+    for row in session.execute(statement):
+        values = row._mapping
+        index, grp = int(values["metric"]), str(values["grp"])
+        rows.setdefault(index, {})[grp] = int(values["rows"])
+        found.setdefault(index, {})[grp] = {
+            key: float(values[key] or 0) for key in values if key not in ("metric", "grp")
+        }
+    sums: PerMetric = {}
+    for metric in metrics:
+        names = _sum_names(metric)
+        of_metric = found.get(metric.index, {})
+        groups = of_metric if metric.ratio else units
+        sums[metric.index] = {}
+        for grp in groups:
+            kept = of_metric.get(grp, {})
+            group_sums = {name: kept.get(name, 0.0) for name in names}
+            if not metric.ratio:
+                group_sums["n"] = float(units[grp])
+            if group_sums["n"]:
+                sums[metric.index][grp] = group_sums
+    return sums, rows
+
+
+def _metric_values(state_id: int, metric: StagedMetric) -> Subquery:
+    """One metric's kept unit values (unit, grp, x, y, xp, yp): the winsorization cap reads
+    the non-zero x, which are all kept."""
+    return (
+        select(VALUES.c.unit, VALUES.c.grp, VALUES.c.x, VALUES.c.y, VALUES.c.xp, VALUES.c.yp)
+        .where(VALUES.c.state_id == state_id, VALUES.c.metric == metric.index)
+        .subquery(f"metric_{metric.index}")
+    )
+
+
+def _state_tails(
+    session: Session,
+    state_id: int,
+    caps: Sequence[tuple[StagedMetric, float]],
+    units: Mapping[str, int],
+    rows: Mapping[int, Mapping[str, int]],
+) -> PerMetric:
+    """``sql.tail_sums_many`` over the kept values: per capped metric and group, the units
+    above the cap. Below a negative cap, a mean's units without a kept row (zeros) are in the
+    tail too."""
+    tails: PerMetric = {}
+    for metric, cap in caps:
+        x = VALUES.c.x
+        columns = [func.count().label("n"), func.sum(x).label("sx"), func.sum(x * x).label("sxx")]
+        if metric.cuped:
+            columns += [func.sum(VALUES.c.xp).label("sxp"), func.sum(x * VALUES.c.xp).label("sxxp")]
+        statement = (
+            select(VALUES.c.grp, *columns)
+            .where(VALUES.c.state_id == state_id, VALUES.c.metric == metric.index, x > cap)
+            .group_by(VALUES.c.grp)
+        )
+        of_metric: dict[str, dict[str, float]] = {}
+        for row in session.execute(statement):
+            values = row._mapping
+            of_metric[str(values["grp"])] = {
+                key: float(values[key] or 0) for key in values if key != "grp"
+            }
+        if cap < 0 and not metric.ratio:
+            for grp, count in units.items():
+                zeros = count - rows.get(metric.index, {}).get(grp, 0)
+                if zeros:
+                    tail = of_metric.setdefault(grp, {"n": 0.0, "sx": 0.0, "sxx": 0.0})
+                    tail["n"] += zeros
+        tails[metric.index] = {grp: tail for grp, tail in of_metric.items() if tail["n"]}
+    return tails
+
+
+def _keep(
+    session: Session,
+    state_id: int,
+    per_unit: Any,
+    values: Any,
+    staged: Sequence[tuple[dict[str, Any], StagedMetric]],
+) -> None:
+    """Copy staged units and unit values into the state: every unit, and of each metric the
+    unit values that count (see ``PulseStateValue``)."""
+    session.execute(
+        insert(UNITS).from_select(
+            ["state_id", "unit", "grp", "first_ts", "groups"],
+            select(
+                literal(state_id),
+                per_unit.c.unit,
+                per_unit.c.grp,
+                per_unit.c.first_ts,
+                per_unit.c.groups,
+            ),
+        )
+    )
+    for _, metric in staged:
+        suffix = f"_{metric.index}"
+        x = values.c[f"x{suffix}"]
+        y = values.c.get(f"y{suffix}")
+        xp = values.c.get(f"xp{suffix}")
+        yp = values.c.get(f"yp{suffix}")
+        mean_counts = or_(x != 0, xp != 0) if xp is not None else x != 0
+        counts = y != 0 if metric.ratio else mean_counts
+        session.execute(
+            insert(VALUES).from_select(
+                ["state_id", "metric", "grp", "unit", "x", "y", "xp", "yp"],
+                select(
+                    literal(state_id),
+                    literal(metric.index),
+                    values.c.grp,
+                    values.c.unit,
+                    x,
+                    y if y is not None else literal(None),
+                    xp if xp is not None else literal(None),
+                    yp if yp is not None else literal(None),
+                ).where(counts),
+            )
+        )
+
+
+def _reset_state(
+    session: Session,
+    key: StateKey,
+    current: str,
+    marks: tuple[int, int],
+    spec: Assignment,
+    job_id: str,
+    now_ms: int,
+) -> int:
+    """An empty state for ``key`` (its rows of an earlier load deleted), recording what it
+    will hold."""
+    state = session.scalars(select(PulseState).where(*_key_filter(key))).first()
+    if state is None:
+        state = PulseState(
+            project_id=key.project_id,
+            entity_type=key.entity_type,
+            entity_id=key.entity_id,
+            rule_id=key.rule_id,
+        )
+        session.add(state)
+    else:
+        session.execute(delete(UNITS).where(UNITS.c.state_id == state.id))
+        session.execute(delete(VALUES).where(VALUES.c.state_id == state.id))
+    state.fingerprint = current
+    state.exposures_seq, state.events_seq = marks
+    state.end_ms = spec.until_ms
+    state.job_id = job_id
+    state.computed_time = now_ms
+    session.flush()
+    return state.id
+
+
+def _key_filter(key: StateKey) -> list[Any]:
+    return [
+        PulseState.project_id == key.project_id,
+        PulseState.entity_type == key.entity_type,
+        PulseState.entity_id == key.entity_id,
+        PulseState.rule_id == key.rule_id,
+    ]
+
+
+def _watermark(connection: Connection) -> tuple[int, int]:
+    with connection_transaction(connection, write=False):
+        return incoming.watermark(connection)
+
+
+def _drop(connection: Connection, tables: Sequence[Any]) -> None:
+    """Drop a load's temporary tables; a connection that cannot is closed for good, and its
+    temporary tables with it."""
+    if not tables:
+        return
+    try:
+        if connection.in_transaction():
+            connection.rollback()
+        with connection_transaction(connection, write=False):
+            drop_temporary(connection, tables)
+    except Exception:
+        connection.invalidate()
+
+
+def delete_state(session: Session, key: StateKey) -> None:
+    """Forget an entity's kept values (the entity is gone)."""
+    state = session.scalars(select(PulseState).where(*_key_filter(key))).first()
+    if state is None:
+        return
+    session.execute(delete(UNITS).where(UNITS.c.state_id == state.id))
+    session.execute(delete(VALUES).where(VALUES.c.state_id == state.id))
+    session.delete(state)

@@ -1,0 +1,256 @@
+"""Incremental Pulse: a load that starts from the kept per-unit state gives what a load over
+every raw row gives, after every kind of change the raw tables can see (new units, new
+events after and before exposure, a late earlier exposure, a unit turning crossover, an
+exposure timed past the last load's end), and recomputes only the changed units."""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from lockgate.events.repository import insert_rows
+from lockgate.kit.db import Database
+from lockgate.models import PulseState, PulseStateUnit, PulseStateValue
+from lockgate.projects.service import Bootstrap
+from lockgate.pulse.engine import experiment_assignment, scorecard_sums
+from lockgate.pulse.state import StateKey, load_scorecard
+from tests.contract.client import ContractClient
+
+DAY = 86_400_000
+T0 = 1_780_000_000_000
+GROUPS = {"rule_control": "Control", "rule_test": "Test"}
+METRICS = [
+    {"name": "Revenue", "type": "sum", "metricEvents": [{"name": "purchase", "type": "value"}]},
+    {"name": "Basket", "type": "mean", "metricEvents": [{"name": "purchase", "type": "value"}]},
+    # Only negative values: the winsorization cap is below zero, so units without a refund
+    # (kept as no row at all) are in the capped tail.
+    {"name": "Refunds", "type": "sum", "metricEvents": [{"name": "refund", "type": "value"}]},
+    {"name": "Visits", "type": "event_count_custom", "metricEvents": [{"name": "visit"}]},
+    {"name": "Checkouts", "type": "event_count_custom", "metricEvents": [{"name": "purchase"}]},
+    {
+        "name": "Visit to purchase",
+        "type": "funnel",
+        "funnelEventList": [
+            {"name": "Visits", "type": "event_count_custom"},
+            {"name": "Checkouts", "type": "event_count_custom"},
+        ],
+        "funnelCountDistinct": "users",
+    },
+]
+REFS = [
+    ("primary", {"name": "Revenue", "type": "sum"}),
+    ("primary", {"name": "Basket", "type": "mean"}),
+    ("secondary", {"name": "Refunds", "type": "sum"}),
+    ("secondary", {"name": "purchase", "type": "event_user"}),
+    ("secondary", {"name": "visit", "type": "event_count"}),
+    ("secondary", {"name": "Visit to purchase", "type": "funnel"}),
+]
+UNITS = 300
+
+
+def _row(pid: str, unit: str, ts: int, **fields: Any) -> dict[str, Any]:
+    return {"project_id": pid, "user_id": unit, "time": ts, "received_time": ts, **fields}
+
+
+def _exposure(pid: str, unit: str, ts: int, rule: str) -> dict[str, Any]:
+    return _row(pid, unit, ts, kind="config", name="exp", rule_id=rule)
+
+
+def _events(rng: random.Random, pid: str, unit: str, start: int, end: int) -> list[dict[str, Any]]:
+    events = []
+    for _ in range(rng.randint(0, 5)):
+        name = rng.choice(["purchase", "purchase", "visit", "visit", "refund", "other"])
+        value = -round(rng.uniform(1, 20), 2) if name == "refund" else round(rng.uniform(1, 80), 2)
+        events.append(
+            _row(pid, unit, rng.randint(start, end - 1), event_name=name, value_number=value)
+        )
+    return events
+
+
+def _insert(db: Database, exposures: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
+    with db.transaction() as session:
+        if exposures:
+            insert_rows(session.connection(), "exposures", exposures)
+        if events:
+            insert_rows(session.connection(), "events", events)
+
+
+@pytest.fixture()
+def pid(db: Database, project: Bootstrap, console: ContractClient) -> str:
+    for body in METRICS:
+        assert console.post("/console/v1/metrics", json=body).status_code == 201, body
+    rng = random.Random(11)
+    pid = project.project.id
+    exposures, events = [], []
+    for i in range(UNITS):
+        unit, rule = f"u{i}", list(GROUPS)[i % 2]
+        first = T0 + rng.randint(0, 3 * DAY)
+        exposures.append(_exposure(pid, unit, first, rule))
+        events += _events(rng, pid, unit, first - 8 * DAY, first + 2 * DAY)
+    # Timed after the first load's end though logged before it: out of the first load, and
+    # in the second load because its time has come.
+    exposures.append(_exposure(pid, "early_bird", T0 + 5 * DAY, "rule_test"))
+    events.append(_row(pid, "early_bird", T0 + 5 * DAY + 10, event_name="purchase", value_number=7))
+    _insert(db, exposures, events)
+    return pid
+
+
+def _changes(db: Database, pid: str) -> set[str]:
+    """New units, new events of old units (after and before their exposure), a late exposure
+    earlier than a unit's first, a unit exposed to the other group too. Returns the units
+    whose rows changed: new exposures, or new events the metrics read."""
+    rng = random.Random(12)
+    exposures, events = [], []
+    for i in range(UNITS, UNITS + 40):
+        unit, rule = f"u{i}", list(GROUPS)[i % 2]
+        first = T0 + 4 * DAY + rng.randint(0, DAY)
+        exposures.append(_exposure(pid, unit, first, rule))
+        events += _events(rng, pid, unit, first - 8 * DAY, first + DAY)
+    for i in range(0, UNITS, 7):
+        events += _events(rng, pid, f"u{i}", T0 - 8 * DAY, T0 + 5 * DAY)
+    exposures.append(_exposure(pid, "u3", T0 - 2 * DAY, "rule_test"))  # u3 was in Test already
+    exposures.append(_exposure(pid, "u4", T0 + 4 * DAY, "rule_test"))  # u4 was in Control
+    _insert(db, exposures, events)
+    read = {"purchase", "visit", "refund"}
+    return {r["user_id"] for r in exposures} | {
+        r["user_id"] for r in events if r["event_name"] in read
+    }
+
+
+def _spec(end_ms: int) -> Any:
+    return experiment_assignment(
+        {
+            "id": "exp",
+            "idType": "userID",
+            "groups": [{"id": r, "name": n} for r, n in GROUPS.items()],
+        },
+        end_ms,
+    )
+
+
+def _from_raw(db: Database, pid: str, end_ms: int) -> dict[str, Any]:
+    with db.transaction(write=False) as session:
+        return scorecard_sums(session, pid, _spec(end_ms), REFS, lambda _p, _m: None)
+
+
+def _load(
+    db: Database, pid: str, end_ms: int, *, incremental: bool
+) -> tuple[dict[str, Any], list[str]]:
+    messages: list[str] = []
+    found = load_scorecard(
+        db.engine,
+        StateKey(pid, "experiment", "exp"),
+        _spec(end_ms),
+        REFS,
+        lambda _percent, message: messages.append(message),
+        incremental=incremental,
+        job_id="job",
+        now_ms=end_ms,
+    )
+    return found, messages
+
+
+def _same(found: Any, expected: Any, where: str = "") -> None:
+    """Equal documents, numbers to 1e-9 (sums add up in another order)."""
+    if isinstance(expected, dict):
+        assert isinstance(found, dict) and set(found) == set(expected), where
+        for key, value in expected.items():
+            _same(found[key], value, f"{where}.{key}")
+    elif isinstance(expected, list):
+        assert isinstance(found, list) and len(found) == len(expected), where
+        for i, (a, b) in enumerate(zip(found, expected, strict=True)):
+            _same(a, b, f"{where}[{i}]")
+    elif isinstance(expected, float) and not isinstance(found, str):
+        assert math.isclose(found, expected, rel_tol=1e-9, abs_tol=1e-9), (where, found, expected)
+    else:
+        assert found == expected, (where, found, expected)
+
+
+def test_load_scorecard__incremental_after_changes__equals_a_load_from_raw_rows(
+    db: Database, pid: str
+) -> None:
+    first_end = T0 + 4 * DAY
+    first, messages = _load(db, pid, first_end, incremental=True)  # no state yet: a full load
+    _same(first, _from_raw(db, pid, first_end))
+    assert not any(m.startswith("recomputing") for m in messages)
+    entries = {e["metricID"]: e for e in first["metrics"]}
+    assert entries["Refunds::sum"]["winsorization"]["cap"] < 0  # the negative-cap case is run
+    assert "cappedSums" in entries["Revenue::sum"]
+    assert entries["Visit to purchase::funnel"]["sums"]
+
+    changed = _changes(db, pid) | {"early_bird"}  # whose exposure's time has come
+    second_end = T0 + 6 * DAY
+    second, messages = _load(db, pid, second_end, incremental=True)
+    expected = _from_raw(db, pid, second_end)
+    _same(second, expected)
+    assert second != first
+    assert expected["crossoverUnits"] == first["crossoverUnits"] + 1  # u4
+    (recomputing,) = [m for m in messages if m.startswith("recomputing")]
+    assert recomputing == f"recomputing {len(changed)} units with new exposures or events"
+    assert len(changed) < UNITS / 3
+
+    # Nothing new: the state is reused and nothing is recomputed.
+    third, messages = _load(db, pid, second_end, incremental=True)
+    _same(third, expected)
+    assert "recomputing 0 units with new exposures or events" in messages
+
+
+def test_load_scorecard__full_or_changed_definition__rebuilds_the_state(
+    db: Database, pid: str, console: ContractClient
+) -> None:
+    end = T0 + 4 * DAY
+    _load(db, pid, end, incremental=False)
+    with db.transaction(write=False) as session:
+        (state,) = session.scalars(select(PulseState)).all()
+        kept_units = session.scalar(select(func.count()).select_from(PulseStateUnit))
+        kept_values = session.scalar(select(func.count()).select_from(PulseStateValue))
+    assert kept_units == UNITS  # the early bird is timed after the end
+    assert kept_values and kept_values > UNITS  # several metrics per unit
+    assert state.end_ms == end
+
+    # A metric's definition changes: the kept values no longer match and are rebuilt.
+    changed = {"metricEvents": [{"name": "visit", "type": "value"}], "type": "sum"}
+    updated = console.post("/console/v1/metrics/Revenue::sum", json=changed)
+    assert updated.status_code == 200, updated.text
+    found, messages = _load(db, pid, end, incremental=True)
+    assert not any(m.startswith("recomputing") for m in messages)
+    _same(found, _from_raw(db, pid, end))
+    with db.transaction(write=False) as session:
+        (rebuilt,) = session.scalars(select(PulseState)).all()
+    assert rebuilt.id == state.id and rebuilt.fingerprint != state.fingerprint
+
+
+def test_load_scorecard__failed_load__keeps_the_state_and_no_temporary_table(
+    db: Database, pid: str
+) -> None:
+    end = T0 + 4 * DAY
+    _load(db, pid, end, incremental=False)
+    with db.transaction(write=False) as session:
+        before = session.scalars(select(PulseState)).one()
+        before_marks = (before.exposures_seq, before.events_seq, before.end_ms)
+
+    def fail(_percent: int, message: str) -> None:
+        if message.startswith("recomputing"):
+            raise RuntimeError("stopped")
+
+    _changes(db, pid)
+    with pytest.raises(RuntimeError, match="stopped"):
+        load_scorecard(
+            db.engine,
+            StateKey(pid, "experiment", "exp"),
+            _spec(end + DAY),
+            REFS,
+            fail,
+            incremental=True,
+            job_id="job2",
+            now_ms=end + DAY,
+        )
+    with db.transaction(write=False) as session:
+        after = session.scalars(select(PulseState)).one()
+        assert (after.exposures_seq, after.events_seq, after.end_ms) == before_marks
+    found, _ = _load(db, pid, end + DAY, incremental=True)
+    _same(found, _from_raw(db, pid, end + DAY))
