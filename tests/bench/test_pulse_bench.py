@@ -38,3 +38,5 @@ def test_pulse_bench__two_thousand_units__every_engine_agrees_and_is_reported() 
     days = (pulse.END_MS - 1) // pulse.DAY_MS - pulse.T0 // pulse.DAY_MS + 1  # exposure to end
     for engine in expected[1:] if HAS_DUCKDB else expected:
         assert f"daily views on {engine}: a full reload's {days} days" in report
+        incremental = next(line for line in lines if f"incremental on {engine}:" in line)
+        assert "an incremental load, recomputing" in incremental and "same sums" in incremental
