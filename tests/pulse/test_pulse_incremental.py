@@ -10,9 +10,11 @@ import random
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from lockgate.events.repository import insert_rows
+from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
 from lockgate.models import PulseState, PulseStateUnit, PulseStateValue
 from lockgate.projects.service import Bootstrap
@@ -254,3 +256,74 @@ def test_load_scorecard__failed_load__keeps_the_state_and_no_temporary_table(
         assert (after.exposures_seq, after.events_seq, after.end_ms) == before_marks
     found, _ = _load(db, pid, end + DAY, incremental=True)
     _same(found, _from_raw(db, pid, end + DAY))
+
+
+def _state(db: Database) -> tuple[list[PulseState], int]:
+    with db.transaction(write=False) as session:
+        states = list(session.scalars(select(PulseState)))
+        units = session.scalar(select(func.count()).select_from(PulseStateUnit)) or 0
+    return states, units
+
+
+def test_load_pulse__incremental__served_from_kept_values_forgotten_with_the_experiment(
+    app: FastAPI, console: ContractClient, project: Bootstrap, clock: ManualClock, db: Database
+) -> None:
+    body = {
+        "name": "Revenue",
+        "type": "sum",
+        "metricEvents": [{"name": "purchase", "type": "value"}],
+    }
+    assert console.post("/console/v1/metrics", json=body).status_code == 201
+    created = console.post(
+        "/console/v1/experiments",
+        json={
+            "name": "exp",
+            "groups": [
+                {"name": "Control", "size": 50, "parameterValues": {}},
+                {"name": "Test", "size": 50, "parameterValues": {}},
+            ],
+            "primaryMetrics": [{"name": "Revenue", "type": "sum"}],
+        },
+    )
+    assert created.status_code == 201, created.text
+    groups = {g["name"]: g["id"] for g in created.json()["data"]["groups"]}
+    assert console.put("/console/v1/experiments/exp/start", json={}).status_code == 200
+    pid, now = project.project.id, clock.now_ms()
+    _insert(
+        db,
+        [
+            _exposure(pid, f"{name}{i}", now + i, rule)
+            for name, rule in groups.items()
+            for i in (1, 2)
+        ],
+        [_row(pid, "Test1", now + 10, event_name="purchase", value_number=8.0)],
+    )
+    clock.advance(60_000)
+    assert console.post("/console/v1/experiments/exp/load_pulse", json={}).status_code == 200
+    assert app.state.pulse_runner.run_pending() == 1
+    (full,), units = _state(db)
+    assert units == 4
+    params = {"control": groups["Control"], "test": groups["Test"]}
+
+    def test_mean() -> float:
+        found = console.get("/console/v1/experiments/exp/pulse_results", params=params)
+        return float(found.json()["data"]["primaryMetrics"][0]["testMean"])
+
+    assert test_mean() == 4.0  # (8 + 0) / 2
+    _insert(db, [], [_row(pid, "Test2", clock.now_ms(), event_name="purchase", value_number=4.0)])
+    clock.advance(60_000)
+    loaded = console.post(
+        "/console/v1/experiments/exp/load_pulse", params={"refresh": "incremental"}, json={}
+    )
+    assert loaded.status_code == 200, loaded.text
+    assert app.state.pulse_runner.run_pending() == 1
+    (incremental,), _ = _state(db)
+    assert incremental.id == full.id and incremental.job_id != full.job_id
+    assert incremental.events_seq > full.events_seq
+    # (8 + 4) / 2, with 8 winsorized at P99.9 of {4, 8}: 4 + 0.999 * (8 - 4)
+    assert test_mean() == pytest.approx((4 + 0.999 * 4 + 4) / 2, rel=1e-12)
+
+    assert console.delete("/console/v1/experiments/exp").status_code == 200
+    clock.advance(60_001)  # the worker's next schedule forgets the deleted experiment's state
+    app.state.pulse_runner.run_pending()
+    assert _state(db) == ([], 0)

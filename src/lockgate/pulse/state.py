@@ -27,6 +27,7 @@ from sqlalchemy import (
     Engine,
     Table,
     delete,
+    exists,
     func,
     insert,
     literal,
@@ -40,7 +41,7 @@ from sqlalchemy.sql import Subquery
 
 from lockgate.events import incoming
 from lockgate.kit.db import connection_transaction
-from lockgate.models import Exposure, PulseState, PulseStateUnit, PulseStateValue
+from lockgate.models import Experiment, Exposure, PulseState, PulseStateUnit, PulseStateValue
 from lockgate.pulse.engine import (
     PerMetric,
     Scorecard,
@@ -452,11 +453,18 @@ def _drop(connection: Connection, tables: Sequence[Any]) -> None:
         connection.invalidate()
 
 
-def delete_state(session: Session, key: StateKey) -> None:
-    """Forget an entity's kept values (the entity is gone)."""
-    state = session.scalars(select(PulseState).where(*_key_filter(key))).first()
-    if state is None:
-        return
-    session.execute(delete(UNITS).where(UNITS.c.state_id == state.id))
-    session.execute(delete(VALUES).where(VALUES.c.state_id == state.id))
-    session.delete(state)
+def forget_deleted(session: Session) -> int:
+    """Delete the kept values of experiments that no longer exist; returns how many states
+    went."""
+    gone = select(PulseState.id).where(
+        PulseState.entity_type == "experiment",
+        ~exists().where(
+            Experiment.project_id == PulseState.project_id, Experiment.id == PulseState.entity_id
+        ),
+    )
+    ids = list(session.scalars(gone))
+    if ids:
+        session.execute(delete(UNITS).where(UNITS.c.state_id.in_(ids)))
+        session.execute(delete(VALUES).where(VALUES.c.state_id.in_(ids)))
+        session.execute(delete(PulseState).where(PulseState.id.in_(ids)))
+    return len(ids)

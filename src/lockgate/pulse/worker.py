@@ -9,13 +9,14 @@ from lockgate.pulse.jobs import JobRunner
 from lockgate.pulse.loads import make_experiment_computation
 from lockgate.pulse.monitoring import make_gate_rule_computation, make_holdout_computation
 from lockgate.pulse.service import schedule_daily
+from lockgate.pulse.state import forget_deleted
 
 SCHEDULE_EVERY_MS = 60_000
 
 
 class PulseWorker(JobRunner):
     """Runs queued loads; at most once a minute, queues today's loads
-    (``service.schedule_daily``)."""
+    (``service.schedule_daily``) and forgets the kept values of deleted experiments."""
 
     def __init__(self, database: Database, clock: Clock) -> None:
         super().__init__(database, clock)
@@ -28,6 +29,8 @@ class PulseWorker(JobRunner):
         if self._last_schedule_ms is None or now - self._last_schedule_ms >= SCHEDULE_EVERY_MS:
             self._last_schedule_ms = now
             schedule_daily(self._database, self._clock)
+            with self._database.transaction(write=True) as session:
+                forget_deleted(session)
         return super().run_pending()
 
 
