@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from lockgate.events.repository import insert_rows
 from lockgate.kit.clock import ManualClock
@@ -327,3 +327,54 @@ def test_load_pulse__incremental__served_from_kept_values_forgotten_with_the_exp
     clock.advance(60_001)  # the worker's next schedule forgets the deleted experiment's state
     app.state.pulse_runner.run_pending()
     assert _state(db) == ([], 0)
+
+
+def test_load_scorecard__most_units_changed__computes_every_unit(db: Database, pid: str) -> None:
+    end = T0 + 4 * DAY
+    _load(db, pid, end, incremental=False)
+    rng = random.Random(13)
+    events = []
+    for i in range(0, UNITS, 3):  # two thirds of the units log nothing new: still a third
+        events += _events(rng, pid, f"u{i}", T0, T0 + 3 * DAY)
+    for i in range(1, UNITS, 3):
+        events.append(_row(pid, f"u{i}", T0 + DAY, event_name="visit"))
+    _insert(db, [], events)
+    found, messages = _load(db, pid, end, incremental=True)
+    assert any(m.endswith("computing every unit instead") for m in messages), messages
+    assert not any(m.startswith("recomputing") for m in messages)
+    _same(found, _from_raw(db, pid, end))
+
+
+def test_load_scorecard__state_changed_by_another_load__computes_every_unit(
+    db: Database, pid: str
+) -> None:
+    end = T0 + 4 * DAY
+    _load(db, pid, end, incremental=False)
+    _changes(db, pid)
+    messages: list[str] = []
+
+    def meanwhile(_percent: int, message: str) -> None:
+        messages.append(message)
+        if message.startswith("replacing"):  # another load records its own run first
+            with db.transaction() as session:
+                session.execute(update(PulseState).values(job_id="other"))
+
+    found = load_scorecard(
+        db.engine,
+        StateKey(pid, "experiment", "exp"),
+        _spec(end + DAY),
+        REFS,
+        meanwhile,
+        incremental=True,
+        job_id="job2",
+        now_ms=end + DAY,
+    )
+    assert (
+        "another load changed the kept values meanwhile: computing every unit instead" in messages
+    )
+    _same(found, _from_raw(db, pid, end + DAY))
+    (state,), _ = _state(db)
+    assert state.job_id == "job2"
+    again, messages = _load(db, pid, end + DAY, incremental=True)
+    assert "recomputing 0 units with new exposures or events" in messages
+    _same(again, found)

@@ -65,6 +65,8 @@ from lockgate.pulse.sql import (
     unit_values_table,
 )
 
+MOST_CHANGED = 0.5  # an incremental load with more units changed than this share computes all
+
 UNITS: Table = PulseStateUnit.__table__  # type: ignore[assignment]
 VALUES: Table = PulseStateValue.__table__  # type: ignore[assignment]
 
@@ -121,10 +123,14 @@ def load_scorecard(
                 state = session.scalars(select(PulseState).where(*_key_filter(key))).first()
             current = fingerprint(spec, card)
             if incremental and state is not None and state.fingerprint == current:
-                return _incremental(
+                found = _incremental(
                     connection, state, spec, card, marks, progress, kept, job_id, now_ms,
                     daily_from_ms,
                 )  # fmt: skip
+                if found is not None:
+                    return found
+                _drop(connection, kept)
+                kept.clear()
             with connection_transaction(connection, write=False) as session:
                 result = scorecard_sums(
                     session, key.project_id, spec, metric_refs, progress,
@@ -151,7 +157,9 @@ def _incremental(
     job_id: str,
     now_ms: int,
     daily_from_ms: int | None,
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
+    """The scorecard from the kept state with the changed units recomputed; None when a full
+    load is the better way (most units changed, or another load changed the state)."""
     suffix = uuid.uuid4().hex[:12]
     changed = unit_table(f"pulse_changed_{suffix}")
     per_unit = per_unit_table(f"pulse_units_{suffix}", keep=True)
@@ -171,6 +179,11 @@ def _incremental(
         ).subquery("found")
         connection.execute(changed.insert().from_select(["unit"], select(found.c.unit)))
         count = int(connection.scalar(select(func.count()).select_from(changed)) or 0)
+        of_state = select(func.count()).select_from(UNITS).where(UNITS.c.state_id == state.id)
+        known = int(connection.scalar(of_state) or 0)
+        if count > max(known, 1) * MOST_CHANGED:
+            progress(15, f"{count} units changed, {known} kept: computing every unit instead")
+            return None
         progress(20, f"recomputing {count} units with new exposures or events")
         unit = unit_id_column(Exposure, spec.id_type)
         only_changed = unit.in_(select(changed.c.unit))
@@ -189,36 +202,72 @@ def _incremental(
                 values.insert().from_select(list(computed.c.keys()), select(computed))
             )
     progress(50, f"replacing {count} units in the kept values")
-    with connection_transaction(connection, write=True) as session:
-        groups = sorted(set(spec.group_rules.values()))
-        replaced = UNITS.c.unit.in_(select(changed.c.unit))
-        session.execute(delete(UNITS).where(UNITS.c.state_id == state.id, replaced))
-        session.execute(
-            delete(VALUES).where(
-                VALUES.c.state_id == state.id,
-                VALUES.c.metric.in_([metric.index for _, metric in card.staged]),
-                VALUES.c.grp.in_(groups),
-                VALUES.c.unit.in_(select(changed.c.unit)),
+    try:
+        with connection_transaction(connection, write=True) as session:
+            _replace_changed(
+                session, state, spec, card, marks, changed, per_unit, values, job_id, now_ms
             )
-        )
-        _keep(session, state.id, per_unit, values, card.staged)
-        session.execute(
-            update(PulseState)
-            .where(PulseState.id == state.id)
-            .values(
-                exposures_seq=marks[0],
-                events_seq=marks[1],
-                end_ms=spec.until_ms,
-                job_id=job_id,
-                computed_time=now_ms,
-            )
-        )
+    except _Superseded:
+        progress(55, "another load changed the kept values meanwhile: computing every unit instead")
+        return None
     with connection_transaction(connection, write=False) as session:
         progress(60, f"per-group sums of {len(card.staged)} metrics from the kept values")
         if connection.dialect.name == "postgresql":
             # Fresh statistics, or the planner joins the kept units to events by nested loops.
             connection.execute(text("ANALYZE pulse_state_units, pulse_state_values"))
         return state_scorecard(session, state.id, project_id, spec, card, progress, daily_from_ms)
+
+
+class _Superseded(Exception):
+    """The kept state changed between an incremental load's read and its write."""
+
+
+def _replace_changed(
+    session: Session,
+    state: PulseState,
+    spec: Assignment,
+    card: Scorecard,
+    marks: tuple[int, int],
+    changed: Table,
+    per_unit: Table,
+    values: Table,
+    job_id: str,
+    now_ms: int,
+) -> None:
+    """Replace the changed units' kept rows by their recomputed ones, and record the new
+    marks, unless another load changed the state since it was read (``_Superseded``). The
+    conditional update comes first: on PostgreSQL it also locks the state's row."""
+    claimed = session.execute(
+        update(PulseState)
+        .where(
+            PulseState.id == state.id,
+            PulseState.fingerprint == state.fingerprint,
+            PulseState.exposures_seq == state.exposures_seq,
+            PulseState.events_seq == state.events_seq,
+            PulseState.job_id == state.job_id,
+        )
+        .values(
+            exposures_seq=marks[0],
+            events_seq=marks[1],
+            end_ms=spec.until_ms,
+            job_id=job_id,
+            computed_time=now_ms,
+        )
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise _Superseded
+    groups = sorted(set(spec.group_rules.values()))
+    replaced = UNITS.c.unit.in_(select(changed.c.unit))
+    session.execute(delete(UNITS).where(UNITS.c.state_id == state.id, replaced))
+    session.execute(
+        delete(VALUES).where(
+            VALUES.c.state_id == state.id,
+            VALUES.c.metric.in_([metric.index for _, metric in card.staged]),
+            VALUES.c.grp.in_(groups),
+            VALUES.c.unit.in_(select(changed.c.unit)),
+        )
+    )
+    _keep(session, state.id, per_unit, values, card.staged)
 
 
 def state_scorecard(
@@ -403,8 +452,9 @@ def _reset_state(
     now_ms: int,
 ) -> int:
     """An empty state for ``key`` (its rows of an earlier load deleted), recording what it
-    will hold."""
-    state = session.scalars(select(PulseState).where(*_key_filter(key))).first()
+    will hold. Concurrent loads of one entity replace it one after the other (on PostgreSQL
+    the state's row is locked first)."""
+    state = session.scalars(select(PulseState).where(*_key_filter(key)).with_for_update()).first()
     if state is None:
         state = PulseState(
             project_id=key.project_id,
