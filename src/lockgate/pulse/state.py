@@ -168,6 +168,8 @@ def _incremental(
     project_id = state.project_id
     with connection_transaction(connection, write=False) as session:
         progress(10, "finding units with new exposures or events")
+        if connection.dialect.name == "postgresql":  # as scorecard_sums does, for the same reason
+            connection.execute(text("ANALYZE exposures, events"))
         changed.create(connection)
         found = changed_units(
             project_id,
