@@ -481,23 +481,25 @@ def daily_views(database: Database, from_ms: int) -> tuple[int, float]:
     return len(result["daily"]), time.perf_counter() - marks["daily values"]
 
 
-def next_day_rows(units: int, seed: int = 20240602) -> tuple[list[Any], list[Any]]:
-    """A day of new rows after the generated ones: exposures of 1% more units (from the
-    never-exposed pool) and a 28th of the events (one day's worth), of any units."""
+def new_rows(units: int, hours: int, seed: int) -> tuple[list[Any], list[Any]]:
+    """``hours`` of new rows after the generated ones (a day's worth: a 28th of the events):
+    exposures of 1% more units per day (from the never-exposed pool), and events of any
+    units."""
     rng = np.random.default_rng(seed)
     pool = int(units / (1 - NEVER_EXPOSED_SHARE))
-    day = LAST_EVENT_DAY_MS + DAY_MS
-    new_units = rng.choice(np.arange(units, pool), max(1, units // 100), replace=False)
+    day = LAST_EVENT_DAY_MS + DAY_MS + seed % 7 * DAY_MS  # each seed its own day
+    share = hours / 24
+    new_units = rng.choice(np.arange(units, pool), max(1, int(units / 100 * share)), replace=False)
     rules = np.array(list(GROUPS), dtype=object)[rng.integers(0, 2, len(new_units))]
-    times = (day + rng.integers(0, DAY_MS // 2, len(new_units))).tolist()
+    times = (day + rng.integers(0, DAY_MS * hours // 24, len(new_units))).tolist()
     exposures = [
         (PROJECT, "config", EXPERIMENT, rule, f"u{unit}", ts, ts)
         for unit, rule, ts in zip(new_units.tolist(), rules.tolist(), times, strict=True)
     ]
-    count = units * EVENTS_PER_UNIT // 28
+    count = int(units * EVENTS_PER_UNIT / 28 * share)
     names = EVENT_NAMES[rng.choice(len(EVENT_NAMES), count, p=EVENT_WEIGHTS)].tolist()
     event_units = rng.integers(0, pool, count).tolist()
-    event_times = (day + rng.integers(0, DAY_MS, count)).tolist()
+    event_times = (day + rng.integers(0, DAY_MS * hours // 24, count)).tolist()
     amounts = np.round(rng.exponential(10.0, count), 2).tolist()
     events = [
         (PROJECT, name, f"u{unit}", ts, ts, amount if name == "purchase" else None)
@@ -524,8 +526,9 @@ def _append(database: Database, exposures: list[Any], events: list[Any]) -> None
 
 
 def incremental_loads(database: Database, units: int) -> str:
-    """A load that keeps its per-unit values, a day of new rows, then an incremental load,
-    checked against ``scorecard_sums`` over every raw row (timed too, as the baseline)."""
+    """A load that keeps its per-unit values; then a day of new rows and an incremental load;
+    then an hour of new rows and another. Each incremental load is checked against
+    ``scorecard_sums`` over every raw row, timed too as its baseline."""
     key = StateKey(PROJECT, "experiment", EXPERIMENT)
     marks: dict[str, float] = {}
 
@@ -547,24 +550,26 @@ def incremental_loads(database: Database, units: int) -> str:
         return found, end - start, end - max(marks.values())
 
     _, full, keeping = load(incremental=False)
-    exposures, events = next_day_rows(units)
-    _append(database, exposures, events)
-    found, incremental, _ = load(incremental=True)
-    recomputing = next(m for m in marks if m.startswith("recomputing"))
-    start = time.perf_counter()
-    expected = _scorecard_sums(database, lambda _p, _m: None)
-    raw = time.perf_counter() - start
-    assert found["units"] == expected["units"]
-    for got, want in zip(found["metrics"], expected["metrics"], strict=True):
-        for group, sums in want["sums"].items():
-            for name, value in sums.items():
-                assert math.isclose(got["sums"][group][name], value, rel_tol=1e-9), name
-    return (
-        f"a full load keeping its per-unit values {full:.2f} s (keeping them {keeping:.2f} s);"
-        f" then {len(exposures):,} new exposures and {len(events):,} new events; an"
-        f" incremental load, {recomputing.split(' with')[0]}, {incremental:.2f} s, against"
-        f" {raw:.2f} s from every raw row ({raw / incremental:.1f}x; same sums)"
-    )
+    parts = [f"a full load keeping its per-unit values {full:.2f} s (keeping them {keeping:.2f} s)"]
+    for hours, seed in ((24, 1), (1, 2)):
+        exposures, events = new_rows(units, hours, seed)
+        _append(database, exposures, events)
+        found, incremental, _ = load(incremental=True)
+        recomputing = next(m for m in marks if m.startswith("recomputing"))
+        start = time.perf_counter()
+        expected = _scorecard_sums(database, lambda _p, _m: None)
+        raw = time.perf_counter() - start
+        assert found["units"] == expected["units"]
+        for got, want in zip(found["metrics"], expected["metrics"], strict=True):
+            for group, sums in want["sums"].items():
+                for name, value in sums.items():
+                    assert math.isclose(got["sums"][group][name], value, rel_tol=1e-9), name
+        parts.append(
+            f"then {hours} h of new rows ({len(exposures):,} exposures, {len(events):,} events),"
+            f" an incremental load {recomputing.split(' with')[0]} {incremental:.2f} s against"
+            f" {raw:.2f} s from every raw row ({raw / incremental:.1f}x; same sums)"
+        )
+    return "; ".join(parts)
 
 
 def _scorecard_sums(

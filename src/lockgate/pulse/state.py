@@ -203,6 +203,9 @@ def _incremental(
             connection.execute(
                 values.insert().from_select(list(computed.c.keys()), select(computed))
             )
+        if connection.dialect.name == "postgresql":
+            for table in (changed, per_unit, values):
+                connection.execute(text(f'ANALYZE "{table.name}"'))
     progress(50, f"replacing {count} units in the kept values")
     try:
         with connection_transaction(connection, write=True) as session:
