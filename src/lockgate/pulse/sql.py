@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from sqlalchemy import (
+    CTE,
     BigInteger,
     Column,
     ColumnElement,
@@ -46,6 +47,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Subquery
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -179,35 +181,36 @@ def unit_id_column(table: Any, id_type: str) -> ColumnElement[Any]:
     return column[id_type].as_string()  # type: ignore[no-any-return]
 
 
-def _grouped_exposures(project_id: str, spec: Assignment) -> Subquery:
-    """(unit, grp, ts) of every exposure that puts a unit in a group."""
-    unit = unit_id_column(Exposure, spec.id_type).label("unit")
-    conditions: list[ColumnElement[bool]] = [Exposure.project_id == project_id]
+def _grouped_exposures(project_id: str, spec: Assignment, source: Any = Exposure) -> Subquery:
+    """(unit, grp, ts) of every exposure that puts a unit in a group; ``source`` is the
+    exposures table or an alias of it over some of its rows."""
+    unit = unit_id_column(source, spec.id_type).label("unit")
+    conditions: list[ColumnElement[bool]] = [source.project_id == project_id]
     if spec.kind is not None:
-        conditions.append(Exposure.kind == spec.kind)
+        conditions.append(source.kind == spec.kind)
     if spec.experiment is not None:
-        conditions.append(Exposure.name == spec.experiment)
+        conditions.append(source.name == spec.experiment)
     if spec.group_by_value is None or spec.group_rules:
-        conditions.append(Exposure.rule_id.in_(list(spec.group_rules)))
+        conditions.append(source.rule_id.in_(list(spec.group_rules)))
     conditions += [unit.is_not(None), unit != "", *spec.extra_filters]
     if spec.start_ms is not None:
-        conditions.append(Exposure.time >= spec.start_ms)
+        conditions.append(source.time >= spec.start_ms)
     if spec.end_ms is not None:
-        conditions.append(Exposure.time < spec.end_ms)
+        conditions.append(source.time < spec.end_ms)
     if spec.group_by_value is None:
         group = case(
-            *((Exposure.rule_id == rule, literal(name)) for rule, name in spec.group_rules.items()),
+            *((source.rule_id == rule, literal(name)) for rule, name in spec.group_rules.items()),
             else_=None,
         )
         return (
-            select(unit, group.label("grp"), Exposure.time.label("ts"))
+            select(unit, group.label("grp"), source.time.label("ts"))
             .where(*conditions)
             .subquery("grouped")
         )
     # The value may be an expensive expression (a JSON search): computed once per row.
-    value = spec.value if spec.value is not None else Exposure.value
+    value = spec.value if spec.value is not None else source.value
     valued = (
-        select(unit, value.label("v"), Exposure.time.label("ts"))
+        select(unit, value.label("v"), source.time.label("ts"))
         .where(*conditions)
         .subquery("valued")
     )
@@ -468,22 +471,27 @@ def changed_units(
     units of the assignment's exposures logged since (or timed from ``exposed_from_ms``, which
     that load's end left out), and units that logged one of the events ``names`` since. The raw
     tables are append-only, so every other unit's rows are as that load read them."""
-    logged_since = Exposure.seq > exposures_after
-    after_seq = _grouped_exposures(
-        project_id, replace(spec, extra_filters=(*spec.extra_filters, logged_since))
-    )
+    # The rows logged since are taken by sequence number alone, first (MATERIALIZED): given
+    # the other conditions too, SQLite scans an entity's or a project's whole index instead.
+    exposed_since = aliased(Exposure, _since(Exposure, exposures_after, "new_exposures"))
+    after_seq = _grouped_exposures(project_id, spec, exposed_since)
     after_end = _grouped_exposures(
         project_id, replace(spec, start_ms=max(spec.start_ms or 0, exposed_from_ms))
     )
-    unit = unit_id_column(CustomEvent, spec.id_type)
+    logged_since = aliased(CustomEvent, _since(CustomEvent, events_after, "new_events"))
+    unit = unit_id_column(logged_since, spec.id_type)
     logged = select(unit.label("unit")).where(
-        CustomEvent.seq > events_after,
-        CustomEvent.project_id == project_id,
-        CustomEvent.event_name.in_(sorted(set(names))),
+        logged_since.project_id == project_id,
+        logged_since.event_name.in_(sorted(set(names))),
         unit.is_not(None),
         unit != "",
     )
     return select(after_seq.c.unit).union(select(after_end.c.unit), logged)
+
+
+def _since(entity: Any, after: int, name: str) -> CTE:
+    """The rows of ``entity``'s table with ``seq`` above ``after``, computed once."""
+    return select(entity).where(entity.seq > after).cte(name).prefix_with("MATERIALIZED")
 
 
 def event_names(metrics: Sequence[MetricQuery]) -> list[str]:
