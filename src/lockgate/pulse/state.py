@@ -5,7 +5,7 @@ keeps them in ``pulse_state_units`` / ``pulse_state_values``, with the highest e
 event sequence numbers it had read. An incremental load finds the units whose raw rows
 changed since (``sql.changed_units``: the raw tables are append-only), recomputes those units
 alone from all their rows, replaces them in the kept state and computes the per-group sums
-from the state: a scan of one row per unit instead of every event.
+from the state: a scan of a row per unit and metric instead of every event.
 
 Recomputing a unit from its raw rows gives the same values however often it is done, so a
 unit read with rows past the recorded sequence numbers is simply recomputed again next time.
@@ -73,6 +73,8 @@ VALUES: Table = PulseStateValue.__table__  # type: ignore[assignment]
 
 @dataclass(frozen=True)
 class StateKey:
+    """Whose values a state keeps: an entity (and rule) of a project, as jobs name them."""
+
     project_id: str
     entity_type: str
     entity_id: str
@@ -168,8 +170,11 @@ def _incremental(
     project_id = state.project_id
     with connection_transaction(connection, write=False) as session:
         progress(10, "finding units with new exposures or events")
-        if connection.dialect.name == "postgresql":  # as scorecard_sums does, for the same reason
+        if connection.dialect.name == "postgresql":
+            # Fresh statistics, as scorecard_sums takes them; on the kept values too, or the
+            # planner replaces changed units and joins kept units to events by nested loops.
             connection.execute(text("ANALYZE exposures, events"))
+            connection.execute(text("ANALYZE pulse_state_units, pulse_state_values"))
         changed.create(connection)
         found = changed_units(
             project_id,
@@ -217,9 +222,6 @@ def _incremental(
         return None
     with connection_transaction(connection, write=False) as session:
         progress(60, f"per-group sums of {len(card.staged)} metrics from the kept values")
-        if connection.dialect.name == "postgresql":
-            # Fresh statistics, or the planner joins the kept units to events by nested loops.
-            connection.execute(text("ANALYZE pulse_state_units, pulse_state_values"))
         return state_scorecard(session, state.id, project_id, spec, card, progress, daily_from_ms)
 
 
