@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import math
 import random
+import threading
+import time
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select, update
 
+from lockgate.events import incoming
 from lockgate.events.repository import insert_rows
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
-from lockgate.models import PulseState, PulseStateUnit, PulseStateValue
+from lockgate.models import CustomEvent, PulseState, PulseStateUnit, PulseStateValue
 from lockgate.projects.service import Bootstrap
 from lockgate.pulse.engine import experiment_assignment, scorecard_sums
 from lockgate.pulse.state import StateKey, load_scorecard
@@ -378,3 +381,68 @@ def test_load_scorecard__state_changed_by_another_load__computes_every_unit(
     again, messages = _load(db, pid, end + DAY, incremental=True)
     assert "recomputing 0 units with new exposures or events" in messages
     _same(again, found)
+
+
+def test_watermark__move_in_flight__no_row_commits_below_it_later(
+    db: Database, project: Bootstrap
+) -> None:
+    """Sequence numbers are taken at insert and committed later; a watermark read while a
+    move is open must not lie above a row that commits after it (on PostgreSQL the move lock
+    orders them; SQLite has one writer)."""
+    pid = project.project.id
+    inserted, release = threading.Event(), threading.Event()
+    seen: dict[str, Any] = {}
+
+    def move(name: str, hold: bool) -> None:
+        with db.transaction() as session:
+            incoming.serialize_moves(session.connection())
+            insert_rows(session.connection(), "events", [_row(pid, name, T0, event_name="e")])
+            if hold:
+                inserted.set()
+                release.wait(10)
+
+    def read() -> None:
+        with db.engine.connect() as connection, connection.begin():
+            mark = incoming.watermark(connection)[1]
+            below = select(func.count()).select_from(CustomEvent).where(CustomEvent.seq <= mark)
+            seen["mark"], seen["below"] = mark, connection.scalar(below)
+
+    first = threading.Thread(target=move, args=("held", True))
+    first.start()
+    assert inserted.wait(10)
+    others = [threading.Thread(target=move, args=("later", False)), threading.Thread(target=read)]
+    for thread in others:
+        thread.start()
+    time.sleep(0.3)  # the later move and the reader now wait on the held one, or read past it
+    release.set()
+    for thread in (first, *others):
+        thread.join(20)
+    with db.transaction(write=False) as session:
+        below = session.scalar(
+            select(func.count()).select_from(CustomEvent).where(CustomEvent.seq <= seen["mark"])
+        )
+    assert below == seen["below"]
+
+
+def test_load_scorecard__concurrent_incremental_loads__state_stays_exact(
+    db: Database, pid: str
+) -> None:
+    end = T0 + 4 * DAY
+    _load(db, pid, end, incremental=False)
+    _changes(db, pid)
+    errors: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            _load(db, pid, end + DAY, incremental=True)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=load) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors
+    found, _ = _load(db, pid, end + DAY, incremental=True)
+    _same(found, _from_raw(db, pid, end + DAY))
