@@ -17,6 +17,7 @@ from lockgate.models import PulseResult
 from lockgate.projects.service import Bootstrap
 from lockgate.pulse.engine import ds_of, experiment_assignment, scorecard_sums
 from tests.contract.client import ContractClient
+from tests.pulse.helpers import start_experiment
 
 DAY = 86_400_000
 DAY0 = 20_602 * DAY  # a UTC midnight just after the test clock's start
@@ -139,23 +140,6 @@ def test_scorecard_sums__daily_from_a_day__only_later_days(
     assert list(found["daily"]) == [ds_of(DAY0 + DAY), ds_of(DAY0 + 2 * DAY)]
 
 
-def _start_experiment(console: ContractClient) -> dict[str, str]:
-    created = console.post(
-        "/console/v1/experiments",
-        json={
-            "name": "exp",
-            "groups": [
-                {"name": "Control", "size": 50, "parameterValues": {}},
-                {"name": "Test", "size": 50, "parameterValues": {}},
-            ],
-            "primaryMetrics": [{"name": "Revenue", "type": "sum"}],
-        },
-    )
-    assert created.status_code == 201, created.text
-    assert console.put("/console/v1/experiments/exp/start", json={}).status_code == 200
-    return {g["name"]: g["id"] for g in created.json()["data"]["groups"]}
-
-
 def _stored_daily(db: Database) -> dict[str, str]:
     with db.transaction(write=False) as session:
         rows = session.query(PulseResult).filter(PulseResult.view == "daily").all()
@@ -170,7 +154,7 @@ def test_load_pulse__daily_view__served_and_kept_for_finished_days(
     db: Database,
     metrics: None,
 ) -> None:
-    groups = _start_experiment(console)
+    groups = start_experiment(console)
     pid = project.project.id
     for offset in range(2):  # two units per group per day, exposed at 01:00, buying at 02:00
         for name, group_id in groups.items():
@@ -249,7 +233,7 @@ def test_load_pulse__daily_view__served_and_kept_for_finished_days(
 def test_pulse_results__bad_view_or_bayesian__400(
     console: ContractClient, metrics: None, params: dict[str, str], needle: str
 ) -> None:
-    groups = _start_experiment(console)
+    groups = start_experiment(console)
     response = console.get(
         "/console/v1/experiments/exp/pulse_results",
         params={"control": groups["Control"], "test": groups["Test"], **params},
@@ -261,7 +245,7 @@ def test_pulse_results__bad_view_or_bayesian__400(
 def test_load_pulse__bad_refresh__400_and_nothing_queued(
     console: ContractClient, metrics: None
 ) -> None:
-    _start_experiment(console)
+    start_experiment(console)
     response = console.post(
         "/console/v1/experiments/exp/load_pulse", params={"refresh": "sometimes"}, json={}
     )

@@ -9,6 +9,7 @@ import math
 import random
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from lockgate.projects.service import Bootstrap
 from lockgate.pulse.engine import experiment_assignment, scorecard_sums
 from lockgate.pulse.state import StateKey, load_scorecard
 from tests.contract.client import ContractClient
+from tests.pulse.helpers import REVENUE, start_experiment
 
 DAY = 86_400_000
 T0 = 1_780_000_000_000
@@ -143,17 +145,30 @@ def _from_raw(db: Database, pid: str, end_ms: int) -> dict[str, Any]:
 
 
 def _load(
-    db: Database, pid: str, end_ms: int, *, incremental: bool
+    db: Database,
+    pid: str,
+    end_ms: int,
+    *,
+    incremental: bool,
+    job_id: str = "job",
+    progress: Callable[[int, str], None] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
+    """A load's result and the progress messages it gave (also to ``progress``)."""
     messages: list[str] = []
+
+    def report(percent: int, message: str) -> None:
+        messages.append(message)
+        if progress is not None:
+            progress(percent, message)
+
     found = load_scorecard(
         db.engine,
         StateKey(pid, "experiment", "exp"),
         _spec(end_ms),
         REFS,
-        lambda _percent, message: messages.append(message),
+        report,
         incremental=incremental,
-        job_id="job",
+        job_id=job_id,
         now_ms=end_ms,
     )
     return found, messages
@@ -244,16 +259,7 @@ def test_load_scorecard__failed_load__keeps_the_state_and_no_temporary_table(
 
     _changes(db, pid)
     with pytest.raises(RuntimeError, match="stopped"):
-        load_scorecard(
-            db.engine,
-            StateKey(pid, "experiment", "exp"),
-            _spec(end + DAY),
-            REFS,
-            fail,
-            incremental=True,
-            job_id="job2",
-            now_ms=end + DAY,
-        )
+        _load(db, pid, end + DAY, incremental=True, job_id="job2", progress=fail)
     with db.transaction(write=False) as session:
         after = session.scalars(select(PulseState)).one()
         assert (after.exposures_seq, after.events_seq, after.end_ms) == before_marks
@@ -271,26 +277,8 @@ def _state(db: Database) -> tuple[list[PulseState], int]:
 def test_load_pulse__incremental__served_from_kept_values_forgotten_with_the_experiment(
     app: FastAPI, console: ContractClient, project: Bootstrap, clock: ManualClock, db: Database
 ) -> None:
-    body = {
-        "name": "Revenue",
-        "type": "sum",
-        "metricEvents": [{"name": "purchase", "type": "value"}],
-    }
-    assert console.post("/console/v1/metrics", json=body).status_code == 201
-    created = console.post(
-        "/console/v1/experiments",
-        json={
-            "name": "exp",
-            "groups": [
-                {"name": "Control", "size": 50, "parameterValues": {}},
-                {"name": "Test", "size": 50, "parameterValues": {}},
-            ],
-            "primaryMetrics": [{"name": "Revenue", "type": "sum"}],
-        },
-    )
-    assert created.status_code == 201, created.text
-    groups = {g["name"]: g["id"] for g in created.json()["data"]["groups"]}
-    assert console.put("/console/v1/experiments/exp/start", json={}).status_code == 200
+    assert console.post("/console/v1/metrics", json=REVENUE).status_code == 201
+    groups = start_experiment(console)
     pid, now = project.project.id, clock.now_ms()
     _insert(
         db,
@@ -354,24 +342,13 @@ def test_load_scorecard__state_changed_by_another_load__computes_every_unit(
     end = T0 + 4 * DAY
     _load(db, pid, end, incremental=False)
     _changes(db, pid)
-    messages: list[str] = []
 
     def meanwhile(_percent: int, message: str) -> None:
-        messages.append(message)
         if message.startswith("replacing"):  # another load records its own run first
             with db.transaction() as session:
                 session.execute(update(PulseState).values(job_id="other"))
 
-    found = load_scorecard(
-        db.engine,
-        StateKey(pid, "experiment", "exp"),
-        _spec(end + DAY),
-        REFS,
-        meanwhile,
-        incremental=True,
-        job_id="job2",
-        now_ms=end + DAY,
-    )
+    found, messages = _load(db, pid, end + DAY, incremental=True, job_id="job2", progress=meanwhile)
     assert (
         "another load changed the kept values meanwhile: computing every unit instead" in messages
     )

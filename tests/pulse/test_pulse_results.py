@@ -16,6 +16,7 @@ from lockgate.kit.db import Database
 from lockgate.projects.service import Bootstrap
 from lockgate.pulse.results import ResultOptions, scorecard
 from tests.contract.client import ContractClient
+from tests.pulse.helpers import REVENUE, start_experiment
 
 Z = NormalDist()
 GROUPS = ("Control", "Test A", "Test B")
@@ -145,27 +146,8 @@ def test_bayesian_view__decrease_metric__chance_that_test_lowers_it() -> None:
 def test_pulse_results__bayesian_experiment__bayesian_view_by_default(
     app: FastAPI, console: ContractClient, project: Bootstrap, db: Database
 ) -> None:
-    body = {
-        "name": "Revenue",
-        "type": "sum",
-        "metricEvents": [{"name": "purchase", "type": "value"}],
-    }
-    assert console.post("/console/v1/metrics", json=body).status_code == 201
-    created = console.post(
-        "/console/v1/experiments",
-        json={
-            "name": "bayes",
-            "analyticsType": "bayesian",
-            "groups": [
-                {"name": "Control", "size": 50, "parameterValues": {}},
-                {"name": "Test", "size": 50, "parameterValues": {}},
-            ],
-            "primaryMetrics": [{"name": "Revenue", "type": "sum"}],
-        },
-    )
-    assert created.status_code == 201, created.text
-    assert console.put("/console/v1/experiments/bayes/start", json={}).status_code == 200
-    groups = {g["name"]: g["id"] for g in created.json()["data"]["groups"]}
+    assert console.post("/console/v1/metrics", json=REVENUE).status_code == 201
+    groups = start_experiment(console, "bayes", analyticsType="bayesian")
     pid, now = project.project.id, 1_780_000_000_000 - 60_000  # before the clock
     exposures, events = [], []
     for i in range(40):
