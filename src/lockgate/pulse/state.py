@@ -312,43 +312,30 @@ def state_scorecard(
     )
 
 
-def _sum_names(metric: StagedMetric) -> list[str]:
-    columns = sum_columns(
-        VALUES, "", ratio=metric.ratio, cuped=metric.cuped, nonzero=metric.winsorized
-    )
-    return [column.name for column in columns]
-
-
 def _state_sums(
     session: Session, state_id: int, metrics: Sequence[StagedMetric], units: Mapping[str, int]
 ) -> tuple[PerMetric, dict[int, dict[str, int]]]:
-    """Every metric's per-group sums (one scan of the kept values), and its kept rows per
+    """Every metric's per-group sums (a range of the kept values each), and its kept rows per
     group. A mean's units without a kept row are zeros: they count in its N and add nothing
     to any sum."""
-    every = sum_columns(VALUES, "", ratio=True, cuped=True, nonzero=True)
-    statement = (
-        select(VALUES.c.metric, VALUES.c.grp, func.count().label("rows"), *every)
-        .where(VALUES.c.state_id == state_id)
-        .group_by(VALUES.c.metric, VALUES.c.grp)
-    )
-    found: dict[int, dict[str, dict[str, float]]] = {}
-    rows: dict[int, dict[str, int]] = {}
-    for row in session.execute(statement):
-        values = row._mapping
-        index, grp = int(values["metric"]), str(values["grp"])
-        rows.setdefault(index, {})[grp] = int(values["rows"])
-        found.setdefault(index, {})[grp] = {
-            key: float(values[key] or 0) for key in values if key not in ("metric", "grp")
-        }
     sums: PerMetric = {}
+    rows: dict[int, dict[str, int]] = {}
     for metric in metrics:
-        names = _sum_names(metric)
-        of_metric = found.get(metric.index, {})
-        groups = of_metric if metric.ratio else units
+        columns = sum_columns(
+            VALUES, "", ratio=metric.ratio, cuped=metric.cuped, nonzero=metric.winsorized
+        )
+        statement = (
+            select(VALUES.c.grp, *columns)
+            .where(VALUES.c.state_id == state_id, VALUES.c.metric == metric.index)
+            .group_by(VALUES.c.grp)
+        )
+        names = [column.name for column in columns]
+        found = {str(row._mapping["grp"]): row._mapping for row in session.execute(statement)}
+        rows[metric.index] = {grp: int(kept["n"]) for grp, kept in found.items()}
         sums[metric.index] = {}
-        for grp in groups:
-            kept = of_metric.get(grp, {})
-            group_sums = {name: kept.get(name, 0.0) for name in names}
+        for grp in found if metric.ratio else units:
+            kept = found.get(grp)
+            group_sums = {name: float(kept[name] or 0) if kept else 0.0 for name in names}
             if not metric.ratio:
                 group_sums["n"] = float(units[grp])
             if group_sums["n"]:
