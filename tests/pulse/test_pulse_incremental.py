@@ -23,7 +23,8 @@ from lockgate.kit.db import Database
 from lockgate.models import CustomEvent, PulseState, PulseStateUnit, PulseStateValue
 from lockgate.projects.service import Bootstrap
 from lockgate.pulse.engine import experiment_assignment, scorecard_sums
-from lockgate.pulse.state import StateKey, load_scorecard
+from lockgate.pulse.monitoring import gate_rule_assignment, holdout_assignment
+from lockgate.pulse.state import StateKey, forget_deleted, load_scorecard
 from tests.contract.client import ContractClient
 from tests.pulse.helpers import REVENUE, start_experiment
 
@@ -423,3 +424,67 @@ def test_load_scorecard__concurrent_incremental_loads__state_stays_exact(
     assert not errors
     found, _ = _load(db, pid, end + DAY, incremental=True)
     _same(found, _from_raw(db, pid, end + DAY))
+
+
+def _monitored(pid: str, unit: str, ts: int, rng: random.Random) -> list[dict[str, Any]]:
+    """A gate exposure of rule ``base`` (under its current or an earlier rollout id) and an
+    exposure of another experiment carrying holdout ``h`` as a secondary exposure."""
+    rule_id = rng.choice(["base", "base:60.00:1", "base:50.00:0"])
+    held = [{"gate": "h", "gateValue": rng.choice(["true", "false"]), "ruleID": "r"}]
+    return [
+        _row(
+            pid,
+            unit,
+            ts,
+            kind="gate",
+            name="g",
+            rule_id=rule_id,
+            value=rng.choice(["true", "false"]),
+        ),
+        _row(pid, unit, ts + 1, kind="config", name="other", rule_id="x", secondary_exposures=held),
+    ]
+
+
+@pytest.mark.parametrize("entity_type", ["gate_rule", "holdout"])
+def test_load_scorecard__gate_rule_or_holdout__incremental_equals_a_load_from_raw_rows(
+    db: Database, pid: str, entity_type: str
+) -> None:
+    rng = random.Random(21)
+    _insert(db, [row for i in range(0, UNITS, 2) for row in _monitored(pid, f"u{i}", T0, rng)], [])
+
+    def spec(end_ms: int) -> Any:
+        if entity_type == "holdout":
+            return holdout_assignment({"id": "h", "idType": "userID"}, end_ms)
+        rule = {"id": "base:60.00:1", "baseID": "base"}
+        return gate_rule_assignment({"id": "g", "idType": "userID"}, rule, end_ms)
+
+    def load(end_ms: int) -> tuple[dict[str, Any], list[str]]:
+        messages: list[str] = []
+        found = load_scorecard(
+            db.engine,
+            StateKey(pid, entity_type, "h" if entity_type == "holdout" else "g", "base"),
+            spec(end_ms),
+            REFS[:4],
+            lambda _percent, message: messages.append(message),
+            incremental=True,
+            job_id="job",
+            now_ms=end_ms,
+        )
+        with db.transaction(write=False) as session:
+            expected = scorecard_sums(session, pid, spec(end_ms), REFS[:4], lambda _p, _m: None)
+        _same(found, expected)
+        return found, messages
+
+    first, _ = load(T0 + 4 * DAY)
+    assert sum(first["units"].values()) > 100
+    # New units, units exposed again (some now on both sides: crossovers), new events.
+    later = [row for i in range(1, 30, 2) for row in _monitored(pid, f"u{i}", T0 + DAY, rng)]
+    again = [row for i in range(0, 30, 2) for row in _monitored(pid, f"u{i}", T0 + DAY, rng)]
+    events = [e for i in range(100, 160, 4) for e in _events(rng, pid, f"u{i}", T0, T0 + 5 * DAY)]
+    _insert(db, later + again, events)
+    second, messages = load(T0 + 5 * DAY)
+    assert any(m.startswith("recomputing") for m in messages), messages
+    assert second != first
+    with db.transaction() as session:  # no such gate or holdout in the project: forgotten
+        assert forget_deleted(session) == 1
+    assert _state(db) == ([], 0)

@@ -16,7 +16,9 @@ Metrics are the entity's ``monitoringMetrics``. When it has none the result is a
 metric list (with the units per group stored, for health): Pulse does not invent a metric set
 such as every event the exposed units logged.
 
-Results requests never compute: they read the latest stored sums (``jobs.latest_results``).
+Loads keep their per-unit values for the next incremental load, as experiment loads do
+(``state.load_scorecard``). Results requests never compute: they read the latest stored sums
+(``jobs.latest_results``).
 """
 
 from __future__ import annotations
@@ -32,10 +34,11 @@ from lockgate.console.errors import BadRequest
 from lockgate.kit.clock import Clock
 from lockgate.models import Exposure, Gate, Holdout, PulseJob
 from lockgate.pulse import jobs
-from lockgate.pulse.engine import ds_of, scorecard_sums
+from lockgate.pulse.engine import ds_of
 from lockgate.pulse.jobs import ComputedResult, Progress
 from lockgate.pulse.results import ResultOptions, scorecard
 from lockgate.pulse.sql import Assignment, SecondaryGateValue, secondary_gate_filter
+from lockgate.pulse.state import StateKey, load_scorecard
 
 GATE_RULE = "gate_rule"
 HOLDOUT = "holdout"
@@ -107,7 +110,16 @@ def _result(
 ) -> list[ComputedResult]:
     progress(5, "assigning units to groups")
     refs = [("primary", m) for m in document.get("monitoringMetrics") or []]
-    sums = scorecard_sums(session, job.project_id, assignment, refs, progress)
+    sums = load_scorecard(
+        session.get_bind(),  # type: ignore[arg-type]
+        StateKey(job.project_id, job.entity_type, job.entity_id, job.rule_id or ""),
+        assignment,
+        refs,
+        progress,
+        incremental=jobs.reload_type(job) == "incremental",
+        job_id=job.id,
+        now_ms=now,
+    )
     result = {
         "ds": ds_of(now),
         "computedTime": now,

@@ -51,6 +51,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Subquery
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.util import ClauseAdapter
 
 from lockgate.metrics.sql import DAY_MS
 from lockgate.models import CustomEvent, Exposure
@@ -109,6 +110,12 @@ class Assignment:
     extra_filters: Sequence[ColumnElement[bool]] = field(default_factory=tuple)
     group_by_value: Mapping[str, str] | None = None  # exposure value -> group name
     value: ColumnElement[Any] | None = None  # what group_by_value reads; Exposure.value if None
+
+    @property
+    def group_names(self) -> list[str]:
+        """The groups units are put in."""
+        names = self.group_by_value if self.group_by_value is not None else self.group_rules
+        return sorted(set(names.values()))
 
     @property
     def until_ms(self) -> int:
@@ -473,8 +480,15 @@ def changed_units(
     tables are append-only, so every other unit's rows are as that load read them."""
     # The rows logged since are taken by sequence number alone, first (MATERIALIZED): given
     # the other conditions too, SQLite scans an entity's or a project's whole index instead.
-    exposed_since = aliased(Exposure, _since(Exposure, exposures_after, "new_exposures"))
-    after_seq = _grouped_exposures(project_id, spec, exposed_since)
+    # The assignment's own expressions over exposures are rewritten to read those rows.
+    new_exposures = _since(Exposure, exposures_after, "new_exposures")
+    adapt = ClauseAdapter(new_exposures).traverse
+    of_new = replace(
+        spec,
+        extra_filters=tuple(adapt(condition) for condition in spec.extra_filters),
+        value=None if spec.value is None else adapt(spec.value),
+    )
+    after_seq = _grouped_exposures(project_id, of_new, aliased(Exposure, new_exposures))
     after_end = _grouped_exposures(
         project_id, replace(spec, start_ms=max(spec.start_ms or 0, exposed_from_ms))
     )

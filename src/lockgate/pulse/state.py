@@ -41,7 +41,15 @@ from sqlalchemy.sql import Subquery
 
 from lockgate.events import incoming
 from lockgate.kit.db import connection_transaction
-from lockgate.models import Experiment, Exposure, PulseState, PulseStateUnit, PulseStateValue
+from lockgate.models import (
+    Experiment,
+    Exposure,
+    Gate,
+    Holdout,
+    PulseState,
+    PulseStateUnit,
+    PulseStateValue,
+)
 from lockgate.pulse.engine import (
     PerMetric,
     Scorecard,
@@ -65,6 +73,8 @@ from lockgate.pulse.sql import (
     unit_values_table,
 )
 
+# Whose entities' kept values are forgotten with them (a gate's for each of its rules).
+KEPT_FOR: dict[str, Any] = {"experiment": Experiment, "gate_rule": Gate, "holdout": Holdout}
 MOST_CHANGED = 0.5  # an incremental load with more units changed than this share computes all
 
 UNITS: Table = PulseStateUnit.__table__  # type: ignore[assignment]
@@ -82,7 +92,9 @@ class StateKey:
 
 
 def fingerprint(spec: Assignment, card: Scorecard) -> str:
-    """What the kept values depend on: the assignment and every staged metric's query."""
+    """What the kept values depend on: the assignment (its SQL expressions as SQL) and every
+    staged metric's query."""
+    expressions = [*spec.extra_filters, *([] if spec.value is None else [spec.value])]
     described = repr(
         (
             spec.experiment,
@@ -90,6 +102,8 @@ def fingerprint(spec: Assignment, card: Scorecard) -> str:
             spec.kind,
             spec.start_ms,
             sorted(spec.group_rules.items()),
+            sorted((spec.group_by_value or {}).items()),
+            [str(e.compile(compile_kwargs={"literal_binds": True})) for e in expressions],
             card.queries,
             [metric for _, metric in card.staged],
         )
@@ -263,7 +277,7 @@ def _replace_changed(
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise _Superseded
-    groups = sorted(set(spec.group_rules.values()))
+    groups = spec.group_names
     replaced = UNITS.c.unit.in_(select(changed.c.unit))
     session.execute(delete(UNITS).where(UNITS.c.state_id == state.id, replaced))
     session.execute(
@@ -498,15 +512,17 @@ def _drop(connection: Connection, tables: Sequence[Any]) -> None:
 
 
 def forget_deleted(session: Session) -> int:
-    """Delete the kept values of experiments that no longer exist; returns how many states
-    went."""
-    gone = select(PulseState.id).where(
-        PulseState.entity_type == "experiment",
-        ~exists().where(
-            Experiment.project_id == PulseState.project_id, Experiment.id == PulseState.entity_id
-        ),
-    )
-    ids = list(session.scalars(gone))
+    """Delete the kept values of experiments, gates and holdouts that no longer exist;
+    returns how many states went."""
+    ids: list[int] = []
+    for entity_type, model in KEPT_FOR.items():
+        gone = select(PulseState.id).where(
+            PulseState.entity_type == entity_type,
+            ~exists().where(
+                model.project_id == PulseState.project_id, model.id == PulseState.entity_id
+            ),
+        )
+        ids += session.scalars(gone)
     if ids:
         session.execute(delete(UNITS).where(UNITS.c.state_id.in_(ids)))
         session.execute(delete(VALUES).where(VALUES.c.state_id.in_(ids)))
