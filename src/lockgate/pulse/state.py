@@ -1,18 +1,5 @@
-"""Incremental Pulse: what a load computed per unit, kept for the next load.
-
-A full load stages every unit's group and metric values (``engine.scorecard_sums``) and then
-keeps them in ``pulse_state_units`` / ``pulse_state_values``, with the highest exposure and
-event sequence numbers it had read. An incremental load finds the units whose raw rows
-changed since (``sql.changed_units``: the raw tables are append-only), recomputes those units
-alone from all their rows, replaces them in the kept state and computes the per-group sums
-from the state: a scan of a row per unit and metric instead of every event.
-
-Recomputing a unit from its raw rows gives the same values however often it is done, so a
-unit read with rows past the recorded sequence numbers is simply recomputed again next time.
-The state is a cache of the raw rows: it changes in its own transactions, apart from the
-results, and a definition that no longer matches (``fingerprint``) or a ``full`` reload
-builds it anew.
-"""
+"""Incremental Pulse: the per-unit values a load computed, kept so that the next load
+recomputes only the units whose raw rows changed since (``load_scorecard``)."""
 
 from __future__ import annotations
 
@@ -29,15 +16,11 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    insert,
-    literal,
-    or_,
     select,
     text,
     update,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Subquery
 
 from lockgate.events import incoming
 from lockgate.kit.db import connection_transaction
@@ -47,26 +30,20 @@ from lockgate.models import (
     Gate,
     Holdout,
     PulseState,
-    PulseStateUnit,
-    PulseStateValue,
 )
 from lockgate.pulse.engine import (
-    PerMetric,
     Scorecard,
     drop_temporary,
-    fill_sums,
-    finish_scorecard,
     scorecard_sums,
 )
 from lockgate.pulse.jobs import Progress
+from lockgate.pulse.kept import UNITS, VALUES, keep, state_scorecard
 from lockgate.pulse.sql import (
     Assignment,
-    StagedMetric,
     changed_units,
     event_names,
     per_unit_select,
     per_unit_table,
-    sum_columns,
     unit_id_column,
     unit_table,
     unit_values_many,
@@ -76,9 +53,6 @@ from lockgate.pulse.sql import (
 # Whose entities' kept values are forgotten with them (a gate's for each of its rules).
 KEPT_FOR: dict[str, Any] = {"experiment": Experiment, "gate_rule": Gate, "holdout": Holdout}
 MOST_CHANGED = 0.5  # an incremental load with more units changed than this share computes all
-
-UNITS: Table = PulseStateUnit.__table__  # type: ignore[assignment]
-VALUES: Table = PulseStateValue.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -123,9 +97,17 @@ def load_scorecard(
     now_ms: int,
     daily_from_ms: int | None = None,
 ) -> dict[str, Any]:
-    """``engine.scorecard_sums`` of ``spec``, kept per unit for the next load. ``incremental``
-    starts from the kept state when its definition still matches; otherwise every unit is
-    computed from the raw rows and the state is replaced.
+    """``engine.scorecard_sums`` of ``spec``, kept per unit for the next load.
+
+    A full load stages every unit as ``scorecard_sums`` does, then copies the staged units and
+    values into the state with the highest exposure and event ``seq`` it had read. An
+    ``incremental`` load whose state still matches the definition (``fingerprint``) finds the
+    units whose raw rows changed since (``sql.changed_units``: the raw tables are
+    append-only), recomputes them alone from all their rows, replaces them in the state and
+    sums per group from the state. Recomputing a unit from its raw rows gives the same values
+    however often it is done, so a unit read with rows past the recorded ``seq`` is simply
+    recomputed again next time. The state is a cache of the raw rows: it changes in its own
+    transactions, apart from the results.
 
     Runs on a connection of its own, in several transactions: its temporary tables outlive
     each of them. ``progress`` is never called while this holds SQLite's write lock."""
@@ -156,7 +138,7 @@ def load_scorecard(
             progress(97, "keeping per-unit values for incremental loads")
             with connection_transaction(connection, write=True) as session:
                 state_id = _reset_state(session, key, current, marks, spec, job_id, now_ms)
-                _keep(session, state_id, per_unit, values, card.staged)
+                keep(session, state_id, per_unit, values, card.staged)
             return result
         finally:
             _drop(connection, kept)
@@ -288,166 +270,7 @@ def _replace_changed(
             VALUES.c.unit.in_(select(changed.c.unit)),
         )
     )
-    _keep(session, state.id, per_unit, values, card.staged)
-
-
-def state_scorecard(
-    session: Session,
-    state_id: int,
-    project_id: str,
-    spec: Assignment,
-    card: Scorecard,
-    progress: Progress,
-    daily_from_ms: int | None,
-) -> dict[str, Any]:
-    """The scorecard document from a kept state, as ``scorecard_sums`` computes it from the
-    raw rows."""
-    kept_units = (
-        select(UNITS.c.unit, UNITS.c.grp, UNITS.c.first_ts, UNITS.c.groups)
-        .where(UNITS.c.state_id == state_id)
-        .subquery("per_unit")
-    )
-    units: dict[str, int] = {}
-    if card.staged:
-        assigned = select(kept_units.c.grp, func.count()).where(kept_units.c.groups == 1)
-        for grp, n in session.execute(assigned.group_by(kept_units.c.grp)):
-            units[str(grp)] = int(n)
-        metrics = [metric for _, metric in card.staged]
-        sums, rows = _state_sums(session, state_id, metrics, units)
-        fill_sums(
-            session,
-            card.staged,
-            sums,
-            lambda metric: _metric_values(state_id, metric),
-            lambda caps: _state_tails(session, state_id, caps, units, rows),
-        )
-    return finish_scorecard(
-        session, project_id, spec, card, kept_units, units, progress, daily_from_ms
-    )
-
-
-def _state_sums(
-    session: Session, state_id: int, metrics: Sequence[StagedMetric], units: Mapping[str, int]
-) -> tuple[PerMetric, dict[int, dict[str, int]]]:
-    """Every metric's per-group sums (a range of the kept values each), and its kept rows per
-    group. A mean's units without a kept row are zeros: they count in its N and add nothing
-    to any sum."""
-    sums: PerMetric = {}
-    rows: dict[int, dict[str, int]] = {}
-    for metric in metrics:
-        columns = sum_columns(
-            VALUES, "", ratio=metric.ratio, cuped=metric.cuped, nonzero=metric.winsorized
-        )
-        statement = (
-            select(VALUES.c.grp, *columns)
-            .where(VALUES.c.state_id == state_id, VALUES.c.metric == metric.index)
-            .group_by(VALUES.c.grp)
-        )
-        names = [column.name for column in columns]
-        found = {str(row._mapping["grp"]): row._mapping for row in session.execute(statement)}
-        rows[metric.index] = {grp: int(kept["n"]) for grp, kept in found.items()}
-        sums[metric.index] = {}
-        for grp in found if metric.ratio else units:
-            kept = found.get(grp)
-            group_sums = {name: float(kept[name] or 0) if kept else 0.0 for name in names}
-            if not metric.ratio:
-                group_sums["n"] = float(units[grp])
-            if group_sums["n"]:
-                sums[metric.index][grp] = group_sums
-    return sums, rows
-
-
-def _metric_values(state_id: int, metric: StagedMetric) -> Subquery:
-    """One metric's kept unit values (unit, grp, x, y, xp, yp): the winsorization cap reads
-    the non-zero x, which are all kept."""
-    return (
-        select(VALUES.c.unit, VALUES.c.grp, VALUES.c.x, VALUES.c.y, VALUES.c.xp, VALUES.c.yp)
-        .where(VALUES.c.state_id == state_id, VALUES.c.metric == metric.index)
-        .subquery(f"metric_{metric.index}")
-    )
-
-
-def _state_tails(
-    session: Session,
-    state_id: int,
-    caps: Sequence[tuple[StagedMetric, float]],
-    units: Mapping[str, int],
-    rows: Mapping[int, Mapping[str, int]],
-) -> PerMetric:
-    """``sql.tail_sums_many`` over the kept values: per capped metric and group, the units
-    above the cap. Below a negative cap, a mean's units without a kept row (zeros) are in the
-    tail too."""
-    tails: PerMetric = {}
-    for metric, cap in caps:
-        x = VALUES.c.x
-        columns = [func.count().label("n"), func.sum(x).label("sx"), func.sum(x * x).label("sxx")]
-        if metric.cuped:
-            columns += [func.sum(VALUES.c.xp).label("sxp"), func.sum(x * VALUES.c.xp).label("sxxp")]
-        statement = (
-            select(VALUES.c.grp, *columns)
-            .where(VALUES.c.state_id == state_id, VALUES.c.metric == metric.index, x > cap)
-            .group_by(VALUES.c.grp)
-        )
-        of_metric: dict[str, dict[str, float]] = {}
-        for row in session.execute(statement):
-            values = row._mapping
-            of_metric[str(values["grp"])] = {
-                key: float(values[key] or 0) for key in values if key != "grp"
-            }
-        if cap < 0 and not metric.ratio:
-            for grp, count in units.items():
-                zeros = count - rows.get(metric.index, {}).get(grp, 0)
-                if zeros:
-                    tail = of_metric.setdefault(grp, {"n": 0.0, "sx": 0.0, "sxx": 0.0})
-                    tail["n"] += zeros
-        tails[metric.index] = {grp: tail for grp, tail in of_metric.items() if tail["n"]}
-    return tails
-
-
-def _keep(
-    session: Session,
-    state_id: int,
-    per_unit: Any,
-    values: Any,
-    staged: Sequence[tuple[dict[str, Any], StagedMetric]],
-) -> None:
-    """Copy staged units and unit values into the state: every unit, and of each metric the
-    unit values that count (see ``PulseStateValue``)."""
-    session.execute(
-        insert(UNITS).from_select(
-            ["state_id", "unit", "grp", "first_ts", "groups"],
-            select(
-                literal(state_id),
-                per_unit.c.unit,
-                per_unit.c.grp,
-                per_unit.c.first_ts,
-                per_unit.c.groups,
-            ),
-        )
-    )
-    for _, metric in staged:
-        suffix = f"_{metric.index}"
-        x = values.c[f"x{suffix}"]
-        y = values.c.get(f"y{suffix}")
-        xp = values.c.get(f"xp{suffix}")
-        yp = values.c.get(f"yp{suffix}")
-        mean_counts = or_(x != 0, xp != 0) if xp is not None else x != 0
-        counts = y != 0 if metric.ratio else mean_counts
-        session.execute(
-            insert(VALUES).from_select(
-                ["state_id", "metric", "grp", "unit", "x", "y", "xp", "yp"],
-                select(
-                    literal(state_id),
-                    literal(metric.index),
-                    values.c.grp,
-                    values.c.unit,
-                    x,
-                    y if y is not None else literal(None),
-                    xp if xp is not None else literal(None),
-                    yp if yp is not None else literal(None),
-                ).where(counts),
-            )
-        )
+    keep(session, state.id, per_unit, values, card.staged)
 
 
 def _reset_state(
