@@ -402,17 +402,30 @@ def test_watermark__move_in_flight__no_row_commits_below_it_later(
     assert below == seen["below"]
 
 
+@pytest.mark.parametrize("first", ["full", "none"])
 def test_load_scorecard__concurrent_incremental_loads__state_stays_exact(
-    db: Database, pid: str
+    db: Database, pid: str, first: str
 ) -> None:
+    """From a kept state, or from none (every load then creates it). The loads reach their
+    write at the same moment."""
     end = T0 + 4 * DAY
-    _load(db, pid, end, incremental=False)
+    if first == "full":
+        _load(db, pid, end, incremental=False)
     _changes(db, pid)
     errors: list[BaseException] = []
+    writes = threading.Barrier(3)
 
     def load() -> None:
+        waited = False
+
+        def together(_percent: int, message: str) -> None:
+            nonlocal waited
+            if not waited and message.startswith(("keeping", "replacing")):
+                waited = True
+                writes.wait(20)
+
         try:
-            _load(db, pid, end + DAY, incremental=True)
+            _load(db, pid, end + DAY, incremental=True, progress=together)
         except BaseException as exc:  # reported below
             errors.append(exc)
 
@@ -422,8 +435,10 @@ def test_load_scorecard__concurrent_incremental_loads__state_stays_exact(
     for thread in threads:
         thread.join(60)
     assert not errors
-    found, _ = _load(db, pid, end + DAY, incremental=True)
+    found, messages = _load(db, pid, end + DAY, incremental=True)
+    assert "recomputing 0 units with new exposures or events" in messages
     _same(found, _from_raw(db, pid, end + DAY))
+    assert len(_state(db)[0]) == 1
 
 
 def _monitored(pid: str, unit: str, ts: int, rng: random.Random) -> list[dict[str, Any]]:
@@ -488,3 +503,33 @@ def test_load_scorecard__gate_rule_or_holdout__incremental_equals_a_load_from_ra
     with db.transaction() as session:  # no such gate or holdout in the project: forgotten
         assert forget_deleted(session) == 1
     assert _state(db) == ([], 0)
+
+
+def test_forget_deleted__gate_rule_gone__only_its_state_forgotten(
+    db: Database, project: Bootstrap, console: ContractClient
+) -> None:
+    rule = {"name": "half", "passPercentage": 50, "conditions": [{"type": "public"}]}
+    created = console.post("/console/v1/gates", json={"name": "checkout", "rules": [rule]})
+    assert created.status_code == 201, created.text
+    (kept_rule,) = created.json()["data"]["rules"]
+    pid = project.project.id
+    with db.transaction() as session:
+        for rule_id in (kept_rule["id"], "removed"):
+            session.add(
+                PulseState(
+                    project_id=pid,
+                    entity_type="gate_rule",
+                    entity_id="checkout",
+                    rule_id=rule_id,
+                    fingerprint="f",
+                    exposures_seq=0,
+                    events_seq=0,
+                    end_ms=0,
+                    job_id="job",
+                    computed_time=0,
+                )
+            )
+    with db.transaction() as session:
+        assert forget_deleted(session) == 1
+    (left,), _ = _state(db)
+    assert left.rule_id == kept_rule["id"]

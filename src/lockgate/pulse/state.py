@@ -20,6 +20,8 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from lockgate.events import incoming
@@ -52,6 +54,7 @@ from lockgate.pulse.sql import (
 
 # Whose entities' kept values are forgotten with them (a gate's for each of its rules).
 KEPT_FOR: dict[str, Any] = {"experiment": Experiment, "gate_rule": Gate, "holdout": Holdout}
+STATE_KEY = ["project_id", "entity_type", "entity_id", "rule_id"]  # pulse_states' unique key
 MOST_CHANGED = 0.5  # an incremental load with more units changed than this share computes all
 
 
@@ -283,20 +286,29 @@ def _reset_state(
     now_ms: int,
 ) -> int:
     """An empty state for ``key`` (its rows of an earlier load deleted), recording what it
-    will hold. Concurrent loads of one entity replace it one after the other (on PostgreSQL
-    the state's row is locked first)."""
-    state = session.scalars(select(PulseState).where(*_key_filter(key)).with_for_update()).first()
-    if state is None:
-        state = PulseState(
+    will hold. Concurrent loads of one entity replace it one after the other: the state's row
+    is created if missing (a concurrent creation wins quietly) and locked before anything else
+    (on PostgreSQL; SQLite has one writer)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(PulseState)
+        .values(
             project_id=key.project_id,
             entity_type=key.entity_type,
             entity_id=key.entity_id,
             rule_id=key.rule_id,
+            fingerprint=current,
+            exposures_seq=0,
+            events_seq=0,
+            end_ms=0,
+            job_id=job_id,
+            computed_time=now_ms,
         )
-        session.add(state)
-    else:
-        session.execute(delete(UNITS).where(UNITS.c.state_id == state.id))
-        session.execute(delete(VALUES).where(VALUES.c.state_id == state.id))
+        .on_conflict_do_nothing(index_elements=STATE_KEY)
+    )
+    state = session.scalars(select(PulseState).where(*_key_filter(key)).with_for_update()).one()
+    session.execute(delete(UNITS).where(UNITS.c.state_id == state.id))
+    session.execute(delete(VALUES).where(VALUES.c.state_id == state.id))
     state.fingerprint = current
     state.exposures_seq, state.events_seq = marks
     state.end_ms = spec.until_ms
@@ -335,8 +347,8 @@ def _drop(connection: Connection, tables: Sequence[Any]) -> None:
 
 
 def forget_deleted(session: Session) -> int:
-    """Delete the kept values of experiments, gates and holdouts that no longer exist;
-    returns how many states went."""
+    """Delete the kept values of experiments, gates, gate rules and holdouts that no longer
+    exist; returns how many states went."""
     ids: list[int] = []
     for entity_type, model in KEPT_FOR.items():
         gone = select(PulseState.id).where(
@@ -346,6 +358,19 @@ def forget_deleted(session: Session) -> int:
             ),
         )
         ids += session.scalars(gone)
+    rules = select(PulseState.id, PulseState.rule_id, Gate.document).join(
+        Gate, (Gate.project_id == PulseState.project_id) & (Gate.id == PulseState.entity_id)
+    )
+    for state_id, rule_id, document in session.execute(
+        rules.where(PulseState.entity_type == "gate_rule")
+    ):
+        kept = {
+            key
+            for rule in document.get("rules") or ()
+            for key in (rule.get("id"), rule.get("baseID"))
+        }
+        if rule_id not in kept:
+            ids.append(state_id)
     if ids:
         session.execute(delete(UNITS).where(UNITS.c.state_id.in_(ids)))
         session.execute(delete(VALUES).where(VALUES.c.state_id.in_(ids)))
