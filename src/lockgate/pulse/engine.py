@@ -92,13 +92,28 @@ def scorecard_sums(
     composite metrics (``derived_sums``) read the events twice more each (after exposure, and
     before it for CUPED).
     """
+    card = Scorecard.of(session, project_id, metric_refs)
+    return card_sums(
+        session, project_id, spec, card, progress, daily_from_ms=daily_from_ms, kept=kept
+    )
+
+
+def card_sums(
+    session: Session,
+    project_id: str,
+    spec: Assignment,
+    card: Scorecard,
+    progress: Progress,
+    *,
+    daily_from_ms: int | None = None,
+    kept: list[Table] | None = None,
+) -> dict[str, Any]:
+    """``scorecard_sums`` of a scorecard whose metric plans are already read."""
     connection = session.connection()
-    postgresql = connection.dialect.name == "postgresql"
-    if postgresql:
+    if connection.dialect.name == "postgresql":
         # Event tables grow by bulk inserts faster than autovacuum re-samples them; with stale
         # statistics the planner picks a nested loop over millions of rows.
         connection.execute(text("ANALYZE exposures, events"))
-    card = Scorecard.of(session, project_id, metric_refs)
     with _staged(connection, project_id, spec, card.queries, progress, keep=kept is not None) as (
         per_unit,
         values,

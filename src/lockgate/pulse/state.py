@@ -33,11 +33,7 @@ from lockgate.models import (
     Holdout,
     PulseState,
 )
-from lockgate.pulse.engine import (
-    Scorecard,
-    drop_temporary,
-    scorecard_sums,
-)
+from lockgate.pulse.engine import Scorecard, card_sums, drop_temporary
 from lockgate.pulse.jobs import Progress
 from lockgate.pulse.kept import UNITS, VALUES, keep, state_scorecard
 from lockgate.pulse.sql import (
@@ -133,8 +129,8 @@ def load_scorecard(
                 _drop(connection, kept)
                 kept.clear()
             with connection_transaction(connection, write=False) as session:
-                result = scorecard_sums(
-                    session, key.project_id, spec, metric_refs, progress,
+                result = card_sums(
+                    session, key.project_id, spec, card, progress,
                     daily_from_ms=daily_from_ms, kept=kept,
                 )  # fmt: skip
             per_unit, values = kept
