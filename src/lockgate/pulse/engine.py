@@ -124,13 +124,13 @@ def card_sums(
         if card.staged:
             progress(60, f"per-group sums of {len(card.staged)} metrics")
             metrics = [metric for _, metric in card.staged]
-            sums = _per_metric(session, group_sums_many(values, metrics), metrics, units)
+            sums = per_metric(session, group_sums_many(values, metrics), metrics, units)
             fill_sums(
                 session,
                 card.staged,
                 sums,
                 lambda metric: metric_view(values, metric.index, cuped=metric.cuped),
-                lambda caps: _per_metric(
+                lambda caps: per_metric(
                     session, tail_sums_many(values, caps), [m for m, _ in caps]
                 ),
             )
@@ -269,7 +269,7 @@ def daily_sums(
     return daily
 
 
-def _per_metric(
+def per_metric(
     session: Session,
     statement: Any,
     metrics: Sequence[StagedMetric],

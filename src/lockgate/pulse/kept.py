@@ -12,9 +12,17 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Subquery
 
 from lockgate.models import PulseStateUnit, PulseStateValue
-from lockgate.pulse.engine import PerMetric, Scorecard, fill_sums, finish_scorecard
+from lockgate.pulse.engine import PerMetric, Scorecard, fill_sums, finish_scorecard, per_metric
 from lockgate.pulse.jobs import Progress
-from lockgate.pulse.sql import Assignment, StagedMetric, sum_columns
+from lockgate.pulse.sql import (
+    Assignment,
+    StagedMetric,
+    group_sums_many,
+    metric_view,
+    sum_columns,
+    tail_sums_many,
+    value_names,
+)
 
 UNITS: Table = PulseStateUnit.__table__  # type: ignore[assignment]
 VALUES: Table = PulseStateValue.__table__  # type: ignore[assignment]
@@ -47,12 +55,28 @@ def state_scorecard(
             session,
             card.staged,
             sums,
-            lambda metric: _metric_values(state_id, metric),
+            lambda metric: metric_view(
+                _kept_values(state_id, metric), metric.index, cuped=metric.cuped
+            ),
             lambda caps: _state_tails(session, state_id, caps, units, rows),
         )
     return finish_scorecard(
         session, project_id, spec, card, kept_units, units, progress, daily_from_ms
     )
+
+
+def _kept_values(state_id: int, metric: StagedMetric, *, above: float | None = None) -> Subquery:
+    """One metric's kept unit values in the shape of the staged unit values (unit, grp and
+    the metric's ``x_<i>``, ``y_<i>``, ``xp_<i>``, ``yp_<i>``), so that the queries over those
+    read them as they are; only those with x ``above`` a cap, if given."""
+    names = value_names(metric.index, ratio=metric.ratio, cuped=metric.cuped)
+    columns = [VALUES.c[name.rsplit("_", 1)[0]].label(name) for name in names]
+    query = select(VALUES.c.unit, VALUES.c.grp, *columns).where(
+        VALUES.c.state_id == state_id, VALUES.c.metric == metric.index
+    )
+    if above is not None:  # the tail's few rows, not every row through the tail query's CASE
+        query = query.where(VALUES.c.x > above)
+    return query.subquery(f"kept_{metric.index}")
 
 
 def _state_sums(
@@ -64,36 +88,18 @@ def _state_sums(
     sums: PerMetric = {}
     rows: dict[int, dict[str, int]] = {}
     for metric in metrics:
-        columns = sum_columns(
-            VALUES, "", ratio=metric.ratio, cuped=metric.cuped, nonzero=metric.winsorized
-        )
-        statement = (
-            select(VALUES.c.grp, *columns)
-            .where(VALUES.c.state_id == state_id, VALUES.c.metric == metric.index)
-            .group_by(VALUES.c.grp)
-        )
-        names = [column.name for column in columns]
-        found = {str(row._mapping["grp"]): row._mapping for row in session.execute(statement)}
-        rows[metric.index] = {grp: int(kept["n"]) for grp, kept in found.items()}
-        sums[metric.index] = {}
-        for grp in found if metric.ratio else units:
-            kept = found.get(grp)
-            group_sums = {name: float(kept[name] or 0) if kept else 0.0 for name in names}
-            if not metric.ratio:
-                group_sums["n"] = float(units[grp])
-            if group_sums["n"]:
-                sums[metric.index][grp] = group_sums
+        kept = _kept_values(state_id, metric)
+        rows[metric.index] = {}
+        found = per_metric(session, group_sums_many(kept, [metric]), [metric], rows[metric.index])
+        sums[metric.index] = found[metric.index]
+        if metric.ratio:
+            continue
+        names = sum_columns(VALUES, "", ratio=False, cuped=metric.cuped, nonzero=metric.winsorized)
+        zeros = dict.fromkeys((column.name for column in names), 0.0)
+        for grp, count in units.items():
+            group_sums = sums[metric.index].setdefault(grp, dict(zeros))
+            group_sums["n"] = float(count)
     return sums, rows
-
-
-def _metric_values(state_id: int, metric: StagedMetric) -> Subquery:
-    """One metric's kept unit values (unit, grp, x, y, xp, yp): the winsorization cap reads
-    the non-zero x, which are all kept."""
-    return (
-        select(VALUES.c.unit, VALUES.c.grp, VALUES.c.x, VALUES.c.y, VALUES.c.xp, VALUES.c.yp)
-        .where(VALUES.c.state_id == state_id, VALUES.c.metric == metric.index)
-        .subquery(f"metric_{metric.index}")
-    )
 
 
 def _state_tails(
@@ -108,28 +114,15 @@ def _state_tails(
     tail too."""
     tails: PerMetric = {}
     for metric, cap in caps:
-        x = VALUES.c.x
-        columns = [func.count().label("n"), func.sum(x).label("sx"), func.sum(x * x).label("sxx")]
-        if metric.cuped:
-            columns += [func.sum(VALUES.c.xp).label("sxp"), func.sum(x * VALUES.c.xp).label("sxxp")]
-        statement = (
-            select(VALUES.c.grp, *columns)
-            .where(VALUES.c.state_id == state_id, VALUES.c.metric == metric.index, x > cap)
-            .group_by(VALUES.c.grp)
-        )
-        of_metric: dict[str, dict[str, float]] = {}
-        for row in session.execute(statement):
-            values = row._mapping
-            of_metric[str(values["grp"])] = {
-                key: float(values[key] or 0) for key in values if key != "grp"
-            }
+        kept = _kept_values(state_id, metric, above=cap)
+        of_metric = per_metric(session, tail_sums_many(kept, [(metric, cap)]), [metric])
+        tails[metric.index] = of_metric[metric.index]
         if cap < 0 and not metric.ratio:
             for grp, count in units.items():
-                zeros = count - rows.get(metric.index, {}).get(grp, 0)
+                zeros = count - rows[metric.index].get(grp, 0)
                 if zeros:
-                    tail = of_metric.setdefault(grp, {"n": 0.0, "sx": 0.0, "sxx": 0.0})
+                    tail = tails[metric.index].setdefault(grp, {"n": 0.0, "sx": 0.0, "sxx": 0.0})
                     tail["n"] += zeros
-        tails[metric.index] = {grp: tail for grp, tail in of_metric.items() if tail["n"]}
     return tails
 
 

@@ -323,11 +323,15 @@ def _quantity(source: EventSource, when: ColumnElement[bool]) -> ColumnElement[A
 
 
 def value_columns(index: int, metric: MetricQuery) -> list[str]:
-    """The columns ``unit_values_many`` gives metric ``index``: x, xp for CUPED, and for a
-    ratio metric its denominator y (and yp); a mean's denominator is 1 and not stored."""
-    ratio = metric.denominator is not None
+    """The columns ``unit_values_many`` gives metric ``index``."""
+    return value_names(index, ratio=metric.denominator is not None, cuped=metric.cuped)
+
+
+def value_names(index: int, *, ratio: bool, cuped: bool) -> list[str]:
+    """The unit value columns of metric ``index``: x, xp for CUPED, and for a ratio metric
+    its denominator y (and yp); a mean's denominator is 1 and not stored."""
     names = ["x", "y"] if ratio else ["x"]
-    if metric.cuped:
+    if cuped:
         names += ["xp", "yp"] if ratio else ["xp"]
     return [f"{name}_{index}" for name in names]
 
