@@ -47,6 +47,7 @@ from lockgate.pulse.sql import (
     unit_values_many,
     unit_values_table,
 )
+from lockgate.rules.validation import find_rule
 
 # Whose entities' kept values are forgotten with them (a gate's for each of its rules).
 KEPT_FOR: dict[str, Any] = {"experiment": Experiment, "gate_rule": Gate, "holdout": Holdout}
@@ -303,8 +304,7 @@ def _reset_state(
         .on_conflict_do_nothing(index_elements=STATE_KEY)
     )
     state = session.scalars(select(PulseState).where(*_key_filter(key)).with_for_update()).one()
-    session.execute(delete(UNITS).where(UNITS.c.state_id == state.id))
-    session.execute(delete(VALUES).where(VALUES.c.state_id == state.id))
+    _empty(session, [state.id])
     state.fingerprint = current
     state.exposures_seq, state.events_seq = marks
     state.end_ms = spec.until_ms
@@ -360,15 +360,15 @@ def forget_deleted(session: Session) -> int:
     for state_id, rule_id, document in session.execute(
         rules.where(PulseState.entity_type == "gate_rule")
     ):
-        kept = {
-            key
-            for rule in document.get("rules") or ()
-            for key in (rule.get("id"), rule.get("baseID"))
-        }
-        if rule_id not in kept:
+        if find_rule(document.get("rules") or [], rule_id) is None:
             ids.append(state_id)
     if ids:
-        session.execute(delete(UNITS).where(UNITS.c.state_id.in_(ids)))
-        session.execute(delete(VALUES).where(VALUES.c.state_id.in_(ids)))
+        _empty(session, ids)
         session.execute(delete(PulseState).where(PulseState.id.in_(ids)))
     return len(ids)
+
+
+def _empty(session: Session, state_ids: Sequence[int]) -> None:
+    """Delete the kept units and values of these states."""
+    session.execute(delete(UNITS).where(UNITS.c.state_id.in_(state_ids)))
+    session.execute(delete(VALUES).where(VALUES.c.state_id.in_(state_ids)))
