@@ -41,7 +41,7 @@ from lockgate.kit.actor import Actor, Change
 from lockgate.kit.clock import Clock
 from lockgate.models import Autotune, PulseJob
 from lockgate.pulse.engine import ds_of
-from lockgate.pulse.jobs import Computation, ComputedResult, Progress
+from lockgate.pulse.jobs import Computation, ComputedResult, Progress, entity_row
 from lockgate.pulse.sql import autotune_outcomes
 from lockgate.stats.autotune import VariantOutcomes, thompson_weights
 
@@ -195,9 +195,7 @@ def _applier(
 
 def make_autotune_computation(clock: Clock) -> Computation:
     def compute(session: Session, job: PulseJob, progress: Progress) -> list[ComputedResult]:
-        row = session.get(Autotune, (job.project_id, job.entity_id))
-        if row is None:
-            raise LookupError(f"autotune {job.entity_id!r} no longer exists")
+        row = entity_row(session, Autotune, job, "autotune")
         document = row.document
         now = clock.now_ms()
         ds = ds_of(now)

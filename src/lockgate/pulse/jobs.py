@@ -10,7 +10,7 @@ import logging
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from lockgate.models import PulseJob, PulseResult
 logger = logging.getLogger("lockgate.pulse")
 
 Progress = Callable[[int, str], None]
+Row = TypeVar("Row")
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,14 @@ def enqueue(
     session.add(job)
     session.flush()
     return job
+
+
+def entity_row(session: Session, model: type[Row], job: PulseJob, kind: str) -> Row:
+    """The entity a job computes (``kind`` names it in the error when it is gone)."""
+    row = session.get(model, (job.project_id, job.entity_id))
+    if row is None:
+        raise LookupError(f"{kind} {job.entity_id!r} no longer exists")
+    return row
 
 
 def reload_type(job: PulseJob) -> str:

@@ -13,15 +13,13 @@ from lockgate.kit.clock import Clock
 from lockgate.metrics.values import day_window
 from lockgate.models import Experiment, PulseJob, PulseResult
 from lockgate.pulse.engine import ds_of, experiment_assignment
-from lockgate.pulse.jobs import ComputedResult, Progress, reload_type
+from lockgate.pulse.jobs import ComputedResult, Progress, entity_row, reload_type
 from lockgate.pulse.state import StateKey, load_scorecard
 
 
 def make_experiment_computation(clock: Clock) -> Any:
     def compute(session: Session, job: PulseJob, progress: Progress) -> list[ComputedResult]:
-        row = session.get(Experiment, (job.project_id, job.entity_id))
-        if row is None:
-            raise LookupError(f"experiment {job.entity_id!r} no longer exists")
+        row = entity_row(session, Experiment, job, "experiment")
         document = row.document
         now = clock.now_ms()
         refs = [("primary", m) for m in document.get("primaryMetrics") or []]

@@ -133,9 +133,7 @@ def _result(
 
 def make_gate_rule_computation(clock: Clock) -> jobs.Computation:
     def compute(session: Session, job: PulseJob, progress: Progress) -> list[ComputedResult]:
-        row = session.get(Gate, (job.project_id, job.entity_id))
-        if row is None:
-            raise LookupError(f"gate {job.entity_id!r} no longer exists")
+        row = jobs.entity_row(session, Gate, job, "gate")
         rule = find_rule(row.document, job.rule_id or "")
         if rule is None:
             raise LookupError(f"gate {job.entity_id!r} no longer has rule {job.rule_id!r}")
@@ -157,9 +155,7 @@ def make_gate_rule_computation(clock: Clock) -> jobs.Computation:
 
 def make_holdout_computation(clock: Clock) -> jobs.Computation:
     def compute(session: Session, job: PulseJob, progress: Progress) -> list[ComputedResult]:
-        row = session.get(Holdout, (job.project_id, job.entity_id))
-        if row is None:
-            raise LookupError(f"holdout {job.entity_id!r} no longer exists")
+        row = jobs.entity_row(session, Holdout, job, "holdout")
         now = clock.now_ms()
         assignment = holdout_assignment(row.document, now)
         return _result(session, job, assignment, row.document, HOLDOUT_COMPARISON, now, progress)
