@@ -39,6 +39,7 @@ from lockgate.pulse.jobs import ComputedResult, Progress
 from lockgate.pulse.results import ResultOptions, scorecard
 from lockgate.pulse.sql import Assignment, SecondaryGateValue, secondary_gate_filter
 from lockgate.pulse.state import StateKey, load_scorecard
+from lockgate.rules.validation import find_rule as rule_index
 
 GATE_RULE = "gate_rule"
 HOLDOUT = "holdout"
@@ -58,10 +59,9 @@ HOLDOUT_COMPARISON = Comparison(control=HELD_OUT, test=NOT_HELD_OUT)
 
 def find_rule(document: Mapping[str, Any], rule_id: str) -> dict[str, Any] | None:
     """The gate rule with this id or baseID."""
-    for rule in document.get("rules") or ():
-        if rule_id in (rule.get("id"), rule.get("baseID")):
-            return dict(rule)
-    return None
+    rules = document.get("rules") or []
+    index = rule_index(rules, rule_id)
+    return None if index is None else dict(rules[index])
 
 
 def gate_rule_assignment(
