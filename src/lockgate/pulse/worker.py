@@ -16,7 +16,8 @@ SCHEDULE_EVERY_MS = 60_000
 
 class PulseWorker(JobRunner):
     """Runs queued loads; at most once a minute, queues today's loads
-    (``service.schedule_daily``) and forgets the kept values of deleted experiments."""
+    (``service.schedule_daily``) and forgets the kept values of entities that are gone
+    (``state.forget_deleted``)."""
 
     def __init__(self, database: Database, clock: Clock) -> None:
         super().__init__(database, clock)
