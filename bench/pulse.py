@@ -305,6 +305,16 @@ def load_sqlite(database: Database, rows: Rows, echo: Echo) -> None:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
+def _copy(
+    connection: Connection, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
+    """``COPY table (columns) FROM STDIN`` of ``rows`` through psycopg."""
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
 def load_postgresql(database: Database, rows: Rows, echo: Echo) -> None:
     """One transaction, ``COPY ... FROM STDIN`` through psycopg."""
     start = time.perf_counter()
@@ -314,17 +324,10 @@ def load_postgresql(database: Database, rows: Rows, echo: Echo) -> None:
         # Index builds only (the default 64 MB makes them spill); queries keep the defaults.
         connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '1GB'")
         with _indexes_built_after(connection, ("exposures", "events")):
-            cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            columns = ", ".join(EXPOSURE_COLUMNS)
-            with cursor.copy(f"COPY exposures ({columns}) FROM STDIN") as copy:
-                for row in rows.exposure_rows():
-                    copy.write_row(row)
+            _copy(connection, "exposures", EXPOSURE_COLUMNS, rows.exposure_rows())
             done = 0
-            columns = ", ".join(EVENT_COLUMNS)
             for chunk in rows.event_chunks():
-                with cursor.copy(f"COPY events ({columns}) FROM STDIN") as copy:
-                    for row in chunk:
-                        copy.write_row(row)
+                _copy(connection, "events", EVENT_COLUMNS, chunk)
                 done += len(chunk)
                 echo(_progress("PostgreSQL", done, rows.events, start))
             echo(f"  PostgreSQL: building indexes ({time.perf_counter() - start:.1f} s so far)")
@@ -515,14 +518,8 @@ def _append(database: Database, exposures: list[Any], events: list[Any]) -> None
             connection.exec_driver_sql(_insert_sql("exposures", EXPOSURE_COLUMNS, "?"), exposures)
             connection.exec_driver_sql(_insert_sql("events", EVENT_COLUMNS, "?"), events)
             return
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        for table, columns, rows in (
-            ("exposures", EXPOSURE_COLUMNS, exposures),
-            ("events", EVENT_COLUMNS, events),
-        ):
-            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+        _copy(connection, "exposures", EXPOSURE_COLUMNS, exposures)
+        _copy(connection, "events", EVENT_COLUMNS, events)
 
 
 def incremental_loads(database: Database, units: int) -> str:
