@@ -17,10 +17,10 @@ from anyio.from_thread import start_blocking_portal
 
 from bench import pulse, sdk
 from lockgate.app import create_app
+from lockgate.domains.projects.service import bootstrap
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
-from lockgate.migrations import upgrade
-from lockgate.projects.service import bootstrap
+from lockgate.storage.migrations import upgrade
 
 ROUNDS = 300
 

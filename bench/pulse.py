@@ -40,13 +40,13 @@ from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from lockgate.domains.pulse.engine import experiment_assignment, scorecard_sums
+from lockgate.domains.pulse.sql import CUPED_WINDOW_MS
+from lockgate.domains.pulse.state import StateKey, load_scorecard
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
-from lockgate.migrations import upgrade
-from lockgate.models import Metric
-from lockgate.pulse.engine import experiment_assignment, scorecard_sums
-from lockgate.pulse.sql import CUPED_WINDOW_MS
-from lockgate.pulse.state import StateKey, load_scorecard
+from lockgate.storage.migrations import upgrade
+from lockgate.storage.models import Metric
 
 UNITS = 1_000_000
 QUICK_UNITS = 20_000

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from lockgate.evaluation.evaluator import Evaluator
+from lockgate.cores.evaluation.evaluator import Evaluator
 from tests.compat import generators
 from tests.compat.live import free_port
 from tests.compat.sdks import core_sdk, core_user, legacy_sdk, legacy_user

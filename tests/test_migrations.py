@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from lockgate.kit.db import Database
-from lockgate.migrations import current_revision
-from lockgate.models import Base
+from lockgate.storage.migrations import current_revision
+from lockgate.storage.models import Base
 
 
 def test_migrations__at_head__no_difference_from_models(database: Database) -> None:

@@ -10,7 +10,7 @@ from alembic import command
 
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
-from lockgate.migrations import alembic_config, upgrade
+from lockgate.storage.migrations import alembic_config, upgrade
 
 
 def main() -> None:
@@ -18,7 +18,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         database = Database(Settings(data_dir=Path(tmp)))
         upgrade(database.engine)
-        versions = Path(__file__).resolve().parent.parent / "src/lockgate/migrations/versions"
+        versions = (
+            Path(__file__).resolve().parent.parent / "src/lockgate/storage/migrations/versions"
+        )
         numbers = [int(p.name[:4]) for p in versions.glob("[0-9][0-9][0-9][0-9]_*.py")]
         command.revision(
             alembic_config(database.engine),

@@ -20,7 +20,7 @@ END = "<!-- operations:end -->"
 
 def served_operations() -> set[tuple[str, str]]:
     from lockgate.app import create_app
-    from lockgate.console.router import served_operations as from_app
+    from lockgate.faces.console.router import served_operations as from_app
     from lockgate.kit.settings import Settings
 
     return from_app(create_app(Settings(database_url="sqlite://")))

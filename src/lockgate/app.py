@@ -12,18 +12,18 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
 
 from lockgate import __version__
-from lockgate.console.errors import install_error_handlers
-from lockgate.console.ratelimit import RateLimiter
-from lockgate.console.router import console_router
-from lockgate.events import incoming
-from lockgate.events.writer import EventWriter
+from lockgate.domains.events import incoming
+from lockgate.domains.events.writer import EventWriter
+from lockgate.domains.pulse.worker import pulse_worker
+from lockgate.domains.specs.cache import SpecCache
+from lockgate.faces.console.errors import install_error_handlers
+from lockgate.faces.console.ratelimit import RateLimiter
+from lockgate.faces.console.router import console_router
+from lockgate.faces.sdk.router import sdk_router
 from lockgate.kit.clock import Clock, SystemClock
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
-from lockgate.migrations import upgrade
-from lockgate.pulse.worker import pulse_worker
-from lockgate.sdk_api.router import sdk_router
-from lockgate.specs.cache import SpecCache
+from lockgate.storage.migrations import upgrade
 
 logger = logging.getLogger("lockgate")
 

@@ -7,16 +7,16 @@ import sys
 
 import click
 
-from lockgate.console.errors import ConsoleError
-from lockgate.keys import repository as keys_repository
-from lockgate.keys import service as keys_service
+from lockgate.domains.keys import repository as keys_repository
+from lockgate.domains.keys import service as keys_service
+from lockgate.domains.projects import repository as projects_repository
+from lockgate.domains.projects.service import SYSTEM_ACTOR, bootstrap
+from lockgate.errors import LockgateError
 from lockgate.kit.clock import SystemClock
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
-from lockgate.migrations import upgrade
-from lockgate.models import Project
-from lockgate.projects import repository as projects_repository
-from lockgate.projects.service import SYSTEM_ACTOR, bootstrap
+from lockgate.storage.migrations import upgrade
+from lockgate.storage.models import Project
 
 KEY_TYPES = {"console": "CONSOLE", "server": "SERVER", "client": "CLIENT"}
 
@@ -103,7 +103,7 @@ def keys_create(
                 description=description or f"{key_type} key created by the CLI",
                 scopes=list(scopes),
             )
-    except ConsoleError as exc:
+    except LockgateError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(secret)
 

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from lockgate.autotunes import service
+from lockgate.cores.compiler.autotunes import thresholds
+from lockgate.domains.autotunes import service
+from lockgate.domains.projects.service import Bootstrap
 from lockgate.kit.actor import Actor, Change
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
-from lockgate.projects.service import Bootstrap
-from lockgate.specs.autotunes import thresholds
 from tests.autotunes.support import AUTOTUNES, create_autotune
 from tests.contract.client import ContractClient
 

@@ -20,10 +20,10 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from lockgate.events.incoming import settle
+from lockgate.domains.events.incoming import settle
+from lockgate.domains.projects.service import Bootstrap
 from lockgate.kit.db import Database
-from lockgate.models import CustomEvent, Exposure
-from lockgate.projects.service import Bootstrap
+from lockgate.storage.models import CustomEvent, Exposure
 from tests.compat import generators
 from tests.compat.live import live_server
 from tests.compat.sdks import (

@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from lockgate.events.incoming import settle
-from lockgate.experiments import exposures
+from lockgate.domains.events.incoming import settle
+from lockgate.domains.experiments import exposures
+from lockgate.domains.projects.service import Bootstrap
 from lockgate.kit.db import Database
-from lockgate.projects.service import Bootstrap
 from tests.compat.live import live_server
 from tests.compat.sdks import (
     core_initialize,

@@ -15,9 +15,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from lockgate.evaluation.evaluator import Evaluator
+from lockgate.cores.evaluation.evaluator import Evaluator
+from lockgate.domains.projects.service import Bootstrap
 from lockgate.kit.clock import ManualClock
-from lockgate.projects.service import Bootstrap
 from tests.compat.live import live_server
 from tests.compat.sdks import (
     core_initialize,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from lockgate.projects.service import Bootstrap
+from lockgate.domains.projects.service import Bootstrap
 from tests.compat.live import live_server
 from tests.compat.sdks import core_sdk, core_user, legacy_sdk, legacy_user, wait_until
 from tests.contract.client import ContractClient

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from lockgate.configs.json5 import Json5Error, loads
+from lockgate.domains.configs.json5 import Json5Error, loads
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi import FastAPI
 
-from lockgate.projects.service import Bootstrap
+from lockgate.domains.projects.service import Bootstrap
 from tests.contract.client import ContractClient
 
 INVALID_KEY_PREFIX = (

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from lockgate.console.context import Console
-from lockgate.console.errors import GENERIC_NOT_FOUND, INTERNAL
+from lockgate.errors import GENERIC_NOT_FOUND, INTERNAL
+from lockgate.faces.console.context import Console
 from tests.contract.client import ContractClient
 
 

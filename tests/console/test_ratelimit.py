@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from lockgate.app import create_app
+from lockgate.domains.projects.service import Bootstrap
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
-from lockgate.projects.service import Bootstrap
 from tests.contract.client import ContractClient
 
 

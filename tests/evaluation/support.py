@@ -8,8 +8,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from lockgate.evaluation import Evaluator
-from lockgate.evaluation.id_lists import parse_id_list
+from lockgate.cores.evaluation import Evaluator
+from lockgate.cores.evaluation.id_lists import parse_id_list
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CASES = Path(__file__).parent / "cases"

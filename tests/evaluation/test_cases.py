@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from lockgate.evaluation import Evaluator
-from lockgate.evaluation.hashing import id_list_hash
+from lockgate.cores.evaluation import Evaluator
+from lockgate.cores.evaluation.hashing import id_list_hash
 from tests.evaluation.support import CASES
 
 _DOCUMENT_DEFAULTS: dict[str, Any] = {

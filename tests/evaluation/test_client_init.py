@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from lockgate.evaluation import Evaluator, SpecStore
-from lockgate.evaluation.client_init import app_id_for_client_key, client_initialize_response
-from lockgate.evaluation.hashing import djb2
+from lockgate.cores.evaluation import Evaluator, SpecStore
+from lockgate.cores.evaluation.client_init import app_id_for_client_key, client_initialize_response
+from lockgate.cores.evaluation.hashing import djb2
 from tests.evaluation.support import load_json
 
 SECTIONS = ("feature_gates", "dynamic_configs", "layer_configs")

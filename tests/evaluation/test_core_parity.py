@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from lockgate.evaluation import ConfigEvaluation, GateEvaluation, LayerEvaluation
-from lockgate.evaluation.client_init import client_initialize_response
+from lockgate.cores.evaluation import ConfigEvaluation, GateEvaluation, LayerEvaluation
+from lockgate.cores.evaluation.client_init import client_initialize_response
 from tests.evaluation.support import eval_project_evaluator, expected_core, restore_omitted
 
 KINDS = ("gates", "configs", "experiments", "layers")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lockgate.evaluation.hashing import (
+from lockgate.cores.evaluation.hashing import (
     djb2,
     h64,
     hash_name,
@@ -13,7 +13,7 @@ from lockgate.evaluation.hashing import (
     sha256_b64,
     user_bucket,
 )
-from lockgate.evaluation.id_lists import apply_id_list_changes, id_list_file, parse_id_list
+from lockgate.cores.evaluation.id_lists import apply_id_list_changes, id_list_file, parse_id_list
 
 
 def test_h64__pass_percentage_input__golden_bucket() -> None:

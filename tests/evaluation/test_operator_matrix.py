@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from lockgate.evaluation import Evaluator
-from lockgate.evaluation.operators import OPERATORS
+from lockgate.cores.evaluation import Evaluator
+from lockgate.cores.evaluation.operators import OPERATORS
 from tests.evaluation.support import load_json
 
 ROWS: list[dict[str, Any]] = load_json("operator_matrix.json")["rows"]

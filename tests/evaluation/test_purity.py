@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-import lockgate.evaluation
+import lockgate.cores.evaluation
 
 FORBIDDEN = {"fastapi", "sqlalchemy", "pydantic", "httpx", "starlette"}
-PACKAGE_DIR = Path(lockgate.evaluation.__file__).parent
+PACKAGE_DIR = Path(lockgate.cores.evaluation.__file__).parent
 MODULES = sorted(PACKAGE_DIR.glob("*.py"))
 
 
@@ -38,7 +38,7 @@ def test_evaluation_module__lockgate_imports__stay_inside_package(module: Path) 
         for node in ast.walk(tree)
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("lockgate")
     }
-    assert all(name.startswith("lockgate.evaluation") for name in internal)
+    assert all(name.startswith("lockgate.cores.evaluation") for name in internal)
 
 
 def test_evaluation_package__has_modules() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from lockgate.evaluation import Evaluator, Reason, SpecFormatError, SpecStore, StatsigUser
+from lockgate.cores.evaluation import Evaluator, Reason, SpecFormatError, SpecStore, StatsigUser
 
 MINIMAL: dict[str, Any] = {
     "has_updates": True,

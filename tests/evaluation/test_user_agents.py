@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lockgate.evaluation.derived import country_of_ip, parse_user_agent, user_agent_field
+from lockgate.cores.evaluation.derived import country_of_ip, parse_user_agent, user_agent_field
 from tests.evaluation.support import load_json
 
 UA_CASES: dict[str, dict[str, str]] = load_json("ua_string_cases.json")

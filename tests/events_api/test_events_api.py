@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lockgate.projects.service import Bootstrap
+from lockgate.domains.projects.service import Bootstrap
 from tests.contract.client import ContractClient
 from tests.metrics.support import DAY0_MS, event, log_events
 

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from lockgate.events import incoming
-from lockgate.events.service import PreparedBatch, prepare
-from lockgate.events.writer import EventWriter
+from lockgate.domains.events import incoming
+from lockgate.domains.events.service import PreparedBatch, prepare
+from lockgate.domains.events.writer import EventWriter
+from lockgate.domains.projects.service import Bootstrap
 from lockgate.kit.db import Database
-from lockgate.models import CustomEvent, Exposure, events_incoming, exposures_incoming
-from lockgate.projects.service import Bootstrap
+from lockgate.storage.models import CustomEvent, Exposure, events_incoming, exposures_incoming
 
 T0 = 1_780_000_000_000
 

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
+from lockgate.domains.projects.service import Bootstrap
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
-from lockgate.models import CustomEvent, Exposure
-from lockgate.projects.service import Bootstrap
+from lockgate.storage.models import CustomEvent, Exposure
 from tests.contract.client import ContractClient
 from tests.experiments.support import BASE, create, groups, put, read
 

@@ -9,12 +9,12 @@ from typing import Any
 
 from scipy import stats
 
-from lockgate.evaluation import Evaluator
+from lockgate.cores.compiler.compiler import compile_v2
+from lockgate.cores.compiler.v1 import render_v1
+from lockgate.cores.evaluation import Evaluator
+from lockgate.domains.projects.service import Bootstrap
+from lockgate.domains.specs.repository import load_snapshot
 from lockgate.kit.db import Database
-from lockgate.projects.service import Bootstrap
-from lockgate.specs.compiler import compile_v2
-from lockgate.specs.loader import load_snapshot
-from lockgate.specs.v1 import render_v1
 from tests.contract.client import ContractClient
 from tests.experiments.support import BASE, create, create_layer, groups, put
 

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from lockgate.experiments import exposures as experiment_exposures
+from lockgate.domains.experiments import exposures as experiment_exposures
+from lockgate.domains.projects.service import Bootstrap
 from lockgate.kit.actor import Actor, Change
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
-from lockgate.projects.service import Bootstrap
 from tests.contract.client import ContractClient
 from tests.experiments.support import BASE, create, create_layer, groups, put, read
 
@@ -316,8 +316,8 @@ def test_groups__disable_enable__flags_and_validation(console: ContractClient) -
 def test_reset__new_salt_and_setup(
     console: ContractClient, db: Database, project: Bootstrap
 ) -> None:
-    from lockgate.entities import service as entities
-    from lockgate.experiments.kinds import EXPERIMENT_KIND
+    from lockgate.domains.entities import service as entities
+    from lockgate.domains.experiments.kinds import EXPERIMENT_KIND
 
     created = create(console)
     put(console, created["id"], "start")

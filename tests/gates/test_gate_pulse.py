@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from lockgate.gates import pulse
+from lockgate.domains.gates import pulse
+from lockgate.domains.projects.service import Bootstrap
 from lockgate.kit.actor import Actor, Change
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
-from lockgate.projects.service import Bootstrap
 from tests.contract.client import ContractClient
 from tests.gates.support import GATES, create_gate, error, rule
 

@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 
-from lockgate.entities import service as entities
-from lockgate.entities.service import EntityKind
+from lockgate.domains.entities import service as entities
+from lockgate.domains.entities.service import EntityKind
+from lockgate.domains.projects.service import Bootstrap
 from lockgate.kit.actor import Actor, Change
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
-from lockgate.models import Segment
-from lockgate.projects.service import Bootstrap
+from lockgate.storage.models import Segment
 from tests.contract.client import ContractClient
 from tests.gates.support import GATES, create_gate, error, rule
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from lockgate.console.errors import GENERIC_NOT_FOUND
-from lockgate.entities import service as entities
-from lockgate.entities.service import EntityKind
+from lockgate.domains.entities import service as entities
+from lockgate.domains.entities.service import EntityKind
+from lockgate.domains.projects.service import Bootstrap
+from lockgate.errors import GENERIC_NOT_FOUND
 from lockgate.kit.actor import Actor, Change
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
-from lockgate.models import Experiment, Layer
-from lockgate.projects.service import Bootstrap
+from lockgate.storage.models import Experiment, Layer
 from tests.contract.client import ContractClient
 
 HOLDOUTS = "/console/v1/holdouts"

@@ -8,14 +8,14 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from lockgate.evaluation.evaluator import Evaluator
+from lockgate.cores.compiler.compiler import Compiler, compile_v2
+from lockgate.cores.compiler.conditions import condition_id
+from lockgate.cores.compiler.holdouts import reference_rules
+from lockgate.cores.compiler.snapshot import KeyScope, ProjectSnapshot
+from lockgate.cores.evaluation.evaluator import Evaluator
+from lockgate.domains.projects.service import Bootstrap
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
-from lockgate.projects.service import Bootstrap
-from lockgate.specs.compiler import Compiler, compile_v2
-from lockgate.specs.conditions import condition_id
-from lockgate.specs.holdouts import reference_rules
-from lockgate.specs.snapshot import KeyScope, ProjectSnapshot
 from tests.contract.client import ContractClient
 from tests.holdouts.support import (
     HOLDOUTS,

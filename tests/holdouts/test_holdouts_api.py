@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from lockgate.domains.projects.service import Bootstrap
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
-from lockgate.projects.service import Bootstrap
 from tests.contract.client import ContractClient
 from tests.holdouts.support import (
     FULL_UPDATE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lockgate.projects.service import Bootstrap
+from lockgate.domains.projects.service import Bootstrap
 from tests.contract.client import ContractClient
 
 DAY_MS = 86_400_000

@@ -7,17 +7,17 @@ from typing import Any
 import pytest
 from sqlalchemy import Integer, String, literal, select, union_all
 
-from lockgate.events.incoming import settle
-from lockgate.events.service import prepare, store
-from lockgate.kit.db import Database
-from lockgate.metrics.sql import (
+from lockgate.domains.events.incoming import settle
+from lockgate.domains.events.service import prepare, store
+from lockgate.domains.metrics.sql import (
     OPERATORS,
     Criterion,
     EventSelector,
     MetricSpec,
     unit_values_query,
 )
-from lockgate.projects.service import Bootstrap
+from lockgate.domains.projects.service import Bootstrap
+from lockgate.kit.db import Database
 
 T0 = 1_000_000
 

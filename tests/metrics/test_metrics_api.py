@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from lockgate.projects.service import Bootstrap
+from lockgate.domains.projects.service import Bootstrap
 from tests.contract.client import ContractClient
 from tests.metrics.support import DAY0_MS, event, log_events
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lockgate.projects.service import Bootstrap
+from lockgate.domains.projects.service import Bootstrap
 from tests.contract.client import ContractClient
 
 

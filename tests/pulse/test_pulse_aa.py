@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from lockgate.events.repository import insert_rows
+from lockgate.domains.events.repository import insert_rows
+from lockgate.domains.projects.service import Bootstrap
+from lockgate.domains.pulse.engine import scorecard_sums
+from lockgate.domains.pulse.results import ResultOptions, scorecard
+from lockgate.domains.pulse.sql import Assignment
 from lockgate.kit.db import Database
-from lockgate.projects.service import Bootstrap
-from lockgate.pulse.engine import scorecard_sums
-from lockgate.pulse.results import ResultOptions, scorecard
-from lockgate.pulse.sql import Assignment
 from tests.contract.client import ContractClient
 
 SEEDS = 200

@@ -14,16 +14,16 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from lockgate.events.repository import insert_rows
+from lockgate.cores.stats.autotune import VariantOutcomes
+from lockgate.domains.events.repository import insert_rows
+from lockgate.domains.projects.service import Bootstrap
+from lockgate.domains.pulse import autotune as bandit
+from lockgate.domains.pulse import jobs
+from lockgate.domains.pulse.service import schedule_daily
+from lockgate.domains.pulse.sql import autotune_outcomes
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
-from lockgate.models import Autotune, PulseResult
-from lockgate.projects.service import Bootstrap
-from lockgate.pulse import autotune as bandit
-from lockgate.pulse import jobs
-from lockgate.pulse.service import schedule_daily
-from lockgate.pulse.sql import autotune_outcomes
-from lockgate.stats.autotune import VariantOutcomes
+from lockgate.storage.models import Autotune, PulseResult
 from tests.autotunes.support import AUTOTUNES, create_autotune
 from tests.compat.live import live_server
 from tests.compat.sdks import core_sdk, core_user, wait_until

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from lockgate.events.repository import insert_rows
+from lockgate.domains.events.repository import insert_rows
+from lockgate.domains.projects.service import Bootstrap
+from lockgate.domains.pulse.engine import ds_of, experiment_assignment, scorecard_sums
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
-from lockgate.models import PulseResult
-from lockgate.projects.service import Bootstrap
-from lockgate.pulse.engine import ds_of, experiment_assignment, scorecard_sums
+from lockgate.storage.models import PulseResult
 from tests.contract.client import ContractClient
 from tests.pulse.helpers import start_experiment
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from lockgate.events.repository import insert_rows
+from lockgate.domains.events.repository import insert_rows
+from lockgate.domains.projects.service import Bootstrap
+from lockgate.domains.pulse.engine import experiment_assignment, scorecard_sums
 from lockgate.kit.db import Database
-from lockgate.projects.service import Bootstrap
-from lockgate.pulse.engine import experiment_assignment, scorecard_sums
 from tests.contract.client import ContractClient
 
 T0 = 1_780_000_000_000

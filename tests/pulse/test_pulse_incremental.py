@@ -16,15 +16,15 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select, update
 
-from lockgate.events import incoming
-from lockgate.events.repository import insert_rows
+from lockgate.domains.events import incoming
+from lockgate.domains.events.repository import insert_rows
+from lockgate.domains.projects.service import Bootstrap
+from lockgate.domains.pulse.engine import experiment_assignment, scorecard_sums
+from lockgate.domains.pulse.monitoring import gate_rule_assignment, holdout_assignment
+from lockgate.domains.pulse.state import StateKey, forget_deleted, load_scorecard
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
-from lockgate.models import CustomEvent, PulseState, PulseStateUnit, PulseStateValue
-from lockgate.projects.service import Bootstrap
-from lockgate.pulse.engine import experiment_assignment, scorecard_sums
-from lockgate.pulse.monitoring import gate_rule_assignment, holdout_assignment
-from lockgate.pulse.state import StateKey, forget_deleted, load_scorecard
+from lockgate.storage.models import CustomEvent, PulseState, PulseStateUnit, PulseStateValue
 from tests.contract.client import ContractClient
 from tests.pulse.helpers import REVENUE, start_experiment
 

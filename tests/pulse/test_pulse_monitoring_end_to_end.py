@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
+from lockgate.domains.projects.service import Bootstrap
 from lockgate.kit.clock import ManualClock
-from lockgate.projects.service import Bootstrap
 from tests.compat.live import live_server
 from tests.compat.sdks import core_sdk, core_user
 from tests.contract.client import ContractClient

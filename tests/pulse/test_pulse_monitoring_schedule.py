@@ -5,13 +5,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from lockgate.holdouts import pulse as holdout_pulse
+from lockgate.domains.holdouts import pulse as holdout_pulse
+from lockgate.domains.projects.service import Bootstrap
+from lockgate.domains.pulse.service import schedule_daily
 from lockgate.kit.actor import Actor, Change
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
-from lockgate.models import PulseJob
-from lockgate.projects.service import Bootstrap
-from lockgate.pulse.service import schedule_daily
+from lockgate.storage.models import PulseJob
 from tests.contract.client import ContractClient
 
 DAY = 86_400_000

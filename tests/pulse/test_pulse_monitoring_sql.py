@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from lockgate.events.repository import insert_rows
+from lockgate.domains.events.repository import insert_rows
+from lockgate.domains.projects.service import Bootstrap
+from lockgate.domains.pulse.monitoring import gate_rule_assignment, holdout_assignment
+from lockgate.domains.pulse.sql import Assignment, assignments, crossover_count
 from lockgate.kit.db import Database
-from lockgate.models import Exposure
-from lockgate.projects.service import Bootstrap
-from lockgate.pulse.monitoring import gate_rule_assignment, holdout_assignment
-from lockgate.pulse.sql import Assignment, assignments, crossover_count
+from lockgate.storage.models import Exposure
 
 T0 = 1_780_000_000_000
 GATE = {"id": "g", "idType": "userID"}

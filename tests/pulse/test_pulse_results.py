@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from lockgate.events.repository import insert_rows
+from lockgate.domains.events.repository import insert_rows
+from lockgate.domains.projects.service import Bootstrap
+from lockgate.domains.pulse.results import ResultOptions, scorecard
 from lockgate.kit.db import Database
-from lockgate.projects.service import Bootstrap
-from lockgate.pulse.results import ResultOptions, scorecard
 from tests.contract.client import ContractClient
 from tests.pulse.helpers import REVENUE, start_experiment
 

@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from lockgate.events.repository import insert_rows
-from lockgate.kit.db import Database
-from lockgate.projects.service import Bootstrap
-from lockgate.pulse.sql import (
+from lockgate.domains.events.repository import insert_rows
+from lockgate.domains.projects.service import Bootstrap
+from lockgate.domains.pulse.sql import (
     CUPED_WINDOW_MS,
     Assignment,
     Criterion,
@@ -24,6 +23,7 @@ from lockgate.pulse.sql import (
     unit_values,
     unit_values_many,
 )
+from lockgate.kit.db import Database
 
 T0 = 1_780_000_000_000
 RULES = {"rule_control": "Control", "rule_test": "Test"}

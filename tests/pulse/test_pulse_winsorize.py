@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from lockgate.events.repository import insert_rows
+from lockgate.cores.stats.winsorize import winsorization_cap
+from lockgate.domains.events.repository import insert_rows
+from lockgate.domains.projects.service import Bootstrap
+from lockgate.domains.pulse.engine import scorecard_sums
+from lockgate.domains.pulse.metrics import plan_for
+from lockgate.domains.pulse.results import ResultOptions, scorecard
+from lockgate.domains.pulse.sql import CUPED_WINDOW_MS, Assignment
 from lockgate.kit.db import Database
-from lockgate.projects.service import Bootstrap
-from lockgate.pulse.engine import scorecard_sums
-from lockgate.pulse.metrics import plan_for
-from lockgate.pulse.results import ResultOptions, scorecard
-from lockgate.pulse.sql import CUPED_WINDOW_MS, Assignment
-from lockgate.stats.winsorize import winsorization_cap
 from tests.contract.client import ContractClient
 
 T0 = 1_780_000_000_000

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
+from lockgate.domains.projects.service import Bootstrap
 from lockgate.kit.clock import ManualClock
-from lockgate.projects.service import Bootstrap
 from tests.contract.client import ContractClient
 
 EMAIL_RULE = {

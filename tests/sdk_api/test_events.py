@@ -11,10 +11,10 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from lockgate.events.incoming import settle
+from lockgate.domains.events.incoming import settle
+from lockgate.domains.projects.service import Bootstrap
 from lockgate.kit.db import Database
-from lockgate.models import CustomEvent, Exposure
-from lockgate.projects.service import Bootstrap
+from lockgate.storage.models import CustomEvent, Exposure
 from tests.contract.client import ContractClient
 
 

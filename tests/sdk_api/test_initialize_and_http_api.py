@@ -10,11 +10,11 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from lockgate.evaluation.hashing import djb2
-from lockgate.events.incoming import settle
+from lockgate.cores.evaluation.hashing import djb2
+from lockgate.domains.events.incoming import settle
+from lockgate.domains.projects.service import Bootstrap
 from lockgate.kit.db import Database
-from lockgate.models import Exposure
-from lockgate.projects.service import Bootstrap
+from lockgate.storage.models import Exposure
 from tests.contract.client import ContractClient
 
 COUNTRY_RULE = {

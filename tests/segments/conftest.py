@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from lockgate.domains.projects.service import Bootstrap
 from lockgate.kit.db import Database
-from lockgate.models import Project
-from lockgate.projects.service import Bootstrap
+from lockgate.storage.models import Project
 from tests.contract.client import ContractClient
 
 SEGMENTS = "/console/v1/segments"

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
+from lockgate.domains.projects.service import Bootstrap
+from lockgate.domains.segments import id_lists, repository
 from lockgate.kit.actor import Actor, Change
 from lockgate.kit.db import Database
-from lockgate.projects.service import Bootstrap
-from lockgate.segments import id_lists, repository
 from tests.contract.client import ContractClient
 from tests.segments.conftest import (
     SEGMENTS,

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from lockgate.domains.projects.service import Bootstrap
 from lockgate.kit.db import Database
-from lockgate.projects.service import Bootstrap
 from tests.contract.client import ContractClient
 from tests.segments.conftest import SEGMENTS, audit_entries, create_segment, spec_revision
 

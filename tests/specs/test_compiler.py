@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from lockgate.evaluation.evaluator import Evaluator
-from lockgate.specs.compiler import compile_v2
-from lockgate.specs.conditions import condition_id, dcs_condition
-from lockgate.specs.snapshot import IdListInfo, KeyScope, ProjectSnapshot
-from lockgate.specs.v1 import render_v1
+from lockgate.cores.compiler.compiler import compile_v2
+from lockgate.cores.compiler.conditions import condition_id, dcs_condition
+from lockgate.cores.compiler.snapshot import IdListInfo, KeyScope, ProjectSnapshot
+from lockgate.cores.compiler.v1 import render_v1
+from lockgate.cores.evaluation.evaluator import Evaluator
 
 
 def _condition(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lockgate.stats.autotune import VariantOutcomes, thompson_weights
+from lockgate.cores.stats.autotune import VariantOutcomes, thompson_weights
 
 ARMS = [VariantOutcomes(100, 60), VariantOutcomes(100, 40), VariantOutcomes(100, 45)]
 

@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from lockgate.stats.bayesian import GaussianPrior, bayesian, posterior
-from lockgate.stats.frequentist import contrast
-from lockgate.stats.sufficient import GroupEstimate
+from lockgate.cores.stats.bayesian import GaussianPrior, bayesian, posterior
+from lockgate.cores.stats.frequentist import contrast
+from lockgate.cores.stats.sufficient import GroupEstimate
 
 
 def test_posterior__no_prior__data_pass_through() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lockgate.stats.corrections import (
+from lockgate.cores.stats.corrections import (
     BonferroniPlan,
     MetricRole,
     benjamini_hochberg,

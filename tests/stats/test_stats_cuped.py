@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lockgate.stats.cuped import CupedReason, cuped_mean
-from lockgate.stats.sufficient import CupedMeanStats, MeanStats
+from lockgate.cores.stats.cuped import CupedReason, cuped_mean
+from lockgate.cores.stats.sufficient import CupedMeanStats, MeanStats
 
 
 def _group(n: int, with_pre: int, post_mean: float) -> CupedMeanStats:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 from scipy import stats as sps
 
-from lockgate.stats.frequentist import (
+from lockgate.cores.stats.frequentist import (
     RelativeCiMethod,
     analyze,
     contrast,
     critical_value,
     fieller_interval,
 )
-from lockgate.stats.sufficient import GroupEstimate, MeanStats, mean_estimate
+from lockgate.cores.stats.sufficient import GroupEstimate, MeanStats, mean_estimate
 
 
 @pytest.mark.parametrize(

@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 from scipy import stats as sps
 
-from lockgate.stats.bayesian import GaussianPrior, bayesian
-from lockgate.stats.cuped import cuped_mean, cuped_ratio
-from lockgate.stats.frequentist import Contrast, analyze, contrast
-from lockgate.stats.srm import srm_check
-from lockgate.stats.sufficient import (
+from lockgate.cores.stats.bayesian import GaussianPrior, bayesian
+from lockgate.cores.stats.cuped import cuped_mean, cuped_ratio
+from lockgate.cores.stats.frequentist import Contrast, analyze, contrast
+from lockgate.cores.stats.srm import srm_check
+from lockgate.cores.stats.sufficient import (
     CupedMeanStats,
     CupedRatioStats,
     MeanStats,

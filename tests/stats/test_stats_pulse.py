@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lockgate.stats.frequentist import contrast
-from lockgate.stats.pulse import (
+from lockgate.cores.stats.frequentist import contrast
+from lockgate.cores.stats.pulse import (
     PulseSettings,
     analyze_contrast,
     analyze_cuped_mean,
@@ -13,8 +13,8 @@ from lockgate.stats.pulse import (
     analyze_ratio,
     pulse_metric,
 )
-from lockgate.stats.sufficient import CupedMeanStats, GroupEstimate, MeanStats, RatioStats
-from lockgate.stats.topline import ToplineInputs, topline_impact
+from lockgate.cores.stats.sufficient import CupedMeanStats, GroupEstimate, MeanStats, RatioStats
+from lockgate.cores.stats.topline import ToplineInputs, topline_impact
 
 SPEC_FIELDS = {
     "metricID",

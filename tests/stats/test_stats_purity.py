@@ -1,4 +1,4 @@
-"""lockgate.stats stays a pure library: numpy, scipy and the standard library only."""
+"""lockgate.cores.stats stays a pure library: numpy, scipy and the standard library only."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-import lockgate.stats
+import lockgate.cores.stats
 
-PACKAGE = Path(lockgate.stats.__file__).parent
+PACKAGE = Path(lockgate.cores.stats.__file__).parent
 MODULES = sorted(PACKAGE.glob("*.py"))
 FORBIDDEN = {"fastapi", "sqlalchemy", "pydantic", "httpx"}
 ALLOWED_THIRD_PARTY = {"numpy", "scipy"}
@@ -35,7 +35,7 @@ def test_stats_module__imports__no_web_or_database_libraries(path: Path) -> None
         name
         for name in imported
         if name.split(".")[0] not in sys.stdlib_module_names | ALLOWED_THIRD_PARTY
-        and not name.startswith("lockgate.stats")
+        and not name.startswith("lockgate.cores.stats")
     }
     assert not foreign
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lockgate.stats.srm import HealthStatus, srm_check
+from lockgate.cores.stats.srm import HealthStatus, srm_check
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from lockgate.stats.sufficient import MeanStats
-from lockgate.stats.winsorize import (
+from lockgate.cores.stats.sufficient import MeanStats
+from lockgate.cores.stats.winsorize import (
     TailAggregates,
     cap_cross_total,
     cap_mean_stats,

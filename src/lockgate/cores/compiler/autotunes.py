@@ -1,0 +1,136 @@
+"""Compiling autotunes into the canonical spec (`compile-mapping.md` §9).
+
+An autotune is a ``dynamic_configs`` spec with ``entity: "autotune"``, ``defaultValue {}`` and no
+``isActive``/``hasSharedParams`` keys. Its rules depend on the lifecycle:
+
+* not started: one ``prestart`` rule (everyone, ``{}``);
+* running: one rule per variant, in variant order: id = salt = variant id, ``groupName`` = variant
+  name, ``returnValue`` = variant ``json``, condition ``user_bucket lt T_i`` on the spec salt, where
+  ``T_i`` is the cumulative traffic weight of variants 1..i scaled to 1000 buckets (as experiment
+  groups, §6.2; the last is 1000). The weights are the document's ``trafficWeights`` (a bandit
+  moves traffic by storing new ones), which start at the variants' ``size`` or an equal split;
+* decision made: one ``launchedGroup`` rule (everyone, the winner's name and ``json``), as for
+  experiments (§6.7).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any
+
+from lockgate.cores.compiler.snapshot import target_apps
+
+if TYPE_CHECKING:
+    from lockgate.cores.compiler.compiler import Compiler
+
+
+def _public(id_type: str) -> dict[str, Any]:
+    return {
+        "type": "public",
+        "targetValue": None,
+        "operator": None,
+        "field": None,
+        "additionalValues": {},
+        "idType": id_type,
+    }
+
+
+def thresholds(weights: Sequence[float]) -> list[int]:
+    """Cumulative bucket thresholds (of 1000) for traffic ``weights``, split in proportion."""
+    total = sum((Decimal(str(w)) for w in weights), Decimal(0))
+    if total <= 0:
+        raise ValueError("traffic weights must have a positive sum")
+    result, cumulative = [], Decimal(0)
+    for weight in weights:
+        cumulative += Decimal(str(weight))
+        result.append(int((cumulative * 1000 / total).quantize(Decimal(1), ROUND_HALF_UP)))
+    result[-1] = 1000
+    return result
+
+
+def traffic_weights(autotune: Mapping[str, Any]) -> list[float]:
+    """Per-variant weights: stored ``trafficWeights``, else sizes, else an equal split."""
+    variants = autotune.get("variants") or []
+    stored = autotune.get("trafficWeights") or {}
+    if all(v["id"] in stored for v in variants) and sum(stored[v["id"]] for v in variants) > 0:
+        return [float(stored[v["id"]]) for v in variants]
+    if variants and all(v.get("size") is not None for v in variants):
+        sizes = [float(v["size"]) for v in variants]
+        if sum(sizes) > 0:
+            return sizes
+    return [1.0] * len(variants)
+
+
+def _named(rule: dict[str, Any], group_name: str) -> dict[str, Any]:
+    """``groupName`` goes right after ``name``, where Statsig puts it."""
+    return {"name": rule["name"], "groupName": group_name, **rule}
+
+
+def autotune_spec(compiler: Compiler, autotune: Mapping[str, Any]) -> dict[str, Any]:
+    from lockgate.cores.compiler.compiler import entity_salt
+
+    id_type = str(autotune.get("idType") or "userID")
+    salt = entity_salt(autotune, "autotune")
+    status = autotune.get("status") or ("active" if autotune.get("isStarted") else "setup")
+    variants = autotune.get("variants") or []
+    winner = autotune.get("winner") or {}
+    launched = next((v for v in variants if v["id"] == winner.get("id")), None)
+    rules: list[dict[str, Any]]
+    if status == "decision_made" and launched is not None:
+        rule = compiler.synthetic_rule(
+            "launchedGroup", [_public(id_type)], id_type, return_value=launched["json"]
+        )
+        rules = [_named(rule, launched["name"])]
+    elif status in ("active", "decision_made") and variants:
+        rules = []
+        for variant, threshold in zip(variants, thresholds(traffic_weights(autotune)), strict=True):
+            bucket = {
+                "type": "user_bucket",
+                "targetValue": threshold,
+                "operator": "lt",
+                "field": None,
+                "additionalValues": {"salt": salt},
+                "idType": id_type,
+            }
+            rules.append(
+                {
+                    "name": variant["id"],
+                    "groupName": variant["name"],
+                    "passPercentage": 100,
+                    "conditions": [compiler.conditions.add(bucket)],
+                    "returnValue": variant["json"],
+                    "id": variant["id"],
+                    "salt": variant["id"],
+                    "idType": id_type,
+                }
+            )
+    else:
+        rules = [compiler.synthetic_rule("prestart", [_public(id_type)], id_type, return_value={})]
+    spec: dict[str, Any] = {
+        "type": "dynamic_config",
+        "salt": salt,
+        "enabled": True,
+        "defaultValue": {},
+        "rules": rules,
+        "idType": id_type,
+        "entity": "autotune",
+        "version": autotune.get("version", 1),
+    }
+    apps = target_apps(autotune)
+    if apps:
+        spec["targetAppIDs"] = apps
+    return spec
+
+
+def compile_section(
+    compiler: Compiler,
+    gates: dict[str, Any],
+    configs: dict[str, Any],
+    layers: dict[str, Any],
+    experiment_to_layer: dict[str, str],
+) -> None:
+    """Add every autotune the key may see to ``dynamic_configs``."""
+    for autotune in compiler.snapshot.autotunes:
+        if compiler.visible(autotune):
+            configs[autotune["id"]] = autotune_spec(compiler, autotune)

@@ -1,0 +1,134 @@
+"""Compiling explicit layers into ``layer_configs`` (`compile-mapping.md` §7).
+
+A layer's rules are, in order: its overrides (delegating to the experiment they name), its
+holdouts, then one ``experimentAssignment`` rule per experiment that owns buckets, delegating
+to that experiment through ``configDelegate``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from lockgate.cores.compiler.conditions import SEGMENT_PREFIX
+from lockgate.cores.compiler.experiments import (
+    ExperimentValues,
+    allocation_condition,
+    gate_condition,
+)
+from lockgate.cores.compiler.parameters import defaults
+from lockgate.cores.compiler.snapshot import target_apps
+
+if TYPE_CHECKING:
+    from lockgate.cores.compiler.compiler import Compiler
+
+
+def _delegating(rule: dict[str, Any], experiment_id: str) -> dict[str, Any]:
+    return {**rule, "configDelegate": experiment_id}
+
+
+def _override_rules(
+    compiler: Compiler,
+    layer: Mapping[str, Any],
+    members: Mapping[str, Mapping[str, Any]],
+    default: dict[str, Any],
+) -> list[dict[str, Any]]:
+    id_type = layer["idType"]
+    overrides = layer.get("overrides") or {}
+    rules: list[dict[str, Any]] = []
+    for entry in overrides.get("idOverrides") or []:
+        experiment = members.get(entry.get("experimentName") or "")
+        env = entry.get("environment")
+        envs = compiler.scope.environments
+        if experiment is None or (env is not None and envs is not None and env not in envs):
+            continue
+        group = _group(experiment, entry["groupName"])
+        if group is None:
+            continue
+        condition = {
+            "type": "unit_id",
+            "targetValue": list(entry["ids"]),
+            "operator": "any",
+            "additionalValues": {},
+            "idType": entry.get("idType") or id_type,
+        }
+        rule_id = f"{experiment['id']} {group['id']}:id_override"
+        value = ExperimentValues(experiment, layer).of_group(group["id"])
+        rule = compiler.synthetic_rule(rule_id, [condition], id_type, return_value=value)
+        rules.append(_delegating(rule, experiment["id"]))
+    for entry in overrides.get("conditionalOverrides") or []:
+        experiment = members.get(entry["experimentName"])
+        group = _group(experiment, entry["groupName"]) if experiment is not None else None
+        if experiment is None or group is None:
+            continue
+        target = entry["name"] if entry["type"] == "gate" else f"{SEGMENT_PREFIX}{entry['name']}"
+        rule_id = f"{experiment['id']} {group['id']}:override"
+        condition = gate_condition("pass_gate", target, id_type)
+        rule = compiler.synthetic_rule(rule_id, [condition], id_type, return_value=default)
+        rules.append(_delegating(rule, experiment["id"]))
+    return rules
+
+
+def _group(experiment: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
+    for group in experiment["groups"]:
+        if group["name"].lower() == name.lower():
+            return group  # type: ignore[no-any-return]
+    return None
+
+
+def layer_spec(
+    compiler: Compiler, layer: Mapping[str, Any], members: list[Mapping[str, Any]]
+) -> dict[str, Any]:
+    from lockgate.cores.compiler.compiler import holdout_rules
+
+    id_type = layer["idType"]
+    default = defaults(layer)
+    by_id = {m["id"]: m for m in members}
+    assignments = []
+    for experiment in members:
+        condition = allocation_condition(
+            experiment.get("buckets") or [], layer["salt"], id_type, inside=True
+        )
+        if condition is None:
+            continue
+        rule = compiler.synthetic_rule(
+            "experimentAssignment", [condition], id_type, return_value=default
+        )
+        assignments.append(_delegating(rule, experiment["id"]))
+    spec: dict[str, Any] = {
+        "type": "dynamic_config",
+        "salt": layer["salt"],
+        "enabled": True,
+        "defaultValue": default,
+        "rules": [
+            *_override_rules(compiler, layer, by_id, default),
+            *holdout_rules(compiler, "layer", layer["id"], id_type),
+            *assignments,
+        ],
+        "idType": id_type,
+        "entity": "layer",
+        "version": layer.get("version", 1),
+    }
+    apps = target_apps(layer)
+    if apps:
+        spec["targetAppIDs"] = apps
+    return spec
+
+
+def compile_section(
+    compiler: Compiler,
+    gates: dict[str, Any],
+    configs: dict[str, Any],
+    layers: dict[str, Any],
+    experiment_to_layer: dict[str, str],
+) -> None:
+    """Add every visible explicit layer to ``layer_configs``."""
+    for layer in compiler.snapshot.layers:
+        if not compiler.visible(layer):
+            continue
+        members = [
+            e
+            for e in compiler.snapshot.experiments
+            if e.get("layerID") == layer["id"] and e["id"] in configs
+        ]
+        layers[layer["id"]] = layer_spec(compiler, layer, members)

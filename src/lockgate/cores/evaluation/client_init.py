@@ -1,0 +1,193 @@
+"""The client ``/v1/initialize`` response ("init-v1" format, sdk-protocol.md §2.4).
+
+Every gate, config, experiment, autotune and layer is evaluated for one user and rendered with
+hashed names, the way statsig-python-core's ``get_client_initialize_response`` does it; the
+JS client then evaluates nothing itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+from lockgate.cores.evaluation.evaluator import Evaluator, dedupe_exposures
+from lockgate.cores.evaluation.hashing import HashAlgorithm, djb2, hash_name
+from lockgate.cores.evaluation.results import ConfigEvaluation, LayerEvaluation, SecondaryExposure
+from lockgate.cores.evaluation.spec import Entity, Spec, SpecStore
+from lockgate.cores.evaluation.user import JsonMap, StatsigUser, coerce_user
+
+# Gate entities a client never sees directly: they are only referenced by other specs.
+_HIDDEN_GATE_ENTITIES: Final = frozenset({Entity.SEGMENT, Entity.HOLDOUT})
+
+
+def app_id_for_client_key(store: SpecStore, client_key: str | None) -> str | None:
+    """The target app of a client SDK key, from ``sdk_keys_to_app_ids`` or its hashed twin."""
+    if not client_key:
+        return None
+    return store.sdk_keys_to_app_ids.get(client_key) or store.hashed_sdk_keys_to_app_ids.get(
+        djb2(client_key)
+    )
+
+
+def _visible_to_app(target_app_ids: Iterable[str] | None, app_id: str | None) -> bool:
+    # A key bound to a target app only receives entities tagged with that app.
+    return app_id is None or (target_app_ids is not None and app_id in target_app_ids)
+
+
+class _Renderer:
+    """Shapes evaluations into init-v1 entries with one hashing algorithm."""
+
+    def __init__(self, algorithm: HashAlgorithm) -> None:
+        self.algorithm = algorithm
+
+    def name(self, name: str) -> str:
+        return hash_name(name, self.algorithm)
+
+    def exposures(self, exposures: tuple[SecondaryExposure, ...]) -> list[dict[str, str]]:
+        return [
+            {"gate": self.name(e.gate), "gateValue": e.gate_value, "ruleID": e.rule_id}
+            for e in dedupe_exposures(exposures)
+        ]
+
+    def config(self, spec: Spec, result: ConfigEvaluation, layer_default: Any) -> dict[str, Any]:
+        value: Any = result.value
+        if isinstance(layer_default, Mapping):
+            # Experiments in a layer carry the layer's defaults for parameters they don't set.
+            value = {**layer_default, **result.value}
+        entry: dict[str, Any] = {
+            "name": self.name(spec.name),
+            "value": value,
+            "rule_id": result.rule_id,
+            "group": result.rule_id,
+            "id_type": result.id_type,
+            "is_device_based": result.id_type.lower() == "stableid",
+            "secondary_exposures": self.exposures(result.secondary_exposures),
+        }
+        if spec.entity == Entity.DYNAMIC_CONFIG:
+            entry["passed"] = result.passed
+            return entry
+        if result.group_name is not None:
+            entry["group_name"] = result.group_name
+        if spec.entity == Entity.EXPERIMENT:
+            entry["is_experiment_active"] = result.is_experiment_active
+            entry["is_user_in_experiment"] = result.is_experiment_group
+            if spec.has_shared_params:
+                entry["is_in_layer"] = True
+                entry["explicit_parameters"] = list(result.explicit_parameters)
+        return entry
+
+    def layer(self, spec: Spec, result: LayerEvaluation) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "name": self.name(spec.name),
+            "value": result.value,
+            "rule_id": result.rule_id,
+            "group": result.rule_id,
+            "id_type": result.id_type,
+            "is_device_based": result.id_type.lower() == "stableid",
+            "explicit_parameters": list(result.explicit_parameters),
+            "secondary_exposures": self.exposures(result.secondary_exposures),
+            "undelegated_secondary_exposures": self.exposures(
+                result.undelegated_secondary_exposures
+            ),
+        }
+        if result.allocated_experiment_name is not None:
+            entry["allocated_experiment_name"] = self.name(result.allocated_experiment_name)
+            entry["is_experiment_active"] = result.is_experiment_active
+            entry["is_user_in_experiment"] = result.is_experiment_group
+            if result.group_name is not None:
+                entry["group_name"] = result.group_name
+        return entry
+
+
+def _session_replay(evaluator: Evaluator, user: StatsigUser) -> dict[str, Any]:
+    info = evaluator.store.session_replay_info
+    if info is None:
+        return {}
+    blocked = info.get("recording_blocked") is True
+    out: dict[str, Any] = {"recording_blocked": blocked}
+    gate = info.get("targeting_gate")
+    targeted = not isinstance(gate, str) or evaluator.check_gate(user, gate).value
+    out["can_record_session"] = not blocked and targeted
+    rate = info.get("sampling_rate")
+    if isinstance(rate, int | float) and not isinstance(rate, bool):
+        out["session_recording_rate"] = float(rate)
+    return out
+
+
+def _evaluated_keys(user: StatsigUser) -> dict[str, Any]:
+    keys: dict[str, Any] = {}
+    if user.user_id:
+        keys["userID"] = user.user_id
+    if user.custom_ids:
+        keys["customIDs"] = dict(user.custom_ids)
+    return keys
+
+
+def client_initialize_response(
+    evaluator: Evaluator,
+    user: StatsigUser | JsonMap,
+    *,
+    hash_algorithm: HashAlgorithm = "djb2",
+    client_app_id: str | None = None,
+) -> dict[str, Any]:
+    """Evaluate everything for ``user`` and return the ``/v1/initialize`` JSON body.
+
+    ``client_app_id`` is the target app of the requesting client key (see
+    ``app_id_for_client_key``): it filters entities and answers ``target_app`` conditions.
+    """
+    statsig_user = coerce_user(user)
+    store = evaluator.store
+    scoped = evaluator.for_app(client_app_id) if client_app_id is not None else evaluator
+    render = _Renderer(hash_algorithm)
+
+    gates: dict[str, Any] = {}
+    for name, spec in store.feature_gates.items():
+        if spec.entity in _HIDDEN_GATE_ENTITIES:
+            continue
+        if not _visible_to_app(spec.target_app_ids, client_app_id):
+            continue
+        gate = scoped.check_gate(statsig_user, name)
+        gates[render.name(name)] = {
+            "name": render.name(name),
+            "value": gate.value,
+            "rule_id": gate.rule_id,
+            "id_type": gate.id_type,
+            "secondary_exposures": render.exposures(gate.secondary_exposures),
+        }
+
+    configs: dict[str, Any] = {}
+    for name, spec in store.dynamic_configs.items():
+        if not _visible_to_app(spec.target_app_ids, client_app_id):
+            continue
+        layer = store.layer_configs.get(store.experiment_to_layer.get(name, ""))
+        layer_default = layer.default_value if layer is not None else None
+        result = scoped.get_config(statsig_user, name, copy_value=False)
+        configs[render.name(name)] = render.config(spec, result, layer_default)
+
+    layers: dict[str, Any] = {}
+    for name, spec in store.layer_configs.items():
+        if not _visible_to_app(spec.target_app_ids, client_app_id):
+            continue
+        layers[render.name(name)] = render.layer(
+            spec, scoped.get_layer(statsig_user, name, copy_value=False)
+        )
+
+    param_stores = {
+        render.name(name): dict(body.get("parameters") or {})
+        for name, body in store.param_stores.items()
+        if isinstance(body, Mapping) and _visible_to_app(body.get("targetAppIDs"), client_app_id)
+    }
+
+    return {
+        "feature_gates": gates,
+        "dynamic_configs": configs,
+        "layer_configs": layers,
+        "param_stores": param_stores,
+        "time": store.time,
+        "has_updates": True,
+        "hash_used": hash_algorithm,
+        "user": statsig_user.to_wire(),
+        "evaluated_keys": _evaluated_keys(statsig_user),
+        "sdkParams": {},
+        **_session_replay(scoped, statsig_user),
+    }

@@ -1,0 +1,174 @@
+"""Condition operators as a table: operator name → ``(value, target, id_lists) -> bool``.
+
+``value`` is what the condition read from the user (``None`` when missing), ``target`` is the
+condition's ``targetValue``. Semantics follow statsig-python-core (sdk-protocol.md §3.4); an
+operator missing from ``OPERATORS`` makes the whole evaluation Unsupported.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any, Final
+
+from lockgate.cores.evaluation.hashing import id_list_hash
+from lockgate.cores.evaluation.values import (
+    as_number,
+    as_string,
+    as_timestamp_ms,
+    compare_versions,
+    target_item_string,
+    values_equal,
+)
+
+IdLists = Mapping[str, AbstractSet[str]]
+Operator = Callable[[Any, Any, IdLists], bool]
+
+
+def _target_strings(target: object) -> list[str]:
+    if isinstance(target, Mapping):
+        # v2 `user_bucket` targets are objects keyed by bucket number: {"0": true, ...}.
+        return [str(key) for key in target]
+    if isinstance(target, list):
+        return [target_item_string(item) for item in target]
+    if target is None:
+        return []
+    return [target_item_string(target)]
+
+
+# Target lists are converted to strings once per condition object, not once per evaluation:
+# the spec keeps its condition targets alive, and holding the target here keeps its id unique.
+_PREPARED: dict[int, tuple[object, tuple[str, ...], tuple[str, ...]]] = {}
+_PREPARED_LIMIT = 100_000
+
+
+def _prepared_targets(target: object) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    entry = _PREPARED.get(id(target))
+    if entry is None or entry[0] is not target:
+        strings = tuple(_target_strings(target))
+        if len(_PREPARED) >= _PREPARED_LIMIT:
+            _PREPARED.clear()
+        entry = (target, strings, tuple(s.lower() for s in strings))
+        _PREPARED[id(target)] = entry
+    return entry[1], entry[2]
+
+
+def _string_list_operator(
+    test: Callable[[str, str], bool], *, ignore_case: bool, negate: bool
+) -> Operator:
+    def apply(value: Any, target: Any, _: IdLists) -> bool:
+        # A missing value is compared as "" (so it passes `none` and matches `any [""]`).
+        text = as_string(value) or ""
+        strings, lowered = _prepared_targets(target)
+        candidates: Iterable[str] = strings
+        if ignore_case:
+            text = text.lower()
+            candidates = lowered
+        found = any(test(text, candidate) for candidate in candidates)
+        return found != negate
+
+    return apply
+
+
+def _numeric(test: Callable[[float, float], bool]) -> Operator:
+    def apply(value: Any, target: Any, _: IdLists) -> bool:
+        left, right = as_number(value), as_number(target)
+        return left is not None and right is not None and test(left, right)
+
+    return apply
+
+
+def _version(test: Callable[[int], bool]) -> Operator:
+    def apply(value: Any, target: Any, _: IdLists) -> bool:
+        order = compare_versions(value, target)
+        return order is not None and test(order)
+
+    return apply
+
+
+def _utc_day(ms: int) -> object:
+    return datetime.fromtimestamp(ms / 1000, UTC).date()
+
+
+def _same_day(left: int, right: int) -> bool:
+    try:
+        return _utc_day(left) == _utc_day(right)
+    except (OverflowError, OSError, ValueError):
+        return False
+
+
+def _time(test: Callable[[int, int], bool]) -> Operator:
+    def apply(value: Any, target: Any, _: IdLists) -> bool:
+        left, right = as_timestamp_ms(value), as_timestamp_ms(target)
+        return left is not None and right is not None and test(left, right)
+
+    return apply
+
+
+@lru_cache(maxsize=1024)
+def _compiled(pattern: str) -> re.Pattern[str] | None:
+    try:
+        return re.compile(pattern)
+    except re.error:
+        return None
+
+
+def _str_matches(value: Any, target: Any, _: IdLists) -> bool:
+    text, pattern = as_string(value), as_string(target)
+    if text is None or pattern is None:
+        return False
+    compiled = _compiled(pattern)
+    return compiled is not None and compiled.search(text) is not None
+
+
+def _in_segment_list(value: Any, target: Any, id_lists: IdLists) -> bool:
+    text = as_string(value)
+    ids = id_lists.get(target) if isinstance(target, str) else None
+    return text is not None and ids is not None and id_list_hash(text) in ids
+
+
+def _array_operator(test: Callable[[set[str], list[str]], bool]) -> Operator:
+    def apply(value: Any, target: Any, _: IdLists) -> bool:
+        if not isinstance(value, list) or not isinstance(target, list):
+            return False
+        have = {as_string(item) or "" for item in value}
+        return test(have, [as_string(item) or "" for item in target])
+
+    return apply
+
+
+OPERATORS: Final[dict[str, Operator]] = {
+    "any": _string_list_operator(str.__eq__, ignore_case=True, negate=False),
+    "none": _string_list_operator(str.__eq__, ignore_case=True, negate=True),
+    "any_case_sensitive": _string_list_operator(str.__eq__, ignore_case=False, negate=False),
+    "none_case_sensitive": _string_list_operator(str.__eq__, ignore_case=False, negate=True),
+    "str_starts_with_any": _string_list_operator(str.startswith, ignore_case=True, negate=False),
+    "str_ends_with_any": _string_list_operator(str.endswith, ignore_case=True, negate=False),
+    "str_contains_any": _string_list_operator(str.__contains__, ignore_case=True, negate=False),
+    "str_contains_none": _string_list_operator(str.__contains__, ignore_case=True, negate=True),
+    "str_matches": _str_matches,
+    "gt": _numeric(lambda a, b: a > b),
+    "gte": _numeric(lambda a, b: a >= b),
+    "lt": _numeric(lambda a, b: a < b),
+    "lte": _numeric(lambda a, b: a <= b),
+    "version_gt": _version(lambda order: order > 0),
+    "version_gte": _version(lambda order: order >= 0),
+    "version_lt": _version(lambda order: order < 0),
+    "version_lte": _version(lambda order: order <= 0),
+    "version_eq": _version(lambda order: order == 0),
+    "version_neq": _version(lambda order: order != 0),
+    "before": _time(lambda a, b: a < b),
+    "after": _time(lambda a, b: a > b),
+    "on": _time(_same_day),
+    "eq": lambda value, target, _: values_equal(value, target),
+    "neq": lambda value, target, _: not values_equal(value, target),
+    "in_segment_list": _in_segment_list,
+    "not_in_segment_list": lambda value, target, lists: not _in_segment_list(value, target, lists),
+    "array_contains_any": _array_operator(lambda have, want: any(w in have for w in want)),
+    "array_contains_none": _array_operator(lambda have, want: not any(w in have for w in want)),
+    "array_contains_all": _array_operator(lambda have, want: all(w in have for w in want)),
+    "not_array_contains_all": _array_operator(lambda have, want: not all(w in have for w in want)),
+}

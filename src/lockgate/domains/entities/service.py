@@ -1,0 +1,283 @@
+"""Create, save and delete entity documents with their version, audit entry and spec revision.
+
+An entity is a JSON document (the API's DTO without computed fields) in a table of its kind,
+plus the columns lists filter on. Every write goes through ``insert``/``save``/``remove`` so that
+versions, audit entries and the project's spec revision can never be forgotten.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy.orm import Session
+
+from lockgate.domains.audit import repository as history_repository
+from lockgate.domains.audit.service import record_audit, record_version
+from lockgate.domains.projects.repository import bump_spec_revision
+from lockgate.errors import InvalidInput, NotFound
+from lockgate.kit.actor import Change
+from lockgate.kit.ids import name_to_id
+from lockgate.storage.models import EntityVersion
+
+NAME_IN_USE = "Name is already in use"
+
+
+@dataclass(frozen=True)
+class EntityKind:
+    model: Any  # a table class built on EntityMixin
+    entity_type: str  # "gate", used in versions and audit rows
+    label: str  # "Gate", used in messages
+    not_found: str
+    # Extra indexed columns derived from a document (e.g. a gate's type).
+    columns: Callable[[dict[str, Any]], dict[str, Any]] = field(default=lambda _doc: {})
+    # Whether a change alters what SDKs download.
+    affects_spec: bool = True
+
+
+NAME_RULES = {
+    "dotted": re.compile(r"^[a-zA-Z0-9_\-. ]*$"),
+    "plain": re.compile(r"^[a-zA-Z0-9_\- ]*$"),
+}
+ID_RULES = {
+    "dotted": re.compile(r"^[a-zA-Z0-9_\-.]*$"),
+    "plain": re.compile(r"^[a-zA-Z0-9_\-]*$"),
+}
+
+
+def derive_id(name: str | None, given_id: str | None, style: str = "dotted") -> tuple[str, str]:
+    """Check a display name (and optional id) and return ``(name, id)`` as Statsig forms them."""
+    if name is None or not name.strip():
+        raise InvalidInput("Invalid request. name: is required")
+    name = name.strip()
+    if not 3 <= len(name) <= 100:
+        raise InvalidInput(f"Invalid request. name: must be 3 to 100 characters, got {len(name)}")
+    if not NAME_RULES[style].match(name):
+        allowed = "letters, digits, spaces, _ and -" + (" and ." if style == "dotted" else "")
+        raise InvalidInput(f"Invalid request. name: {name!r} may contain only {allowed}")
+    entity_id = given_id.strip() if given_id else name_to_id(name)
+    if not 3 <= len(entity_id) <= 100:
+        raise InvalidInput(
+            f"Invalid request. id: must be 3 to 100 characters, got {len(entity_id)}"
+        )
+    if not ID_RULES[style].match(entity_id):
+        allowed = "letters, digits, _ and -" + (" and ." if style == "dotted" else "")
+        raise InvalidInput(f"Invalid request. id: {entity_id!r} may contain only {allowed}")
+    return name, entity_id
+
+
+def find(
+    session: Session, kind: EntityKind, project_id: str, entity_id: str, *, lock: bool = False
+) -> Any | None:
+    model = kind.model
+    query = select(model).where(model.project_id == project_id, model.id == entity_id)
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def load(
+    session: Session, kind: EntityKind, project_id: str, entity_id: str, *, lock: bool = False
+) -> Any:
+    row = find(session, kind, project_id, entity_id, lock=lock)
+    if row is None:
+        raise NotFound(kind.not_found)
+    return row
+
+
+def exists(session: Session, kind: EntityKind, project_id: str, entity_id: str) -> bool:
+    model = kind.model
+    found = session.scalar(
+        select(func.count()).where(model.project_id == project_id, model.id == entity_id)
+    )
+    return bool(found)
+
+
+def ensure_free(
+    session: Session, kinds: Sequence[EntityKind], project_id: str, entity_id: str
+) -> None:
+    """Names are unique within a namespace that may span several kinds."""
+    if any(exists(session, kind, project_id, entity_id) for kind in kinds):
+        raise InvalidInput(NAME_IN_USE)
+
+
+def _metadata_new(change: Change) -> dict[str, Any]:
+    return {
+        "creatorID": change.actor.id,
+        "creatorName": change.actor.name,
+        "creatorEmail": change.actor.email,
+        "createdTime": change.now_ms,
+        **_metadata_modified(change),
+    }
+
+
+def _metadata_modified(change: Change) -> dict[str, Any]:
+    return {
+        "lastModifierID": change.actor.id,
+        "lastModifierName": change.actor.name,
+        "lastModifierEmail": change.actor.email,
+        "lastModifiedTime": change.now_ms,
+    }
+
+
+def _columns(kind: EntityKind, document: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": document.get("name") or document["id"],
+        "status": document.get("status"),
+        "id_type": document.get("idType"),
+        "is_enabled": bool(document.get("isEnabled", True)),
+        "creator_id": document.get("creatorID"),
+        "creator_name": document.get("creatorName"),
+        "created_time": document["createdTime"],
+        "last_modified_time": document["lastModifiedTime"],
+        "tags": list(document.get("tags") or []),
+        **kind.columns(document),
+    }
+
+
+def insert(
+    session: Session,
+    kind: EntityKind,
+    change: Change,
+    document: dict[str, Any],
+    *,
+    action: str,
+    change_log: str,
+) -> Any:
+    document = {**document, **_metadata_new(change), "version": 1}
+    row = kind.model(project_id=change.project_id, id=document["id"], version=1, document=document)
+    for column, value in _columns(kind, document).items():
+        setattr(row, column, value)
+    session.add(row)
+    session.flush()
+    _record(session, kind, change, row, None, action, change_log)
+    return row
+
+
+def save(
+    session: Session,
+    kind: EntityKind,
+    change: Change,
+    row: Any,
+    document: dict[str, Any],
+    *,
+    action: str,
+    change_log: str,
+) -> Any:
+    """Store a new document for a row the caller loaded with ``lock=True``."""
+    before = row.document
+    document = {**document, **_metadata_modified(change), "version": row.version + 1}
+    row.document = document
+    row.version = document["version"]
+    for column, value in _columns(kind, document).items():
+        setattr(row, column, value)
+    session.flush()
+    _record(session, kind, change, row, before, action, change_log)
+    return row
+
+
+def remove(
+    session: Session, kind: EntityKind, change: Change, row: Any, *, action: str, change_log: str
+) -> None:
+    before = row.document
+    session.execute(
+        delete(EntityVersion).where(
+            EntityVersion.project_id == change.project_id,
+            EntityVersion.entity_type == kind.entity_type,
+            EntityVersion.entity_id == row.id,
+        )
+    )
+    session.delete(row)
+    session.flush()
+    record_audit(
+        session,
+        project_id=change.project_id,
+        actor=change.actor,
+        now_ms=change.now_ms,
+        entity_type=kind.entity_type,
+        entity_id=row.id,
+        name=row.id,
+        action_type=action,
+        change_log=change_log,
+        before=before,
+        tags=before.get("tags") or [],
+    )
+    if kind.affects_spec:
+        bump_spec_revision(session, change.project_id, change.now_ms)
+
+
+def _record(
+    session: Session,
+    kind: EntityKind,
+    change: Change,
+    row: Any,
+    before: dict[str, Any] | None,
+    action: str,
+    change_log: str,
+) -> None:
+    record_version(
+        session,
+        project_id=change.project_id,
+        actor=change.actor,
+        now_ms=change.now_ms,
+        entity_type=kind.entity_type,
+        entity_id=row.id,
+        document=row.document,
+    )
+    quiet = ("version", "lastModifiedTime", "lastModifierID", "lastModifierName")
+    record_audit(
+        session,
+        project_id=change.project_id,
+        actor=change.actor,
+        now_ms=change.now_ms,
+        entity_type=kind.entity_type,
+        entity_id=row.id,
+        name=row.id,
+        action_type=action,
+        change_log=change_log,
+        before={k: v for k, v in (before or {}).items() if k not in quiet} if before else None,
+        after={k: v for k, v in row.document.items() if k not in quiet},
+        tags=row.document.get("tags") or [],
+    )
+    if kind.affects_spec:
+        bump_spec_revision(session, change.project_id, change.now_ms)
+
+
+def editable(row: Any) -> dict[str, Any]:
+    """A deep copy of the stored document, safe to modify before ``save``."""
+    return copy.deepcopy(row.document)
+
+
+def list_rows(
+    session: Session,
+    kind: EntityKind,
+    project_id: str,
+    conditions: Sequence[ColumnElement[bool]] = (),
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[Sequence[Any], int]:
+    model = kind.model
+    where = [model.project_id == project_id, *conditions]
+    total = session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+    query = select(model).where(*where).order_by(model.created_time, model.id).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return session.scalars(query).all(), total
+
+
+def all_rows(session: Session, kind: EntityKind, project_id: str) -> Sequence[Any]:
+    return list_rows(session, kind, project_id)[0]
+
+
+def versions(
+    session: Session, kind: EntityKind, project_id: str, entity_id: str, *, offset: int, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    rows, total = history_repository.list_versions(
+        session, project_id, kind.entity_type, entity_id, offset=offset, limit=limit
+    )
+    return [r.document for r in rows], total

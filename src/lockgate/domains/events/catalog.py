@@ -1,0 +1,50 @@
+"""What the Console shows of logged events: the event names, recent events, and the metrics
+defined on an event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from lockgate.domains.events import repository
+from lockgate.domains.metrics import service as metrics_service
+from lockgate.storage.models import CustomEvent
+
+
+def logged_event_dto(event: CustomEvent) -> dict[str, Any]:
+    """``LoggedEventDto``: every field is a string, empty when the event did not have it."""
+    return {
+        "timestamp": str(event.time),
+        "name": event.event_name,
+        "source": event.sdk_type or "",
+        "value": event.value_text or "",
+        "userID": event.user_id or "",
+        "metadata": event.event_metadata or {},
+    }
+
+
+def list_events(
+    session: Session, project_id: str, *, offset: int, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    """One item per event name: its latest event, plus how many events and users it has had."""
+    summaries, total = repository.event_summaries(session, project_id, offset=offset, limit=limit)
+    items = [
+        logged_event_dto(s.latest)
+        | {"eventCount": s.count, "userCount": s.user_count, "firstSeenTime": s.first_time}
+        for s in summaries
+    ]
+    return items, total
+
+
+def recent_events(
+    session: Session, project_id: str, name: str, *, offset: int, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    rows, total = repository.recent_events(session, project_id, name, offset=offset, limit=limit)
+    return [logged_event_dto(e) for e in rows], total
+
+
+def metrics_using(
+    session: Session, project_id: str, name: str, now_ms: int
+) -> list[dict[str, Any]]:
+    return metrics_service.metrics_using_event(session, project_id, name, now_ms)

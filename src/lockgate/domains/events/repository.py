@@ -1,0 +1,199 @@
+"""Bulk writes to the event tables, and the Console's reads of them.
+
+Events arrive by the hundred thousand, so rows go to the driver's ``executemany`` as tuples with
+their JSON columns already serialised: SQLAlchemy's per-row parameter processing would cost
+more than the insert itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Subquery, Table, and_, distinct, func, select
+from sqlalchemy.orm import Session
+
+from lockgate.storage.models import CustomEvent, Exposure, events_incoming, exposures_incoming
+from lockgate.storage.models.base import JSONType
+
+TABLES: dict[str, Table] = {
+    "exposures": Exposure.__table__,  # type: ignore[dict-item]
+    "events": CustomEvent.__table__,  # type: ignore[dict-item]
+    "exposures_incoming": exposures_incoming,
+    "events_incoming": events_incoming,
+}
+
+
+SQLITE_ROWS_PER_STATEMENT = 500  # x 18 columns: well under SQLite's 32,766 parameters
+
+
+@cache
+def insert_columns(table_name: str) -> tuple[str, ...]:
+    """The columns an insert names: all but the primary key, which the database assigns."""
+    return tuple(c.name for c in TABLES[table_name].columns if not c.primary_key)
+
+
+@cache
+def _json_columns(table_name: str) -> frozenset[str]:
+    return frozenset(c.name for c in TABLES[table_name].columns if c.type is JSONType)
+
+
+@cache
+def _insert_sql(table_name: str, dialect: str, rows: int) -> str:
+    """An INSERT of ``rows`` rows: one VALUES list per row on SQLite, a single row (for
+    ``executemany``) on PostgreSQL."""
+    columns, json_columns = insert_columns(table_name), _json_columns(table_name)
+    if dialect == "postgresql":
+        marks = ", ".join("CAST(%s AS jsonb)" if c in json_columns else "%s" for c in columns)
+    else:
+        marks = ", ".join("?" for _ in columns)
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    values = ", ".join([f"({marks})"] * rows)
+    return f'INSERT INTO "{table_name}" ({quoted}) VALUES {values}'
+
+
+def insert_rows(connection: Connection, table_name: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows given as dicts of column values (JSON columns as Python objects).
+
+    On SQLite many rows go in one statement: ``executemany`` releases and re-takes the GIL
+    around every row, and with other request threads busy each re-take can wait a whole
+    switch interval.
+    """
+    if not rows:
+        return
+    json_columns = _json_columns(table_name)
+    plan = [(c, c in json_columns) for c in insert_columns(table_name)]
+    dumps = orjson.dumps
+    params = [
+        tuple(
+            [
+                (None if (v := row.get(c)) is None else dumps(v).decode())
+                if is_json
+                else row.get(c)
+                for c, is_json in plan
+            ]
+        )
+        for row in rows
+    ]
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        connection.exec_driver_sql(_insert_sql(table_name, dialect, 1), params)
+        return
+    for start in range(0, len(params), SQLITE_ROWS_PER_STATEMENT):
+        chunk = params[start : start + SQLITE_ROWS_PER_STATEMENT]
+        flat = tuple(value for row in chunk for value in row)
+        connection.exec_driver_sql(_insert_sql(table_name, dialect, len(chunk)), flat)
+
+
+# -- reads for the Console (events catalog, automatic metrics) --------------------------------
+
+
+@dataclass(frozen=True)
+class EventSummary:
+    """One logged event name: how often, by how many users, and its latest event."""
+
+    name: str
+    count: int
+    user_count: int
+    first_time: int
+    last_time: int
+    latest: CustomEvent
+
+
+def _summary_groups(project_id: str) -> Subquery:
+    events = CustomEvent
+    return (
+        select(
+            events.event_name.label("name"),
+            func.count().label("count"),
+            func.count(distinct(events.user_id)).label("user_count"),
+            func.min(events.time).label("first_time"),
+            func.max(events.time).label("last_time"),
+        )
+        .where(events.project_id == project_id)
+        .group_by(events.event_name)
+        .subquery("summary")
+    )
+
+
+def _latest(project_id: str, groups: Subquery) -> Subquery:
+    """Per name, the ``seq`` of its latest event (by event time, then by arrival)."""
+    events = CustomEvent
+    return (
+        select(events.event_name.label("name"), func.max(events.seq).label("last_seq"))
+        .join(
+            groups,
+            and_(events.event_name == groups.c.name, events.time == groups.c.last_time),
+        )
+        .where(events.project_id == project_id)
+        .group_by(events.event_name)
+        .subquery("latest")
+    )
+
+
+def event_summaries(
+    session: Session, project_id: str, *, offset: int, limit: int
+) -> tuple[list[EventSummary], int]:
+    """Every event name, most recently seen first."""
+    groups = _summary_groups(project_id)
+    latest = _latest(project_id, groups)
+    total = session.scalar(select(func.count()).select_from(groups)) or 0
+    rows = session.execute(
+        select(CustomEvent, groups)
+        .join(latest, CustomEvent.seq == latest.c.last_seq)
+        .join(groups, groups.c.name == latest.c.name)
+        .order_by(groups.c.last_time.desc(), groups.c.name)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    found = [
+        EventSummary(
+            name=row.name,
+            count=int(row._mapping["count"]),
+            user_count=int(row.user_count),
+            first_time=int(row.first_time),
+            last_time=int(row.last_time),
+            latest=row.CustomEvent,
+        )
+        for row in rows
+    ]
+    return found, int(total)
+
+
+def event_names(session: Session, project_id: str) -> list[tuple[str, int]]:
+    """``(name, first seen ms)`` of every logged event name, by name."""
+    rows = session.execute(
+        select(CustomEvent.event_name, func.min(CustomEvent.time))
+        .where(CustomEvent.project_id == project_id)
+        .group_by(CustomEvent.event_name)
+        .order_by(CustomEvent.event_name)
+    ).all()
+    return [(name, int(first)) for name, first in rows]
+
+
+def first_seen(session: Session, project_id: str, name: str) -> int | None:
+    """When ``name`` was first logged, or None if it never was."""
+    found = session.scalar(
+        select(func.min(CustomEvent.time)).where(
+            CustomEvent.project_id == project_id, CustomEvent.event_name == name
+        )
+    )
+    return None if found is None else int(found)
+
+
+def recent_events(
+    session: Session, project_id: str, name: str, *, offset: int, limit: int
+) -> tuple[Sequence[CustomEvent], int]:
+    where = (CustomEvent.project_id == project_id, CustomEvent.event_name == name)
+    total = session.scalar(select(func.count()).select_from(CustomEvent).where(*where)) or 0
+    rows = session.scalars(
+        select(CustomEvent)
+        .where(*where)
+        .order_by(CustomEvent.time.desc(), CustomEvent.seq.desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return rows, int(total)

@@ -1,0 +1,347 @@
+"""Experiment lifecycle (`console-api.md` §9.1): start, schedule, ship, abandon, reset,
+restart as new, archive, and enabling or disabling groups.
+
+Which action is legal from which status is one table, ``ALLOWED``; every other combination is
+a 400 whose message comes from ``REFUSALS``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from copy import deepcopy
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from lockgate.domains.entities import service as entities
+from lockgate.domains.entities.namespaces import DYNAMIC_CONFIGS, ensure_id_free
+from lockgate.domains.experiments import service
+from lockgate.domains.experiments.kinds import EXPERIMENT_KIND, LAYER_KIND
+from lockgate.domains.experiments.schemas import (
+    AbandonIn,
+    ArchiveIn,
+    DecisionIn,
+    ExperimentFields,
+    GroupNamesIn,
+    NameIn,
+    ScheduleIn,
+)
+from lockgate.domains.experiments.service import ABANDONED, ACTIVE, ARCHIVED, DECIDED, SETUP
+from lockgate.errors import InvalidInput
+from lockgate.kit.actor import Change
+
+STATUSES = (SETUP, ACTIVE, DECIDED, ABANDONED, ARCHIVED)
+NOT_STARTED = "Experiment has not yet started"
+ALREADY_STARTED = "Experiment has already started"
+CONCLUDED = "Experiment has already concluded"
+IS_ARCHIVED = "Experiment is archived. Unarchive it first"
+
+ALLOWED: dict[str, frozenset[str]] = {
+    "start": frozenset({SETUP}),
+    "schedule_start": frozenset({SETUP}),
+    "make_decision": frozenset({ACTIVE}),
+    "abandon": frozenset({ACTIVE}),
+    "reset": frozenset({ACTIVE, DECIDED, ABANDONED}),
+    "restart_as_new": frozenset({ACTIVE, DECIDED, ABANDONED}),
+    "archive": frozenset({SETUP, DECIDED, ABANDONED}),
+    "unarchive": frozenset({ARCHIVED}),
+    "enable_groups": frozenset({SETUP, ACTIVE, DECIDED, ABANDONED}),
+    "disable_groups": frozenset({SETUP, ACTIVE, DECIDED, ABANDONED}),
+}
+# (action, status) -> message; a missing pair falls back to the status' general refusal.
+REFUSALS: dict[tuple[str, str], str] = {
+    ("start", ACTIVE): ALREADY_STARTED,
+    ("schedule_start", ACTIVE): ALREADY_STARTED,
+    ("archive", ACTIVE): (
+        "Experiment is running. Make a decision or abandon it before archiving it"
+    ),
+    ("archive", ARCHIVED): "Experiment is already archived",
+    ("unarchive", SETUP): "Experiment is not archived",
+    ("unarchive", ACTIVE): "Experiment is not archived",
+    ("unarchive", DECIDED): "Experiment is not archived",
+    ("unarchive", ABANDONED): "Experiment is not archived",
+}
+_BY_STATUS = {
+    SETUP: NOT_STARTED,
+    ACTIVE: ALREADY_STARTED,
+    DECIDED: CONCLUDED,
+    ABANDONED: CONCLUDED,
+    ARCHIVED: IS_ARCHIVED,
+}
+
+
+def check_transition(action: str, status: str) -> None:
+    if status not in ALLOWED[action]:
+        raise InvalidInput(REFUSALS.get((action, status), _BY_STATUS.get(status, CONCLUDED)))
+
+
+def _locked(
+    session: Session, change: Change, experiment_id: str, action: str
+) -> tuple[Any, dict[str, Any]]:
+    row = service.load_experiment(session, change.project_id, experiment_id, lock=True)
+    check_transition(action, row.document["status"])
+    return row, entities.editable(row)
+
+
+def _save(
+    session: Session, change: Change, row: Any, document: dict[str, Any], action: str, text: str
+) -> Any:
+    return service.save(session, change, row, document, action, text)
+
+
+def start(session: Session, change: Change, experiment_id: str) -> None:
+    row, document = _locked(session, change, experiment_id, "start")
+    _start(session, change, row, document)
+
+
+def _start(session: Session, change: Change, row: Any, document: dict[str, Any]) -> None:
+    document["status"] = ACTIVE
+    document["startTime"] = change.now_ms
+    document.pop("scheduledTime", None)
+    service.place(session, change.project_id, document)
+    _save(session, change, row, document, "experiment_start", "Started Experiment")
+
+
+def schedule_start(session: Session, change: Change, experiment_id: str, body: ScheduleIn) -> None:
+    row, document = _locked(session, change, experiment_id, "schedule_start")
+    if body.scheduled_time <= change.now_ms:
+        raise InvalidInput(
+            "Invalid request. scheduledTime: must be in the future (epoch milliseconds), "
+            f"got {body.scheduled_time}"
+        )
+    document["scheduledTime"] = body.scheduled_time
+    _save(session, change, row, document, "experiment_schedule_start", "Scheduled Experiment start")
+
+
+def start_due(session: Session, change: Change) -> int:
+    """Start every experiment whose scheduled start has come; returns how many started."""
+    started = 0
+    for row in entities.all_rows(session, EXPERIMENT_KIND, change.project_id):
+        due = row.document.get("scheduledTime")
+        if row.document["status"] == SETUP and due is not None and due <= change.now_ms:
+            locked = service.load_experiment(session, change.project_id, row.id, lock=True)
+            _start(session, change, locked, entities.editable(locked))
+            started += 1
+    return started
+
+
+def _conclude(document: dict[str, Any], change: Change, status: str, reason: str) -> None:
+    document["status"] = status
+    document["decisionReason"] = reason
+    document["decisionTime"] = change.now_ms
+    document["endTime"] = change.now_ms
+    document["buckets"] = []
+
+
+def make_decision(session: Session, change: Change, experiment_id: str, body: DecisionIn) -> None:
+    row, document = _locked(session, change, experiment_id, "make_decision")
+    group = service.find_group(document["groups"], body.id)
+    if group is None:
+        raise InvalidInput(f"Invalid request. id: {body.id!r} is not a group of this experiment")
+    _conclude(document, change, DECIDED, body.decision_reason)
+    document["launchedGroupID"] = group["id"]
+    document["keepTargeting"] = not body.remove_targeting
+    if document.get("layerID"):
+        _ship_into_layer(session, change, document["layerID"], group["parameterValues"])
+    _save(
+        session, change, row, document, "experiment_make_decision", f"Shipped group {group['name']}"
+    )
+
+
+def _ship_into_layer(
+    session: Session, change: Change, layer_id: str, values: dict[str, Any]
+) -> None:
+    """The shipped group's parameters become the layer's defaults (compile-mapping §6.7)."""
+    row = entities.load(session, LAYER_KIND, change.project_id, layer_id, lock=True)
+    layer = entities.editable(row)
+    for parameter in layer.get("parameters") or []:
+        if parameter["name"] in values:
+            parameter["defaultValue"] = values[parameter["name"]]
+    entities.save(
+        session,
+        LAYER_KIND,
+        change,
+        row,
+        layer,
+        action="layer_update",
+        change_log="Layer defaults set by a shipped experiment",
+    )
+
+
+def abandon(session: Session, change: Change, experiment_id: str, body: AbandonIn) -> None:
+    row, document = _locked(session, change, experiment_id, "abandon")
+    _abandon(document, change, body.decision_reason)
+    _save(session, change, row, document, "experiment_abandon", "Abandoned Experiment")
+
+
+def _abandon(document: dict[str, Any], change: Change, reason: str) -> None:
+    _conclude(document, change, ABANDONED, reason)
+    # A later restart must re-randomise users (console-api.md §9.1).
+    document["salt"] = str(uuid.uuid4())
+
+
+def reset(session: Session, change: Change, experiment_id: str) -> None:
+    row, document = _locked(session, change, experiment_id, "reset")
+    document.update(
+        status=SETUP,
+        startTime=None,
+        endTime=None,
+        decisionTime=None,
+        decisionReason=None,
+        launchedGroupID=None,
+        salt=str(uuid.uuid4()),
+    )
+    document.pop("keepTargeting", None)
+    service.place(session, change.project_id, document)
+    _save(session, change, row, document, "experiment_reset", "Reset Experiment")
+
+
+def restart_as_new(
+    session: Session, change: Change, experiment_id: str, body: NameIn
+) -> dict[str, Any]:
+    """A copy under a new name with a fresh salt. A running original is abandoned so the copy
+    can take over its traffic, and the copy starts at once; otherwise the copy is in setup."""
+    row, document = _locked(session, change, experiment_id, "restart_as_new")
+    name, new_id = entities.derive_id(body.name, None, "plain")
+    ensure_id_free(session, DYNAMIC_CONFIGS, change.project_id, new_id)
+    was_running = document["status"] == ACTIVE
+    if was_running:
+        _abandon(document, change, f"Restarted as new experiment {new_id}")
+        _save(session, change, row, document, "experiment_abandon", "Abandoned Experiment")
+    copy = service.new_document(new_id, name)
+    copy.update({k: deepcopy(v) for k, v in document.items() if k in _COPIED})
+    service.place(session, change.project_id, copy)
+    new_row = entities.insert(
+        session,
+        EXPERIMENT_KIND,
+        change,
+        copy,
+        action="experiment_create",
+        change_log=f"Restarted {experiment_id} as a new Experiment",
+    )
+    if was_running:
+        _start(session, change, new_row, entities.editable(new_row))
+    return service.dtos(session, change.project_id, [new_row.document])[0]
+
+
+# Configuration carried into a restarted copy (statuses, times and salts are not).
+_COPIED = frozenset(
+    {
+        "description",
+        "idType",
+        "hypothesis",
+        "links",
+        "groups",
+        "controlGroupID",
+        "allocation",
+        "primaryMetrics",
+        "secondaryMetrics",
+        "otherMetrics",
+        "primaryMetricTags",
+        "secondaryMetricTags",
+        "targetApps",
+        "tags",
+        "duration",
+        "targetExposures",
+        "targetingGateID",
+        "sequentialTesting",
+        "bonferroniCorrection",
+        "bonferroniCorrectionPerMetric",
+        "benjaminiHochbergPerVariant",
+        "benjaminiHochbergPerMetric",
+        "benjaminiPrimaryMetricsOnly",
+        "defaultConfidenceInterval",
+        "layerID",
+        "holdoutIDs",
+        "team",
+        "teamID",
+        "analyticsType",
+        "inlineTargetingRules",
+        "overrides",
+    }
+)
+
+
+def archive(session: Session, change: Change, experiment_id: str, body: ArchiveIn) -> None:
+    row, document = _locked(session, change, experiment_id, "archive")
+    document["statusBeforeArchive"] = document["status"]
+    document["status"] = ARCHIVED
+    document["buckets"] = []
+    text = "Archived Experiment" + (f": {body.archive_reason}" if body.archive_reason else "")
+    _save(session, change, row, document, "experiment_archive", text)
+
+
+def unarchive(session: Session, change: Change, experiment_id: str) -> None:
+    row, document = _locked(session, change, experiment_id, "unarchive")
+    document["status"] = document.pop("statusBeforeArchive", None) or SETUP
+    service.place(session, change.project_id, document)
+    _save(session, change, row, document, "experiment_unarchive", "Unarchived Experiment")
+
+
+def set_groups_disabled(
+    session: Session, change: Change, experiment_id: str, body: GroupNamesIn, disabled: bool
+) -> dict[str, Any]:
+    row, document = _locked(
+        session, change, experiment_id, "disable_groups" if disabled else "enable_groups"
+    )
+    if not body.group_names:
+        raise InvalidInput("Invalid request. group_names: name at least one group")
+    for name in body.group_names:
+        group = service.find_group(document["groups"], name)
+        if group is None:
+            known = ", ".join(g["name"] for g in document["groups"])
+            raise InvalidInput(
+                f"Invalid request. group_names: {name!r} is not a group of this experiment "
+                f"(groups: {known})"
+            )
+        if disabled:
+            group["disabled"] = True
+        else:
+            group.pop("disabled", None)
+    if all(g.get("disabled") for g in document["groups"]):
+        raise InvalidInput("Invalid request. group_names: at least one group must stay enabled")
+    verb = "Disabled" if disabled else "Enabled"
+    saved = _save(
+        session,
+        change,
+        row,
+        document,
+        "experiment_update",
+        f"{verb} groups {', '.join(body.group_names)}",
+    )
+    return service.dtos(session, change.project_id, [saved.document])[0]
+
+
+def drive_status(session: Session, change: Change, row: Any, body: ExperimentFields) -> None:
+    """``status`` set through create or update (Terraform drives experiments this way)."""
+    target, current = body.status, row.document["status"]
+    if target == current:
+        return
+    experiment_id = row.id
+    if target == ACTIVE:
+        start(session, change, experiment_id)
+    elif target == DECIDED:
+        if not body.launched_group_id:
+            raise InvalidInput(
+                "Invalid request. launchedGroupID: is required to set status decision_made"
+            )
+        make_decision(
+            session,
+            change,
+            experiment_id,
+            DecisionIn(id=body.launched_group_id, decision_reason=body.decision_reason or ""),
+        )
+    elif target == ABANDONED:
+        abandon(
+            session, change, experiment_id, AbandonIn(decision_reason=body.decision_reason or "")
+        )
+    elif target == ARCHIVED:
+        archive(session, change, experiment_id, ArchiveIn())
+    elif target == SETUP and current == ARCHIVED:
+        unarchive(session, change, experiment_id)
+    elif target == SETUP:
+        reset(session, change, experiment_id)
+    else:
+        raise InvalidInput(
+            f"Invalid request. status: {target!r} cannot be set through the Console API"
+        )

@@ -1,0 +1,136 @@
+"""Gate overrides: ids forced to pass or fail, overall and per environment (console-api.md §10.2).
+
+``POST`` replaces, ``PATCH`` adds, ``DELETE`` removes the listed ids. Each section of the body
+(the id lists, the environment overrides) is only touched when the body carries it. The result
+is stored in the gate document under ``overrides``; every change is a new gate version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from sqlalchemy.orm import Session
+
+from lockgate.domains.gates import service
+from lockgate.domains.gates.schemas import EnvironmentOverrideIn, OverridesIn
+from lockgate.errors import InvalidInput
+from lockgate.kit.actor import Change
+
+Mode = Literal["replace", "add", "remove"]
+MAX_IDS = 2000
+ID_LISTS = (
+    ("passingUserIDs", "passing_user_ids"),
+    ("failingUserIDs", "failing_user_ids"),
+    ("passingCustomIDs", "passing_custom_ids"),
+    ("failingCustomIDs", "failing_custom_ids"),
+)
+PAIRS = (("passingUserIDs", "failingUserIDs"), ("passingCustomIDs", "failingCustomIDs"))
+
+
+def overrides_of(document: dict[str, Any]) -> dict[str, Any]:
+    stored = document.get("overrides") or {}
+    return {k: list(stored.get(k) or v) for k, v in service.EMPTY_OVERRIDES.items()}
+
+
+def _clean_ids(values: Sequence[str], where: str) -> list[str]:
+    ids: list[str] = []
+    for index, value in enumerate(values):
+        if not value.strip():
+            raise InvalidInput(f"Invalid request. {where}[{index}]: ids must be non-empty strings")
+        ids.append(value)
+    if len(ids) > MAX_IDS:
+        raise InvalidInput(f"Invalid request. {where}: at most {MAX_IDS} ids, got {len(ids)}")
+    return list(dict.fromkeys(ids))
+
+
+def _combine(current: list[str], incoming: list[str], mode: Mode) -> list[str]:
+    if mode == "replace":
+        return incoming
+    if mode == "add":
+        return list(dict.fromkeys([*current, *incoming]))
+    gone = set(incoming)
+    return [i for i in current if i not in gone]
+
+
+def _check_result(passing: list[str], failing: list[str], where: str) -> None:
+    for name, ids in ((f"{where} passing", passing), (f"{where} failing", failing)):
+        if len(ids) > MAX_IDS:
+            raise InvalidInput(
+                f"Invalid request. {name}: would hold {len(ids)} ids; at most {MAX_IDS} allowed"
+            )
+    both = sorted(set(passing) & set(failing))
+    if both:
+        raise InvalidInput(
+            f"Invalid request. {where}: ids {both} would be both passing and failing"
+        )
+
+
+def _env_key(entry: dict[str, Any]) -> tuple[str | None, str | None]:
+    return entry.get("environment"), entry.get("unitID")
+
+
+def _merge_environments(
+    current: list[dict[str, Any]], incoming: Sequence[EnvironmentOverrideIn], mode: Mode
+) -> list[dict[str, Any]]:
+    merged: dict[tuple[str | None, str | None], dict[str, Any]] = (
+        {} if mode == "replace" else {_env_key(e): dict(e) for e in current}
+    )
+    for index, item in enumerate(incoming):
+        where = f"environmentOverrides[{index}]"
+        key = (item.environment, item.unit_id)
+        passing = _clean_ids(item.passing_ids, f"{where}.passingIDs")
+        failing = _clean_ids(item.failing_ids, f"{where}.failingIDs")
+        old = merged.get(key) or {"passingIDs": [], "failingIDs": []}
+        passing = _combine(old["passingIDs"], passing, mode)
+        failing = _combine(old["failingIDs"], failing, mode)
+        _check_result(passing, failing, where)
+        merged[key] = {
+            "environment": item.environment,
+            "unitID": item.unit_id,
+            "passingIDs": passing,
+            "failingIDs": failing,
+        }
+    return [e for e in merged.values() if e["passingIDs"] or e["failingIDs"]]
+
+
+def apply(current: dict[str, Any], body: OverridesIn, mode: Mode) -> dict[str, Any]:
+    """The overrides after applying ``body`` in ``mode``; raises InvalidInput on bad input."""
+    given = {attr for _, attr in ID_LISTS if getattr(body, attr) is not None}
+    if not given and body.environment_overrides is None:
+        raise InvalidInput(
+            "Invalid request. Give passingUserIDs and failingUserIDs (optionally "
+            "passingCustomIDs, failingCustomIDs), or environmentOverrides"
+        )
+    result = {k: list(v) for k, v in current.items()}
+    if given:
+        for wire, attr in ID_LISTS:
+            incoming = getattr(body, attr)
+            if incoming is None and mode != "replace":
+                continue
+            ids = _clean_ids(incoming or [], wire)
+            result[wire] = _combine(current[wire], ids, mode)
+        for passing, failing in PAIRS:
+            _check_result(result[passing], result[failing], f"{passing}/{failing}")
+    if body.environment_overrides is not None:
+        result["environmentOverrides"] = _merge_environments(
+            current["environmentOverrides"], body.environment_overrides, mode
+        )
+    return result
+
+
+def change_overrides(
+    session: Session, change: Change, gate_id: str, body: OverridesIn, mode: Mode
+) -> dict[str, Any]:
+    def edit(document: dict[str, Any]) -> None:
+        document["overrides"] = apply(overrides_of(document), body, mode)
+
+    log: dict[Mode, str] = {
+        "replace": "Replaced Gate Overrides",
+        "add": "Added Gate Overrides",
+        "remove": "Removed Gate Overrides",
+    }
+    row = service.modify(
+        session, change, gate_id, edit, action="gate_overrides_update", change_log=log[mode]
+    )
+    return overrides_of(row.document)

@@ -1,0 +1,114 @@
+"""Which entities name a gate in their rules, and the check that gate references form no cycle.
+
+A rule names a gate through a ``passes_gate``/``fails_gate`` condition whose ``targetValue`` is
+the gate's id. Gates and dynamic configs share that stored rule shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from lockgate.domains.gates import repository
+from lockgate.domains.rules.validation import public_rule
+from lockgate.errors import InvalidInput
+from lockgate.kit.graphs import cycle_through
+
+GATE_CONDITIONS = frozenset({"passes_gate", "fails_gate"})
+
+# DynamicConfigDto's fields (console-api.md §8.4): a config document is shown through this list so
+# that whatever internal keys the configs package keeps never leak into a gate's reference list.
+DYNAMIC_CONFIG_FIELDS = (
+    "id",
+    "name",
+    "idType",
+    "description",
+    "lastModifierID",
+    "lastModifiedTime",
+    "lastModifierEmail",
+    "lastModifierName",
+    "creatorID",
+    "createdTime",
+    "creatorName",
+    "creatorEmail",
+    "tags",
+    "targetApps",
+    "holdoutIDs",
+    "team",
+    "teamID",
+    "version",
+    "isEnabled",
+    "rules",
+    "defaultValue",
+    "defaultValueJson5",
+    "owner",
+    "schema",
+    "schemaJson5",
+    "releasePipelineID",
+    "isTemplate",
+    "status",
+)
+
+
+def named_gates(rules: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Ids of the gates that ``rules`` depend on."""
+    found: set[str] = set()
+    for rule in rules:
+        for condition in rule.get("conditions") or ():
+            if condition.get("type") in GATE_CONDITIONS and isinstance(
+                condition.get("targetValue"), str
+            ):
+                found.add(condition["targetValue"])
+    return found
+
+
+def check_no_cycle(session: Session, project_id: str, gate_id: str, rules: Sequence[Any]) -> None:
+    """Refuse rules that make ``gate_id`` depend on itself, directly or through other gates."""
+    direct = named_gates(rules)
+    if gate_id in direct:
+        raise InvalidInput(
+            f"Invalid request. rules: gate {gate_id!r} cannot depend on itself "
+            "(a passes_gate/fails_gate condition names it)"
+        )
+    graph = {
+        row.id: named_gates(row.document.get("rules") or ())
+        for row in repository.project_gates(session, project_id)
+    }
+    graph[gate_id] = direct
+    path = cycle_through(graph, gate_id)
+    if path:
+        raise InvalidInput(
+            "Invalid request. rules: gate references would form a cycle: " + " → ".join(path)
+        )
+
+
+def referencing_gates(session: Session, project_id: str, gate_id: str) -> list[Any]:
+    return [
+        row
+        for row in repository.project_gates(session, project_id)
+        if row.id != gate_id and gate_id in named_gates(row.document.get("rules") or ())
+    ]
+
+
+def referencing_configs(session: Session, project_id: str, gate_id: str) -> list[Any]:
+    return [
+        row
+        for row in repository.project_dynamic_configs(session, project_id)
+        if gate_id in named_gates(row.document.get("rules") or ())
+    ]
+
+
+def config_dto(document: Mapping[str, Any]) -> dict[str, Any]:
+    shown = {k: document[k] for k in DYNAMIC_CONFIG_FIELDS if k in document}
+    shown["rules"] = [_public_config_rule(r) for r in document.get("rules") or ()]
+    shown.setdefault("description", "")
+    shown.setdefault("isEnabled", True)
+    return shown
+
+
+def _public_config_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+    if "conditions" in rule and "id" in rule:
+        return public_rule(dict(rule))
+    return dict(rule)

@@ -1,0 +1,53 @@
+"""Queries over gates, and the reads of other kinds' tables that gate references need."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
+
+from lockgate.kit.sqljson import json_list_overlaps
+from lockgate.storage.models import DynamicConfig, Gate
+
+
+@dataclass(frozen=True)
+class ColumnFilter:
+    """The list filters that indexed columns answer."""
+
+    id_types: tuple[str, ...] = ()
+    gate_type: str | None = None
+    creator_name: str | None = None
+    creator_id: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+def conditions(session: Session, flt: ColumnFilter) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if flt.id_types:
+        where.append(Gate.id_type.in_(flt.id_types))
+    if flt.gate_type is not None:
+        where.append(Gate.gate_type == flt.gate_type)
+    if flt.creator_name is not None:
+        where.append(Gate.creator_name == flt.creator_name)
+    if flt.creator_id is not None:
+        where.append(Gate.creator_id == flt.creator_id)
+    if flt.tags:
+        dialect = session.get_bind().dialect.name
+        where.append(json_list_overlaps(Gate.tags, flt.tags, dialect))
+    return where
+
+
+def project_gates(session: Session, project_id: str) -> Sequence[Gate]:
+    return session.scalars(
+        select(Gate).where(Gate.project_id == project_id).order_by(Gate.created_time, Gate.id)
+    ).all()
+
+
+def project_dynamic_configs(session: Session, project_id: str) -> Sequence[DynamicConfig]:
+    return session.scalars(
+        select(DynamicConfig)
+        .where(DynamicConfig.project_id == project_id)
+        .order_by(DynamicConfig.created_time, DynamicConfig.id)
+    ).all()

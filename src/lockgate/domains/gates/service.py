@@ -1,0 +1,404 @@
+"""Rules for gates: creation, updates, the launch/disable/enable/archive lifecycle, listing.
+
+A gate is a document (``ExternalGateDto`` without computed fields) plus a few internal keys the
+API never shows: its overrides, open metric alerts and the status it had before archiving.
+What a lifecycle action means for evaluation is carried by ``status`` and ``isEnabled``
+(compile-mapping.md §3.4): Launched serves true to everyone, Disabled serves false, In Progress
+evaluates the rules; an archived gate keeps serving what it served before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from lockgate.domains.entities import service as entities
+from lockgate.domains.entities.namespaces import FEATURE_GATES, ensure_id_free
+from lockgate.domains.entities.service import EntityKind
+from lockgate.domains.entities.tags import checked_tags
+from lockgate.domains.gates import references, repository
+from lockgate.domains.gates.schemas import (
+    ArchiveIn,
+    GateCreate,
+    GateFields,
+    GateFullUpdate,
+    GatePartialUpdate,
+    UnarchiveIn,
+)
+from lockgate.domains.rules.schemas import RuleIn
+from lockgate.domains.rules.validation import RuleContext, build_rules, public_rule
+from lockgate.errors import GENERIC_NOT_FOUND, InvalidInput
+from lockgate.kit.actor import Change
+from lockgate.storage.models import Gate, Segment
+
+GATE = EntityKind(
+    model=Gate,
+    entity_type="gate",
+    label="Gate",
+    not_found=GENERIC_NOT_FOUND,
+    columns=lambda document: {"gate_type": document.get("type") or "TEMPORARY"},
+)
+# Only ``exists`` is used on it; the segments package owns segment writes.
+SEGMENT = EntityKind(
+    model=Segment, entity_type="segment", label="Segment", not_found=GENERIC_NOT_FOUND
+)
+
+IN_PROGRESS, LAUNCHED, DISABLED, ARCHIVED = "In Progress", "Launched", "Disabled", "Archived"
+INTERNAL_FIELDS = frozenset({"overrides", "alerts", "preArchiveStatus", "archiveReason"})
+EMPTY_OVERRIDES: dict[str, Any] = {
+    "passingUserIDs": [],
+    "failingUserIDs": [],
+    "passingCustomIDs": [],
+    "failingCustomIDs": [],
+    "environmentOverrides": [],
+}
+
+
+def gate_dto(document: dict[str, Any]) -> dict[str, Any]:
+    """A stored gate (or version snapshot) as the API shows it."""
+    shown = {k: v for k, v in document.items() if k not in INTERNAL_FIELDS}
+    shown["rules"] = [public_rule(r) for r in document.get("rules") or ()]
+    return shown
+
+
+def rule_context(session: Session, project_id: str, gate_id: str) -> RuleContext:
+    # The gate itself "exists" here so that a self-reference reaches the cycle check, which
+    # explains the problem better than "does not exist" would.
+    return RuleContext(
+        kind="gate",
+        gate_exists=lambda name: (
+            name == gate_id or entities.exists(session, GATE, project_id, name)
+        ),
+        segment_exists=lambda name: entities.exists(session, SEGMENT, project_id, name),
+    )
+
+
+def checked_rules(
+    session: Session,
+    project_id: str,
+    gate_id: str,
+    incoming: Sequence[RuleIn],
+    existing: Sequence[dict[str, Any]] = (),
+) -> list[dict[str, Any]]:
+    return build_rules(incoming, rule_context(session, project_id, gate_id), existing)
+
+
+def store_rules(
+    session: Session, project_id: str, document: dict[str, Any], rules: list[dict[str, Any]]
+) -> None:
+    """Set a gate's rules after checking names are unique and no reference cycle appears."""
+    seen: set[str] = set()
+    for rule in rules:
+        if rule["name"].lower() in seen:
+            raise InvalidInput(
+                f"Invalid request. rules: rule name {rule['name']!r} is used by another rule"
+            )
+        seen.add(rule["name"].lower())
+    references.check_no_cycle(session, project_id, document["id"], rules)
+    document["rules"] = rules
+
+
+def load_gate(session: Session, project_id: str, gate_id: str, *, lock: bool = False) -> Any:
+    return entities.load(session, GATE, project_id, gate_id, lock=lock)
+
+
+def _target_apps(value: str | list[str] | None) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _display_name(name: str, gate_id: str) -> str:
+    return entities.derive_id(name, gate_id, "dotted")[0]
+
+
+def create_gate(session: Session, change: Change, body: GateCreate) -> Any:
+    name, gate_id = entities.derive_id(body.name, body.id, "dotted")
+    ensure_id_free(session, FEATURE_GATES, change.project_id, gate_id)
+    enabled = True if body.is_enabled is None else body.is_enabled
+    document: dict[str, Any] = {
+        "id": gate_id,
+        "name": name,
+        "description": body.description or "",
+        "idType": body.id_type or "userID",
+        "isEnabled": enabled,
+        "status": IN_PROGRESS if enabled else DISABLED,
+        "type": "TEMPLATE" if body.is_template else body.type or "TEMPORARY",
+        "typeReason": "NONE",
+        "rules": [],
+        "tags": checked_tags(session, change.project_id, body.tags),
+        "targetApps": _target_apps(body.target_apps),
+        "holdoutIDs": [],
+        "team": body.team,
+        "teamID": body.team_id,
+        "checksPerHour": None,
+        "owner": {
+            "ownerID": change.actor.id,
+            "ownerName": change.actor.name,
+            "ownerType": "SDK_KEY",
+            "ownerEmail": change.actor.email or "",
+        },
+        "isTemplate": bool(body.is_template),
+        "measureMetricLifts": True
+        if body.measure_metric_lifts is None
+        else body.measure_metric_lifts,
+        "monitoringMetrics": [m.model_dump() for m in body.monitoring_metrics or ()],
+        "reviewSettings": {
+            "requiredReview": bool(body.review_settings and body.review_settings.required_review),
+            "allowedReviewers": [],
+        },
+        "releasePipelineID": body.release_pipeline_id,
+        "overrides": {k: list(v) for k, v in EMPTY_OVERRIDES.items()},
+    }
+    rules = checked_rules(session, change.project_id, gate_id, body.rules or ())
+    store_rules(session, change.project_id, document, rules)
+    return entities.insert(
+        session, GATE, change, document, action="gate_create", change_log="Created Gate"
+    )
+
+
+def _set_enabled(document: dict[str, Any], enabled: bool) -> None:
+    """``isEnabled`` written through an update acts like enable/disable when it changes.
+
+    Sending back the value a gate already has (a read-modify-write of a Launched gate)
+    changes nothing.
+    """
+    if enabled == document.get("isEnabled"):
+        return
+    target = IN_PROGRESS if enabled else DISABLED
+    if document["status"] == ARCHIVED:
+        document["preArchiveStatus"] = target
+    else:
+        document["status"] = target
+    document["isEnabled"] = enabled
+
+
+def _apply_fields(
+    session: Session, project_id: str, document: dict[str, Any], body: GateFields
+) -> None:
+    given = body.model_fields_set
+    if body.name is not None:
+        document["name"] = _display_name(body.name, document["id"])
+    if body.description is not None:
+        document["description"] = body.description
+    if body.id_type is not None:
+        document["idType"] = body.id_type
+    if body.type is not None:
+        document["type"] = body.type
+    if body.tags is not None:
+        document["tags"] = checked_tags(session, project_id, body.tags)
+    if body.target_apps is not None:
+        document["targetApps"] = _target_apps(body.target_apps)
+    if "team" in given:
+        document["team"] = body.team
+    if "team_id" in given:
+        document["teamID"] = body.team_id
+    if body.measure_metric_lifts is not None:
+        document["measureMetricLifts"] = body.measure_metric_lifts
+    if body.monitoring_metrics is not None:
+        document["monitoringMetrics"] = [m.model_dump() for m in body.monitoring_metrics]
+    if body.review_settings is not None:
+        document["reviewSettings"] = {
+            **(document.get("reviewSettings") or {"allowedReviewers": []}),
+            "requiredReview": body.review_settings.required_review,
+        }
+    if "release_pipeline_id" in given:
+        document["releasePipelineID"] = body.release_pipeline_id
+    if body.rules is not None:
+        rules = checked_rules(session, project_id, document["id"], body.rules, document["rules"])
+        store_rules(session, project_id, document, rules)
+    if body.is_enabled is not None:
+        _set_enabled(document, body.is_enabled)
+
+
+def update_gate(
+    session: Session, change: Change, gate_id: str, body: GateFullUpdate | GatePartialUpdate
+) -> Any:
+    """Full (``POST``) and partial (``PATCH``) updates differ only in the required fields the
+    full update's body enforces: its ``rules`` replace the list, as they do in a partial update."""
+    row = load_gate(session, change.project_id, gate_id, lock=True)
+    document = entities.editable(row)
+    _apply_fields(session, change.project_id, document, body)
+    return entities.save(
+        session, GATE, change, row, document, action="gate_update", change_log="Updated Gate"
+    )
+
+
+def delete_gate(session: Session, change: Change, gate_id: str) -> None:
+    row = load_gate(session, change.project_id, gate_id, lock=True)
+    entities.remove(session, GATE, change, row, action="config_delete", change_log="Deleted Gate")
+
+
+def modify(
+    session: Session,
+    change: Change,
+    gate_id: str,
+    edit: Callable[[dict[str, Any]], None],
+    *,
+    action: str,
+    change_log: str,
+) -> Any:
+    """Load a gate under lock, let ``edit`` change its document, and save a new version."""
+    row = load_gate(session, change.project_id, gate_id, lock=True)
+    document = entities.editable(row)
+    edit(document)
+    return entities.save(session, GATE, change, row, document, action=action, change_log=change_log)
+
+
+def _not_archived(document: dict[str, Any], action: str) -> None:
+    if document["status"] == ARCHIVED:
+        raise InvalidInput(
+            f"Invalid request. Gate {document['id']!r} is archived; unarchive it before "
+            f"you {action} it"
+        )
+
+
+def launch_gate(session: Session, change: Change, gate_id: str) -> Any:
+    def edit(document: dict[str, Any]) -> None:
+        _not_archived(document, "launch")
+        # Rules stop being evaluated and everyone passes. Statsig's example shows isEnabled
+        # false here; it stays true so that isEnabled false always means "serves false", which
+        # is how the spec compiler reads a gate (compile-mapping.md §3.4).
+        document["status"], document["isEnabled"] = LAUNCHED, True
+
+    return modify(session, change, gate_id, edit, action="gate_update", change_log="Launched Gate")
+
+
+def disable_gate(session: Session, change: Change, gate_id: str) -> Any:
+    def edit(document: dict[str, Any]) -> None:
+        _not_archived(document, "disable")
+        document["status"], document["isEnabled"] = DISABLED, False
+
+    return modify(session, change, gate_id, edit, action="gate_update", change_log="Disabled Gate")
+
+
+def enable_gate(session: Session, change: Change, gate_id: str) -> Any:
+    def edit(document: dict[str, Any]) -> None:
+        _not_archived(document, "enable")
+        document["status"], document["isEnabled"] = IN_PROGRESS, True
+
+    return modify(session, change, gate_id, edit, action="gate_update", change_log="Enabled Gate")
+
+
+def archive_gate(session: Session, change: Change, gate_id: str, body: ArchiveIn) -> Any:
+    def edit(document: dict[str, Any]) -> None:
+        if document["status"] == ARCHIVED:
+            raise InvalidInput(f"Invalid request. Gate {gate_id!r} is already archived")
+        if not body.force_archive:
+            _refuse_if_referenced(session, change.project_id, gate_id)
+        document["preArchiveStatus"] = document["status"]
+        document["status"] = ARCHIVED
+        document["archiveReason"] = body.archive_reason
+
+    return modify(session, change, gate_id, edit, action="gate_update", change_log="Archived Gate")
+
+
+def _refuse_if_referenced(session: Session, project_id: str, gate_id: str) -> None:
+    gates = [row.id for row in references.referencing_gates(session, project_id, gate_id)]
+    configs = [row.id for row in references.referencing_configs(session, project_id, gate_id)]
+    if gates or configs:
+        users = ([f"gates {gates}"] if gates else []) + (
+            [f"dynamic configs {configs}"] if configs else []
+        )
+        raise InvalidInput(
+            f"Invalid request. Gate {gate_id!r} is referenced by {' and '.join(users)}; "
+            "remove those references or send forceArchive: true"
+        )
+
+
+def unarchive_gate(session: Session, change: Change, gate_id: str, body: UnarchiveIn) -> Any:
+    def edit(document: dict[str, Any]) -> None:
+        if document["status"] != ARCHIVED:
+            raise InvalidInput(f"Invalid request. Gate {gate_id!r} is not archived")
+        document["status"] = document.pop("preArchiveStatus", None) or IN_PROGRESS
+        document.pop("archiveReason", None)
+
+    del body  # the reason is kept in the audit entry's change log only
+    return modify(
+        session, change, gate_id, edit, action="gate_update", change_log="Unarchived Gate"
+    )
+
+
+# --- listing ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DocumentFilter:
+    """List filters answered from the document rather than a column."""
+
+    type_reasons: tuple[str, ...] = ()
+    pass_rates: tuple[str, ...] = ()
+    rollout_rates: tuple[str, ...] = ()
+    release_pipeline_id: str | None = None
+
+
+def _bucket(percentages: Sequence[float]) -> str:
+    if all(p == 0 for p in percentages):
+        return "0"
+    if all(p == 100 for p in percentages):
+        return "100"
+    return "INBETWEEN"
+
+
+def rollout_rate(document: dict[str, Any]) -> str:
+    """0: every rule passes 0% (or there are none); 100: every rule passes 100% and one of them
+    is an everyone rule; INBETWEEN: anything else."""
+    rules = document.get("rules") or []
+    bucket = _bucket([r["passPercentage"] for r in rules])
+    if bucket == "100" and not any(_is_everyone(r) for r in rules):
+        return "INBETWEEN"
+    return bucket
+
+
+def expected_pass_rate(document: dict[str, Any]) -> str:
+    """What share of checks pass, judged from configuration until check counts are recorded."""
+    status = document.get("preArchiveStatus") or document["status"]
+    if status == LAUNCHED:
+        return "100"
+    if status == DISABLED or not document.get("isEnabled", True):
+        return "0"
+    rules = document.get("rules") or []
+    if rules and _is_everyone(rules[0]) and rules[0]["passPercentage"] == 100:
+        return "100"
+    return rollout_rate(document) if rollout_rate(document) == "0" else "INBETWEEN"
+
+
+def _is_everyone(rule: dict[str, Any]) -> bool:
+    conditions = rule.get("conditions") or []
+    return all(c.get("type") == "public" for c in conditions)
+
+
+def _matches(document: dict[str, Any], flt: DocumentFilter) -> bool:
+    if flt.type_reasons and document.get("typeReason", "NONE") not in flt.type_reasons:
+        return False
+    if flt.rollout_rates and rollout_rate(document) not in flt.rollout_rates:
+        return False
+    if flt.pass_rates and expected_pass_rate(document) not in flt.pass_rates:
+        return False
+    return not (
+        flt.release_pipeline_id is not None
+        and document.get("releasePipelineID") != flt.release_pipeline_id
+    )
+
+
+def list_gates(
+    session: Session,
+    project_id: str,
+    columns: repository.ColumnFilter,
+    documents: DocumentFilter,
+    *,
+    offset: int,
+    limit: int,
+) -> tuple[list[dict[str, Any]], int]:
+    where = repository.conditions(session, columns)
+    if documents == DocumentFilter():
+        rows, total = entities.list_rows(
+            session, GATE, project_id, where, offset=offset, limit=limit
+        )
+        return [gate_dto(r.document) for r in rows], total
+    every, _ = entities.list_rows(session, GATE, project_id, where)
+    kept = [r.document for r in every if _matches(r.document, documents)]
+    return [gate_dto(d) for d in kept[offset : offset + limit]], len(kept)

@@ -1,0 +1,59 @@
+"""Queries over API keys."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from lockgate.kit.ids import hash_secret
+from lockgate.kit.sqljson import json_list_overlaps
+from lockgate.storage.models import ApiKey
+
+
+def add(session: Session, key: ApiKey) -> None:
+    session.add(key)
+    session.flush()
+
+
+def get(session: Session, project_id: str, id_or_key: str, *, lock: bool = False) -> ApiKey | None:
+    """Find a key by its public id or by the full secret."""
+    query = select(ApiKey).where(
+        ApiKey.project_id == project_id,
+        (ApiKey.id == id_or_key) | (ApiKey.key_hash == hash_secret(id_or_key)),
+    )
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def list_keys(
+    session: Session,
+    project_id: str,
+    *,
+    target_app: str | None,
+    environment: str | None,
+    offset: int,
+    limit: int,
+) -> tuple[Sequence[ApiKey], int]:
+    conditions: list[ColumnElement[bool]] = [ApiKey.project_id == project_id]
+    if target_app:
+        conditions.append(ApiKey.primary_target_app == target_app)
+    if environment:
+        dialect = session.get_bind().dialect.name
+        conditions.append(json_list_overlaps(ApiKey.environments, [environment], dialect))
+    total = session.scalar(select(func.count()).select_from(ApiKey).where(*conditions)) or 0
+    rows = session.scalars(
+        select(ApiKey)
+        .where(*conditions)
+        .order_by(ApiKey.created_time, ApiKey.id)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return rows, total
+
+
+def delete(session: Session, key: ApiKey) -> None:
+    session.delete(key)
+    session.flush()

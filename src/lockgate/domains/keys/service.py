@@ -1,0 +1,247 @@
+"""Rules for API keys: which scopes fit which kind, creation, rotation, deactivation.
+
+A key is ``<prefix><public part><secret part>``. The public part (``id``) names the key in the
+Console API and the audit log; only a sha256 of the whole key is stored, so the secret is shown
+once, when the key is created or rotated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from lockgate.domains.audit.service import record_audit
+from lockgate.domains.keys import repository
+from lockgate.domains.keys.schemas import KeyCreate, KeyUpdate
+from lockgate.errors import InvalidInput, NotFound
+from lockgate.kit.actor import Actor
+from lockgate.kit.ids import hash_secret, random_id
+from lockgate.storage.models import ApiKey
+
+PREFIXES = {"SERVER": "secret-", "CLIENT": "client-", "CONSOLE": "console-"}
+ALLOWED_SCOPES: dict[str, frozenset[str]] = {
+    "CONSOLE": frozenset(
+        {
+            "omni_read_only",
+            "omni_read_write",
+            "can_access_keys",
+            "personal_read_only",
+            "personal_read_write",
+        }
+    ),
+    "SERVER": frozenset(),
+    "CLIENT": frozenset(
+        {"client_download_config_specs", "none_hash_enabled", "client_can_write_user_store"}
+    ),
+}
+_ACCESS_SCOPES = ("omni_read_only", "omni_read_write", "personal_read_only", "personal_read_write")
+KEY_NOT_FOUND = "Key not found."
+PUBLIC_PART = 12
+SECRET_PART = 32
+
+
+def _checked_scopes(key_type: str, scopes: Sequence[str] | None) -> list[str]:
+    chosen = list(dict.fromkeys(scopes or []))
+    allowed = ALLOWED_SCOPES[key_type]
+    wrong = [s for s in chosen if s not in allowed]
+    if wrong:
+        raise InvalidInput(
+            f"Invalid request. scopes: {wrong[0]!r} does not apply to {key_type} keys "
+            f"(allowed: {', '.join(sorted(allowed)) or 'none'})"
+        )
+    if key_type == "CONSOLE":
+        access = [s for s in chosen if s in _ACCESS_SCOPES]
+        if len(access) > 1:
+            raise InvalidInput(
+                "Invalid request. scopes: a console key takes one of "
+                f"{', '.join(_ACCESS_SCOPES)}, got {', '.join(access)}"
+            )
+        if not access:
+            # A console key with no access scope could do nothing; read-only is the safe default.
+            chosen.insert(0, "omni_read_only")
+    return chosen
+
+
+def _new_secret(prefix: str, public_id: str | None = None) -> tuple[str, str]:
+    key_id = public_id or f"{prefix}{random_id(PUBLIC_PART)}"
+    return key_id, f"{key_id}{random_id(SECRET_PART)}"
+
+
+def key_dto(key: ApiKey, secret: str | None = None) -> dict[str, Any]:
+    return {
+        "id": key.id,
+        "key": secret,
+        "type": key.type,
+        "description": key.description,
+        "scopes": list(key.scopes or []),
+        "environments": list(key.environments or []),
+        "primaryTargetApp": key.primary_target_app,
+        "secondaryTargetApps": key.secondary_target_apps,
+        "status": key.status,
+        "createdTime": key.created_time,
+    }
+
+
+def _snapshot(key: ApiKey) -> dict[str, Any]:
+    return {k: v for k, v in key_dto(key).items() if k != "key"}
+
+
+def create_key(
+    session: Session,
+    *,
+    project_id: str,
+    actor: Actor,
+    now_ms: int,
+    key_type: str,
+    description: str,
+    scopes: Sequence[str] | None = None,
+    environments: Sequence[str] | None = None,
+    target_app: str | None = None,
+    secondary_target_apps: Sequence[str] | None = None,
+) -> tuple[ApiKey, str]:
+    if key_type not in PREFIXES:
+        raise InvalidInput(
+            f"Invalid request. type: Lockgate does not issue {key_type} keys "
+            "(supported: SERVER, CLIENT, CONSOLE)"
+        )
+    key_id, secret = _new_secret(PREFIXES[key_type])
+    key = ApiKey(
+        id=key_id,
+        project_id=project_id,
+        type=key_type,
+        key_hash=hash_secret(secret),
+        description=description,
+        scopes=_checked_scopes(key_type, scopes),
+        environments=list(environments) if environments is not None else None,
+        primary_target_app=target_app,
+        secondary_target_apps=list(secondary_target_apps) if secondary_target_apps else None,
+        status="active",
+        created_time=now_ms,
+    )
+    repository.add(session, key)
+    record_audit(
+        session,
+        project_id=project_id,
+        actor=actor,
+        now_ms=now_ms,
+        entity_type="key",
+        entity_id=key.id,
+        name=key.id,
+        action_type="sdk_key_create",
+        change_log=f"Created {key_type} key",
+        after=_snapshot(key),
+    )
+    return key, secret
+
+
+def create_from_request(
+    session: Session, project_id: str, actor: Actor, now_ms: int, body: KeyCreate
+) -> tuple[ApiKey, str]:
+    return create_key(
+        session,
+        project_id=project_id,
+        actor=actor,
+        now_ms=now_ms,
+        key_type=body.type,
+        description=body.description,
+        scopes=body.scopes,
+        environments=body.environments,
+        target_app=body.target_app_id,
+        secondary_target_apps=body.secondary_target_app_ids,
+    )
+
+
+def get_key(session: Session, project_id: str, key_id: str, *, lock: bool = False) -> ApiKey:
+    key = repository.get(session, project_id, key_id, lock=lock)
+    if key is None:
+        raise NotFound(KEY_NOT_FOUND)
+    return key
+
+
+def update_key(
+    session: Session, project_id: str, actor: Actor, now_ms: int, key_id: str, body: KeyUpdate
+) -> ApiKey:
+    key = get_key(session, project_id, key_id, lock=True)
+    before = _snapshot(key)
+    given = body.model_fields_set
+    if body.description is not None:
+        key.description = body.description
+    if body.scopes is not None:
+        key.scopes = _checked_scopes(key.type, body.scopes)
+    if body.environments is not None:
+        key.environments = list(body.environments)
+    if "target_app_id" in given:
+        key.primary_target_app = body.target_app_id
+    if "secondary_target_app_ids" in given:
+        key.secondary_target_apps = body.secondary_target_app_ids
+    session.flush()
+    _audit(session, key, actor, now_ms, "sdk_key_update_description", "Updated key", before)
+    return key
+
+
+def deactivate_key(
+    session: Session, project_id: str, actor: Actor, now_ms: int, key_id: str
+) -> ApiKey:
+    key = get_key(session, project_id, key_id, lock=True)
+    before = _snapshot(key)
+    key.status = "deactivated"
+    session.flush()
+    _audit(session, key, actor, now_ms, "sdk_key_deactivate", "Deactivated key", before)
+    return key
+
+
+def rotate_key(
+    session: Session, project_id: str, actor: Actor, now_ms: int, key_id: str
+) -> tuple[ApiKey, str]:
+    """Issue a new secret under the same public id; the old secret stops working at once."""
+    key = get_key(session, project_id, key_id, lock=True)
+    before = _snapshot(key)
+    _, secret = _new_secret(PREFIXES[key.type], key.id)
+    key.key_hash = hash_secret(secret)
+    session.flush()
+    _audit(session, key, actor, now_ms, "secret_key_regenerate", "Rotated key", before)
+    return key, secret
+
+
+def delete_key(session: Session, project_id: str, actor: Actor, now_ms: int, key_id: str) -> None:
+    key = get_key(session, project_id, key_id, lock=True)
+    before = _snapshot(key)
+    repository.delete(session, key)
+    record_audit(
+        session,
+        project_id=project_id,
+        actor=actor,
+        now_ms=now_ms,
+        entity_type="key",
+        entity_id=before["id"],
+        name=before["id"],
+        action_type="sdk_key_delete",
+        change_log="Deleted key",
+        before=before,
+    )
+
+
+def _audit(
+    session: Session,
+    key: ApiKey,
+    actor: Actor,
+    now_ms: int,
+    action: str,
+    change_log: str,
+    before: dict[str, Any],
+) -> None:
+    record_audit(
+        session,
+        project_id=key.project_id,
+        actor=actor,
+        now_ms=now_ms,
+        entity_type="key",
+        entity_id=key.id,
+        name=key.id,
+        action_type=action,
+        change_log=change_log,
+        before=before,
+        after=_snapshot(key),
+    )

@@ -1,0 +1,138 @@
+"""Daily metric values (``GET /metrics`` and ``GET /metrics/values``), computed from events.
+
+A day is a UTC calendar day. For each unit type of a metric the value is the day's topline:
+additive metrics add their unit values up (events, sums, active units for event_user);
+ratio-type metrics divide the summed numerators by the summed denominators. Event-level metrics
+(event counts, sums, means) also get an ``overall`` row that counts events without a unit id.
+One aggregate query per (metric, unit type); the pages are cut before anything is computed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import String, func, literal, select
+from sqlalchemy.orm import Session
+
+from lockgate.domains.metrics import service
+from lockgate.domains.metrics.sql import DAY_MS, RATIO_TYPES, MetricSpec, unit_values_query
+from lockgate.errors import InvalidInput, NotFound
+
+OVERALL = "overall"
+OVERALL_TYPES = frozenset({"event_count", "event_count_custom", "sum", "mean"})
+
+
+@dataclass(frozen=True)
+class DayValue:
+    value: float
+    units: int
+    numerator: float | None
+    denominator: float | None
+
+
+def day_window(raw: str) -> tuple[int, int]:
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(
+            f"Invalid request. date: must be a date as YYYY-MM-DD, got {raw!r}"
+        ) from None
+    start = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+    return start, start + DAY_MS
+
+
+def unit_rows(document: dict[str, Any]) -> list[str]:
+    overall = [OVERALL] if document["type"] in OVERALL_TYPES else []
+    return overall + [u for u in document.get("unitTypes") or ["userID"] if u != OVERALL]
+
+
+def day_value(
+    session: Session, spec: MetricSpec, start_ms: int, end_ms: int, unit_type: str
+) -> DayValue:
+    unit: Any = literal(OVERALL, String) if unit_type == OVERALL else unit_type
+    units = unit_values_query(spec, start_ms, end_ms, unit).subquery()
+    query = select(
+        func.count(),
+        func.sum(units.c.value),
+        func.sum(units.c.numerator),
+        func.sum(units.c.denominator),
+    )
+    if spec.type in RATIO_TYPES:
+        # Only participating units (a non-zero denominator) count (stats.md §1.1).
+        query = query.where(units.c.denominator != 0)
+    count, total, numerator, denominator = session.execute(query).one()
+    if spec.type in RATIO_TYPES:
+        num, den = float(numerator or 0), float(denominator or 0)
+        return DayValue(num / den if den else 0.0, int(count), num, den)
+    return DayValue(float(total or 0), int(count), None, None)
+
+
+def _number(value: float) -> float | int:
+    return int(value) if value.is_integer() else value
+
+
+def _values_dto(document: dict[str, Any], unit_type: str, found: DayValue) -> dict[str, Any]:
+    """``MetricValuesDto`` (snake_case, as Statsig sends it)."""
+    dto: dict[str, Any] = {"value": _number(found.value), "unit_type": unit_type}
+    if unit_type != OVERALL:
+        dto["row_count"] = found.units
+    if found.numerator is not None and found.denominator is not None:
+        dto |= {"numerator": _number(found.numerator), "denominator": _number(found.denominator)}
+    return dto | {"metric_name": document["name"], "metric_type": document["type"]}
+
+
+def _value_dto(document: dict[str, Any], unit_type: str, found: DayValue) -> dict[str, Any]:
+    """``MetricValueDto``."""
+    dto: dict[str, Any] = {"value": _number(found.value), "unitType": unit_type}
+    if found.numerator is not None and found.denominator is not None:
+        dto |= {"numerator": _number(found.numerator), "denominator": _number(found.denominator)}
+    if unit_type != OVERALL:
+        dto["inputRows"] = found.units
+    return dto | {"metricName": document["name"], "metricType": document["type"]}
+
+
+def metric_values(
+    session: Session, project_id: str, metric_id: str, day: str
+) -> list[dict[str, Any]]:
+    start, end = day_window(day)
+    document = service.find_document(session, project_id, metric_id)
+    if document is None:
+        raise NotFound()
+    spec = service.spec_of(session, project_id, document)
+    return [
+        _values_dto(document, unit, day_value(session, spec, start, end, unit))
+        for unit in unit_rows(document)
+    ]
+
+
+def all_values(
+    session: Session,
+    project_id: str,
+    day: str,
+    now_ms: int,
+    *,
+    metric_name: str | None,
+    metric_type: str | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[dict[str, Any]], int]:
+    start, end = day_window(day)
+    documents = service.list_metrics(session, project_id, now_ms, show_hidden=True, tags=())
+    rows = [
+        (document, unit)
+        for document in documents
+        if (metric_name is None or document["name"] == metric_name)
+        and (metric_type is None or document["type"] == metric_type)
+        for unit in unit_rows(document)
+    ]
+    page = rows[offset : offset + limit]
+    specs: dict[str, MetricSpec] = {}
+    found = []
+    for document, unit in page:
+        spec = specs.get(document["id"])
+        if spec is None:
+            spec = specs[document["id"]] = service.spec_of(session, project_id, document)
+        found.append(_value_dto(document, unit, day_value(session, spec, start, end, unit)))
+    return found, len(rows)

@@ -1,0 +1,79 @@
+"""First-run bootstrap and project/company reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from lockgate.domains.keys import service as keys_service
+from lockgate.domains.projects import repository
+from lockgate.kit.actor import Actor
+from lockgate.kit.ids import random_id
+from lockgate.storage.models import Company, Project
+
+SYSTEM_ACTOR = Actor(id="lockgate", name="Lockgate")
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """What a first start created. The secrets are shown once and never stored in clear."""
+
+    project: Project
+    console_key: str
+    server_key: str
+    client_key: str
+
+
+def bootstrap(session: Session, now_ms: int, *, company_name: str = "Lockgate") -> Bootstrap | None:
+    """Create the company, a default project and one key of each kind, unless a project exists."""
+    if repository.first_project(session) is not None:
+        return None
+    company = Company(id=random_id(), name=company_name, created_time=now_ms)
+    project = Project(
+        id=random_id(),
+        company_id=company.id,
+        name="Default Project",
+        spec_revision=1,
+        spec_updated_time=now_ms,
+        created_time=now_ms,
+    )
+    session.add_all([company, project])
+    session.flush()
+    created = {}
+    for key_type, description, scopes in (
+        ("CONSOLE", "Console API key", ["omni_read_write", "can_access_keys"]),
+        ("SERVER", "Server secret key", []),
+        ("CLIENT", "Client API key", []),
+    ):
+        _, secret = keys_service.create_key(
+            session,
+            project_id=project.id,
+            actor=SYSTEM_ACTOR,
+            now_ms=now_ms,
+            key_type=key_type,
+            description=description,
+            scopes=scopes,
+        )
+        created[key_type] = secret
+    return Bootstrap(
+        project=project,
+        console_key=created["CONSOLE"],
+        server_key=created["SERVER"],
+        client_key=created["CLIENT"],
+    )
+
+
+def project_dto(project: Project) -> dict[str, Any]:
+    return {"id": project.id, "name": project.name}
+
+
+def company_dto(company: Company) -> dict[str, Any]:
+    return {
+        "companyID": company.id,
+        "companyName": company.name,
+        "isWarehouseNative": False,
+        "orgID": None,
+        "orgName": None,
+    }

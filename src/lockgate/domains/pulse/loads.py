@@ -1,0 +1,79 @@
+"""An experiment's Pulse load: its scorecard, from the kept per-unit state when the load is
+incremental (``state.load_scorecard``), stored as the day's cumulative view and the daily
+views it (re)computed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lockgate.domains.metrics.values import day_window
+from lockgate.domains.pulse.engine import ds_of, experiment_assignment
+from lockgate.domains.pulse.jobs import ComputedResult, Progress, entity_row, reload_type
+from lockgate.domains.pulse.state import StateKey, load_scorecard
+from lockgate.kit.clock import Clock
+from lockgate.storage.models import Experiment, PulseJob, PulseResult
+
+
+def make_experiment_computation(clock: Clock) -> Any:
+    def compute(session: Session, job: PulseJob, progress: Progress) -> list[ComputedResult]:
+        row = entity_row(session, Experiment, job, "experiment")
+        document = row.document
+        now = clock.now_ms()
+        refs = [("primary", m) for m in document.get("primaryMetrics") or []]
+        refs += [("secondary", m) for m in document.get("secondaryMetrics") or []]
+        sums = load_scorecard(
+            session.get_bind(),  # type: ignore[arg-type]
+            StateKey(job.project_id, job.entity_type, job.entity_id),
+            experiment_assignment(document, now),
+            refs,
+            progress,
+            incremental=reload_type(job) == "incremental",
+            job_id=job.id,
+            now_ms=now,
+            daily_from_ms=daily_resume_ms(session, job),
+        )
+        daily = sums.pop("daily", {})
+        result = {
+            "ds": ds_of(now),
+            "computedTime": now,
+            "startTime": document.get("startTime"),
+            "groups": [
+                {"id": g["id"], "name": g["name"], "size": g.get("size")}
+                for g in document.get("groups") or []
+            ],
+            **sums,
+        }
+        computed = [ComputedResult(ds=result["ds"], document=result)]
+        for ds, view in daily.items():
+            document_of_day = {"ds": ds, "computedTime": now, "groups": result["groups"], **view}
+            computed.append(ComputedResult(ds=ds, document=document_of_day, view="daily"))
+        return computed
+
+    return compute
+
+
+def daily_resume_ms(session: Session, job: PulseJob) -> int:
+    """Where a load's daily views start: the beginning for a full reload; otherwise the day
+    after the last one whose stored daily view was computed after the day had ended (days
+    before it are final and are not computed again)."""
+    if reload_type(job) == "full":
+        return 0
+    stored = session.execute(
+        select(PulseResult.ds, PulseResult.computed_time)
+        .where(
+            PulseResult.project_id == job.project_id,
+            PulseResult.entity_type == job.entity_type,
+            PulseResult.entity_id == job.entity_id,
+            PulseResult.rule_id == (job.rule_id or ""),
+            PulseResult.view == "daily",
+        )
+        .order_by(PulseResult.ds.desc())
+    )
+    for ds, computed_time in stored:
+        _, end_ms = day_window(ds)
+        if computed_time >= end_ms:
+            return end_ms
+    return 0

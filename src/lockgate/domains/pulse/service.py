@@ -1,0 +1,303 @@
+"""Pulse requests: queue a load, report history, answer results, schedule daily loads."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lockgate.domains.metrics.sql import DAY_MS
+from lockgate.domains.pulse import jobs, monitoring
+from lockgate.domains.pulse.engine import ds_of
+from lockgate.domains.pulse.results import ResultOptions, scorecard
+from lockgate.errors import InvalidInput
+from lockgate.kit.actor import Change
+from lockgate.kit.clock import Clock
+from lockgate.kit.db import Database
+from lockgate.storage.models import Autotune, Experiment, Gate, Holdout, PulseJob, PulseResult
+
+RUNNING_STATUSES = ("active",)
+VIEWS = ("cumulative", "daily")
+REFRESH_TYPES = ("full", "incremental", "metric")
+_FINISHED = {"succeeded": "success", "failed": "failure"}
+
+
+def load(
+    session: Session,
+    change: Change,
+    entity_type: str,
+    entity_id: str,
+    body: Any,
+    *,
+    rule_id: str | None = None,
+    refresh: str | None = None,
+) -> None:
+    """Queue a load of one experiment, gate rule (``rule_id`` = the rule's baseID) or
+    holdout. ``refresh`` (else the body's, else ``full``): ``full`` recomputes every unit and
+    every daily view; ``incremental`` recomputes only the units whose rows changed since the
+    last load (``state.load_scorecard``); ``incremental`` and ``metric`` keep the daily views
+    of days that were over when they were computed."""
+    jobs.enqueue(
+        session,
+        project_id=change.project_id,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        rule_id=rule_id,
+        now_ms=change.now_ms,
+        requested_by=change.actor.name,
+        details={"reloadType": refresh or getattr(body, "refresh", None) or "full"},
+    )
+
+
+def refresh_type(raw: str | None) -> str | None:
+    """``load_pulse``'s ``refresh`` query parameter (None when absent: ``load`` then takes the
+    body's); a bad value is a 400, as in the body."""
+    if raw is None or raw == "":
+        return None
+    if raw not in REFRESH_TYPES:
+        raise InvalidInput(
+            f"Invalid request. refresh: must be one of {', '.join(REFRESH_TYPES)}, got {raw!r}"
+        )
+    return raw
+
+
+def history_dto(job: PulseJob) -> dict[str, Any]:
+    """PulseLoadHistoryDto plus ``status``/``progress``, so a running load shows how far it got."""
+    created = job.created_time
+    finished = job.finished_time
+    dto: dict[str, Any] = {
+        "creatorName": job.requested_by or "Lockgate",
+        "createdTime": created,
+        "startDs": ds_of(job.started_time or created),
+        "endDs": ds_of(finished or created),
+        "reloadType": jobs.reload_type(job),
+        "turboMode": False,
+        "status": job.status,
+        "progress": job.progress,
+    }
+    if finished is not None:
+        dto["finishedTime"] = finished
+    if job.status in _FINISHED:
+        dto["finishedState"] = _FINISHED[job.status]
+    if job.message:
+        dto["message"] = job.message
+    return dto
+
+
+def _flag(name: str, raw: str | None, default: bool) -> bool:
+    if raw is None or raw == "":
+        return default
+    if raw.lower() not in ("true", "false"):
+        raise InvalidInput(f'Invalid request. {name}: must be "true" or "false", got {raw!r}')
+    return raw.lower() == "true"
+
+
+def _number(name: str, raw: str | None, low: float, high: float) -> float | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidInput(f"Invalid request. {name}: must be a number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise InvalidInput(f"Invalid request. {name}: must be between {low:g} and {high:g}")
+    return value
+
+
+def experiment_results(
+    session: Session,
+    project_id: str,
+    document: dict[str, Any],
+    query: dict[str, str | None],
+    now_ms: int,
+) -> dict[str, Any]:
+    """ExperimentPulseResultsDto for the ``control``/``test`` group ids of ``query``.
+
+    Two query parameters beyond the Console API's: ``view`` (``cumulative``, the default, or
+    ``daily``: the stored day's data alone) and ``bayesian`` (by default on for experiments
+    whose ``analyticsType`` is ``bayesian``): posterior means and credible intervals instead
+    of p-values, and each metric's chance to beat and expected loss under ``bayesian``
+    (``results.bayesian_view``)."""
+    groups = {g["id"]: g["name"] for g in document.get("groups") or []}
+    names = {}
+    for key in ("control", "test"):
+        value = query.get(key)
+        if not value:
+            raise InvalidInput(f"Invalid request. {key}: is required (a group id)")
+        if value not in groups:
+            raise InvalidInput(
+                f"Invalid request. {key}: {value!r} is not a group of this experiment"
+            )
+        names[key] = groups[value]
+    day = query.get("date")
+    if day:
+        try:
+            date.fromisoformat(day)
+        except ValueError:
+            raise InvalidInput(f"Invalid request. date: must be YYYY-MM-DD, got {day!r}") from None
+    confidence = _number("confidence", query.get("confidence"), 0.0001, 99.9999)
+    weight = _number(
+        "bonferroniPrimaryMetricWeight", query.get("bonferroniPrimaryMetricWeight"), 0, 1
+    )
+    view = query.get("view") or "cumulative"
+    if view not in VIEWS:
+        raise InvalidInput(
+            f"Invalid request. view: must be one of {', '.join(VIEWS)}, got {view!r}"
+        )
+    sequential = bool(document.get("sequentialTesting")) and view == "cumulative"
+    options = ResultOptions(
+        control=names["control"],
+        test=names["test"],
+        cuped=_flag("cuped", query.get("cuped"), True),
+        confidence=confidence or float(document.get("defaultConfidenceInterval") or 95),
+        sequential=False,
+        bonferroni_per_variant=_flag(
+            "applyBonferroniPerVariant",
+            query.get("applyBonferroniPerVariant"),
+            bool(document.get("bonferroniCorrection")),
+        ),
+        bonferroni_per_metric=_flag(
+            "applyBonferroniPerMetric",
+            query.get("applyBonferroniPerMetric"),
+            bool(document.get("bonferroniCorrectionPerMetric")),
+        ),
+        primary_weight=weight,
+        bh_per_metric=_flag(
+            "applyBenjaminiHochbergPerMetric",
+            query.get("applyBenjaminiHochbergPerMetric"),
+            bool(document.get("benjaminiHochbergPerMetric")),
+        ),
+        bh_per_variant=_flag(
+            "applyBenjaminiHochbergPerVariant",
+            query.get("applyBenjaminiHochbergPerVariant"),
+            bool(document.get("benjaminiHochbergPerVariant")),
+        ),
+        bh_primary_only=bool(document.get("benjaminiPrimaryMetricsOnly")),
+        test_groups=max(1, len(groups) - 1),
+        groups=tuple(groups.values()),
+        bayesian=_flag(
+            "bayesian", query.get("bayesian"), document.get("analyticsType") == "bayesian"
+        ),
+    )
+    stored = jobs.latest_results(
+        session, project_id, "experiment", document["id"], ds=day or None, view=view
+    )
+    if stored is None:
+        return {
+            "ds": day or ds_of(now_ms),
+            "primaryMetrics": [],
+            "secondaryMetrics": [],
+            "otherMetrics": [],
+        }
+    return {
+        "ds": stored.ds,
+        **scorecard(
+            stored.document,
+            replace(options, sequential=sequential and _before_target(document, stored)),
+        ),
+    }
+
+
+def _before_target(document: dict[str, Any], stored: PulseResult) -> bool:
+    start, days = document.get("startTime"), document.get("duration")
+    if not start or not days:
+        return True
+    return bool(stored.document.get("computedTime", 0) < start + int(days) * DAY_MS)
+
+
+def _due(
+    session: Session, project_id: str, entity_type: str, entity_id: str, rule_id: str, today: str
+) -> bool:
+    """No result for today yet and no load queued or running."""
+    done = session.scalar(
+        select(PulseResult.ds).where(
+            PulseResult.project_id == project_id,
+            PulseResult.entity_type == entity_type,
+            PulseResult.entity_id == entity_id,
+            PulseResult.rule_id == rule_id,
+            PulseResult.ds == today,
+            PulseResult.view == "cumulative",
+        )
+    )
+    if done is not None:
+        return False
+    pending = session.scalar(
+        select(PulseJob.id).where(
+            PulseJob.project_id == project_id,
+            PulseJob.entity_type == entity_type,
+            PulseJob.entity_id == entity_id,
+            PulseJob.rule_id == rule_id if rule_id else PulseJob.rule_id.is_(None),
+            PulseJob.status.in_(("queued", "running")),
+        )
+    )
+    return pending is None
+
+
+def _daily_targets(session: Session) -> list[tuple[str, str, str, str]]:
+    """(project, entity type, entity id, rule id) of everything Pulse loads every day:
+
+    * running experiments;
+    * enabled holdouts (their results exist only through these loads: holdouts have no
+      load endpoint, and results requests never compute);
+    * started autotunes (``pulse.autotune``: traffic reallocation, a decision);
+    * gate rules someone loaded Pulse for at least once (a ``gate_rule`` job exists), while
+      the gate is enabled and still has the rule: loading once opts a rule in, as a rollout
+      under observation; deleting the rule or disabling the gate opts it out.
+    """
+    targets = [
+        (project_id, "experiment", experiment_id, "")
+        for project_id, experiment_id in session.execute(
+            select(Experiment.project_id, Experiment.id).where(
+                Experiment.status.in_(RUNNING_STATUSES)
+            )
+        )
+    ]
+    targets += [
+        (project_id, "autotune", autotune_id, "")
+        for project_id, autotune_id in session.execute(
+            select(Autotune.project_id, Autotune.id).where(Autotune.status == "active")
+        )
+    ]
+    for row in session.scalars(select(Holdout)):
+        if row.document.get("isEnabled", True):
+            targets.append((row.project_id, monitoring.HOLDOUT, row.id, ""))
+    loaded = session.execute(
+        select(PulseJob.project_id, PulseJob.entity_id, PulseJob.rule_id)
+        .where(PulseJob.entity_type == monitoring.GATE_RULE)
+        .distinct()
+    ).all()
+    for project_id, gate_id, rule_id in loaded:
+        gate = session.get(Gate, (project_id, gate_id))
+        if (
+            gate is not None
+            and gate.document.get("isEnabled", True)
+            and monitoring.find_rule(gate.document, rule_id or "") is not None
+        ):
+            targets.append((project_id, monitoring.GATE_RULE, gate_id, rule_id or ""))
+    return targets
+
+
+def schedule_daily(database: Database, clock: Clock) -> int:
+    """Queue today's load of everything ``_daily_targets`` lists that has no result for today
+    yet and no load pending."""
+    today = ds_of(clock.now_ms())
+    queued = 0
+    with database.transaction(write=True) as session:
+        for project_id, entity_type, entity_id, rule_id in _daily_targets(session):
+            if not _due(session, project_id, entity_type, entity_id, rule_id, today):
+                continue
+            jobs.enqueue(
+                session,
+                project_id=project_id,
+                entity_type=entity_type,
+                entity_id=entity_id,
+                rule_id=rule_id or None,
+                now_ms=clock.now_ms(),
+                requested_by="Daily schedule",
+                details={"reloadType": "incremental"},
+            )
+            queued += 1
+    return queued

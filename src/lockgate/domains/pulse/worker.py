@@ -1,0 +1,44 @@
+"""The Pulse worker of a server process: daily scheduling plus the job queue."""
+
+from __future__ import annotations
+
+from lockgate.domains.pulse.autotune import make_autotune_computation
+from lockgate.domains.pulse.jobs import JobRunner
+from lockgate.domains.pulse.loads import make_experiment_computation
+from lockgate.domains.pulse.monitoring import make_gate_rule_computation, make_holdout_computation
+from lockgate.domains.pulse.service import schedule_daily
+from lockgate.domains.pulse.state import forget_deleted
+from lockgate.kit.clock import Clock
+from lockgate.kit.db import Database
+
+SCHEDULE_EVERY_MS = 60_000
+
+
+class PulseWorker(JobRunner):
+    """Runs queued loads; at most once a minute, queues today's loads
+    (``service.schedule_daily``) and forgets the kept values of entities that are gone
+    (``state.forget_deleted``)."""
+
+    def __init__(self, database: Database, clock: Clock) -> None:
+        super().__init__(database, clock)
+        self._clock = clock
+        self._database = database
+        self._last_schedule_ms: int | None = None
+
+    def run_pending(self) -> int:
+        now = self._clock.now_ms()
+        if self._last_schedule_ms is None or now - self._last_schedule_ms >= SCHEDULE_EVERY_MS:
+            self._last_schedule_ms = now
+            schedule_daily(self._database, self._clock)
+            with self._database.transaction(write=True) as session:
+                forget_deleted(session)
+        return super().run_pending()
+
+
+def pulse_worker(database: Database, clock: Clock) -> PulseWorker:
+    worker = PulseWorker(database, clock)
+    worker.register("experiment", make_experiment_computation(clock))
+    worker.register("gate_rule", make_gate_rule_computation(clock))
+    worker.register("holdout", make_holdout_computation(clock))
+    worker.register("autotune", make_autotune_computation(clock))
+    return worker

@@ -1,0 +1,139 @@
+"""Renderings of a project's spec, cached per key scope and invalidated by the spec revision.
+
+The SDK hot path asks the database one question, the project's spec revision; when it matches
+the cached rendering, the answer is bytes already encoded and compressed. Several processes each
+keep their own cache; the revision in the shared database keeps them honest.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lockgate.cores.compiler.compiler import compile_v2
+from lockgate.cores.compiler.snapshot import KeyScope
+from lockgate.cores.compiler.v1 import render_v1
+from lockgate.cores.evaluation.evaluator import Evaluator
+from lockgate.cores.evaluation.hashing import id_list_hash
+from lockgate.domains.specs import repository as loader
+from lockgate.kit.db import Database
+from lockgate.storage.models import SegmentMember
+
+
+def _encode(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+@dataclass
+class Rendered:
+    """One compiled spec and every encoding of it. Encodings are built on first use."""
+
+    project_id: str
+    revision: int
+    time_ms: int
+    v2: dict[str, Any]
+    load_id_lists: Callable[[], dict[str, frozenset[str]]]
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    _memo: dict[str, Any] = field(default_factory=dict)
+
+    def _once(self, name: str, build: Callable[[], Any]) -> Any:
+        if name not in self._memo:
+            with self._lock:
+                if name not in self._memo:
+                    self._memo[name] = build()
+        return self._memo[name]
+
+    @property
+    def checksum(self) -> str:
+        return str(self._once("checksum", self._checksum))
+
+    def _checksum(self) -> str:
+        body = dict(self.v2)
+        body.pop("checksum", None)
+        digest = hashlib.sha256(_encode(body)).digest()
+        return str(int.from_bytes(digest[:8], "big"))
+
+    def v2_bytes(self, *, gzipped: bool = False) -> bytes:
+        plain: bytes = self._once("v2", lambda: _encode({**self.v2, "checksum": self.checksum}))
+        if not gzipped:
+            return plain
+        return bytes(self._once("v2.gz", lambda: gzip.compress(plain, 5)))
+
+    def v1_bytes(self, *, gzipped: bool = False) -> bytes:
+        plain: bytes = self._once(
+            "v1", lambda: _encode({**render_v1(self.v2), "checksum": self.checksum})
+        )
+        if not gzipped:
+            return plain
+        return bytes(self._once("v1.gz", lambda: gzip.compress(plain, 5)))
+
+    @property
+    def evaluator(self) -> Evaluator:
+        evaluator: Evaluator = self._once(
+            "evaluator", lambda: Evaluator(self.v2, id_lists=self.load_id_lists())
+        )
+        return evaluator
+
+
+class SpecCache:
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._entries: dict[tuple[str, KeyScope], Rendered] = {}
+        self._locks: dict[tuple[str, KeyScope], threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def current_revision(self, session: Session, project_id: str) -> tuple[int, int]:
+        found = loader.revision(session, project_id)
+        if found is None:
+            raise LookupError(project_id)
+        return found
+
+    def get(self, project_id: str, scope: KeyScope = KeyScope()) -> Rendered:
+        with self._database.transaction(write=False) as session:
+            revision, _ = self.current_revision(session, project_id)
+        key = (project_id, scope)
+        cached = self._entries.get(key)
+        if cached is not None and cached.revision == revision:
+            return cached
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            cached = self._entries.get(key)
+            if cached is not None and cached.revision >= revision:
+                return cached
+            rendered = self._compile(project_id, scope)
+            self._entries[key] = rendered
+            return rendered
+
+    def _compile(self, project_id: str, scope: KeyScope) -> Rendered:
+        with self._database.transaction(write=False) as session:
+            revision, time_ms = self.current_revision(session, project_id)
+            snapshot = loader.load_snapshot(session, project_id)
+        v2 = compile_v2(snapshot, scope)
+        file_lists = [name for name, info in snapshot.id_lists.items() if info.inline_ids is None]
+
+        def load_id_lists() -> dict[str, frozenset[str]]:
+            lists: dict[str, frozenset[str]] = {}
+            with self._database.transaction(write=False) as session:
+                for name in file_lists:
+                    ids = session.scalars(
+                        select(SegmentMember.unit_id).where(
+                            SegmentMember.project_id == project_id,
+                            SegmentMember.segment_id == name,
+                        )
+                    )
+                    lists[name] = frozenset(id_list_hash(i) for i in ids)
+            return lists
+
+        return Rendered(project_id, revision, time_ms, v2, load_id_lists)
+
+    def clear(self) -> None:
+        self._entries.clear()

@@ -1,0 +1,145 @@
+"""The work behind the SDK routes: freshness checks, id-list manifests and files, users."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from sqlalchemy import func, select
+
+from lockgate.cores.evaluation.derived import country_of_ip
+from lockgate.cores.evaluation.hashing import id_list_hash
+from lockgate.domains.specs.cache import Rendered
+from lockgate.kit.db import Database
+from lockgate.storage.models import Segment, SegmentMember
+
+LINE_BYTES = 10  # "+" + 8 hash characters + "\n"
+_RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
+
+
+def unchanged(rendered: Rendered, since_time: str | None, checksum: str | None) -> bool:
+    """Whether an SDK that last saw ``since_time``/``checksum`` already has this payload."""
+    if checksum and checksum == rendered.checksum:
+        return True
+    if not since_time:
+        return False
+    try:
+        return int(float(since_time)) >= rendered.time_ms
+    except ValueError:
+        return False
+
+
+def _file_id(segment_id: str, version: int) -> str:
+    return hashlib.sha256(f"{segment_id}:{version}".encode()).hexdigest()[:22]
+
+
+def id_list_manifest(database: Database, rendered: Rendered, base_url: str) -> dict[str, Any]:
+    """Every file-served id list of the payload, with the size of its file.
+
+    Each change gives the list a new ``fileID``, so SDKs download it again from the start
+    instead of appending a tail that no longer lines up.
+    """
+    names = sorted(rendered.v2.get("id_lists") or {})
+    if not names:
+        return {}
+    with database.transaction(write=False) as session:
+        counts = {
+            segment_id: int(count)
+            for segment_id, count in session.execute(
+                select(SegmentMember.segment_id, func.count())
+                .where(
+                    SegmentMember.project_id == rendered.project_id,
+                    SegmentMember.segment_id.in_(names),
+                )
+                .group_by(SegmentMember.segment_id)
+            )
+        }
+        documents = {
+            row.id: row
+            for row in session.scalars(
+                select(Segment).where(
+                    Segment.project_id == rendered.project_id, Segment.id.in_(names)
+                )
+            )
+        }
+    manifest = {}
+    for name in names:
+        segment = documents.get(name)
+        if segment is None:
+            continue
+        manifest[name] = {
+            "name": name,
+            "size": int(counts.get(name, 0)) * LINE_BYTES,
+            "url": f"{base_url}/v1/download_id_list_file/{name}",
+            "creationTime": segment.last_modified_time,
+            "fileID": _file_id(name, segment.version),
+        }
+    return manifest
+
+
+def id_list_file(
+    database: Database, project_id: str, segment_id: str, range_header: str | None
+) -> tuple[bytes | None, int, int]:
+    """(body from the requested offset, total size, offset); body is None for no such list."""
+    start = 0
+    if range_header:
+        match = _RANGE.match(range_header.strip())
+        if match:
+            start = int(match.group(1))
+    with database.transaction(write=False) as session:
+        exists = session.scalar(
+            select(func.count()).where(Segment.project_id == project_id, Segment.id == segment_id)
+        )
+        if not exists:
+            return None, 0, 0
+        total = (
+            session.scalar(
+                select(func.count()).where(
+                    SegmentMember.project_id == project_id,
+                    SegmentMember.segment_id == segment_id,
+                )
+            )
+            or 0
+        ) * LINE_BYTES
+        first_line, skip = divmod(start, LINE_BYTES)
+        ids = session.scalars(
+            select(SegmentMember.unit_id)
+            .where(SegmentMember.project_id == project_id, SegmentMember.segment_id == segment_id)
+            .order_by(SegmentMember.unit_id)
+            .offset(first_line)
+        )
+        body = "".join(f"+{id_list_hash(unit_id)}\n" for unit_id in ids).encode("ascii")
+    return body[skip:], total, start
+
+
+def client_ip(headers: Any, fallback: str | None) -> str | None:
+    forwarded = headers.get("x-forwarded-for")
+    if forwarded:
+        return str(forwarded.split(",")[0].strip())
+    return fallback
+
+
+def enrich_user(
+    user: dict[str, Any], *, ip: str | None, user_agent: str | None, stable_id: str | None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Fill ip, userAgent and country from the request where the user lacks them.
+
+    Returns the user to evaluate and the ``derived_fields`` of the initialize response.
+    """
+    enriched = dict(user)
+    derived: dict[str, str] = {}
+    if not enriched.get("ip") and ip:
+        enriched["ip"] = derived["ip"] = ip
+    if not enriched.get("userAgent") and user_agent:
+        enriched["userAgent"] = derived["user_agent"] = user_agent
+    if not enriched.get("country"):
+        country = country_of_ip(enriched.get("ip"))
+        if country:
+            enriched["country"] = derived["country"] = country
+    if stable_id:
+        custom = dict(enriched.get("customIDs") or {})
+        if not custom.get("stableID"):
+            custom["stableID"] = stable_id
+            enriched["customIDs"] = custom
+    return enriched, derived

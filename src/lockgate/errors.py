@@ -1,0 +1,100 @@
+"""The one error hierarchy of Lockgate, free of any web framework.
+
+Domains and cores raise these; each face renders them in its own envelope (the Console and SDK
+faces as Statsig's ``{status, message}``, see ``faces/console/errors.py``). The messages are the
+ones clients see, so they follow Statsig's wording where Statsig has one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, TypedDict
+
+GENERIC_BAD_REQUEST = "Invalid request. Please check the request input and try again."
+GENERIC_NOT_FOUND = "Not Found. The requested resource could not be found."
+FORBIDDEN = "Forbidden resource"
+INTERNAL = "Internal server error. The request could not be completed."
+NAME_IN_USE = "Name is already in use"
+
+
+# One problem with one field of a request: where it was sent and what is wrong with it.
+# (Declared functionally because ``in`` is a keyword.)
+FieldProblem = TypedDict(
+    "FieldProblem",
+    {"property": str, "in": Literal["body", "query", "path", "header"], "message": str},
+)
+
+
+class LockgateError(Exception):
+    """Base class of every error Lockgate reports to a client. Raise one of its kinds."""
+
+    def __init__(self, message: str, *, errors: Sequence[FieldProblem] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors: list[FieldProblem] | None = list(errors) if errors else None
+
+
+class InvalidInput(LockgateError):
+    """The request is malformed or breaks a rule; ``errors`` names each field at fault."""
+
+
+class Conflict(InvalidInput):
+    """The request clashes with what exists (a name in use). Statsig reports it as bad input."""
+
+    def __init__(self, message: str = NAME_IN_USE) -> None:
+        super().__init__(message)
+
+
+class Unauthorized(LockgateError):
+    """No key, or a key that is unknown, deactivated or of the wrong kind."""
+
+
+class Forbidden(LockgateError):
+    """The key is valid but may not do this."""
+
+    def __init__(self, message: str = FORBIDDEN) -> None:
+        super().__init__(message)
+
+
+class NotFound(LockgateError):
+    """The addressed entity does not exist in the caller's project."""
+
+    def __init__(self, message: str = GENERIC_NOT_FOUND) -> None:
+        super().__init__(message)
+
+
+class MethodNotAllowed(LockgateError):
+    """The path exists but not with this method."""
+
+
+class RateLimited(LockgateError):
+    """The caller is over a rate limit."""
+
+
+def describe_validation_errors(raw: Sequence[Mapping[str, Any]]) -> tuple[str, list[FieldProblem]]:
+    """Turn a validator's error list (pydantic's shape) into one message naming each field."""
+    details: list[FieldProblem] = []
+    for error in raw:
+        location = [str(part) for part in error.get("loc", ())]
+        where: Literal["body", "query", "path", "header"] = "body"
+        field_path = location
+        if location and location[0] in {"body", "query", "path", "header"}:
+            where, field_path = location[0], location[1:]  # type: ignore[assignment]
+        field = ".".join(field_path) or where
+        details.append({"property": field, "in": where, "message": _problem_text(error)})
+    summary = "; ".join(f"{d['property']}: {d['message']}" for d in details[:5])
+    if len(details) > 5:
+        summary += f"; and {len(details) - 5} more"
+    return f"Invalid request. {summary}", details
+
+
+def _problem_text(error: Mapping[str, Any]) -> str:
+    kind = error.get("type", "")
+    if kind == "missing":
+        return "is required"
+    if kind == "json_invalid":
+        return f"malformed JSON ({error.get('ctx', {}).get('error', 'could not parse')})"
+    if kind == "extra_forbidden":
+        return "is not a recognised property"
+    message = str(error.get("msg", "is invalid"))
+    return message[:1].lower() + message[1:]

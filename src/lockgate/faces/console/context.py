@@ -1,0 +1,144 @@
+"""Per-request context for Console routes: who is calling, and the unit of work.
+
+The request dependency owns the transaction: it commits when the route returns and rolls back
+when it raises, so services only flush and a failed request changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lockgate.domains.events import incoming
+from lockgate.errors import Forbidden, InvalidInput, Unauthorized
+from lockgate.kit.actor import Actor, Change
+from lockgate.kit.clock import Clock
+from lockgate.kit.db import Database
+from lockgate.kit.ids import hash_secret
+from lockgate.kit.settings import Settings
+from lockgate.storage.models import ApiKey
+
+SUPPORTED_API_VERSION = "20240601"
+MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CONSOLE_API_ACTOR = "CONSOLE API"
+
+
+@dataclass(frozen=True)
+class Principal:
+    project_id: str
+    key_id: str
+    scopes: frozenset[str]
+
+    @property
+    def can_write(self) -> bool:
+        return "omni_read_write" in self.scopes or "personal_read_write" in self.scopes
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(id=self.key_id, name=CONSOLE_API_ACTOR)
+
+
+@dataclass(frozen=True)
+class ConsoleContext:
+    session: Session
+    principal: Principal
+    clock: Clock
+    settings: Settings
+
+    @property
+    def project_id(self) -> str:
+        return self.principal.project_id
+
+    @property
+    def actor(self) -> Actor:
+        return self.principal.actor
+
+    def now_ms(self) -> int:
+        return self.clock.now_ms()
+
+    @property
+    def change(self) -> Change:
+        return Change(self.project_id, self.actor, self.clock.now_ms())
+
+
+def masked_key(key: str) -> str:
+    """Echo enough of a sent key to recognise it, never a whole secret.
+
+    Real keys are over 40 characters; anything up to 20 cannot be one and is echoed as sent.
+    """
+    if len(key) <= 20:
+        return key
+    return key[:20] + "*" * 8
+
+
+def invalid_key_message(key: str) -> str:
+    return (
+        "This endpoint only accepts an active CONSOLE key, but an invalid key was sent. "
+        f"Key: {masked_key(key)}"
+    )
+
+
+def find_key(session: Session, raw_key: str) -> ApiKey | None:
+    return session.scalars(select(ApiKey).where(ApiKey.key_hash == hash_secret(raw_key))).first()
+
+
+def authenticate_console(session: Session, raw_key: str | None) -> Principal:
+    key_text = (raw_key or "").strip()
+    record = find_key(session, key_text) if key_text else None
+    if record is None or record.status != "active" or record.type != "CONSOLE":
+        raise Unauthorized(invalid_key_message(key_text))
+    return Principal(
+        project_id=record.project_id, key_id=record.id, scopes=frozenset(record.scopes)
+    )
+
+
+def check_api_version(version: str | None) -> None:
+    if version is not None and version.strip() != SUPPORTED_API_VERSION:
+        raise InvalidInput(
+            f"Unsupported STATSIG-API-VERSION {version!r}. "
+            f"The supported version is {SUPPORTED_API_VERSION}."
+        )
+
+
+def console_context(
+    request: Request,
+    statsig_api_key: Annotated[str | None, Header(alias="STATSIG-API-KEY")] = None,
+    statsig_api_version: Annotated[str | None, Header(alias="STATSIG-API-VERSION")] = None,
+    x_respect_review_settings: Annotated[
+        str | None, Header(alias="x-respect-review-settings")
+    ] = None,
+) -> Iterator[ConsoleContext]:
+    """Authenticate, rate-limit mutations, and run the route inside one transaction."""
+    del x_respect_review_settings  # accepted on every route; reviews are not enforced yet
+    state = request.app.state
+    database: Database = state.database
+    mutating = request.method in MUTATING_METHODS
+    with database.transaction(write=False) as auth_session:
+        principal = authenticate_console(auth_session, statsig_api_key)
+        landed = incoming.pending(auth_session)
+    check_api_version(statsig_api_version)
+    if landed:  # every Console read sees the events acknowledged before it
+        incoming.move_all(database)
+    if mutating:
+        if not principal.can_write:
+            raise Forbidden()
+        state.rate_limiter.hit(principal.project_id)
+    session = database.session(write=mutating)
+    try:
+        yield ConsoleContext(
+            session=session, principal=principal, clock=state.clock, settings=state.settings
+        )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+Console = Annotated[ConsoleContext, Depends(console_context, scope="function")]

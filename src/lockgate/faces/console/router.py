@@ -1,0 +1,52 @@
+"""Every Console API router, mounted under ``/console/v1``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from lockgate.faces.console.routes.audit import router as audit_router
+from lockgate.faces.console.routes.autotunes import router as autotunes_router
+from lockgate.faces.console.routes.configs import router as configs_router
+from lockgate.faces.console.routes.events import router as events_router
+from lockgate.faces.console.routes.experiments import router as experiments_router
+from lockgate.faces.console.routes.gates import router as gates_router
+from lockgate.faces.console.routes.holdouts import router as holdouts_router
+from lockgate.faces.console.routes.keys import router as keys_router
+from lockgate.faces.console.routes.layers import router as layers_router
+from lockgate.faces.console.routes.metrics import router as metrics_router
+from lockgate.faces.console.routes.projects import router as projects_router
+from lockgate.faces.console.routes.segments import router as segments_router
+from lockgate.faces.console.routes.tags import router as tags_router
+
+PREFIX = "/console/v1"
+
+
+def console_router() -> APIRouter:
+    router = APIRouter(prefix=PREFIX)
+    for child in (
+        keys_router,
+        tags_router,
+        audit_router,
+        projects_router,
+        gates_router,
+        configs_router,
+        segments_router,
+        experiments_router,
+        layers_router,
+        holdouts_router,
+        autotunes_router,
+        events_router,
+        # Last: routers with literal /metrics/... paths (metric sources) must come before it.
+        metrics_router,
+    ):
+        router.include_router(child)
+    return router
+
+
+def served_operations(app: FastAPI) -> set[tuple[str, str]]:
+    """(METHOD, path) of every Console API operation ``app`` serves, read from its OpenAPI."""
+    served: set[tuple[str, str]] = set()
+    for path, item in app.openapi()["paths"].items():
+        if path.startswith(PREFIX):
+            served.update((method.upper(), path) for method in item)
+    return served

@@ -1,0 +1,65 @@
+"""SDK keys: server secrets for server endpoints, client keys for client endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from lockgate.cores.compiler.snapshot import KeyScope
+from lockgate.errors import Forbidden, Unauthorized
+from lockgate.faces.console.context import find_key, masked_key
+
+
+@dataclass(frozen=True)
+class SdkKey:
+    project_id: str
+    key_id: str
+    type: str
+    scopes: frozenset[str]
+    scope: KeyScope
+
+
+def authenticate_sdk(
+    session: Session,
+    raw_key: str | None,
+    allowed: Collection[str],
+    *,
+    what: str,
+    client_scope: str | None = None,
+) -> SdkKey:
+    """Check a key for an SDK endpoint.
+
+    ``allowed`` lists the key types the endpoint takes; a client key may also pass when it
+    carries ``client_scope`` (e.g. ``client_download_config_specs``).
+    """
+    key_text = (raw_key or "").strip()
+    record = find_key(session, key_text) if key_text else None
+    if record is None or record.status != "active":
+        raise Unauthorized(
+            f"This endpoint only accepts an active {' or '.join(sorted(allowed))} key, "
+            f"but an invalid key was sent. Key: {masked_key(key_text)}"
+        )
+    scopes = frozenset(record.scopes or [])
+    ok = record.type in allowed or (
+        client_scope is not None and record.type == "CLIENT" and client_scope in scopes
+    )
+    if not ok:
+        if record.type == "CONSOLE":
+            raise Unauthorized(
+                f"{what} does not accept console keys; use a server secret or client key."
+            )
+        raise Forbidden(
+            f"{what} does not accept {record.type} keys"
+            + (f" (a client key needs the {client_scope} scope)" if client_scope else "")
+            + "."
+        )
+    environments = tuple(record.environments) if record.environments else None
+    return SdkKey(
+        project_id=record.project_id,
+        key_id=record.id,
+        type=record.type,
+        scopes=scopes,
+        scope=KeyScope(environments=environments, target_app=record.primary_target_app),
+    )

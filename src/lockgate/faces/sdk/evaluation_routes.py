@@ -1,0 +1,203 @@
+"""``/v1/initialize`` for client SDKs and the HTTP evaluation API (check_gate, get_config,
+get_layer), all answered by Lockgate's evaluator over the cached spec."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, cast
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from lockgate.cores.evaluation.client_init import client_initialize_response
+from lockgate.cores.evaluation.hashing import HashAlgorithm, djb2
+from lockgate.domains.events.service import prepare
+from lockgate.domains.specs import service
+from lockgate.errors import InvalidInput, NotFound
+from lockgate.faces.sdk.auth import SdkKey, authenticate_sdk
+from lockgate.faces.sdk.events_routes import _key_text, _payload
+from lockgate.kit.responses import FastJSONResponse
+
+router = APIRouter(tags=["SDK"])
+EVALUATION_KEYS = ("SERVER", "CLIENT")
+HASHES = ("djb2", "sha256", "none")
+
+
+def _key(request: Request, what: str) -> SdkKey:
+    with request.app.state.database.transaction(write=False) as session:
+        return authenticate_sdk(session, _key_text(request), EVALUATION_KEYS, what=what)
+
+
+def _user(request: Request, payload: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    user = payload.get("user") or {}
+    if not isinstance(user, dict):
+        raise InvalidInput("Invalid request. user: must be an object")
+    metadata = payload.get("statsigMetadata") or {}
+    stable_id = metadata.get("stableID") if isinstance(metadata, dict) else None
+    return service.enrich_user(
+        user,
+        ip=service.client_ip(request.headers, request.client.host if request.client else None),
+        user_agent=request.headers.get("user-agent"),
+        stable_id=stable_id if isinstance(stable_id, str) else None,
+    )
+
+
+def _initialize(request: Request, payload: Any) -> FastJSONResponse:
+    if not isinstance(payload, dict):
+        raise InvalidInput("Invalid request. The body must be a JSON object.")
+    key = _key(request, "initialize")
+    hash_used = payload.get("hash") or "djb2"
+    if hash_used not in HASHES:
+        raise InvalidInput(f"Invalid request. hash: must be one of {', '.join(HASHES)}")
+    user, derived = _user(request, payload)
+    rendered = request.app.state.spec_cache.get(key.project_id, key.scope)
+    body = client_initialize_response(
+        rendered.evaluator,
+        user,
+        hash_algorithm=cast(HashAlgorithm, hash_used),
+        client_app_id=key.scope.target_app,
+    )
+    body["derived_fields"] = derived
+    body["company_lcut"] = rendered.time_ms
+    raw_key = _key_text(request)
+    if raw_key:
+        body["hashed_sdk_key_used"] = djb2(raw_key)
+    return FastJSONResponse(body)
+
+
+@router.post("/v1/initialize")
+async def initialize(request: Request) -> FastJSONResponse:
+    payload = await _payload(request)
+    return await run_in_threadpool(_initialize, request, payload)
+
+
+def _log_exposures(request: Request, key: SdkKey, events: list[dict[str, Any]]) -> None:
+    state = request.app.state
+    batch = prepare(key.project_id, events, received_ms=state.clock.now_ms(), sdk_type="http-api")
+    state.event_writer.write(batch)
+
+
+def _exposure(
+    user: dict[str, Any], name: str, metadata: dict[str, str], secondary: Any
+) -> dict[str, Any]:
+    return {
+        "eventName": name,
+        "user": user,
+        "time": int(time.time() * 1000),
+        "metadata": metadata,
+        "secondaryExposures": [e.to_wire() for e in secondary],
+    }
+
+
+def _names(payload: dict[str, Any], single: str, many: str | None = None) -> list[str]:
+    names = payload.get(many) if many else None
+    if names is None:
+        one = payload.get(single)
+        if not isinstance(one, str) or not one:
+            raise InvalidInput(f"Invalid request. {single}: is required")
+        return [one]
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise InvalidInput(f"Invalid request. {many}: must be a non-empty array of names")
+    return names
+
+
+def _check_gate(request: Request, payload: Any) -> FastJSONResponse:
+    if not isinstance(payload, dict):
+        raise InvalidInput("Invalid request. The body must be a JSON object.")
+    key = _key(request, "check_gate")
+    names = _names(payload, "gateName", "gateNames")
+    user, _ = _user(request, payload)
+    evaluator = request.app.state.spec_cache.get(key.project_id, key.scope).evaluator
+    results: dict[str, Any] = {}
+    exposures = []
+    for name in names:
+        gate = evaluator.check_gate(user, name)
+        results[name] = {
+            "name": name,
+            "value": gate.value,
+            "rule_id": gate.rule_id or None,
+            "group_name": gate.group_name,
+        }
+        exposures.append(
+            _exposure(
+                user,
+                "statsig::gate_exposure",
+                {
+                    "gate": name,
+                    "gateValue": "true" if gate.value else "false",
+                    "ruleID": gate.rule_id,
+                    "reason": str(gate.reason),
+                },
+                gate.secondary_exposures,
+            )
+        )
+    _log_exposures(request, key, exposures)
+    if "gateNames" in payload:
+        return FastJSONResponse(results)
+    return FastJSONResponse(results[names[0]])
+
+
+@router.post("/v1/check_gate")
+async def check_gate(request: Request) -> FastJSONResponse:
+    payload = await _payload(request)
+    return await run_in_threadpool(_check_gate, request, payload)
+
+
+def _get_config(request: Request, payload: Any) -> FastJSONResponse:
+    if not isinstance(payload, dict):
+        raise InvalidInput("Invalid request. The body must be a JSON object.")
+    key = _key(request, "get_config")
+    (name,) = _names(payload, "configName")
+    user, _ = _user(request, payload)
+    evaluator = request.app.state.spec_cache.get(key.project_id, key.scope).evaluator
+    config = evaluator.get_config(user, name)
+    metadata = {
+        "config": name,
+        "ruleID": config.rule_id,
+        "rulePassed": "true" if config.passed else "false",
+        "reason": str(config.reason),
+    }
+    if config.group_name:
+        metadata["groupName"] = config.group_name
+    _log_exposures(
+        request,
+        key,
+        [_exposure(user, "statsig::config_exposure", metadata, config.secondary_exposures)],
+    )
+    return FastJSONResponse(
+        {
+            "name": name,
+            "value": dict(config.value),
+            "group": config.rule_id,
+            "rule_id": config.rule_id or None,
+            "group_name": config.group_name,
+        }
+    )
+
+
+@router.post("/v1/get_config")
+async def get_config(request: Request) -> FastJSONResponse:
+    payload = await _payload(request)
+    return await run_in_threadpool(_get_config, request, payload)
+
+
+def _get_layer(request: Request, payload: Any) -> FastJSONResponse:
+    if not isinstance(payload, dict):
+        raise InvalidInput("Invalid request. The body must be a JSON object.")
+    key = _key(request, "get_layer")
+    (name,) = _names(payload, "layerName")
+    user, _ = _user(request, payload)
+    evaluator = request.app.state.spec_cache.get(key.project_id, key.scope).evaluator
+    if name not in evaluator.store.layer_configs:
+        raise NotFound(f"Layer {name!r} not found.")
+    layer = evaluator.get_layer(user, name)
+    body: dict[str, Any] = {"name": name, "value": dict(layer.value), "ruleID": layer.rule_id}
+    if layer.allocated_experiment_name:
+        body["allocatedExperimentName"] = layer.allocated_experiment_name
+    return FastJSONResponse(body)
+
+
+@router.post("/v1/get_layer")
+async def get_layer(request: Request) -> FastJSONResponse:
+    payload = await _payload(request)
+    return await run_in_threadpool(_get_layer, request, payload)

@@ -1,0 +1,124 @@
+"""``/v1/rgstr``, ``/v1/log_event`` and ``/v1/log_custom_exposure``: events from every SDK."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from lockgate.domains.events.decoding import decode_body
+from lockgate.domains.events.service import prepare
+from lockgate.errors import InvalidInput
+from lockgate.faces.sdk.auth import authenticate_sdk
+from lockgate.kit.responses import FastJSONResponse
+
+router = APIRouter(tags=["SDK"])
+EVENT_KEYS = ("SERVER", "CLIENT")
+
+
+async def _payload(request: Request) -> Any:
+    raw = await request.body()
+    return decode_body(
+        raw,
+        content_encoding=request.headers.get("content-encoding"),
+        gz_flag=request.query_params.get("gz") == "1",
+        se_flag=request.query_params.get("se") == "1",
+    )
+
+
+def _key_text(request: Request) -> str | None:
+    return request.headers.get("statsig-api-key") or request.query_params.get("k")
+
+
+def _store(request: Request, payload: Any, events: Any, what: str) -> FastJSONResponse:
+    state = request.app.state
+    metadata = payload.get("statsigMetadata") if isinstance(payload, dict) else None
+    metadata = metadata if isinstance(metadata, dict) else {}
+    sdk_type = (
+        request.headers.get("statsig-sdk-type")
+        or request.query_params.get("st")
+        or metadata.get("sdkType")
+    )
+    stable_id = metadata.get("stableID") if isinstance(metadata.get("stableID"), str) else None
+    with state.database.transaction(write=False) as session:
+        key = authenticate_sdk(session, _key_text(request), EVENT_KEYS, what=what)
+    batch = prepare(
+        key.project_id,
+        events,
+        received_ms=state.clock.now_ms(),
+        sdk_type=sdk_type,
+        stable_id=stable_id,
+    )
+    result = state.event_writer.write(batch)
+    body: dict[str, Any] = {"success": True}
+    if result.rejected:
+        body["rejected"] = result.rejected
+    return FastJSONResponse(body, status_code=202)
+
+
+def _events_of(payload: Any) -> Any:
+    if not isinstance(payload, dict):
+        raise InvalidInput("Invalid request. The body must be an object with an events array.")
+    events = payload.get("events")
+    if events is None:
+        raise InvalidInput("Invalid request. events: is required")
+    user = payload.get("user")
+    if isinstance(user, dict) and isinstance(events, list):
+        # The HTTP API lets a batch name its user once.
+        events = [
+            {**e, "user": e.get("user") or user} if isinstance(e, dict) else e for e in events
+        ]
+    return events
+
+
+@router.post("/v1/rgstr")
+async def rgstr(request: Request) -> FastJSONResponse:
+    payload = await _payload(request)
+    return await run_in_threadpool(_store, request, payload, _events_of(payload), "rgstr")
+
+
+@router.post("/v1/log_event")
+async def log_event(request: Request) -> FastJSONResponse:
+    payload = await _payload(request)
+    return await run_in_threadpool(_store, request, payload, _events_of(payload), "log_event")
+
+
+def _custom_exposure_event(exposure: Any, user: Any) -> Any:
+    if not isinstance(exposure, dict):
+        return exposure
+    common = {
+        "user": exposure.get("user") or user,
+        "time": exposure.get("time"),
+        "secondaryExposures": exposure.get("secondaryExposures"),
+    }
+    if "gateName" in exposure:
+        return {
+            **common,
+            "eventName": "statsig::gate_exposure",
+            "metadata": {
+                "gate": exposure.get("gateName"),
+                "gateValue": "true" if exposure.get("passes") else "false",
+                "ruleID": exposure.get("ruleID") or exposure.get("group") or "",
+                "reason": "CustomExposure",
+            },
+        }
+    return {
+        **common,
+        "eventName": "statsig::config_exposure",
+        "metadata": {
+            "config": exposure.get("experimentName"),
+            "ruleID": exposure.get("ruleID") or exposure.get("group") or "",
+            "groupName": exposure.get("group"),
+            "reason": "CustomExposure",
+        },
+    }
+
+
+@router.post("/v1/log_custom_exposure")
+async def log_custom_exposure(request: Request) -> FastJSONResponse:
+    payload = await _payload(request)
+    if not isinstance(payload, dict) or not isinstance(payload.get("exposures"), list):
+        raise InvalidInput("Invalid request. exposures: an array of exposures is required")
+    events = [_custom_exposure_event(e, payload.get("user")) for e in payload["exposures"]]
+    return await run_in_threadpool(_store, request, payload, events, "log_custom_exposure")

@@ -1,0 +1,109 @@
+"""Tables of the organisation: company, projects, API keys, tags, audit log, versions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lockgate.storage.models.base import Base, BigIntPK, JSONType
+
+
+class Company(Base):
+    __tablename__ = "companies"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_time: Mapped[int] = mapped_column(BigInteger)
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    # Bumped in the same transaction as any change that alters what SDKs download.
+    spec_revision: Mapped[int] = mapped_column(BigInteger, default=0)
+    spec_updated_time: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_time: Mapped[int] = mapped_column(BigInteger)
+
+
+class ApiKey(Base):
+    """An API key. Only a hash of the secret is kept; ``id`` is its public, non-secret part."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    type: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    scopes: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    environments: Mapped[list[Any] | None] = mapped_column(JSONType, default=None)
+    primary_target_app: Mapped[str | None] = mapped_column(String(200), default=None)
+    secondary_target_apps: Mapped[list[Any] | None] = mapped_column(JSONType, default=None)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_time: Mapped[int] = mapped_column(BigInteger)
+    last_used_time: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    is_core: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_time: Mapped[int] = mapped_column(BigInteger)
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_logs"
+    __table_args__ = (Index("ix_audit_logs_project_time", "project_id", "created_time"),)
+
+    seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(32), unique=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    entity_type: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    action_type: Mapped[str] = mapped_column(String(80))
+    change_log: Mapped[str] = mapped_column(String(500))
+    actor_id: Mapped[str] = mapped_column(String(64))
+    actor_name: Mapped[str] = mapped_column(String(200))
+    actor_email: Mapped[str | None] = mapped_column(String(200), default=None)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    tags: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    target_app_ids: Mapped[list[Any] | None] = mapped_column(JSONType, default=None)
+    created_time: Mapped[int] = mapped_column(BigInteger)
+
+
+class EntityVersion(Base):
+    """A full snapshot of an entity document after each committed change."""
+
+    __tablename__ = "entity_versions"
+    __table_args__ = (UniqueConstraint("project_id", "entity_type", "entity_id", "version"),)
+
+    seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    entity_type: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    document: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_time: Mapped[int] = mapped_column(BigInteger)
+    actor_id: Mapped[str] = mapped_column(String(64))
+
+
+class RateLimitCounter(Base):
+    """Fixed-window mutation counters, shared by every server process through the database."""
+
+    __tablename__ = "rate_limit_counters"
+
+    project_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    window: Mapped[str] = mapped_column(String(16), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
