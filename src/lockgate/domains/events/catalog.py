@@ -1,5 +1,5 @@
-"""What the Console shows of logged events: the event names, recent events, and the metrics
-defined on an event."""
+"""What the Console shows of logged events: the event names and recent events. (The metrics
+defined on an event are the metrics domain's: ``metrics.service.metrics_using_event``.)"""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lockgate.domains.events import repository
-from lockgate.domains.metrics import service as metrics_service
 from lockgate.storage.models import CustomEvent
 
 
@@ -42,9 +41,3 @@ def recent_events(
 ) -> tuple[list[dict[str, Any]], int]:
     rows, total = repository.recent_events(session, project_id, name, offset=offset, limit=limit)
     return [logged_event_dto(e) for e in rows], total
-
-
-def metrics_using(
-    session: Session, project_id: str, name: str, now_ms: int
-) -> list[dict[str, Any]]:
-    return metrics_service.metrics_using_event(session, project_id, name, now_ms)

@@ -17,6 +17,11 @@ def add(session: Session, key: ApiKey) -> None:
     session.flush()
 
 
+def by_secret(session: Session, raw_key: str) -> ApiKey | None:
+    """The key whose secret is ``raw_key``, in any project: how a request's key is recognised."""
+    return session.scalars(select(ApiKey).where(ApiKey.key_hash == hash_secret(raw_key))).first()
+
+
 def get(session: Session, project_id: str, id_or_key: str, *, lock: bool = False) -> ApiKey | None:
     """Find a key by its public id or by the full secret."""
     query = select(ApiKey).where(

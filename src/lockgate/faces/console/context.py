@@ -11,17 +11,16 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lockgate.domains.events import incoming
+from lockgate.domains.keys import repository as keys_repository
+from lockgate.domains.keys.service import masked_key
 from lockgate.errors import Forbidden, InvalidInput, Unauthorized
 from lockgate.kit.actor import Actor, Change
 from lockgate.kit.clock import Clock
 from lockgate.kit.db import Database
-from lockgate.kit.ids import hash_secret
 from lockgate.kit.settings import Settings
-from lockgate.storage.models import ApiKey
 
 SUPPORTED_API_VERSION = "20240601"
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -66,16 +65,6 @@ class ConsoleContext:
         return Change(self.project_id, self.actor, self.clock.now_ms())
 
 
-def masked_key(key: str) -> str:
-    """Echo enough of a sent key to recognise it, never a whole secret.
-
-    Real keys are over 40 characters; anything up to 20 cannot be one and is echoed as sent.
-    """
-    if len(key) <= 20:
-        return key
-    return key[:20] + "*" * 8
-
-
 def invalid_key_message(key: str) -> str:
     return (
         "This endpoint only accepts an active CONSOLE key, but an invalid key was sent. "
@@ -83,13 +72,9 @@ def invalid_key_message(key: str) -> str:
     )
 
 
-def find_key(session: Session, raw_key: str) -> ApiKey | None:
-    return session.scalars(select(ApiKey).where(ApiKey.key_hash == hash_secret(raw_key))).first()
-
-
 def authenticate_console(session: Session, raw_key: str | None) -> Principal:
     key_text = (raw_key or "").strip()
-    record = find_key(session, key_text) if key_text else None
+    record = keys_repository.by_secret(session, key_text) if key_text else None
     if record is None or record.status != "active" or record.type != "CONSOLE":
         raise Unauthorized(invalid_key_message(key_text))
     return Principal(

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from lockgate.cores.compiler.snapshot import KeyScope
+from lockgate.domains.keys import repository as keys_repository
+from lockgate.domains.keys.service import masked_key
 from lockgate.errors import Forbidden, Unauthorized
-from lockgate.faces.console.context import find_key, masked_key
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ def authenticate_sdk(
     carries ``client_scope`` (e.g. ``client_download_config_specs``).
     """
     key_text = (raw_key or "").strip()
-    record = find_key(session, key_text) if key_text else None
+    record = keys_repository.by_secret(session, key_text) if key_text else None
     if record is None or record.status != "active":
         raise Unauthorized(
             f"This endpoint only accepts an active {' or '.join(sorted(allowed))} key, "

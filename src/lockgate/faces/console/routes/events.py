@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from lockgate.domains.events import catalog
+from lockgate.domains.metrics import service as metrics_service
 from lockgate.faces.console.context import Console
 from lockgate.faces.console.envelope import Page, page_params, paginated
 
@@ -40,6 +41,8 @@ def read_events(
 def event_metrics(
     ctx: Console, request: Request, eventName: str, page: Page = Depends(page_params)
 ) -> dict[str, Any]:
-    found = catalog.metrics_using(ctx.session, ctx.project_id, eventName, ctx.now_ms())
+    found = metrics_service.metrics_using_event(
+        ctx.session, ctx.project_id, eventName, ctx.now_ms()
+    )
     items = found[page.offset : page.offset + page.limit]
     return paginated("Metrics listed successfully.", items, len(found), page, request)

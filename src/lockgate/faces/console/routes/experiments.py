@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Request
 
 from lockgate.domains.experiments import exposures, lifecycle, overrides, service
-from lockgate.domains.experiments.filters import experiment_filter
 from lockgate.domains.experiments.repository import ExperimentFilter
 from lockgate.domains.experiments.schemas import (
     AbandonIn,
@@ -35,6 +34,7 @@ from lockgate.faces.console.envelope import (
     paginated,
     single,
 )
+from lockgate.faces.console.filters import experiment_filter
 
 router = APIRouter(tags=["Experiments"])
 

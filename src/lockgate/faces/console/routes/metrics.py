@@ -12,7 +12,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from lockgate.domains.experiments import service as experiments_service
-from lockgate.domains.experiments.filters import experiment_filter
 from lockgate.domains.experiments.repository import ExperimentFilter, filter_conditions
 from lockgate.domains.metrics import lifecycle, repository, service, values
 from lockgate.domains.metrics.definitions import metric_id
@@ -27,6 +26,7 @@ from lockgate.faces.console.envelope import (
     paginated,
     single,
 )
+from lockgate.faces.console.filters import experiment_filter
 
 router = APIRouter(tags=["Metrics"])
 
