@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, text
 
 from lockgate.app import create_app
 from lockgate.domains.projects.service import Bootstrap, bootstrap
+from lockgate.faces.console.router import served_operations
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
@@ -133,7 +134,5 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def implemented_operations() -> set[tuple[str, str]]:
     """Spec operations the app serves."""
-    from lockgate.faces.console.router import served_operations
-
     served = served_operations(create_app(Settings(database_url="sqlite://")))
     return {(op.method, op.path) for op in operations() if (op.method, op.path) in served}

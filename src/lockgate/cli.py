@@ -38,6 +38,8 @@ def main() -> None:
 @click.option("--port", default=None, type=int, help="Port (default: LOCKGATE_PORT or 8000).")
 def serve(host: str | None, port: int | None) -> None:
     """Start the server. A fresh data directory gets a company, a project and three keys."""
+    # Imported here, not at the top, so that `keys` and `db` start without loading the web
+    # stack (uvicorn, FastAPI and every route module).
     import uvicorn
 
     from lockgate.app import create_app

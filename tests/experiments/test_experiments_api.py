@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from lockgate.domains.entities import service as entities
+from lockgate.domains.entities.kinds import EXPERIMENT
 from lockgate.domains.experiments import exposures as experiment_exposures
 from lockgate.domains.projects.service import Bootstrap
 from lockgate.kit.actor import Actor, Change
@@ -316,16 +318,13 @@ def test_groups__disable_enable__flags_and_validation(console: ContractClient) -
 def test_reset__new_salt_and_setup(
     console: ContractClient, db: Database, project: Bootstrap
 ) -> None:
-    from lockgate.domains.entities import service as entities
-    from lockgate.domains.experiments.kinds import EXPERIMENT_KIND
-
     created = create(console)
     put(console, created["id"], "start")
 
     def salt() -> str:
         with db.transaction(write=False) as session:
             return str(
-                entities.load(session, EXPERIMENT_KIND, project.project.id, created["id"]).document[
+                entities.load(session, EXPERIMENT, project.project.id, created["id"]).document[
                     "salt"
                 ]
             )

@@ -37,24 +37,11 @@ from lockgate.domains.autotunes.schemas import (
     VariantIn,
 )
 from lockgate.domains.entities import service as entities
+from lockgate.domains.entities.kinds import AUTOTUNE
 from lockgate.domains.entities.namespaces import DYNAMIC_CONFIGS, ensure_id_free
-from lockgate.domains.entities.service import EntityKind
 from lockgate.errors import InvalidInput
 from lockgate.kit.actor import Change
 from lockgate.kit.ids import random_id
-from lockgate.storage.models import Autotune, Experiment
-
-NOT_FOUND = "Autotune Experiment not found."
-AUTOTUNE = EntityKind(
-    model=Autotune, entity_type="autotune", label="Autotune Experiment", not_found=NOT_FOUND
-)
-# Only ``exists`` is used on it; the experiments package owns experiment writes.
-EXPERIMENT = EntityKind(
-    model=Experiment,
-    entity_type="experiment",
-    label="Experiment",
-    not_found="Experiment not found.",
-)
 
 SETUP, ACTIVE, DECIDED = "setup", "active", "decision_made"
 NOT_STARTED = "Autotune experiment has not yet started"

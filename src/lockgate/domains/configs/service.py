@@ -32,8 +32,8 @@ from lockgate.domains.configs.values import (
     value_checker,
 )
 from lockgate.domains.entities import service as entities
+from lockgate.domains.entities.kinds import DYNAMIC_CONFIG
 from lockgate.domains.entities.namespaces import DYNAMIC_CONFIGS, ensure_id_free
-from lockgate.domains.entities.service import EntityKind
 from lockgate.domains.entities.tags import checked_tags
 from lockgate.domains.rules.schemas import RuleIn
 from lockgate.domains.rules.validation import (
@@ -48,14 +48,6 @@ from lockgate.domains.rules.validation import (
 from lockgate.errors import InvalidInput, NotFound
 from lockgate.kit.actor import Change
 from lockgate.kit.ids import random_id
-from lockgate.storage.models import DynamicConfig
-
-CONFIG_KIND = EntityKind(
-    model=DynamicConfig,
-    entity_type="dynamic_config",
-    label="Dynamic Config",
-    not_found="Dynamic Config not found.",
-)
 
 INTERNAL_FIELDS = ("salt",)
 ENABLED, DISABLED, ARCHIVED = "Enabled", "Disabled", "Archived"
@@ -73,7 +65,7 @@ def config_dto(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def get(session: Session, project_id: str, config_id: str) -> dict[str, Any]:
-    return config_dto(entities.load(session, CONFIG_KIND, project_id, config_id).document)
+    return config_dto(entities.load(session, DYNAMIC_CONFIG, project_id, config_id).document)
 
 
 def list_configs(
@@ -81,7 +73,7 @@ def list_configs(
 ) -> tuple[list[dict[str, Any]], int]:
     conditions = repository.filter_conditions(session, flt)
     rows, total = entities.list_rows(
-        session, CONFIG_KIND, project_id, conditions, offset=offset, limit=limit
+        session, DYNAMIC_CONFIG, project_id, conditions, offset=offset, limit=limit
     )
     return [config_dto(r.document) for r in rows], total
 
@@ -98,9 +90,9 @@ def get_rule(session: Session, project_id: str, config_id: str, rule_id: str) ->
 def versions(
     session: Session, project_id: str, config_id: str, *, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
-    entities.load(session, CONFIG_KIND, project_id, config_id)
+    entities.load(session, DYNAMIC_CONFIG, project_id, config_id)
     documents, total = entities.versions(
-        session, CONFIG_KIND, project_id, config_id, offset=offset, limit=limit
+        session, DYNAMIC_CONFIG, project_id, config_id, offset=offset, limit=limit
     )
     return [config_dto(d) for d in documents], total
 
@@ -292,7 +284,7 @@ def create(session: Session, change: Change, body: ConfigCreate) -> dict[str, An
     document = _apply(session, change.project_id, document, body, fields)
     row = entities.insert(
         session,
-        CONFIG_KIND,
+        DYNAMIC_CONFIG,
         change,
         document,
         action="dynamic_config_create",
@@ -358,7 +350,7 @@ def _action_for(before: dict[str, Any], after: dict[str, Any]) -> tuple[str, str
 def _update(
     session: Session, change: Change, config_id: str, body: ConfigFields, fields: set[str]
 ) -> dict[str, Any]:
-    row = entities.load(session, CONFIG_KIND, change.project_id, config_id, lock=True)
+    row = entities.load(session, DYNAMIC_CONFIG, change.project_id, config_id, lock=True)
     document = _apply(session, change.project_id, entities.editable(row), body, fields)
     action, text = _action_for(row.document, document)
     return _save(session, change, row, document, action, text)
@@ -373,16 +365,16 @@ def _save(
     change_log: str,
 ) -> dict[str, Any]:
     saved = entities.save(
-        session, CONFIG_KIND, change, row, document, action=action, change_log=change_log
+        session, DYNAMIC_CONFIG, change, row, document, action=action, change_log=change_log
     )
     return config_dto(saved.document)
 
 
 def delete(session: Session, change: Change, config_id: str) -> None:
-    row = entities.load(session, CONFIG_KIND, change.project_id, config_id, lock=True)
+    row = entities.load(session, DYNAMIC_CONFIG, change.project_id, config_id, lock=True)
     entities.remove(
         session,
-        CONFIG_KIND,
+        DYNAMIC_CONFIG,
         change,
         row,
         action="config_delete",
@@ -394,7 +386,7 @@ def delete(session: Session, change: Change, config_id: str) -> None:
 
 
 def set_enabled(session: Session, change: Change, config_id: str, enabled: bool) -> dict[str, Any]:
-    row = entities.load(session, CONFIG_KIND, change.project_id, config_id, lock=True)
+    row = entities.load(session, DYNAMIC_CONFIG, change.project_id, config_id, lock=True)
     document = entities.editable(row)
     if document.get("status") == ARCHIVED:
         verb = "enabled" if enabled else "disabled"
@@ -409,7 +401,7 @@ def set_enabled(session: Session, change: Change, config_id: str, enabled: bool)
 
 
 def archive(session: Session, change: Change, config_id: str, body: ArchiveIn) -> dict[str, Any]:
-    row = entities.load(session, CONFIG_KIND, change.project_id, config_id, lock=True)
+    row = entities.load(session, DYNAMIC_CONFIG, change.project_id, config_id, lock=True)
     document = entities.editable(row)
     if document.get("status") == ARCHIVED:
         raise InvalidInput(f"Invalid request. Dynamic Config {config_id!r} is already archived")
@@ -423,7 +415,7 @@ def archive(session: Session, change: Change, config_id: str, body: ArchiveIn) -
 def unarchive(
     session: Session, change: Change, config_id: str, body: UnarchiveIn
 ) -> dict[str, Any]:
-    row = entities.load(session, CONFIG_KIND, change.project_id, config_id, lock=True)
+    row = entities.load(session, DYNAMIC_CONFIG, change.project_id, config_id, lock=True)
     document = entities.editable(row)
     if document.get("status") != ARCHIVED:
         raise InvalidInput(f"Invalid request. Dynamic Config {config_id!r} is not archived")
@@ -459,7 +451,7 @@ def _change_rules(
     change_log: str,
 ) -> dict[str, Any]:
     """Load, let ``edit`` produce the new rule list, validate the document and save it."""
-    row = entities.load(session, CONFIG_KIND, change.project_id, config_id, lock=True)
+    row = entities.load(session, DYNAMIC_CONFIG, change.project_id, config_id, lock=True)
     document = entities.editable(row)
     schema = _schema_of(document)
     ctx = _rule_context(session, change.project_id, schema)

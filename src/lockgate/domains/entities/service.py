@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, select
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from lockgate.domains.audit import repository as history_repository
 from lockgate.domains.audit.service import record_audit, record_version
+from lockgate.domains.entities.kinds import EntityKind
 from lockgate.domains.projects.repository import bump_spec_revision
 from lockgate.errors import InvalidInput, NotFound
 from lockgate.kit.actor import Change
@@ -25,18 +25,6 @@ from lockgate.kit.ids import name_to_id
 from lockgate.storage.models import EntityVersion
 
 NAME_IN_USE = "Name is already in use"
-
-
-@dataclass(frozen=True)
-class EntityKind:
-    model: Any  # a table class built on EntityMixin
-    entity_type: str  # "gate", used in versions and audit rows
-    label: str  # "Gate", used in messages
-    not_found: str
-    # Extra indexed columns derived from a document (e.g. a gate's type).
-    columns: Callable[[dict[str, Any]], dict[str, Any]] = field(default=lambda _doc: {})
-    # Whether a change alters what SDKs download.
-    affects_spec: bool = True
 
 
 NAME_RULES = {

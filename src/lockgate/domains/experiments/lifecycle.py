@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lockgate.domains.entities import service as entities
+from lockgate.domains.entities.kinds import EXPERIMENT, LAYER
 from lockgate.domains.entities.namespaces import DYNAMIC_CONFIGS, ensure_id_free
-from lockgate.domains.experiments import service
-from lockgate.domains.experiments.kinds import EXPERIMENT_KIND, LAYER_KIND
+from lockgate.domains.experiments import documents
+from lockgate.domains.experiments.documents import ABANDONED, ACTIVE, ARCHIVED, DECIDED, SETUP
 from lockgate.domains.experiments.schemas import (
     AbandonIn,
     ArchiveIn,
@@ -26,7 +27,6 @@ from lockgate.domains.experiments.schemas import (
     NameIn,
     ScheduleIn,
 )
-from lockgate.domains.experiments.service import ABANDONED, ACTIVE, ARCHIVED, DECIDED, SETUP
 from lockgate.errors import InvalidInput
 from lockgate.kit.actor import Change
 
@@ -78,7 +78,7 @@ def check_transition(action: str, status: str) -> None:
 def _locked(
     session: Session, change: Change, experiment_id: str, action: str
 ) -> tuple[Any, dict[str, Any]]:
-    row = service.load_experiment(session, change.project_id, experiment_id, lock=True)
+    row = documents.load_experiment(session, change.project_id, experiment_id, lock=True)
     check_transition(action, row.document["status"])
     return row, entities.editable(row)
 
@@ -86,7 +86,7 @@ def _locked(
 def _save(
     session: Session, change: Change, row: Any, document: dict[str, Any], action: str, text: str
 ) -> Any:
-    return service.save(session, change, row, document, action, text)
+    return documents.save(session, change, row, document, action, text)
 
 
 def start(session: Session, change: Change, experiment_id: str) -> None:
@@ -98,7 +98,7 @@ def _start(session: Session, change: Change, row: Any, document: dict[str, Any])
     document["status"] = ACTIVE
     document["startTime"] = change.now_ms
     document.pop("scheduledTime", None)
-    service.place(session, change.project_id, document)
+    documents.place(session, change.project_id, document)
     _save(session, change, row, document, "experiment_start", "Started Experiment")
 
 
@@ -116,10 +116,10 @@ def schedule_start(session: Session, change: Change, experiment_id: str, body: S
 def start_due(session: Session, change: Change) -> int:
     """Start every experiment whose scheduled start has come; returns how many started."""
     started = 0
-    for row in entities.all_rows(session, EXPERIMENT_KIND, change.project_id):
+    for row in entities.all_rows(session, EXPERIMENT, change.project_id):
         due = row.document.get("scheduledTime")
         if row.document["status"] == SETUP and due is not None and due <= change.now_ms:
-            locked = service.load_experiment(session, change.project_id, row.id, lock=True)
+            locked = documents.load_experiment(session, change.project_id, row.id, lock=True)
             _start(session, change, locked, entities.editable(locked))
             started += 1
     return started
@@ -135,7 +135,7 @@ def _conclude(document: dict[str, Any], change: Change, status: str, reason: str
 
 def make_decision(session: Session, change: Change, experiment_id: str, body: DecisionIn) -> None:
     row, document = _locked(session, change, experiment_id, "make_decision")
-    group = service.find_group(document["groups"], body.id)
+    group = documents.find_group(document["groups"], body.id)
     if group is None:
         raise InvalidInput(f"Invalid request. id: {body.id!r} is not a group of this experiment")
     _conclude(document, change, DECIDED, body.decision_reason)
@@ -152,14 +152,14 @@ def _ship_into_layer(
     session: Session, change: Change, layer_id: str, values: dict[str, Any]
 ) -> None:
     """The shipped group's parameters become the layer's defaults (compile-mapping §6.7)."""
-    row = entities.load(session, LAYER_KIND, change.project_id, layer_id, lock=True)
+    row = entities.load(session, LAYER, change.project_id, layer_id, lock=True)
     layer = entities.editable(row)
     for parameter in layer.get("parameters") or []:
         if parameter["name"] in values:
             parameter["defaultValue"] = values[parameter["name"]]
     entities.save(
         session,
-        LAYER_KIND,
+        LAYER,
         change,
         row,
         layer,
@@ -192,7 +192,7 @@ def reset(session: Session, change: Change, experiment_id: str) -> None:
         salt=str(uuid.uuid4()),
     )
     document.pop("keepTargeting", None)
-    service.place(session, change.project_id, document)
+    documents.place(session, change.project_id, document)
     _save(session, change, row, document, "experiment_reset", "Reset Experiment")
 
 
@@ -208,12 +208,12 @@ def restart_as_new(
     if was_running:
         _abandon(document, change, f"Restarted as new experiment {new_id}")
         _save(session, change, row, document, "experiment_abandon", "Abandoned Experiment")
-    copy = service.new_document(new_id, name)
+    copy = documents.new_document(new_id, name)
     copy.update({k: deepcopy(v) for k, v in document.items() if k in _COPIED})
-    service.place(session, change.project_id, copy)
+    documents.place(session, change.project_id, copy)
     new_row = entities.insert(
         session,
-        EXPERIMENT_KIND,
+        EXPERIMENT,
         change,
         copy,
         action="experiment_create",
@@ -221,7 +221,7 @@ def restart_as_new(
     )
     if was_running:
         _start(session, change, new_row, entities.editable(new_row))
-    return service.dtos(session, change.project_id, [new_row.document])[0]
+    return documents.dtos(session, change.project_id, [new_row.document])[0]
 
 
 # Configuration carried into a restarted copy (statuses, times and salts are not).
@@ -274,7 +274,7 @@ def archive(session: Session, change: Change, experiment_id: str, body: ArchiveI
 def unarchive(session: Session, change: Change, experiment_id: str) -> None:
     row, document = _locked(session, change, experiment_id, "unarchive")
     document["status"] = document.pop("statusBeforeArchive", None) or SETUP
-    service.place(session, change.project_id, document)
+    documents.place(session, change.project_id, document)
     _save(session, change, row, document, "experiment_unarchive", "Unarchived Experiment")
 
 
@@ -287,7 +287,7 @@ def set_groups_disabled(
     if not body.group_names:
         raise InvalidInput("Invalid request. group_names: name at least one group")
     for name in body.group_names:
-        group = service.find_group(document["groups"], name)
+        group = documents.find_group(document["groups"], name)
         if group is None:
             known = ", ".join(g["name"] for g in document["groups"])
             raise InvalidInput(
@@ -309,7 +309,7 @@ def set_groups_disabled(
         "experiment_update",
         f"{verb} groups {', '.join(body.group_names)}",
     )
-    return service.dtos(session, change.project_id, [saved.document])[0]
+    return documents.dtos(session, change.project_id, [saved.document])[0]
 
 
 def drive_status(session: Session, change: Change, row: Any, body: ExperimentFields) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lockgate.domains.entities import service as entities
-from lockgate.domains.experiments import repository, service
+from lockgate.domains.experiments import documents, repository
 from lockgate.domains.experiments.schemas import ConditionalOverrideIn, IdOverrideIn, OverridesIn
 from lockgate.errors import InvalidInput
 from lockgate.kit.actor import Change
@@ -23,11 +23,11 @@ def _stored(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def read(session: Session, project_id: str, experiment_id: str) -> dict[str, Any]:
-    return _stored(service.load_experiment(session, project_id, experiment_id).document)
+    return _stored(documents.load_experiment(session, project_id, experiment_id).document)
 
 
 def _group_id(document: dict[str, Any], key: str, where: str) -> str:
-    group = service.find_group(document["groups"], key)
+    group = documents.find_group(document["groups"], key)
     if group is None:
         raise InvalidInput(
             f"Invalid request. {where} groupID: {key!r} is not a group of this experiment"
@@ -111,13 +111,13 @@ def _dedupe_conditional(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any
 def _change(
     session: Session, change: Change, experiment_id: str, edit: Any, text: str
 ) -> dict[str, Any]:
-    row = service.load_experiment(session, change.project_id, experiment_id, lock=True)
-    if row.document["status"] == service.ARCHIVED:
+    row = documents.load_experiment(session, change.project_id, experiment_id, lock=True)
+    if row.document["status"] == documents.ARCHIVED:
         raise InvalidInput("Experiment is archived. Unarchive it before editing it")
     document = entities.editable(row)
     current = _stored(document)
     document["overrides"] = edit(document, current)
-    saved = service.save(session, change, row, document, "experiment_overrides_update", text)
+    saved = documents.save(session, change, row, document, "experiment_overrides_update", text)
     return _stored(saved.document)
 
 

@@ -3,108 +3,45 @@
 An experiment is stored as its ``ExternalExperimentDto`` document (health checks excluded: they
 are computed from exposures when read) plus internal fields the API never shows: the ``salt``
 its groups hash on, the salt of its implicit layer (``layerSalt``), the layer ``buckets`` it owns,
-its inline targeting rules with their salts, its overrides, and its alerts. Lifecycle actions live
-in ``lifecycle.py``, overrides in ``overrides.py``, exposure-derived answers in ``exposures.py``.
+its inline targeting rules with their salts, its overrides, and its alerts. The document itself
+is ``documents.py``; lifecycle actions live in ``lifecycle.py``, overrides in ``overrides.py``,
+exposure-derived answers in ``exposures.py`` and ``health.py``.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from lockgate.cores.compiler import allocation, parameters
 from lockgate.domains.entities import service as entities
+from lockgate.domains.entities.kinds import EXPERIMENT
 from lockgate.domains.entities.namespaces import DYNAMIC_CONFIGS, ensure_id_free
 from lockgate.domains.entities.tags import checked_tags
-from lockgate.domains.experiments import repository
-from lockgate.domains.experiments.kinds import EXPERIMENT_KIND, LAYER_KIND
+from lockgate.domains.experiments import lifecycle, repository
+from lockgate.domains.experiments.documents import (
+    ARCHIVED,
+    SETUP,
+    build_groups,
+    check_layer,
+    dtos,
+    find_group,
+    load_experiment,
+    new_document,
+    percent,
+    place,
+)
 from lockgate.domains.experiments.repository import ExperimentFilter
 from lockgate.domains.experiments.schemas import (
     ExperimentCreate,
     ExperimentFields,
     ExperimentFullUpdate,
     ExperimentPartialUpdate,
-    GroupIn,
 )
-from lockgate.domains.rules.validation import RuleContext, build_rules, public_rule
+from lockgate.domains.rules.validation import RuleContext, build_rules
 from lockgate.errors import InvalidInput
 from lockgate.kit.actor import Change
-from lockgate.kit.ids import random_id
-
-INTERNAL_FIELDS = (
-    "salt",
-    "layerSalt",
-    "buckets",
-    "inlineTargetingRules",
-    "overrides",
-    "alerts",
-    "statusBeforeArchive",
-    "keepTargeting",
-)
-DEFAULT_ID_TYPE = "userID"
-SETUP, ACTIVE, DECIDED, ABANDONED, ARCHIVED = (
-    "setup",
-    "active",
-    "decision_made",
-    "abandoned",
-    "archived",
-)
-# Experiments holding traffic in their layer: ships and abandons release it (§6.5).
-HOLDS_BUCKETS = (SETUP, ACTIVE)
-
-
-def implicit_layer_id(experiment_id: str) -> str:
-    return f"statsig::{experiment_id}_layer"
-
-
-# -- reading ---------------------------------------------------------------------------------
-
-
-def experiment_dto(
-    document: dict[str, Any], health: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """A stored document as the API shows it; ``health`` adds the computed health checks."""
-    shown = {k: v for k, v in document.items() if k not in INTERNAL_FIELDS}
-    # PostgreSQL's JSONB does not keep key order, so the JSON text fixes one.
-    inline = [_ordered(public_rule(r)) for r in document.get("inlineTargetingRules") or []]
-    shown["inlineTargetingRules"] = inline
-    shown["inlineTargetingRulesJSON"] = json.dumps({"rules": inline}) if inline else "{}"
-    if health is None:
-        health = {"healthChecks": [], "healthCheckStatus": "PASSED"}
-    shown.update(health)
-    return shown
-
-
-_RULE_KEYS = ("name", "passPercentage", "conditions", "environments", "id", "baseID")
-_CONDITION_KEYS = ("type", "operator", "targetValue", "field", "customID")
-
-
-def _ordered(rule: dict[str, Any]) -> dict[str, Any]:
-    shown = {k: rule[k] for k in _RULE_KEYS if k in rule}
-    shown["conditions"] = [
-        {k: c[k] for k in _CONDITION_KEYS if k in c} for c in rule.get("conditions") or []
-    ]
-    return {**shown, **{k: v for k, v in rule.items() if k not in shown}}
-
-
-def dtos(
-    session: Session, project_id: str, documents: Sequence[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    from lockgate.domains.experiments.exposures import health_of
-
-    health = health_of(session, project_id, documents)
-    return [experiment_dto(d, health[d["id"]]) for d in documents]
-
-
-def load_experiment(
-    session: Session, project_id: str, experiment_id: str, *, lock: bool = False
-) -> Any:
-    return entities.load(session, EXPERIMENT_KIND, project_id, experiment_id, lock=lock)
 
 
 def get(session: Session, project_id: str, experiment_id: str) -> dict[str, Any]:
@@ -117,93 +54,9 @@ def list_experiments(
 ) -> tuple[list[dict[str, Any]], int]:
     conditions = repository.filter_conditions(session, flt)
     rows, total = entities.list_rows(
-        session, EXPERIMENT_KIND, project_id, conditions, offset=offset, limit=limit
+        session, EXPERIMENT, project_id, conditions, offset=offset, limit=limit
     )
     return dtos(session, project_id, [r.document for r in rows]), total
-
-
-# -- validation ------------------------------------------------------------------------------
-
-
-def _number(value: float) -> float | int:
-    return int(value) if float(value).is_integer() else float(value)
-
-
-def _percent(value: float | None, where: str) -> float | int:
-    if value is None or not 0 <= value <= 100:
-        raise InvalidInput(f"Invalid request. {where}: must be a number from 0 to 100, got {value}")
-    if abs(round(value * 100) - value * 100) > 1e-6:
-        raise InvalidInput(f"Invalid request. {where}: allows at most 2 decimals, got {value:g}")
-    return _number(value)
-
-
-def default_groups() -> list[dict[str, Any]]:
-    return [
-        {"name": name, "id": random_id(), "size": 50, "parameterValues": {}, "description": ""}
-        for name in ("Control", "Test")
-    ]
-
-
-def build_groups(
-    incoming: Sequence[GroupIn], existing: Sequence[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Validate groups; a group keeps its id when it names an existing id or group name."""
-    if len(incoming) < 2:
-        raise InvalidInput(
-            f"Invalid request. groups: an experiment needs at least 2 groups, got {len(incoming)}"
-        )
-    by_id = {g["id"]: g for g in existing}
-    by_name = {g["name"].lower(): g for g in existing}
-    names: set[str] = set()
-    ids: set[str] = set()
-    built: list[dict[str, Any]] = []
-    total = Decimal(0)
-    for index, group in enumerate(incoming):
-        name = (group.name or "").strip()
-        where = f'groups[{index}] "{name}"' if name else f"groups[{index}]"
-        if not name:
-            raise InvalidInput(f"Invalid request. {where}: name is required")
-        if name.lower() in names:
-            raise InvalidInput(f"Invalid request. {where}: group name {name!r} is used twice")
-        names.add(name.lower())
-        size = _percent(group.size, f"{where} size")
-        total += Decimal(str(size))
-        previous = by_id.get(group.id or "") or by_name.get(name.lower())
-        group_id = group.id or (previous["id"] if previous else random_id())
-        if group_id in ids:
-            raise InvalidInput(f"Invalid request. {where}: group id {group_id!r} is used twice")
-        ids.add(group_id)
-        stored: dict[str, Any] = {
-            "name": name,
-            "id": group_id,
-            "size": size,
-            "parameterValues": dict(group.parameter_values or {}),
-            "description": group.description or "",
-        }
-        disabled = (
-            group.disabled if group.disabled is not None else (previous or {}).get("disabled")
-        )
-        if disabled:
-            stored["disabled"] = True
-        if group.foreign_group_id is not None:
-            stored["foreignGroupID"] = group.foreign_group_id
-        built.append(stored)
-    if total != 100:
-        raise InvalidInput(
-            f"Invalid request. groups: sizes must add up to 100, got {_number(float(total)):g}"
-        )
-    return built
-
-
-def find_group(groups: Sequence[dict[str, Any]], key: str) -> dict[str, Any] | None:
-    """A group by id, or else by name (case-insensitive)."""
-    for group in groups:
-        if group["id"] == key:
-            return group
-    for group in groups:
-        if group["name"].lower() == key.lower():
-            return group
-    return None
 
 
 def _rule_context(session: Session, project_id: str) -> RuleContext:
@@ -222,41 +75,6 @@ def _target_apps(value: str | list[str] | None) -> list[str]:
 
 def _metrics(value: Any) -> list[dict[str, Any]]:
     return [m.model_dump(by_alias=True, exclude_none=True) for m in value or []]
-
-
-def load_layer(session: Session, project_id: str, layer_id: str) -> dict[str, Any]:
-    row = entities.find(session, LAYER_KIND, project_id, layer_id)
-    if row is None:
-        raise InvalidInput(f"Invalid request. layerID: layer {layer_id!r} does not exist")
-    return row.document  # type: ignore[no-any-return]
-
-
-def _taken_buckets(
-    session: Session, project_id: str, layer_id: str, experiment_id: str
-) -> set[int]:
-    taken: set[int] = set()
-    for row in repository.layer_experiments(session, project_id, layer_id):
-        if row.id != experiment_id:
-            taken.update(row.document.get("buckets") or [])
-    return taken
-
-
-def place(session: Session, project_id: str, document: dict[str, Any]) -> None:
-    """(Re)compute the buckets the experiment owns in its layer from its allocation."""
-    if document["status"] not in HOLDS_BUCKETS:
-        document["buckets"] = []
-        return
-    count = allocation.bucket_count(document["allocation"])
-    layer_id = document.get("layerID")
-    taken = _taken_buckets(session, project_id, layer_id, document["id"]) if layer_id else set()
-    buckets = allocation.reserve(document.get("buckets") or [], count, taken)
-    if buckets is None:
-        free = allocation.LAYER_BUCKETS - len(taken)
-        raise InvalidInput(
-            f"Invalid request. allocation: layer {layer_id!r} has {free / 10:g}% of its traffic "
-            f"free, which cannot hold an allocation of {document['allocation']:g}%"
-        )
-    document["buckets"] = buckets
 
 
 _SIMPLE = {
@@ -340,7 +158,7 @@ def apply(
             )
         document["groups"] = groups
     if "allocation" in fields:
-        document["allocation"] = _percent(body.allocation, "allocation")
+        document["allocation"] = percent(body.allocation, "allocation")
     if "control_group_id" in fields or "groups" in fields:
         wanted = body.control_group_id if "control_group_id" in fields else None
         wanted = wanted or document.get("controlGroupID")
@@ -374,68 +192,10 @@ def apply(
     return document
 
 
-def check_layer(session: Session, project_id: str, document: dict[str, Any]) -> None:
-    """A layered experiment shares the layer's unit type and sets only layer parameters."""
-    layer_id = document.get("layerID")
-    if not layer_id:
-        return
-    layer = load_layer(session, project_id, layer_id)
-    if layer["idType"] != document["idType"]:
-        raise InvalidInput(
-            f"Invalid request. idType: {document['idType']!r} differs from the idType "
-            f"{layer['idType']!r} of layer {layer_id!r}"
-        )
-    for index, group in enumerate(document["groups"]):
-        parameters.check_values(
-            layer, group["parameterValues"], f'groups[{index}] "{group["name"]}" parameterValues'
-        )
-
-
-def new_document(experiment_id: str, name: str) -> dict[str, Any]:
-    return {
-        "id": experiment_id,
-        "name": name,
-        "description": "",
-        "idType": DEFAULT_ID_TYPE,
-        "hypothesis": "",
-        "status": SETUP,
-        "launchedGroupID": None,
-        "startTime": None,
-        "endTime": None,
-        "decisionTime": None,
-        "decisionReason": None,
-        "layerID": None,
-        "groups": default_groups(),
-        "controlGroupID": None,
-        "allocation": 100,
-        "duration": 14,
-        "targetingGateID": "",
-        "defaultConfidenceInterval": "95",
-        "bonferroniCorrection": False,
-        "sequentialTesting": False,
-        "primaryMetrics": [],
-        "primaryMetricTags": [],
-        "secondaryMetrics": [],
-        "secondaryMetricTags": [],
-        "tags": [],
-        "targetApps": [],
-        "holdoutIDs": [],
-        "team": None,
-        "teamID": None,
-        "salt": str(uuid.uuid4()),
-        "layerSalt": str(uuid.uuid4()),
-        "buckets": [],
-        "inlineTargetingRules": [],
-        "overrides": {"overrides": [], "userIDOverrides": []},
-    }
-
-
 _LIFECYCLE_FIELDS = {"status", "launched_group_id", "decision_reason"}
 
 
 def create(session: Session, change: Change, body: ExperimentCreate) -> dict[str, Any]:
-    from lockgate.domains.experiments import lifecycle
-
     name, experiment_id = entities.derive_id(body.name, body.id, "plain")
     ensure_id_free(session, DYNAMIC_CONFIGS, change.project_id, experiment_id)
     document = new_document(experiment_id, name)
@@ -444,7 +204,7 @@ def create(session: Session, change: Change, body: ExperimentCreate) -> dict[str
     document = apply(session, change.project_id, document, body, fields)
     row = entities.insert(
         session,
-        EXPERIMENT_KIND,
+        EXPERIMENT,
         change,
         document,
         action="experiment_create",
@@ -494,8 +254,6 @@ def partial_update(
 def _update(
     session: Session, change: Change, experiment_id: str, body: ExperimentFields, fields: set[str]
 ) -> dict[str, Any]:
-    from lockgate.domains.experiments import lifecycle
-
     row = load_experiment(session, change.project_id, experiment_id, lock=True)
     if row.document["status"] == ARCHIVED:
         raise InvalidInput("Experiment is archived. Unarchive it before editing it")
@@ -504,7 +262,7 @@ def _update(
         document = apply(session, change.project_id, entities.editable(row), body, content)
         entities.save(
             session,
-            EXPERIMENT_KIND,
+            EXPERIMENT,
             change,
             row,
             document,
@@ -516,20 +274,12 @@ def _update(
     return dtos(session, change.project_id, [row.document])[0]
 
 
-def save(
-    session: Session, change: Change, row: Any, document: dict[str, Any], action: str, text: str
-) -> Any:
-    return entities.save(
-        session, EXPERIMENT_KIND, change, row, document, action=action, change_log=text
-    )
-
-
 def delete(session: Session, change: Change, experiment_id: str) -> dict[str, Any]:
     row = load_experiment(session, change.project_id, experiment_id, lock=True)
     shown = dtos(session, change.project_id, [row.document])[0]
     entities.remove(
         session,
-        EXPERIMENT_KIND,
+        EXPERIMENT,
         change,
         row,
         action="experiment_delete",

@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lockgate.domains.entities import service as entities
+from lockgate.domains.entities.kinds import GATE, SEGMENT
 from lockgate.domains.entities.namespaces import FEATURE_GATES, ensure_id_free
-from lockgate.domains.entities.service import EntityKind
 from lockgate.domains.entities.tags import checked_tags
 from lockgate.domains.gates import references, repository
 from lockgate.domains.gates.schemas import (
@@ -30,21 +30,8 @@ from lockgate.domains.gates.schemas import (
 )
 from lockgate.domains.rules.schemas import RuleIn
 from lockgate.domains.rules.validation import RuleContext, build_rules, public_rule
-from lockgate.errors import GENERIC_NOT_FOUND, InvalidInput
+from lockgate.errors import InvalidInput
 from lockgate.kit.actor import Change
-from lockgate.storage.models import Gate, Segment
-
-GATE = EntityKind(
-    model=Gate,
-    entity_type="gate",
-    label="Gate",
-    not_found=GENERIC_NOT_FOUND,
-    columns=lambda document: {"gate_type": document.get("type") or "TEMPORARY"},
-)
-# Only ``exists`` is used on it; the segments package owns segment writes.
-SEGMENT = EntityKind(
-    model=Segment, entity_type="segment", label="Segment", not_found=GENERIC_NOT_FOUND
-)
 
 IN_PROGRESS, LAUNCHED, DISABLED, ARCHIVED = "In Progress", "Launched", "Disabled", "Archived"
 INTERNAL_FIELDS = frozenset({"overrides", "alerts", "preArchiveStatus", "archiveReason"})

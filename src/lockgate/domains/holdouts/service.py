@@ -25,8 +25,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lockgate.domains.entities import service as entities
+from lockgate.domains.entities.kinds import HOLDOUT
 from lockgate.domains.entities.namespaces import FEATURE_GATES, ensure_id_free
-from lockgate.domains.entities.service import EntityKind
 from lockgate.domains.gates import overrides as gate_overrides
 from lockgate.domains.gates.overrides import Mode
 from lockgate.domains.gates.schemas import OverridesIn
@@ -41,10 +41,7 @@ from lockgate.domains.holdouts.schemas import (
 from lockgate.errors import InvalidInput
 from lockgate.kit.actor import Change
 from lockgate.kit.ids import random_id
-from lockgate.storage.models import Holdout
 
-NOT_FOUND = "Holdout not found."
-HOLDOUT = EntityKind(model=Holdout, entity_type="holdout", label="Holdout", not_found=NOT_FOUND)
 ATTACHMENT_FIELDS = ("gateIDs", "experimentIDs", "layerIDs")
 _KIND_WORD = {"gateIDs": "gate", "experimentIDs": "experiment", "layerIDs": "layer"}
 INTERNAL_FIELDS = frozenset(

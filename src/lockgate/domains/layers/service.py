@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 
 from lockgate.cores.compiler import parameters
 from lockgate.domains.entities import service as entities
+from lockgate.domains.entities.kinds import LAYER
+from lockgate.domains.experiments import documents as experiments
 from lockgate.domains.experiments import repository as experiment_repository
-from lockgate.domains.experiments import service as experiments
-from lockgate.domains.experiments.kinds import LAYER_KIND
 from lockgate.domains.layers.schemas import (
     ConditionalOverrideIn,
     IdOverrideIn,
@@ -37,7 +37,7 @@ def layer_dto(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_layer(session: Session, project_id: str, layer_id: str, *, lock: bool = False) -> Any:
-    return entities.load(session, LAYER_KIND, project_id, layer_id, lock=lock)
+    return entities.load(session, LAYER, project_id, layer_id, lock=lock)
 
 
 def get(session: Session, project_id: str, layer_id: str) -> dict[str, Any]:
@@ -47,7 +47,7 @@ def get(session: Session, project_id: str, layer_id: str) -> dict[str, Any]:
 def list_layers(
     session: Session, project_id: str, *, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
-    rows, total = entities.list_rows(session, LAYER_KIND, project_id, offset=offset, limit=limit)
+    rows, total = entities.list_rows(session, LAYER, project_id, offset=offset, limit=limit)
     return [layer_dto(r.document) for r in rows], total
 
 
@@ -92,7 +92,7 @@ def create(session: Session, change: Change, body: LayerCreate) -> dict[str, Any
     name, layer_id = entities.derive_id(body.name, None, "plain")
     if not body.id_type:
         raise InvalidInput("Invalid request. idType: is required")
-    entities.ensure_free(session, (LAYER_KIND,), change.project_id, layer_id)
+    entities.ensure_free(session, (LAYER,), change.project_id, layer_id)
     document: dict[str, Any] = {
         "id": layer_id,
         "name": name,
@@ -109,7 +109,7 @@ def create(session: Session, change: Change, body: LayerCreate) -> dict[str, Any
         "overrides": {"conditionalOverrides": [], "idOverrides": []},
     }
     row = entities.insert(
-        session, LAYER_KIND, change, document, action="layer_create", change_log="Created Layer"
+        session, LAYER, change, document, action="layer_create", change_log="Created Layer"
     )
     return layer_dto(row.document)
 
@@ -150,7 +150,7 @@ def _update(
                 )
     saved = entities.save(
         session,
-        LAYER_KIND,
+        LAYER,
         change,
         row,
         document,
@@ -169,9 +169,7 @@ def delete(session: Session, change: Change, layer_id: str) -> None:
             f"Invalid request. Layer {layer_id!r} has experiments ({names}); delete them or move "
             "them to another layer first"
         )
-    entities.remove(
-        session, LAYER_KIND, change, row, action="layer_delete", change_log="Deleted Layer"
-    )
+    entities.remove(session, LAYER, change, row, action="layer_delete", change_log="Deleted Layer")
 
 
 # -- overrides -------------------------------------------------------------------------------
@@ -274,7 +272,7 @@ def _change_overrides(
     document = entities.editable(row)
     document["overrides"] = edit(document, _stored(document))
     saved = entities.save(
-        session, LAYER_KIND, change, row, document, action="layer_overrides_update", change_log=text
+        session, LAYER, change, row, document, action="layer_overrides_update", change_log=text
     )
     return _stored(saved.document)
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from lockgate.domains.entities import service as entities
-from lockgate.domains.metrics.service import METRIC, is_archived, load_custom
+from lockgate.domains.entities.kinds import METRIC
+from lockgate.domains.metrics.service import is_archived, load_custom
 from lockgate.domains.metrics.sql import DAY_MS
 from lockgate.errors import InvalidInput
 from lockgate.kit.actor import Change

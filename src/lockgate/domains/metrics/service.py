@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lockgate.domains.entities import service as entities
+from lockgate.domains.entities.kinds import METRIC
 from lockgate.domains.entities.tags import checked_tags
 from lockgate.domains.events import repository as events_repository
 from lockgate.domains.metrics import definitions, repository
@@ -28,18 +29,10 @@ from lockgate.domains.metrics.definitions import (
 from lockgate.domains.metrics.schemas import MetricCreate, MetricDefinitionFields, MetricUpdate
 from lockgate.domains.metrics.sql import EventSelector, MetricSpec
 from lockgate.domains.tags import repository as tags_repository
-from lockgate.errors import GENERIC_NOT_FOUND, InvalidInput, NotFound
+from lockgate.errors import InvalidInput, NotFound
 from lockgate.kit.actor import Change
 from lockgate.storage.models import Metric
 
-METRIC = entities.EntityKind(
-    model=Metric,
-    entity_type="metric",
-    label="Metric",
-    not_found=GENERIC_NOT_FOUND,
-    columns=lambda document: {"metric_type": document["type"]},
-    affects_spec=False,  # metrics never reach download_config_specs
-)
 # Legacy automatic type some funnels name; it reads the event's user metric.
 _AUTOMATIC_ALIASES = {
     "event_count": "event_count",

@@ -18,11 +18,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lockgate.domains.entities import service as entities
+from lockgate.domains.entities.kinds import SEGMENT
 from lockgate.domains.segments import repository
 from lockgate.domains.segments.service import (
     ID_LIST,
     LIST_TYPES,
-    SEGMENT,
     USER_STORE_ID_LIST,
     load_for_change,
     wrong_type,

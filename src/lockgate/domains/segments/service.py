@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from lockgate.domains.entities import service as entities
+from lockgate.domains.entities.kinds import GATE, SEGMENT
 from lockgate.domains.entities.tags import checked_tags
 from lockgate.domains.rules.schemas import RuleIn
 from lockgate.domains.rules.validation import RuleContext, build_rules, public_rule
@@ -24,7 +25,7 @@ from lockgate.domains.segments.schemas import SegmentCreate, rules_payload
 from lockgate.errors import InvalidInput, describe_validation_errors
 from lockgate.kit.actor import Change
 from lockgate.kit.graphs import cycle_through
-from lockgate.storage.models import Gate, Segment
+from lockgate.storage.models import Segment
 
 RULE_BASED = "rule_based"
 ID_LIST = "id_list"
@@ -38,15 +39,6 @@ ACTIVE = "Active"
 # none; ``isEnabled`` shows its effect) and the id-list version ``/idlist_metadata`` reports.
 INTERNAL_FIELDS = ("salt", "status", "idListVersion")
 DEFAULT_ID_TYPE = "userID"
-
-SEGMENT = entities.EntityKind(
-    model=Segment,
-    entity_type="segment",
-    label="Segment",
-    not_found="Segment not found.",
-    columns=lambda document: {"segment_type": document["type"]},
-)
-_GATE = entities.EntityKind(model=Gate, entity_type="gate", label="Gate", not_found="")
 
 
 def wrong_type(types: Sequence[str], verb: str = "modified") -> InvalidInput:
@@ -117,7 +109,7 @@ def _checked_id_type(raw: str | None) -> str:
 def _rule_context(session: Session, project_id: str) -> RuleContext:
     return RuleContext(
         kind="segment",
-        gate_exists=lambda gate_id: entities.exists(session, _GATE, project_id, gate_id),
+        gate_exists=lambda gate_id: entities.exists(session, GATE, project_id, gate_id),
         segment_exists=lambda other: entities.exists(session, SEGMENT, project_id, other),
     )
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Request
 
-from lockgate.domains.experiments import exposures, lifecycle, overrides, service
+from lockgate.domains.experiments import documents, exposures, lifecycle, overrides, service
 from lockgate.domains.experiments.repository import ExperimentFilter
 from lockgate.domains.experiments.schemas import (
     AbandonIn,
@@ -192,7 +192,7 @@ def cumulative_exposures(ctx: Console, id: str) -> dict[str, Any]:
 @router.get(BASE + "/{id}/pulse_results")
 def pulse_results(ctx: Console, id: str, request: Request) -> dict[str, Any]:
     query = {name: request.query_params.get(name) for name in PULSE_FLAGS}
-    document = service.load_experiment(ctx.session, ctx.project_id, id).document
+    document = documents.load_experiment(ctx.session, ctx.project_id, id).document
     data = pulse_service.experiment_results(
         ctx.session, ctx.project_id, document, query, ctx.now_ms()
     )
@@ -203,7 +203,7 @@ def pulse_results(ctx: Console, id: str, request: Request) -> dict[str, Any]:
 def load_pulse(
     ctx: Console, id: str, request: Request, body: LoadPulseIn | None = Body(None)
 ) -> dict[str, Any]:
-    service.load_experiment(ctx.session, ctx.project_id, id)
+    documents.load_experiment(ctx.session, ctx.project_id, id)
     refresh = pulse_service.refresh_type(request.query_params.get("refresh"))
     pulse_service.load(ctx.session, ctx.change, "experiment", id, body, refresh=refresh)
     return message_only("Experiment is loading.")
@@ -213,7 +213,7 @@ def load_pulse(
 def pulse_load_history(
     ctx: Console, id: str, request: Request, page: Page = Depends(page_params)
 ) -> dict[str, Any]:
-    service.load_experiment(ctx.session, ctx.project_id, id)
+    documents.load_experiment(ctx.session, ctx.project_id, id)
     rows, total = pulse_jobs.history(
         ctx.session, ctx.project_id, "experiment", id, offset=page.offset, limit=page.limit
     )

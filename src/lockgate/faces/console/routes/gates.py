@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from lockgate.domains.entities import service as entities
+from lockgate.domains.entities.kinds import GATE
 from lockgate.domains.gates import gate_rules, overrides, pulse, references, repository, service
 from lockgate.domains.gates.schemas import (
     GATE_TYPES,
@@ -223,7 +224,7 @@ def list_gate_versions(
 ) -> dict[str, Any]:
     service.load_gate(ctx.session, ctx.project_id, id)
     documents, total = entities.versions(
-        ctx.session, service.GATE, ctx.project_id, id, offset=page.offset, limit=page.limit
+        ctx.session, GATE, ctx.project_id, id, offset=page.offset, limit=page.limit
     )
     data = [service.gate_dto(d) for d in documents]
     return paginated("Gate versions listed successfully.", data, total, page, request)

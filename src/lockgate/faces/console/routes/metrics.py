@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from lockgate.domains.experiments import service as experiments_service
+from lockgate.domains.experiments import documents as experiment_documents
 from lockgate.domains.experiments.repository import ExperimentFilter, filter_conditions
 from lockgate.domains.metrics import lifecycle, repository, service, values
 from lockgate.domains.metrics.definitions import metric_id
@@ -147,7 +147,7 @@ def metric_experiments(
     )
     using = service.experiments_using(ctx.session, ctx.project_id, id, candidates)
     items = using[page.offset : page.offset + page.limit]
-    data = experiments_service.dtos(ctx.session, ctx.project_id, items)
+    data = experiment_documents.dtos(ctx.session, ctx.project_id, items)
     return paginated("Experiments listed successfully.", data, len(using), page, request)
 
 

@@ -1,0 +1,87 @@
+"""The kinds of entity document, one per table: what each is called and what it indexes.
+
+They live here, under the package every domain builds on, because domains read each other's
+tables through them: a gate rule checks that a segment exists, an experiment ships its values
+into its layer, a holdout attaches to gates, experiments and layers. Each domain owns the
+writes of its own kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from lockgate.errors import GENERIC_NOT_FOUND
+from lockgate.storage.models import (
+    Autotune,
+    DynamicConfig,
+    Experiment,
+    Gate,
+    Holdout,
+    Layer,
+    Metric,
+    Segment,
+)
+
+
+@dataclass(frozen=True)
+class EntityKind:
+    model: Any  # a table class built on EntityMixin
+    entity_type: str  # "gate", used in versions and audit rows
+    label: str  # "Gate", used in messages
+    not_found: str
+    # Extra indexed columns derived from a document (e.g. a gate's type).
+    columns: Callable[[dict[str, Any]], dict[str, Any]] = field(default=lambda _doc: {})
+    # Whether a change alters what SDKs download.
+    affects_spec: bool = True
+
+
+GATE = EntityKind(
+    model=Gate,
+    entity_type="gate",
+    label="Gate",
+    not_found=GENERIC_NOT_FOUND,
+    columns=lambda document: {"gate_type": document.get("type") or "TEMPORARY"},
+)
+SEGMENT = EntityKind(
+    model=Segment,
+    entity_type="segment",
+    label="Segment",
+    not_found="Segment not found.",
+    columns=lambda document: {"segment_type": document["type"]},
+)
+DYNAMIC_CONFIG = EntityKind(
+    model=DynamicConfig,
+    entity_type="dynamic_config",
+    label="Dynamic Config",
+    not_found="Dynamic Config not found.",
+)
+EXPERIMENT = EntityKind(
+    model=Experiment,
+    entity_type="experiment",
+    label="Experiment",
+    not_found="Experiment not found.",
+    columns=lambda document: {
+        "layer_id": document.get("layerID"),
+        "team_id": document.get("teamID"),
+    },
+)
+LAYER = EntityKind(model=Layer, entity_type="layer", label="Layer", not_found="Layer not found.")
+HOLDOUT = EntityKind(
+    model=Holdout, entity_type="holdout", label="Holdout", not_found="Holdout not found."
+)
+AUTOTUNE = EntityKind(
+    model=Autotune,
+    entity_type="autotune",
+    label="Autotune Experiment",
+    not_found="Autotune Experiment not found.",
+)
+METRIC = EntityKind(
+    model=Metric,
+    entity_type="metric",
+    label="Metric",
+    not_found=GENERIC_NOT_FOUND,
+    columns=lambda document: {"metric_type": document["type"]},
+    affects_spec=False,  # metrics never reach download_config_specs
+)
