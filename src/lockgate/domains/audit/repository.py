@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from lockgate.kit.sqljson import json_list_overlaps
@@ -107,3 +107,13 @@ def list_versions(
         .limit(limit)
     ).all()
     return rows, total
+
+
+def delete_versions(session: Session, project_id: str, entity_type: str, entity_id: str) -> None:
+    session.execute(
+        delete(EntityVersion).where(
+            EntityVersion.project_id == project_id,
+            EntityVersion.entity_type == entity_type,
+            EntityVersion.entity_id == entity_id,
+        )
+    )

@@ -38,7 +38,7 @@ from lockgate.domains.autotunes.schemas import (
 )
 from lockgate.domains.entities import service as entities
 from lockgate.domains.entities.kinds import AUTOTUNE
-from lockgate.domains.entities.namespaces import DYNAMIC_CONFIGS, ensure_id_free
+from lockgate.domains.entities.namespaces import DYNAMIC_CONFIGS
 from lockgate.errors import InvalidInput
 from lockgate.kit.actor import Change
 from lockgate.kit.ids import random_id
@@ -170,7 +170,7 @@ def set_traffic_weights(
 
 def create_autotune(session: Session, change: Change, body: AutotuneCreate) -> Any:
     name, autotune_id = entities.derive_id(body.name, None, "plain")
-    ensure_id_free(session, DYNAMIC_CONFIGS, change.project_id, autotune_id)
+    entities.ensure_free(session, DYNAMIC_CONFIGS, change.project_id, autotune_id)
     variants = build_variants(body.variants)
     document: dict[str, Any] = {
         "id": autotune_id,

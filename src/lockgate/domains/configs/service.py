@@ -33,7 +33,7 @@ from lockgate.domains.configs.values import (
 )
 from lockgate.domains.entities import service as entities
 from lockgate.domains.entities.kinds import DYNAMIC_CONFIG
-from lockgate.domains.entities.namespaces import DYNAMIC_CONFIGS, ensure_id_free
+from lockgate.domains.entities.namespaces import DYNAMIC_CONFIGS
 from lockgate.domains.entities.tags import checked_tags
 from lockgate.domains.rules.schemas import RuleIn
 from lockgate.domains.rules.validation import (
@@ -259,7 +259,7 @@ def _apply(
 
 def create(session: Session, change: Change, body: ConfigCreate) -> dict[str, Any]:
     name, config_id = entities.derive_id(body.name, body.id)
-    ensure_id_free(session, DYNAMIC_CONFIGS, change.project_id, config_id)
+    entities.ensure_free(session, DYNAMIC_CONFIGS, change.project_id, config_id)
     document: dict[str, Any] = {
         "id": config_id,
         "name": name,

@@ -12,17 +12,17 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from lockgate.domains.audit import repository as history_repository
 from lockgate.domains.audit.service import record_audit, record_version
+from lockgate.domains.entities import repository
 from lockgate.domains.entities.kinds import EntityKind
 from lockgate.domains.projects.repository import bump_spec_revision
 from lockgate.errors import InvalidInput, NotFound
 from lockgate.kit.actor import Change
 from lockgate.kit.ids import name_to_id
-from lockgate.storage.models import EntityVersion
 
 NAME_IN_USE = "Name is already in use"
 
@@ -61,28 +61,20 @@ def derive_id(name: str | None, given_id: str | None, style: str = "dotted") -> 
 def find(
     session: Session, kind: EntityKind, project_id: str, entity_id: str, *, lock: bool = False
 ) -> Any | None:
-    model = kind.model
-    query = select(model).where(model.project_id == project_id, model.id == entity_id)
-    if lock:
-        query = query.with_for_update()
-    return session.scalars(query).first()
+    return repository.find(session, kind, project_id, entity_id, lock=lock)
 
 
 def load(
     session: Session, kind: EntityKind, project_id: str, entity_id: str, *, lock: bool = False
 ) -> Any:
-    row = find(session, kind, project_id, entity_id, lock=lock)
+    row = repository.find(session, kind, project_id, entity_id, lock=lock)
     if row is None:
         raise NotFound(kind.not_found)
     return row
 
 
 def exists(session: Session, kind: EntityKind, project_id: str, entity_id: str) -> bool:
-    model = kind.model
-    found = session.scalar(
-        select(func.count()).where(model.project_id == project_id, model.id == entity_id)
-    )
-    return bool(found)
+    return repository.exists(session, kind, project_id, entity_id)
 
 
 def ensure_free(
@@ -140,8 +132,7 @@ def insert(
     row = kind.model(project_id=change.project_id, id=document["id"], version=1, document=document)
     for column, value in _columns(kind, document).items():
         setattr(row, column, value)
-    session.add(row)
-    session.flush()
+    repository.add(session, row)
     _record(session, kind, change, row, None, action, change_log)
     return row
 
@@ -172,15 +163,8 @@ def remove(
     session: Session, kind: EntityKind, change: Change, row: Any, *, action: str, change_log: str
 ) -> None:
     before = row.document
-    session.execute(
-        delete(EntityVersion).where(
-            EntityVersion.project_id == change.project_id,
-            EntityVersion.entity_type == kind.entity_type,
-            EntityVersion.entity_id == row.id,
-        )
-    )
-    session.delete(row)
-    session.flush()
+    history_repository.delete_versions(session, change.project_id, kind.entity_type, row.id)
+    repository.delete(session, row)
     record_audit(
         session,
         project_id=change.project_id,
@@ -249,13 +233,7 @@ def list_rows(
     offset: int = 0,
     limit: int | None = None,
 ) -> tuple[Sequence[Any], int]:
-    model = kind.model
-    where = [model.project_id == project_id, *conditions]
-    total = session.scalar(select(func.count()).select_from(model).where(*where)) or 0
-    query = select(model).where(*where).order_by(model.created_time, model.id).offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
-    return session.scalars(query).all(), total
+    return repository.list_rows(session, kind, project_id, conditions, offset=offset, limit=limit)
 
 
 def all_rows(session: Session, kind: EntityKind, project_id: str) -> Sequence[Any]:

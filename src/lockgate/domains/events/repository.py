@@ -1,4 +1,5 @@
-"""Bulk writes to the event tables, and the Console's reads of them.
+"""Bulk writes to the event tables, the moves from landing tables to indexed ones, and the
+Console's reads of them.
 
 Events arrive by the hundred thousand, so rows go to the driver's ``executemany`` as tuples with
 their JSON columns already serialised: SQLAlchemy's per-row parameter processing would cost
@@ -13,7 +14,7 @@ from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Subquery, Table, and_, distinct, func, select
+from sqlalchemy import Connection, Subquery, Table, and_, distinct, exists, func, select
 from sqlalchemy.orm import Session
 
 from lockgate.storage.models import CustomEvent, Exposure, events_incoming, exposures_incoming
@@ -101,6 +102,79 @@ class EventSummary:
     first_time: int
     last_time: int
     latest: CustomEvent
+
+
+# Each landing table with the indexed table its rows move to, and the columns a move copies.
+_MOVES = tuple(
+    (TABLES[f"{name}_incoming"], TABLES[name], insert_columns(name))
+    for name in ("exposures", "events")
+)
+_MOVE_LOCK = 0x6C6F636B6D6F7665  # PostgreSQL advisory lock key taken by every move
+
+
+def lock_moves(connection: Connection) -> None:
+    """Take the move lock until the caller's transaction ends (PostgreSQL only)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(func.pg_advisory_xact_lock(_MOVE_LOCK)))
+
+
+def highest_seqs(connection: Connection) -> tuple[int, int]:
+    """The highest ``seq`` of the indexed exposures and events (0 when empty)."""
+    return tuple(  # type: ignore[return-value]
+        int(connection.scalar(select(func.coalesce(func.max(indexed.c.seq), 0))) or 0)
+        for _, indexed, _ in _MOVES
+    )
+
+
+def any_landed(session: Session) -> bool:
+    """Whether any landed row waits to be moved."""
+    return any(session.scalar(select(exists().select_from(landing))) for landing, _, _ in _MOVES)
+
+
+def move_landed(connection: Connection, limit: int | None) -> int:
+    """Copy up to ``limit`` landed rows per table, oldest first, into the indexed tables and
+    delete them from the landing ones; returns how many rows moved. Rows go in in unit order
+    (see ``incoming.move``)."""
+    moved = 0
+    for incoming, indexed, columns in _MOVES:
+        if limit is None:
+            last = connection.scalar(select(func.max(incoming.c.seq)))
+        else:
+            oldest = select(incoming.c.seq).order_by(incoming.c.seq).limit(limit).subquery()
+            last = connection.scalar(select(func.max(oldest.c.seq)))
+        if last is None:
+            continue
+        if connection.dialect.name == "postgresql":
+            # One statement, so a batch committed by another writer between a copy and a
+            # delete can neither be deleted uncopied nor be copied twice.
+            taken = (
+                incoming.delete()
+                .where(incoming.c.seq <= last)
+                .returning(incoming.c.seq, *(incoming.c[name] for name in columns))
+                .cte("taken")
+            )
+            copied = select(*(taken.c[name] for name in columns)).order_by(
+                taken.c.project_id, taken.c.user_id
+            )
+            # The driver reports no row count for an INSERT fed by a data-modifying CTE.
+            moved += int(
+                connection.scalar(
+                    select(func.count()).select_from(incoming).where(incoming.c.seq <= last)
+                )
+                or 0
+            )
+            connection.execute(indexed.insert().from_select(columns, copied))
+        else:
+            # SQLite has one writer at a time: nothing lands between these two statements.
+            landed = (
+                select(*(incoming.c[name] for name in columns))
+                .where(incoming.c.seq <= last)
+                .order_by(incoming.c.project_id, incoming.c.user_id)
+            )
+            result = connection.execute(indexed.insert().from_select(columns, landed))
+            connection.execute(incoming.delete().where(incoming.c.seq <= last))
+            moved += max(result.rowcount or 0, 0)
+    return moved
 
 
 def _summary_groups(project_id: str) -> Subquery:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from lockgate.domains.entities import service as entities
 from lockgate.domains.entities.kinds import EXPERIMENT, LAYER
-from lockgate.domains.entities.namespaces import DYNAMIC_CONFIGS, ensure_id_free
+from lockgate.domains.entities.namespaces import DYNAMIC_CONFIGS
 from lockgate.domains.experiments import documents
 from lockgate.domains.experiments.documents import ABANDONED, ACTIVE, ARCHIVED, DECIDED, SETUP
 from lockgate.domains.experiments.schemas import (
@@ -203,7 +203,7 @@ def restart_as_new(
     can take over its traffic, and the copy starts at once; otherwise the copy is in setup."""
     row, document = _locked(session, change, experiment_id, "restart_as_new")
     name, new_id = entities.derive_id(body.name, None, "plain")
-    ensure_id_free(session, DYNAMIC_CONFIGS, change.project_id, new_id)
+    entities.ensure_free(session, DYNAMIC_CONFIGS, change.project_id, new_id)
     was_running = document["status"] == ACTIVE
     if was_running:
         _abandon(document, change, f"Restarted as new experiment {new_id}")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from lockgate.domains.entities import service as entities
 from lockgate.domains.entities.kinds import EXPERIMENT
-from lockgate.domains.entities.namespaces import DYNAMIC_CONFIGS, ensure_id_free
+from lockgate.domains.entities.namespaces import DYNAMIC_CONFIGS
 from lockgate.domains.entities.tags import checked_tags
 from lockgate.domains.experiments import lifecycle, repository
 from lockgate.domains.experiments.documents import (
@@ -39,6 +39,7 @@ from lockgate.domains.experiments.schemas import (
     ExperimentFullUpdate,
     ExperimentPartialUpdate,
 )
+from lockgate.domains.metrics import service as metrics
 from lockgate.domains.rules.validation import RuleContext, build_rules
 from lockgate.errors import InvalidInput
 from lockgate.kit.actor import Change
@@ -57,6 +58,22 @@ def list_experiments(
         session, EXPERIMENT, project_id, conditions, offset=offset, limit=limit
     )
     return dtos(session, project_id, [r.document for r in rows]), total
+
+
+def list_using_metric(
+    session: Session,
+    project_id: str,
+    metric_id: str,
+    flt: ExperimentFilter,
+    *,
+    offset: int,
+    limit: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """The experiments ``flt`` selects whose primary or secondary metrics name the metric."""
+    conditions = repository.filter_conditions(session, flt)
+    rows, _ = entities.list_rows(session, EXPERIMENT, project_id, conditions)
+    using = metrics.experiments_using(session, project_id, metric_id, [r.document for r in rows])
+    return dtos(session, project_id, using[offset : offset + limit]), len(using)
 
 
 def _rule_context(session: Session, project_id: str) -> RuleContext:
@@ -197,7 +214,7 @@ _LIFECYCLE_FIELDS = {"status", "launched_group_id", "decision_reason"}
 
 def create(session: Session, change: Change, body: ExperimentCreate) -> dict[str, Any]:
     name, experiment_id = entities.derive_id(body.name, body.id, "plain")
-    ensure_id_free(session, DYNAMIC_CONFIGS, change.project_id, experiment_id)
+    entities.ensure_free(session, DYNAMIC_CONFIGS, change.project_id, experiment_id)
     document = new_document(experiment_id, name)
     fields = set(body.model_fields_set) - {"name", "id"} - _LIFECYCLE_FIELDS
     fields.add("control_group_id")

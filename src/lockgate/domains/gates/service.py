@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from lockgate.domains.entities import service as entities
 from lockgate.domains.entities.kinds import GATE, SEGMENT
-from lockgate.domains.entities.namespaces import FEATURE_GATES, ensure_id_free
+from lockgate.domains.entities.namespaces import FEATURE_GATES
 from lockgate.domains.entities.tags import checked_tags
 from lockgate.domains.gates import references, repository
 from lockgate.domains.gates.schemas import (
@@ -104,7 +104,7 @@ def _display_name(name: str, gate_id: str) -> str:
 
 def create_gate(session: Session, change: Change, body: GateCreate) -> Any:
     name, gate_id = entities.derive_id(body.name, body.id, "dotted")
-    ensure_id_free(session, FEATURE_GATES, change.project_id, gate_id)
+    entities.ensure_free(session, FEATURE_GATES, change.project_id, gate_id)
     enabled = True if body.is_enabled is None else body.is_enabled
     document: dict[str, Any] = {
         "id": gate_id,

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from lockgate.domains.entities import service as entities
 from lockgate.domains.entities.kinds import HOLDOUT
-from lockgate.domains.entities.namespaces import FEATURE_GATES, ensure_id_free
+from lockgate.domains.entities.namespaces import FEATURE_GATES
 from lockgate.domains.gates import overrides as gate_overrides
 from lockgate.domains.gates.overrides import Mode
 from lockgate.domains.gates.schemas import OverridesIn
@@ -69,7 +69,7 @@ def load_holdout(session: Session, project_id: str, holdout_id: str, *, lock: bo
 
 def create_holdout(session: Session, change: Change, body: HoldoutCreate) -> Any:
     name, holdout_id = entities.derive_id(body.name, None, "plain")
-    ensure_id_free(session, FEATURE_GATES, change.project_id, holdout_id)
+    entities.ensure_free(session, FEATURE_GATES, change.project_id, holdout_id)
     base_id = random_id()
     document: dict[str, Any] = {
         "id": holdout_id,

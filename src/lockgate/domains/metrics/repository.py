@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import String, func, literal, select, update
 from sqlalchemy.orm import Session
 
-from lockgate.storage.models import EntityVersion, Experiment, Metric
+from lockgate.domains.metrics.sql import MetricSpec, unit_values_query
+from lockgate.storage.models import EntityVersion, Metric
 
 
 def metric_rows(session: Session, project_id: str) -> Sequence[Metric]:
@@ -32,12 +33,29 @@ def move_versions(session: Session, project_id: str, old_id: str, new_id: str) -
     )
 
 
-def experiment_documents(
-    session: Session, project_id: str, conditions: Sequence[ColumnElement[bool]] = ()
-) -> list[dict[str, Any]]:
-    rows = session.scalars(
-        select(Experiment)
-        .where(Experiment.project_id == project_id, *conditions)
-        .order_by(Experiment.created_time, Experiment.id)
-    ).all()
-    return [row.document for row in rows]
+def unit_totals(
+    session: Session,
+    spec: MetricSpec,
+    start_ms: int,
+    end_ms: int,
+    unit_type: str | None,
+    *,
+    participating_only: bool,
+) -> tuple[int, Any, Any, Any]:
+    """(units, sum of values, sum of numerators, sum of denominators) over one window.
+
+    ``unit_type=None`` reads events without a unit id as one ``overall`` unit per event;
+    ``participating_only`` keeps the units with a non-zero denominator.
+    """
+    unit: Any = literal("overall", String) if unit_type is None else unit_type
+    units = unit_values_query(spec, start_ms, end_ms, unit).subquery()
+    query = select(
+        func.count(),
+        func.sum(units.c.value),
+        func.sum(units.c.numerator),
+        func.sum(units.c.denominator),
+    )
+    if participating_only:
+        query = query.where(units.c.denominator != 0)
+    count, total, numerator, denominator = session.execute(query).one()
+    return int(count), total, numerator, denominator

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import String, func, literal, select
 from sqlalchemy.orm import Session
 
-from lockgate.domains.metrics import service
-from lockgate.domains.metrics.sql import DAY_MS, RATIO_TYPES, MetricSpec, unit_values_query
+from lockgate.domains.metrics import repository, service
+from lockgate.domains.metrics.sql import DAY_MS, RATIO_TYPES, MetricSpec
 from lockgate.errors import InvalidInput, NotFound
 
 OVERALL = "overall"
@@ -51,18 +50,15 @@ def unit_rows(document: dict[str, Any]) -> list[str]:
 def day_value(
     session: Session, spec: MetricSpec, start_ms: int, end_ms: int, unit_type: str
 ) -> DayValue:
-    unit: Any = literal(OVERALL, String) if unit_type == OVERALL else unit_type
-    units = unit_values_query(spec, start_ms, end_ms, unit).subquery()
-    query = select(
-        func.count(),
-        func.sum(units.c.value),
-        func.sum(units.c.numerator),
-        func.sum(units.c.denominator),
+    # Only participating units (a non-zero denominator) count (stats.md §1.1).
+    count, total, numerator, denominator = repository.unit_totals(
+        session,
+        spec,
+        start_ms,
+        end_ms,
+        None if unit_type == OVERALL else unit_type,
+        participating_only=spec.type in RATIO_TYPES,
     )
-    if spec.type in RATIO_TYPES:
-        # Only participating units (a non-zero denominator) count (stats.md §1.1).
-        query = query.where(units.c.denominator != 0)
-    count, total, numerator, denominator = session.execute(query).one()
     if spec.type in RATIO_TYPES:
         num, den = float(numerator or 0), float(denominator or 0)
         return DayValue(num / den if den else 0.0, int(count), num, den)

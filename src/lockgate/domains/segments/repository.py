@@ -122,18 +122,38 @@ def count_members(session: Session, project_id: str, segment_id: str) -> int:
     )
 
 
-def page_members(
-    session: Session, project_id: str, segment_id: str, *, offset: int, limit: int
-) -> list[str]:
-    return list(
-        session.scalars(
-            select(MEMBERS.c.unit_id)
-            .where(MEMBERS.c.project_id == project_id, MEMBERS.c.segment_id == segment_id)
-            .order_by(MEMBERS.c.unit_id)
-            .offset(offset)
-            .limit(limit)
-        )
+def member_counts(session: Session, project_id: str, segment_ids: Sequence[str]) -> dict[str, int]:
+    """``{segment id: member count}`` for the listed segments that have members."""
+    rows = session.execute(
+        select(MEMBERS.c.segment_id, func.count())
+        .where(MEMBERS.c.project_id == project_id, MEMBERS.c.segment_id.in_(segment_ids))
+        .group_by(MEMBERS.c.segment_id)
     )
+    return {segment_id: int(count) for segment_id, count in rows}
+
+
+def page_members(
+    session: Session, project_id: str, segment_id: str, *, offset: int, limit: int | None
+) -> list[str]:
+    """Members in id order from ``offset``; ``limit=None`` reads to the end."""
+    query = (
+        select(MEMBERS.c.unit_id)
+        .where(MEMBERS.c.project_id == project_id, MEMBERS.c.segment_id == segment_id)
+        .order_by(MEMBERS.c.unit_id)
+        .offset(offset)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def segments_by_id(
+    session: Session, project_id: str, segment_ids: Sequence[str]
+) -> dict[str, Segment]:
+    rows = session.scalars(
+        select(Segment).where(Segment.project_id == project_id, Segment.id.in_(segment_ids))
+    )
+    return {row.id: row for row in rows}
 
 
 def iter_members(

@@ -6,13 +6,13 @@ import hashlib
 import re
 from typing import Any
 
-from sqlalchemy import func, select
-
 from lockgate.cores.evaluation.derived import country_of_ip
 from lockgate.cores.evaluation.hashing import id_list_hash
+from lockgate.domains.entities import service as entities
+from lockgate.domains.entities.kinds import SEGMENT
+from lockgate.domains.segments import repository as segments_repository
 from lockgate.domains.specs.cache import Rendered
 from lockgate.kit.db import Database
-from lockgate.storage.models import Segment, SegmentMember
 
 LINE_BYTES = 10  # "+" + 8 hash characters + "\n"
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
@@ -44,25 +44,8 @@ def id_list_manifest(database: Database, rendered: Rendered, base_url: str) -> d
     if not names:
         return {}
     with database.transaction(write=False) as session:
-        counts = {
-            segment_id: int(count)
-            for segment_id, count in session.execute(
-                select(SegmentMember.segment_id, func.count())
-                .where(
-                    SegmentMember.project_id == rendered.project_id,
-                    SegmentMember.segment_id.in_(names),
-                )
-                .group_by(SegmentMember.segment_id)
-            )
-        }
-        documents = {
-            row.id: row
-            for row in session.scalars(
-                select(Segment).where(
-                    Segment.project_id == rendered.project_id, Segment.id.in_(names)
-                )
-            )
-        }
+        counts = segments_repository.member_counts(session, rendered.project_id, names)
+        documents = segments_repository.segments_by_id(session, rendered.project_id, names)
     manifest = {}
     for name in names:
         segment = documents.get(name)
@@ -88,26 +71,12 @@ def id_list_file(
         if match:
             start = int(match.group(1))
     with database.transaction(write=False) as session:
-        exists = session.scalar(
-            select(func.count()).where(Segment.project_id == project_id, Segment.id == segment_id)
-        )
-        if not exists:
+        if not entities.exists(session, SEGMENT, project_id, segment_id):
             return None, 0, 0
-        total = (
-            session.scalar(
-                select(func.count()).where(
-                    SegmentMember.project_id == project_id,
-                    SegmentMember.segment_id == segment_id,
-                )
-            )
-            or 0
-        ) * LINE_BYTES
+        total = segments_repository.count_members(session, project_id, segment_id) * LINE_BYTES
         first_line, skip = divmod(start, LINE_BYTES)
-        ids = session.scalars(
-            select(SegmentMember.unit_id)
-            .where(SegmentMember.project_id == project_id, SegmentMember.segment_id == segment_id)
-            .order_by(SegmentMember.unit_id)
-            .offset(first_line)
+        ids = segments_repository.page_members(
+            session, project_id, segment_id, offset=first_line, limit=None
         )
         body = "".join(f"+{id_list_hash(unit_id)}\n" for unit_id in ids).encode("ascii")
     return body[skip:], total, start

@@ -11,9 +11,9 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from lockgate.domains.experiments import documents as experiment_documents
-from lockgate.domains.experiments.repository import ExperimentFilter, filter_conditions
-from lockgate.domains.metrics import lifecycle, repository, service, values
+from lockgate.domains.experiments import service as experiments_service
+from lockgate.domains.experiments.repository import ExperimentFilter
+from lockgate.domains.metrics import lifecycle, service, values
 from lockgate.domains.metrics.definitions import metric_id
 from lockgate.domains.metrics.schemas import MetricCreate, MetricUpdate
 from lockgate.errors import InvalidInput
@@ -142,13 +142,10 @@ def metric_experiments(
     page: Page = Depends(page_params),
     flt: ExperimentFilter = Depends(experiment_filter),
 ) -> dict[str, Any]:
-    candidates = repository.experiment_documents(
-        ctx.session, ctx.project_id, filter_conditions(ctx.session, flt)
+    data, total = experiments_service.list_using_metric(
+        ctx.session, ctx.project_id, id, flt, offset=page.offset, limit=page.limit
     )
-    using = service.experiments_using(ctx.session, ctx.project_id, id, candidates)
-    items = using[page.offset : page.offset + page.limit]
-    data = experiment_documents.dtos(ctx.session, ctx.project_id, items)
-    return paginated("Experiments listed successfully.", data, len(using), page, request)
+    return paginated("Experiments listed successfully.", data, total, page, request)
 
 
 @router.get("/metrics/{name}/{type}")

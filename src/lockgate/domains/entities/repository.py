@@ -1,0 +1,58 @@
+"""Queries over the entity tables, one kind at a time (the kind names the table)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from lockgate.domains.entities.kinds import EntityKind
+
+
+def find(
+    session: Session, kind: EntityKind, project_id: str, entity_id: str, *, lock: bool = False
+) -> Any | None:
+    model = kind.model
+    query = select(model).where(model.project_id == project_id, model.id == entity_id)
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def exists(session: Session, kind: EntityKind, project_id: str, entity_id: str) -> bool:
+    model = kind.model
+    found = session.scalar(
+        select(func.count()).where(model.project_id == project_id, model.id == entity_id)
+    )
+    return bool(found)
+
+
+def list_rows(
+    session: Session,
+    kind: EntityKind,
+    project_id: str,
+    conditions: Sequence[ColumnElement[bool]] = (),
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[Sequence[Any], int]:
+    """A page of the project's rows of ``kind`` in creation order, and how many match."""
+    model = kind.model
+    where = [model.project_id == project_id, *conditions]
+    total = session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+    query = select(model).where(*where).order_by(model.created_time, model.id).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return session.scalars(query).all(), total
+
+
+def add(session: Session, row: Any) -> None:
+    session.add(row)
+    session.flush()
+
+
+def delete(session: Session, row: Any) -> None:
+    session.delete(row)
+    session.flush()
