@@ -16,6 +16,7 @@ from lockgate.domains.events.writer import EventWriter
 from lockgate.domains.projects.service import Bootstrap
 from lockgate.kit.db import Database
 from lockgate.storage.models import CustomEvent, Exposure, events_incoming, exposures_incoming
+from tests.contract.client import ContractClient
 
 T0 = 1_780_000_000_000
 
@@ -89,6 +90,43 @@ def test_move__limit__oldest_rows_first_then_unit_order(db: Database, project: B
         later = session.scalars(select(CustomEvent.user_id).order_by(CustomEvent.seq)).all()
     assert later[:20] == users and set(later[20:]) >= {"b-third-1", "a-second-19"}
     assert _counts(db)["events"] == 45 and _counts(db)["exposures"] == 15
+
+
+def test_console_request__resource_without_events__leaves_landed_rows(
+    db: Database, project: Bootstrap, console: ContractClient
+) -> None:
+    EventWriter(db).write(_batch(project.project.id, "a"))
+
+    assert console.get("/console/v1/gates").status_code == 200
+
+    assert _counts(db)["events_incoming"] == 15
+
+
+def test_console_read__logged_events__moved_first(
+    db: Database, project: Bootstrap, console: ContractClient
+) -> None:
+    EventWriter(db).write(_batch(project.project.id, "a"))
+
+    listed = console.get("/console/v1/events").json()["data"]
+
+    assert [(e["name"], e["eventCount"]) for e in listed] == [("buy", 15)]
+    assert _counts(db)["events_incoming"] == 0
+
+
+def test_settle_before__session_already_reading__refused(db: Database) -> None:
+    with db.transaction(write=False) as session:
+        session.scalar(select(func.count()).select_from(events_incoming))
+        with pytest.raises(RuntimeError, match="first statement"):
+            incoming.settle_before(session)
+
+
+def test_settle_before__twice_on_one_session__moves_once(db: Database, project: Bootstrap) -> None:
+    EventWriter(db).write(_batch(project.project.id, "a"))
+
+    with db.transaction(write=False) as session:
+        assert incoming.settle_before(session) == 20
+        EventWriter(db).write(_batch(project.project.id, "b"))
+        assert incoming.settle_before(session) == 0
 
 
 def test_writer__concurrent_writers_and_mover__nothing_lost_or_doubled(

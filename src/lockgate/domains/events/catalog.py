@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from lockgate.domains.events import repository
+from lockgate.domains.events import incoming, repository
 from lockgate.storage.models import CustomEvent
 
 
@@ -27,6 +27,7 @@ def list_events(
     session: Session, project_id: str, *, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
     """One item per event name: its latest event, plus how many events and users it has had."""
+    incoming.settle_before(session)
     summaries, total = repository.event_summaries(session, project_id, offset=offset, limit=limit)
     items = [
         logged_event_dto(s.latest)
@@ -39,5 +40,6 @@ def list_events(
 def recent_events(
     session: Session, project_id: str, name: str, *, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
+    incoming.settle_before(session)
     rows, total = repository.recent_events(session, project_id, name, offset=offset, limit=limit)
     return [logged_event_dto(e) for e in rows], total

@@ -6,18 +6,22 @@ tables. ``move`` then copies landed rows into ``exposures`` / ``events`` in one 
 transaction, where maintaining the unit indexes costs a fraction of what it costs per request.
 
 Rows are durable from the request's commit on. Everything that reads the indexed tables calls
-``settle`` first, so a read sees every event acknowledged before it; a server process also
-moves rows in the background (``mover``), so reads rarely find much to move.
+``settle`` (a service: ``settle_before``) first, so a read sees every event acknowledged before
+it; a server process also moves rows in the background (``mover``), so reads rarely find much to
+move.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from lockgate.domains.events import repository
 from lockgate.kit.background import Periodic
-from lockgate.kit.db import Database
+from lockgate.kit.db import Database, connection_transaction
 
 MOVE_ROWS = 200_000  # per table and transaction: bounds how long other writers wait
 
@@ -57,22 +61,51 @@ def pending(session: Session) -> bool:
 
 def move_all(database: Database) -> int:
     """Move every landed row, in transactions of at most MOVE_ROWS rows per table."""
-    moved = 0
-    while True:
-        with database.transaction(write=True) as session:
-            step = move(session.connection())
-        moved += step
-        if step < MOVE_ROWS:  # each table moved less than a full transaction: drained
-            return moved
+    return _drain(lambda write: database.transaction(write=write))
 
 
 def settle(database: Database) -> int:
     """Move every landed row now, so that a read of the indexed tables that follows sees all
     acknowledged events. Cheap when nothing waits: one read, no write lock."""
-    with database.transaction(write=False) as session:
+    return _settle(lambda write: database.transaction(write=write))
+
+
+def settle_before(session: Session) -> int:
+    """``settle`` for a service about to read the indexed tables through ``session``.
+
+    The move commits in transactions of its own, so this must come before the session's first
+    statement: a SQLite read keeps the snapshot its first statement took, and a SQLite write
+    session holds the one write lock the move needs. Later calls on the same session are free.
+    """
+    if session.info.get(_SETTLED):
+        return 0
+    if session.in_transaction():
+        raise RuntimeError("settle_before must run before the session's first statement")
+    with session.get_bind().engine.connect() as connection:
+        moved = _settle(lambda write: connection_transaction(connection, write=write))
+    session.info[_SETTLED] = True
+    return moved
+
+
+_SETTLED = "lockgate_events_settled"
+Transaction = Callable[[bool], AbstractContextManager[Session]]
+
+
+def _settle(transaction: Transaction) -> int:
+    with transaction(False) as session:
         if not pending(session):
             return 0
-    return move_all(database)
+    return _drain(transaction)
+
+
+def _drain(transaction: Transaction) -> int:
+    moved = 0
+    while True:
+        with transaction(True) as session:
+            step = move(session.connection())
+        moved += step
+        if step < MOVE_ROWS:  # each table moved less than a full transaction: drained
+            return moved
 
 
 def mover(database: Database) -> Periodic:

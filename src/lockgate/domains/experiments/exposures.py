@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lockgate.domains.entities import service as entities
+from lockgate.domains.events import incoming
 from lockgate.domains.experiments import documents, repository
 from lockgate.domains.experiments.schemas import ResolveAlertIn
 from lockgate.domains.metrics.sql import DAY_MS
@@ -28,6 +29,7 @@ def cumulative_exposures(
     session: Session, project_id: str, experiment_id: str
 ) -> list[dict[str, Any]]:
     """Per group, the running count of distinct units by the day of their first exposure."""
+    incoming.settle_before(session)
     document = documents.load_experiment(session, project_id, experiment_id).document
     groups = document["groups"]
     rows = repository.first_exposures_by_day(
@@ -62,6 +64,7 @@ def exposure_count(
     gates: Sequence[str],
     dynamic_configs: Sequence[str],
 ) -> dict[str, Any]:
+    incoming.settle_before(session)
     wanted = {
         "gates": ("gate", _ids(gates, "gates")),
         "experiments": ("config", _ids(experiments, "experiments")),

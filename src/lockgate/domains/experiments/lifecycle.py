@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from lockgate.domains.entities import service as entities
 from lockgate.domains.entities.kinds import EXPERIMENT, LAYER
 from lockgate.domains.entities.namespaces import DYNAMIC_CONFIGS
+from lockgate.domains.events import incoming
 from lockgate.domains.experiments import documents
 from lockgate.domains.experiments.documents import ABANDONED, ACTIVE, ARCHIVED, DECIDED, SETUP
 from lockgate.domains.experiments.schemas import (
@@ -201,6 +202,7 @@ def restart_as_new(
 ) -> dict[str, Any]:
     """A copy under a new name with a fresh salt. A running original is abandoned so the copy
     can take over its traffic, and the copy starts at once; otherwise the copy is in setup."""
+    incoming.settle_before(session)
     row, document = _locked(session, change, experiment_id, "restart_as_new")
     name, new_id = entities.derive_id(body.name, None, "plain")
     entities.ensure_free(session, DYNAMIC_CONFIGS, change.project_id, new_id)
@@ -281,6 +283,7 @@ def unarchive(session: Session, change: Change, experiment_id: str) -> None:
 def set_groups_disabled(
     session: Session, change: Change, experiment_id: str, body: GroupNamesIn, disabled: bool
 ) -> dict[str, Any]:
+    incoming.settle_before(session)
     row, document = _locked(
         session, change, experiment_id, "disable_groups" if disabled else "enable_groups"
     )

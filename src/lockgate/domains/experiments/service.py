@@ -19,6 +19,7 @@ from lockgate.domains.entities import service as entities
 from lockgate.domains.entities.kinds import EXPERIMENT
 from lockgate.domains.entities.namespaces import DYNAMIC_CONFIGS
 from lockgate.domains.entities.tags import checked_tags
+from lockgate.domains.events import incoming
 from lockgate.domains.experiments import lifecycle, repository
 from lockgate.domains.experiments.documents import (
     ARCHIVED,
@@ -46,6 +47,7 @@ from lockgate.kit.actor import Change
 
 
 def get(session: Session, project_id: str, experiment_id: str) -> dict[str, Any]:
+    incoming.settle_before(session)
     row = load_experiment(session, project_id, experiment_id)
     return dtos(session, project_id, [row.document])[0]
 
@@ -53,6 +55,7 @@ def get(session: Session, project_id: str, experiment_id: str) -> dict[str, Any]
 def list_experiments(
     session: Session, project_id: str, flt: ExperimentFilter, *, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
+    incoming.settle_before(session)
     conditions = repository.filter_conditions(session, flt)
     rows, total = entities.list_rows(
         session, EXPERIMENT, project_id, conditions, offset=offset, limit=limit
@@ -70,6 +73,7 @@ def list_using_metric(
     limit: int,
 ) -> tuple[list[dict[str, Any]], int]:
     """The experiments ``flt`` selects whose primary or secondary metrics name the metric."""
+    incoming.settle_before(session)
     conditions = repository.filter_conditions(session, flt)
     rows, _ = entities.list_rows(session, EXPERIMENT, project_id, conditions)
     using = metrics.experiments_using(session, project_id, metric_id, [r.document for r in rows])
@@ -213,6 +217,7 @@ _LIFECYCLE_FIELDS = {"status", "launched_group_id", "decision_reason"}
 
 
 def create(session: Session, change: Change, body: ExperimentCreate) -> dict[str, Any]:
+    incoming.settle_before(session)
     name, experiment_id = entities.derive_id(body.name, body.id, "plain")
     entities.ensure_free(session, DYNAMIC_CONFIGS, change.project_id, experiment_id)
     document = new_document(experiment_id, name)
@@ -258,6 +263,7 @@ _REPLACED = frozenset(
 def full_update(
     session: Session, change: Change, experiment_id: str, body: ExperimentFullUpdate
 ) -> dict[str, Any]:
+    incoming.settle_before(session)
     fields = set(_REPLACED) | set(body.model_fields_set)
     return _update(session, change, experiment_id, body, fields)
 
@@ -265,6 +271,7 @@ def full_update(
 def partial_update(
     session: Session, change: Change, experiment_id: str, body: ExperimentPartialUpdate
 ) -> dict[str, Any]:
+    incoming.settle_before(session)
     return _update(session, change, experiment_id, body, set(body.model_fields_set))
 
 
@@ -292,6 +299,7 @@ def _update(
 
 
 def delete(session: Session, change: Change, experiment_id: str) -> dict[str, Any]:
+    incoming.settle_before(session)
     row = load_experiment(session, change.project_id, experiment_id, lock=True)
     shown = dtos(session, change.project_id, [row.document])[0]
     entities.remove(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from lockgate.cores.compiler import parameters
 from lockgate.domains.entities import service as entities
 from lockgate.domains.entities.kinds import LAYER
+from lockgate.domains.events import incoming
 from lockgate.domains.experiments import documents as experiments
 from lockgate.domains.experiments import repository as experiment_repository
 from lockgate.domains.layers.schemas import (
@@ -54,6 +55,7 @@ def list_layers(
 def experiments_of(
     session: Session, project_id: str, layer_id: str, *, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
+    incoming.settle_before(session)
     load_layer(session, project_id, layer_id)
     rows = experiment_repository.layer_experiments(session, project_id, layer_id)
     documents = [r.document for r in rows[offset : offset + limit]]

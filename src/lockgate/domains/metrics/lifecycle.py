@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from lockgate.domains.entities import service as entities
 from lockgate.domains.entities.kinds import METRIC
+from lockgate.domains.events import incoming
 from lockgate.domains.metrics.service import is_archived, load_custom
 from lockgate.domains.metrics.sql import DAY_MS
 from lockgate.errors import InvalidInput
@@ -20,6 +21,7 @@ def next_day_boundary(now_ms: int) -> int:
 
 def schedule_archive(session: Session, change: Change, id_: str) -> int:
     """Archive at the next UTC midnight; returns that time (unchanged if already scheduled)."""
+    incoming.settle_before(session)
     row = load_custom(session, change.project_id, id_, "archived", change.now_ms)
     document = entities.editable(row)
     if document.get("isPermanent"):
@@ -44,6 +46,7 @@ def schedule_archive(session: Session, change: Change, id_: str) -> int:
 
 
 def cancel_archive(session: Session, change: Change, id_: str) -> None:
+    incoming.settle_before(session)
     row = load_custom(session, change.project_id, id_, "changed", change.now_ms, live=False)
     document = entities.editable(row)
     if is_archived(document, change.now_ms):
@@ -64,6 +67,7 @@ def cancel_archive(session: Session, change: Change, id_: str) -> None:
 
 
 def unarchive(session: Session, change: Change, id_: str) -> None:
+    incoming.settle_before(session)
     row = load_custom(session, change.project_id, id_, "changed", change.now_ms, live=False)
     document = entities.editable(row)
     if not is_archived(document, change.now_ms):

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from lockgate.domains.entities import service as entities
 from lockgate.domains.entities.kinds import METRIC
 from lockgate.domains.entities.tags import checked_tags
+from lockgate.domains.events import incoming
 from lockgate.domains.events import repository as events_repository
 from lockgate.domains.metrics import definitions, repository
 from lockgate.domains.metrics.definitions import (
@@ -116,6 +117,7 @@ def exists(session: Session, project_id: str, name: str, metric_type: str) -> bo
 
 
 def get(session: Session, project_id: str, id_: str, now_ms: int) -> dict[str, Any]:
+    incoming.settle_before(session)
     document = find_document(session, project_id, id_)
     if document is None:
         raise NotFound()
@@ -164,6 +166,7 @@ def filter_tags(raw: str | None) -> list[str]:
 def list_metrics(
     session: Session, project_id: str, now_ms: int, *, show_hidden: bool, tags: Sequence[str]
 ) -> list[dict[str, Any]]:
+    incoming.settle_before(session)
     wanted = _tag_names(session, project_id, tags) if tags else None
     shown = [
         metric_dto(row.document, now_ms) for row in repository.metric_rows(session, project_id)
@@ -181,6 +184,7 @@ def metrics_using_event(
     session: Session, project_id: str, event_name: str, now_ms: int
 ) -> list[dict[str, Any]]:
     """Automatic metrics of the event and every metric defined on it or on them."""
+    incoming.settle_before(session)
     automatic = _automatic(session, project_id, event_name, "event_count")
     found = (
         [
@@ -304,6 +308,7 @@ def _tags(session: Session, project_id: str, raw: list[str] | str | None) -> lis
 
 
 def create(session: Session, change: Change, body: MetricCreate) -> dict[str, Any]:
+    incoming.settle_before(session)
     name = definitions.check_name(body.name)
     metric_type = definitions.check_type(body.type)
     id_ = metric_id(name, metric_type)
@@ -391,6 +396,7 @@ def _merged_definition(document: dict[str, Any], body: MetricUpdate) -> MetricDe
 
 
 def update(session: Session, change: Change, id_: str, body: MetricUpdate) -> dict[str, Any]:
+    incoming.settle_before(session)
     row = load_custom(session, change.project_id, id_, "changed", change.now_ms)
     document = entities.editable(row)
     metric_type = document["type"]
@@ -459,6 +465,7 @@ def _owner(email: str | None, owner_id: str | None) -> dict[str, Any]:
 
 
 def delete(session: Session, change: Change, id_: str) -> None:
+    incoming.settle_before(session)
     row = load_custom(session, change.project_id, id_, "deleted", change.now_ms, live=False)
     if row.document.get("isPermanent"):
         raise InvalidInput(

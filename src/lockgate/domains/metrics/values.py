@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from lockgate.domains.events import incoming
 from lockgate.domains.metrics import repository, service
 from lockgate.domains.metrics.sql import DAY_MS, RATIO_TYPES, MetricSpec
 from lockgate.errors import InvalidInput, NotFound
@@ -92,6 +93,7 @@ def _value_dto(document: dict[str, Any], unit_type: str, found: DayValue) -> dic
 def metric_values(
     session: Session, project_id: str, metric_id: str, day: str
 ) -> list[dict[str, Any]]:
+    incoming.settle_before(session)
     start, end = day_window(day)
     document = service.find_document(session, project_id, metric_id)
     if document is None:
@@ -114,6 +116,7 @@ def all_values(
     offset: int,
     limit: int,
 ) -> tuple[list[dict[str, Any]], int]:
+    incoming.settle_before(session)
     start, end = day_window(day)
     documents = service.list_metrics(session, project_id, now_ms, show_hidden=True, tags=())
     rows = [

@@ -13,7 +13,6 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
-from lockgate.domains.events import incoming
 from lockgate.domains.keys import repository as keys_repository
 from lockgate.domains.keys.service import masked_key
 from lockgate.errors import Forbidden, InvalidInput, Unauthorized
@@ -105,10 +104,7 @@ def console_context(
     mutating = request.method in MUTATING_METHODS
     with database.transaction(write=False) as auth_session:
         principal = authenticate_console(auth_session, statsig_api_key)
-        landed = incoming.pending(auth_session)
     check_api_version(statsig_api_version)
-    if landed:  # every Console read sees the events acknowledged before it
-        incoming.move_all(database)
     if mutating:
         if not principal.can_write:
             raise Forbidden()
