@@ -96,7 +96,7 @@ def keys_create(
     target = _project(database, project)
     try:
         with database.transaction() as session:
-            _, secret = keys_service.create_key(
+            _, secret = keys_service.issue(
                 session,
                 project_id=target.id,
                 actor=SYSTEM_ACTOR,

@@ -54,7 +54,7 @@ def test_failed_mutation__error_after_write__rolled_back(
     @app.post("/console/v1/__half_write")
     def half_write(ctx: Console) -> None:
         body = TagCreate.model_validate({"name": "ghost", "description": ""})
-        tags_service.create_tag(ctx.session, ctx.project_id, ctx.actor, ctx.now_ms(), body)
+        tags_service.create(ctx.session, ctx.project_id, ctx.actor, ctx.now_ms(), body)
         raise InvalidInput("failing after the write")
 
     before = len(_entries(console))

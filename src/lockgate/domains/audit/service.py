@@ -6,12 +6,14 @@ Callers run inside the request's transaction, so the entry commits or rolls back
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from lockgate.domains.audit import repository
+from lockgate.domains.audit.action_types import ACTION_TYPES
+from lockgate.errors import InvalidInput
 from lockgate.kit.actor import Actor
 from lockgate.kit.ids import random_id
 from lockgate.storage.models import AuditLog, EntityVersion
@@ -109,3 +111,55 @@ def audit_dto(entry: AuditLog) -> dict[str, Any]:
         "tags": list(entry.tags or []),
         "targetAppIDs": list(entry.target_app_ids or []),
     }
+
+
+def _day_start_ms(name: str, raw: str | None) -> int | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(
+            f"Invalid request. {name}: expected a date in the form YYYY-MM-DD, got {raw!r}"
+        ) from None
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+
+
+def list_(
+    session: Session,
+    project_id: str,
+    *,
+    entity_id: str | None,
+    tags: Sequence[str],
+    action_types: Sequence[str],
+    latest_id: str | None,
+    start_date: str | None,
+    end_date: str | None,
+    sort_key: str,
+    descending: bool,
+    offset: int,
+    limit: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of the project's audit entries; the dates are UTC days, ``end_date`` included."""
+    unknown = [a for a in action_types if a not in ACTION_TYPES]
+    if unknown:
+        raise InvalidInput(f"Invalid request. actionType: unknown action type {unknown[0]!r}")
+    latest_seq = None
+    if latest_id:
+        latest_seq = repository.seq_of(session, project_id, latest_id)
+        if latest_seq is None:
+            raise InvalidInput(f"Invalid request. latestID: no audit log entry {latest_id!r}")
+    end_ms = _day_start_ms("endDate", end_date)
+    flt = repository.AuditFilter(
+        id=entity_id,
+        latest_seq=latest_seq,
+        tags=tuple(tags),
+        action_types=tuple(action_types),
+        start_ms=_day_start_ms("startDate", start_date),
+        # endDate is inclusive: everything before the start of the next day.
+        end_ms=None if end_ms is None else end_ms + int(timedelta(days=1).total_seconds() * 1000),
+        sort_key=sort_key,
+        descending=descending,
+    )
+    rows, total = repository.list_entries(session, project_id, flt, offset=offset, limit=limit)
+    return [audit_dto(r) for r in rows], total

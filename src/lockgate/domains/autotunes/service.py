@@ -80,9 +80,7 @@ def autotune_dto(document: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in document.items() if k not in INTERNAL_FIELDS}
 
 
-def load_autotune(
-    session: Session, project_id: str, autotune_id: str, *, lock: bool = False
-) -> Any:
+def load(session: Session, project_id: str, autotune_id: str, *, lock: bool = False) -> Any:
     return entities.load(session, AUTOTUNE, project_id, autotune_id, lock=lock)
 
 
@@ -162,13 +160,17 @@ def set_traffic_weights(
             )
         document["trafficWeights"] = {v: _number(w) for v, w in weights.items()}
 
-    return modify(session, change, autotune_id, edit, change_log="Updated Autotune traffic")
+    return apply_edit(session, change, autotune_id, edit, change_log="Updated Autotune traffic")
 
 
 # --- create, update, delete -------------------------------------------------------------------
 
 
-def create_autotune(session: Session, change: Change, body: AutotuneCreate) -> Any:
+def read(session: Session, project_id: str, autotune_id: str) -> dict[str, Any]:
+    return autotune_dto(load(session, project_id, autotune_id).document)
+
+
+def create(session: Session, change: Change, body: AutotuneCreate) -> Any:
     name, autotune_id = entities.derive_id(body.name, None, "plain")
     entities.ensure_free(session, DYNAMIC_CONFIGS, change.project_id, autotune_id)
     variants = build_variants(body.variants)
@@ -212,14 +214,16 @@ def _apply_optional(document: dict[str, Any], body: AutotuneFields) -> None:
             document[wire] = value
 
 
-def update_autotune(
-    session: Session,
-    change: Change,
-    autotune_id: str,
-    body: AutotuneFullUpdate | AutotunePartialUpdate,
-) -> Any:
+def replace(session: Session, change: Change, autotune_id: str, body: AutotuneFullUpdate) -> Any:
     """``POST`` and ``PATCH`` differ only in the fields the full update's body requires."""
+    return _update(session, change, autotune_id, body)
 
+
+def patch(session: Session, change: Change, autotune_id: str, body: AutotunePartialUpdate) -> Any:
+    return _update(session, change, autotune_id, body)
+
+
+def _update(session: Session, change: Change, autotune_id: str, body: AutotuneFields) -> Any:
     def edit(document: dict[str, Any]) -> None:
         if body.description is not None:
             document["description"] = body.description
@@ -249,11 +253,11 @@ def update_autotune(
                     "name": next(v["name"] for v in variants if v["id"] == winner["id"]),
                 }
 
-    return modify(session, change, autotune_id, edit, change_log="Updated Autotune Experiment")
+    return apply_edit(session, change, autotune_id, edit, change_log="Updated Autotune Experiment")
 
 
-def delete_autotune(session: Session, change: Change, autotune_id: str) -> None:
-    row = load_autotune(session, change.project_id, autotune_id, lock=True)
+def delete(session: Session, change: Change, autotune_id: str) -> None:
+    row = load(session, change.project_id, autotune_id, lock=True)
     entities.remove(
         session,
         AUTOTUNE,
@@ -264,7 +268,7 @@ def delete_autotune(session: Session, change: Change, autotune_id: str) -> None:
     )
 
 
-def modify(
+def apply_edit(
     session: Session,
     change: Change,
     autotune_id: str,
@@ -272,7 +276,7 @@ def modify(
     *,
     change_log: str,
 ) -> Any:
-    row = load_autotune(session, change.project_id, autotune_id, lock=True)
+    row = load(session, change.project_id, autotune_id, lock=True)
     document = entities.editable(row)
     edit(document)
     return entities.save(
@@ -286,7 +290,7 @@ def modify(
     )
 
 
-def list_autotunes(
+def list_(
     session: Session, project_id: str, *, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
     rows, total = entities.list_rows(session, AUTOTUNE, project_id, offset=offset, limit=limit)
@@ -304,7 +308,7 @@ def start(session: Session, change: Change, autotune_id: str) -> Any:
             raise InvalidInput(ALREADY_DECIDED.format(action="start it again"))
         document.update(status=ACTIVE, isStarted=True, startTime=change.now_ms)
 
-    return modify(session, change, autotune_id, edit, change_log="Started Autotune Experiment")
+    return apply_edit(session, change, autotune_id, edit, change_log="Started Autotune Experiment")
 
 
 def make_decision(session: Session, change: Change, autotune_id: str, body: DecisionIn) -> Any:
@@ -327,7 +331,7 @@ def make_decision(session: Session, change: Change, autotune_id: str, body: Deci
             decisionTime=change.now_ms,
         )
 
-    return modify(session, change, autotune_id, edit, change_log="Made Autotune decision")
+    return apply_edit(session, change, autotune_id, edit, change_log="Made Autotune decision")
 
 
 def reset(session: Session, change: Change, autotune_id: str) -> Any:
@@ -346,4 +350,4 @@ def reset(session: Session, change: Change, autotune_id: str) -> Any:
         for key in ("decisionReason", "decisionTime", "startTime"):
             document.pop(key, None)
 
-    return modify(session, change, autotune_id, edit, change_log="Reset Autotune Experiment")
+    return apply_edit(session, change, autotune_id, edit, change_log="Reset Autotune Experiment")

@@ -1,4 +1,4 @@
-"""Rules of the Dynamic Configs resource: create, update, rules, lifecycle, versions.
+"""Rules of the Dynamic Configs resource: create, update, rules, lifecycle, list_versions.
 
 A config is stored as its ``DynamicConfigDto`` document plus two internal kinds of field the
 API never shows: the config's ``salt`` and each rule's ``salt``/``rolloutCount`` (both feed
@@ -64,11 +64,11 @@ def config_dto(document: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
-def get(session: Session, project_id: str, config_id: str) -> dict[str, Any]:
+def read(session: Session, project_id: str, config_id: str) -> dict[str, Any]:
     return config_dto(entities.load(session, DYNAMIC_CONFIG, project_id, config_id).document)
 
 
-def list_configs(
+def list_(
     session: Session, project_id: str, flt: ConfigFilter, *, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
     conditions = repository.filter_conditions(session, flt)
@@ -78,16 +78,16 @@ def list_configs(
     return [config_dto(r.document) for r in rows], total
 
 
-def rules_of(session: Session, project_id: str, config_id: str) -> list[dict[str, Any]]:
-    return get(session, project_id, config_id)["rules"]  # type: ignore[no-any-return]
+def read_rules(session: Session, project_id: str, config_id: str) -> list[dict[str, Any]]:
+    return read(session, project_id, config_id)["rules"]  # type: ignore[no-any-return]
 
 
-def get_rule(session: Session, project_id: str, config_id: str, rule_id: str) -> dict[str, Any]:
-    rules = rules_of(session, project_id, config_id)
+def read_rule(session: Session, project_id: str, config_id: str, rule_id: str) -> dict[str, Any]:
+    rules = read_rules(session, project_id, config_id)
     return rules[_rule_index(rules, rule_id)]
 
 
-def versions(
+def list_versions(
     session: Session, project_id: str, config_id: str, *, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
     entities.load(session, DYNAMIC_CONFIG, project_id, config_id)
@@ -314,14 +314,14 @@ _REPLACED = frozenset(
 )
 
 
-def full_update(
+def replace(
     session: Session, change: Change, config_id: str, body: ConfigFullUpdate
 ) -> dict[str, Any]:
     fields = set(_REPLACED) | (body.model_fields_set & {"name", "id_type"})
     return _update(session, change, config_id, body, fields)
 
 
-def partial_update(
+def patch(
     session: Session, change: Change, config_id: str, body: ConfigPartialUpdate
 ) -> dict[str, Any]:
     return _update(session, change, config_id, body, set(body.model_fields_set))
@@ -385,7 +385,15 @@ def delete(session: Session, change: Change, config_id: str) -> None:
 # -- lifecycle -------------------------------------------------------------------------------
 
 
-def set_enabled(session: Session, change: Change, config_id: str, enabled: bool) -> dict[str, Any]:
+def enable(session: Session, change: Change, config_id: str) -> dict[str, Any]:
+    return _set_enabled(session, change, config_id, True)
+
+
+def disable(session: Session, change: Change, config_id: str) -> dict[str, Any]:
+    return _set_enabled(session, change, config_id, False)
+
+
+def _set_enabled(session: Session, change: Change, config_id: str, enabled: bool) -> dict[str, Any]:
     row = entities.load(session, DYNAMIC_CONFIG, change.project_id, config_id, lock=True)
     document = entities.editable(row)
     if document.get("status") == ARCHIVED:
@@ -465,7 +473,7 @@ def add_rules(
     session: Session, change: Change, config_id: str, incoming: Sequence[RuleIn]
 ) -> dict[str, Any]:
     def edit(rules: list[dict[str, Any]], ctx: RuleContext) -> list[dict[str, Any]]:
-        # New rules get new ids whatever the body says; existing rules are not rebuilt, so an
+        # New rules read new ids whatever the body says; existing rules are not rebuilt, so an
         # unrelated stale reference elsewhere cannot block an addition.
         fresh = [r.model_copy(update={"id": None, "base_id": None}) for r in incoming]
         return [*rules, *_build_all(fresh, ctx)]

@@ -1,5 +1,5 @@
 """What the Console shows of logged events: the event names and recent events. (The metrics
-defined on an event are the metrics domain's: ``metrics.service.metrics_using_event``.)"""
+defined on an event are the metrics domain's: ``metrics.service.list_using_event``.)"""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def logged_event_dto(event: CustomEvent) -> dict[str, Any]:
     }
 
 
-def list_events(
+def list_(
     session: Session, project_id: str, *, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
     """One item per event name: its latest event, plus how many events and users it has had."""
@@ -37,7 +37,7 @@ def list_events(
     return items, total
 
 
-def recent_events(
+def list_recent(
     session: Session, project_id: str, name: str, *, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
     incoming.settle_before(session)

@@ -85,9 +85,7 @@ def dtos(
     return [experiment_dto(d, health[d["id"]]) for d in documents]
 
 
-def load_experiment(
-    session: Session, project_id: str, experiment_id: str, *, lock: bool = False
-) -> Any:
+def load(session: Session, project_id: str, experiment_id: str, *, lock: bool = False) -> Any:
     return entities.load(session, EXPERIMENT, project_id, experiment_id, lock=lock)
 
 
@@ -189,7 +187,7 @@ def _taken_buckets(
     return taken
 
 
-def place(session: Session, project_id: str, document: dict[str, Any]) -> None:
+def allocate_buckets(session: Session, project_id: str, document: dict[str, Any]) -> None:
     """(Re)compute the buckets the experiment owns in its layer from its allocation."""
     if document["status"] not in HOLDS_BUCKETS:
         document["buckets"] = []
@@ -263,7 +261,7 @@ def new_document(experiment_id: str, name: str) -> dict[str, Any]:
     }
 
 
-def save(
+def save_document(
     session: Session, change: Change, row: Any, document: dict[str, Any], action: str, text: str
 ) -> Any:
     return entities.save(session, EXPERIMENT, change, row, document, action=action, change_log=text)

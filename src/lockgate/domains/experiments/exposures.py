@@ -30,7 +30,7 @@ def cumulative_exposures(
 ) -> list[dict[str, Any]]:
     """Per group, the running count of distinct units by the day of their first exposure."""
     incoming.settle_before(session)
-    document = documents.load_experiment(session, project_id, experiment_id).document
+    document = documents.load(session, project_id, experiment_id).document
     groups = document["groups"]
     rows = repository.first_exposures_by_day(
         session, project_id, experiment_id, document["idType"], [g["id"] for g in groups]
@@ -89,12 +89,12 @@ def exposure_count(
 
 def open_alert(session: Session, change: Change, experiment_id: str, metric_id: str) -> None:
     """Record a metric rollout alert on an experiment (called by metric monitoring)."""
-    row = documents.load_experiment(session, change.project_id, experiment_id, lock=True)
+    row = documents.load(session, change.project_id, experiment_id, lock=True)
     document = entities.editable(row)
     alerts = dict(document.get("alerts") or {})
     alerts[metric_id] = {"openedTime": change.now_ms, "resolvedAt": None, "reasoning": None}
     document["alerts"] = alerts
-    documents.save(
+    documents.save_document(
         session,
         change,
         row,
@@ -107,7 +107,7 @@ def open_alert(session: Session, change: Change, experiment_id: str, metric_id: 
 def resolve_alert(
     session: Session, change: Change, experiment_id: str, metric_id: str, body: ResolveAlertIn
 ) -> dict[str, Any]:
-    row = documents.load_experiment(session, change.project_id, experiment_id, lock=True)
+    row = documents.load(session, change.project_id, experiment_id, lock=True)
     alert = (row.document.get("alerts") or {}).get(metric_id)
     if alert is None:
         raise NotFound(
@@ -118,7 +118,7 @@ def resolve_alert(
         return {"resolvedAt": alert["resolvedAt"]}
     document = entities.editable(row)
     document["alerts"][metric_id].update(resolvedAt=change.now_ms, reasoning=body.reasoning)
-    documents.save(
+    documents.save_document(
         session,
         change,
         row,

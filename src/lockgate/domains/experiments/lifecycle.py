@@ -79,7 +79,7 @@ def check_transition(action: str, status: str) -> None:
 def _locked(
     session: Session, change: Change, experiment_id: str, action: str
 ) -> tuple[Any, dict[str, Any]]:
-    row = documents.load_experiment(session, change.project_id, experiment_id, lock=True)
+    row = documents.load(session, change.project_id, experiment_id, lock=True)
     check_transition(action, row.document["status"])
     return row, entities.editable(row)
 
@@ -87,7 +87,7 @@ def _locked(
 def _save(
     session: Session, change: Change, row: Any, document: dict[str, Any], action: str, text: str
 ) -> Any:
-    return documents.save(session, change, row, document, action, text)
+    return documents.save_document(session, change, row, document, action, text)
 
 
 def start(session: Session, change: Change, experiment_id: str) -> None:
@@ -99,7 +99,7 @@ def _start(session: Session, change: Change, row: Any, document: dict[str, Any])
     document["status"] = ACTIVE
     document["startTime"] = change.now_ms
     document.pop("scheduledTime", None)
-    documents.place(session, change.project_id, document)
+    documents.allocate_buckets(session, change.project_id, document)
     _save(session, change, row, document, "experiment_start", "Started Experiment")
 
 
@@ -120,7 +120,7 @@ def start_due(session: Session, change: Change) -> int:
     for row in entities.all_rows(session, EXPERIMENT, change.project_id):
         due = row.document.get("scheduledTime")
         if row.document["status"] == SETUP and due is not None and due <= change.now_ms:
-            locked = documents.load_experiment(session, change.project_id, row.id, lock=True)
+            locked = documents.load(session, change.project_id, row.id, lock=True)
             _start(session, change, locked, entities.editable(locked))
             started += 1
     return started
@@ -193,7 +193,7 @@ def reset(session: Session, change: Change, experiment_id: str) -> None:
         salt=str(uuid.uuid4()),
     )
     document.pop("keepTargeting", None)
-    documents.place(session, change.project_id, document)
+    documents.allocate_buckets(session, change.project_id, document)
     _save(session, change, row, document, "experiment_reset", "Reset Experiment")
 
 
@@ -212,7 +212,7 @@ def restart_as_new(
         _save(session, change, row, document, "experiment_abandon", "Abandoned Experiment")
     copy = documents.new_document(new_id, name)
     copy.update({k: deepcopy(v) for k, v in document.items() if k in _COPIED})
-    documents.place(session, change.project_id, copy)
+    documents.allocate_buckets(session, change.project_id, copy)
     new_row = entities.insert(
         session,
         EXPERIMENT,
@@ -276,11 +276,23 @@ def archive(session: Session, change: Change, experiment_id: str, body: ArchiveI
 def unarchive(session: Session, change: Change, experiment_id: str) -> None:
     row, document = _locked(session, change, experiment_id, "unarchive")
     document["status"] = document.pop("statusBeforeArchive", None) or SETUP
-    documents.place(session, change.project_id, document)
+    documents.allocate_buckets(session, change.project_id, document)
     _save(session, change, row, document, "experiment_unarchive", "Unarchived Experiment")
 
 
-def set_groups_disabled(
+def enable_groups(
+    session: Session, change: Change, experiment_id: str, body: GroupNamesIn
+) -> dict[str, Any]:
+    return _set_groups_disabled(session, change, experiment_id, body, False)
+
+
+def disable_groups(
+    session: Session, change: Change, experiment_id: str, body: GroupNamesIn
+) -> dict[str, Any]:
+    return _set_groups_disabled(session, change, experiment_id, body, True)
+
+
+def _set_groups_disabled(
     session: Session, change: Change, experiment_id: str, body: GroupNamesIn, disabled: bool
 ) -> dict[str, Any]:
     incoming.settle_before(session)

@@ -23,7 +23,7 @@ def _stored(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def read(session: Session, project_id: str, experiment_id: str) -> dict[str, Any]:
-    return _stored(documents.load_experiment(session, project_id, experiment_id).document)
+    return _stored(documents.load(session, project_id, experiment_id).document)
 
 
 def _group_id(document: dict[str, Any], key: str, where: str) -> str:
@@ -111,13 +111,15 @@ def _dedupe_conditional(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any
 def _change(
     session: Session, change: Change, experiment_id: str, edit: Any, text: str
 ) -> dict[str, Any]:
-    row = documents.load_experiment(session, change.project_id, experiment_id, lock=True)
+    row = documents.load(session, change.project_id, experiment_id, lock=True)
     if row.document["status"] == documents.ARCHIVED:
         raise InvalidInput("Experiment is archived. Unarchive it before editing it")
     document = entities.editable(row)
     current = _stored(document)
     document["overrides"] = edit(document, current)
-    saved = documents.save(session, change, row, document, "experiment_overrides_update", text)
+    saved = documents.save_document(
+        session, change, row, document, "experiment_overrides_update", text
+    )
     return _stored(saved.document)
 
 

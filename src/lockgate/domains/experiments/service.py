@@ -24,14 +24,14 @@ from lockgate.domains.experiments import lifecycle, repository
 from lockgate.domains.experiments.documents import (
     ARCHIVED,
     SETUP,
+    allocate_buckets,
     build_groups,
     check_layer,
     dtos,
     find_group,
-    load_experiment,
+    load,
     new_document,
     percent,
-    place,
 )
 from lockgate.domains.experiments.repository import ExperimentFilter
 from lockgate.domains.experiments.schemas import (
@@ -46,13 +46,13 @@ from lockgate.errors import InvalidInput
 from lockgate.kit.actor import Change
 
 
-def get(session: Session, project_id: str, experiment_id: str) -> dict[str, Any]:
+def read(session: Session, project_id: str, experiment_id: str) -> dict[str, Any]:
     incoming.settle_before(session)
-    row = load_experiment(session, project_id, experiment_id)
+    row = load(session, project_id, experiment_id)
     return dtos(session, project_id, [row.document])[0]
 
 
-def list_experiments(
+def list_(
     session: Session, project_id: str, flt: ExperimentFilter, *, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
     incoming.settle_before(session)
@@ -126,7 +126,7 @@ _SIMPLE = {
 _SETUP_ONLY = {"id_type": "idType", "layer_id": "layerID"}
 
 
-def apply(
+def apply_fields(
     session: Session,
     project_id: str,
     document: dict[str, Any],
@@ -209,7 +209,7 @@ def apply(
                 )
         document["holdoutIDs"] = holdouts
     check_layer(session, project_id, document)
-    place(session, project_id, document)
+    allocate_buckets(session, project_id, document)
     return document
 
 
@@ -223,7 +223,7 @@ def create(session: Session, change: Change, body: ExperimentCreate) -> dict[str
     document = new_document(experiment_id, name)
     fields = set(body.model_fields_set) - {"name", "id"} - _LIFECYCLE_FIELDS
     fields.add("control_group_id")
-    document = apply(session, change.project_id, document, body, fields)
+    document = apply_fields(session, change.project_id, document, body, fields)
     row = entities.insert(
         session,
         EXPERIMENT,
@@ -260,7 +260,7 @@ _REPLACED = frozenset(
 )
 
 
-def full_update(
+def replace(
     session: Session, change: Change, experiment_id: str, body: ExperimentFullUpdate
 ) -> dict[str, Any]:
     incoming.settle_before(session)
@@ -268,7 +268,7 @@ def full_update(
     return _update(session, change, experiment_id, body, fields)
 
 
-def partial_update(
+def patch(
     session: Session, change: Change, experiment_id: str, body: ExperimentPartialUpdate
 ) -> dict[str, Any]:
     incoming.settle_before(session)
@@ -278,12 +278,12 @@ def partial_update(
 def _update(
     session: Session, change: Change, experiment_id: str, body: ExperimentFields, fields: set[str]
 ) -> dict[str, Any]:
-    row = load_experiment(session, change.project_id, experiment_id, lock=True)
+    row = load(session, change.project_id, experiment_id, lock=True)
     if row.document["status"] == ARCHIVED:
         raise InvalidInput("Experiment is archived. Unarchive it before editing it")
     content = fields - _LIFECYCLE_FIELDS
     if content:
-        document = apply(session, change.project_id, entities.editable(row), body, content)
+        document = apply_fields(session, change.project_id, entities.editable(row), body, content)
         entities.save(
             session,
             EXPERIMENT,
@@ -300,7 +300,7 @@ def _update(
 
 def delete(session: Session, change: Change, experiment_id: str) -> dict[str, Any]:
     incoming.settle_before(session)
-    row = load_experiment(session, change.project_id, experiment_id, lock=True)
+    row = load(session, change.project_id, experiment_id, lock=True)
     shown = dtos(session, change.project_id, [row.document])[0]
     entities.remove(
         session,

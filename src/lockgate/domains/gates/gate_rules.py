@@ -33,7 +33,7 @@ def add_rules(session: Session, change: Change, gate_id: str, incoming: Sequence
         service.store_rules(session, change.project_id, document, [*document["rules"], *added])
 
     log = "Added Gate Rule" if len(incoming) == 1 else f"Added {len(incoming)} Gate Rules"
-    return service.modify(session, change, gate_id, edit, action=RULES_UPDATED, change_log=log)
+    return service.apply_edit(session, change, gate_id, edit, action=RULES_UPDATED, change_log=log)
 
 
 def update_rules(session: Session, change: Change, gate_id: str, updates: Sequence[RuleIn]) -> Any:
@@ -56,7 +56,7 @@ def update_rules(session: Session, change: Change, gate_id: str, updates: Sequen
             rules[index] = merge_rule_update(rules[index], update, ctx)
         service.store_rules(session, change.project_id, document, rules)
 
-    return service.modify(
+    return service.apply_edit(
         session, change, gate_id, edit, action=RULES_UPDATED, change_log="Updated Gate Rules"
     )
 
@@ -93,7 +93,7 @@ def update_rule(
         rules[index] = merge_rule_update(rules[index], update, ctx)
         service.store_rules(session, change.project_id, document, rules)
 
-    return service.modify(
+    return service.apply_edit(
         session, change, gate_id, edit, action=RULES_UPDATED, change_log="Updated Gate Rule"
     )
 
@@ -105,7 +105,7 @@ def delete_rule(session: Session, change: Change, gate_id: str, rule_id: str) ->
             raise rule_not_found(gate_id, rule_id)
         document["rules"] = [r for i, r in enumerate(document["rules"]) if i != index]
 
-    return service.modify(
+    return service.apply_edit(
         session, change, gate_id, edit, action=RULES_UPDATED, change_log="Deleted Gate Rule"
     )
 

@@ -130,7 +130,7 @@ def change_overrides(
         "add": "Added Gate Overrides",
         "remove": "Removed Gate Overrides",
     }
-    row = service.modify(
+    row = service.apply_edit(
         session, change, gate_id, edit, action="gate_overrides_update", change_log=log[mode]
     )
     return overrides_of(row.document)

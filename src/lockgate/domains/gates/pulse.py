@@ -25,14 +25,12 @@ from lockgate.kit.actor import Change
 
 def _rule_key(session: Session, project_id: str, gate_id: str, rule_id: str) -> str:
     """The stable key of a rule addressed by id or baseID (404 when the gate has none)."""
-    rule = gate_rules.require_rule(
-        service.load_gate(session, project_id, gate_id).document, rule_id
-    )
+    rule = gate_rules.require_rule(service.load(session, project_id, gate_id).document, rule_id)
     return str(rule.get("baseID") or rule["id"])
 
 
 def load_pulse(session: Session, change: Change, gate_id: str, body: LoadPulseIn) -> None:
-    document = service.load_gate(session, change.project_id, gate_id).document
+    document = service.load(session, change.project_id, gate_id).document
     if not body.rule_id.strip():
         raise InvalidInput("Invalid request. ruleId: is required")
     try:
@@ -95,7 +93,7 @@ def open_alert(session: Session, change: Change, gate_id: str, metric_id: str) -
         alerts[metric_id] = {"openedTime": change.now_ms, "resolvedAt": None, "reasoning": None}
         document["alerts"] = alerts
 
-    return service.modify(
+    return service.apply_edit(
         session,
         change,
         gate_id,
@@ -108,7 +106,7 @@ def open_alert(session: Session, change: Change, gate_id: str, metric_id: str) -
 def resolve_alert(
     session: Session, change: Change, gate_id: str, metric_id: str, body: ResolveAlertIn
 ) -> dict[str, Any]:
-    document = service.load_gate(session, change.project_id, gate_id, lock=True).document
+    document = service.load(session, change.project_id, gate_id, lock=True).document
     alert = (document.get("alerts") or {}).get(metric_id)
     if alert is None:
         raise NotFound(
@@ -124,7 +122,7 @@ def resolve_alert(
         alerts[metric_id]["reasoning"] = body.reasoning
         doc["alerts"] = alerts
 
-    service.modify(
+    service.apply_edit(
         session,
         change,
         gate_id,

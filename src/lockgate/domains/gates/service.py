@@ -88,8 +88,22 @@ def store_rules(
     document["rules"] = rules
 
 
-def load_gate(session: Session, project_id: str, gate_id: str, *, lock: bool = False) -> Any:
+def load(session: Session, project_id: str, gate_id: str, *, lock: bool = False) -> Any:
     return entities.load(session, GATE, project_id, gate_id, lock=lock)
+
+
+def read(session: Session, project_id: str, gate_id: str) -> dict[str, Any]:
+    return gate_dto(load(session, project_id, gate_id).document)
+
+
+def list_versions(
+    session: Session, project_id: str, gate_id: str, *, offset: int, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    load(session, project_id, gate_id)
+    documents, total = entities.versions(
+        session, GATE, project_id, gate_id, offset=offset, limit=limit
+    )
+    return [gate_dto(d) for d in documents], total
 
 
 def _target_apps(value: str | list[str] | None) -> list[str]:
@@ -102,7 +116,7 @@ def _display_name(name: str, gate_id: str) -> str:
     return entities.derive_id(name, gate_id, "dotted")[0]
 
 
-def create_gate(session: Session, change: Change, body: GateCreate) -> Any:
+def create(session: Session, change: Change, body: GateCreate) -> Any:
     name, gate_id = entities.derive_id(body.name, body.id, "dotted")
     entities.ensure_free(session, FEATURE_GATES, change.project_id, gate_id)
     enabled = True if body.is_enabled is None else body.is_enabled
@@ -150,7 +164,7 @@ def create_gate(session: Session, change: Change, body: GateCreate) -> Any:
 def _set_enabled(document: dict[str, Any], enabled: bool) -> None:
     """``isEnabled`` written through an update acts like enable/disable when it changes.
 
-    Sending back the value a gate already has (a read-modify-write of a Launched gate)
+    Sending back the value a gate already has (a read-apply_edit-write of a Launched gate)
     changes nothing.
     """
     if enabled == document.get("isEnabled"):
@@ -201,12 +215,18 @@ def _apply_fields(
         _set_enabled(document, body.is_enabled)
 
 
-def update_gate(
-    session: Session, change: Change, gate_id: str, body: GateFullUpdate | GatePartialUpdate
-) -> Any:
-    """Full (``POST``) and partial (``PATCH``) updates differ only in the required fields the
-    full update's body enforces: its ``rules`` replace the list, as they do in a partial update."""
-    row = load_gate(session, change.project_id, gate_id, lock=True)
+def replace(session: Session, change: Change, gate_id: str, body: GateFullUpdate) -> Any:
+    """A full update (``POST``) differs from a partial one only in the required fields its body
+    enforces: its ``rules`` replace the list, as they do in a partial update."""
+    return _update(session, change, gate_id, body)
+
+
+def patch(session: Session, change: Change, gate_id: str, body: GatePartialUpdate) -> Any:
+    return _update(session, change, gate_id, body)
+
+
+def _update(session: Session, change: Change, gate_id: str, body: GateFields) -> Any:
+    row = load(session, change.project_id, gate_id, lock=True)
     document = entities.editable(row)
     _apply_fields(session, change.project_id, document, body)
     return entities.save(
@@ -214,12 +234,12 @@ def update_gate(
     )
 
 
-def delete_gate(session: Session, change: Change, gate_id: str) -> None:
-    row = load_gate(session, change.project_id, gate_id, lock=True)
+def delete(session: Session, change: Change, gate_id: str) -> None:
+    row = load(session, change.project_id, gate_id, lock=True)
     entities.remove(session, GATE, change, row, action="config_delete", change_log="Deleted Gate")
 
 
-def modify(
+def apply_edit(
     session: Session,
     change: Change,
     gate_id: str,
@@ -229,7 +249,7 @@ def modify(
     change_log: str,
 ) -> Any:
     """Load a gate under lock, let ``edit`` change its document, and save a new version."""
-    row = load_gate(session, change.project_id, gate_id, lock=True)
+    row = load(session, change.project_id, gate_id, lock=True)
     document = entities.editable(row)
     edit(document)
     return entities.save(session, GATE, change, row, document, action=action, change_log=change_log)
@@ -243,7 +263,7 @@ def _not_archived(document: dict[str, Any], action: str) -> None:
         )
 
 
-def launch_gate(session: Session, change: Change, gate_id: str) -> Any:
+def launch(session: Session, change: Change, gate_id: str) -> Any:
     def edit(document: dict[str, Any]) -> None:
         _not_archived(document, "launch")
         # Rules stop being evaluated and everyone passes. Statsig's example shows isEnabled
@@ -251,26 +271,32 @@ def launch_gate(session: Session, change: Change, gate_id: str) -> Any:
         # is how the spec compiler reads a gate (compile-mapping.md §3.4).
         document["status"], document["isEnabled"] = LAUNCHED, True
 
-    return modify(session, change, gate_id, edit, action="gate_update", change_log="Launched Gate")
+    return apply_edit(
+        session, change, gate_id, edit, action="gate_update", change_log="Launched Gate"
+    )
 
 
-def disable_gate(session: Session, change: Change, gate_id: str) -> Any:
+def disable(session: Session, change: Change, gate_id: str) -> Any:
     def edit(document: dict[str, Any]) -> None:
         _not_archived(document, "disable")
         document["status"], document["isEnabled"] = DISABLED, False
 
-    return modify(session, change, gate_id, edit, action="gate_update", change_log="Disabled Gate")
+    return apply_edit(
+        session, change, gate_id, edit, action="gate_update", change_log="Disabled Gate"
+    )
 
 
-def enable_gate(session: Session, change: Change, gate_id: str) -> Any:
+def enable(session: Session, change: Change, gate_id: str) -> Any:
     def edit(document: dict[str, Any]) -> None:
         _not_archived(document, "enable")
         document["status"], document["isEnabled"] = IN_PROGRESS, True
 
-    return modify(session, change, gate_id, edit, action="gate_update", change_log="Enabled Gate")
+    return apply_edit(
+        session, change, gate_id, edit, action="gate_update", change_log="Enabled Gate"
+    )
 
 
-def archive_gate(session: Session, change: Change, gate_id: str, body: ArchiveIn) -> Any:
+def archive(session: Session, change: Change, gate_id: str, body: ArchiveIn) -> Any:
     def edit(document: dict[str, Any]) -> None:
         if document["status"] == ARCHIVED:
             raise InvalidInput(f"Invalid request. Gate {gate_id!r} is already archived")
@@ -280,7 +306,9 @@ def archive_gate(session: Session, change: Change, gate_id: str, body: ArchiveIn
         document["status"] = ARCHIVED
         document["archiveReason"] = body.archive_reason
 
-    return modify(session, change, gate_id, edit, action="gate_update", change_log="Archived Gate")
+    return apply_edit(
+        session, change, gate_id, edit, action="gate_update", change_log="Archived Gate"
+    )
 
 
 def _refuse_if_referenced(session: Session, project_id: str, gate_id: str) -> None:
@@ -296,7 +324,7 @@ def _refuse_if_referenced(session: Session, project_id: str, gate_id: str) -> No
         )
 
 
-def unarchive_gate(session: Session, change: Change, gate_id: str, body: UnarchiveIn) -> Any:
+def unarchive(session: Session, change: Change, gate_id: str, body: UnarchiveIn) -> Any:
     def edit(document: dict[str, Any]) -> None:
         if document["status"] != ARCHIVED:
             raise InvalidInput(f"Invalid request. Gate {gate_id!r} is not archived")
@@ -304,7 +332,7 @@ def unarchive_gate(session: Session, change: Change, gate_id: str, body: Unarchi
         document.pop("archiveReason", None)
 
     del body  # the reason is kept in the audit entry's change log only
-    return modify(
+    return apply_edit(
         session, change, gate_id, edit, action="gate_update", change_log="Unarchived Gate"
     )
 
@@ -371,7 +399,7 @@ def _matches(document: dict[str, Any], flt: DocumentFilter) -> bool:
     )
 
 
-def list_gates(
+def list_(
     session: Session,
     project_id: str,
     columns: repository.ColumnFilter,

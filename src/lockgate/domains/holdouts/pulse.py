@@ -21,7 +21,7 @@ from lockgate.kit.actor import Change
 
 def load(session: Session, change: Change, holdout_id: str) -> None:
     """Queue a full load of one holdout's Pulse."""
-    service.load_holdout(session, change.project_id, holdout_id)
+    service.load(session, change.project_id, holdout_id)
     pulse_service.load(session, change, monitoring.HOLDOUT, holdout_id, None)
 
 
@@ -36,7 +36,7 @@ def pulse_results(
 ) -> dict[str, Any]:
     use_cuped = monitoring.bool_text("cuped", cuped)
     level = monitoring.confidence_text(confidence)
-    service.load_holdout(session, project_id, holdout_id)
+    service.load(session, project_id, holdout_id)
     return monitoring.monitoring_results(
         session,
         project_id,

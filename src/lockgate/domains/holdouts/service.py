@@ -63,11 +63,15 @@ def holdout_dto(document: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in document.items() if k not in INTERNAL_FIELDS}
 
 
-def load_holdout(session: Session, project_id: str, holdout_id: str, *, lock: bool = False) -> Any:
+def load(session: Session, project_id: str, holdout_id: str, *, lock: bool = False) -> Any:
     return entities.load(session, HOLDOUT, project_id, holdout_id, lock=lock)
 
 
-def create_holdout(session: Session, change: Change, body: HoldoutCreate) -> Any:
+def read(session: Session, project_id: str, holdout_id: str) -> dict[str, Any]:
+    return holdout_dto(load(session, project_id, holdout_id).document)
+
+
+def create(session: Session, change: Change, body: HoldoutCreate) -> Any:
     name, holdout_id = entities.derive_id(body.name, None, "plain")
     entities.ensure_free(session, FEATURE_GATES, change.project_id, holdout_id)
     base_id = random_id()
@@ -174,22 +178,24 @@ def _apply_fields(
         document["monitoringMetrics"] = [m.model_dump() for m in body.monitoring_metrics]
 
 
-def update_holdout(
-    session: Session,
-    change: Change,
-    holdout_id: str,
-    body: HoldoutFullUpdate | HoldoutPartialUpdate,
-) -> Any:
+def replace(session: Session, change: Change, holdout_id: str, body: HoldoutFullUpdate) -> Any:
     """``POST`` and ``PATCH`` differ only in the fields the full update's body requires."""
+    return _update(session, change, holdout_id, body)
 
+
+def patch(session: Session, change: Change, holdout_id: str, body: HoldoutPartialUpdate) -> Any:
+    return _update(session, change, holdout_id, body)
+
+
+def _update(session: Session, change: Change, holdout_id: str, body: HoldoutFields) -> Any:
     def edit(document: dict[str, Any]) -> None:
         _apply_fields(session, change, document, body)
 
-    return modify(session, change, holdout_id, edit, change_log="Updated Holdout")
+    return apply_edit(session, change, holdout_id, edit, change_log="Updated Holdout")
 
 
-def delete_holdout(session: Session, change: Change, holdout_id: str) -> dict[str, Any]:
-    row = load_holdout(session, change.project_id, holdout_id, lock=True)
+def delete(session: Session, change: Change, holdout_id: str) -> dict[str, Any]:
+    row = load(session, change.project_id, holdout_id, lock=True)
     shown = holdout_dto(row.document)
     entities.remove(
         session, HOLDOUT, change, row, action="holdout_delete", change_log="Deleted Holdout"
@@ -197,7 +203,7 @@ def delete_holdout(session: Session, change: Change, holdout_id: str) -> dict[st
     return shown
 
 
-def modify(
+def apply_edit(
     session: Session,
     change: Change,
     holdout_id: str,
@@ -205,7 +211,7 @@ def modify(
     *,
     change_log: str,
 ) -> Any:
-    row = load_holdout(session, change.project_id, holdout_id, lock=True)
+    row = load(session, change.project_id, holdout_id, lock=True)
     document = entities.editable(row)
     edit(document)
     return entities.save(
@@ -213,7 +219,7 @@ def modify(
     )
 
 
-def list_holdouts(
+def list_(
     session: Session,
     project_id: str,
     columns: repository.ColumnFilter,
@@ -232,7 +238,7 @@ def list_holdouts(
 
 
 def read_overrides(session: Session, project_id: str, holdout_id: str) -> dict[str, Any]:
-    return gate_overrides.overrides_of(load_holdout(session, project_id, holdout_id).document)
+    return gate_overrides.overrides_of(load(session, project_id, holdout_id).document)
 
 
 def change_overrides(
@@ -248,5 +254,5 @@ def change_overrides(
         "add": "Added Holdout Overrides",
         "remove": "Removed Holdout Overrides",
     }
-    row = modify(session, change, holdout_id, edit, change_log=log[mode])
+    row = apply_edit(session, change, holdout_id, edit, change_log=log[mode])
     return gate_overrides.overrides_of(row.document)

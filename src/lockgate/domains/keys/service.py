@@ -98,7 +98,7 @@ def _snapshot(key: ApiKey) -> dict[str, Any]:
     return {k: v for k, v in key_dto(key).items() if k != "key"}
 
 
-def create_key(
+def issue(
     session: Session,
     *,
     project_id: str,
@@ -146,10 +146,10 @@ def create_key(
     return key, secret
 
 
-def create_from_request(
+def create(
     session: Session, project_id: str, actor: Actor, now_ms: int, body: KeyCreate
 ) -> tuple[ApiKey, str]:
-    return create_key(
+    return issue(
         session,
         project_id=project_id,
         actor=actor,
@@ -163,17 +163,41 @@ def create_from_request(
     )
 
 
-def get_key(session: Session, project_id: str, key_id: str, *, lock: bool = False) -> ApiKey:
+def load(session: Session, project_id: str, key_id: str, *, lock: bool = False) -> ApiKey:
     key = repository.get(session, project_id, key_id, lock=lock)
     if key is None:
         raise NotFound(KEY_NOT_FOUND)
     return key
 
 
-def update_key(
+def read(session: Session, project_id: str, key_id: str) -> dict[str, Any]:
+    return key_dto(load(session, project_id, key_id))
+
+
+def list_(
+    session: Session,
+    project_id: str,
+    *,
+    target_app: str | None,
+    environment: str | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[dict[str, Any]], int]:
+    rows, total = repository.list_keys(
+        session,
+        project_id,
+        target_app=target_app,
+        environment=environment,
+        offset=offset,
+        limit=limit,
+    )
+    return [key_dto(k) for k in rows], total
+
+
+def patch(
     session: Session, project_id: str, actor: Actor, now_ms: int, key_id: str, body: KeyUpdate
 ) -> ApiKey:
-    key = get_key(session, project_id, key_id, lock=True)
+    key = load(session, project_id, key_id, lock=True)
     before = _snapshot(key)
     given = body.model_fields_set
     if body.description is not None:
@@ -191,10 +215,8 @@ def update_key(
     return key
 
 
-def deactivate_key(
-    session: Session, project_id: str, actor: Actor, now_ms: int, key_id: str
-) -> ApiKey:
-    key = get_key(session, project_id, key_id, lock=True)
+def deactivate(session: Session, project_id: str, actor: Actor, now_ms: int, key_id: str) -> ApiKey:
+    key = load(session, project_id, key_id, lock=True)
     before = _snapshot(key)
     key.status = "deactivated"
     session.flush()
@@ -202,11 +224,11 @@ def deactivate_key(
     return key
 
 
-def rotate_key(
+def rotate(
     session: Session, project_id: str, actor: Actor, now_ms: int, key_id: str
 ) -> tuple[ApiKey, str]:
     """Issue a new secret under the same public id; the old secret stops working at once."""
-    key = get_key(session, project_id, key_id, lock=True)
+    key = load(session, project_id, key_id, lock=True)
     before = _snapshot(key)
     _, secret = _new_secret(PREFIXES[key.type], key.id)
     key.key_hash = hash_secret(secret)
@@ -215,8 +237,8 @@ def rotate_key(
     return key, secret
 
 
-def delete_key(session: Session, project_id: str, actor: Actor, now_ms: int, key_id: str) -> None:
-    key = get_key(session, project_id, key_id, lock=True)
+def delete(session: Session, project_id: str, actor: Actor, now_ms: int, key_id: str) -> None:
+    key = load(session, project_id, key_id, lock=True)
     before = _snapshot(key)
     repository.delete(session, key)
     record_audit(

@@ -37,26 +37,26 @@ def layer_dto(document: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in document.items() if k not in INTERNAL_FIELDS}
 
 
-def load_layer(session: Session, project_id: str, layer_id: str, *, lock: bool = False) -> Any:
+def load(session: Session, project_id: str, layer_id: str, *, lock: bool = False) -> Any:
     return entities.load(session, LAYER, project_id, layer_id, lock=lock)
 
 
-def get(session: Session, project_id: str, layer_id: str) -> dict[str, Any]:
-    return layer_dto(load_layer(session, project_id, layer_id).document)
+def read(session: Session, project_id: str, layer_id: str) -> dict[str, Any]:
+    return layer_dto(load(session, project_id, layer_id).document)
 
 
-def list_layers(
+def list_(
     session: Session, project_id: str, *, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
     rows, total = entities.list_rows(session, LAYER, project_id, offset=offset, limit=limit)
     return [layer_dto(r.document) for r in rows], total
 
 
-def experiments_of(
+def list_experiments(
     session: Session, project_id: str, layer_id: str, *, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
     incoming.settle_before(session)
-    load_layer(session, project_id, layer_id)
+    load(session, project_id, layer_id)
     rows = experiment_repository.layer_experiments(session, project_id, layer_id)
     documents = [r.document for r in rows[offset : offset + limit]]
     return experiments.dtos(session, project_id, documents), len(rows)
@@ -116,14 +116,14 @@ def create(session: Session, change: Change, body: LayerCreate) -> dict[str, Any
     return layer_dto(row.document)
 
 
-def full_update(
+def replace(
     session: Session, change: Change, layer_id: str, body: LayerFullUpdate
 ) -> dict[str, Any]:
     fields = {"description", "parameters", "target_apps"}
     return _update(session, change, layer_id, body, fields)
 
 
-def partial_update(
+def patch(
     session: Session, change: Change, layer_id: str, body: LayerPartialUpdate
 ) -> dict[str, Any]:
     return _update(session, change, layer_id, body, set(body.model_fields_set))
@@ -132,7 +132,7 @@ def partial_update(
 def _update(
     session: Session, change: Change, layer_id: str, body: LayerPartialUpdate, fields: set[str]
 ) -> dict[str, Any]:
-    row = load_layer(session, change.project_id, layer_id, lock=True)
+    row = load(session, change.project_id, layer_id, lock=True)
     document = entities.editable(row)
     if "description" in fields:
         document["description"] = body.description or ""
@@ -163,7 +163,7 @@ def _update(
 
 
 def delete(session: Session, change: Change, layer_id: str) -> None:
-    row = load_layer(session, change.project_id, layer_id, lock=True)
+    row = load(session, change.project_id, layer_id, lock=True)
     members = experiment_repository.layer_experiments(session, change.project_id, layer_id)
     if members:
         names = ", ".join(m.id for m in members)
@@ -182,7 +182,7 @@ def _stored(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_overrides(session: Session, project_id: str, layer_id: str) -> dict[str, Any]:
-    return _stored(load_layer(session, project_id, layer_id).document)
+    return _stored(load(session, project_id, layer_id).document)
 
 
 def _member_group(
@@ -270,7 +270,7 @@ def _by_ids(
 def _change_overrides(
     session: Session, change: Change, layer_id: str, edit: Any, text: str
 ) -> dict[str, Any]:
-    row = load_layer(session, change.project_id, layer_id, lock=True)
+    row = load(session, change.project_id, layer_id, lock=True)
     document = entities.editable(row)
     document["overrides"] = edit(document, _stored(document))
     saved = entities.save(

@@ -1,4 +1,4 @@
-"""Rules of the Metrics resource: create, read, list, update, delete, lineage.
+"""Rules of the Metrics resource: create, read, list, patch, delete, lineage.
 
 A custom metric is stored as its ``ExternalMetricDefinitionContractDto`` document (id
 ``<name>::<type>``), plus ``scheduledArchiveTime`` once an archive is scheduled: the metric is
@@ -116,7 +116,7 @@ def exists(session: Session, project_id: str, name: str, metric_type: str) -> bo
     return _reference(session, project_id, name, metric_type) is not None
 
 
-def get(session: Session, project_id: str, id_: str, now_ms: int) -> dict[str, Any]:
+def read(session: Session, project_id: str, id_: str, now_ms: int) -> dict[str, Any]:
     incoming.settle_before(session)
     document = find_document(session, project_id, id_)
     if document is None:
@@ -163,7 +163,7 @@ def filter_tags(raw: str | None) -> list[str]:
     )
 
 
-def list_metrics(
+def list_(
     session: Session, project_id: str, now_ms: int, *, show_hidden: bool, tags: Sequence[str]
 ) -> list[dict[str, Any]]:
     incoming.settle_before(session)
@@ -180,7 +180,7 @@ def list_metrics(
     return shown
 
 
-def metrics_using_event(
+def list_using_event(
     session: Session, project_id: str, event_name: str, now_ms: int
 ) -> list[dict[str, Any]]:
     """Automatic metrics of the event and every metric defined on it or on them."""
@@ -395,7 +395,7 @@ def _merged_definition(document: dict[str, Any], body: MetricUpdate) -> MetricDe
     return MetricDefinitionFields.model_validate(current)
 
 
-def update(session: Session, change: Change, id_: str, body: MetricUpdate) -> dict[str, Any]:
+def patch(session: Session, change: Change, id_: str, body: MetricUpdate) -> dict[str, Any]:
     incoming.settle_before(session)
     row = load_custom(session, change.project_id, id_, "changed", change.now_ms)
     document = entities.editable(row)

@@ -90,9 +90,7 @@ def _value_dto(document: dict[str, Any], unit_type: str, found: DayValue) -> dic
     return dto | {"metricName": document["name"], "metricType": document["type"]}
 
 
-def metric_values(
-    session: Session, project_id: str, metric_id: str, day: str
-) -> list[dict[str, Any]]:
+def read(session: Session, project_id: str, metric_id: str, day: str) -> list[dict[str, Any]]:
     incoming.settle_before(session)
     start, end = day_window(day)
     document = service.find_document(session, project_id, metric_id)
@@ -105,7 +103,7 @@ def metric_values(
     ]
 
 
-def all_values(
+def list_(
     session: Session,
     project_id: str,
     day: str,
@@ -118,7 +116,7 @@ def all_values(
 ) -> tuple[list[dict[str, Any]], int]:
     incoming.settle_before(session)
     start, end = day_window(day)
-    documents = service.list_metrics(session, project_id, now_ms, show_hidden=True, tags=())
+    documents = service.list_(session, project_id, now_ms, show_hidden=True, tags=())
     rows = [
         (document, unit)
         for document in documents

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from lockgate.domains.keys import service as keys_service
 from lockgate.domains.projects import repository
+from lockgate.errors import NotFound
 from lockgate.kit.actor import Actor
 from lockgate.kit.ids import random_id
 from lockgate.storage.models import Company, Project
@@ -47,7 +48,7 @@ def bootstrap(session: Session, now_ms: int, *, company_name: str = "Lockgate") 
         ("SERVER", "Server secret key", []),
         ("CLIENT", "Client API key", []),
     ):
-        _, secret = keys_service.create_key(
+        _, secret = keys_service.issue(
             session,
             project_id=project.id,
             actor=SYSTEM_ACTOR,
@@ -77,3 +78,18 @@ def company_dto(company: Company) -> dict[str, Any]:
         "orgID": None,
         "orgName": None,
     }
+
+
+def read_project(session: Session, project_id: str) -> dict[str, Any]:
+    project = repository.get_project(session, project_id)
+    if project is None:
+        raise NotFound()
+    return project_dto(project)
+
+
+def read_company(session: Session, project_id: str) -> dict[str, Any]:
+    project = repository.get_project(session, project_id)
+    company = repository.get_company(session, project.company_id) if project else None
+    if company is None:
+        raise NotFound()
+    return company_dto(company)

@@ -157,7 +157,7 @@ def _applier(
 
     def apply(session: Session) -> None:
         try:
-            row = autotunes.load_autotune(session, project_id, document["id"], lock=True)
+            row = autotunes.load(session, project_id, document["id"], lock=True)
         except NotFound:
             result["applied"] = False
             return

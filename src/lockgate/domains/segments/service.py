@@ -55,12 +55,16 @@ def segment_dto(row: Segment) -> dict[str, Any]:
     return shown
 
 
-def get(session: Session, project_id: str, segment_id: str) -> Segment:
+def load(session: Session, project_id: str, segment_id: str) -> Segment:
     row: Segment = entities.load(session, SEGMENT, project_id, segment_id)
     return row
 
 
-def list_segments(
+def read(session: Session, project_id: str, segment_id: str) -> dict[str, Any]:
+    return segment_dto(load(session, project_id, segment_id))
+
+
+def list_(
     session: Session, project_id: str, *, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
     rows, total = entities.list_rows(session, SEGMENT, project_id, offset=offset, limit=limit)

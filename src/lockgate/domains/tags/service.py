@@ -22,11 +22,22 @@ def tag_dto(tag: Tag) -> dict[str, Any]:
     return {"id": tag.id, "name": tag.name, "description": tag.description, "isCore": tag.is_core}
 
 
-def get_tag(session: Session, project_id: str, id_or_name: str, *, lock: bool = False) -> Tag:
+def load(session: Session, project_id: str, id_or_name: str, *, lock: bool = False) -> Tag:
     tag = repository.get(session, project_id, id_or_name, lock=lock)
     if tag is None:
         raise NotFound(TAG_NOT_FOUND)
     return tag
+
+
+def read(session: Session, project_id: str, id_or_name: str) -> dict[str, Any]:
+    return tag_dto(load(session, project_id, id_or_name))
+
+
+def list_(
+    session: Session, project_id: str, *, offset: int, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    rows, total = repository.list_tags(session, project_id, offset=offset, limit=limit)
+    return [tag_dto(t) for t in rows], total
 
 
 def _check_name_free(session: Session, project_id: str, name: str, own_id: str | None) -> None:
@@ -35,9 +46,7 @@ def _check_name_free(session: Session, project_id: str, name: str, own_id: str |
         raise InvalidInput(NAME_IN_USE)
 
 
-def create_tag(
-    session: Session, project_id: str, actor: Actor, now_ms: int, body: TagCreate
-) -> Tag:
+def create(session: Session, project_id: str, actor: Actor, now_ms: int, body: TagCreate) -> Tag:
     name = body.name.strip()
     if not name:
         raise InvalidInput("Invalid request. name: must not be blank")
@@ -55,10 +64,10 @@ def create_tag(
     return tag
 
 
-def update_tag(
+def patch(
     session: Session, project_id: str, actor: Actor, now_ms: int, tag_id: str, body: TagUpdate
 ) -> Tag:
-    tag = get_tag(session, project_id, tag_id, lock=True)
+    tag = load(session, project_id, tag_id, lock=True)
     before = tag_dto(tag)
     if body.name is not None:
         name = body.name.strip()
@@ -75,8 +84,8 @@ def update_tag(
     return tag
 
 
-def delete_tag(session: Session, project_id: str, actor: Actor, now_ms: int, tag_id: str) -> None:
-    tag = get_tag(session, project_id, tag_id, lock=True)
+def delete(session: Session, project_id: str, actor: Actor, now_ms: int, tag_id: str) -> None:
+    tag = load(session, project_id, tag_id, lock=True)
     before = tag_dto(tag)
     repository.delete(session, tag)
     _audit(session, tag, actor, now_ms, "tag_delete", "Deleted Tag", before, None)

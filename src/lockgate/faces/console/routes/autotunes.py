@@ -29,37 +29,35 @@ def _autotune(row: Any) -> dict[str, Any]:
 def list_autotunes(
     ctx: Console, request: Request, page: Page = Depends(page_params)
 ) -> dict[str, Any]:
-    data, total = service.list_autotunes(
-        ctx.session, ctx.project_id, offset=page.offset, limit=page.limit
-    )
+    data, total = service.list_(ctx.session, ctx.project_id, offset=page.offset, limit=page.limit)
     return paginated("Autotune Experiments listed successfully.", data, total, page, request)
 
 
 @router.post("/autotunes", status_code=201)
 def create_autotune(ctx: Console, body: AutotuneCreate) -> dict[str, Any]:
-    row = service.create_autotune(ctx.session, ctx.change, body)
+    row = service.create(ctx.session, ctx.change, body)
     return single("Autotune Experiment created successfully.", _autotune(row))
 
 
 @router.get("/autotunes/{id}")
 def read_autotune(ctx: Console, id: str) -> dict[str, Any]:
-    row = service.load_autotune(ctx.session, ctx.project_id, id)
-    return single("Autotune Experiment read successfully.", _autotune(row))
+    data = service.read(ctx.session, ctx.project_id, id)
+    return single("Autotune Experiment read successfully.", data)
 
 
 @router.post("/autotunes/{id}")
 def fully_update_autotune(ctx: Console, id: str, body: AutotuneFullUpdate) -> dict[str, Any]:
-    return single(UPDATED, _autotune(service.update_autotune(ctx.session, ctx.change, id, body)))
+    return single(UPDATED, _autotune(service.replace(ctx.session, ctx.change, id, body)))
 
 
 @router.patch("/autotunes/{id}")
 def partially_update_autotune(ctx: Console, id: str, body: AutotunePartialUpdate) -> dict[str, Any]:
-    return single(UPDATED, _autotune(service.update_autotune(ctx.session, ctx.change, id, body)))
+    return single(UPDATED, _autotune(service.patch(ctx.session, ctx.change, id, body)))
 
 
 @router.delete("/autotunes/{id}")
 def delete_autotune(ctx: Console, id: str) -> dict[str, Any]:
-    service.delete_autotune(ctx.session, ctx.change, id)
+    service.delete(ctx.session, ctx.change, id)
     return message_only("Autotune Experiment deleted successfully.")
 
 

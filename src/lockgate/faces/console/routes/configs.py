@@ -57,7 +57,7 @@ def list_configs(
         release_pipeline_id=releasePipelineID,
         tags=tuple(multi_value(request, "tags")),
     )
-    data, total = service.list_configs(
+    data, total = service.list_(
         ctx.session, ctx.project_id, flt, offset=page.offset, limit=page.limit
     )
     return paginated("Dynamic Configs listed successfully.", data, total, page, request)
@@ -71,17 +71,17 @@ def create_config(ctx: Console, body: ConfigCreate) -> dict[str, Any]:
 
 @router.get("/{id}")
 def read_config(ctx: Console, id: str) -> dict[str, Any]:
-    return single(READ, service.get(ctx.session, ctx.project_id, id))
+    return single(READ, service.read(ctx.session, ctx.project_id, id))
 
 
 @router.post("/{id}")
 def full_update_config(ctx: Console, id: str, body: ConfigFullUpdate) -> dict[str, Any]:
-    return single(UPDATED, service.full_update(ctx.session, ctx.change, id, body))
+    return single(UPDATED, service.replace(ctx.session, ctx.change, id, body))
 
 
 @router.patch("/{id}")
 def partial_update_config(ctx: Console, id: str, body: ConfigPartialUpdate) -> dict[str, Any]:
-    return single(UPDATED, service.partial_update(ctx.session, ctx.change, id, body))
+    return single(UPDATED, service.patch(ctx.session, ctx.change, id, body))
 
 
 @router.delete("/{id}")
@@ -92,13 +92,13 @@ def delete_config(ctx: Console, id: str) -> dict[str, Any]:
 
 @router.put("/{id}/enable")
 def enable_config(ctx: Console, id: str) -> dict[str, Any]:
-    data = service.set_enabled(ctx.session, ctx.change, id, True)
+    data = service.enable(ctx.session, ctx.change, id)
     return single("Dynamic config enabled successfully.", data)
 
 
 @router.put("/{id}/disable")
 def disable_config(ctx: Console, id: str) -> dict[str, Any]:
-    data = service.set_enabled(ctx.session, ctx.change, id, False)
+    data = service.disable(ctx.session, ctx.change, id)
     return single("Dynamic config disabled successfully.", data)
 
 
@@ -118,7 +118,7 @@ def unarchive_config(ctx: Console, id: str, body: UnarchiveIn | None = None) -> 
 def list_versions(
     ctx: Console, id: str, request: Request, page: Page = Depends(page_params)
 ) -> dict[str, Any]:
-    data, total = service.versions(
+    data, total = service.list_versions(
         ctx.session, ctx.project_id, id, offset=page.offset, limit=page.limit
     )
     return paginated("Dynamic Config versions listed successfully.", data, total, page, request)
@@ -126,7 +126,7 @@ def list_versions(
 
 @router.get("/{id}/rules")
 def read_rules(ctx: Console, id: str, request: Request) -> dict[str, Any]:
-    rules = service.rules_of(ctx.session, ctx.project_id, id)
+    rules = service.read_rules(ctx.session, ctx.project_id, id)
     # One DynamicConfigRulesDto holding every rule, in a list envelope (as Statsig answers).
     return paginated(RULES_READ, [{"rules": rules}], 1, Page(DEFAULT_LIMIT, 1), request)
 
@@ -160,7 +160,7 @@ def delete_rule_by_name(ctx: Console, id: str, ruleName: str) -> dict[str, Any]:
 
 @router.get("/{id}/rule/{ruleId}")
 def read_rule(ctx: Console, id: str, ruleId: str) -> dict[str, Any]:
-    return single(RULES_READ, service.get_rule(ctx.session, ctx.project_id, id, ruleId))
+    return single(RULES_READ, service.read_rule(ctx.session, ctx.project_id, id, ruleId))
 
 
 @router.patch("/{id}/rule/{ruleId}")

@@ -21,9 +21,7 @@ LISTED = "Event values listed successfully."
 def list_events(
     ctx: Console, request: Request, page: Page = Depends(page_params)
 ) -> dict[str, Any]:
-    items, total = catalog.list_events(
-        ctx.session, ctx.project_id, offset=page.offset, limit=page.limit
-    )
+    items, total = catalog.list_(ctx.session, ctx.project_id, offset=page.offset, limit=page.limit)
     return paginated(LISTED, items, total, page, request)
 
 
@@ -31,7 +29,7 @@ def list_events(
 def read_events(
     ctx: Console, request: Request, eventName: str, page: Page = Depends(page_params)
 ) -> dict[str, Any]:
-    items, total = catalog.recent_events(
+    items, total = catalog.list_recent(
         ctx.session, ctx.project_id, eventName, offset=page.offset, limit=page.limit
     )
     return paginated(LISTED, items, total, page, request)
@@ -41,8 +39,6 @@ def read_events(
 def event_metrics(
     ctx: Console, request: Request, eventName: str, page: Page = Depends(page_params)
 ) -> dict[str, Any]:
-    found = metrics_service.metrics_using_event(
-        ctx.session, ctx.project_id, eventName, ctx.now_ms()
-    )
+    found = metrics_service.list_using_event(ctx.session, ctx.project_id, eventName, ctx.now_ms())
     items = found[page.offset : page.offset + page.limit]
     return paginated("Metrics listed successfully.", items, len(found), page, request)

@@ -66,7 +66,7 @@ def list_experiments(
     page: Page = Depends(page_params),
     flt: ExperimentFilter = Depends(experiment_filter),
 ) -> dict[str, Any]:
-    data, total = service.list_experiments(
+    data, total = service.list_(
         ctx.session, ctx.project_id, flt, offset=page.offset, limit=page.limit
     )
     return paginated("Experiments listed successfully.", data, total, page, request)
@@ -79,19 +79,19 @@ def create_experiment(ctx: Console, body: ExperimentCreate) -> dict[str, Any]:
 
 @router.get(BASE + "/{id}")
 def read_experiment(ctx: Console, id: str) -> dict[str, Any]:
-    return single(READ, service.get(ctx.session, ctx.project_id, id))
+    return single(READ, service.read(ctx.session, ctx.project_id, id))
 
 
 @router.post(BASE + "/{id}")
 def full_update_experiment(ctx: Console, id: str, body: ExperimentFullUpdate) -> dict[str, Any]:
-    return single(UPDATED, service.full_update(ctx.session, ctx.change, id, body))
+    return single(UPDATED, service.replace(ctx.session, ctx.change, id, body))
 
 
 @router.patch(BASE + "/{id}")
 def partial_update_experiment(
     ctx: Console, id: str, body: ExperimentPartialUpdate
 ) -> dict[str, Any]:
-    return single(UPDATED, service.partial_update(ctx.session, ctx.change, id, body))
+    return single(UPDATED, service.patch(ctx.session, ctx.change, id, body))
 
 
 @router.delete(BASE + "/{id}")
@@ -150,13 +150,13 @@ def unarchive_experiment(ctx: Console, id: str) -> dict[str, Any]:
 
 @router.post(BASE + "/{id}/enable_groups", status_code=201)
 def enable_groups(ctx: Console, id: str, body: GroupNamesIn) -> dict[str, Any]:
-    data = lifecycle.set_groups_disabled(ctx.session, ctx.change, id, body, False)
+    data = lifecycle.enable_groups(ctx.session, ctx.change, id, body)
     return single("Experiment groups enabled successfully.", data)
 
 
 @router.post(BASE + "/{id}/disable_groups", status_code=201)
 def disable_groups(ctx: Console, id: str, body: GroupNamesIn) -> dict[str, Any]:
-    data = lifecycle.set_groups_disabled(ctx.session, ctx.change, id, body, True)
+    data = lifecycle.disable_groups(ctx.session, ctx.change, id, body)
     return single("Experiment groups disabled successfully.", data)
 
 
@@ -192,7 +192,7 @@ def cumulative_exposures(ctx: Console, id: str) -> dict[str, Any]:
 @router.get(BASE + "/{id}/pulse_results")
 def pulse_results(ctx: Console, id: str, request: Request) -> dict[str, Any]:
     query = {name: request.query_params.get(name) for name in PULSE_FLAGS}
-    document = documents.load_experiment(ctx.session, ctx.project_id, id).document
+    document = documents.load(ctx.session, ctx.project_id, id).document
     data = pulse_service.experiment_results(
         ctx.session, ctx.project_id, document, query, ctx.now_ms()
     )
@@ -203,7 +203,7 @@ def pulse_results(ctx: Console, id: str, request: Request) -> dict[str, Any]:
 def load_pulse(
     ctx: Console, id: str, request: Request, body: LoadPulseIn | None = Body(None)
 ) -> dict[str, Any]:
-    documents.load_experiment(ctx.session, ctx.project_id, id)
+    documents.load(ctx.session, ctx.project_id, id)
     refresh = pulse_service.refresh_type(request.query_params.get("refresh"))
     pulse_service.load(ctx.session, ctx.change, "experiment", id, body, refresh=refresh)
     return message_only("Experiment is loading.")
@@ -213,7 +213,7 @@ def load_pulse(
 def pulse_load_history(
     ctx: Console, id: str, request: Request, page: Page = Depends(page_params)
 ) -> dict[str, Any]:
-    documents.load_experiment(ctx.session, ctx.project_id, id)
+    documents.load(ctx.session, ctx.project_id, id)
     rows, total = pulse_jobs.history(
         ctx.session, ctx.project_id, "experiment", id, offset=page.offset, limit=page.limit
     )

@@ -6,8 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from lockgate.domains.entities import service as entities
-from lockgate.domains.entities.kinds import GATE
 from lockgate.domains.gates import gate_rules, overrides, pulse, references, repository, service
 from lockgate.domains.gates.schemas import (
     GATE_TYPES,
@@ -89,7 +87,7 @@ def list_gates(
         rollout_rates=_one_of("rolloutRate", multi_value(request, "rolloutRate"), RATE_BUCKETS),
         release_pipeline_id=release_pipeline_id,
     )
-    data, total = service.list_gates(
+    data, total = service.list_(
         ctx.session, ctx.project_id, columns, documents, offset=page.offset, limit=page.limit
     )
     return paginated("Gates listed successfully.", data, total, page, request)
@@ -97,30 +95,28 @@ def list_gates(
 
 @router.post("/gates", status_code=201)
 def create_gate(ctx: Console, body: GateCreate) -> dict[str, Any]:
-    row = service.create_gate(ctx.session, ctx.change, body)
+    row = service.create(ctx.session, ctx.change, body)
     return single("Gate created successfully.", _gate(row))
 
 
 @router.get("/gates/{id}")
 def read_gate(ctx: Console, id: str) -> dict[str, Any]:
-    return single(
-        "Gate read successfully.", _gate(service.load_gate(ctx.session, ctx.project_id, id))
-    )
+    return single("Gate read successfully.", service.read(ctx.session, ctx.project_id, id))
 
 
 @router.post("/gates/{id}")
 def fully_update_gate(ctx: Console, id: str, body: GateFullUpdate) -> dict[str, Any]:
-    return single(UPDATED, _gate(service.update_gate(ctx.session, ctx.change, id, body)))
+    return single(UPDATED, _gate(service.replace(ctx.session, ctx.change, id, body)))
 
 
 @router.patch("/gates/{id}")
 def partially_update_gate(ctx: Console, id: str, body: GatePartialUpdate) -> dict[str, Any]:
-    return single(UPDATED, _gate(service.update_gate(ctx.session, ctx.change, id, body)))
+    return single(UPDATED, _gate(service.patch(ctx.session, ctx.change, id, body)))
 
 
 @router.delete("/gates/{id}")
 def delete_gate(ctx: Console, id: str) -> dict[str, Any]:
-    service.delete_gate(ctx.session, ctx.change, id)
+    service.delete(ctx.session, ctx.change, id)
     return message_only("Gate deleted successfully.")
 
 
@@ -129,27 +125,27 @@ def delete_gate(ctx: Console, id: str) -> dict[str, Any]:
 
 @router.put("/gates/{id}/launch")
 def launch_gate(ctx: Console, id: str) -> dict[str, Any]:
-    return single(UPDATED, _gate(service.launch_gate(ctx.session, ctx.change, id)))
+    return single(UPDATED, _gate(service.launch(ctx.session, ctx.change, id)))
 
 
 @router.put("/gates/{id}/disable")
 def disable_gate(ctx: Console, id: str) -> dict[str, Any]:
-    return single(UPDATED, _gate(service.disable_gate(ctx.session, ctx.change, id)))
+    return single(UPDATED, _gate(service.disable(ctx.session, ctx.change, id)))
 
 
 @router.put("/gates/{id}/enable")
 def enable_gate(ctx: Console, id: str) -> dict[str, Any]:
-    return single(UPDATED, _gate(service.enable_gate(ctx.session, ctx.change, id)))
+    return single(UPDATED, _gate(service.enable(ctx.session, ctx.change, id)))
 
 
 @router.put("/gates/{id}/archive")
 def archive_gate(ctx: Console, id: str, body: ArchiveIn) -> dict[str, Any]:
-    return single(UPDATED, _gate(service.archive_gate(ctx.session, ctx.change, id, body)))
+    return single(UPDATED, _gate(service.archive(ctx.session, ctx.change, id, body)))
 
 
 @router.put("/gates/{id}/unarchive")
 def unarchive_gate(ctx: Console, id: str, body: UnarchiveIn) -> dict[str, Any]:
-    return single(UPDATED, _gate(service.unarchive_gate(ctx.session, ctx.change, id, body)))
+    return single(UPDATED, _gate(service.unarchive(ctx.session, ctx.change, id, body)))
 
 
 # --- rules ------------------------------------------------------------------------------------
@@ -162,7 +158,7 @@ def add_gate_rule(ctx: Console, id: str, body: RuleIn) -> dict[str, Any]:
 
 @router.get("/gates/{id}/rules")
 def read_gate_rules(ctx: Console, id: str, request: Request) -> dict[str, Any]:
-    document = service.load_gate(ctx.session, ctx.project_id, id).document
+    document = service.load(ctx.session, ctx.project_id, id).document
     data = [{"rules": service.gate_dto(document)["rules"]}]
     page = Page(limit=DEFAULT_LIMIT, page=1)
     return paginated("Gate rules read successfully.", data, len(data), page, request)
@@ -193,7 +189,7 @@ def delete_gate_rule(ctx: Console, id: str, ruleID: str) -> dict[str, Any]:
 
 @router.get("/gates/{id}/overrides", status_code=201)
 def read_gate_overrides(ctx: Console, id: str) -> dict[str, Any]:
-    document = service.load_gate(ctx.session, ctx.project_id, id).document
+    document = service.load(ctx.session, ctx.project_id, id).document
     return single("Gate Overrides read successfully.", overrides.overrides_of(document))
 
 
@@ -222,11 +218,9 @@ def delete_gate_overrides(ctx: Console, id: str, body: OverridesIn) -> dict[str,
 def list_gate_versions(
     ctx: Console, id: str, request: Request, page: Page = Depends(page_params)
 ) -> dict[str, Any]:
-    service.load_gate(ctx.session, ctx.project_id, id)
-    documents, total = entities.versions(
-        ctx.session, GATE, ctx.project_id, id, offset=page.offset, limit=page.limit
+    data, total = service.list_versions(
+        ctx.session, ctx.project_id, id, offset=page.offset, limit=page.limit
     )
-    data = [service.gate_dto(d) for d in documents]
     return paginated("Gate versions listed successfully.", data, total, page, request)
 
 
@@ -234,7 +228,7 @@ def list_gate_versions(
 def list_gate_references(
     ctx: Console, id: str, request: Request, page: Page = Depends(reference_page)
 ) -> dict[str, Any]:
-    service.load_gate(ctx.session, ctx.project_id, id)
+    service.load(ctx.session, ctx.project_id, id)
     rows = references.referencing_gates(ctx.session, ctx.project_id, id)
     data = [_gate(r) for r in rows[page.offset : page.offset + page.limit]]
     return paginated("Gates listed successfully.", data, len(rows), page, request)
@@ -244,7 +238,7 @@ def list_gate_references(
 def list_dynamic_config_references(
     ctx: Console, id: str, request: Request, page: Page = Depends(reference_page)
 ) -> dict[str, Any]:
-    service.load_gate(ctx.session, ctx.project_id, id)
+    service.load(ctx.session, ctx.project_id, id)
     rows = references.referencing_configs(ctx.session, ctx.project_id, id)
     data = [references.config_dto(r.document) for r in rows[page.offset : page.offset + page.limit]]
     return paginated("Dynamic Configs listed successfully.", data, len(rows), page, request)
@@ -254,7 +248,7 @@ def list_dynamic_config_references(
 def list_experiment_references(
     ctx: Console, id: str, request: Request, page: Page = Depends(reference_page)
 ) -> dict[str, Any]:
-    service.load_gate(ctx.session, ctx.project_id, id)
+    service.load(ctx.session, ctx.project_id, id)
     # Experiments do not exist yet, so nothing can reference the gate through one.
     return paginated("Experiments listed successfully.", [], 0, page, request)
 

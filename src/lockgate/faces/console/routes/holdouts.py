@@ -35,7 +35,7 @@ def list_holdouts(
         creator_id=creator_id,
         tags=tuple(multi_value(request, "tags")),
     )
-    data, total = service.list_holdouts(
+    data, total = service.list_(
         ctx.session, ctx.project_id, columns, offset=page.offset, limit=page.limit
     )
     return paginated("Holdouts listed successfully.", data, total, page, request)
@@ -43,29 +43,28 @@ def list_holdouts(
 
 @router.post("/holdouts")
 def create_holdout(ctx: Console, body: HoldoutCreate) -> dict[str, Any]:
-    row = service.create_holdout(ctx.session, ctx.change, body)
+    row = service.create(ctx.session, ctx.change, body)
     return single("Holdout created successfully.", _holdout(row))
 
 
 @router.get("/holdouts/{id}")
 def read_holdout(ctx: Console, id: str) -> dict[str, Any]:
-    row = service.load_holdout(ctx.session, ctx.project_id, id)
-    return single("Holdout read successfully.", _holdout(row))
+    return single("Holdout read successfully.", service.read(ctx.session, ctx.project_id, id))
 
 
 @router.post("/holdouts/{id}")
 def fully_update_holdout(ctx: Console, id: str, body: HoldoutFullUpdate) -> dict[str, Any]:
-    return single(UPDATED, _holdout(service.update_holdout(ctx.session, ctx.change, id, body)))
+    return single(UPDATED, _holdout(service.replace(ctx.session, ctx.change, id, body)))
 
 
 @router.patch("/holdouts/{id}")
 def partially_update_holdout(ctx: Console, id: str, body: HoldoutPartialUpdate) -> dict[str, Any]:
-    return single(UPDATED, _holdout(service.update_holdout(ctx.session, ctx.change, id, body)))
+    return single(UPDATED, _holdout(service.patch(ctx.session, ctx.change, id, body)))
 
 
 @router.delete("/holdouts/{id}")
 def delete_holdout(ctx: Console, id: str) -> dict[str, Any]:
-    data = service.delete_holdout(ctx.session, ctx.change, id)
+    data = service.delete(ctx.session, ctx.change, id)
     return single("Holdout deleted successfully.", data)
 
 

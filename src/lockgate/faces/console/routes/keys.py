@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from lockgate.domains.keys import repository, service
+from lockgate.domains.keys import service
 from lockgate.domains.keys.schemas import KeyCreate, KeyUpdate
 from lockgate.errors import Forbidden
 from lockgate.faces.console.context import Console, ConsoleContext
@@ -29,7 +29,7 @@ def list_keys(
     environment: str | None = None,
 ) -> dict[str, Any]:
     _require_key_access(ctx)
-    rows, total = repository.list_keys(
+    data, total = service.list_(
         ctx.session,
         ctx.project_id,
         target_app=primaryTargetApp,
@@ -37,49 +37,45 @@ def list_keys(
         offset=page.offset,
         limit=page.limit,
     )
-    data = [service.key_dto(k) for k in rows]
     return paginated("Keys listed successfully.", data, total, page, request)
 
 
 @router.post("/keys")
 def create_key(ctx: Console, body: KeyCreate) -> dict[str, Any]:
     _require_key_access(ctx)
-    key, secret = service.create_from_request(
-        ctx.session, ctx.project_id, ctx.actor, ctx.now_ms(), body
-    )
+    key, secret = service.create(ctx.session, ctx.project_id, ctx.actor, ctx.now_ms(), body)
     return single("Key created successfully.", service.key_dto(key, secret))
 
 
 @router.get("/keys/{id}")
 def read_key(ctx: Console, id: str) -> dict[str, Any]:
     _require_key_access(ctx)
-    key = service.get_key(ctx.session, ctx.project_id, id)
-    return single("Key read successfully.", service.key_dto(key))
+    return single("Key read successfully.", service.read(ctx.session, ctx.project_id, id))
 
 
 @router.patch("/keys/{id}")
 def update_key(ctx: Console, id: str, body: KeyUpdate) -> dict[str, Any]:
     _require_key_access(ctx)
-    key = service.update_key(ctx.session, ctx.project_id, ctx.actor, ctx.now_ms(), id, body)
+    key = service.patch(ctx.session, ctx.project_id, ctx.actor, ctx.now_ms(), id, body)
     return single("Key updated successfully.", service.key_dto(key))
 
 
 @router.delete("/keys/{id}")
 def delete_key(ctx: Console, id: str) -> dict[str, Any]:
     _require_key_access(ctx)
-    service.delete_key(ctx.session, ctx.project_id, ctx.actor, ctx.now_ms(), id)
+    service.delete(ctx.session, ctx.project_id, ctx.actor, ctx.now_ms(), id)
     return message_only("Key deleted successfully.")
 
 
 @router.patch("/keys/{id}/deactivate")
 def deactivate_key(ctx: Console, id: str) -> dict[str, Any]:
     _require_key_access(ctx)
-    key = service.deactivate_key(ctx.session, ctx.project_id, ctx.actor, ctx.now_ms(), id)
+    key = service.deactivate(ctx.session, ctx.project_id, ctx.actor, ctx.now_ms(), id)
     return single("Key deactivated successfully.", service.key_dto(key))
 
 
 @router.patch("/keys/{id}/rotate")
 def rotate_key(ctx: Console, id: str) -> dict[str, Any]:
     _require_key_access(ctx)
-    key, secret = service.rotate_key(ctx.session, ctx.project_id, ctx.actor, ctx.now_ms(), id)
+    key, secret = service.rotate(ctx.session, ctx.project_id, ctx.actor, ctx.now_ms(), id)
     return single("Key rotated successfully.", service.key_dto(key, secret))

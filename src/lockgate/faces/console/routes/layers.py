@@ -28,9 +28,7 @@ OVERRIDES_UPDATED = "Layer Overrides updated successfully."
 def list_layers(
     ctx: Console, request: Request, page: Page = Depends(page_params)
 ) -> dict[str, Any]:
-    data, total = service.list_layers(
-        ctx.session, ctx.project_id, offset=page.offset, limit=page.limit
-    )
+    data, total = service.list_(ctx.session, ctx.project_id, offset=page.offset, limit=page.limit)
     return paginated("Layers listed successfully.", data, total, page, request)
 
 
@@ -41,17 +39,17 @@ def create_layer(ctx: Console, body: LayerCreate) -> dict[str, Any]:
 
 @router.get("/{id}")
 def read_layer(ctx: Console, id: str) -> dict[str, Any]:
-    return single("Layer read successfully.", service.get(ctx.session, ctx.project_id, id))
+    return single("Layer read successfully.", service.read(ctx.session, ctx.project_id, id))
 
 
 @router.post("/{id}")
 def full_update_layer(ctx: Console, id: str, body: LayerFullUpdate) -> dict[str, Any]:
-    return single(UPDATED, service.full_update(ctx.session, ctx.change, id, body))
+    return single(UPDATED, service.replace(ctx.session, ctx.change, id, body))
 
 
 @router.patch("/{id}")
 def partial_update_layer(ctx: Console, id: str, body: LayerPartialUpdate) -> dict[str, Any]:
-    return single(UPDATED, service.partial_update(ctx.session, ctx.change, id, body))
+    return single(UPDATED, service.patch(ctx.session, ctx.change, id, body))
 
 
 @router.delete("/{id}")
@@ -64,7 +62,7 @@ def delete_layer(ctx: Console, id: str) -> dict[str, Any]:
 def layer_experiments(
     ctx: Console, id: str, request: Request, page: Page = Depends(page_params)
 ) -> dict[str, Any]:
-    data, total = service.experiments_of(
+    data, total = service.list_experiments(
         ctx.session, ctx.project_id, id, offset=page.offset, limit=page.limit
     )
     return paginated("Experiments listed successfully.", data, total, page, request)

@@ -46,7 +46,7 @@ def _flag(name: str, raw: str | None) -> bool:
 def read_metric_values(
     ctx: Console, request: Request, id: str, date: str, page: Page = Depends(page_params)
 ) -> dict[str, Any]:
-    found = values.metric_values(ctx.session, ctx.project_id, id, date)
+    found = values.read(ctx.session, ctx.project_id, id, date)
     items = found[page.offset : page.offset + page.limit]
     return paginated(READ, items, len(found), page, request)
 
@@ -65,7 +65,7 @@ def list_metrics(
     filters: str | None = None,
 ) -> dict[str, Any]:
     tags = multi_value(request, "tags") + service.filter_tags(filters)
-    found = service.list_metrics(
+    found = service.list_(
         ctx.session,
         ctx.project_id,
         ctx.now_ms(),
@@ -85,7 +85,7 @@ def list_metric_values(
     metricName: str | None = None,
     metricType: str | None = None,
 ) -> dict[str, Any]:
-    found, total = values.all_values(
+    found, total = values.list_(
         ctx.session,
         ctx.project_id,
         date,
@@ -100,12 +100,12 @@ def list_metric_values(
 
 @router.get("/metrics/{id}")
 def read_metric(ctx: Console, id: str) -> dict[str, Any]:
-    return single(READ, service.get(ctx.session, ctx.project_id, id, ctx.now_ms()))
+    return single(READ, service.read(ctx.session, ctx.project_id, id, ctx.now_ms()))
 
 
 @router.post("/metrics/{id}")
 def update_metric(ctx: Console, id: str, body: MetricUpdate) -> dict[str, Any]:
-    return single("Metric updated successfully.", service.update(ctx.session, ctx.change, id, body))
+    return single("Metric updated successfully.", service.patch(ctx.session, ctx.change, id, body))
 
 
 @router.delete("/metrics/{id}")
@@ -151,5 +151,5 @@ def metric_experiments(
 @router.get("/metrics/{name}/{type}")
 def read_metric_by_name(ctx: Console, name: str, type: str) -> dict[str, Any]:
     return single(
-        READ, service.get(ctx.session, ctx.project_id, metric_id(name, type), ctx.now_ms())
+        READ, service.read(ctx.session, ctx.project_id, metric_id(name, type), ctx.now_ms())
     )

@@ -6,9 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from lockgate.domains.projects import repository
-from lockgate.domains.projects.service import company_dto, project_dto
-from lockgate.errors import NotFound
+from lockgate.domains.projects import service
 from lockgate.faces.console.context import Console
 from lockgate.faces.console.envelope import single
 
@@ -17,16 +15,11 @@ router = APIRouter()
 
 @router.get("/project", tags=["Project"])
 def read_project(ctx: Console) -> dict[str, Any]:
-    project = repository.get_project(ctx.session, ctx.project_id)
-    if project is None:
-        raise NotFound()
-    return single("Project Info Retrieved Successfully", project_dto(project))
+    data = service.read_project(ctx.session, ctx.project_id)
+    return single("Project Info Retrieved Successfully", data)
 
 
 @router.get("/company", tags=["Company"])
 def read_company(ctx: Console) -> dict[str, Any]:
-    project = repository.get_project(ctx.session, ctx.project_id)
-    company = repository.get_company(ctx.session, project.company_id) if project else None
-    if company is None:
-        raise NotFound()
-    return single("Company info retrieved successfully.", company_dto(company))
+    data = service.read_company(ctx.session, ctx.project_id)
+    return single("Company info retrieved successfully.", data)

@@ -21,9 +21,7 @@ REMOVED = "IDs successfully removed from Segment ID List"
 def list_segments(
     ctx: Console, request: Request, page: Page = Depends(page_params)
 ) -> dict[str, Any]:
-    data, total = service.list_segments(
-        ctx.session, ctx.project_id, offset=page.offset, limit=page.limit
-    )
+    data, total = service.list_(ctx.session, ctx.project_id, offset=page.offset, limit=page.limit)
     return paginated("Segments listed successfully.", data, total, page, request)
 
 
@@ -35,8 +33,7 @@ def create_segment(ctx: Console, body: SegmentCreate) -> dict[str, Any]:
 
 @router.get("/segments/{id}")
 def read_segment(ctx: Console, id: str) -> dict[str, Any]:
-    row = service.get(ctx.session, ctx.project_id, id)
-    return single("Segment read successfully.", service.segment_dto(row))
+    return single("Segment read successfully.", service.read(ctx.session, ctx.project_id, id))
 
 
 @router.delete("/segments/{id}")

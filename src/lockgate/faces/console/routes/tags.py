@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from lockgate.domains.tags import repository, service
+from lockgate.domains.tags import service
 from lockgate.domains.tags.schemas import TagCreate, TagUpdate
 from lockgate.faces.console.context import Console
 from lockgate.faces.console.envelope import Page, message_only, page_params, paginated, single
@@ -16,33 +16,28 @@ router = APIRouter(tags=["Tags"])
 
 @router.get("/tags")
 def list_tags(ctx: Console, request: Request, page: Page = Depends(page_params)) -> dict[str, Any]:
-    rows, total = repository.list_tags(
-        ctx.session, ctx.project_id, offset=page.offset, limit=page.limit
-    )
-    data = [service.tag_dto(t) for t in rows]
+    data, total = service.list_(ctx.session, ctx.project_id, offset=page.offset, limit=page.limit)
     return paginated("Tags listed successfully", data, total, page, request)
 
 
 @router.post("/tags")
 def create_tag(ctx: Console, body: TagCreate) -> dict[str, Any]:
-    tag = service.create_tag(ctx.session, ctx.project_id, ctx.actor, ctx.now_ms(), body)
+    tag = service.create(ctx.session, ctx.project_id, ctx.actor, ctx.now_ms(), body)
     return single("Tag created successfully", service.tag_dto(tag))
 
 
 @router.get("/tags/{id}")
 def read_tag(ctx: Console, id: str) -> dict[str, Any]:
-    return single(
-        "Tag read successfully", service.tag_dto(service.get_tag(ctx.session, ctx.project_id, id))
-    )
+    return single("Tag read successfully", service.read(ctx.session, ctx.project_id, id))
 
 
 @router.patch("/tags/{id}")
 def update_tag(ctx: Console, id: str, body: TagUpdate) -> dict[str, Any]:
-    tag = service.update_tag(ctx.session, ctx.project_id, ctx.actor, ctx.now_ms(), id, body)
+    tag = service.patch(ctx.session, ctx.project_id, ctx.actor, ctx.now_ms(), id, body)
     return single("Tag updated successfully", service.tag_dto(tag))
 
 
 @router.delete("/tags/{id}")
 def delete_tag(ctx: Console, id: str) -> dict[str, Any]:
-    service.delete_tag(ctx.session, ctx.project_id, ctx.actor, ctx.now_ms(), id)
+    service.delete(ctx.session, ctx.project_id, ctx.actor, ctx.now_ms(), id)
     return message_only("Tag deleted successfully")
