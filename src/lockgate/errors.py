@@ -17,12 +17,10 @@ INTERNAL = "Internal server error. The request could not be completed."
 NAME_IN_USE = "Name is already in use"
 
 
+Location = Literal["body", "query", "path", "header"]
 # One problem with one field of a request: where it was sent and what is wrong with it.
 # (Declared functionally because ``in`` is a keyword.)
-FieldProblem = TypedDict(
-    "FieldProblem",
-    {"property": str, "in": Literal["body", "query", "path", "header"], "message": str},
-)
+FieldProblem = TypedDict("FieldProblem", {"property": str, "in": Location, "message": str})
 
 
 class LockgateError(Exception):
@@ -36,6 +34,14 @@ class LockgateError(Exception):
 
 class InvalidInput(LockgateError):
     """The request is malformed or breaks a rule; ``errors`` names each field at fault."""
+
+    @staticmethod
+    def field(field: str, problem: str, *, location: Location = "body") -> InvalidInput:
+        """One field at fault: the message is ``Invalid request. {field}: {problem}``."""
+        return InvalidInput(
+            f"Invalid request. {field}: {problem}",
+            errors=[{"property": field, "in": location, "message": problem}],
+        )
 
 
 class Conflict(InvalidInput):
@@ -76,7 +82,7 @@ def describe_validation_errors(raw: Sequence[Mapping[str, Any]]) -> tuple[str, l
     details: list[FieldProblem] = []
     for error in raw:
         location = [str(part) for part in error.get("loc", ())]
-        where: Literal["body", "query", "path", "header"] = "body"
+        where: Location = "body"
         field_path = location
         if location and location[0] in {"body", "query", "path", "header"}:
             where, field_path = location[0], location[1:]  # type: ignore[assignment]

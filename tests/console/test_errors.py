@@ -60,6 +60,19 @@ def test_invalid_body__create_tag__400_names_field_and_problem(
     assert any(e["property"] == field for e in body["errors"])
 
 
+def test_field_problem__service_rule__400_names_field_and_problem(
+    console: ContractClient,
+) -> None:
+    body = _assert_error(
+        console.post("/console/v1/tags", json={"name": "  ", "description": "d"}), 400
+    )
+    assert body == {
+        "status": 400,
+        "message": "Invalid request. name: must not be blank",
+        "errors": [{"property": "name", "in": "body", "message": "must not be blank"}],
+    }
+
+
 def test_missing_body__create_tag__400_names_body(console: ContractClient) -> None:
     body = _assert_error(console.post("/console/v1/tags"), 400)
     assert "is required" in body["message"]

@@ -145,10 +145,11 @@ def test_id_list_writes__too_many_ids__400_names_limit(
     create_segment(console, "beta", segment_type)
     ids = [f"user_{i}" for i in range(count)]
     response = console.patch(f"{SEGMENTS}/beta{suffix}", json={"ids": ids})
+    problem = f"at most {limit} ids per request, got {count}; send them in several requests"
     assert response.json() == {
         "status": 400,
-        "message": f"Invalid request. ids: at most {limit} ids per request, got {count}; "
-        "send them in several requests",
+        "message": f"Invalid request. ids: {problem}",
+        "errors": [{"property": "ids", "in": "body", "message": problem}],
     }
     assert _count(console) == 0
 

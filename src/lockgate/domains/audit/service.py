@@ -119,8 +119,8 @@ def _day_start_ms(name: str, raw: str | None) -> int | None:
     try:
         day = date.fromisoformat(raw)
     except ValueError:
-        raise InvalidInput(
-            f"Invalid request. {name}: expected a date in the form YYYY-MM-DD, got {raw!r}"
+        raise InvalidInput.field(
+            name, f"expected a date in the form YYYY-MM-DD, got {raw!r}", location="query"
         ) from None
     return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
 
@@ -143,12 +143,16 @@ def list_(
     """A page of the project's audit entries; the dates are UTC days, ``end_date`` included."""
     unknown = [a for a in action_types if a not in ACTION_TYPES]
     if unknown:
-        raise InvalidInput(f"Invalid request. actionType: unknown action type {unknown[0]!r}")
+        raise InvalidInput.field(
+            "actionType", f"unknown action type {unknown[0]!r}", location="query"
+        )
     latest_seq = None
     if latest_id:
         latest_seq = repository.seq_of(session, project_id, latest_id)
         if latest_seq is None:
-            raise InvalidInput(f"Invalid request. latestID: no audit log entry {latest_id!r}")
+            raise InvalidInput.field(
+                "latestID", f"no audit log entry {latest_id!r}", location="query"
+            )
     end_ms = _day_start_ms("endDate", end_date)
     flt = repository.AuditFilter(
         id=entity_id,

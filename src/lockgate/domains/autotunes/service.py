@@ -93,9 +93,10 @@ def _number(value: float) -> float:
 
 def _json_object(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise InvalidInput(
-            f"Invalid request. {where}: must be a JSON object (the value SDKs serve), "
-            f"got {type(value).__name__ if value is not None else 'null'}"
+        raise InvalidInput.field(
+            where,
+            "must be a JSON object (the value SDKs serve), got "
+            f"{(type(value).__name__ if value is not None else 'null')}",
         )
     return value
 
@@ -110,10 +111,10 @@ def build_variants(
     for index, item in enumerate(incoming):
         name = item.name.strip()
         if not name:
-            raise InvalidInput(f"Invalid request. variants[{index}].name: must not be empty")
+            raise InvalidInput.field(f"variants[{index}].name", "must not be empty")
         if name in seen:
-            raise InvalidInput(
-                f"Invalid request. variants[{index}].name: {name!r} names another variant too"
+            raise InvalidInput.field(
+                f"variants[{index}].name", f"{name!r} names another variant too"
             )
         seen.add(name)
         variant: dict[str, Any] = {
@@ -126,14 +127,14 @@ def build_variants(
         variants.append(variant)
     sized = [v for v in variants if "size" in v]
     if sized and len(sized) != len(variants):
-        raise InvalidInput(
-            "Invalid request. variants: give a size to every variant or to none "
-            f"({len(sized)} of {len(variants)} have one)"
+        raise InvalidInput.field(
+            "variants",
+            f"give a size to every variant or to none ({len(sized)} of {len(variants)} have one)",
         )
     if sized:
         total = sum(Decimal(str(v["size"])) for v in sized)
         if total != 100:
-            raise InvalidInput(f"Invalid request. variants: sizes must add up to 100, got {total}")
+            raise InvalidInput.field("variants", f"sizes must add up to 100, got {total}")
     return variants
 
 
@@ -154,9 +155,10 @@ def set_traffic_weights(
     def edit(document: dict[str, Any]) -> None:
         ids = {v["id"] for v in document["variants"]}
         if set(weights) != ids or any(w < 0 for w in weights.values()) or not any(weights.values()):
-            raise InvalidInput(
-                "Invalid request. weights: give a non-negative weight to every variant "
-                f"({sorted(ids)}), at least one above 0"
+            raise InvalidInput.field(
+                "weights",
+                f"give a non-negative weight to every variant ({sorted(ids)}), at least one "
+                "above 0",
             )
         document["trafficWeights"] = {v: _number(w) for v, w in weights.items()}
 
@@ -238,9 +240,10 @@ def _update(session: Session, change: Change, autotune_id: str, body: AutotuneFi
             variants = build_variants(body.variants, document["variants"])
             winner = document.get("winner")
             if winner is not None and winner["id"] not in {v["id"] for v in variants}:
-                raise InvalidInput(
-                    f"Invalid request. variants: variant {winner['name']!r} shipped; it cannot "
-                    "be removed until the autotune is reset"
+                raise InvalidInput.field(
+                    "variants",
+                    f"variant {winner['name']!r} shipped; it cannot be removed until the "
+                    "autotune is reset",
                 )
             if [v["id"] for v in variants] != [v["id"] for v in document["variants"]] or [
                 v.get("size") for v in variants
@@ -320,9 +323,10 @@ def make_decision(session: Session, change: Change, autotune_id: str, body: Deci
         variant = next((v for v in document["variants"] if v["id"] == body.id), None)
         if variant is None:
             known = ", ".join(f"{v['id']} ({v['name']})" for v in document["variants"])
-            raise InvalidInput(
-                f"Invalid request. id: autotune {autotune_id!r} has no variant with id "
-                f"{body.id!r}; its variants are {known}"
+            raise InvalidInput.field(
+                "id",
+                f"autotune {autotune_id!r} has no variant with id {body.id!r}; its variants are "
+                f"{known}",
             )
         document.update(
             status=DECIDED,

@@ -1,15 +1,15 @@
-"""Queries over dynamic configs and the entities their rules may reference."""
+"""Queries over dynamic configs: the list filters."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func
 from sqlalchemy.orm import Session
 
 from lockgate.kit.sqljson import json_list_overlaps
-from lockgate.storage.models import DynamicConfig, Gate, Segment
+from lockgate.storage.models import DynamicConfig
 
 
 @dataclass(frozen=True)
@@ -36,18 +36,3 @@ def filter_conditions(session: Session, flt: ConfigFilter) -> list[ColumnElement
         dialect = session.get_bind().dialect.name
         conditions.append(json_list_overlaps(DynamicConfig.tags, flt.tags, dialect))
     return conditions
-
-
-def _exists(session: Session, model: Any, project_id: str, entity_id: str) -> bool:
-    found = session.scalar(
-        select(func.count()).where(model.project_id == project_id, model.id == entity_id)
-    )
-    return bool(found)
-
-
-def gate_exists(session: Session, project_id: str, gate_id: str) -> bool:
-    return _exists(session, Gate, project_id, gate_id)
-
-
-def segment_exists(session: Session, project_id: str, segment_id: str) -> bool:
-    return _exists(session, Segment, project_id, segment_id)

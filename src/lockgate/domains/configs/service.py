@@ -32,7 +32,7 @@ from lockgate.domains.configs.values import (
     value_checker,
 )
 from lockgate.domains.entities import service as entities
-from lockgate.domains.entities.kinds import DYNAMIC_CONFIG
+from lockgate.domains.entities.kinds import DYNAMIC_CONFIG, GATE, SEGMENT
 from lockgate.domains.entities.namespaces import DYNAMIC_CONFIGS
 from lockgate.domains.entities.tags import checked_tags
 from lockgate.domains.rules.schemas import RuleIn
@@ -103,8 +103,8 @@ def list_versions(
 def _rule_context(session: Session, project_id: str, schema: Schema | None) -> RuleContext:
     return RuleContext(
         kind="config",
-        gate_exists=lambda gate_id: repository.gate_exists(session, project_id, gate_id),
-        segment_exists=lambda seg_id: repository.segment_exists(session, project_id, seg_id),
+        gate_exists=lambda gate_id: entities.exists(session, GATE, project_id, gate_id),
+        segment_exists=lambda seg_id: entities.exists(session, SEGMENT, project_id, seg_id),
         check_value=value_checker(schema),
     )
 
@@ -119,9 +119,10 @@ def _check_unique_names(rules: Sequence[dict[str, Any]]) -> None:
         key = rule["name"].lower()
         if key in seen:
             other = seen[key]
-            raise InvalidInput(
-                f"Invalid request. {_rule_where(index, rule)}: rule name {rule['name']!r} "
-                f"is used by another rule ({_rule_where(other, rules[other])})"
+            raise InvalidInput.field(
+                _rule_where(index, rule),
+                f"rule name {rule['name']!r} is used by another rule "
+                f"({_rule_where(other, rules[other])})",
             )
         seen[key] = index
 
@@ -186,12 +187,6 @@ def _status(document: dict[str, Any]) -> str:
     return ENABLED if document["isEnabled"] else DISABLED
 
 
-def _target_apps(value: str | list[str] | None) -> list[str]:
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else list(dict.fromkeys(value))
-
-
 def _owner(body: ConfigFields) -> dict[str, Any] | None:
     if body.owner is None:
         return None
@@ -220,7 +215,7 @@ def _apply(
     if "tags" in fields:
         document["tags"] = checked_tags(session, project_id, body.tags)
     if "target_apps" in fields:
-        document["targetApps"] = _target_apps(body.target_apps)
+        document["targetApps"] = entities.target_apps(body.target_apps)
     if "team" in fields:
         document["team"] = body.team
     if "team_id" in fields:
@@ -542,9 +537,10 @@ def update_rules(
             index, matched = _match_rule(rules, update)
             if index is None:
                 wanted = update.id or update.base_id or update.name
-                raise InvalidInput(
-                    f"Invalid request. rules[{position}]: no rule "
-                    + (f"{wanted!r} in this Dynamic Config" if wanted else "id or name given")
+                raise InvalidInput.field(
+                    f"rules[{position}]",
+                    "no rule "
+                    + (f"{wanted!r} in this Dynamic Config" if wanted else "id or name given"),
                 )
             rules = _update_one(rules, index, matched, ctx)
         return rules

@@ -16,15 +16,11 @@ from lockgate.errors import InvalidInput
 Schema = dict[str, Any]
 
 
-def _invalid(where: str, problem: str) -> InvalidInput:
-    return InvalidInput(f"Invalid request. {where}: {problem}")
-
-
 def parse_json5(text: str, where: str) -> Any:
     try:
         return json5.loads(text)
     except json5.Json5Error as exc:
-        raise _invalid(where, f"is not valid JSON5 ({exc})") from None
+        raise InvalidInput.field(where, f"is not valid JSON5 ({exc})") from None
 
 
 def _type_name(value: Any) -> str:
@@ -44,7 +40,7 @@ def object_value(value: Any, where: str) -> dict[str, Any]:
     if isinstance(value, str):
         value = parse_json5(value, where)
     if not isinstance(value, dict):
-        raise _invalid(where, f"must be a JSON object, got {_type_name(value)}")
+        raise InvalidInput.field(where, f"must be a JSON object, got {_type_name(value)}")
     return value
 
 
@@ -56,7 +52,7 @@ def resolve_value(
         return object_value({} if value is None else value, where), None
     parsed = object_value(value_json5, f"{where}Json5")
     if value is not None and object_value(value, where) != parsed:
-        raise _invalid(f"{where}Json5", f"does not parse to the same JSON as {where}")
+        raise InvalidInput.field(f"{where}Json5", f"does not parse to the same JSON as {where}")
     return parsed, value_json5
 
 
@@ -74,12 +70,14 @@ def resolve_schema(
         and schema_json5 is not None
         and (object_value(schema_json5, "schemaJson5") != parsed)
     ):
-        raise _invalid("schemaJson5", "does not parse to the same JSON as schema")
+        raise InvalidInput.field("schemaJson5", "does not parse to the same JSON as schema")
     validator = jsonschema.validators.validator_for(parsed, default=jsonschema.Draft202012Validator)
     try:
         validator.check_schema(parsed)
     except jsonschema.SchemaError as exc:
-        raise _invalid(_source(schema), f"is not a valid JSON Schema: {exc.message}") from None
+        raise InvalidInput.field(
+            _source(schema), f"is not a valid JSON Schema: {exc.message}"
+        ) from None
     stored = schema if schema is not None else json.dumps(parsed)
     return parsed, stored, schema_json5
 
@@ -100,7 +98,7 @@ def check_against(schema: Schema | None, value: dict[str, Any], where: str) -> N
         return
     at = "/".join(str(part) for part in error.absolute_path)
     location = f" at '{at}'" if at else ""
-    raise _invalid(where, f"does not match the schema: {error.message}{location}")
+    raise InvalidInput.field(where, f"does not match the schema: {error.message}{location}")
 
 
 def value_checker(schema: Schema | None) -> Callable[[Any, str], Any]:

@@ -20,12 +20,9 @@ from lockgate.domains.audit.service import record_audit, record_version
 from lockgate.domains.entities import repository
 from lockgate.domains.entities.kinds import EntityKind
 from lockgate.domains.projects.repository import bump_spec_revision
-from lockgate.errors import InvalidInput, NotFound
+from lockgate.errors import Conflict, InvalidInput, NotFound
 from lockgate.kit.actor import Change
 from lockgate.kit.ids import name_to_id
-
-NAME_IN_USE = "Name is already in use"
-
 
 NAME_RULES = {
     "dotted": re.compile(r"^[a-zA-Z0-9_\-. ]*$"),
@@ -40,22 +37,27 @@ ID_RULES = {
 def derive_id(name: str | None, given_id: str | None, style: str = "dotted") -> tuple[str, str]:
     """Check a display name (and optional id) and return ``(name, id)`` as Statsig forms them."""
     if name is None or not name.strip():
-        raise InvalidInput("Invalid request. name: is required")
+        raise InvalidInput.field("name", "is required")
     name = name.strip()
     if not 3 <= len(name) <= 100:
-        raise InvalidInput(f"Invalid request. name: must be 3 to 100 characters, got {len(name)}")
+        raise InvalidInput.field("name", f"must be 3 to 100 characters, got {len(name)}")
     if not NAME_RULES[style].match(name):
         allowed = "letters, digits, spaces, _ and -" + (" and ." if style == "dotted" else "")
-        raise InvalidInput(f"Invalid request. name: {name!r} may contain only {allowed}")
+        raise InvalidInput.field("name", f"{name!r} may contain only {allowed}")
     entity_id = given_id.strip() if given_id else name_to_id(name)
     if not 3 <= len(entity_id) <= 100:
-        raise InvalidInput(
-            f"Invalid request. id: must be 3 to 100 characters, got {len(entity_id)}"
-        )
+        raise InvalidInput.field("id", f"must be 3 to 100 characters, got {len(entity_id)}")
     if not ID_RULES[style].match(entity_id):
         allowed = "letters, digits, _ and -" + (" and ." if style == "dotted" else "")
-        raise InvalidInput(f"Invalid request. id: {entity_id!r} may contain only {allowed}")
+        raise InvalidInput.field("id", f"{entity_id!r} may contain only {allowed}")
     return name, entity_id
+
+
+def target_apps(value: str | list[str] | None) -> list[str]:
+    """``targetApps`` as stored: one id or a list, each id once, in the order given."""
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(dict.fromkeys(value))
 
 
 def find(
@@ -82,7 +84,7 @@ def ensure_free(
 ) -> None:
     """Names are unique within a namespace that may span several kinds."""
     if any(exists(session, kind, project_id, entity_id) for kind in kinds):
-        raise InvalidInput(NAME_IN_USE)
+        raise Conflict()
 
 
 def _metadata_new(change: Change) -> dict[str, Any]:

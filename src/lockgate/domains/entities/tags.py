@@ -18,8 +18,8 @@ def checked_tags(session: Session, project_id: str, tags: Sequence[str] | None) 
     for tag in dict.fromkeys(tags):
         canonical = known.get(tag.lower())
         if canonical is None:
-            raise InvalidInput(
-                f"Invalid request. tags: tag {tag!r} does not exist; create it with POST /tags"
+            raise InvalidInput.field(
+                "tags", f"tag {tag!r} does not exist; create it with POST /tags"
             )
         result.append(canonical)
     return result

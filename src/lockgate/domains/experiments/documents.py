@@ -95,9 +95,9 @@ def _number(value: float) -> float | int:
 
 def percent(value: float | None, where: str) -> float | int:
     if value is None or not 0 <= value <= 100:
-        raise InvalidInput(f"Invalid request. {where}: must be a number from 0 to 100, got {value}")
+        raise InvalidInput.field(where, f"must be a number from 0 to 100, got {value}")
     if abs(round(value * 100) - value * 100) > 1e-6:
-        raise InvalidInput(f"Invalid request. {where}: allows at most 2 decimals, got {value:g}")
+        raise InvalidInput.field(where, f"allows at most 2 decimals, got {value:g}")
     return _number(value)
 
 
@@ -113,8 +113,8 @@ def build_groups(
 ) -> list[dict[str, Any]]:
     """Validate groups; a group keeps its id when it names an existing id or group name."""
     if len(incoming) < 2:
-        raise InvalidInput(
-            f"Invalid request. groups: an experiment needs at least 2 groups, got {len(incoming)}"
+        raise InvalidInput.field(
+            "groups", f"an experiment needs at least 2 groups, got {len(incoming)}"
         )
     by_id = {g["id"]: g for g in existing}
     by_name = {g["name"].lower(): g for g in existing}
@@ -126,16 +126,16 @@ def build_groups(
         name = (group.name or "").strip()
         where = f'groups[{index}] "{name}"' if name else f"groups[{index}]"
         if not name:
-            raise InvalidInput(f"Invalid request. {where}: name is required")
+            raise InvalidInput.field(where, "name is required")
         if name.lower() in names:
-            raise InvalidInput(f"Invalid request. {where}: group name {name!r} is used twice")
+            raise InvalidInput.field(where, f"group name {name!r} is used twice")
         names.add(name.lower())
         size = percent(group.size, f"{where} size")
         total += Decimal(str(size))
         previous = by_id.get(group.id or "") or by_name.get(name.lower())
         group_id = group.id or (previous["id"] if previous else random_id())
         if group_id in ids:
-            raise InvalidInput(f"Invalid request. {where}: group id {group_id!r} is used twice")
+            raise InvalidInput.field(where, f"group id {group_id!r} is used twice")
         ids.add(group_id)
         stored: dict[str, Any] = {
             "name": name,
@@ -153,8 +153,8 @@ def build_groups(
             stored["foreignGroupID"] = group.foreign_group_id
         built.append(stored)
     if total != 100:
-        raise InvalidInput(
-            f"Invalid request. groups: sizes must add up to 100, got {_number(float(total)):g}"
+        raise InvalidInput.field(
+            "groups", f"sizes must add up to 100, got {_number(float(total)):g}"
         )
     return built
 
@@ -173,7 +173,7 @@ def find_group(groups: Sequence[dict[str, Any]], key: str) -> dict[str, Any] | N
 def load_layer(session: Session, project_id: str, layer_id: str) -> dict[str, Any]:
     row = entities.find(session, LAYER, project_id, layer_id)
     if row is None:
-        raise InvalidInput(f"Invalid request. layerID: layer {layer_id!r} does not exist")
+        raise InvalidInput.field("layerID", f"layer {layer_id!r} does not exist")
     return row.document  # type: ignore[no-any-return]
 
 
@@ -198,9 +198,10 @@ def allocate_buckets(session: Session, project_id: str, document: dict[str, Any]
     buckets = allocation.reserve(document.get("buckets") or [], count, taken)
     if buckets is None:
         free = allocation.LAYER_BUCKETS - len(taken)
-        raise InvalidInput(
-            f"Invalid request. allocation: layer {layer_id!r} has {free / 10:g}% of its traffic "
-            f"free, which cannot hold an allocation of {document['allocation']:g}%"
+        raise InvalidInput.field(
+            "allocation",
+            f"layer {layer_id!r} has {free / 10:g}% of its traffic free, which cannot hold an "
+            f"allocation of {document['allocation']:g}%",
         )
     document["buckets"] = buckets
 
@@ -212,9 +213,10 @@ def check_layer(session: Session, project_id: str, document: dict[str, Any]) -> 
         return
     layer = load_layer(session, project_id, layer_id)
     if layer["idType"] != document["idType"]:
-        raise InvalidInput(
-            f"Invalid request. idType: {document['idType']!r} differs from the idType "
-            f"{layer['idType']!r} of layer {layer_id!r}"
+        raise InvalidInput.field(
+            "idType",
+            f"{document['idType']!r} differs from the idType {layer['idType']!r} of layer "
+            f"{layer_id!r}",
         )
     for index, group in enumerate(document["groups"]):
         parameters.check_values(

@@ -51,7 +51,7 @@ def cumulative_exposures(
 def _ids(values: Sequence[str], name: str) -> list[str]:
     ids = list(dict.fromkeys(v for value in values for v in value.split(",") if v))
     if len(ids) > MAX_IDS:
-        raise InvalidInput(f"Invalid request. {name}: at most {MAX_IDS} ids, got {len(ids)}")
+        raise InvalidInput.field(name, f"at most {MAX_IDS} ids, got {len(ids)}", location="query")
     return ids
 
 

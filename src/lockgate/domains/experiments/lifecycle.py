@@ -106,9 +106,9 @@ def _start(session: Session, change: Change, row: Any, document: dict[str, Any])
 def schedule_start(session: Session, change: Change, experiment_id: str, body: ScheduleIn) -> None:
     row, document = _locked(session, change, experiment_id, "schedule_start")
     if body.scheduled_time <= change.now_ms:
-        raise InvalidInput(
-            "Invalid request. scheduledTime: must be in the future (epoch milliseconds), "
-            f"got {body.scheduled_time}"
+        raise InvalidInput.field(
+            "scheduledTime",
+            f"must be in the future (epoch milliseconds), got {body.scheduled_time}",
         )
     document["scheduledTime"] = body.scheduled_time
     _save(session, change, row, document, "experiment_schedule_start", "Scheduled Experiment start")
@@ -138,7 +138,7 @@ def make_decision(session: Session, change: Change, experiment_id: str, body: De
     row, document = _locked(session, change, experiment_id, "make_decision")
     group = documents.find_group(document["groups"], body.id)
     if group is None:
-        raise InvalidInput(f"Invalid request. id: {body.id!r} is not a group of this experiment")
+        raise InvalidInput.field("id", f"{body.id!r} is not a group of this experiment")
     _conclude(document, change, DECIDED, body.decision_reason)
     document["launchedGroupID"] = group["id"]
     document["keepTargeting"] = not body.remove_targeting
@@ -300,21 +300,20 @@ def _set_groups_disabled(
         session, change, experiment_id, "disable_groups" if disabled else "enable_groups"
     )
     if not body.group_names:
-        raise InvalidInput("Invalid request. group_names: name at least one group")
+        raise InvalidInput.field("group_names", "name at least one group")
     for name in body.group_names:
         group = documents.find_group(document["groups"], name)
         if group is None:
             known = ", ".join(g["name"] for g in document["groups"])
-            raise InvalidInput(
-                f"Invalid request. group_names: {name!r} is not a group of this experiment "
-                f"(groups: {known})"
+            raise InvalidInput.field(
+                "group_names", f"{name!r} is not a group of this experiment (groups: {known})"
             )
         if disabled:
             group["disabled"] = True
         else:
             group.pop("disabled", None)
     if all(g.get("disabled") for g in document["groups"]):
-        raise InvalidInput("Invalid request. group_names: at least one group must stay enabled")
+        raise InvalidInput.field("group_names", "at least one group must stay enabled")
     verb = "Disabled" if disabled else "Enabled"
     saved = _save(
         session,
@@ -337,9 +336,7 @@ def drive_status(session: Session, change: Change, row: Any, body: ExperimentFie
         start(session, change, experiment_id)
     elif target == DECIDED:
         if not body.launched_group_id:
-            raise InvalidInput(
-                "Invalid request. launchedGroupID: is required to set status decision_made"
-            )
+            raise InvalidInput.field("launchedGroupID", "is required to set status decision_made")
         make_decision(
             session,
             change,
@@ -357,6 +354,4 @@ def drive_status(session: Session, change: Change, row: Any, body: ExperimentFie
     elif target == SETUP:
         reset(session, change, experiment_id)
     else:
-        raise InvalidInput(
-            f"Invalid request. status: {target!r} cannot be set through the Console API"
-        )
+        raise InvalidInput.field("status", f"{target!r} cannot be set through the Console API")

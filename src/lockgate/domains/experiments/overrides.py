@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lockgate.domains.entities import service as entities
-from lockgate.domains.experiments import documents, repository
+from lockgate.domains.entities.kinds import GATE, SEGMENT
+from lockgate.domains.experiments import documents
 from lockgate.domains.experiments.schemas import ConditionalOverrideIn, IdOverrideIn, OverridesIn
 from lockgate.errors import InvalidInput
 from lockgate.kit.actor import Change
@@ -29,9 +30,7 @@ def read(session: Session, project_id: str, experiment_id: str) -> dict[str, Any
 def _group_id(document: dict[str, Any], key: str, where: str) -> str:
     group = documents.find_group(document["groups"], key)
     if group is None:
-        raise InvalidInput(
-            f"Invalid request. {where} groupID: {key!r} is not a group of this experiment"
-        )
+        raise InvalidInput.field(f"{where} groupID", f"{key!r} is not a group of this experiment")
     return str(group["id"])
 
 
@@ -46,10 +45,10 @@ def _conditional(
         where = f"overrides[{index}]"
         target = item.id or item.name
         if not target:
-            raise InvalidInput(f"Invalid request. {where}: id (the gate or segment id) is required")
-        exists = repository.gate_exists if item.type == "gate" else repository.segment_exists
-        if not exists(session, project_id, target):
-            raise InvalidInput(f"Invalid request. {where}: {item.type} {target!r} does not exist")
+            raise InvalidInput.field(where, "id (the gate or segment id) is required")
+        kind = GATE if item.type == "gate" else SEGMENT
+        if not entities.exists(session, kind, project_id, target):
+            raise InvalidInput.field(where, f"{item.type} {target!r} does not exist")
         built.append(
             {
                 "type": item.type,
@@ -67,7 +66,7 @@ def _by_ids(document: dict[str, Any], items: Sequence[IdOverrideIn]) -> list[dic
         where = f"userIDOverrides[{index}]"
         ids = list(dict.fromkeys(i for i in item.ids))
         if any(not i for i in ids):
-            raise InvalidInput(f"Invalid request. {where} ids: ids must not be empty strings")
+            raise InvalidInput.field(f"{where} ids", "ids must not be empty strings")
         built.append(
             {
                 "groupID": _group_id(document, item.group_id, where),
@@ -90,8 +89,8 @@ def _merged(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         for unit in entry["ids"]:
             scope = (unit, entry["environment"], entry["unitType"])
             if owner.setdefault(scope, entry["groupID"]) != entry["groupID"]:
-                raise InvalidInput(
-                    f"Invalid request. userIDOverrides: {unit!r} is overridden into two groups"
+                raise InvalidInput.field(
+                    "userIDOverrides", f"{unit!r} is overridden into two groups"
                 )
             if unit not in target["ids"]:
                 target["ids"].append(unit)

@@ -19,10 +19,7 @@ from lockgate.storage.models import (
     CustomEvent,
     Experiment,
     Exposure,
-    Gate,
-    Holdout,
     PulseResult,
-    Segment,
 )
 
 
@@ -77,25 +74,6 @@ def filter_conditions(session: Session, flt: ExperimentFilter) -> list[ColumnEle
     if flt.tags:
         conditions.append(json_list_overlaps(Experiment.tags, flt.tags, _dialect(session)))
     return conditions
-
-
-def _exists(session: Session, model: Any, project_id: str, entity_id: str) -> bool:
-    found = session.scalar(
-        select(func.count()).where(model.project_id == project_id, model.id == entity_id)
-    )
-    return bool(found)
-
-
-def gate_exists(session: Session, project_id: str, gate_id: str) -> bool:
-    return _exists(session, Gate, project_id, gate_id)
-
-
-def segment_exists(session: Session, project_id: str, segment_id: str) -> bool:
-    return _exists(session, Segment, project_id, segment_id)
-
-
-def holdout_exists(session: Session, project_id: str, holdout_id: str) -> bool:
-    return _exists(session, Holdout, project_id, holdout_id)
 
 
 def layer_experiments(session: Session, project_id: str, layer_id: str) -> list[Experiment]:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lockgate.domains.entities import service as entities
-from lockgate.domains.entities.kinds import EXPERIMENT
+from lockgate.domains.entities.kinds import EXPERIMENT, GATE, HOLDOUT, SEGMENT
 from lockgate.domains.entities.namespaces import DYNAMIC_CONFIGS
 from lockgate.domains.entities.tags import checked_tags
 from lockgate.domains.events import incoming
@@ -83,15 +83,9 @@ def list_using_metric(
 def _rule_context(session: Session, project_id: str) -> RuleContext:
     return RuleContext(
         kind="gate",
-        gate_exists=lambda gate_id: repository.gate_exists(session, project_id, gate_id),
-        segment_exists=lambda seg_id: repository.segment_exists(session, project_id, seg_id),
+        gate_exists=lambda gate_id: entities.exists(session, GATE, project_id, gate_id),
+        segment_exists=lambda seg_id: entities.exists(session, SEGMENT, project_id, seg_id),
     )
-
-
-def _target_apps(value: str | list[str] | None) -> list[str]:
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else list(dict.fromkeys(value))
 
 
 def _metrics(value: Any) -> list[dict[str, Any]]:
@@ -148,16 +142,14 @@ def apply_fields(
     if "tags" in fields:
         document["tags"] = checked_tags(session, project_id, body.tags)
     if "target_apps" in fields:
-        document["targetApps"] = _target_apps(body.target_apps)
+        document["targetApps"] = entities.target_apps(body.target_apps)
     started = document["status"] != SETUP
     for field, key in _SETUP_ONLY.items():
         if field in fields and (getattr(body, field) or None) != (document.get(key) or None):
             if field == "id_type" and getattr(body, field) is None:
                 continue
             if started:
-                raise InvalidInput(
-                    f"Invalid request. {key}: cannot change once the experiment has started"
-                )
+                raise InvalidInput.field(key, "cannot change once the experiment has started")
     if "id_type" in fields and body.id_type:
         document["idType"] = body.id_type
     if "layer_id" in fields:
@@ -167,15 +159,15 @@ def apply_fields(
     if "groups" in fields:
         incoming = body.groups or []
         if started and len(incoming) != len(document["groups"]):
-            raise InvalidInput(
-                "Invalid request. groups: groups cannot be added or removed once the experiment "
-                "has started"
+            raise InvalidInput.field(
+                "groups", "groups cannot be added or removed once the experiment has started"
             )
         groups = build_groups(incoming, document["groups"])
         if started and [g["size"] for g in groups] != [g["size"] for g in document["groups"]]:
-            raise InvalidInput(
-                "Invalid request. groups: group sizes cannot change once the experiment has "
-                "started (it would move users between groups)"
+            raise InvalidInput.field(
+                "groups",
+                "group sizes cannot change once the experiment has started (it would move users "
+                "between groups)",
             )
         document["groups"] = groups
     if "allocation" in fields:
@@ -185,14 +177,14 @@ def apply_fields(
         wanted = wanted or document.get("controlGroupID")
         control = find_group(document["groups"], wanted) if wanted else None
         if wanted and control is None and "control_group_id" in fields:
-            raise InvalidInput(
-                f"Invalid request. controlGroupID: {wanted!r} is not a group of this experiment"
+            raise InvalidInput.field(
+                "controlGroupID", f"{wanted!r} is not a group of this experiment"
             )
         document["controlGroupID"] = (control or document["groups"][0])["id"]
     if "targeting_gate_id" in fields:
         gate = body.targeting_gate_id or ""
-        if gate and not repository.gate_exists(session, project_id, gate):
-            raise InvalidInput(f"Invalid request. targetingGateID: gate {gate!r} does not exist")
+        if gate and not entities.exists(session, GATE, project_id, gate):
+            raise InvalidInput.field("targetingGateID", f"gate {gate!r} does not exist")
         document["targetingGateID"] = gate
     if "inline_targeting_rules" in fields:
         document["inlineTargetingRules"] = build_rules(
@@ -203,10 +195,8 @@ def apply_fields(
     if "holdout_ids" in fields:
         holdouts = list(dict.fromkeys(body.holdout_ids or []))
         for holdout in holdouts:
-            if not repository.holdout_exists(session, project_id, holdout):
-                raise InvalidInput(
-                    f"Invalid request. holdoutIDs: holdout {holdout!r} does not exist"
-                )
+            if not entities.exists(session, HOLDOUT, project_id, holdout):
+                raise InvalidInput.field("holdoutIDs", f"holdout {holdout!r} does not exist")
         document["holdoutIDs"] = holdouts
     check_layer(session, project_id, document)
     allocate_buckets(session, project_id, document)

@@ -26,7 +26,7 @@ def rule_not_found(gate_id: str, rule_id: str) -> NotFound:
 
 def add_rules(session: Session, change: Change, gate_id: str, incoming: Sequence[RuleIn]) -> Any:
     if not incoming:
-        raise InvalidInput("Invalid request. rules: must contain at least one rule")
+        raise InvalidInput.field("rules", "must contain at least one rule")
 
     def edit(document: dict[str, Any]) -> None:
         added = service.checked_rules(session, change.project_id, gate_id, incoming)
@@ -39,7 +39,7 @@ def add_rules(session: Session, change: Change, gate_id: str, incoming: Sequence
 def update_rules(session: Session, change: Change, gate_id: str, updates: Sequence[RuleIn]) -> Any:
     """``PATCH /gates/{id}/rules``: change the listed rules in place; never add or delete."""
     if not updates:
-        raise InvalidInput("Invalid request. rules: must contain at least one rule")
+        raise InvalidInput.field("rules", "must contain at least one rule")
 
     def edit(document: dict[str, Any]) -> None:
         rules = list(document["rules"])
@@ -48,9 +48,8 @@ def update_rules(session: Session, change: Change, gate_id: str, updates: Sequen
         for position, update in enumerate(updates):
             index = _locate(rules, update, position, gate_id)
             if index in touched:
-                raise InvalidInput(
-                    f"Invalid request. rules[{position}]: names a rule already updated by "
-                    "an earlier item"
+                raise InvalidInput.field(
+                    f"rules[{position}]", "names a rule already updated by an earlier item"
                 )
             touched.add(index)
             rules[index] = merge_rule_update(rules[index], update, ctx)
@@ -66,18 +65,19 @@ def _locate(rules: list[dict[str, Any]], update: RuleIn, position: int, gate_id:
         if key:
             index = find_rule(rules, key)
             if index is None:
-                raise InvalidInput(
-                    f"Invalid request. rules[{position}]: gate {gate_id!r} has no rule with id "
-                    f"{key!r}; this endpoint only updates existing rules"
+                raise InvalidInput.field(
+                    f"rules[{position}]",
+                    f"gate {gate_id!r} has no rule with id {key!r}; this endpoint only updates "
+                    "existing rules",
                 )
             return index
     if update.name:
         index = find_rule_by_name(rules, update.name)
         if index is not None:
             return index
-    raise InvalidInput(
-        f"Invalid request. rules[{position}]: give the id (or baseID) of an existing rule; "
-        "this endpoint only updates existing rules"
+    raise InvalidInput.field(
+        f"rules[{position}]",
+        "give the id (or baseID) of an existing rule; this endpoint only updates existing rules",
     )
 
 

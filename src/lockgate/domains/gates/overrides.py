@@ -37,10 +37,10 @@ def _clean_ids(values: Sequence[str], where: str) -> list[str]:
     ids: list[str] = []
     for index, value in enumerate(values):
         if not value.strip():
-            raise InvalidInput(f"Invalid request. {where}[{index}]: ids must be non-empty strings")
+            raise InvalidInput.field(f"{where}[{index}]", "ids must be non-empty strings")
         ids.append(value)
     if len(ids) > MAX_IDS:
-        raise InvalidInput(f"Invalid request. {where}: at most {MAX_IDS} ids, got {len(ids)}")
+        raise InvalidInput.field(where, f"at most {MAX_IDS} ids, got {len(ids)}")
     return list(dict.fromkeys(ids))
 
 
@@ -56,14 +56,10 @@ def _combine(current: list[str], incoming: list[str], mode: Mode) -> list[str]:
 def _check_result(passing: list[str], failing: list[str], where: str) -> None:
     for name, ids in ((f"{where} passing", passing), (f"{where} failing", failing)):
         if len(ids) > MAX_IDS:
-            raise InvalidInput(
-                f"Invalid request. {name}: would hold {len(ids)} ids; at most {MAX_IDS} allowed"
-            )
+            raise InvalidInput.field(name, f"would hold {len(ids)} ids; at most {MAX_IDS} allowed")
     both = sorted(set(passing) & set(failing))
     if both:
-        raise InvalidInput(
-            f"Invalid request. {where}: ids {both} would be both passing and failing"
-        )
+        raise InvalidInput.field(where, f"ids {both} would be both passing and failing")
 
 
 def _env_key(entry: dict[str, Any]) -> tuple[str | None, str | None]:

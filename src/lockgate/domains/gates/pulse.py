@@ -32,12 +32,12 @@ def _rule_key(session: Session, project_id: str, gate_id: str, rule_id: str) -> 
 def load_pulse(session: Session, change: Change, gate_id: str, body: LoadPulseIn) -> None:
     document = service.load(session, change.project_id, gate_id).document
     if not body.rule_id.strip():
-        raise InvalidInput("Invalid request. ruleId: is required")
+        raise InvalidInput.field("ruleId", "is required")
     try:
         rule = gate_rules.require_rule(document, body.rule_id)
     except NotFound:
-        raise InvalidInput(
-            f"Invalid request. ruleId: gate {gate_id!r} has no rule with id {body.rule_id!r}"
+        raise InvalidInput.field(
+            "ruleId", f"gate {gate_id!r} has no rule with id {body.rule_id!r}"
         ) from None
     key = str(rule.get("baseID") or rule["id"])
     pulse_service.load(session, change, monitoring.GATE_RULE, gate_id, body, rule_id=key)

@@ -68,9 +68,10 @@ def check_no_cycle(session: Session, project_id: str, gate_id: str, rules: Seque
     """Refuse rules that make ``gate_id`` depend on itself, directly or through other gates."""
     direct = named_gates(rules)
     if gate_id in direct:
-        raise InvalidInput(
-            f"Invalid request. rules: gate {gate_id!r} cannot depend on itself "
-            "(a passes_gate/fails_gate condition names it)"
+        raise InvalidInput.field(
+            "rules",
+            f"gate {gate_id!r} cannot depend on itself (a passes_gate/fails_gate condition names "
+            "it)",
         )
     graph = {
         row.id: named_gates(row.document.get("rules") or ())
@@ -79,9 +80,7 @@ def check_no_cycle(session: Session, project_id: str, gate_id: str, rules: Seque
     graph[gate_id] = direct
     path = cycle_through(graph, gate_id)
     if path:
-        raise InvalidInput(
-            "Invalid request. rules: gate references would form a cycle: " + " → ".join(path)
-        )
+        raise InvalidInput.field("rules", "gate references would form a cycle: " + " → ".join(path))
 
 
 def referencing_gates(session: Session, project_id: str, gate_id: str) -> list[Any]:

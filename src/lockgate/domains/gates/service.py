@@ -80,9 +80,7 @@ def store_rules(
     seen: set[str] = set()
     for rule in rules:
         if rule["name"].lower() in seen:
-            raise InvalidInput(
-                f"Invalid request. rules: rule name {rule['name']!r} is used by another rule"
-            )
+            raise InvalidInput.field("rules", f"rule name {rule['name']!r} is used by another rule")
         seen.add(rule["name"].lower())
     references.check_no_cycle(session, project_id, document["id"], rules)
     document["rules"] = rules
@@ -106,12 +104,6 @@ def list_versions(
     return [gate_dto(d) for d in documents], total
 
 
-def _target_apps(value: str | list[str] | None) -> list[str]:
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else list(value)
-
-
 def _display_name(name: str, gate_id: str) -> str:
     return entities.derive_id(name, gate_id, "dotted")[0]
 
@@ -131,7 +123,7 @@ def create(session: Session, change: Change, body: GateCreate) -> Any:
         "typeReason": "NONE",
         "rules": [],
         "tags": checked_tags(session, change.project_id, body.tags),
-        "targetApps": _target_apps(body.target_apps),
+        "targetApps": entities.target_apps(body.target_apps),
         "holdoutIDs": [],
         "team": body.team,
         "teamID": body.team_id,
@@ -192,7 +184,7 @@ def _apply_fields(
     if body.tags is not None:
         document["tags"] = checked_tags(session, project_id, body.tags)
     if body.target_apps is not None:
-        document["targetApps"] = _target_apps(body.target_apps)
+        document["targetApps"] = entities.target_apps(body.target_apps)
     if "team" in given:
         document["team"] = body.team
     if "team_id" in given:

@@ -113,15 +113,16 @@ def _checked_ids(
     returned never fails."""
     unique = list(dict.fromkeys(i.strip() for i in ids))
     if "" in unique:
-        raise InvalidInput(f"Invalid request. {field}: ids must be non-empty strings")
+        raise InvalidInput.field(field, "ids must be non-empty strings")
     gone = repository.missing_ids(session, project_id, field, unique)
     missing = [i for i in gone if i not in attached]
     if missing:
         word = _KIND_WORD[field]
-        raise InvalidInput(
-            f"Invalid request. {field}: no {word} with id "
+        raise InvalidInput.field(
+            field,
+            f"no {word} with id "
             + ", ".join(repr(m) for m in missing)
-            + f" exists in this project; create the {word} first or remove the id"
+            + f" exists in this project; create the {word} first or remove the id",
         )
     return [i for i in unique if i not in gone]
 
@@ -170,8 +171,8 @@ def _apply_fields(
     if "targeting_gate_id" in given:
         gate = body.targeting_gate_id
         if gate and repository.missing_ids(session, change.project_id, "gateIDs", [gate]):
-            raise InvalidInput(
-                f"Invalid request. targetingGateID: no gate with id {gate!r} exists in this project"
+            raise InvalidInput.field(
+                "targetingGateID", f"no gate with id {gate!r} exists in this project"
             )
         document["targetingGateID"] = gate
     if body.monitoring_metrics is not None:

@@ -57,16 +57,17 @@ def _checked_scopes(key_type: str, scopes: Sequence[str] | None) -> list[str]:
     allowed = ALLOWED_SCOPES[key_type]
     wrong = [s for s in chosen if s not in allowed]
     if wrong:
-        raise InvalidInput(
-            f"Invalid request. scopes: {wrong[0]!r} does not apply to {key_type} keys "
-            f"(allowed: {', '.join(sorted(allowed)) or 'none'})"
+        raise InvalidInput.field(
+            "scopes",
+            f"{wrong[0]!r} does not apply to {key_type} keys (allowed: "
+            f"{', '.join(sorted(allowed)) or 'none'})",
         )
     if key_type == "CONSOLE":
         access = [s for s in chosen if s in _ACCESS_SCOPES]
         if len(access) > 1:
-            raise InvalidInput(
-                "Invalid request. scopes: a console key takes one of "
-                f"{', '.join(_ACCESS_SCOPES)}, got {', '.join(access)}"
+            raise InvalidInput.field(
+                "scopes",
+                f"a console key takes one of {', '.join(_ACCESS_SCOPES)}, got {', '.join(access)}",
             )
         if not access:
             # A console key with no access scope could do nothing; read-only is the safe default.
@@ -112,9 +113,8 @@ def issue(
     secondary_target_apps: Sequence[str] | None = None,
 ) -> tuple[ApiKey, str]:
     if key_type not in PREFIXES:
-        raise InvalidInput(
-            f"Invalid request. type: Lockgate does not issue {key_type} keys "
-            "(supported: SERVER, CLIENT, CONSOLE)"
+        raise InvalidInput.field(
+            "type", f"Lockgate does not issue {key_type} keys (supported: SERVER, CLIENT, CONSOLE)"
         )
     key_id, secret = _new_secret(PREFIXES[key_type])
     key = ApiKey(

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from lockgate.cores.compiler import parameters
 from lockgate.domains.entities import service as entities
-from lockgate.domains.entities.kinds import LAYER
+from lockgate.domains.entities.kinds import GATE, LAYER, SEGMENT
 from lockgate.domains.events import incoming
 from lockgate.domains.experiments import documents as experiments
 from lockgate.domains.experiments import repository as experiment_repository
@@ -69,14 +69,13 @@ def _parameters(incoming: Sequence[ParameterIn]) -> list[dict[str, Any]]:
         name = parameter.name.strip()
         where = f'parameters[{index}] "{name}"' if name else f"parameters[{index}]"
         if not name:
-            raise InvalidInput(f"Invalid request. {where}: name is required")
+            raise InvalidInput.field(where, "name is required")
         if name in seen:
-            raise InvalidInput(f"Invalid request. {where}: parameter name {name!r} is used twice")
+            raise InvalidInput.field(where, f"parameter name {name!r} is used twice")
         seen.add(name)
         if not parameters.fits(parameter.type, parameter.default_value):
-            raise InvalidInput(
-                f"Invalid request. {where}: defaultValue must be a {parameter.type}, "
-                f"got {parameter.default_value!r}"
+            raise InvalidInput.field(
+                where, f"defaultValue must be a {parameter.type}, got {parameter.default_value!r}"
             )
         built.append(
             {"name": name, "type": parameter.type, "defaultValue": parameter.default_value}
@@ -84,16 +83,10 @@ def _parameters(incoming: Sequence[ParameterIn]) -> list[dict[str, Any]]:
     return built
 
 
-def _target_apps(value: str | list[str] | None) -> list[str]:
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else list(dict.fromkeys(value))
-
-
 def create(session: Session, change: Change, body: LayerCreate) -> dict[str, Any]:
     name, layer_id = entities.derive_id(body.name, None, "plain")
     if not body.id_type:
-        raise InvalidInput("Invalid request. idType: is required")
+        raise InvalidInput.field("idType", "is required")
     entities.ensure_free(session, (LAYER,), change.project_id, layer_id)
     document: dict[str, Any] = {
         "id": layer_id,
@@ -101,7 +94,7 @@ def create(session: Session, change: Change, body: LayerCreate) -> dict[str, Any
         "description": body.description or "",
         "idType": body.id_type,
         "tags": [],
-        "targetApps": _target_apps(body.target_apps),
+        "targetApps": entities.target_apps(body.target_apps),
         "holdoutIDs": [],
         "team": body.team,
         "teamID": None,
@@ -137,7 +130,7 @@ def _update(
     if "description" in fields:
         document["description"] = body.description or ""
     if "target_apps" in fields:
-        document["targetApps"] = _target_apps(body.target_apps)
+        document["targetApps"] = entities.target_apps(body.target_apps)
     if "parameters" in fields:
         document["parameters"] = _parameters(body.parameters or [])
         # Experiments of the layer must still set only parameters of the right type.
@@ -190,19 +183,18 @@ def _member_group(
 ) -> str:
     """Check that ``experiment`` is in the layer and has ``group``; returns the group name."""
     if not experiment:
-        raise InvalidInput(f"Invalid request. {where} experimentName: is required")
+        raise InvalidInput.field(f"{where} experimentName", "is required")
     document = members.get(experiment)
     if document is None:
         known = ", ".join(members) or "none"
-        raise InvalidInput(
-            f"Invalid request. {where} experimentName: {experiment!r} is not an experiment of "
-            f"this layer (experiments: {known})"
+        raise InvalidInput.field(
+            f"{where} experimentName",
+            f"{experiment!r} is not an experiment of this layer (experiments: {known})",
         )
     found = experiments.find_group(document["groups"], group)
     if found is None:
-        raise InvalidInput(
-            f"Invalid request. {where} groupName: {group!r} is not a group of experiment "
-            f"{experiment!r}"
+        raise InvalidInput.field(
+            f"{where} groupName", f"{group!r} is not a group of experiment {experiment!r}"
         )
     return str(found["name"])
 
@@ -233,16 +225,10 @@ def _conditional(
     where: str,
 ) -> dict[str, Any]:
     if item.type not in ("gate", "segment"):
-        raise InvalidInput(f'Invalid request. {where} type: must be "gate" or "segment"')
-    exists = (
-        experiment_repository.gate_exists
-        if item.type == "gate"
-        else experiment_repository.segment_exists
-    )
-    if not exists(session, project_id, item.name):
-        raise InvalidInput(
-            f"Invalid request. {where} name: {item.type} {item.name!r} does not exist"
-        )
+        raise InvalidInput.field(f"{where} type", 'must be "gate" or "segment"')
+    kind = GATE if item.type == "gate" else SEGMENT
+    if not entities.exists(session, kind, project_id, item.name):
+        raise InvalidInput.field(f"{where} name", f"{item.type} {item.name!r} does not exist")
     group = _member_group(members, item.experiment_name, item.group_name, where)
     return {
         "type": item.type,
@@ -257,7 +243,7 @@ def _by_ids(
 ) -> dict[str, Any]:
     group = _member_group(members, entry.experiment_name, entry.group_name, where)
     if any(not i for i in entry.ids):
-        raise InvalidInput(f"Invalid request. {where} ids: ids must not be empty strings")
+        raise InvalidInput.field(f"{where} ids", "ids must not be empty strings")
     return {
         "groupName": group,
         "ids": list(dict.fromkeys(entry.ids)),

@@ -93,31 +93,30 @@ def split_id(metric_id_: str) -> tuple[str, str] | None:
 
 def check_name(raw: str | None) -> str:
     if raw is None or not raw.strip():
-        raise InvalidInput("Invalid request. name: is required")
+        raise InvalidInput.field("name", "is required")
     name = raw.strip()
     if not 4 <= len(name) <= 200:
-        raise InvalidInput(f"Invalid request. name: must be 4 to 200 characters, got {len(name)}")
+        raise InvalidInput.field("name", f"must be 4 to 200 characters, got {len(name)}")
     if not NAME_PATTERN.match(name) or "::" in name:
-        raise InvalidInput(
-            f"Invalid request. name: {name!r} may contain only letters, digits, spaces and "
-            "_ . - ( ) / % : (but not '::', which separates a metric id's name and type)"
+        raise InvalidInput.field(
+            "name",
+            f"{name!r} may contain only letters, digits, spaces and _ . - ( ) / % : (but not "
+            "'::', which separates a metric id's name and type)",
         )
     return name
 
 
 def check_type(raw: str | None) -> str:
     if raw is None or not raw.strip():
-        raise InvalidInput("Invalid request. type: is required")
+        raise InvalidInput.field("type", "is required")
     if raw == "user_warehouse":
-        raise InvalidInput(
-            "Invalid request. type: 'user_warehouse' metrics are computed from a warehouse "
-            "metric source, which this server does not have; use one of "
-            f"{_quoted(CREATABLE_TYPES)}"
+        raise InvalidInput.field(
+            "type",
+            "'user_warehouse' metrics are computed from a warehouse metric source, which this "
+            f"server does not have; use one of {_quoted(CREATABLE_TYPES)}",
         )
     if raw not in CREATABLE_TYPES:
-        raise InvalidInput(
-            f"Invalid request. type: must be one of {_quoted(CREATABLE_TYPES)}, got {raw!r}"
-        )
+        raise InvalidInput.field("type", f"must be one of {_quoted(CREATABLE_TYPES)}, got {raw!r}")
     return raw
 
 
@@ -125,9 +124,7 @@ def check_directionality(raw: str | None) -> str:
     if raw is None:
         return "increase"
     if raw not in DIRECTIONS:
-        raise InvalidInput(
-            f"Invalid request. directionality: must be 'increase' or 'decrease', got {raw!r}"
-        )
+        raise InvalidInput.field("directionality", f"must be 'increase' or 'decrease', got {raw!r}")
     return raw
 
 
@@ -135,9 +132,7 @@ def check_description(raw: str | None) -> str:
     if raw is None:
         return ""
     if len(raw) > 1000:
-        raise InvalidInput(
-            f"Invalid request. description: must be at most 1000 characters, got {len(raw)}"
-        )
+        raise InvalidInput.field("description", f"must be at most 1000 characters, got {len(raw)}")
     return raw
 
 
@@ -147,13 +142,13 @@ def check_unit_types(raw: Sequence[str] | None) -> list[str]:
     unit_types = []
     for index, unit_type in enumerate(raw):
         if not unit_type.strip() or len(unit_type) > 100:
-            raise InvalidInput(
-                f"Invalid request. unitTypes[{index}]: must be a unit id type of 1 to 100 "
-                "characters (e.g. userID, stableID)"
+            raise InvalidInput.field(
+                f"unitTypes[{index}]",
+                "must be a unit id type of 1 to 100 characters (e.g. userID, stableID)",
             )
         unit_types.append(unit_type.strip())
     if not unit_types:
-        raise InvalidInput("Invalid request. unitTypes: must name at least one unit id type")
+        raise InvalidInput.field("unitTypes", "must name at least one unit id type")
     return list(dict.fromkeys(unit_types))
 
 
@@ -162,53 +157,46 @@ def check_unit_types(raw: Sequence[str] | None) -> list[str]:
 
 def _criterion(raw: CriterionIn, where: str) -> dict[str, Any]:
     if raw.type not in CRITERION_TYPES:
-        raise InvalidInput(
-            f"Invalid request. {where}.type: must be one of {_quoted(CRITERION_TYPES)}, "
-            f"got {raw.type!r}"
+        raise InvalidInput.field(
+            f"{where}.type", f"must be one of {_quoted(CRITERION_TYPES)}, got {raw.type!r}"
         )
     condition = raw.condition
     if condition in WAREHOUSE_ONLY_CONDITIONS:
-        raise InvalidInput(
-            f"Invalid request. {where}.condition: {condition!r} applies only to warehouse native "
-            f"metrics; use one of {_quoted(list(OPERATORS))}"
+        raise InvalidInput.field(
+            f"{where}.condition",
+            f"{condition!r} applies only to warehouse native metrics; use one of "
+            f"{_quoted(list(OPERATORS))}",
         )
     if condition not in OPERATORS:
-        raise InvalidInput(
-            f"Invalid request. {where}.condition: must be one of {_quoted(list(OPERATORS))}, "
-            f"got {condition!r}"
+        raise InvalidInput.field(
+            f"{where}.condition", f"must be one of {_quoted(list(OPERATORS))}, got {condition!r}"
         )
     column = (raw.column or "").strip() or None
     if raw.type == "value":
         if column is not None:
-            raise InvalidInput(
-                f"Invalid request. {where}.column: a 'value' criterion tests the event's value "
-                "and takes no column"
+            raise InvalidInput.field(
+                f"{where}.column", "a 'value' criterion tests the event's value and takes no column"
             )
     elif column is None:
-        raise InvalidInput(
-            f"Invalid request. {where}.column: is required for a {raw.type!r} criterion "
-            "(the field to test)"
+        raise InvalidInput.field(
+            f"{where}.column", f"is required for a {raw.type!r} criterion (the field to test)"
         )
     values = [v if isinstance(v, str) else _scalar_text(v) for v in raw.values or []]
     if condition in NO_VALUE_CONDITIONS:
         if values:
-            raise InvalidInput(f"Invalid request. {where}.values: {condition!r} takes no values")
+            raise InvalidInput.field(f"{where}.values", f"{condition!r} takes no values")
     elif not values:
-        raise InvalidInput(
-            f"Invalid request. {where}.values: {condition!r} needs at least one value"
-        )
+        raise InvalidInput.field(f"{where}.values", f"{condition!r} needs at least one value")
     elif condition in SINGLE_VALUE_CONDITIONS and len(values) != 1:
-        raise InvalidInput(
-            f"Invalid request. {where}.values: {condition!r} takes exactly one value, "
-            f"got {len(values)}"
+        raise InvalidInput.field(
+            f"{where}.values", f"{condition!r} takes exactly one value, got {len(values)}"
         )
     if condition in NUMERIC_CONDITIONS:
         try:
             float(values[0])
         except ValueError:
-            raise InvalidInput(
-                f"Invalid request. {where}.values: {condition!r} compares numbers, "
-                f"got {values[0]!r}"
+            raise InvalidInput.field(
+                f"{where}.values", f"{condition!r} compares numbers, got {values[0]!r}"
             ) from None
     criterion: dict[str, Any] = {"type": raw.type, "condition": condition}
     if column is not None:
@@ -229,29 +217,26 @@ def _scalar_text(value: float | bool) -> str:
 def _metric_event(raw: MetricEventIn, where: str, metric_type: str) -> dict[str, Any]:
     name = (raw.name or "").strip()
     if not name:
-        raise InvalidInput(f"Invalid request. {where}.name: is required (the event's name)")
+        raise InvalidInput.field(f"{where}.name", "is required (the event's name)")
     allowed = _MEASURES_BY_TYPE[metric_type] or ()
     measure = raw.type if raw.type is not None else _DEFAULT_MEASURE[metric_type]
     if measure not in EVENT_MEASURES:
-        raise InvalidInput(
-            f"Invalid request. {where}.type: must be one of {_quoted(EVENT_MEASURES)}, "
-            f"got {measure!r}"
+        raise InvalidInput.field(
+            f"{where}.type", f"must be one of {_quoted(EVENT_MEASURES)}, got {measure!r}"
         )
     if measure not in allowed:
-        raise InvalidInput(
-            f"Invalid request. {where}.type: a {metric_type!r} metric's events may be "
-            f"{_quoted(allowed)}, got {measure!r}"
+        raise InvalidInput.field(
+            f"{where}.type",
+            f"a {metric_type!r} metric's events may be {_quoted(allowed)}, got {measure!r}",
         )
     key = (raw.metadata_key or "").strip() or None
     if measure == "metadata" and key is None:
-        raise InvalidInput(
-            f"Invalid request. {where}.metadataKey: is required when type is 'metadata' "
-            "(the metadata field holding the number)"
+        raise InvalidInput.field(
+            f"{where}.metadataKey",
+            "is required when type is 'metadata' (the metadata field holding the number)",
         )
     if measure != "metadata" and key is not None:
-        raise InvalidInput(
-            f"Invalid request. {where}.metadataKey: only applies when type is 'metadata'"
-        )
+        raise InvalidInput.field(f"{where}.metadataKey", "only applies when type is 'metadata'")
     event: dict[str, Any] = {"name": name, "type": measure}
     if key is not None:
         event["metadataKey"] = key
@@ -266,20 +251,18 @@ def _metric_events(fields: MetricDefinitionFields, metric_type: str) -> list[dic
     if _MEASURES_BY_TYPE[metric_type] is None:
         if raw:
             source = "funnelEventList" if metric_type == "funnel" else "metricComponentMetrics"
-            raise InvalidInput(
-                f"Invalid request. metricEvents: {metric_type!r} metrics are defined by "
-                f"{source}, not by events"
+            raise InvalidInput.field(
+                "metricEvents", f"{metric_type!r} metrics are defined by {source}, not by events"
             )
         return []
     if metric_type == "ratio" and len(raw) != 2:
-        raise InvalidInput(
-            "Invalid request. metricEvents: 'ratio' metrics need exactly two events, the "
-            f"numerator then the denominator; got {len(raw)}"
+        raise InvalidInput.field(
+            "metricEvents",
+            "'ratio' metrics need exactly two events, the numerator then the denominator; got "
+            f"{len(raw)}",
         )
     if not raw:
-        raise InvalidInput(
-            f"Invalid request. metricEvents: {metric_type!r} metrics need at least one event"
-        )
+        raise InvalidInput.field("metricEvents", f"{metric_type!r} metrics need at least one event")
     return [_metric_event(e, f"metricEvents[{i}]", metric_type) for i, e in enumerate(raw)]
 
 
@@ -291,16 +274,14 @@ def _reference(
 ) -> dict[str, str]:
     name = (raw.name or "").strip()
     if not name:
-        raise InvalidInput(f"Invalid request. {where}.name: is required")
+        raise InvalidInput.field(f"{where}.name", "is required")
     metric_type = raw.type
     if metric_type is None or metric_type not in types:
-        raise InvalidInput(
-            f"Invalid request. {where}.type: must be one of {_quoted(types)}, got {metric_type!r}"
+        raise InvalidInput.field(
+            f"{where}.type", f"must be one of {_quoted(types)}, got {metric_type!r}"
         )
     if not exists(name, metric_type):
-        raise InvalidInput(
-            f"Invalid request. {where}: metric {metric_id(name, metric_type)!r} does not exist"
-        )
+        raise InvalidInput.field(where, f"metric {metric_id(name, metric_type)!r} does not exist")
     return {"name": name, "type": metric_type}
 
 
@@ -308,20 +289,20 @@ def _components(fields: MetricDefinitionFields, metric_type: str, exists: Exists
     raw = fields.metric_component_metrics or []
     if metric_type not in ("composite", "composite_sum"):
         if raw:
-            raise InvalidInput(
-                "Invalid request. metricComponentMetrics: only applies to 'composite' and "
-                "'composite_sum' metrics"
+            raise InvalidInput.field(
+                "metricComponentMetrics", "only applies to 'composite' and 'composite_sum' metrics"
             )
         return []
     if metric_type == "composite" and len(raw) != 2:
-        raise InvalidInput(
-            "Invalid request. metricComponentMetrics: 'composite' metrics need exactly two "
-            f"component metrics, the numerator then the denominator; got {len(raw)}"
+        raise InvalidInput.field(
+            "metricComponentMetrics",
+            "'composite' metrics need exactly two component metrics, the numerator then the "
+            f"denominator; got {len(raw)}",
         )
     if len(raw) < 2:
-        raise InvalidInput(
-            "Invalid request. metricComponentMetrics: 'composite_sum' metrics need at least two "
-            f"component metrics; got {len(raw)}"
+        raise InvalidInput.field(
+            "metricComponentMetrics",
+            f"'composite_sum' metrics need at least two component metrics; got {len(raw)}",
         )
     return [
         _reference(r, f"metricComponentMetrics[{i}]", COMPONENT_TYPES, exists)
@@ -335,15 +316,15 @@ def _funnel(fields: MetricDefinitionFields, metric_type: str, exists: Exists) ->
     if metric_type != "funnel":
         for given, field in ((steps, "funnelEventList"), (count, "funnelCountDistinct")):
             if given:
-                raise InvalidInput(f"Invalid request. {field}: only applies to 'funnel' metrics")
+                raise InvalidInput.field(field, "only applies to 'funnel' metrics")
         return {}
     if len(steps) < 2:
-        raise InvalidInput(
-            f"Invalid request. funnelEventList: a funnel needs at least two steps; got {len(steps)}"
+        raise InvalidInput.field(
+            "funnelEventList", f"a funnel needs at least two steps; got {len(steps)}"
         )
     if count is not None and count not in FUNNEL_COUNTS:
-        raise InvalidInput(
-            f"Invalid request. funnelCountDistinct: must be 'users' or 'events', got {count!r}"
+        raise InvalidInput.field(
+            "funnelCountDistinct", f"must be 'users' or 'events', got {count!r}"
         )
     return {
         "funnelEventList": [
@@ -359,38 +340,33 @@ def _rollup(fields: MetricDefinitionFields) -> dict[str, Any]:
     start, end = fields.custom_roll_up_start, fields.custom_roll_up_end
     if window is None:
         if start is not None or end is not None:
-            raise InvalidInput(
-                "Invalid request. customRollUpStart/customRollUpEnd: only apply when "
-                "rollupTimeWindow is 'custom'"
+            raise InvalidInput.field(
+                "customRollUpStart/customRollUpEnd", "only apply when rollupTimeWindow is 'custom'"
             )
         return {}
     if window not in ROLLUP_WINDOWS:
-        raise InvalidInput(
-            f"Invalid request. rollupTimeWindow: must be one of {_quoted(ROLLUP_WINDOWS)}, "
-            f"got {window!r}"
+        raise InvalidInput.field(
+            "rollupTimeWindow", f"must be one of {_quoted(ROLLUP_WINDOWS)}, got {window!r}"
         )
     if window != "custom":
         if start is not None or end is not None:
-            raise InvalidInput(
-                "Invalid request. customRollUpStart/customRollUpEnd: only apply when "
-                "rollupTimeWindow is 'custom'"
+            raise InvalidInput.field(
+                "customRollUpStart/customRollUpEnd", "only apply when rollupTimeWindow is 'custom'"
             )
         return {"rollupTimeWindow": window}
     if start is None or end is None:
         missing = "customRollUpStart" if start is None else "customRollUpEnd"
-        raise InvalidInput(
-            f"Invalid request. {missing}: is required when rollupTimeWindow is 'custom' "
-            "(days since exposure)"
+        raise InvalidInput.field(
+            missing, "is required when rollupTimeWindow is 'custom' (days since exposure)"
         )
     if start < 0 or end < 0 or start != int(start) or end != int(end):
-        raise InvalidInput(
-            "Invalid request. customRollUpStart/customRollUpEnd: must be whole numbers of days "
-            "since exposure, 0 or more"
+        raise InvalidInput.field(
+            "customRollUpStart/customRollUpEnd",
+            "must be whole numbers of days since exposure, 0 or more",
         )
     if start > end:
-        raise InvalidInput(
-            f"Invalid request. customRollUpStart: must not be after customRollUpEnd "
-            f"({int(start)} > {int(end)})"
+        raise InvalidInput.field(
+            "customRollUpStart", f"must not be after customRollUpEnd ({int(start)} > {int(end)})"
         )
     return {
         "rollupTimeWindow": "custom",
@@ -404,9 +380,10 @@ def check_definition(
 ) -> dict[str, Any]:
     """The stored definition fields of a metric of ``metric_type``, lineage included."""
     if fields.warehouse_native:
-        raise InvalidInput(
-            "Invalid request. warehouseNative: applies only to warehouse native metrics, which "
-            "this server does not compute; define the metric with metricEvents"
+        raise InvalidInput.field(
+            "warehouseNative",
+            "applies only to warehouse native metrics, which this server does not compute; "
+            "define the metric with metricEvents",
         )
     events = _metric_events(fields, metric_type)
     components = _components(fields, metric_type, exists)

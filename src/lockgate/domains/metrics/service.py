@@ -30,7 +30,7 @@ from lockgate.domains.metrics.definitions import (
 from lockgate.domains.metrics.schemas import MetricCreate, MetricDefinitionFields, MetricUpdate
 from lockgate.domains.metrics.sql import EventSelector, MetricSpec
 from lockgate.domains.tags import repository as tags_repository
-from lockgate.errors import InvalidInput, NotFound
+from lockgate.errors import Conflict, InvalidInput, NotFound
 from lockgate.kit.actor import Change
 from lockgate.storage.models import Metric
 
@@ -140,7 +140,7 @@ def _tag_names(session: Session, project_id: str, tags: Sequence[str]) -> set[st
             session, project_id, tag
         )
         if found is None:
-            raise InvalidInput(f"Invalid request. tags: tag {tag!r} does not exist")
+            raise InvalidInput.field("tags", f"tag {tag!r} does not exist", location="query")
         names.add(found.name)
     return names
 
@@ -158,8 +158,10 @@ def filter_tags(raw: str | None) -> list[str]:
         return [tags]
     if isinstance(tags, list) and all(isinstance(t, str) for t in tags):
         return tags
-    raise InvalidInput(
-        'Invalid request. filters: must be a JSON object with a tags filter, e.g. {"tags": ["x"]}'
+    raise InvalidInput.field(
+        "filters",
+        'must be a JSON object with a tags filter, e.g. {"tags": ["x"]}',
+        location="query",
     )
 
 
@@ -313,7 +315,7 @@ def create(session: Session, change: Change, body: MetricCreate) -> dict[str, An
     metric_type = definitions.check_type(body.type)
     id_ = metric_id(name, metric_type)
     if find_document(session, change.project_id, id_) is not None:
-        raise InvalidInput(entities.NAME_IN_USE)
+        raise Conflict()
     definition = definitions.check_definition(
         body, metric_type, _exists_check(session, change.project_id)
     )
@@ -402,9 +404,8 @@ def patch(session: Session, change: Change, id_: str, body: MetricUpdate) -> dic
     metric_type = document["type"]
     given = body.model_fields_set
     if "type" in given and body.type != metric_type:
-        raise InvalidInput(
-            f"Invalid request. type: a metric's type is part of its id and cannot change "
-            f"(it is {metric_type!r})"
+        raise InvalidInput.field(
+            "type", f"a metric's type is part of its id and cannot change (it is {metric_type!r})"
         )
     definition = definitions.check_definition(
         _merged_definition(document, body), metric_type, _exists_check(session, change.project_id)
@@ -437,7 +438,7 @@ def patch(session: Session, change: Change, id_: str, body: MetricUpdate) -> dic
         name = definitions.check_name(body.name)
         new_id = metric_id(name, metric_type)
         if find_document(session, change.project_id, new_id) is not None:
-            raise InvalidInput(entities.NAME_IN_USE)
+            raise Conflict()
         _refuse_if_used(session, change.project_id, id_, "renamed")
         document |= {"id": new_id, "name": name}
         action, change_log = "custom_metric_name_edit", f"Renamed Metric from {id_}"
@@ -454,7 +455,7 @@ def patch(session: Session, change: Change, id_: str, body: MetricUpdate) -> dic
 
 def _owner(email: str | None, owner_id: str | None) -> dict[str, Any]:
     if not email and not owner_id:
-        raise InvalidInput("Invalid request. owner: give the owner's email or ownerID")
+        raise InvalidInput.field("owner", "give the owner's email or ownerID")
     label = email or owner_id or ""
     owner: dict[str, Any] = {"name": label, "ownerType": "USER", "ownerName": label}
     if owner_id:

@@ -36,8 +36,8 @@ def day_window(raw: str) -> tuple[int, int]:
     try:
         day = date.fromisoformat(raw)
     except ValueError:
-        raise InvalidInput(
-            f"Invalid request. date: must be a date as YYYY-MM-DD, got {raw!r}"
+        raise InvalidInput.field(
+            "date", f"must be a date as YYYY-MM-DD, got {raw!r}", location="query"
         ) from None
     start = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
     return start, start + DAY_MS

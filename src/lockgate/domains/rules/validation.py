@@ -42,41 +42,37 @@ class RuleContext:
     check_value: Callable[[Any, str], Any] | None = None
 
 
-def _invalid(where: str, problem: str) -> InvalidInput:
-    return InvalidInput(f"Invalid request. {where}: {problem}")
-
-
 def check_percentage(value: float | None, where: str) -> float:
     if value is None or isinstance(value, bool) or not math.isfinite(value):
-        raise _invalid(where, "passPercentage is required and must be a number")
+        raise InvalidInput.field(where, "passPercentage is required and must be a number")
     if not 0 <= value <= 100:
-        raise _invalid(where, f"passPercentage must be between 0 and 100, got {value:g}")
+        raise InvalidInput.field(where, f"passPercentage must be between 0 and 100, got {value:g}")
     if abs(round(value * 100) - value * 100) > 1e-6:
-        raise _invalid(where, f"passPercentage allows at most 2 decimals, got {value:g}")
+        raise InvalidInput.field(where, f"passPercentage allows at most 2 decimals, got {value:g}")
     return float(value) if value != int(value) else int(value)
 
 
 def _scalar(value: Any, where: str, what: str) -> Any:
     if isinstance(value, list):
         if len(value) != 1:
-            raise _invalid(where, f"{what} takes a single value, got {len(value)}")
+            raise InvalidInput.field(where, f"{what} takes a single value, got {len(value)}")
         value = value[0]
     if value is None:
-        raise _invalid(where, f"{what} needs a targetValue")
+        raise InvalidInput.field(where, f"{what} needs a targetValue")
     return value
 
 
 def _number(value: Any, where: str, what: str) -> float | int:
     value = _scalar(value, where, what)
     if isinstance(value, bool):
-        raise _invalid(where, f"{what} needs a number, got {value!r}")
+        raise InvalidInput.field(where, f"{what} needs a number, got {value!r}")
     if isinstance(value, str):
         try:
             value = float(value)
         except ValueError:
-            raise _invalid(where, f"{what} needs a number, got {value!r}") from None
+            raise InvalidInput.field(where, f"{what} needs a number, got {value!r}") from None
     if not isinstance(value, int | float) or not math.isfinite(value):
-        raise _invalid(where, f"{what} needs a number, got {value!r}")
+        raise InvalidInput.field(where, f"{what} needs a number, got {value!r}")
     return int(value) if float(value).is_integer() else float(value)
 
 
@@ -92,10 +88,10 @@ def _target(condition: ConditionIn, target: Target, where: str, ctx: RuleContext
     if target is Target.LIST:
         items = value if isinstance(value, list) else [value]
         if value is None or not items:
-            raise _invalid(where, f"{what} needs a targetValue with at least one value")
+            raise InvalidInput.field(where, f"{what} needs a targetValue with at least one value")
         for item in items:
             if isinstance(item, bool) or not isinstance(item, str | int | float):
-                raise _invalid(where, f"{what} takes strings or numbers, got {item!r}")
+                raise InvalidInput.field(where, f"{what} takes strings or numbers, got {item!r}")
         if any(isinstance(i, str) for i in items) and not all(isinstance(i, str) for i in items):
             # A list is all strings or all numbers (the API's types); SDKs compare as strings.
             items = [_number_text(i) if isinstance(i, int | float) else i for i in items]
@@ -105,23 +101,25 @@ def _target(condition: ConditionIn, target: Target, where: str, ctx: RuleContext
     if target is Target.VERSION:
         text = str(_scalar(value, where, what)).strip()
         if not _VERSION.match(text.split("-", 1)[0]):
-            raise _invalid(where, f"{what} needs a version like 1.2.3, got {text!r}")
+            raise InvalidInput.field(where, f"{what} needs a version like 1.2.3, got {text!r}")
         return text
     if target is Target.REGEX:
         text = _scalar(value, where, what)
         if not isinstance(text, str):
-            raise _invalid(where, f"{what} needs a regular expression string")
+            raise InvalidInput.field(where, f"{what} needs a regular expression string")
         try:
             re.compile(text)
         except re.error as exc:
-            raise _invalid(where, f"invalid regular expression {text!r}: {exc}") from None
+            raise InvalidInput.field(where, f"invalid regular expression {text!r}: {exc}") from None
         return text
     name = _scalar(value, where, what)
     if not isinstance(name, str) or not name:
-        raise _invalid(where, f"{condition.type} needs the id of a {target.value} as targetValue")
+        raise InvalidInput.field(
+            where, f"{condition.type} needs the id of a {target.value} as targetValue"
+        )
     exists = ctx.gate_exists if target is Target.GATE else ctx.segment_exists
     if not exists(name):
-        raise _invalid(
+        raise InvalidInput.field(
             where, f"{condition.type} names {target.value} {name!r}, which does not exist"
         )
     return name
@@ -130,27 +128,31 @@ def _target(condition: ConditionIn, target: Target, where: str, ctx: RuleContext
 def normalise_condition(condition: ConditionIn, where: str, ctx: RuleContext) -> dict[str, Any]:
     kind = condition.type
     if kind in UNEVALUATED_TYPES:
-        raise _invalid(where, f"condition type {kind!r} is not supported: no SDK evaluates it")
+        raise InvalidInput.field(
+            where, f"condition type {kind!r} is not supported: no SDK evaluates it"
+        )
     spec: ConditionType | None = CONDITION_TYPES.get(kind)
     if spec is None:
-        raise _invalid(
+        raise InvalidInput.field(
             where, f"unknown condition type {kind!r} (known: {', '.join(sorted(CONDITION_TYPES))})"
         )
     if ctx.kind == "segment" and kind not in SEGMENT_TYPES:
-        raise _invalid(where, f"condition type {kind!r} cannot be used in a segment rule")
+        raise InvalidInput.field(where, f"condition type {kind!r} cannot be used in a segment rule")
     operator = condition.operator.lower() if condition.operator else None
     if not spec.operators:
         # public, passes_gate, ...: an operator is meaningless; null or "any" are tolerated.
         if operator not in (None, "any", "none") or (operator == "none" and kind != "public"):
-            raise _invalid(where, f"{kind} takes no operator, got {condition.operator!r}")
+            raise InvalidInput.field(where, f"{kind} takes no operator, got {condition.operator!r}")
         operator = None
         target = spec.target
     else:
         operator = operator or spec.default_operator
         if operator is None:
-            raise _invalid(where, f"{kind} needs an operator ({', '.join(sorted(spec.operators))})")
+            raise InvalidInput.field(
+                where, f"{kind} needs an operator ({', '.join(sorted(spec.operators))})"
+            )
         if operator not in spec.operators:
-            raise _invalid(
+            raise InvalidInput.field(
                 where,
                 f"operator {condition.operator!r} is not valid for {kind} "
                 f"(valid: {', '.join(sorted(spec.operators))})",
@@ -158,9 +160,11 @@ def normalise_condition(condition: ConditionIn, where: str, ctx: RuleContext) ->
         target = OPERATOR_TARGETS[operator]
     field = condition.field
     if spec.needs_field and not field:
-        raise _invalid(where, f"{kind} needs 'field' (the {_field_meaning(kind)})")
+        raise InvalidInput.field(where, f"{kind} needs 'field' (the {_field_meaning(kind)})")
     if spec.needs_custom_id and not condition.custom_id:
-        raise _invalid(where, "unit_id needs 'customID' (the unit id type, e.g. companyID)")
+        raise InvalidInput.field(
+            where, "unit_id needs 'customID' (the unit id type, e.g. companyID)"
+        )
     value = None if target is None else _target(condition, target, where, ctx)
     if kind == "environment_tier":
         value = _target(condition, Target.LIST, where, ctx)
@@ -195,9 +199,9 @@ def build_rules(
         name = (rule.name or "").strip()
         where = f'rules[{index}] "{name}"' if name else f"rules[{index}]"
         if not name:
-            raise _invalid(where, "name is required")
+            raise InvalidInput.field(where, "name is required")
         if name.lower() in names:
-            raise _invalid(where, f"rule name {name!r} is used by another rule")
+            raise InvalidInput.field(where, f"rule name {name!r} is used by another rule")
         names.add(name.lower())
         previous = by_id.get(rule.id or "") or by_id.get(rule.base_id or "")
         built.append(_build_rule(rule, name, where, ctx, previous))
@@ -217,7 +221,9 @@ def _build_rule(
         percentage = check_percentage(rule.pass_percentage, where)
     if rule.conditions is None:
         if previous is None:
-            raise _invalid(where, "conditions is required ([] or a public condition for everyone)")
+            raise InvalidInput.field(
+                where, "conditions is required ([] or a public condition for everyone)"
+            )
         conditions = previous["conditions"]
     else:
         conditions = [
@@ -253,7 +259,7 @@ def _build_rule(
                 f"{where} returnValue",
             )
         elif not isinstance(value, dict):
-            raise _invalid(where, "returnValue must be a JSON object")
+            raise InvalidInput.field(where, "returnValue must be a JSON object")
         stored["returnValue"] = value
     return stored
 

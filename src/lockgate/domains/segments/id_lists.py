@@ -50,23 +50,21 @@ class IdListPage:
 
 def clean_ids(raw: Sequence[str], limit: int, *, allow_empty: bool = False) -> list[str]:
     if len(raw) > limit:
-        raise InvalidInput(
-            f"Invalid request. ids: at most {limit} ids per request, got {len(raw)}; "
-            "send them in several requests"
+        raise InvalidInput.field(
+            "ids", f"at most {limit} ids per request, got {len(raw)}; send them in several requests"
         )
     cleaned: list[str] = []
     for index, value in enumerate(raw):
         unit_id = value.strip()
         if not unit_id:
-            raise InvalidInput(f"Invalid request. ids[{index}]: must be a non-empty string")
+            raise InvalidInput.field(f"ids[{index}]", "must be a non-empty string")
         if len(unit_id) > MAX_ID_LENGTH:
-            raise InvalidInput(
-                f"Invalid request. ids[{index}]: must be at most {MAX_ID_LENGTH} characters, "
-                f"got {len(unit_id)}"
+            raise InvalidInput.field(
+                f"ids[{index}]", f"must be at most {MAX_ID_LENGTH} characters, got {len(unit_id)}"
             )
         cleaned.append(unit_id)
     if not cleaned and not allow_empty:
-        raise InvalidInput("Invalid request. ids: must contain at least one id")
+        raise InvalidInput.field("ids", "must contain at least one id")
     return list(dict.fromkeys(cleaned))
 
 
@@ -83,9 +81,10 @@ def _check_version(row: Segment, version: float | None) -> None:
     """``version`` guards against lost updates: it must be the list version the caller read."""
     current = int(row.document.get("idListVersion") or 0)
     if version is not None and version != current:
-        raise InvalidInput(
-            f"Invalid request. version: the ID list is at version {current}, not {version:g}; "
-            f"read GET /segments/{row.id}/idlist_metadata and retry"
+        raise InvalidInput.field(
+            "version",
+            f"the ID list is at version {current}, not {version:g}; read GET "
+            f"/segments/{row.id}/idlist_metadata and retry",
         )
 
 
@@ -133,7 +132,7 @@ def add_ids(session: Session, change: Change, segment_id: str, raw: Sequence[str
 def remove_ids(session: Session, change: Change, segment_id: str, raw: Sequence[str] | None) -> int:
     """``DELETE /segments/{id}/id_list``: returns how many ids were removed."""
     if raw is None:
-        raise InvalidInput('Invalid request. ids: is required (send {"ids": [...]} as the body)')
+        raise InvalidInput.field("ids", 'is required (send {"ids": [...]} as the body)')
     ids = clean_ids(raw, MAX_IDS_PER_REQUEST)
     row = load_for_change(session, change.project_id, segment_id, [ID_LIST])
     return _remove(session, change, row, ids)

@@ -88,16 +88,16 @@ def load_for_change(
 
 def _checked_type(raw: str | None) -> str:
     if raw is None:
-        raise InvalidInput("Invalid request. type: is required")
+        raise InvalidInput.field("type", "is required")
     if raw == ANALYSIS_LIST:
-        raise InvalidInput(
-            "Invalid request. type: 'analysis_list' segments are produced by warehouse analyses "
-            "and cannot be created through the API; use 'rule_based', 'id_list' or "
-            "'user_store_id_list'"
+        raise InvalidInput.field(
+            "type",
+            "'analysis_list' segments are produced by warehouse analyses and cannot be created "
+            "through the API; use 'rule_based', 'id_list' or 'user_store_id_list'",
         )
     if raw not in CREATABLE_TYPES:
         allowed = ", ".join(f"'{t}'" for t in CREATABLE_TYPES)
-        raise InvalidInput(f"Invalid request. type: must be one of {allowed}, got {raw!r}")
+        raise InvalidInput.field("type", f"must be one of {allowed}, got {raw!r}")
     return raw
 
 
@@ -106,7 +106,7 @@ def _checked_id_type(raw: str | None) -> str:
         return DEFAULT_ID_TYPE
     id_type = raw.strip()
     if not id_type or len(id_type) > 100:
-        raise InvalidInput("Invalid request. idType: must be 1 to 100 characters (e.g. userID)")
+        raise InvalidInput.field("idType", "must be 1 to 100 characters (e.g. userID)")
     return id_type
 
 
@@ -144,9 +144,7 @@ def _check_no_cycle(
     path = cycle_through(graph, segment_id)
     if path is not None:
         chain = " -> ".join(repr(s) for s in path)
-        raise InvalidInput(
-            f"Invalid request. rules: the segment conditions would form a cycle ({chain})"
-        )
+        raise InvalidInput.field("rules", f"the segment conditions would form a cycle ({chain})")
 
 
 def create(session: Session, change: Change, body: SegmentCreate) -> Segment:
@@ -172,9 +170,10 @@ def create(session: Session, change: Change, body: SegmentCreate) -> Segment:
         document["rules"] = rules
     else:
         if body.rules:
-            raise InvalidInput(
-                f"Invalid request. rules: only 'rule_based' segments have rules; "
-                f"fill a {segment_type!r} segment through its id list endpoints"
+            raise InvalidInput.field(
+                "rules",
+                f"only 'rule_based' segments have rules; fill a {segment_type!r} segment through "
+                "its id list endpoints",
             )
         document |= {"count": 0, "idListVersion": 0}
     row: Segment = entities.insert(

@@ -9,13 +9,12 @@ from sqlalchemy.orm import Session
 from lockgate.domains.audit.service import record_audit
 from lockgate.domains.tags import repository
 from lockgate.domains.tags.schemas import TagCreate, TagUpdate
-from lockgate.errors import InvalidInput, NotFound
+from lockgate.errors import Conflict, InvalidInput, NotFound
 from lockgate.kit.actor import Actor
 from lockgate.kit.ids import random_id
 from lockgate.storage.models import Tag
 
 TAG_NOT_FOUND = "Tag not found. The requested resource could not be found."
-NAME_IN_USE = "Name is already in use"
 
 
 def tag_dto(tag: Tag) -> dict[str, Any]:
@@ -43,13 +42,13 @@ def list_(
 def _check_name_free(session: Session, project_id: str, name: str, own_id: str | None) -> None:
     clash = repository.by_name(session, project_id, name)
     if clash is not None and clash.id != own_id:
-        raise InvalidInput(NAME_IN_USE)
+        raise Conflict()
 
 
 def create(session: Session, project_id: str, actor: Actor, now_ms: int, body: TagCreate) -> Tag:
     name = body.name.strip()
     if not name:
-        raise InvalidInput("Invalid request. name: must not be blank")
+        raise InvalidInput.field("name", "must not be blank")
     _check_name_free(session, project_id, name, None)
     tag = Tag(
         id=random_id(),
@@ -72,7 +71,7 @@ def patch(
     if body.name is not None:
         name = body.name.strip()
         if not name:
-            raise InvalidInput("Invalid request. name: must not be blank")
+            raise InvalidInput.field("name", "must not be blank")
         _check_name_free(session, project_id, name, tag.id)
         tag.name = name
     if body.description is not None:

@@ -41,11 +41,11 @@ def _positive_int(name: str, raw: str | None, default: int, maximum: int | None)
     try:
         value = int(float(raw)) if "." in raw else int(raw)
     except ValueError:
-        raise InvalidInput(f"Invalid request. {name}: must be a number, got {raw!r}") from None
+        raise InvalidInput.field(name, f"must be a number, got {raw!r}", location="query") from None
     if value < 1:
-        raise InvalidInput(f"Invalid request. {name}: must be at least 1, got {value}")
+        raise InvalidInput.field(name, f"must be at least 1, got {value}", location="query")
     if maximum is not None and value > maximum:
-        raise InvalidInput(f"Invalid request. {name}: must be at most {maximum}, got {value}")
+        raise InvalidInput.field(name, f"must be at most {maximum}, got {value}", location="query")
     return value
 
 

@@ -18,7 +18,9 @@ def _day_ms(name: str, value: str | None, *, next_day: bool = False) -> int | No
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(f"Invalid request. {name}: must be YYYY-MM-DD, got {value!r}") from None
+        raise InvalidInput.field(
+            name, f"must be YYYY-MM-DD, got {value!r}", location="query"
+        ) from None
     if next_day:
         day += timedelta(days=1)
     return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)

@@ -31,7 +31,7 @@ def _key(request: Request, what: str) -> SdkKey:
 def _user(request: Request, payload: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     user = payload.get("user") or {}
     if not isinstance(user, dict):
-        raise InvalidInput("Invalid request. user: must be an object")
+        raise InvalidInput.field("user", "must be an object")
     metadata = payload.get("statsigMetadata") or {}
     stable_id = metadata.get("stableID") if isinstance(metadata, dict) else None
     return service.enrich_user(
@@ -48,7 +48,7 @@ def _initialize(request: Request, payload: Any) -> FastJSONResponse:
     key = _key(request, "initialize")
     hash_used = payload.get("hash") or "djb2"
     if hash_used not in HASHES:
-        raise InvalidInput(f"Invalid request. hash: must be one of {', '.join(HASHES)}")
+        raise InvalidInput.field("hash", f"must be one of {', '.join(HASHES)}")
     user, derived = _user(request, payload)
     rendered = request.app.state.spec_cache.get(key.project_id, key.scope)
     body = client_initialize_response(
@@ -94,10 +94,10 @@ def _names(payload: dict[str, Any], single: str, many: str | None = None) -> lis
     if names is None:
         one = payload.get(single)
         if not isinstance(one, str) or not one:
-            raise InvalidInput(f"Invalid request. {single}: is required")
+            raise InvalidInput.field(single, "is required")
         return [one]
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-        raise InvalidInput(f"Invalid request. {many}: must be a non-empty array of names")
+        raise InvalidInput.field(str(many), "must be a non-empty array of names")
     return names
 
 

@@ -62,7 +62,7 @@ def _events_of(payload: Any) -> Any:
         raise InvalidInput("Invalid request. The body must be an object with an events array.")
     events = payload.get("events")
     if events is None:
-        raise InvalidInput("Invalid request. events: is required")
+        raise InvalidInput.field("events", "is required")
     user = payload.get("user")
     if isinstance(user, dict) and isinstance(events, list):
         # The HTTP API lets a batch name its user once.
@@ -119,6 +119,6 @@ def _custom_exposure_event(exposure: Any, user: Any) -> Any:
 async def log_custom_exposure(request: Request) -> FastJSONResponse:
     payload = await _payload(request)
     if not isinstance(payload, dict) or not isinstance(payload.get("exposures"), list):
-        raise InvalidInput("Invalid request. exposures: an array of exposures is required")
+        raise InvalidInput.field("exposures", "an array of exposures is required")
     events = [_custom_exposure_event(e, payload.get("user")) for e in payload["exposures"]]
     return await run_in_threadpool(_store, request, payload, events, "log_custom_exposure")

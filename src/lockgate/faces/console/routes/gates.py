@@ -44,8 +44,8 @@ MAX_REFERENCE_LIMIT = 100
 def _one_of(name: str, values: list[str], allowed: tuple[str, ...]) -> tuple[str, ...]:
     for value in values:
         if value not in allowed:
-            raise InvalidInput(
-                f"Invalid request. {name}: {value!r} is not one of {', '.join(allowed)}"
+            raise InvalidInput.field(
+                name, f"{value!r} is not one of {', '.join(allowed)}", location="query"
             )
     return tuple(values)
 
@@ -53,8 +53,8 @@ def _one_of(name: str, values: list[str], allowed: tuple[str, ...]) -> tuple[str
 def reference_page(page: Page = Depends(page_params)) -> Page:
     """The references lists cap ``limit`` at 100."""
     if page.limit > MAX_REFERENCE_LIMIT:
-        raise InvalidInput(
-            f"Invalid request. limit: must be at most {MAX_REFERENCE_LIMIT}, got {page.limit}"
+        raise InvalidInput.field(
+            "limit", f"must be at most {MAX_REFERENCE_LIMIT}, got {page.limit}", location="query"
         )
     return page
 

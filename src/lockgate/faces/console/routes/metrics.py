@@ -38,7 +38,7 @@ def _flag(name: str, raw: str | None) -> bool:
     if raw is None or raw == "":
         return False
     if raw not in ("true", "false"):
-        raise InvalidInput(f"Invalid request. {name}: must be 'true' or 'false', got {raw!r}")
+        raise InvalidInput.field(name, f"must be 'true' or 'false', got {raw!r}", location="query")
     return raw == "true"
 
 
