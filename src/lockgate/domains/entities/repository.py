@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from lockgate.domains.entities.kinds import EntityKind
+from lockgate.kit.sqljson import json_list_overlaps
 
 
 def find(
@@ -27,6 +28,26 @@ def exists(session: Session, kind: EntityKind, project_id: str, entity_id: str) 
         select(func.count()).where(model.project_id == project_id, model.id == entity_id)
     )
     return bool(found)
+
+
+def creator_and_tag_conditions(
+    session: Session,
+    model: Any,
+    *,
+    creator_name: str | None,
+    creator_id: str | None,
+    tags: Sequence[str],
+) -> list[ColumnElement[bool]]:
+    """List filters every entity table answers from its columns; empty ones do not filter."""
+    where: list[ColumnElement[bool]] = []
+    if creator_name is not None:
+        where.append(model.creator_name == creator_name)
+    if creator_id is not None:
+        where.append(model.creator_id == creator_id)
+    if tags:
+        dialect = session.get_bind().dialect.name
+        where.append(json_list_overlaps(model.tags, tags, dialect))
+    return where
 
 
 def list_rows(

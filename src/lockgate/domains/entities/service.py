@@ -167,21 +167,7 @@ def remove(
     before = row.document
     history_repository.delete_versions(session, change.project_id, kind.entity_type, row.id)
     repository.delete(session, row)
-    record_audit(
-        session,
-        project_id=change.project_id,
-        actor=change.actor,
-        now_ms=change.now_ms,
-        entity_type=kind.entity_type,
-        entity_id=row.id,
-        name=row.id,
-        action_type=action,
-        change_log=change_log,
-        before=before,
-        tags=before.get("tags") or [],
-    )
-    if kind.affects_spec:
-        bump_spec_revision(session, change.project_id, change.now_ms)
+    _audit(session, kind, change, row.id, action, change_log, before, None)
 
 
 def _record(
@@ -203,19 +189,36 @@ def _record(
         document=row.document,
     )
     quiet = ("version", "lastModifiedTime", "lastModifierID", "lastModifierName")
+    before = {k: v for k, v in (before or {}).items() if k not in quiet} if before else None
+    after = {k: v for k, v in row.document.items() if k not in quiet}
+    _audit(session, kind, change, row.id, action, change_log, before, after)
+
+
+def _audit(
+    session: Session,
+    kind: EntityKind,
+    change: Change,
+    entity_id: str,
+    action: str,
+    change_log: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    """The audit entry of a change (tagged with the entity's tags), and a spec revision when
+    SDKs download the kind."""
     record_audit(
         session,
         project_id=change.project_id,
         actor=change.actor,
         now_ms=change.now_ms,
         entity_type=kind.entity_type,
-        entity_id=row.id,
-        name=row.id,
+        entity_id=entity_id,
+        name=entity_id,
         action_type=action,
         change_log=change_log,
-        before={k: v for k, v in (before or {}).items() if k not in quiet} if before else None,
-        after={k: v for k, v in row.document.items() if k not in quiet},
-        tags=row.document.get("tags") or [],
+        before=before,
+        after=after,
+        tags=(after or before or {}).get("tags") or [],
     )
     if kind.affects_spec:
         bump_spec_revision(session, change.project_id, change.now_ms)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from lockgate.kit.sqljson import json_list_overlaps
+from lockgate.domains.entities import repository as entities_repository
 from lockgate.storage.models import DynamicConfig, Gate
 
 
@@ -29,14 +29,9 @@ def conditions(session: Session, flt: ColumnFilter) -> list[ColumnElement[bool]]
         where.append(Gate.id_type.in_(flt.id_types))
     if flt.gate_type is not None:
         where.append(Gate.gate_type == flt.gate_type)
-    if flt.creator_name is not None:
-        where.append(Gate.creator_name == flt.creator_name)
-    if flt.creator_id is not None:
-        where.append(Gate.creator_id == flt.creator_id)
-    if flt.tags:
-        dialect = session.get_bind().dialect.name
-        where.append(json_list_overlaps(Gate.tags, flt.tags, dialect))
-    return where
+    return where + entities_repository.creator_and_tag_conditions(
+        session, Gate, creator_name=flt.creator_name, creator_id=flt.creator_id, tags=flt.tags
+    )
 
 
 def project_gates(session: Session, project_id: str) -> Sequence[Gate]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from lockgate.kit.sqljson import json_list_overlaps
+from lockgate.domains.entities import repository as entities_repository
 from lockgate.storage.models import Experiment, Gate, Holdout, Layer
 
 
@@ -20,15 +20,9 @@ class ColumnFilter:
 
 
 def conditions(session: Session, flt: ColumnFilter) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = []
-    if flt.creator_name is not None:
-        where.append(Holdout.creator_name == flt.creator_name)
-    if flt.creator_id is not None:
-        where.append(Holdout.creator_id == flt.creator_id)
-    if flt.tags:
-        dialect = session.get_bind().dialect.name
-        where.append(json_list_overlaps(Holdout.tags, flt.tags, dialect))
-    return where
+    return entities_repository.creator_and_tag_conditions(
+        session, Holdout, creator_name=flt.creator_name, creator_id=flt.creator_id, tags=flt.tags
+    )
 
 
 # The tables of the kinds a holdout lists, by the name of the list.

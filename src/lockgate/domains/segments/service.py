@@ -191,16 +191,9 @@ def update_rules(session: Session, change: Change, segment_id: str, raw: Any) ->
     )
     _check_no_cycle(session, change.project_id, segment_id, rules)
     document["rules"] = rules
-    saved: Segment = entities.save(
-        session,
-        SEGMENT,
-        change,
-        row,
-        document,
-        action="config_conditions_update",
-        change_log="Updated Segment rules",
+    return _save(
+        session, change, row, document, "config_conditions_update", "Updated Segment rules"
     )
-    return saved
 
 
 def archive(session: Session, change: Change, segment_id: str) -> Segment:
@@ -209,14 +202,19 @@ def archive(session: Session, change: Change, segment_id: str) -> Segment:
         return row  # already archived: nothing changes, so no new version
     document = entities.editable(row)
     document |= {"status": ARCHIVED, "isEnabled": False}
+    return _save(session, change, row, document, "config_state_toggle", "Archived Segment")
+
+
+def _save(
+    session: Session,
+    change: Change,
+    row: Segment,
+    document: dict[str, Any],
+    action: str,
+    change_log: str,
+) -> Segment:
     saved: Segment = entities.save(
-        session,
-        SEGMENT,
-        change,
-        row,
-        document,
-        action="config_state_toggle",
-        change_log="Archived Segment",
+        session, SEGMENT, change, row, document, action=action, change_log=change_log
     )
     return saved
 
