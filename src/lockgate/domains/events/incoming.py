@@ -59,11 +59,6 @@ def pending(session: Session) -> bool:
     return repository.any_landed(session)
 
 
-def move_all(database: Database) -> int:
-    """Move every landed row, in transactions of at most MOVE_ROWS rows per table."""
-    return _drain(lambda write: database.transaction(write=write))
-
-
 def settle(database: Database) -> int:
     """Move every landed row now, so that a read of the indexed tables that follows sees all
     acknowledged events. Cheap when nothing waits: one read, no write lock."""
