@@ -176,3 +176,18 @@ def test_http_api__bad_request__error_envelope(
 ) -> None:
     response = sdk.post(path, json=body, headers={"STATSIG-API-KEY": project.server_key})
     assert response.status_code == status and response.json()["status"] == status
+
+
+@pytest.mark.parametrize("field", ["ip", "userID", "country"])
+@pytest.mark.parametrize("path", ["/v1/check_gate", "/v1/initialize"])
+def test_sdk_api__user_text_field_as_list__400_naming_it(
+    sdk: ContractClient, project: Bootstrap, gate: str, path: str, field: str
+) -> None:
+    user = {"userID": "u", field: [None, None]}
+    response = sdk.post(
+        path,
+        json={"gateName": gate, "user": user},
+        headers={"STATSIG-API-KEY": project.server_key if "check" in path else project.client_key},
+    )
+    assert response.status_code == 400
+    assert f"user.{field}" in response.json()["message"]
