@@ -81,6 +81,14 @@ class RateLimited(LockgateError):
         self.retry_after_s = retry_after_s
 
 
+class PayloadTooLarge(LockgateError):
+    """The request body, as sent or once decompressed, is larger than the server accepts."""
+
+
+class UnsupportedMediaType(LockgateError):
+    """The request body is in an encoding the server cannot read."""
+
+
 def describe_validation_errors(raw: Sequence[Mapping[str, Any]]) -> tuple[str, list[FieldProblem]]:
     """Turn a validator's error list (pydantic's shape) into one message naming each field."""
     details: list[FieldProblem] = []

@@ -24,8 +24,10 @@ from lockgate.errors import (
     LockgateError,
     MethodNotAllowed,
     NotFound,
+    PayloadTooLarge,
     RateLimited,
     Unauthorized,
+    UnsupportedMediaType,
     describe_validation_errors,
 )
 
@@ -38,6 +40,8 @@ STATUS_OF: tuple[tuple[type[LockgateError], int], ...] = (
     (Forbidden, 403),
     (NotFound, 404),
     (MethodNotAllowed, 405),
+    (PayloadTooLarge, 413),
+    (UnsupportedMediaType, 415),
     (RateLimited, 429),
 )
 
