@@ -21,6 +21,8 @@ from lockgate.kit.responses import FastJSONResponse
 router = APIRouter(tags=["SDK"])
 EVALUATION_KEYS = ("SERVER", "CLIENT")
 HASHES = ("djb2", "sha256", "none")
+DEFAULT_HASH = "djb2"
+NONE_HASH_SCOPE = "none_hash_enabled"
 
 
 async def _key_and_payload(request: Request, what: str) -> tuple[SdkKey, Any]:
@@ -42,12 +44,23 @@ def _user(request: Request, payload: dict[str, Any]) -> tuple[dict[str, Any], di
     )
 
 
+def _hash(key: SdkKey, payload: dict[str, Any]) -> str:
+    requested = payload.get("hash") or DEFAULT_HASH
+    if requested not in HASHES:
+        raise InvalidInput.field("hash", f"must be one of {', '.join(HASHES)}")
+    if requested == "none" and key.type == "CLIENT" and NONE_HASH_SCOPE not in key.scopes:
+        # Anyone can read a client key, and plain names would tell them every gate and
+        # experiment; that takes the key's none_hash_enabled scope (README, "Pointing the
+        # official SDKs at Lockgate"). Without it the names are hashed the default way, which
+        # the client SDKs look up too.
+        return DEFAULT_HASH
+    return str(requested)
+
+
 def _initialize(request: Request, key: SdkKey, payload: Any) -> FastJSONResponse:
     if not isinstance(payload, dict):
         raise InvalidInput("Invalid request. The body must be a JSON object.")
-    hash_used = payload.get("hash") or "djb2"
-    if hash_used not in HASHES:
-        raise InvalidInput.field("hash", f"must be one of {', '.join(HASHES)}")
+    hash_used = _hash(key, payload)
     user, derived = _user(request, payload)
     rendered = request.app.state.spec_cache.get(key.project_id, key.scope)
     body = client_initialize_response(
