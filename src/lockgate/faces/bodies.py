@@ -2,8 +2,8 @@
 
 A face checks the caller's key before it reads a body (so a stranger's body costs nothing but
 the bytes the server discards), refuses a declared ``Content-Length`` over its limit without
-reading, stops reading a streamed body at the limit, and decompresses off the event loop, chunk
-by chunk, with the same limit on the inflated size: a small compressed body cannot grow into a
+reading, stops reading a streamed body at the limit, and decompresses off the event loop, as a
+stream, with the same limit on the inflated size: a small compressed body cannot grow into a
 large one. The content codings are those the official SDKs send (README, "Pointing the official
 SDKs at Lockgate").
 """
@@ -20,7 +20,7 @@ from starlette.requests import Request
 
 from lockgate.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 
-# How much a decompressor may produce per step; the limit is checked between steps.
+# How much the br and zstd decompressors may produce per step; the limit is checked between.
 STEP_BYTES = 64 * 1024
 
 
