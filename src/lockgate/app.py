@@ -16,6 +16,7 @@ from lockgate.domains.events import incoming
 from lockgate.domains.events.writer import EventWriter
 from lockgate.domains.pulse.worker import pulse_worker
 from lockgate.domains.specs.cache import SpecCache
+from lockgate.faces.console.bodies import ConsoleBodies
 from lockgate.faces.console.errors import install_error_handlers
 from lockgate.faces.console.ratelimit import RateLimiter
 from lockgate.faces.console.router import console_router
@@ -82,6 +83,7 @@ def create_app(
     app.state.spec_cache = SpecCache(database)
     app.state.event_writer = EventWriter(database)
     app.state.pulse_runner = pulse_runner
+    app.add_middleware(ConsoleBodies)  # inside CORS, so its refusals carry CORS headers too
     # Browser SDKs call from any origin with custom headers, so preflights must pass.
     app.add_middleware(
         CORSMiddleware,

@@ -40,6 +40,22 @@ class Settings(BaseSettings):
         ge=0,
         description="Console API mutations allowed per project per 15 minutes (0: off).",
     )
+    sdk_max_body_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1,
+        description=(
+            "Largest SDK request body (events, initialize, the HTTP API), as sent and once "
+            "decompressed; a larger one is refused with 413."
+        ),
+    )
+    console_max_body_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1,
+        description=(
+            "Largest Console API request body, as sent and once decompressed; a larger one "
+            "is refused with 413."
+        ),
+    )
     run_migrations_on_start: bool = Field(
         default=True, description="Apply database migrations when the server starts."
     )

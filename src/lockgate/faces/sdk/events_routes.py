@@ -7,31 +7,17 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from lockgate.domains.events.decoding import decode_body
 from lockgate.domains.events.service import prepare
 from lockgate.errors import InvalidInput
-from lockgate.faces.sdk.auth import authenticate_sdk
+from lockgate.faces.sdk.auth import SdkKey, authenticate_request
+from lockgate.faces.sdk.payload import read_payload
 from lockgate.kit.responses import FastJSONResponse
 
 router = APIRouter(tags=["SDK"])
 EVENT_KEYS = ("SERVER", "CLIENT")
 
 
-async def _payload(request: Request) -> Any:
-    raw = await request.body()
-    return decode_body(
-        raw,
-        content_encoding=request.headers.get("content-encoding"),
-        gz_flag=request.query_params.get("gz") == "1",
-        se_flag=request.query_params.get("se") == "1",
-    )
-
-
-def _key_text(request: Request) -> str | None:
-    return request.headers.get("statsig-api-key") or request.query_params.get("k")
-
-
-def _store(request: Request, payload: Any, events: Any, what: str) -> FastJSONResponse:
+def _store(request: Request, key: SdkKey, payload: Any, events: Any) -> FastJSONResponse:
     state = request.app.state
     metadata = payload.get("statsigMetadata") if isinstance(payload, dict) else None
     metadata = metadata if isinstance(metadata, dict) else {}
@@ -41,8 +27,6 @@ def _store(request: Request, payload: Any, events: Any, what: str) -> FastJSONRe
         or metadata.get("sdkType")
     )
     stable_id = metadata.get("stableID") if isinstance(metadata.get("stableID"), str) else None
-    with state.database.transaction(write=False) as session:
-        key = authenticate_sdk(session, _key_text(request), EVENT_KEYS, what=what)
     batch = prepare(
         key.project_id,
         events,
@@ -74,14 +58,16 @@ def _events_of(payload: Any) -> Any:
 
 @router.post("/v1/rgstr")
 async def rgstr(request: Request) -> FastJSONResponse:
-    payload = await _payload(request)
-    return await run_in_threadpool(_store, request, payload, _events_of(payload), "rgstr")
+    key = await authenticate_request(request, EVENT_KEYS, "rgstr")
+    payload = await read_payload(request)
+    return await run_in_threadpool(_store, request, key, payload, _events_of(payload))
 
 
 @router.post("/v1/log_event")
 async def log_event(request: Request) -> FastJSONResponse:
-    payload = await _payload(request)
-    return await run_in_threadpool(_store, request, payload, _events_of(payload), "log_event")
+    key = await authenticate_request(request, EVENT_KEYS, "log_event")
+    payload = await read_payload(request)
+    return await run_in_threadpool(_store, request, key, payload, _events_of(payload))
 
 
 def _custom_exposure_event(exposure: Any, user: Any) -> Any:
@@ -117,8 +103,9 @@ def _custom_exposure_event(exposure: Any, user: Any) -> Any:
 
 @router.post("/v1/log_custom_exposure")
 async def log_custom_exposure(request: Request) -> FastJSONResponse:
-    payload = await _payload(request)
+    key = await authenticate_request(request, EVENT_KEYS, "log_custom_exposure")
+    payload = await read_payload(request)
     if not isinstance(payload, dict) or not isinstance(payload.get("exposures"), list):
         raise InvalidInput.field("exposures", "an array of exposures is required")
     events = [_custom_exposure_event(e, payload.get("user")) for e in payload["exposures"]]
-    return await run_in_threadpool(_store, request, payload, events, "log_custom_exposure")
+    return await run_in_threadpool(_store, request, key, payload, events)
