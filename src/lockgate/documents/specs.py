@@ -242,9 +242,3 @@ class InitializeResponse(TypedDict):
     derived_fields: NotRequired[dict[str, str]]
     company_lcut: NotRequired[int]
     hashed_sdk_key_used: NotRequired[str]
-
-
-class SessionReplay(TypedDict, total=False):
-    recording_blocked: bool
-    can_record_session: bool
-    session_recording_rate: float
