@@ -14,7 +14,7 @@ import ast
 import json
 import sys
 import types
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import (
     Any,
@@ -85,8 +85,8 @@ def problems(value: object, hint: Any, path: str = "$") -> list[str]:
         return [] if any(not b for b in branches) else min(branches, key=len)
     if origin is Literal:
         return [] if value in args else [f"{path}: {value!r} not in {args}"]
-    if origin is list:
-        if not isinstance(value, list):
+    if origin in (list, Sequence):
+        if not isinstance(value, list | tuple):
             return [f"{path}: list expected, got {value!r}"]
         return [p for i, item in enumerate(value) for p in problems(item, args[0], f"{path}[{i}]")]
     if origin in (dict, Mapping):
