@@ -17,8 +17,8 @@ Directionality = Literal["increase", "decrease"]
 GroupSums = dict[str, float]
 
 
-class Interval(TypedDict):
-    """A confidence (or credible) interval; an unbounded side is null."""
+class Bounds(TypedDict):
+    """A confidence (or credible) interval as the API writes it; an unbounded side is null."""
 
     lower: float | None
     upper: float | None
@@ -32,21 +32,22 @@ class PulseMetric(TypedDict):
     directionality: Directionality
     absoluteChange: NotRequired[float]
     confidenceIntervalDelta: NotRequired[float]
-    confidenceInterval: NotRequired[Interval]
+    confidenceInterval: NotRequired[Bounds]
     percentChange: NotRequired[float]
     percentConfidenceIntervalDelta: NotRequired[float]
-    percentConfidenceInterval: NotRequired[Interval]
+    percentConfidenceInterval: NotRequired[Bounds]
     sequentialTestingConfidenceIntervalDelta: NotRequired[float]
-    sequentialTestingConfidenceInterval: NotRequired[Interval]
+    sequentialTestingConfidenceInterval: NotRequired[Bounds]
     percentSequentialTestingConfidenceIntervalDelta: NotRequired[float]
-    percentSequentialTestingConfidenceInterval: NotRequired[Interval]
+    percentSequentialTestingConfidenceInterval: NotRequired[Bounds]
     sequentialTestingPValue: NotRequired[float]
     testMean: NotRequired[float]
     controlMean: NotRequired[float]
     testStd: NotRequired[float]
     controlStd: NotRequired[float]
-    testUnits: int
-    controlUnits: int
+    # Always given by Lockgate; optional in the API's schema.
+    testUnits: NotRequired[int]
+    controlUnits: NotRequired[int]
     pValue: NotRequired[float]
     adjustedAlpha: NotRequired[float]
     absoluteToplineImpact: NotRequired[float]
