@@ -379,4 +379,4 @@ def test_pulse_results__mean_metric_with_topline__fit_their_types() -> None:
         options = ResultOptions(control="Control", test="Test", bayesian=bayesian)
         card = scorecard({"metrics": [entry]}, options)
         assert len(card["primaryMetrics"]) == 1
-        assert problems(card, pulse.Scorecard) == []
+        assert problems(card, pulse.MetricResults) == []

@@ -69,7 +69,7 @@ class BayesianSummary(TypedDict):
     expectedLoss: NotRequired[float]
 
 
-class Scorecard(TypedDict):
+class MetricResults(TypedDict):
     """A comparison's metrics by role."""
 
     primaryMetrics: list[PulseMetric]
@@ -78,7 +78,7 @@ class Scorecard(TypedDict):
     bayesian: NotRequired[list[BayesianSummary]]
 
 
-class ExperimentPulseResults(Scorecard):
+class ExperimentPulseResults(MetricResults):
     """``GET /experiments/{id}/pulse_results``: the scorecard of one day (``ds``)."""
 
     ds: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import jsonschema
 from jsonschema.exceptions import best_match
@@ -16,12 +17,11 @@ from lockgate.errors import InvalidInput
 Schema = JsonObject
 
 
-def parse_json5(text: str, where: str) -> JsonValue:
+def parse_json5(text: str, where: str) -> Any:
     try:
-        parsed: JsonValue = json5.loads(text)
+        return json5.loads(text)
     except json5.Json5Error as exc:
         raise InvalidInput.field(where, f"is not valid JSON5 ({exc})") from None
-    return parsed
 
 
 def _type_name(value: object) -> str:
