@@ -105,7 +105,7 @@ def problems(value: object, hint: Any, path: str = "$") -> list[str]:
 
 
 def test_problems__wrong_documents__each_reported() -> None:
-    condition = {
+    condition: dict[str, Any] = {
         "type": "public",
         "targetValue": None,
         "operator": None,
@@ -289,7 +289,7 @@ def _project(console_client: ContractClient) -> None:
     c.put("/console/v1/autotunes/button_color/start")
 
 
-STORED = [
+STORED: list[tuple[type[models.EntityMixin], Any]] = [
     (models.Gate, stored.StoredGate),
     (models.DynamicConfig, stored.StoredConfig),
     (models.Segment, stored.StoredSegment),
@@ -370,10 +370,19 @@ def test_pulse_results__mean_metric_with_topline__fit_their_types() -> None:
     assert "relativeToplineImpact" in metric and "sequentialTestingPValue" in metric
     assert problems(metric, pulse.PulseMetric) == []
 
-    sums = {"Control": {"n": 500.0, "sx": 510.0, "sxx": 1050.0}}
-    sums["Test"] = {"n": 500.0, "sx": 560.0, "sxx": 1200.0}
-    entry = {"metricID": "clicks::event_count", "metricName": "clicks", "type": "event_count"}
-    entry |= {"directionality": "increase", "role": "primary", "ratio": False, "sums": sums}
+    sums = {
+        "Control": {"n": 500.0, "sx": 510.0, "sxx": 1050.0},
+        "Test": {"n": 500.0, "sx": 560.0, "sxx": 1200.0},
+    }
+    entry: dict[str, Any] = {
+        "metricID": "clicks::event_count",
+        "metricName": "clicks",
+        "type": "event_count",
+        "directionality": "increase",
+        "role": "primary",
+        "ratio": False,
+        "sums": sums,
+    }
     assert problems(entry, pulse.MetricSums) == []
     for bayesian in (False, True):
         options = ResultOptions(control="Control", test="Test", bayesian=bayesian)
