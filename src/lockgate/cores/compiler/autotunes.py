@@ -20,12 +20,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from lockgate.cores.compiler.snapshot import target_apps
+from lockgate.documents.specs import ConfigSpec, SpecCondition, SpecRule
+from lockgate.documents.stored import StoredAutotune
 
 if TYPE_CHECKING:
     from lockgate.cores.compiler.compiler import Compiler
 
 
-def _public(id_type: str) -> dict[str, Any]:
+def _public(id_type: str) -> SpecCondition:
     return {
         "type": "public",
         "targetValue": None,
@@ -62,21 +64,21 @@ def traffic_weights(autotune: Mapping[str, Any]) -> list[float]:
     return [1.0] * len(variants)
 
 
-def _named(rule: dict[str, Any], group_name: str) -> dict[str, Any]:
+def _named(rule: SpecRule, group_name: str) -> SpecRule:
     """``groupName`` goes right after ``name``, where Statsig puts it."""
     return {"name": rule["name"], "groupName": group_name, **rule}
 
 
-def autotune_spec(compiler: Compiler, autotune: Mapping[str, Any]) -> dict[str, Any]:
+def autotune_spec(compiler: Compiler, autotune: StoredAutotune) -> ConfigSpec:
     from lockgate.cores.compiler.compiler import entity_salt
 
     id_type = str(autotune.get("idType") or "userID")
     salt = entity_salt(autotune, "autotune")
     status = autotune.get("status") or ("active" if autotune.get("isStarted") else "setup")
     variants = autotune.get("variants") or []
-    winner = autotune.get("winner") or {}
+    winner: Mapping[str, object] = autotune.get("winner") or {}
     launched = next((v for v in variants if v["id"] == winner.get("id")), None)
-    rules: list[dict[str, Any]]
+    rules: list[SpecRule]
     if status == "decision_made" and launched is not None:
         rule = compiler.synthetic_rule(
             "launchedGroup", [_public(id_type)], id_type, return_value=launched["json"]
@@ -85,7 +87,7 @@ def autotune_spec(compiler: Compiler, autotune: Mapping[str, Any]) -> dict[str, 
     elif status in ("active", "decision_made") and variants:
         rules = []
         for variant, threshold in zip(variants, thresholds(traffic_weights(autotune)), strict=True):
-            bucket = {
+            bucket: SpecCondition = {
                 "type": "user_bucket",
                 "targetValue": threshold,
                 "operator": "lt",
@@ -107,7 +109,7 @@ def autotune_spec(compiler: Compiler, autotune: Mapping[str, Any]) -> dict[str, 
             )
     else:
         rules = [compiler.synthetic_rule("prestart", [_public(id_type)], id_type, return_value={})]
-    spec: dict[str, Any] = {
+    spec: ConfigSpec = {
         "type": "dynamic_config",
         "salt": salt,
         "enabled": True,
@@ -125,9 +127,9 @@ def autotune_spec(compiler: Compiler, autotune: Mapping[str, Any]) -> dict[str, 
 
 def compile_section(
     compiler: Compiler,
-    gates: dict[str, Any],
-    configs: dict[str, Any],
-    layers: dict[str, Any],
+    gates: dict[str, ConfigSpec],
+    configs: dict[str, ConfigSpec],
+    layers: dict[str, ConfigSpec],
     experiment_to_layer: dict[str, str],
 ) -> None:
     """Add every autotune the key may see to ``dynamic_configs``."""

@@ -17,6 +17,9 @@ from lockgate.cores.compiler.conditions import (
     environment_condition,
 )
 from lockgate.cores.compiler.snapshot import KeyScope, ProjectSnapshot, target_apps
+from lockgate.documents.specs import ConfigSpec, ConfigSpecsV2, SpecCondition, SpecRule
+from lockgate.documents.stored import StoredConfig, StoredGate, StoredRule, StoredSegment
+from lockgate.documents.values import JsonValue
 
 # Id lists at or above this size are served as files (`compile-mapping.md` §5.2, §12.7).
 INLINE_ID_LIST_LIMIT = 1000
@@ -33,7 +36,11 @@ DIAGNOSTICS = {
     "log_event": 100,
     "api_call": 100,
 }
-SDK_CONFIGS = {"event_queue_size": 2000, "event_content_encoding": "gzip", "sampling_mode": "none"}
+SDK_CONFIGS: dict[str, str | int] = {
+    "event_queue_size": 2000,
+    "event_content_encoding": "gzip",
+    "sampling_mode": "none",
+}
 
 
 def entity_salt(document: Mapping[str, Any], entity_type: str) -> str:
@@ -56,15 +63,15 @@ class Compiler:
             return True
         return self.scope.target_app in target_apps(document)
 
-    def rule_in_scope(self, rule: Mapping[str, Any]) -> bool:
+    def rule_in_scope(self, rule: StoredRule) -> bool:
         environments = rule.get("environments")
         if environments is None or self.scope.environments is None:
             return True
         return bool(set(environments) & set(self.scope.environments))
 
     def console_rule(
-        self, rule: Mapping[str, Any], id_type: str, return_value: Any
-    ) -> dict[str, Any]:
+        self, rule: Mapping[str, Any], id_type: str, return_value: JsonValue
+    ) -> SpecRule:
         conditions = []
         if rule.get("environments") is not None:
             conditions.append(
@@ -84,12 +91,12 @@ class Compiler:
     def synthetic_rule(
         self,
         rule_id: str,
-        conditions: Sequence[dict[str, Any]],
+        conditions: Sequence[SpecCondition],
         id_type: str,
         *,
         pass_percentage: float = 100,
-        return_value: Any = True,
-    ) -> dict[str, Any]:
+        return_value: JsonValue = True,
+    ) -> SpecRule:
         return {
             "name": rule_id,
             "passPercentage": pass_percentage,
@@ -102,9 +109,9 @@ class Compiler:
 
     # -- gates -------------------------------------------------------------------------------
 
-    def gate_override_rules(self, gate: Mapping[str, Any], id_type: str) -> list[dict[str, Any]]:
+    def gate_override_rules(self, gate: Mapping[str, Any], id_type: str) -> list[SpecRule]:
         overrides = gate.get("overrides") or {}
-        rules: list[dict[str, Any]] = []
+        rules: list[SpecRule] = []
 
         def emit(
             rule_id: str, ids: Sequence[str], custom: bool, env: str | None, passing: bool
@@ -112,7 +119,7 @@ class Compiler:
             if not ids:
                 return
             if custom:
-                unit: dict[str, Any] = {
+                unit: SpecCondition = {
                     "type": "unit_id",
                     "targetValue": list(ids),
                     "operator": "any",
@@ -162,13 +169,13 @@ class Compiler:
     def _environment_in_scope(self, environment: str) -> bool:
         return self.scope.environments is None or environment in self.scope.environments
 
-    def gate_spec(self, gate: Mapping[str, Any]) -> dict[str, Any]:
+    def gate_spec(self, gate: StoredGate) -> ConfigSpec:
         id_type = gate.get("idType") or "userID"
-        status = gate.get("status")
+        status: str | None = gate.get("status")
         if status == "Archived":
             status = gate.get("statusBeforeArchive") or gate.get("preArchiveStatus") or status
         enabled = bool(gate.get("isEnabled", True)) and status != "Disabled"
-        spec: dict[str, Any] = {
+        spec: ConfigSpec = {
             "type": "feature_gate",
             "salt": entity_salt(gate, "gate"),
             "enabled": enabled,
@@ -200,10 +207,10 @@ class Compiler:
 
     # -- dynamic configs ---------------------------------------------------------------------
 
-    def config_spec(self, config: Mapping[str, Any]) -> dict[str, Any]:
+    def config_spec(self, config: StoredConfig) -> ConfigSpec:
         id_type = config.get("idType") or "userID"
         enabled = bool(config.get("isEnabled", True)) and config.get("status") != "Disabled"
-        spec: dict[str, Any] = {
+        spec: ConfigSpec = {
             "type": "dynamic_config",
             "salt": entity_salt(config, "dynamic_config"),
             "enabled": enabled,
@@ -224,10 +231,10 @@ class Compiler:
 
     # -- segments ----------------------------------------------------------------------------
 
-    def segment_spec(self, segment: Mapping[str, Any]) -> dict[str, Any]:
+    def segment_spec(self, segment: StoredSegment) -> ConfigSpec:
         id_type = segment.get("idType") or "userID"
         enabled = bool(segment.get("isEnabled", True)) and segment.get("status") != "Archived"
-        rules: list[dict[str, Any]] = []
+        rules: list[SpecRule] = []
         if enabled and segment.get("type") == "rule_based":
             rules = [
                 self.console_rule(rule, id_type, True)
@@ -246,10 +253,10 @@ class Compiler:
             "entity": "segment",
         }
 
-    def id_list_rule(self, segment_id: str, id_type: str) -> dict[str, Any]:
+    def id_list_rule(self, segment_id: str, id_type: str) -> SpecRule:
         info = self.snapshot.id_lists.get(segment_id)
         if info is not None and info.inline_ids is None:
-            condition: dict[str, Any] = {
+            condition: SpecCondition = {
                 "type": "unit_id",
                 "targetValue": segment_id,
                 "operator": "in_segment_list",
@@ -269,13 +276,13 @@ class Compiler:
 
     # -- the document ------------------------------------------------------------------------
 
-    def document(self) -> dict[str, Any]:
+    def document(self) -> ConfigSpecsV2:
         snapshot = self.snapshot
         gates = {g["id"]: self.gate_spec(g) for g in snapshot.gates if self.visible(g)}
         for segment in snapshot.segments:
             gates[f"{SEGMENT_PREFIX}{segment['id']}"] = self.segment_spec(segment)
         configs = {c["id"]: self.config_spec(c) for c in snapshot.configs if self.visible(c)}
-        layers: dict[str, Any] = {}
+        layers: dict[str, ConfigSpec] = {}
         experiment_to_layer: dict[str, str] = {}
         from lockgate.cores.compiler.sections import SECTIONS
 
@@ -284,7 +291,7 @@ class Compiler:
         file_lists = {
             name: True for name, info in snapshot.id_lists.items() if info.inline_ids is None
         }
-        document: dict[str, Any] = {
+        document: ConfigSpecsV2 = {
             "has_updates": True,
             "time": snapshot.time_ms,
             "company_id": snapshot.company_id,
@@ -310,19 +317,24 @@ class Compiler:
 # Entity kinds compiled by their own modules (``sections``): each adds its specs to the gate,
 # config and layer maps and to experiment_to_layer.
 Section = Callable[
-    ["Compiler", dict[str, Any], dict[str, Any], dict[str, Any], dict[str, str]], None
+    [
+        "Compiler",
+        dict[str, ConfigSpec],
+        dict[str, ConfigSpec],
+        dict[str, ConfigSpec],
+        dict[str, str],
+    ],
+    None,
 ]
 
 
-def holdout_rules(
-    compiler: Compiler, kind: str, entity_id: str, id_type: str
-) -> list[dict[str, Any]]:
+def holdout_rules(compiler: Compiler, kind: str, entity_id: str, id_type: str) -> list[SpecRule]:
     """Holdout-reference rules for a gate, experiment or layer (`compile-mapping.md` §3.3)."""
     from lockgate.cores.compiler.sections import HOLDOUT_HOOKS
 
     return [rule for hook in HOLDOUT_HOOKS for rule in hook(compiler, kind, entity_id, id_type)]
 
 
-def compile_v2(snapshot: ProjectSnapshot, scope: KeyScope | None = None) -> dict[str, Any]:
+def compile_v2(snapshot: ProjectSnapshot, scope: KeyScope | None = None) -> ConfigSpecsV2:
     """The project's dcs-v2 document as the key with ``scope`` should see it."""
     return Compiler(snapshot, scope or KeyScope()).document()

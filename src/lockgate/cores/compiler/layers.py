@@ -7,7 +7,7 @@ to that experiment through ``configDelegate``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from lockgate.cores.compiler.conditions import SEGMENT_PREFIX
@@ -18,12 +18,15 @@ from lockgate.cores.compiler.experiments import (
 )
 from lockgate.cores.compiler.parameters import defaults
 from lockgate.cores.compiler.snapshot import target_apps
+from lockgate.documents.specs import ConfigSpec, SpecCondition, SpecRule
+from lockgate.documents.stored import StoredExperiment, StoredLayer
+from lockgate.documents.values import JsonObject
 
 if TYPE_CHECKING:
     from lockgate.cores.compiler.compiler import Compiler
 
 
-def _delegating(rule: dict[str, Any], experiment_id: str) -> dict[str, Any]:
+def _delegating(rule: SpecRule, experiment_id: str) -> SpecRule:
     return {**rule, "configDelegate": experiment_id}
 
 
@@ -31,11 +34,11 @@ def _override_rules(
     compiler: Compiler,
     layer: Mapping[str, Any],
     members: Mapping[str, Mapping[str, Any]],
-    default: dict[str, Any],
-) -> list[dict[str, Any]]:
+    default: JsonObject,
+) -> list[SpecRule]:
     id_type = layer["idType"]
     overrides = layer.get("overrides") or {}
-    rules: list[dict[str, Any]] = []
+    rules: list[SpecRule] = []
     for entry in overrides.get("idOverrides") or []:
         experiment = members.get(entry.get("experimentName") or "")
         env = entry.get("environment")
@@ -45,7 +48,7 @@ def _override_rules(
         group = _group(experiment, entry["groupName"])
         if group is None:
             continue
-        condition = {
+        condition: SpecCondition = {
             "type": "unit_id",
             "targetValue": list(entry["ids"]),
             "operator": "any",
@@ -77,8 +80,8 @@ def _group(experiment: Mapping[str, Any], name: str) -> Mapping[str, Any] | None
 
 
 def layer_spec(
-    compiler: Compiler, layer: Mapping[str, Any], members: list[Mapping[str, Any]]
-) -> dict[str, Any]:
+    compiler: Compiler, layer: StoredLayer, members: Sequence[StoredExperiment]
+) -> ConfigSpec:
     from lockgate.cores.compiler.compiler import holdout_rules
 
     id_type = layer["idType"]
@@ -95,7 +98,7 @@ def layer_spec(
             "experimentAssignment", [condition], id_type, return_value=default
         )
         assignments.append(_delegating(rule, experiment["id"]))
-    spec: dict[str, Any] = {
+    spec: ConfigSpec = {
         "type": "dynamic_config",
         "salt": layer["salt"],
         "enabled": True,
@@ -117,9 +120,9 @@ def layer_spec(
 
 def compile_section(
     compiler: Compiler,
-    gates: dict[str, Any],
-    configs: dict[str, Any],
-    layers: dict[str, Any],
+    gates: dict[str, ConfigSpec],
+    configs: dict[str, ConfigSpec],
+    layers: dict[str, ConfigSpec],
     experiment_to_layer: dict[str, str],
 ) -> None:
     """Add every visible explicit layer to ``layer_configs``."""

@@ -7,14 +7,15 @@ layers because a layer's allocation rules delegate to its experiments.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lockgate.cores.compiler import autotunes, experiments, holdouts, layers
+from lockgate.documents.specs import SpecRule
 
 if TYPE_CHECKING:
     from lockgate.cores.compiler.compiler import Compiler, Section
 
-HoldoutHook = Callable[["Compiler", str, str, str], list[dict[str, Any]]]
+HoldoutHook = Callable[["Compiler", str, str, str], list[SpecRule]]
 
 SECTIONS: list[Section] = [
     holdouts.compile_section,
