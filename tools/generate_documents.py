@@ -1,14 +1,17 @@
-"""Generate ``src/lockgate/documents/console.py`` from the Console API's OpenAPI document.
+"""Generate ``src/lockgate/documents/console.py`` from the Console API's published schemas.
 
-    python tools/generate_documents.py PATH/TO/statsig-console-openapi.json
-    LOCKGATE_CONSOLE_OPENAPI=PATH/TO/statsig-console-openapi.json python tools/generate_documents.py
+    python tools/generate_documents.py                  # from the kept extract
+    python tools/generate_documents.py PATH/TO/SPEC.json  # refresh the extract, then generate
 
-The document is Statsig's published Console API spec (``https://api.statsig.com/openapi/
-20240601.json``); it is not kept in the repository. Only the schemas in ``SCHEMAS`` (the
-documents Lockgate stores, compiles and reports: rules, conditions, gates, configs, segments,
-experiments and their groups, layers and their parameters, holdouts, autotunes, overrides and
-Pulse results) are turned into TypedDicts by datamodel-code-generator, then formatted with the
-repository's ruff settings, so the output depends only on the spec and the generator's version.
+The published spec (``https://api.statsig.com/openapi/20240601.json``, 2 MB) is not kept in the
+repository. What the generator needs of it is: the schemas in ``SCHEMAS`` (the documents
+Lockgate stores, compiles and reports: rules, conditions, gates, configs, segments, experiments
+and their groups, layers and their parameters, holdouts, autotunes, overrides and Pulse
+results) and every schema they refer to, kept whole in ``EXTRACT``
+(tools/console_documents_spec.json) with the spec's version and digest. Given the full spec,
+the script rewrites the extract first. datamodel-code-generator turns the extract into
+TypedDicts, formatted with the repository's ruff settings, so the output depends only on the
+extract and the generator's version; tests/test_documents.py regenerates it on every run.
 """
 
 from __future__ import annotations
@@ -19,13 +22,13 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "src" / "lockgate" / "documents" / "console.py"
+EXTRACT = ROOT / "tools" / "console_documents_spec.json"
 SPEC_VARIABLE = "LOCKGATE_CONSOLE_OPENAPI"
 
 SCHEMAS = (
@@ -108,6 +111,14 @@ def subset(spec: dict[str, Any], names: tuple[str, ...] = SCHEMAS) -> dict[str, 
     }
 
 
+def extract(spec_path: Path) -> str:
+    """The text of ``EXTRACT`` made from the full spec at ``spec_path``."""
+    raw = spec_path.read_bytes()
+    document = subset(json.loads(raw))
+    document["info"]["x-sha256"] = hashlib.sha256(raw).hexdigest()
+    return json.dumps(document, indent=1) + "\n"
+
+
 def _run(command: list[str], stdin: str | None = None) -> str:
     done = subprocess.run(command, input=stdin, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -131,19 +142,15 @@ def _format(source: str) -> str:
     return _run([*ruff, "format", *config, "-"], fixed)
 
 
-def generate(spec_path: Path) -> str:
-    """The text of ``console.py`` generated from the spec at ``spec_path``."""
-    raw = spec_path.read_bytes()
-    spec = json.loads(raw)
-    with tempfile.TemporaryDirectory() as tmp:
-        source = Path(tmp) / "console_schemas.json"
-        source.write_text(json.dumps(subset(spec), indent=1))
-        command = [sys.executable, "-m", "datamodel_code_generator", *OPTIONS]
-        generated = _run([*command, "--input", str(source)])
+def generate(extract_path: Path = EXTRACT) -> str:
+    """The text of ``console.py`` generated from the extract at ``extract_path``."""
+    document = json.loads(extract_path.read_text())
+    command = [sys.executable, "-m", "datamodel_code_generator", *OPTIONS]
+    generated = _run([*command, "--input", str(extract_path)])
     header = HEADER.format(
         generator=version("datamodel-code-generator"),
-        spec_version=spec["info"]["version"],
-        digest=hashlib.sha256(raw).hexdigest(),
+        spec_version=document["info"]["version"],
+        digest=document["info"]["x-sha256"],
     )
     return _format(header + "\n" + _body(generated))
 
@@ -156,13 +163,16 @@ def spec_path_from(argument: str | None) -> Path | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("spec", nargs="?", help=f"the OpenAPI JSON (default: ${SPEC_VARIABLE})")
+    parser.add_argument(
+        "spec", nargs="?", help=f"the full OpenAPI JSON (default: ${SPEC_VARIABLE}, else none)"
+    )
     parser.add_argument("--output", type=Path, default=OUTPUT)
     args = parser.parse_args()
     spec_path = spec_path_from(args.spec)
-    if spec_path is None:
-        parser.error(f"give the spec's path or set {SPEC_VARIABLE}")
-    args.output.write_text(generate(spec_path))
+    if spec_path is not None:
+        EXTRACT.write_text(extract(spec_path))
+        print(f"wrote {EXTRACT}")
+    args.output.write_text(generate())
     print(f"wrote {args.output}")
 
 

@@ -40,14 +40,6 @@ def gate(console: ContractClient) -> str:
     return "uk_only"
 
 
-@pytest.fixture()
-def none_hash_scope(console: ContractClient, project: Bootstrap) -> None:
-    """The project's client key may ask for plain names (``hash: "none"``)."""
-    key_id = project.client_key[: len("client-") + 12]
-    response = console.patch(f"/console/v1/keys/{key_id}", json={"scopes": ["none_hash_enabled"]})
-    assert response.status_code == 200
-
-
 @pytest.mark.usefixtures("none_hash_scope")
 @pytest.mark.parametrize(
     ("hash_name", "key_of"),
