@@ -85,3 +85,6 @@ METRIC = EntityKind(
     columns=lambda document: {"metric_type": document["type"]},
     affects_spec=False,  # metrics never reach download_config_specs
 )
+
+# Every kind, for checks that read all of a project's documents (docs/console.md §Environments).
+ALL_KINDS = (GATE, DYNAMIC_CONFIG, SEGMENT, EXPERIMENT, LAYER, HOLDOUT, AUTOTUNE, METRIC)

@@ -19,7 +19,10 @@ from lockgate.domains.audit import repository as history_repository
 from lockgate.domains.audit.service import record_audit, record_version
 from lockgate.domains.entities import repository
 from lockgate.domains.entities.kinds import EntityKind
+from lockgate.domains.entities.references import environments_in, id_types_in
+from lockgate.domains.environments import service as environments
 from lockgate.domains.projects.repository import bump_spec_revision
+from lockgate.domains.unit_id_types import service as unit_id_types
 from lockgate.errors import Conflict, InvalidInput, NotFound
 from lockgate.kit.actor import Change
 from lockgate.kit.ids import name_to_id
@@ -130,6 +133,7 @@ def insert(
     action: str,
     change_log: str,
 ) -> Any:
+    _check_vocabulary(session, change.project_id, None, document)
     document = {**document, **_metadata_new(change), "version": 1}
     row = kind.model(project_id=change.project_id, id=document["id"], version=1, document=document)
     for column, value in _columns(kind, document).items():
@@ -151,6 +155,7 @@ def save(
 ) -> Any:
     """Store a new document for a row the caller loaded with ``lock=True``."""
     before = row.document
+    _check_vocabulary(session, change.project_id, before, document)
     document = {**document, **_metadata_modified(change), "version": row.version + 1}
     row.document = document
     row.version = document["version"]
@@ -168,6 +173,20 @@ def remove(
     history_repository.delete_versions(session, change.project_id, kind.entity_type, row.id)
     repository.delete(session, row)
     _audit(session, kind, change, row.id, action, change_log, before, None)
+
+
+def _check_vocabulary(
+    session: Session, project_id: str, before: dict[str, Any] | None, after: dict[str, Any]
+) -> None:
+    """Every unit id type and environment a document newly names must exist in the project.
+
+    Names the stored document already had are let through, so an entity saved before a type
+    was checked can still be edited.
+    """
+    kept_types = id_types_in(before) if before else set()
+    unit_id_types.check_known(session, project_id, id_types_in(after) - kept_types, "unit id type")
+    kept_envs = environments_in(before) if before else set()
+    environments.check_known(session, project_id, environments_in(after) - kept_envs, "environment")
 
 
 def _record(

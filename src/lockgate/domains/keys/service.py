@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lockgate.domains.audit.service import record_audit
+from lockgate.domains.environments import service as environments_service
 from lockgate.domains.keys import repository
 from lockgate.domains.keys.schemas import KeyCreate, KeyUpdate
 from lockgate.errors import InvalidInput, NotFound
@@ -116,6 +117,8 @@ def issue(
         raise InvalidInput.field(
             "type", f"Lockgate does not issue {key_type} keys (supported: SERVER, CLIENT, CONSOLE)"
         )
+    if environments:
+        environments_service.check_known(session, project_id, environments, "environments")
     key_id, secret = _new_secret(PREFIXES[key_type])
     key = ApiKey(
         id=key_id,
@@ -205,13 +208,17 @@ def patch(
     if body.scopes is not None:
         key.scopes = _checked_scopes(key.type, body.scopes)
     if body.environments is not None:
+        environments_service.check_known(session, project_id, body.environments, "environments")
         key.environments = list(body.environments)
     if "target_app_id" in given:
         key.primary_target_app = body.target_app_id
     if "secondary_target_app_ids" in given:
         key.secondary_target_apps = body.secondary_target_app_ids
     session.flush()
-    _audit(session, key, actor, now_ms, "sdk_key_update_description", "Updated key", before)
+    action, change_log = "sdk_key_update_description", "Updated key"
+    if given == {"environments"}:
+        action, change_log = "sdk_key_update_environments", "Updated key environments"
+    _audit(session, key, actor, now_ms, action, change_log, before)
     return key
 
 

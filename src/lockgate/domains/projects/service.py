@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from lockgate.domains.environments import service as environments_service
 from lockgate.domains.keys import service as keys_service
 from lockgate.domains.projects import repository
 from lockgate.errors import NotFound
@@ -42,6 +43,7 @@ def bootstrap(session: Session, now_ms: int, *, company_name: str = "Lockgate") 
     )
     session.add_all([company, project])
     session.flush()
+    environments_service.seed(session, project.id)
     created = {}
     for key_type, description, scopes in (
         ("CONSOLE", "Console API key", ["omni_read_write", "can_access_keys"]),

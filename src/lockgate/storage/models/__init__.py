@@ -16,9 +16,11 @@ from lockgate.storage.models.core import (
     AuditLog,
     Company,
     EntityVersion,
+    Environment,
     Project,
     RateLimitCounter,
     Tag,
+    UnitIdType,
 )
 from lockgate.storage.models.events import (
     CustomEvent,
@@ -45,6 +47,7 @@ __all__ = [
     "DynamicConfig",
     "EntityMixin",
     "EntityVersion",
+    "Environment",
     "Experiment",
     "Exposure",
     "Gate",
@@ -62,6 +65,7 @@ __all__ = [
     "Segment",
     "SegmentMember",
     "Tag",
+    "UnitIdType",
     "events_incoming",
     "exposures_incoming",
 ]
