@@ -26,7 +26,7 @@ from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
 from lockgate.storage.migrations import upgrade
 
-logger = logging.getLogger("lockgate")
+logger = logging.getLogger(__name__)
 
 
 @cache
@@ -56,17 +56,24 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        logger.info("Lockgate %s starting", __version__)
         if settings.run_migrations_on_start:
             upgrade(database.engine)
         if settings.pulse_worker_interval_ms > 0:
             pulse_runner.start(settings.pulse_worker_interval_ms / 1000)
+        else:
+            logger.info("no Pulse worker in this process (pulse_worker_interval_ms=0)")
         if settings.incoming_move_interval_ms > 0:
             mover.start(settings.incoming_move_interval_ms / 1000)
+        else:
+            logger.info("no background event mover (incoming_move_interval_ms=0)")
         yield
+        logger.info("Lockgate shutting down")
         mover.stop()
         pulse_runner.stop()
         if owns_database:
             database.dispose()
+        logger.info("Lockgate stopped")
 
     app = FastAPI(
         title="Lockgate",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import click
 
@@ -15,10 +16,20 @@ from lockgate.errors import LockgateError
 from lockgate.kit.clock import SystemClock
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
+from lockgate.logs import configure_logging
 from lockgate.storage.migrations import upgrade
 from lockgate.storage.models import Project
 
+logger = logging.getLogger(__name__)
+
 KEY_TYPES = {"console": "CONSOLE", "server": "SERVER", "client": "CLIENT"}
+
+
+def _settings(**overrides: Any) -> Settings:
+    """The settings (environment, then the command's options), with logging at their level."""
+    settings = Settings(**overrides)
+    configure_logging(settings.log_level)
+    return settings
 
 
 def _database(settings: Settings) -> Database:
@@ -45,14 +56,15 @@ def serve(host: str | None, port: int | None) -> None:
     from lockgate.app import create_app
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    settings = Settings(**overrides)  # type: ignore[arg-type]
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
-    )
+    settings = _settings(**overrides)
+    logger.info("settings: %s", settings.summary())
     database = _database(settings)
     with database.transaction() as session:
         created = bootstrap(session, SystemClock().now_ms())
     if created is not None:
+        logger.info(
+            "created project %s with keys %s", created.project.id, ", ".join(created.key_ids)
+        )
         click.echo("Created the default project. These keys are shown once; keep them safe:")
         click.echo(f"  project:         {created.project.id}")
         click.echo(f"  console API key: {created.console_key}")
@@ -60,7 +72,10 @@ def serve(host: str | None, port: int | None) -> None:
         click.echo(f"  client key:      {created.client_key}")
     click.echo(f"Lockgate listening on http://{settings.host}:{settings.port}", err=True)
     app = create_app(settings, database=database)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+    # log_config=None: uvicorn's loggers keep to the one handler and format set above.
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, log_level=settings.log_level, log_config=None
+    )
 
 
 @main.group()
@@ -91,7 +106,7 @@ def keys_create(
     key_type: str, scopes: tuple[str, ...], description: str, project: str | None
 ) -> None:
     """Create a key and print it alone on stdout."""
-    settings = Settings()
+    settings = _settings()
     database = _database(settings)
     target = _project(database, project)
     try:
@@ -114,7 +129,7 @@ def keys_create(
 @click.option("--project", default=None, help="Project id or name (default: the first project).")
 def keys_list(project: str | None) -> None:
     """List keys (public ids only; secrets are never stored)."""
-    settings = Settings()
+    settings = _settings()
     database = _database(settings)
     target = _project(database, project)
     with database.transaction(write=False) as session:

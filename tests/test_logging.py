@@ -1,0 +1,214 @@
+"""What the server logs: start-up, migrations, bootstrap, skipped events, background failures,
+and never a secret."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from lockgate.domains.projects.service import Bootstrap
+from lockgate.kit.background import Periodic
+from lockgate.kit.db import Database
+from lockgate.kit.settings import Settings
+from lockgate.storage.migrations import upgrade
+from tests.contract.client import ContractClient
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCKGATE = ROOT / ".venv" / "bin" / "lockgate"
+KEY_LABELS = ("console API key", "server secret", "client key")
+
+
+# -- in process ---------------------------------------------------------------------------------
+
+
+def test_rgstr__some_events_malformed__warning_counts_them_with_reasons(
+    anonymous: ContractClient, project: Bootstrap, caplog: pytest.LogCaptureFixture
+) -> None:
+    events = [
+        {"eventName": "ok", "user": {"userID": "u1"}},
+        {"eventName": "", "user": {"userID": "u2"}},
+        {"eventName": "late", "time": "yesterday", "user": {"userID": "hunter2"}},
+        {"user": {"userID": "u3"}},
+    ]
+    response = anonymous.post(
+        "/v1/rgstr", json={"events": events}, headers={"STATSIG-API-KEY": project.server_key}
+    )
+    assert response.status_code == 202 and len(response.json()["rejected"]) == 3
+    [record] = [r for r in caplog.records if r.name == "lockgate.faces.sdk.events_routes"]
+    message = record.getMessage()
+    assert record.levelno == logging.WARNING
+    assert "rgstr: skipped 3 of 4 event(s)" in message
+    assert "eventName is required (x2)" in message
+    assert "time must be epoch milliseconds (x1)" in message
+    assert _public_id(project.server_key) in message
+    assert project.server_key not in message and "hunter2" not in message
+
+
+def test_log_event__body_not_json__refusal_logged(
+    anonymous: ContractClient, project: Bootstrap, caplog: pytest.LogCaptureFixture
+) -> None:
+    response = anonymous.post(
+        "/v1/log_event", content=b"{nope", headers={"STATSIG-API-KEY": project.server_key}
+    )
+    assert response.status_code == 400
+    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert (
+        f"log_event: refused a whole batch from key {_public_id(project.server_key)}: "
+        "Invalid request. The request body is not valid JSON." in messages
+    )
+
+
+def test_rgstr__all_events_valid__nothing_logged(
+    anonymous: ContractClient, project: Bootstrap, caplog: pytest.LogCaptureFixture
+) -> None:
+    response = anonymous.post(
+        "/v1/rgstr",
+        json={"events": [{"eventName": "ok", "user": {"userID": "u1"}}]},
+        headers={"STATSIG-API-KEY": project.server_key},
+    )
+    assert response.status_code == 202
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_upgrade__fresh_then_current__logs_each_applied_migration_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = Database(Settings(database_url=f"sqlite:///{tmp_path / 'fresh.db'}"))
+    caplog.set_level(logging.INFO, logger="lockgate.storage.migrations")
+    try:
+        applied = upgrade(database.engine)
+        again = upgrade(database.engine)
+    finally:
+        database.dispose()
+    assert applied[0] == "0001 initial schema" and len(applied) >= 9
+    assert again == []
+    logged = [r.getMessage() for r in caplog.records if r.name == "lockgate.storage.migrations"]
+    assert logged == [f"applied migration {m}" for m in applied]
+
+
+def test_periodic__iteration_raises__logged_with_traceback_and_next_runs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    calls: list[int] = []
+    second = threading.Event()
+
+    def work() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("database went away")
+        second.set()
+
+    worker = Periodic("test-worker", work)
+    worker.start(0.01)
+    try:
+        assert second.wait(30)
+    finally:
+        worker.stop()
+    [failure] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert failure.getMessage() == "test-worker: iteration failed"
+    assert failure.exc_info is not None and "database went away" in str(failure.exc_info[1])
+
+
+def test_settings_summary__database_password__hidden() -> None:
+    settings = Settings(
+        database_url="postgresql+psycopg://lock:hunter2@db:5432/lockgate?password=hunter3"
+    )
+    summary = settings.summary()
+    assert "hunter2" not in summary and "hunter3" not in summary
+    assert "database_url=postgresql+psycopg://lock:***@db:5432/lockgate" in summary
+    assert "log_level=info" in summary and "port=8000" in summary
+
+
+# -- a real server ------------------------------------------------------------------------------
+
+
+@dataclass
+class Served:
+    base: str
+    keys: dict[str, str]
+    stdout: Path
+    stderr: Path
+
+    def log(self) -> str:
+        return self.stderr.read_text()
+
+
+def _wait_for(path: Path, text: str, process: subprocess.Popen[bytes]) -> str:
+    """The file's content once it holds ``text`` (or the process ended, or 60 s passed)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        content = path.read_text()
+        if text in content or process.poll() is not None:
+            return content
+        time.sleep(0.1)
+    return path.read_text()
+
+
+@pytest.fixture()
+def server_env(tmp_path: Path) -> dict[str, str]:
+    # A SQLite data directory of its own: the bootstrap must run on a fresh database.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCKGATE_")}
+    return {**env, "LOCKGATE_DATA_DIR": str(tmp_path / "data")}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture()
+def served(server_env: dict[str, str], tmp_path: Path) -> Iterator[Served]:
+    port = _free_port()
+    stdout, stderr = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    with stdout.open("wb") as out, stderr.open("wb") as err:
+        process = subprocess.Popen(
+            [str(LOCKGATE), "serve", "--port", str(port)], env=server_env, stdout=out, stderr=err
+        )
+    try:
+        _wait_for(stderr, "Application startup complete", process)
+        keys = {label: _key_after(stdout.read_text(), label) for label in KEY_LABELS}
+        yield Served(f"http://127.0.0.1:{port}", keys, stdout, stderr)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _public_id(key: str) -> str:
+    """``secret-`` and 12 characters: how a key is named in the Console API and in logs."""
+    return key[: key.index("-") + 1 + 12]
+
+
+def _key_after(printed: str, label: str) -> str:
+    for line in printed.splitlines():
+        if line.strip().startswith(f"{label}:"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(f"no {label} in {printed!r}")
+
+
+def test_serve__fresh_data_dir__log_names_time_level_logger_and_public_key_ids(
+    served: Served,
+) -> None:
+    assert httpx.get(f"{served.base}/health").status_code == 200
+    log = served.log()
+    lines = log.splitlines()
+    settings_line = next(line for line in lines if "settings: " in line)
+    # 2026-01-02 03:04:05,678 INFO lockgate.cli: settings: ...
+    date, clock, level, name = settings_line.split(" ")[:4]
+    assert len(date) == 10 and clock.count(":") == 2
+    assert (level, name) == ("INFO", "lockgate.cli:")
+    assert "applied migration 0001 initial schema" in log
+    public_ids = ", ".join(_public_id(served.keys[label]) for label in KEY_LABELS)
+    assert f"with keys {public_ids}" in log
+    for key in served.keys.values():
+        assert key not in log
