@@ -7,6 +7,7 @@ import logging
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,10 +17,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from lockgate.domains.keys.masking import MASK
 from lockgate.domains.projects.service import Bootstrap
 from lockgate.kit.background import Periodic
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
+from lockgate.logs import FORMAT, RedactKeys
 from lockgate.storage.migrations import upgrade
 from tests.contract.client import ContractClient
 
@@ -138,6 +141,7 @@ class Served:
     keys: dict[str, str]
     stdout: Path
     stderr: Path
+    process: subprocess.Popen[bytes]
 
     def log(self) -> str:
         return self.stderr.read_text()
@@ -178,7 +182,7 @@ def served(server_env: dict[str, str], tmp_path: Path) -> Iterator[Served]:
     try:
         _wait_for(stderr, "Application startup complete", process)
         keys = {label: _key_after(stdout.read_text(), label) for label in KEY_LABELS}
-        yield Served(f"http://127.0.0.1:{port}", keys, stdout, stderr)
+        yield Served(f"http://127.0.0.1:{port}", keys, stdout, stderr, process)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -212,3 +216,95 @@ def test_serve__fresh_data_dir__log_names_time_level_logger_and_public_key_ids(
     assert f"with keys {public_ids}" in log
     for key in served.keys.values():
         assert key not in log
+
+
+# -- no secret in a log -------------------------------------------------------------------------
+
+
+def _access_record(path: str) -> logging.LogRecord:
+    """A record as uvicorn's access logger makes it: the path is one of its arguments."""
+    return logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:50000", "GET", path, "1.1", 200),
+        None,
+    )
+
+
+def _formatted(record: logging.LogRecord) -> str:
+    assert RedactKeys().filter(record)
+    return logging.Formatter(FORMAT).format(record)
+
+
+@pytest.mark.parametrize(
+    ("kind", "path"),
+    [
+        ("server_key", "/v2/download_config_specs/{key}.json?sinceTime=0"),
+        ("server_key", "/v1/get_id_lists/{key}.json"),
+        ("client_key", "/v1/initialize?k={key}&st=javascript-client"),
+        ("console_key", "/console/v1/keys/{key}"),
+    ],
+)
+def test_access_record__key_in_path_or_query__masked_to_public_id(
+    project: Bootstrap, kind: str, path: str
+) -> None:
+    key = getattr(project, kind)
+    line = _formatted(_access_record(path.format(key=key)))
+    assert path.format(key=_public_id(key) + MASK) in line
+    assert key[: len(_public_id(key)) + 1] not in line
+
+
+def test_access_record__unknown_text_in_key_slot__masked_after_twelve_characters() -> None:
+    line = _formatted(_access_record("/v1/download_config_specs/abcdefghijklmnopqrstuvwxyz.json"))
+    assert f"/v1/download_config_specs/abcdefghijkl{MASK}.json" in line
+
+
+def test_record__key_in_exception_and_object_argument__masked(project: Bootstrap) -> None:
+    key = project.server_key
+    try:
+        raise ValueError(f"no project for {key}")
+    except ValueError as problem:
+        record = logging.LogRecord(
+            "lockgate.test", logging.ERROR, __file__, 1, "failed: %s", (problem,), sys.exc_info()
+        )
+    text = _formatted(record)
+    assert text.count(_public_id(key) + MASK) == 2  # the message and the traceback
+    assert key[: len(_public_id(key)) + 1] not in text
+
+
+def test_dcs__unknown_secret__401_echoes_no_more_than_the_public_id(
+    anonymous: ContractClient, project: Bootstrap
+) -> None:
+    sent = project.server_key[:-1] + ("A" if project.server_key[-1] != "A" else "B")
+    response = anonymous.get(f"/v2/download_config_specs/{sent}.json")
+    assert response.status_code == 401
+    message = response.json()["message"]
+    assert message.endswith(f"Key: {_public_id(sent)}{MASK}")
+    assert sent[: len(_public_id(sent)) + 1] not in message
+
+
+def test_serve__sdks_poll_with_keys_in_paths__log_shows_public_ids_only(served: Served) -> None:
+    console, server, client = (served.keys[label] for label in KEY_LABELS)
+    with httpx.Client(base_url=served.base) as http:
+        assert http.get(f"/v2/download_config_specs/{server}.json").status_code == 200
+        assert http.get(f"/v1/download_config_specs/{server}.json").status_code == 200
+        assert http.get(f"/v1/get_id_lists/{server}.json").status_code == 200
+        assert http.post(f"/v1/initialize?k={client}", json={"user": {}}).status_code == 200
+        assert http.post(f"/v1/rgstr?k={client}", json={"events": [{}]}).status_code == 202
+        keys_of = http.get(f"/console/v1/keys/{console}", headers={"STATSIG-API-KEY": console})
+        assert keys_of.status_code == 200
+        unknown = server[:-1] + ("A" if server[-1] != "A" else "B")
+        bad = http.get(f"/v2/download_config_specs/{unknown}.json")
+        assert bad.status_code == 401
+    last = f'"GET /v2/download_config_specs/{_public_id(unknown)}{MASK}.json HTTP/1.1" 401'
+    log = _wait_for(served.stderr, last, served.process)
+    assert last in log
+    assert f'"GET /console/v1/keys/{_public_id(console)}{MASK} HTTP/1.1" 200' in log
+    assert f'"GET /v2/download_config_specs/{_public_id(server)}{MASK}.json HTTP/1.1" 200' in log
+    assert f'"POST /v1/initialize?k={_public_id(client)}{MASK} HTTP/1.1" 200' in log
+    assert f"rgstr: skipped 1 of 1 event(s) sent with key {_public_id(client)}" in log
+    for key in (server, client, console, unknown):
+        assert key[: len(_public_id(key)) + 1] not in log
