@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
+import re
 import subprocess
 import sys
 import threading
@@ -148,11 +148,12 @@ class Served:
 
 
 def _wait_for(path: Path, text: str, process: subprocess.Popen[bytes]) -> str:
-    """The file's content once it holds ``text`` (or the process ended, or 60 s passed)."""
+    """The file's content once it holds a whole line with ``text`` (or the process ended, or
+    60 s passed)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         content = path.read_text()
-        if text in content or process.poll() is not None:
+        if text in content[: content.rfind("\n") + 1] or process.poll() is not None:
             return content
         time.sleep(0.1)
     return path.read_text()
@@ -165,24 +166,20 @@ def server_env(tmp_path: Path) -> dict[str, str]:
     return {**env, "LOCKGATE_DATA_DIR": str(tmp_path / "data")}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture()
 def served(server_env: dict[str, str], tmp_path: Path) -> Iterator[Served]:
-    port = _free_port()
     stdout, stderr = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
     with stdout.open("wb") as out, stderr.open("wb") as err:
         process = subprocess.Popen(
-            [str(LOCKGATE), "serve", "--port", str(port)], env=server_env, stdout=out, stderr=err
+            [str(LOCKGATE), "serve", "--port", "0"], env=server_env, stdout=out, stderr=err
         )
     try:
-        _wait_for(stderr, "Application startup complete", process)
+        log = _wait_for(stderr, "Lockgate listening on ", process)
+        listening = re.search(r"^Lockgate listening on (http://\S+)\n", log, re.M)
+        assert listening, log
+        base = listening.group(1)
         keys = {label: _key_after(stdout.read_text(), label) for label in KEY_LABELS}
-        yield Served(f"http://127.0.0.1:{port}", keys, stdout, stderr, process)
+        yield Served(base, keys, stdout, stderr, process)
     finally:
         process.terminate()
         process.wait(timeout=30)

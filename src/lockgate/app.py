@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import cache
 
+import uvicorn
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
@@ -107,3 +109,28 @@ def create_app(
         return {"status": "ok", "version": __version__}
 
     return app
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, calling back once the app has started and the sockets accept."""
+
+    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_started = on_started
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            self._on_started()
+
+
+def serve(
+    app: FastAPI, listener: socket.socket, log_level: str, on_started: Callable[[], None]
+) -> None:
+    """Serve ``app`` on ``listener``, a socket the caller has bound, until SIGINT or SIGTERM.
+
+    ``on_started`` runs once the app's start-up is done and connections are accepted, so what
+    it reports is true."""
+    # log_config=None: uvicorn's loggers keep to the handler and format the CLI set up.
+    config = uvicorn.Config(app, log_level=log_level, log_config=None)
+    _Server(config, on_started).run(sockets=[listener])
