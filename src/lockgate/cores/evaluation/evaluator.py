@@ -232,8 +232,8 @@ class Evaluator:
         try:
             return ctx.run(spec), ctx
         except UnsupportedError as problem:
-            # Fails closed by design (sdk-protocol.md §3.1); the log says which part of the
-            # spec could not be evaluated.
+            # Fails closed by design (docs/sdk.md §Rules and results); the log says which part
+            # of the spec could not be evaluated.
             logger.debug("%s: unsupported %s; its default is served", spec.name, problem)
             return None
 
