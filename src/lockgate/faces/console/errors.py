@@ -31,7 +31,7 @@ from lockgate.errors import (
     describe_validation_errors,
 )
 
-logger = logging.getLogger("lockgate.console")
+logger = logging.getLogger(__name__)
 
 # Checked in order, so a subclass must come before its base (``Conflict`` is an ``InvalidInput``).
 STATUS_OF: tuple[tuple[type[LockgateError], int], ...] = (
