@@ -11,8 +11,16 @@ values a user stores (``defaultValue``, ``returnValue``, group parameters...), w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
+
+from sqlalchemy.orm import Session
+
+from lockgate.domains.entities import repository
+from lockgate.errors import InvalidInput
+
+BUILT_IN_ID_TYPES = ("userID", "stableID")
+_BUILT_IN_LOWER = frozenset(t.lower() for t in BUILT_IN_ID_TYPES)
 
 # Keys whose value is a unit id type name, and the one whose value is a list of them.
 ID_TYPE_KEYS = frozenset({"idType", "secondaryIDType", "customID", "unitID", "unitType"})
@@ -92,3 +100,37 @@ def rename_environments(document: Any, rename: Callable[[str], str | None]) -> b
                 target[key] = list(dict.fromkeys(renamed))
                 changed = True
     return changed
+
+
+def is_built_in_id_type(name: str) -> bool:
+    return name.lower() in _BUILT_IN_LOWER
+
+
+def check_id_types(session: Session, project_id: str, names: Iterable[str], where: str) -> None:
+    """Refuse a name that is neither built in nor a defined custom type of the project."""
+    unknown = sorted(n for n in names if not is_built_in_id_type(n))
+    if not unknown:
+        return
+    defined = {n.lower() for n in repository.unit_id_type_names(session, project_id)}
+    missing = [n for n in unknown if n.lower() not in defined]
+    if missing:
+        raise InvalidInput.field(
+            where,
+            f"unknown unit id type {missing[0]!r}: use userID, stableID or a type created "
+            "with POST /console/v1/unit_id_types",
+        )
+
+
+def check_environments(session: Session, project_id: str, names: Iterable[str], where: str) -> None:
+    """Refuse an environment name the project does not have (compared ignoring case, as SDKs
+    compare tiers)."""
+    wanted = sorted(set(names))
+    if not wanted:
+        return
+    known = repository.environment_names(session, project_id)
+    lowered = {n.lower() for n in known}
+    missing = [n for n in wanted if n.lower() not in lowered]
+    if missing:
+        raise InvalidInput.field(
+            where, f"unknown environment {missing[0]!r} (the project has: {', '.join(known)})"
+        )

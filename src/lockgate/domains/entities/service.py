@@ -19,10 +19,13 @@ from lockgate.domains.audit import repository as history_repository
 from lockgate.domains.audit.service import record_audit, record_version
 from lockgate.domains.entities import repository
 from lockgate.domains.entities.kinds import EntityKind
-from lockgate.domains.entities.references import environments_in, id_types_in
-from lockgate.domains.environments import service as environments
+from lockgate.domains.entities.references import (
+    check_environments,
+    check_id_types,
+    environments_in,
+    id_types_in,
+)
 from lockgate.domains.projects.repository import bump_spec_revision
-from lockgate.domains.unit_id_types import service as unit_id_types
 from lockgate.errors import Conflict, InvalidInput, NotFound
 from lockgate.kit.actor import Change
 from lockgate.kit.ids import name_to_id
@@ -184,9 +187,9 @@ def _check_vocabulary(
     was checked can still be edited.
     """
     kept_types = id_types_in(before) if before else set()
-    unit_id_types.check_known(session, project_id, id_types_in(after) - kept_types, "unit id type")
+    check_id_types(session, project_id, id_types_in(after) - kept_types, "idType")
     kept_envs = environments_in(before) if before else set()
-    environments.check_known(session, project_id, environments_in(after) - kept_envs, "environment")
+    check_environments(session, project_id, environments_in(after) - kept_envs, "environments")
 
 
 def _record(

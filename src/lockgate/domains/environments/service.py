@@ -8,8 +8,7 @@ receive only the rules that can apply there.
 
 from __future__ import annotations
 
-import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -21,17 +20,10 @@ from lockgate.domains.entities.references import environments_in, rename_environ
 from lockgate.domains.environments import repository
 from lockgate.domains.environments.schemas import EnvironmentIn, EnvironmentsUpdate
 from lockgate.domains.projects.repository import bump_spec_revision
+from lockgate.domains.projects.service import new_environment_id as _new_id
 from lockgate.errors import InvalidInput
 from lockgate.kit.actor import Actor
 from lockgate.storage.models import Environment
-
-# (name, isProduction, requiresReview) of a new project's environments.
-DEFAULTS = (("development", False, False), ("staging", False, False), ("production", True, True))
-
-
-def _new_id() -> str:
-    # Statsig's environment ids look like ``Math.random()`` output; any stable string would do.
-    return repr(random.random())
 
 
 def dto(row: Environment) -> dict[str, Any]:
@@ -47,44 +39,8 @@ def dto(row: Environment) -> dict[str, Any]:
     return shown
 
 
-def seed(session: Session, project_id: str) -> None:
-    """Give a new project development, staging and production."""
-    repository.add_all(
-        session,
-        [
-            Environment(
-                project_id=project_id,
-                id=_new_id(),
-                name=name,
-                position=position,
-                is_production=production,
-                requires_review=review,
-                required_review_group_id=None,
-                requires_release_pipeline=True,
-            )
-            for position, (name, production, review) in enumerate(DEFAULTS)
-        ],
-    )
-
-
 def read(session: Session, project_id: str) -> dict[str, Any]:
     return {"environments": [dto(e) for e in repository.list_environments(session, project_id)]}
-
-
-def check_known(session: Session, project_id: str, names: Iterable[str], where: str) -> None:
-    """Refuse an environment name the project does not have (compared case-insensitively, as
-    SDKs compare tiers)."""
-    wanted = sorted(set(names))
-    if not wanted:
-        return
-    known = {n.lower() for n in repository.names(session, project_id)}
-    missing = [n for n in wanted if n.lower() not in known]
-    if missing:
-        raise InvalidInput.field(
-            where,
-            f"unknown environment {missing[0]!r} (the project has: "
-            f"{', '.join(repository.names(session, project_id))})",
-        )
 
 
 def _resolve(

@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lockgate.domains.audit.service import record_audit
-from lockgate.domains.environments import service as environments_service
 from lockgate.domains.keys import repository
 from lockgate.domains.keys.schemas import KeyCreate, KeyUpdate
 from lockgate.errors import InvalidInput, NotFound
@@ -66,6 +65,18 @@ def _checked_scopes(key_type: str, scopes: Sequence[str] | None) -> list[str]:
     return chosen
 
 
+def _check_environments(session: Session, project_id: str, wanted: Sequence[str]) -> None:
+    """A key names environments of its project (docs/console.md §Environments)."""
+    known = repository.environment_names(session, project_id)
+    lowered = {n.lower() for n in known}
+    for name in wanted:
+        if name.lower() not in lowered:
+            raise InvalidInput.field(
+                "environments",
+                f"unknown environment {name!r} (the project has: {', '.join(known)})",
+            )
+
+
 def _new_secret(prefix: str, public_id: str | None = None) -> tuple[str, str]:
     key_id = public_id or f"{prefix}{random_id(PUBLIC_PART)}"
     return key_id, f"{key_id}{random_id(SECRET_PART)}"
@@ -108,7 +119,7 @@ def issue(
             "type", f"Lockgate does not issue {key_type} keys (supported: SERVER, CLIENT, CONSOLE)"
         )
     if environments:
-        environments_service.check_known(session, project_id, environments, "environments")
+        _check_environments(session, project_id, environments)
     key_id, secret = _new_secret(PREFIXES[key_type])
     key = ApiKey(
         id=key_id,
@@ -198,7 +209,7 @@ def patch(
     if body.scopes is not None:
         key.scopes = _checked_scopes(key.type, body.scopes)
     if body.environments is not None:
-        environments_service.check_known(session, project_id, body.environments, "environments")
+        _check_environments(session, project_id, body.environments)
         key.environments = list(body.environments)
     if "target_app_id" in given:
         key.primary_target_app = body.target_app_id

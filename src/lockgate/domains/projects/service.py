@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from lockgate.domains.environments import service as environments_service
 from lockgate.domains.keys import service as keys_service
 from lockgate.domains.projects import repository
 from lockgate.errors import NotFound
 from lockgate.kit.actor import Actor
 from lockgate.kit.ids import random_id
-from lockgate.storage.models import Company, Project
+from lockgate.storage.models import Company, Environment, Project
 
 SYSTEM_ACTOR = Actor(id="lockgate", name="Lockgate")
+# (name, isProduction, requiresReview) of a new project's environments (docs/console.md
+# §Environments).
+DEFAULT_ENVIRONMENTS = (
+    ("development", False, False),
+    ("staging", False, False),
+    ("production", True, True),
+)
+
+
+def new_environment_id() -> str:
+    # Statsig's environment ids look like ``Math.random()`` output; any stable string would do.
+    return repr(random.random())
 
 
 @dataclass(frozen=True)
@@ -30,7 +42,8 @@ class Bootstrap:
 
 
 def bootstrap(session: Session, now_ms: int, *, company_name: str = "Lockgate") -> Bootstrap | None:
-    """Create the company, a default project and one key of each kind, unless a project exists."""
+    """Create the company, a default project with its environments and one key of each kind,
+    unless a project exists."""
     if repository.first_project(session) is not None:
         return None
     company = Company(id=random_id(), name=company_name, created_time=now_ms)
@@ -44,7 +57,22 @@ def bootstrap(session: Session, now_ms: int, *, company_name: str = "Lockgate") 
     )
     session.add_all([company, project])
     session.flush()
-    environments_service.seed(session, project.id)
+    session.add_all(
+        [
+            Environment(
+                project_id=project.id,
+                id=new_environment_id(),
+                name=name,
+                position=position,
+                is_production=production,
+                requires_review=review,
+                required_review_group_id=None,
+                requires_release_pipeline=True,
+            )
+            for position, (name, production, review) in enumerate(DEFAULT_ENVIRONMENTS)
+        ]
+    )
+    session.flush()
     created = {}
     key_ids = []
     for key_type, description, scopes in (

@@ -8,7 +8,6 @@ Types only gate what may be written: they change nothing SDKs download.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -16,15 +15,14 @@ from sqlalchemy.orm import Session
 from lockgate.domains.audit.service import record_audit
 from lockgate.domains.entities import repository as entities_repository
 from lockgate.domains.entities.kinds import ALL_KINDS
-from lockgate.domains.entities.references import id_types_in
+from lockgate.domains.entities.references import BUILT_IN_ID_TYPES, id_types_in, is_built_in_id_type
 from lockgate.domains.unit_id_types import repository
 from lockgate.domains.unit_id_types.schemas import UnitIdTypeCreate, UnitIdTypeUpdate
 from lockgate.errors import Conflict, InvalidInput, NotFound
 from lockgate.kit.actor import Actor
 from lockgate.storage.models import UnitIdType
 
-BUILT_IN = ("userID", "stableID")
-_BUILT_IN_LOWER = frozenset(t.lower() for t in BUILT_IN)
+BUILT_IN = BUILT_IN_ID_TYPES
 _NAME = re.compile(r"^[A-Za-z0-9_\-]{1,100}$")
 NOT_FOUND = "Unit ID Type not found."
 
@@ -37,7 +35,7 @@ def dto(row: UnitIdType) -> dict[str, Any]:
 
 
 def is_built_in(name: str) -> bool:
-    return name.lower() in _BUILT_IN_LOWER
+    return is_built_in_id_type(name)
 
 
 def load(session: Session, project_id: str, name: str, *, lock: bool = False) -> UnitIdType:
@@ -58,21 +56,6 @@ def list_(
 ) -> tuple[list[dict[str, Any]], int]:
     rows, total = repository.list_types(session, project_id, offset=offset, limit=limit)
     return [dto(r) for r in rows], total
-
-
-def check_known(session: Session, project_id: str, names: Iterable[str], where: str) -> None:
-    """Refuse a name that is neither built in nor a defined custom type of the project."""
-    unknown = sorted(n for n in names if not is_built_in(n))
-    if not unknown:
-        return
-    defined = {n.lower() for n in repository.names(session, project_id)}
-    missing = [n for n in unknown if n.lower() not in defined]
-    if missing:
-        raise InvalidInput.field(
-            where,
-            f"unknown unit id type {missing[0]!r}: use userID, stableID or a type created "
-            "with POST /console/v1/unit_id_types",
-        )
 
 
 def users(session: Session, project_id: str, name: str) -> list[str]:
