@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 
 from lockgate.kit.db import Database
-from lockgate.storage.migrations import current_revision
+from lockgate.kit.settings import Settings
+from lockgate.storage.migrations import current_revision, upgrade
 from lockgate.storage.models import Base
 
 
@@ -18,3 +22,48 @@ def test_migrations__at_head__no_difference_from_models(database: Database) -> N
 
 def test_migrations__applied__revision_recorded(database: Database) -> None:
     assert current_revision(database.engine) is not None
+
+
+def test_migration_0010__ids_already_in_two_kinds__oldest_claims_each(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    # Given a database before entity_names, where racing creates left "both" a gate and a
+    # holdout, the holdout first
+    database = Database(Settings(database_url=empty_database_url, data_dir=tmp_path))
+    upgrade(database.engine, "0009")
+    rows = {
+        "gates": [("p1", "both", 20), ("p1", "gate_only", 10), ("p2", "both", 5)],
+        "holdouts": [("p1", "both", 15)],
+        "experiments": [("p1", "exp", 30)],
+    }
+    with database.engine.begin() as connection:
+        for table, entries in rows.items():
+            # A gate's type column has no default; the id serves as one.
+            column, value = (", gate_type", ", :i") if table == "gates" else ("", "")
+            for project_id, entity_id, created in entries:
+                connection.execute(
+                    text(
+                        f"INSERT INTO {table} (project_id, id, name, is_enabled, created_time,"
+                        f" last_modified_time, version, tags, document{column})"
+                        f" VALUES (:p, :i, :i, true, :t, :t, 1, '[]', '{{}}'{value})"
+                    ),
+                    {"p": project_id, "i": entity_id, "t": created},
+                )
+
+    # When it is migrated
+    upgrade(database.engine)
+
+    # Then every id is claimed once in its name space, by the oldest entity
+    with database.engine.connect() as connection:
+        claims = set(
+            connection.execute(
+                text("SELECT project_id, namespace, entity_id, entity_type FROM entity_names")
+            ).tuples()
+        )
+    database.dispose()
+    assert claims == {
+        ("p1", "feature_gates", "both", "holdout"),
+        ("p1", "feature_gates", "gate_only", "gate"),
+        ("p2", "feature_gates", "both", "gate"),
+        ("p1", "dynamic_configs", "exp", "experiment"),
+    }

@@ -134,7 +134,7 @@ def insert(
     row = kind.model(project_id=change.project_id, id=document["id"], version=1, document=document)
     for column, value in _columns(kind, document).items():
         setattr(row, column, value)
-    repository.add(session, row)
+    repository.add(session, kind, row)
     _record(session, kind, change, row, None, action, change_log)
     return row
 
@@ -166,7 +166,7 @@ def remove(
 ) -> None:
     before = row.document
     history_repository.delete_versions(session, change.project_id, kind.entity_type, row.id)
-    repository.delete(session, row)
+    repository.remove(session, kind, row)
     _audit(session, kind, change, row.id, action, change_log, before, None)
 
 

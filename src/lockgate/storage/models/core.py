@@ -107,3 +107,19 @@ class RateLimitCounter(Base):
     window: Mapped[str] = mapped_column(String(16), primary_key=True)
     window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class EntityName(Base):
+    """An id taken in a project's name space that several entity kinds share (SDK payloads key
+    gates and holdouts by id in one map, configs, experiments and autotunes in another).
+
+    Written in the transaction that inserts the entity, so two kinds created at once under one
+    id cannot both commit: the primary key refuses the second.
+    """
+
+    __tablename__ = "entity_names"
+
+    project_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    namespace: Mapped[str] = mapped_column(String(40), primary_key=True)
+    entity_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    entity_type: Mapped[str] = mapped_column(String(40))
