@@ -3,14 +3,10 @@ a bootstrapped project with its keys, and contract-checking clients."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from lockgate.app import create_app
 from lockgate.domains.projects.service import Bootstrap, bootstrap
@@ -22,47 +18,23 @@ from lockgate.storage.migrations import upgrade
 from lockgate.storage.models import Base
 from tests.contract.client import ContractClient
 from tests.contract.validator import COVERAGE, operations
-
-TEST_DB = os.environ.get("LOCKGATE_TEST_DB", "sqlite")
-PG_SERVER_URL = os.environ.get(
-    "LOCKGATE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+from tests.databases import TEST_DB, new_database
 
 
 def pytest_report_header() -> str:
     return f"lockgate test database: {TEST_DB}"
 
 
-@contextmanager
-def _new_database(directory: Path) -> Iterator[str]:
-    """The URL of a new, empty database of the suite's flavour, dropped afterwards."""
-    if TEST_DB == "sqlite":
-        yield f"sqlite:///{directory / 'lockgate.db'}"
-        return
-    if TEST_DB != "postgresql":
-        raise pytest.UsageError(f"LOCKGATE_TEST_DB must be sqlite or postgresql, not {TEST_DB}")
-    name = f"lockgate_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_SERVER_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_SERVER_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with _new_database(tmp_path_factory.mktemp("db")) as url:
+    with new_database(tmp_path_factory.mktemp("db")) as url:
         yield url
 
 
 @pytest.fixture()
 def empty_database_url(tmp_path: Path) -> Iterator[str]:
     """A database of its own, without tables: for migrations and for several processes."""
-    with _new_database(tmp_path) as url:
+    with new_database(tmp_path) as url:
         yield url
 
 

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from lockgate.storage.models import Company, Project
+
+# Any constant works; it only has to be the same in every Lockgate process.
+_BOOTSTRAP_LOCK = 0x6C6F636B626F6F74
+
+
+def lock_bootstrap(session: Session) -> None:
+    """Queue the first-run bootstraps of processes starting together, until the caller's
+    transaction ends: on PostgreSQL an advisory lock; on SQLite the write transaction's
+    lock (``BEGIN IMMEDIATE``) already does it."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(_BOOTSTRAP_LOCK)))
 
 
 def get_project(session: Session, project_id: str) -> Project | None:

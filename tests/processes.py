@@ -1,0 +1,110 @@
+"""``lockgate serve`` and the CLI as real processes, for what only several processes show:
+start-up races, name races across servers, a server killed mid-request."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from tests.compat.live import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCKGATE = ROOT / ".venv" / "bin" / "lockgate"
+START_SECONDS = 120  # two cold starts on a busy two-core machine
+
+
+def environment(database_url: str, data_dir: Path, **settings: str) -> dict[str, str]:
+    """The environment of a server or CLI process on ``database_url``, with no rate limit and
+    no Pulse worker, plus ``settings`` (LOCKGATE_ names without the prefix)."""
+    return {
+        **os.environ,
+        "LOCKGATE_DATABASE_URL": database_url,
+        "LOCKGATE_DATA_DIR": str(data_dir),
+        "LOCKGATE_RATE_LIMIT_PER_10S": "0",
+        "LOCKGATE_RATE_LIMIT_PER_15MIN": "0",
+        "LOCKGATE_PULSE_WORKER_INTERVAL_MS": "0",
+        "LOCKGATE_LOG_LEVEL": "warning",
+        **{f"LOCKGATE_{name.upper()}": value for name, value in settings.items()},
+    }
+
+
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(LOCKGATE), *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    base: str
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """``kill -9``: no shutdown, no flush, open transactions cut."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+
+def _start(env: dict[str, str], log: Path) -> Server:
+    port = free_port()
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [str(LOCKGATE), "serve", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    return Server(process, f"http://127.0.0.1:{port}", log)
+
+
+def _wait_ready(server: Server, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise AssertionError(f"lockgate serve exited:\n{server.output()}")
+        try:
+            if httpx.get(f"{server.base}/health", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"lockgate serve did not answer in time:\n{server.output()}")
+
+
+@contextmanager
+def serving(env: dict[str, str], logs: Path, count: int) -> Iterator[list[Server]]:
+    """``count`` servers started at once on one database, each answering before this yields;
+    stopped (or found killed) afterwards."""
+    servers = [_start(env, logs / f"serve-{i}.log") for i in range(count)]
+    try:
+        deadline = time.monotonic() + START_SECONDS
+        for server in servers:
+            _wait_ready(server, deadline)
+        yield servers
+    finally:
+        for server in servers:
+            if server.process.poll() is None:
+                server.process.terminate()
+        for server in servers:
+            try:
+                server.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
