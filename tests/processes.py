@@ -108,3 +108,28 @@ def serving(env: dict[str, str], logs: Path, count: int) -> Iterator[list[Server
                 server.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
+
+
+PROBE_EVENT = "process_probe"
+
+
+def probe_batch(tag: str, size: int) -> dict[str, object]:
+    """An SDK event batch whose events carry the values ``{tag}/0`` .. ``{tag}/{size-1}``, to
+    find each of them in the database afterwards."""
+    events = [
+        {
+            "eventName": PROBE_EVENT,
+            "user": {"userID": f"user-{tag}-{i}"},
+            "value": f"{tag}/{i}",
+            "time": 1_780_000_000_000 + i,
+        }
+        for i in range(size)
+    ]
+    return {"events": events, "statsigMetadata": {"sdkType": "process-test"}}
+
+
+# Landed rows wait in events_incoming until moved into events; a row is in one or the other.
+PROBE_VALUES = (
+    f"SELECT value_text FROM events WHERE event_name = '{PROBE_EVENT}' UNION ALL "
+    f"SELECT value_text FROM events_incoming WHERE event_name = '{PROBE_EVENT}'"
+)

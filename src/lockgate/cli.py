@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 import click
 
@@ -138,6 +139,25 @@ def db_upgrade() -> None:
     database = Database(settings)
     upgrade(database.engine)
     click.echo("database is up to date", err=True)
+
+
+@db.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def db_backup(path: Path) -> None:
+    """Copy the SQLite database to PATH, consistently, while servers keep writing to it."""
+    settings = Settings()
+    if not settings.is_sqlite:
+        raise click.ClickException(
+            "the database is PostgreSQL: back it up with pg_dump (or pg_basebackup), which "
+            "copy a running database consistently"
+        )
+    source = settings.sqlite_path
+    if source is None or not source.is_file():
+        raise click.ClickException(f"no SQLite database at {source or settings.database_url}")
+    database = Database(settings)
+    database.backup(path)
+    database.dispose()
+    click.echo(f"backed up {source} to {path}", err=True)
 
 
 if __name__ == "__main__":

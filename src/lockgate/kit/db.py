@@ -1,13 +1,18 @@
 """Engines and sessions for SQLite (embedded default) and PostgreSQL.
 
 SQLite runs in WAL mode with one writer: a write transaction starts with ``BEGIN IMMEDIATE`` so
-two writers queue on the lock instead of failing halfway through.
+two writers queue on the lock instead of failing halfway through. Commits are synced
+(``synchronous=FULL`` unless ``sqlite_synchronous`` says otherwise), so what was acknowledged
+survives a power loss; ``backup`` copies a live database.
 """
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -40,6 +45,8 @@ def make_engine(settings: Settings) -> Engine:
 
 
 def _configure_sqlite(engine: Engine, settings: Settings) -> None:
+    synchronous = settings.sqlite_synchronous.upper()
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when a transaction begins.
@@ -50,7 +57,9 @@ def _configure_sqlite(engine: Engine, settings: Settings) -> None:
         cursor.execute(f"PRAGMA busy_timeout={int(settings.sqlite_busy_timeout_ms)}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # FULL syncs the WAL at every commit: an acknowledged write survives a power loss, not
+        # only the end of the process (NORMAL may lose the last commits then).
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         # Reads map the file instead of copying each page through read(): Pulse visits
         # millions of index pages per job. SQLite caps the map at its compile-time maximum.
         cursor.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
@@ -110,6 +119,34 @@ class Database:
             raise
         finally:
             session.close()
+
+    def backup(self, target: Path) -> None:
+        """Copy the SQLite database to ``target`` while other connections and processes go on
+        writing. SQLite's online backup copies the one snapshot it reads, every commit before
+        it and none after; the copy is a single file (rollback journal, not WAL), written
+        beside ``target``, synced, then renamed over it, so ``target`` is never half written.
+        """
+        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        try:
+            copy = sqlite3.connect(partial)
+            try:
+                with self.engine.connect() as connection:
+                    source = connection.connection.driver_connection
+                    assert isinstance(source, sqlite3.Connection)
+                    source.backup(copy)
+                copy.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                copy.close()
+            with partial.open("rb+") as written:
+                os.fsync(written.fileno())
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+        directory = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
 
     def dispose(self) -> None:
         self.engine.dispose()
