@@ -18,13 +18,14 @@ PG_SERVER_URL = os.environ.get(
 
 
 @contextmanager
-def new_database(directory: Path) -> Iterator[str]:
-    """The URL of a new, empty database of the suite's flavour, dropped afterwards."""
-    if TEST_DB == "sqlite":
+def new_database(directory: Path, flavour: str = TEST_DB) -> Iterator[str]:
+    """The URL of a new, empty database of ``flavour`` (the suite's unless a test needs one
+    kind), dropped afterwards."""
+    if flavour == "sqlite":
         yield f"sqlite:///{directory / 'lockgate.db'}"
         return
-    if TEST_DB != "postgresql":
-        raise pytest.UsageError(f"LOCKGATE_TEST_DB must be sqlite or postgresql, not {TEST_DB}")
+    if flavour != "postgresql":
+        raise pytest.UsageError(f"LOCKGATE_TEST_DB must be sqlite or postgresql, not {flavour}")
     name = f"lockgate_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_SERVER_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
