@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from functools import partial
+from pathlib import Path
 
 import httpx
 import pytest
@@ -53,7 +54,10 @@ def clients(env: dict[str, str], two_servers: list[Server]) -> Iterator[list[htt
 
 
 def _counts(env: dict[str, str]) -> tuple[int | None, ...]:
-    database = Database(Settings(database_url=env["LOCKGATE_DATABASE_URL"]))
+    settings = Settings(
+        database_url=env["LOCKGATE_DATABASE_URL"], data_dir=Path(env["LOCKGATE_DATA_DIR"])
+    )
+    database = Database(settings)
     try:
         with database.transaction(write=False) as session:
             return tuple(

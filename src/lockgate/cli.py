@@ -154,6 +154,8 @@ def db_backup(path: Path) -> None:
     source = settings.sqlite_path
     if source is None or not source.is_file():
         raise click.ClickException(f"no SQLite database at {source or settings.database_url}")
+    if not path.parent.is_dir():
+        raise click.ClickException(f"no directory {path.parent} to write the copy in")
     database = Database(settings)
     database.backup(path)
     database.dispose()
