@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lockgate.errors import (
     GENERIC_NOT_FOUND,
@@ -54,7 +55,44 @@ def error_body(status: int, message: str, errors: list[FieldProblem] | None = No
     return JSONResponse(body, status_code=status)
 
 
+class UnexpectedErrors:
+    """Answers an exception no handler took with the 500 envelope, and ends it there.
+
+    Starlette's own outermost error middleware would answer it too, but then raises it again
+    for the server to log, and uvicorn, seeing the application fail, closes the connection:
+    the client's next request on that kept-alive connection is reset. Caught here, the
+    exception is logged once (with its traceback, never sent) and the connection stays open.
+    Installed inside the CORS middleware, so a browser can read the 500 too.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception:
+            if started:  # part of a response is out: only closing the connection can end it
+                raise
+            logger.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            await error_body(500, INTERNAL)(scope, receive, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    """The handlers of every error kind, and the middleware of unexpected ones (install it
+    before any middleware that should wrap error responses, such as CORS)."""
+    app.add_middleware(UnexpectedErrors)
+
     @app.exception_handler(LockgateError)
     async def _lockgate_error(_request: Request, exc: LockgateError) -> JSONResponse:
         return error_body(status_of(exc), exc.message, exc.errors)
@@ -74,9 +112,3 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             return error_body(405, f"Method {request.method} is not allowed on {request.url.path}.")
         return error_body(exc.status_code, str(exc.detail))
-
-    @app.exception_handler(Exception)
-    async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-        # The traceback goes to the log, never to the client.
-        logger.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_body(500, INTERNAL)
