@@ -29,6 +29,9 @@ from lockgate.kit.ids import random_id
 RuleKind = Literal["gate", "config", "segment"]
 INTERNAL_RULE_FIELDS = ("salt", "rolloutCount")
 _VERSION = re.compile(r"^\d+(\.\d+)*$")
+# Whole floats below this are written as integers; above it a float is only an approximation
+# of an integer (and may not fit in the 64 bits integers are stored in), so it stays a float.
+_EXACT_INTEGERS = 2**53
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,9 @@ def _number(value: Any, where: str, what: str) -> float | int:
             raise InvalidInput.field(where, f"{what} needs a number, got {value!r}") from None
     if not isinstance(value, int | float) or not math.isfinite(value):
         raise InvalidInput.field(where, f"{what} needs a number, got {value!r}")
-    return int(value) if float(value).is_integer() else float(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < _EXACT_INTEGERS:
+        return int(value)
+    return value
 
 
 def _number_text(value: float) -> str:

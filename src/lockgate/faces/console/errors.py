@@ -8,6 +8,7 @@ errors. The SDK face shares it: its routes are served by the same application.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -25,6 +26,7 @@ from lockgate.errors import (
     LockgateError,
     MethodNotAllowed,
     NotFound,
+    RangeNotSatisfiable,
     RateLimited,
     Unauthorized,
     describe_validation_errors,
@@ -40,6 +42,7 @@ STATUS_OF: tuple[tuple[type[LockgateError], int], ...] = (
     (NotFound, 404),
     (MethodNotAllowed, 405),
     (RateLimited, 429),
+    (RangeNotSatisfiable, 416),
 )
 
 
@@ -48,11 +51,16 @@ def status_of(error: LockgateError) -> int:
     return next((status for kind, status in STATUS_OF if isinstance(error, kind)), 500)
 
 
-def error_body(status: int, message: str, errors: list[FieldProblem] | None = None) -> JSONResponse:
+def error_body(
+    status: int,
+    message: str,
+    errors: list[FieldProblem] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
     body: dict[str, Any] = {"status": status, "message": message}
     if errors:
         body["errors"] = errors
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 class UnexpectedErrors:
@@ -95,7 +103,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(LockgateError)
     async def _lockgate_error(_request: Request, exc: LockgateError) -> JSONResponse:
-        return error_body(status_of(exc), exc.message, exc.errors)
+        return error_body(status_of(exc), exc.message, exc.errors, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

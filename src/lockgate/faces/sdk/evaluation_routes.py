@@ -16,6 +16,7 @@ from lockgate.domains.specs import service
 from lockgate.errors import InvalidInput, NotFound
 from lockgate.faces.sdk.auth import SdkKey, authenticate_sdk
 from lockgate.faces.sdk.events_routes import _key_text, _payload
+from lockgate.kit.jsonvalues import check_json
 from lockgate.kit.responses import FastJSONResponse
 
 router = APIRouter(tags=["SDK"])
@@ -32,6 +33,7 @@ def _user(request: Request, payload: dict[str, Any]) -> tuple[dict[str, Any], di
     user = payload.get("user") or {}
     if not isinstance(user, dict):
         raise InvalidInput.field("user", "must be an object")
+    check_json(user, "user")  # the answer echoes it: it must be writable as JSON
     metadata = payload.get("statsigMetadata") or {}
     stable_id = metadata.get("stableID") if isinstance(metadata, dict) else None
     return service.enrich_user(
