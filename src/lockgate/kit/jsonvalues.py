@@ -53,9 +53,13 @@ def text_problem(text: str) -> str | None:
     return None
 
 
-def find_problem(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> Problem | None:
-    """The first part of ``value`` that cannot be stored or served, or None."""
+def find_problem(
+    value: Any, *, max_depth: int = MAX_JSON_DEPTH, max_int: int = MAX_JSON_INT
+) -> Problem | None:
+    """The first part of ``value`` that cannot be stored or served, or None. (``max_int`` is
+    higher for values that are stored but never served, such as event metadata.)"""
     too_deep = f"nests deeper than {max_depth} levels of objects and arrays"
+    int_range = "signed 64-bit integers" if max_int == MAX_JSON_INT else f"integers up to {max_int}"
 
     def visit(item: Any, room: int) -> Problem | None:
         kind = type(item)
@@ -83,9 +87,9 @@ def find_problem(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> Problem | No
                     return found
             return None
         if kind is int:
-            if MIN_JSON_INT <= item <= MAX_JSON_INT:
+            if MIN_JSON_INT <= item <= max_int:
                 return None
-            return Problem(f"holds {item}, outside the signed 64-bit integers")
+            return Problem(f"holds {item}, outside the {int_range}")
         if kind is float:
             return None if math.isfinite(item) else Problem(f"holds {item}, not a finite number")
         if item is None or kind is bool:

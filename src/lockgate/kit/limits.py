@@ -18,6 +18,9 @@ MAX_JSON_DEPTH = 100
 # writes (JavaScript SDKs read them as doubles, exact up to 2**53).
 MIN_JSON_INT = -(2**63)
 MAX_JSON_INT = 2**63 - 1
+# Event users and metadata are stored, never served to SDKs: their integers may go as far as
+# orjson writes them (unsigned 64-bit), which is also as far as it reads them as integers.
+MAX_EVENT_JSON_INT = 2**64 - 1
 
 # -- The Console API.
 
