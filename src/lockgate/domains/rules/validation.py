@@ -22,9 +22,11 @@ from lockgate.cores.compiler.vocabulary import (
     ConditionType,
     Target,
 )
+from lockgate.domains.entities.limits import ID_LIST_HINT
 from lockgate.domains.rules.schemas import ConditionIn, RuleIn
 from lockgate.errors import InvalidInput
 from lockgate.kit.ids import random_id
+from lockgate.kit.limits import MAX_TARGET_VALUES
 
 RuleKind = Literal["gate", "config", "segment"]
 INTERNAL_RULE_FIELDS = ("salt", "rolloutCount")
@@ -94,6 +96,12 @@ def _target(condition: ConditionIn, target: Target, where: str, ctx: RuleContext
         items = value if isinstance(value, list) else [value]
         if value is None or not items:
             raise InvalidInput.field(where, f"{what} needs a targetValue with at least one value")
+        if len(items) > MAX_TARGET_VALUES:  # before looking at each (entities.limits says why)
+            raise InvalidInput.field(
+                where,
+                f"{what} takes at most {MAX_TARGET_VALUES} values, got {len(items)}; "
+                f"{ID_LIST_HINT}",
+            )
         for item in items:
             if isinstance(item, bool) or not isinstance(item, str | int | float):
                 raise InvalidInput.field(where, f"{what} takes strings or numbers, got {item!r}")
