@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import create_engine, text
 
 from lockgate.app import create_app
@@ -103,7 +104,7 @@ def settings(base_settings: Settings) -> Settings:
 
 
 @pytest.fixture()
-def app(settings: Settings, db: Database, clock: ManualClock):  # type: ignore[no-untyped-def]
+def app(settings: Settings, db: Database, clock: ManualClock) -> FastAPI:
     return create_app(settings, clock=clock, database=db)
 
 
@@ -116,13 +117,13 @@ def project(db: Database, clock: ManualClock) -> Bootstrap:
 
 
 @pytest.fixture()
-def console(app, project: Bootstrap) -> Iterator[ContractClient]:  # type: ignore[no-untyped-def]
+def console(app: FastAPI, project: Bootstrap) -> Iterator[ContractClient]:
     with ContractClient(app, project.console_key) as client:
         yield client
 
 
 @pytest.fixture()
-def anonymous(app) -> Iterator[ContractClient]:  # type: ignore[no-untyped-def]
+def anonymous(app: FastAPI) -> Iterator[ContractClient]:
     with ContractClient(app) as client:
         yield client
 
