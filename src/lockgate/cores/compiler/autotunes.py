@@ -17,12 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from lockgate.cores.compiler.base import Compiler, entity_salt
 from lockgate.cores.compiler.snapshot import target_apps
-
-if TYPE_CHECKING:
-    from lockgate.cores.compiler.compiler import Compiler
 
 
 def _public(id_type: str) -> dict[str, Any]:
@@ -68,8 +66,6 @@ def _named(rule: dict[str, Any], group_name: str) -> dict[str, Any]:
 
 
 def autotune_spec(compiler: Compiler, autotune: Mapping[str, Any]) -> dict[str, Any]:
-    from lockgate.cores.compiler.compiler import entity_salt
-
     id_type = str(autotune.get("idType") or "userID")
     salt = entity_salt(autotune, "autotune")
     status = autotune.get("status") or ("active" if autotune.get("isStarted") else "setup")

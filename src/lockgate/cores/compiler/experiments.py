@@ -10,15 +10,14 @@ holdouts, its own holdouts, then the part its status decides (``prestart``; or
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lockgate.cores.compiler.allocation import LAYER_BUCKETS, thresholds
+from lockgate.cores.compiler.base import Compiler
 from lockgate.cores.compiler.conditions import SEGMENT_PREFIX, environment_condition
+from lockgate.cores.compiler.holdouts import reference_rules
 from lockgate.cores.compiler.parameters import defaults, used_names
 from lockgate.cores.compiler.snapshot import target_apps
-
-if TYPE_CHECKING:
-    from lockgate.cores.compiler.compiler import Compiler
 
 INLINE_PREFIX = "segment:inline_targeting:"
 
@@ -265,16 +264,14 @@ def status_rules(
 def experiment_spec(
     compiler: Compiler, experiment: Mapping[str, Any], layer: Mapping[str, Any] | None
 ) -> dict[str, Any]:
-    from lockgate.cores.compiler.compiler import holdout_rules
-
     id_type = experiment["idType"]
     values = ExperimentValues(experiment, layer)
     holdouts = []
     if layer is not None:
-        holdouts += holdout_rules(compiler, "layer", layer["id"], id_type)
+        holdouts += reference_rules(compiler, "layer", layer["id"], id_type)
     holdouts += [
         {**rule, "returnValue": values.default}
-        for rule in holdout_rules(compiler, "experiment", experiment["id"], id_type)
+        for rule in reference_rules(compiler, "experiment", experiment["id"], id_type)
     ]
     spec: dict[str, Any] = {
         "type": "dynamic_config",

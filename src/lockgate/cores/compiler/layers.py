@@ -8,19 +8,18 @@ to that experiment through ``configDelegate``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from lockgate.cores.compiler.base import Compiler
 from lockgate.cores.compiler.conditions import SEGMENT_PREFIX
 from lockgate.cores.compiler.experiments import (
     ExperimentValues,
     allocation_condition,
     gate_condition,
 )
+from lockgate.cores.compiler.holdouts import reference_rules
 from lockgate.cores.compiler.parameters import defaults
 from lockgate.cores.compiler.snapshot import target_apps
-
-if TYPE_CHECKING:
-    from lockgate.cores.compiler.compiler import Compiler
 
 
 def _delegating(rule: dict[str, Any], experiment_id: str) -> dict[str, Any]:
@@ -79,8 +78,6 @@ def _group(experiment: Mapping[str, Any], name: str) -> Mapping[str, Any] | None
 def layer_spec(
     compiler: Compiler, layer: Mapping[str, Any], members: list[Mapping[str, Any]]
 ) -> dict[str, Any]:
-    from lockgate.cores.compiler.compiler import holdout_rules
-
     id_type = layer["idType"]
     default = defaults(layer)
     by_id = {m["id"]: m for m in members}
@@ -102,7 +99,7 @@ def layer_spec(
         "defaultValue": default,
         "rules": [
             *_override_rules(compiler, layer, by_id, default),
-            *holdout_rules(compiler, "layer", layer["id"], id_type),
+            *reference_rules(compiler, "layer", layer["id"], id_type),
             *assignments,
         ],
         "idType": id_type,
