@@ -25,6 +25,58 @@ def entity_salt(document: Mapping[str, Any], entity_type: str) -> str:
     return str(uuid.uuid5(_SALT_NAMESPACE, f"{entity_type}:{document['id']}"))
 
 
+def entity_spec(
+    document: Mapping[str, Any],
+    *,
+    spec_type: str,
+    entity: str,
+    salt: str,
+    enabled: bool,
+    default_value: Any,
+    rules: list[dict[str, Any]],
+    id_type: str,
+) -> dict[str, Any]:
+    """The fields a versioned entity's spec (gate, dynamic config, experiment, layer, autotune)
+    carries, in Statsig's key order, then ``targetAppIDs`` when it is tagged with apps."""
+    spec: dict[str, Any] = {
+        "type": spec_type,
+        "salt": salt,
+        "enabled": enabled,
+        "defaultValue": default_value,
+        "rules": rules,
+        "idType": id_type,
+        "entity": entity,
+        "version": document.get("version", 1),
+    }
+    apps = target_apps(document)
+    if apps:
+        spec["targetAppIDs"] = apps
+    return spec
+
+
+def unit_ids_condition(ids: Sequence[str], id_type: str) -> dict[str, Any]:
+    """Units whose ``id_type`` id is one of ``ids`` (an id override of custom unit ids)."""
+    return {
+        "type": "unit_id",
+        "targetValue": list(ids),
+        "operator": "any",
+        "additionalValues": {},
+        "idType": id_type,
+    }
+
+
+def user_ids_condition(ids: Sequence[str], id_type: str) -> dict[str, Any]:
+    """Users whose ``userID`` is one of ``ids`` (an id override of user ids)."""
+    return {
+        "type": "user_field",
+        "targetValue": list(ids),
+        "operator": "any",
+        "field": "userID",
+        "additionalValues": {},
+        "idType": id_type,
+    }
+
+
 class Compiler:
     """One compile of one project for one key scope: what the entity kinds' specs are built with.
     ``compiler.DocumentCompiler`` adds gates, dynamic configs, segments and the document."""
@@ -95,24 +147,8 @@ class Compiler:
         ) -> None:
             if not ids:
                 return
-            if custom:
-                unit: dict[str, Any] = {
-                    "type": "unit_id",
-                    "targetValue": list(ids),
-                    "operator": "any",
-                    "additionalValues": {},
-                    "idType": id_type,
-                }
-            else:
-                unit = {
-                    "type": "user_field",
-                    "targetValue": list(ids),
-                    "operator": "any",
-                    "field": "userID",
-                    "additionalValues": {},
-                    "idType": id_type,
-                }
-            conditions = [unit]
+            unit = unit_ids_condition if custom else user_ids_condition
+            conditions = [unit(ids, id_type)]
             if env is not None:
                 conditions.append(environment_condition([env], id_type))
             rules.append(
@@ -129,7 +165,7 @@ class Compiler:
             emit(f"{prefix}:all:id_override", custom_ids, True, None, passing)
         for env_override in overrides.get("environmentOverrides") or []:
             env = env_override.get("environment")
-            if env is not None and not self._environment_in_scope(env):
+            if not self.environment_in_scope(env):
                 continue
             custom = env_override.get("unitID") not in (None, "", "userID")
             for passing in (True, False):
@@ -143,8 +179,10 @@ class Compiler:
                 )
         return rules
 
-    def _environment_in_scope(self, environment: str) -> bool:
-        return self.scope.environments is None or environment in self.scope.environments
+    def environment_in_scope(self, environment: str | None) -> bool:
+        """An override for ``environment`` (None: every environment) applies to this key."""
+        envs = self.scope.environments
+        return environment is None or envs is None or environment in envs
 
 
 # Entity kinds compiled by their own modules (``sections``): each adds its specs to the gate,

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from lockgate.cores.compiler.base import Compiler, entity_salt
+from lockgate.cores.compiler.base import Compiler, entity_salt, entity_spec
 from lockgate.cores.compiler.conditions import SEGMENT_PREFIX
 from lockgate.cores.compiler.holdouts import reference_rules
 from lockgate.cores.compiler.sections import SECTIONS
-from lockgate.cores.compiler.snapshot import KeyScope, ProjectSnapshot, target_apps
+from lockgate.cores.compiler.snapshot import KeyScope, ProjectSnapshot
 
 # Id lists at or above this size are served as files (`compile-mapping.md` §5.2, §12.7).
 INLINE_ID_LIST_LIMIT = 1000
@@ -44,23 +44,14 @@ class DocumentCompiler(Compiler):
         if status == "Archived":
             status = gate.get("statusBeforeArchive") or gate.get("preArchiveStatus") or status
         enabled = bool(gate.get("isEnabled", True)) and status != "Disabled"
-        spec: dict[str, Any] = {
-            "type": "feature_gate",
-            "salt": entity_salt(gate, "gate"),
-            "enabled": enabled,
-            "defaultValue": False,
-            "rules": [],
-            "idType": id_type,
-            "entity": "feature_gate",
-            "version": gate.get("version", 1),
-        }
+        default_value = False
+        rules: list[dict[str, Any]] = []
         if status == "Launched" and enabled:
             # Launched: no rule evaluation, true for everyone (holdouts still apply first).
-            spec["enabled"] = False
-            spec["defaultValue"] = True
-            spec["rules"] = reference_rules(self, "gate", gate["id"], id_type)
+            enabled, default_value = False, True
+            rules = reference_rules(self, "gate", gate["id"], id_type)
         elif enabled:
-            spec["rules"] = [
+            rules = [
                 *self.gate_override_rules(gate, id_type),
                 *reference_rules(self, "gate", gate["id"], id_type),
                 *(
@@ -69,34 +60,36 @@ class DocumentCompiler(Compiler):
                     if self.rule_in_scope(rule)
                 ),
             ]
-        apps = target_apps(gate)
-        if apps:
-            spec["targetAppIDs"] = apps
-        return spec
+        return entity_spec(
+            gate,
+            spec_type="feature_gate",
+            entity="feature_gate",
+            salt=entity_salt(gate, "gate"),
+            enabled=enabled,
+            default_value=default_value,
+            rules=rules,
+            id_type=id_type,
+        )
 
     # -- dynamic configs ---------------------------------------------------------------------
 
     def config_spec(self, config: Mapping[str, Any]) -> dict[str, Any]:
         id_type = config.get("idType") or "userID"
         enabled = bool(config.get("isEnabled", True)) and config.get("status") != "Disabled"
-        spec: dict[str, Any] = {
-            "type": "dynamic_config",
-            "salt": entity_salt(config, "dynamic_config"),
-            "enabled": enabled,
-            "defaultValue": config.get("defaultValue") or {},
-            "rules": [
+        return entity_spec(
+            config,
+            spec_type="dynamic_config",
+            entity="dynamic_config",
+            salt=entity_salt(config, "dynamic_config"),
+            enabled=enabled,
+            default_value=config.get("defaultValue") or {},
+            rules=[
                 self.console_rule(rule, id_type, rule.get("returnValue") or {})
                 for rule in config.get("rules") or []
                 if enabled and self.rule_in_scope(rule)
             ],
-            "idType": id_type,
-            "entity": "dynamic_config",
-            "version": config.get("version", 1),
-        }
-        apps = target_apps(config)
-        if apps:
-            spec["targetAppIDs"] = apps
-        return spec
+            id_type=id_type,
+        )
 
     # -- segments ----------------------------------------------------------------------------
 

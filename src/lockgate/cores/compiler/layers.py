@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from lockgate.cores.compiler.base import Compiler
+from lockgate.cores.compiler.base import Compiler, entity_spec, unit_ids_condition
 from lockgate.cores.compiler.conditions import SEGMENT_PREFIX
 from lockgate.cores.compiler.experiments import (
     ExperimentValues,
@@ -19,7 +19,6 @@ from lockgate.cores.compiler.experiments import (
 )
 from lockgate.cores.compiler.holdouts import reference_rules
 from lockgate.cores.compiler.parameters import defaults
-from lockgate.cores.compiler.snapshot import target_apps
 
 
 def _delegating(rule: dict[str, Any], experiment_id: str) -> dict[str, Any]:
@@ -38,19 +37,12 @@ def _override_rules(
     for entry in overrides.get("idOverrides") or []:
         experiment = members.get(entry.get("experimentName") or "")
         env = entry.get("environment")
-        envs = compiler.scope.environments
-        if experiment is None or (env is not None and envs is not None and env not in envs):
+        if experiment is None or not compiler.environment_in_scope(env):
             continue
         group = _group(experiment, entry["groupName"])
         if group is None:
             continue
-        condition = {
-            "type": "unit_id",
-            "targetValue": list(entry["ids"]),
-            "operator": "any",
-            "additionalValues": {},
-            "idType": entry.get("idType") or id_type,
-        }
+        condition = unit_ids_condition(entry["ids"], entry.get("idType") or id_type)
         rule_id = f"{experiment['id']} {group['id']}:id_override"
         value = ExperimentValues(experiment, layer).of_group(group["id"])
         rule = compiler.synthetic_rule(rule_id, [condition], id_type, return_value=value)
@@ -92,24 +84,20 @@ def layer_spec(
             "experimentAssignment", [condition], id_type, return_value=default
         )
         assignments.append(_delegating(rule, experiment["id"]))
-    spec: dict[str, Any] = {
-        "type": "dynamic_config",
-        "salt": layer["salt"],
-        "enabled": True,
-        "defaultValue": default,
-        "rules": [
+    return entity_spec(
+        layer,
+        spec_type="dynamic_config",
+        entity="layer",
+        salt=layer["salt"],
+        enabled=True,
+        default_value=default,
+        rules=[
             *_override_rules(compiler, layer, by_id, default),
             *reference_rules(compiler, "layer", layer["id"], id_type),
             *assignments,
         ],
-        "idType": id_type,
-        "entity": "layer",
-        "version": layer.get("version", 1),
-    }
-    apps = target_apps(layer)
-    if apps:
-        spec["targetAppIDs"] = apps
-    return spec
+        id_type=id_type,
+    )
 
 
 def compile_section(
