@@ -41,8 +41,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from lockgate.domains.pulse.engine import experiment_assignment, scorecard_sums
+from lockgate.domains.pulse.incremental.kept import StateKey
+from lockgate.domains.pulse.incremental.load import load_scorecard
 from lockgate.domains.pulse.sql import CUPED_WINDOW_MS
-from lockgate.domains.pulse.state import StateKey, load_scorecard
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
 from lockgate.storage.migrations import upgrade

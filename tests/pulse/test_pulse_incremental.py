@@ -20,8 +20,9 @@ from lockgate.domains.events import incoming
 from lockgate.domains.events.repository import insert_rows
 from lockgate.domains.projects.service import Bootstrap
 from lockgate.domains.pulse.engine import experiment_assignment, scorecard_sums
+from lockgate.domains.pulse.incremental.kept import StateKey, forget_deleted
+from lockgate.domains.pulse.incremental.load import load_scorecard
 from lockgate.domains.pulse.monitoring import gate_rule_assignment, holdout_assignment
-from lockgate.domains.pulse.state import StateKey, forget_deleted, load_scorecard
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
 from lockgate.storage.models import CustomEvent, PulseState, PulseStateUnit, PulseStateValue

@@ -2,7 +2,7 @@
 ``pulse_load_history``. A job computes everything first and writes its results in one
 transaction, so a job that fails leaves the previous results as they were. (The per-unit values
 an experiment load keeps for the next one change in transactions of their own: they are a cache
-of the raw rows, right whether or not the results that follow are stored; see ``state``.)"""
+of the raw rows, right whether or not the results that follow are stored; see ``incremental``.)"""
 
 from __future__ import annotations
 

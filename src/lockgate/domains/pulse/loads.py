@@ -1,5 +1,5 @@
 """An experiment's Pulse load: its scorecard, from the kept per-unit state when the load is
-incremental (``state.load_scorecard``), stored as the day's cumulative view and the daily
+incremental (``incremental.load.load_scorecard``), stored as the day's cumulative view and the daily
 views it (re)computed."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from lockgate.domains.metrics.values import day_window
 from lockgate.domains.pulse.engine import ds_of, experiment_assignment
+from lockgate.domains.pulse.incremental.kept import StateKey
+from lockgate.domains.pulse.incremental.load import load_scorecard
 from lockgate.domains.pulse.jobs import ComputedResult, Progress, entity_row, reload_type
-from lockgate.domains.pulse.state import StateKey, load_scorecard
 from lockgate.kit.clock import Clock
 from lockgate.storage.models import Experiment, PulseJob, PulseResult
 

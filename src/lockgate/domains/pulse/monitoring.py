@@ -17,8 +17,8 @@ metric list (with the units per group stored, for health): Pulse does not invent
 such as every event the exposed units logged.
 
 Loads keep their per-unit values for the next incremental load, as experiment loads do
-(``state.load_scorecard``). Results requests never compute: they read the latest stored sums
-(``jobs.latest_results``).
+(``incremental.load.load_scorecard``). Results requests never compute: they read the latest
+stored sums (``jobs.latest_results``).
 """
 
 from __future__ import annotations
@@ -32,10 +32,11 @@ from sqlalchemy.orm import Session
 
 from lockgate.domains.pulse import jobs
 from lockgate.domains.pulse.engine import ds_of
+from lockgate.domains.pulse.incremental.kept import StateKey
+from lockgate.domains.pulse.incremental.load import load_scorecard
 from lockgate.domains.pulse.jobs import ComputedResult, Progress
 from lockgate.domains.pulse.results import ResultOptions, scorecard
 from lockgate.domains.pulse.sql import Assignment, SecondaryGateValue, secondary_gate_filter
-from lockgate.domains.pulse.state import StateKey, load_scorecard
 from lockgate.domains.rules.validation import find_rule as rule_index
 from lockgate.errors import InvalidInput
 from lockgate.kit.clock import Clock

@@ -38,8 +38,8 @@ def load(
     """Queue a load of one experiment, gate rule (``rule_id`` = the rule's baseID) or
     holdout. ``refresh`` (else the body's, else ``full``): ``full`` recomputes every unit and
     every daily view; ``incremental`` recomputes only the units whose rows changed since the
-    last load (``state.load_scorecard``); ``incremental`` and ``metric`` keep the daily views
-    of days that were over when they were computed."""
+    last load (``incremental.load.load_scorecard``); ``incremental`` and ``metric`` keep the
+    daily views of days that were over when they were computed."""
     jobs.enqueue(
         session,
         project_id=change.project_id,

@@ -1,33 +1,30 @@
-"""Incremental Pulse: the per-unit values a load computed, kept so that the next load
-recomputes only the units whose raw rows changed since (``load_scorecard``)."""
+"""An incremental Pulse load: from the kept state (``kept``) when it still matches the load's
+definition, recomputing only the units whose raw rows changed since; from every raw row
+otherwise, keeping its per-unit values for the next load (``load_scorecard``)."""
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Engine,
-    Table,
-    delete,
-    exists,
-    func,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Engine, func, select, text
 
 from lockgate.domains.events import incoming
 from lockgate.domains.pulse.engine import Scorecard, card_sums, drop_temporary
+from lockgate.domains.pulse.incremental.kept import (
+    UNITS,
+    StateKey,
+    Superseded,
+    fingerprint,
+    keep,
+    read_state,
+    replace_changed,
+    reset_state,
+    state_scorecard,
+)
 from lockgate.domains.pulse.jobs import Progress
-from lockgate.domains.pulse.kept import UNITS, VALUES, keep, state_scorecard
 from lockgate.domains.pulse.sql import (
     Assignment,
     changed_units,
@@ -39,44 +36,10 @@ from lockgate.domains.pulse.sql import (
     unit_values_many,
     unit_values_table,
 )
-from lockgate.domains.rules.validation import find_rule
 from lockgate.kit.db import connection_transaction
-from lockgate.storage.models import Experiment, Exposure, Gate, Holdout, PulseState
+from lockgate.storage.models import Exposure, PulseState
 
-# Whose entities' kept values are forgotten with them (a gate's for each of its rules).
-KEPT_FOR: dict[str, Any] = {"experiment": Experiment, "gate_rule": Gate, "holdout": Holdout}
-STATE_KEY = ["project_id", "entity_type", "entity_id", "rule_id"]  # pulse_states' unique key
 MOST_CHANGED = 0.5  # an incremental load with more units changed than this share computes all
-
-
-@dataclass(frozen=True)
-class StateKey:
-    """Whose values a state keeps: an entity (and rule) of a project, as jobs name them."""
-
-    project_id: str
-    entity_type: str
-    entity_id: str
-    rule_id: str = ""
-
-
-def fingerprint(spec: Assignment, card: Scorecard) -> str:
-    """What the kept values depend on: the assignment (its SQL expressions as SQL) and every
-    staged metric's query."""
-    expressions = [*spec.extra_filters, *([] if spec.value is None else [spec.value])]
-    described = repr(
-        (
-            spec.experiment,
-            spec.id_type,
-            spec.kind,
-            spec.start_ms,
-            sorted(spec.group_rules.items()),
-            sorted((spec.group_by_value or {}).items()),
-            [str(e.compile(compile_kwargs={"literal_binds": True})) for e in expressions],
-            card.queries,
-            [metric for _, metric in card.staged],
-        )
-    )
-    return hashlib.sha256(described.encode()).hexdigest()
 
 
 def load_scorecard(
@@ -112,7 +75,7 @@ def load_scorecard(
                 card = Scorecard.of(session, key.project_id, metric_refs)
             marks = _watermark(connection)
             with connection_transaction(connection, write=False) as session:
-                state = session.scalars(select(PulseState).where(*_key_filter(key))).first()
+                state = read_state(session, key)
             current = fingerprint(spec, card)
             if incremental and state is not None and state.fingerprint == current:
                 found = _incremental(
@@ -131,7 +94,7 @@ def load_scorecard(
             per_unit, values = kept
             progress(97, "keeping per-unit values for incremental loads")
             with connection_transaction(connection, write=True) as session:
-                state_id = _reset_state(session, key, current, marks, spec, job_id, now_ms)
+                state_id = reset_state(session, key, current, marks, spec, job_id, now_ms)
                 keep(session, state_id, per_unit, values, card.staged)
             return result
         finally:
@@ -204,117 +167,15 @@ def _incremental(
     progress(50, f"replacing {count} units in the kept values")
     try:
         with connection_transaction(connection, write=True) as session:
-            _replace_changed(
+            replace_changed(
                 session, state, spec, card, marks, changed, per_unit, values, job_id, now_ms
             )
-    except _Superseded:
+    except Superseded:
         progress(55, "another load changed the kept values meanwhile: computing every unit instead")
         return None
     with connection_transaction(connection, write=False) as session:
         progress(60, f"per-group sums of {len(card.staged)} metrics from the kept values")
         return state_scorecard(session, state.id, project_id, spec, card, progress, daily_from_ms)
-
-
-class _Superseded(Exception):
-    """The kept state changed between an incremental load's read and its write."""
-
-
-def _replace_changed(
-    session: Session,
-    state: PulseState,
-    spec: Assignment,
-    card: Scorecard,
-    marks: tuple[int, int],
-    changed: Table,
-    per_unit: Table,
-    values: Table,
-    job_id: str,
-    now_ms: int,
-) -> None:
-    """Replace the changed units' kept rows by their recomputed ones, and record the new
-    marks, unless another load changed the state since it was read (``_Superseded``). The
-    conditional update comes first: on PostgreSQL it also locks the state's row."""
-    claimed = session.execute(
-        update(PulseState)
-        .where(
-            PulseState.id == state.id,
-            PulseState.fingerprint == state.fingerprint,
-            PulseState.exposures_seq == state.exposures_seq,
-            PulseState.events_seq == state.events_seq,
-            PulseState.job_id == state.job_id,
-        )
-        .values(
-            exposures_seq=marks[0],
-            events_seq=marks[1],
-            end_ms=spec.until_ms,
-            job_id=job_id,
-            computed_time=now_ms,
-        )
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        raise _Superseded
-    groups = spec.group_names
-    replaced = UNITS.c.unit.in_(select(changed.c.unit))
-    session.execute(delete(UNITS).where(UNITS.c.state_id == state.id, replaced))
-    session.execute(
-        delete(VALUES).where(
-            VALUES.c.state_id == state.id,
-            VALUES.c.metric.in_([metric.index for _, metric in card.staged]),
-            VALUES.c.grp.in_(groups),
-            VALUES.c.unit.in_(select(changed.c.unit)),
-        )
-    )
-    keep(session, state.id, per_unit, values, card.staged)
-
-
-def _reset_state(
-    session: Session,
-    key: StateKey,
-    current: str,
-    marks: tuple[int, int],
-    spec: Assignment,
-    job_id: str,
-    now_ms: int,
-) -> int:
-    """An empty state for ``key`` (its rows of an earlier load deleted), recording what it
-    will hold. Concurrent loads of one entity replace it one after the other: the state's row
-    is created if missing (a concurrent creation wins quietly) and locked before anything else
-    (on PostgreSQL; SQLite has one writer)."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(
-        insert(PulseState)
-        .values(
-            project_id=key.project_id,
-            entity_type=key.entity_type,
-            entity_id=key.entity_id,
-            rule_id=key.rule_id,
-            fingerprint=current,
-            exposures_seq=0,
-            events_seq=0,
-            end_ms=0,
-            job_id=job_id,
-            computed_time=now_ms,
-        )
-        .on_conflict_do_nothing(index_elements=STATE_KEY)
-    )
-    state = session.scalars(select(PulseState).where(*_key_filter(key)).with_for_update()).one()
-    _empty(session, [state.id])
-    state.fingerprint = current
-    state.exposures_seq, state.events_seq = marks
-    state.end_ms = spec.until_ms
-    state.job_id = job_id
-    state.computed_time = now_ms
-    session.flush()
-    return state.id
-
-
-def _key_filter(key: StateKey) -> list[Any]:
-    return [
-        PulseState.project_id == key.project_id,
-        PulseState.entity_type == key.entity_type,
-        PulseState.entity_id == key.entity_id,
-        PulseState.rule_id == key.rule_id,
-    ]
 
 
 def _watermark(connection: Connection) -> tuple[int, int]:
@@ -334,35 +195,3 @@ def _drop(connection: Connection, tables: Sequence[Any]) -> None:
             drop_temporary(connection, tables)
     except Exception:
         connection.invalidate()
-
-
-def forget_deleted(session: Session) -> int:
-    """Delete the kept values of experiments, gates, gate rules and holdouts that no longer
-    exist; returns how many states went."""
-    ids: list[int] = []
-    for entity_type, model in KEPT_FOR.items():
-        gone = select(PulseState.id).where(
-            PulseState.entity_type == entity_type,
-            ~exists().where(
-                model.project_id == PulseState.project_id, model.id == PulseState.entity_id
-            ),
-        )
-        ids += session.scalars(gone)
-    rules = select(PulseState.id, PulseState.rule_id, Gate.document).join(
-        Gate, (Gate.project_id == PulseState.project_id) & (Gate.id == PulseState.entity_id)
-    )
-    for state_id, rule_id, document in session.execute(
-        rules.where(PulseState.entity_type == "gate_rule")
-    ):
-        if find_rule(document.get("rules") or [], rule_id) is None:
-            ids.append(state_id)
-    if ids:
-        _empty(session, ids)
-        session.execute(delete(PulseState).where(PulseState.id.in_(ids)))
-    return len(ids)
-
-
-def _empty(session: Session, state_ids: Sequence[int]) -> None:
-    """Delete the kept units and values of these states."""
-    session.execute(delete(UNITS).where(UNITS.c.state_id.in_(state_ids)))
-    session.execute(delete(VALUES).where(VALUES.c.state_id.in_(state_ids)))
