@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from lockgate.cores.stats.autotune import VariantOutcomes, thompson_weights
 from lockgate.domains.autotunes import service as autotunes
 from lockgate.domains.autotunes.schemas import DecisionIn
-from lockgate.domains.pulse.engine import ds_of
+from lockgate.domains.pulse.engine import utc_day
 from lockgate.domains.pulse.jobs import Computation, ComputedResult, Progress, entity_row
 from lockgate.domains.pulse.sql import autotune_outcomes
 from lockgate.errors import NotFound
@@ -198,7 +198,7 @@ def make_autotune_computation(clock: Clock) -> Computation:
         row = entity_row(session, Autotune, job, "autotune")
         document = row.document
         now = clock.now_ms()
-        ds = ds_of(now)
+        ds = utc_day(now)
         result: dict[str, Any] = {
             "ds": ds,
             "computedTime": now,

@@ -1,6 +1,6 @@
-"""An experiment's Pulse load: its scorecard, from the kept per-unit state when the load is
-incremental (``incremental.load.load_scorecard``), stored as the day's cumulative view and the daily
-views it (re)computed."""
+"""An experiment's Pulse load: its group sums, from the kept per-unit state when the load is
+incremental (``incremental.load.load_group_sums``), stored as the day's cumulative view and
+the daily views it (re)computed."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lockgate.domains.metrics.values import day_window
-from lockgate.domains.pulse.engine import ds_of, experiment_assignment
+from lockgate.domains.pulse.engine import experiment_assignment, utc_day
 from lockgate.domains.pulse.incremental.kept import StateKey
-from lockgate.domains.pulse.incremental.load import load_scorecard
+from lockgate.domains.pulse.incremental.load import load_group_sums
 from lockgate.domains.pulse.jobs import ComputedResult, Progress, entity_row, reload_type
 from lockgate.kit.clock import Clock
 from lockgate.storage.models import Experiment, PulseJob, PulseResult
@@ -25,7 +25,7 @@ def make_experiment_computation(clock: Clock) -> Any:
         now = clock.now_ms()
         refs = [("primary", m) for m in document.get("primaryMetrics") or []]
         refs += [("secondary", m) for m in document.get("secondaryMetrics") or []]
-        sums = load_scorecard(
+        sums = load_group_sums(
             session.get_bind(),  # type: ignore[arg-type]
             StateKey(job.project_id, job.entity_type, job.entity_id),
             experiment_assignment(document, now),
@@ -38,7 +38,7 @@ def make_experiment_computation(clock: Clock) -> Any:
         )
         daily = sums.pop("daily", {})
         result = {
-            "ds": ds_of(now),
+            "ds": utc_day(now),
             "computedTime": now,
             "startTime": document.get("startTime"),
             "groups": [

@@ -17,7 +17,7 @@ metric list (with the units per group stored, for health): Pulse does not invent
 such as every event the exposed units logged.
 
 Loads keep their per-unit values for the next incremental load, as experiment loads do
-(``incremental.load.load_scorecard``). Results requests never compute: they read the latest
+(``incremental.load.load_group_sums``). Results requests never compute: they read the latest
 stored sums (``jobs.latest_results``).
 """
 
@@ -31,11 +31,11 @@ from sqlalchemy import or_
 from sqlalchemy.orm import Session
 
 from lockgate.domains.pulse import jobs
-from lockgate.domains.pulse.engine import ds_of
+from lockgate.domains.pulse.engine import utc_day
 from lockgate.domains.pulse.incremental.kept import StateKey
-from lockgate.domains.pulse.incremental.load import load_scorecard
+from lockgate.domains.pulse.incremental.load import load_group_sums
 from lockgate.domains.pulse.jobs import ComputedResult, Progress
-from lockgate.domains.pulse.results import ResultOptions, scorecard
+from lockgate.domains.pulse.results import ResultOptions, metric_results
 from lockgate.domains.pulse.sql import Assignment, SecondaryGateValue, secondary_gate_filter
 from lockgate.domains.rules.validation import find_rule as rule_index
 from lockgate.errors import InvalidInput
@@ -111,7 +111,7 @@ def _result(
 ) -> list[ComputedResult]:
     progress(5, "assigning units to groups")
     refs = [("primary", m) for m in document.get("monitoringMetrics") or []]
-    sums = load_scorecard(
+    sums = load_group_sums(
         session.get_bind(),  # type: ignore[arg-type]
         StateKey(job.project_id, job.entity_type, job.entity_id, job.rule_id or ""),
         assignment,
@@ -122,7 +122,7 @@ def _result(
         now_ms=now,
     )
     result = {
-        "ds": ds_of(now),
+        "ds": utc_day(now),
         "computedTime": now,
         "control": comparison.control,
         "test": comparison.test,
@@ -206,7 +206,7 @@ def monitoring_results(
     and an empty list before any load."""
     stored = jobs.latest_results(session, project_id, entity_type, entity_id, rule_id=rule_id)
     if stored is None:
-        return {"ds": ds_of(now_ms), "monitoringMetrics": []}
+        return {"ds": utc_day(now_ms), "monitoringMetrics": []}
     document = stored.document
     options = ResultOptions(
         control=document["control"],
@@ -214,4 +214,7 @@ def monitoring_results(
         cuped=True if cuped is None else cuped,
         confidence=95.0 if confidence is None else confidence,
     )
-    return {"ds": stored.ds, "monitoringMetrics": scorecard(document, options)["primaryMetrics"]}
+    return {
+        "ds": stored.ds,
+        "monitoringMetrics": metric_results(document, options)["primaryMetrics"],
+    }

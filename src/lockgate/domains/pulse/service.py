@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from lockgate.domains.metrics.sql import DAY_MS
 from lockgate.domains.pulse import jobs, monitoring
-from lockgate.domains.pulse.engine import ds_of
-from lockgate.domains.pulse.results import ResultOptions, scorecard
+from lockgate.domains.pulse.engine import utc_day
+from lockgate.domains.pulse.results import ResultOptions, metric_results
 from lockgate.errors import InvalidInput
 from lockgate.kit.actor import Change
 from lockgate.kit.clock import Clock
@@ -38,7 +38,7 @@ def load(
     """Queue a load of one experiment, gate rule (``rule_id`` = the rule's baseID) or
     holdout. ``refresh`` (else the body's, else ``full``): ``full`` recomputes every unit and
     every daily view; ``incremental`` recomputes only the units whose rows changed since the
-    last load (``incremental.load.load_scorecard``); ``incremental`` and ``metric`` keep the
+    last load (``incremental.load.load_group_sums``); ``incremental`` and ``metric`` keep the
     daily views of days that were over when they were computed."""
     jobs.enqueue(
         session,
@@ -71,8 +71,8 @@ def history_dto(job: PulseJob) -> dict[str, Any]:
     dto: dict[str, Any] = {
         "creatorName": job.requested_by or "Lockgate",
         "createdTime": created,
-        "startDs": ds_of(job.started_time or created),
-        "endDs": ds_of(finished or created),
+        "startDs": utc_day(job.started_time or created),
+        "endDs": utc_day(finished or created),
         "reloadType": jobs.reload_type(job),
         "turboMode": False,
         "status": job.status,
@@ -187,14 +187,14 @@ def experiment_results(
     )
     if stored is None:
         return {
-            "ds": day or ds_of(now_ms),
+            "ds": day or utc_day(now_ms),
             "primaryMetrics": [],
             "secondaryMetrics": [],
             "otherMetrics": [],
         }
     return {
         "ds": stored.ds,
-        **scorecard(
+        **metric_results(
             stored.document,
             replace(options, sequential=sequential and _before_target(document, stored)),
         ),
@@ -283,7 +283,7 @@ def _daily_targets(session: Session) -> list[tuple[str, str, str, str]]:
 def schedule_daily(database: Database, clock: Clock) -> int:
     """Queue today's load of everything ``_daily_targets`` lists that has no result for today
     yet and no load pending."""
-    today = ds_of(clock.now_ms())
+    today = utc_day(clock.now_ms())
     queued = 0
     with database.transaction(write=True) as session:
         for project_id, entity_type, entity_id, rule_id in _daily_targets(session):

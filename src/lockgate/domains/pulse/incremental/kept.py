@@ -1,8 +1,8 @@
 """The kept state of incremental Pulse: per entity (and rule) a ``pulse_states`` row saying
 what was kept and up to which exposure and event ``seq``, with the kept units
-(``pulse_state_units``) and unit values (``pulse_state_values``). Loads copy their staged tables
-in, replace the units that changed, and read the per-group sums back as ``engine.scorecard_sums``
-would compute them from the raw rows."""
+(``pulse_state_units``) and unit values (``pulse_state_values``). Loads copy their staged
+tables in, replace the units that changed, and read the group sums back as
+``engine.compute_group_sums`` would compute them from the raw rows."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Subquery
 
 from lockgate.domains.pulse.engine import (
+    MeasuredMetrics,
     PerMetric,
-    Scorecard,
     fill_sums,
-    finish_scorecard,
+    finish_group_sums,
     per_metric,
 )
 from lockgate.domains.pulse.jobs import Progress
@@ -61,7 +61,7 @@ class StateKey:
     rule_id: str = ""
 
 
-def fingerprint(spec: Assignment, card: Scorecard) -> str:
+def fingerprint(spec: Assignment, measured: MeasuredMetrics) -> str:
     """What the kept values depend on: the assignment (its SQL expressions as SQL) and every
     staged metric's query."""
     expressions = [*spec.extra_filters, *([] if spec.value is None else [spec.value])]
@@ -74,8 +74,8 @@ def fingerprint(spec: Assignment, card: Scorecard) -> str:
             sorted(spec.group_rules.items()),
             sorted((spec.group_by_value or {}).items()),
             [str(e.compile(compile_kwargs={"literal_binds": True})) for e in expressions],
-            card.queries,
-            [metric for _, metric in card.staged],
+            measured.queries,
+            [metric for _, metric in measured.staged],
         )
     )
     return hashlib.sha256(described.encode()).hexdigest()
@@ -85,16 +85,16 @@ def read_state(session: Session, key: StateKey) -> PulseState | None:
     return session.scalars(select(PulseState).where(*_key_filter(key))).first()
 
 
-def state_scorecard(
+def kept_group_sums(
     session: Session,
     state_id: int,
     project_id: str,
     spec: Assignment,
-    card: Scorecard,
+    measured: MeasuredMetrics,
     progress: Progress,
     daily_from_ms: int | None,
 ) -> dict[str, Any]:
-    """The scorecard document from a kept state, as ``scorecard_sums`` computes it from the
+    """The group sums from a kept state, as ``compute_group_sums`` computes them from the
     raw rows."""
     kept_units = (
         select(UNITS.c.unit, UNITS.c.grp, UNITS.c.first_ts, UNITS.c.groups)
@@ -102,23 +102,23 @@ def state_scorecard(
         .subquery("per_unit")
     )
     units: dict[str, int] = {}
-    if card.staged:
+    if measured.staged:
         assigned = select(kept_units.c.grp, func.count()).where(kept_units.c.groups == 1)
         for grp, n in session.execute(assigned.group_by(kept_units.c.grp)):
             units[str(grp)] = int(n)
-        metrics = [metric for _, metric in card.staged]
-        sums, rows = _state_sums(session, state_id, metrics, units)
+        metrics = [metric for _, metric in measured.staged]
+        sums, rows = _kept_metric_sums(session, state_id, metrics, units)
         fill_sums(
             session,
-            card.staged,
+            measured.staged,
             sums,
             lambda metric: metric_view(
                 _kept_values(state_id, metric), metric.index, cuped=metric.cuped
             ),
-            lambda caps: _state_tails(session, state_id, caps, units, rows),
+            lambda caps: _kept_tails(session, state_id, caps, units, rows),
         )
-    return finish_scorecard(
-        session, project_id, spec, card, kept_units, units, progress, daily_from_ms
+    return finish_group_sums(
+        session, project_id, spec, measured, kept_units, units, progress, daily_from_ms
     )
 
 
@@ -136,7 +136,7 @@ def _kept_values(state_id: int, metric: StagedMetric, *, above: float | None = N
     return query.subquery(f"kept_{metric.index}")
 
 
-def _state_sums(
+def _kept_metric_sums(
     session: Session, state_id: int, metrics: Sequence[StagedMetric], units: Mapping[str, int]
 ) -> tuple[PerMetric, dict[int, dict[str, int]]]:
     """Every metric's per-group sums (a range of the kept values each), and its kept rows per
@@ -159,7 +159,7 @@ def _state_sums(
     return sums, rows
 
 
-def _state_tails(
+def _kept_tails(
     session: Session,
     state_id: int,
     caps: Sequence[tuple[StagedMetric, float]],
@@ -237,7 +237,7 @@ def replace_changed(
     session: Session,
     state: PulseState,
     spec: Assignment,
-    card: Scorecard,
+    measured: MeasuredMetrics,
     marks: tuple[int, int],
     changed: Table,
     per_unit: Table,
@@ -273,12 +273,12 @@ def replace_changed(
     session.execute(
         delete(VALUES).where(
             VALUES.c.state_id == state.id,
-            VALUES.c.metric.in_([metric.index for _, metric in card.staged]),
+            VALUES.c.metric.in_([metric.index for _, metric in measured.staged]),
             VALUES.c.grp.in_(groups),
             VALUES.c.unit.in_(select(changed.c.unit)),
         )
     )
-    keep(session, state.id, per_unit, values, card.staged)
+    keep(session, state.id, per_unit, values, measured.staged)
 
 
 def reset_state(

@@ -1,6 +1,6 @@
 """An incremental Pulse load: from the kept state (``kept``) when it still matches the load's
 definition, recomputing only the units whose raw rows changed since; from every raw row
-otherwise, keeping its per-unit values for the next load (``load_scorecard``)."""
+otherwise, keeping its per-unit values for the next load (``load_group_sums``)."""
 
 from __future__ import annotations
 
@@ -12,17 +12,17 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select, text
 
 from lockgate.domains.events import incoming
-from lockgate.domains.pulse.engine import Scorecard, card_sums, drop_temporary
+from lockgate.domains.pulse.engine import MeasuredMetrics, drop_temporary, measured_group_sums
 from lockgate.domains.pulse.incremental.kept import (
     UNITS,
     StateKey,
     Superseded,
     fingerprint,
     keep,
+    kept_group_sums,
     read_state,
     replace_changed,
     reset_state,
-    state_scorecard,
 )
 from lockgate.domains.pulse.jobs import Progress
 from lockgate.domains.pulse.sql import (
@@ -42,7 +42,7 @@ from lockgate.storage.models import Exposure, PulseState
 MOST_CHANGED = 0.5  # an incremental load with more units changed than this share computes all
 
 
-def load_scorecard(
+def load_group_sums(
     engine: Engine,
     key: StateKey,
     spec: Assignment,
@@ -54,9 +54,9 @@ def load_scorecard(
     now_ms: int,
     daily_from_ms: int | None = None,
 ) -> dict[str, Any]:
-    """``engine.scorecard_sums`` of ``spec``, kept per unit for the next load.
+    """``engine.compute_group_sums`` of ``spec``, kept per unit for the next load.
 
-    A full load stages every unit as ``scorecard_sums`` does, then copies the staged units and
+    A full load stages every unit as ``compute_group_sums`` does, then copies the staged units and
     values into the state with the highest exposure and event ``seq`` it had read. An
     ``incremental`` load whose state still matches the definition (``fingerprint``) finds the
     units whose raw rows changed since (``sql.changed_units``: the raw tables are
@@ -72,14 +72,14 @@ def load_scorecard(
         kept: list[Any] = []
         try:
             with connection_transaction(connection, write=False) as session:
-                card = Scorecard.of(session, key.project_id, metric_refs)
+                measured = MeasuredMetrics.of(session, key.project_id, metric_refs)
             marks = _watermark(connection)
             with connection_transaction(connection, write=False) as session:
                 state = read_state(session, key)
-            current = fingerprint(spec, card)
+            current = fingerprint(spec, measured)
             if incremental and state is not None and state.fingerprint == current:
                 found = _incremental(
-                    connection, state, spec, card, marks, progress, kept, job_id, now_ms,
+                    connection, state, spec, measured, marks, progress, kept, job_id, now_ms,
                     daily_from_ms,
                 )  # fmt: skip
                 if found is not None:
@@ -87,15 +87,15 @@ def load_scorecard(
                 _drop(connection, kept)
                 kept.clear()
             with connection_transaction(connection, write=False) as session:
-                result = card_sums(
-                    session, key.project_id, spec, card, progress,
+                result = measured_group_sums(
+                    session, key.project_id, spec, measured, progress,
                     daily_from_ms=daily_from_ms, kept=kept,
                 )  # fmt: skip
             per_unit, values = kept
             progress(97, "keeping per-unit values for incremental loads")
             with connection_transaction(connection, write=True) as session:
                 state_id = reset_state(session, key, current, marks, spec, job_id, now_ms)
-                keep(session, state_id, per_unit, values, card.staged)
+                keep(session, state_id, per_unit, values, measured.staged)
             return result
         finally:
             _drop(connection, kept)
@@ -105,7 +105,7 @@ def _incremental(
     connection: Connection,
     state: PulseState,
     spec: Assignment,
-    card: Scorecard,
+    measured: MeasuredMetrics,
     marks: tuple[int, int],
     progress: Progress,
     kept: list[Any],
@@ -113,18 +113,18 @@ def _incremental(
     now_ms: int,
     daily_from_ms: int | None,
 ) -> dict[str, Any] | None:
-    """The scorecard from the kept state with the changed units recomputed; None when a full
+    """The group sums from the kept state with the changed units recomputed; None when a full
     load is the better way (most units changed, or another load changed the state)."""
     suffix = uuid.uuid4().hex[:12]
     changed = unit_table(f"pulse_changed_{suffix}")
     per_unit = per_unit_table(f"pulse_units_{suffix}", keep=True)
-    values = unit_values_table(f"pulse_values_{suffix}", card.queries, keep=True)
+    values = unit_values_table(f"pulse_values_{suffix}", measured.queries, keep=True)
     kept += [changed, per_unit, values]
     project_id = state.project_id
     with connection_transaction(connection, write=False) as session:
         progress(10, "finding units with new exposures or events")
         if connection.dialect.name == "postgresql":
-            # Fresh statistics, as scorecard_sums takes them; on the kept values too, or the
+            # Fresh statistics, as compute_group_sums takes them; on the kept values too, or the
             # planner replaces changed units and joins kept units to events by nested loops.
             connection.execute(text("ANALYZE exposures, events"))
             connection.execute(text("ANALYZE pulse_state_units, pulse_state_values"))
@@ -132,7 +132,7 @@ def _incremental(
         found = changed_units(
             project_id,
             spec,
-            event_names(card.queries),
+            event_names(measured.queries),
             exposures_after=state.exposures_seq,
             events_after=state.events_seq,
             exposed_from_ms=state.end_ms,
@@ -155,9 +155,9 @@ def _incremental(
             )
         )
         values.create(connection)
-        if card.queries:
+        if measured.queries:
             assigned = select(per_unit).where(per_unit.c.groups == 1).subquery("assigned")
-            computed = unit_values_many(project_id, assigned, card.queries, spec.id_type)
+            computed = unit_values_many(project_id, assigned, measured.queries, spec.id_type)
             connection.execute(
                 values.insert().from_select(list(computed.c.keys()), select(computed))
             )
@@ -168,14 +168,16 @@ def _incremental(
     try:
         with connection_transaction(connection, write=True) as session:
             replace_changed(
-                session, state, spec, card, marks, changed, per_unit, values, job_id, now_ms
+                session, state, spec, measured, marks, changed, per_unit, values, job_id, now_ms
             )
     except Superseded:
         progress(55, "another load changed the kept values meanwhile: computing every unit instead")
         return None
     with connection_transaction(connection, write=False) as session:
-        progress(60, f"per-group sums of {len(card.staged)} metrics from the kept values")
-        return state_scorecard(session, state.id, project_id, spec, card, progress, daily_from_ms)
+        progress(60, f"per-group sums of {len(measured.staged)} metrics from the kept values")
+        return kept_group_sums(
+            session, state.id, project_id, spec, measured, progress, daily_from_ms
+        )
 
 
 def _watermark(connection: Connection) -> tuple[int, int]:
