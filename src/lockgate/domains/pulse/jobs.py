@@ -7,7 +7,7 @@ of the raw rows, right whether or not the results that follow are stored; see ``
 from __future__ import annotations
 
 import logging
-import traceback
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -84,6 +84,12 @@ def entity_row(session: Session, model: type[Row], job: PulseJob, kind: str) -> 
 def reload_type(job: PulseJob) -> str:
     """``full``, ``incremental`` or ``metric``: what the load was asked to recompute."""
     return str((job.details or {}).get("reloadType") or "full")
+
+
+def describe(job: PulseJob) -> str:
+    """What a job loads, for logs: ``experiment exp (full load)``, ``gate_rule g rule r ...``."""
+    rule = f" rule {job.rule_id}" if job.rule_id else ""
+    return f"{job.entity_type} {job.entity_id}{rule} ({reload_type(job)} load)"
 
 
 def history(
@@ -175,17 +181,28 @@ class JobRunner:
         job_id = self._claim()
         if job_id is None:
             return None
+        # Wall time for the log, not the injected clock: how long the job really took.
+        started = time.perf_counter()
         try:
             incoming.settle(self._database)  # the job sees every acknowledged event
             with self._database.transaction(write=False) as session:
                 job = session.scalars(select(PulseJob).where(PulseJob.id == job_id)).one()
+                logger.info("Pulse job %s started: %s", job_id, describe(job))
                 computation = self._computations.get(job.entity_type)
                 if computation is None:
                     raise LookupError(f"no Pulse computation for {job.entity_type}")
                 results = list(computation(session, job, self._progress(job_id)))
             self._store(job_id, job, results)
+            logger.info(
+                "Pulse job %s finished in %.3f s: %d result rows stored",
+                job_id,
+                time.perf_counter() - started,
+                len(results),
+            )
         except Exception as exc:  # a failed job must be recorded, whatever failed
-            logger.error("pulse job %s failed: %s", job_id, traceback.format_exc())
+            logger.exception(
+                "Pulse job %s failed after %.3f s", job_id, time.perf_counter() - started
+            )
             with self._database.transaction(write=True) as session:
                 session.execute(
                     update(PulseJob)

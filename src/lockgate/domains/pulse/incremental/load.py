@@ -4,6 +4,7 @@ otherwise, keeping its per-unit values for the next load (``load_group_sums``)."
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -38,6 +39,8 @@ from lockgate.domains.pulse.sql import (
 )
 from lockgate.kit.db import connection_transaction
 from lockgate.storage.models import Exposure, PulseState
+
+logger = logging.getLogger("lockgate.domains.pulse")
 
 MOST_CHANGED = 0.5  # an incremental load with more units changed than this share computes all
 
@@ -196,4 +199,10 @@ def _drop(connection: Connection, tables: Sequence[Any]) -> None:
         with connection_transaction(connection, write=False):
             drop_temporary(connection, tables)
     except Exception:
+        # Not raised: it would hide the load's own outcome, and invalidating the connection
+        # drops the tables anyway.
+        logger.exception(
+            "Pulse: could not drop temporary tables %s; closing their connection",
+            ", ".join(table.name for table in tables),
+        )
         connection.invalidate()
