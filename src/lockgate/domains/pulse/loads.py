@@ -6,21 +6,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lockgate.domains.metrics.values import day_window
+from lockgate.domains.pulse import repository
 from lockgate.domains.pulse.engine import experiment_assignment, utc_day
 from lockgate.domains.pulse.incremental.kept import StateKey
 from lockgate.domains.pulse.incremental.load import load_group_sums
-from lockgate.domains.pulse.jobs import ComputedResult, Progress, entity_row, reload_type
+from lockgate.domains.pulse.jobs import ComputedResult, Progress, reload_type
 from lockgate.kit.clock import Clock
-from lockgate.storage.models import Experiment, PulseJob, PulseResult
+from lockgate.storage.models import Experiment, PulseJob
 
 
 def make_experiment_computation(clock: Clock) -> Any:
     def compute(session: Session, job: PulseJob, progress: Progress) -> list[ComputedResult]:
-        row = entity_row(session, Experiment, job, "experiment")
+        row = repository.entity_row(session, Experiment, job, "experiment")
         document = row.document
         now = clock.now_ms()
         refs = [("primary", m) for m in document.get("primaryMetrics") or []]
@@ -62,17 +62,7 @@ def daily_resume_ms(session: Session, job: PulseJob) -> int:
     before it are final and are not computed again)."""
     if reload_type(job) == "full":
         return 0
-    stored = session.execute(
-        select(PulseResult.ds, PulseResult.computed_time)
-        .where(
-            PulseResult.project_id == job.project_id,
-            PulseResult.entity_type == job.entity_type,
-            PulseResult.entity_id == job.entity_id,
-            PulseResult.rule_id == (job.rule_id or ""),
-            PulseResult.view == "daily",
-        )
-        .order_by(PulseResult.ds.desc())
-    )
+    stored = repository.daily_views_computed(session, job)
     for ds, computed_time in stored:
         _, end_ms = day_window(ds)
         if computed_time >= end_ms:

@@ -18,7 +18,7 @@ such as every event the exposed units logged.
 
 Loads keep their per-unit values for the next incremental load, as experiment loads do
 (``incremental.load.load_group_sums``). Results requests never compute: they read the latest
-stored sums (``jobs.latest_results``).
+stored sums (``repository.latest_result``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import or_
 from sqlalchemy.orm import Session
 
-from lockgate.domains.pulse import jobs
+from lockgate.domains.pulse import jobs, repository
 from lockgate.domains.pulse.engine import utc_day
 from lockgate.domains.pulse.incremental.kept import StateKey
 from lockgate.domains.pulse.incremental.load import load_group_sums
@@ -134,7 +134,7 @@ def _result(
 
 def make_gate_rule_computation(clock: Clock) -> jobs.Computation:
     def compute(session: Session, job: PulseJob, progress: Progress) -> list[ComputedResult]:
-        row = jobs.entity_row(session, Gate, job, "gate")
+        row = repository.entity_row(session, Gate, job, "gate")
         rule = find_rule(row.document, job.rule_id or "")
         if rule is None:
             raise LookupError(f"gate {job.entity_id!r} no longer has rule {job.rule_id!r}")
@@ -156,7 +156,7 @@ def make_gate_rule_computation(clock: Clock) -> jobs.Computation:
 
 def make_holdout_computation(clock: Clock) -> jobs.Computation:
     def compute(session: Session, job: PulseJob, progress: Progress) -> list[ComputedResult]:
-        row = jobs.entity_row(session, Holdout, job, "holdout")
+        row = repository.entity_row(session, Holdout, job, "holdout")
         now = clock.now_ms()
         assignment = holdout_assignment(row.document, now)
         return _result(session, job, assignment, row.document, HOLDOUT_COMPARISON, now, progress)
@@ -204,7 +204,7 @@ def monitoring_results(
 ) -> dict[str, Any]:
     """``GatePulseResultsDto`` from the latest stored sums: ``{ds, monitoringMetrics}``; today
     and an empty list before any load."""
-    stored = jobs.latest_results(session, project_id, entity_type, entity_id, rule_id=rule_id)
+    stored = repository.latest_result(session, project_id, entity_type, entity_id, rule_id=rule_id)
     if stored is None:
         return {"ds": utc_day(now_ms), "monitoringMetrics": []}
     document = stored.document
