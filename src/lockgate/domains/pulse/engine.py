@@ -121,12 +121,10 @@ def measured_group_sums(
         # Event tables grow by bulk inserts faster than autovacuum re-samples them; with stale
         # statistics the planner picks a nested loop over millions of rows.
         connection.execute(text("ANALYZE exposures, events"))
-    with _staged(
+    staging = _staged(
         connection, project_id, spec, measured.queries, progress, keep=kept is not None
-    ) as (
-        per_unit,
-        values,
-    ):
+    )
+    with staging as (per_unit, values):
         if kept is not None:
             kept += [per_unit, values]
         units: dict[str, int] = {}
