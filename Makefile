@@ -6,7 +6,7 @@ RUNTIME := $(VENV)/.runtime-installed
 STAMP := $(VENV)/.dev-installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test test-sqlite test-postgresql test-slow lint typecheck bench docs clean
+.PHONY: run test test-sqlite test-postgresql test-slow lint typecheck bench fuzz docs clean
 
 $(RUNTIME): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,8 +49,13 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	LOCKGATE_BENCH_PG_URL=$(PG_URL) $(BIN)/python -m bench
 
+# Schemathesis against live servers on SQLite and PostgreSQL (tools/fuzz.py); not in `make test`.
+fuzz: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,fuzz]'
+	$(BIN)/python -m tools.fuzz $(FUZZ_ARGS)
+
 docs: $(STAMP)
 	$(BIN)/python tools/readme_operations.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .fuzz

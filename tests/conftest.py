@@ -136,3 +136,11 @@ def implemented_operations() -> set[tuple[str, str]]:
     """Spec operations the app serves."""
     served = served_operations(create_app(Settings(database_url="sqlite://")))
     return {(op.method, op.path) for op in operations() if (op.method, op.path) in served}
+
+
+@pytest.fixture()
+def none_hash_scope(console: ContractClient, project: Bootstrap) -> None:
+    """The project's client key may ask for plain names (``hash: "none"``)."""
+    key_id = project.client_key[: len("client-") + 12]
+    response = console.patch(f"/console/v1/keys/{key_id}", json={"scopes": ["none_hash_enabled"]})
+    assert response.status_code == 200

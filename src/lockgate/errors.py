@@ -74,7 +74,19 @@ class MethodNotAllowed(LockgateError):
 
 
 class RateLimited(LockgateError):
-    """The caller is over a rate limit."""
+    """The caller is over a rate limit; it may try again in ``retry_after_s`` seconds."""
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class PayloadTooLarge(LockgateError):
+    """The request body, as sent or once decompressed, is larger than the server accepts."""
+
+
+class UnsupportedMediaType(LockgateError):
+    """The request body is in an encoding the server cannot read."""
 
 
 def describe_validation_errors(raw: Sequence[Mapping[str, Any]]) -> tuple[str, list[FieldProblem]]:

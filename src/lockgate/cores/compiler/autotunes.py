@@ -21,6 +21,8 @@ from typing import Any
 
 from lockgate.cores.compiler.base import Compiler, entity_salt, entity_spec
 from lockgate.cores.compiler.experiments import bucket_condition, public_condition, with_group_name
+from lockgate.documents.specs import ConfigSpec, SpecRule
+from lockgate.documents.stored import StoredAutotune
 
 
 def thresholds(weights: Sequence[float]) -> list[int]:
@@ -49,14 +51,14 @@ def traffic_weights(autotune: Mapping[str, Any]) -> list[float]:
     return [1.0] * len(variants)
 
 
-def autotune_spec(compiler: Compiler, autotune: Mapping[str, Any]) -> dict[str, Any]:
+def autotune_spec(compiler: Compiler, autotune: StoredAutotune) -> ConfigSpec:
     id_type = str(autotune.get("idType") or "userID")
     salt = entity_salt(autotune, "autotune")
     status = autotune.get("status") or ("active" if autotune.get("isStarted") else "setup")
     variants = autotune.get("variants") or []
-    winner = autotune.get("winner") or {}
+    winner: Mapping[str, object] = autotune.get("winner") or {}
     launched = next((v for v in variants if v["id"] == winner.get("id")), None)
-    rules: list[dict[str, Any]]
+    rules: list[SpecRule]
     if status == "decision_made" and launched is not None:
         rule = compiler.synthetic_rule(
             "launchedGroup", [public_condition(id_type)], id_type, return_value=launched["json"]
@@ -95,9 +97,9 @@ def autotune_spec(compiler: Compiler, autotune: Mapping[str, Any]) -> dict[str, 
 
 def compile_section(
     compiler: Compiler,
-    gates: dict[str, Any],
-    configs: dict[str, Any],
-    layers: dict[str, Any],
+    gates: dict[str, ConfigSpec],
+    configs: dict[str, ConfigSpec],
+    layers: dict[str, ConfigSpec],
     experiment_to_layer: dict[str, str],
 ) -> None:
     """Add every autotune the key may see to ``dynamic_configs``."""

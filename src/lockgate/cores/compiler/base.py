@@ -13,6 +13,9 @@ from typing import Any
 
 from lockgate.cores.compiler.conditions import ConditionMap, dcs_condition, environment_condition
 from lockgate.cores.compiler.snapshot import KeyScope, ProjectSnapshot, target_apps
+from lockgate.documents.specs import ConfigSpec, SpecCondition, SpecEntity, SpecRule, SpecType
+from lockgate.documents.stored import StoredRule
+from lockgate.documents.values import JsonValue
 
 _SALT_NAMESPACE = uuid.UUID("6f1c8f55-8a43-4a1e-9d57-2b0c4bbd1c1e")
 
@@ -28,17 +31,17 @@ def entity_salt(document: Mapping[str, Any], entity_type: str) -> str:
 def entity_spec(
     document: Mapping[str, Any],
     *,
-    spec_type: str,
-    entity: str,
+    spec_type: SpecType,
+    entity: SpecEntity,
     salt: str,
     enabled: bool,
-    default_value: Any,
-    rules: list[dict[str, Any]],
+    default_value: JsonValue,
+    rules: list[SpecRule],
     id_type: str,
-) -> dict[str, Any]:
+) -> ConfigSpec:
     """The fields a versioned entity's spec (gate, dynamic config, experiment, layer, autotune)
     carries, in Statsig's key order, then ``targetAppIDs`` when it is tagged with apps."""
-    spec: dict[str, Any] = {
+    spec: ConfigSpec = {
         "type": spec_type,
         "salt": salt,
         "enabled": enabled,
@@ -54,7 +57,7 @@ def entity_spec(
     return spec
 
 
-def unit_ids_condition(ids: Sequence[str], id_type: str) -> dict[str, Any]:
+def unit_ids_condition(ids: Sequence[str], id_type: str) -> SpecCondition:
     """Units whose ``id_type`` id is one of ``ids`` (an id override of custom unit ids)."""
     return {
         "type": "unit_id",
@@ -65,7 +68,7 @@ def unit_ids_condition(ids: Sequence[str], id_type: str) -> dict[str, Any]:
     }
 
 
-def user_ids_condition(ids: Sequence[str], id_type: str) -> dict[str, Any]:
+def user_ids_condition(ids: Sequence[str], id_type: str) -> SpecCondition:
     """Users whose ``userID`` is one of ``ids`` (an id override of user ids)."""
     return {
         "type": "user_field",
@@ -92,15 +95,15 @@ class Compiler:
             return True
         return self.scope.target_app in target_apps(document)
 
-    def rule_in_scope(self, rule: Mapping[str, Any]) -> bool:
+    def rule_in_scope(self, rule: StoredRule) -> bool:
         environments = rule.get("environments")
         if environments is None or self.scope.environments is None:
             return True
         return bool(set(environments) & set(self.scope.environments))
 
     def console_rule(
-        self, rule: Mapping[str, Any], id_type: str, return_value: Any
-    ) -> dict[str, Any]:
+        self, rule: Mapping[str, Any], id_type: str, return_value: JsonValue
+    ) -> SpecRule:
         conditions = []
         if rule.get("environments") is not None:
             conditions.append(
@@ -120,12 +123,12 @@ class Compiler:
     def synthetic_rule(
         self,
         rule_id: str,
-        conditions: Sequence[dict[str, Any]],
+        conditions: Sequence[SpecCondition],
         id_type: str,
         *,
         pass_percentage: float = 100,
-        return_value: Any = True,
-    ) -> dict[str, Any]:
+        return_value: JsonValue = True,
+    ) -> SpecRule:
         return {
             "name": rule_id,
             "passPercentage": pass_percentage,
@@ -138,9 +141,9 @@ class Compiler:
 
     # -- id overrides (gates and holdouts) ------------------------------------------------------
 
-    def gate_override_rules(self, gate: Mapping[str, Any], id_type: str) -> list[dict[str, Any]]:
+    def gate_override_rules(self, gate: Mapping[str, Any], id_type: str) -> list[SpecRule]:
         overrides = gate.get("overrides") or {}
-        rules: list[dict[str, Any]] = []
+        rules: list[SpecRule] = []
 
         def emit(
             rule_id: str, ids: Sequence[str], custom: bool, env: str | None, passing: bool
@@ -187,4 +190,13 @@ class Compiler:
 
 # Entity kinds compiled by their own modules (``sections``): each adds its specs to the gate,
 # config and layer maps and to experiment_to_layer.
-Section = Callable[[Compiler, dict[str, Any], dict[str, Any], dict[str, Any], dict[str, str]], None]
+Section = Callable[
+    [
+        Compiler,
+        dict[str, ConfigSpec],
+        dict[str, ConfigSpec],
+        dict[str, ConfigSpec],
+        dict[str, str],
+    ],
+    None,
+]

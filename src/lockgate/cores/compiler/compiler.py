@@ -6,14 +6,13 @@ that knows how console entities become SDK specs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from lockgate.cores.compiler.base import Compiler, entity_salt, entity_spec
 from lockgate.cores.compiler.conditions import SEGMENT_PREFIX
 from lockgate.cores.compiler.holdouts import reference_rules
 from lockgate.cores.compiler.sections import SECTIONS
 from lockgate.cores.compiler.snapshot import KeyScope, ProjectSnapshot
+from lockgate.documents.specs import ConfigSpec, ConfigSpecsV2, SpecCondition, SpecRule
+from lockgate.documents.stored import StoredConfig, StoredGate, StoredSegment
 
 # Id lists at or above this size are served as files (`compile-mapping.md` §5.2, §12.7).
 INLINE_ID_LIST_LIMIT = 1000
@@ -29,7 +28,11 @@ DIAGNOSTICS = {
     "log_event": 100,
     "api_call": 100,
 }
-SDK_CONFIGS = {"event_queue_size": 2000, "event_content_encoding": "gzip", "sampling_mode": "none"}
+SDK_CONFIGS: dict[str, str | int] = {
+    "event_queue_size": 2000,
+    "event_content_encoding": "gzip",
+    "sampling_mode": "none",
+}
 
 
 class DocumentCompiler(Compiler):
@@ -38,14 +41,14 @@ class DocumentCompiler(Compiler):
 
     # -- gates -------------------------------------------------------------------------------
 
-    def gate_spec(self, gate: Mapping[str, Any]) -> dict[str, Any]:
+    def gate_spec(self, gate: StoredGate) -> ConfigSpec:
         id_type = gate.get("idType") or "userID"
-        status = gate.get("status")
+        status: str | None = gate.get("status")
         if status == "Archived":
             status = gate.get("statusBeforeArchive") or gate.get("preArchiveStatus") or status
         enabled = bool(gate.get("isEnabled", True)) and status != "Disabled"
         default_value = False
-        rules: list[dict[str, Any]] = []
+        rules: list[SpecRule] = []
         if status == "Launched" and enabled:
             # Launched: no rule evaluation, true for everyone (holdouts still apply first).
             enabled, default_value = False, True
@@ -73,7 +76,7 @@ class DocumentCompiler(Compiler):
 
     # -- dynamic configs ---------------------------------------------------------------------
 
-    def config_spec(self, config: Mapping[str, Any]) -> dict[str, Any]:
+    def config_spec(self, config: StoredConfig) -> ConfigSpec:
         id_type = config.get("idType") or "userID"
         enabled = bool(config.get("isEnabled", True)) and config.get("status") != "Disabled"
         return entity_spec(
@@ -93,10 +96,10 @@ class DocumentCompiler(Compiler):
 
     # -- segments ----------------------------------------------------------------------------
 
-    def segment_spec(self, segment: Mapping[str, Any]) -> dict[str, Any]:
+    def segment_spec(self, segment: StoredSegment) -> ConfigSpec:
         id_type = segment.get("idType") or "userID"
         enabled = bool(segment.get("isEnabled", True)) and segment.get("status") != "Archived"
-        rules: list[dict[str, Any]] = []
+        rules: list[SpecRule] = []
         if enabled and segment.get("type") == "rule_based":
             rules = [
                 self.console_rule(rule, id_type, True)
@@ -115,10 +118,10 @@ class DocumentCompiler(Compiler):
             "entity": "segment",
         }
 
-    def id_list_rule(self, segment_id: str, id_type: str) -> dict[str, Any]:
+    def id_list_rule(self, segment_id: str, id_type: str) -> SpecRule:
         info = self.snapshot.id_lists.get(segment_id)
         if info is not None and info.inline_ids is None:
-            condition: dict[str, Any] = {
+            condition: SpecCondition = {
                 "type": "unit_id",
                 "targetValue": segment_id,
                 "operator": "in_segment_list",
@@ -138,20 +141,20 @@ class DocumentCompiler(Compiler):
 
     # -- the document ------------------------------------------------------------------------
 
-    def document(self) -> dict[str, Any]:
+    def document(self) -> ConfigSpecsV2:
         snapshot = self.snapshot
         gates = {g["id"]: self.gate_spec(g) for g in snapshot.gates if self.visible(g)}
         for segment in snapshot.segments:
             gates[f"{SEGMENT_PREFIX}{segment['id']}"] = self.segment_spec(segment)
         configs = {c["id"]: self.config_spec(c) for c in snapshot.configs if self.visible(c)}
-        layers: dict[str, Any] = {}
+        layers: dict[str, ConfigSpec] = {}
         experiment_to_layer: dict[str, str] = {}
         for section in SECTIONS:
             section(self, gates, configs, layers, experiment_to_layer)
         file_lists = {
             name: True for name, info in snapshot.id_lists.items() if info.inline_ids is None
         }
-        document: dict[str, Any] = {
+        document: ConfigSpecsV2 = {
             "has_updates": True,
             "time": snapshot.time_ms,
             "company_id": snapshot.company_id,
@@ -174,6 +177,6 @@ class DocumentCompiler(Compiler):
         return document
 
 
-def compile_v2(snapshot: ProjectSnapshot, scope: KeyScope | None = None) -> dict[str, Any]:
+def compile_v2(snapshot: ProjectSnapshot, scope: KeyScope | None = None) -> ConfigSpecsV2:
     """The project's dcs-v2 document as the key with ``scope`` should see it."""
     return DocumentCompiler(snapshot, scope or KeyScope()).document()

@@ -42,6 +42,9 @@ from typing import Any
 
 from lockgate.cores.compiler.base import Compiler, entity_salt
 from lockgate.cores.compiler.conditions import js_number
+from lockgate.documents.specs import ConfigSpec, SpecCondition, SpecRule
+from lockgate.documents.stored import StoredHoldout
+from lockgate.documents.values import JsonValue
 
 _LISTS = {"gate": "gateIDs", "experiment": "experimentIDs", "layer": "layerIDs"}
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -132,7 +135,7 @@ def _layer_defaults(layer: Mapping[str, Any] | None) -> dict[str, Any]:
 
 def _reference_value(
     compiler: Compiler, kind: str, entity_id: str, holdout: Mapping[str, Any]
-) -> tuple[float, Any]:
+) -> tuple[float, JsonValue]:
     """(pass percentage, return value) of a reference rule in a spec of ``kind``."""
     index = _index(compiler)
     if kind == "gate":
@@ -146,13 +149,11 @@ def _reference_value(
     return 100, dict(frozen) if isinstance(frozen, Mapping) else _layer_defaults(layer)
 
 
-def reference_rules(
-    compiler: Compiler, kind: str, entity_id: str, id_type: str
-) -> list[dict[str, Any]]:
+def reference_rules(compiler: Compiler, kind: str, entity_id: str, id_type: str) -> list[SpecRule]:
     """The rules that apply the holdouts covering one gate, experiment or layer."""
     rules = []
     for holdout in covering_holdouts(compiler, kind, entity_id):
-        condition = {
+        condition: SpecCondition = {
             "type": "pass_gate",
             "targetValue": holdout["id"],
             "operator": "any",
@@ -173,11 +174,11 @@ def reference_rules(
     return rules
 
 
-def population_rule(compiler: Compiler, holdout: Mapping[str, Any]) -> dict[str, Any]:
+def population_rule(compiler: Compiler, holdout: StoredHoldout) -> SpecRule:
     """The rule passing ``passPercentage`` % of the population (§8.1)."""
     id_type = _id_type(holdout)
     gate = holdout.get("targetingGateID")
-    condition: dict[str, Any]
+    condition: SpecCondition
     if gate:
         condition = {
             "type": "pass_gate",
@@ -209,10 +210,10 @@ def population_rule(compiler: Compiler, holdout: Mapping[str, Any]) -> dict[str,
     }
 
 
-def holdout_spec(compiler: Compiler, holdout: Mapping[str, Any]) -> dict[str, Any]:
+def holdout_spec(compiler: Compiler, holdout: StoredHoldout) -> ConfigSpec:
     id_type = _id_type(holdout)
     enabled = bool(holdout.get("isEnabled", True))
-    rules: Sequence[dict[str, Any]] = []
+    rules: Sequence[SpecRule] = []
     if enabled:
         rules = [
             *compiler.gate_override_rules(holdout, id_type),
@@ -232,9 +233,9 @@ def holdout_spec(compiler: Compiler, holdout: Mapping[str, Any]) -> dict[str, An
 
 def compile_section(
     compiler: Compiler,
-    gates: dict[str, Any],
-    configs: dict[str, Any],
-    layers: dict[str, Any],
+    gates: dict[str, ConfigSpec],
+    configs: dict[str, ConfigSpec],
+    layers: dict[str, ConfigSpec],
     experiment_to_layer: dict[str, str],
 ) -> None:
     """Add every holdout spec to ``feature_gates``.

@@ -7,7 +7,7 @@ to that experiment through ``configDelegate``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lockgate.cores.compiler.base import Compiler, entity_spec, unit_ids_condition
@@ -19,9 +19,12 @@ from lockgate.cores.compiler.experiments import (
 )
 from lockgate.cores.compiler.holdouts import reference_rules
 from lockgate.cores.compiler.parameters import defaults
+from lockgate.documents.specs import ConfigSpec, SpecRule
+from lockgate.documents.stored import StoredExperiment, StoredLayer
+from lockgate.documents.values import JsonObject
 
 
-def _delegating(rule: dict[str, Any], experiment_id: str) -> dict[str, Any]:
+def _delegating(rule: SpecRule, experiment_id: str) -> SpecRule:
     return {**rule, "configDelegate": experiment_id}
 
 
@@ -29,11 +32,11 @@ def _override_rules(
     compiler: Compiler,
     layer: Mapping[str, Any],
     members: Mapping[str, Mapping[str, Any]],
-    default: dict[str, Any],
-) -> list[dict[str, Any]]:
+    default: JsonObject,
+) -> list[SpecRule]:
     id_type = layer["idType"]
     overrides = layer.get("overrides") or {}
-    rules: list[dict[str, Any]] = []
+    rules: list[SpecRule] = []
     for entry in overrides.get("idOverrides") or []:
         experiment = members.get(entry.get("experimentName") or "")
         env = entry.get("environment")
@@ -68,8 +71,8 @@ def _group(experiment: Mapping[str, Any], name: str) -> Mapping[str, Any] | None
 
 
 def layer_spec(
-    compiler: Compiler, layer: Mapping[str, Any], members: list[Mapping[str, Any]]
-) -> dict[str, Any]:
+    compiler: Compiler, layer: StoredLayer, members: Sequence[StoredExperiment]
+) -> ConfigSpec:
     id_type = layer["idType"]
     default = defaults(layer)
     by_id = {m["id"]: m for m in members}
@@ -102,9 +105,9 @@ def layer_spec(
 
 def compile_section(
     compiler: Compiler,
-    gates: dict[str, Any],
-    configs: dict[str, Any],
-    layers: dict[str, Any],
+    gates: dict[str, ConfigSpec],
+    configs: dict[str, ConfigSpec],
+    layers: dict[str, ConfigSpec],
     experiment_to_layer: dict[str, str],
 ) -> None:
     """Add every visible explicit layer to ``layer_configs``."""

@@ -8,13 +8,22 @@ JS client then evaluates nothing itself.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from typing import Final
 
 from lockgate.cores.evaluation.evaluator import Evaluator, dedupe_exposures
 from lockgate.cores.evaluation.hashing import HashAlgorithm, djb2, hash_name
 from lockgate.cores.evaluation.results import ConfigEvaluation, LayerEvaluation, SecondaryExposure
 from lockgate.cores.evaluation.spec import Entity, Spec, SpecStore
 from lockgate.cores.evaluation.user import JsonMap, StatsigUser, coerce_user
+from lockgate.documents.specs import (
+    EvaluatedKeys,
+    InitializeConfig,
+    InitializeGate,
+    InitializeLayer,
+    InitializeResponse,
+    SecondaryExposureWire,
+)
+from lockgate.documents.values import JsonObject, JsonValue
 
 # Gate entities a client never sees directly: they are only referenced by other specs.
 _HIDDEN_GATE_ENTITIES: Final = frozenset({Entity.SEGMENT, Entity.HOLDOUT})
@@ -43,18 +52,20 @@ class _Renderer:
     def name(self, name: str) -> str:
         return hash_name(name, self.algorithm)
 
-    def exposures(self, exposures: tuple[SecondaryExposure, ...]) -> list[dict[str, str]]:
+    def exposures(self, exposures: tuple[SecondaryExposure, ...]) -> list[SecondaryExposureWire]:
         return [
             {"gate": self.name(e.gate), "gateValue": e.gate_value, "ruleID": e.rule_id}
             for e in dedupe_exposures(exposures)
         ]
 
-    def config(self, spec: Spec, result: ConfigEvaluation, layer_default: Any) -> dict[str, Any]:
-        value: Any = result.value
+    def config(
+        self, spec: Spec, result: ConfigEvaluation, layer_default: JsonValue
+    ) -> InitializeConfig:
+        value: Mapping[str, JsonValue] = result.value
         if isinstance(layer_default, Mapping):
             # Experiments in a layer carry the layer's defaults for parameters they don't set.
             value = {**layer_default, **result.value}
-        entry: dict[str, Any] = {
+        entry: InitializeConfig = {
             "name": self.name(spec.name),
             "value": value,
             "rule_id": result.rule_id,
@@ -76,8 +87,8 @@ class _Renderer:
                 entry["explicit_parameters"] = list(result.explicit_parameters)
         return entry
 
-    def layer(self, spec: Spec, result: LayerEvaluation) -> dict[str, Any]:
-        entry: dict[str, Any] = {
+    def layer(self, spec: Spec, result: LayerEvaluation) -> InitializeLayer:
+        entry: InitializeLayer = {
             "name": self.name(spec.name),
             "value": result.value,
             "rule_id": result.rule_id,
@@ -99,23 +110,24 @@ class _Renderer:
         return entry
 
 
-def _session_replay(evaluator: Evaluator, user: StatsigUser) -> dict[str, Any]:
+def _add_session_replay(
+    response: InitializeResponse, evaluator: Evaluator, user: StatsigUser
+) -> None:
     info = evaluator.store.session_replay_info
     if info is None:
-        return {}
+        return
     blocked = info.get("recording_blocked") is True
-    out: dict[str, Any] = {"recording_blocked": blocked}
+    response["recording_blocked"] = blocked
     gate = info.get("targeting_gate")
     targeted = not isinstance(gate, str) or evaluator.check_gate(user, gate).value
-    out["can_record_session"] = not blocked and targeted
+    response["can_record_session"] = not blocked and targeted
     rate = info.get("sampling_rate")
     if isinstance(rate, int | float) and not isinstance(rate, bool):
-        out["session_recording_rate"] = float(rate)
-    return out
+        response["session_recording_rate"] = float(rate)
 
 
-def _evaluated_keys(user: StatsigUser) -> dict[str, Any]:
-    keys: dict[str, Any] = {}
+def _evaluated_keys(user: StatsigUser) -> EvaluatedKeys:
+    keys: EvaluatedKeys = {}
     if user.user_id:
         keys["userID"] = user.user_id
     if user.custom_ids:
@@ -129,7 +141,7 @@ def client_initialize_response(
     *,
     hash_algorithm: HashAlgorithm = "djb2",
     client_app_id: str | None = None,
-) -> dict[str, Any]:
+) -> InitializeResponse:
     """Evaluate everything for ``user`` and return the ``/v1/initialize`` JSON body.
 
     ``client_app_id`` is the target app of the requesting client key (see
@@ -140,7 +152,7 @@ def client_initialize_response(
     scoped = evaluator.for_app(client_app_id) if client_app_id is not None else evaluator
     render = _Renderer(hash_algorithm)
 
-    gates: dict[str, Any] = {}
+    gates: dict[str, InitializeGate] = {}
     for name, spec in store.feature_gates.items():
         if spec.entity in _HIDDEN_GATE_ENTITIES:
             continue
@@ -155,7 +167,7 @@ def client_initialize_response(
             "secondary_exposures": render.exposures(gate.secondary_exposures),
         }
 
-    configs: dict[str, Any] = {}
+    configs: dict[str, InitializeConfig] = {}
     for name, spec in store.dynamic_configs.items():
         if not _visible_to_app(spec.target_app_ids, client_app_id):
             continue
@@ -164,7 +176,7 @@ def client_initialize_response(
         result = scoped.get_config(statsig_user, name, copy_value=False)
         configs[render.name(name)] = render.config(spec, result, layer_default)
 
-    layers: dict[str, Any] = {}
+    layers: dict[str, InitializeLayer] = {}
     for name, spec in store.layer_configs.items():
         if not _visible_to_app(spec.target_app_ids, client_app_id):
             continue
@@ -172,13 +184,13 @@ def client_initialize_response(
             spec, scoped.get_layer(statsig_user, name, copy_value=False)
         )
 
-    param_stores = {
+    param_stores: dict[str, JsonObject] = {
         render.name(name): dict(body.get("parameters") or {})
         for name, body in store.param_stores.items()
         if isinstance(body, Mapping) and _visible_to_app(body.get("targetAppIDs"), client_app_id)
     }
 
-    return {
+    response: InitializeResponse = {
         "feature_gates": gates,
         "dynamic_configs": configs,
         "layer_configs": layers,
@@ -189,5 +201,6 @@ def client_initialize_response(
         "user": statsig_user.to_wire(),
         "evaluated_keys": _evaluated_keys(statsig_user),
         "sdkParams": {},
-        **_session_replay(scoped, statsig_user),
     }
+    _add_session_replay(response, scoped, statsig_user)
+    return response

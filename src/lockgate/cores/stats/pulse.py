@@ -27,9 +27,37 @@ from lockgate.cores.stats.sufficient import (
     ratio_estimate,
 )
 from lockgate.cores.stats.topline import ToplineImpact, ToplineInputs, topline_impact
+from lockgate.documents.pulse import Bounds, PulseMetric
+from lockgate.documents.pulse import Directionality as Directionality
 
-Directionality = Literal["increase", "decrease"]
-JsonValue = float | int | str | dict[str, float | None] | None
+# The metric object's optional number fields, and its interval fields.
+NumberField = Literal[
+    "absoluteChange",
+    "confidenceIntervalDelta",
+    "percentChange",
+    "percentConfidenceIntervalDelta",
+    "sequentialTestingConfidenceIntervalDelta",
+    "percentSequentialTestingConfidenceIntervalDelta",
+    "sequentialTestingPValue",
+    "testMean",
+    "controlMean",
+    "testStd",
+    "controlStd",
+    "pValue",
+    "adjustedAlpha",
+    "absoluteToplineImpact",
+    "absoluteToplineImpactDelta",
+    "relativeToplineImpact",
+    "relativeToplineImpactDelta",
+    "projectedAbsoluteToplineImpact",
+    "projectedAbsoluteToplineImpactDelta",
+]
+IntervalField = Literal[
+    "confidenceInterval",
+    "percentConfidenceInterval",
+    "sequentialTestingConfidenceInterval",
+    "percentSequentialTestingConfidenceInterval",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +137,7 @@ def analyze_cuped_ratio(
     return analyze_contrast(result.contrast, settings, cuped=result)
 
 
-def bounds(ci: Interval, scale: float = 1.0) -> dict[str, float | None]:
+def bounds(ci: Interval, scale: float = 1.0) -> Bounds:
     """An interval as the API's {lower, upper}, times ``scale`` (100 for percent)."""
     return {
         "lower": None if ci.lower is None else ci.lower * scale,
@@ -117,13 +145,17 @@ def bounds(ci: Interval, scale: float = 1.0) -> dict[str, float | None]:
     }
 
 
-def _put(out: dict[str, JsonValue], key: str, value: JsonValue) -> None:
+def _put(out: PulseMetric, key: NumberField, value: float | None) -> None:
     if value is not None:
         out[key] = value
 
 
 def _put_ci(
-    out: dict[str, JsonValue], delta_key: str, ci_key: str, ci: Interval | None, scale: float
+    out: PulseMetric,
+    delta_key: NumberField,
+    ci_key: IntervalField,
+    ci: Interval | None,
+    scale: float,
 ) -> None:
     if ci is not None:
         out[delta_key] = ci.half_width * scale
@@ -136,10 +168,10 @@ def pulse_metric(
     analysis: MetricAnalysis,
     *,
     metric_name: str | None = None,
-) -> dict[str, JsonValue]:
+) -> PulseMetric:
     """The Console API metric object; relative fields are in percent, "Std" fields are SEs."""
     c, fixed = analysis.contrast, analysis.frequentist
-    out: dict[str, JsonValue] = {
+    out: PulseMetric = {
         "metricID": metric_id,
         "metricName": metric_name if metric_name is not None else metric_id.split("::")[0],
         "directionality": directionality,

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from lockgate.documents.stored import StoredRule
 from lockgate.domains.gates import repository
 from lockgate.domains.rules.validation import public_rule
 from lockgate.errors import InvalidInput
@@ -107,7 +108,7 @@ def config_dto(document: Mapping[str, Any]) -> dict[str, Any]:
     return shown
 
 
-def _public_config_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+def _public_config_rule(rule: StoredRule) -> dict[str, object]:
     if "conditions" in rule and "id" in rule:
-        return public_rule(dict(rule))
+        return public_rule(rule)
     return dict(rule)

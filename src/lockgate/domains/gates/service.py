@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from lockgate.documents.stored import StoredGateOverrides, StoredRule
 from lockgate.domains.entities import service as entities
 from lockgate.domains.entities.kinds import GATE, SEGMENT
 from lockgate.domains.entities.namespaces import FEATURE_GATES
@@ -35,13 +36,17 @@ from lockgate.kit.actor import Change
 
 IN_PROGRESS, LAUNCHED, DISABLED, ARCHIVED = "In Progress", "Launched", "Disabled", "Archived"
 INTERNAL_FIELDS = frozenset({"overrides", "alerts", "preArchiveStatus", "archiveReason"})
-EMPTY_OVERRIDES: dict[str, Any] = {
-    "passingUserIDs": [],
-    "failingUserIDs": [],
-    "passingCustomIDs": [],
-    "failingCustomIDs": [],
-    "environmentOverrides": [],
-}
+
+
+def empty_overrides() -> StoredGateOverrides:
+    """A new gate's (or holdout's) overrides: no id passes or fails by override."""
+    return {
+        "passingUserIDs": [],
+        "failingUserIDs": [],
+        "passingCustomIDs": [],
+        "failingCustomIDs": [],
+        "environmentOverrides": [],
+    }
 
 
 def gate_dto(document: dict[str, Any]) -> dict[str, Any]:
@@ -68,13 +73,13 @@ def checked_rules(
     project_id: str,
     gate_id: str,
     incoming: Sequence[RuleIn],
-    existing: Sequence[dict[str, Any]] = (),
-) -> list[dict[str, Any]]:
+    existing: Sequence[StoredRule] = (),
+) -> list[StoredRule]:
     return build_rules(incoming, rule_context(session, project_id, gate_id), existing)
 
 
 def store_rules(
-    session: Session, project_id: str, document: dict[str, Any], rules: list[dict[str, Any]]
+    session: Session, project_id: str, document: dict[str, Any], rules: list[StoredRule]
 ) -> None:
     """Set a gate's rules after checking names are unique and no reference cycle appears."""
     seen: set[str] = set()
@@ -144,7 +149,7 @@ def create(session: Session, change: Change, body: GateCreate) -> Any:
             "allowedReviewers": [],
         },
         "releasePipelineID": body.release_pipeline_id,
-        "overrides": {k: list(v) for k, v in EMPTY_OVERRIDES.items()},
+        "overrides": empty_overrides(),
     }
     rules = checked_rules(session, change.project_id, gate_id, body.rules or ())
     store_rules(session, change.project_id, document, rules)

@@ -24,13 +24,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from lockgate.documents.stored import StoredGateOverrides
 from lockgate.domains.entities import service as entities
 from lockgate.domains.entities.kinds import HOLDOUT
 from lockgate.domains.entities.namespaces import FEATURE_GATES
 from lockgate.domains.gates import overrides as gate_overrides
 from lockgate.domains.gates.overrides import Mode
 from lockgate.domains.gates.schemas import OverridesIn
-from lockgate.domains.gates.service import EMPTY_OVERRIDES
+from lockgate.domains.gates.service import empty_overrides
 from lockgate.domains.holdouts import repository
 from lockgate.domains.holdouts.schemas import (
     HoldoutCreate,
@@ -98,7 +99,7 @@ def create(session: Session, change: Change, body: HoldoutCreate) -> Any:
         "populationRuleID": base_id,
         "percentageEdits": 0,
         "attachedTimes": {field: {} for field in ATTACHMENT_FIELDS},
-        "overrides": {k: list(v) for k, v in EMPTY_OVERRIDES.items()},
+        "overrides": empty_overrides(),
     }
     return entities.insert(
         session, HOLDOUT, change, document, action="holdout_create", change_log="Created Holdout"
@@ -238,13 +239,13 @@ def list_(
 # --- overrides: the gate rules apply unchanged (console-api.md §10.2) ---------------------------
 
 
-def read_overrides(session: Session, project_id: str, holdout_id: str) -> dict[str, Any]:
+def read_overrides(session: Session, project_id: str, holdout_id: str) -> StoredGateOverrides:
     return gate_overrides.overrides_of(load(session, project_id, holdout_id).document)
 
 
 def change_overrides(
     session: Session, change: Change, holdout_id: str, body: OverridesIn, mode: Mode
-) -> dict[str, Any]:
+) -> StoredGateOverrides:
     def edit(document: dict[str, Any]) -> None:
         document["overrides"] = gate_overrides.apply(
             gate_overrides.overrides_of(document), body, mode

@@ -156,7 +156,7 @@ def metric_results(document: Mapping[str, Any], options: ResultOptions) -> dict[
     for role, key in keys:
         for metric, analysis in analyses[role]:
             direction = cast(Directionality, metric.get("directionality") or "increase")
-            full = pulse_metric(
+            full: Mapping[str, Any] = pulse_metric(
                 metric["metricID"], direction, analysis, metric_name=metric.get("metricName")
             )
             if options.bayesian:

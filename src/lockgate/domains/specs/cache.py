@@ -11,7 +11,7 @@ import gzip
 import hashlib
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,12 +23,13 @@ from lockgate.cores.compiler.snapshot import KeyScope
 from lockgate.cores.compiler.v1 import render_v1
 from lockgate.cores.evaluation.evaluator import Evaluator
 from lockgate.cores.evaluation.hashing import id_list_hash
+from lockgate.documents.specs import ConfigSpecsV2
 from lockgate.domains.specs import repository as loader
 from lockgate.kit.db import Database
 from lockgate.storage.models import SegmentMember
 
 
-def _encode(document: dict[str, Any]) -> bytes:
+def _encode(document: Mapping[str, object]) -> bytes:
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
@@ -39,7 +40,7 @@ class Rendered:
     project_id: str
     revision: int
     time_ms: int
-    v2: dict[str, Any]
+    v2: ConfigSpecsV2
     load_id_lists: Callable[[], dict[str, frozenset[str]]]
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _memo: dict[str, Any] = field(default_factory=dict)

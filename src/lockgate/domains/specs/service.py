@@ -12,6 +12,7 @@ from lockgate.domains.entities import service as entities
 from lockgate.domains.entities.kinds import SEGMENT
 from lockgate.domains.segments import repository as segments_repository
 from lockgate.domains.specs.cache import Rendered
+from lockgate.errors import InvalidInput
 from lockgate.kit.db import Database
 
 LINE_BYTES = 10  # "+" + 8 hash characters + "\n"
@@ -89,13 +90,22 @@ def client_ip(headers: Any, fallback: str | None) -> str | None:
     return fallback
 
 
+# The user attributes the SDKs send as plain text.
+_USER_TEXT_FIELDS = ("userID", "email", "ip", "userAgent", "country", "locale", "appVersion")
+
+
 def enrich_user(
     user: dict[str, Any], *, ip: str | None, user_agent: str | None, stable_id: str | None
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Fill ip, userAgent and country from the request where the user lacks them.
 
     Returns the user to evaluate and the ``derived_fields`` of the initialize response.
+    A top-level attribute sent as an object or a list is refused: the SDKs send text (numbers
+    are tolerated and read as text), and nothing could match such a value.
     """
+    for name in _USER_TEXT_FIELDS:
+        if isinstance(user.get(name), dict | list):
+            raise InvalidInput.field(f"user.{name}", "must be a string")
     enriched = dict(user)
     derived: dict[str, str] = {}
     if not enriched.get("ip") and ip:

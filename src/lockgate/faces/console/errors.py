@@ -24,12 +24,14 @@ from lockgate.errors import (
     LockgateError,
     MethodNotAllowed,
     NotFound,
+    PayloadTooLarge,
     RateLimited,
     Unauthorized,
+    UnsupportedMediaType,
     describe_validation_errors,
 )
 
-logger = logging.getLogger("lockgate.console")
+logger = logging.getLogger(__name__)
 
 # Checked in order, so a subclass must come before its base (``Conflict`` is an ``InvalidInput``).
 STATUS_OF: tuple[tuple[type[LockgateError], int], ...] = (
@@ -38,6 +40,8 @@ STATUS_OF: tuple[tuple[type[LockgateError], int], ...] = (
     (Forbidden, 403),
     (NotFound, 404),
     (MethodNotAllowed, 405),
+    (PayloadTooLarge, 413),
+    (UnsupportedMediaType, 415),
     (RateLimited, 429),
 )
 
@@ -54,10 +58,18 @@ def error_body(status: int, message: str, errors: list[FieldProblem] | None = No
     return JSONResponse(body, status_code=status)
 
 
+def render(error: LockgateError) -> JSONResponse:
+    """``error`` as its status and body; a rate limit also says when to retry."""
+    response = error_body(status_of(error), error.message, error.errors)
+    if isinstance(error, RateLimited):
+        response.headers["Retry-After"] = str(error.retry_after_s)
+    return response
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LockgateError)
     async def _lockgate_error(_request: Request, exc: LockgateError) -> JSONResponse:
-        return error_body(status_of(exc), exc.message, exc.errors)
+        return render(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

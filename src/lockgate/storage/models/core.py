@@ -99,7 +99,8 @@ class EntityVersion(Base):
 
 
 class RateLimitCounter(Base):
-    """Fixed-window mutation counters, shared by every server process through the database."""
+    """The sliding-window mutation log of the rate limits (``domains/ratelimits``), shared by
+    every server process through the database."""
 
     __tablename__ = "rate_limit_counters"
 
