@@ -9,7 +9,8 @@ from typing import Any, cast
 import pytest
 from fastapi import FastAPI
 
-from lockgate.cores.compiler.compiler import Compiler, compile_v2
+from lockgate.cores.compiler.base import Compiler
+from lockgate.cores.compiler.compiler import compile_v2
 from lockgate.cores.compiler.conditions import condition_id
 from lockgate.cores.compiler.holdouts import reference_rules
 from lockgate.cores.compiler.snapshot import KeyScope, ProjectSnapshot

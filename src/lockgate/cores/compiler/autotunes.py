@@ -17,25 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from lockgate.cores.compiler.snapshot import target_apps
-from lockgate.documents.specs import ConfigSpec, SpecCondition, SpecRule
+from lockgate.cores.compiler.base import Compiler, entity_salt, entity_spec
+from lockgate.cores.compiler.experiments import bucket_condition, public_condition, with_group_name
+from lockgate.documents.specs import ConfigSpec, SpecRule
 from lockgate.documents.stored import StoredAutotune
-
-if TYPE_CHECKING:
-    from lockgate.cores.compiler.compiler import Compiler
-
-
-def _public(id_type: str) -> SpecCondition:
-    return {
-        "type": "public",
-        "targetValue": None,
-        "operator": None,
-        "field": None,
-        "additionalValues": {},
-        "idType": id_type,
-    }
 
 
 def thresholds(weights: Sequence[float]) -> list[int]:
@@ -64,14 +51,7 @@ def traffic_weights(autotune: Mapping[str, Any]) -> list[float]:
     return [1.0] * len(variants)
 
 
-def _named(rule: SpecRule, group_name: str) -> SpecRule:
-    """``groupName`` goes right after ``name``, where Statsig puts it."""
-    return {"name": rule["name"], "groupName": group_name, **rule}
-
-
 def autotune_spec(compiler: Compiler, autotune: StoredAutotune) -> ConfigSpec:
-    from lockgate.cores.compiler.compiler import entity_salt
-
     id_type = str(autotune.get("idType") or "userID")
     salt = entity_salt(autotune, "autotune")
     status = autotune.get("status") or ("active" if autotune.get("isStarted") else "setup")
@@ -81,20 +61,13 @@ def autotune_spec(compiler: Compiler, autotune: StoredAutotune) -> ConfigSpec:
     rules: list[SpecRule]
     if status == "decision_made" and launched is not None:
         rule = compiler.synthetic_rule(
-            "launchedGroup", [_public(id_type)], id_type, return_value=launched["json"]
+            "launchedGroup", [public_condition(id_type)], id_type, return_value=launched["json"]
         )
-        rules = [_named(rule, launched["name"])]
+        rules = [with_group_name(rule, launched["name"])]
     elif status in ("active", "decision_made") and variants:
         rules = []
         for variant, threshold in zip(variants, thresholds(traffic_weights(autotune)), strict=True):
-            bucket: SpecCondition = {
-                "type": "user_bucket",
-                "targetValue": threshold,
-                "operator": "lt",
-                "field": None,
-                "additionalValues": {"salt": salt},
-                "idType": id_type,
-            }
+            bucket = bucket_condition(threshold, "lt", salt, id_type)
             rules.append(
                 {
                     "name": variant["id"],
@@ -108,21 +81,18 @@ def autotune_spec(compiler: Compiler, autotune: StoredAutotune) -> ConfigSpec:
                 }
             )
     else:
-        rules = [compiler.synthetic_rule("prestart", [_public(id_type)], id_type, return_value={})]
-    spec: ConfigSpec = {
-        "type": "dynamic_config",
-        "salt": salt,
-        "enabled": True,
-        "defaultValue": {},
-        "rules": rules,
-        "idType": id_type,
-        "entity": "autotune",
-        "version": autotune.get("version", 1),
-    }
-    apps = target_apps(autotune)
-    if apps:
-        spec["targetAppIDs"] = apps
-    return spec
+        everyone = [public_condition(id_type)]
+        rules = [compiler.synthetic_rule("prestart", everyone, id_type, return_value={})]
+    return entity_spec(
+        autotune,
+        spec_type="dynamic_config",
+        entity="autotune",
+        salt=salt,
+        enabled=True,
+        default_value={},
+        rules=rules,
+        id_type=id_type,
+    )
 
 
 def compile_section(

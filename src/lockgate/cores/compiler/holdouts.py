@@ -28,8 +28,8 @@ has id and name = the holdout's reference id, salt ``""`` and the condition ``pa
   parameter defaults when it is in an explicit layer (``layerID``), ``{}`` otherwise;
 * kind ``"layer"``: pp 100, ``returnValue`` = the layer's holdout values: the layer document's
   ``holdoutValues[<holdout id>]`` when the layer package keeps them (frozen at a ship, §7.3), else
-  the layer's current parameter defaults. A layered experiment calls this hook with kind
-  ``"layer"`` and its layer's id for rule 3 of §6.1, then with ``"experiment"`` for rule 4.
+  the layer's current parameter defaults. A layered experiment asks ``reference_rules`` for kind
+  ``"layer"`` and its layer's id for rule 3 of §6.1, then for ``"experiment"`` for rule 4.
 """
 
 from __future__ import annotations
@@ -38,15 +38,13 @@ import hashlib
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from lockgate.cores.compiler.base import Compiler, entity_salt
 from lockgate.cores.compiler.conditions import js_number
 from lockgate.documents.specs import ConfigSpec, SpecCondition, SpecRule
 from lockgate.documents.stored import StoredHoldout
 from lockgate.documents.values import JsonValue
-
-if TYPE_CHECKING:
-    from lockgate.cores.compiler.compiler import Compiler
 
 _LISTS = {"gate": "gateIDs", "experiment": "experimentIDs", "layer": "layerIDs"}
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -213,8 +211,6 @@ def population_rule(compiler: Compiler, holdout: StoredHoldout) -> SpecRule:
 
 
 def holdout_spec(compiler: Compiler, holdout: StoredHoldout) -> ConfigSpec:
-    from lockgate.cores.compiler.compiler import entity_salt
-
     id_type = _id_type(holdout)
     enabled = bool(holdout.get("isEnabled", True))
     rules: Sequence[SpecRule] = []

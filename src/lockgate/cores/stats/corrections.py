@@ -14,7 +14,7 @@ MetricRole = Literal["primary", "secondary"]
 
 @dataclass(frozen=True, slots=True)
 class BonferroniPlan:
-    """How alpha is split. Counts are those of the scorecard being corrected."""
+    """How alpha is split. Counts are those of the metrics being corrected."""
 
     test_groups: int = 1
     per_variant: bool = False

@@ -118,7 +118,7 @@ def _cuped_ratio(s: Mapping[str, float]) -> CupedRatioStats:
     )
 
 
-def scorecard(document: Mapping[str, Any], options: ResultOptions) -> dict[str, list[Any]]:
+def metric_results(document: Mapping[str, Any], options: ResultOptions) -> dict[str, list[Any]]:
     """{primaryMetrics, secondaryMetrics, otherMetrics} for one control/test comparison."""
     metrics = [m for m in document.get("metrics") or [] if "sums" in m]
     roles: dict[Role, list[Mapping[str, Any]]] = {
@@ -219,7 +219,7 @@ def _benjamini_hochberg(
     base: PulseSettings,
 ) -> dict[Role, list[tuple[Mapping[str, Any], MetricAnalysis]]]:
     """Re-run the metrics at their Benjamini-Hochberg alpha (stats.md §1.9). The family of a
-    metric is the scorecard's metrics (per metric), every test group's comparison of the
+    metric is every compared metric (per metric), every test group's comparison of the
     metric with control (per variant), or both pooled; with ``bh_primary_only`` only primary
     metrics are corrected."""
     family = [

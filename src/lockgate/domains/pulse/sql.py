@@ -635,7 +635,7 @@ def ranked_values(units: Subquery, from_top: int, count: int = 2) -> Select[Any]
 
 def tail_sums_many(values: Any, caps: Sequence[tuple[StagedMetric, float]]) -> Select[Any]:
     """Per group, for every capped metric in one scan, the units above its winsorization cap:
-    their count, Σx, Σx² and, for CUPED, Σxp and Σx·xp, all a capped scorecard needs to replace
+    their count, Σx, Σx² and, for CUPED, Σxp and Σx·xp, all the capped sums need to replace
     those values by the cap. Metric ``i``'s sums are labelled ``<sum>_<i>``."""
     columns: list[Any] = [values.c.grp]
     for metric, cap in caps:
