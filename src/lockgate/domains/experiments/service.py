@@ -142,7 +142,7 @@ def apply_fields(
     if "tags" in fields:
         document["tags"] = checked_tags(session, project_id, body.tags)
     if "target_apps" in fields:
-        document["targetApps"] = entities.target_apps(body.target_apps)
+        document["targetApps"] = entities.target_apps(session, project_id, body.target_apps)
     started = document["status"] != SETUP
     for field, key in _SETUP_ONLY.items():
         if field in fields and (getattr(body, field) or None) != (document.get(key) or None):
