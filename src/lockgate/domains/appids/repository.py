@@ -35,7 +35,7 @@ def all_apps(session: Session, project_id: str) -> Sequence[TargetApp]:
     return session.scalars(
         select(TargetApp)
         .where(TargetApp.project_id == project_id)
-        .order_by(TargetApp.created_time, TargetApp.id)
+        .order_by(TargetApp.created_time, TargetApp.name)
     ).all()
 
 
@@ -46,7 +46,7 @@ def list_apps(
     rows = session.scalars(
         select(TargetApp)
         .where(TargetApp.project_id == project_id)
-        .order_by(TargetApp.created_time, TargetApp.id)
+        .order_by(TargetApp.created_time, TargetApp.name)
         .offset(offset)
         .limit(limit)
     ).all()
