@@ -48,7 +48,11 @@ def test_target_app_lifecycle__create_read_list_update_delete(console: ContractC
     deleted = console.delete(f"{BASE}/{app['id']}")
     assert deleted.json() == {"message": "Target app deleted successfully"}
     assert console.get(f"{BASE}/{app['id']}").status_code == 404
-    assert _audit(console, app["id"]) == ["delete_target_app", "edit_target_app", "create_customer_app"]
+    assert _audit(console, app["id"]) == [
+        "delete_target_app",
+        "edit_target_app",
+        "create_customer_app",
+    ]
 
 
 def test_list_target_apps__pages(console: ContractClient) -> None:
@@ -186,4 +190,3 @@ def test_key_target_apps__resolved_validated_and_audited(console: ContractClient
         f"/console/v1/keys/{key['id']}", json={"targetAppID": None, "secondaryTargetAppIDs": None}
     ).json()["data"]
     assert cleared["primaryTargetApp"] is None and cleared["secondaryTargetApps"] is None
-

@@ -33,3 +33,12 @@ def resolve_target_apps(
         if app.id not in ids:
             ids.append(app.id)
     return ids
+
+
+def filter_app_id(session: Session, project_id: str, ref: str | None) -> str | None:
+    """The id a list filter names (by id or name); an unknown app stays as given, so the filter
+    matches nothing rather than failing."""
+    if not ref:
+        return ref
+    app = repository.get(session, project_id, ref)
+    return app.id if app is not None else ref

@@ -10,11 +10,13 @@ exposure-derived answers in ``exposures.py`` and ``health.py``.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from lockgate.domains.appids.resolve import filter_app_id
 from lockgate.domains.entities import service as entities
 from lockgate.domains.entities.kinds import EXPERIMENT, GATE, HOLDOUT, SEGMENT
 from lockgate.domains.entities.namespaces import DYNAMIC_CONFIGS
@@ -56,6 +58,9 @@ def list_(
     session: Session, project_id: str, flt: ExperimentFilter, *, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
     incoming.settle_before(session)
+    flt = dataclasses.replace(
+        flt, target_app_id=filter_app_id(session, project_id, flt.target_app_id)
+    )
     conditions = repository.filter_conditions(session, flt)
     rows, total = entities.list_rows(
         session, EXPERIMENT, project_id, conditions, offset=offset, limit=limit

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lockgate.cores.evaluation.hashing import djb2
-from lockgate.domains.appids.resolve import resolve_target_apps
+from lockgate.domains.appids.resolve import filter_app_id, resolve_target_apps
 from lockgate.domains.audit.service import record_audit
 from lockgate.domains.keys import repository
 from lockgate.domains.keys.schemas import KeyCreate, KeyUpdate
@@ -217,7 +217,7 @@ def list_(
     rows, total = repository.list_keys(
         session,
         project_id,
-        target_app=target_app,
+        target_app=filter_app_id(session, project_id, target_app),
         environment=environment,
         offset=offset,
         limit=limit,
