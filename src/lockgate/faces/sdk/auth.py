@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from lockgate.domains.keys import repository as keys_repository
-from lockgate.domains.keys.service import masked_key
+from lockgate.domains.keys.masking import masked_key
 from lockgate.domains.specs.cache import PayloadScope
 from lockgate.errors import Forbidden, Unauthorized
 from lockgate.storage.models import ApiKey
