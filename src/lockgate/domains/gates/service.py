@@ -128,7 +128,7 @@ def create(session: Session, change: Change, body: GateCreate) -> Any:
         "typeReason": "NONE",
         "rules": [],
         "tags": checked_tags(session, change.project_id, body.tags),
-        "targetApps": entities.target_apps(body.target_apps),
+        "targetApps": entities.target_apps(session, change.project_id, body.target_apps),
         "holdoutIDs": [],
         "team": body.team,
         "teamID": body.team_id,
@@ -189,7 +189,7 @@ def _apply_fields(
     if body.tags is not None:
         document["tags"] = checked_tags(session, project_id, body.tags)
     if body.target_apps is not None:
-        document["targetApps"] = entities.target_apps(body.target_apps)
+        document["targetApps"] = entities.target_apps(session, project_id, body.target_apps)
     if "team" in given:
         document["team"] = body.team
     if "team_id" in given:

@@ -19,6 +19,7 @@ from lockgate.storage.models.core import (
     Project,
     RateLimitCounter,
     Tag,
+    TargetApp,
 )
 from lockgate.storage.models.events import (
     CustomEvent,
@@ -62,6 +63,7 @@ __all__ = [
     "Segment",
     "SegmentMember",
     "Tag",
+    "TargetApp",
     "events_incoming",
     "exposures_incoming",
 ]
