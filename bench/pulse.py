@@ -64,16 +64,16 @@ DAY_MS = 86_400_000
 T0 = 1_780_000_000_000
 END_MS = T0 + 60 * DAY_MS  # after every generated row
 CROSSOVER_EVERY = 200  # every 200th unit is also exposed to the other group
-NEVER_EXPOSED_SHARE = 0.2  # of event rows, as in stats.md §4
+NEVER_EXPOSED_SHARE = 0.2  # of event rows, as in docs/statistics.md §Benchmark data
 EVENT_NAMES = np.array(["purchase", "view", "click"], dtype=object)
 EVENT_WEIGHTS = [0.3, 0.5, 0.2]
 SUM_METRIC = {"name": "revenue", "type": "sum"}  # sums purchase values
 COUNT_METRIC = {"name": "view", "type": "event_count"}  # an automatic metric: counts views
 SUM_FIELDS = ("n", "sx", "sxx", "sxp", "sxpxp", "sxxp", "with_pre")
 ENTRY_KEYS = {"metricID", "metricName", "type", "directionality", "role", "ratio", "sums"}
-# winsorization: both metrics are capped at P99.9 of their non-zero unit values (stats.md §1.7);
-# the cap and each group's units above it are compared across engines; cappedSums follow from
-# them and the raw sums.
+# winsorization: both metrics are capped at P99.9 of their non-zero unit values
+# (docs/statistics.md §Winsorization); the cap and each group's units above it are compared across
+# engines; cappedSums follow from them and the raw sums.
 COMPARED_KEYS = ENTRY_KEYS | {"winsorization", "cappedSums"}
 TAIL_FIELDS = ("n", "sx", "sxx", "sxp", "sxxp")
 LOAD_CHUNK = 1_000_000

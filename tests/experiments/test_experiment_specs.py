@@ -1,5 +1,6 @@
-"""Experiments and layers compiled into download_config_specs (`compile-mapping.md` §6-7), and
-the traffic split they produce, evaluated with Lockgate's evaluator on the compiled spec."""
+"""Experiments and layers compiled into download_config_specs
+(`docs/compiling.md` §Experiments, §Layers), and the traffic split they produce, evaluated with
+Lockgate's evaluator on the compiled spec."""
 
 from __future__ import annotations
 

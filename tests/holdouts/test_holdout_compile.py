@@ -1,5 +1,6 @@
-"""Holdouts in download_config_specs (`compile-mapping.md` §3.3, §8): the holdout spec, the
-reference rules in the gates, experiments and layers it covers, global holdouts, overrides."""
+"""Holdouts in download_config_specs (`docs/compiling.md` §Holdout references, §Holdouts): the
+holdout spec, the reference rules in the gates, experiments and layers it covers, global holdouts,
+overrides."""
 
 from __future__ import annotations
 
@@ -149,7 +150,7 @@ def test_gate_in_holdout__reference_after_overrides_before_rules(
     }
     assert dcs["condition_map"][reference["conditions"][0]] == _holdout_condition("a_holdout")
     assert rules[2]["returnValue"] is True
-    # v1: the legacy encoding of "force false" (§11).
+    # v1: the legacy encoding of "force false" (docs/compiling.md §The v1 rendering).
     v1 = _dcs(sdk, project, version=1)
     [gate] = [g for g in v1["feature_gates"] if g["name"] == "a_gate"]
     assert (gate["rules"][1]["passPercentage"], gate["rules"][1]["returnValue"]) == (0, True)

@@ -1,6 +1,7 @@
 """Results from stored sums: Benjamini-Hochberg per variant (alone, pooled with per metric, and
-on primary metrics only) and the Bayesian view, checked against the formulas of stats.md §1.9
-and §1.13 worked with the standard library's normal distribution."""
+on primary metrics only) and the Bayesian view, checked against the formulas of
+docs/statistics.md §Multiple comparisons and docs/statistics.md §Bayesian view worked with the
+standard library's normal distribution."""
 
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ def _alpha_of(metric: dict[str, Any]) -> float:
 
 
 def _bh(p_values: list[float], q: float = 0.05) -> float:
-    """stats.md §1.9: the largest k·q/m with p_(k) <= k·q/m, else q/m."""
+    """docs/statistics.md §Multiple comparisons: the largest k·q/m with p_(k) <= k·q/m, else q/m."""
     m = len(p_values)
     found = [k * q / m for k, p in enumerate(sorted(p_values), 1) if p <= k * q / m]
     return max(found, default=q / m)

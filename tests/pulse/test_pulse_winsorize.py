@@ -1,5 +1,5 @@
-"""Winsorization pushed down (stats.md §1.7): the 99.9th-percentile cap found by rank inside the
-database and the capped sums equal a plain Python capping of the unit values."""
+"""Winsorization pushed down (docs/statistics.md §Winsorization): the 99.9th-percentile cap found by
+rank inside the database and the capped sums equal a plain Python capping of the unit values."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Compiling autotunes into the canonical spec (`compile-mapping.md` §9).
+"""Compiling autotunes into the canonical spec (`docs/compiling.md` §Autotunes).
 
 An autotune is a ``dynamic_configs`` spec with ``entity: "autotune"``, ``defaultValue {}`` and no
 ``isActive``/``hasSharedParams`` keys. Its rules depend on the lifecycle:
@@ -7,10 +7,11 @@ An autotune is a ``dynamic_configs`` spec with ``entity: "autotune"``, ``default
 * running: one rule per variant, in variant order: id = salt = variant id, ``groupName`` = variant
   name, ``returnValue`` = variant ``json``, condition ``user_bucket lt T_i`` on the spec salt, where
   ``T_i`` is the cumulative traffic weight of variants 1..i scaled to 1000 buckets (as experiment
-  groups, §6.2; the last is 1000). The weights are the document's ``trafficWeights`` (a bandit
-  moves traffic by storing new ones), which start at the variants' ``size`` or an equal split;
+  groups, docs/compiling.md §Group thresholds; the last is 1000). The weights are the document's
+  ``trafficWeights`` (a bandit moves traffic by storing new ones), which start at the variants'
+  ``size`` or an equal split;
 * decision made: one ``launchedGroup`` rule (everyone, the winner's name and ``json``), as for
-  experiments (§6.7).
+  experiments (docs/compiling.md §Experiment lifecycle).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Entities to the canonical dcs-v2 document (`compile-mapping.md` §1 to §5, §10).
+"""Entities to the canonical dcs-v2 document
+(`docs/compiling.md` §Conventions to §Segments, §Payload).
 
 ``compile_v2`` is pure: a snapshot and a key scope in, the document out. It is the only place
 that knows how console entities become SDK specs.
@@ -14,7 +15,7 @@ from lockgate.cores.compiler.snapshot import KeyScope, ProjectSnapshot
 from lockgate.documents.specs import ConfigSpec, ConfigSpecsV2, SpecCondition, SpecRule
 from lockgate.documents.stored import StoredConfig, StoredGate, StoredSegment
 
-# Id lists at or above this size are served as files (`compile-mapping.md` §5.2, §12.7).
+# Id lists at or above this size are served as files (`docs/compiling.md` §Id lists).
 INLINE_ID_LIST_LIMIT = 1000
 
 DIAGNOSTICS = {

@@ -1,4 +1,4 @@
-"""Compiling experiments into the canonical spec (`compile-mapping.md` §6).
+"""Compiling experiments into the canonical spec (`docs/compiling.md` §Experiments).
 
 Each experiment becomes a ``dynamic_configs`` spec with ``entity: "experiment"``; its rules are,
 in order: id overrides, conditional overrides (its own and those set on its layer), the layer's
@@ -157,7 +157,8 @@ def allocation_condition(
     buckets: list[int], salt: str, id_type: str, *, inside: bool
 ) -> SpecCondition | None:
     """The experiment's ``layerAssignment`` (``inside=False``: users outside its buckets) or
-    the layer's ``experimentAssignment`` (``inside=True``) condition (§6.5, §7.1)."""
+    the layer's ``experimentAssignment`` (``inside=True``) condition
+    (docs/compiling.md §Allocation, §Layer rules)."""
     if inside:
         if not buckets:
             return None

@@ -1,4 +1,4 @@
-"""Compiling explicit layers into ``layer_configs`` (`compile-mapping.md` §7).
+"""Compiling explicit layers into ``layer_configs`` (`docs/compiling.md` §Layers).
 
 A layer's rules are, in order: its overrides (delegating to the experiment they name), its
 holdouts, then one ``experimentAssignment`` rule per experiment that owns buckets, delegating

@@ -1,4 +1,4 @@
-"""The client ``/v1/initialize`` response ("init-v1" format, sdk-protocol.md §2.4).
+"""The client ``/v1/initialize`` response ("init-v1" format, docs/sdk.md §Client initialize).
 
 Every gate, config, experiment, autotune and layer is evaluated for one user and rendered with
 hashed names, the way statsig-python-core's ``get_client_initialize_response`` does it; the

@@ -228,7 +228,8 @@ def create(session: Session, change: Change, body: ExperimentCreate) -> dict[str
         change_log="Created Experiment",
     )
     if body.status not in (None, SETUP):
-        # Terraform creates experiments straight into a status (console-api.md §9.1).
+        # Terraform creates experiments straight into a status
+        # (docs/console.md §Experiment lifecycle).
         lifecycle.drive_status(session, change, row, body)
     return dtos(session, change.project_id, [row.document])[0]
 

@@ -230,8 +230,8 @@ def daily_sums(
     staged: Sequence[tuple[dict[str, Any], StagedMetric]],
     from_ms: int,
 ) -> dict[str, dict[str, Any]]:
-    """The daily view (stats.md §1.11) of every UTC day from ``from_ms``'s to the end of the
-    assignment, by day (YYYY-MM-DD): ``units`` per group exposed by the day's end, and each
+    """The daily view (docs/statistics.md §Views) of every UTC day from ``from_ms``'s to the end of
+    the assignment, by day (YYYY-MM-DD): ``units`` per group exposed by the day's end, and each
     staged metric's sums over that day's events alone.
 
     A mean metric averages over every unit exposed by then, 0 for the units with no event
@@ -333,9 +333,9 @@ def derived_sums(
 ) -> dict[str, dict[str, float]]:
     """Per-group sums of a funnel or composite metric, from the per-unit values the metric
     values API computes (``metrics.sql.unit_values_query``), counted from each unit's first
-    exposure, with the same values over the seven days before it for CUPED (stats.md §1.6).
-    A ratio (funnel, composite) keeps the units with a non-zero denominator; a composite_sum
-    counts every assigned unit, 0 for those without events."""
+    exposure, with the same values over the seven days before it for CUPED
+    (docs/statistics.md §CUPED). A ratio (funnel, composite) keeps the units with a non-zero
+    denominator; a composite_sum counts every assigned unit, 0 for those without events."""
     assert plan.derived is not None
     definition = metric_service.spec_of(session, project_id, dict(plan.derived))
     assigned = per_unit.c.groups == 1
@@ -446,8 +446,9 @@ def winsorization_cap(
     """``winsorization``'s percentile, population and cap (None when no unit has a non-zero
     value).
 
-    The cap is P_x over the non-zero unit values of all groups pooled (stats.md §1.7: "from all
-    non-zero, non-null unit-level values of the metric"), found inside the database by rank.
+    The cap is P_x over the non-zero unit values of all groups pooled
+    (docs/statistics.md §Winsorization: "from all non-zero, non-null unit-level values of the
+    metric"), found inside the database by rank.
     """
     count = int(sum(group.get("nonzero", 0) for group in sums.values()))
     info: dict[str, Any] = {"percentile": percentile, "nonzeroUnits": count, "cap": None}

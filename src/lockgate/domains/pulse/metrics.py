@@ -45,9 +45,9 @@ _OPERATORS = {
 }
 
 
-# stats.md §1.7: Statsig Cloud caps count and sum metrics at the 99.9th percentile, never
-# participation (event_user) or user-accounting metrics. Ratio and mean metrics (whose numerator
-# and denominator WHN caps separately) are left uncapped for now.
+# docs/statistics.md §Winsorization: Statsig Cloud caps count and sum metrics at the 99.9th
+# percentile, never participation (event_user) or user-accounting metrics. Ratio and mean metrics
+# (whose numerator and denominator WHN caps separately) are left uncapped for now.
 WINSORIZED_TYPES = frozenset({"event_count", "event_count_custom", "sum"})
 # Unit values from ``metrics.sql.unit_values_query``: a funnel's and a composite's are a ratio
 # (numerator / denominator per unit), a composite_sum's the sum of its components.
