@@ -3,10 +3,15 @@ a bootstrapped project with its keys, and contract-checking clients."""
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import create_engine, text
 
 from lockgate.app import create_app
 from lockgate.domains.projects.service import Bootstrap, bootstrap
@@ -18,23 +23,49 @@ from lockgate.storage.migrations import upgrade
 from lockgate.storage.models import Base
 from tests.contract.client import ContractClient
 from tests.contract.validator import COVERAGE, operations
-from tests.databases import TEST_DB, new_database
+
+TEST_DB = os.environ.get("LOCKGATE_TEST_DB", "sqlite")
+PG_SERVER_URL = os.environ.get(
+    "LOCKGATE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def pytest_report_header() -> str:
     return f"lockgate test database: {TEST_DB}"
 
 
+@contextmanager
+def new_database_url(directory: Path, kind: str = TEST_DB) -> Iterator[str]:
+    """The URL of a new, empty database of the suite's kind (or ``kind``, for a test that needs
+    one), dropped afterwards (SQLite: a file in ``directory``; PostgreSQL: a database of its own
+    on the server)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{directory / 'lockgate.db'}"
+        return
+    if kind != "postgresql":
+        raise pytest.UsageError(f"LOCKGATE_TEST_DB must be sqlite or postgresql, not {kind}")
+    name = f"lockgate_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_SERVER_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_SERVER_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with new_database(tmp_path_factory.mktemp("db")) as url:
+    with new_database_url(tmp_path_factory.mktemp("db")) as url:
         yield url
 
 
 @pytest.fixture()
 def empty_database_url(tmp_path: Path) -> Iterator[str]:
     """A database of its own, without tables: for migrations and for several processes."""
-    with new_database(tmp_path) as url:
+    with new_database_url(tmp_path) as url:
         yield url
 
 
@@ -81,7 +112,7 @@ def settings(base_settings: Settings) -> Settings:
 
 
 @pytest.fixture()
-def app(settings: Settings, db: Database, clock: ManualClock):  # type: ignore[no-untyped-def]
+def app(settings: Settings, db: Database, clock: ManualClock) -> FastAPI:
     return create_app(settings, clock=clock, database=db)
 
 
@@ -94,13 +125,13 @@ def project(db: Database, clock: ManualClock) -> Bootstrap:
 
 
 @pytest.fixture()
-def console(app, project: Bootstrap) -> Iterator[ContractClient]:  # type: ignore[no-untyped-def]
+def console(app: FastAPI, project: Bootstrap) -> Iterator[ContractClient]:
     with ContractClient(app, project.console_key) as client:
         yield client
 
 
 @pytest.fixture()
-def anonymous(app) -> Iterator[ContractClient]:  # type: ignore[no-untyped-def]
+def anonymous(app: FastAPI) -> Iterator[ContractClient]:
     with ContractClient(app) as client:
         yield client
 
@@ -123,3 +154,11 @@ def implemented_operations() -> set[tuple[str, str]]:
     """Spec operations the app serves."""
     served = served_operations(create_app(Settings(database_url="sqlite://")))
     return {(op.method, op.path) for op in operations() if (op.method, op.path) in served}
+
+
+@pytest.fixture()
+def none_hash_scope(console: ContractClient, project: Bootstrap) -> None:
+    """The project's client key may ask for plain names (``hash: "none"``)."""
+    key_id = project.client_key[: len("client-") + 12]
+    response = console.patch(f"/console/v1/keys/{key_id}", json={"scopes": ["none_hash_enabled"]})
+    assert response.status_code == 200

@@ -24,7 +24,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.databases import new_database
+from tests.conftest import new_database_url
 from tests.processes import PROBE_VALUES, Server, cli, environment, probe_batch, serving
 
 pytestmark = pytest.mark.slow
@@ -133,7 +133,7 @@ def _poisoner(bases: list[str], key: str, stop: threading.Event) -> None:
 
 @pytest.fixture()
 def env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    with new_database(tmp_path, "postgresql") as url:
+    with new_database_url(tmp_path, "postgresql") as url:
         # Both processes move landed events often, so moves are cut by the kill too.
         yield environment(url, tmp_path / "data", incoming_move_interval_ms="100")
 

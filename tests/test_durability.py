@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
-from tests.databases import TEST_DB
+from tests.conftest import TEST_DB
 from tests.processes import PROBE_VALUES, cli, environment, probe_batch, serving
 
 on_sqlite = pytest.mark.skipif(TEST_DB != "sqlite", reason="a SQLite setting")

@@ -4,7 +4,7 @@ bootstrap, migrations one after another, and one winner when creates of one name
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
 from lockgate.storage.models import ApiKey, Company, Project
-from tests.databases import new_database
+from tests.conftest import new_database_url
 from tests.processes import Server, cli, environment, serving
 
 ROUNDS = 10
@@ -25,7 +25,7 @@ NAME_IN_USE = {"status": 400, "message": "Name is already in use"}
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     directory = tmp_path_factory.mktemp("processes")
-    with new_database(directory) as url:
+    with new_database_url(directory) as url:
         yield environment(url, directory / "data")
 
 
@@ -79,7 +79,7 @@ def test_serve__two_start_together_on_empty_database__one_bootstrap_and_both_ser
         assert httpx.get(f"{server.base}/health").status_code == 200
 
 
-def _at_once(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
+def _at_once(calls: Sequence[Callable[[], httpx.Response]]) -> list[httpx.Response]:
     """Run the calls in threads released together; their responses in call order."""
     start = threading.Barrier(len(calls))
     responses: list[httpx.Response | None] = [None] * len(calls)

@@ -40,6 +40,7 @@ def gate(console: ContractClient) -> str:
     return "uk_only"
 
 
+@pytest.mark.usefixtures("none_hash_scope")
 @pytest.mark.parametrize(
     ("hash_name", "key_of"),
     [("none", lambda n: n), ("djb2", djb2), ("sha256", None)],
@@ -58,6 +59,30 @@ def test_initialize__hash_choice__names_hashed(
     assert body["hashed_sdk_key_used"] == djb2(project.client_key)
 
 
+def test_initialize__hash_none_without_scope__default_hash_used(
+    sdk: ContractClient, project: Bootstrap, gate: str
+) -> None:
+    response = sdk.post(
+        f"/v1/initialize?k={project.client_key}", json={"user": {"userID": "u"}, "hash": "none"}
+    )
+    body = response.json()
+    assert response.status_code == 200 and body["hash_used"] == "djb2"
+    assert list(body["feature_gates"]) == [djb2(gate)]
+
+
+def test_initialize__hash_none_with_server_key__plain_names(
+    sdk: ContractClient, project: Bootstrap, gate: str
+) -> None:
+    # A server secret is never public, so it needs no scope to see names.
+    body = sdk.post(
+        "/v1/initialize",
+        json={"user": {"userID": "u"}, "hash": "none"},
+        headers={"STATSIG-API-KEY": project.server_key},
+    ).json()
+    assert body["hash_used"] == "none" and list(body["feature_gates"]) == [gate]
+
+
+@pytest.mark.usefixtures("none_hash_scope")
 def test_initialize__ip_from_request__country_derived(
     sdk: ContractClient, project: Bootstrap, gate: str
 ) -> None:
@@ -75,6 +100,7 @@ def test_initialize__ip_from_request__country_derived(
     assert body["feature_gates"][gate]["value"] is True
 
 
+@pytest.mark.usefixtures("none_hash_scope")
 def test_initialize__user_country_given__not_overridden(
     sdk: ContractClient, project: Bootstrap, gate: str
 ) -> None:
@@ -86,6 +112,7 @@ def test_initialize__user_country_given__not_overridden(
     assert body["feature_gates"][gate]["value"] is False and "country" not in body["derived_fields"]
 
 
+@pytest.mark.usefixtures("none_hash_scope")
 def test_initialize__browser_encoded_body__decoded(
     sdk: ContractClient, project: Bootstrap, gate: str
 ) -> None:
@@ -176,3 +203,18 @@ def test_http_api__bad_request__error_envelope(
 ) -> None:
     response = sdk.post(path, json=body, headers={"STATSIG-API-KEY": project.server_key})
     assert response.status_code == status and response.json()["status"] == status
+
+
+@pytest.mark.parametrize("field", ["ip", "userID", "country"])
+@pytest.mark.parametrize("path", ["/v1/check_gate", "/v1/initialize"])
+def test_sdk_api__user_text_field_as_list__400_naming_it(
+    sdk: ContractClient, project: Bootstrap, gate: str, path: str, field: str
+) -> None:
+    user = {"userID": "u", field: [None, None]}
+    response = sdk.post(
+        path,
+        json={"gateName": gate, "user": user},
+        headers={"STATSIG-API-KEY": project.server_key if "check" in path else project.client_key},
+    )
+    assert response.status_code == 400
+    assert f"user.{field}" in response.json()["message"]

@@ -41,6 +41,22 @@ class Settings(BaseSettings):
         ge=0,
         description="Console API mutations allowed per project per 15 minutes (0: off).",
     )
+    sdk_max_body_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1,
+        description=(
+            "Largest SDK request body (events, initialize, the HTTP API), as sent and once "
+            "decompressed; a larger one is refused with 413."
+        ),
+    )
+    console_max_body_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1,
+        description=(
+            "Largest Console API request body, as sent and once decompressed; a larger one "
+            "is refused with 413."
+        ),
+    )
     run_migrations_on_start: bool = Field(
         default=True, description="Apply database migrations when the server starts."
     )
@@ -87,3 +103,12 @@ class Settings(BaseSettings):
         """The SQLite database file; None on PostgreSQL or in memory."""
         name = make_url(self.resolved_database_url).database
         return Path(name) if self.is_sqlite and name and name != ":memory:" else None
+
+    def summary(self) -> str:
+        """Every setting as ``name=value`` for the start-up log, the database password hidden."""
+        shown = {name: getattr(self, name) for name in type(self).model_fields}
+        url = make_url(self.resolved_database_url)
+        # libpq also takes the password as a query parameter (?password=...).
+        query = {k: "hidden" if "password" in k.lower() else v for k, v in url.query.items()}
+        shown["database_url"] = url.set(query=query).render_as_string(hide_password=True)
+        return " ".join(f"{name}={value}" for name, value in shown.items())

@@ -1,4 +1,4 @@
-"""Console conditions to DCS conditions (`compile-mapping.md` §2), and their ids.
+"""Console conditions to DCS conditions (`docs/compiling.md` §Conditions), and their ids.
 
 A DCS condition lives in ``condition_map`` under ``djb2(JSON.stringify(condition))``, so equal
 conditions share one entry and ids are stable across compiles.
@@ -6,6 +6,7 @@ conditions share one entry and ids are stable across compiles.
 
 from __future__ import annotations
 
+import collections.abc
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +14,12 @@ from typing import Any
 
 from lockgate.cores.compiler.vocabulary import OPERATOR_TARGETS, Target
 from lockgate.cores.evaluation.hashing import djb2
+from lockgate.documents.specs import SpecCondition
+
+# A stored console condition (``lockgate.documents.stored.StoredCondition``). Which of its keys
+# a type needs (``field``, ``customID``, a list or a number as ``targetValue``) was checked when
+# it was written, and no TypedDict can say it per type, so the mapping reads it untyped.
+StoredConditionMap = collections.abc.Mapping[str, Any]
 
 SEGMENT_PREFIX = "segment:"
 
@@ -21,11 +28,11 @@ SEGMENT_PREFIX = "segment:"
 class Mapping:
     dcs_type: str
     # The DCS ``field`` from the console condition.
-    field: Callable[[dict[str, Any]], str | None]
-    additional: Callable[[dict[str, Any]], dict[str, str]] = lambda _c: {}
+    field: Callable[[StoredConditionMap], str | None]
+    additional: Callable[[StoredConditionMap], dict[str, str]] = lambda _c: {}
 
 
-def _fixed(name: str | None) -> Callable[[dict[str, Any]], str | None]:
+def _fixed(name: str | None) -> Callable[[StoredConditionMap], str | None]:
     return lambda _c: name
 
 
@@ -75,7 +82,7 @@ def js_string(value: Any) -> str:
     return str(value)
 
 
-def _dcs_target(condition: dict[str, Any], operator: str | None) -> Any:
+def _dcs_target(condition: StoredConditionMap, operator: str | None) -> Any:
     kind, value = condition["type"], condition["targetValue"]
     if kind in ("passes_segment", "fails_segment"):
         return f"{SEGMENT_PREFIX}{value}"
@@ -95,7 +102,7 @@ def _dcs_target(condition: dict[str, Any], operator: str | None) -> Any:
     return value
 
 
-def dcs_condition(condition: dict[str, Any], id_type: str) -> dict[str, Any]:
+def dcs_condition(condition: StoredConditionMap, id_type: str) -> SpecCondition:
     """The DCS form of one stored console condition, keys in Statsig's order."""
     mapping = CONDITION_MAPPINGS[condition["type"]]
     operator = condition["operator"]
@@ -111,8 +118,9 @@ def dcs_condition(condition: dict[str, Any], id_type: str) -> dict[str, Any]:
     }
 
 
-def environment_condition(environments: list[str], id_type: str) -> dict[str, Any]:
-    """The leading condition a rule restricted to environments gets (§2.3)."""
+def environment_condition(environments: list[str], id_type: str) -> SpecCondition:
+    """The leading condition a rule restricted to environments gets
+    (docs/compiling.md §Environments)."""
     return {
         "type": "environment_field",
         "targetValue": list(environments),
@@ -123,7 +131,7 @@ def environment_condition(environments: list[str], id_type: str) -> dict[str, An
     }
 
 
-def condition_id(condition: dict[str, Any]) -> str:
+def condition_id(condition: SpecCondition) -> str:
     return djb2(json.dumps(condition, separators=(",", ":"), ensure_ascii=False))
 
 
@@ -131,9 +139,9 @@ class ConditionMap:
     """Collects conditions for one payload, deduplicated by id."""
 
     def __init__(self) -> None:
-        self.entries: dict[str, dict[str, Any]] = {}
+        self.entries: dict[str, SpecCondition] = {}
 
-    def add(self, condition: dict[str, Any]) -> str:
+    def add(self, condition: SpecCondition) -> str:
         cid = condition_id(condition)
         self.entries.setdefault(cid, condition)
         return cid

@@ -1,4 +1,4 @@
-"""Compiling experiments into the canonical spec (`compile-mapping.md` §6).
+"""Compiling experiments into the canonical spec (`docs/compiling.md` §Experiments).
 
 Each experiment becomes a ``dynamic_configs`` spec with ``entity: "experiment"``; its rules are,
 in order: id overrides, conditional overrides (its own and those set on its layer), the layer's
@@ -10,20 +10,26 @@ holdouts, its own holdouts, then the part its status decides (``prestart``; or
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lockgate.cores.compiler.allocation import LAYER_BUCKETS, thresholds
+from lockgate.cores.compiler.base import (
+    Compiler,
+    entity_spec,
+    unit_ids_condition,
+    user_ids_condition,
+)
 from lockgate.cores.compiler.conditions import SEGMENT_PREFIX, environment_condition
+from lockgate.cores.compiler.holdouts import reference_rules
 from lockgate.cores.compiler.parameters import defaults, used_names
-from lockgate.cores.compiler.snapshot import target_apps
-
-if TYPE_CHECKING:
-    from lockgate.cores.compiler.compiler import Compiler
+from lockgate.documents.specs import ConfigSpec, SpecCondition, SpecRule
+from lockgate.documents.stored import StoredExperiment, StoredLayer
+from lockgate.documents.values import JsonObject, JsonValue
 
 INLINE_PREFIX = "segment:inline_targeting:"
 
 
-def public_condition(id_type: str, additional: dict[str, Any] | None = None) -> dict[str, Any]:
+def public_condition(id_type: str, additional: dict[str, str] | None = None) -> SpecCondition:
     return {
         "type": "public",
         "targetValue": None,
@@ -34,7 +40,7 @@ def public_condition(id_type: str, additional: dict[str, Any] | None = None) -> 
     }
 
 
-def bucket_condition(target: Any, operator: str, salt: str, id_type: str) -> dict[str, Any]:
+def bucket_condition(target: JsonValue, operator: str, salt: str, id_type: str) -> SpecCondition:
     return {
         "type": "user_bucket",
         "targetValue": target,
@@ -45,7 +51,7 @@ def bucket_condition(target: Any, operator: str, salt: str, id_type: str) -> dic
     }
 
 
-def gate_condition(kind: str, target: str, id_type: str) -> dict[str, Any]:
+def gate_condition(kind: str, target: str, id_type: str) -> SpecCondition:
     return {
         "type": kind,
         "targetValue": target,
@@ -56,27 +62,14 @@ def gate_condition(kind: str, target: str, id_type: str) -> dict[str, Any]:
     }
 
 
-def unit_condition(ids: list[str], unit_type: str, id_type: str) -> dict[str, Any]:
+def unit_condition(ids: list[str], unit_type: str, id_type: str) -> SpecCondition:
     """User ids match ``user_field userID``; other unit types a ``unit_id`` without ``field``."""
     if unit_type.lower() == "userid":
-        return {
-            "type": "user_field",
-            "targetValue": list(ids),
-            "operator": "any",
-            "field": "userID",
-            "additionalValues": {},
-            "idType": id_type,
-        }
-    return {
-        "type": "unit_id",
-        "targetValue": list(ids),
-        "operator": "any",
-        "additionalValues": {},
-        "idType": unit_type,
-    }
+        return user_ids_condition(ids, id_type)
+    return unit_ids_condition(ids, unit_type)
 
 
-def with_group_name(rule: dict[str, Any], group_name: str) -> dict[str, Any]:
+def with_group_name(rule: SpecRule, group_name: str) -> SpecRule:
     """``groupName`` goes right after ``name`` (Statsig's key order)."""
     return {"name": rule["name"], "groupName": group_name, **rule}
 
@@ -93,10 +86,10 @@ class ExperimentValues:
 
     def __init__(self, experiment: Mapping[str, Any], layer: Mapping[str, Any] | None) -> None:
         self.layered = layer is not None
-        self.default: dict[str, Any] = defaults(layer) if layer is not None else {}
+        self.default: JsonObject = defaults(layer) if layer is not None else {}
         self.groups = {g["id"]: g for g in experiment["groups"]}
 
-    def of_group(self, group_id: str) -> dict[str, Any]:
+    def of_group(self, group_id: str) -> JsonObject:
         group = self.groups[group_id]
         if group.get("disabled"):
             return dict(self.default)
@@ -108,7 +101,7 @@ def override_rules(
     experiment: Mapping[str, Any],
     layer: Mapping[str, Any] | None,
     values: ExperimentValues,
-) -> list[dict[str, Any]]:
+) -> list[SpecRule]:
     id_type = experiment["idType"]
     stored = experiment.get("overrides") or {}
     by_name = {g["name"].lower(): g["id"] for g in experiment["groups"]}
@@ -132,9 +125,9 @@ def override_rules(
             group_id = by_name.get(e["groupName"].lower())
             if e["experimentName"] == experiment["id"] and group_id:
                 conditional.append((group_id, e["type"], e["name"], None))
-    rules: list[dict[str, Any]] = []
+    rules: list[SpecRule] = []
     for group_id, ids, unit_type, env in id_entries:
-        if group_id not in values.groups or not _env_in_scope(compiler, env):
+        if group_id not in values.groups or not compiler.environment_in_scope(env):
             continue
         conditions = [unit_condition(ids, unit_type, id_type)]
         if env:
@@ -147,7 +140,7 @@ def override_rules(
         )
         rules.append(with_group_name(rule, values.groups[group_id]["name"]))
     for group_id, kind, target, env in conditional:
-        if group_id not in values.groups or not _env_in_scope(compiler, env):
+        if group_id not in values.groups or not compiler.environment_in_scope(env):
             continue
         name = target if kind == "gate" else f"{SEGMENT_PREFIX}{target}"
         conditions = [gate_condition("pass_gate", name, id_type)]
@@ -160,16 +153,12 @@ def override_rules(
     return rules
 
 
-def _env_in_scope(compiler: Compiler, environment: str | None) -> bool:
-    envs = compiler.scope.environments
-    return environment is None or envs is None or environment in envs
-
-
 def allocation_condition(
     buckets: list[int], salt: str, id_type: str, *, inside: bool
-) -> dict[str, Any] | None:
+) -> SpecCondition | None:
     """The experiment's ``layerAssignment`` (``inside=False``: users outside its buckets) or
-    the layer's ``experimentAssignment`` (``inside=True``) condition (§6.5, §7.1)."""
+    the layer's ``experimentAssignment`` (``inside=True``) condition
+    (docs/compiling.md §Allocation, §Layer rules)."""
     if inside:
         if not buckets:
             return None
@@ -182,8 +171,8 @@ def allocation_condition(
 
 
 def targeting_rules(
-    compiler: Compiler, experiment: Mapping[str, Any], default: dict[str, Any]
-) -> list[dict[str, Any]]:
+    compiler: Compiler, experiment: Mapping[str, Any], default: JsonObject
+) -> list[SpecRule]:
     id_type = experiment["idType"]
     rules = []
     if experiment.get("targetingGateID"):
@@ -203,10 +192,10 @@ def targeting_rules(
 
 def group_rules(
     compiler: Compiler, experiment: Mapping[str, Any], values: ExperimentValues
-) -> list[dict[str, Any]]:
+) -> list[SpecRule]:
     id_type, salt = experiment["idType"], experiment["salt"]
     groups = experiment["groups"]
-    rules = []
+    rules: list[SpecRule] = []
     for group, threshold in zip(groups, thresholds([g["size"] for g in groups]), strict=True):
         condition = compiler.conditions.add(bucket_condition(threshold, "lt", salt, id_type))
         rules.append(
@@ -230,7 +219,7 @@ def status_rules(
     experiment: Mapping[str, Any],
     layer: Mapping[str, Any] | None,
     values: ExperimentValues,
-) -> list[dict[str, Any]]:
+) -> list[SpecRule]:
     id_type = experiment["idType"]
     default = values.default
     status = compiled_status(experiment)
@@ -263,36 +252,31 @@ def status_rules(
 
 
 def experiment_spec(
-    compiler: Compiler, experiment: Mapping[str, Any], layer: Mapping[str, Any] | None
-) -> dict[str, Any]:
-    from lockgate.cores.compiler.compiler import holdout_rules
-
+    compiler: Compiler, experiment: StoredExperiment, layer: StoredLayer | None
+) -> ConfigSpec:
     id_type = experiment["idType"]
     values = ExperimentValues(experiment, layer)
     holdouts = []
     if layer is not None:
-        holdouts += holdout_rules(compiler, "layer", layer["id"], id_type)
+        holdouts += reference_rules(compiler, "layer", layer["id"], id_type)
     holdouts += [
         {**rule, "returnValue": values.default}
-        for rule in holdout_rules(compiler, "experiment", experiment["id"], id_type)
+        for rule in reference_rules(compiler, "experiment", experiment["id"], id_type)
     ]
-    spec: dict[str, Any] = {
-        "type": "dynamic_config",
-        "salt": experiment["salt"],
-        "enabled": True,
-        "defaultValue": values.default,
-        "rules": [
+    spec = entity_spec(
+        experiment,
+        spec_type="dynamic_config",
+        entity="experiment",
+        salt=experiment["salt"],
+        enabled=True,
+        default_value=values.default,
+        rules=[
             *override_rules(compiler, experiment, layer, values),
             *holdouts,
             *status_rules(compiler, experiment, layer, values),
         ],
-        "idType": id_type,
-        "entity": "experiment",
-        "version": experiment.get("version", 1),
-    }
-    apps = target_apps(experiment)
-    if apps:
-        spec["targetAppIDs"] = apps
+        id_type=id_type,
+    )
     spec["isActive"] = compiled_status(experiment) == "active"
     spec["hasSharedParams"] = layer is not None
     if layer is not None:
@@ -300,7 +284,7 @@ def experiment_spec(
     return spec
 
 
-def inline_targeting_spec(compiler: Compiler, experiment: Mapping[str, Any]) -> dict[str, Any]:
+def inline_targeting_spec(compiler: Compiler, experiment: StoredExperiment) -> ConfigSpec:
     id_type = experiment["idType"]
     return {
         "type": "feature_gate",
@@ -319,9 +303,9 @@ def inline_targeting_spec(compiler: Compiler, experiment: Mapping[str, Any]) -> 
 
 def compile_section(
     compiler: Compiler,
-    gates: dict[str, Any],
-    configs: dict[str, Any],
-    layers: dict[str, Any],
+    gates: dict[str, ConfigSpec],
+    configs: dict[str, ConfigSpec],
+    layers: dict[str, ConfigSpec],
     experiment_to_layer: dict[str, str],
 ) -> None:
     """Add this kind's specs to the payload maps."""

@@ -1,10 +1,12 @@
 """Compiling holdouts into the canonical spec, and the rules that apply them to the gates,
-experiments and layers they cover (`compile-mapping.md` §3.3, §6.1, §7.3, §8).
+experiments and layers they cover
+(`docs/compiling.md` §Holdout references, §Experiment rules, §Layer holdout values, §Holdouts).
 
 A holdout is a ``feature_gates`` spec with ``entity: "holdout"``: its overrides first, then one
 population rule passing ``passPercentage`` % of the units (everyone, or those passing
 ``targetingGateID``). A unit that passes the holdout spec is held out. A disabled holdout
-compiles to ``enabled: false, rules: []`` and adds no reference rules anywhere (§8.1).
+compiles to ``enabled: false, rules: []`` and adds no reference rules anywhere
+(docs/compiling.md §Holdout spec).
 
 Which holdouts cover an entity:
 
@@ -27,9 +29,10 @@ has id and name = the holdout's reference id, salt ``""`` and the condition ``pa
 * kind ``"experiment"``: pp 0, ``returnValue`` = the experiment's default value: its layer's
   parameter defaults when it is in an explicit layer (``layerID``), ``{}`` otherwise;
 * kind ``"layer"``: pp 100, ``returnValue`` = the layer's holdout values: the layer document's
-  ``holdoutValues[<holdout id>]`` when the layer package keeps them (frozen at a ship, §7.3), else
-  the layer's current parameter defaults. A layered experiment calls this hook with kind
-  ``"layer"`` and its layer's id for rule 3 of §6.1, then with ``"experiment"`` for rule 4.
+  ``holdoutValues[<holdout id>]`` when the layer package keeps them (frozen at a ship,
+  docs/compiling.md §Layer holdout values), else the layer's current parameter defaults. A layered
+  experiment asks ``reference_rules`` for kind ``"layer"`` and its layer's id for rule 3 of
+  docs/compiling.md §Experiment rules, then for ``"experiment"`` for rule 4.
 """
 
 from __future__ import annotations
@@ -38,12 +41,13 @@ import hashlib
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from lockgate.cores.compiler.base import Compiler, entity_salt
 from lockgate.cores.compiler.conditions import js_number
-
-if TYPE_CHECKING:
-    from lockgate.cores.compiler.compiler import Compiler
+from lockgate.documents.specs import ConfigSpec, SpecCondition, SpecRule
+from lockgate.documents.stored import StoredHoldout
+from lockgate.documents.values import JsonValue
 
 _LISTS = {"gate": "gateIDs", "experiment": "experimentIDs", "layer": "layerIDs"}
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -134,7 +138,7 @@ def _layer_defaults(layer: Mapping[str, Any] | None) -> dict[str, Any]:
 
 def _reference_value(
     compiler: Compiler, kind: str, entity_id: str, holdout: Mapping[str, Any]
-) -> tuple[float, Any]:
+) -> tuple[float, JsonValue]:
     """(pass percentage, return value) of a reference rule in a spec of ``kind``."""
     index = _index(compiler)
     if kind == "gate":
@@ -148,13 +152,11 @@ def _reference_value(
     return 100, dict(frozen) if isinstance(frozen, Mapping) else _layer_defaults(layer)
 
 
-def reference_rules(
-    compiler: Compiler, kind: str, entity_id: str, id_type: str
-) -> list[dict[str, Any]]:
+def reference_rules(compiler: Compiler, kind: str, entity_id: str, id_type: str) -> list[SpecRule]:
     """The rules that apply the holdouts covering one gate, experiment or layer."""
     rules = []
     for holdout in covering_holdouts(compiler, kind, entity_id):
-        condition = {
+        condition: SpecCondition = {
             "type": "pass_gate",
             "targetValue": holdout["id"],
             "operator": "any",
@@ -175,11 +177,11 @@ def reference_rules(
     return rules
 
 
-def population_rule(compiler: Compiler, holdout: Mapping[str, Any]) -> dict[str, Any]:
-    """The rule passing ``passPercentage`` % of the population (§8.1)."""
+def population_rule(compiler: Compiler, holdout: StoredHoldout) -> SpecRule:
+    """The rule passing ``passPercentage`` % of the population (docs/compiling.md §Holdout spec)."""
     id_type = _id_type(holdout)
     gate = holdout.get("targetingGateID")
-    condition: dict[str, Any]
+    condition: SpecCondition
     if gate:
         condition = {
             "type": "pass_gate",
@@ -211,12 +213,10 @@ def population_rule(compiler: Compiler, holdout: Mapping[str, Any]) -> dict[str,
     }
 
 
-def holdout_spec(compiler: Compiler, holdout: Mapping[str, Any]) -> dict[str, Any]:
-    from lockgate.cores.compiler.compiler import entity_salt
-
+def holdout_spec(compiler: Compiler, holdout: StoredHoldout) -> ConfigSpec:
     id_type = _id_type(holdout)
     enabled = bool(holdout.get("isEnabled", True))
-    rules: Sequence[dict[str, Any]] = []
+    rules: Sequence[SpecRule] = []
     if enabled:
         rules = [
             *compiler.gate_override_rules(holdout, id_type),
@@ -236,9 +236,9 @@ def holdout_spec(compiler: Compiler, holdout: Mapping[str, Any]) -> dict[str, An
 
 def compile_section(
     compiler: Compiler,
-    gates: dict[str, Any],
-    configs: dict[str, Any],
-    layers: dict[str, Any],
+    gates: dict[str, ConfigSpec],
+    configs: dict[str, ConfigSpec],
+    layers: dict[str, ConfigSpec],
     experiment_to_layer: dict[str, str],
 ) -> None:
     """Add every holdout spec to ``feature_gates``.

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from lockgate.documents.values import JsonObject, JsonValue
 from lockgate.errors import InvalidInput
 
-_FITS: dict[str, Callable[[Any], bool]] = {
+_FITS: dict[str, Callable[[object], bool]] = {
     "string": lambda v: isinstance(v, str),
     "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
     "boolean": lambda v: isinstance(v, bool),
@@ -16,17 +17,17 @@ _FITS: dict[str, Callable[[Any], bool]] = {
 }
 
 
-def fits(param_type: str, value: Any) -> bool:
+def fits(param_type: str, value: object) -> bool:
     check = _FITS.get(param_type)
     return check is not None and check(value)
 
 
-def defaults(layer: Mapping[str, Any]) -> dict[str, Any]:
+def defaults(layer: Mapping[str, Any]) -> JsonObject:
     """``{name: defaultValue}`` in declaration order: the layer's ``defaultValue`` in specs."""
     return {p["name"]: p["defaultValue"] for p in layer.get("parameters") or []}
 
 
-def check_values(layer: Mapping[str, Any], values: Mapping[str, Any], where: str) -> None:
+def check_values(layer: Mapping[str, Any], values: Mapping[str, JsonValue], where: str) -> None:
     """Every key of ``values`` must be a parameter of ``layer`` with a value of its type."""
     declared = {p["name"]: p["type"] for p in layer.get("parameters") or []}
     for key, value in values.items():

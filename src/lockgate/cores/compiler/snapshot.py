@@ -6,6 +6,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from lockgate.documents.stored import (
+    StoredAutotune,
+    StoredConfig,
+    StoredExperiment,
+    StoredGate,
+    StoredHoldout,
+    StoredLayer,
+    StoredSegment,
+)
+
 
 @dataclass(frozen=True)
 class IdListInfo:
@@ -31,13 +41,13 @@ class ProjectSnapshot:
     project_id: str
     company_id: str
     time_ms: int
-    gates: Sequence[Mapping[str, Any]] = ()
-    configs: Sequence[Mapping[str, Any]] = ()
-    segments: Sequence[Mapping[str, Any]] = ()
-    experiments: Sequence[Mapping[str, Any]] = ()
-    layers: Sequence[Mapping[str, Any]] = ()
-    holdouts: Sequence[Mapping[str, Any]] = ()
-    autotunes: Sequence[Mapping[str, Any]] = ()
+    gates: Sequence[StoredGate] = ()
+    configs: Sequence[StoredConfig] = ()
+    segments: Sequence[StoredSegment] = ()
+    experiments: Sequence[StoredExperiment] = ()
+    layers: Sequence[StoredLayer] = ()
+    holdouts: Sequence[StoredHoldout] = ()
+    autotunes: Sequence[StoredAutotune] = ()
     id_lists: Mapping[str, IdListInfo] = field(default_factory=dict)
 
 

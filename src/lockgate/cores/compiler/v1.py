@@ -1,6 +1,6 @@
 """The dcs-v1 rendering the legacy Python SDK reads, derived from the v2 document.
 
-Differences (`compile-mapping.md` §11, §12.2): specs are arrays with ``name`` and
+Differences (`docs/compiling.md` §The v1 rendering): specs are arrays with ``name`` and
 ``isDeviceBased``; conditions are inline; ``user_bucket`` set targets are int arrays; a gate rule
 that forces ``false`` is ``passPercentage 0`` (the legacy SDK ignores a gate rule's
 ``returnValue``); and a launched gate, which the legacy SDK would answer ``false`` because it
@@ -11,7 +11,16 @@ stops at ``enabled: false``, is rendered enabled with a final everyone-rule whos
 from __future__ import annotations
 
 import copy
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
+
+from lockgate.documents.specs import (
+    ConfigSpec,
+    ConfigSpecsV1,
+    ConfigSpecsV2,
+    SpecCondition,
+    SpecRule,
+)
 
 _LAUNCHED_RULE_ID = "disabled"
 _PUBLIC: dict[str, Any] = {
@@ -27,8 +36,8 @@ def _device_based(id_type: str | None) -> bool:
     return (id_type or "").lower() == "stableid"
 
 
-def _v1_condition(condition: dict[str, Any]) -> dict[str, Any]:
-    rendered = copy.deepcopy(condition)
+def _v1_condition(condition: SpecCondition) -> dict[str, Any]:
+    rendered: dict[str, Any] = copy.deepcopy(dict(condition))
     target = rendered.get("targetValue")
     if rendered.get("type") == "user_bucket" and isinstance(target, dict):
         rendered["targetValue"] = sorted(int(k) for k in target)
@@ -36,7 +45,9 @@ def _v1_condition(condition: dict[str, Any]) -> dict[str, Any]:
     return rendered
 
 
-def _v1_rule(rule: dict[str, Any], conditions: dict[str, Any], is_gate: bool) -> dict[str, Any]:
+def _v1_rule(
+    rule: SpecRule, conditions: Mapping[str, SpecCondition], is_gate: bool
+) -> dict[str, Any]:
     rendered = {k: copy.deepcopy(v) for k, v in rule.items() if k != "conditions"}
     rendered["conditions"] = [_v1_condition(conditions[cid]) for cid in rule["conditions"]]
     rendered["isDeviceBased"] = _device_based(rule.get("idType"))
@@ -46,12 +57,14 @@ def _v1_rule(rule: dict[str, Any], conditions: dict[str, Any], is_gate: bool) ->
     return rendered
 
 
-def _v1_spec(name: str, spec: dict[str, Any], conditions: dict[str, Any]) -> dict[str, Any]:
+def _v1_spec(
+    name: str, spec: ConfigSpec, conditions: Mapping[str, SpecCondition]
+) -> dict[str, Any]:
     is_gate = spec["type"] == "feature_gate"
     rendered: dict[str, Any] = {"name": name}
     for key, value in spec.items():
         if key == "idType":
-            rendered["isDeviceBased"] = _device_based(value)
+            rendered["isDeviceBased"] = _device_based(spec["idType"])
         if key != "rules":
             rendered[key] = copy.deepcopy(value)
     rendered["rules"] = [_v1_rule(r, conditions, is_gate) for r in spec["rules"]]
@@ -72,7 +85,7 @@ def _v1_spec(name: str, spec: dict[str, Any], conditions: dict[str, Any]) -> dic
     return rendered
 
 
-def render_v1(v2: dict[str, Any]) -> dict[str, Any]:
+def render_v1(v2: ConfigSpecsV2) -> ConfigSpecsV1:
     conditions = v2["condition_map"]
     layers: dict[str, list[str]] = {}
     for experiment, layer in v2["experiment_to_layer"].items():
@@ -90,4 +103,5 @@ def render_v1(v2: dict[str, Any]) -> dict[str, Any]:
     for section in ("feature_gates", "dynamic_configs", "layer_configs"):
         document[section] = [_v1_spec(name, spec, conditions) for name, spec in v2[section].items()]
     document["layers"] = layers
-    return document
+    # The v2 document's other keys, copied as they are: what ConfigSpecsV1 declares.
+    return cast(ConfigSpecsV1, document)

@@ -1,4 +1,4 @@
-"""The client ``/v1/initialize`` response ("init-v1" format, sdk-protocol.md §2.4).
+"""The client ``/v1/initialize`` response ("init-v1" format, docs/sdk.md §Client initialize).
 
 Every gate, config, experiment, autotune and layer is evaluated for one user and rendered with
 hashed names, the way statsig-python-core's ``get_client_initialize_response`` does it; the
@@ -7,14 +7,23 @@ JS client then evaluates nothing itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from collections.abc import Collection, Iterable, Mapping
+from typing import Final
 
 from lockgate.cores.evaluation.evaluator import Evaluator, dedupe_exposures
 from lockgate.cores.evaluation.hashing import HashAlgorithm, djb2, hash_name
 from lockgate.cores.evaluation.results import ConfigEvaluation, LayerEvaluation, SecondaryExposure
 from lockgate.cores.evaluation.spec import Entity, Spec, SpecStore
 from lockgate.cores.evaluation.user import JsonMap, StatsigUser, coerce_user
+from lockgate.documents.specs import (
+    EvaluatedKeys,
+    InitializeConfig,
+    InitializeGate,
+    InitializeLayer,
+    InitializeResponse,
+    SecondaryExposureWire,
+)
+from lockgate.documents.values import JsonObject, JsonValue
 
 # Gate entities a client never sees directly: they are only referenced by other specs.
 _HIDDEN_GATE_ENTITIES: Final = frozenset({Entity.SEGMENT, Entity.HOLDOUT})
@@ -29,9 +38,9 @@ def app_id_for_client_key(store: SpecStore, client_key: str | None) -> str | Non
     )
 
 
-def _visible_to_app(target_app_ids: Iterable[str] | None, app_id: str | None) -> bool:
-    # A key bound to a target app only receives entities tagged with that app.
-    return app_id is None or (target_app_ids is not None and app_id in target_app_ids)
+def _visible_to_app(target_app_ids: Iterable[str] | None, apps: frozenset[str] | None) -> bool:
+    # A key bound to target apps only receives entities tagged with one of them.
+    return apps is None or (target_app_ids is not None and not apps.isdisjoint(target_app_ids))
 
 
 class _Renderer:
@@ -43,18 +52,20 @@ class _Renderer:
     def name(self, name: str) -> str:
         return hash_name(name, self.algorithm)
 
-    def exposures(self, exposures: tuple[SecondaryExposure, ...]) -> list[dict[str, str]]:
+    def exposures(self, exposures: tuple[SecondaryExposure, ...]) -> list[SecondaryExposureWire]:
         return [
             {"gate": self.name(e.gate), "gateValue": e.gate_value, "ruleID": e.rule_id}
             for e in dedupe_exposures(exposures)
         ]
 
-    def config(self, spec: Spec, result: ConfigEvaluation, layer_default: Any) -> dict[str, Any]:
-        value: Any = result.value
+    def config(
+        self, spec: Spec, result: ConfigEvaluation, layer_default: JsonValue
+    ) -> InitializeConfig:
+        value: Mapping[str, JsonValue] = result.value
         if isinstance(layer_default, Mapping):
             # Experiments in a layer carry the layer's defaults for parameters they don't set.
             value = {**layer_default, **result.value}
-        entry: dict[str, Any] = {
+        entry: InitializeConfig = {
             "name": self.name(spec.name),
             "value": value,
             "rule_id": result.rule_id,
@@ -76,8 +87,8 @@ class _Renderer:
                 entry["explicit_parameters"] = list(result.explicit_parameters)
         return entry
 
-    def layer(self, spec: Spec, result: LayerEvaluation) -> dict[str, Any]:
-        entry: dict[str, Any] = {
+    def layer(self, spec: Spec, result: LayerEvaluation) -> InitializeLayer:
+        entry: InitializeLayer = {
             "name": self.name(spec.name),
             "value": result.value,
             "rule_id": result.rule_id,
@@ -99,23 +110,24 @@ class _Renderer:
         return entry
 
 
-def _session_replay(evaluator: Evaluator, user: StatsigUser) -> dict[str, Any]:
+def _add_session_replay(
+    response: InitializeResponse, evaluator: Evaluator, user: StatsigUser
+) -> None:
     info = evaluator.store.session_replay_info
     if info is None:
-        return {}
+        return
     blocked = info.get("recording_blocked") is True
-    out: dict[str, Any] = {"recording_blocked": blocked}
+    response["recording_blocked"] = blocked
     gate = info.get("targeting_gate")
     targeted = not isinstance(gate, str) or evaluator.check_gate(user, gate).value
-    out["can_record_session"] = not blocked and targeted
+    response["can_record_session"] = not blocked and targeted
     rate = info.get("sampling_rate")
     if isinstance(rate, int | float) and not isinstance(rate, bool):
-        out["session_recording_rate"] = float(rate)
-    return out
+        response["session_recording_rate"] = float(rate)
 
 
-def _evaluated_keys(user: StatsigUser) -> dict[str, Any]:
-    keys: dict[str, Any] = {}
+def _evaluated_keys(user: StatsigUser) -> EvaluatedKeys:
+    keys: EvaluatedKeys = {}
     if user.user_id:
         keys["userID"] = user.user_id
     if user.custom_ids:
@@ -129,22 +141,30 @@ def client_initialize_response(
     *,
     hash_algorithm: HashAlgorithm = "djb2",
     client_app_id: str | None = None,
-) -> dict[str, Any]:
+    client_app_ids: Collection[str] | None = None,
+) -> InitializeResponse:
     """Evaluate everything for ``user`` and return the ``/v1/initialize`` JSON body.
 
     ``client_app_id`` is the target app of the requesting client key (see
     ``app_id_for_client_key``): it filters entities and answers ``target_app`` conditions.
+    ``client_app_ids``, when given, are all the key's apps: an entity tagged with any of them
+    is returned (``target_app`` conditions still read ``client_app_id``).
     """
     statsig_user = coerce_user(user)
     store = evaluator.store
     scoped = evaluator.for_app(client_app_id) if client_app_id is not None else evaluator
     render = _Renderer(hash_algorithm)
+    apps: frozenset[str] | None = None
+    if client_app_ids:
+        apps = frozenset(client_app_ids)
+    elif client_app_id is not None:
+        apps = frozenset({client_app_id})
 
-    gates: dict[str, Any] = {}
+    gates: dict[str, InitializeGate] = {}
     for name, spec in store.feature_gates.items():
         if spec.entity in _HIDDEN_GATE_ENTITIES:
             continue
-        if not _visible_to_app(spec.target_app_ids, client_app_id):
+        if not _visible_to_app(spec.target_app_ids, apps):
             continue
         gate = scoped.check_gate(statsig_user, name)
         gates[render.name(name)] = {
@@ -155,30 +175,30 @@ def client_initialize_response(
             "secondary_exposures": render.exposures(gate.secondary_exposures),
         }
 
-    configs: dict[str, Any] = {}
+    configs: dict[str, InitializeConfig] = {}
     for name, spec in store.dynamic_configs.items():
-        if not _visible_to_app(spec.target_app_ids, client_app_id):
+        if not _visible_to_app(spec.target_app_ids, apps):
             continue
         layer = store.layer_configs.get(store.experiment_to_layer.get(name, ""))
         layer_default = layer.default_value if layer is not None else None
         result = scoped.get_config(statsig_user, name, copy_value=False)
         configs[render.name(name)] = render.config(spec, result, layer_default)
 
-    layers: dict[str, Any] = {}
+    layers: dict[str, InitializeLayer] = {}
     for name, spec in store.layer_configs.items():
-        if not _visible_to_app(spec.target_app_ids, client_app_id):
+        if not _visible_to_app(spec.target_app_ids, apps):
             continue
         layers[render.name(name)] = render.layer(
             spec, scoped.get_layer(statsig_user, name, copy_value=False)
         )
 
-    param_stores = {
+    param_stores: dict[str, JsonObject] = {
         render.name(name): dict(body.get("parameters") or {})
         for name, body in store.param_stores.items()
-        if isinstance(body, Mapping) and _visible_to_app(body.get("targetAppIDs"), client_app_id)
+        if isinstance(body, Mapping) and _visible_to_app(body.get("targetAppIDs"), apps)
     }
 
-    return {
+    response: InitializeResponse = {
         "feature_gates": gates,
         "dynamic_configs": configs,
         "layer_configs": layers,
@@ -189,5 +209,6 @@ def client_initialize_response(
         "user": statsig_user.to_wire(),
         "evaluated_keys": _evaluated_keys(statsig_user),
         "sdkParams": {},
-        **_session_replay(scoped, statsig_user),
     }
+    _add_session_replay(response, scoped, statsig_user)
+    return response

@@ -2,13 +2,13 @@
 
 Most types only differ in the value they read (a user field, the environment tier, a bucket...),
 which is then handed to an operator from ``OPERATORS``. An unknown type or operator raises
-``UnsupportedError``, which makes the whole evaluation fail closed (sdk-protocol.md §3.1).
+``UnsupportedError``, which makes the whole evaluation fail closed (docs/sdk.md §Rules and results).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final, Protocol
+from typing import Final, Protocol, cast
 
 from lockgate.cores.evaluation.derived import country_of_ip, user_agent_field
 from lockgate.cores.evaluation.hashing import user_bucket
@@ -47,21 +47,23 @@ class ConditionContext(Protocol):
 
 
 ConditionType = Callable[[ConditionContext, Condition], bool]
-ValueReader = Callable[[ConditionContext, Condition], Any]
+ValueReader = Callable[[ConditionContext, Condition], object]
 
 
-def _read_user_field(ctx: ConditionContext, cond: Condition) -> Any:
+def _read_user_field(ctx: ConditionContext, cond: Condition) -> object:
     return ctx.user.field_value(cond.field)
 
 
-def _read_ua_based(ctx: ConditionContext, cond: Condition) -> Any:
+def _read_ua_based(ctx: ConditionContext, cond: Condition) -> object:
     explicit = ctx.user.field_value(cond.field)
     if explicit is not None:
         return explicit
-    return user_agent_field(ctx.user.field_value("userAgent"), cond.field)
+    agent = ctx.user.field_value("userAgent")
+    # Not checked to be a string: a custom ``userAgent`` reaches the parser as the user gave it.
+    return user_agent_field(cast(str | None, agent), cond.field)
 
 
-def _read_ip_based(ctx: ConditionContext, cond: Condition) -> Any:
+def _read_ip_based(ctx: ConditionContext, cond: Condition) -> object:
     explicit = ctx.user.field_value(cond.field)
     if explicit is not None or (cond.field or "").lower() != "country":
         return explicit
@@ -69,17 +71,17 @@ def _read_ip_based(ctx: ConditionContext, cond: Condition) -> Any:
     return country_of_ip(ip) if isinstance(ip, str) else None
 
 
-def _read_environment(ctx: ConditionContext, cond: Condition) -> Any:
+def _read_environment(ctx: ConditionContext, cond: Condition) -> object:
     return ctx.environment_value(cond.field) if cond.field is not None else None
 
 
-def _read_user_bucket(ctx: ConditionContext, cond: Condition) -> Any:
+def _read_user_bucket(ctx: ConditionContext, cond: Condition) -> object:
     salt = cond.additional_values.get("salt")
     unit_id = ctx.user.unit_id(cond.id_type) or ""
     return user_bucket(salt if isinstance(salt, str) else "", unit_id)
 
 
-def _read_experiment_group(ctx: ConditionContext, cond: Condition) -> Any:
+def _read_experiment_group(ctx: ConditionContext, cond: Condition) -> object:
     return ctx.experiment_group(cond.field) if cond.field is not None else None
 
 

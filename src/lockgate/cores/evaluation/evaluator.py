@@ -1,6 +1,6 @@
 """The evaluator's entry point: ``Evaluator(spec).check_gate / get_config / get_layer``.
 
-Evaluation follows statsig-python-core (sdk-protocol.md §3): rules in order, every condition of
+Evaluation follows statsig-python-core (docs/sdk.md §Evaluation): rules in order, every condition of
 a rule evaluated (so nested-gate exposures of later conditions are still collected), the first
 matching rule wins, then its pass percentage decides between its value and the default.
 """
@@ -8,11 +8,12 @@ matching rule wins, then its pass percentage decides between its value and the d
 from __future__ import annotations
 
 import copy
+import logging
 import time
 from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
 from lockgate.cores.evaluation.conditions import UnsupportedError, evaluate_condition
 from lockgate.cores.evaluation.hashing import passes_percentage
@@ -27,6 +28,10 @@ from lockgate.cores.evaluation.results import (
 )
 from lockgate.cores.evaluation.spec import Rule, Spec, SpecStore
 from lockgate.cores.evaluation.user import JsonMap, StatsigUser, coerce_user
+from lockgate.documents.specs import ConfigSpecsV2
+from lockgate.documents.values import JsonObject, JsonValue
+
+logger = logging.getLogger(__name__)
 
 # Deeper nesting than this (gates referencing gates...) is treated as a broken spec.
 MAX_NESTING: Final = 64
@@ -43,7 +48,7 @@ class Outcome:
 
     rule_id: str
     bool_value: bool
-    json_value: Any
+    json_value: JsonValue
     group_name: str | None = None
     is_experiment_group: bool = False
     # Set when a layer rule handed the evaluation over to an experiment.
@@ -172,7 +177,7 @@ def dedupe_exposures(
     return tuple(dict.fromkeys(exposures))
 
 
-def _json_object(value: Any, copy_value: bool = True) -> dict[str, Any]:
+def _json_object(value: JsonValue, copy_value: bool = True) -> JsonObject:
     # Results are handed to callers; copy so that mutating them cannot corrupt the spec.
     # Callers that only serialise the value (initialize responses) skip the copy.
     if not isinstance(value, dict):
@@ -190,7 +195,7 @@ class Evaluator:
 
     def __init__(
         self,
-        spec: JsonMap | SpecStore,
+        spec: ConfigSpecsV2 | JsonMap | SpecStore,
         *,
         environment: Mapping[str, str] | None = None,
         id_lists: Mapping[str, AbstractSet[str]] | None = None,
@@ -226,7 +231,10 @@ class Evaluator:
         ctx = _Context(self, coerce_user(user), self.app_id)
         try:
             return ctx.run(spec), ctx
-        except UnsupportedError:
+        except UnsupportedError as problem:
+            # Fails closed by design (docs/sdk.md §Rules and results); the log says which part
+            # of the spec could not be evaluated.
+            logger.debug("%s: unsupported %s; its default is served", spec.name, problem)
             return None
 
     def check_gate(self, user: StatsigUser | JsonMap, name: str) -> GateEvaluation:

@@ -1,7 +1,7 @@
 """Condition operators as a table: operator name → ``(value, target, id_lists) -> bool``.
 
 ``value`` is what the condition read from the user (``None`` when missing), ``target`` is the
-condition's ``targetValue``. Semantics follow statsig-python-core (sdk-protocol.md §3.4); an
+condition's ``targetValue``. Semantics follow statsig-python-core (docs/sdk.md §Operators); an
 operator missing from ``OPERATORS`` makes the whole evaluation Unsupported.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Final
+from typing import Final
 
 from lockgate.cores.evaluation.hashing import id_list_hash
 from lockgate.cores.evaluation.values import (
@@ -25,7 +25,7 @@ from lockgate.cores.evaluation.values import (
 )
 
 IdLists = Mapping[str, AbstractSet[str]]
-Operator = Callable[[Any, Any, IdLists], bool]
+Operator = Callable[[object, object, IdLists], bool]
 
 
 def _target_strings(target: object) -> list[str]:
@@ -59,7 +59,7 @@ def _prepared_targets(target: object) -> tuple[tuple[str, ...], tuple[str, ...]]
 def _string_list_operator(
     test: Callable[[str, str], bool], *, ignore_case: bool, negate: bool
 ) -> Operator:
-    def apply(value: Any, target: Any, _: IdLists) -> bool:
+    def apply(value: object, target: object, _: IdLists) -> bool:
         # A missing value is compared as "" (so it passes `none` and matches `any [""]`).
         text = as_string(value) or ""
         strings, lowered = _prepared_targets(target)
@@ -74,7 +74,7 @@ def _string_list_operator(
 
 
 def _numeric(test: Callable[[float, float], bool]) -> Operator:
-    def apply(value: Any, target: Any, _: IdLists) -> bool:
+    def apply(value: object, target: object, _: IdLists) -> bool:
         left, right = as_number(value), as_number(target)
         return left is not None and right is not None and test(left, right)
 
@@ -82,7 +82,7 @@ def _numeric(test: Callable[[float, float], bool]) -> Operator:
 
 
 def _version(test: Callable[[int], bool]) -> Operator:
-    def apply(value: Any, target: Any, _: IdLists) -> bool:
+    def apply(value: object, target: object, _: IdLists) -> bool:
         order = compare_versions(value, target)
         return order is not None and test(order)
 
@@ -101,7 +101,7 @@ def _same_day(left: int, right: int) -> bool:
 
 
 def _time(test: Callable[[int, int], bool]) -> Operator:
-    def apply(value: Any, target: Any, _: IdLists) -> bool:
+    def apply(value: object, target: object, _: IdLists) -> bool:
         left, right = as_timestamp_ms(value), as_timestamp_ms(target)
         return left is not None and right is not None and test(left, right)
 
@@ -116,7 +116,7 @@ def _compiled(pattern: str) -> re.Pattern[str] | None:
         return None
 
 
-def _str_matches(value: Any, target: Any, _: IdLists) -> bool:
+def _str_matches(value: object, target: object, _: IdLists) -> bool:
     text, pattern = as_string(value), as_string(target)
     if text is None or pattern is None:
         return False
@@ -124,14 +124,14 @@ def _str_matches(value: Any, target: Any, _: IdLists) -> bool:
     return compiled is not None and compiled.search(text) is not None
 
 
-def _in_segment_list(value: Any, target: Any, id_lists: IdLists) -> bool:
+def _in_segment_list(value: object, target: object, id_lists: IdLists) -> bool:
     text = as_string(value)
     ids = id_lists.get(target) if isinstance(target, str) else None
     return text is not None and ids is not None and id_list_hash(text) in ids
 
 
 def _array_operator(test: Callable[[set[str], list[str]], bool]) -> Operator:
-    def apply(value: Any, target: Any, _: IdLists) -> bool:
+    def apply(value: object, target: object, _: IdLists) -> bool:
         if not isinstance(value, list) or not isinstance(target, list):
             return False
         have = {as_string(item) or "" for item in value}

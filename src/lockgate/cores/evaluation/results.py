@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
+
+from lockgate.documents.specs import SecondaryExposureWire
+from lockgate.documents.values import JsonValue
 
 DEFAULT_RULE_ID: Final = "default"
 DISABLED_RULE_ID: Final = "disabled"
@@ -27,7 +30,7 @@ class SecondaryExposure:
     gate_value: str
     rule_id: str
 
-    def to_wire(self) -> dict[str, str]:
+    def to_wire(self) -> SecondaryExposureWire:
         return {"gate": self.gate, "gateValue": self.gate_value, "ruleID": self.rule_id}
 
 
@@ -58,7 +61,7 @@ class ConfigEvaluation(Evaluation):
     ``passed`` flag of initialize responses.
     """
 
-    value: Mapping[str, Any] = field(default_factory=dict)
+    value: Mapping[str, JsonValue] = field(default_factory=dict)
     passed: bool = False
     entity: str | None = None
     is_experiment_group: bool = False
@@ -75,7 +78,7 @@ class LayerEvaluation(Evaluation):
     to an experiment (used for parameters the experiment does not set explicitly).
     """
 
-    value: Mapping[str, Any] = field(default_factory=dict)
+    value: Mapping[str, JsonValue] = field(default_factory=dict)
     allocated_experiment_name: str | None = None
     is_experiment_group: bool = False
     is_experiment_active: bool = False

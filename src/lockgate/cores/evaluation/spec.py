@@ -13,6 +13,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
 
+from lockgate.documents.specs import ConfigSpecsV2
+from lockgate.documents.values import JsonValue
+
+# A document as it arrives (Lockgate's own ``ConfigSpecsV2`` or any SDK payload): ``from_v2``
+# is where it is checked.
 JsonMap = Mapping[str, Any]
 
 _REQUIRED_TOP_LEVEL: Final = (
@@ -50,10 +55,10 @@ class Condition:
 
     type: str
     id_type: str
-    target_value: Any = None
+    target_value: JsonValue = None
     operator: str | None = None
     field: str | None = None
-    additional_values: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    additional_values: Mapping[str, JsonValue] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +68,7 @@ class Rule:
     id: str
     name: str
     pass_percentage: float
-    return_value: Any
+    return_value: JsonValue
     conditions: tuple[str, ...]
     id_type: str
     salt: str | None = None
@@ -86,7 +91,7 @@ class Spec:
     entity: str
     salt: str
     enabled: bool
-    default_value: Any
+    default_value: JsonValue
     rules: tuple[Rule, ...]
     id_type: str
     version: int | None = None
@@ -108,13 +113,14 @@ class SpecStore:
     experiment_to_layer: Mapping[str, str]
     app_id: str | None = None
     default_environment: str | None = None
+    # Passed through to initialize responses as the document has them, unchecked.
     param_stores: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-    session_replay_info: Mapping[str, Any] | None = None
+    session_replay_info: Mapping[str, JsonValue] | None = None
     sdk_keys_to_app_ids: Mapping[str, str] = dataclasses.field(default_factory=dict)
     hashed_sdk_keys_to_app_ids: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @classmethod
-    def from_v2(cls, doc: JsonMap) -> SpecStore:
+    def from_v2(cls, doc: ConfigSpecsV2 | JsonMap) -> SpecStore:
         """Load a dcs-v2 document; raises ``SpecFormatError`` when core would reject it."""
         missing = [key for key in _REQUIRED_TOP_LEVEL if key not in doc]
         if missing:

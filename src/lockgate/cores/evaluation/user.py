@@ -10,6 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from lockgate.documents.values import JsonObject, JsonValue
+
+# A user's wire form as it arrives: validated here, field by field.
 JsonMap = Mapping[str, Any]
 
 # Condition `field` names (lower-cased) that map to a top-level user attribute.
@@ -40,7 +43,7 @@ _WIRE_STRINGS: Final[dict[str, str]] = {
 }
 
 
-def _frozen_map(value: object) -> dict[str, Any]:
+def _frozen_map(value: object) -> dict[str, JsonValue]:
     return dict(value) if isinstance(value, Mapping) else {}
 
 
@@ -62,8 +65,8 @@ class StatsigUser:
     country: str | None = None
     locale: str | None = None
     app_version: str | None = None
-    custom: Mapping[str, Any] = field(default_factory=dict)
-    private_attributes: Mapping[str, Any] = field(default_factory=dict)
+    custom: Mapping[str, JsonValue] = field(default_factory=dict)
+    private_attributes: Mapping[str, JsonValue] = field(default_factory=dict)
     custom_ids: Mapping[str, str] = field(default_factory=dict)
     statsig_environment: Mapping[str, str] = field(default_factory=dict)
 
@@ -83,9 +86,9 @@ class StatsigUser:
             statsig_environment=_string_map(data.get("statsigEnvironment")),
         )
 
-    def to_wire(self, *, include_private: bool = False) -> dict[str, Any]:
+    def to_wire(self, *, include_private: bool = False) -> JsonObject:
         """The JSON form; ``userID`` is always present, private attributes only on request."""
-        out: dict[str, Any] = {"userID": self.user_id or ""}
+        out: JsonObject = {"userID": self.user_id or ""}
         for wire, attr in _WIRE_STRINGS.items():
             value = getattr(self, attr)
             if value is not None and wire != "userID":
@@ -100,14 +103,14 @@ class StatsigUser:
         out.update({k: dict(v) for k, v in optional_maps.items() if v})
         return out
 
-    def field_value(self, field_name: str | None) -> Any:
+    def field_value(self, field_name: str | None) -> JsonValue:
         """The value a ``user_field`` condition reads for ``field_name`` (``None`` if absent)."""
         if field_name is None:
             return None
         lowered = field_name.lower()
         attr = _TOP_LEVEL_FIELDS.get(lowered)
         if attr is not None:
-            top_level = getattr(self, attr)
+            top_level: str | None = getattr(self, attr)
             # An empty top-level string falls through to custom, as in the reference SDK.
             if top_level:
                 return top_level

@@ -1,5 +1,6 @@
 """One metric's Pulse analysis end to end, and the PulseMetric-shaped dict of the Console API
-(stats.md §2.2): every field with a published definition is filled, the others are omitted.
+(docs/statistics.md §Metric objects): every field with a published definition is filled, the others
+are omitted.
 """
 
 from __future__ import annotations
@@ -27,9 +28,37 @@ from lockgate.cores.stats.sufficient import (
     ratio_estimate,
 )
 from lockgate.cores.stats.topline import ToplineImpact, ToplineInputs, topline_impact
+from lockgate.documents.pulse import Bounds, PulseMetric
+from lockgate.documents.pulse import Directionality as Directionality
 
-Directionality = Literal["increase", "decrease"]
-JsonValue = float | int | str | dict[str, float | None] | None
+# The metric object's optional number fields, and its interval fields.
+NumberField = Literal[
+    "absoluteChange",
+    "confidenceIntervalDelta",
+    "percentChange",
+    "percentConfidenceIntervalDelta",
+    "sequentialTestingConfidenceIntervalDelta",
+    "percentSequentialTestingConfidenceIntervalDelta",
+    "sequentialTestingPValue",
+    "testMean",
+    "controlMean",
+    "testStd",
+    "controlStd",
+    "pValue",
+    "adjustedAlpha",
+    "absoluteToplineImpact",
+    "absoluteToplineImpactDelta",
+    "relativeToplineImpact",
+    "relativeToplineImpactDelta",
+    "projectedAbsoluteToplineImpact",
+    "projectedAbsoluteToplineImpactDelta",
+]
+IntervalField = Literal[
+    "confidenceInterval",
+    "percentConfidenceInterval",
+    "sequentialTestingConfidenceInterval",
+    "percentSequentialTestingConfidenceInterval",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +126,7 @@ def analyze_cuped_mean(
     topline: ToplineInputs | None = None,
 ) -> MetricAnalysis:
     result = cuped_mean(control, test)
-    # Topline impact never uses CUPED (stats.md §1.12).
+    # Topline impact never uses CUPED (docs/statistics.md §Topline impact).
     impact = None if topline is None else topline_impact(result.unadjusted, topline)
     return analyze_contrast(result.contrast, settings, cuped=result, topline=impact)
 
@@ -109,7 +138,7 @@ def analyze_cuped_ratio(
     return analyze_contrast(result.contrast, settings, cuped=result)
 
 
-def bounds(ci: Interval, scale: float = 1.0) -> dict[str, float | None]:
+def bounds(ci: Interval, scale: float = 1.0) -> Bounds:
     """An interval as the API's {lower, upper}, times ``scale`` (100 for percent)."""
     return {
         "lower": None if ci.lower is None else ci.lower * scale,
@@ -117,13 +146,17 @@ def bounds(ci: Interval, scale: float = 1.0) -> dict[str, float | None]:
     }
 
 
-def _put(out: dict[str, JsonValue], key: str, value: JsonValue) -> None:
+def _put(out: PulseMetric, key: NumberField, value: float | None) -> None:
     if value is not None:
         out[key] = value
 
 
 def _put_ci(
-    out: dict[str, JsonValue], delta_key: str, ci_key: str, ci: Interval | None, scale: float
+    out: PulseMetric,
+    delta_key: NumberField,
+    ci_key: IntervalField,
+    ci: Interval | None,
+    scale: float,
 ) -> None:
     if ci is not None:
         out[delta_key] = ci.half_width * scale
@@ -136,10 +169,10 @@ def pulse_metric(
     analysis: MetricAnalysis,
     *,
     metric_name: str | None = None,
-) -> dict[str, JsonValue]:
+) -> PulseMetric:
     """The Console API metric object; relative fields are in percent, "Std" fields are SEs."""
     c, fixed = analysis.contrast, analysis.frequentist
-    out: dict[str, JsonValue] = {
+    out: PulseMetric = {
         "metricID": metric_id,
         "metricName": metric_name if metric_name is not None else metric_id.split("::")[0],
         "directionality": directionality,

@@ -9,11 +9,13 @@ resulting document (values against the schema included) before anything is saved
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from lockgate.documents.stored import StoredRule, StoredVariant
+from lockgate.documents.values import JsonObject
 from lockgate.domains.configs import repository
 from lockgate.domains.configs.repository import ConfigFilter
 from lockgate.domains.configs.schemas import (
@@ -109,11 +111,11 @@ def _rule_context(session: Session, project_id: str, schema: Schema | None) -> R
     )
 
 
-def _rule_where(index: int, rule: dict[str, Any]) -> str:
+def _rule_where(index: int, rule: StoredRule) -> str:
     return f'rules[{index}] "{rule["name"]}"'
 
 
-def _check_unique_names(rules: Sequence[dict[str, Any]]) -> None:
+def _check_unique_names(rules: Sequence[StoredRule]) -> None:
     seen: dict[str, int] = {}
     for index, rule in enumerate(rules):
         key = rule["name"].lower()
@@ -128,8 +130,8 @@ def _check_unique_names(rules: Sequence[dict[str, Any]]) -> None:
 
 
 def _with_extras(
-    built: dict[str, Any], incoming: RuleIn, where: str, check: Callable[[Any, str], Any]
-) -> dict[str, Any]:
+    built: StoredRule, incoming: RuleIn, where: str, check: Callable[[object, str], JsonObject]
+) -> StoredRule:
     """Keep what the shared rule builder does not: the JSON5 source and the variants."""
     if incoming.return_value_json5 is not None:
         built["returnValueJson5"] = incoming.return_value_json5
@@ -142,7 +144,7 @@ def _with_extras(
                 if variant.return_value_json5 is not None
                 else variant.return_value or {}
             )
-            stored: dict[str, Any] = {
+            stored: StoredVariant = {
                 "id": variant.id or random_id(),
                 "name": variant.name,
                 "passPercentage": check_percentage(variant.pass_percentage, at),
@@ -156,8 +158,8 @@ def _with_extras(
 
 
 def _build_all(
-    incoming: Sequence[RuleIn], ctx: RuleContext, existing: Sequence[dict[str, Any]] = ()
-) -> list[dict[str, Any]]:
+    incoming: Sequence[RuleIn], ctx: RuleContext, existing: Sequence[StoredRule] = ()
+) -> list[StoredRule]:
     built = build_rules(incoming, ctx, existing)
     assert ctx.check_value is not None
     return [
@@ -215,7 +217,7 @@ def _apply(
     if "tags" in fields:
         document["tags"] = checked_tags(session, project_id, body.tags)
     if "target_apps" in fields:
-        document["targetApps"] = entities.target_apps(body.target_apps)
+        document["targetApps"] = entities.target_apps(session, project_id, body.target_apps)
     if "team" in fields:
         document["team"] = body.team
     if "team_id" in fields:
@@ -432,14 +434,14 @@ def unarchive(
 # -- rules -----------------------------------------------------------------------------------
 
 
-def _rule_index(rules: Sequence[dict[str, Any]], rule_id: str) -> int:
+def _rule_index(rules: Sequence[Mapping[str, Any]], rule_id: str) -> int:
     index = find_rule(rules, rule_id)
     if index is None:
         raise NotFound(f"Rule {rule_id!r} not found in this Dynamic Config.")
     return index
 
 
-def _rule_index_by_name(rules: Sequence[dict[str, Any]], name: str) -> int:
+def _rule_index_by_name(rules: Sequence[StoredRule], name: str) -> int:
     index = find_rule_by_name(rules, name)
     if index is None:
         raise NotFound(f"Rule named {name!r} not found in this Dynamic Config.")
@@ -450,7 +452,7 @@ def _change_rules(
     session: Session,
     change: Change,
     config_id: str,
-    edit: Callable[[list[dict[str, Any]], RuleContext], list[dict[str, Any]]],
+    edit: Callable[[list[StoredRule], RuleContext], list[StoredRule]],
     change_log: str,
 ) -> dict[str, Any]:
     """Load, let ``edit`` produce the new rule list, validate the document and save it."""
@@ -467,7 +469,7 @@ def _change_rules(
 def add_rules(
     session: Session, change: Change, config_id: str, incoming: Sequence[RuleIn]
 ) -> dict[str, Any]:
-    def edit(rules: list[dict[str, Any]], ctx: RuleContext) -> list[dict[str, Any]]:
+    def edit(rules: list[StoredRule], ctx: RuleContext) -> list[StoredRule]:
         # New rules read new ids whatever the body says; existing rules are not rebuilt, so an
         # unrelated stale reference elsewhere cannot block an addition.
         fresh = [r.model_copy(update={"id": None, "base_id": None}) for r in incoming]
@@ -479,8 +481,8 @@ def add_rules(
 
 
 def _update_one(
-    rules: list[dict[str, Any]], index: int, update: RuleIn, ctx: RuleContext
-) -> list[dict[str, Any]]:
+    rules: list[StoredRule], index: int, update: RuleIn, ctx: RuleContext
+) -> list[StoredRule]:
     current = rules[index]
     merged = merge_rule_update(current, update, ctx)
     if update.return_value_json5 is not None:
@@ -501,7 +503,7 @@ def _update_one(
 def update_rule(
     session: Session, change: Change, config_id: str, rule_id: str, update: RuleIn
 ) -> dict[str, Any]:
-    def edit(rules: list[dict[str, Any]], ctx: RuleContext) -> list[dict[str, Any]]:
+    def edit(rules: list[StoredRule], ctx: RuleContext) -> list[StoredRule]:
         return _update_one(rules, _rule_index(rules, rule_id), update, ctx)
 
     return _change_rules(session, change, config_id, edit, "Updated rule of Dynamic Config")
@@ -510,13 +512,13 @@ def update_rule(
 def update_rule_by_name(
     session: Session, change: Change, config_id: str, name: str, update: RuleIn
 ) -> dict[str, Any]:
-    def edit(rules: list[dict[str, Any]], ctx: RuleContext) -> list[dict[str, Any]]:
+    def edit(rules: list[StoredRule], ctx: RuleContext) -> list[StoredRule]:
         return _update_one(rules, _rule_index_by_name(rules, name), update, ctx)
 
     return _change_rules(session, change, config_id, edit, "Updated rule of Dynamic Config")
 
 
-def _match_rule(rules: Sequence[dict[str, Any]], update: RuleIn) -> tuple[int | None, RuleIn]:
+def _match_rule(rules: Sequence[StoredRule], update: RuleIn) -> tuple[int | None, RuleIn]:
     """The rule an item of ``PATCH /rules`` addresses: by id or base id, else by name."""
     for key in (update.id, update.base_id):
         if key:
@@ -532,7 +534,7 @@ def update_rules(
 ) -> dict[str, Any]:
     """Update the listed rules in place (matched by id, base id, else name); add or drop none."""
 
-    def edit(rules: list[dict[str, Any]], ctx: RuleContext) -> list[dict[str, Any]]:
+    def edit(rules: list[StoredRule], ctx: RuleContext) -> list[StoredRule]:
         for position, update in enumerate(updates):
             index, matched = _match_rule(rules, update)
             if index is None:
@@ -549,7 +551,7 @@ def update_rules(
 
 
 def delete_rule(session: Session, change: Change, config_id: str, rule_id: str) -> dict[str, Any]:
-    def edit(rules: list[dict[str, Any]], _ctx: RuleContext) -> list[dict[str, Any]]:
+    def edit(rules: list[StoredRule], _ctx: RuleContext) -> list[StoredRule]:
         index = _rule_index(rules, rule_id)
         return [*rules[:index], *rules[index + 1 :]]
 
@@ -559,7 +561,7 @@ def delete_rule(session: Session, change: Change, config_id: str, rule_id: str) 
 def delete_rule_by_name(
     session: Session, change: Change, config_id: str, name: str
 ) -> dict[str, Any]:
-    def edit(rules: list[dict[str, Any]], _ctx: RuleContext) -> list[dict[str, Any]]:
+    def edit(rules: list[StoredRule], _ctx: RuleContext) -> list[StoredRule]:
         index = _rule_index_by_name(rules, name)
         return [*rules[:index], *rules[index + 1 :]]
 

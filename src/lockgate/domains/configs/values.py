@@ -4,26 +4,31 @@ config's optional JSON Schema (Draft 2020-12, as Statsig documents ``schema``)."
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jsonschema
 from jsonschema.exceptions import best_match
 
+from lockgate.documents.values import JsonObject, JsonValue
 from lockgate.domains.configs import json5
 from lockgate.errors import InvalidInput
+from lockgate.kit.jsonvalues import check_json
 
-Schema = dict[str, Any]
+Schema = JsonObject
 
 
 def parse_json5(text: str, where: str) -> Any:
+    """A JSON5 text's value, which must be storable as JSON like any value sent as JSON."""
     try:
-        return json5.loads(text)
+        value = json5.loads(text)
     except json5.Json5Error as exc:
         raise InvalidInput.field(where, f"is not valid JSON5 ({exc})") from None
+    check_json(value, where)
+    return value
 
 
-def _type_name(value: Any) -> str:
+def _type_name(value: object) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -35,7 +40,7 @@ def _type_name(value: Any) -> str:
     return "array" if isinstance(value, list) else type(value).__name__
 
 
-def object_value(value: Any, where: str) -> dict[str, Any]:
+def object_value(value: object, where: str) -> JsonObject:
     """A value as written: a JSON object, or a JSON5 text that parses to one."""
     if isinstance(value, str):
         value = parse_json5(value, where)
@@ -45,8 +50,8 @@ def object_value(value: Any, where: str) -> dict[str, Any]:
 
 
 def resolve_value(
-    value: Any, value_json5: str | None, where: str
-) -> tuple[dict[str, Any], str | None]:
+    value: object, value_json5: str | None, where: str
+) -> tuple[JsonObject, str | None]:
     """``(value, json5 text)`` from a value and/or its JSON5 form, which must agree."""
     if value_json5 is None:
         return object_value({} if value is None else value, where), None
@@ -86,7 +91,7 @@ def _source(schema: str | None) -> str:
     return "schema" if schema is not None else "schemaJson5"
 
 
-def check_against(schema: Schema | None, value: dict[str, Any], where: str) -> None:
+def check_against(schema: Schema | None, value: Mapping[str, JsonValue], where: str) -> None:
     """Raise a 400 naming ``where`` and the first violation when ``value`` breaks ``schema``."""
     if schema is None:
         return
@@ -101,10 +106,10 @@ def check_against(schema: Schema | None, value: dict[str, Any], where: str) -> N
     raise InvalidInput.field(where, f"does not match the schema: {error.message}{location}")
 
 
-def value_checker(schema: Schema | None) -> Callable[[Any, str], Any]:
+def value_checker(schema: Schema | None) -> Callable[[object, str], JsonObject]:
     """The ``RuleContext.check_value`` of a config: parse, require an object, apply the schema."""
 
-    def check(value: Any, where: str) -> dict[str, Any]:
+    def check(value: object, where: str) -> JsonObject:
         parsed = object_value(value, where)
         check_against(schema, parsed, where)
         return parsed

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lockgate.cores.compiler import allocation, parameters
+from lockgate.documents.stored import StoredGroup, StoredLayer
 from lockgate.domains.entities import service as entities
 from lockgate.domains.entities.kinds import EXPERIMENT, LAYER
 from lockgate.domains.experiments import repository
@@ -43,7 +44,8 @@ SETUP, ACTIVE, DECIDED, ABANDONED, ARCHIVED = (
     "abandoned",
     "archived",
 )
-# Experiments holding traffic in their layer: ships and abandons release it (§6.5).
+# Experiments holding traffic in their layer: ships and abandons release it
+# (docs/compiling.md §Allocation).
 HOLDS_BUCKETS = (SETUP, ACTIVE)
 
 
@@ -101,16 +103,14 @@ def percent(value: float | None, where: str) -> float | int:
     return _number(value)
 
 
-def default_groups() -> list[dict[str, Any]]:
+def default_groups() -> list[StoredGroup]:
     return [
         {"name": name, "id": random_id(), "size": 50, "parameterValues": {}, "description": ""}
         for name in ("Control", "Test")
     ]
 
 
-def build_groups(
-    incoming: Sequence[GroupIn], existing: Sequence[dict[str, Any]]
-) -> list[dict[str, Any]]:
+def build_groups(incoming: Sequence[GroupIn], existing: Sequence[StoredGroup]) -> list[StoredGroup]:
     """Validate groups; a group keeps its id when it names an existing id or group name."""
     if len(incoming) < 2:
         raise InvalidInput.field(
@@ -120,7 +120,7 @@ def build_groups(
     by_name = {g["name"].lower(): g for g in existing}
     names: set[str] = set()
     ids: set[str] = set()
-    built: list[dict[str, Any]] = []
+    built: list[StoredGroup] = []
     total = Decimal(0)
     for index, group in enumerate(incoming):
         name = (group.name or "").strip()
@@ -137,16 +137,17 @@ def build_groups(
         if group_id in ids:
             raise InvalidInput.field(where, f"group id {group_id!r} is used twice")
         ids.add(group_id)
-        stored: dict[str, Any] = {
+        stored: StoredGroup = {
             "name": name,
             "id": group_id,
             "size": size,
             "parameterValues": dict(group.parameter_values or {}),
             "description": group.description or "",
         }
-        disabled = (
-            group.disabled if group.disabled is not None else (previous or {}).get("disabled")
-        )
+        if group.disabled is not None:
+            disabled = group.disabled
+        else:
+            disabled = previous is not None and previous.get("disabled", False)
         if disabled:
             stored["disabled"] = True
         if group.foreign_group_id is not None:
@@ -159,7 +160,7 @@ def build_groups(
     return built
 
 
-def find_group(groups: Sequence[dict[str, Any]], key: str) -> dict[str, Any] | None:
+def find_group(groups: Sequence[StoredGroup], key: str) -> StoredGroup | None:
     """A group by id, or else by name (case-insensitive)."""
     for group in groups:
         if group["id"] == key:
@@ -170,11 +171,12 @@ def find_group(groups: Sequence[dict[str, Any]], key: str) -> dict[str, Any] | N
     return None
 
 
-def load_layer(session: Session, project_id: str, layer_id: str) -> dict[str, Any]:
+def load_layer(session: Session, project_id: str, layer_id: str) -> StoredLayer:
     row = entities.find(session, LAYER, project_id, layer_id)
     if row is None:
         raise InvalidInput.field("layerID", f"layer {layer_id!r} does not exist")
-    return row.document  # type: ignore[no-any-return]
+    layer: StoredLayer = row.document
+    return layer
 
 
 def _taken_buckets(

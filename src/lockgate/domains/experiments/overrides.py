@@ -1,14 +1,19 @@
-"""Experiment overrides (`console-api.md` §10.2): force users, or whoever passes a gate or
+"""Experiment overrides (`docs/console.md` §Overrides): force users, or whoever passes a gate or
 segment, into a group. ``POST`` replaces, ``PATCH`` adds, ``DELETE`` removes what its body lists
 (everything when it lists nothing)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from lockgate.documents.stored import (
+    StoredConditionalOverride,
+    StoredExperimentOverrides,
+    StoredIdOverride,
+)
 from lockgate.domains.entities import service as entities
 from lockgate.domains.entities.kinds import GATE, SEGMENT
 from lockgate.domains.experiments import documents
@@ -19,11 +24,12 @@ from lockgate.kit.actor import Change
 EMPTY: dict[str, list[Any]] = {"overrides": [], "userIDOverrides": []}
 
 
-def _stored(document: dict[str, Any]) -> dict[str, Any]:
-    return document.get("overrides") or {"overrides": [], "userIDOverrides": []}
+def _stored(document: dict[str, Any]) -> StoredExperimentOverrides:
+    stored: StoredExperimentOverrides | None = document.get("overrides")
+    return stored or {"overrides": [], "userIDOverrides": []}
 
 
-def read(session: Session, project_id: str, experiment_id: str) -> dict[str, Any]:
+def read(session: Session, project_id: str, experiment_id: str) -> StoredExperimentOverrides:
     return _stored(documents.load(session, project_id, experiment_id).document)
 
 
@@ -39,8 +45,8 @@ def _conditional(
     project_id: str,
     document: dict[str, Any],
     items: Sequence[ConditionalOverrideIn],
-) -> list[dict[str, Any]]:
-    built = []
+) -> list[StoredConditionalOverride]:
+    built: list[StoredConditionalOverride] = []
     for index, item in enumerate(items):
         where = f"overrides[{index}]"
         target = item.id or item.name
@@ -60,8 +66,8 @@ def _conditional(
     return built
 
 
-def _by_ids(document: dict[str, Any], items: Sequence[IdOverrideIn]) -> list[dict[str, Any]]:
-    built = []
+def _by_ids(document: dict[str, Any], items: Sequence[IdOverrideIn]) -> list[StoredIdOverride]:
+    built: list[StoredIdOverride] = []
     for index, item in enumerate(items):
         where = f"userIDOverrides[{index}]"
         ids = list(dict.fromkeys(i for i in item.ids))
@@ -78,11 +84,11 @@ def _by_ids(document: dict[str, Any], items: Sequence[IdOverrideIn]) -> list[dic
     return built
 
 
-def _merged(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def _merged(entries: Sequence[StoredIdOverride]) -> list[StoredIdOverride]:
     """One entry per (group, environment, unit type), ids deduplicated; a unit may be forced
     into one group only."""
-    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
-    owner: dict[tuple[Any, ...], str] = {}
+    merged: dict[tuple[str, str | None, str], StoredIdOverride] = {}
+    owner: dict[tuple[str, str | None, str], str] = {}
     for entry in entries:
         key = (entry["groupID"], entry["environment"], entry["unitType"])
         target = merged.setdefault(key, {**entry, "ids": []})
@@ -97,9 +103,11 @@ def _merged(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in merged.values() if e["ids"]]
 
 
-def _dedupe_conditional(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def _dedupe_conditional(
+    entries: Sequence[StoredConditionalOverride],
+) -> list[StoredConditionalOverride]:
     """A later override of the same gate or segment (and environment) wins."""
-    kept: dict[tuple[Any, ...], dict[str, Any]] = {}
+    kept: dict[tuple[str, str, str | None], StoredConditionalOverride] = {}
     for entry in entries:
         key = (entry["type"], entry["id"], entry["environment"])
         kept.pop(key, None)
@@ -107,9 +115,12 @@ def _dedupe_conditional(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any
     return list(kept.values())
 
 
+Edit = Callable[[dict[str, Any], StoredExperimentOverrides], StoredExperimentOverrides]
+
+
 def _change(
-    session: Session, change: Change, experiment_id: str, edit: Any, text: str
-) -> dict[str, Any]:
+    session: Session, change: Change, experiment_id: str, edit: Edit, text: str
+) -> StoredExperimentOverrides:
     row = documents.load(session, change.project_id, experiment_id, lock=True)
     if row.document["status"] == documents.ARCHIVED:
         raise InvalidInput("Experiment is archived. Unarchive it before editing it")
@@ -124,8 +135,10 @@ def _change(
 
 def replace(
     session: Session, change: Change, experiment_id: str, body: OverridesIn
-) -> dict[str, Any]:
-    def edit(document: dict[str, Any], _current: dict[str, Any]) -> dict[str, Any]:
+) -> StoredExperimentOverrides:
+    def edit(
+        document: dict[str, Any], _current: StoredExperimentOverrides
+    ) -> StoredExperimentOverrides:
         return {
             "overrides": _dedupe_conditional(
                 _conditional(session, change.project_id, document, body.overrides)
@@ -136,12 +149,16 @@ def replace(
     return _change(session, change, experiment_id, edit, "Updated Experiment overrides")
 
 
-def add(session: Session, change: Change, experiment_id: str, body: OverridesIn) -> dict[str, Any]:
-    def edit(document: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+def add(
+    session: Session, change: Change, experiment_id: str, body: OverridesIn
+) -> StoredExperimentOverrides:
+    def edit(
+        document: dict[str, Any], current: StoredExperimentOverrides
+    ) -> StoredExperimentOverrides:
         incoming = _by_ids(document, body.user_id_overrides)
         units = {(u, e["environment"], e["unitType"]) for e in incoming for u in e["ids"]}
         # A unit added to a new group leaves its old one.
-        kept = [
+        kept: list[StoredIdOverride] = [
             {**e, "ids": [u for u in e["ids"] if (u, e["environment"], e["unitType"]) not in units]}
             for e in current["userIDOverrides"]
         ]
@@ -160,8 +177,10 @@ def add(session: Session, change: Change, experiment_id: str, body: OverridesIn)
 
 def remove(
     session: Session, change: Change, experiment_id: str, body: OverridesIn | None
-) -> dict[str, Any]:
-    def edit(document: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+) -> StoredExperimentOverrides:
+    def edit(
+        document: dict[str, Any], current: StoredExperimentOverrides
+    ) -> StoredExperimentOverrides:
         if body is None or not (body.overrides or body.user_id_overrides):
             return {"overrides": [], "userIDOverrides": []}
         gone = {(o.type, o.id or o.name) for o in body.overrides}
@@ -170,19 +189,15 @@ def remove(
             drop_ids.setdefault(
                 _group_id(document, item.group_id, "userIDOverrides"), set()
             ).update(item.ids)
+        left: list[StoredIdOverride] = []
+        for entry in current["userIDOverrides"]:
+            dropped = drop_ids.get(entry["groupID"], set())
+            ids = [u for u in entry["ids"] if u not in dropped]
+            if ids:
+                left.append({**entry, "ids": ids})
         return {
             "overrides": [o for o in current["overrides"] if (o["type"], o["id"]) not in gone],
-            "userIDOverrides": [
-                e
-                for e in (
-                    {
-                        **e,
-                        "ids": [u for u in e["ids"] if u not in drop_ids.get(e["groupID"], set())],
-                    }
-                    for e in current["userIDOverrides"]
-                )
-                if e["ids"]
-            ],
+            "userIDOverrides": left,
         }
 
     return _change(session, change, experiment_id, edit, "Removed Experiment overrides")

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from lockgate.documents.stored import StoredRule
 from lockgate.domains.gates import service
 from lockgate.domains.rules.schemas import RuleIn
 from lockgate.domains.rules.validation import find_rule, find_rule_by_name, merge_rule_update
@@ -60,7 +61,7 @@ def update_rules(session: Session, change: Change, gate_id: str, updates: Sequen
     )
 
 
-def _locate(rules: list[dict[str, Any]], update: RuleIn, position: int, gate_id: str) -> int:
+def _locate(rules: list[StoredRule], update: RuleIn, position: int, gate_id: str) -> int:
     for key in (update.id, update.base_id):
         if key:
             index = find_rule(rules, key)
@@ -110,9 +111,9 @@ def delete_rule(session: Session, change: Change, gate_id: str, rule_id: str) ->
     )
 
 
-def require_rule(document: dict[str, Any], rule_id: str) -> dict[str, Any]:
+def require_rule(document: dict[str, Any], rule_id: str) -> StoredRule:
     index = find_rule(document.get("rules") or [], rule_id)
     if index is None:
         raise rule_not_found(document["id"], rule_id)
-    rule: dict[str, Any] = document["rules"][index]
+    rule: StoredRule = document["rules"][index]
     return rule

@@ -1,4 +1,5 @@
-"""Gate overrides: ids forced to pass or fail, overall and per environment (console-api.md §10.2).
+"""Gate overrides: ids forced to pass or fail, overall and per environment
+(docs/console.md §Overrides).
 
 ``POST`` replaces, ``PATCH`` adds, ``DELETE`` removes the listed ids. Each section of the body
 (the id lists, the environment overrides) is only touched when the body carries it. The result
@@ -7,30 +8,42 @@ is stored in the gate document under ``overrides``; every change is a new gate v
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
+from lockgate.documents.stored import StoredEnvironmentOverride, StoredGateOverrides
 from lockgate.domains.gates import service
 from lockgate.domains.gates.schemas import EnvironmentOverrideIn, OverridesIn
 from lockgate.errors import InvalidInput
 from lockgate.kit.actor import Change
 
 Mode = Literal["replace", "add", "remove"]
+IdList = Literal["passingUserIDs", "failingUserIDs", "passingCustomIDs", "failingCustomIDs"]
 MAX_IDS = 2000
-ID_LISTS = (
+ID_LISTS: tuple[tuple[IdList, str], ...] = (
     ("passingUserIDs", "passing_user_ids"),
     ("failingUserIDs", "failing_user_ids"),
     ("passingCustomIDs", "passing_custom_ids"),
     ("failingCustomIDs", "failing_custom_ids"),
 )
-PAIRS = (("passingUserIDs", "failingUserIDs"), ("passingCustomIDs", "failingCustomIDs"))
+PAIRS: tuple[tuple[IdList, IdList], ...] = (
+    ("passingUserIDs", "failingUserIDs"),
+    ("passingCustomIDs", "failingCustomIDs"),
+)
 
 
-def overrides_of(document: dict[str, Any]) -> dict[str, Any]:
+def overrides_of(document: Mapping[str, Any]) -> StoredGateOverrides:
+    """A gate's (or holdout's) stored overrides, every list present (and a copy)."""
     stored = document.get("overrides") or {}
-    return {k: list(stored.get(k) or v) for k, v in service.EMPTY_OVERRIDES.items()}
+    return {
+        "passingUserIDs": list(stored.get("passingUserIDs") or []),
+        "failingUserIDs": list(stored.get("failingUserIDs") or []),
+        "passingCustomIDs": list(stored.get("passingCustomIDs") or []),
+        "failingCustomIDs": list(stored.get("failingCustomIDs") or []),
+        "environmentOverrides": list(stored.get("environmentOverrides") or []),
+    }
 
 
 def _clean_ids(values: Sequence[str], where: str) -> list[str]:
@@ -62,24 +75,26 @@ def _check_result(passing: list[str], failing: list[str], where: str) -> None:
         raise InvalidInput.field(where, f"ids {both} would be both passing and failing")
 
 
-def _env_key(entry: dict[str, Any]) -> tuple[str | None, str | None]:
+def _env_key(entry: StoredEnvironmentOverride) -> tuple[str | None, str | None]:
     return entry.get("environment"), entry.get("unitID")
 
 
 def _merge_environments(
-    current: list[dict[str, Any]], incoming: Sequence[EnvironmentOverrideIn], mode: Mode
-) -> list[dict[str, Any]]:
-    merged: dict[tuple[str | None, str | None], dict[str, Any]] = (
-        {} if mode == "replace" else {_env_key(e): dict(e) for e in current}
+    current: list[StoredEnvironmentOverride],
+    incoming: Sequence[EnvironmentOverrideIn],
+    mode: Mode,
+) -> list[StoredEnvironmentOverride]:
+    merged: dict[tuple[str | None, str | None], StoredEnvironmentOverride] = (
+        {} if mode == "replace" else {_env_key(e): e.copy() for e in current}
     )
     for index, item in enumerate(incoming):
         where = f"environmentOverrides[{index}]"
         key = (item.environment, item.unit_id)
         passing = _clean_ids(item.passing_ids, f"{where}.passingIDs")
         failing = _clean_ids(item.failing_ids, f"{where}.failingIDs")
-        old = merged.get(key) or {"passingIDs": [], "failingIDs": []}
-        passing = _combine(old["passingIDs"], passing, mode)
-        failing = _combine(old["failingIDs"], failing, mode)
+        old = merged.get(key)
+        passing = _combine(old["passingIDs"] if old else [], passing, mode)
+        failing = _combine(old["failingIDs"] if old else [], failing, mode)
         _check_result(passing, failing, where)
         merged[key] = {
             "environment": item.environment,
@@ -90,7 +105,7 @@ def _merge_environments(
     return [e for e in merged.values() if e["passingIDs"] or e["failingIDs"]]
 
 
-def apply(current: dict[str, Any], body: OverridesIn, mode: Mode) -> dict[str, Any]:
+def apply(current: StoredGateOverrides, body: OverridesIn, mode: Mode) -> StoredGateOverrides:
     """The overrides after applying ``body`` in ``mode``; raises InvalidInput on bad input."""
     given = {attr for _, attr in ID_LISTS if getattr(body, attr) is not None}
     if not given and body.environment_overrides is None:
@@ -98,7 +113,13 @@ def apply(current: dict[str, Any], body: OverridesIn, mode: Mode) -> dict[str, A
             "Invalid request. Give passingUserIDs and failingUserIDs (optionally "
             "passingCustomIDs, failingCustomIDs), or environmentOverrides"
         )
-    result = {k: list(v) for k, v in current.items()}
+    result: StoredGateOverrides = {
+        "passingUserIDs": list(current["passingUserIDs"]),
+        "failingUserIDs": list(current["failingUserIDs"]),
+        "passingCustomIDs": list(current["passingCustomIDs"]),
+        "failingCustomIDs": list(current["failingCustomIDs"]),
+        "environmentOverrides": list(current["environmentOverrides"]),
+    }
     if given:
         for wire, attr in ID_LISTS:
             incoming = getattr(body, attr)
@@ -117,7 +138,7 @@ def apply(current: dict[str, Any], body: OverridesIn, mode: Mode) -> dict[str, A
 
 def change_overrides(
     session: Session, change: Change, gate_id: str, body: OverridesIn, mode: Mode
-) -> dict[str, Any]:
+) -> StoredGateOverrides:
     def edit(document: dict[str, Any]) -> None:
         document["overrides"] = apply(overrides_of(document), body, mode)
 

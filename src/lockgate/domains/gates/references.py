@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from lockgate.documents.stored import StoredRule
 from lockgate.domains.gates import repository
 from lockgate.domains.rules.validation import public_rule
 from lockgate.errors import InvalidInput
@@ -18,8 +19,9 @@ from lockgate.kit.graphs import cycle_through
 
 GATE_CONDITIONS = frozenset({"passes_gate", "fails_gate"})
 
-# DynamicConfigDto's fields (console-api.md §8.4): a config document is shown through this list so
-# that whatever internal keys the configs package keeps never leak into a gate's reference list.
+# DynamicConfigDto's fields (docs/console.md §Entities): a config document is shown through this
+# list so that whatever internal keys the configs package keeps never leak into a gate's reference
+# list.
 DYNAMIC_CONFIG_FIELDS = (
     "id",
     "name",
@@ -107,7 +109,7 @@ def config_dto(document: Mapping[str, Any]) -> dict[str, Any]:
     return shown
 
 
-def _public_config_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+def _public_config_rule(rule: StoredRule) -> dict[str, object]:
     if "conditions" in rule and "id" in rule:
-        return public_rule(dict(rule))
+        return public_rule(rule)
     return dict(rule)

@@ -3,8 +3,8 @@
 A gate is a document (``ExternalGateDto`` without computed fields) plus a few internal keys the
 API never shows: its overrides, open metric alerts and the status it had before archiving.
 What a lifecycle action means for evaluation is carried by ``status`` and ``isEnabled``
-(compile-mapping.md §3.4): Launched serves true to everyone, Disabled serves false, In Progress
-evaluates the rules; an archived gate keeps serving what it served before.
+(docs/compiling.md §Gate lifecycle): Launched serves true to everyone, Disabled serves false, In
+Progress evaluates the rules; an archived gate keeps serving what it served before.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from lockgate.documents.stored import StoredGateOverrides, StoredRule
 from lockgate.domains.entities import service as entities
 from lockgate.domains.entities.kinds import GATE, SEGMENT
 from lockgate.domains.entities.namespaces import FEATURE_GATES
@@ -35,13 +36,17 @@ from lockgate.kit.actor import Change
 
 IN_PROGRESS, LAUNCHED, DISABLED, ARCHIVED = "In Progress", "Launched", "Disabled", "Archived"
 INTERNAL_FIELDS = frozenset({"overrides", "alerts", "preArchiveStatus", "archiveReason"})
-EMPTY_OVERRIDES: dict[str, Any] = {
-    "passingUserIDs": [],
-    "failingUserIDs": [],
-    "passingCustomIDs": [],
-    "failingCustomIDs": [],
-    "environmentOverrides": [],
-}
+
+
+def empty_overrides() -> StoredGateOverrides:
+    """A new gate's (or holdout's) overrides: no id passes or fails by override."""
+    return {
+        "passingUserIDs": [],
+        "failingUserIDs": [],
+        "passingCustomIDs": [],
+        "failingCustomIDs": [],
+        "environmentOverrides": [],
+    }
 
 
 def gate_dto(document: dict[str, Any]) -> dict[str, Any]:
@@ -68,13 +73,13 @@ def checked_rules(
     project_id: str,
     gate_id: str,
     incoming: Sequence[RuleIn],
-    existing: Sequence[dict[str, Any]] = (),
-) -> list[dict[str, Any]]:
+    existing: Sequence[StoredRule] = (),
+) -> list[StoredRule]:
     return build_rules(incoming, rule_context(session, project_id, gate_id), existing)
 
 
 def store_rules(
-    session: Session, project_id: str, document: dict[str, Any], rules: list[dict[str, Any]]
+    session: Session, project_id: str, document: dict[str, Any], rules: list[StoredRule]
 ) -> None:
     """Set a gate's rules after checking names are unique and no reference cycle appears."""
     seen: set[str] = set()
@@ -123,7 +128,7 @@ def create(session: Session, change: Change, body: GateCreate) -> Any:
         "typeReason": "NONE",
         "rules": [],
         "tags": checked_tags(session, change.project_id, body.tags),
-        "targetApps": entities.target_apps(body.target_apps),
+        "targetApps": entities.target_apps(session, change.project_id, body.target_apps),
         "holdoutIDs": [],
         "team": body.team,
         "teamID": body.team_id,
@@ -144,7 +149,7 @@ def create(session: Session, change: Change, body: GateCreate) -> Any:
             "allowedReviewers": [],
         },
         "releasePipelineID": body.release_pipeline_id,
-        "overrides": {k: list(v) for k, v in EMPTY_OVERRIDES.items()},
+        "overrides": empty_overrides(),
     }
     rules = checked_rules(session, change.project_id, gate_id, body.rules or ())
     store_rules(session, change.project_id, document, rules)
@@ -184,7 +189,7 @@ def _apply_fields(
     if body.tags is not None:
         document["tags"] = checked_tags(session, project_id, body.tags)
     if body.target_apps is not None:
-        document["targetApps"] = entities.target_apps(body.target_apps)
+        document["targetApps"] = entities.target_apps(session, project_id, body.target_apps)
     if "team" in given:
         document["team"] = body.team
     if "team_id" in given:
@@ -260,7 +265,7 @@ def launch(session: Session, change: Change, gate_id: str) -> Any:
         _not_archived(document, "launch")
         # Rules stop being evaluated and everyone passes. Statsig's example shows isEnabled
         # false here; it stays true so that isEnabled false always means "serves false", which
-        # is how the spec compiler reads a gate (compile-mapping.md §3.4).
+        # is how the spec compiler reads a gate (docs/compiling.md §Gate lifecycle).
         document["status"], document["isEnabled"] = LAUNCHED, True
 
     return apply_edit(

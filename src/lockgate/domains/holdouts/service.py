@@ -5,10 +5,11 @@ compiler (``lockgate.cores.compiler.holdouts``) reads:
 
 * ``salt``: the holdout spec's salt;
 * ``referenceID``: the 22-character id of the rule that applies the holdout in every gate,
-  experiment and layer it covers (`compile-mapping.md` §3.3);
+  experiment and layer it covers (`docs/compiling.md` §Holdout references);
 * ``populationRuleBaseID`` / ``populationRuleID`` / ``percentageEdits``: the population rule's
   stable id (also its salt, so raising the percentage only adds units) and its current id,
-  which gains a ``:<pct>:<n>`` suffix after each percentage edit as Statsig's do (§8.1);
+  which gains a ``:<pct>:<n>`` suffix after each percentage edit as Statsig's do
+  (docs/compiling.md §Holdout spec);
 * ``globalSinceTime``: when ``isGlobal`` last became true; a global holdout covers entities
   of its unit type created from then on;
 * ``attachedTimes``: ``{"gateIDs"|"experimentIDs"|"layerIDs": {entity id: ms}}``, when each
@@ -24,13 +25,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from lockgate.documents.stored import StoredGateOverrides
 from lockgate.domains.entities import service as entities
 from lockgate.domains.entities.kinds import HOLDOUT
 from lockgate.domains.entities.namespaces import FEATURE_GATES
 from lockgate.domains.gates import overrides as gate_overrides
 from lockgate.domains.gates.overrides import Mode
 from lockgate.domains.gates.schemas import OverridesIn
-from lockgate.domains.gates.service import EMPTY_OVERRIDES
+from lockgate.domains.gates.service import empty_overrides
 from lockgate.domains.holdouts import repository
 from lockgate.domains.holdouts.schemas import (
     HoldoutCreate,
@@ -98,7 +100,7 @@ def create(session: Session, change: Change, body: HoldoutCreate) -> Any:
         "populationRuleID": base_id,
         "percentageEdits": 0,
         "attachedTimes": {field: {} for field in ATTACHMENT_FIELDS},
-        "overrides": {k: list(v) for k, v in EMPTY_OVERRIDES.items()},
+        "overrides": empty_overrides(),
     }
     return entities.insert(
         session, HOLDOUT, change, document, action="holdout_create", change_log="Created Holdout"
@@ -235,16 +237,16 @@ def list_(
     return [holdout_dto(r.document) for r in rows], total
 
 
-# --- overrides: the gate rules apply unchanged (console-api.md §10.2) ---------------------------
+# --- overrides: the gate rules apply unchanged (docs/console.md §Overrides) -----------------------
 
 
-def read_overrides(session: Session, project_id: str, holdout_id: str) -> dict[str, Any]:
+def read_overrides(session: Session, project_id: str, holdout_id: str) -> StoredGateOverrides:
     return gate_overrides.overrides_of(load(session, project_id, holdout_id).document)
 
 
 def change_overrides(
     session: Session, change: Change, holdout_id: str, body: OverridesIn, mode: Mode
-) -> dict[str, Any]:
+) -> StoredGateOverrides:
     def edit(document: dict[str, Any]) -> None:
         document["overrides"] = gate_overrides.apply(
             gate_overrides.overrides_of(document), body, mode

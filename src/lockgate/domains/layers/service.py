@@ -7,12 +7,18 @@ bucket of its experiments hashes on) and its ``overrides`` (``LayerOverridesDto`
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from lockgate.cores.compiler import parameters
+from lockgate.documents.stored import (
+    StoredLayerConditionalOverride,
+    StoredLayerIdOverride,
+    StoredLayerOverrides,
+    StoredParameter,
+)
 from lockgate.domains.entities import service as entities
 from lockgate.domains.entities.kinds import GATE, LAYER, SEGMENT
 from lockgate.domains.events import incoming
@@ -62,9 +68,9 @@ def list_experiments(
     return experiments.dtos(session, project_id, documents), len(rows)
 
 
-def _parameters(incoming: Sequence[ParameterIn]) -> list[dict[str, Any]]:
+def _parameters(incoming: Sequence[ParameterIn]) -> list[StoredParameter]:
     seen: set[str] = set()
-    built = []
+    built: list[StoredParameter] = []
     for index, parameter in enumerate(incoming):
         name = parameter.name.strip()
         where = f'parameters[{index}] "{name}"' if name else f"parameters[{index}]"
@@ -94,7 +100,7 @@ def create(session: Session, change: Change, body: LayerCreate) -> dict[str, Any
         "description": body.description or "",
         "idType": body.id_type,
         "tags": [],
-        "targetApps": entities.target_apps(body.target_apps),
+        "targetApps": entities.target_apps(session, change.project_id, body.target_apps),
         "holdoutIDs": [],
         "team": body.team,
         "teamID": None,
@@ -130,7 +136,7 @@ def _update(
     if "description" in fields:
         document["description"] = body.description or ""
     if "target_apps" in fields:
-        document["targetApps"] = entities.target_apps(body.target_apps)
+        document["targetApps"] = entities.target_apps(session, change.project_id, body.target_apps)
     if "parameters" in fields:
         document["parameters"] = _parameters(body.parameters or [])
         # Experiments of the layer must still set only parameters of the right type.
@@ -170,18 +176,20 @@ def delete(session: Session, change: Change, layer_id: str) -> None:
 # -- overrides -------------------------------------------------------------------------------
 
 
-def _stored(document: dict[str, Any]) -> dict[str, Any]:
-    return document.get("overrides") or {"conditionalOverrides": [], "idOverrides": []}
+def _stored(document: dict[str, Any]) -> StoredLayerOverrides:
+    stored: StoredLayerOverrides | None = document.get("overrides")
+    return stored or {"conditionalOverrides": [], "idOverrides": []}
 
 
-def read_overrides(session: Session, project_id: str, layer_id: str) -> dict[str, Any]:
+def read_overrides(session: Session, project_id: str, layer_id: str) -> StoredLayerOverrides:
     return _stored(load(session, project_id, layer_id).document)
 
 
 def _member_group(
-    members: dict[str, dict[str, Any]], experiment: str | None, group: str, where: str
-) -> str:
-    """Check that ``experiment`` is in the layer and has ``group``; returns the group name."""
+    members: dict[str, Mapping[str, Any]], experiment: str | None, group: str, where: str
+) -> tuple[str, str]:
+    """Check that ``experiment`` is in the layer and has ``group``; returns the experiment's
+    and the group's names."""
     if not experiment:
         raise InvalidInput.field(f"{where} experimentName", "is required")
     document = members.get(experiment)
@@ -196,13 +204,13 @@ def _member_group(
         raise InvalidInput.field(
             f"{where} groupName", f"{group!r} is not a group of experiment {experiment!r}"
         )
-    return str(found["name"])
+    return experiment, found["name"]
 
 
 def _validated(
     session: Session, project_id: str, layer: dict[str, Any], body: LayerOverridesIn
-) -> dict[str, Any]:
-    members = {
+) -> StoredLayerOverrides:
+    members: dict[str, Mapping[str, Any]] = {
         r.id: r.document
         for r in experiment_repository.layer_experiments(session, project_id, layer["id"])
     }
@@ -220,16 +228,16 @@ def _validated(
 def _conditional(
     session: Session,
     project_id: str,
-    members: dict[str, dict[str, Any]],
+    members: dict[str, Mapping[str, Any]],
     item: ConditionalOverrideIn,
     where: str,
-) -> dict[str, Any]:
+) -> StoredLayerConditionalOverride:
     if item.type not in ("gate", "segment"):
         raise InvalidInput.field(f"{where} type", 'must be "gate" or "segment"')
     kind = GATE if item.type == "gate" else SEGMENT
     if not entities.exists(session, kind, project_id, item.name):
         raise InvalidInput.field(f"{where} name", f"{item.type} {item.name!r} does not exist")
-    group = _member_group(members, item.experiment_name, item.group_name, where)
+    _, group = _member_group(members, item.experiment_name, item.group_name, where)
     return {
         "type": item.type,
         "name": item.name,
@@ -239,9 +247,9 @@ def _conditional(
 
 
 def _by_ids(
-    members: dict[str, dict[str, Any]], entry: IdOverrideIn, where: str, id_type: str
-) -> dict[str, Any]:
-    group = _member_group(members, entry.experiment_name, entry.group_name, where)
+    members: dict[str, Mapping[str, Any]], entry: IdOverrideIn, where: str, id_type: str
+) -> StoredLayerIdOverride:
+    experiment, group = _member_group(members, entry.experiment_name, entry.group_name, where)
     if any(not i for i in entry.ids):
         raise InvalidInput.field(f"{where} ids", "ids must not be empty strings")
     return {
@@ -249,13 +257,16 @@ def _by_ids(
         "ids": list(dict.fromkeys(entry.ids)),
         "idType": entry.id_type or id_type,
         "environment": entry.environment,
-        "experimentName": entry.experiment_name,
+        "experimentName": experiment,
     }
 
 
+Edit = Callable[[dict[str, Any], StoredLayerOverrides], StoredLayerOverrides]
+
+
 def _change_overrides(
-    session: Session, change: Change, layer_id: str, edit: Any, text: str
-) -> dict[str, Any]:
+    session: Session, change: Change, layer_id: str, edit: Edit, text: str
+) -> StoredLayerOverrides:
     row = load(session, change.project_id, layer_id, lock=True)
     document = entities.editable(row)
     document["overrides"] = edit(document, _stored(document))
@@ -265,8 +276,8 @@ def _change_overrides(
     return _stored(saved.document)
 
 
-def _merge(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+def _merge(entries: Sequence[StoredLayerIdOverride]) -> list[StoredLayerIdOverride]:
+    merged: dict[tuple[str, str, str, str | None], StoredLayerIdOverride] = {}
     for entry in entries:
         key = (entry["experimentName"], entry["groupName"], entry["idType"], entry["environment"])
         target = merged.setdefault(key, {**entry, "ids": []})
@@ -274,8 +285,10 @@ def _merge(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in merged.values() if e["ids"]]
 
 
-def _dedupe(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    kept: dict[tuple[Any, ...], dict[str, Any]] = {}
+def _dedupe(
+    entries: Sequence[StoredLayerConditionalOverride],
+) -> list[StoredLayerConditionalOverride]:
+    kept: dict[tuple[str, str, str], StoredLayerConditionalOverride] = {}
     for entry in entries:
         key = (entry["type"], entry["name"], entry["experimentName"])
         kept.pop(key, None)
@@ -285,8 +298,8 @@ def _dedupe(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def replace_overrides(
     session: Session, change: Change, layer_id: str, body: LayerOverridesIn
-) -> dict[str, Any]:
-    def edit(document: dict[str, Any], _current: dict[str, Any]) -> dict[str, Any]:
+) -> StoredLayerOverrides:
+    def edit(document: dict[str, Any], _current: StoredLayerOverrides) -> StoredLayerOverrides:
         built = _validated(session, change.project_id, document, body)
         return {
             "conditionalOverrides": _dedupe(built["conditionalOverrides"]),
@@ -298,8 +311,8 @@ def replace_overrides(
 
 def add_overrides(
     session: Session, change: Change, layer_id: str, body: LayerOverridesIn
-) -> dict[str, Any]:
-    def edit(document: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+) -> StoredLayerOverrides:
+    def edit(document: dict[str, Any], current: StoredLayerOverrides) -> StoredLayerOverrides:
         built = _validated(session, change.project_id, document, body)
         return {
             "conditionalOverrides": _dedupe(
@@ -313,15 +326,15 @@ def add_overrides(
 
 def remove_overrides(
     session: Session, change: Change, layer_id: str, body: LayerOverridesIn | None
-) -> dict[str, Any]:
-    def edit(_document: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+) -> StoredLayerOverrides:
+    def edit(_document: dict[str, Any], current: StoredLayerOverrides) -> StoredLayerOverrides:
         if body is None or not (body.conditional_overrides or body.id_overrides):
             return {"conditionalOverrides": [], "idOverrides": []}
         gone = {(o.type, o.name, o.experiment_name) for o in body.conditional_overrides}
         drop = {
             (e.experiment_name, e.group_name.lower(), i) for e in body.id_overrides for i in e.ids
         }
-        remaining = [
+        remaining: list[StoredLayerIdOverride] = [
             {
                 **e,
                 "ids": [

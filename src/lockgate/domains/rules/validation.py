@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -22,13 +22,20 @@ from lockgate.cores.compiler.vocabulary import (
     ConditionType,
     Target,
 )
+from lockgate.documents.stored import StoredCondition, StoredRule
+from lockgate.documents.values import JsonObject, JsonValue
+from lockgate.domains.entities.limits import ID_LIST_HINT
 from lockgate.domains.rules.schemas import ConditionIn, RuleIn
 from lockgate.errors import InvalidInput
 from lockgate.kit.ids import random_id
+from lockgate.kit.limits import MAX_TARGET_VALUES
 
 RuleKind = Literal["gate", "config", "segment"]
 INTERNAL_RULE_FIELDS = ("salt", "rolloutCount")
 _VERSION = re.compile(r"^\d+(\.\d+)*$")
+# Whole floats below this are written as integers; above it a float is only an approximation
+# of an integer (and may not fit in the 64 bits integers are stored in), so it stays a float.
+_EXACT_INTEGERS = 2**53
 
 
 @dataclass(frozen=True)
@@ -38,8 +45,9 @@ class RuleContext:
     kind: RuleKind
     gate_exists: Callable[[str], bool]
     segment_exists: Callable[[str], bool]
-    # Configs: checks a rule's returnValue against the config's schema; raises InvalidInput.
-    check_value: Callable[[Any, str], Any] | None = None
+    # Configs: checks a rule's returnValue (a value or its JSON5 text) against the config's
+    # schema and returns the value; raises InvalidInput.
+    check_value: Callable[[object, str], JsonObject] | None = None
 
 
 def check_percentage(value: float | None, where: str) -> float:
@@ -52,7 +60,7 @@ def check_percentage(value: float | None, where: str) -> float:
     return float(value) if value != int(value) else int(value)
 
 
-def _scalar(value: Any, where: str, what: str) -> Any:
+def _scalar(value: JsonValue, where: str, what: str) -> JsonValue:
     if isinstance(value, list):
         if len(value) != 1:
             raise InvalidInput.field(where, f"{what} takes a single value, got {len(value)}")
@@ -62,7 +70,7 @@ def _scalar(value: Any, where: str, what: str) -> Any:
     return value
 
 
-def _number(value: Any, where: str, what: str) -> float | int:
+def _number(value: JsonValue, where: str, what: str) -> float | int:
     value = _scalar(value, where, what)
     if isinstance(value, bool):
         raise InvalidInput.field(where, f"{what} needs a number, got {value!r}")
@@ -73,14 +81,16 @@ def _number(value: Any, where: str, what: str) -> float | int:
             raise InvalidInput.field(where, f"{what} needs a number, got {value!r}") from None
     if not isinstance(value, int | float) or not math.isfinite(value):
         raise InvalidInput.field(where, f"{what} needs a number, got {value!r}")
-    return int(value) if float(value).is_integer() else float(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < _EXACT_INTEGERS:
+        return int(value)
+    return value
 
 
 def _number_text(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-def _target(condition: ConditionIn, target: Target, where: str, ctx: RuleContext) -> Any:
+def _target(condition: ConditionIn, target: Target, where: str, ctx: RuleContext) -> JsonValue:
     value = condition.target_value
     what = f"operator {condition.operator!r}" if condition.operator else condition.type
     if target is Target.NONE:
@@ -89,6 +99,12 @@ def _target(condition: ConditionIn, target: Target, where: str, ctx: RuleContext
         items = value if isinstance(value, list) else [value]
         if value is None or not items:
             raise InvalidInput.field(where, f"{what} needs a targetValue with at least one value")
+        if len(items) > MAX_TARGET_VALUES:  # before looking at each (entities.limits says why)
+            raise InvalidInput.field(
+                where,
+                f"{what} takes at most {MAX_TARGET_VALUES} values, got {len(items)}; "
+                f"{ID_LIST_HINT}",
+            )
         for item in items:
             if isinstance(item, bool) or not isinstance(item, str | int | float):
                 raise InvalidInput.field(where, f"{what} takes strings or numbers, got {item!r}")
@@ -104,14 +120,16 @@ def _target(condition: ConditionIn, target: Target, where: str, ctx: RuleContext
             raise InvalidInput.field(where, f"{what} needs a version like 1.2.3, got {text!r}")
         return text
     if target is Target.REGEX:
-        text = _scalar(value, where, what)
-        if not isinstance(text, str):
+        pattern = _scalar(value, where, what)
+        if not isinstance(pattern, str):
             raise InvalidInput.field(where, f"{what} needs a regular expression string")
         try:
-            re.compile(text)
+            re.compile(pattern)
         except re.error as exc:
-            raise InvalidInput.field(where, f"invalid regular expression {text!r}: {exc}") from None
-        return text
+            raise InvalidInput.field(
+                where, f"invalid regular expression {pattern!r}: {exc}"
+            ) from None
+        return pattern
     name = _scalar(value, where, what)
     if not isinstance(name, str) or not name:
         raise InvalidInput.field(
@@ -125,7 +143,7 @@ def _target(condition: ConditionIn, target: Target, where: str, ctx: RuleContext
     return name
 
 
-def normalise_condition(condition: ConditionIn, where: str, ctx: RuleContext) -> dict[str, Any]:
+def normalise_condition(condition: ConditionIn, where: str, ctx: RuleContext) -> StoredCondition:
     kind = condition.type
     if kind in UNEVALUATED_TYPES:
         raise InvalidInput.field(
@@ -186,15 +204,15 @@ def _format_pct(value: float) -> str:
 
 
 def build_rules(
-    incoming: Sequence[RuleIn], ctx: RuleContext, existing: Sequence[dict[str, Any]] = ()
-) -> list[dict[str, Any]]:
+    incoming: Sequence[RuleIn], ctx: RuleContext, existing: Sequence[StoredRule] = ()
+) -> list[StoredRule]:
     """Validate ``incoming`` and return stored rules; ``existing`` keeps ids and salts stable."""
-    by_id: dict[str, dict[str, Any]] = {}
+    by_id: dict[str, StoredRule] = {}
     for old in existing:
         by_id[old["id"]] = old
         by_id[old["baseID"]] = old
     names: set[str] = set()
-    built: list[dict[str, Any]] = []
+    built: list[StoredRule] = []
     for index, rule in enumerate(incoming):
         name = (rule.name or "").strip()
         where = f'rules[{index}] "{name}"' if name else f"rules[{index}]"
@@ -209,8 +227,8 @@ def build_rules(
 
 
 def _build_rule(
-    rule: RuleIn, name: str, where: str, ctx: RuleContext, previous: dict[str, Any] | None
-) -> dict[str, Any]:
+    rule: RuleIn, name: str, where: str, ctx: RuleContext, previous: StoredRule | None
+) -> StoredRule:
     # An omitted percentage keeps the rule's current one; only a new config rule defaults to
     # 100 (passPercentage is optional on config rules).
     if rule.pass_percentage is None and previous is not None:
@@ -230,27 +248,26 @@ def _build_rule(
             normalise_condition(c, f"{where} condition {j} ({c.type})", ctx)
             for j, c in enumerate(rule.conditions)
         ]
-    stored: dict[str, Any] = {
+    environments = list(rule.environments) if rule.environments is not None else None
+    if previous is None:
+        rule_id = base_id = random_id()
+        salt, rollouts = str(uuid.uuid4()), 0
+    else:
+        rule_id, base_id, salt = previous["id"], previous["baseID"], previous["salt"]
+        rollouts = previous.get("rolloutCount", 0)
+        if percentage != previous["passPercentage"]:
+            rollouts += 1
+            rule_id = f"{previous['baseID']}:{_format_pct(percentage)}:{rollouts}"
+    stored: StoredRule = {
         "name": name,
         "passPercentage": percentage,
         "conditions": conditions,
-        "environments": list(rule.environments) if rule.environments is not None else None,
+        "environments": environments,
+        "id": rule_id,
+        "baseID": base_id,
+        "salt": salt,
+        "rolloutCount": rollouts,
     }
-    if previous is None:
-        base = random_id()
-        stored |= {"id": base, "baseID": base, "salt": str(uuid.uuid4()), "rolloutCount": 0}
-    else:
-        stored |= {
-            "id": previous["id"],
-            "baseID": previous["baseID"],
-            "salt": previous["salt"],
-            "rolloutCount": previous.get("rolloutCount", 0),
-        }
-        if percentage != previous["passPercentage"]:
-            stored["rolloutCount"] += 1
-            stored["id"] = (
-                f"{previous['baseID']}:{_format_pct(percentage)}:{stored['rolloutCount']}"
-            )
     if ctx.kind == "config":
         value = rule.return_value if rule.return_value is not None else {}
         if ctx.check_value is not None:
@@ -264,7 +281,7 @@ def _build_rule(
     return stored
 
 
-def merge_rule_update(current: dict[str, Any], update: RuleIn, ctx: RuleContext) -> dict[str, Any]:
+def merge_rule_update(current: StoredRule, update: RuleIn, ctx: RuleContext) -> StoredRule:
     """Apply a partial rule update (``RuleUpdateDto``) to one stored rule."""
     merged = RuleIn.model_validate(
         {
@@ -286,12 +303,13 @@ def merge_rule_update(current: dict[str, Any], update: RuleIn, ctx: RuleContext)
     return build_rules([merged], ctx, [current])[0]
 
 
-def _condition_wire(condition: dict[str, Any]) -> dict[str, Any]:
+def _condition_wire(condition: StoredCondition) -> dict[str, object]:
     return {k: v for k, v in condition.items() if v is not None}
 
 
-def public_rule(rule: dict[str, Any]) -> dict[str, Any]:
-    """A stored rule as the API shows it."""
+def public_rule(rule: StoredRule) -> dict[str, object]:
+    """A stored rule as the API shows it (``RuleDto``): without its internal fields, and each
+    condition without the keys its type does not use."""
     shown = {k: v for k, v in rule.items() if k not in INTERNAL_RULE_FIELDS}
     shown["conditions"] = [
         {k: v for k, v in c.items() if v is not None or k in ("type",)} for c in rule["conditions"]
@@ -299,15 +317,15 @@ def public_rule(rule: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
-def find_rule(rules: Sequence[dict[str, Any]], rule_id: str) -> int | None:
-    """Index of the rule with this id or base id."""
+def find_rule(rules: Sequence[Mapping[str, Any]], rule_id: str) -> int | None:
+    """Index of the rule (stored, or as the API shows it) with this id or base id."""
     for index, rule in enumerate(rules):
         if rule_id in (rule["id"], rule["baseID"]):
             return index
     return None
 
 
-def find_rule_by_name(rules: Sequence[dict[str, Any]], name: str) -> int | None:
+def find_rule_by_name(rules: Sequence[Mapping[str, Any]], name: str) -> int | None:
     for index, rule in enumerate(rules):
         if rule["name"].lower() == name.lower():
             return index

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from lockgate.documents.stored import StoredRule
 from lockgate.storage.models import DynamicConfig, Gate, Segment, SegmentMember
 
 # Rows per SQLite INSERT/DELETE round trip: far below its 32766 bind-parameter limit.
@@ -185,7 +186,7 @@ def has_member(session: Session, project_id: str, segment_id: str, unit_id: str)
     return found is not None
 
 
-def named_segments(rules: Sequence[dict[str, Any]]) -> set[str]:
+def named_segments(rules: Sequence[StoredRule]) -> set[str]:
     named: set[str] = set()
     for rule in rules:
         for condition in rule.get("conditions") or []:

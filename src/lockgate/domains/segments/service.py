@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from lockgate.documents.stored import StoredRule
 from lockgate.domains.entities import service as entities
 from lockgate.domains.entities.kinds import GATE, SEGMENT
 from lockgate.domains.entities.tags import checked_tags
@@ -136,7 +137,7 @@ def _parse_rules(raw: Any) -> list[RuleIn]:
 
 
 def _check_no_cycle(
-    session: Session, project_id: str, segment_id: str, rules: list[dict[str, Any]]
+    session: Session, project_id: str, segment_id: str, rules: Sequence[StoredRule]
 ) -> None:
     """A segment may name other segments, but never itself, directly or through others."""
     graph = repository.segment_references(session, project_id)

@@ -11,7 +11,7 @@ import gzip
 import hashlib
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,13 +23,30 @@ from lockgate.cores.compiler.snapshot import KeyScope
 from lockgate.cores.compiler.v1 import render_v1
 from lockgate.cores.evaluation.evaluator import Evaluator
 from lockgate.cores.evaluation.hashing import id_list_hash
+from lockgate.documents.specs import ConfigSpecsV2
+from lockgate.domains.keys import repository as keys_repository
 from lockgate.domains.specs import repository as loader
+from lockgate.domains.specs.scoping import scope_to_apps
 from lockgate.kit.db import Database
 from lockgate.storage.models import SegmentMember
 
 
-def _encode(document: dict[str, Any]) -> bytes:
+def _encode(document: Mapping[str, object]) -> bytes:
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class PayloadScope:
+    """What the requesting SDK key may see: its environments and its target apps, primary
+    first. A key without apps sees the whole project."""
+
+    environments: tuple[str, ...] | None = None
+    target_apps: tuple[str, ...] = ()
+
+    @property
+    def target_app(self) -> str | None:
+        """The key's primary app: what ``target_app`` conditions compare against."""
+        return self.target_apps[0] if self.target_apps else None
 
 
 @dataclass
@@ -39,7 +56,7 @@ class Rendered:
     project_id: str
     revision: int
     time_ms: int
-    v2: dict[str, Any]
+    v2: ConfigSpecsV2
     load_id_lists: Callable[[], dict[str, frozenset[str]]]
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _memo: dict[str, Any] = field(default_factory=dict)
@@ -86,8 +103,8 @@ class Rendered:
 class SpecCache:
     def __init__(self, database: Database) -> None:
         self._database = database
-        self._entries: dict[tuple[str, KeyScope], Rendered] = {}
-        self._locks: dict[tuple[str, KeyScope], threading.Lock] = {}
+        self._entries: dict[tuple[str, PayloadScope], Rendered] = {}
+        self._locks: dict[tuple[str, PayloadScope], threading.Lock] = {}
         self._guard = threading.Lock()
 
     def current_revision(self, session: Session, project_id: str) -> tuple[int, int]:
@@ -96,7 +113,7 @@ class SpecCache:
             raise LookupError(project_id)
         return found
 
-    def get(self, project_id: str, scope: KeyScope = KeyScope()) -> Rendered:
+    def get(self, project_id: str, scope: PayloadScope = PayloadScope()) -> Rendered:
         with self._database.transaction(write=False) as session:
             revision, _ = self.current_revision(session, project_id)
         key = (project_id, scope)
@@ -113,11 +130,17 @@ class SpecCache:
             self._entries[key] = rendered
             return rendered
 
-    def _compile(self, project_id: str, scope: KeyScope) -> Rendered:
+    def _compile(self, project_id: str, scope: PayloadScope) -> Rendered:
         with self._database.transaction(write=False) as session:
             revision, time_ms = self.current_revision(session, project_id)
             snapshot = loader.load_snapshot(session, project_id)
-        v2 = compile_v2(snapshot, scope)
+            client_apps = keys_repository.client_key_apps(session, project_id)
+        # The compiler renders the key's environments; its apps narrow the result here, with
+        # every dependency of the entities kept (docs/compiling.md §Target apps).
+        v2 = compile_v2(snapshot, KeyScope(environments=scope.environments))
+        v2 = scope_to_apps(v2, scope.target_apps, scope.target_app)
+        if client_apps:
+            v2["hashed_sdk_keys_to_app_ids"] = client_apps
         file_lists = [name for name, info in snapshot.id_lists.items() if info.inline_ids is None]
 
         def load_id_lists() -> dict[str, frozenset[str]]:

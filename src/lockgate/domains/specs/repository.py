@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lockgate.cores.compiler.compiler import INLINE_ID_LIST_LIMIT
 from lockgate.cores.compiler.snapshot import IdListInfo, ProjectSnapshot
+from lockgate.documents.stored import StoredSegment
 from lockgate.storage.models import (
     Autotune,
     DynamicConfig,
+    EntityMixin,
     Experiment,
     Gate,
     Holdout,
@@ -35,15 +39,17 @@ def load_snapshot(session: Session, project_id: str) -> ProjectSnapshot:
     if project is None:
         raise LookupError(project_id)
 
-    def documents(model: type) -> list[dict]:  # type: ignore[type-arg]
+    def documents(model: type[EntityMixin]) -> list[Any]:
+        """The kind's documents in creation order. The JSON column holds what the services
+        wrote: ``ProjectSnapshot`` gives them their ``lockgate.documents.stored`` types."""
         rows = session.scalars(
-            select(model.document)  # type: ignore[attr-defined]
-            .where(model.project_id == project_id)  # type: ignore[attr-defined]
-            .order_by(model.created_time, model.id)  # type: ignore[attr-defined]
+            select(model.document)
+            .where(model.project_id == project_id)
+            .order_by(model.created_time, model.id)
         )
         return list(rows)
 
-    segments = documents(Segment)
+    segments: list[StoredSegment] = documents(Segment)
     list_ids = [s["id"] for s in segments if s.get("type") in ID_LIST_TYPES]
     counts: dict[str, int] = {}
     if list_ids:

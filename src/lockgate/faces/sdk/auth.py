@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from fastapi import Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from lockgate.cores.compiler.snapshot import KeyScope
 from lockgate.domains.keys import repository as keys_repository
-from lockgate.domains.keys.service import masked_key
+from lockgate.domains.keys.masking import masked_key
+from lockgate.domains.specs.cache import PayloadScope
 from lockgate.errors import Forbidden, Unauthorized
+from lockgate.storage.models import ApiKey
 
 
 @dataclass(frozen=True)
@@ -19,7 +22,7 @@ class SdkKey:
     key_id: str
     type: str
     scopes: frozenset[str]
-    scope: KeyScope
+    scope: PayloadScope
 
 
 def authenticate_sdk(
@@ -62,5 +65,29 @@ def authenticate_sdk(
         key_id=record.id,
         type=record.type,
         scopes=scopes,
-        scope=KeyScope(environments=environments, target_app=record.primary_target_app),
+        scope=PayloadScope(environments=environments, target_apps=key_apps(record)),
     )
+
+
+def key_apps(record: ApiKey) -> tuple[str, ...]:
+    """A key's target apps, primary first."""
+    if record.primary_target_app is None:
+        return ()
+    secondary = [str(a) for a in record.secondary_target_apps or []]
+    return tuple(dict.fromkeys([record.primary_target_app, *secondary]))
+
+
+def key_text(request: Request) -> str | None:
+    """The key an SDK sent: the ``STATSIG-API-KEY`` header, or the browser SDK's ``k`` param."""
+    return request.headers.get("statsig-api-key") or request.query_params.get("k")
+
+
+def _authenticate_request(request: Request, allowed: Collection[str], what: str) -> SdkKey:
+    with request.app.state.database.transaction(write=False) as session:
+        return authenticate_sdk(session, key_text(request), allowed, what=what)
+
+
+async def authenticate_request(request: Request, allowed: Collection[str], what: str) -> SdkKey:
+    """Check the request's key (in a worker thread: it reads the database). Routes call it
+    before they read the body, so a body from an unknown caller is never read."""
+    return await run_in_threadpool(_authenticate_request, request, allowed, what)

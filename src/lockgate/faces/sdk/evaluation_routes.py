@@ -14,24 +14,28 @@ from lockgate.cores.evaluation.hashing import HashAlgorithm, djb2
 from lockgate.domains.events.service import prepare
 from lockgate.domains.specs import service
 from lockgate.errors import InvalidInput, NotFound
-from lockgate.faces.sdk.auth import SdkKey, authenticate_sdk
-from lockgate.faces.sdk.events_routes import _key_text, _payload
+from lockgate.faces.sdk.auth import SdkKey, authenticate_request, key_text
+from lockgate.faces.sdk.payload import read_payload
+from lockgate.kit.jsonvalues import check_json
 from lockgate.kit.responses import FastJSONResponse
 
 router = APIRouter(tags=["SDK"])
 EVALUATION_KEYS = ("SERVER", "CLIENT")
 HASHES = ("djb2", "sha256", "none")
+DEFAULT_HASH = "djb2"
+NONE_HASH_SCOPE = "none_hash_enabled"
 
 
-def _key(request: Request, what: str) -> SdkKey:
-    with request.app.state.database.transaction(write=False) as session:
-        return authenticate_sdk(session, _key_text(request), EVALUATION_KEYS, what=what)
+async def _key_and_payload(request: Request, what: str) -> tuple[SdkKey, Any]:
+    key = await authenticate_request(request, EVALUATION_KEYS, what)
+    return key, await read_payload(request)
 
 
 def _user(request: Request, payload: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     user = payload.get("user") or {}
     if not isinstance(user, dict):
         raise InvalidInput.field("user", "must be an object")
+    check_json(user, "user")  # the answer echoes it: it must be writable as JSON
     metadata = payload.get("statsigMetadata") or {}
     stable_id = metadata.get("stableID") if isinstance(metadata, dict) else None
     return service.enrich_user(
@@ -42,13 +46,23 @@ def _user(request: Request, payload: dict[str, Any]) -> tuple[dict[str, Any], di
     )
 
 
-def _initialize(request: Request, payload: Any) -> FastJSONResponse:
+def _hash(key: SdkKey, payload: dict[str, Any]) -> str:
+    requested = payload.get("hash") or DEFAULT_HASH
+    if requested not in HASHES:
+        raise InvalidInput.field("hash", f"must be one of {', '.join(HASHES)}")
+    if requested == "none" and key.type == "CLIENT" and NONE_HASH_SCOPE not in key.scopes:
+        # Anyone can read a client key, and plain names would tell them every gate and
+        # experiment; that takes the key's none_hash_enabled scope (README, "Pointing the
+        # official SDKs at Lockgate"). Without it the names are hashed the default way, which
+        # the client SDKs look up too.
+        return DEFAULT_HASH
+    return str(requested)
+
+
+def _initialize(request: Request, key: SdkKey, payload: Any) -> FastJSONResponse:
     if not isinstance(payload, dict):
         raise InvalidInput("Invalid request. The body must be a JSON object.")
-    key = _key(request, "initialize")
-    hash_used = payload.get("hash") or "djb2"
-    if hash_used not in HASHES:
-        raise InvalidInput.field("hash", f"must be one of {', '.join(HASHES)}")
+    hash_used = _hash(key, payload)
     user, derived = _user(request, payload)
     rendered = request.app.state.spec_cache.get(key.project_id, key.scope)
     body = client_initialize_response(
@@ -56,10 +70,11 @@ def _initialize(request: Request, payload: Any) -> FastJSONResponse:
         user,
         hash_algorithm=cast(HashAlgorithm, hash_used),
         client_app_id=key.scope.target_app,
+        client_app_ids=key.scope.target_apps,
     )
     body["derived_fields"] = derived
     body["company_lcut"] = rendered.time_ms
-    raw_key = _key_text(request)
+    raw_key = key_text(request)
     if raw_key:
         body["hashed_sdk_key_used"] = djb2(raw_key)
     return FastJSONResponse(body)
@@ -67,8 +82,8 @@ def _initialize(request: Request, payload: Any) -> FastJSONResponse:
 
 @router.post("/v1/initialize")
 async def initialize(request: Request) -> FastJSONResponse:
-    payload = await _payload(request)
-    return await run_in_threadpool(_initialize, request, payload)
+    key, payload = await _key_and_payload(request, "initialize")
+    return await run_in_threadpool(_initialize, request, key, payload)
 
 
 def _log_exposures(request: Request, key: SdkKey, events: list[dict[str, Any]]) -> None:
@@ -101,10 +116,9 @@ def _names(payload: dict[str, Any], single: str, many: str | None = None) -> lis
     return names
 
 
-def _check_gate(request: Request, payload: Any) -> FastJSONResponse:
+def _check_gate(request: Request, key: SdkKey, payload: Any) -> FastJSONResponse:
     if not isinstance(payload, dict):
         raise InvalidInput("Invalid request. The body must be a JSON object.")
-    key = _key(request, "check_gate")
     names = _names(payload, "gateName", "gateNames")
     user, _ = _user(request, payload)
     evaluator = request.app.state.spec_cache.get(key.project_id, key.scope).evaluator
@@ -139,14 +153,13 @@ def _check_gate(request: Request, payload: Any) -> FastJSONResponse:
 
 @router.post("/v1/check_gate")
 async def check_gate(request: Request) -> FastJSONResponse:
-    payload = await _payload(request)
-    return await run_in_threadpool(_check_gate, request, payload)
+    key, payload = await _key_and_payload(request, "check_gate")
+    return await run_in_threadpool(_check_gate, request, key, payload)
 
 
-def _get_config(request: Request, payload: Any) -> FastJSONResponse:
+def _get_config(request: Request, key: SdkKey, payload: Any) -> FastJSONResponse:
     if not isinstance(payload, dict):
         raise InvalidInput("Invalid request. The body must be a JSON object.")
-    key = _key(request, "get_config")
     (name,) = _names(payload, "configName")
     user, _ = _user(request, payload)
     evaluator = request.app.state.spec_cache.get(key.project_id, key.scope).evaluator
@@ -177,14 +190,13 @@ def _get_config(request: Request, payload: Any) -> FastJSONResponse:
 
 @router.post("/v1/get_config")
 async def get_config(request: Request) -> FastJSONResponse:
-    payload = await _payload(request)
-    return await run_in_threadpool(_get_config, request, payload)
+    key, payload = await _key_and_payload(request, "get_config")
+    return await run_in_threadpool(_get_config, request, key, payload)
 
 
-def _get_layer(request: Request, payload: Any) -> FastJSONResponse:
+def _get_layer(request: Request, key: SdkKey, payload: Any) -> FastJSONResponse:
     if not isinstance(payload, dict):
         raise InvalidInput("Invalid request. The body must be a JSON object.")
-    key = _key(request, "get_layer")
     (name,) = _names(payload, "layerName")
     user, _ = _user(request, payload)
     evaluator = request.app.state.spec_cache.get(key.project_id, key.scope).evaluator
@@ -199,5 +211,5 @@ def _get_layer(request: Request, payload: Any) -> FastJSONResponse:
 
 @router.post("/v1/get_layer")
 async def get_layer(request: Request) -> FastJSONResponse:
-    payload = await _payload(request)
-    return await run_in_threadpool(_get_layer, request, payload)
+    key, payload = await _key_and_payload(request, "get_layer")
+    return await run_in_threadpool(_get_layer, request, key, payload)

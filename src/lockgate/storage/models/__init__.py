@@ -20,6 +20,7 @@ from lockgate.storage.models.core import (
     Project,
     RateLimitCounter,
     Tag,
+    TargetApp,
 )
 from lockgate.storage.models.events import (
     CustomEvent,
@@ -64,6 +65,7 @@ __all__ = [
     "Segment",
     "SegmentMember",
     "Tag",
+    "TargetApp",
     "events_incoming",
     "exposures_incoming",
 ]

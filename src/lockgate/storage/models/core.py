@@ -44,9 +44,25 @@ class ApiKey(Base):
     environments: Mapped[list[Any] | None] = mapped_column(JSONType, default=None)
     primary_target_app: Mapped[str | None] = mapped_column(String(200), default=None)
     secondary_target_apps: Mapped[list[Any] | None] = mapped_column(JSONType, default=None)
+    # djb2 of a client key's full text: the key of ``hashed_sdk_keys_to_app_ids`` in server
+    # payloads (docs/sdk.md §Target apps). Client keys ship in apps; the text is still not kept.
+    client_key_djb2: Mapped[str | None] = mapped_column(String(16), default=None)
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_time: Mapped[int] = mapped_column(BigInteger)
     last_used_time: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+class TargetApp(Base):
+    """A target app: entities and SDK keys carry its id to scope what each key downloads."""
+
+    __tablename__ = "target_apps"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    created_time: Mapped[int] = mapped_column(BigInteger)
 
 
 class Tag(Base):
@@ -99,7 +115,8 @@ class EntityVersion(Base):
 
 
 class RateLimitCounter(Base):
-    """Fixed-window mutation counters, shared by every server process through the database."""
+    """The sliding-window mutation log of the rate limits (``domains/ratelimits``), shared by
+    every server process through the database."""
 
     __tablename__ = "rate_limit_counters"
 

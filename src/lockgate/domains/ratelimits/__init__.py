@@ -1,0 +1,1 @@
+"""Mutation rate limits over sliding windows, counted in the database every process shares."""
