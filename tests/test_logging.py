@@ -52,7 +52,10 @@ def test_rgstr__some_events_malformed__warning_counts_them_with_reasons(
     assert record.levelno == logging.WARNING
     assert "rgstr: skipped 3 of 4 event(s)" in message
     assert "eventName is required (x2)" in message
-    assert "time must be epoch milliseconds (x1)" in message
+    assert (
+        "time must be epoch milliseconds from 0 to 253402300799999 (the end of year 9999) (x1)"
+        in message
+    )
     assert _public_id(project.server_key) in message
     assert project.server_key not in message and "hunter2" not in message
 

@@ -93,6 +93,7 @@ def create_app(
     app.state.event_writer = EventWriter(database)
     app.state.pulse_runner = pulse_runner
     app.add_middleware(ConsoleBodies)  # inside CORS, so its refusals carry CORS headers too
+    install_error_handlers(app)
     # Browser SDKs call from any origin with custom headers, so preflights must pass.
     app.add_middleware(
         CORSMiddleware,
@@ -101,7 +102,6 @@ def create_app(
         allow_headers=["*"],
         max_age=86400,
     )
-    install_error_handlers(app)
     app.router.routes.extend(_api_routes())
 
     @app.get("/health", include_in_schema=False)

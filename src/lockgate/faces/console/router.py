@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
+from lockgate.faces.console.inputs import checked_input
 from lockgate.faces.console.routes.audit import router as audit_router
 from lockgate.faces.console.routes.autotunes import router as autotunes_router
 from lockgate.faces.console.routes.configs import router as configs_router
@@ -18,16 +19,19 @@ from lockgate.faces.console.routes.metrics import router as metrics_router
 from lockgate.faces.console.routes.projects import router as projects_router
 from lockgate.faces.console.routes.segments import router as segments_router
 from lockgate.faces.console.routes.tags import router as tags_router
+from lockgate.faces.console.routes.targetapps import router as targetapps_router
 from lockgate.faces.console.routes.unit_id_types import router as unit_id_types_router
 
 PREFIX = "/console/v1"
 
 
 def console_router() -> APIRouter:
-    router = APIRouter(prefix=PREFIX)
+    # Every route refuses path ids, query parameters and bodies that cannot be stored.
+    router = APIRouter(prefix=PREFIX, dependencies=[Depends(checked_input)])
     for child in (
         keys_router,
         tags_router,
+        targetapps_router,
         audit_router,
         projects_router,
         environments_router,

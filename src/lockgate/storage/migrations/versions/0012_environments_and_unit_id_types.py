@@ -3,8 +3,8 @@
 Existing projects get the three default environments, and every custom id type their entities
 already use becomes a defined type, so nothing stored stops validating.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-05 12:54:57.704705
 """
 
@@ -16,8 +16,8 @@ import time
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
