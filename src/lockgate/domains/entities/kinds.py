@@ -21,6 +21,7 @@ from lockgate.storage.models import (
     Holdout,
     Layer,
     Metric,
+    ParamStore,
     Segment,
 )
 
@@ -84,4 +85,10 @@ METRIC = EntityKind(
     not_found=GENERIC_NOT_FOUND,
     columns=lambda document: {"metric_type": document["type"]},
     affects_spec=False,  # metrics never reach download_config_specs
+)
+PARAM_STORE = EntityKind(
+    model=ParamStore,
+    entity_type="param_store",
+    label="Param Store",
+    not_found="Param Store not found.",
 )
