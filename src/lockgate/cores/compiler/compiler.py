@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from lockgate.cores.compiler import param_stores
 from lockgate.cores.compiler.conditions import (
     SEGMENT_PREFIX,
     ConditionMap,
@@ -274,6 +275,31 @@ class Compiler:
             }
         return self.synthetic_rule("id_list", [condition], id_type)
 
+    # -- parameter stores --------------------------------------------------------------------
+
+    def param_stores(
+        self,
+        gates: dict[str, ConfigSpec],
+        configs: dict[str, ConfigSpec],
+        layers: dict[str, ConfigSpec],
+        experiment_to_layer: dict[str, str],
+    ) -> dict[str, Any]:
+        """The stores the key sees; the specs they read join the payload if its scope left
+        them out (``cores/compiler/param_stores.py``)."""
+        snapshot, scope = self.snapshot, self.scope
+        stores = param_stores.compile_stores(snapshot.param_stores, scope)
+        pulled = param_stores.pull_references(
+            {"feature_gates": gates, "dynamic_configs": configs, "layer_configs": layers},
+            stores,
+            lambda: compile_v2(snapshot, KeyScope(environments=scope.environments)),
+        )
+        gates.update(pulled.specs["feature_gates"])
+        configs.update(pulled.specs["dynamic_configs"])
+        layers.update(pulled.specs["layer_configs"])
+        experiment_to_layer.update(pulled.experiment_to_layer)
+        self.conditions.entries.update(pulled.conditions)
+        return stores
+
     # -- the document ------------------------------------------------------------------------
 
     def document(self) -> ConfigSpecsV2:
@@ -288,6 +314,7 @@ class Compiler:
 
         for section in SECTIONS:
             section(self, gates, configs, layers, experiment_to_layer)
+        stores = self.param_stores(gates, configs, layers, experiment_to_layer)
         file_lists = {
             name: True for name, info in snapshot.id_lists.items() if info.inline_ids is None
         }
@@ -302,7 +329,7 @@ class Compiler:
             "experiment_to_layer": experiment_to_layer,
             "condition_map": self.conditions.entries,
             "id_lists": file_lists,
-            "param_stores": {},
+            "param_stores": stores,
             "diagnostics": DIAGNOSTICS,
             "sdk_configs": SDK_CONFIGS,
             "sdk_flags": {},
