@@ -1,9 +1,9 @@
 """Checking a store's parameters: the tagged union on ``ref_type`` and its type rules.
 
 Each parameter is kept with exactly the fields of its variant, in one order, because the
-stored object is what download_config_specs serves unchanged (docs/compiling.md §Parameter
-stores). ``param_type`` uses JavaScript's type names: the JS client compares it with
-``typeof fallback``.
+stored object is what download_config_specs serves unchanged
+(docs/compiling.md §Parameter stores). ``param_type`` uses JavaScript's type names: the JS
+client compares it with ``typeof fallback``.
 """
 
 from __future__ import annotations
