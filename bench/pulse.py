@@ -472,13 +472,22 @@ def product_scorecard(database: Database) -> Measured:
     return Measured(name, seconds, memory, scorecard, steps, note)
 
 
+def _marker(marks: dict[str, float]) -> Callable[[int, str], None]:
+    """A progress callback that notes when each step was first reported."""
+
+    def mark(_percent: int, message: str) -> None:
+        marks.setdefault(message, time.perf_counter())
+
+    return mark
+
+
 def daily_views(database: Database, from_ms: int) -> tuple[int, float]:
     """The daily views a load computes from ``from_ms`` on (0: a full reload, every day): how
     many days, and the seconds of that step alone (timed by its progress mark)."""
     marks: dict[str, float] = {}
     result = _scorecard_sums(
         database,
-        lambda _p, message: marks.setdefault(message, time.perf_counter()),
+        _marker(marks),
         daily_from_ms=from_ms,
     )
     return len(result["daily"]), time.perf_counter() - marks["daily values"]
@@ -538,7 +547,7 @@ def incremental_loads(database: Database, units: int) -> str:
             key,
             SPEC,
             REFS,
-            lambda _p, message: marks.setdefault(message, time.perf_counter()),
+            _marker(marks),
             incremental=incremental,
             job_id="bench",
             now_ms=END_MS,

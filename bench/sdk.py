@@ -30,7 +30,7 @@ GATES, CONFIGS, SEGMENTS = 100, 50, 20
 def _build(client: httpx.Client, rng: random.Random) -> tuple[list[str], list[str]]:
     world = generators.World()
     for i in range(SEGMENTS):
-        body = {
+        body: dict[str, Any] = {
             "name": f"segment {i}",
             "type": "rule_based",
             "rules": generators.rules(rng, world, in_segment=True),

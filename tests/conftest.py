@@ -6,9 +6,11 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import create_engine, text
 
 from lockgate.app import create_app
@@ -32,10 +34,12 @@ def pytest_report_header() -> str:
     return f"lockgate test database: {TEST_DB}"
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextmanager
+def new_database_url(directory: Path) -> Iterator[str]:
+    """The URL of a new, empty database of the suite's kind, dropped afterwards (SQLite: a file
+    in ``directory``; PostgreSQL: a database of its own on the server)."""
     if TEST_DB == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'lockgate.db'}"
+        yield f"sqlite:///{directory / 'lockgate.db'}"
         return
     if TEST_DB != "postgresql":
         raise pytest.UsageError(f"LOCKGATE_TEST_DB must be sqlite or postgresql, not {TEST_DB}")
@@ -49,6 +53,12 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with new_database_url(tmp_path_factory.mktemp("db")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -94,7 +104,7 @@ def settings(base_settings: Settings) -> Settings:
 
 
 @pytest.fixture()
-def app(settings: Settings, db: Database, clock: ManualClock):  # type: ignore[no-untyped-def]
+def app(settings: Settings, db: Database, clock: ManualClock) -> FastAPI:
     return create_app(settings, clock=clock, database=db)
 
 
@@ -107,13 +117,13 @@ def project(db: Database, clock: ManualClock) -> Bootstrap:
 
 
 @pytest.fixture()
-def console(app, project: Bootstrap) -> Iterator[ContractClient]:  # type: ignore[no-untyped-def]
+def console(app: FastAPI, project: Bootstrap) -> Iterator[ContractClient]:
     with ContractClient(app, project.console_key) as client:
         yield client
 
 
 @pytest.fixture()
-def anonymous(app) -> Iterator[ContractClient]:  # type: ignore[no-untyped-def]
+def anonymous(app: FastAPI) -> Iterator[ContractClient]:
     with ContractClient(app) as client:
         yield client
 

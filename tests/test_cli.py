@@ -8,11 +8,15 @@ import select
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
+
+from tests.conftest import PG_SERVER_URL, TEST_DB
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCKGATE = ROOT / ".venv" / "bin" / "lockgate"
@@ -37,35 +41,37 @@ def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+LISTENING = re.compile(r"^Lockgate listening on (http://\S+)\n", re.M)  # the whole line
 
 
 @pytest.fixture()
 def served(env: dict[str, str], clean_db: object) -> Iterator[tuple[str, dict[str, str]]]:
-    port = _free_port()
+    # Port 0: the system picks a free port, and the server says which once it accepts.
     process = subprocess.Popen(
-        [str(LOCKGATE), "serve", "--port", str(port)],
+        [str(LOCKGATE), "serve", "--port", "0"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        text=True,
     )
     assert process.stdout is not None
-    output = ""
-    deadline = time.monotonic() + 30
-    while "Application startup complete" not in output and time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stdout], [], [], 0.5)
-        if ready:
-            output += process.stdout.readline()
+    # Raw reads of the pipe: a buffered readline could take in several lines at once and
+    # leave the last ones, which select no longer reports, unread.
+    pipe, output = process.stdout.fileno(), ""
+    deadline = time.monotonic() + 60
+    while not LISTENING.search(output) and time.monotonic() < deadline:
+        ready, _, _ = select.select([pipe], [], [], 0.5)
+        chunk = os.read(pipe, 65536) if ready else b""
+        if ready and not chunk:
+            break  # the process ended
+        output += chunk.decode()
     try:
+        listening = LISTENING.search(output)
+        assert listening, output
         keys = dict(
             re.findall(r"^\s+(console API key|server secret|client key):\s+(\S+)", output, re.M)
         )
         assert keys, output
-        yield f"http://127.0.0.1:{port}", keys
+        yield listening.group(1), keys
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -74,6 +80,9 @@ def served(env: dict[str, str], clean_db: object) -> Iterator[tuple[str, dict[st
 
 def test_serve__fresh_data_dir__prints_keys_and_serves(served: tuple[str, dict[str, str]]) -> None:
     base, keys = served
+    assert base.startswith("http://127.0.0.1:") and not base.endswith(":0")
+    # Said only once the server accepts: the first request right after it is answered.
+    assert httpx.get(f"{base}/health").status_code == 200
     assert keys["console API key"].startswith("console-")
     assert keys["server secret"].startswith("secret-")
     assert keys["client key"].startswith("client-")
@@ -114,6 +123,50 @@ def test_keys_create__no_project_yet__tells_to_serve(env: dict[str, str], clean_
     assert result.returncode != 0 and "lockgate serve" in result.stderr
 
 
-def test_db_upgrade__twice__idempotent(env: dict[str, str], clean_db: object) -> None:
-    assert _run(env, "db", "upgrade").returncode == 0
-    assert _run(env, "db", "upgrade").returncode == 0
+def test_serve__port_busy__fails_with_reason_and_creates_no_key(
+    env: dict[str, str], clean_db: object
+) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = _run(env, "serve", "--port", str(port))
+    assert result.returncode == 1
+    assert f"Error: cannot listen on 127.0.0.1:{port}: Address already in use" in result.stderr
+    assert "Created the default project" not in result.stdout + result.stderr
+    assert not re.search(r"(console|secret|client)-[0-9A-Za-z]{12}", result.stdout + result.stderr)
+    assert "listening on" not in result.stderr
+    # Nothing was bootstrapped, so the next start that binds will create and print the keys.
+    listed = _run(env, "keys", "list")
+    assert listed.returncode != 0 and "no project yet" in listed.stderr
+
+
+@pytest.fixture()
+def fresh_env(env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The CLI's environment on a database no migration has touched."""
+    if TEST_DB == "sqlite":
+        yield {**env, "LOCKGATE_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}
+        return
+    name = f"lockgate_fresh_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_SERVER_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield {**env, "LOCKGATE_DATABASE_URL": PG_SERVER_URL.rsplit("/", 1)[0] + f"/{name}"}
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_db_upgrade__fresh_then_again__lists_applied_migrations_then_says_current(
+    fresh_env: dict[str, str],
+) -> None:
+    first = _run(fresh_env, "db", "upgrade")
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
+    assert lines[0] == "applied migration 0001 initial schema"
+    assert "applied migration 0003 events" in lines
+    head = lines[-1].removeprefix("database upgraded to revision ")
+    assert head != lines[-1] and lines[-2].startswith(f"applied migration {head} ")
+    second = _run(fresh_env, "db", "upgrade")
+    assert second.returncode == 0, second.stderr
+    assert second.stdout == f"database is current (revision {head}); nothing to apply\n"

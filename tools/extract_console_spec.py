@@ -132,7 +132,9 @@ def extract(spec: dict[str, Any]) -> dict[str, Any]:
             responses = {}
             for code, response in operation.get("responses", {}).items():
                 content = response.get("content", {})
-                media = content.get("application/json") or next(iter(content.values()), {})
+                media: dict[str, Any] = content.get("application/json") or next(
+                    iter(content.values()), {}
+                )
                 responses[code] = _strip(media.get("schema", {}))
             paths.setdefault(path, {})[method] = {
                 "tags": operation.get("tags", []),

@@ -30,8 +30,8 @@ def render_table() -> str:
     served = served_operations()
     with OPERATIONS.open() as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
-    done = Counter()
-    total = Counter()
+    done: Counter[str] = Counter()
+    total: Counter[str] = Counter()
     lines = ["| Tag | Method | Path | Summary | Implemented |", "|---|---|---|---|---|"]
     for row in rows:
         implemented = (row["method"], row["path"]) in served

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import cache
 
+import uvicorn
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
@@ -26,7 +28,7 @@ from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
 from lockgate.storage.migrations import upgrade
 
-logger = logging.getLogger("lockgate")
+logger = logging.getLogger(__name__)
 
 
 @cache
@@ -56,17 +58,24 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        logger.info("Lockgate %s starting", __version__)
         if settings.run_migrations_on_start:
             upgrade(database.engine)
         if settings.pulse_worker_interval_ms > 0:
             pulse_runner.start(settings.pulse_worker_interval_ms / 1000)
+        else:
+            logger.info("no Pulse worker in this process (pulse_worker_interval_ms=0)")
         if settings.incoming_move_interval_ms > 0:
             mover.start(settings.incoming_move_interval_ms / 1000)
+        else:
+            logger.info("no background event mover (incoming_move_interval_ms=0)")
         yield
+        logger.info("Lockgate shutting down")
         mover.stop()
         pulse_runner.stop()
         if owns_database:
             database.dispose()
+        logger.info("Lockgate stopped")
 
     app = FastAPI(
         title="Lockgate",
@@ -84,6 +93,7 @@ def create_app(
     app.state.event_writer = EventWriter(database)
     app.state.pulse_runner = pulse_runner
     app.add_middleware(ConsoleBodies)  # inside CORS, so its refusals carry CORS headers too
+    install_error_handlers(app)
     # Browser SDKs call from any origin with custom headers, so preflights must pass.
     app.add_middleware(
         CORSMiddleware,
@@ -92,7 +102,6 @@ def create_app(
         allow_headers=["*"],
         max_age=86400,
     )
-    install_error_handlers(app)
     app.router.routes.extend(_api_routes())
 
     @app.get("/health", include_in_schema=False)
@@ -100,3 +109,28 @@ def create_app(
         return {"status": "ok", "version": __version__}
 
     return app
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, calling back once the app has started and the sockets accept."""
+
+    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_started = on_started
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            self._on_started()
+
+
+def serve(
+    app: FastAPI, listener: socket.socket, log_level: str, on_started: Callable[[], None]
+) -> None:
+    """Serve ``app`` on ``listener``, a socket the caller has bound, until SIGINT or SIGTERM.
+
+    ``on_started`` runs once the app's start-up is done and connections are accepted, so what
+    it reports is true."""
+    # log_config=None: uvicorn's loggers keep to the handler and format the CLI set up.
+    config = uvicorn.Config(app, log_level=log_level, log_config=None)
+    _Server(config, on_started).run(sockets=[listener])

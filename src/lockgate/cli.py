@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import sys
+from typing import Any
 
 import click
 
@@ -15,10 +18,20 @@ from lockgate.errors import LockgateError
 from lockgate.kit.clock import SystemClock
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
-from lockgate.storage.migrations import upgrade
+from lockgate.logs import configure_logging
+from lockgate.storage.migrations import current_revision, upgrade
 from lockgate.storage.models import Project
 
+logger = logging.getLogger(__name__)
+
 KEY_TYPES = {"console": "CONSOLE", "server": "SERVER", "client": "CLIENT"}
+
+
+def _settings(**overrides: Any) -> Settings:
+    """The settings (environment, then the command's options), with logging at their level."""
+    settings = Settings(**overrides)
+    configure_logging(settings.log_level)
+    return settings
 
 
 def _database(settings: Settings) -> Database:
@@ -37,30 +50,56 @@ def main() -> None:
 @click.option("--host", default=None, help="Address to bind (default: LOCKGATE_HOST or 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port (default: LOCKGATE_PORT or 8000).")
 def serve(host: str | None, port: int | None) -> None:
-    """Start the server. A fresh data directory gets a company, a project and three keys."""
+    """Start the server. A fresh data directory gets a company, a project and three keys.
+
+    The port is bound first: a busy port ends the command with an error before anything is
+    created, and the keys and the address are printed once the server accepts connections."""
     # Imported here, not at the top, so that `keys` and `db` start without loading the web
     # stack (uvicorn, FastAPI and every route module).
-    import uvicorn
-
-    from lockgate.app import create_app
+    from lockgate import app
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    settings = Settings(**overrides)  # type: ignore[arg-type]
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
-    )
-    database = _database(settings)
+    settings = _settings(**overrides)
+    logger.info("settings: %s", settings.summary())
+    listener = _listen(settings.host, settings.port)
+    with listener:
+        database = _database(settings)
+
+        def started() -> None:
+            _bootstrap(database)
+            bound_host, bound_port = listener.getsockname()[:2]
+            address = f"[{bound_host}]" if ":" in bound_host else bound_host
+            click.echo(f"Lockgate listening on http://{address}:{bound_port}", err=True)
+
+        served = app.create_app(settings, database=database)
+        app.serve(served, listener, settings.log_level, started)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host``:``port`` and listening, or the reason it cannot be."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as problem:
+        # create_server words a failed bind at length; the errno says it plainly. Name
+        # lookup errors (socket.gaierror) have negative numbers and their own text.
+        number = problem.errno or 0
+        reason = os.strerror(number) if number > 0 else problem.strerror or str(problem)
+        raise click.ClickException(f"cannot listen on {host}:{port}: {reason}") from None
+
+
+def _bootstrap(database: Database) -> None:
+    """On a fresh database, create the default project and print its keys, once."""
     with database.transaction() as session:
         created = bootstrap(session, SystemClock().now_ms())
-    if created is not None:
-        click.echo("Created the default project. These keys are shown once; keep them safe:")
-        click.echo(f"  project:         {created.project.id}")
-        click.echo(f"  console API key: {created.console_key}")
-        click.echo(f"  server secret:   {created.server_key}")
-        click.echo(f"  client key:      {created.client_key}")
-    click.echo(f"Lockgate listening on http://{settings.host}:{settings.port}", err=True)
-    app = create_app(settings, database=database)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+    if created is None:
+        return
+    logger.info("created project %s with keys %s", created.project.id, ", ".join(created.key_ids))
+    click.echo("Created the default project. These keys are shown once; keep them safe:")
+    click.echo(f"  project:         {created.project.id}")
+    click.echo(f"  console API key: {created.console_key}")
+    click.echo(f"  server secret:   {created.server_key}")
+    click.echo(f"  client key:      {created.client_key}")
 
 
 @main.group()
@@ -91,7 +130,7 @@ def keys_create(
     key_type: str, scopes: tuple[str, ...], description: str, project: str | None
 ) -> None:
     """Create a key and print it alone on stdout."""
-    settings = Settings()
+    settings = _settings()
     database = _database(settings)
     target = _project(database, project)
     try:
@@ -114,7 +153,7 @@ def keys_create(
 @click.option("--project", default=None, help="Project id or name (default: the first project).")
 def keys_list(project: str | None) -> None:
     """List keys (public ids only; secrets are never stored)."""
-    settings = Settings()
+    settings = _settings()
     database = _database(settings)
     target = _project(database, project)
     with database.transaction(write=False) as session:
@@ -133,11 +172,20 @@ def db() -> None:
 
 @db.command("upgrade")
 def db_upgrade() -> None:
-    """Apply every pending migration."""
+    """Apply every pending migration and say which."""
     settings = Settings()
     database = Database(settings)
-    upgrade(database.engine)
-    click.echo("database is up to date", err=True)
+    try:
+        applied = upgrade(database.engine)
+        revision = current_revision(database.engine)
+    finally:
+        database.dispose()
+    for migration in applied:
+        click.echo(f"applied migration {migration}")
+    if applied:
+        click.echo(f"database upgraded to revision {revision}")
+    else:
+        click.echo(f"database is current (revision {revision}); nothing to apply")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ FieldProblem = TypedDict("FieldProblem", {"property": str, "in": Location, "mess
 class LockgateError(Exception):
     """Base class of every error Lockgate reports to a client. Raise one of its kinds."""
 
+    headers: Mapping[str, str] = {}  # response headers the answer carries besides the body
+
     def __init__(self, message: str, *, errors: Sequence[FieldProblem] | None = None) -> None:
         super().__init__(message)
         self.message = message
@@ -87,6 +89,18 @@ class PayloadTooLarge(LockgateError):
 
 class UnsupportedMediaType(LockgateError):
     """The request body is in an encoding the server cannot read."""
+
+
+class RangeNotSatisfiable(LockgateError):
+    """A ``Range`` starts at or past the end of a file of ``size`` bytes."""
+
+    def __init__(self, start: int, size: int) -> None:
+        problem = f"starts at byte {start}, at or past the end of the file ({size} bytes)"
+        super().__init__(
+            f"Range not satisfiable. Range: {problem}",
+            errors=[{"property": "Range", "in": "header", "message": problem}],
+        )
+        self.headers = {"content-range": f"bytes */{size}"}
 
 
 def describe_validation_errors(raw: Sequence[Mapping[str, Any]]) -> tuple[str, list[FieldProblem]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +47,7 @@ class World:
 
 
 def condition(rng: random.Random, world: World, *, in_segment: bool = False) -> dict[str, Any]:
-    makers = [
+    makers: list[Callable[[], dict[str, Any]]] = [
         lambda: {
             "type": "user_id",
             **rng.choice(

@@ -83,7 +83,8 @@ def legacy_sdk(base: str, server_key: str) -> Iterator[Any]:
 
 def core_initialize(sdk: core.Statsig, wire: dict[str, Any]) -> dict[str, Any]:
     raw = sdk.get_client_initialize_response(core_user(wire), hash="none")
-    return json.loads(raw) if isinstance(raw, str) else dict(raw)
+    response: dict[str, Any] = json.loads(raw) if isinstance(raw, str) else dict(raw)
+    return response
 
 
 def legacy_initialize(wire: dict[str, Any]) -> dict[str, Any]:

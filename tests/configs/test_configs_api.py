@@ -70,6 +70,10 @@ def test_create_config__full_body__stored_and_rules_get_ids(console: ContractCli
         ({"name": "Good", "defaultValueJson5": "{a: }"}, "defaultValueJson5: is not valid JSON5"),
         ({"name": "Good", "defaultValueJson5": "'text'"}, "must be a JSON object, got string"),
         (
+            {"name": "Good", "defaultValueJson5": "{a: '\\ud800'}"},
+            "defaultValueJson5: is not valid JSON5 (unpaired surrogate in a string at line 1",
+        ),
+        (
             {"name": "Good", "defaultValue": {"a": 1}, "defaultValueJson5": "{a: 2}"},
             "defaultValueJson5: does not parse to the same JSON as defaultValue",
         ),

@@ -22,6 +22,7 @@ from lockgate.domains.configs.json5 import Json5Error, loads
         ("  \ufeff\u00a0 42 // end", 42),
         ('{"a": {"b": {"c": []}}}', {"a": {"b": {"c": []}}}),
         ("{a: 1, a: 2}", {"a": 2}),
+        ("'\\ud83d\\ude00 \\u00e9'", "\U0001f600 \u00e9"),  # a UTF-16 pair is one character
     ],
 )
 def test_loads__json5_syntax__parses_to_json(text: str, expected: Any) -> None:
@@ -46,6 +47,13 @@ def test_loads__json5_syntax__parses_to_json(text: str, expected: Any) -> None:
         ("'a\nb'", "line break inside a string"),
         ("'\\1'", "invalid escape"),
         ("'\\u12'", "needs 4 hex digits"),
+        ("'\\ud800'", "unpaired surrogate"),
+        ("'\\ude00\\ud800'", "unpaired surrogate"),
+        ("'\\ud83dx'", "unpaired surrogate"),
+        ("'\\ud83d\\u0041'", "unpaired surrogate"),
+        ("'\ud800'", "unpaired surrogate"),  # the character itself, not an escape
+        ("1_000", "invalid number"),  # no digit separators in JSON5
+        ("1e999", "too large"),
         ("undefined", "unexpected word"),
         ("{} {}", "after the value"),
         ("[" * 200 + "]" * 200, "nesting deeper"),

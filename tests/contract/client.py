@@ -51,6 +51,18 @@ class ContractClient:
             validate_response(method, path, response.status_code, response.json())
         return response
 
+    def get_raw(self, url: str, **kwargs: Any) -> tuple[httpx.Response, bytes]:
+        """A GET whose body comes back as sent, before any ``content-encoding`` is undone."""
+        assert self._portal is not None and self._client is not None, "use as a context manager"
+        headers = {**self.headers, **(kwargs.pop("headers", None) or {})}
+        client = self._client
+
+        async def send() -> tuple[httpx.Response, bytes]:
+            async with client.stream("GET", url, headers=headers, **kwargs) as response:
+                return response, b"".join([chunk async for chunk in response.aiter_raw()])
+
+        return self._portal.call(send)
+
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", url, **kwargs)
 

@@ -8,6 +8,7 @@ where ``expect`` lists only the result fields that matter for the case.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,7 @@ def _as_json(value: Any) -> Any:
 def test_case_file__case__matches_expectation(suite: dict[str, Any], case: dict[str, Any]) -> None:
     # Given the suite's spec and options
     evaluator = _evaluator(suite)
-    check = {
+    check: dict[str, Callable[[dict[str, Any], str], object]] = {
         "gate": evaluator.check_gate,
         "config": evaluator.get_config,
         "layer": evaluator.get_layer,

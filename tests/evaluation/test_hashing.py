@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lockgate.cores.evaluation.hashing import (
+    HashAlgorithm,
     djb2,
     h64,
     hash_name,
@@ -57,8 +58,8 @@ def test_id_list_hash__known_id__golden_prefix() -> None:
     ("algorithm", "expected"),
     [("none", "a_gate"), ("djb2", "2867927529"), ("sha256", sha256_b64("a_gate"))],
 )
-def test_hash_name__each_algorithm__hashes_name(algorithm: str, expected: str) -> None:
-    assert hash_name("a_gate", algorithm) == expected  # type: ignore[arg-type]
+def test_hash_name__each_algorithm__hashes_name(algorithm: HashAlgorithm, expected: str) -> None:
+    assert hash_name("a_gate", algorithm) == expected
 
 
 def test_parse_id_list__adds_and_removes__keeps_net_set() -> None:

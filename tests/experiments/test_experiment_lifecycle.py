@@ -89,7 +89,7 @@ TABLE: dict[tuple[str, str], str | None] = {
 
 
 def _body(action: str, control_id: str, clock: ManualClock) -> dict[str, Any] | None:
-    return {
+    bodies: dict[str, dict[str, Any] | None] = {
         "start": {},
         "schedule_start": {"scheduledTime": clock.now_ms() + 3_600_000},
         "make_decision": {"id": control_id, "decisionReason": "ship it"},
@@ -100,7 +100,8 @@ def _body(action: str, control_id: str, clock: ManualClock) -> dict[str, Any] | 
         "unarchive": None,
         "enable_groups": {"group_names": ["Test"]},
         "disable_groups": {"group_names": ["Test"]},
-    }[action]
+    }
+    return bodies[action]
 
 
 def test_table__covers_every_status_and_action() -> None:
@@ -120,9 +121,11 @@ def test_transition__from_status__legal_or_400_unchanged(
     assert read(console, created["id"])["status"] == status
     before = read(console, created["id"])
     method, code, after = ACTIONS[action]
-    body = _body(action, control, clock)
+    action_body = _body(action, control, clock)
     response = console.request(
-        method, f"{BASE}/{created['id']}/{action}", **({"json": body} if body is not None else {})
+        method,
+        f"{BASE}/{created['id']}/{action}",
+        **({"json": action_body} if action_body is not None else {}),
     )
     expected = TABLE[(status, action)]
     if expected is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 from scipy import stats
@@ -19,17 +20,37 @@ from tests.contract.client import ContractClient
 from tests.experiments.support import BASE, create, create_layer, groups, put
 
 USERS = 100_000
-ALPHA = 0.001
+# The split test makes four checks (three group splits, one layer allocation); Bonferroni keeps
+# the chance that a fair hash fails any of them at FAMILY_ALPHA.
+FAMILY_ALPHA = 0.001
+ALPHA = FAMILY_ALPHA / 4
 # Power: a split off by one percentage point (e.g. 51/49 where 50/50 is configured) over the
 # ~50,000 users an experiment holding half of a layer receives gives a chi-square noncentrality
-# of 50,000 * 2 * 0.01**2 / 0.5 = 20 with 1 degree of freedom; at alpha = 0.001 (critical value
-# 10.83) the test then rejects with probability 0.88 (scipy.stats.ncx2.sf(10.83, 1, 20)); for the
-# unlayered experiment over all 100,000 users (noncentrality 40) the power is 0.999.
+# of 50,000 * 2 * 0.01**2 / 0.5 = 20 with 1 degree of freedom; at alpha = 0.00025 (critical value
+# 13.41) the test then rejects with probability 0.79 (scipy.stats.ncx2.sf(13.41, 1, 20)). The
+# other checks see more users or smaller groups, so a one-point error gives them more power.
+# The salts the split test hashes on. The API draws every salt at random (uuid4), which made
+# each run a fresh sample; these were drawn once and are kept whatever their p-values.
+PINNED_SALTS = {
+    "a_layer": "aff056b7-7f55-4f38-88a6-c6fb4a3d8563",
+    "left": "2133527c-df21-48ff-8204-1d5758465aa4",
+    "right": "9d1d3745-347c-417a-a2a8-37fdede5ec7e",
+    "solo": "95a8ca16-8b07-47b9-b63b-ef41f50f5e60",
+}
 
 
 def _spec(db: Database, project: Bootstrap) -> dict[str, Any]:
     with db.transaction(write=False) as session:
         return compile_v2(load_snapshot(session, project.project.id))
+
+
+def _pinned_spec(db: Database, project: Bootstrap) -> dict[str, Any]:
+    """The compiled spec of the stored entities, with PINNED_SALTS in place of their own."""
+    with db.transaction(write=False) as session:
+        snapshot = load_snapshot(session, project.project.id)
+    experiments = [{**e, "salt": PINNED_SALTS[e["id"]]} for e in snapshot.experiments]
+    layers = [{**layer, "salt": PINNED_SALTS[layer["id"]]} for layer in snapshot.layers]
+    return compile_v2(replace(snapshot, experiments=experiments, layers=layers))
 
 
 def _project(console: ContractClient) -> None:
@@ -113,8 +134,24 @@ def test_compile__lifecycle_rules(
 def test_split__100k_users__shares_match_sizes_and_layer_is_exclusive(
     console: ContractClient, db: Database, project: Bootstrap
 ) -> None:
+    """Group shares and the layer allocation match the configured sizes within a binomial /
+    chi-square bound, and no user is in both experiments of the layer.
+
+    Salts and user ids are pinned, so the counts are the same on every run. With the salts the
+    API draws, the test failed now and then, which was a defect in the test and not a biased
+    allocation. Over 2,000 random salt sets (same users, at the former alpha of 0.001 per check)
+    the left, right and solo splits and the allocation failed in 0%, 0.25%, 0.1% and 0.15% of
+    runs, the whole test in 0.50% (95% CI 0.24-0.92%), where independent uniform buckets give
+    0.36% (20,000 simulated runs; Fisher p = 0.34); each check's p-values were uniform
+    (Kolmogorov-Smirnov p >= 0.29) and the Control share of "left" had mean 0.50005 and
+    standard deviation 0.00222 (binomial: 0.00224).
+    """
     _project(console)
-    evaluator = Evaluator(_spec(db, project))
+    spec = _pinned_spec(db, project)
+    assert {name: spec["dynamic_configs"][name]["salt"] for name in ("left", "right", "solo")} == {
+        name: PINNED_SALTS[name] for name in ("left", "right", "solo")
+    }
+    evaluator = Evaluator(spec)
     rng = random.Random(7)
     counts: dict[str, Counter[str]] = {name: Counter() for name in ("left", "right", "solo")}
     both = 0
@@ -127,16 +164,12 @@ def test_split__100k_users__shares_match_sizes_and_layer_is_exclusive(
             counts[name][result.group_name or result.rule_id] += 1
         both += groups_seen["left"] is not None and groups_seen["right"] is not None
     assert both == 0
-    layer_users = counts["left"]["layerAssignment"] + sum(
-        v for k, v in counts["left"].items() if k != "layerAssignment"
-    )
-    assert layer_users == USERS
+    # Each layered experiment holds half of the layer, and between them all of it.
+    allocated = {name: USERS - counts[name]["layerAssignment"] for name in ("left", "right")}
+    assert allocated["left"] + allocated["right"] == USERS
+    assert stats.binomtest(allocated["left"], USERS, 0.5).pvalue > ALPHA, allocated
     for name, sizes in (("left", [50, 50]), ("right", [20, 30, 50]), ("solo", [10, 90])):
         names = ["Control", "Test", "Test B"][: len(sizes)]
         observed = [counts[name][g] for g in names]
         expected = [sum(observed) * s / 100 for s in sizes]
         assert stats.chisquare(observed, expected).pvalue > ALPHA, (name, observed)
-    # Each layered experiment holds half of the layer.
-    for name in ("left", "right"):
-        allocated = USERS - counts[name]["layerAssignment"]
-        assert stats.binomtest(allocated, USERS, 0.5).pvalue > ALPHA

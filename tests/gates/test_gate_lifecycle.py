@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from lockgate.domains.entities import service as entities
-from lockgate.domains.entities.service import EntityKind
+from lockgate.domains.entities.kinds import EntityKind
 from lockgate.domains.projects.service import Bootstrap
 from lockgate.kit.actor import Actor, Change
 from lockgate.kit.clock import ManualClock

@@ -10,7 +10,7 @@ from tests.contract.client import ContractClient
 from tests.gates.support import GATES, create_gate, error
 
 OVERRIDES = f"{GATES}/a_gate/overrides"
-EMPTY = {
+EMPTY: dict[str, list[Any]] = {
     "passingUserIDs": [],
     "failingUserIDs": [],
     "passingCustomIDs": [],

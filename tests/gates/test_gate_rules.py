@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from lockgate.domains.entities import service as entities
-from lockgate.domains.entities.service import EntityKind
+from lockgate.domains.entities.kinds import EntityKind
 from lockgate.domains.projects.service import Bootstrap
 from lockgate.kit.actor import Actor, Change
 from lockgate.kit.clock import ManualClock
@@ -101,7 +101,7 @@ def test_add_rule__bad_pass_percentage__400(
     console: ContractClient, pct: float | None, message: str
 ) -> None:
     create_gate(console, "A Gate")
-    body = {"name": "r", "conditions": [], "passPercentage": pct}
+    body: dict[str, Any] = {"name": "r", "conditions": [], "passPercentage": pct}
     assert message in error(console.post(f"{GATES}/a_gate/rule", json=body))
 
 

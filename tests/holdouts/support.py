@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from lockgate.domains.entities import service as entities
-from lockgate.domains.entities.service import EntityKind
+from lockgate.domains.entities.kinds import EntityKind
 from lockgate.domains.projects.service import Bootstrap
 from lockgate.errors import GENERIC_NOT_FOUND
 from lockgate.kit.actor import Actor, Change

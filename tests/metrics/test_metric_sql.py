@@ -57,7 +57,9 @@ def events(db: Database, project: Bootstrap) -> str:
     return project.project.id
 
 
-def _values(db: Database, spec: MetricSpec, unit: Any = "userID", **kw: Any) -> dict[str, tuple]:
+def _values(
+    db: Database, spec: MetricSpec, unit: Any = "userID", **kw: Any
+) -> dict[str, tuple[Any, ...]]:
     query = unit_values_query(spec, T0, T0 + 1000, unit, **kw)
     with db.transaction(write=False) as session:
         rows = session.execute(query).all()
@@ -108,7 +110,7 @@ def test_unit_values__ratio__numerator_over_denominator(db: Database, events: st
     ],
 )
 def test_unit_values__funnel__steps_in_order(
-    db: Database, events: str, funnel_count: str, expected: dict[str, tuple]
+    db: Database, events: str, funnel_count: str, expected: dict[str, tuple[Any, ...]]
 ) -> None:
     funnel = _spec(
         events,

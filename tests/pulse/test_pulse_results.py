@@ -26,7 +26,9 @@ def _sums(n: int, mean: float, sd: float) -> dict[str, float]:
     return {"n": n, "sx": n * mean, "sxx": (n - 1) * sd**2 + n * mean**2}
 
 
-def _metric(name: str, role: str, means: tuple[float, float, float], **extra: Any) -> dict:
+def _metric(
+    name: str, role: str, means: tuple[float, float, float], **extra: Any
+) -> dict[str, Any]:
     return {
         "metricID": f"{name}::sum",
         "metricName": name,

@@ -80,15 +80,21 @@ def test_dcs__console_change__next_poll_sees_it(
     assert after["time"] > before["time"] and after["checksum"] != before["checksum"]
 
 
-def test_dcs__gzip_accepted__gzip_body(sdk: ContractClient, project: Bootstrap) -> None:
-    response = sdk.get(
-        f"/v2/download_config_specs/{project.server_key}.json",
-        headers={"accept-encoding": "gzip"},
-    )
-    assert response.headers["content-encoding"] == "gzip"
-    assert response.json()["response_format"] == "dcs-v2"  # httpx decodes transparently
-    raw = gzip.compress(json.dumps({"a": 1}).encode())
-    assert gzip.decompress(raw)  # sanity: the client really negotiated gzip above
+@pytest.mark.parametrize("version", [1, 2])
+def test_dcs__gzip_accepted__gzip_of_the_plain_document(
+    sdk: ContractClient, console: ContractClient, project: Bootstrap, version: int
+) -> None:
+    console.post("/console/v1/gates", json={"name": "a_gate", "rules": [EMAIL_RULE]})
+    url = f"/v{version}/download_config_specs/{project.server_key}.json"
+    plain, plain_body = sdk.get_raw(url, headers={"accept-encoding": "identity"})
+    zipped, zipped_body = sdk.get_raw(url, headers={"accept-encoding": "gzip"})
+    assert plain.status_code == zipped.status_code == 200
+    assert "content-encoding" not in plain.headers
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped_body[:2] == b"\x1f\x8b" and zipped_body != plain_body
+    document = json.loads(plain_body)
+    assert document["feature_gates"] and json.loads(gzip.decompress(zipped_body)) == document
+    assert zipped.headers["x-since-time"] == plain.headers["x-since-time"]
 
 
 def test_dcs__key_in_header_only__accepted(sdk: ContractClient, project: Bootstrap) -> None:

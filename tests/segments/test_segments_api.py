@@ -11,7 +11,7 @@ from lockgate.kit.db import Database
 from tests.contract.client import ContractClient
 from tests.segments.conftest import SEGMENTS, audit_entries, create_segment, spec_revision
 
-EMAIL_RULE = {
+EMAIL_RULE: dict[str, Any] = {
     "name": "Staff",
     "passPercentage": 100,
     "conditions": [

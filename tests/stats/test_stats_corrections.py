@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import pytest
 
 from lockgate.cores.stats.corrections import (
@@ -11,7 +13,14 @@ from lockgate.cores.stats.corrections import (
     bonferroni_alpha,
 )
 
-DOCS_EXAMPLE = {"primary_metrics": 2, "secondary_metrics": 4, "primary_weight": 0.6}
+
+class _MetricSplit(TypedDict):
+    primary_metrics: int
+    secondary_metrics: int
+    primary_weight: float
+
+
+DOCS_EXAMPLE: _MetricSplit = {"primary_metrics": 2, "secondary_metrics": 4, "primary_weight": 0.6}
 
 
 @pytest.mark.parametrize(

@@ -207,7 +207,7 @@ def test_cuped_mean__statsig_mean_shift__control_unadjusted_and_delta_as_gbstats
     # Then the control mean is the raw mean (259818.2268 / 20000 = 12.990911) and the test mean
     # is shifted so that test - control is gbstats' adjusted delta
     assert c.control.mean == pytest.approx(control["post"]["sum"] / control["n"], rel=EXACT)
-    assert c.test.mean is not None
+    assert c.test.mean is not None and c.control.mean is not None
     assert c.test.mean - c.control.mean == pytest.approx(
         goldens["gbstats"]["cuped_mean_absolute"]["expected"], rel=EXACT
     )

@@ -87,20 +87,18 @@ def test_pulse_metric__sequential_off__no_sequential_fields() -> None:
     # stats.md §3.3: delta 0.24670879, z p 0.00120475, Fieller [0.745282%, 3.066070%]
     assert out["absoluteChange"] == pytest.approx(0.24670879, abs=1e-8)
     assert out["pValue"] == pytest.approx(0.00120475, abs=1e-8)
-    assert out["percentConfidenceInterval"] == {
-        "lower": pytest.approx(0.745282, abs=1e-6),
-        "upper": pytest.approx(3.066070, abs=1e-6),
-    }
+    assert out["percentConfidenceInterval"] == pytest.approx(
+        {"lower": 0.745282, "upper": 3.066070}, abs=1e-6
+    )
 
 
 def test_pulse_metric__sequential_on__msprt_fields_filled() -> None:
     settings = PulseSettings(sequential=True, relative_method="delta")
     out = pulse_metric("Revenue::sum", "increase", analyze_mean(CONTROL, TEST, settings))
     # stats.md §3.3: Z* = 3.5845, CI* = [-0.026422, 0.519840], p* = 0.07667
-    assert out["sequentialTestingConfidenceInterval"] == {
-        "lower": pytest.approx(-0.026422, abs=1e-6),
-        "upper": pytest.approx(0.519840, abs=1e-6),
-    }
+    assert out["sequentialTestingConfidenceInterval"] == pytest.approx(
+        {"lower": -0.026422, "upper": 0.519840}, abs=1e-6
+    )
     assert out["sequentialTestingPValue"] == pytest.approx(0.07667, abs=1e-5)
     assert "percentSequentialTestingConfidenceIntervalDelta" in out
 

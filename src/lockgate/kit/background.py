@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-logger = logging.getLogger("lockgate")
+logger = logging.getLogger(__name__)
 
 
 class Periodic:
@@ -25,11 +25,16 @@ class Periodic:
             target=self._loop, args=(interval,), name=self._name, daemon=True
         )
         self._thread.start()
+        logger.info("%s: started, every %g s", self._name, interval)
 
     def stop(self, timeout: float = 30) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=timeout)
+            if self._thread.is_alive():
+                logger.warning("%s: did not stop within %g s", self._name, timeout)
+            else:
+                logger.info("%s: stopped", self._name)
             self._thread = None
 
     def _loop(self, interval: float) -> None:

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 
@@ -88,3 +89,12 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
+
+    def summary(self) -> str:
+        """Every setting as ``name=value`` for the start-up log, the database password hidden."""
+        shown = {name: getattr(self, name) for name in type(self).model_fields}
+        url = make_url(self.resolved_database_url)
+        # libpq also takes the password as a query parameter (?password=...).
+        query = {k: "hidden" if "password" in k.lower() else v for k, v in url.query.items()}
+        shown["database_url"] = url.set(query=query).render_as_string(hide_password=True)
+        return " ".join(f"{name}={value}" for name, value in shown.items())

@@ -8,6 +8,7 @@ matching rule wins, then its pass percentage decides between its value and the d
 from __future__ import annotations
 
 import copy
+import logging
 import time
 from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
@@ -30,6 +31,8 @@ from lockgate.cores.evaluation.spec import Rule, Spec, SpecStore
 from lockgate.cores.evaluation.user import JsonMap, StatsigUser, coerce_user
 from lockgate.documents.specs import ConfigSpecsV2
 from lockgate.documents.values import JsonObject, JsonValue
+
+logger = logging.getLogger(__name__)
 
 # Deeper nesting than this (gates referencing gates...) is treated as a broken spec.
 MAX_NESTING: Final = 64
@@ -229,7 +232,10 @@ class Evaluator:
         ctx = _Context(self, coerce_user(user), self.app_id)
         try:
             return ctx.run(spec), ctx
-        except UnsupportedError:
+        except UnsupportedError as problem:
+            # Fails closed by design (docs/sdk.md §Rules and results); the log says which part
+            # of the spec could not be evaluated.
+            logger.debug("%s: unsupported %s; its default is served", spec.name, problem)
             return None
 
     def check_gate(self, user: StatsigUser | JsonMap, name: str) -> GateEvaluation:

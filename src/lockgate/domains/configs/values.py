@@ -13,15 +13,19 @@ from jsonschema.exceptions import best_match
 from lockgate.documents.values import JsonObject, JsonValue
 from lockgate.domains.configs import json5
 from lockgate.errors import InvalidInput
+from lockgate.kit.jsonvalues import check_json
 
 Schema = JsonObject
 
 
 def parse_json5(text: str, where: str) -> Any:
+    """A JSON5 text's value, which must be storable as JSON like any value sent as JSON."""
     try:
-        return json5.loads(text)
+        value = json5.loads(text)
     except json5.Json5Error as exc:
         raise InvalidInput.field(where, f"is not valid JSON5 ({exc})") from None
+    check_json(value, where)
+    return value
 
 
 def _type_name(value: object) -> str:

@@ -2,7 +2,8 @@
 
 An entity is a JSON document (the API's DTO without computed fields) in a table of its kind,
 plus the columns lists filter on. Every write goes through ``insert``/``save``/``remove`` so that
-versions, audit entries and the project's spec revision can never be forgotten.
+versions, audit entries and the project's spec revision can never be forgotten, nor the bounds
+on a document's size (``entities.limits``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from lockgate.domains.audit import repository as history_repository
 from lockgate.domains.audit.service import record_audit, record_version
-from lockgate.domains.entities import repository
+from lockgate.domains.entities import limits, repository
 from lockgate.domains.entities.kinds import EntityKind
 from lockgate.domains.projects.repository import bump_spec_revision
 from lockgate.errors import Conflict, InvalidInput, NotFound
@@ -131,6 +132,7 @@ def insert(
     change_log: str,
 ) -> Any:
     document = {**document, **_metadata_new(change), "version": 1}
+    limits.check_document(kind, document)
     row = kind.model(project_id=change.project_id, id=document["id"], version=1, document=document)
     for column, value in _columns(kind, document).items():
         setattr(row, column, value)
@@ -152,6 +154,7 @@ def save(
     """Store a new document for a row the caller loaded with ``lock=True``."""
     before = row.document
     document = {**document, **_metadata_modified(change), "version": row.version + 1}
+    limits.check_document(kind, document)
     row.document = document
     row.version = document["version"]
     for column, value in _columns(kind, document).items():

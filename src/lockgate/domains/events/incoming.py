@@ -13,6 +13,7 @@ move.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
@@ -22,6 +23,8 @@ from sqlalchemy.orm import Session
 from lockgate.domains.events import repository
 from lockgate.kit.background import Periodic
 from lockgate.kit.db import Database, connection_transaction
+
+logger = logging.getLogger(__name__)
 
 MOVE_ROWS = 200_000  # per table and transaction: bounds how long other writers wait
 
@@ -105,4 +108,10 @@ def _drain(transaction: Transaction) -> int:
 
 def mover(database: Database) -> Periodic:
     """A server process's background mover (started at ``interval`` seconds by the app)."""
-    return Periodic("lockgate-incoming", lambda: settle(database))
+
+    def work() -> None:
+        moved = settle(database)
+        if moved:
+            logger.debug("moved %d acknowledged event row(s) to the indexed tables", moved)
+
+    return Periodic("lockgate-incoming", work)

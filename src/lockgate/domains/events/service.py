@@ -1,7 +1,11 @@
 """Validate a batch of SDK events (``prepare``) and land its rows (``store``, through
 ``events.writer``, which commits before a request is acknowledged).
 
-One malformed event is reported (its index and the problem) and skipped; the rest are kept.
+Every field of every event is checked here, before the database sees it: a malformed event is
+reported (its index and the problem) and skipped, and the rest of the batch is kept. Since
+concurrent batches share one transaction, an event that reached the database and failed there
+would fail other clients' batches too; the writer retries each batch of a failed group alone,
+but nothing a client sends should get that far. The bounds are in ``kit.limits``.
 """
 
 from __future__ import annotations
@@ -10,14 +14,24 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
+import orjson
 from sqlalchemy import Connection
 
 from lockgate.domains.events import repository
+from lockgate.kit.jsonvalues import find_problem, text_problem
+from lockgate.kit.limits import (
+    MAX_EVENT_JSON_BYTES,
+    MAX_EVENT_JSON_INT,
+    MAX_EVENT_TIME_MS,
+    MAX_JSON_DEPTH,
+    MAX_UNIT_ID_CHARS,
+)
 
 MAX_EVENT_NAME = 200
 MAX_TEXT = 2000
+MAX_SDK_TYPE = 64
 EXPOSURE_KINDS = {
     "statsig::gate_exposure": "gate",
     "statsig::config_exposure": "config",
@@ -25,6 +39,7 @@ EXPOSURE_KINDS = {
 }
 # SDK self-reporting: accepted and counted, not stored as analysis data.
 IGNORED_EVENTS = frozenset({"statsig::diagnostics"})
+_TIME = f"time must be epoch milliseconds from 0 to {MAX_EVENT_TIME_MS} (the end of year 9999)"
 
 
 @dataclass
@@ -49,47 +64,94 @@ def _text(value: Any, limit: int = 200) -> str | None:
     return json.dumps(value)[:limit]
 
 
+def _may_nest_too_deep(data: bytes) -> bool:
+    """Each level takes two brackets: short JSON cannot nest too deep, nor JSON with few."""
+    return len(data) > 2 * MAX_JSON_DEPTH and data.count(b"{") + data.count(b"[") > MAX_JSON_DEPTH
+
+
+def _json(value: Any, name: str) -> None:
+    """A JSON field of the event (user, metadata, secondaryExposures): storable (the rules of
+    ``kit.jsonvalues``), and small.
+
+    Serialising with orjson is an order of magnitude faster than walking the value in Python,
+    and its success says most of it: no lone surrogate, no integer past 64 bits. The exact walk
+    runs only when orjson refuses the value, when it wrote a NUL character, or when there are
+    enough brackets to nest too deep; that walk names what is wrong and where.
+    """
+    try:
+        data: bytes | None = orjson.dumps(value)
+    except TypeError:  # nested past orjson's limit, an integer past 64 bits, a lone surrogate
+        data = None
+    if data is None or b"\\u0000" in data or _may_nest_too_deep(data):
+        problem = find_problem(value, max_int=MAX_EVENT_JSON_INT)
+        if problem is not None:
+            raise _Reject(f"{problem.where(name)} {problem.message}")
+    if data is None:  # pragma: no cover - whatever orjson refuses, the walk names
+        raise _Reject(f"{name} is not JSON")
+    if len(data) > MAX_EVENT_JSON_BYTES:
+        raise _Reject(
+            f"{name} is {len(data)} bytes of JSON; at most {MAX_EVENT_JSON_BYTES} are kept"
+        )
+
+
+def _unit_id(value: Any, name: str) -> str:
+    """A unit id as stored: a string or a number, as text, at most MAX_UNIT_ID_CHARS long."""
+    if type(value) is str and len(value) <= MAX_UNIT_ID_CHARS:
+        return value  # the common case, first
+    if isinstance(value, dict | list):
+        raise _Reject(f"{name} must be a string or a number")
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > MAX_UNIT_ID_CHARS:
+        raise _Reject(f"{name} is longer than {MAX_UNIT_ID_CHARS} characters")
+    return text
+
+
 def _unit_ids(user: Mapping[str, Any] | None) -> tuple[str | None, str | None, dict[str, Any]]:
     if not user:
         return None, None, {}
     custom = user.get("customIDs") or user.get("customIds") or {}
-    if not isinstance(custom, Mapping):
+    if not isinstance(custom, dict | Mapping):
         raise _Reject("user.customIDs must be an object")
     custom_ids = {
-        k if isinstance(k, str) else str(k): v if isinstance(v, str) else str(v)
-        for k, v in custom.items()
-        if v is not None and v != ""
+        key: _unit_id(value, f"user.customIDs.{key}")
+        for key, value in custom.items()
+        if value is not None and value != ""
     }
     user_id = user.get("userID", user.get("userId"))
     stable_id = custom_ids.get("stableID")
-    return (None if user_id in (None, "") else str(user_id)), stable_id, custom_ids
+    if user_id in (None, ""):
+        return None, stable_id, custom_ids
+    return _unit_id(user_id, "user.userID"), stable_id, custom_ids
 
 
 def _clean_user(user: Any) -> dict[str, Any] | None:
     if user is None:
         return None
-    if not isinstance(user, Mapping):
+    if not isinstance(user, dict | Mapping):
         raise _Reject("user must be an object")
-    if "privateAttributes" not in user:
-        return user  # type: ignore[return-value]
-    # Private attributes are for evaluation only; they are never stored.
-    return {k: v for k, v in user.items() if k != "privateAttributes"}
+    if "privateAttributes" in user:
+        # Private attributes are for evaluation only; they are never stored.
+        user = {k: v for k, v in user.items() if k != "privateAttributes"}
+    _json(user, "user")
+    return cast(dict[str, Any], user)
 
 
 def _time(event: Mapping[str, Any], received: int) -> int:
     raw = event.get("time")
     if raw is None:
         return received
-    if type(raw) is int and raw >= 0:
+    if type(raw) is int:
+        if not 0 <= raw <= MAX_EVENT_TIME_MS:
+            raise _Reject(_TIME)
         return raw
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise _Reject("time must be epoch milliseconds")
+        raise _Reject(_TIME)
     try:
         value = float(raw)
-    except ValueError:
-        raise _Reject("time must be epoch milliseconds") from None
-    if not math.isfinite(value) or value < 0:
-        raise _Reject("time must be epoch milliseconds")
+    except (ValueError, OverflowError):
+        raise _Reject(_TIME) from None
+    if not 0 <= value <= MAX_EVENT_TIME_MS:  # also false for NaN
+        raise _Reject(_TIME)
     return int(value)
 
 
@@ -99,7 +161,41 @@ def _metadata(event: Mapping[str, Any]) -> dict[str, Any]:
         return {}
     if not isinstance(metadata, dict):
         raise _Reject("metadata must be an object")
+    _json(metadata, "metadata")
     return metadata
+
+
+def _value(value: Any) -> tuple[float | None, str | None]:
+    """A custom event's value as ``(number, text)``: a finite number, a string (a number in a
+    string counts as one), a boolean (kept as text) or nothing."""
+    if value is None:
+        return None, None
+    if isinstance(value, bool):
+        return None, _text(value, MAX_TEXT)
+    if isinstance(value, int | float):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond every float
+            number = math.inf
+        if not math.isfinite(number):
+            raise _Reject("value must be a finite number or a string")
+        return number, _text(value, MAX_TEXT)
+    if isinstance(value, str):
+        if (problem := text_problem(value)) is not None:
+            raise _Reject(f"value {problem}")
+        try:
+            number = float(value)
+        except ValueError:
+            return None, value[:MAX_TEXT]
+        return (number if math.isfinite(number) else None), value[:MAX_TEXT]
+    raise _Reject("value must be a number or a string")
+
+
+def _sdk_type(value: Any) -> str | None:
+    """The SDK's own name for itself, a label for people: dropped when it cannot be stored."""
+    if not isinstance(value, str) or text_problem(value) is not None:
+        return None
+    return value[:MAX_SDK_TYPE]
 
 
 @dataclass
@@ -123,6 +219,7 @@ def prepare(
     SDK's metadata stable id."""
     batch = PreparedBatch()
     result = batch.result
+    sdk_type = _sdk_type(sdk_type)
     if not isinstance(events, Sequence) or isinstance(events, str | bytes):
         result.rejected.append({"index": None, "message": "events must be an array"})
         return batch
@@ -158,18 +255,23 @@ def _row(
     sdk_type: str | None,
     fallback_stable_id: str | None,
 ) -> tuple[dict[str, Any], str]:
-    if not isinstance(event, Mapping):
+    if not isinstance(event, dict | Mapping):
         raise _Reject("event must be an object")
     name = event.get("eventName")
     if not isinstance(name, str) or not name.strip():
         raise _Reject("eventName is required")
     if len(name) > MAX_EVENT_NAME:
         raise _Reject(f"eventName is longer than {MAX_EVENT_NAME} characters")
+    if (problem := text_problem(name)) is not None:
+        raise _Reject(f"eventName {problem}")
     if name in IGNORED_EVENTS:
         return {}, "ignored"
     user = _clean_user(event.get("user"))
     user_id, stable_id, custom_ids = _unit_ids(user)
-    stable_id = stable_id or fallback_stable_id
+    if not stable_id and fallback_stable_id:
+        stable_id = _unit_id(fallback_stable_id, "statsigMetadata.stableID")
+        if problem := text_problem(stable_id):
+            raise _Reject(f"statsigMetadata.stableID {problem}")
     if stable_id and "stableID" not in custom_ids:
         custom_ids["stableID"] = stable_id
     metadata = _metadata(event)
@@ -181,27 +283,12 @@ def _row(
         "time": _time(event, received_ms),
         "received_time": received_ms,
         "metadata": metadata or None,
-        "sdk_type": _text(sdk_type, 64),
+        "sdk_type": sdk_type,
     }
     kind = EXPOSURE_KINDS.get(name)
     if kind is not None:
         return _exposure(kind, event, metadata, common), "exposure"
-    value = event.get("value")
-    if isinstance(value, bool) or value is None:
-        number, text = None, _text(value, MAX_TEXT) if value is not None else None
-    elif isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise _Reject("value must be a finite number or a string")
-        number, text = float(value), _text(value, MAX_TEXT)
-    elif isinstance(value, str):
-        text = value[:MAX_TEXT]
-        try:
-            number = float(value)
-            number = number if math.isfinite(number) else None
-        except ValueError:
-            number = None
-    else:
-        raise _Reject("value must be a number or a string")
+    number, text = _value(event.get("value"))
     return {
         **common,
         "event_name": name,
@@ -221,6 +308,8 @@ def _exposure(
     secondary = event.get("secondaryExposures")
     if secondary is not None and not isinstance(secondary, list):
         raise _Reject("secondaryExposures must be an array")
+    if secondary:
+        _json(secondary, "secondaryExposures")
     value = metadata.get("gateValue") if kind == "gate" else metadata.get("rulePassed")
     return {
         **common,

@@ -4,8 +4,13 @@ Each SDK flush is a request of a few hundred events. Committing every request on
 each pay for the pages its rows dirty in the event indexes; batches that arrive while another
 commit is in flight are instead written together by whichever request thread finds no commit
 running (the leader), which keeps taking what has queued until the queue is empty. Every
-request still returns only after the transaction holding its rows has committed, and a failed
-transaction fails every request in it, so nothing is acknowledged that was not stored.
+request still returns only after the transaction holding its rows has committed, so nothing is
+acknowledged that was not stored.
+
+A batch is validated before it queues (``service.prepare``), so a group's transaction should
+not fail. If it does anyway, each of its batches is written again in a transaction of its own:
+one client's bad rows then fail that client's request alone, never the others sharing its
+group.
 """
 
 from __future__ import annotations
@@ -61,13 +66,34 @@ class EventWriter:
                     self._leading = False
                     return
             try:
-                with self._database.transaction(write=True) as session:
-                    store(session.connection(), [ticket.batch for ticket in group])
+                self._store(group)
             except BaseException as problem:
-                for ticket in group:
-                    ticket.error = problem
+                if len(group) == 1:
+                    group[0].error = problem
+                else:
+                    for ticket in group:
+                        try:
+                            self._store([ticket])
+                        except BaseException as alone:
+                            ticket.error = alone
             for ticket in group:
                 ticket.done.set()
+
+    def _store(self, group: list[_Ticket]) -> None:
+        with self._database.transaction(write=True) as session:
+            store(session.connection(), [ticket.batch for ticket in group])
+
+    @property
+    def leading(self) -> bool:
+        """Whether a request thread is writing groups now (for monitoring and tests)."""
+        with self._lock:
+            return self._leading
+
+    @property
+    def queued(self) -> int:
+        """How many batches wait for the group in flight (for monitoring and tests)."""
+        with self._lock:
+            return len(self._queue)
 
     def _take(self) -> list[_Ticket]:
         """The queued tickets, oldest first, up to MAX_GROUP_ROWS rows (at least one)."""

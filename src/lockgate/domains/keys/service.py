@@ -42,16 +42,6 @@ PUBLIC_PART = 12
 SECRET_PART = 32
 
 
-def masked_key(key: str) -> str:
-    """Echo enough of a sent key to recognise it, never a whole secret.
-
-    Real keys are over 40 characters; anything up to 20 cannot be one and is echoed as sent.
-    """
-    if len(key) <= 20:
-        return key
-    return key[:20] + "*" * 8
-
-
 def _checked_scopes(key_type: str, scopes: Sequence[str] | None) -> list[str]:
     chosen = list(dict.fromkeys(scopes or []))
     allowed = ALLOWED_SCOPES[key_type]

@@ -25,6 +25,7 @@ class Bootstrap:
     console_key: str
     server_key: str
     client_key: str
+    key_ids: tuple[str, ...]  # the public ids of the three keys, safe to log
 
 
 def bootstrap(session: Session, now_ms: int, *, company_name: str = "Lockgate") -> Bootstrap | None:
@@ -43,12 +44,13 @@ def bootstrap(session: Session, now_ms: int, *, company_name: str = "Lockgate") 
     session.add_all([company, project])
     session.flush()
     created = {}
+    key_ids = []
     for key_type, description, scopes in (
         ("CONSOLE", "Console API key", ["omni_read_write", "can_access_keys"]),
         ("SERVER", "Server secret key", []),
         ("CLIENT", "Client API key", []),
     ):
-        _, secret = keys_service.issue(
+        key, secret = keys_service.issue(
             session,
             project_id=project.id,
             actor=SYSTEM_ACTOR,
@@ -58,11 +60,13 @@ def bootstrap(session: Session, now_ms: int, *, company_name: str = "Lockgate") 
             scopes=scopes,
         )
         created[key_type] = secret
+        key_ids.append(key.id)
     return Bootstrap(
         project=project,
         console_key=created["CONSOLE"],
         server_key=created["SERVER"],
         client_key=created["CLIENT"],
+        key_ids=tuple(key_ids),
     )
 
 

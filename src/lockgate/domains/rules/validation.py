@@ -24,13 +24,18 @@ from lockgate.cores.compiler.vocabulary import (
 )
 from lockgate.documents.stored import StoredCondition, StoredRule
 from lockgate.documents.values import JsonObject, JsonValue
+from lockgate.domains.entities.limits import ID_LIST_HINT
 from lockgate.domains.rules.schemas import ConditionIn, RuleIn
 from lockgate.errors import InvalidInput
 from lockgate.kit.ids import random_id
+from lockgate.kit.limits import MAX_TARGET_VALUES
 
 RuleKind = Literal["gate", "config", "segment"]
 INTERNAL_RULE_FIELDS = ("salt", "rolloutCount")
 _VERSION = re.compile(r"^\d+(\.\d+)*$")
+# Whole floats below this are written as integers; above it a float is only an approximation
+# of an integer (and may not fit in the 64 bits integers are stored in), so it stays a float.
+_EXACT_INTEGERS = 2**53
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,9 @@ def _number(value: JsonValue, where: str, what: str) -> float | int:
             raise InvalidInput.field(where, f"{what} needs a number, got {value!r}") from None
     if not isinstance(value, int | float) or not math.isfinite(value):
         raise InvalidInput.field(where, f"{what} needs a number, got {value!r}")
-    return int(value) if float(value).is_integer() else float(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < _EXACT_INTEGERS:
+        return int(value)
+    return value
 
 
 def _number_text(value: float) -> str:
@@ -92,6 +99,12 @@ def _target(condition: ConditionIn, target: Target, where: str, ctx: RuleContext
         items = value if isinstance(value, list) else [value]
         if value is None or not items:
             raise InvalidInput.field(where, f"{what} needs a targetValue with at least one value")
+        if len(items) > MAX_TARGET_VALUES:  # before looking at each (entities.limits says why)
+            raise InvalidInput.field(
+                where,
+                f"{what} takes at most {MAX_TARGET_VALUES} values, got {len(items)}; "
+                f"{ID_LIST_HINT}",
+            )
         for item in items:
             if isinstance(item, bool) or not isinstance(item, str | int | float):
                 raise InvalidInput.field(where, f"{what} takes strings or numbers, got {item!r}")

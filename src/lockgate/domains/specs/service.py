@@ -12,7 +12,7 @@ from lockgate.domains.entities import service as entities
 from lockgate.domains.entities.kinds import SEGMENT
 from lockgate.domains.segments import repository as segments_repository
 from lockgate.domains.specs.cache import Rendered
-from lockgate.errors import InvalidInput
+from lockgate.errors import InvalidInput, RangeNotSatisfiable
 from lockgate.kit.db import Database
 
 LINE_BYTES = 10  # "+" + 8 hash characters + "\n"
@@ -27,7 +27,7 @@ def unchanged(rendered: Rendered, since_time: str | None, checksum: str | None) 
         return False
     try:
         return int(float(since_time)) >= rendered.time_ms
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, or an infinite one: send the payload
         return False
 
 
@@ -65,7 +65,8 @@ def id_list_manifest(database: Database, rendered: Rendered, base_url: str) -> d
 def id_list_file(
     database: Database, project_id: str, segment_id: str, range_header: str | None
 ) -> tuple[bytes | None, int, int]:
-    """(body from the requested offset, total size, offset); body is None for no such list."""
+    """(body from the requested offset, total size, offset); body is None for no such list.
+    A range starting past byte 0, at or past the end of the file, is ``RangeNotSatisfiable``."""
     start = 0
     if range_header:
         match = _RANGE.match(range_header.strip())
@@ -75,6 +76,8 @@ def id_list_file(
         if not entities.exists(session, SEGMENT, project_id, segment_id):
             return None, 0, 0
         total = segments_repository.count_members(session, project_id, segment_id) * LINE_BYTES
+        if start > 0 and start >= total:
+            raise RangeNotSatisfiable(start, total)
         first_line, skip = divmod(start, LINE_BYTES)
         ids = segments_repository.page_members(
             session, project_id, segment_id, offset=first_line, limit=None

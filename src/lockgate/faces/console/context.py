@@ -14,7 +14,7 @@ from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
 from lockgate.domains.keys import repository as keys_repository
-from lockgate.domains.keys.service import masked_key
+from lockgate.domains.keys.masking import masked_key
 from lockgate.errors import Forbidden, InvalidInput, Unauthorized
 from lockgate.kit.actor import Actor, Change
 from lockgate.kit.clock import Clock

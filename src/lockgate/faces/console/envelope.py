@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from fastapi import Query, Request
 
 from lockgate.errors import InvalidInput
+from lockgate.kit.limits import MAX_PAGE
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -35,16 +36,16 @@ class Page:
         return (self.page - 1) * self.limit
 
 
-def _positive_int(name: str, raw: str | None, default: int, maximum: int | None) -> int:
+def _positive_int(name: str, raw: str | None, default: int, maximum: int) -> int:
     if raw is None or raw == "":
         return default
     try:
         value = int(float(raw)) if "." in raw else int(raw)
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, or a float too large for an integer
         raise InvalidInput.field(name, f"must be a number, got {raw!r}", location="query") from None
     if value < 1:
         raise InvalidInput.field(name, f"must be at least 1, got {value}", location="query")
-    if maximum is not None and value > maximum:
+    if value > maximum:
         raise InvalidInput.field(name, f"must be at most {maximum}, got {value}", location="query")
     return value
 
@@ -56,7 +57,7 @@ def page_params(
     """Query params arrive as strings (the spec types them ``oneOf(string, number)``)."""
     return Page(
         limit=_positive_int("limit", limit, DEFAULT_LIMIT, MAX_LIMIT),
-        page=_positive_int("page", page, 1, None),
+        page=_positive_int("page", page, 1, MAX_PAGE),
     )
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
+from lockgate.faces.console.inputs import checked_input
 from lockgate.faces.console.routes.audit import router as audit_router
 from lockgate.faces.console.routes.autotunes import router as autotunes_router
 from lockgate.faces.console.routes.configs import router as configs_router
@@ -23,7 +24,8 @@ PREFIX = "/console/v1"
 
 
 def console_router() -> APIRouter:
-    router = APIRouter(prefix=PREFIX)
+    # Every route refuses path ids, query parameters and bodies that cannot be stored.
+    router = APIRouter(prefix=PREFIX, dependencies=[Depends(checked_input)])
     for child in (
         keys_router,
         tags_router,

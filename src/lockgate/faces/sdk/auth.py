@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from lockgate.cores.compiler.snapshot import KeyScope
 from lockgate.domains.keys import repository as keys_repository
-from lockgate.domains.keys.service import masked_key
+from lockgate.domains.keys.masking import masked_key
 from lockgate.errors import Forbidden, Unauthorized
 
 

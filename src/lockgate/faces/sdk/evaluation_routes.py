@@ -16,6 +16,7 @@ from lockgate.domains.specs import service
 from lockgate.errors import InvalidInput, NotFound
 from lockgate.faces.sdk.auth import SdkKey, authenticate_request, key_text
 from lockgate.faces.sdk.payload import read_payload
+from lockgate.kit.jsonvalues import check_json
 from lockgate.kit.responses import FastJSONResponse
 
 router = APIRouter(tags=["SDK"])
@@ -34,6 +35,7 @@ def _user(request: Request, payload: dict[str, Any]) -> tuple[dict[str, Any], di
     user = payload.get("user") or {}
     if not isinstance(user, dict):
         raise InvalidInput.field("user", "must be an object")
+    check_json(user, "user")  # the answer echoes it: it must be writable as JSON
     metadata = payload.get("statsigMetadata") or {}
     stable_id = metadata.get("stableID") if isinstance(metadata, dict) else None
     return service.enrich_user(

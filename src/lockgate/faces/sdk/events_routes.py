@@ -2,22 +2,41 @@
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from lockgate.domains.events.service import prepare
-from lockgate.errors import InvalidInput
+from lockgate.errors import InvalidInput, LockgateError
 from lockgate.faces.sdk.auth import SdkKey, authenticate_request
 from lockgate.faces.sdk.payload import read_payload
 from lockgate.kit.responses import FastJSONResponse
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["SDK"])
 EVENT_KEYS = ("SERVER", "CLIENT")
 
 
-def _store(request: Request, key: SdkKey, payload: Any, events: Any) -> FastJSONResponse:
+def _log_rejected(what: str, key_id: str, total: int, rejected: list[dict[str, Any]]) -> None:
+    """One line per batch with skipped events: how many and why (the reasons are fixed
+    phrases, never a value from the payload)."""
+    reasons = Counter(str(item["message"]) for item in rejected)
+    logger.warning(
+        "%s: skipped %d of %d event(s) sent with key %s: %s",
+        what,
+        len(rejected),
+        total,
+        key_id,
+        "; ".join(f"{reason} (x{count})" for reason, count in reasons.most_common()),
+    )
+
+
+def _store(request: Request, key: SdkKey, payload: Any, events: Any, what: str) -> FastJSONResponse:
     state = request.app.state
     metadata = payload.get("statsigMetadata") if isinstance(payload, dict) else None
     metadata = metadata if isinstance(metadata, dict) else {}
@@ -37,6 +56,8 @@ def _store(request: Request, key: SdkKey, payload: Any, events: Any) -> FastJSON
     result = state.event_writer.write(batch)
     body: dict[str, Any] = {"success": True}
     if result.rejected:
+        total = len(events) if isinstance(events, list) else 1
+        _log_rejected(what, key.key_id, total, result.rejected)
         body["rejected"] = result.rejected
     return FastJSONResponse(body, status_code=202)
 
@@ -56,18 +77,29 @@ def _events_of(payload: Any) -> Any:
     return events
 
 
+async def _receive(
+    request: Request, what: str, events_of: Callable[[Any], Any]
+) -> FastJSONResponse:
+    key = await authenticate_request(request, EVENT_KEYS, what)
+    try:
+        payload = await read_payload(request)
+        events = events_of(payload)
+    except LockgateError as problem:
+        logger.warning(
+            "%s: refused a whole batch from key %s: %s", what, key.key_id, problem.message
+        )
+        raise
+    return await run_in_threadpool(_store, request, key, payload, events, what)
+
+
 @router.post("/v1/rgstr")
 async def rgstr(request: Request) -> FastJSONResponse:
-    key = await authenticate_request(request, EVENT_KEYS, "rgstr")
-    payload = await read_payload(request)
-    return await run_in_threadpool(_store, request, key, payload, _events_of(payload))
+    return await _receive(request, "rgstr", _events_of)
 
 
 @router.post("/v1/log_event")
 async def log_event(request: Request) -> FastJSONResponse:
-    key = await authenticate_request(request, EVENT_KEYS, "log_event")
-    payload = await read_payload(request)
-    return await run_in_threadpool(_store, request, key, payload, _events_of(payload))
+    return await _receive(request, "log_event", _events_of)
 
 
 def _custom_exposure_event(exposure: Any, user: Any) -> Any:
@@ -101,11 +133,12 @@ def _custom_exposure_event(exposure: Any, user: Any) -> Any:
     }
 
 
-@router.post("/v1/log_custom_exposure")
-async def log_custom_exposure(request: Request) -> FastJSONResponse:
-    key = await authenticate_request(request, EVENT_KEYS, "log_custom_exposure")
-    payload = await read_payload(request)
+def _custom_exposures_of(payload: Any) -> list[Any]:
     if not isinstance(payload, dict) or not isinstance(payload.get("exposures"), list):
         raise InvalidInput.field("exposures", "an array of exposures is required")
-    events = [_custom_exposure_event(e, payload.get("user")) for e in payload["exposures"]]
-    return await run_in_threadpool(_store, request, key, payload, events)
+    return [_custom_exposure_event(e, payload.get("user")) for e in payload["exposures"]]
+
+
+@router.post("/v1/log_custom_exposure")
+async def log_custom_exposure(request: Request) -> FastJSONResponse:
+    return await _receive(request, "log_custom_exposure", _custom_exposures_of)
