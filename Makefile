@@ -35,9 +35,10 @@ test-sqlite: $(STAMP)
 test-postgresql: $(STAMP)
 	LOCKGATE_TEST_DB=postgresql LOCKGATE_TEST_PG_URL=$(PG_URL) $(BIN)/pytest -q -p no:cacheprovider -m "not slow"
 
-# Long statistical runs (A/A calibration), left out of `make test`.
+# Long statistical runs (A/A calibration) and the chaos run (two servers on PostgreSQL, one
+# killed midway), left out of `make test`.
 test-slow: $(STAMP)
-	LOCKGATE_TEST_DB=sqlite $(BIN)/pytest -q -m slow
+	LOCKGATE_TEST_DB=sqlite LOCKGATE_TEST_PG_URL=$(PG_URL) $(BIN)/pytest -q -m slow
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests tools bench

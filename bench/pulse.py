@@ -2,10 +2,10 @@
 
 One deterministic data set (numpy, seeded) is loaded into a throwaway SQLite file database and a
 throwaway PostgreSQL database, both built by the project's migrations, and written to Parquet.
-Each engine then computes the same scorecard: units per group, crossovers, the per-group
+Each engine then computes the same group sums: units per group, crossovers, the per-group
 sums of a sum metric and a count metric with the CUPED pre-period, and the winsorization Pulse
 applies to both (the P99.9 cap of their non-zero unit values and each group's units above it).
-SQLite and PostgreSQL run ``pulse.engine.scorecard_sums`` exactly as a Pulse job does; DuckDB
+SQLite and PostgreSQL run ``pulse.engine.compute_group_sums`` exactly as a Pulse job does; DuckDB
 runs one hand-written query over the Parquet files. The three answers must agree before any
 time is printed. Each engine runs twice and is timed on its second run (``warm``); the first
 run's time is printed beside it.
@@ -40,9 +40,10 @@ from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from lockgate.domains.pulse.engine import experiment_assignment, scorecard_sums
+from lockgate.domains.pulse.engine import compute_group_sums, experiment_assignment
+from lockgate.domains.pulse.incremental.kept import StateKey
+from lockgate.domains.pulse.incremental.load import load_group_sums
 from lockgate.domains.pulse.sql import CUPED_WINDOW_MS
-from lockgate.domains.pulse.state import StateKey, load_scorecard
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
 from lockgate.storage.migrations import upgrade
@@ -63,16 +64,16 @@ DAY_MS = 86_400_000
 T0 = 1_780_000_000_000
 END_MS = T0 + 60 * DAY_MS  # after every generated row
 CROSSOVER_EVERY = 200  # every 200th unit is also exposed to the other group
-NEVER_EXPOSED_SHARE = 0.2  # of event rows, as in stats.md §4
+NEVER_EXPOSED_SHARE = 0.2  # of event rows, as in docs/statistics.md §Benchmark data
 EVENT_NAMES = np.array(["purchase", "view", "click"], dtype=object)
 EVENT_WEIGHTS = [0.3, 0.5, 0.2]
 SUM_METRIC = {"name": "revenue", "type": "sum"}  # sums purchase values
 COUNT_METRIC = {"name": "view", "type": "event_count"}  # an automatic metric: counts views
 SUM_FIELDS = ("n", "sx", "sxx", "sxp", "sxpxp", "sxxp", "with_pre")
 ENTRY_KEYS = {"metricID", "metricName", "type", "directionality", "role", "ratio", "sums"}
-# winsorization: both metrics are capped at P99.9 of their non-zero unit values (stats.md §1.7);
-# the cap and each group's units above it are compared across engines; cappedSums follow from
-# them and the raw sums.
+# winsorization: both metrics are capped at P99.9 of their non-zero unit values
+# (docs/statistics.md §Winsorization); the cap and each group's units above it are compared across
+# engines; cappedSums follow from them and the raw sums.
 COMPARED_KEYS = ENTRY_KEYS | {"winsorization", "cappedSums"}
 TAIL_FIELDS = ("n", "sx", "sxx", "sxp", "sxxp")
 LOAD_CHUNK = 1_000_000
@@ -396,7 +397,7 @@ def _progress(engine: str, done: int, total: int, start: float) -> str:
 
 
 @dataclass
-class Scorecard:
+class GroupSums:
     """What every engine must produce: units per group, crossovers, per-metric group sums."""
 
     units: dict[str, int]
@@ -411,7 +412,7 @@ class Measured:
     engine: str
     seconds: float
     memory: Memory
-    scorecard: Scorecard
+    group_sums: GroupSums
     steps: list[tuple[str, float]] = field(default_factory=list)
     note: str = ""
     cold_seconds: float | None = None  # the first run, before the second (timed) one
@@ -442,12 +443,12 @@ REFS = [("primary", SUM_METRIC), ("primary", COUNT_METRIC)]
 LAST_EVENT_DAY_MS = T0 + 20 * DAY_MS  # the generated events end 21 days after T0
 
 
-def product_scorecard(database: Database) -> Measured:
-    """``scorecard_sums`` as a Pulse job runs it, with the time of each of its steps."""
+def product_group_sums(database: Database) -> Measured:
+    """``compute_group_sums`` as a Pulse job runs it, with the time of each of its steps."""
     marks: list[tuple[str, float]] = []
     with peak_rss() as memory:
         start = time.perf_counter()
-        result = _scorecard_sums(
+        result = _compute_group_sums(
             database, lambda _p, message: marks.append((message, time.perf_counter()))
         )
         seconds = time.perf_counter() - start
@@ -464,12 +465,12 @@ def product_scorecard(database: Database) -> Measured:
         caps[metric["metricID"]] = winsorization.get("cap")
         tails[metric["metricID"]] = winsorization.get("tails") or {}
         extras |= {key for key in metric if key not in COMPARED_KEYS}
-    scorecard = Scorecard(result["units"], result["crossoverUnits"], sums, caps, tails)
+    group_sums = GroupSums(result["units"], result["crossoverUnits"], sums, caps, tails)
     name = "SQLite" if database.is_sqlite else "PostgreSQL"
-    # Anything scorecard_sums computes beyond the raw sums (e.g. winsorization) is in its time
+    # Anything compute_group_sums computes beyond the raw sums (e.g. winsorization) is in its time
     # but not in DuckDB's query; say so rather than hide it.
     note = f"also computed: {', '.join(sorted(extras))}" if extras else ""
-    return Measured(name, seconds, memory, scorecard, steps, note)
+    return Measured(name, seconds, memory, group_sums, steps, note)
 
 
 def _marker(marks: dict[str, float]) -> Callable[[int, str], None]:
@@ -485,7 +486,7 @@ def daily_views(database: Database, from_ms: int) -> tuple[int, float]:
     """The daily views a load computes from ``from_ms`` on (0: a full reload, every day): how
     many days, and the seconds of that step alone (timed by its progress mark)."""
     marks: dict[str, float] = {}
-    result = _scorecard_sums(
+    result = _compute_group_sums(
         database,
         _marker(marks),
         daily_from_ms=from_ms,
@@ -534,7 +535,7 @@ def _append(database: Database, exposures: list[Any], events: list[Any]) -> None
 def incremental_loads(database: Database, units: int) -> str:
     """A load that keeps its per-unit values; then a day of new rows and an incremental load;
     then an hour of new rows and another. Each incremental load is checked against
-    ``scorecard_sums`` over every raw row, timed too as its baseline."""
+    ``compute_group_sums`` over every raw row, timed too as its baseline."""
     key = StateKey(PROJECT, "experiment", EXPERIMENT)
     marks: dict[str, float] = {}
 
@@ -542,7 +543,7 @@ def incremental_loads(database: Database, units: int) -> str:
         """The result, its seconds, and the seconds since its last progress mark."""
         marks.clear()
         start = time.perf_counter()
-        found = load_scorecard(
+        found = load_group_sums(
             database.engine,
             key,
             SPEC,
@@ -563,7 +564,7 @@ def incremental_loads(database: Database, units: int) -> str:
         found, incremental, _ = load(incremental=True)
         recomputing = next(m for m in marks if m.startswith("recomputing"))
         start = time.perf_counter()
-        expected = _scorecard_sums(database, lambda _p, _m: None)
+        expected = _compute_group_sums(database, lambda _p, _m: None)
         raw = time.perf_counter() - start
         assert found["units"] == expected["units"]
         for got, want in zip(found["metrics"], expected["metrics"], strict=True):
@@ -578,11 +579,13 @@ def incremental_loads(database: Database, units: int) -> str:
     return "; ".join(parts)
 
 
-def _scorecard_sums(
+def _compute_group_sums(
     database: Database, progress: Callable[[int, str], None], daily_from_ms: int | None = None
 ) -> dict[str, Any]:
     with database.transaction(write=False) as session:
-        return scorecard_sums(session, PROJECT, SPEC, REFS, progress, daily_from_ms=daily_from_ms)
+        return compute_group_sums(
+            session, PROJECT, SPEC, REFS, progress, daily_from_ms=daily_from_ms
+        )
 
 
 def _duckdb_query(exposures: Path, events: Path) -> str:
@@ -648,7 +651,7 @@ def _duckdb_query(exposures: Path, events: Path) -> str:
     """
 
 
-def duckdb_scorecard(exposures: Path, events: Path) -> Measured:
+def duckdb_group_sums(exposures: Path, events: Path) -> Measured:
     """Both metrics in one pass over the events, as one would write it for DuckDB."""
     import duckdb
 
@@ -683,37 +686,40 @@ def duckdb_scorecard(exposures: Path, events: Path) -> Measured:
     crossovers = int(found[0]["crossovers"]) if found else 0
     threads = duckdb.connect().execute("SELECT current_setting('threads')").fetchone()
     note = f"{threads[0] if threads else '?'} threads"
-    scorecard = Scorecard(units, crossovers, sums, caps, tails)
-    return Measured("DuckDB", seconds, memory, scorecard, note=note)
+    group_sums = GroupSums(units, crossovers, sums, caps, tails)
+    return Measured("DuckDB", seconds, memory, group_sums, note=note)
 
 
 def check_agreement(results: list[Measured], rel_tol: float = 1e-9) -> None:
-    """Every engine's scorecard equals the first one's (sums within float tolerance)."""
+    """Every engine's group sums equal the first one's (sums within float tolerance)."""
     reference = results[0]
     for other in results[1:]:
         pair = f"{other.engine} vs {reference.engine}"
-        assert other.scorecard.units == reference.scorecard.units, (
-            f"{pair}: units {other.scorecard.units} != {reference.scorecard.units}"
+        assert other.group_sums.units == reference.group_sums.units, (
+            f"{pair}: units {other.group_sums.units} != {reference.group_sums.units}"
         )
-        assert other.scorecard.crossovers == reference.scorecard.crossovers, f"{pair}: crossovers"
-        assert set(other.scorecard.sums) == set(reference.scorecard.sums), f"{pair}: metrics"
-        for metric, groups in reference.scorecard.sums.items():
-            assert set(other.scorecard.sums[metric]) == set(groups), f"{pair}: {metric} groups"
+        assert other.group_sums.crossovers == reference.group_sums.crossovers, f"{pair}: crossovers"
+        assert set(other.group_sums.sums) == set(reference.group_sums.sums), f"{pair}: metrics"
+        for metric, groups in reference.group_sums.sums.items():
+            assert set(other.group_sums.sums[metric]) == set(groups), f"{pair}: {metric} groups"
             for group, values in groups.items():
                 for key in SUM_FIELDS:
-                    ours, theirs = other.scorecard.sums[metric][group][key], values[key]
+                    ours, theirs = other.group_sums.sums[metric][group][key], values[key]
                     assert math.isclose(ours, theirs, rel_tol=rel_tol, abs_tol=1e-6), (
                         f"{pair}: {metric} {group} {key}: {ours!r} != {theirs!r}"
                     )
-            cap, theirs_cap = other.scorecard.caps.get(metric), reference.scorecard.caps.get(metric)
+            cap, theirs_cap = (
+                other.group_sums.caps.get(metric),
+                reference.group_sums.caps.get(metric),
+            )
             assert (cap is None) == (theirs_cap is None), f"{pair}: {metric} cap"
             if cap is not None and theirs_cap is not None:
                 assert math.isclose(cap, theirs_cap, rel_tol=rel_tol), f"{pair}: {metric} cap"
-            tails = reference.scorecard.tails.get(metric, {})
-            assert set(other.scorecard.tails.get(metric, {})) == set(tails), f"{pair}: tails"
+            tails = reference.group_sums.tails.get(metric, {})
+            assert set(other.group_sums.tails.get(metric, {})) == set(tails), f"{pair}: tails"
             for group, values in tails.items():
                 for key in TAIL_FIELDS:
-                    ours, theirs = other.scorecard.tails[metric][group][key], values[key]
+                    ours, theirs = other.group_sums.tails[metric][group][key], values[key]
                     assert math.isclose(ours, theirs, rel_tol=rel_tol, abs_tol=1e-6), (
                         f"{pair}: {metric} tail {group} {key}: {ours!r} != {theirs!r}"
                     )
@@ -816,8 +822,8 @@ def run(
         gc.collect()
         echo("  computing on DuckDB and SQLite ...")
         if paths is not None:
-            results.append(warm(lambda: duckdb_scorecard(*paths)))
-        results.append(warm(lambda: product_scorecard(sqlite)))
+            results.append(warm(lambda: duckdb_group_sums(*paths)))
+        results.append(warm(lambda: product_group_sums(sqlite)))
         dailies = [("SQLite", sqlite)]
         with _postgresql_if_reachable(admin_url, directory) as postgres:
             if postgres is not None:
@@ -827,7 +833,7 @@ def run(
                 del rows
                 gc.collect()
                 echo("  computing on PostgreSQL ...")
-                results.append(warm(lambda: product_scorecard(postgres)))
+                results.append(warm(lambda: product_group_sums(postgres)))
                 dailies.append(("PostgreSQL", postgres))
             elif postgres_url:
                 notices.append(f"PostgreSQL skipped: no server answers at {postgres_url}")
@@ -866,8 +872,8 @@ def _report(results: list[Measured], notices: list[str], echo: Echo) -> None:
     for result in results:
         label = {
             "DuckDB": f"DuckDB over Parquet ({result.note})",
-            "SQLite": "SQLite, pulse.engine.scorecard_sums",
-            "PostgreSQL": "PostgreSQL, scorecard_sums",
+            "SQLite": "SQLite, pulse.engine.compute_group_sums",
+            "PostgreSQL": "PostgreSQL, compute_group_sums",
         }[result.engine]
         ratio = f"{result.seconds / duck.seconds:9.1f}x" if duck else f"{'-':>10s}"
         cold = result.cold_seconds

@@ -71,8 +71,9 @@ def _percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _serve(data_dir: str) -> tuple[subprocess.Popen[str], str, dict[str, str]]:
-    """``lockgate serve`` in its own process, so the client never competes for its GIL."""
+def _serve(data_dir: str, **settings: str) -> tuple[subprocess.Popen[str], str, dict[str, str]]:
+    """``lockgate serve`` in its own process, so the client never competes for its GIL;
+    ``settings`` are more LOCKGATE_ variables, named without the prefix."""
     port = free_port()
     env = {
         **os.environ,
@@ -80,6 +81,7 @@ def _serve(data_dir: str) -> tuple[subprocess.Popen[str], str, dict[str, str]]:
         "LOCKGATE_RATE_LIMIT_PER_10S": "0",
         "LOCKGATE_RATE_LIMIT_PER_15MIN": "0",
         "LOCKGATE_LOG_LEVEL": "warning",
+        **{f"LOCKGATE_{name.upper()}": value for name, value in settings.items()},
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "lockgate.cli", "serve", "--port", str(port)],
@@ -122,10 +124,15 @@ def run() -> None:
             _download(base, keys)
             _rgstr(base, keys)
         finally:
-            process.terminate()
-            process.wait(timeout=30)
-            if process.stdout is not None:
-                process.stdout.close()
+            _stop(process)
+    _rgstr_durability()
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    process.wait(timeout=30)
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 def _evaluators(base: str, keys: dict[str, str], gates: list[str], users: list[Any]) -> None:
@@ -222,24 +229,30 @@ def _post_all(base: str, headers: dict[str, str], bodies: list[bytes]) -> None:
             assert response.status_code == 202, response.text
 
 
-def _rgstr(base: str, keys: dict[str, str]) -> None:
-    """Events per second stored and committed before each 202: one SDK flushing batches one
-    after another, then RGSTR_CLIENTS SDK instances flushing at once (as a fleet of servers
-    does), whose batches the server commits together."""
-    bodies = _rgstr_bodies(RGSTR_BATCHES * 2, random.Random(11))
+def _rgstr_rates(base: str, keys: dict[str, str], bodies: list[bytes]) -> tuple[float, float]:
+    """Events per second stored and committed before each 202: one SDK flushing half the
+    bodies one after another, then RGSTR_CLIENTS SDK instances flushing the other half at once
+    (as a fleet of servers does), whose batches the server commits together."""
+    half = len(bodies) // 2
     headers = {"STATSIG-API-KEY": keys["server secret"], "content-encoding": "gzip"}
     _post_all(base, headers, bodies[:10])  # warm up
     start = time.perf_counter()
-    _post_all(base, headers, bodies[10:RGSTR_BATCHES])
-    one = (RGSTR_BATCHES - 10) * RGSTR_BATCH / (time.perf_counter() - start)
-    shares = [bodies[RGSTR_BATCHES + i :: RGSTR_CLIENTS] for i in range(RGSTR_CLIENTS)]
+    _post_all(base, headers, bodies[10:half])
+    one = (half - 10) * RGSTR_BATCH / (time.perf_counter() - start)
+    shares = [bodies[half + i :: RGSTR_CLIENTS] for i in range(RGSTR_CLIENTS)]
     threads = [threading.Thread(target=_post_all, args=(base, headers, share)) for share in shares]
     start = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    many = RGSTR_BATCHES * RGSTR_BATCH / (time.perf_counter() - start)
+    many = (len(bodies) - half) * RGSTR_BATCH / (time.perf_counter() - start)
+    return one, many
+
+
+def _rgstr(base: str, keys: dict[str, str]) -> None:
+    bodies = _rgstr_bodies(RGSTR_BATCHES * 2, random.Random(11))
+    one, many = _rgstr_rates(base, keys, bodies)
     # What is still incoming is moved into the indexed tables by the next Console read.
     start = time.perf_counter()
     console = {"STATSIG-API-KEY": keys["console API key"]}
@@ -252,3 +265,28 @@ def _rgstr(base: str, keys: dict[str, str]) -> None:
         f"  (target >= 50,000/s on SQLite)"
     )
     print(f"  then the next Console read moved what was still incoming in {settled:.2f} s")
+
+
+DURABILITY_BATCHES = 160
+
+
+def _rgstr_durability() -> None:
+    """What syncing every commit (``LOCKGATE_SQLITE_SYNCHRONOUS=full``, the default) costs
+    rgstr against ``normal`` (the earlier default, which may lose the last commits on a power
+    loss): the same batches to a fresh server of each, in this one run, as a ratio."""
+    bodies = _rgstr_bodies(DURABILITY_BATCHES * 2, random.Random(13))
+    rates = {}
+    for mode in ("normal", "full"):
+        with tempfile.TemporaryDirectory() as tmp:
+            process, base, keys = _serve(tmp, sqlite_synchronous=mode)
+            try:
+                rates[mode] = _rgstr_rates(base, keys, bodies)
+            finally:
+                _stop(process)
+    print(f"rgstr durability (SQLite synchronous, {DURABILITY_BATCHES * 2} batches each):")
+    for index, label in enumerate(("1 client", f"{RGSTR_CLIENTS} clients at once")):
+        normal, full = rates["normal"][index], rates["full"][index]
+        print(
+            f"  {label:20s} normal {normal:10,.0f}/s  full {full:10,.0f}/s events"
+            f"  (full at {full / normal:.2f}x of normal)"
+        )

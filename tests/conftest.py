@@ -35,14 +35,15 @@ def pytest_report_header() -> str:
 
 
 @contextmanager
-def new_database_url(directory: Path) -> Iterator[str]:
-    """The URL of a new, empty database of the suite's kind, dropped afterwards (SQLite: a file
-    in ``directory``; PostgreSQL: a database of its own on the server)."""
-    if TEST_DB == "sqlite":
+def new_database_url(directory: Path, kind: str = TEST_DB) -> Iterator[str]:
+    """The URL of a new, empty database of the suite's kind (or ``kind``, for a test that needs
+    one), dropped afterwards (SQLite: a file in ``directory``; PostgreSQL: a database of its own
+    on the server)."""
+    if kind == "sqlite":
         yield f"sqlite:///{directory / 'lockgate.db'}"
         return
-    if TEST_DB != "postgresql":
-        raise pytest.UsageError(f"LOCKGATE_TEST_DB must be sqlite or postgresql, not {TEST_DB}")
+    if kind != "postgresql":
+        raise pytest.UsageError(f"LOCKGATE_TEST_DB must be sqlite or postgresql, not {kind}")
     name = f"lockgate_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_SERVER_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -58,6 +59,13 @@ def new_database_url(directory: Path) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with new_database_url(tmp_path_factory.mktemp("db")) as url:
+        yield url
+
+
+@pytest.fixture()
+def empty_database_url(tmp_path: Path) -> Iterator[str]:
+    """A database of its own, without tables: for migrations and for several processes."""
+    with new_database_url(tmp_path) as url:
         yield url
 
 

@@ -38,7 +38,7 @@ from lockgate.cores.stats.sufficient import MeanStats
 from lockgate.cores.stats.topline import ToplineInputs
 from lockgate.documents import console, pulse, specs, stored
 from lockgate.domains.projects.service import Bootstrap
-from lockgate.domains.pulse.results import ResultOptions, scorecard
+from lockgate.domains.pulse.results import ResultOptions, metric_results
 from lockgate.domains.specs.repository import load_snapshot
 from lockgate.kit.db import Database
 from lockgate.storage import models
@@ -397,6 +397,6 @@ def test_pulse_results__mean_metric_with_topline__fit_their_types() -> None:
     assert problems(entry, pulse.MetricSums) == []
     for bayesian in (False, True):
         options = ResultOptions(control="Control", test="Test", bayesian=bayesian)
-        card = scorecard({"metrics": [entry]}, options)
+        card = metric_results({"metrics": [entry]}, options)
         assert len(card["primaryMetrics"]) == 1
         assert problems(card, pulse.MetricResults) == []

@@ -76,7 +76,7 @@ RESPONSE_CORRECTIONS: list[tuple[str, str, str, dict[str, Any], str]] = [
             "required": ["message", "data", "pagination"],
         },
         "allOf of a list envelope (data: array) and data: IDListDto (an object) admits no "
-        "response; the notes (console-api.md 5.1) say data is one IDListDto",
+        "response; docs/console.md §Envelope and pagination says data is one IDListDto",
     ),
     (
         "/console/v1/experiments/{id}/cumulative_exposures",
@@ -95,8 +95,8 @@ RESPONSE_CORRECTIONS: list[tuple[str, str, str, dict[str, Any], str]] = [
     ),
 ]
 
-# The March 2026 spec adds two condition types (console-api.md §6.3, §7.2) that Lockgate
-# accepts; every enum of the 23 older condition types gains them.
+# The March 2026 spec adds two condition types (docs/console.md §Contract versions, §Conditions)
+# that Lockgate accepts; every enum of the 23 older condition types gains them.
 CONDITION_TYPES_2026 = ["user_agent", "experiment_group"]
 
 

@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -186,6 +187,29 @@ def db_upgrade() -> None:
         click.echo(f"database upgraded to revision {revision}")
     else:
         click.echo(f"database is current (revision {revision}); nothing to apply")
+
+
+@db.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def db_backup(path: Path) -> None:
+    """Copy the SQLite database to PATH, consistently, while servers keep writing to it."""
+    settings = Settings()
+    if not settings.is_sqlite:
+        raise click.ClickException(
+            "the database is PostgreSQL: back it up with pg_dump (or pg_basebackup), which "
+            "copy a running database consistently"
+        )
+    source = settings.sqlite_path
+    if source is None or not source.is_file():
+        raise click.ClickException(f"no SQLite database at {source or settings.database_url}")
+    if not path.parent.is_dir():
+        raise click.ClickException(f"no directory {path.parent} to write the copy in")
+    database = Database(settings)
+    try:
+        database.backup(path)
+    finally:
+        database.dispose()
+    click.echo(f"backed up {source} to {path}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Autotunes in download_config_specs (`compile-mapping.md` §9): ``prestart`` before start,
+"""Autotunes in download_config_specs (`docs/compiling.md` §Autotunes): ``prestart`` before start,
 variant rules split by traffic weights while running, ``launchedGroup`` after a decision."""
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ def test_pulse_bench__two_thousand_units__every_engine_agrees_and_is_reported() 
     if on_postgresql:
         expected.append("PostgreSQL")
     assert [r.engine for r in results] == expected
-    first = results[0].scorecard
+    first = results[0].group_sums
     assert sum(first.units.values()) == 2_000 - first.crossovers
     assert all(groups["Control"]["sx"] > 0 for groups in first.sums.values())
     assert all(cap is not None and cap > 0 for cap in first.caps.values())

@@ -4,7 +4,7 @@ statsig-python-core, the legacy ``statsig`` SDK, ``@statsig/js-client`` and Lock
 and secondary exposures.
 
 The users stay in value shapes on which the two Python SDKs are documented to agree
-(`sdk-protocol.md` §3.4: the legacy SDK differs on float and boolean custom values, missing
+(`docs/sdk.md` §Operators: the legacy SDK differs on float and boolean custom values, missing
 values against ``any [""]`` and ISO date strings); those edge cases are covered against core
 alone by the evaluator's operator matrix in ``tests/evaluation``.
 """

@@ -7,7 +7,7 @@ reference for our response on the later v2 snapshot of the same project.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -16,19 +16,20 @@ from lockgate.cores.evaluation.client_init import app_id_for_client_key, client_
 from lockgate.cores.evaluation.hashing import djb2
 from tests.evaluation.support import load_json
 
-SECTIONS = ("feature_gates", "dynamic_configs", "layer_configs")
+Section = Literal["feature_gates", "dynamic_configs", "layer_configs"]
+SECTIONS: tuple[Section, ...] = ("feature_gates", "dynamic_configs", "layer_configs")
 # Fields core emits and the (hand-trimmed) server sample lacks.
 KNOWN_EXTRA_FIELDS = {"dynamic_configs": {"passed"}, "layer_configs": {"id_type"}}
 
 
-def _server_entries() -> list[tuple[str, str]]:
+def _server_entries() -> list[tuple[Section, str]]:
     sample = load_json("initialize.json")
     return [(section, key) for section in SECTIONS for key in sample[section]]
 
 
 @pytest.mark.parametrize(("section", "key"), _server_entries())
 def test_client_initialize_response__demo_project__same_fields_and_value_as_server(
-    section: str, key: str
+    section: Section, key: str
 ) -> None:
     # Given the demo project and the user of Statsig's sample response
     want = load_json("initialize.json")[section][key]

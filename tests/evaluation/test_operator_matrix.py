@@ -81,7 +81,7 @@ def test_operator_matrix__has_931_rows() -> None:
 
 
 def test_operators__table__has_exactly_cores_vocabulary() -> None:
-    # sdk-protocol.md §3.4; anything else must fail closed (see cases/unsupported.json).
+    # docs/sdk.md §Operators; anything else must fail closed (see cases/unsupported.json).
     assert set(OPERATORS) == {
         *("any", "none", "any_case_sensitive", "none_case_sensitive"),
         *("str_starts_with_any", "str_ends_with_any", "str_contains_any", "str_contains_none"),

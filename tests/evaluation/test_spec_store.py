@@ -150,7 +150,8 @@ def test_get_config__caller_mutates_value__spec_unchanged() -> None:
     }
     evaluator = Evaluator(doc)
     # When a caller mutates the returned value
-    first = evaluator.get_config({"userID": "u"}, "cfg").value
-    first["a"].append(2)
+    first = evaluator.get_config({"userID": "u"}, "cfg").value["a"]
+    assert isinstance(first, list)
+    first.append(2)
     # Then the next evaluation still sees the spec's value
     assert evaluator.get_config({"userID": "u"}, "cfg").value == {"a": [1]}

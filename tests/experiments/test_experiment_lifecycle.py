@@ -1,4 +1,5 @@
-"""Every lifecycle action from every status (`console-api.md` §9.1): legal moves and the 400s."""
+"""Every lifecycle action from every status (`docs/console.md` §Experiment lifecycle): legal moves
+and the 400s."""
 
 from __future__ import annotations
 

@@ -1,18 +1,20 @@
-"""Experiments and layers compiled into download_config_specs (`compile-mapping.md` §6-7), and
-the traffic split they produce, evaluated with Lockgate's evaluator on the compiled spec."""
+"""Experiments and layers compiled into download_config_specs
+(`docs/compiling.md` §Experiments, §Layers), and the traffic split they produce, evaluated with
+Lockgate's evaluator on the compiled spec."""
 
 from __future__ import annotations
 
 import random
 from collections import Counter
 from dataclasses import replace
-from typing import Any
 
 from scipy import stats
 
 from lockgate.cores.compiler.compiler import compile_v2
 from lockgate.cores.compiler.v1 import render_v1
 from lockgate.cores.evaluation import Evaluator
+from lockgate.documents.specs import ConfigSpecsV2
+from lockgate.documents.stored import StoredExperiment, StoredLayer
 from lockgate.domains.projects.service import Bootstrap
 from lockgate.domains.specs.repository import load_snapshot
 from lockgate.kit.db import Database
@@ -39,17 +41,21 @@ PINNED_SALTS = {
 }
 
 
-def _spec(db: Database, project: Bootstrap) -> dict[str, Any]:
+def _spec(db: Database, project: Bootstrap) -> ConfigSpecsV2:
     with db.transaction(write=False) as session:
         return compile_v2(load_snapshot(session, project.project.id))
 
 
-def _pinned_spec(db: Database, project: Bootstrap) -> dict[str, Any]:
+def _pinned_spec(db: Database, project: Bootstrap) -> ConfigSpecsV2:
     """The compiled spec of the stored entities, with PINNED_SALTS in place of their own."""
     with db.transaction(write=False) as session:
         snapshot = load_snapshot(session, project.project.id)
-    experiments = [{**e, "salt": PINNED_SALTS[e["id"]]} for e in snapshot.experiments]
-    layers = [{**layer, "salt": PINNED_SALTS[layer["id"]]} for layer in snapshot.layers]
+    experiments: list[StoredExperiment] = [
+        {**e, "salt": PINNED_SALTS[e["id"]]} for e in snapshot.experiments
+    ]
+    layers: list[StoredLayer] = [
+        {**layer, "salt": PINNED_SALTS[layer["id"]]} for layer in snapshot.layers
+    ]
     return compile_v2(replace(snapshot, experiments=experiments, layers=layers))
 
 

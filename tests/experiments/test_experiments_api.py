@@ -189,6 +189,7 @@ def test_layered__allocations_cannot_exceed_layer(console: ContractClient) -> No
 def test_list__every_filter(console: ContractClient, clock: ManualClock) -> None:
     console.post("/console/v1/tags", json={"name": "t1", "description": "x"})
     create_layer(console)
+    console.post("/console/v1/target_app", json={"name": "app1", "description": ""})
     create(console, "plain one", tags=["t1"], targetApps=["app1"], teamID="team9")
     clock.advance(2 * 86_400_000)
     create(console, "layered one", layerID="a_layer", idType="userID")

@@ -31,6 +31,7 @@ def test_create_gate__name_only__defaults_as_statsig_shows(console: ContractClie
 
 def test_create_gate__every_field__stored_and_read_back(console: ContractClient) -> None:
     console.post("/console/v1/tags", json={"name": "checkout", "description": ""})
+    web = console.post("/console/v1/target_app", json={"name": "web", "description": ""})
     gate = create_gate(
         console,
         "Checkout v2",
@@ -55,7 +56,7 @@ def test_create_gate__every_field__stored_and_read_back(console: ContractClient)
         ],
     )
     assert gate["id"] == "checkout.v2" and gate["type"] == "PERMANENT"
-    assert gate["tags"] == ["checkout"] and gate["targetApps"] == ["web"]
+    assert gate["tags"] == ["checkout"] and gate["targetApps"] == [web.json()["data"]["id"]]
     assert gate["monitoringMetrics"] == [{"name": "purchase", "type": "event_count"}]
     assert gate["reviewSettings"]["requiredReview"] is True
     assert gate["releasePipelineID"] == "rp1" and gate["measureMetricLifts"] is False

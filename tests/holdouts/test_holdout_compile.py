@@ -1,18 +1,23 @@
-"""Holdouts in download_config_specs (`compile-mapping.md` §3.3, §8): the holdout spec, the
-reference rules in the gates, experiments and layers it covers, global holdouts, overrides."""
+"""Holdouts in download_config_specs (`docs/compiling.md` §Holdout references, §Holdouts): the
+holdout spec, the reference rules in the gates, experiments and layers it covers, global holdouts,
+overrides."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from typing import Any, cast
 
 import pytest
 from fastapi import FastAPI
 
-from lockgate.cores.compiler.compiler import Compiler, compile_v2
+from lockgate.cores.compiler.base import Compiler
+from lockgate.cores.compiler.compiler import compile_v2
 from lockgate.cores.compiler.conditions import condition_id
 from lockgate.cores.compiler.holdouts import reference_rules
 from lockgate.cores.compiler.snapshot import KeyScope, ProjectSnapshot
 from lockgate.cores.evaluation.evaluator import Evaluator
+from lockgate.documents.specs import SpecCondition
+from lockgate.documents.stored import StoredExperiment, StoredHoldout, StoredLayer
 from lockgate.domains.projects.service import Bootstrap
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
@@ -38,7 +43,7 @@ def _dcs(sdk: ContractClient, project: Bootstrap, version: int = 2) -> dict[str,
     return response.json()  # type: ignore[no-any-return]
 
 
-def _holdout_condition(holdout_id: str, id_type: str = "userID") -> dict[str, Any]:
+def _holdout_condition(holdout_id: str, id_type: str = "userID") -> SpecCondition:
     return {
         "type": "pass_gate",
         "targetValue": holdout_id,
@@ -145,7 +150,7 @@ def test_gate_in_holdout__reference_after_overrides_before_rules(
     }
     assert dcs["condition_map"][reference["conditions"][0]] == _holdout_condition("a_holdout")
     assert rules[2]["returnValue"] is True
-    # v1: the legacy encoding of "force false" (§11).
+    # v1: the legacy encoding of "force false" (docs/compiling.md §The v1 rendering).
     v1 = _dcs(sdk, project, version=1)
     [gate] = [g for g in v1["feature_gates"] if g["name"] == "a_gate"]
     assert (gate["rules"][1]["passPercentage"], gate["rules"][1]["returnValue"]) == (0, True)
@@ -216,7 +221,13 @@ def test_target_app_key__still_sees_holdouts() -> None:
         project_id="p",
         company_id="c",
         time_ms=1,
-        holdouts=[{"id": "h", "idType": "userID", "isEnabled": True, "passPercentage": 1}],
+        # Partial fixture: only the keys the holdout compiler reads.
+        holdouts=[
+            cast(
+                StoredHoldout,
+                {"id": "h", "idType": "userID", "isEnabled": True, "passPercentage": 1},
+            )
+        ],
     )
     assert "h" in compile_v2(snapshot, KeyScope(target_app="web"))["feature_gates"]
 
@@ -225,6 +236,7 @@ def test_target_app_key__still_sees_holdouts() -> None:
 
 
 def _snapshot_with_layer() -> ProjectSnapshot:
+    # Partial fixtures: each document holds only the keys reference_rules reads.
     holdout = {
         "id": "h",
         "idType": "userID",
@@ -247,11 +259,11 @@ def _snapshot_with_layer() -> ProjectSnapshot:
         project_id="p",
         company_id="c",
         time_ms=1,
-        holdouts=[holdout],
-        layers=[layer],
+        holdouts=[cast(StoredHoldout, holdout)],
+        layers=[cast(StoredLayer, layer)],
         experiments=[
-            {"id": "in_layer", "idType": "userID", "layerID": "layer"},
-            {"id": "alone", "idType": "userID"},
+            cast(StoredExperiment, {"id": "in_layer", "idType": "userID", "layerID": "layer"}),
+            cast(StoredExperiment, {"id": "alone", "idType": "userID"}),
         ],
     )
 
@@ -281,8 +293,8 @@ def test_reference_rules__kind__statsig_encoding(
 
 def test_reference_rules__layer_without_holdout_values__layer_defaults() -> None:
     snapshot = _snapshot_with_layer()
-    layer = {**snapshot.layers[0], "holdoutValues": {}}
-    compiler = Compiler(ProjectSnapshot(**{**snapshot.__dict__, "layers": [layer]}), KeyScope())
+    layer: StoredLayer = {**snapshot.layers[0], "holdoutValues": {}}
+    compiler = Compiler(replace(snapshot, layers=[layer]), KeyScope())
     [rule] = reference_rules(compiler, "layer", "layer", "userID")
     assert rule["returnValue"] == {"color": "shipped", "size": 3}
 

@@ -78,6 +78,7 @@ def test_key_operation__unknown_key__404_key_not_found(
 
 
 def test_update_key__fields__changed_and_audited(console: ContractClient) -> None:
+    web = console.post("/console/v1/target_app", json={"name": "web", "description": ""})
     data = _create(console, type="CLIENT")
     response = console.patch(
         f"/console/v1/keys/{data['id']}",
@@ -91,12 +92,14 @@ def test_update_key__fields__changed_and_audited(console: ContractClient) -> Non
     updated = response.json()["data"]
     assert updated["description"] == "web"
     assert updated["scopes"] == ["client_download_config_specs"]
-    assert updated["environments"] == ["staging"] and updated["primaryTargetApp"] == "web"
+    assert updated["environments"] == ["staging"]
+    assert updated["primaryTargetApp"] == web.json()["data"]["id"]
     entry = console.get("/console/v1/audit_logs", params={"id": data["id"]}).json()["data"][0]
     assert entry["changes"]["description"] == {"old": "k", "new": "web"}
 
 
 def test_list_keys__filters__environment_and_target_app(console: ContractClient) -> None:
+    console.post("/console/v1/target_app", json={"name": "web", "description": ""})
     staging = _create(console, type="SERVER", environments=["staging"], targetAppID="web")
     _create(console, type="SERVER", environments=["production"])
     ids = [k["id"] for k in console.get("/console/v1/keys?environment=staging").json()["data"]]

@@ -33,6 +33,13 @@ def set_parameters(
     return response.json()["data"]  # type: ignore[no-any-return]
 
 
+def create_app(console: ContractClient, name: str) -> str:
+    """A target app named ``name``; its id."""
+    response = console.post("/console/v1/target_app", json={"name": name, "description": ""})
+    assert response.status_code in (200, 201), response.text
+    return str(response.json()["data"]["id"])
+
+
 def referenced_entities(console: ContractClient) -> None:
     """A gate ``a_gate``, a config ``a_config``, a layer ``a_layer`` and an experiment
     ``an_experiment`` in that layer, each with something for a parameter to read."""

@@ -1,6 +1,7 @@
 """Parameter stores in SDK payloads: download_config_specs (v2 and v1) carry each store by
 name with its parameters unchanged; /v1/initialize carries them with hashed names; a key
-scoped to a target app still receives every spec a kept store reads."""
+with target apps receives the stores tagged with one of them and every spec a kept store reads,
+with that spec's own dependencies."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ from collections.abc import Callable
 from typing import Any
 
 from lockgate.cores.compiler.compiler import compile_v2
-from lockgate.cores.compiler.snapshot import KeyScope, ProjectSnapshot
+from lockgate.cores.compiler.snapshot import ProjectSnapshot
 from lockgate.cores.evaluation import Evaluator
 from lockgate.cores.evaluation.hashing import djb2
 from lockgate.domains.projects.service import Bootstrap
+from lockgate.domains.specs.scoping import scope_to_apps
 from tests.contract.client import ContractClient
 from tests.param_stores.support import (
     ALL_KINDS,
+    create_app,
     create_store,
     referenced_entities,
     set_parameters,
@@ -99,7 +102,7 @@ def _rule(rule_id: str, condition: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def test_target_app_key__store_pulls_its_gate_and_the_gate_it_nests() -> None:
+def test_scope_to_apps__store_pulls_its_gate_and_the_gate_it_nests() -> None:
     # Given a store for app "web" reading an untagged gate that passes through another gate
     nested = _gate(
         "inner", [_rule("r_in", {"type": "user_id", "operator": "any", "targetValue": ["u1"]})], []
@@ -129,8 +132,8 @@ def test_target_app_key__store_pulls_its_gate_and_the_gate_it_nests() -> None:
         gates=[nested, outer, other],  # type: ignore[list-item]
         param_stores=[store, hidden],
     )
-    # When the payload is compiled for a key bound to "web"
-    document = compile_v2(snapshot, KeyScope(target_app="web"))
+    # When the payload is narrowed for a key whose app is "web"
+    document = scope_to_apps(compile_v2(snapshot), ("web",), "web")
     # Then the web store is there, and both gates it needs, but not the unrelated one
     assert list(document["param_stores"]) == ["web store"]
     assert set(document["feature_gates"]) == {"outer", "inner"}
@@ -150,3 +153,35 @@ def test_unscoped_key__every_store_and_nothing_pulled() -> None:
     assert document["param_stores"] == {
         "s": {"parameters": {}, "targetAppIDs": ["web"], "version": 1}
     }
+
+
+def test_dcs__key_with_app__its_stores_and_every_spec_they_read(
+    console: ContractClient, sdk: ContractClient, sdk_server: Download
+) -> None:
+    # Given untagged entities read by a store tagged web, and a store tagged ios
+    web, ios = create_app(console, "web"), create_app(console, "ios")
+    referenced_entities(console)
+    create_store(console, "web store", targetAppIDs=[web])
+    set_parameters(console, "web store", ALL_KINDS)
+    create_store(console, "ios store", targetAppIDs=[ios])
+    key = console.post(
+        "/console/v1/keys", json={"description": "web", "type": "SERVER", "targetAppID": web}
+    )
+    assert key.status_code == 200, key.text
+    # When the web key downloads its payload
+    response = sdk.get(f"/v2/download_config_specs/{key.json()['data']['key']}.json")
+    assert response.status_code == 200, response.text
+    document = response.json()
+    # Then it has the web store and exactly the specs it reads (the experiment with its layer)
+    assert list(document["param_stores"]) == ["web store"]
+    assert set(document["feature_gates"]) == {"a_gate"}
+    assert set(document["dynamic_configs"]) == {"a_config", "an_experiment"}
+    assert set(document["layer_configs"]) == {"a_layer"}
+    assert document["experiment_to_layer"] == {"an_experiment": "a_layer"}
+    # And every parameter resolves as it does for the unscoped server key
+    scoped, full = Evaluator(document), Evaluator(sdk_server())
+    for user in ({"userID": "u1"}, {"userID": "u2"}, {"userID": "u3"}):
+        for parameter in ALL_KINDS:
+            name = parameter["name"]
+            expected = full.get_parameter(user, "web store", name).value
+            assert scoped.get_parameter(user, "web store", name).value == expected

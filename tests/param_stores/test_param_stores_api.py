@@ -12,6 +12,7 @@ from tests.contract.client import ContractClient
 from tests.param_stores.support import (
     ALL_KINDS,
     STORES,
+    create_app,
     create_store,
     error,
     referenced_entities,
@@ -45,9 +46,10 @@ def test_create__required_fields__200_read_message_and_empty_parameters(
 def test_read_and_list__created_stores__same_dto_in_creation_order(
     console: ContractClient,
 ) -> None:
+    app = create_app(console, "web")
     first = create_store(console, "param 1")
-    second = create_store(console, "second store", targetAppIDs=["app1", "app1"])
-    assert second["targetAppIDs"] == ["app1"]
+    second = create_store(console, "second store", targetAppIDs=[app, app])
+    assert second["targetAppIDs"] == [app]
     read = console.get(f"{STORES}/param 1")
     assert read.status_code == 200
     assert read.json() == {"message": "Param Store read successfully.", "data": first}
@@ -137,8 +139,8 @@ def test_unknown_store__every_operation__404_param_store_not_found(
             "Invalid request. tags: tag 'nope' does not exist",
         ),
         (
-            {"name": "ok", "description": "", "displayName": "x", "targetAppIDs": [""]},
-            "Invalid request. targetAppIDs: ids must be non-empty strings",
+            {"name": "ok", "description": "", "displayName": "x", "targetAppIDs": ["nope"]},
+            "Invalid request. targetAppIDs: target app 'nope' does not exist",
         ),
     ],
 )
@@ -268,3 +270,36 @@ def test_every_change__bumps_the_sdk_payload_time(console: ContractClient, sdk_s
     console.delete(f"{STORES}/param 1")
     times.append(sdk_server()["time"])
     assert times == sorted(set(times))
+
+
+def test_target_app_ids__names_resolved_to_ids_unknown_400_store_unchanged(
+    console: ContractClient,
+) -> None:
+    # Given two apps, a store tagged with one by name
+    web, ios = create_app(console, "web"), create_app(console, "ios")
+    assert create_store(console, targetAppIDs=["web"])["targetAppIDs"] == [web]
+    # When an update names the other app by name and id and the first by id, then an unknown app
+    updated = console.post(f"{STORES}/param 1", json={"targetAppIDs": ["ios", web, ios]})
+    assert updated.status_code == 200, updated.text
+    refused = console.post(f"{STORES}/param 1", json={"targetAppIDs": [web, "android"]})
+    # Then the stored ids follow the first update, and the unknown app changed nothing
+    assert updated.json()["data"]["targetAppIDs"] == [ios, web]
+    assert error(refused) == "Invalid request. targetAppIDs: target app 'android' does not exist"
+    assert console.get(f"{STORES}/param 1").json()["data"]["targetAppIDs"] == [ios, web]
+
+
+def test_delete_target_app__taken_off_stores_and_audited(console: ContractClient) -> None:
+    # Given stores tagged with web, with web and ios, and with nothing
+    web, ios = create_app(console, "web"), create_app(console, "ios")
+    create_store(console, "web only", targetAppIDs=[web])
+    create_store(console, "both", targetAppIDs=[web, ios])
+    create_store(console, "untagged")
+    # When web is deleted
+    assert console.delete(f"/console/v1/target_app/{web}").status_code == 200
+    # Then no store carries it; the others' apps stay, and each changed store is audited
+    apps = {s["name"]: s["targetAppIDs"] for s in console.get(STORES).json()["data"]}
+    assert apps == {"web only": [], "both": [ios], "untagged": []}
+    for name, changed in (("web only", True), ("both", True), ("untagged", False)):
+        entries = console.get("/console/v1/audit_logs", params={"id": name}).json()["data"]
+        actions = [e["actionType"] for e in entries]
+        assert actions == (["param_store_update"] if changed else []) + ["param_store_create"]

@@ -11,8 +11,8 @@ import pytest
 
 from lockgate.domains.events.repository import insert_rows
 from lockgate.domains.projects.service import Bootstrap
-from lockgate.domains.pulse.engine import scorecard_sums
-from lockgate.domains.pulse.results import ResultOptions, scorecard
+from lockgate.domains.pulse.engine import compute_group_sums
+from lockgate.domains.pulse.results import ResultOptions, metric_results
 from lockgate.domains.pulse.sql import Assignment
 from lockgate.kit.db import Database
 from tests.contract.client import ContractClient
@@ -95,8 +95,8 @@ def test_pulse__aa_datasets__false_positive_rate_near_five_percent(
     for seed in range(SEEDS):
         spec = Assignment(experiment=f"aa{seed}", id_type="userID", group_rules=RULES)
         with db.transaction(write=False) as session:
-            document = scorecard_sums(session, pid, spec, REFS, lambda _p, _m: None)
-        results = scorecard(document, options)
+            document = compute_group_sums(session, pid, spec, REFS, lambda _p, _m: None)
+        results = metric_results(document, options)
         for found in results["primaryMetrics"] + results["secondaryMetrics"]:
             significant[found["metricName"]] += found["pValue"] < 0.05
     # Then each metric's false-positive rate is within the binomial tolerance of 5%

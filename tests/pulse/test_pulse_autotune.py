@@ -18,7 +18,7 @@ from lockgate.cores.stats.autotune import VariantOutcomes
 from lockgate.domains.events.repository import insert_rows
 from lockgate.domains.projects.service import Bootstrap
 from lockgate.domains.pulse import autotune as bandit
-from lockgate.domains.pulse import jobs
+from lockgate.domains.pulse import repository
 from lockgate.domains.pulse.service import schedule_daily
 from lockgate.domains.pulse.sql import autotune_outcomes
 from lockgate.kit.clock import ManualClock
@@ -293,7 +293,7 @@ def test_autotune_pulse__rerun_same_day__same_weights_and_no_new_version(
     first = _document(db, project)
     result = _latest_result(db, project)
     with db.transaction() as session:
-        jobs.enqueue(
+        repository.add_job(
             session,
             project_id=project.project.id,
             entity_type="autotune",

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from lockgate.domains.events.repository import insert_rows
 from lockgate.domains.projects.service import Bootstrap
-from lockgate.domains.pulse.engine import ds_of, experiment_assignment, scorecard_sums
+from lockgate.domains.pulse.engine import compute_group_sums, experiment_assignment, utc_day
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
 from lockgate.storage.models import PulseResult
@@ -97,7 +97,7 @@ def metrics(console: ContractClient) -> None:
         assert console.post("/console/v1/metrics", json=body).status_code == 201
 
 
-def test_scorecard_sums__daily__each_day_equals_python_reduction(
+def test_compute_group_sums__daily__each_day_equals_python_reduction(
     db: Database, project: Bootstrap, metrics: None
 ) -> None:
     done = _log(db, project.project.id, 120, days=3, seed=1)
@@ -107,15 +107,15 @@ def test_scorecard_sums__daily__each_day_equals_python_reduction(
     )
     refs = [("primary", {"name": m["name"], "type": m["type"]}) for m in METRICS]
     with db.transaction(write=False) as session:
-        found = scorecard_sums(
+        found = compute_group_sums(
             session, project.project.id, spec, refs, lambda _p, _m: None, daily_from_ms=0
         )
 
     daily = found["daily"]
-    assert list(daily) == [ds_of(DAY0 + d * DAY) for d in range(5)]  # first exposure to end
+    assert list(daily) == [utc_day(DAY0 + d * DAY) for d in range(5)]  # first exposure to end
     for offset in range(5):
         day = DAY0 // DAY + offset
-        view = daily[ds_of(day * DAY)]
+        view = daily[utc_day(day * DAY)]
         expected = _expected(done, day)
         assert view["units"] == {g: s["n"] for g, s in expected["Revenue::sum"].items()}
         by_id = {metric["metricID"]: metric for metric in view["metrics"]}
@@ -125,7 +125,7 @@ def test_scorecard_sums__daily__each_day_equals_python_reduction(
             assert "cappedSums" not in by_id[metric_id]
 
 
-def test_scorecard_sums__daily_from_a_day__only_later_days(
+def test_compute_group_sums__daily_from_a_day__only_later_days(
     db: Database, project: Bootstrap, metrics: None
 ) -> None:
     _log(db, project.project.id, 40, days=3, seed=2)
@@ -134,10 +134,10 @@ def test_scorecard_sums__daily_from_a_day__only_later_days(
     )
     refs = [("primary", {"name": "Revenue", "type": "sum"})]
     with db.transaction(write=False) as session:
-        found = scorecard_sums(
+        found = compute_group_sums(
             session, project.project.id, spec, refs, lambda _p, _m: None, daily_from_ms=DAY0 + DAY
         )
-    assert list(found["daily"]) == [ds_of(DAY0 + DAY), ds_of(DAY0 + 2 * DAY)]
+    assert list(found["daily"]) == [utc_day(DAY0 + DAY), utc_day(DAY0 + 2 * DAY)]
 
 
 def _stored_daily(db: Database) -> dict[str, str]:
@@ -172,18 +172,18 @@ def test_load_pulse__daily_view__served_and_kept_for_finished_days(
     assert console.post("/console/v1/experiments/exp/load_pulse", json={}).status_code == 200
     assert app.state.pulse_runner.run_pending() == 1
     first_load = _stored_daily(db)
-    assert sorted(first_load) == [ds_of(DAY0), ds_of(DAY0 + DAY)]
+    assert sorted(first_load) == [utc_day(DAY0), utc_day(DAY0 + DAY)]
 
     params = {"control": groups["Control"], "test": groups["Test"], "view": "daily"}
     day1 = console.get(
-        "/console/v1/experiments/exp/pulse_results", params={**params, "date": ds_of(DAY0)}
+        "/console/v1/experiments/exp/pulse_results", params={**params, "date": utc_day(DAY0)}
     ).json()["data"]
     (metric,) = day1["primaryMetrics"]
-    assert day1["ds"] == ds_of(DAY0)
+    assert day1["ds"] == utc_day(DAY0)
     assert (metric["controlUnits"], metric["testUnits"]) == (2, 2)
     assert (metric["controlMean"], metric["testMean"]) == (10.0, 15.0)
     day2 = console.get(
-        "/console/v1/experiments/exp/pulse_results", params={**params, "date": ds_of(DAY0 + DAY)}
+        "/console/v1/experiments/exp/pulse_results", params={**params, "date": utc_day(DAY0 + DAY)}
     ).json()["data"]
     (metric,) = day2["primaryMetrics"]
     # Day 2: four units of each group exposed; only the day-2 units bought (19 + 21, 24 + 26).
@@ -203,9 +203,9 @@ def test_load_pulse__daily_view__served_and_kept_for_finished_days(
     assert loaded.status_code == 200, loaded.text
     assert app.state.pulse_runner.run_pending() == 1
     second_load = _stored_daily(db)
-    assert sorted(second_load) == [ds_of(DAY0 + d * DAY) for d in range(3)]
-    assert second_load[ds_of(DAY0)] == first_load[ds_of(DAY0)]
-    assert second_load[ds_of(DAY0 + DAY)] != first_load[ds_of(DAY0 + DAY)]
+    assert sorted(second_load) == [utc_day(DAY0 + d * DAY) for d in range(3)]
+    assert second_load[utc_day(DAY0)] == first_load[utc_day(DAY0)]
+    assert second_load[utc_day(DAY0 + DAY)] != first_load[utc_day(DAY0 + DAY)]
     history = console.get("/console/v1/experiments/exp/pulse_load_history").json()["data"]
     assert [h["reloadType"] for h in history] == ["incremental", "full"]
 
@@ -218,8 +218,8 @@ def test_load_pulse__daily_view__served_and_kept_for_finished_days(
     )
     assert app.state.pulse_runner.run_pending() == 1
     third_load = _stored_daily(db)
-    assert third_load[ds_of(DAY0 + DAY)] == second_load[ds_of(DAY0 + DAY)]
-    assert third_load[ds_of(DAY0 + 2 * DAY)] != second_load[ds_of(DAY0 + 2 * DAY)]
+    assert third_load[utc_day(DAY0 + DAY)] == second_load[utc_day(DAY0 + DAY)]
+    assert third_load[utc_day(DAY0 + 2 * DAY)] != second_load[utc_day(DAY0 + 2 * DAY)]
     assert console.post("/console/v1/experiments/exp/load_pulse", json={}).status_code == 200
     assert app.state.pulse_runner.run_pending() == 1
     full = _stored_daily(db)

@@ -10,7 +10,7 @@ import pytest
 
 from lockgate.domains.events.repository import insert_rows
 from lockgate.domains.projects.service import Bootstrap
-from lockgate.domains.pulse.engine import experiment_assignment, scorecard_sums
+from lockgate.domains.pulse.engine import compute_group_sums, experiment_assignment
 from lockgate.kit.db import Database
 from tests.contract.client import ContractClient
 
@@ -102,7 +102,7 @@ def _expected(units: dict[str, Any], metric_type: str) -> dict[str, dict[str, fl
     return sums
 
 
-def test_scorecard_sums__funnel_and_composites__equal_python_reduction(
+def test_compute_group_sums__funnel_and_composites__equal_python_reduction(
     db: Database, rows: dict[str, Any]
 ) -> None:
     spec = experiment_assignment(
@@ -110,7 +110,7 @@ def test_scorecard_sums__funnel_and_composites__equal_python_reduction(
     )
     refs = [("primary", {"name": d["name"], "type": d["type"]}) for d in DERIVED]
     with db.transaction(write=False) as session:
-        found = scorecard_sums(session, rows["pid"], spec, refs, lambda _p, _m: None)
+        found = compute_group_sums(session, rows["pid"], spec, refs, lambda _p, _m: None)
 
     by_type = {metric["type"]: metric for metric in found["metrics"]}
     assert set(by_type) == {"funnel", "composite", "composite_sum"}

@@ -95,7 +95,7 @@ def test_pulse__planted_lift__reported_with_covering_interval(
     assert secondary["controlMean"] == secondary["testMean"] == 1.0
 
 
-def test_pulse_results__before_any_load__empty_scorecard(console: ContractClient) -> None:
+def test_pulse_results__before_any_load__empty_metric_results(console: ContractClient) -> None:
     experiment = _experiment(console)
     groups = [g["id"] for g in experiment["groups"]]
     data = console.get(

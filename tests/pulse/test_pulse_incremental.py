@@ -19,9 +19,10 @@ from sqlalchemy import func, select, update
 from lockgate.domains.events import incoming
 from lockgate.domains.events.repository import insert_rows
 from lockgate.domains.projects.service import Bootstrap
-from lockgate.domains.pulse.engine import experiment_assignment, scorecard_sums
+from lockgate.domains.pulse.engine import compute_group_sums, experiment_assignment
+from lockgate.domains.pulse.incremental.kept import StateKey, forget_deleted
+from lockgate.domains.pulse.incremental.load import load_group_sums
 from lockgate.domains.pulse.monitoring import gate_rule_assignment, holdout_assignment
-from lockgate.domains.pulse.state import StateKey, forget_deleted, load_scorecard
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
 from lockgate.storage.models import CustomEvent, PulseState, PulseStateUnit, PulseStateValue
@@ -142,7 +143,7 @@ def _spec(end_ms: int) -> Any:
 
 def _from_raw(db: Database, pid: str, end_ms: int) -> dict[str, Any]:
     with db.transaction(write=False) as session:
-        return scorecard_sums(session, pid, _spec(end_ms), REFS, lambda _p, _m: None)
+        return compute_group_sums(session, pid, _spec(end_ms), REFS, lambda _p, _m: None)
 
 
 def _load(
@@ -162,7 +163,7 @@ def _load(
         if progress is not None:
             progress(percent, message)
 
-    found = load_scorecard(
+    found = load_group_sums(
         db.engine,
         StateKey(pid, "experiment", "exp"),
         _spec(end_ms),
@@ -191,7 +192,7 @@ def _same(found: Any, expected: Any, where: str = "") -> None:
         assert found == expected, (where, found, expected)
 
 
-def test_load_scorecard__incremental_after_changes__equals_a_load_from_raw_rows(
+def test_load_group_sums__incremental_after_changes__equals_a_load_from_raw_rows(
     db: Database, pid: str
 ) -> None:
     first_end = T0 + 4 * DAY
@@ -220,7 +221,7 @@ def test_load_scorecard__incremental_after_changes__equals_a_load_from_raw_rows(
     assert "recomputing 0 units with new exposures or events" in messages
 
 
-def test_load_scorecard__full_or_changed_definition__rebuilds_the_state(
+def test_load_group_sums__full_or_changed_definition__rebuilds_the_state(
     db: Database, pid: str, console: ContractClient
 ) -> None:
     end = T0 + 4 * DAY
@@ -245,7 +246,7 @@ def test_load_scorecard__full_or_changed_definition__rebuilds_the_state(
     assert rebuilt.id == state.id and rebuilt.fingerprint != state.fingerprint
 
 
-def test_load_scorecard__failed_load__keeps_the_state_and_no_temporary_table(
+def test_load_group_sums__failed_load__keeps_the_state_and_no_temporary_table(
     db: Database, pid: str
 ) -> None:
     end = T0 + 4 * DAY
@@ -321,7 +322,7 @@ def test_load_pulse__incremental__served_from_kept_values_forgotten_with_the_exp
     assert _state(db) == ([], 0)
 
 
-def test_load_scorecard__most_units_changed__computes_every_unit(db: Database, pid: str) -> None:
+def test_load_group_sums__most_units_changed__computes_every_unit(db: Database, pid: str) -> None:
     end = T0 + 4 * DAY
     _load(db, pid, end, incremental=False)
     rng = random.Random(13)
@@ -337,7 +338,7 @@ def test_load_scorecard__most_units_changed__computes_every_unit(db: Database, p
     _same(found, _from_raw(db, pid, end))
 
 
-def test_load_scorecard__state_changed_by_another_load__computes_every_unit(
+def test_load_group_sums__state_changed_by_another_load__computes_every_unit(
     db: Database, pid: str
 ) -> None:
     end = T0 + 4 * DAY
@@ -403,7 +404,7 @@ def test_watermark__move_in_flight__no_row_commits_below_it_later(
 
 
 @pytest.mark.parametrize("first", ["full", "none"])
-def test_load_scorecard__concurrent_incremental_loads__state_stays_exact(
+def test_load_group_sums__concurrent_incremental_loads__state_stays_exact(
     db: Database, pid: str, first: str
 ) -> None:
     """From a kept state, or from none (every load then creates it). The loads reach their
@@ -461,7 +462,7 @@ def _monitored(pid: str, unit: str, ts: int, rng: random.Random) -> list[dict[st
 
 
 @pytest.mark.parametrize("entity_type", ["gate_rule", "holdout"])
-def test_load_scorecard__gate_rule_or_holdout__incremental_equals_a_load_from_raw_rows(
+def test_load_group_sums__gate_rule_or_holdout__incremental_equals_a_load_from_raw_rows(
     db: Database, pid: str, entity_type: str
 ) -> None:
     rng = random.Random(21)
@@ -475,7 +476,7 @@ def test_load_scorecard__gate_rule_or_holdout__incremental_equals_a_load_from_ra
 
     def load(end_ms: int) -> tuple[dict[str, Any], list[str]]:
         messages: list[str] = []
-        found = load_scorecard(
+        found = load_group_sums(
             db.engine,
             StateKey(pid, entity_type, "h" if entity_type == "holdout" else "g", "base"),
             spec(end_ms),
@@ -486,7 +487,7 @@ def test_load_scorecard__gate_rule_or_holdout__incremental_equals_a_load_from_ra
             now_ms=end_ms,
         )
         with db.transaction(write=False) as session:
-            expected = scorecard_sums(session, pid, spec(end_ms), REFS[:4], lambda _p, _m: None)
+            expected = compute_group_sums(session, pid, spec(end_ms), REFS[:4], lambda _p, _m: None)
         _same(found, expected)
         return found, messages
 

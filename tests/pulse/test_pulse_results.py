@@ -1,6 +1,7 @@
 """Results from stored sums: Benjamini-Hochberg per variant (alone, pooled with per metric, and
-on primary metrics only) and the Bayesian view, checked against the formulas of stats.md §1.9
-and §1.13 worked with the standard library's normal distribution."""
+on primary metrics only) and the Bayesian view, checked against the formulas of
+docs/statistics.md §Multiple comparisons and docs/statistics.md §Bayesian view worked with the
+standard library's normal distribution."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from fastapi import FastAPI
 
 from lockgate.domains.events.repository import insert_rows
 from lockgate.domains.projects.service import Bootstrap
-from lockgate.domains.pulse.results import ResultOptions, scorecard
+from lockgate.domains.pulse.results import ResultOptions, metric_results
 from lockgate.kit.db import Database
 from tests.contract.client import ContractClient
 from tests.pulse.helpers import REVENUE, start_experiment
@@ -60,7 +61,7 @@ def _by_id(result: dict[str, list[Any]]) -> dict[str, dict[str, Any]]:
 
 
 def _uncorrected_p(test: str) -> dict[str, float]:
-    return {k: m["pValue"] for k, m in _by_id(scorecard(DOCUMENT, _options(test))).items()}
+    return {k: m["pValue"] for k, m in _by_id(metric_results(DOCUMENT, _options(test))).items()}
 
 
 def _alpha_of(metric: dict[str, Any]) -> float:
@@ -71,7 +72,7 @@ def _alpha_of(metric: dict[str, Any]) -> float:
 
 
 def _bh(p_values: list[float], q: float = 0.05) -> float:
-    """stats.md §1.9: the largest k·q/m with p_(k) <= k·q/m, else q/m."""
+    """docs/statistics.md §Multiple comparisons: the largest k·q/m with p_(k) <= k·q/m, else q/m."""
     m = len(p_values)
     found = [k * q / m for k, p in enumerate(sorted(p_values), 1) if p <= k * q / m]
     return max(found, default=q / m)
@@ -79,7 +80,7 @@ def _bh(p_values: list[float], q: float = 0.05) -> float:
 
 def test_bh_per_variant__each_metric_corrected_over_its_test_groups() -> None:
     a, b = _uncorrected_p("Test A"), _uncorrected_p("Test B")
-    result = _by_id(scorecard(DOCUMENT, _options(bh_per_variant=True)))
+    result = _by_id(metric_results(DOCUMENT, _options(bh_per_variant=True)))
     for metric_id, metric in result.items():
         expected = _bh([a[metric_id], b[metric_id]])
         assert _alpha_of(metric) == pytest.approx(expected, rel=1e-9), metric_id
@@ -90,7 +91,7 @@ def test_bh_per_variant__each_metric_corrected_over_its_test_groups() -> None:
 def test_bh_per_variant_and_per_metric__one_pooled_family() -> None:
     a, b = _uncorrected_p("Test A"), _uncorrected_p("Test B")
     expected = _bh([*a.values(), *b.values()])  # 3 metrics x 2 test groups
-    result = _by_id(scorecard(DOCUMENT, _options(bh_per_variant=True, bh_per_metric=True)))
+    result = _by_id(metric_results(DOCUMENT, _options(bh_per_variant=True, bh_per_metric=True)))
     for metric in result.values():
         assert _alpha_of(metric) == pytest.approx(expected, rel=1e-9)
     assert expected != pytest.approx(0.05)
@@ -99,15 +100,15 @@ def test_bh_per_variant_and_per_metric__one_pooled_family() -> None:
 def test_bh_primary_only__secondary_metrics_keep_alpha() -> None:
     a = _uncorrected_p("Test A")
     options = _options(bh_per_metric=True, bh_primary_only=True)
-    result = _by_id(scorecard(DOCUMENT, options))
+    result = _by_id(metric_results(DOCUMENT, options))
     primary = _bh([a["revenue::sum"], a["visits::sum"]])
     assert _alpha_of(result["revenue::sum"]) == pytest.approx(primary, rel=1e-9)
     assert _alpha_of(result["support::sum"]) == pytest.approx(0.05, rel=1e-9)
 
 
 def test_bayesian_view__no_prior__credible_interval_chance_to_beat_expected_loss() -> None:
-    frequentist = scorecard(DOCUMENT, _options())
-    found = scorecard(DOCUMENT, _options(bayesian=True))
+    frequentist = metric_results(DOCUMENT, _options())
+    found = metric_results(DOCUMENT, _options(bayesian=True))
     revenue, plain = _by_id(found)["revenue::sum"], _by_id(frequentist)["revenue::sum"]
     chances = {m["metricID"]: m for m in found["bayesian"]}
     assert set(chances) == {"revenue::sum", "visits::sum", "support::sum"}
@@ -136,10 +137,10 @@ def test_bayesian_view__no_prior__credible_interval_chance_to_beat_expected_loss
 
 def test_bayesian_view__decrease_metric__chance_that_test_lowers_it() -> None:
     document = {"metrics": [{**DOCUMENT["metrics"][1], "directionality": "decrease"}]}
-    both = scorecard(DOCUMENT, _options("Test B", bayesian=True))
+    both = metric_results(DOCUMENT, _options("Test B", bayesian=True))
     assert both["primaryMetrics"][1]["percentChange"] < 0  # Test B lowered visits
     up = both["bayesian"][1]
-    (down,) = scorecard(document, _options("Test B", bayesian=True))["bayesian"]
+    (down,) = metric_results(document, _options("Test B", bayesian=True))["bayesian"]
     assert down["chanceToBeat"] == pytest.approx(100 - up["chanceToBeat"], rel=1e-9)
     assert down["chanceToBeat"] > 50
     assert down["expectedLoss"] < up["expectedLoss"]

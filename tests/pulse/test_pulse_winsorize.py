@@ -1,5 +1,5 @@
-"""Winsorization pushed down (stats.md §1.7): the 99.9th-percentile cap found by rank inside the
-database and the capped sums equal a plain Python capping of the unit values."""
+"""Winsorization pushed down (docs/statistics.md §Winsorization): the 99.9th-percentile cap found by
+rank inside the database and the capped sums equal a plain Python capping of the unit values."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from sqlalchemy import text
 from lockgate.cores.stats.winsorize import winsorization_cap
 from lockgate.domains.events.repository import insert_rows
 from lockgate.domains.projects.service import Bootstrap
-from lockgate.domains.pulse.engine import scorecard_sums
+from lockgate.domains.pulse.engine import compute_group_sums
 from lockgate.domains.pulse.metrics import plan_for
-from lockgate.domains.pulse.results import ResultOptions, scorecard
+from lockgate.domains.pulse.results import ResultOptions, metric_results
 from lockgate.domains.pulse.sql import CUPED_WINDOW_MS, Assignment
 from lockgate.kit.db import Database
 from tests.contract.client import ContractClient
@@ -104,7 +104,7 @@ def _python_capped(rows: dict[str, Any], aggregation: str) -> tuple[float, dict[
 def document(db: Database, rows: dict[str, Any]) -> dict[str, Any]:
     spec = Assignment(experiment="exp", id_type="userID", group_rules=RULES)
     with db.transaction(write=False) as session:
-        sums = scorecard_sums(session, rows["pid"], spec, REFS, lambda _p, _m: None)
+        sums = compute_group_sums(session, rows["pid"], spec, REFS, lambda _p, _m: None)
     return sums
 
 
@@ -155,20 +155,20 @@ def test_metric_plan__type__winsorized_only_for_counts_and_sums(
 
 
 @pytest.mark.parametrize("winsorize", [True, False])
-def test_scorecard__winsorize_option__reads_capped_or_raw_sums(
+def test_metric_results__winsorize_option__reads_capped_or_raw_sums(
     rows: dict[str, Any], document: dict[str, Any], winsorize: bool
 ) -> None:
     # Given stored capped and raw sums, when results are asked without CUPED
     _, expected = _python_capped(rows, "sum")
     options = ResultOptions(control="Control", test="Test", cuped=False, winsorize=winsorize)
-    (primary,) = scorecard(document, options)["primaryMetrics"]
+    (primary,) = metric_results(document, options)["primaryMetrics"]
     # Then the means are the capped ones by default and the raw ones when winsorization is off
     key = "sx" if winsorize else "raw_sx"
     for group, field in (("Control", "controlMean"), ("Test", "testMean")):
         assert primary[field] == pytest.approx(expected[group][key] / expected[group]["n"])
 
 
-def test_scorecard__no_non_zero_values__uncapped(db: Database, project: Bootstrap) -> None:
+def test_metric_results__no_non_zero_values__uncapped(db: Database, project: Bootstrap) -> None:
     # Given exposures but no events at all
     pid = project.project.id
     exposures = [
@@ -178,22 +178,22 @@ def test_scorecard__no_non_zero_values__uncapped(db: Database, project: Bootstra
     with db.transaction() as session:
         insert_rows(session.connection(), "exposures", exposures)
         spec = Assignment(experiment="exp", id_type="userID", group_rules=RULES)
-        found = scorecard_sums(session, pid, spec, REFS[1:2], lambda _p, _m: None)
+        found = compute_group_sums(session, pid, spec, REFS[1:2], lambda _p, _m: None)
     # Then there is no cap and the results read the raw sums
     (metric,) = found["metrics"]
     assert metric["winsorization"]["cap"] is None and "cappedSums" not in metric
-    (secondary,) = scorecard(found, ResultOptions(control="Control", test="Test"))[
+    (secondary,) = metric_results(found, ResultOptions(control="Control", test="Test"))[
         "secondaryMetrics"
     ]
     assert secondary["controlMean"] == secondary["testMean"] == 0.0
 
 
-def test_scorecard_sums__staging_tables__dropped_afterwards(
+def test_compute_group_sums__staging_tables__dropped_afterwards(
     db: Database, rows: dict[str, Any]
 ) -> None:
     spec = Assignment(experiment="exp", id_type="userID", group_rules=RULES)
     with db.transaction(write=False) as session:
-        scorecard_sums(session, rows["pid"], spec, REFS, lambda _p, _m: None)
+        compute_group_sums(session, rows["pid"], spec, REFS, lambda _p, _m: None)
         if db.is_sqlite:
             query = "SELECT count(*) FROM sqlite_temp_master WHERE name LIKE 'pulse_%'"
         else:

@@ -41,7 +41,7 @@ def read_id_list(
 
     The official schema for this operation admits no body (``data`` must be an array and an
     ``IDListDto`` object at once); the extract corrects it to what Statsig returns, one
-    ``IDListDto`` (``tools/extract_console_spec.py``, console-api.md §5.1).
+    ``IDListDto`` (``tools/extract_console_spec.py``, docs/console.md §Envelope and pagination).
     """
     with ContractClient(app, project.console_key) as client:
         response = client.get(f"{SEGMENTS}/{segment_id}/id_list", params=params)

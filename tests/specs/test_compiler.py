@@ -1,4 +1,4 @@
-"""The compiler maps stored console entities to dcs-v2 exactly as `compile-mapping.md` says."""
+"""The compiler maps stored console entities to dcs-v2 exactly as `docs/compiling.md` says."""
 
 from __future__ import annotations
 
@@ -200,7 +200,7 @@ def test_dcs_condition__console_type__statsig_encoding(
 
 
 def test_condition_id__everyone__statsig_djb2_id() -> None:
-    # compile-mapping.md §1.3: Statsig's own id for this condition.
+    # docs/compiling.md §Condition ids: Statsig's own id for this condition.
     everyone = dcs_condition(_condition("public"), "userID")
     assert condition_id(everyone) == "1828919350"
 

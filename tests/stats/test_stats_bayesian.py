@@ -1,4 +1,4 @@
-"""Normal-normal Bayesian view (stats.md §1.13) by hand."""
+"""Normal-normal Bayesian view (docs/statistics.md §Bayesian view) by hand."""
 
 from __future__ import annotations
 

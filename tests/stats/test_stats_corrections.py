@@ -1,4 +1,5 @@
-"""Bonferroni and Benjamini-Hochberg (stats.md §1.9) against vectors worked by hand."""
+"""Bonferroni and Benjamini-Hochberg (docs/statistics.md §Multiple comparisons) against vectors
+worked by hand."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ DOCS_EXAMPLE: _MetricSplit = {"primary_metrics": 2, "secondary_metrics": 4, "pri
         (BonferroniPlan(test_groups=3), "primary", 0.05),
         # Per variant, 3 test groups: 0.05/3.
         (BonferroniPlan(test_groups=3, per_variant=True), "primary", 0.05 / 3),
-        # stats.md example: 0.6 x 0.05/2 = 0.015 primary, 0.4 x 0.05/4 = 0.005 secondary.
+        # The example of docs/statistics.md §Multiple comparisons:
+        # 0.6 x 0.05/2 = 0.015 primary, 0.4 x 0.05/4 = 0.005 secondary.
         (BonferroniPlan(per_metric=True, **DOCS_EXAMPLE), "primary", 0.015),
         (BonferroniPlan(per_metric=True, **DOCS_EXAMPLE), "secondary", 0.005),
         # Both, multiplicatively: 0.015/3 = 0.005.

@@ -1,4 +1,4 @@
-"""CUPED applicability rules (stats.md §1.6) on constructed sufficient statistics."""
+"""CUPED applicability rules (docs/statistics.md §CUPED) on constructed sufficient statistics."""
 
 from __future__ import annotations
 

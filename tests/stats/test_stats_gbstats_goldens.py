@@ -1,8 +1,8 @@
 """Our results against GrowthBook's gbstats on the same sufficient statistics.
 
 Goldens come from tools/gbstats/make_goldens.py (gbstats from the growthbook repository, which
-has ratio CUPED). Where Statsig's method legitimately differs from gbstats (stats.md §3.4) the
-comment says so and we compare what is comparable:
+has ratio CUPED). Where Statsig's method legitimately differs from gbstats
+(docs/statistics.md §Where gbstats differs) the comment says so and we compare what is comparable:
 
 * gbstats always uses Welch's t; Statsig uses z unless nu < 100. At nu ~ 40,000 the CIs differ by
   t/z - 1 ~ 3e-5, so large-sample CIs are compared as gbstats' SE x Z, and p-values loosely.

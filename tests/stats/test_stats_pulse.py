@@ -1,4 +1,5 @@
-"""The PulseMetric dict (stats.md §2.2): field names, units, and the published Console example."""
+"""The PulseMetric dict (docs/statistics.md §Metric objects): field names, units, and the published
+Console example."""
 
 from __future__ import annotations
 
@@ -59,7 +60,8 @@ def _from_se(units: int, mean: float, se: float) -> GroupEstimate:
 
 def test_pulse_metric__console_example_support_success_rate__reproduced() -> None:
     # Given the published secondary metric: SEs 0.0038882 / 0.0039530, control mean 0.712686,
-    # change 0.0032569, at 90% confidence with the simplified relative CI (stats.md §2.2)
+    # change 0.0032569, at 90% confidence with the simplified relative CI
+    # (docs/statistics.md §Metric objects)
     c = contrast(
         _from_se(100_000, 0.712686, 0.0039530),
         _from_se(100_000, 0.712686 + 0.0032569, 0.0038882),
@@ -84,7 +86,8 @@ def test_pulse_metric__sequential_off__no_sequential_fields() -> None:
     assert set(out) <= SPEC_FIELDS
     assert not any(key.startswith(("sequential", "percentSequential")) for key in out)
     assert "adjustedAlpha" not in out
-    # stats.md §3.3: delta 0.24670879, z p 0.00120475, Fieller [0.745282%, 3.066070%]
+    # docs/statistics.md §Reference values: delta 0.24670879, z p 0.00120475, Fieller [0.745282%,
+    # 3.066070%]
     assert out["absoluteChange"] == pytest.approx(0.24670879, abs=1e-8)
     assert out["pValue"] == pytest.approx(0.00120475, abs=1e-8)
     assert out["percentConfidenceInterval"] == pytest.approx(
@@ -95,7 +98,7 @@ def test_pulse_metric__sequential_off__no_sequential_fields() -> None:
 def test_pulse_metric__sequential_on__msprt_fields_filled() -> None:
     settings = PulseSettings(sequential=True, relative_method="delta")
     out = pulse_metric("Revenue::sum", "increase", analyze_mean(CONTROL, TEST, settings))
-    # stats.md §3.3: Z* = 3.5845, CI* = [-0.026422, 0.519840], p* = 0.07667
+    # docs/statistics.md §Reference values: Z* = 3.5845, CI* = [-0.026422, 0.519840], p* = 0.07667
     assert out["sequentialTestingConfidenceInterval"] == pytest.approx(
         {"lower": -0.026422, "upper": 0.519840}, abs=1e-6
     )
@@ -109,7 +112,7 @@ def test_pulse_metric__adjusted_alpha__reported_and_ci_wider() -> None:
         "m::sum", "increase", analyze_mean(CONTROL, TEST, PulseSettings(adjusted_alpha=0.01))
     )
     assert corrected["adjustedAlpha"] == 0.01
-    assert corrected["confidenceIntervalDelta"] > plain["confidenceIntervalDelta"]  # type: ignore[operator]
+    assert corrected["confidenceIntervalDelta"] > plain["confidenceIntervalDelta"]
 
 
 def test_pulse_metric__zero_control_mean__percent_fields_omitted() -> None:
@@ -128,7 +131,7 @@ def test_pulse_metric__cuped__test_mean_adjusted_control_mean_raw() -> None:
         PulseSettings(),
     )
     out = pulse_metric("Revenue::sum", "increase", analysis)
-    # control 12.990911 unadjusted; delta 0.20979532 (stats.md §3.3, gbstats)
+    # control 12.990911 unadjusted; delta 0.20979532 (docs/statistics.md §Reference values, gbstats)
     assert out["controlMean"] == pytest.approx(12.990911, abs=1e-6)
     assert out["absoluteChange"] == pytest.approx(0.20979532, abs=1e-8)
 
@@ -161,7 +164,8 @@ def test_pulse_metric__ratio_metric__units_and_ratio_means() -> None:
     control = RatioStats(20000, 17955, 37577, 59697, 238537, 71899)
     test = RatioStats(20000, 18341, 38833, 60306, 241464, 73779)
     out = pulse_metric("ctr::ratio", "increase", analyze_ratio(control, test, PulseSettings()))
-    # stats.md §3.3: R_c = 0.3007689, delta 0.00336338, z p 0.260718 (gbstats t p 0.260724)
+    # docs/statistics.md §Reference values: R_c = 0.3007689, delta 0.00336338, z p 0.260718 (gbstats
+    # t p 0.260724)
     assert out["controlMean"] == pytest.approx(0.3007689, abs=1e-7)
     assert out["absoluteChange"] == pytest.approx(0.00336338, abs=1e-8)
     assert out["pValue"] == pytest.approx(0.26071, abs=1e-4)

@@ -1,4 +1,5 @@
-"""mSPRT (stats.md §1.8) against vectors worked by hand from the formulas."""
+"""mSPRT (docs/statistics.md §Sequential testing) against vectors worked by hand from the
+formulas."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from lockgate.cores.stats.sufficient import GroupEstimate
 #   (V + tau)/tau                          = 0.233658/0.153658 = 1.520636
 #   -2 ln(0.025) = 7.377759;  ln(V/(V+tau)) = ln(0.342381) = -1.071833
 #   Z*  = sqrt(1.520636 x (7.377759 + 1.071833)) = sqrt(12.848718) = 3.584515
-#   (equal split and variances: the same 3.5845 as stats.md §3.3 at 20,000 per arm)
+#   (equal split and variances: the 3.5845 of docs/statistics.md §Reference values, 20,000 per arm)
 #   CI* = 0.5 +- 3.584515 x 0.282843       = [-0.513854, 1.513854]
 #   sigma = Z*/Z = 1.828868; Z = 0.5/0.282843 = 1.767767; p* = 2 Phi(-0.966592) = 0.333749
 # Case B: var(X_t) = 9, var(X_c) = 1, N_t = 50, N_c = 150, delta = 0.5.
@@ -63,7 +64,8 @@ def test_sequential__hand_vector__matches_formula(
 
 @pytest.mark.parametrize("units", [100, 20_000, 5_000_000])
 def test_msprt_z_star__equal_split_equal_variance__is_constant_in_n(units: int) -> None:
-    # Given a 50/50 split with equal variances, V/tau = 2/Z^2 whatever N (stats.md §1.8)
+    # Given a 50/50 split with equal variances, V/tau = 2/Z^2 whatever N
+    # (docs/statistics.md §Sequential testing)
     v = 3.0
     found = msprt_z_star(2 * v / units, v, v, units, units)
     # Then Z* is the same 3.5845 at every sample size

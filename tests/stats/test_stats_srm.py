@@ -1,4 +1,5 @@
-"""SRM health check (stats.md §1.10): chi-square on unit counts, graded by Statsig thresholds."""
+"""SRM health check (docs/statistics.md §Sample ratio mismatch): chi-square on unit counts, graded
+by Statsig thresholds."""
 
 from __future__ import annotations
 

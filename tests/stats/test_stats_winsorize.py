@@ -1,4 +1,4 @@
-"""Winsorization (stats.md §1.7) against vectors worked by hand."""
+"""Winsorization (docs/statistics.md §Winsorization) against vectors worked by hand."""
 
 from __future__ import annotations
 

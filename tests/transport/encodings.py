@@ -23,7 +23,8 @@ def zero_bomb(coding: str, inflated: int) -> bytes:
     """``inflated`` zero bytes, compressed fast (level 1) by the coding's real encoder."""
     zeros = bytes(inflated)
     if coding == "br":
-        return brotli.compress(zeros, quality=1)
+        body: bytes = brotli.compress(zeros, quality=1)  # brotli ships no type hints
+        return body
     if coding == "zstd":
         return zstandard.ZstdCompressor(level=1).compress(zeros)
     wbits = 16 + zlib.MAX_WBITS if coding == "gzip" else zlib.MAX_WBITS

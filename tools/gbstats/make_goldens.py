@@ -8,9 +8,9 @@ PyPI 0.8.0 lacks; with PyPI 0.8.0 those cases are left out.
     /tmp/gbvenv/bin/pip install gbstats            # or: pip install <growthbook>/packages/stats
     /tmp/gbvenv/bin/python tools/gbstats/make_goldens.py > tests/stats/goldens_gbstats.json
 
-The inputs are fixed sufficient statistics (stats.md §3.2: 20,000 units per arm, plus a small
-n=30 case where Welch's t is in force for Statsig too). The script only reads them and prints
-what gbstats says; the tests decide what is comparable.
+The inputs are fixed sufficient statistics (docs/statistics.md §Reference data: 20,000 units per
+arm, plus a small n=30 case where Welch's t is in force for Statsig too). The script only reads them
+and prints what gbstats says; the tests decide what is comparable.
 """
 
 from __future__ import annotations

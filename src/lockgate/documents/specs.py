@@ -89,6 +89,8 @@ class ConfigSpecsV2(TypedDict):
     sdk_configs: dict[str, str | int]
     sdk_flags: JsonObject
     app_id: NotRequired[str]
+    # djb2 of each client key with a target app → its primary app id (docs/sdk.md §Target apps).
+    hashed_sdk_keys_to_app_ids: NotRequired[dict[str, str]]
     default_environment: NotRequired[str]
     # Added when the document is encoded for a download.
     checksum: NotRequired[str]

@@ -1,17 +1,22 @@
 """Engines and sessions for SQLite (embedded default) and PostgreSQL.
 
 SQLite runs in WAL mode with one writer: a write transaction starts with ``BEGIN IMMEDIATE`` so
-two writers queue on the lock instead of failing halfway through.
+two writers queue on the lock instead of failing halfway through. Commits are synced
+(``synchronous=FULL`` unless ``sqlite_synchronous`` says otherwise), so what was acknowledged
+survives a power loss; ``backup`` copies a live database.
 """
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, RootTransaction, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from lockgate.kit.settings import Settings
@@ -34,21 +39,27 @@ def make_engine(settings: Settings) -> Engine:
         if url.startswith("sqlite:///") and ":memory:" not in url:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **_JSON_OPTIONS)
-        _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
+        _configure_sqlite(engine, settings)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **_JSON_OPTIONS)
 
 
-def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+def _configure_sqlite(engine: Engine, settings: Settings) -> None:
+    synchronous = settings.sqlite_synchronous.upper()
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when a transaction begins.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # First, so that every statement after it waits for a lock instead of failing: turning
+        # a new file to WAL needs one while another process may be creating the same file.
+        cursor.execute(f"PRAGMA busy_timeout={int(settings.sqlite_busy_timeout_ms)}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # FULL syncs the WAL at every commit: an acknowledged write survives a power loss, not
+        # only the end of the process (NORMAL may lose the last commits then).
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         # Reads map the file instead of copying each page through read(): Pulse visits
         # millions of index pages per job. SQLite caps the map at its compile-time maximum.
         cursor.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
@@ -60,13 +71,19 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def begin(connection: Connection, *, write: bool) -> RootTransaction:
+    """Begin a transaction of ``connection``; a write one takes SQLite's write lock at its
+    start (waiting up to the busy timeout for it) instead of at its first write."""
+    connection.execution_options(**{_WRITE_OPTION: write})
+    return connection.begin()
+
+
 @contextmanager
 def connection_transaction(connection: Connection, *, write: bool) -> Iterator[Session]:
     """A transaction of ``connection`` (a write one takes SQLite's write lock at its start) and
     a session joined to it: for work spanning several transactions of one connection, whose
     temporary tables live as long as it does. Commits on success, rolls back on any error."""
-    connection.execution_options(**{_WRITE_OPTION: write})
-    with connection.begin():
+    with begin(connection, write=write):
         session = Session(bind=connection, expire_on_commit=False)
         try:
             yield session
@@ -102,6 +119,34 @@ class Database:
             raise
         finally:
             session.close()
+
+    def backup(self, target: Path) -> None:
+        """Copy the SQLite database to ``target`` while other connections and processes go on
+        writing. SQLite's online backup copies the one snapshot it reads, every commit before
+        it and none after; the copy is a single file (rollback journal, not WAL), written
+        beside ``target``, synced, then renamed over it, so ``target`` is never half written.
+        """
+        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        try:
+            copy = sqlite3.connect(partial)
+            try:
+                with self.engine.connect() as connection:
+                    source = connection.connection.driver_connection
+                    assert isinstance(source, sqlite3.Connection)
+                    source.backup(copy)
+                copy.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                copy.close()
+            with partial.open("rb+") as written:
+                os.fsync(written.fileno())
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+        directory = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -79,6 +79,14 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(
         default=30_000, ge=0, description="How long a SQLite writer waits for the write lock."
     )
+    sqlite_synchronous: Literal["full", "normal"] = Field(
+        default="full",
+        description=(
+            "SQLite's synchronous mode. full: every commit (every acknowledged event batch) "
+            "survives a power loss; normal: faster, survives a crash of the process but may "
+            "lose the last commits on a power loss."
+        ),
+    )
 
     @property
     def resolved_database_url(self) -> str:
@@ -89,6 +97,12 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file; None on PostgreSQL or in memory."""
+        name = make_url(self.resolved_database_url).database
+        return Path(name) if self.is_sqlite and name and name != ":memory:" else None
 
     def summary(self) -> str:
         """Every setting as ``name=value`` for the start-up log, the database password hidden."""

@@ -1,4 +1,4 @@
-"""Which of a layer's 1000 buckets an experiment owns (`compile-mapping.md` §6.5).
+"""Which of a layer's 1000 buckets an experiment owns (`docs/compiling.md` §Allocation).
 
 Pure functions. Allocations of experiments in one layer never overlap; growing an allocation
 keeps every bucket the experiment already had (so no allocated user is re-randomised), and
@@ -32,7 +32,8 @@ def reserve(current: Sequence[int], count: int, taken: Collection[int]) -> list[
 
 
 def thresholds(sizes: Sequence[float]) -> list[int]:
-    """Cumulative ``user_bucket lt`` thresholds over 1000 buckets, in decimal (§6.2)."""
+    """Cumulative ``user_bucket lt`` thresholds over 1000 buckets, in decimal
+    (docs/compiling.md §Group thresholds)."""
     result: list[int] = []
     total = Decimal(0)
     for size in sizes:

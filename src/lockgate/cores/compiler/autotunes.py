@@ -1,4 +1,4 @@
-"""Compiling autotunes into the canonical spec (`compile-mapping.md` §9).
+"""Compiling autotunes into the canonical spec (`docs/compiling.md` §Autotunes).
 
 An autotune is a ``dynamic_configs`` spec with ``entity: "autotune"``, ``defaultValue {}`` and no
 ``isActive``/``hasSharedParams`` keys. Its rules depend on the lifecycle:
@@ -7,35 +7,23 @@ An autotune is a ``dynamic_configs`` spec with ``entity: "autotune"``, ``default
 * running: one rule per variant, in variant order: id = salt = variant id, ``groupName`` = variant
   name, ``returnValue`` = variant ``json``, condition ``user_bucket lt T_i`` on the spec salt, where
   ``T_i`` is the cumulative traffic weight of variants 1..i scaled to 1000 buckets (as experiment
-  groups, §6.2; the last is 1000). The weights are the document's ``trafficWeights`` (a bandit
-  moves traffic by storing new ones), which start at the variants' ``size`` or an equal split;
+  groups, docs/compiling.md §Group thresholds; the last is 1000). The weights are the document's
+  ``trafficWeights`` (a bandit moves traffic by storing new ones), which start at the variants'
+  ``size`` or an equal split;
 * decision made: one ``launchedGroup`` rule (everyone, the winner's name and ``json``), as for
-  experiments (§6.7).
+  experiments (docs/compiling.md §Experiment lifecycle).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from lockgate.cores.compiler.snapshot import target_apps
-from lockgate.documents.specs import ConfigSpec, SpecCondition, SpecRule
+from lockgate.cores.compiler.base import Compiler, entity_salt, entity_spec
+from lockgate.cores.compiler.experiments import bucket_condition, public_condition, with_group_name
+from lockgate.documents.specs import ConfigSpec, SpecRule
 from lockgate.documents.stored import StoredAutotune
-
-if TYPE_CHECKING:
-    from lockgate.cores.compiler.compiler import Compiler
-
-
-def _public(id_type: str) -> SpecCondition:
-    return {
-        "type": "public",
-        "targetValue": None,
-        "operator": None,
-        "field": None,
-        "additionalValues": {},
-        "idType": id_type,
-    }
 
 
 def thresholds(weights: Sequence[float]) -> list[int]:
@@ -64,14 +52,7 @@ def traffic_weights(autotune: Mapping[str, Any]) -> list[float]:
     return [1.0] * len(variants)
 
 
-def _named(rule: SpecRule, group_name: str) -> SpecRule:
-    """``groupName`` goes right after ``name``, where Statsig puts it."""
-    return {"name": rule["name"], "groupName": group_name, **rule}
-
-
 def autotune_spec(compiler: Compiler, autotune: StoredAutotune) -> ConfigSpec:
-    from lockgate.cores.compiler.compiler import entity_salt
-
     id_type = str(autotune.get("idType") or "userID")
     salt = entity_salt(autotune, "autotune")
     status = autotune.get("status") or ("active" if autotune.get("isStarted") else "setup")
@@ -81,20 +62,13 @@ def autotune_spec(compiler: Compiler, autotune: StoredAutotune) -> ConfigSpec:
     rules: list[SpecRule]
     if status == "decision_made" and launched is not None:
         rule = compiler.synthetic_rule(
-            "launchedGroup", [_public(id_type)], id_type, return_value=launched["json"]
+            "launchedGroup", [public_condition(id_type)], id_type, return_value=launched["json"]
         )
-        rules = [_named(rule, launched["name"])]
+        rules = [with_group_name(rule, launched["name"])]
     elif status in ("active", "decision_made") and variants:
         rules = []
         for variant, threshold in zip(variants, thresholds(traffic_weights(autotune)), strict=True):
-            bucket: SpecCondition = {
-                "type": "user_bucket",
-                "targetValue": threshold,
-                "operator": "lt",
-                "field": None,
-                "additionalValues": {"salt": salt},
-                "idType": id_type,
-            }
+            bucket = bucket_condition(threshold, "lt", salt, id_type)
             rules.append(
                 {
                     "name": variant["id"],
@@ -108,21 +82,18 @@ def autotune_spec(compiler: Compiler, autotune: StoredAutotune) -> ConfigSpec:
                 }
             )
     else:
-        rules = [compiler.synthetic_rule("prestart", [_public(id_type)], id_type, return_value={})]
-    spec: ConfigSpec = {
-        "type": "dynamic_config",
-        "salt": salt,
-        "enabled": True,
-        "defaultValue": {},
-        "rules": rules,
-        "idType": id_type,
-        "entity": "autotune",
-        "version": autotune.get("version", 1),
-    }
-    apps = target_apps(autotune)
-    if apps:
-        spec["targetAppIDs"] = apps
-    return spec
+        everyone = [public_condition(id_type)]
+        rules = [compiler.synthetic_rule("prestart", everyone, id_type, return_value={})]
+    return entity_spec(
+        autotune,
+        spec_type="dynamic_config",
+        entity="autotune",
+        salt=salt,
+        enabled=True,
+        default_value={},
+        rules=rules,
+        id_type=id_type,
+    )
 
 
 def compile_section(

@@ -1,4 +1,4 @@
-"""Console conditions to DCS conditions (`compile-mapping.md` §2), and their ids.
+"""Console conditions to DCS conditions (`docs/compiling.md` §Conditions), and their ids.
 
 A DCS condition lives in ``condition_map`` under ``djb2(JSON.stringify(condition))``, so equal
 conditions share one entry and ids are stable across compiles.
@@ -119,7 +119,8 @@ def dcs_condition(condition: StoredConditionMap, id_type: str) -> SpecCondition:
 
 
 def environment_condition(environments: list[str], id_type: str) -> SpecCondition:
-    """The leading condition a rule restricted to environments gets (§2.3)."""
+    """The leading condition a rule restricted to environments gets
+    (docs/compiling.md §Environments)."""
     return {
         "type": "environment_field",
         "targetValue": list(environments),

@@ -1,4 +1,4 @@
-"""Compiling experiments into the canonical spec (`compile-mapping.md` §6).
+"""Compiling experiments into the canonical spec (`docs/compiling.md` §Experiments).
 
 Each experiment becomes a ``dynamic_configs`` spec with ``entity: "experiment"``; its rules are,
 in order: id overrides, conditional overrides (its own and those set on its layer), the layer's
@@ -10,18 +10,21 @@ holdouts, its own holdouts, then the part its status decides (``prestart``; or
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lockgate.cores.compiler.allocation import LAYER_BUCKETS, thresholds
+from lockgate.cores.compiler.base import (
+    Compiler,
+    entity_spec,
+    unit_ids_condition,
+    user_ids_condition,
+)
 from lockgate.cores.compiler.conditions import SEGMENT_PREFIX, environment_condition
+from lockgate.cores.compiler.holdouts import reference_rules
 from lockgate.cores.compiler.parameters import defaults, used_names
-from lockgate.cores.compiler.snapshot import target_apps
 from lockgate.documents.specs import ConfigSpec, SpecCondition, SpecRule
 from lockgate.documents.stored import StoredExperiment, StoredLayer
 from lockgate.documents.values import JsonObject, JsonValue
-
-if TYPE_CHECKING:
-    from lockgate.cores.compiler.compiler import Compiler
 
 INLINE_PREFIX = "segment:inline_targeting:"
 
@@ -62,21 +65,8 @@ def gate_condition(kind: str, target: str, id_type: str) -> SpecCondition:
 def unit_condition(ids: list[str], unit_type: str, id_type: str) -> SpecCondition:
     """User ids match ``user_field userID``; other unit types a ``unit_id`` without ``field``."""
     if unit_type.lower() == "userid":
-        return {
-            "type": "user_field",
-            "targetValue": list(ids),
-            "operator": "any",
-            "field": "userID",
-            "additionalValues": {},
-            "idType": id_type,
-        }
-    return {
-        "type": "unit_id",
-        "targetValue": list(ids),
-        "operator": "any",
-        "additionalValues": {},
-        "idType": unit_type,
-    }
+        return user_ids_condition(ids, id_type)
+    return unit_ids_condition(ids, unit_type)
 
 
 def with_group_name(rule: SpecRule, group_name: str) -> SpecRule:
@@ -137,7 +127,7 @@ def override_rules(
                 conditional.append((group_id, e["type"], e["name"], None))
     rules: list[SpecRule] = []
     for group_id, ids, unit_type, env in id_entries:
-        if group_id not in values.groups or not _env_in_scope(compiler, env):
+        if group_id not in values.groups or not compiler.environment_in_scope(env):
             continue
         conditions = [unit_condition(ids, unit_type, id_type)]
         if env:
@@ -150,7 +140,7 @@ def override_rules(
         )
         rules.append(with_group_name(rule, values.groups[group_id]["name"]))
     for group_id, kind, target, env in conditional:
-        if group_id not in values.groups or not _env_in_scope(compiler, env):
+        if group_id not in values.groups or not compiler.environment_in_scope(env):
             continue
         name = target if kind == "gate" else f"{SEGMENT_PREFIX}{target}"
         conditions = [gate_condition("pass_gate", name, id_type)]
@@ -163,16 +153,12 @@ def override_rules(
     return rules
 
 
-def _env_in_scope(compiler: Compiler, environment: str | None) -> bool:
-    envs = compiler.scope.environments
-    return environment is None or envs is None or environment in envs
-
-
 def allocation_condition(
     buckets: list[int], salt: str, id_type: str, *, inside: bool
 ) -> SpecCondition | None:
     """The experiment's ``layerAssignment`` (``inside=False``: users outside its buckets) or
-    the layer's ``experimentAssignment`` (``inside=True``) condition (§6.5, §7.1)."""
+    the layer's ``experimentAssignment`` (``inside=True``) condition
+    (docs/compiling.md §Allocation, §Layer rules)."""
     if inside:
         if not buckets:
             return None
@@ -268,34 +254,29 @@ def status_rules(
 def experiment_spec(
     compiler: Compiler, experiment: StoredExperiment, layer: StoredLayer | None
 ) -> ConfigSpec:
-    from lockgate.cores.compiler.compiler import holdout_rules
-
     id_type = experiment["idType"]
     values = ExperimentValues(experiment, layer)
     holdouts = []
     if layer is not None:
-        holdouts += holdout_rules(compiler, "layer", layer["id"], id_type)
+        holdouts += reference_rules(compiler, "layer", layer["id"], id_type)
     holdouts += [
         {**rule, "returnValue": values.default}
-        for rule in holdout_rules(compiler, "experiment", experiment["id"], id_type)
+        for rule in reference_rules(compiler, "experiment", experiment["id"], id_type)
     ]
-    spec: ConfigSpec = {
-        "type": "dynamic_config",
-        "salt": experiment["salt"],
-        "enabled": True,
-        "defaultValue": values.default,
-        "rules": [
+    spec = entity_spec(
+        experiment,
+        spec_type="dynamic_config",
+        entity="experiment",
+        salt=experiment["salt"],
+        enabled=True,
+        default_value=values.default,
+        rules=[
             *override_rules(compiler, experiment, layer, values),
             *holdouts,
             *status_rules(compiler, experiment, layer, values),
         ],
-        "idType": id_type,
-        "entity": "experiment",
-        "version": experiment.get("version", 1),
-    }
-    apps = target_apps(experiment)
-    if apps:
-        spec["targetAppIDs"] = apps
+        id_type=id_type,
+    )
     spec["isActive"] = compiled_status(experiment) == "active"
     spec["hasSharedParams"] = layer is not None
     if layer is not None:

@@ -1,10 +1,12 @@
 """Compiling holdouts into the canonical spec, and the rules that apply them to the gates,
-experiments and layers they cover (`compile-mapping.md` §3.3, §6.1, §7.3, §8).
+experiments and layers they cover
+(`docs/compiling.md` §Holdout references, §Experiment rules, §Layer holdout values, §Holdouts).
 
 A holdout is a ``feature_gates`` spec with ``entity: "holdout"``: its overrides first, then one
 population rule passing ``passPercentage`` % of the units (everyone, or those passing
 ``targetingGateID``). A unit that passes the holdout spec is held out. A disabled holdout
-compiles to ``enabled: false, rules: []`` and adds no reference rules anywhere (§8.1).
+compiles to ``enabled: false, rules: []`` and adds no reference rules anywhere
+(docs/compiling.md §Holdout spec).
 
 Which holdouts cover an entity:
 
@@ -27,9 +29,10 @@ has id and name = the holdout's reference id, salt ``""`` and the condition ``pa
 * kind ``"experiment"``: pp 0, ``returnValue`` = the experiment's default value: its layer's
   parameter defaults when it is in an explicit layer (``layerID``), ``{}`` otherwise;
 * kind ``"layer"``: pp 100, ``returnValue`` = the layer's holdout values: the layer document's
-  ``holdoutValues[<holdout id>]`` when the layer package keeps them (frozen at a ship, §7.3), else
-  the layer's current parameter defaults. A layered experiment calls this hook with kind
-  ``"layer"`` and its layer's id for rule 3 of §6.1, then with ``"experiment"`` for rule 4.
+  ``holdoutValues[<holdout id>]`` when the layer package keeps them (frozen at a ship,
+  docs/compiling.md §Layer holdout values), else the layer's current parameter defaults. A layered
+  experiment asks ``reference_rules`` for kind ``"layer"`` and its layer's id for rule 3 of
+  docs/compiling.md §Experiment rules, then for ``"experiment"`` for rule 4.
 """
 
 from __future__ import annotations
@@ -38,15 +41,13 @@ import hashlib
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from lockgate.cores.compiler.base import Compiler, entity_salt
 from lockgate.cores.compiler.conditions import js_number
 from lockgate.documents.specs import ConfigSpec, SpecCondition, SpecRule
 from lockgate.documents.stored import StoredHoldout
 from lockgate.documents.values import JsonValue
-
-if TYPE_CHECKING:
-    from lockgate.cores.compiler.compiler import Compiler
 
 _LISTS = {"gate": "gateIDs", "experiment": "experimentIDs", "layer": "layerIDs"}
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -177,7 +178,7 @@ def reference_rules(compiler: Compiler, kind: str, entity_id: str, id_type: str)
 
 
 def population_rule(compiler: Compiler, holdout: StoredHoldout) -> SpecRule:
-    """The rule passing ``passPercentage`` % of the population (§8.1)."""
+    """The rule passing ``passPercentage`` % of the population (docs/compiling.md §Holdout spec)."""
     id_type = _id_type(holdout)
     gate = holdout.get("targetingGateID")
     condition: SpecCondition
@@ -213,8 +214,6 @@ def population_rule(compiler: Compiler, holdout: StoredHoldout) -> SpecRule:
 
 
 def holdout_spec(compiler: Compiler, holdout: StoredHoldout) -> ConfigSpec:
-    from lockgate.cores.compiler.compiler import entity_salt
-
     id_type = _id_type(holdout)
     enabled = bool(holdout.get("isEnabled", True))
     rules: Sequence[SpecRule] = []

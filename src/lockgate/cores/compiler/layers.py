@@ -1,4 +1,4 @@
-"""Compiling explicit layers into ``layer_configs`` (`compile-mapping.md` §7).
+"""Compiling explicit layers into ``layer_configs`` (`docs/compiling.md` §Layers).
 
 A layer's rules are, in order: its overrides (delegating to the experiment they name), its
 holdouts, then one ``experimentAssignment`` rule per experiment that owns buckets, delegating
@@ -8,22 +8,20 @@ to that experiment through ``configDelegate``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from lockgate.cores.compiler.base import Compiler, entity_spec, unit_ids_condition
 from lockgate.cores.compiler.conditions import SEGMENT_PREFIX
 from lockgate.cores.compiler.experiments import (
     ExperimentValues,
     allocation_condition,
     gate_condition,
 )
+from lockgate.cores.compiler.holdouts import reference_rules
 from lockgate.cores.compiler.parameters import defaults
-from lockgate.cores.compiler.snapshot import target_apps
-from lockgate.documents.specs import ConfigSpec, SpecCondition, SpecRule
+from lockgate.documents.specs import ConfigSpec, SpecRule
 from lockgate.documents.stored import StoredExperiment, StoredLayer
 from lockgate.documents.values import JsonObject
-
-if TYPE_CHECKING:
-    from lockgate.cores.compiler.compiler import Compiler
 
 
 def _delegating(rule: SpecRule, experiment_id: str) -> SpecRule:
@@ -42,19 +40,12 @@ def _override_rules(
     for entry in overrides.get("idOverrides") or []:
         experiment = members.get(entry.get("experimentName") or "")
         env = entry.get("environment")
-        envs = compiler.scope.environments
-        if experiment is None or (env is not None and envs is not None and env not in envs):
+        if experiment is None or not compiler.environment_in_scope(env):
             continue
         group = _group(experiment, entry["groupName"])
         if group is None:
             continue
-        condition: SpecCondition = {
-            "type": "unit_id",
-            "targetValue": list(entry["ids"]),
-            "operator": "any",
-            "additionalValues": {},
-            "idType": entry.get("idType") or id_type,
-        }
+        condition = unit_ids_condition(entry["ids"], entry.get("idType") or id_type)
         rule_id = f"{experiment['id']} {group['id']}:id_override"
         value = ExperimentValues(experiment, layer).of_group(group["id"])
         rule = compiler.synthetic_rule(rule_id, [condition], id_type, return_value=value)
@@ -82,8 +73,6 @@ def _group(experiment: Mapping[str, Any], name: str) -> Mapping[str, Any] | None
 def layer_spec(
     compiler: Compiler, layer: StoredLayer, members: Sequence[StoredExperiment]
 ) -> ConfigSpec:
-    from lockgate.cores.compiler.compiler import holdout_rules
-
     id_type = layer["idType"]
     default = defaults(layer)
     by_id = {m["id"]: m for m in members}
@@ -98,24 +87,20 @@ def layer_spec(
             "experimentAssignment", [condition], id_type, return_value=default
         )
         assignments.append(_delegating(rule, experiment["id"]))
-    spec: ConfigSpec = {
-        "type": "dynamic_config",
-        "salt": layer["salt"],
-        "enabled": True,
-        "defaultValue": default,
-        "rules": [
+    return entity_spec(
+        layer,
+        spec_type="dynamic_config",
+        entity="layer",
+        salt=layer["salt"],
+        enabled=True,
+        default_value=default,
+        rules=[
             *_override_rules(compiler, layer, by_id, default),
-            *holdout_rules(compiler, "layer", layer["id"], id_type),
+            *reference_rules(compiler, "layer", layer["id"], id_type),
             *assignments,
         ],
-        "idType": id_type,
-        "entity": "layer",
-        "version": layer.get("version", 1),
-    }
-    apps = target_apps(layer)
-    if apps:
-        spec["targetAppIDs"] = apps
-    return spec
+        id_type=id_type,
+    )
 
 
 def compile_section(

@@ -6,16 +6,8 @@ layers because a layer's allocation rules delegate to its experiments.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
-
 from lockgate.cores.compiler import autotunes, experiments, holdouts, layers
-from lockgate.documents.specs import SpecRule
-
-if TYPE_CHECKING:
-    from lockgate.cores.compiler.compiler import Compiler, Section
-
-HoldoutHook = Callable[["Compiler", str, str, str], list[SpecRule]]
+from lockgate.cores.compiler.base import Section
 
 SECTIONS: list[Section] = [
     holdouts.compile_section,
@@ -23,4 +15,3 @@ SECTIONS: list[Section] = [
     layers.compile_section,
     autotunes.compile_section,
 ]
-HOLDOUT_HOOKS: list[HoldoutHook] = [holdouts.reference_rules]

@@ -1,6 +1,6 @@
 """The dcs-v1 rendering the legacy Python SDK reads, derived from the v2 document.
 
-Differences (`compile-mapping.md` §11, §12.2): specs are arrays with ``name`` and
+Differences (`docs/compiling.md` §The v1 rendering): specs are arrays with ``name`` and
 ``isDeviceBased``; conditions are inline; ``user_bucket`` set targets are int arrays; a gate rule
 that forces ``false`` is ``passPercentage 0`` (the legacy SDK ignores a gate rule's
 ``returnValue``); and a launched gate, which the legacy SDK would answer ``false`` because it

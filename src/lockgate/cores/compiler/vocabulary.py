@@ -1,7 +1,7 @@
 """Which condition types exist, which operators each accepts, and what each needs.
 
 The operator sets are the union of what Statsig's console documents per type and the SDK
-operators that read the same value (`console-api.md` §7.2); anything else fails closed.
+operators that read the same value (`docs/console.md` §Conditions); anything else fails closed.
 """
 
 from __future__ import annotations
@@ -124,5 +124,5 @@ CONDITION_TYPES: dict[str, ConditionType] = {
 # them rather than store rules that could never match.
 UNEVALUATED_TYPES = frozenset({"url", "javascript"})
 
-# Segment rules may use only these (`console-api.md` §7.3).
+# Segment rules may use only these (`docs/console.md` §Segment conditions).
 SEGMENT_TYPES = frozenset(name for name, spec in CONDITION_TYPES.items() if spec.in_segments)

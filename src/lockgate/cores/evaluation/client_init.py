@@ -1,4 +1,4 @@
-"""The client ``/v1/initialize`` response ("init-v1" format, sdk-protocol.md §2.4).
+"""The client ``/v1/initialize`` response ("init-v1" format, docs/sdk.md §Client initialize).
 
 Every gate, config, experiment, autotune and layer is evaluated for one user and rendered with
 hashed names, the way statsig-python-core's ``get_client_initialize_response`` does it; the
@@ -7,7 +7,7 @@ JS client then evaluates nothing itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Final
 
 from lockgate.cores.evaluation.evaluator import Evaluator, dedupe_exposures
@@ -42,9 +42,9 @@ def app_id_for_client_key(store: SpecStore, client_key: str | None) -> str | Non
     )
 
 
-def _visible_to_app(target_app_ids: Iterable[str] | None, app_id: str | None) -> bool:
-    # A key bound to a target app only receives entities tagged with that app.
-    return app_id is None or (target_app_ids is not None and app_id in target_app_ids)
+def _visible_to_app(target_app_ids: Iterable[str] | None, apps: frozenset[str] | None) -> bool:
+    # A key bound to target apps only receives entities tagged with one of them.
+    return apps is None or (target_app_ids is not None and not apps.isdisjoint(target_app_ids))
 
 
 class _Renderer:
@@ -162,22 +162,30 @@ def client_initialize_response(
     *,
     hash_algorithm: HashAlgorithm = "djb2",
     client_app_id: str | None = None,
+    client_app_ids: Collection[str] | None = None,
 ) -> InitializeResponse:
     """Evaluate everything for ``user`` and return the ``/v1/initialize`` JSON body.
 
     ``client_app_id`` is the target app of the requesting client key (see
     ``app_id_for_client_key``): it filters entities and answers ``target_app`` conditions.
+    ``client_app_ids``, when given, are all the key's apps: an entity tagged with any of them
+    is returned (``target_app`` conditions still read ``client_app_id``).
     """
     statsig_user = coerce_user(user)
     store = evaluator.store
     scoped = evaluator.for_app(client_app_id) if client_app_id is not None else evaluator
     render = _Renderer(hash_algorithm)
+    apps: frozenset[str] | None = None
+    if client_app_ids:
+        apps = frozenset(client_app_ids)
+    elif client_app_id is not None:
+        apps = frozenset({client_app_id})
 
     gates: dict[str, InitializeGate] = {}
     for name, spec in store.feature_gates.items():
         if spec.entity in _HIDDEN_GATE_ENTITIES:
             continue
-        if not _visible_to_app(spec.target_app_ids, client_app_id):
+        if not _visible_to_app(spec.target_app_ids, apps):
             continue
         gate = scoped.check_gate(statsig_user, name)
         gates[render.name(name)] = {
@@ -190,7 +198,7 @@ def client_initialize_response(
 
     configs: dict[str, InitializeConfig] = {}
     for name, spec in store.dynamic_configs.items():
-        if not _visible_to_app(spec.target_app_ids, client_app_id):
+        if not _visible_to_app(spec.target_app_ids, apps):
             continue
         layer = store.layer_configs.get(store.experiment_to_layer.get(name, ""))
         layer_default = layer.default_value if layer is not None else None
@@ -199,7 +207,7 @@ def client_initialize_response(
 
     layers: dict[str, InitializeLayer] = {}
     for name, spec in store.layer_configs.items():
-        if not _visible_to_app(spec.target_app_ids, client_app_id):
+        if not _visible_to_app(spec.target_app_ids, apps):
             continue
         layers[render.name(name)] = render.layer(
             spec, scoped.get_layer(statsig_user, name, copy_value=False)
@@ -208,7 +216,7 @@ def client_initialize_response(
     param_stores: dict[str, JsonObject] = {
         render.name(name): render.parameters(body.get("parameters"))
         for name, body in store.param_stores.items()
-        if isinstance(body, Mapping) and _visible_to_app(body.get("targetAppIDs"), client_app_id)
+        if isinstance(body, Mapping) and _visible_to_app(body.get("targetAppIDs"), apps)
     }
 
     response: InitializeResponse = {

@@ -2,7 +2,7 @@
 
 Most types only differ in the value they read (a user field, the environment tier, a bucket...),
 which is then handed to an operator from ``OPERATORS``. An unknown type or operator raises
-``UnsupportedError``, which makes the whole evaluation fail closed (sdk-protocol.md §3.1).
+``UnsupportedError``, which makes the whole evaluation fail closed (docs/sdk.md §Rules and results).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The evaluator's entry point: ``Evaluator(spec).check_gate / get_config / get_layer``.
 
-Evaluation follows statsig-python-core (sdk-protocol.md §3): rules in order, every condition of
+Evaluation follows statsig-python-core (docs/sdk.md §Evaluation): rules in order, every condition of
 a rule evaluated (so nested-gate exposures of later conditions are still collected), the first
 matching rule wins, then its pass percentage decides between its value and the default.
 """

@@ -1,7 +1,7 @@
 """ID-list files: lines ``+XXXXXXXX`` (add) / ``-XXXXXXXX`` (remove) of hashed unit ids.
 
 The evaluator takes ID lists as ``{list name: set of 8-character hashes}``; this module builds
-those sets from list file contents (sdk-protocol.md §2.1) and hashes ids for writing them.
+those sets from list file contents (docs/sdk.md §Id lists) and hashes ids for writing them.
 """
 
 from __future__ import annotations

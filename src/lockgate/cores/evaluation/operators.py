@@ -1,7 +1,7 @@
 """Condition operators as a table: operator name → ``(value, target, id_lists) -> bool``.
 
 ``value`` is what the condition read from the user (``None`` when missing), ``target`` is the
-condition's ``targetValue``. Semantics follow statsig-python-core (sdk-protocol.md §3.4); an
+condition's ``targetValue``. Semantics follow statsig-python-core (docs/sdk.md §Operators); an
 operator missing from ``OPERATORS`` makes the whole evaluation Unsupported.
 """
 

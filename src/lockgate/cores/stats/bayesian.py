@@ -1,5 +1,6 @@
-"""Statsig's Bayesian view (stats.md §1.13): a normal-normal update of the treatment effect with an
-optional prior on the relative effect, giving a credible interval, chance to beat and expected loss.
+"""Statsig's Bayesian view (docs/statistics.md §Bayesian view): a normal-normal update of the
+treatment effect with an optional prior on the relative effect, giving a credible interval, chance
+to beat and expected loss.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Multiple-comparison corrections as Statsig applies them (stats.md §1.9): Bonferroni alpha
-splitting per variant, per metric (primary/secondary weights) and per dimension, and
-Benjamini-Hochberg.
+"""Multiple-comparison corrections as Statsig applies them
+(docs/statistics.md §Multiple comparisons): Bonferroni alpha splitting per variant, per metric
+(primary/secondary weights) and per dimension, and Benjamini-Hochberg.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ MetricRole = Literal["primary", "secondary"]
 
 @dataclass(frozen=True, slots=True)
 class BonferroniPlan:
-    """How alpha is split. Counts are those of the scorecard being corrected."""
+    """How alpha is split. Counts are those of the metrics being corrected."""
 
     test_groups: int = 1
     per_variant: bool = False

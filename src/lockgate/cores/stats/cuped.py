@@ -1,5 +1,5 @@
-"""CUPED variance reduction for mean and ratio metrics (stats.md §1.6): θ from pooled data,
-Statsig's control-anchored mean shift, the delta-method variances, and the rules deciding
+"""CUPED variance reduction for mean and ratio metrics (docs/statistics.md §CUPED): θ from pooled
+data, Statsig's control-anchored mean shift, the delta-method variances, and the rules deciding
 whether the adjusted result is used at all.
 """
 
@@ -80,7 +80,8 @@ def mean_moments(stats: CupedMeanStats) -> CupedMoments | None:
 
 
 def ratio_moments(stats: CupedRatioStats) -> CupedMoments | None:
-    """Moments of the linearised Y/μ_N - μ_Y·N/μ_N² and X/μ_M - μ_X·M/μ_M² (stats.md §1.6)."""
+    """Moments of the linearised Y/μ_N - μ_Y·N/μ_N² and X/μ_M - μ_X·M/μ_M²
+    (docs/statistics.md §CUPED)."""
     cov = stats.covariance_matrix()
     r_post, r_pre = stats.post.ratio, stats.pre.ratio
     if cov is None or r_post is None or r_pre is None:

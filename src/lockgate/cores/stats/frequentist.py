@@ -1,5 +1,6 @@
-"""Fixed-horizon frequentist comparison of a test group against control (stats.md §1.3-§1.5):
-deltas, unpooled variance, z-test with Welch t below 100 degrees of freedom, CIs and p-values.
+"""Fixed-horizon frequentist comparison of a test group against control
+(docs/statistics.md §Deltas to §Confidence intervals): deltas, unpooled variance, z-test with Welch
+t below 100 degrees of freedom, CIs and p-values.
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ def welch_dof(test: GroupEstimate, control: GroupEstimate) -> float | None:
 
 
 def contrast(control: GroupEstimate, test: GroupEstimate) -> Contrast:
-    """Contrast of two independent groups; the relative variance is the delta method (§1.5)."""
+    """Contrast of two independent groups; the relative variance is the delta method
+    (docs/statistics.md §Confidence intervals)."""
     m_c, m_t = control.mean, test.mean
     v_c, v_t = control.mean_variance, test.mean_variance
     delta = None if m_c is None or m_t is None else m_t - m_c
@@ -127,7 +129,8 @@ def fieller_interval(
     crit: float,
     alternative: Alternative = "two-sided",
 ) -> Interval | None:
-    """Fieller CI of test/control - 1 (stats.md §1.5); `None` when g ≥ 1 (control ≈ 0)."""
+    """Fieller CI of test/control - 1 (docs/statistics.md §Confidence intervals); `None` when g ≥ 1
+    (control ≈ 0)."""
     if control_mean == 0:
         return None
     g = crit**2 * control_mean_variance / control_mean**2

@@ -1,5 +1,6 @@
 """One metric's Pulse analysis end to end, and the PulseMetric-shaped dict of the Console API
-(stats.md §2.2): every field with a published definition is filled, the others are omitted.
+(docs/statistics.md §Metric objects): every field with a published definition is filled, the others
+are omitted.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ def analyze_cuped_mean(
     topline: ToplineInputs | None = None,
 ) -> MetricAnalysis:
     result = cuped_mean(control, test)
-    # Topline impact never uses CUPED (stats.md §1.12).
+    # Topline impact never uses CUPED (docs/statistics.md §Topline impact).
     impact = None if topline is None else topline_impact(result.unadjusted, topline)
     return analyze_contrast(result.contrast, settings, cuped=result, topline=impact)
 

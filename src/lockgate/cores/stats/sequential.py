@@ -1,5 +1,6 @@
-"""Statsig's sequential testing: the mSPRT-adjusted critical value, CI and p-value of stats.md §1.8
-(Zhao et al. 2019), applied to results computed before the experiment's target date.
+"""Statsig's sequential testing: the mSPRT-adjusted critical value, CI and p-value of
+docs/statistics.md §Sequential testing (Zhao et al. 2019), applied to results computed before the
+experiment's target date.
 """
 
 from __future__ import annotations

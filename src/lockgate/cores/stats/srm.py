@@ -1,5 +1,6 @@
-"""Sample-ratio-mismatch check (stats.md §1.10): a chi-square goodness-of-fit test of unique units
-per group against the configured split, graded into the "Exposures are balanced" health check.
+"""Sample-ratio-mismatch check (docs/statistics.md §Sample ratio mismatch): a chi-square
+goodness-of-fit test of unique units per group against the configured split, graded into the
+"Exposures are balanced" health check.
 """
 
 from __future__ import annotations

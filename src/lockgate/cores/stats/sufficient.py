@@ -34,7 +34,8 @@ class MeanStats:
 
     @property
     def variance(self) -> float | None:
-        """Unit-level sample variance s² with N-1 in the denominator (stats.md §1.4)."""
+        """Unit-level sample variance s² with N-1 in the denominator
+        (docs/statistics.md §Variance)."""
         var = _sample_covariance(self.n, self.total, self.total, self.total_sq)
         # Cancellation in ΣX² - (ΣX)²/N can leave a tiny negative number for constant data.
         return None if var is None else max(var, 0.0)
@@ -85,7 +86,8 @@ class RatioStats:
 
     @property
     def linearized_variance(self) -> float | None:
-        """Unit-level variance of X/Ȳ - R̄·Y/Ȳ, so that var(R̄) = this / N (delta method, §1.4)."""
+        """Unit-level variance of X/Ȳ - R̄·Y/Ȳ, so that var(R̄) = this / N (delta method,
+        docs/statistics.md §Variance)."""
         r = self.ratio
         var_x, var_y = self.numerator.variance, self.denominator.variance
         cov = self.num_den_covariance
@@ -208,7 +210,8 @@ class GroupEstimate:
 
     @property
     def standard_error(self) -> float | None:
-        """√var(X̄); Pulse reports this as the group's "std" (stats.md §2.2)."""
+        """√var(X̄); Pulse reports this as the group's "std"
+        (docs/statistics.md §Metric objects)."""
         v = self.mean_variance
         return None if v is None else float(np.sqrt(v))
 

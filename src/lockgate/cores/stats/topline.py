@@ -1,5 +1,5 @@
-"""Topline and projected impact of count and sum metrics (stats.md §1.12). CUPED never applies
-here, so these take the unadjusted contrast.
+"""Topline and projected impact of count and sum metrics (docs/statistics.md §Topline impact). CUPED
+never applies here, so these take the unadjusted contrast.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class ToplineImpact:
 def topline_impact(c: Contrast, inputs: ToplineInputs) -> ToplineImpact | None:
     """Impact_abs = Δ·N_t/days; Impact_rel = Impact_abs/(Topline - Impact_abs).
 
-    stats.md prints var(Impact_abs) = var(Δ)·N_t², which is the per-day form; we divide by
+    Statsig documents var(Impact_abs) = var(Δ)·N_t², which is the per-day form; we divide by
     days² so that the SE scales with the point estimate for any window.
     """
     if c.delta is None or c.delta_variance is None or inputs.days < 1:

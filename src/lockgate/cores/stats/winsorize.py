@@ -1,6 +1,6 @@
-"""Upper winsorization (stats.md §1.7): the cap P_x at the 99.9th percentile of non-zero, non-null
-unit values, and capped sufficient statistics, either from unit values or from the tail aggregates
-a database returns alongside a cap it computed itself.
+"""Upper winsorization (docs/statistics.md §Winsorization): the cap P_x at the 99.9th percentile of
+non-zero, non-null unit values, and capped sufficient statistics, either from unit values or from
+the tail aggregates a database returns alongside a cap it computed itself.
 """
 
 from __future__ import annotations

@@ -343,7 +343,7 @@ def reset(session: Session, change: Change, autotune_id: str) -> Any:
         if document["status"] == SETUP:
             raise InvalidInput(NOT_STARTED)
         # A new salt re-randomises units when the autotune starts again, as an experiment
-        # reset does (console-api.md §9.1).
+        # reset does (docs/console.md §Experiment lifecycle).
         document.update(
             status=SETUP,
             isStarted=False,

@@ -218,7 +218,7 @@ def _apply(
     if "tags" in fields:
         document["tags"] = checked_tags(session, project_id, body.tags)
     if "target_apps" in fields:
-        document["targetApps"] = entities.target_apps(body.target_apps)
+        document["targetApps"] = entities.target_apps(session, project_id, body.target_apps)
     if "team" in fields:
         document["team"] = body.team
     if "team_id" in fields:

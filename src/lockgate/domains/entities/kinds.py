@@ -25,6 +25,10 @@ from lockgate.storage.models import (
     Segment,
 )
 
+# The SDK payload maps whose keys several kinds share.
+FEATURE_GATES_MAP = "feature_gates"
+DYNAMIC_CONFIGS_MAP = "dynamic_configs"
+
 
 @dataclass(frozen=True)
 class EntityKind:
@@ -36,6 +40,9 @@ class EntityKind:
     columns: Callable[[dict[str, Any]], dict[str, Any]] = field(default=lambda _doc: {})
     # Whether a change alters what SDKs download.
     affects_spec: bool = True
+    # The name space the kind's ids share with other kinds (``namespaces``), claimed in
+    # ``entity_names`` on insert; None when the kind's own table is the whole name space.
+    namespace: str | None = None
 
 
 GATE = EntityKind(
@@ -44,6 +51,7 @@ GATE = EntityKind(
     label="Gate",
     not_found=GENERIC_NOT_FOUND,
     columns=lambda document: {"gate_type": document.get("type") or "TEMPORARY"},
+    namespace=FEATURE_GATES_MAP,
 )
 SEGMENT = EntityKind(
     model=Segment,
@@ -57,6 +65,7 @@ DYNAMIC_CONFIG = EntityKind(
     entity_type="dynamic_config",
     label="Dynamic Config",
     not_found="Dynamic Config not found.",
+    namespace=DYNAMIC_CONFIGS_MAP,
 )
 EXPERIMENT = EntityKind(
     model=Experiment,
@@ -67,16 +76,22 @@ EXPERIMENT = EntityKind(
         "layer_id": document.get("layerID"),
         "team_id": document.get("teamID"),
     },
+    namespace=DYNAMIC_CONFIGS_MAP,
 )
 LAYER = EntityKind(model=Layer, entity_type="layer", label="Layer", not_found="Layer not found.")
 HOLDOUT = EntityKind(
-    model=Holdout, entity_type="holdout", label="Holdout", not_found="Holdout not found."
+    model=Holdout,
+    entity_type="holdout",
+    label="Holdout",
+    not_found="Holdout not found.",
+    namespace=FEATURE_GATES_MAP,
 )
 AUTOTUNE = EntityKind(
     model=Autotune,
     entity_type="autotune",
     label="Autotune Experiment",
     not_found="Autotune Experiment not found.",
+    namespace=DYNAMIC_CONFIGS_MAP,
 )
 METRIC = EntityKind(
     model=Metric,

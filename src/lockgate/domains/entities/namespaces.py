@@ -2,7 +2,9 @@
 
 SDK payloads key gates and holdouts by id in one map (``feature_gates``), and dynamic configs,
 experiments and autotunes in another (``dynamic_configs``), so an id must be unique across each
-group, not only within its own table (``entities.service.ensure_free`` checks a group).
+group, not only within its own table. ``entities.service.ensure_free`` checks a group before a
+create, and each kind's ``namespace`` claim (``entities.repository.add``) holds when two creates
+race past that check.
 """
 
 from __future__ import annotations

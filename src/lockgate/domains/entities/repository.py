@@ -1,15 +1,19 @@
-"""Queries over the entity tables, one kind at a time (the kind names the table)."""
+"""Queries over the entity tables, one kind at a time (the kind names the table), and the
+claims on ids that several kinds share (``entity_names``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lockgate.domains.entities.kinds import EntityKind
+from lockgate.errors import Conflict
 from lockgate.kit.sqljson import json_list_overlaps
+from lockgate.storage.models import EntityName
 
 
 def find(
@@ -69,11 +73,39 @@ def list_rows(
     return session.scalars(query).all(), total
 
 
-def add(session: Session, row: Any) -> None:
-    session.add(row)
-    session.flush()
+def add(session: Session, kind: EntityKind, row: Any) -> None:
+    """Insert ``row`` and, for a kind sharing its name space, the claim on its id.
+
+    A name checked free by a read can be taken by a concurrent request before this insert
+    commits; the primary keys then refuse the second one, here or (on PostgreSQL, where the
+    insert waits for the first transaction) when it ends. Either way the caller gets
+    ``Conflict``, and the savepoint leaves its transaction usable.
+    """
+    try:
+        with session.begin_nested():
+            if kind.namespace is not None:
+                session.add(
+                    EntityName(
+                        project_id=row.project_id,
+                        namespace=kind.namespace,
+                        entity_id=row.id,
+                        entity_type=kind.entity_type,
+                    )
+                )
+            session.add(row)
+    except IntegrityError:
+        raise Conflict() from None
 
 
-def delete(session: Session, row: Any) -> None:
+def remove(session: Session, kind: EntityKind, row: Any) -> None:
+    if kind.namespace is not None:
+        session.execute(
+            delete(EntityName).where(
+                EntityName.project_id == row.project_id,
+                EntityName.namespace == kind.namespace,
+                EntityName.entity_id == row.id,
+                EntityName.entity_type == kind.entity_type,
+            )
+        )
     session.delete(row)
     session.flush()

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
+from lockgate.domains.appids.resolve import resolve_target_apps
 from lockgate.domains.audit import repository as history_repository
 from lockgate.domains.audit.service import record_audit, record_version
 from lockgate.domains.entities import limits, repository
@@ -54,11 +55,10 @@ def derive_id(name: str | None, given_id: str | None, style: str = "dotted") -> 
     return name, entity_id
 
 
-def target_apps(value: str | list[str] | None) -> list[str]:
-    """``targetApps`` as stored: one id or a list, each id once, in the order given."""
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else list(dict.fromkeys(value))
+def target_apps(session: Session, project_id: str, value: str | list[str] | None) -> list[str]:
+    """``targetApps`` as stored: the ids of the apps named (by id or name), each once, in the
+    order given; an unknown app is a 400."""
+    return resolve_target_apps(session, project_id, value, field="targetApps")
 
 
 def find(
@@ -136,7 +136,7 @@ def insert(
     row = kind.model(project_id=change.project_id, id=document["id"], version=1, document=document)
     for column, value in _columns(kind, document).items():
         setattr(row, column, value)
-    repository.add(session, row)
+    repository.add(session, kind, row)
     _record(session, kind, change, row, None, action, change_log)
     return row
 
@@ -169,7 +169,7 @@ def remove(
 ) -> None:
     before = row.document
     history_repository.delete_versions(session, change.project_id, kind.entity_type, row.id)
-    repository.delete(session, row)
+    repository.remove(session, kind, row)
     _audit(session, kind, change, row.id, action, change_log, before, None)
 
 

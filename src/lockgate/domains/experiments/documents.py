@@ -44,7 +44,8 @@ SETUP, ACTIVE, DECIDED, ABANDONED, ARCHIVED = (
     "abandoned",
     "archived",
 )
-# Experiments holding traffic in their layer: ships and abandons release it (§6.5).
+# Experiments holding traffic in their layer: ships and abandons release it
+# (docs/compiling.md §Allocation).
 HOLDS_BUCKETS = (SETUP, ACTIVE)
 
 

@@ -1,5 +1,5 @@
-"""Experiment lifecycle (`console-api.md` §9.1): start, schedule, ship, abandon, reset,
-restart as new, archive, and enabling or disabling groups.
+"""Experiment lifecycle (`docs/console.md` §Experiment lifecycle): start, schedule, ship, abandon,
+reset, restart as new, archive, and enabling or disabling groups.
 
 Which action is legal from which status is one table, ``ALLOWED``; every other combination is
 a 400 whose message comes from ``REFUSALS``.
@@ -152,7 +152,8 @@ def make_decision(session: Session, change: Change, experiment_id: str, body: De
 def _ship_into_layer(
     session: Session, change: Change, layer_id: str, values: dict[str, Any]
 ) -> None:
-    """The shipped group's parameters become the layer's defaults (compile-mapping §6.7)."""
+    """The shipped group's parameters become the layer's defaults
+    (docs/compiling.md §Experiment lifecycle)."""
     row = entities.load(session, LAYER, change.project_id, layer_id, lock=True)
     layer = entities.editable(row)
     for parameter in layer.get("parameters") or []:
@@ -177,7 +178,7 @@ def abandon(session: Session, change: Change, experiment_id: str, body: AbandonI
 
 def _abandon(document: dict[str, Any], change: Change, reason: str) -> None:
     _conclude(document, change, ABANDONED, reason)
-    # A later restart must re-randomise users (console-api.md §9.1).
+    # A later restart must re-randomise users (docs/console.md §Experiment lifecycle).
     document["salt"] = str(uuid.uuid4())
 
 

@@ -1,4 +1,4 @@
-"""Experiment overrides (`console-api.md` §10.2): force users, or whoever passes a gate or
+"""Experiment overrides (`docs/console.md` §Overrides): force users, or whoever passes a gate or
 segment, into a group. ``POST`` replaces, ``PATCH`` adds, ``DELETE`` removes what its body lists
 (everything when it lists nothing)."""
 

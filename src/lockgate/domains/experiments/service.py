@@ -10,11 +10,13 @@ exposure-derived answers in ``exposures.py`` and ``health.py``.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from lockgate.domains.appids.resolve import filter_app_id
 from lockgate.domains.entities import service as entities
 from lockgate.domains.entities.kinds import EXPERIMENT, GATE, HOLDOUT, SEGMENT
 from lockgate.domains.entities.namespaces import DYNAMIC_CONFIGS
@@ -57,6 +59,9 @@ def list_(
     session: Session, project_id: str, flt: ExperimentFilter, *, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
     incoming.settle_before(session)
+    flt = dataclasses.replace(
+        flt, target_app_id=filter_app_id(session, project_id, flt.target_app_id)
+    )
     conditions = repository.filter_conditions(session, flt)
     rows, total = entities.list_rows(
         session, EXPERIMENT, project_id, conditions, offset=offset, limit=limit
@@ -143,7 +148,7 @@ def apply_fields(
     if "tags" in fields:
         document["tags"] = checked_tags(session, project_id, body.tags)
     if "target_apps" in fields:
-        document["targetApps"] = entities.target_apps(body.target_apps)
+        document["targetApps"] = entities.target_apps(session, project_id, body.target_apps)
     started = document["status"] != SETUP
     for field, key in _SETUP_ONLY.items():
         if field in fields and (getattr(body, field) or None) != (document.get(key) or None):
@@ -224,7 +229,8 @@ def create(session: Session, change: Change, body: ExperimentCreate) -> dict[str
         change_log="Created Experiment",
     )
     if body.status not in (None, SETUP):
-        # Terraform creates experiments straight into a status (console-api.md §9.1).
+        # Terraform creates experiments straight into a status
+        # (docs/console.md §Experiment lifecycle).
         lifecycle.drive_status(session, change, row, body)
     return dtos(session, change.project_id, [row.document])[0]
 

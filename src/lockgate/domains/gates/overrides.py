@@ -1,4 +1,5 @@
-"""Gate overrides: ids forced to pass or fail, overall and per environment (console-api.md §10.2).
+"""Gate overrides: ids forced to pass or fail, overall and per environment
+(docs/console.md §Overrides).
 
 ``POST`` replaces, ``PATCH`` adds, ``DELETE`` removes the listed ids. Each section of the body
 (the id lists, the environment overrides) is only touched when the body carries it. The result

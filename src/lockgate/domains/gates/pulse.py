@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from lockgate.domains.gates import gate_rules, service
 from lockgate.domains.gates.schemas import LoadPulseIn, ResolveAlertIn
-from lockgate.domains.pulse import jobs, monitoring
+from lockgate.domains.pulse import monitoring
 from lockgate.domains.pulse import service as pulse_service
 from lockgate.errors import InvalidInput, NotFound
 from lockgate.kit.actor import Change
@@ -73,16 +73,9 @@ def pulse_load_history(
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of the rule's loads (``PulseLoadHistoryDto``s, newest first) and the total."""
     key = _rule_key(session, project_id, gate_id, rule_id)
-    rows, total = jobs.history(
-        session,
-        project_id,
-        monitoring.GATE_RULE,
-        gate_id,
-        rule_id=key,
-        offset=offset,
-        limit=limit,
+    return pulse_service.list_loads(
+        session, project_id, monitoring.GATE_RULE, gate_id, rule_id=key, offset=offset, limit=limit
     )
-    return [pulse_service.history_dto(job) for job in rows], total
 
 
 def open_alert(session: Session, change: Change, gate_id: str, metric_id: str) -> Any:

@@ -19,8 +19,9 @@ from lockgate.kit.graphs import cycle_through
 
 GATE_CONDITIONS = frozenset({"passes_gate", "fails_gate"})
 
-# DynamicConfigDto's fields (console-api.md §8.4): a config document is shown through this list so
-# that whatever internal keys the configs package keeps never leak into a gate's reference list.
+# DynamicConfigDto's fields (docs/console.md §Entities): a config document is shown through this
+# list so that whatever internal keys the configs package keeps never leak into a gate's reference
+# list.
 DYNAMIC_CONFIG_FIELDS = (
     "id",
     "name",

@@ -3,8 +3,8 @@
 A gate is a document (``ExternalGateDto`` without computed fields) plus a few internal keys the
 API never shows: its overrides, open metric alerts and the status it had before archiving.
 What a lifecycle action means for evaluation is carried by ``status`` and ``isEnabled``
-(compile-mapping.md §3.4): Launched serves true to everyone, Disabled serves false, In Progress
-evaluates the rules; an archived gate keeps serving what it served before.
+(docs/compiling.md §Gate lifecycle): Launched serves true to everyone, Disabled serves false, In
+Progress evaluates the rules; an archived gate keeps serving what it served before.
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def create(session: Session, change: Change, body: GateCreate) -> Any:
         "typeReason": "NONE",
         "rules": [],
         "tags": checked_tags(session, change.project_id, body.tags),
-        "targetApps": entities.target_apps(body.target_apps),
+        "targetApps": entities.target_apps(session, change.project_id, body.target_apps),
         "holdoutIDs": [],
         "team": body.team,
         "teamID": body.team_id,
@@ -190,7 +190,7 @@ def _apply_fields(
     if body.tags is not None:
         document["tags"] = checked_tags(session, project_id, body.tags)
     if body.target_apps is not None:
-        document["targetApps"] = entities.target_apps(body.target_apps)
+        document["targetApps"] = entities.target_apps(session, project_id, body.target_apps)
     if "team" in given:
         document["team"] = body.team
     if "team_id" in given:
@@ -267,7 +267,7 @@ def launch(session: Session, change: Change, gate_id: str) -> Any:
         _not_archived(document, "launch")
         # Rules stop being evaluated and everyone passes. Statsig's example shows isEnabled
         # false here; it stays true so that isEnabled false always means "serves false", which
-        # is how the spec compiler reads a gate (compile-mapping.md §3.4).
+        # is how the spec compiler reads a gate (docs/compiling.md §Gate lifecycle).
         document["status"], document["isEnabled"] = LAUNCHED, True
 
     return apply_edit(

@@ -5,10 +5,11 @@ compiler (``lockgate.cores.compiler.holdouts``) reads:
 
 * ``salt``: the holdout spec's salt;
 * ``referenceID``: the 22-character id of the rule that applies the holdout in every gate,
-  experiment and layer it covers (`compile-mapping.md` §3.3);
+  experiment and layer it covers (`docs/compiling.md` §Holdout references);
 * ``populationRuleBaseID`` / ``populationRuleID`` / ``percentageEdits``: the population rule's
   stable id (also its salt, so raising the percentage only adds units) and its current id,
-  which gains a ``:<pct>:<n>`` suffix after each percentage edit as Statsig's do (§8.1);
+  which gains a ``:<pct>:<n>`` suffix after each percentage edit as Statsig's do
+  (docs/compiling.md §Holdout spec);
 * ``globalSinceTime``: when ``isGlobal`` last became true; a global holdout covers entities
   of its unit type created from then on;
 * ``attachedTimes``: ``{"gateIDs"|"experimentIDs"|"layerIDs": {entity id: ms}}``, when each
@@ -236,7 +237,7 @@ def list_(
     return [holdout_dto(r.document) for r in rows], total
 
 
-# --- overrides: the gate rules apply unchanged (console-api.md §10.2) ---------------------------
+# --- overrides: the gate rules apply unchanged (docs/console.md §Overrides) -----------------------
 
 
 def read_overrides(session: Session, project_id: str, holdout_id: str) -> StoredGateOverrides:

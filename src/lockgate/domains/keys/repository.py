@@ -62,3 +62,32 @@ def list_keys(
 def delete(session: Session, key: ApiKey) -> None:
     session.delete(key)
     session.flush()
+
+
+def with_target_app(session: Session, project_id: str, app_id: str) -> Sequence[ApiKey]:
+    """Keys whose primary or secondary apps include ``app_id``, locked for an update."""
+    dialect = session.get_bind().dialect.name
+    return session.scalars(
+        select(ApiKey)
+        .where(
+            ApiKey.project_id == project_id,
+            (ApiKey.primary_target_app == app_id)
+            | json_list_overlaps(ApiKey.secondary_target_apps, [app_id], dialect),
+        )
+        .with_for_update()
+    ).all()
+
+
+def client_key_apps(session: Session, project_id: str) -> dict[str, str]:
+    """djb2 of each active client key with a primary app → that app: the server payloads'
+    ``hashed_sdk_keys_to_app_ids``."""
+    rows = session.execute(
+        select(ApiKey.client_key_djb2, ApiKey.primary_target_app).where(
+            ApiKey.project_id == project_id,
+            ApiKey.type == "CLIENT",
+            ApiKey.status == "active",
+            ApiKey.primary_target_app.is_not(None),
+            ApiKey.client_key_djb2.is_not(None),
+        )
+    )
+    return {str(hashed): str(app) for hashed, app in rows}

@@ -12,9 +12,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from lockgate.cores.evaluation.hashing import djb2
+from lockgate.domains.appids.resolve import filter_app_id, resolve_target_apps
 from lockgate.domains.audit.service import record_audit
 from lockgate.domains.keys import repository
 from lockgate.domains.keys.schemas import KeyCreate, KeyUpdate
+from lockgate.domains.revisions.repository import bump_spec_revision
 from lockgate.errors import InvalidInput, NotFound
 from lockgate.kit.actor import Actor
 from lockgate.kit.ids import hash_secret, random_id
@@ -70,6 +73,30 @@ def _new_secret(prefix: str, public_id: str | None = None) -> tuple[str, str]:
     return key_id, f"{key_id}{random_id(SECRET_PART)}"
 
 
+def _checked_apps(
+    session: Session, project_id: str, primary: str | None, secondary: Sequence[str] | None
+) -> tuple[str | None, list[str] | None]:
+    """The key's (primary, secondary) app ids; secondary apps need a primary one."""
+    primary_ids = resolve_target_apps(session, project_id, primary, field="targetAppID")
+    secondary_ids = resolve_target_apps(
+        session, project_id, secondary, field="secondaryTargetAppIDs"
+    )
+    if secondary_ids and not primary_ids:
+        raise InvalidInput.field("secondaryTargetAppIDs", "needs a targetAppID as well")
+    first = primary_ids[0] if primary_ids else None
+    others = [a for a in secondary_ids if a != first]
+    return first, others or None
+
+
+def _has_apps(key: ApiKey) -> bool:
+    return key.primary_target_app is not None
+
+
+def _client_key_hash(key_type: str, secret: str) -> str | None:
+    """What ``hashed_sdk_keys_to_app_ids`` is keyed by: djb2 of a client key's full text."""
+    return djb2(secret) if key_type == "CLIENT" else None
+
+
 def key_dto(key: ApiKey, secret: str | None = None) -> dict[str, Any]:
     return {
         "id": key.id,
@@ -107,6 +134,7 @@ def issue(
             "type", f"Lockgate does not issue {key_type} keys (supported: SERVER, CLIENT, CONSOLE)"
         )
     key_id, secret = _new_secret(PREFIXES[key_type])
+    primary, secondary = _checked_apps(session, project_id, target_app, secondary_target_apps)
     key = ApiKey(
         id=key_id,
         project_id=project_id,
@@ -115,8 +143,9 @@ def issue(
         description=description,
         scopes=_checked_scopes(key_type, scopes),
         environments=list(environments) if environments is not None else None,
-        primary_target_app=target_app,
-        secondary_target_apps=list(secondary_target_apps) if secondary_target_apps else None,
+        primary_target_app=primary,
+        secondary_target_apps=secondary,
+        client_key_djb2=_client_key_hash(key_type, secret),
         status="active",
         created_time=now_ms,
     )
@@ -133,6 +162,8 @@ def issue(
         change_log=f"Created {key_type} key",
         after=_snapshot(key),
     )
+    if _has_apps(key):
+        bump_spec_revision(session, project_id, now_ms)
     return key, secret
 
 
@@ -176,7 +207,7 @@ def list_(
     rows, total = repository.list_keys(
         session,
         project_id,
-        target_app=target_app,
+        target_app=filter_app_id(session, project_id, target_app),
         environment=environment,
         offset=offset,
         limit=limit,
@@ -196,13 +227,36 @@ def patch(
         key.scopes = _checked_scopes(key.type, body.scopes)
     if body.environments is not None:
         key.environments = list(body.environments)
-    if "target_app_id" in given:
-        key.primary_target_app = body.target_app_id
-    if "secondary_target_app_ids" in given:
-        key.secondary_target_apps = body.secondary_target_app_ids
+    if given & {"target_app_id", "secondary_target_app_ids"}:
+        primary = body.target_app_id if "target_app_id" in given else key.primary_target_app
+        secondary = (
+            body.secondary_target_app_ids
+            if "secondary_target_app_ids" in given
+            else key.secondary_target_apps
+        )
+        key.primary_target_app, key.secondary_target_apps = _checked_apps(
+            session, project_id, primary, secondary
+        )
     session.flush()
-    _audit(session, key, actor, now_ms, "sdk_key_update_description", "Updated key", before)
+    after = _snapshot(key)
+    action, change_log = _patch_action(before, after)
+    _audit(session, key, actor, now_ms, action, change_log, before)
     return key
+
+
+_PATCH_ACTIONS = (
+    ("primaryTargetApp", "sdk_key_update_target_app", "Updated target apps of key"),
+    ("secondaryTargetApps", "sdk_key_update_target_app", "Updated target apps of key"),
+    ("environments", "sdk_key_update_environments", "Updated environments of key"),
+    ("scopes", "sdk_key_update_scopes", "Updated scopes of key"),
+)
+
+
+def _patch_action(before: dict[str, Any], after: dict[str, Any]) -> tuple[str, str]:
+    for field, action, text in _PATCH_ACTIONS:
+        if before.get(field) != after.get(field):
+            return action, text
+    return "sdk_key_update_description", "Updated key"
 
 
 def deactivate(session: Session, project_id: str, actor: Actor, now_ms: int, key_id: str) -> ApiKey:
@@ -222,6 +276,7 @@ def rotate(
     before = _snapshot(key)
     _, secret = _new_secret(PREFIXES[key.type], key.id)
     key.key_hash = hash_secret(secret)
+    key.client_key_djb2 = _client_key_hash(key.type, secret)
     session.flush()
     _audit(session, key, actor, now_ms, "secret_key_regenerate", "Rotated key", before)
     return key, secret
@@ -243,6 +298,8 @@ def delete(session: Session, project_id: str, actor: Actor, now_ms: int, key_id:
         change_log="Deleted key",
         before=before,
     )
+    if before["primaryTargetApp"]:
+        bump_spec_revision(session, project_id, now_ms)
 
 
 def _audit(
@@ -267,3 +324,7 @@ def _audit(
         before=before,
         after=_snapshot(key),
     )
+    if before.get("primaryTargetApp") or key.primary_target_app:
+        # What the key downloads, and (for a client key) every server payload's
+        # sdk_keys_to_app_ids, depend on its apps (docs/sdk.md §Target apps).
+        bump_spec_revision(session, key.project_id, now_ms)

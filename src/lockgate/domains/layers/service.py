@@ -101,7 +101,7 @@ def create(session: Session, change: Change, body: LayerCreate) -> dict[str, Any
         "description": body.description or "",
         "idType": body.id_type,
         "tags": [],
-        "targetApps": entities.target_apps(body.target_apps),
+        "targetApps": entities.target_apps(session, change.project_id, body.target_apps),
         "holdoutIDs": [],
         "team": body.team,
         "teamID": None,
@@ -137,7 +137,7 @@ def _update(
     if "description" in fields:
         document["description"] = body.description or ""
     if "target_apps" in fields:
-        document["targetApps"] = entities.target_apps(body.target_apps)
+        document["targetApps"] = entities.target_apps(session, change.project_id, body.target_apps)
     if "parameters" in fields:
         document["parameters"] = _parameters(body.parameters or [])
         # Experiments of the layer must still set only parameters of the right type.

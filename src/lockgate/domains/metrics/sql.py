@@ -94,7 +94,8 @@ class MetricSpec:
         return names
 
 
-# Group mean = Σ numerator / Σ denominator over participating units (stats.md §1.2).
+# Group mean = Σ numerator / Σ denominator over participating units
+# (docs/statistics.md §Metric types).
 RATIO_TYPES = frozenset({"mean", "ratio", "funnel", "composite"})
 
 
@@ -383,7 +384,8 @@ def unit_values_query(
       completed every step in order, else 0; and 1 for a unit that started; with
       ``funnel_count == "events"``, counts of last- and first-step events) and composite (the
       two component values); NULL for the additive types. For these types the group mean is
-      Σ numerator / Σ denominator over units with a non-zero denominator (stats.md §1.2).
+      Σ numerator / Σ denominator over units with a non-zero denominator
+      (docs/statistics.md §Metric types).
 
     Units absent from the result have no events: additive metrics count them as 0 over all
     exposed units, ratio-type metrics leave them out. ``since``, when given, is a selectable

@@ -51,7 +51,8 @@ def unit_rows(document: dict[str, Any]) -> list[str]:
 def day_value(
     session: Session, spec: MetricSpec, start_ms: int, end_ms: int, unit_type: str
 ) -> DayValue:
-    # Only participating units (a non-zero denominator) count (stats.md §1.1).
+    # Only participating units (a non-zero denominator) count
+    # (docs/statistics.md §Exposures and events).
     count, total, numerator, denominator = repository.unit_totals(
         session,
         spec,

@@ -9,11 +9,11 @@ A store is kept under its name (the path identifier and the key SDK payloads use
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
+from lockgate.domains.appids.resolve import resolve_target_apps
 from lockgate.domains.entities import service as entities
 from lockgate.domains.entities.kinds import (
     DYNAMIC_CONFIG,
@@ -78,15 +78,6 @@ def _checked_name(name: str) -> str:
     return name
 
 
-def _checked_target_apps(ids: Sequence[str] | None) -> list[str]:
-    """Target app ids as stored: each a non-empty string, once, in the order given."""
-    if not ids:
-        return []
-    if any(not isinstance(i, str) or not i.strip() for i in ids):
-        raise InvalidInput.field("targetAppIDs", "ids must be non-empty strings")
-    return list(dict.fromkeys(i.strip() for i in ids))
-
-
 def _exists(session: Session, project_id: str) -> parameters.Exists:
     def exists(ref_type: str, name: str) -> bool:
         return entities.exists(session, REFERENCED_KINDS[ref_type], project_id, name)
@@ -123,7 +114,9 @@ def create(session: Session, change: Change, body: ParamStoreCreate) -> Any:
         "team": body.team,
         "teamID": None,
         "tags": checked_tags(session, change.project_id, body.tags),
-        "targetAppIDs": _checked_target_apps(body.target_app_ids),
+        "targetAppIDs": resolve_target_apps(
+            session, change.project_id, body.target_app_ids, field="targetAppIDs"
+        ),
         "parameters": [],
     }
     return entities.insert(
@@ -146,7 +139,9 @@ def patch(session: Session, change: Change, name: str, body: ParamStoreUpdate) -
             body.parameters, _exists(session, change.project_id)
         )
     if body.target_app_ids is not None:
-        document["targetAppIDs"] = _checked_target_apps(body.target_app_ids)
+        document["targetAppIDs"] = resolve_target_apps(
+            session, change.project_id, body.target_app_ids, field="targetAppIDs"
+        )
     if body.tags is not None:
         document["tags"] = checked_tags(session, change.project_id, body.tags)
     return entities.save(
@@ -170,6 +165,26 @@ def delete(session: Session, change: Change, name: str) -> None:
         action="param_store_delete",
         change_log="Deleted Param Store",
     )
+
+
+def remove_target_app(session: Session, change: Change, app_id: str) -> None:
+    """Take a deleted target app off every store tagged with it (docs/console.md §Target apps)."""
+    for row in entities.all_rows(session, PARAM_STORE, change.project_id):
+        apps = [str(a) for a in row.document.get("targetAppIDs") or []]
+        if app_id not in apps:
+            continue
+        locked = load(session, change.project_id, row.id, lock=True)
+        document = entities.editable(locked)
+        document["targetAppIDs"] = [a for a in apps if a != app_id]
+        entities.save(
+            session,
+            PARAM_STORE,
+            change,
+            locked,
+            document,
+            action="param_store_update",
+            change_log="Removed deleted target app",
+        )
 
 
 def ensure_unreferenced(session: Session, project_id: str, ref_type: str, entity_id: str) -> None:

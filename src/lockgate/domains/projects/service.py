@@ -29,7 +29,11 @@ class Bootstrap:
 
 
 def bootstrap(session: Session, now_ms: int, *, company_name: str = "Lockgate") -> Bootstrap | None:
-    """Create the company, a default project and one key of each kind, unless a project exists."""
+    """Create the company, a default project and one key of each kind, unless a project exists.
+
+    Processes starting together on an empty database bootstrap one after another, so only the
+    first creates anything. ``session`` must be a write session of its own transaction."""
+    repository.lock_bootstrap(session)
     if repository.first_project(session) is not None:
         return None
     company = Company(id=random_id(), name=company_name, created_time=now_ms)

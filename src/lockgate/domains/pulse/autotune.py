@@ -37,8 +37,9 @@ from sqlalchemy.orm import Session
 from lockgate.cores.stats.autotune import VariantOutcomes, thompson_weights
 from lockgate.domains.autotunes import service as autotunes
 from lockgate.domains.autotunes.schemas import DecisionIn
-from lockgate.domains.pulse.engine import ds_of
-from lockgate.domains.pulse.jobs import Computation, ComputedResult, Progress, entity_row
+from lockgate.domains.pulse import repository
+from lockgate.domains.pulse.engine import utc_day
+from lockgate.domains.pulse.jobs import Computation, ComputedResult, Progress
 from lockgate.domains.pulse.sql import autotune_outcomes
 from lockgate.errors import NotFound
 from lockgate.kit.actor import Actor, Change
@@ -195,10 +196,10 @@ def _applier(
 
 def make_autotune_computation(clock: Clock) -> Computation:
     def compute(session: Session, job: PulseJob, progress: Progress) -> list[ComputedResult]:
-        row = entity_row(session, Autotune, job, "autotune")
+        row = repository.entity_row(session, Autotune, job, "autotune")
         document = row.document
         now = clock.now_ms()
-        ds = ds_of(now)
+        ds = utc_day(now)
         result: dict[str, Any] = {
             "ds": ds,
             "computedTime": now,

@@ -1,6 +1,12 @@
-"""The expensive half of Pulse: per-group sums of every scorecard metric, computed in the
-database and stored per day. Everything a results request varies (groups compared, CUPED,
-confidence, corrections) is applied later to these sums, without touching raw rows."""
+"""The expensive half of Pulse: the group sums of a load, computed in the database and stored
+per day. Everything a results request varies (groups compared, CUPED, confidence, corrections)
+is applied later to these sums, without touching raw rows.
+
+Words: the *measured metrics* (``MeasuredMetrics``) are the metrics one load measures, an
+experiment's primary and secondary metrics or a gate's or holdout's monitoring metrics; the
+*group sums* are what a load stores: units per group, crossover units and, per measured metric,
+its sums per group (raw, and capped where winsorized); the *metric results* are the Console API
+metric objects a results request computes from them (``results.metric_results``)."""
 
 from __future__ import annotations
 
@@ -57,7 +63,8 @@ SUM_FIELDS = (
 DAILY_KEYS = ("metricID", "metricName", "type", "directionality", "role", "ratio")
 
 
-def ds_of(ms: int) -> str:
+def utc_day(ms: int) -> str:
+    """The UTC day of a time in epoch milliseconds, as ``YYYY-MM-DD`` (a result's ``ds``)."""
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d")
 
 
@@ -70,7 +77,7 @@ def _rows(session: Session, statement: Any) -> dict[str, dict[str, float]]:
     return {str(row._mapping["grp"]): _sums_in(row._mapping) for row in session.execute(statement)}
 
 
-def scorecard_sums(
+def compute_group_sums(
     session: Session,
     project_id: str,
     spec: Assignment,
@@ -92,56 +99,56 @@ def scorecard_sums(
     composite metrics (``derived_sums``) read the events twice more each (after exposure, and
     before it for CUPED).
     """
-    card = Scorecard.of(session, project_id, metric_refs)
-    return card_sums(
-        session, project_id, spec, card, progress, daily_from_ms=daily_from_ms, kept=kept
+    measured = MeasuredMetrics.of(session, project_id, metric_refs)
+    return measured_group_sums(
+        session, project_id, spec, measured, progress, daily_from_ms=daily_from_ms, kept=kept
     )
 
 
-def card_sums(
+def measured_group_sums(
     session: Session,
     project_id: str,
     spec: Assignment,
-    card: Scorecard,
+    measured: MeasuredMetrics,
     progress: Progress,
     *,
     daily_from_ms: int | None = None,
     kept: list[Table] | None = None,
 ) -> dict[str, Any]:
-    """``scorecard_sums`` of a scorecard whose metric plans are already read."""
+    """``compute_group_sums`` of metrics whose plans are already read."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         # Event tables grow by bulk inserts faster than autovacuum re-samples them; with stale
         # statistics the planner picks a nested loop over millions of rows.
         connection.execute(text("ANALYZE exposures, events"))
-    with _staged(connection, project_id, spec, card.queries, progress, keep=kept is not None) as (
-        per_unit,
-        values,
-    ):
+    staging = _staged(
+        connection, project_id, spec, measured.queries, progress, keep=kept is not None
+    )
+    with staging as (per_unit, values):
         if kept is not None:
             kept += [per_unit, values]
         units: dict[str, int] = {}
-        if card.staged:
-            progress(60, f"per-group sums of {len(card.staged)} metrics")
-            metrics = [metric for _, metric in card.staged]
+        if measured.staged:
+            progress(60, f"per-group sums of {len(measured.staged)} metrics")
+            metrics = [metric for _, metric in measured.staged]
             sums = per_metric(session, group_sums_many(values, metrics), metrics, units)
             fill_sums(
                 session,
-                card.staged,
+                measured.staged,
                 sums,
                 lambda metric: metric_view(values, metric.index, cuped=metric.cuped),
                 lambda caps: per_metric(
                     session, tail_sums_many(values, caps), [m for m, _ in caps]
                 ),
             )
-        return finish_scorecard(
-            session, project_id, spec, card, per_unit, units, progress, daily_from_ms
+        return finish_group_sums(
+            session, project_id, spec, measured, per_unit, units, progress, daily_from_ms
         )
 
 
 @dataclass
-class Scorecard:
-    """A scorecard's metrics: one result entry each (``entries``), the queries staged per unit
+class MeasuredMetrics:
+    """The metrics a load measures: one result entry each (``entries``), the queries staged per unit
     (``queries``, ``staged``: index i reads query i) and the funnel and composite metrics,
     computed apart (``derived``)."""
 
@@ -153,8 +160,8 @@ class Scorecard:
     @classmethod
     def of(
         cls, session: Session, project_id: str, metric_refs: Sequence[tuple[str, Mapping[str, Any]]]
-    ) -> Scorecard:
-        card = cls()
+    ) -> MeasuredMetrics:
+        measured = cls()
         plans = metric_plans.plans(session, project_id, [ref for _, ref in metric_refs])
         for (role, _), plan in zip(metric_refs, plans, strict=True):
             entry: dict[str, Any] = {
@@ -165,30 +172,30 @@ class Scorecard:
                 "role": role,
                 "ratio": plan.is_ratio,
             }
-            card.entries.append(entry)
+            measured.entries.append(entry)
             if plan.derived is not None:
-                card.derived.append((entry, plan))
+                measured.derived.append((entry, plan))
             elif plan.query is None:
                 entry["unsupported"] = plan.unsupported
             else:
-                index = len(card.queries)
-                card.queries.append(plan.query)
+                index = len(measured.queries)
+                measured.queries.append(plan.query)
                 metric = StagedMetric(index, plan.is_ratio, plan.query.cuped, plan.winsorized)
-                card.staged.append((entry, metric))
-        return card
+                measured.staged.append((entry, metric))
+        return measured
 
 
-def finish_scorecard(
+def finish_group_sums(
     session: Session,
     project_id: str,
     spec: Assignment,
-    card: Scorecard,
+    measured: MeasuredMetrics,
     per_unit: Any,
     units: dict[str, int],
     progress: Progress,
     daily_from_ms: int | None,
 ) -> dict[str, Any]:
-    """The scorecard document once the staged metrics' sums are in their entries: crossovers,
+    """The group sums once the staged metrics' sums are in their entries: crossovers,
     units per group (counted from ``per_unit`` when no staged metric counted them), the
     derived metrics' sums and the daily views. ``per_unit`` is a (unit, grp, first_ts, groups)
     table or subquery."""
@@ -197,19 +204,19 @@ def finish_scorecard(
         connection.scalar(select(func.count()).select_from(per_unit).where(per_unit.c.groups > 1))
         or 0
     )
-    if not card.staged:
+    if not measured.staged:
         assigned = select(per_unit.c.grp, func.count()).where(per_unit.c.groups == 1)
         units = {
             str(grp): int(n) for grp, n in connection.execute(assigned.group_by(per_unit.c.grp))
         }
-    for entry, plan in card.derived:
+    for entry, plan in measured.derived:
         progress(90, f"per-group sums of {plan.metric_id}")
         entry["sums"] = derived_sums(session, project_id, spec, per_unit, plan)
-    result = {"units": units, "crossoverUnits": crossovers, "metrics": card.entries}
-    if daily_from_ms is not None and card.staged:
+    result = {"units": units, "crossoverUnits": crossovers, "metrics": measured.entries}
+    if daily_from_ms is not None and measured.staged:
         progress(95, "daily values")
         result["daily"] = daily_sums(
-            session, project_id, spec, per_unit, card.queries, card.staged, daily_from_ms
+            session, project_id, spec, per_unit, measured.queries, measured.staged, daily_from_ms
         )
     return result
 
@@ -223,8 +230,8 @@ def daily_sums(
     staged: Sequence[tuple[dict[str, Any], StagedMetric]],
     from_ms: int,
 ) -> dict[str, dict[str, Any]]:
-    """The daily view (stats.md §1.11) of every UTC day from ``from_ms``'s to the end of the
-    assignment, by day (YYYY-MM-DD): ``units`` per group exposed by the day's end, and each
+    """The daily view (docs/statistics.md §Views) of every UTC day from ``from_ms``'s to the end of
+    the assignment, by day (YYYY-MM-DD): ``units`` per group exposed by the day's end, and each
     staged metric's sums over that day's events alone.
 
     A mean metric averages over every unit exposed by then, 0 for the units with no event
@@ -265,7 +272,7 @@ def daily_sums(
                     for grp, count in exposed.items()
                 }
             entries.append({**{k: entry[k] for k in DAILY_KEYS}, "sums": of_day})
-        daily[ds_of(day * DAY_MS)] = {"units": dict(exposed), "metrics": entries}
+        daily[utc_day(day * DAY_MS)] = {"units": dict(exposed), "metrics": entries}
     return daily
 
 
@@ -326,9 +333,9 @@ def derived_sums(
 ) -> dict[str, dict[str, float]]:
     """Per-group sums of a funnel or composite metric, from the per-unit values the metric
     values API computes (``metrics.sql.unit_values_query``), counted from each unit's first
-    exposure, with the same values over the seven days before it for CUPED (stats.md §1.6).
-    A ratio (funnel, composite) keeps the units with a non-zero denominator; a composite_sum
-    counts every assigned unit, 0 for those without events."""
+    exposure, with the same values over the seven days before it for CUPED
+    (docs/statistics.md §CUPED). A ratio (funnel, composite) keeps the units with a non-zero
+    denominator; a composite_sum counts every assigned unit, 0 for those without events."""
     assert plan.derived is not None
     definition = metric_service.spec_of(session, project_id, dict(plan.derived))
     assigned = per_unit.c.groups == 1
@@ -439,8 +446,9 @@ def winsorization_cap(
     """``winsorization``'s percentile, population and cap (None when no unit has a non-zero
     value).
 
-    The cap is P_x over the non-zero unit values of all groups pooled (stats.md §1.7: "from all
-    non-zero, non-null unit-level values of the metric"), found inside the database by rank.
+    The cap is P_x over the non-zero unit values of all groups pooled
+    (docs/statistics.md §Winsorization: "from all non-zero, non-null unit-level values of the
+    metric"), found inside the database by rank.
     """
     count = int(sum(group.get("nonzero", 0) for group in sums.values()))
     info: dict[str, Any] = {"percentile": percentile, "nonzeroUnits": count, "cap": None}

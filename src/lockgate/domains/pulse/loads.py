@@ -1,30 +1,31 @@
-"""An experiment's Pulse load: its scorecard, from the kept per-unit state when the load is
-incremental (``state.load_scorecard``), stored as the day's cumulative view and the daily
-views it (re)computed."""
+"""An experiment's Pulse load: its group sums, from the kept per-unit state when the load is
+incremental (``incremental.load.load_group_sums``), stored as the day's cumulative view and
+the daily views it (re)computed."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lockgate.domains.metrics.values import day_window
-from lockgate.domains.pulse.engine import ds_of, experiment_assignment
-from lockgate.domains.pulse.jobs import ComputedResult, Progress, entity_row, reload_type
-from lockgate.domains.pulse.state import StateKey, load_scorecard
+from lockgate.domains.pulse import repository
+from lockgate.domains.pulse.engine import experiment_assignment, utc_day
+from lockgate.domains.pulse.incremental.kept import StateKey
+from lockgate.domains.pulse.incremental.load import load_group_sums
+from lockgate.domains.pulse.jobs import ComputedResult, Progress, reload_type
 from lockgate.kit.clock import Clock
-from lockgate.storage.models import Experiment, PulseJob, PulseResult
+from lockgate.storage.models import Experiment, PulseJob
 
 
 def make_experiment_computation(clock: Clock) -> Any:
     def compute(session: Session, job: PulseJob, progress: Progress) -> list[ComputedResult]:
-        row = entity_row(session, Experiment, job, "experiment")
+        row = repository.entity_row(session, Experiment, job, "experiment")
         document = row.document
         now = clock.now_ms()
         refs = [("primary", m) for m in document.get("primaryMetrics") or []]
         refs += [("secondary", m) for m in document.get("secondaryMetrics") or []]
-        sums = load_scorecard(
+        sums = load_group_sums(
             session.get_bind(),  # type: ignore[arg-type]
             StateKey(job.project_id, job.entity_type, job.entity_id),
             experiment_assignment(document, now),
@@ -37,7 +38,7 @@ def make_experiment_computation(clock: Clock) -> Any:
         )
         daily = sums.pop("daily", {})
         result = {
-            "ds": ds_of(now),
+            "ds": utc_day(now),
             "computedTime": now,
             "startTime": document.get("startTime"),
             "groups": [
@@ -61,17 +62,7 @@ def daily_resume_ms(session: Session, job: PulseJob) -> int:
     before it are final and are not computed again)."""
     if reload_type(job) == "full":
         return 0
-    stored = session.execute(
-        select(PulseResult.ds, PulseResult.computed_time)
-        .where(
-            PulseResult.project_id == job.project_id,
-            PulseResult.entity_type == job.entity_type,
-            PulseResult.entity_id == job.entity_id,
-            PulseResult.rule_id == (job.rule_id or ""),
-            PulseResult.view == "daily",
-        )
-        .order_by(PulseResult.ds.desc())
-    )
+    stored = repository.daily_views_computed(session, job)
     for ds, computed_time in stored:
         _, end_ms = day_window(ds)
         if computed_time >= end_ms:

@@ -13,11 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lockgate.domains.pulse import repository
 from lockgate.domains.pulse.sql import Criterion, EventSource, MetricQuery
-from lockgate.storage.models import Metric
 
 _OPERATORS = {
     "=": "in",
@@ -46,9 +45,9 @@ _OPERATORS = {
 }
 
 
-# stats.md §1.7: Statsig Cloud caps count and sum metrics at the 99.9th percentile, never
-# participation (event_user) or user-accounting metrics. Ratio and mean metrics (whose numerator
-# and denominator WHN caps separately) are left uncapped for now.
+# docs/statistics.md §Winsorization: Statsig Cloud caps count and sum metrics at the 99.9th
+# percentile, never participation (event_user) or user-accounting metrics. Ratio and mean metrics
+# (whose numerator and denominator WHN caps separately) are left uncapped for now.
 WINSORIZED_TYPES = frozenset({"event_count", "event_count_custom", "sum"})
 # Unit values from ``metrics.sql.unit_values_query``: a funnel's and a composite's are a ratio
 # (numerator / denominator per unit), a composite_sum's the sum of its components.
@@ -148,10 +147,5 @@ def plan_for(document: Mapping[str, Any] | None, metric_id: str) -> MetricPlan:
 def plans(session: Session, project_id: str, refs: list[Mapping[str, Any]]) -> list[MetricPlan]:
     """Plans for metric references ``{name, type}`` (as experiments store them)."""
     ids = [f"{r.get('name')}::{r.get('type')}" for r in refs if r.get("name")]
-    stored = {
-        row.id: row.document
-        for row in session.scalars(
-            select(Metric).where(Metric.project_id == project_id, Metric.id.in_(ids))
-        )
-    }
+    stored = repository.metric_documents(session, project_id, ids)
     return [plan_for(stored.get(metric_id), metric_id) for metric_id in dict.fromkeys(ids)]

@@ -17,8 +17,8 @@ metric list (with the units per group stored, for health): Pulse does not invent
 such as every event the exposed units logged.
 
 Loads keep their per-unit values for the next incremental load, as experiment loads do
-(``state.load_scorecard``). Results requests never compute: they read the latest stored sums
-(``jobs.latest_results``).
+(``incremental.load.load_group_sums``). Results requests never compute: they read the latest
+stored sums (``repository.latest_result``).
 """
 
 from __future__ import annotations
@@ -30,12 +30,13 @@ from typing import Any
 from sqlalchemy import or_
 from sqlalchemy.orm import Session
 
-from lockgate.domains.pulse import jobs
-from lockgate.domains.pulse.engine import ds_of
+from lockgate.domains.pulse import jobs, repository
+from lockgate.domains.pulse.engine import utc_day
+from lockgate.domains.pulse.incremental.kept import StateKey
+from lockgate.domains.pulse.incremental.load import load_group_sums
 from lockgate.domains.pulse.jobs import ComputedResult, Progress
-from lockgate.domains.pulse.results import ResultOptions, scorecard
+from lockgate.domains.pulse.results import ResultOptions, metric_results
 from lockgate.domains.pulse.sql import Assignment, SecondaryGateValue, secondary_gate_filter
-from lockgate.domains.pulse.state import StateKey, load_scorecard
 from lockgate.domains.rules.validation import find_rule as rule_index
 from lockgate.errors import InvalidInput
 from lockgate.kit.clock import Clock
@@ -110,7 +111,7 @@ def _result(
 ) -> list[ComputedResult]:
     progress(5, "assigning units to groups")
     refs = [("primary", m) for m in document.get("monitoringMetrics") or []]
-    sums = load_scorecard(
+    sums = load_group_sums(
         session.get_bind(),  # type: ignore[arg-type]
         StateKey(job.project_id, job.entity_type, job.entity_id, job.rule_id or ""),
         assignment,
@@ -121,7 +122,7 @@ def _result(
         now_ms=now,
     )
     result = {
-        "ds": ds_of(now),
+        "ds": utc_day(now),
         "computedTime": now,
         "control": comparison.control,
         "test": comparison.test,
@@ -133,7 +134,7 @@ def _result(
 
 def make_gate_rule_computation(clock: Clock) -> jobs.Computation:
     def compute(session: Session, job: PulseJob, progress: Progress) -> list[ComputedResult]:
-        row = jobs.entity_row(session, Gate, job, "gate")
+        row = repository.entity_row(session, Gate, job, "gate")
         rule = find_rule(row.document, job.rule_id or "")
         if rule is None:
             raise LookupError(f"gate {job.entity_id!r} no longer has rule {job.rule_id!r}")
@@ -155,7 +156,7 @@ def make_gate_rule_computation(clock: Clock) -> jobs.Computation:
 
 def make_holdout_computation(clock: Clock) -> jobs.Computation:
     def compute(session: Session, job: PulseJob, progress: Progress) -> list[ComputedResult]:
-        row = jobs.entity_row(session, Holdout, job, "holdout")
+        row = repository.entity_row(session, Holdout, job, "holdout")
         now = clock.now_ms()
         assignment = holdout_assignment(row.document, now)
         return _result(session, job, assignment, row.document, HOLDOUT_COMPARISON, now, progress)
@@ -203,9 +204,9 @@ def monitoring_results(
 ) -> dict[str, Any]:
     """``GatePulseResultsDto`` from the latest stored sums: ``{ds, monitoringMetrics}``; today
     and an empty list before any load."""
-    stored = jobs.latest_results(session, project_id, entity_type, entity_id, rule_id=rule_id)
+    stored = repository.latest_result(session, project_id, entity_type, entity_id, rule_id=rule_id)
     if stored is None:
-        return {"ds": ds_of(now_ms), "monitoringMetrics": []}
+        return {"ds": utc_day(now_ms), "monitoringMetrics": []}
     document = stored.document
     options = ResultOptions(
         control=document["control"],
@@ -213,4 +214,7 @@ def monitoring_results(
         cuped=True if cuped is None else cuped,
         confidence=95.0 if confidence is None else confidence,
     )
-    return {"ds": stored.ds, "monitoringMetrics": scorecard(document, options)["primaryMetrics"]}
+    return {
+        "ds": stored.ds,
+        "monitoringMetrics": metric_results(document, options)["primaryMetrics"],
+    }

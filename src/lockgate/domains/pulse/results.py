@@ -1,10 +1,11 @@
 """The cheap half of Pulse: stored per-group sums in, Console API metric objects out, with the
 request's groups, confidence, CUPED choice and multiple-comparison corrections.
 
-Count and sum metrics are winsorized by default, as Statsig Cloud does (stats.md §1.7): a stored
-metric carries both ``sums`` (raw) and ``cappedSums`` (values above the 99.9th percentile
-replaced by it), and results read the capped ones unless ``ResultOptions.winsorize`` is off. The
-Console API has no parameter for it, so the raw sums serve internal comparisons only.
+Count and sum metrics are winsorized by default, as Statsig Cloud does
+(docs/statistics.md §Winsorization): a stored metric carries both ``sums`` (raw) and ``cappedSums``
+(values above the 99.9th percentile replaced by it), and results read the capped ones unless
+``ResultOptions.winsorize`` is off. The Console API has no parameter for it, so the raw sums serve
+internal comparisons only.
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ API_FIELDS = frozenset(
 )  # fmt: skip
 
 
-# The Bayesian view's own figures (stats.md §1.13), in percent like percentChange. PulseMetric
-# has no field for them: results list them per metric under ``bayesian``.
+# The Bayesian view's own figures (docs/statistics.md §Bayesian view), in percent like
+# percentChange. PulseMetric has no field for them: results list them per metric under ``bayesian``.
 BAYESIAN_FIELDS = ("chanceToBeat", "expectedLoss")
 
 
@@ -118,7 +119,7 @@ def _cuped_ratio(s: Mapping[str, float]) -> CupedRatioStats:
     )
 
 
-def scorecard(document: Mapping[str, Any], options: ResultOptions) -> dict[str, list[Any]]:
+def metric_results(document: Mapping[str, Any], options: ResultOptions) -> dict[str, list[Any]]:
     """{primaryMetrics, secondaryMetrics, otherMetrics} for one control/test comparison."""
     metrics = [m for m in document.get("metrics") or [] if "sums" in m]
     roles: dict[Role, list[Mapping[str, Any]]] = {
@@ -188,8 +189,8 @@ def bayesian_view(
     directionality: Directionality,
     confidence: float,
 ) -> dict[str, Any]:
-    """A metric object as Statsig's Bayesian analysis shows it (stats.md §1.13): changes are
-    posterior means and the interval fields credible intervals at ``confidence``; the
+    """A metric object as Statsig's Bayesian analysis shows it (docs/statistics.md §Bayesian view):
+    changes are posterior means and the interval fields credible intervals at ``confidence``; the
     p-value goes, and ``chanceToBeat`` (P(test is better, in the metric's direction)) and
     ``expectedLoss`` (the relative change shipping test costs if it is in fact worse) come, in
     percent. With no informative prior the posterior is the data's own normal likelihood."""
@@ -218,10 +219,10 @@ def _benjamini_hochberg(
     options: ResultOptions,
     base: PulseSettings,
 ) -> dict[Role, list[tuple[Mapping[str, Any], MetricAnalysis]]]:
-    """Re-run the metrics at their Benjamini-Hochberg alpha (stats.md §1.9). The family of a
-    metric is the scorecard's metrics (per metric), every test group's comparison of the
-    metric with control (per variant), or both pooled; with ``bh_primary_only`` only primary
-    metrics are corrected."""
+    """Re-run the metrics at their Benjamini-Hochberg alpha
+    (docs/statistics.md §Multiple comparisons). The family of a metric is every compared metric (per
+    metric), every test group's comparison of the metric with control (per variant), or both pooled;
+    with ``bh_primary_only`` only primary metrics are corrected."""
     family = [
         (role, metric, analysis)
         for role, items in analyses.items()

@@ -6,18 +6,17 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lockgate.domains.metrics.sql import DAY_MS
-from lockgate.domains.pulse import jobs, monitoring
-from lockgate.domains.pulse.engine import ds_of
-from lockgate.domains.pulse.results import ResultOptions, scorecard
+from lockgate.domains.pulse import jobs, monitoring, repository
+from lockgate.domains.pulse.engine import utc_day
+from lockgate.domains.pulse.results import ResultOptions, metric_results
 from lockgate.errors import InvalidInput
 from lockgate.kit.actor import Change
 from lockgate.kit.clock import Clock
 from lockgate.kit.db import Database
-from lockgate.storage.models import Autotune, Experiment, Gate, Holdout, PulseJob, PulseResult
+from lockgate.storage.models import PulseJob, PulseResult
 
 RUNNING_STATUSES = ("active",)
 VIEWS = ("cumulative", "daily")
@@ -38,9 +37,9 @@ def load(
     """Queue a load of one experiment, gate rule (``rule_id`` = the rule's baseID) or
     holdout. ``refresh`` (else the body's, else ``full``): ``full`` recomputes every unit and
     every daily view; ``incremental`` recomputes only the units whose rows changed since the
-    last load (``state.load_scorecard``); ``incremental`` and ``metric`` keep the daily views
-    of days that were over when they were computed."""
-    jobs.enqueue(
+    last load (``incremental.load.load_group_sums``); ``incremental`` and ``metric`` keep the
+    daily views of days that were over when they were computed."""
+    repository.add_job(
         session,
         project_id=change.project_id,
         entity_type=entity_type,
@@ -71,8 +70,8 @@ def history_dto(job: PulseJob) -> dict[str, Any]:
     dto: dict[str, Any] = {
         "creatorName": job.requested_by or "Lockgate",
         "createdTime": created,
-        "startDs": ds_of(job.started_time or created),
-        "endDs": ds_of(finished or created),
+        "startDs": utc_day(job.started_time or created),
+        "endDs": utc_day(finished or created),
         "reloadType": jobs.reload_type(job),
         "turboMode": False,
         "status": job.status,
@@ -85,6 +84,23 @@ def history_dto(job: PulseJob) -> dict[str, Any]:
     if job.message:
         dto["message"] = job.message
     return dto
+
+
+def list_loads(
+    session: Session,
+    project_id: str,
+    entity_type: str,
+    entity_id: str,
+    *,
+    rule_id: str | None = None,
+    offset: int,
+    limit: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of an entity's loads (``history_dto``s, newest first) and how many there are."""
+    rows, total = repository.list_jobs(
+        session, project_id, entity_type, entity_id, rule_id=rule_id, offset=offset, limit=limit
+    )
+    return [history_dto(job) for job in rows], total
 
 
 def _flag(name: str, raw: str | None, default: bool) -> bool:
@@ -182,19 +198,19 @@ def experiment_results(
             "bayesian", query.get("bayesian"), document.get("analyticsType") == "bayesian"
         ),
     )
-    stored = jobs.latest_results(
+    stored = repository.latest_result(
         session, project_id, "experiment", document["id"], ds=day or None, view=view
     )
     if stored is None:
         return {
-            "ds": day or ds_of(now_ms),
+            "ds": day or utc_day(now_ms),
             "primaryMetrics": [],
             "secondaryMetrics": [],
             "otherMetrics": [],
         }
     return {
         "ds": stored.ds,
-        **scorecard(
+        **metric_results(
             stored.document,
             replace(options, sequential=sequential and _before_target(document, stored)),
         ),
@@ -212,28 +228,9 @@ def _due(
     session: Session, project_id: str, entity_type: str, entity_id: str, rule_id: str, today: str
 ) -> bool:
     """No result for today yet and no load queued or running."""
-    done = session.scalar(
-        select(PulseResult.ds).where(
-            PulseResult.project_id == project_id,
-            PulseResult.entity_type == entity_type,
-            PulseResult.entity_id == entity_id,
-            PulseResult.rule_id == rule_id,
-            PulseResult.ds == today,
-            PulseResult.view == "cumulative",
-        )
-    )
-    if done is not None:
+    if repository.has_result(session, project_id, entity_type, entity_id, rule_id, today):
         return False
-    pending = session.scalar(
-        select(PulseJob.id).where(
-            PulseJob.project_id == project_id,
-            PulseJob.entity_type == entity_type,
-            PulseJob.entity_id == entity_id,
-            PulseJob.rule_id == rule_id if rule_id else PulseJob.rule_id.is_(None),
-            PulseJob.status.in_(("queued", "running")),
-        )
-    )
-    return pending is None
+    return not repository.has_pending_job(session, project_id, entity_type, entity_id, rule_id)
 
 
 def _daily_targets(session: Session) -> list[tuple[str, str, str, str]]:
@@ -249,28 +246,17 @@ def _daily_targets(session: Session) -> list[tuple[str, str, str, str]]:
     """
     targets = [
         (project_id, "experiment", experiment_id, "")
-        for project_id, experiment_id in session.execute(
-            select(Experiment.project_id, Experiment.id).where(
-                Experiment.status.in_(RUNNING_STATUSES)
-            )
-        )
+        for project_id, experiment_id in repository.experiments_in_status(session, RUNNING_STATUSES)
     ]
     targets += [
         (project_id, "autotune", autotune_id, "")
-        for project_id, autotune_id in session.execute(
-            select(Autotune.project_id, Autotune.id).where(Autotune.status == "active")
-        )
+        for project_id, autotune_id in repository.autotunes_in_status(session, "active")
     ]
-    for row in session.scalars(select(Holdout)):
+    for row in repository.all_holdouts(session):
         if row.document.get("isEnabled", True):
             targets.append((row.project_id, monitoring.HOLDOUT, row.id, ""))
-    loaded = session.execute(
-        select(PulseJob.project_id, PulseJob.entity_id, PulseJob.rule_id)
-        .where(PulseJob.entity_type == monitoring.GATE_RULE)
-        .distinct()
-    ).all()
-    for project_id, gate_id, rule_id in loaded:
-        gate = session.get(Gate, (project_id, gate_id))
+    for project_id, gate_id, rule_id in repository.loaded_rules(session, monitoring.GATE_RULE):
+        gate = repository.gate(session, project_id, gate_id)
         if (
             gate is not None
             and gate.document.get("isEnabled", True)
@@ -283,13 +269,13 @@ def _daily_targets(session: Session) -> list[tuple[str, str, str, str]]:
 def schedule_daily(database: Database, clock: Clock) -> int:
     """Queue today's load of everything ``_daily_targets`` lists that has no result for today
     yet and no load pending."""
-    today = ds_of(clock.now_ms())
+    today = utc_day(clock.now_ms())
     queued = 0
     with database.transaction(write=True) as session:
         for project_id, entity_type, entity_id, rule_id in _daily_targets(session):
             if not _due(session, project_id, entity_type, entity_id, rule_id, today):
                 continue
-            jobs.enqueue(
+            repository.add_job(
                 session,
                 project_id=project_id,
                 entity_type=entity_type,

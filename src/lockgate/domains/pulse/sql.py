@@ -12,7 +12,7 @@ warehouse dialect:
    secondary exposures of the entities it covers (``SecondaryGateValue``).
 2. ``unit_values``: per unit, the metric's post-exposure value(s) and, for CUPED, the same
    over the seven days before exposure. Events join on the unit id and ``time >= first
-   exposure`` (the timestamp join of `stats.md` §1.1).
+   exposure`` (the timestamp join of `docs/statistics.md` §Exposures and events).
 3. ``group_sums``: per group, N and the sums, squares and cross products the statistics need.
 
 Python only ever sees step 3's few rows.
@@ -627,15 +627,16 @@ def exposed_by_day(per_unit: Any) -> Select[Any]:
 def ranked_values(units: Subquery, from_top: int, count: int = 2) -> Select[Any]:
     """The non-zero unit values at 0-based position ``from_top`` counted from the largest, and
     after it, descending: a percentile of the per-unit values without PERCENTILE_CONT, which
-    SQLite lacks (winsorization, stats.md §1.7). A high percentile lies near the top, so the
-    database keeps only the few largest values while it scans instead of sorting them all."""
+    SQLite lacks (winsorization, docs/statistics.md §Winsorization). A high percentile lies near the
+    top, so the database keeps only the few largest values while it scans instead of sorting them
+    all."""
     x = units.c.x
     return select(x).where(x != 0).order_by(x.desc()).limit(count).offset(from_top)
 
 
 def tail_sums_many(values: Any, caps: Sequence[tuple[StagedMetric, float]]) -> Select[Any]:
     """Per group, for every capped metric in one scan, the units above its winsorization cap:
-    their count, Σx, Σx² and, for CUPED, Σxp and Σx·xp, all a capped scorecard needs to replace
+    their count, Σx, Σx² and, for CUPED, Σxp and Σx·xp, all the capped sums need to replace
     those values by the cap. Metric ``i``'s sums are labelled ``<sum>_<i>``."""
     columns: list[Any] = [values.c.grp]
     for metric, cap in caps:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from lockgate.domains.pulse.autotune import make_autotune_computation
+from lockgate.domains.pulse.incremental.kept import forget_deleted
 from lockgate.domains.pulse.jobs import JobRunner
 from lockgate.domains.pulse.loads import make_experiment_computation
 from lockgate.domains.pulse.monitoring import make_gate_rule_computation, make_holdout_computation
 from lockgate.domains.pulse.service import schedule_daily
-from lockgate.domains.pulse.state import forget_deleted
 from lockgate.kit.clock import Clock
 from lockgate.kit.db import Database
 
@@ -17,7 +17,7 @@ SCHEDULE_EVERY_MS = 60_000
 class PulseWorker(JobRunner):
     """Runs queued loads; at most once a minute, queues today's loads
     (``service.schedule_daily``) and forgets the kept values of entities that are gone
-    (``state.forget_deleted``)."""
+    (``incremental.kept.forget_deleted``)."""
 
     def __init__(self, database: Database, clock: Clock) -> None:
         super().__init__(database, clock)

@@ -24,13 +24,29 @@ from lockgate.cores.compiler.v1 import render_v1
 from lockgate.cores.evaluation.evaluator import Evaluator
 from lockgate.cores.evaluation.hashing import id_list_hash
 from lockgate.documents.specs import ConfigSpecsV2
+from lockgate.domains.keys import repository as keys_repository
 from lockgate.domains.specs import repository as loader
+from lockgate.domains.specs.scoping import scope_to_apps
 from lockgate.kit.db import Database
 from lockgate.storage.models import SegmentMember
 
 
 def _encode(document: Mapping[str, object]) -> bytes:
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class PayloadScope:
+    """What the requesting SDK key may see: its environments and its target apps, primary
+    first. A key without apps sees the whole project."""
+
+    environments: tuple[str, ...] | None = None
+    target_apps: tuple[str, ...] = ()
+
+    @property
+    def target_app(self) -> str | None:
+        """The key's primary app: what ``target_app`` conditions compare against."""
+        return self.target_apps[0] if self.target_apps else None
 
 
 @dataclass
@@ -87,8 +103,8 @@ class Rendered:
 class SpecCache:
     def __init__(self, database: Database) -> None:
         self._database = database
-        self._entries: dict[tuple[str, KeyScope], Rendered] = {}
-        self._locks: dict[tuple[str, KeyScope], threading.Lock] = {}
+        self._entries: dict[tuple[str, PayloadScope], Rendered] = {}
+        self._locks: dict[tuple[str, PayloadScope], threading.Lock] = {}
         self._guard = threading.Lock()
 
     def current_revision(self, session: Session, project_id: str) -> tuple[int, int]:
@@ -97,7 +113,7 @@ class SpecCache:
             raise LookupError(project_id)
         return found
 
-    def get(self, project_id: str, scope: KeyScope = KeyScope()) -> Rendered:
+    def get(self, project_id: str, scope: PayloadScope = PayloadScope()) -> Rendered:
         with self._database.transaction(write=False) as session:
             revision, _ = self.current_revision(session, project_id)
         key = (project_id, scope)
@@ -114,11 +130,17 @@ class SpecCache:
             self._entries[key] = rendered
             return rendered
 
-    def _compile(self, project_id: str, scope: KeyScope) -> Rendered:
+    def _compile(self, project_id: str, scope: PayloadScope) -> Rendered:
         with self._database.transaction(write=False) as session:
             revision, time_ms = self.current_revision(session, project_id)
             snapshot = loader.load_snapshot(session, project_id)
-        v2 = compile_v2(snapshot, scope)
+            client_apps = keys_repository.client_key_apps(session, project_id)
+        # The compiler renders the key's environments; its apps narrow the result here, with
+        # every dependency of the entities kept (docs/compiling.md §Target apps).
+        v2 = compile_v2(snapshot, KeyScope(environments=scope.environments))
+        v2 = scope_to_apps(v2, scope.target_apps, scope.target_app)
+        if client_apps:
+            v2["hashed_sdk_keys_to_app_ids"] = client_apps
         file_lists = [name for name, info in snapshot.id_lists.items() if info.inline_ids is None]
 
         def load_id_lists() -> dict[str, frozenset[str]]:

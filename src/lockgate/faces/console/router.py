@@ -19,6 +19,7 @@ from lockgate.faces.console.routes.param_stores import router as param_stores_ro
 from lockgate.faces.console.routes.projects import router as projects_router
 from lockgate.faces.console.routes.segments import router as segments_router
 from lockgate.faces.console.routes.tags import router as tags_router
+from lockgate.faces.console.routes.targetapps import router as targetapps_router
 
 PREFIX = "/console/v1"
 
@@ -29,6 +30,7 @@ def console_router() -> APIRouter:
     for child in (
         keys_router,
         tags_router,
+        targetapps_router,
         audit_router,
         projects_router,
         gates_router,

@@ -9,10 +9,11 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from lockgate.cores.compiler.snapshot import KeyScope
 from lockgate.domains.keys import repository as keys_repository
 from lockgate.domains.keys.masking import masked_key
+from lockgate.domains.specs.cache import PayloadScope
 from lockgate.errors import Forbidden, Unauthorized
+from lockgate.storage.models import ApiKey
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class SdkKey:
     key_id: str
     type: str
     scopes: frozenset[str]
-    scope: KeyScope
+    scope: PayloadScope
 
 
 def authenticate_sdk(
@@ -64,8 +65,16 @@ def authenticate_sdk(
         key_id=record.id,
         type=record.type,
         scopes=scopes,
-        scope=KeyScope(environments=environments, target_app=record.primary_target_app),
+        scope=PayloadScope(environments=environments, target_apps=key_apps(record)),
     )
+
+
+def key_apps(record: ApiKey) -> tuple[str, ...]:
+    """A key's target apps, primary first."""
+    if record.primary_target_app is None:
+        return ()
+    secondary = [str(a) for a in record.secondary_target_apps or []]
+    return tuple(dict.fromkeys([record.primary_target_app, *secondary]))
 
 
 def key_text(request: Request) -> str | None:

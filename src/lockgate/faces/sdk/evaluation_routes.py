@@ -70,6 +70,7 @@ def _initialize(request: Request, key: SdkKey, payload: Any) -> FastJSONResponse
         user,
         hash_algorithm=cast(HashAlgorithm, hash_used),
         client_app_id=key.scope.target_app,
+        client_app_ids=key.scope.target_apps,
     )
     body["derived_fields"] = derived
     body["company_lcut"] = rendered.time_ms

@@ -11,6 +11,8 @@ from alembic.runtime.migration import MigrationContext, MigrationInfo
 from alembic.script import Script
 from sqlalchemy import Engine, text
 
+from lockgate.kit.db import begin
+
 logger = logging.getLogger(__name__)
 
 _HERE = Path(__file__).parent
@@ -43,6 +45,8 @@ def upgrade(engine: Engine, revision: str = "head") -> list[str]:
 
 
 def _migrate(config: Config, engine: Engine, revision: str) -> None:
+    """Migrate in one transaction holding a lock (an advisory lock on PostgreSQL, the write
+    lock on SQLite), so processes starting together migrate one after another."""
     if engine.dialect.name == "postgresql":
         with engine.connect() as connection:
             connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
@@ -54,7 +58,11 @@ def _migrate(config: Config, engine: Engine, revision: str) -> None:
                 connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})
                 connection.commit()
         return
-    command.upgrade(config, revision)
+    # A deferred transaction would read the version table, then fail at its first write if
+    # another process wrote meanwhile; taking the write lock first waits instead.
+    with engine.connect() as connection, begin(connection, write=True):
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
 
 
 def _describe(step: MigrationInfo) -> str:

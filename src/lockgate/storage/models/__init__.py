@@ -16,10 +16,12 @@ from lockgate.storage.models.core import (
     ApiKey,
     AuditLog,
     Company,
+    EntityName,
     EntityVersion,
     Project,
     RateLimitCounter,
     Tag,
+    TargetApp,
 )
 from lockgate.storage.models.events import (
     CustomEvent,
@@ -45,6 +47,7 @@ __all__ = [
     "CustomEvent",
     "DynamicConfig",
     "EntityMixin",
+    "EntityName",
     "EntityVersion",
     "Experiment",
     "Exposure",
@@ -64,6 +67,7 @@ __all__ = [
     "Segment",
     "SegmentMember",
     "Tag",
+    "TargetApp",
     "events_incoming",
     "exposures_incoming",
 ]

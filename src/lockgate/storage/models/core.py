@@ -44,9 +44,25 @@ class ApiKey(Base):
     environments: Mapped[list[Any] | None] = mapped_column(JSONType, default=None)
     primary_target_app: Mapped[str | None] = mapped_column(String(200), default=None)
     secondary_target_apps: Mapped[list[Any] | None] = mapped_column(JSONType, default=None)
+    # djb2 of a client key's full text: the key of ``hashed_sdk_keys_to_app_ids`` in server
+    # payloads (docs/sdk.md §Target apps). Client keys ship in apps; the text is still not kept.
+    client_key_djb2: Mapped[str | None] = mapped_column(String(16), default=None)
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_time: Mapped[int] = mapped_column(BigInteger)
     last_used_time: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+class TargetApp(Base):
+    """A target app: entities and SDK keys carry its id to scope what each key downloads."""
+
+    __tablename__ = "target_apps"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    created_time: Mapped[int] = mapped_column(BigInteger)
 
 
 class Tag(Base):
@@ -108,3 +124,19 @@ class RateLimitCounter(Base):
     window: Mapped[str] = mapped_column(String(16), primary_key=True)
     window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class EntityName(Base):
+    """An id taken in a project's name space that several entity kinds share (SDK payloads key
+    gates and holdouts by id in one map, configs, experiments and autotunes in another).
+
+    Written in the transaction that inserts the entity, so two kinds created at once under one
+    id cannot both commit: the primary key refuses the second.
+    """
+
+    __tablename__ = "entity_names"
+
+    project_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    namespace: Mapped[str] = mapped_column(String(40), primary_key=True)
+    entity_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    entity_type: Mapped[str] = mapped_column(String(40))

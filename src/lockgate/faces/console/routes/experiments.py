@@ -22,7 +22,6 @@ from lockgate.domains.experiments.schemas import (
     ScheduleIn,
     StartIn,
 )
-from lockgate.domains.pulse import jobs as pulse_jobs
 from lockgate.domains.pulse import service as pulse_service
 from lockgate.domains.pulse.schemas import LoadPulseIn
 from lockgate.faces.console.context import Console
@@ -214,10 +213,9 @@ def pulse_load_history(
     ctx: Console, id: str, request: Request, page: Page = Depends(page_params)
 ) -> dict[str, Any]:
     documents.load(ctx.session, ctx.project_id, id)
-    rows, total = pulse_jobs.history(
+    data, total = pulse_service.list_loads(
         ctx.session, ctx.project_id, "experiment", id, offset=page.offset, limit=page.limit
     )
-    data = [pulse_service.history_dto(job) for job in rows]
     return paginated("Pulse load history listed successfully.", data, total, page, request)
 
 

@@ -88,7 +88,8 @@ def add_holdout_overrides(ctx: Console, id: str, body: OverridesIn) -> dict[str,
 
 @router.delete("/holdouts/{id}/overrides")
 def remove_holdout_overrides(ctx: Console, id: str, body: OverridesIn) -> dict[str, Any]:
-    """The spec declares no body, but the removal set has to travel in one (§10.2)."""
+    """The spec declares no body, but the removal set has to travel in one
+    (docs/console.md §Overrides)."""
     data = service.change_overrides(ctx.session, ctx.change, id, body, "remove")
     return single("Holdout Overrides deleted successfully.", data)
 

@@ -1,0 +1,1 @@
+"""Target app ids: looking apps up and resolving what a request names (an id or a name)."""

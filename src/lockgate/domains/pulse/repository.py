@@ -1,0 +1,285 @@
+"""Pulse's queries over its own tables (load jobs, stored results) and the entity rows a load
+or the daily schedule reads. The statements that compute sums are built in ``sql``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import Session
+
+from lockgate.kit.ids import random_id
+from lockgate.storage.models import (
+    Autotune,
+    Experiment,
+    Gate,
+    Holdout,
+    Metric,
+    PulseJob,
+    PulseResult,
+)
+
+Row = TypeVar("Row")
+
+# -- jobs ----------------------------------------------------------------------------------------
+
+
+def add_job(
+    session: Session,
+    *,
+    project_id: str,
+    entity_type: str,
+    entity_id: str,
+    now_ms: int,
+    rule_id: str | None = None,
+    requested_by: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> PulseJob:
+    """A queued load job."""
+    job = PulseJob(
+        id=random_id(),
+        project_id=project_id,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        rule_id=rule_id,
+        status="queued",
+        progress=0,
+        requested_by=requested_by,
+        created_time=now_ms,
+        details=details,
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+def job(session: Session, job_id: str) -> PulseJob:
+    return session.scalars(select(PulseJob).where(PulseJob.id == job_id)).one()
+
+
+def claim_next_job(session: Session, now_ms: int) -> str | None:
+    """The oldest queued job, marked running; None when there is none, or when another process
+    claimed it first (the claim is a conditional update)."""
+    candidate = session.scalars(
+        select(PulseJob.id).where(PulseJob.status == "queued").order_by(PulseJob.seq).limit(1)
+    ).first()
+    if candidate is None:
+        return None
+    claimed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(PulseJob)
+        .where(PulseJob.id == candidate, PulseJob.status == "queued")
+        .values(status="running", started_time=now_ms, progress=1)
+    )
+    return candidate if claimed.rowcount == 1 else None
+
+
+def set_job_progress(session: Session, job_id: str, percent: int, message: str) -> None:
+    session.execute(
+        update(PulseJob).where(PulseJob.id == job_id).values(progress=percent, message=message)
+    )
+
+
+def finish_job(
+    session: Session,
+    job_id: str,
+    *,
+    status: str,
+    now_ms: int,
+    message: str,
+    progress: int | None = None,
+) -> None:
+    """Record a job's outcome (``succeeded`` or ``failed``), when, and what it says."""
+    values: dict[str, Any] = {"status": status, "finished_time": now_ms, "message": message}
+    if progress is not None:
+        values["progress"] = progress
+    session.execute(update(PulseJob).where(PulseJob.id == job_id).values(**values))
+
+
+def list_jobs(
+    session: Session,
+    project_id: str,
+    entity_type: str,
+    entity_id: str,
+    *,
+    rule_id: str | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> tuple[Sequence[PulseJob], int]:
+    """One page of an entity's jobs, newest first, and how many there are."""
+    conditions = [
+        PulseJob.project_id == project_id,
+        PulseJob.entity_type == entity_type,
+        PulseJob.entity_id == entity_id,
+    ]
+    if rule_id is not None:
+        conditions.append(PulseJob.rule_id == rule_id)
+    rows = session.scalars(select(PulseJob).where(*conditions).order_by(PulseJob.seq.desc())).all()
+    return rows[offset : offset + limit], len(rows)
+
+
+def has_pending_job(
+    session: Session, project_id: str, entity_type: str, entity_id: str, rule_id: str
+) -> bool:
+    """Whether a load of the entity (and rule, "" for none) is queued or running."""
+    pending = session.scalar(
+        select(PulseJob.id).where(
+            PulseJob.project_id == project_id,
+            PulseJob.entity_type == entity_type,
+            PulseJob.entity_id == entity_id,
+            PulseJob.rule_id == rule_id if rule_id else PulseJob.rule_id.is_(None),
+            PulseJob.status.in_(("queued", "running")),
+        )
+    )
+    return pending is not None
+
+
+# -- results -------------------------------------------------------------------------------------
+
+
+def save_result(
+    session: Session,
+    job: PulseJob,
+    *,
+    rule_id: str,
+    ds: str,
+    view: str,
+    document: dict[str, Any],
+    job_id: str,
+    now_ms: int,
+) -> None:
+    """Store (or replace) the result of one entity, rule, day and view."""
+    key = (job.project_id, job.entity_type, job.entity_id, rule_id)
+    existing = session.get(PulseResult, (*key, ds, view))
+    if existing is None:
+        session.add(
+            PulseResult(
+                project_id=job.project_id,
+                entity_type=job.entity_type,
+                entity_id=job.entity_id,
+                rule_id=rule_id,
+                ds=ds,
+                view=view,
+                job_id=job_id,
+                computed_time=now_ms,
+                document=document,
+            )
+        )
+    else:
+        existing.document = document
+        existing.job_id = job_id
+        existing.computed_time = now_ms
+
+
+def latest_result(
+    session: Session,
+    project_id: str,
+    entity_type: str,
+    entity_id: str,
+    *,
+    rule_id: str = "",
+    ds: str | None = None,
+    view: str = "cumulative",
+) -> PulseResult | None:
+    """The stored result of ``view`` for the day ``ds``, or the latest day before it."""
+    query = select(PulseResult).where(
+        PulseResult.project_id == project_id,
+        PulseResult.entity_type == entity_type,
+        PulseResult.entity_id == entity_id,
+        PulseResult.rule_id == rule_id,
+        PulseResult.view == view,
+    )
+    if ds is not None:
+        query = query.where(PulseResult.ds <= ds)
+    return session.scalars(query.order_by(PulseResult.ds.desc())).first()
+
+
+def has_result(
+    session: Session, project_id: str, entity_type: str, entity_id: str, rule_id: str, ds: str
+) -> bool:
+    """Whether the entity (and rule) has a cumulative result for the day ``ds``."""
+    done = session.scalar(
+        select(PulseResult.ds).where(
+            PulseResult.project_id == project_id,
+            PulseResult.entity_type == entity_type,
+            PulseResult.entity_id == entity_id,
+            PulseResult.rule_id == rule_id,
+            PulseResult.ds == ds,
+            PulseResult.view == "cumulative",
+        )
+    )
+    return done is not None
+
+
+def daily_views_computed(session: Session, job: PulseJob) -> Sequence[tuple[str, int]]:
+    """(day, computed time) of the stored daily views of the job's entity, latest day first."""
+    rows = session.execute(
+        select(PulseResult.ds, PulseResult.computed_time)
+        .where(
+            PulseResult.project_id == job.project_id,
+            PulseResult.entity_type == job.entity_type,
+            PulseResult.entity_id == job.entity_id,
+            PulseResult.rule_id == (job.rule_id or ""),
+            PulseResult.view == "daily",
+        )
+        .order_by(PulseResult.ds.desc())
+    )
+    return [(ds, computed_time) for ds, computed_time in rows]
+
+
+# -- what loads read -----------------------------------------------------------------------------
+
+
+def entity_row(session: Session, model: type[Row], job: PulseJob, kind: str) -> Row:
+    """The entity a job computes (``kind`` names it in the error when it is gone)."""
+    row = session.get(model, (job.project_id, job.entity_id))
+    if row is None:
+        raise LookupError(f"{kind} {job.entity_id!r} no longer exists")
+    return row
+
+
+def metric_documents(
+    session: Session, project_id: str, metric_ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """The stored definitions of these metric ids (those that exist), by id."""
+    rows = session.scalars(
+        select(Metric).where(Metric.project_id == project_id, Metric.id.in_(metric_ids))
+    )
+    return {row.id: row.document for row in rows}
+
+
+# -- what the daily schedule loads ---------------------------------------------------------------
+
+
+def experiments_in_status(session: Session, statuses: Sequence[str]) -> list[tuple[str, str]]:
+    """(project id, experiment id) of every experiment in one of ``statuses``."""
+    rows = session.execute(
+        select(Experiment.project_id, Experiment.id).where(Experiment.status.in_(statuses))
+    )
+    return [(project_id, experiment_id) for project_id, experiment_id in rows]
+
+
+def autotunes_in_status(session: Session, status: str) -> list[tuple[str, str]]:
+    """(project id, autotune id) of every autotune in ``status``."""
+    rows = session.execute(
+        select(Autotune.project_id, Autotune.id).where(Autotune.status == status)
+    )
+    return [(project_id, autotune_id) for project_id, autotune_id in rows]
+
+
+def all_holdouts(session: Session) -> Sequence[Holdout]:
+    return session.scalars(select(Holdout)).all()
+
+
+def loaded_rules(session: Session, entity_type: str) -> list[tuple[str, str, str | None]]:
+    """(project id, entity id, rule id) of every rule that was loaded at least once."""
+    rows = session.execute(
+        select(PulseJob.project_id, PulseJob.entity_id, PulseJob.rule_id)
+        .where(PulseJob.entity_type == entity_type)
+        .distinct()
+    ).all()
+    return [(project_id, entity_id, rule_id) for project_id, entity_id, rule_id in rows]
+
+
+def gate(session: Session, project_id: str, gate_id: str) -> Gate | None:
+    return session.get(Gate, (project_id, gate_id))

@@ -1,0 +1,136 @@
+"""Several ``lockgate serve`` processes on one database behave like one server: one first-run
+bootstrap, migrations one after another, and one winner when creates of one name race."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from lockgate.kit.db import Database
+from lockgate.kit.settings import Settings
+from lockgate.storage.models import ApiKey, Company, Project
+from tests.conftest import new_database_url
+from tests.processes import Server, cli, environment, serving
+
+ROUNDS = 10
+NAME_IN_USE = {"status": 400, "message": "Name is already in use"}
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    directory = tmp_path_factory.mktemp("processes")
+    with new_database_url(directory) as url:
+        yield environment(url, directory / "data")
+
+
+@pytest.fixture(scope="module")
+def two_servers(
+    env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[Server]]:
+    """Two servers started at once on a database without tables. ``serving`` waits until
+    both answer, and fails if either exits (as a second SQLite process migrating at the same
+    time did)."""
+    with serving(env, tmp_path_factory.mktemp("logs"), 2) as servers:
+        yield servers
+
+
+@pytest.fixture(scope="module")
+def clients(env: dict[str, str], two_servers: list[Server]) -> Iterator[list[httpx.Client]]:
+    """A Console API client of each server, with a read-write key."""
+    made = cli(env, "keys", "create", "--type", "console", "--scope", "omni_read_write")
+    assert made.returncode == 0, made.stderr
+    headers = {"STATSIG-API-KEY": made.stdout.strip()}
+    with (
+        httpx.Client(base_url=two_servers[0].base, headers=headers, timeout=60) as first,
+        httpx.Client(base_url=two_servers[1].base, headers=headers, timeout=60) as second,
+    ):
+        yield [first, second]
+
+
+def _counts(env: dict[str, str]) -> tuple[int | None, ...]:
+    settings = Settings(
+        database_url=env["LOCKGATE_DATABASE_URL"], data_dir=Path(env["LOCKGATE_DATA_DIR"])
+    )
+    database = Database(settings)
+    try:
+        with database.transaction(write=False) as session:
+            return tuple(
+                session.scalar(select(func.count()).select_from(table))
+                for table in (Company, Project, ApiKey)
+            )
+    finally:
+        database.dispose()
+
+
+def test_serve__two_start_together_on_empty_database__one_bootstrap_and_both_serve(
+    env: dict[str, str], two_servers: list[Server]
+) -> None:
+    # Given two servers started at once on a database without tables, both serving
+    # Then one company, one default project and three keys were created (the test runs
+    # first in the module, before any other key is made)
+    assert _counts(env) == (1, 1, 3)
+    for server in two_servers:
+        assert httpx.get(f"{server.base}/health").status_code == 200
+
+
+def _at_once(calls: Sequence[Callable[[], httpx.Response]]) -> list[httpx.Response]:
+    """Run the calls in threads released together; their responses in call order."""
+    start = threading.Barrier(len(calls))
+    responses: list[httpx.Response | None] = [None] * len(calls)
+
+    def run(index: int) -> None:
+        start.wait()
+        responses[index] = calls[index]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(r is not None for r in responses)
+    return [r for r in responses if r is not None]
+
+
+def _outcomes(responses: list[httpx.Response]) -> list[object]:
+    """``created`` for each success, the body for each failure, sorted for comparison."""
+    return sorted(
+        ("created" if r.status_code in (200, 201) else r.json() for r in responses), key=str
+    )
+
+
+def test_serve__gates_of_one_name_created_at_once_on_two_servers__one_created_rest_in_use(
+    clients: list[httpx.Client],
+) -> None:
+    for round_ in range(ROUNDS):
+        # When four requests (two to each server) create one gate name at once
+        body = {"name": f"raced gate {round_}"}
+        calls = [partial(clients[i % 2].post, "/console/v1/gates", json=body) for i in range(4)]
+        responses = _at_once(calls)
+        # Then one creates it and the three others are told the name is in use
+        assert _outcomes(responses) == ["created", NAME_IN_USE, NAME_IN_USE, NAME_IN_USE]
+
+
+def test_serve__config_and_experiment_of_one_name_at_once__one_created_sdks_see_it(
+    env: dict[str, str], two_servers: list[Server], clients: list[httpx.Client]
+) -> None:
+    server_key = cli(env, "keys", "create", "--type", "server").stdout.strip()
+    for round_ in range(ROUNDS):
+        # When a dynamic config and an experiment of one id are created at once
+        name = f"raced_{round_}"
+        config, experiment = _at_once(
+            [
+                partial(clients[0].post, "/console/v1/dynamic_configs", json={"name": name}),
+                partial(clients[1].post, "/console/v1/experiments", json={"name": name}),
+            ]
+        )
+        # Then exactly one is created, and it is the one SDKs download under that id
+        assert _outcomes([config, experiment]) == ["created", NAME_IN_USE]
+        created = "dynamic_config" if config.status_code in (200, 201) else "experiment"
+        spec = httpx.get(f"{two_servers[0].base}/v2/download_config_specs/{server_key}.json")
+        assert spec.json()["dynamic_configs"][name]["entity"] == created
