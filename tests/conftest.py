@@ -162,3 +162,11 @@ def none_hash_scope(console: ContractClient, project: Bootstrap) -> None:
     key_id = project.client_key[: len("client-") + 12]
     response = console.patch(f"/console/v1/keys/{key_id}", json={"scopes": ["none_hash_enabled"]})
     assert response.status_code == 200
+
+
+@pytest.fixture()
+def company_id_type(console: ContractClient) -> str:
+    """The custom unit id type ``companyID``, defined as a project must before naming it."""
+    response = console.post("/console/v1/unit_id_types", json={"name": "companyID"})
+    assert response.status_code == 201, response.text
+    return "companyID"

@@ -225,6 +225,7 @@ def test_stored_condition_types__console_vocabulary__all_known() -> None:
 def _project(console_client: ContractClient) -> None:
     """One of everything the compiler handles, through the Console API."""
     c = console_client
+    assert c.post("/console/v1/unit_id_types", json={"name": "companyID"}).status_code == 201
     rule = {
         "name": "some",
         "passPercentage": 40,

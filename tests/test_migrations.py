@@ -186,3 +186,43 @@ def test_upgrade__another_process_writing_meanwhile__waits_then_migrates(tmp_pat
     assert current_revision(migrating.engine) is not None
     other.dispose()
     migrating.dispose()
+
+
+def test_migration_0012__existing_project__default_environments_and_used_id_types(
+    engine: Engine,
+) -> None:
+    # Given a project whose gates name unit id types before types were defined
+    upgrade(engine, "0011")
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO companies VALUES ('c', 'c', 1)"))
+        connection.execute(
+            text(
+                "INSERT INTO projects (id, company_id, name, spec_revision, spec_updated_time,"
+                " created_time) VALUES ('p', 'c', 'p', 1, 1, 1)"
+            )
+        )
+        for gate, id_type in (("g1", "companyID"), ("g2", "userID"), ("g3", "companyid")):
+            connection.execute(
+                text(
+                    "INSERT INTO gates (gate_type, project_id, id, name, id_type, is_enabled,"
+                    " created_time, last_modified_time, version, tags, document)"
+                    " VALUES ('TEMPORARY', 'p', :g, :g, :t, true, 1, 1, 1, '[]', '{}')"
+                ),
+                {"g": gate, "t": id_type},
+            )
+
+    # When it is migrated
+    upgrade(engine)
+
+    # Then it has the default environments, and its custom type is defined once
+    with engine.connect() as connection:
+        environments = connection.execute(
+            text("SELECT name, is_production FROM environments ORDER BY position")
+        ).all()
+        types = connection.execute(text("SELECT name FROM unit_id_types")).all()
+    assert [(n, bool(p)) for n, p in environments] == [
+        ("development", False),
+        ("staging", False),
+        ("production", True),
+    ]
+    assert [t for (t,) in types] == ["companyID"]

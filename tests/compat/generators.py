@@ -212,8 +212,14 @@ def condition(rng: random.Random, world: World, *, in_segment: bool = False) -> 
 
 
 def rules(
-    rng: random.Random, world: World, *, in_segment: bool = False, values: bool = False
+    rng: random.Random,
+    world: World,
+    *,
+    in_segment: bool = False,
+    values: bool = False,
+    scoped: float = 0.2,
 ) -> list[dict[str, Any]]:
+    """1 to 3 rules; a share ``scoped`` of them is limited to one or two environments."""
     made = []
     for index in range(rng.randint(1, 3)):
         rule: dict[str, Any] = {
@@ -223,7 +229,7 @@ def rules(
                 condition(rng, world, in_segment=in_segment) for _ in range(rng.randint(1, 2))
             ],
         }
-        if not in_segment and rng.random() < 0.2:
+        if not in_segment and rng.random() < scoped:
             rule["environments"] = _pick(rng, TIERS, 1, 2)
         if values:
             rule["returnValue"] = {

@@ -52,7 +52,8 @@ def legacy_user(wire: dict[str, Any]) -> LegacyUser:
 
 
 @contextmanager
-def core_sdk(base: str, server_key: str) -> Iterator[core.Statsig]:
+def core_sdk(base: str, server_key: str, *, tier: str | None = None) -> Iterator[core.Statsig]:
+    """statsig-python-core against ``base``; ``tier`` is its ``environment`` option."""
     options = core.StatsigOptions(
         specs_url=f"{base}/v2/download_config_specs",
         log_event_url=f"{base}/v1/log_event",
@@ -61,6 +62,8 @@ def core_sdk(base: str, server_key: str) -> Iterator[core.Statsig]:
         specs_sync_interval_ms=1000,
         output_log_level="error",
     )
+    if tier is not None:
+        options.environment = tier
     sdk = core.Statsig(server_key, options)
     sdk.initialize().wait()
     try:
@@ -70,10 +73,13 @@ def core_sdk(base: str, server_key: str) -> Iterator[core.Statsig]:
 
 
 @contextmanager
-def legacy_sdk(base: str, server_key: str) -> Iterator[Any]:
+def legacy_sdk(base: str, server_key: str, *, tier: str | None = None) -> Iterator[Any]:
+    """The legacy ``statsig`` SDK against ``base``; ``tier`` is its ``tier`` option."""
     legacy.initialize(
         server_key,
-        LegacyOptions(api=f"{base}/v1", disable_diagnostics=True, rulesets_sync_interval=1),
+        LegacyOptions(
+            api=f"{base}/v1", disable_diagnostics=True, rulesets_sync_interval=1, tier=tier
+        ),
     )
     try:
         yield legacy

@@ -114,6 +114,7 @@ def sdk_app(app: FastAPI) -> Iterator[str]:
         yield base
 
 
+@pytest.mark.usefixtures("company_id_type")
 @pytest.mark.parametrize("seed", SEEDS)
 def test_sdks_and_lockgate__random_project__agree(
     seed: int,

@@ -85,6 +85,7 @@ def test_overrides__replace_add_remove__each_applied_and_versioned(
     assert logs.json()["pagination"]["totalItems"] == 3
 
 
+@pytest.mark.usefixtures("company_id_type")
 def test_overrides__replace_with_only_environment_overrides__keeps_id_lists(
     console: ContractClient,
 ) -> None:

@@ -197,6 +197,7 @@ def _listed(console: ContractClient, **params: Any) -> list[str]:
     return [g["id"] for g in response.json()["data"]]
 
 
+@pytest.mark.usefixtures("company_id_type")
 def test_list_gates__each_filter__selects_matching(
     console: ContractClient, clock: ManualClock
 ) -> None:

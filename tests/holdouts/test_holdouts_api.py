@@ -42,6 +42,7 @@ def test_create__name_only__200_with_statsig_defaults(console: ContractClient) -
     assert not {"salt", "referenceID", "overrides", "attachedTimes"} & set(data)
 
 
+@pytest.mark.usefixtures("company_id_type")
 def test_create__id_type_and_team__kept(console: ContractClient) -> None:
     data = create_holdout(console, "company holdout", idType="companyID", teamID="t1")
     assert data["idType"] == "companyID" and data["teamID"] == "t1"

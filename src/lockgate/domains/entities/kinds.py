@@ -107,3 +107,7 @@ PARAM_STORE = EntityKind(
     label="Param Store",
     not_found="Param Store not found.",
 )
+
+# Every kind whose documents may name environments or unit id types, for the checks that read
+# them all (docs/console.md §Environments); a parameter store names neither.
+ALL_KINDS = (GATE, DYNAMIC_CONFIG, SEGMENT, EXPERIMENT, LAYER, HOLDOUT, AUTOTUNE, METRIC)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from lockgate.domains.entities.kinds import EntityKind
 from lockgate.errors import Conflict
 from lockgate.kit.sqljson import json_list_overlaps
-from lockgate.storage.models import EntityName
+from lockgate.storage.models import EntityName, Environment, UnitIdType
 
 
 def find(
@@ -109,3 +109,19 @@ def remove(session: Session, kind: EntityKind, row: Any) -> None:
         )
     session.delete(row)
     session.flush()
+
+
+def environment_names(session: Session, project_id: str) -> list[str]:
+    """The project's environment names, in their order."""
+    return list(
+        session.scalars(
+            select(Environment.name)
+            .where(Environment.project_id == project_id)
+            .order_by(Environment.position, Environment.id)
+        )
+    )
+
+
+def unit_id_type_names(session: Session, project_id: str) -> list[str]:
+    """The project's custom unit id type names."""
+    return list(session.scalars(select(UnitIdType.name).where(UnitIdType.project_id == project_id)))

@@ -21,6 +21,12 @@ from lockgate.domains.audit import repository as history_repository
 from lockgate.domains.audit.service import record_audit, record_version
 from lockgate.domains.entities import limits, repository
 from lockgate.domains.entities.kinds import EntityKind
+from lockgate.domains.entities.references import (
+    check_environments,
+    check_id_types,
+    environments_in,
+    id_types_in,
+)
 from lockgate.domains.projects.repository import bump_spec_revision
 from lockgate.errors import Conflict, InvalidInput, NotFound
 from lockgate.kit.actor import Change
@@ -131,6 +137,7 @@ def insert(
     action: str,
     change_log: str,
 ) -> Any:
+    _check_vocabulary(session, change.project_id, None, document)
     document = {**document, **_metadata_new(change), "version": 1}
     limits.check_document(kind, document)
     row = kind.model(project_id=change.project_id, id=document["id"], version=1, document=document)
@@ -153,6 +160,7 @@ def save(
 ) -> Any:
     """Store a new document for a row the caller loaded with ``lock=True``."""
     before = row.document
+    _check_vocabulary(session, change.project_id, before, document)
     document = {**document, **_metadata_modified(change), "version": row.version + 1}
     limits.check_document(kind, document)
     row.document = document
@@ -171,6 +179,20 @@ def remove(
     history_repository.delete_versions(session, change.project_id, kind.entity_type, row.id)
     repository.remove(session, kind, row)
     _audit(session, kind, change, row.id, action, change_log, before, None)
+
+
+def _check_vocabulary(
+    session: Session, project_id: str, before: dict[str, Any] | None, after: dict[str, Any]
+) -> None:
+    """Every unit id type and environment a document newly names must exist in the project.
+
+    Names the stored document already had are let through, so an entity saved before a type
+    was checked can still be edited.
+    """
+    kept_types = id_types_in(before) if before else set()
+    check_id_types(session, project_id, id_types_in(after) - kept_types, "idType")
+    kept_envs = environments_in(before) if before else set()
+    check_environments(session, project_id, environments_in(after) - kept_envs, "environments")
 
 
 def _record(

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from lockgate.kit.ids import hash_secret
 from lockgate.kit.sqljson import json_list_overlaps
-from lockgate.storage.models import ApiKey
+from lockgate.storage.models import ApiKey, Environment
 
 
 def add(session: Session, key: ApiKey) -> None:
@@ -62,6 +62,16 @@ def list_keys(
 def delete(session: Session, key: ApiKey) -> None:
     session.delete(key)
     session.flush()
+
+
+def environment_names(session: Session, project_id: str) -> list[str]:
+    return list(
+        session.scalars(
+            select(Environment.name)
+            .where(Environment.project_id == project_id)
+            .order_by(Environment.position, Environment.id)
+        )
+    )
 
 
 def with_target_app(session: Session, project_id: str, app_id: str) -> Sequence[ApiKey]:

@@ -68,6 +68,18 @@ def _checked_scopes(key_type: str, scopes: Sequence[str] | None) -> list[str]:
     return chosen
 
 
+def _check_environments(session: Session, project_id: str, wanted: Sequence[str]) -> None:
+    """A key names environments of its project (docs/console.md §Environments)."""
+    known = repository.environment_names(session, project_id)
+    lowered = {n.lower() for n in known}
+    for name in wanted:
+        if name.lower() not in lowered:
+            raise InvalidInput.field(
+                "environments",
+                f"unknown environment {name!r} (the project has: {', '.join(known)})",
+            )
+
+
 def _new_secret(prefix: str, public_id: str | None = None) -> tuple[str, str]:
     key_id = public_id or f"{prefix}{random_id(PUBLIC_PART)}"
     return key_id, f"{key_id}{random_id(SECRET_PART)}"
@@ -133,6 +145,8 @@ def issue(
         raise InvalidInput.field(
             "type", f"Lockgate does not issue {key_type} keys (supported: SERVER, CLIENT, CONSOLE)"
         )
+    if environments:
+        _check_environments(session, project_id, environments)
     key_id, secret = _new_secret(PREFIXES[key_type])
     primary, secondary = _checked_apps(session, project_id, target_app, secondary_target_apps)
     key = ApiKey(
@@ -226,6 +240,7 @@ def patch(
     if body.scopes is not None:
         key.scopes = _checked_scopes(key.type, body.scopes)
     if body.environments is not None:
+        _check_environments(session, project_id, body.environments)
         key.environments = list(body.environments)
     if given & {"target_app_id", "secondary_target_app_ids"}:
         primary = body.target_app_id if "target_app_id" in given else key.primary_target_app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,9 +13,21 @@ from lockgate.domains.projects import repository
 from lockgate.errors import NotFound
 from lockgate.kit.actor import Actor
 from lockgate.kit.ids import random_id
-from lockgate.storage.models import Company, Project
+from lockgate.storage.models import Company, Environment, Project
 
 SYSTEM_ACTOR = Actor(id="lockgate", name="Lockgate")
+# (name, isProduction, requiresReview) of a new project's environments (docs/console.md
+# §Environments).
+DEFAULT_ENVIRONMENTS = (
+    ("development", False, False),
+    ("staging", False, False),
+    ("production", True, True),
+)
+
+
+def new_environment_id() -> str:
+    # Statsig's environment ids look like ``Math.random()`` output; any stable string would do.
+    return repr(random.random())
 
 
 @dataclass(frozen=True)
@@ -29,7 +42,8 @@ class Bootstrap:
 
 
 def bootstrap(session: Session, now_ms: int, *, company_name: str = "Lockgate") -> Bootstrap | None:
-    """Create the company, a default project and one key of each kind, unless a project exists.
+    """Create the company, a default project with its environments and one key of each kind,
+    unless a project exists.
 
     Processes starting together on an empty database bootstrap one after another, so only the
     first creates anything. ``session`` must be a write session of its own transaction."""
@@ -46,6 +60,22 @@ def bootstrap(session: Session, now_ms: int, *, company_name: str = "Lockgate") 
         created_time=now_ms,
     )
     session.add_all([company, project])
+    session.flush()
+    session.add_all(
+        [
+            Environment(
+                project_id=project.id,
+                id=new_environment_id(),
+                name=name,
+                position=position,
+                is_production=production,
+                requires_review=review,
+                required_review_group_id=None,
+                requires_release_pipeline=True,
+            )
+            for position, (name, production, review) in enumerate(DEFAULT_ENVIRONMENTS)
+        ]
+    )
     session.flush()
     created = {}
     key_ids = []

@@ -8,6 +8,7 @@ from lockgate.faces.console.inputs import checked_input
 from lockgate.faces.console.routes.audit import router as audit_router
 from lockgate.faces.console.routes.autotunes import router as autotunes_router
 from lockgate.faces.console.routes.configs import router as configs_router
+from lockgate.faces.console.routes.environments import router as environments_router
 from lockgate.faces.console.routes.events import router as events_router
 from lockgate.faces.console.routes.experiments import router as experiments_router
 from lockgate.faces.console.routes.gates import router as gates_router
@@ -20,6 +21,7 @@ from lockgate.faces.console.routes.projects import router as projects_router
 from lockgate.faces.console.routes.segments import router as segments_router
 from lockgate.faces.console.routes.tags import router as tags_router
 from lockgate.faces.console.routes.targetapps import router as targetapps_router
+from lockgate.faces.console.routes.unit_id_types import router as unit_id_types_router
 
 PREFIX = "/console/v1"
 
@@ -33,6 +35,8 @@ def console_router() -> APIRouter:
         targetapps_router,
         audit_router,
         projects_router,
+        environments_router,
+        unit_id_types_router,
         gates_router,
         configs_router,
         segments_router,

@@ -18,10 +18,12 @@ from lockgate.storage.models.core import (
     Company,
     EntityName,
     EntityVersion,
+    Environment,
     Project,
     RateLimitCounter,
     Tag,
     TargetApp,
+    UnitIdType,
 )
 from lockgate.storage.models.events import (
     CustomEvent,
@@ -49,6 +51,7 @@ __all__ = [
     "EntityMixin",
     "EntityName",
     "EntityVersion",
+    "Environment",
     "Experiment",
     "Exposure",
     "Gate",
@@ -68,6 +71,7 @@ __all__ = [
     "SegmentMember",
     "Tag",
     "TargetApp",
+    "UnitIdType",
     "events_incoming",
     "exposures_incoming",
 ]

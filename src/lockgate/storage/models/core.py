@@ -1,4 +1,5 @@
-"""Tables of the organisation: company, projects, API keys, tags, audit log, versions."""
+"""Tables of the organisation: company, projects, environments, unit id types, API keys, tags,
+audit log, versions."""
 
 from __future__ import annotations
 
@@ -50,6 +51,32 @@ class ApiKey(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_time: Mapped[int] = mapped_column(BigInteger)
     last_used_time: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+class Environment(Base):
+    """One of a project's environments. The list is replaced as a whole and kept in order."""
+
+    __tablename__ = "environments"
+
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer)
+    is_production: Mapped[bool] = mapped_column(Boolean, default=False)
+    requires_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    required_review_group_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    requires_release_pipeline: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class UnitIdType(Base):
+    """A custom unit id type of a project (``userID`` and ``stableID`` are built in)."""
+
+    __tablename__ = "unit_id_types"
+
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    description: Mapped[str | None] = mapped_column(String(1000), default=None)
+    created_time: Mapped[int] = mapped_column(BigInteger)
 
 
 class TargetApp(Base):

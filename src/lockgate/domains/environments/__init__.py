@@ -1,0 +1,1 @@
+"""Environments: the tiers a project's rules and SDK keys are scoped to."""

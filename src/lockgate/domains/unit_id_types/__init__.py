@@ -1,0 +1,1 @@
+"""Unit ID types: the custom unit id types a project defines beside userID and stableID."""
