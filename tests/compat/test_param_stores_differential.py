@@ -91,6 +91,7 @@ def _build(console: ContractClient, rng: random.Random, dcs: dict[str, Any]) -> 
     return stores
 
 
+@pytest.mark.usefixtures("company_id_type")
 @pytest.mark.parametrize("seed", SEEDS)
 def test_sdks_and_lockgate__random_param_stores__agree_on_every_parameter(
     seed: int, console: ContractClient, project: Bootstrap, app: FastAPI, db: Database
