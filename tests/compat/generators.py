@@ -268,3 +268,76 @@ def user(rng: random.Random, index: int) -> dict[str, Any]:
     if rng.random() < 0.5:
         wire["statsigEnvironment"] = {"tier": rng.choice(TIERS)}
     return wire
+
+
+# JavaScript type names, as a parameter's ``param_type`` uses them.
+def js_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+STATIC_VALUES: list[Any] = [True, False, 0, 7, 2.5, "", "blue", [], [1, "a"], {}, {"k": [1]}]
+
+
+def store_parameters(
+    rng: random.Random,
+    gates: list[str],
+    readable: dict[str, dict[str, dict[str, Any]]],
+    count: int = 12,
+) -> list[dict[str, Any]]:
+    """Random parameters of every reference kind. ``readable`` maps ``dynamic_config``,
+    ``experiment`` and ``layer`` to {entity: {parameter: sample value}}; a parameter reads an
+    existing key with its type most of the time, and sometimes a missing key or a declared
+    type the value does not have (both must resolve to the caller's fallback)."""
+    kinds = ["static", "gate", *(kind for kind, entities in readable.items() if entities)]
+    parameters: list[dict[str, Any]] = []
+    for index in range(count):
+        kind = kinds[index % len(kinds)] if index < len(kinds) else rng.choice(kinds)
+        name = f"p{index}_{kind}"
+        if kind == "static":
+            value = rng.choice(STATIC_VALUES)
+            parameters.append(
+                {"name": name, "ref_type": kind, "param_type": js_type(value), "value": value}
+            )
+            continue
+        if kind == "gate":
+            pass_value, fail_value = rng.choice(
+                [(True, False), ("yes", "no"), (1, 2), ([1], []), ({"on": 1}, {})]
+            )
+            parameters.append(
+                {
+                    "name": name,
+                    "ref_type": kind,
+                    "param_type": js_type(pass_value),
+                    "gate_name": rng.choice(gates),
+                    "pass_value": pass_value,
+                    "fail_value": fail_value,
+                }
+            )
+            continue
+        entity = rng.choice(sorted(readable[kind]))
+        keys = readable[kind][entity]
+        roll = rng.random()
+        if roll < 0.15 or not keys:
+            param_name, param_type = "missing_key", "string"
+        else:
+            param_name = rng.choice(sorted(keys))
+            param_type = js_type(keys[param_name])
+            if roll < 0.25:
+                param_type = rng.choice(["boolean", "number", "string", "object", "array"])
+        field_name = {"dynamic_config": "config_name"}.get(kind, f"{kind}_name")
+        parameters.append(
+            {
+                "name": name,
+                "ref_type": kind,
+                "param_type": param_type,
+                field_name: entity,
+                "param_name": param_name,
+            }
+        )
+    return parameters

@@ -113,6 +113,7 @@ def js_evaluate(
     *,
     experiments: list[str] | None = None,
     layers: dict[str, list[str]] | None = None,
+    param_stores: dict[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     payload = {
         "api": f"{base}/v1",
@@ -122,6 +123,7 @@ def js_evaluate(
         "configs": configs,
         "experiments": experiments or [],
         "layers": layers or {},
+        "paramStores": param_stores or {},
         "event": event,
     }
     result = subprocess.run(

@@ -1,6 +1,6 @@
 // Evaluate gates and configs with the official @statsig/js-client against a Lockgate server.
 // Input on stdin: {api, key, users, gates, configs, experiments?, layers?: {name: [params]},
-// event}; output on stdout: one result per user.
+// paramStores?: {store: {param: fallback}}, event}; output on stdout: one result per user.
 import { StatsigClient } from '@statsig/js-client';
 
 const chunks = [];
@@ -41,6 +41,13 @@ for (const user of input.users) {
     for (const param of params) values[param] = layer.get(param, null);
     layers[name] = { values, ruleID: layer.ruleID };
   }
+  const paramStores = {};
+  for (const [name, params] of Object.entries(input.paramStores ?? {})) {
+    const store = client.getParameterStore(name);
+    const values = {};
+    for (const [param, fallback] of Object.entries(params)) values[param] = store.get(param, fallback);
+    paramStores[name] = values;
+  }
   if (input.event) client.logEvent(input.event, 1, { source: 'js' });
   await client.flush();
   await client.shutdown();
@@ -51,6 +58,7 @@ for (const user of input.users) {
     configs,
     experiments,
     layers,
+    paramStores,
   });
 }
 process.stdout.write(JSON.stringify(results));

@@ -1,5 +1,5 @@
 """Entities to the canonical dcs-v2 document
-(`docs/compiling.md` §Conventions to §Segments, §Payload).
+(`docs/compiling.md` §Conventions to §Segments, §Parameter stores, §Payload).
 
 ``compile_v2`` is pure: a snapshot and a key scope in, the document out. It is the only place
 that knows how console entities become SDK specs.
@@ -7,6 +7,7 @@ that knows how console entities become SDK specs.
 
 from __future__ import annotations
 
+from lockgate.cores.compiler import param_stores
 from lockgate.cores.compiler.base import Compiler, entity_salt, entity_spec
 from lockgate.cores.compiler.conditions import SEGMENT_PREFIX
 from lockgate.cores.compiler.holdouts import reference_rules
@@ -166,7 +167,7 @@ class DocumentCompiler(Compiler):
             "experiment_to_layer": experiment_to_layer,
             "condition_map": self.conditions.entries,
             "id_lists": file_lists,
-            "param_stores": {},
+            "param_stores": param_stores.compile_stores(snapshot.param_stores, self.scope),
             "diagnostics": DIAGNOSTICS,
             "sdk_configs": SDK_CONFIGS,
             "sdk_flags": {},

@@ -48,6 +48,7 @@ class ProjectSnapshot:
     layers: Sequence[StoredLayer] = ()
     holdouts: Sequence[StoredHoldout] = ()
     autotunes: Sequence[StoredAutotune] = ()
+    param_stores: Sequence[Mapping[str, Any]] = ()
     id_lists: Mapping[str, IdListInfo] = field(default_factory=dict)
 
 

@@ -27,6 +27,10 @@ from lockgate.documents.values import JsonObject, JsonValue
 
 # Gate entities a client never sees directly: they are only referenced by other specs.
 _HIDDEN_GATE_ENTITIES: Final = frozenset({Entity.SEGMENT, Entity.HOLDOUT})
+# Fields of a store parameter that name the gate, config, experiment or layer it reads.
+_ENTITY_NAME_FIELDS: Final = frozenset(
+    {"gate_name", "config_name", "experiment_name", "layer_name"}
+)
 
 
 def app_id_for_client_key(store: SpecStore, client_key: str | None) -> str | None:
@@ -51,6 +55,23 @@ class _Renderer:
 
     def name(self, name: str) -> str:
         return hash_name(name, self.algorithm)
+
+    def parameters(self, parameters: JsonValue | None) -> JsonObject:
+        """A store's parameters with the names of the entities they read hashed (the client
+        looks them up in its hashed maps); parameter names and values stay plain."""
+        if not isinstance(parameters, Mapping):
+            return {}
+        rendered: JsonObject = {}
+        for name, parameter in parameters.items():
+            if isinstance(parameter, Mapping):
+                parameter = {
+                    key: self.name(value)
+                    if key in _ENTITY_NAME_FIELDS and isinstance(value, str)
+                    else value
+                    for key, value in parameter.items()
+                }
+            rendered[name] = parameter
+        return rendered
 
     def exposures(self, exposures: tuple[SecondaryExposure, ...]) -> list[SecondaryExposureWire]:
         return [
@@ -193,7 +214,7 @@ def client_initialize_response(
         )
 
     param_stores: dict[str, JsonObject] = {
-        render.name(name): dict(body.get("parameters") or {})
+        render.name(name): render.parameters(body.get("parameters"))
         for name, body in store.param_stores.items()
         if isinstance(body, Mapping) and _visible_to_app(body.get("targetAppIDs"), apps)
     }

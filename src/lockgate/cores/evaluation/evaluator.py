@@ -17,6 +17,7 @@ from typing import Final
 
 from lockgate.cores.evaluation.conditions import UnsupportedError, evaluate_condition
 from lockgate.cores.evaluation.hashing import passes_percentage
+from lockgate.cores.evaluation.param_stores import ParameterEvaluation, get_parameter
 from lockgate.cores.evaluation.results import (
     DEFAULT_RULE_ID,
     DISABLED_RULE_ID,
@@ -327,3 +328,10 @@ class Evaluator:
             explicit_parameters=(delegate.explicit_parameters or ()) if delegate else (),
             undelegated_secondary_exposures=(undelegated if undelegated is not None else exposures),
         )
+
+    def get_parameter(
+        self, user: StatsigUser | JsonMap, store_name: str, parameter_name: str
+    ) -> ParameterEvaluation:
+        """Resolve one parameter of a parameter store through the gate, config, experiment or
+        layer it reads (``value_or_fallback`` applies an SDK's fallback rule)."""
+        return get_parameter(self, user, store_name, parameter_name)

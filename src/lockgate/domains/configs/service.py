@@ -37,6 +37,7 @@ from lockgate.domains.entities import service as entities
 from lockgate.domains.entities.kinds import DYNAMIC_CONFIG, GATE, SEGMENT
 from lockgate.domains.entities.namespaces import DYNAMIC_CONFIGS
 from lockgate.domains.entities.tags import checked_tags
+from lockgate.domains.param_stores import service as param_stores
 from lockgate.domains.rules.schemas import RuleIn
 from lockgate.domains.rules.validation import (
     RuleContext,
@@ -369,6 +370,7 @@ def _save(
 
 def delete(session: Session, change: Change, config_id: str) -> None:
     row = entities.load(session, DYNAMIC_CONFIG, change.project_id, config_id, lock=True)
+    param_stores.ensure_unreferenced(session, change.project_id, "dynamic_config", config_id)
     entities.remove(
         session,
         DYNAMIC_CONFIG,

@@ -21,6 +21,7 @@ from lockgate.storage.models import (
     Holdout,
     Layer,
     Metric,
+    ParamStore,
     Segment,
 )
 
@@ -100,6 +101,13 @@ METRIC = EntityKind(
     columns=lambda document: {"metric_type": document["type"]},
     affects_spec=False,  # metrics never reach download_config_specs
 )
+PARAM_STORE = EntityKind(
+    model=ParamStore,
+    entity_type="param_store",
+    label="Param Store",
+    not_found="Param Store not found.",
+)
 
-# Every kind, for checks that read all of a project's documents (docs/console.md §Environments).
+# Every kind whose documents may name environments or unit id types, for the checks that read
+# them all (docs/console.md §Environments); a parameter store names neither.
 ALL_KINDS = (GATE, DYNAMIC_CONFIG, SEGMENT, EXPERIMENT, LAYER, HOLDOUT, AUTOTUNE, METRIC)

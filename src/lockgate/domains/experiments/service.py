@@ -43,6 +43,7 @@ from lockgate.domains.experiments.schemas import (
     ExperimentPartialUpdate,
 )
 from lockgate.domains.metrics import service as metrics
+from lockgate.domains.param_stores import service as param_stores
 from lockgate.domains.rules.validation import RuleContext, build_rules
 from lockgate.errors import InvalidInput
 from lockgate.kit.actor import Change
@@ -297,6 +298,7 @@ def _update(
 def delete(session: Session, change: Change, experiment_id: str) -> dict[str, Any]:
     incoming.settle_before(session)
     row = load(session, change.project_id, experiment_id, lock=True)
+    param_stores.ensure_unreferenced(session, change.project_id, "experiment", experiment_id)
     shown = dtos(session, change.project_id, [row.document])[0]
     entities.remove(
         session,

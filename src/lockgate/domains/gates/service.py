@@ -29,6 +29,7 @@ from lockgate.domains.gates.schemas import (
     GatePartialUpdate,
     UnarchiveIn,
 )
+from lockgate.domains.param_stores import service as param_stores
 from lockgate.domains.rules.schemas import RuleIn
 from lockgate.domains.rules.validation import RuleContext, build_rules, public_rule
 from lockgate.errors import InvalidInput
@@ -233,6 +234,7 @@ def _update(session: Session, change: Change, gate_id: str, body: GateFields) ->
 
 def delete(session: Session, change: Change, gate_id: str) -> None:
     row = load(session, change.project_id, gate_id, lock=True)
+    param_stores.ensure_unreferenced(session, change.project_id, "gate", gate_id)
     entities.remove(session, GATE, change, row, action="config_delete", change_log="Deleted Gate")
 
 

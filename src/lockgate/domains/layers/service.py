@@ -33,6 +33,7 @@ from lockgate.domains.layers.schemas import (
     LayerPartialUpdate,
     ParameterIn,
 )
+from lockgate.domains.param_stores import service as param_stores
 from lockgate.errors import InvalidInput
 from lockgate.kit.actor import Change
 
@@ -163,6 +164,7 @@ def _update(
 
 def delete(session: Session, change: Change, layer_id: str) -> None:
     row = load(session, change.project_id, layer_id, lock=True)
+    param_stores.ensure_unreferenced(session, change.project_id, "layer", layer_id)
     members = experiment_repository.layer_experiments(session, change.project_id, layer_id)
     if members:
         names = ", ".join(m.id for m in members)

@@ -18,6 +18,7 @@ from lockgate.storage.models import (
     Gate,
     Holdout,
     Layer,
+    ParamStore,
     Project,
     Segment,
     SegmentMember,
@@ -97,5 +98,6 @@ def load_snapshot(session: Session, project_id: str) -> ProjectSnapshot:
         layers=documents(Layer),
         holdouts=documents(Holdout),
         autotunes=documents(Autotune),
+        param_stores=documents(ParamStore),
         id_lists=id_lists,
     )

@@ -4,8 +4,10 @@ The compiler renders the project for the key's environments; this narrows that d
 entities tagged with one of the key's apps, plus the transitive closure of what those entities
 evaluate (segments and gates of ``pass_gate``/``fail_gate`` conditions, holdouts, inline
 targeting, an experiment's layer, a layer's experiments, experiments of ``experiment_group``
-conditions) and the id lists they read (docs/compiling.md §Target apps). Specs pulled in as
-dependencies keep their own ``targetAppIDs``, so a client-initialize filter still hides them.
+conditions) and the id lists they read (docs/compiling.md §Target apps). The param stores tagged
+with one of the apps are kept too, and the specs their parameters read join the closure
+(docs/compiling.md §Parameter stores). Specs pulled in as dependencies keep their own
+``targetAppIDs``, so a client-initialize filter still hides them.
 """
 
 from __future__ import annotations
@@ -14,8 +16,16 @@ from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 from lockgate.documents.specs import ConfigSpec, ConfigSpecsV2, SpecCondition
+from lockgate.documents.values import JsonValue
 
 _SEGMENT_PREFIX = "segment:"
+# A store parameter's ``ref_type`` → (payload section, field naming the spec it reads).
+_STORE_REFERENCES: dict[str, tuple[str, str]] = {
+    "gate": ("gate", "gate_name"),
+    "dynamic_config": ("config", "config_name"),
+    "experiment": ("config", "experiment_name"),
+    "layer": ("layer", "layer_name"),
+}
 
 
 def _conditions(
@@ -41,6 +51,18 @@ def _gate_names(condition: Mapping[str, Any]) -> list[str]:
     return []
 
 
+def _store_references(store: JsonValue) -> Iterator[tuple[str, str]]:
+    """(section, spec name) of every spec the parameters of a compiled store read."""
+    parameters = store.get("parameters") if isinstance(store, Mapping) else None
+    for parameter in parameters.values() if isinstance(parameters, Mapping) else ():
+        if not isinstance(parameter, Mapping):
+            continue
+        section, field = _STORE_REFERENCES.get(str(parameter.get("ref_type")), ("", ""))
+        name = parameter.get(field)
+        if section and isinstance(name, str):
+            yield section, name
+
+
 def _tagged(target_app_ids: object, wanted: set[str]) -> bool:
     return isinstance(target_app_ids, list) and bool(wanted.intersection(map(str, target_app_ids)))
 
@@ -63,6 +85,11 @@ def scope_to_apps(
         "layer": layers,
     }
 
+    stores: dict[str, JsonValue] = {
+        name: store
+        for name, store in (document.get("param_stores") or {}).items()
+        if isinstance(store, Mapping) and _tagged(store.get("targetAppIDs"), wanted)
+    }
     kept: dict[str, set[str]] = {"gate": set(), "config": set(), "layer": set()}
     used_conditions: set[str] = set()
     used_lists: set[str] = set()
@@ -72,6 +99,8 @@ def scope_to_apps(
         for name, spec in specs.items()
         if _tagged(spec.get("targetAppIDs"), wanted)
     ]
+    for store in stores.values():
+        todo += _store_references(store)
     while todo:
         section, name = todo.pop()
         spec = sections[section].get(name)
@@ -106,11 +135,7 @@ def scope_to_apps(
     scoped["id_lists"] = {
         n: v for n, v in (document.get("id_lists") or {}).items() if n in used_lists
     }
-    scoped["param_stores"] = {
-        name: store
-        for name, store in (document.get("param_stores") or {}).items()
-        if isinstance(store, Mapping) and _tagged(store.get("targetAppIDs"), wanted)
-    }
+    scoped["param_stores"] = stores
     if primary is not None:
         scoped["app_id"] = primary
     return scoped

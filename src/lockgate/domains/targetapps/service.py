@@ -26,6 +26,7 @@ from lockgate.domains.entities.kinds import (
     EntityKind,
 )
 from lockgate.domains.keys import repository as keys_repository
+from lockgate.domains.param_stores import service as param_stores
 from lockgate.domains.revisions.repository import bump_spec_revision
 from lockgate.domains.targetapps.schemas import (
     TargetAppBulkAssign,
@@ -177,7 +178,7 @@ def patch(session: Session, change: Change, app_id: str, body: TargetAppUpdate) 
 
 
 def delete(session: Session, change: Change, app_id: str) -> None:
-    """Delete the app and take it off every entity and key that carries it."""
+    """Delete the app and take it off every entity, parameter store and key that carries it."""
     app = load(session, change.project_id, app_id, lock=True)
     before = target_app_dto(app)
     for kind, _ in TAGGED_KINDS:
@@ -186,6 +187,7 @@ def delete(session: Session, change: Change, app_id: str) -> None:
             if app.id in apps:
                 locked = entities.load(session, kind, change.project_id, row.id, lock=True)
                 _set_apps(session, change, kind, locked, [a for a in apps if a != app.id])
+    param_stores.remove_target_app(session, change, app.id)
     for key in keys_repository.with_target_app(session, change.project_id, app.id):
         secondary = [a for a in key.secondary_target_apps or [] if a != app.id]
         if key.primary_target_app == app.id:

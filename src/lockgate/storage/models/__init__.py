@@ -8,6 +8,7 @@ from lockgate.storage.models.configs import (
     Gate,
     Holdout,
     Layer,
+    ParamStore,
     Segment,
     SegmentMember,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "JSONType",
     "Layer",
     "Metric",
+    "ParamStore",
     "Project",
     "PulseJob",
     "PulseResult",

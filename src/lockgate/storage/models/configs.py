@@ -53,3 +53,10 @@ class Holdout(EntityMixin, Base):
 
 class Autotune(EntityMixin, Base):
     __tablename__ = "autotunes"
+
+
+class ParamStore(EntityMixin, Base):
+    """A parameter store. ``id`` is the store's name, the key of its Console path and of the
+    SDK payloads; the 22-character id the API shows lives in the document."""
+
+    __tablename__ = "param_stores"
