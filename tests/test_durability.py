@@ -18,11 +18,10 @@ from sqlalchemy import create_engine, text
 
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
-from tests.conftest import TEST_DB
 from tests.processes import PROBE_VALUES, cli, environment, probe_batch, serving
 
-on_sqlite = pytest.mark.skipif(TEST_DB != "sqlite", reason="a SQLite setting")
-on_postgresql = pytest.mark.skipif(TEST_DB != "postgresql", reason="a PostgreSQL setting")
+on_sqlite = pytest.mark.sqlite_only  # a SQLite setting
+on_postgresql = pytest.mark.postgresql_only  # a PostgreSQL setting
 
 SQLITE_SYNCHRONOUS = {0: "off", 1: "normal", 2: "full", 3: "extra"}
 

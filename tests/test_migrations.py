@@ -20,7 +20,7 @@ from lockgate.kit.db import Database, begin, make_engine
 from lockgate.kit.settings import Settings
 from lockgate.storage.migrations import alembic_config, current_revision, upgrade
 from lockgate.storage.models import Base
-from tests.conftest import TEST_DB, new_database_url
+from tests.conftest import new_database_url
 
 VERSION_TABLE = "alembic_version"
 
@@ -143,11 +143,9 @@ def test_migration_0011__ids_already_in_two_kinds__oldest_claims_each(engine: En
     }
 
 
-@pytest.mark.skipif(
-    TEST_DB != "sqlite",
-    reason="SQLite's write lock; PostgreSQL migrations queue on an advisory lock "
-    "(tests/test_processes.py starts two servers)",
-)
+# SQLite's write lock; PostgreSQL migrations queue on an advisory lock (tests/test_processes.py
+# starts two servers).
+@pytest.mark.sqlite_only
 def test_upgrade__another_process_writing_meanwhile__waits_then_migrates(tmp_path: Path) -> None:
     # Given a new SQLite file, and another connection (as another process) holding its write
     # lock in a transaction that writes

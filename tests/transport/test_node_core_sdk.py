@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections import Counter
 from typing import Any
 
-import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
@@ -18,12 +16,6 @@ from lockgate.kit.db import Database
 from lockgate.storage.models import CustomEvent
 from tests.compat.live import live_server
 from tests.compat.sdks import JS_DIR
-
-pytestmark = pytest.mark.skipif(
-    shutil.which("node") is None
-    or not (JS_DIR / "node_modules" / "@statsig" / "statsig-node-core").is_dir(),
-    reason="needs node and tests/js/node_modules (npm ci in tests/js)",
-)
 
 
 class EncodingLog:
