@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from lockgate.cores.evaluation.hashing import djb2
 from lockgate.domains.projects.service import Bootstrap
 from tests.contract.client import ContractClient
+from tests.param_stores.support import create_store, set_parameters
 from tests.targetapps.support import WEB_DEPENDENCIES, WEB_GATES, build
 
 
@@ -109,3 +110,24 @@ def test_key_and_app_changes__next_download_sees_them(
     assert document["app_id"] == built.ios
     assert set(document["feature_gates"]) == {"ios_gate", "app_gate"}
     assert "hashed_sdk_keys_to_app_ids" not in _dcs(sdk, project.server_key)
+
+
+def test_initialize__client_key_with_app__store_brings_the_untagged_gate_it_reads(
+    console: ContractClient, sdk: ContractClient
+) -> None:
+    built = build(console)
+    store = create_store(console, "web_settings", targetAppIDs=[built.web])
+    flag = {
+        "name": "everyone_on",
+        "ref_type": "gate",
+        "param_type": "boolean",
+        "gate_name": "plain",  # public, tagged with no app
+        "pass_value": True,
+        "fail_value": False,
+    }
+    set_parameters(console, store["name"], [flag])
+    body = _initialize(sdk, built.client_key, {"userID": "u9"})
+    assert body["param_stores"]["web_settings"]["everyone_on"]["gate_name"] == "plain"
+    # The gate travels with the store and evaluates; other untagged or ios entities stay out.
+    assert body["feature_gates"]["plain"]["value"] is True
+    assert set(body["feature_gates"]) == WEB_GATES | {"plain"}

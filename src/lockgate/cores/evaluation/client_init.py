@@ -47,6 +47,23 @@ def _visible_to_app(target_app_ids: Iterable[str] | None, apps: frozenset[str] |
     return apps is None or (target_app_ids is not None and not apps.isdisjoint(target_app_ids))
 
 
+def _read_by_stores(stores: Iterable[JsonValue]) -> frozenset[str]:
+    """The names of the gates, configs, experiments and layers that ``stores`` read."""
+    names: set[str] = set()
+    for body in stores:
+        parameters = body.get("parameters") if isinstance(body, Mapping) else None
+        if not isinstance(parameters, Mapping):
+            continue
+        for parameter in parameters.values():
+            if isinstance(parameter, Mapping):
+                names.update(
+                    value
+                    for key, value in parameter.items()
+                    if key in _ENTITY_NAME_FIELDS and isinstance(value, str)
+                )
+    return frozenset(names)
+
+
 class _Renderer:
     """Shapes evaluations into init-v1 entries with one hashing algorithm."""
 
@@ -181,11 +198,23 @@ def client_initialize_response(
     elif client_app_id is not None:
         apps = frozenset({client_app_id})
 
+    kept_stores = {
+        name: body
+        for name, body in store.param_stores.items()
+        if isinstance(body, Mapping) and _visible_to_app(body.get("targetAppIDs"), apps)
+    }
+    # What a kept store reads travels with it, tagged with the key's apps or not: the client
+    # resolves a parameter by looking the entity up in this same response.
+    read = _read_by_stores(kept_stores.values()) if apps is not None else frozenset()
+
+    def visible(name: str, target_app_ids: Iterable[str] | None) -> bool:
+        return name in read or _visible_to_app(target_app_ids, apps)
+
     gates: dict[str, InitializeGate] = {}
     for name, spec in store.feature_gates.items():
         if spec.entity in _HIDDEN_GATE_ENTITIES:
             continue
-        if not _visible_to_app(spec.target_app_ids, apps):
+        if not visible(name, spec.target_app_ids):
             continue
         gate = scoped.check_gate(statsig_user, name)
         gates[render.name(name)] = {
@@ -198,7 +227,7 @@ def client_initialize_response(
 
     configs: dict[str, InitializeConfig] = {}
     for name, spec in store.dynamic_configs.items():
-        if not _visible_to_app(spec.target_app_ids, apps):
+        if not visible(name, spec.target_app_ids):
             continue
         layer = store.layer_configs.get(store.experiment_to_layer.get(name, ""))
         layer_default = layer.default_value if layer is not None else None
@@ -207,7 +236,7 @@ def client_initialize_response(
 
     layers: dict[str, InitializeLayer] = {}
     for name, spec in store.layer_configs.items():
-        if not _visible_to_app(spec.target_app_ids, apps):
+        if not visible(name, spec.target_app_ids):
             continue
         layers[render.name(name)] = render.layer(
             spec, scoped.get_layer(statsig_user, name, copy_value=False)
@@ -215,8 +244,7 @@ def client_initialize_response(
 
     param_stores: dict[str, JsonObject] = {
         render.name(name): render.parameters(body.get("parameters"))
-        for name, body in store.param_stores.items()
-        if isinstance(body, Mapping) and _visible_to_app(body.get("targetAppIDs"), apps)
+        for name, body in kept_stores.items()
     }
 
     response: InitializeResponse = {
