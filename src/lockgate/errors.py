@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypedDict
 
-GENERIC_BAD_REQUEST = "Invalid request. Please check the request input and try again."
+INVALID_REQUEST = "Invalid request."  # how every 400 message begins, as Statsig's do
+GENERIC_BAD_REQUEST = f"{INVALID_REQUEST} Please check the request input and try again."
 GENERIC_NOT_FOUND = "Not Found. The requested resource could not be found."
 FORBIDDEN = "Forbidden resource"
 INTERNAL = "Internal server error. The request could not be completed."
@@ -38,10 +39,15 @@ class InvalidInput(LockgateError):
     """The request is malformed or breaks a rule; ``errors`` names each field at fault."""
 
     @staticmethod
+    def because(problem: str) -> InvalidInput:
+        """A rule the request breaks, not one field's: ``Invalid request. {problem}``."""
+        return InvalidInput(f"{INVALID_REQUEST} {problem}")
+
+    @staticmethod
     def field(field: str, problem: str, *, location: Location = "body") -> InvalidInput:
         """One field at fault: the message is ``Invalid request. {field}: {problem}``."""
         return InvalidInput(
-            f"Invalid request. {field}: {problem}",
+            f"{INVALID_REQUEST} {field}: {problem}",
             errors=[{"property": field, "in": location, "message": problem}],
         )
 
@@ -117,7 +123,7 @@ def describe_validation_errors(raw: Sequence[Mapping[str, Any]]) -> tuple[str, l
     summary = "; ".join(f"{d['property']}: {d['message']}" for d in details[:5])
     if len(details) > 5:
         summary += f"; and {len(details) - 5} more"
-    return f"Invalid request. {summary}", details
+    return f"{INVALID_REQUEST} {summary}", details
 
 
 def _problem_text(error: Mapping[str, Any]) -> str:

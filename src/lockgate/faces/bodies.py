@@ -32,7 +32,7 @@ def too_large(limit: int) -> PayloadTooLarge:
 
 
 def _corrupt(coding: str) -> InvalidInput:
-    return InvalidInput(f"Invalid request. The body is not valid {coding} data.")
+    return InvalidInput.because(f"The body is not valid {coding} data.")
 
 
 class _Sink:

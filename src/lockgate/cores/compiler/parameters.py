@@ -33,13 +33,13 @@ def check_values(layer: Mapping[str, Any], values: Mapping[str, JsonValue], wher
     for key, value in values.items():
         if key not in declared:
             known = ", ".join(declared) or "none"
-            raise InvalidInput(
-                f"Invalid request. {where}: {key!r} is not a parameter of layer "
+            raise InvalidInput.because(
+                f"{where}: {key!r} is not a parameter of layer "
                 f"{layer['id']!r} (parameters: {known})"
             )
         if not fits(declared[key], value):
-            raise InvalidInput(
-                f"Invalid request. {where}: {key!r} must be a {declared[key]} "
+            raise InvalidInput.because(
+                f"{where}: {key!r} must be a {declared[key]} "
                 f"(the layer parameter's type), got {value!r}"
             )
 

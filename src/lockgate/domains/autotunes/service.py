@@ -45,10 +45,8 @@ from lockgate.kit.ids import random_id
 
 SETUP, ACTIVE, DECIDED = "setup", "active", "decision_made"
 NOT_STARTED = "Autotune experiment has not yet started"
-ALREADY_STARTED = "Invalid request. Autotune experiment has already started"
-ALREADY_DECIDED = (
-    "Invalid request. Autotune experiment already has a decision; reset it before you {action}"
-)
+ALREADY_STARTED = "Autotune experiment has already started"
+ALREADY_DECIDED = "Autotune experiment already has a decision; reset it before you {action}"
 INTERNAL_FIELDS = frozenset(
     {"status", "salt", "trafficWeights", "decisionReason", "startTime", "decisionTime"}
 )
@@ -306,9 +304,9 @@ def list_(
 def start(session: Session, change: Change, autotune_id: str) -> Any:
     def edit(document: dict[str, Any]) -> None:
         if document["status"] == ACTIVE:
-            raise InvalidInput(ALREADY_STARTED)
+            raise InvalidInput.because(ALREADY_STARTED)
         if document["status"] == DECIDED:
-            raise InvalidInput(ALREADY_DECIDED.format(action="start it again"))
+            raise InvalidInput.because(ALREADY_DECIDED.format(action="start it again"))
         document.update(status=ACTIVE, isStarted=True, startTime=change.now_ms)
 
     return apply_edit(session, change, autotune_id, edit, change_log="Started Autotune Experiment")
@@ -319,7 +317,7 @@ def make_decision(session: Session, change: Change, autotune_id: str, body: Deci
         if document["status"] == SETUP:
             raise InvalidInput(NOT_STARTED)
         if document["status"] == DECIDED:
-            raise InvalidInput(ALREADY_DECIDED.format(action="make another decision"))
+            raise InvalidInput.because(ALREADY_DECIDED.format(action="make another decision"))
         variant = next((v for v in document["variants"] if v["id"] == body.id), None)
         if variant is None:
             known = ", ".join(f"{v['id']} ({v['name']})" for v in document["variants"])

@@ -397,9 +397,8 @@ def _set_enabled(session: Session, change: Change, config_id: str, enabled: bool
     document = entities.editable(row)
     if document.get("status") == ARCHIVED:
         verb = "enabled" if enabled else "disabled"
-        raise InvalidInput(
-            f"Invalid request. Dynamic Config {config_id!r} is archived and cannot be {verb}; "
-            "unarchive it first"
+        raise InvalidInput.because(
+            f"Dynamic Config {config_id!r} is archived and cannot be {verb}; unarchive it first"
         )
     document["isEnabled"] = enabled
     document["status"] = _status(document)
@@ -411,7 +410,7 @@ def archive(session: Session, change: Change, config_id: str, body: ArchiveIn) -
     row = entities.load(session, DYNAMIC_CONFIG, change.project_id, config_id, lock=True)
     document = entities.editable(row)
     if document.get("status") == ARCHIVED:
-        raise InvalidInput(f"Invalid request. Dynamic Config {config_id!r} is already archived")
+        raise InvalidInput.because(f"Dynamic Config {config_id!r} is already archived")
     document["status"] = ARCHIVED
     text = "Archived Dynamic Config"
     if body.archive_reason:
@@ -425,7 +424,7 @@ def unarchive(
     row = entities.load(session, DYNAMIC_CONFIG, change.project_id, config_id, lock=True)
     document = entities.editable(row)
     if document.get("status") != ARCHIVED:
-        raise InvalidInput(f"Invalid request. Dynamic Config {config_id!r} is not archived")
+        raise InvalidInput.because(f"Dynamic Config {config_id!r} is not archived")
     document["status"] = ENABLED if document["isEnabled"] else DISABLED
     text = "Unarchived Dynamic Config"
     if body.unarchive_reason:

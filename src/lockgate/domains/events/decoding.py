@@ -25,19 +25,17 @@ def decode_body(raw: bytes, *, content_encoding: str | None, gz_flag: bool, se_f
         elif "deflate" in encoding:
             data = zlib.decompress(data)
     except (OSError, zlib.error, EOFError):
-        raise InvalidInput("Invalid request. The body is not valid gzip data.") from None
+        raise InvalidInput.because("The body is not valid gzip data.") from None
     if len(data) > MAX_BODY_BYTES:
-        raise InvalidInput(f"Invalid request. The body is larger than {MAX_BODY_BYTES} bytes.")
+        raise InvalidInput.because(f"The body is larger than {MAX_BODY_BYTES} bytes.")
     if se_flag:
         try:
             data = base64.b64decode(data.decode("ascii")[::-1], validate=False)
         except (UnicodeDecodeError, binascii.Error):
-            raise InvalidInput(
-                "Invalid request. The se=1 body is not valid encoded data."
-            ) from None
+            raise InvalidInput.because("The se=1 body is not valid encoded data.") from None
     if not data.strip():
         return {}
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
-        raise InvalidInput("Invalid request. The request body is not valid JSON.") from None
+        raise InvalidInput.because("The request body is not valid JSON.") from None

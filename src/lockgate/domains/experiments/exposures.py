@@ -71,9 +71,7 @@ def exposure_count(
         "dynamicConfigs": ("config", _ids(dynamic_configs, "dynamicConfigs")),
     }
     if not any(ids for _, ids in wanted.values()):
-        raise InvalidInput(
-            "Invalid request. Name at least one id in gates, experiments or dynamicConfigs"
-        )
+        raise InvalidInput.because("Name at least one id in gates, experiments or dynamicConfigs")
     answer: dict[str, Any] = {}
     for key, (kind, ids) in wanted.items():
         counts = repository.exposure_counts(session, project_id, kind, ids, now_ms)

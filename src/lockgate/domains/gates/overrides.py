@@ -109,8 +109,8 @@ def apply(current: StoredGateOverrides, body: OverridesIn, mode: Mode) -> Stored
     """The overrides after applying ``body`` in ``mode``; raises InvalidInput on bad input."""
     given = {attr for _, attr in ID_LISTS if getattr(body, attr) is not None}
     if not given and body.environment_overrides is None:
-        raise InvalidInput(
-            "Invalid request. Give passingUserIDs and failingUserIDs (optionally "
+        raise InvalidInput.because(
+            "Give passingUserIDs and failingUserIDs (optionally "
             "passingCustomIDs, failingCustomIDs), or environmentOverrides"
         )
     result: StoredGateOverrides = {

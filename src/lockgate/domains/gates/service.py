@@ -256,9 +256,8 @@ def apply_edit(
 
 def _not_archived(document: dict[str, Any], action: str) -> None:
     if document["status"] == ARCHIVED:
-        raise InvalidInput(
-            f"Invalid request. Gate {document['id']!r} is archived; unarchive it before "
-            f"you {action} it"
+        raise InvalidInput.because(
+            f"Gate {document['id']!r} is archived; unarchive it before you {action} it"
         )
 
 
@@ -298,7 +297,7 @@ def enable(session: Session, change: Change, gate_id: str) -> Any:
 def archive(session: Session, change: Change, gate_id: str, body: ArchiveIn) -> Any:
     def edit(document: dict[str, Any]) -> None:
         if document["status"] == ARCHIVED:
-            raise InvalidInput(f"Invalid request. Gate {gate_id!r} is already archived")
+            raise InvalidInput.because(f"Gate {gate_id!r} is already archived")
         if not body.force_archive:
             _refuse_if_referenced(session, change.project_id, gate_id)
         document["preArchiveStatus"] = document["status"]
@@ -317,8 +316,8 @@ def _refuse_if_referenced(session: Session, project_id: str, gate_id: str) -> No
         users = ([f"gates {gates}"] if gates else []) + (
             [f"dynamic configs {configs}"] if configs else []
         )
-        raise InvalidInput(
-            f"Invalid request. Gate {gate_id!r} is referenced by {' and '.join(users)}; "
+        raise InvalidInput.because(
+            f"Gate {gate_id!r} is referenced by {' and '.join(users)}; "
             "remove those references or send forceArchive: true"
         )
 
@@ -326,7 +325,7 @@ def _refuse_if_referenced(session: Session, project_id: str, gate_id: str) -> No
 def unarchive(session: Session, change: Change, gate_id: str, body: UnarchiveIn) -> Any:
     def edit(document: dict[str, Any]) -> None:
         if document["status"] != ARCHIVED:
-            raise InvalidInput(f"Invalid request. Gate {gate_id!r} is not archived")
+            raise InvalidInput.because(f"Gate {gate_id!r} is not archived")
         document["status"] = document.pop("preArchiveStatus", None) or IN_PROGRESS
         document.pop("archiveReason", None)
 

@@ -168,8 +168,8 @@ def delete(session: Session, change: Change, layer_id: str) -> None:
     members = experiment_repository.layer_experiments(session, change.project_id, layer_id)
     if members:
         names = ", ".join(m.id for m in members)
-        raise InvalidInput(
-            f"Invalid request. Layer {layer_id!r} has experiments ({names}); delete them or move "
+        raise InvalidInput.because(
+            f"Layer {layer_id!r} has experiments ({names}); delete them or move "
             "them to another layer first"
         )
     entities.remove(session, LAYER, change, row, action="layer_delete", change_log="Deleted Layer")

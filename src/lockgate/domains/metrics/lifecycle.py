@@ -25,9 +25,8 @@ def schedule_archive(session: Session, change: Change, id_: str) -> int:
     row = load_custom(session, change.project_id, id_, "archived", change.now_ms)
     document = entities.editable(row)
     if document.get("isPermanent"):
-        raise InvalidInput(
-            f"Invalid request. Metric {id_!r} is permanent; set isPermanent to false before "
-            "archiving it"
+        raise InvalidInput.because(
+            f"Metric {id_!r} is permanent; set isPermanent to false before archiving it"
         )
     scheduled = document.get("scheduledArchiveTime")
     if scheduled is not None:
@@ -50,11 +49,9 @@ def cancel_archive(session: Session, change: Change, id_: str) -> None:
     row = load_custom(session, change.project_id, id_, "changed", change.now_ms, live=False)
     document = entities.editable(row)
     if is_archived(document, change.now_ms):
-        raise InvalidInput(
-            f"Invalid request. Metric {id_!r} is already archived; unarchive it instead"
-        )
+        raise InvalidInput.because(f"Metric {id_!r} is already archived; unarchive it instead")
     if document.pop("scheduledArchiveTime", None) is None:
-        raise InvalidInput(f"Invalid request. Metric {id_!r} has no scheduled archive to cancel")
+        raise InvalidInput.because(f"Metric {id_!r} has no scheduled archive to cancel")
     entities.save(
         session,
         METRIC,
@@ -72,11 +69,11 @@ def unarchive(session: Session, change: Change, id_: str) -> None:
     document = entities.editable(row)
     if not is_archived(document, change.now_ms):
         if document.get("scheduledArchiveTime") is not None:
-            raise InvalidInput(
-                f"Invalid request. Metric {id_!r} is not archived yet (its archive is "
+            raise InvalidInput.because(
+                f"Metric {id_!r} is not archived yet (its archive is "
                 "scheduled); cancel the archive instead"
             )
-        raise InvalidInput(f"Invalid request. Metric {id_!r} is not archived")
+        raise InvalidInput.because(f"Metric {id_!r} is not archived")
     document.pop("scheduledArchiveTime")
     entities.save(
         session,

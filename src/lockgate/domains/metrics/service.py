@@ -252,8 +252,8 @@ def spec_of(session: Session, project_id: str, document: dict[str, Any]) -> Metr
         for ref in document.get("metricComponentMetrics") or []:
             referenced = _reference(session, project_id, ref["name"], ref["type"])
             if referenced is None:  # deleting a component is refused; be safe anyway
-                raise InvalidInput(
-                    f"Invalid request. Metric {document['id']!r} uses "
+                raise InvalidInput.because(
+                    f"Metric {document['id']!r} uses "
                     f"{metric_id(ref['name'], ref['type'])!r}, which no longer exists"
                 )
             components.append(spec_of(session, project_id, referenced))
@@ -349,8 +349,8 @@ def create(session: Session, change: Change, body: MetricCreate) -> dict[str, An
 
 def _automatic_refusal(id_: str, what: str) -> InvalidInput:
     name = (split_id(id_) or (id_, ""))[0]
-    return InvalidInput(
-        f"Invalid request. {id_!r} is an automatic metric of event {name!r}; automatic metrics "
+    return InvalidInput.because(
+        f"{id_!r} is an automatic metric of event {name!r}; automatic metrics "
         f"exist for every logged event and cannot be {what}"
     )
 
@@ -365,8 +365,8 @@ def load_custom(
             raise _automatic_refusal(id_, what)
         raise NotFound()
     if live and is_archived(row.document, now_ms):
-        raise InvalidInput(
-            f"Invalid request. Metric {id_!r} is archived; unarchive it before it can be {what}"
+        raise InvalidInput.because(
+            f"Metric {id_!r} is archived; unarchive it before it can be {what}"
         )
     return row
 
@@ -384,8 +384,8 @@ def _refuse_if_used(session: Session, project_id: str, id_: str, what: str) -> N
     users = _users(session, project_id, id_)
     if users:
         names = ", ".join(repr(u) for u in users)
-        raise InvalidInput(
-            f"Invalid request. Metric {id_!r} is used by {names}; it cannot be {what} until "
+        raise InvalidInput.because(
+            f"Metric {id_!r} is used by {names}; it cannot be {what} until "
             "those metrics stop using it"
         )
 
@@ -469,9 +469,8 @@ def delete(session: Session, change: Change, id_: str) -> None:
     incoming.settle_before(session)
     row = load_custom(session, change.project_id, id_, "deleted", change.now_ms, live=False)
     if row.document.get("isPermanent"):
-        raise InvalidInput(
-            f"Invalid request. Metric {id_!r} is permanent; set isPermanent to false before "
-            "deleting it"
+        raise InvalidInput.because(
+            f"Metric {id_!r} is permanent; set isPermanent to false before deleting it"
         )
     _refuse_if_used(session, change.project_id, id_, "deleted")
     entities.remove(

@@ -171,7 +171,9 @@ def bool_text(name: str, value: str | None) -> bool | None:
     if value is None:
         return None
     if value not in ("true", "false"):
-        raise InvalidInput(f'Invalid request. {name}: must be "true" or "false", got {value!r}')
+        raise InvalidInput.field(
+            name, f'must be "true" or "false", got {value!r}', location="query"
+        )
     return value == "true"
 
 
@@ -181,12 +183,14 @@ def confidence_text(value: str | None) -> float | None:
     try:
         number = float(value)
     except ValueError:
-        raise InvalidInput(
-            f"Invalid request. confidence: must be a number from 0 to 100, got {value!r}"
+        raise InvalidInput.field(
+            "confidence", f"must be a number from 0 to 100, got {value!r}", location="query"
         ) from None
     if not 0 < number < 100:
-        raise InvalidInput(
-            f"Invalid request. confidence: must be between 0 and 100 (exclusive), got {value!r}"
+        raise InvalidInput.field(
+            "confidence",
+            f"must be between 0 and 100 (exclusive), got {value!r}",
+            location="query",
         )
     return number
 

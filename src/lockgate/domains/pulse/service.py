@@ -57,8 +57,8 @@ def refresh_type(raw: str | None) -> str | None:
     if raw is None or raw == "":
         return None
     if raw not in REFRESH_TYPES:
-        raise InvalidInput(
-            f"Invalid request. refresh: must be one of {', '.join(REFRESH_TYPES)}, got {raw!r}"
+        raise InvalidInput.field(
+            "refresh", f"must be one of {', '.join(REFRESH_TYPES)}, got {raw!r}", location="query"
         )
     return raw
 
@@ -107,7 +107,7 @@ def _flag(name: str, raw: str | None, default: bool) -> bool:
     if raw is None or raw == "":
         return default
     if raw.lower() not in ("true", "false"):
-        raise InvalidInput(f'Invalid request. {name}: must be "true" or "false", got {raw!r}')
+        raise InvalidInput.field(name, f'must be "true" or "false", got {raw!r}', location="query")
     return raw.lower() == "true"
 
 
@@ -117,9 +117,9 @@ def _number(name: str, raw: str | None, low: float, high: float) -> float | None
     try:
         value = float(raw)
     except ValueError:
-        raise InvalidInput(f"Invalid request. {name}: must be a number, got {raw!r}") from None
+        raise InvalidInput.field(name, f"must be a number, got {raw!r}", location="query") from None
     if not low <= value <= high:
-        raise InvalidInput(f"Invalid request. {name}: must be between {low:g} and {high:g}")
+        raise InvalidInput.field(name, f"must be between {low:g} and {high:g}", location="query")
     return value
 
 
@@ -142,10 +142,10 @@ def experiment_results(
     for key in ("control", "test"):
         value = query.get(key)
         if not value:
-            raise InvalidInput(f"Invalid request. {key}: is required (a group id)")
+            raise InvalidInput.field(key, "is required (a group id)", location="query")
         if value not in groups:
-            raise InvalidInput(
-                f"Invalid request. {key}: {value!r} is not a group of this experiment"
+            raise InvalidInput.field(
+                key, f"{value!r} is not a group of this experiment", location="query"
             )
         names[key] = groups[value]
     day = query.get("date")
@@ -153,15 +153,17 @@ def experiment_results(
         try:
             date.fromisoformat(day)
         except ValueError:
-            raise InvalidInput(f"Invalid request. date: must be YYYY-MM-DD, got {day!r}") from None
+            raise InvalidInput.field(
+                "date", f"must be YYYY-MM-DD, got {day!r}", location="query"
+            ) from None
     confidence = _number("confidence", query.get("confidence"), 0.0001, 99.9999)
     weight = _number(
         "bonferroniPrimaryMetricWeight", query.get("bonferroniPrimaryMetricWeight"), 0, 1
     )
     view = query.get("view") or "cumulative"
     if view not in VIEWS:
-        raise InvalidInput(
-            f"Invalid request. view: must be one of {', '.join(VIEWS)}, got {view!r}"
+        raise InvalidInput.field(
+            "view", f"must be one of {', '.join(VIEWS)}, got {view!r}", location="query"
         )
     sequential = bool(document.get("sequentialTesting")) and view == "cumulative"
     options = ResultOptions(

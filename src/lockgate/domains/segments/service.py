@@ -80,8 +80,8 @@ def load_for_change(
     if row.document["type"] not in types:
         raise wrong_type(types)
     if row.document.get("status") == ARCHIVED:
-        raise InvalidInput(
-            f"Invalid request. Segment {segment_id!r} is archived; "
+        raise InvalidInput.because(
+            f"Segment {segment_id!r} is archived; "
             "an archived segment can be read or deleted, not modified"
         )
     return row
@@ -123,8 +123,8 @@ def _parse_rules(raw: Any) -> list[RuleIn]:
     raw = rules_payload(raw)
     if not isinstance(raw, list):
         got = {dict: "an object", str: "a string", type(None): "no body"}.get(type(raw), "a value")
-        raise InvalidInput(
-            f"Invalid request. The body must be an array of rules (SegmentRulesDto), got {got}"
+        raise InvalidInput.because(
+            f"The body must be an array of rules (SegmentRulesDto), got {got}"
         )
     parsed = []
     for index, item in enumerate(raw):
@@ -228,8 +228,8 @@ def delete(session: Session, change: Change, segment_id: str) -> None:
         if user != f"segment {segment_id!r}"
     ]
     if users:
-        raise InvalidInput(
-            f"Invalid request. Segment {segment_id!r} is used by {', '.join(users)}; "
+        raise InvalidInput.because(
+            f"Segment {segment_id!r} is used by {', '.join(users)}; "
             "remove those conditions before deleting it"
         )
     repository.clear_members(session, change.project_id, segment_id)

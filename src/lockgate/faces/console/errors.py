@@ -121,7 +121,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         raw = list(exc.errors())
         if any(e.get("type") == "json_invalid" for e in raw):
-            return error_body(400, "Invalid request. The request body is not valid JSON.")
+            return render(InvalidInput.because("The request body is not valid JSON."))
         message, details = describe_validation_errors(raw)
         return error_body(400, message, details)
 

@@ -61,7 +61,7 @@ def _hash(key: SdkKey, payload: dict[str, Any]) -> str:
 
 def _initialize(request: Request, key: SdkKey, payload: Any) -> FastJSONResponse:
     if not isinstance(payload, dict):
-        raise InvalidInput("Invalid request. The body must be a JSON object.")
+        raise InvalidInput.because("The body must be a JSON object.")
     hash_used = _hash(key, payload)
     user, derived = _user(request, payload)
     rendered = request.app.state.spec_cache.get(key.project_id, key.scope)
@@ -118,7 +118,7 @@ def _names(payload: dict[str, Any], single: str, many: str | None = None) -> lis
 
 def _check_gate(request: Request, key: SdkKey, payload: Any) -> FastJSONResponse:
     if not isinstance(payload, dict):
-        raise InvalidInput("Invalid request. The body must be a JSON object.")
+        raise InvalidInput.because("The body must be a JSON object.")
     names = _names(payload, "gateName", "gateNames")
     user, _ = _user(request, payload)
     evaluator = request.app.state.spec_cache.get(key.project_id, key.scope).evaluator
@@ -159,7 +159,7 @@ async def check_gate(request: Request) -> FastJSONResponse:
 
 def _get_config(request: Request, key: SdkKey, payload: Any) -> FastJSONResponse:
     if not isinstance(payload, dict):
-        raise InvalidInput("Invalid request. The body must be a JSON object.")
+        raise InvalidInput.because("The body must be a JSON object.")
     (name,) = _names(payload, "configName")
     user, _ = _user(request, payload)
     evaluator = request.app.state.spec_cache.get(key.project_id, key.scope).evaluator
@@ -196,7 +196,7 @@ async def get_config(request: Request) -> FastJSONResponse:
 
 def _get_layer(request: Request, key: SdkKey, payload: Any) -> FastJSONResponse:
     if not isinstance(payload, dict):
-        raise InvalidInput("Invalid request. The body must be a JSON object.")
+        raise InvalidInput.because("The body must be a JSON object.")
     (name,) = _names(payload, "layerName")
     user, _ = _user(request, payload)
     evaluator = request.app.state.spec_cache.get(key.project_id, key.scope).evaluator

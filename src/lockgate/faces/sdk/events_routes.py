@@ -64,7 +64,7 @@ def _store(request: Request, key: SdkKey, payload: Any, events: Any, what: str) 
 
 def _events_of(payload: Any) -> Any:
     if not isinstance(payload, dict):
-        raise InvalidInput("Invalid request. The body must be an object with an events array.")
+        raise InvalidInput.because("The body must be an object with an events array.")
     events = payload.get("events")
     if events is None:
         raise InvalidInput.field("events", "is required")
