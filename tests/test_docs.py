@@ -166,3 +166,13 @@ def test_doc_citations__a_citation_of_a_missing_heading__reported() -> None:
 @pytest.mark.parametrize("field", sorted(Settings.model_fields))
 def test_setting__every_field__documented_in_operations(field: str) -> None:
     assert f"`LOCKGATE_{field.upper()}`" in OPERATIONS
+
+
+def test_source__invalid_request_prefix__written_once_in_errors() -> None:
+    # Every 400 message starts with the same words; errors.py is the one place that says them.
+    holders = {
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "src").rglob("*.py")
+        if "Invalid request." in path.read_text()
+    }
+    assert holders == {"src/lockgate/errors.py"}

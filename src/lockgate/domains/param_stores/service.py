@@ -197,7 +197,7 @@ def ensure_unreferenced(session: Session, project_id: str, ref_type: str, entity
     ]
     if users:
         label = REFERENCED_KINDS[ref_type].label
-        raise InvalidInput(
-            f"Invalid request. {label} {entity_id!r} is referenced by param store "
+        raise InvalidInput.because(
+            f"{label} {entity_id!r} is referenced by param store "
             f"{', '.join(repr(u) for u in users)}; remove those parameters first"
         )
