@@ -25,6 +25,7 @@ from lockgate.faces.console.router import console_router
 from lockgate.faces.sdk.router import sdk_router
 from lockgate.kit.clock import Clock, SystemClock
 from lockgate.kit.db import Database
+from lockgate.kit.proxies import parse_networks
 from lockgate.kit.settings import Settings
 from lockgate.storage.migrations import upgrade
 
@@ -84,6 +85,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
     app.state.clock = clock
     app.state.database = database
     app.state.rate_limiter = RateLimiter(

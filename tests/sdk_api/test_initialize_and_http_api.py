@@ -14,6 +14,7 @@ from lockgate.cores.evaluation.hashing import djb2
 from lockgate.domains.events.incoming import settle
 from lockgate.domains.projects.service import Bootstrap
 from lockgate.kit.db import Database
+from lockgate.kit.settings import Settings
 from lockgate.storage.models import Exposure
 from tests.contract.client import ContractClient
 
@@ -22,6 +23,13 @@ COUNTRY_RULE = {
     "passPercentage": 100,
     "conditions": [{"type": "country", "operator": "any", "targetValue": ["GB"]}],
 }
+
+
+@pytest.fixture()
+def settings(base_settings: Settings) -> Settings:
+    # The in-process client connects from 127.0.0.1: trust it as a proxy so that the tests'
+    # X-Forwarded-For header gives the client's address (docs/operations.md §Behind a proxy).
+    return base_settings.model_copy(update={"trusted_proxies": "127.0.0.1"})
 
 
 @pytest.fixture()

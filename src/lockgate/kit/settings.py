@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
+
+from lockgate.kit.proxies import parse_networks
 
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 
@@ -57,6 +59,13 @@ class Settings(BaseSettings):
             "is refused with 413."
         ),
     )
+    trusted_proxies: str = Field(
+        default="",
+        description=(
+            "Comma-separated addresses and CIDR blocks of the reverse proxies whose "
+            "X-Forwarded-For header is believed; empty: none, the client is the socket peer."
+        ),
+    )
     run_migrations_on_start: bool = Field(
         default=True, description="Apply database migrations when the server starts."
     )
@@ -87,6 +96,12 @@ class Settings(BaseSettings):
             "lose the last commits on a power loss."
         ),
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        parse_networks(value)  # a bad entry stops the server at start, not each request
+        return value
 
     @property
     def resolved_database_url(self) -> str:

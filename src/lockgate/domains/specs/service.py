@@ -14,6 +14,7 @@ from lockgate.domains.segments import repository as segments_repository
 from lockgate.domains.specs.cache import Rendered
 from lockgate.errors import InvalidInput, RangeNotSatisfiable
 from lockgate.kit.db import Database
+from lockgate.kit.proxies import Network, client_address
 
 LINE_BYTES = 10  # "+" + 8 hash characters + "\n"
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
@@ -86,11 +87,12 @@ def id_list_file(
     return body[skip:], total, start
 
 
-def client_ip(headers: Any, fallback: str | None) -> str | None:
-    forwarded = headers.get("x-forwarded-for")
-    if forwarded:
-        return str(forwarded.split(",")[0].strip())
-    return fallback
+def client_ip(headers: Any, peer: str | None, trusted_proxies: tuple[Network, ...]) -> str | None:
+    """The client's address: ``X-Forwarded-For`` counts only when the peer is a trusted proxy
+    (docs/operations.md §Behind a proxy)."""
+    # Several X-Forwarded-For headers read as one list, in order.
+    forwarded = ",".join(headers.getlist("x-forwarded-for"))
+    return client_address(peer, forwarded, trusted_proxies)
 
 
 # The user attributes the SDKs send as plain text.

@@ -40,7 +40,11 @@ def _user(request: Request, payload: dict[str, Any]) -> tuple[dict[str, Any], di
     stable_id = metadata.get("stableID") if isinstance(metadata, dict) else None
     return service.enrich_user(
         user,
-        ip=service.client_ip(request.headers, request.client.host if request.client else None),
+        ip=service.client_ip(
+            request.headers,
+            request.client.host if request.client else None,
+            request.app.state.trusted_proxies,
+        ),
         user_agent=request.headers.get("user-agent"),
         stable_id=stable_id if isinstance(stable_id, str) else None,
     )
