@@ -224,3 +224,28 @@ def test_migration_0012__existing_project__default_environments_and_used_id_type
         ("production", True),
     ]
     assert [t for (t,) in types] == ["companyID"]
+
+
+def test_migration_0013__jobs_running_before__heartbeat_is_their_start(engine: Engine) -> None:
+    # Given a job left running (its process killed) and a finished one
+    upgrade(engine, "0012")
+    with engine.begin() as connection:
+        for seq, status, started in ((1, "running", 50), (2, "succeeded", 60)):
+            connection.execute(
+                text(
+                    "INSERT INTO pulse_jobs (seq, id, project_id, entity_type, entity_id, status,"
+                    " progress, created_time, started_time)"
+                    " VALUES (:seq, :id, 'p', 'experiment', 'e', :status, 1, 10, :started)"
+                ),
+                {"seq": seq, "id": f"j{seq}", "status": status, "started": started},
+            )
+
+    # When it is migrated
+    upgrade(engine)
+
+    # Then the running job's heartbeat is its start, so a worker can reclaim it
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT id, heartbeat_time FROM pulse_jobs ORDER BY seq")
+        ).all()
+    assert [tuple(row) for row in rows] == [("j1", 50), ("j2", None)]

@@ -54,7 +54,7 @@ def create_app(
     owns_database = database is None
     database = database or Database(settings)
 
-    pulse_runner = pulse_worker(database, clock)
+    pulse_runner = pulse_worker(database, clock, stale_ms=settings.pulse_job_stale_ms)
     mover = incoming.mover(database)
 
     @asynccontextmanager

@@ -77,6 +77,15 @@ class Settings(BaseSettings):
             "without today's results (0: no worker in this process)."
         ),
     )
+    pulse_job_stale_ms: int = Field(
+        default=600_000,
+        ge=120_000,
+        description=(
+            "How long a running Pulse load may go without a heartbeat (written every 30 s "
+            "while it runs) before a worker marks it failed as abandoned, its process having "
+            "been killed, and the daily schedule queues its entity again."
+        ),
+    )
     incoming_move_interval_ms: int = Field(
         default=1_000,
         ge=0,

@@ -7,8 +7,10 @@ of the raw rows, right whether or not the results that follow are stored; see ``
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +26,14 @@ from lockgate.storage.models import PulseJob
 logger = logging.getLogger("lockgate.domains.pulse")
 
 Progress = Callable[[int, str], None]
+
+# How often a running job's process records that it is alive, besides each progress report. The
+# stale threshold (``Settings.pulse_job_stale_ms``) must stay well above it.
+HEARTBEAT_EVERY_S = 30.0
+
+
+class Reclaimed(Exception):
+    """The job was reclaimed as abandoned while it ran: its results are not stored."""
 
 
 @dataclass(frozen=True)
@@ -55,11 +65,15 @@ def describe(job: PulseJob) -> str:
 
 
 class JobRunner:
-    """Runs queued jobs. Several processes may run one each; a claim is an atomic update."""
+    """Runs queued jobs. Several processes may run one each; a claim is an atomic update.
 
-    def __init__(self, database: Database, clock: Clock) -> None:
+    A running job records a heartbeat; one whose heartbeat is older than ``stale_ms`` lost its
+    process (killed outright) and is marked failed, so its entity can be loaded again."""
+
+    def __init__(self, database: Database, clock: Clock, *, stale_ms: int) -> None:
         self._database = database
         self._clock = clock
+        self._stale_ms = stale_ms
         self._computations: dict[str, Computation] = {}
         self._worker = Periodic("lockgate-pulse", self.run_pending)
 
@@ -74,10 +88,58 @@ class JobRunner:
         def report(percent: int, message: str) -> None:
             with self._database.transaction(write=True) as session:
                 repository.set_job_progress(
-                    session, job_id, max(1, min(99, percent)), message[:2000]
+                    session, job_id, max(1, min(99, percent)), message[:2000], self._clock.now_ms()
                 )
 
         return report
+
+    def _beat(self, job_id: str) -> None:
+        with self._database.transaction(write=True) as session:
+            repository.beat(session, job_id, self._clock.now_ms())
+
+    @contextmanager
+    def _heartbeat(self, job_id: str) -> Iterator[None]:
+        """Record every ``HEARTBEAT_EVERY_S`` that the job's process is alive, while it runs
+        (a single query of a large load may go minutes without a progress report)."""
+        done = threading.Event()
+
+        def loop() -> None:
+            while not done.wait(HEARTBEAT_EVERY_S):
+                try:
+                    self._beat(job_id)
+                except Exception:  # a database hiccup: the next beat may succeed
+                    logger.exception("Pulse job %s: heartbeat failed", job_id)
+
+        thread = threading.Thread(target=loop, name="lockgate-pulse-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
+
+    def reclaim_abandoned(self) -> int:
+        """Mark failed every running job whose heartbeat is older than the stale threshold;
+        return how many this call reclaimed."""
+        now = self._clock.now_ms()
+        before = now - self._stale_ms
+        with self._database.transaction(write=False) as session:
+            stale = repository.stale_jobs(session, before)
+        reclaimed = 0
+        for job_id, heartbeat in stale:
+            silent_s = (now - heartbeat) / 1000
+            message = (
+                f"abandoned: no heartbeat for {silent_s:.0f} s (its process stopped without "
+                "finishing it); marked failed so the entity can be loaded again"
+            )
+            with self._database.transaction(write=True) as session:
+                if not repository.reclaim_job(
+                    session, job_id, before_ms=before, now_ms=now, message=message
+                ):
+                    continue  # another process reclaimed it, or it beat meanwhile
+            logger.warning("Pulse job %s %s", job_id, message)
+            reclaimed += 1
+        return reclaimed
 
     def run_one(self) -> str | None:
         """Claim and run one queued job; return its id, or None when the queue is empty."""
@@ -87,20 +149,28 @@ class JobRunner:
         # Wall time for the log, not the injected clock: how long the job really took.
         started = time.perf_counter()
         try:
-            incoming.settle(self._database)  # the job sees every acknowledged event
-            with self._database.transaction(write=False) as session:
-                job = repository.job(session, job_id)
-                logger.info("Pulse job %s started: %s", job_id, describe(job))
-                computation = self._computations.get(job.entity_type)
-                if computation is None:
-                    raise LookupError(f"no Pulse computation for {job.entity_type}")
-                results = list(computation(session, job, self._progress(job_id)))
-            self._store(job_id, job, results)
+            with self._heartbeat(job_id):
+                incoming.settle(self._database)  # the job sees every acknowledged event
+                with self._database.transaction(write=False) as session:
+                    job = repository.job(session, job_id)
+                    logger.info("Pulse job %s started: %s", job_id, describe(job))
+                    computation = self._computations.get(job.entity_type)
+                    if computation is None:
+                        raise LookupError(f"no Pulse computation for {job.entity_type}")
+                    results = list(computation(session, job, self._progress(job_id)))
+                self._store(job_id, job, results)
             logger.info(
                 "Pulse job %s finished in %.3f s: %d result rows stored",
                 job_id,
                 time.perf_counter() - started,
                 len(results),
+            )
+        except Reclaimed:
+            logger.warning(
+                "Pulse job %s was reclaimed as abandoned while it ran (its heartbeat was older "
+                "than pulse_job_stale_ms): its results after %.3f s are not stored",
+                job_id,
+                time.perf_counter() - started,
             )
         except Exception as exc:  # a failed job must be recorded, whatever failed
             logger.exception(
@@ -132,16 +202,21 @@ class JobRunner:
                     job_id=job_id,
                     now_ms=now,
                 )
-            repository.finish_job(
+            if not repository.finish_job(
                 session,
                 job_id,
                 status="succeeded",
                 now_ms=now,
                 message=f"computed {len(results)} result set(s)",
                 progress=100,
-            )
+            ):
+                raise Reclaimed(job_id)  # rolls the results back
 
     def run_pending(self) -> int:
+        self.reclaim_abandoned()
+        return self._run_queue()
+
+    def _run_queue(self) -> int:
         count = 0
         while self.run_one() is not None:
             count += 1

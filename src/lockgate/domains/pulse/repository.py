@@ -69,15 +69,58 @@ def claim_next_job(session: Session, now_ms: int) -> str | None:
     claimed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(PulseJob)
         .where(PulseJob.id == candidate, PulseJob.status == "queued")
-        .values(status="running", started_time=now_ms, progress=1)
+        .values(status="running", started_time=now_ms, heartbeat_time=now_ms, progress=1)
     )
     return candidate if claimed.rowcount == 1 else None
 
 
-def set_job_progress(session: Session, job_id: str, percent: int, message: str) -> None:
+def set_job_progress(
+    session: Session, job_id: str, percent: int, message: str, now_ms: int
+) -> None:
+    """Record a running job's progress; a progress report is a heartbeat too."""
     session.execute(
-        update(PulseJob).where(PulseJob.id == job_id).values(progress=percent, message=message)
+        update(PulseJob)
+        .where(PulseJob.id == job_id, PulseJob.status == "running")
+        .values(progress=percent, message=message, heartbeat_time=now_ms)
     )
+
+
+def beat(session: Session, job_id: str, now_ms: int) -> None:
+    """The running job's process is alive (a job reclaimed meanwhile stays failed)."""
+    session.execute(
+        update(PulseJob)
+        .where(PulseJob.id == job_id, PulseJob.status == "running")
+        .values(heartbeat_time=now_ms)
+    )
+
+
+def stale_jobs(session: Session, before_ms: int) -> list[tuple[str, int]]:
+    """(id, heartbeat time) of the running jobs whose last heartbeat is older than
+    ``before_ms``."""
+    rows = session.execute(
+        select(PulseJob.id, PulseJob.heartbeat_time)
+        .where(PulseJob.status == "running", PulseJob.heartbeat_time < before_ms)
+        .order_by(PulseJob.seq)
+    )
+    return [(job_id, heartbeat) for job_id, heartbeat in rows]
+
+
+def reclaim_job(
+    session: Session, job_id: str, *, before_ms: int, now_ms: int, message: str
+) -> bool:
+    """Mark a running job whose heartbeat is still older than ``before_ms`` failed, in one
+    conditional update: of several processes reclaiming it, and against a heartbeat that
+    arrives meanwhile, one wins. Whether this call reclaimed it."""
+    reclaimed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(PulseJob)
+        .where(
+            PulseJob.id == job_id,
+            PulseJob.status == "running",
+            PulseJob.heartbeat_time < before_ms,
+        )
+        .values(status="failed", finished_time=now_ms, message=message)
+    )
+    return reclaimed.rowcount == 1
 
 
 def finish_job(
@@ -88,12 +131,16 @@ def finish_job(
     now_ms: int,
     message: str,
     progress: int | None = None,
-) -> None:
-    """Record a job's outcome (``succeeded`` or ``failed``), when, and what it says."""
+) -> bool:
+    """Record a running job's outcome (``succeeded`` or ``failed``), when, and what it says;
+    False when the job is no longer running (it was reclaimed as abandoned meanwhile)."""
     values: dict[str, Any] = {"status": status, "finished_time": now_ms, "message": message}
     if progress is not None:
         values["progress"] = progress
-    session.execute(update(PulseJob).where(PulseJob.id == job_id).values(**values))
+    finished: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(PulseJob).where(PulseJob.id == job_id, PulseJob.status == "running").values(**values)
+    )
+    return finished.rowcount == 1
 
 
 def list_jobs(

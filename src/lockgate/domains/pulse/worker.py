@@ -15,28 +15,30 @@ SCHEDULE_EVERY_MS = 60_000
 
 
 class PulseWorker(JobRunner):
-    """Runs queued loads; at most once a minute, queues today's loads
+    """Marks abandoned loads failed (``JobRunner.reclaim_abandoned``), runs queued loads; at
+    most once a minute, queues today's loads
     (``service.schedule_daily``) and forgets the kept values of entities that are gone
     (``incremental.kept.forget_deleted``)."""
 
-    def __init__(self, database: Database, clock: Clock) -> None:
-        super().__init__(database, clock)
+    def __init__(self, database: Database, clock: Clock, *, stale_ms: int) -> None:
+        super().__init__(database, clock, stale_ms=stale_ms)
         self._clock = clock
         self._database = database
         self._last_schedule_ms: int | None = None
 
     def run_pending(self) -> int:
+        self.reclaim_abandoned()  # first, so the schedule queues their entities again
         now = self._clock.now_ms()
         if self._last_schedule_ms is None or now - self._last_schedule_ms >= SCHEDULE_EVERY_MS:
             self._last_schedule_ms = now
             schedule_daily(self._database, self._clock)
             with self._database.transaction(write=True) as session:
                 forget_deleted(session)
-        return super().run_pending()
+        return self._run_queue()
 
 
-def pulse_worker(database: Database, clock: Clock) -> PulseWorker:
-    worker = PulseWorker(database, clock)
+def pulse_worker(database: Database, clock: Clock, *, stale_ms: int) -> PulseWorker:
+    worker = PulseWorker(database, clock, stale_ms=stale_ms)
     worker.register("experiment", make_experiment_computation(clock))
     worker.register("gate_rule", make_gate_rule_computation(clock))
     worker.register("holdout", make_holdout_computation(clock))

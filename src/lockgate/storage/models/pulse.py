@@ -37,6 +37,10 @@ class PulseJob(Base):
     created_time: Mapped[int] = mapped_column(BigInteger)
     started_time: Mapped[int | None] = mapped_column(BigInteger, default=None)
     finished_time: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # When the process running the job last said it was alive: set by the claim, every progress
+    # report and a heartbeat while the job runs. A running job whose heartbeat is too old was
+    # abandoned (docs/operations.md §One process or several).
+    heartbeat_time: Mapped[int | None] = mapped_column(BigInteger, default=None)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
 
 
