@@ -226,9 +226,9 @@ def test_migration_0012__existing_project__default_environments_and_used_id_type
     assert [t for (t,) in types] == ["companyID"]
 
 
-def test_migration_0013__jobs_running_before__heartbeat_is_their_start(engine: Engine) -> None:
+def test_migration_0014__jobs_running_before__heartbeat_is_their_start(engine: Engine) -> None:
     # Given a job left running (its process killed) and a finished one
-    upgrade(engine, "0012")
+    upgrade(engine, "0013")
     with engine.begin() as connection:
         for seq, status, started in ((1, "running", 50), (2, "succeeded", 60)):
             connection.execute(

@@ -3,8 +3,8 @@
 A job already running when this migration runs gets its start time as its heartbeat, so one
 left behind by a killed process is reclaimed like any other abandoned job.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-05 13:59:52.789774
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
