@@ -17,12 +17,14 @@ from lockgate import __version__
 from lockgate.domains.events import incoming
 from lockgate.domains.events.writer import EventWriter
 from lockgate.domains.pulse.worker import pulse_worker
+from lockgate.domains.reviews.worker import ReviewWorker
 from lockgate.domains.specs.cache import SpecCache
 from lockgate.faces.console.bodies import ConsoleBodies
 from lockgate.faces.console.errors import install_error_handlers
 from lockgate.faces.console.ratelimit import RateLimiter
 from lockgate.faces.console.router import console_router
 from lockgate.faces.sdk.router import sdk_router
+from lockgate.kit.background import Periodic
 from lockgate.kit.clock import Clock, SystemClock
 from lockgate.kit.db import Database
 from lockgate.kit.proxies import parse_networks
@@ -56,6 +58,8 @@ def create_app(
 
     pulse_runner = pulse_worker(database, clock, stale_ms=settings.pulse_job_stale_ms)
     mover = incoming.mover(database)
+    review_worker = ReviewWorker(database, clock, max_attempts=settings.webhook_max_attempts)
+    review_runner = Periodic("reviews.worker", review_worker.run_once)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -70,8 +74,13 @@ def create_app(
             mover.start(settings.incoming_move_interval_ms / 1000)
         else:
             logger.info("no background event mover (incoming_move_interval_ms=0)")
+        if settings.review_worker_interval_ms > 0:
+            review_runner.start(settings.review_worker_interval_ms / 1000)
+        else:
+            logger.info("no review worker in this process (review_worker_interval_ms=0)")
         yield
         logger.info("Lockgate shutting down")
+        review_runner.stop()
         mover.stop()
         pulse_runner.stop()
         if owns_database:
@@ -94,6 +103,7 @@ def create_app(
     app.state.spec_cache = SpecCache(database)
     app.state.event_writer = EventWriter(database)
     app.state.pulse_runner = pulse_runner
+    app.state.review_worker = review_worker
     app.add_middleware(ConsoleBodies)  # inside CORS, so its refusals carry CORS headers too
     install_error_handlers(app)
     # Browser SDKs call from any origin with custom headers, so preflights must pass.

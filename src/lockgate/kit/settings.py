@@ -94,6 +94,31 @@ class Settings(BaseSettings):
             "event tables (0: only when a Console request or a Pulse job reads them)."
         ),
     )
+    review_worker_interval_ms: int = Field(
+        default=1_000,
+        ge=0,
+        description=(
+            "How often the review worker sends due webhook deliveries (pre-commit webhook, "
+            "review notifications) and fails pre-commit validations that timed out (0: no "
+            "worker in this process)."
+        ),
+    )
+    precommit_validation_timeout_ms: int = Field(
+        default=120_000,
+        ge=1,
+        description=(
+            "How long a committed review waits for its pre-commit webhook's validator to call "
+            "/change_validation before the validation fails as timed out."
+        ),
+    )
+    webhook_max_attempts: int = Field(
+        default=5,
+        ge=1,
+        description=(
+            "How many times a webhook delivery is tried (with exponential backoff from 1 s, at "
+            "most 60 s apart) before it is marked failed."
+        ),
+    )
     sqlite_busy_timeout_ms: int = Field(
         default=30_000, ge=0, description="How long a SQLite writer waits for the write lock."
     )

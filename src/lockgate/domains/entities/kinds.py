@@ -111,3 +111,6 @@ PARAM_STORE = EntityKind(
 # Every kind whose documents may name environments or unit id types, for the checks that read
 # them all (docs/console.md §Environments); a parameter store names neither.
 ALL_KINDS = (GATE, DYNAMIC_CONFIG, SEGMENT, EXPERIMENT, LAYER, HOLDOUT, AUTOTUNE, METRIC)
+
+# Every kind by its ``entity_type``, for code that finds a kind from a stored reference.
+KINDS_BY_TYPE = {kind.entity_type: kind for kind in (*ALL_KINDS, PARAM_STORE)}

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from lockgate.domains.appids.resolve import resolve_target_apps
 from lockgate.domains.audit import repository as history_repository
 from lockgate.domains.audit.service import record_audit, record_version
-from lockgate.domains.entities import limits, repository
+from lockgate.domains.entities import limits, repository, writes
 from lockgate.domains.entities.kinds import EntityKind
 from lockgate.domains.entities.references import (
     check_environments,
@@ -145,6 +145,10 @@ def insert(
         setattr(row, column, value)
     repository.add(session, kind, row)
     _record(session, kind, change, row, None, action, change_log)
+    writes.note(
+        session,
+        writes.Write("insert", kind.entity_type, row.id, None, None, document, action, change_log),
+    )
     return row
 
 
@@ -160,6 +164,7 @@ def save(
 ) -> Any:
     """Store a new document for a row the caller loaded with ``lock=True``."""
     before = row.document
+    base_version = row.version
     _check_vocabulary(session, change.project_id, before, document)
     document = {**document, **_metadata_modified(change), "version": row.version + 1}
     limits.check_document(kind, document)
@@ -169,6 +174,12 @@ def save(
         setattr(row, column, value)
     session.flush()
     _record(session, kind, change, row, before, action, change_log)
+    writes.note(
+        session,
+        writes.Write(
+            "save", kind.entity_type, row.id, base_version, before, document, action, change_log
+        ),
+    )
     return row
 
 
@@ -176,6 +187,12 @@ def remove(
     session: Session, kind: EntityKind, change: Change, row: Any, *, action: str, change_log: str
 ) -> None:
     before = row.document
+    writes.note(
+        session,
+        writes.Write(
+            "remove", kind.entity_type, row.id, row.version, before, None, action, change_log
+        ),
+    )
     history_repository.delete_versions(session, change.project_id, kind.entity_type, row.id)
     repository.remove(session, kind, row)
     _audit(session, kind, change, row.id, action, change_log, before, None)

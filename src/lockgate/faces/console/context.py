@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
 from lockgate.domains.keys import repository as keys_repository
 from lockgate.domains.keys.masking import masked_key
+from lockgate.domains.reviews import people as review_people
+from lockgate.domains.reviews import service as reviews
+from lockgate.domains.reviews.approval import Approver
 from lockgate.errors import Forbidden, InvalidInput, Unauthorized
 from lockgate.kit.actor import Actor, Change
 from lockgate.kit.clock import Clock
@@ -63,6 +66,25 @@ class ConsoleContext:
     def change(self) -> Change:
         return Change(self.project_id, self.actor, self.clock.now_ms())
 
+    @property
+    def approver(self) -> Approver:
+        """The caller as the review rules see them (docs/console.md §Reviews)."""
+        return review_people.console_api_approver(self.actor)
+
+
+class ReviewSubmitted(Exception):
+    """A change made under ``x-respect-review-settings`` became a review: the answer is the
+    entity as committed, with its ``activeReview``; the request's transaction is committed."""
+
+    def __init__(self, message: str, data: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data
+
+
+def respects_reviews(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"true", "1", "yes"}
+
 
 def invalid_key_message(key: str) -> str:
     return (
@@ -97,8 +119,11 @@ def console_context(
         str | None, Header(alias="x-respect-review-settings")
     ] = None,
 ) -> Iterator[ConsoleContext]:
-    """Authenticate, rate-limit mutations, and run the route inside one transaction."""
-    del x_respect_review_settings  # accepted on every route; reviews are not enforced yet
+    """Authenticate, rate-limit mutations, and run the route inside one transaction.
+
+    A mutation sent with ``x-respect-review-settings: true`` runs as a proposal: when what it
+    wrote needs a review, the writes become a pending review instead (``ReviewSubmitted``).
+    """
     state = request.app.state
     database: Database = state.database
     mutating = request.method in MUTATING_METHODS
@@ -110,16 +135,31 @@ def console_context(
             raise Forbidden()
         state.rate_limiter.hit(principal.project_id)
     session = database.session(write=mutating)
+    submitted: ReviewSubmitted | None = None
     try:
-        yield ConsoleContext(
+        ctx = ConsoleContext(
             session=session, principal=principal, clock=state.clock, settings=state.settings
         )
+        proposal = (
+            reviews.begin(session)
+            if mutating and respects_reviews(x_respect_review_settings)
+            else None
+        )
+        yield ctx
+        if proposal is not None:
+            review = reviews.settle(session, ctx.change, ctx.approver, proposal)
+            if review is not None:
+                label = reviews.LABELS[review.entity_type]
+                data = reviews.committed_dto(session, review)
+                submitted = ReviewSubmitted(f"{label} change submitted for review.", data)
         session.commit()
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+    if submitted is not None:
+        raise submitted
 
 
 Console = Annotated[ConsoleContext, Depends(console_context, scope="function")]

@@ -33,6 +33,7 @@ from lockgate.errors import (
     UnsupportedMediaType,
     describe_validation_errors,
 )
+from lockgate.faces.console.context import ReviewSubmitted
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +117,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LockgateError)
     async def _lockgate_error(_request: Request, exc: LockgateError) -> JSONResponse:
         return render(exc)
+
+    @app.exception_handler(ReviewSubmitted)
+    async def _review_submitted(_request: Request, exc: ReviewSubmitted) -> JSONResponse:
+        return JSONResponse({"message": exc.message, "data": exc.data})
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

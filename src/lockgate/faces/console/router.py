@@ -18,6 +18,7 @@ from lockgate.faces.console.routes.layers import router as layers_router
 from lockgate.faces.console.routes.metrics import router as metrics_router
 from lockgate.faces.console.routes.param_stores import router as param_stores_router
 from lockgate.faces.console.routes.projects import router as projects_router
+from lockgate.faces.console.routes.reviews import router as reviews_router
 from lockgate.faces.console.routes.segments import router as segments_router
 from lockgate.faces.console.routes.tags import router as tags_router
 from lockgate.faces.console.routes.targetapps import router as targetapps_router
@@ -45,6 +46,7 @@ def console_router() -> APIRouter:
         holdouts_router,
         autotunes_router,
         param_stores_router,
+        reviews_router,
         events_router,
         # Last: routers with literal /metrics/... paths (metric sources) must come before it.
         metrics_router,

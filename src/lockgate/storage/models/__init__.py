@@ -39,6 +39,7 @@ from lockgate.storage.models.pulse import (
     PulseStateUnit,
     PulseStateValue,
 )
+from lockgate.storage.models.reviews import OutboxDelivery, Review, ReviewSettings
 
 __all__ = [
     "ApiKey",
@@ -59,6 +60,7 @@ __all__ = [
     "JSONType",
     "Layer",
     "Metric",
+    "OutboxDelivery",
     "ParamStore",
     "Project",
     "PulseJob",
@@ -67,6 +69,8 @@ __all__ = [
     "PulseStateUnit",
     "PulseStateValue",
     "RateLimitCounter",
+    "Review",
+    "ReviewSettings",
     "Segment",
     "SegmentMember",
     "Tag",

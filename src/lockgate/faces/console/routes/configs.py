@@ -20,6 +20,7 @@ from lockgate.domains.configs.schemas import (
     MultiRuleIn,
     UnarchiveIn,
 )
+from lockgate.domains.reviews.service import with_active_review
 from lockgate.domains.rules.schemas import RuleIn
 from lockgate.faces.console.context import Console
 from lockgate.faces.console.envelope import (
@@ -71,7 +72,15 @@ def create_config(ctx: Console, body: ConfigCreate) -> dict[str, Any]:
 
 @router.get("/{id}")
 def read_config(ctx: Console, id: str) -> dict[str, Any]:
-    return single(READ, service.read(ctx.session, ctx.project_id, id))
+    return single(
+        READ,
+        with_active_review(
+            ctx.session,
+            ctx.project_id,
+            "dynamic_config",
+            service.read(ctx.session, ctx.project_id, id),
+        ),
+    )
 
 
 @router.post("/{id}")

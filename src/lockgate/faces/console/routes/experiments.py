@@ -24,6 +24,7 @@ from lockgate.domains.experiments.schemas import (
 )
 from lockgate.domains.pulse import service as pulse_service
 from lockgate.domains.pulse.schemas import LoadPulseIn
+from lockgate.domains.reviews.service import with_active_review
 from lockgate.faces.console.context import Console
 from lockgate.faces.console.envelope import (
     Page,
@@ -78,7 +79,12 @@ def create_experiment(ctx: Console, body: ExperimentCreate) -> dict[str, Any]:
 
 @router.get(BASE + "/{id}")
 def read_experiment(ctx: Console, id: str) -> dict[str, Any]:
-    return single(READ, service.read(ctx.session, ctx.project_id, id))
+    return single(
+        READ,
+        with_active_review(
+            ctx.session, ctx.project_id, "experiment", service.read(ctx.session, ctx.project_id, id)
+        ),
+    )
 
 
 @router.post(BASE + "/{id}")

@@ -21,6 +21,7 @@ from lockgate.domains.gates.schemas import (
     ResolveAlertIn,
     UnarchiveIn,
 )
+from lockgate.domains.reviews.service import with_active_review
 from lockgate.domains.rules.schemas import RuleIn
 from lockgate.errors import InvalidInput
 from lockgate.faces.console.context import Console
@@ -101,7 +102,12 @@ def create_gate(ctx: Console, body: GateCreate) -> dict[str, Any]:
 
 @router.get("/gates/{id}")
 def read_gate(ctx: Console, id: str) -> dict[str, Any]:
-    return single("Gate read successfully.", service.read(ctx.session, ctx.project_id, id))
+    return single(
+        "Gate read successfully.",
+        with_active_review(
+            ctx.session, ctx.project_id, "gate", service.read(ctx.session, ctx.project_id, id)
+        ),
+    )
 
 
 @router.post("/gates/{id}")

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
 
+from lockgate.domains.reviews.service import with_active_review
 from lockgate.domains.segments import id_lists, service
 from lockgate.domains.segments.schemas import IdsBody, SegmentCreate, UserStoreIdsBody
 from lockgate.faces.console.context import Console
@@ -33,7 +34,12 @@ def create_segment(ctx: Console, body: SegmentCreate) -> dict[str, Any]:
 
 @router.get("/segments/{id}")
 def read_segment(ctx: Console, id: str) -> dict[str, Any]:
-    return single("Segment read successfully.", service.read(ctx.session, ctx.project_id, id))
+    return single(
+        "Segment read successfully.",
+        with_active_review(
+            ctx.session, ctx.project_id, "segment", service.read(ctx.session, ctx.project_id, id)
+        ),
+    )
 
 
 @router.delete("/segments/{id}")
