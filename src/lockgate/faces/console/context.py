@@ -18,6 +18,8 @@ from lockgate.domains.keys.masking import masked_key
 from lockgate.domains.reviews import people as review_people
 from lockgate.domains.reviews import service as reviews
 from lockgate.domains.reviews.approval import Approver
+from lockgate.domains.users import access
+from lockgate.domains.users.access import Member
 from lockgate.errors import Forbidden, InvalidInput, Unauthorized
 from lockgate.kit.actor import Actor, Change
 from lockgate.kit.clock import Clock
@@ -31,9 +33,13 @@ CONSOLE_API_ACTOR = "CONSOLE API"
 
 @dataclass(frozen=True)
 class Principal:
+    """The caller of a Console request: a console key and, for a personal key, its user."""
+
     project_id: str
     key_id: str
     scopes: frozenset[str]
+    # The user a personal key acts as (role and effective permissions); None for project keys.
+    user: Member | None = None
 
     @property
     def can_write(self) -> bool:
@@ -41,6 +47,8 @@ class Principal:
 
     @property
     def actor(self) -> Actor:
+        if self.user is not None:
+            return self.user.actor()
         return Actor(id=self.key_id, name=CONSOLE_API_ACTOR)
 
 
@@ -69,7 +77,7 @@ class ConsoleContext:
     @property
     def approver(self) -> Approver:
         """The caller as the review rules see them (docs/console.md §Reviews)."""
-        return review_people.console_api_approver(self.actor)
+        return review_people.approver_of(self.session, self.project_id, self.actor)
 
 
 class ReviewSubmitted(Exception):
@@ -98,8 +106,15 @@ def authenticate_console(session: Session, raw_key: str | None) -> Principal:
     record = keys_repository.by_secret(session, key_text) if key_text else None
     if record is None or record.status != "active" or record.type != "CONSOLE":
         raise Unauthorized(invalid_key_message(key_text))
+    user = access.member_of_key(session, record) if record.user_id is not None else None
+    if record.user_id is not None and user is None:
+        # A personal key outlives no user; refuse it as if it were gone.
+        raise Unauthorized(invalid_key_message(key_text))
     return Principal(
-        project_id=record.project_id, key_id=record.id, scopes=frozenset(record.scopes)
+        project_id=record.project_id,
+        key_id=record.id,
+        scopes=frozenset(record.scopes),
+        user=user,
     )
 
 
