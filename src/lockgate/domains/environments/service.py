@@ -21,6 +21,7 @@ from lockgate.domains.environments import repository
 from lockgate.domains.environments.schemas import EnvironmentIn, EnvironmentsUpdate
 from lockgate.domains.projects.repository import bump_spec_revision
 from lockgate.domains.projects.service import new_environment_id as _new_id
+from lockgate.domains.users import access
 from lockgate.errors import InvalidInput
 from lockgate.kit.actor import Actor
 from lockgate.storage.models import Environment
@@ -78,7 +79,9 @@ def _resolve(
     return [(entry, claimed.get(index)) for index, entry in enumerate(incoming)]
 
 
-def _check_production(pairs: Sequence[tuple[EnvironmentIn, Environment | None]]) -> None:
+def _check_production(
+    session: Session, project_id: str, pairs: Sequence[tuple[EnvironmentIn, Environment | None]]
+) -> None:
     for index, (entry, kept) in enumerate(pairs):
         where = f"environments[{index}]"
         if kept is not None and kept.is_production:
@@ -95,8 +98,8 @@ def _check_production(pairs: Sequence[tuple[EnvironmentIn, Environment | None]])
             raise InvalidInput.field(
                 f"{where}.isProduction", "a project has one production environment"
             )
-        if entry.required_review_group_id is not None:
-            # Teams are not part of Lockgate yet, so no review group can exist.
+        group = entry.required_review_group_id
+        if group is not None and access.team(session, project_id, group) is None:
             raise InvalidInput.field(
                 f"{where}.requiredReviewGroupID",
                 f"no team has id {entry.required_review_group_id!r}",
@@ -174,7 +177,7 @@ def replace(
     current = list(repository.list_environments(session, project_id, lock=True))
     before = [dto(e) for e in current]
     pairs = _resolve(current, body.environments)
-    _check_production(pairs)
+    _check_production(session, project_id, pairs)
     kept_ids = {kept.id for _, kept in pairs if kept is not None}
     _check_removals(session, project_id, [e for e in current if e.id not in kept_ids])
     renames = {
