@@ -15,7 +15,9 @@ from lockgate.domains.keys import repository as keys_repository
 from lockgate.domains.keys import service as keys_service
 from lockgate.domains.projects import repository as projects_repository
 from lockgate.domains.projects.service import SYSTEM_ACTOR, bootstrap
+from lockgate.domains.reviews import settings as review_settings
 from lockgate.errors import LockgateError
+from lockgate.kit.actor import Change
 from lockgate.kit.clock import SystemClock
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
@@ -164,6 +166,65 @@ def keys_list(project: str | None) -> None:
         for key in rows:
             scopes = ",".join(key.scopes or []) or "-"
             click.echo(f"{key.id}\t{key.type}\t{key.status}\t{scopes}\t{key.description}")
+
+
+@main.group("settings")
+def settings_group() -> None:
+    """Project settings the Console API does not expose: the review webhooks."""
+
+
+def _read_secret(from_stdin: bool) -> str | None:
+    """A secret read from stdin (first line), so it never shows in the process list."""
+    if not from_stdin:
+        return None
+    return sys.stdin.readline().strip()
+
+
+def _set_webhook(project: str | None, apply: Any) -> None:
+    settings = _settings()
+    database = _database(settings)
+    target = _project(database, project)
+    try:
+        with database.transaction() as session:
+            apply(session, Change(target.id, SYSTEM_ACTOR, SystemClock().now_ms()))
+            summary = review_settings.webhook_summary(session, target.id)
+    except LockgateError as exc:
+        raise click.ClickException(exc.message) from None
+    for name, value in summary.items():
+        click.echo(f"{name}: {value if value is not None else '-'}")
+
+
+@settings_group.command("precommit-webhook")
+@click.option("--url", default=None, help="Where committed changes are POSTed ('' clears it).")
+@click.option("--key-stdin", is_flag=True, help="Read the x-statsig-webhook-key from stdin.")
+@click.option("--initial-message", default=None, help="The validation message shown at first.")
+@click.option("--project", default=None, help="Project id or name (default: the first project).")
+def settings_precommit_webhook(
+    url: str | None, key_stdin: bool, initial_message: str | None, project: str | None
+) -> None:
+    """Set the pre-commit webhook that validates committed reviews, and print the result."""
+    key = _read_secret(key_stdin)
+    _set_webhook(
+        project,
+        lambda session, change: review_settings.set_precommit_webhook(
+            session, change, url=url, key=key, initial_message=initial_message
+        ),
+    )
+
+
+@settings_group.command("notification-webhook")
+@click.option("--url", default=None, help="Where review notifications are POSTed ('' clears).")
+@click.option("--secret-stdin", is_flag=True, help="Read the signing secret from stdin.")
+@click.option("--project", default=None, help="Project id or name (default: the first project).")
+def settings_notification_webhook(url: str | None, secret_stdin: bool, project: str | None) -> None:
+    """Set the webhook that receives review notifications, signed with the secret."""
+    secret = _read_secret(secret_stdin)
+    _set_webhook(
+        project,
+        lambda session, change: review_settings.set_notification_webhook(
+            session, change, url=url, secret=secret
+        ),
+    )
 
 
 @main.group()
