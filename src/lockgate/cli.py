@@ -183,13 +183,15 @@ def _read_secret(from_stdin: bool) -> str | None:
 def _set_webhook(project: str | None, apply: Any) -> None:
     settings = _settings()
     database = _database(settings)
-    target = _project(database, project)
     try:
+        target = _project(database, project)
         with database.transaction() as session:
             apply(session, Change(target.id, SYSTEM_ACTOR, SystemClock().now_ms()))
             summary = review_settings.webhook_summary(session, target.id)
     except LockgateError as exc:
         raise click.ClickException(exc.message) from None
+    finally:
+        database.dispose()
     for name, value in summary.items():
         click.echo(f"{name}: {value if value is not None else '-'}")
 
