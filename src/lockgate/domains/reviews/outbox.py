@@ -23,6 +23,9 @@ logger = logging.getLogger(__name__)
 BATCH = 50
 MAX_BACKOFF_MS = 60_000
 SEND_TIMEOUT_S = 10.0
+# A claimed delivery is hidden from other workers this long, so two servers do not send it
+# together; a worker that dies mid-send leaves it to be sent again after the lease.
+LEASE_MS = 60_000
 
 
 def enqueue(
@@ -86,10 +89,16 @@ class Deliverer:
         self._max_attempts = max_attempts
         self._transport = transport
 
-    def _due(self) -> list[_Due]:
+    def _claim(self) -> list[_Due]:
+        # A read first: an idle worker must not take SQLite's write lock every interval.
         with self._database.transaction(write=False) as session:
+            if not repository.has_due_delivery(session, self._clock.now_ms()):
+                return []
+        with self._database.transaction(write=True) as session:
             found = []
-            for row in repository.due_deliveries(session, self._clock.now_ms(), BATCH):
+            now = self._clock.now_ms()
+            for row in repository.due_deliveries(session, now, BATCH):
+                row.next_attempt_time = now + LEASE_MS
                 settings = repository.settings(session, row.project_id)
                 secret = settings.notify_webhook_secret if settings else None
                 found.append(
@@ -109,7 +118,7 @@ class Deliverer:
         """Send what is due (outside any transaction); returns how many were delivered."""
         delivered = 0
         with httpx.Client(timeout=SEND_TIMEOUT_S, transport=self._transport) as client:
-            for due in self._due():
+            for due in self._claim():
                 error = self._send(client, due)
                 self._record(due.id, error)
                 delivered += error is None

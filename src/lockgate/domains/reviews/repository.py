@@ -68,6 +68,31 @@ def for_entity(
     return rows, total
 
 
+def has_overdue_validation(session: Session, now_ms: int) -> bool:
+    return (
+        session.scalar(
+            select(Review.id)
+            .where(
+                Review.status == "pending_webhook_validation",
+                Review.validation_deadline <= now_ms,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def has_due_delivery(session: Session, now_ms: int) -> bool:
+    return (
+        session.scalar(
+            select(OutboxDelivery.id)
+            .where(OutboxDelivery.status == "pending", OutboxDelivery.next_attempt_time <= now_ms)
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def overdue_validations(session: Session, now_ms: int) -> Sequence[Review]:
     return session.scalars(
         select(Review)
@@ -85,6 +110,7 @@ def due_deliveries(session: Session, now_ms: int, limit: int) -> Sequence[Outbox
         .where(OutboxDelivery.status == "pending", OutboxDelivery.next_attempt_time <= now_ms)
         .order_by(OutboxDelivery.id)
         .limit(limit)
+        .with_for_update(skip_locked=True)
     ).all()
 
 

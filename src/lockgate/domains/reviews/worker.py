@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 
 from lockgate.domains.projects.service import SYSTEM_ACTOR
-from lockgate.domains.reviews import validation
+from lockgate.domains.reviews import repository, validation
 from lockgate.domains.reviews.outbox import Deliverer
 from lockgate.kit.clock import Clock
 from lockgate.kit.db import Database
@@ -26,6 +26,9 @@ class ReviewWorker:
         self.deliverer = Deliverer(database, clock, max_attempts=max_attempts, transport=transport)
 
     def expire_validations(self) -> int:
+        with self._database.transaction(write=False) as session:
+            if not repository.has_overdue_validation(session, self._clock.now_ms()):
+                return 0
         with self._database.transaction(write=True) as session:
             return validation.expire(session, self._clock.now_ms(), SYSTEM_ACTOR)
 
