@@ -235,3 +235,22 @@ def test_change_validation__review_not_waiting__400(app: FastAPI, console: Contr
 
     assert response.status_code == 400
     assert "not waiting for validation" in response.json()["message"]
+
+
+def test_change_validation__validated_with_review_header__commits_not_a_new_review(
+    app: FastAPI, console: ContractClient, db: Database, project: Bootstrap, clock: ManualClock
+) -> None:
+    _configure(db, project, clock, precommit="http://hooks.test/v")
+    path = _accepted(app, console)
+    console.put(f"{path}/commit", headers={"x-respect-review-settings": "true"})
+    review_id = path.rsplit("/", 1)[1]
+
+    response = console.post(
+        f"{V1}/change_validation",
+        json={"reviewID": review_id, "validated": True},
+        headers={"x-respect-review-settings": "true"},
+    )
+
+    assert response.json() == {"message": "Validation status updated successfully"}
+    assert console.get(path).json()["data"]["status"] == "committed"
+    assert console.get(f"{V1}/gates/checkout").json()["data"]["rules"][0]["passPercentage"] == 100

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from lockgate.domains.entities import writes as entity_writes
 from lockgate.domains.reviews import notifications, repository, service
 from lockgate.domains.reviews.schemas import ChangeValidationIn, ChangeValidationMessageIn
 from lockgate.errors import InvalidInput, NotFound
@@ -27,6 +28,7 @@ def _waiting(session: Session, project_id: str, review_id: str) -> Review:
 
 def validate(session: Session, change: Change, body: ChangeValidationIn) -> None:
     """``validated: true`` commits the change as the committer who asked for it."""
+    entity_writes.unwatch(session)  # the commit is never a proposal, header or not
     review = _waiting(session, change.project_id, body.review_id)
     validation = dict(review.validation or {})
     validation["validated"] = body.validated
