@@ -157,3 +157,26 @@ def test_review__entity_changed_since__commit_refused_stale(
     assert response.status_code == 400
     assert "out of date" in response.json()["message"]
     assert console.get(f"{V1}/gates/checkout").json()["data"]["rules"][0]["passPercentage"] == 50
+
+
+def test_gate_delete__header_and_reviews_required__kept_until_committed(
+    app: FastAPI, console: ContractClient, anonymous: ContractClient, project: Bootstrap
+) -> None:
+    require_reviews(console)
+    gate(console)
+
+    submitted = console.delete(
+        f"{V1}/gates/checkout", headers={"x-respect-review-settings": "true"}
+    )
+    review_id = submitted.json()["data"]["activeReview"]["reviewID"]
+    path = f"{V1}/gates/checkout/reviews/{review_id}"
+    kept = dcs_gate(anonymous, project, "checkout")
+    approved = _approve(app, second_console_key(console), path)
+    committed = console.put(f"{path}/commit")
+
+    assert submitted.json()["message"] == "Gate change submitted for review."
+    assert kept is not None
+    assert approved.json()["data"]["type"] == "delete"
+    assert committed.status_code == 200, committed.text
+    assert console.get(f"{V1}/gates/checkout").status_code == 404
+    assert dcs_gate(anonymous, project, "checkout") is None

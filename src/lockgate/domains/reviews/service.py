@@ -51,6 +51,14 @@ READERS: dict[str, Callable[[Session, str, str], dict[str, Any]]] = {
     "segment": segments.read,
     "experiment": experiments.read,
 }
+# A proposed deletion is committed by the kind's own delete, which checks references again
+# and removes what lives beside the document (an id list's members).
+DELETERS: dict[str, Callable[[Session, Change, str], object]] = {
+    "gate": gates.delete,
+    "dynamic_config": configs.delete,
+    "segment": segments.delete,
+    "experiment": experiments.delete,
+}
 NOT_FOUND = "Review not found."
 STALE = "Review is out of date: the entity changed since it was submitted. Submit it again."
 COMMITTABLE = frozenset({"accepted", "approved_webhook_validation"})
@@ -514,6 +522,9 @@ def apply(session: Session, change: Change, review: Review) -> None:
         common = {"action": write["action"], "change_log": write["changeLog"]}
         if write["operation"] == "insert":
             entities.insert(session, kind, change, write["document"], **common)
+            continue
+        if write["operation"] == "remove" and write["entityType"] in DELETERS:
+            DELETERS[write["entityType"]](session, change, write["entityID"])
             continue
         row = entities.load(session, kind, review.project_id, write["entityID"], lock=True)
         if write["operation"] == "remove":
