@@ -180,3 +180,28 @@ def test_gate_delete__header_and_reviews_required__kept_until_committed(
     assert committed.status_code == 200, committed.text
     assert console.get(f"{V1}/gates/checkout").status_code == 404
     assert dcs_gate(anonymous, project, "checkout") is None
+
+
+def test_config_and_experiment_changes__header__submitted_for_review(
+    console: ContractClient,
+) -> None:
+    require_reviews(console)
+    assert console.post(f"{V1}/dynamic_configs", json={"name": "pricing"}).status_code == 201
+    assert console.post(f"{V1}/experiments", json={"name": "banner"}).status_code == 201
+    config_rule = {"name": "all", "conditions": [{"type": "public"}], "returnValue": {"a": 1}}
+    respect = {"x-respect-review-settings": "true"}
+
+    config = console.patch(
+        f"{V1}/dynamic_configs/pricing", json={"rules": [config_rule]}, headers=respect
+    )
+    started = console.put(f"{V1}/experiments/banner/start", headers=respect)
+    edited = console.patch(f"{V1}/experiments/banner", json={"allocation": 50}, headers=respect)
+
+    assert config.json()["message"] == "Dynamic Config change submitted for review."
+    assert config.json()["data"]["rules"] == []
+    assert started.json()["message"] == "Experiment change submitted for review."
+    assert started.json()["data"]["status"] == "setup"
+    assert started.json()["data"]["activeReview"]["reviewStatus"] == "pending"
+    assert edited.json()["message"] == "Experiment change submitted for review.", edited.text
+    listed = console.get(f"{V1}/experiments/banner/reviews").json()["data"]
+    assert sorted(r["type"] for r in listed) == ["reallocate", "start"]

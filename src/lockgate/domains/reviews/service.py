@@ -24,6 +24,8 @@ from lockgate.domains.entities import service as entities
 from lockgate.domains.entities import writes as entity_writes
 from lockgate.domains.entities.kinds import KINDS_BY_TYPE
 from lockgate.domains.environments import repository as environments
+from lockgate.domains.events import incoming
+from lockgate.domains.experiments import documents as experiment_documents
 from lockgate.domains.experiments import lifecycle
 from lockgate.domains.experiments import service as experiments
 from lockgate.domains.experiments.schemas import AbandonIn, DecisionIn
@@ -45,11 +47,20 @@ LABELS = {
     "segment": "Segment",
     "experiment": "Experiment",
 }
+
+
+def _experiment(session: Session, project_id: str, experiment_id: str) -> dict[str, Any]:
+    # Not ``experiments.read``: it settles incoming events, which must be a session's first
+    # statement, and a review is read after the request's writes.
+    row = experiment_documents.load(session, project_id, experiment_id)
+    return experiment_documents.dtos(session, project_id, [row.document])[0]
+
+
 READERS: dict[str, Callable[[Session, str, str], dict[str, Any]]] = {
     "gate": gates.read,
     "dynamic_config": configs.read,
     "segment": segments.read,
-    "experiment": experiments.read,
+    "experiment": _experiment,
 }
 # A proposed deletion is committed by the kind's own delete, which checks references again
 # and removes what lives beside the document (an id list's members).
@@ -166,6 +177,9 @@ class Proposal:
 
 
 def begin(session: Session) -> Proposal:
+    # Services that read events settle them first, which must precede the session's first
+    # statement; the savepoint is one, so the settling comes here.
+    incoming.settle_before(session)
     return Proposal(savepoint=session.begin_nested(), writes=entity_writes.watch(session))
 
 
@@ -290,6 +304,7 @@ def create(
     body: ReviewCreate,
 ) -> Review:
     """``POST /{kind}/{id}/reviews``: a review of the change the body describes."""
+    incoming.settle_before(session)  # before the first statement (see ``begin``)
     READERS[entity_type](session, change.project_id, entity_id)  # 404 for an unknown entity
     run = _runner(session, change, entity_type, entity_id, body)
     return propose(
