@@ -7,7 +7,16 @@ from collections.abc import Sequence
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from lockgate.storage.models import ApiKey, Role, Team, TeamMember, User, UserInvite
+from lockgate.storage.models import (
+    ApiKey,
+    Holdout,
+    Project,
+    Role,
+    Team,
+    TeamMember,
+    User,
+    UserInvite,
+)
 
 
 def email_key(email: str) -> str:
@@ -19,9 +28,18 @@ def add(session: Session, row: User | UserInvite | Team | TeamMember | Role) -> 
     session.flush()
 
 
+def add_pending(session: Session, row: Team) -> None:
+    """Add a row whose required fields the caller fills before the next flush."""
+    session.add(row)
+
+
 def remove(session: Session, row: User | UserInvite | Team | Role) -> None:
     session.delete(row)
     session.flush()
+
+
+def project(session: Session, project_id: str) -> Project | None:
+    return session.get(Project, project_id)
 
 
 # Users
@@ -165,3 +183,8 @@ def list_roles(
     total = session.scalar(select(func.count()).select_from(Role).where(condition)) or 0
     query = select(Role).where(condition).order_by(Role.created_time, Role.name_key)
     return session.scalars(query.offset(offset).limit(limit)).all(), total
+
+
+def holdout_exists(session: Session, project_id: str, holdout_id: str) -> bool:
+    query = select(Holdout.id).where(Holdout.project_id == project_id, Holdout.id == holdout_id)
+    return session.scalar(query) is not None

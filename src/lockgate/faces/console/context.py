@@ -21,6 +21,7 @@ from lockgate.domains.reviews.approval import Approver
 from lockgate.domains.users import access
 from lockgate.domains.users.access import Member
 from lockgate.errors import Forbidden, InvalidInput, Unauthorized
+from lockgate.faces.console import permissions
 from lockgate.kit.actor import Actor, Change
 from lockgate.kit.clock import Clock
 from lockgate.kit.db import Database
@@ -29,6 +30,7 @@ from lockgate.kit.settings import Settings
 SUPPORTED_API_VERSION = "20240601"
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CONSOLE_API_ACTOR = "CONSOLE API"
+CONSOLE_PREFIX = "/console/v1"
 
 
 @dataclass(frozen=True)
@@ -145,9 +147,13 @@ def console_context(
     with database.transaction(write=False) as auth_session:
         principal = authenticate_console(auth_session, statsig_api_key)
     check_api_version(statsig_api_version)
+    if mutating and not principal.can_write:
+        raise Forbidden()
+    if principal.user is not None:
+        route = request.scope.get("route")
+        template = getattr(route, "path", request.url.path).removeprefix(CONSOLE_PREFIX)
+        permissions.check(principal.actor, request.method, template)
     if mutating:
-        if not principal.can_write:
-            raise Forbidden()
         state.rate_limiter.hit(principal.project_id)
     session = database.session(write=mutating)
     submitted: ReviewSubmitted | None = None
