@@ -3,7 +3,6 @@ and audit entries."""
 
 from __future__ import annotations
 
-
 import pytest
 from fastapi import FastAPI
 
