@@ -3,12 +3,13 @@ and audit entries."""
 
 from __future__ import annotations
 
-
 import pytest
 from fastapi import FastAPI
 
 from lockgate.app import create_app
-from lockgate.domains.projects.service import Bootstrap
+from lockgate.domains.projects.service import SYSTEM_ACTOR, Bootstrap
+from lockgate.domains.users import service as users_service
+from lockgate.kit.actor import Change
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
@@ -89,9 +90,18 @@ def test_invite__auto_accept__member_joins_teams_and_domain_checked(
     auto_accept_console: ContractClient, db: Database, project: Bootstrap
 ) -> None:
     add_member(db, project, "lead@example.com", "Admin")
+    with db.transaction() as session:
+        # The domain check compares with the Owner's domain.
+        change = Change(project.project.id, SYSTEM_ACTOR, 1)
+        users_service.create(
+            session, change, email="boss@example.com", role="Owner", owner=True, password="p"
+        )
     with auto_accept_console as console:
+        outside = console.post(
+            f"{USERS}/invite", json={"role": "Member", "emails": ["a@other.org"]}
+        )
+        assert outside.status_code == 400
         team = console.post(TEAMS, json=team_body("Growth")).json()["data"]
-        # The domain check compares with the Owner's domain; without an Owner it is not applied.
         response = console.post(
             f"{USERS}/invite",
             json={"role": "read only", "emails": ["New@example.com"], "teams": ["growth"]},

@@ -54,3 +54,9 @@ def find_project(session: Session, id_or_name: str) -> Project | None:
     return session.scalars(
         select(Project).where((Project.id == id_or_name) | (Project.name == id_or_name))
     ).first()
+
+
+def default_unit_type(session: Session, project_id: str) -> str | None:
+    """The project's ``default_unit_type`` setting: the idType of new gates and experiments
+    created without one."""
+    return session.scalar(select(Project.default_unit_type).where(Project.id == project_id))
