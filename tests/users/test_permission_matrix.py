@@ -9,6 +9,7 @@ import pytest
 from fastapi import FastAPI
 
 from lockgate.app import create_app
+from lockgate.domains.keys import repository as keys_repository
 from lockgate.domains.projects.service import Bootstrap
 from lockgate.domains.users.permissions import BUILT_IN_ROLES, PROJECT_ADMIN_ROLES
 from lockgate.faces.console.permissions import PROJECT_ADMIN, REQUIRED, requirement
@@ -16,7 +17,7 @@ from lockgate.faces.console.router import PREFIX, served_operations
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
 from tests.contract.client import ContractClient
-from tests.users.support import ROLES, acting_as
+from tests.users.support import ROLES, acting_as, add_member, personal_key
 
 CUSTOM = {"create_configs": True, "metric_management": True, "create_teams": True}
 
@@ -83,3 +84,16 @@ def test_permission_table__every_served_mutation__listed() -> None:
     assert mutations - set(REQUIRED) == set()
     assert requirement("PUT", "/unknown") == PROJECT_ADMIN  # fail closed
     assert requirement("GET", "/gates") is None
+
+
+def test_personal_read_only_key__admin__reads_keys_with_can_access_keys(
+    app: FastAPI, db: Database, project: Bootstrap
+) -> None:
+    add_member(db, project, "ro-admin@example.com", "Admin")
+    key = personal_key(db, project, "ro-admin@example.com", "personal_read_only")
+    with db.transaction() as session:
+        record = keys_repository.by_secret(session, key)
+        assert record is not None
+        record.scopes = ["personal_read_only", "can_access_keys"]
+    with ContractClient(app, key) as admin:
+        assert admin.get("/console/v1/keys").status_code == 200
