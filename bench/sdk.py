@@ -29,6 +29,8 @@ GATES, CONFIGS, SEGMENTS = 100, 50, 20
 
 def _build(client: httpx.Client, rng: random.Random) -> tuple[list[str], list[str]]:
     world = generators.World()
+    # The generated rules name the custom unit id type companyID, which a project defines first.
+    client.post("/console/v1/unit_id_types", json={"name": "companyID"}).raise_for_status()
     for i in range(SEGMENTS):
         body: dict[str, Any] = {
             "name": f"segment {i}",

@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute
 from lockgate import __version__
 from lockgate.domains.events import incoming
 from lockgate.domains.events.writer import EventWriter
+from lockgate.domains.keys.cache import KeyCache
 from lockgate.domains.pulse.worker import pulse_worker
 from lockgate.domains.specs.cache import SpecCache
 from lockgate.faces.console.bodies import ConsoleBodies
@@ -91,7 +92,8 @@ def create_app(
     app.state.rate_limiter = RateLimiter(
         database, clock, settings.rate_limit_per_10s, settings.rate_limit_per_15min
     )
-    app.state.spec_cache = SpecCache(database)
+    app.state.spec_cache = SpecCache(database, settings.sdk_cache_ttl_ms)
+    app.state.key_cache = KeyCache(database, settings.sdk_cache_ttl_ms)
     app.state.event_writer = EventWriter(database)
     app.state.pulse_runner = pulse_runner
     app.add_middleware(ConsoleBodies)  # inside CORS, so its refusals carry CORS headers too
