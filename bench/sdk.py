@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from bench import serving
 from lockgate.cores.evaluation.evaluator import Evaluator
 from tests.compat import generators
 from tests.compat.live import free_port
@@ -124,6 +125,7 @@ def run() -> None:
             _evaluators(base, keys, gates, users)
             _initialize(base, keys, users)
             _download(base, keys)
+            serving.run(base, keys, users[0])
             _rgstr(base, keys)
         finally:
             _stop(process)
