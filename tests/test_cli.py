@@ -68,7 +68,11 @@ def served(env: dict[str, str], clean_db: object) -> Iterator[tuple[str, dict[st
         listening = LISTENING.search(output)
         assert listening, output
         keys = dict(
-            re.findall(r"^\s+(console API key|server secret|client key):\s+(\S+)", output, re.M)
+            re.findall(
+                r"^\s+(console API key|server secret|client key|email|password):\s+(\S+)",
+                output,
+                re.M,
+            )
         )
         assert keys, output
         yield listening.group(1), keys
@@ -91,6 +95,55 @@ def test_serve__fresh_data_dir__prints_keys_and_serves(served: tuple[str, dict[s
     bad = httpx.get(f"{base}/console/v1/keys", headers={"STATSIG-API-KEY": "console-wrong"})
     assert bad.status_code == 401
     assert bad.json()["message"].startswith("This endpoint only accepts an active CONSOLE key")
+    # The first Owner: the default email, and a one-time password for the web console.
+    assert keys["email"] == "owner@lockgate.local" and len(keys["password"]) >= 16
+    users = httpx.get(
+        f"{base}/console/v1/users", headers={"STATSIG-API-KEY": keys["console API key"]}
+    ).json()["data"]
+    assert users == [
+        {"email": "owner@lockgate.local", "firstName": "", "lastName": "", "role": "Owner"}
+    ]
+
+
+def test_users_create__then_list_and_personal_key__acts_as_user(
+    served: tuple[str, dict[str, str]], env: dict[str, str]
+) -> None:
+    base, _ = served
+    created = _run(
+        env, "users", "create", "--email", "Ann@Example.com", "--role", "member",
+        "--first-name", "Ann",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert len(created.stdout.strip()) >= 16  # the generated sign-in password, once
+    listed = _run(env, "users", "list")
+    assert "Ann@Example.com\tMember\tAnn\t" in listed.stdout
+    key = _run(
+        env, "keys", "create", "--type", "console", "--scope", "personal_read_write",
+        "--user", "ann@example.com",
+    )  # fmt: skip
+    assert key.returncode == 0, key.stderr
+    headers = {"STATSIG-API-KEY": key.stdout.strip()}
+    gate = httpx.post(f"{base}/console/v1/gates", headers=headers, json={"name": "by ann"})
+    assert gate.status_code == 201 and gate.json()["data"]["creatorName"] == "Ann"
+    refused = httpx.post(f"{base}/console/v1/roles", headers=headers, json={"name": "x"})
+    assert refused.status_code == 403
+    unknown = _run(env, "keys", "create", "--type", "console", "--user", "nobody@example.com")
+    assert unknown.returncode != 0 and "no member" in unknown.stderr
+
+
+def test_users_create__password_from_stdin__not_printed(
+    served: tuple[str, dict[str, str]], env: dict[str, str]
+) -> None:
+    result = subprocess.run(
+        [str(LOCKGATE), "users", "create", "--email", "b@example.com", "--role", "Admin",
+         "--password-stdin"],
+        env=env, input="s3cret-passw0rd\n", capture_output=True, text=True, timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "" and "s3cret" not in result.stderr
+    owner = _run(env, "users", "create", "--email", "c@example.com", "--role", "Owner")
+    assert owner.returncode != 0 and "Owner" in owner.stderr
 
 
 def test_keys_create__console__prints_only_the_key(

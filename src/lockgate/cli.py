@@ -15,7 +15,10 @@ from lockgate.domains.keys import repository as keys_repository
 from lockgate.domains.keys import service as keys_service
 from lockgate.domains.projects import repository as projects_repository
 from lockgate.domains.projects.service import SYSTEM_ACTOR, bootstrap
+from lockgate.domains.users import access as users_access
+from lockgate.domains.users import service as users_service
 from lockgate.errors import LockgateError
+from lockgate.kit.actor import Change
 from lockgate.kit.clock import SystemClock
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
@@ -67,7 +70,7 @@ def serve(host: str | None, port: int | None) -> None:
         database = _database(settings)
 
         def started() -> None:
-            _bootstrap(database)
+            _bootstrap(database, settings.owner_email)
             bound_host, bound_port = listener.getsockname()[:2]
             address = f"[{bound_host}]" if ":" in bound_host else bound_host
             click.echo(f"Lockgate listening on http://{address}:{bound_port}", err=True)
@@ -89,10 +92,11 @@ def _listen(host: str, port: int) -> socket.socket:
         raise click.ClickException(f"cannot listen on {host}:{port}: {reason}") from None
 
 
-def _bootstrap(database: Database) -> None:
-    """On a fresh database, create the default project and print its keys, once."""
+def _bootstrap(database: Database, owner_email: str) -> None:
+    """On a fresh database, create the default project and its Owner, and print the keys and
+    the Owner's sign-in, once."""
     with database.transaction() as session:
-        created = bootstrap(session, SystemClock().now_ms())
+        created = bootstrap(session, SystemClock().now_ms(), owner_email=owner_email)
     if created is None:
         return
     logger.info("created project %s with keys %s", created.project.id, ", ".join(created.key_ids))
@@ -101,6 +105,9 @@ def _bootstrap(database: Database) -> None:
     click.echo(f"  console API key: {created.console_key}")
     click.echo(f"  server secret:   {created.server_key}")
     click.echo(f"  client key:      {created.client_key}")
+    click.echo("Sign in to the web console as the project's Owner (change the password then):")
+    click.echo(f"  email:           {created.owner_email}")
+    click.echo(f"  password:        {created.owner_password}")
 
 
 @main.group()
@@ -127,8 +134,19 @@ def _project(database: Database, name: str | None) -> Project:
 @click.option("--scope", "scopes", multiple=True, help="A scope; repeat for several.")
 @click.option("--description", default="", help="What the key is for.")
 @click.option("--project", default=None, help="Project id or name (default: the first project).")
+@click.option(
+    "--user",
+    "user_email",
+    default=None,
+    help="Email of the member a personal console key acts as (scope personal_read_write or "
+    "personal_read_only).",
+)
 def keys_create(
-    key_type: str, scopes: tuple[str, ...], description: str, project: str | None
+    key_type: str,
+    scopes: tuple[str, ...],
+    description: str,
+    project: str | None,
+    user_email: str | None,
 ) -> None:
     """Create a key and print it alone on stdout."""
     settings = _settings()
@@ -136,6 +154,12 @@ def keys_create(
     target = _project(database, project)
     try:
         with database.transaction() as session:
+            user_id = None
+            if user_email is not None:
+                member = users_access.member_by_email(session, target.id, user_email)
+                if member is None:
+                    raise click.ClickException(f"no member {user_email} in the project")
+                user_id = member.id
             _, secret = keys_service.issue(
                 session,
                 project_id=target.id,
@@ -144,6 +168,7 @@ def keys_create(
                 key_type=KEY_TYPES[key_type],
                 description=description or f"{key_type} key created by the CLI",
                 scopes=list(scopes),
+                user_id=user_id,
             )
     except LockgateError as exc:
         raise click.ClickException(exc.message) from None
@@ -164,6 +189,70 @@ def keys_list(project: str | None) -> None:
         for key in rows:
             scopes = ",".join(key.scopes or []) or "-"
             click.echo(f"{key.id}\t{key.type}\t{key.status}\t{scopes}\t{key.description}")
+
+
+@main.group()
+def users() -> None:
+    """Create and list the members of a project."""
+
+
+@users.command("create")
+@click.option("--email", required=True, help="The member's email (their sign-in name).")
+@click.option("--role", required=True, help="Admin, Member, Read Only or a custom role.")
+@click.option("--first-name", default="", help="First name.")
+@click.option("--last-name", default="", help="Last name.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the sign-in password from stdin instead of generating one.",
+)
+@click.option("--project", default=None, help="Project id or name (default: the first project).")
+def users_create(
+    email: str,
+    role: str,
+    first_name: str,
+    last_name: str,
+    password_stdin: bool,
+    project: str | None,
+) -> None:
+    """Add a member and print their sign-in password once (unless read from stdin)."""
+    settings = _settings()
+    database = _database(settings)
+    target = _project(database, project)
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    if password_stdin and not password:
+        raise click.ClickException("no password on stdin")
+    try:
+        with database.transaction() as session:
+            change = Change(target.id, SYSTEM_ACTOR, SystemClock().now_ms())
+            user, clear = users_service.create(
+                session,
+                change,
+                email=email,
+                role=role,
+                first_name=first_name,
+                last_name=last_name,
+                password=password,
+            )
+            shown_email, shown_role = user.email, user.role
+    except LockgateError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"created {shown_email} ({shown_role})", err=True)
+    if not password_stdin:
+        click.echo(clear)
+
+
+@users.command("list")
+@click.option("--project", default=None, help="Project id or name (default: the first project).")
+def users_list(project: str | None) -> None:
+    """List members: email, role, first and last name."""
+    settings = _settings()
+    database = _database(settings)
+    target = _project(database, project)
+    with database.transaction(write=False) as session:
+        rows, _ = users_service.list_(session, target.id)
+    for row in rows:
+        click.echo(f"{row['email']}\t{row['role']}\t{row['firstName']}\t{row['lastName']}")
 
 
 @main.group()

@@ -15,6 +15,7 @@ from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
 from tests.contract.client import ContractClient
 from tests.experiments.support import BASE, create, create_layer, groups, put, read
+from tests.users.support import team_body
 
 
 def test_create__name_only__statsig_defaults(console: ContractClient) -> None:
@@ -190,7 +191,8 @@ def test_list__every_filter(console: ContractClient, clock: ManualClock) -> None
     console.post("/console/v1/tags", json={"name": "t1", "description": "x"})
     create_layer(console)
     console.post("/console/v1/target_app", json={"name": "app1", "description": ""})
-    create(console, "plain one", tags=["t1"], targetApps=["app1"], teamID="team9")
+    team = console.post("/console/v1/users/teams", json=team_body("team9")).json()["data"]
+    create(console, "plain one", tags=["t1"], targetApps=["app1"], teamID=team["id"])
     clock.advance(2 * 86_400_000)
     create(console, "layered one", layerID="a_layer", idType="userID")
     create(console, "stable one", idType="stableID")
@@ -205,7 +207,7 @@ def test_list__every_filter(console: ContractClient, clock: ManualClock) -> None
     assert ids("layerID=a_layer") == ["layered_one"]
     assert ids("idType=stableID") == ["stable_one"]
     assert ids("idType=stableID&idType=userID") == ["plain_one", "layered_one", "stable_one"]
-    assert ids("teamID=team9") == ["plain_one"]
+    assert ids(f"teamID={team['id']}") == ["plain_one"]
     assert ids("status=active") == ["stable_one"]
     assert ids("status=setup&status=active") == ["plain_one", "layered_one", "stable_one"]
     assert ids("targetAppID=app1") == ["plain_one"]

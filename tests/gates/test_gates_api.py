@@ -9,6 +9,7 @@ import pytest
 from lockgate.kit.clock import ManualClock
 from tests.contract.client import ContractClient
 from tests.gates.support import GATES, create_gate, error, rule
+from tests.users.support import team_body
 
 
 def test_create_gate__name_only__defaults_as_statsig_shows(console: ContractClient) -> None:
@@ -32,6 +33,7 @@ def test_create_gate__name_only__defaults_as_statsig_shows(console: ContractClie
 def test_create_gate__every_field__stored_and_read_back(console: ContractClient) -> None:
     console.post("/console/v1/tags", json={"name": "checkout", "description": ""})
     web = console.post("/console/v1/target_app", json={"name": "web", "description": ""})
+    team = console.post("/console/v1/users/teams", json=team_body("payments")).json()["data"]
     gate = create_gate(
         console,
         "Checkout v2",
@@ -42,7 +44,6 @@ def test_create_gate__every_field__stored_and_read_back(console: ContractClient)
         tags=["CHECKOUT"],
         targetApps="web",
         team="payments",
-        teamID="t1",
         measureMetricLifts=False,
         monitoringMetrics=[{"name": "purchase", "type": "event_count"}],
         reviewSettings={"requiredReview": True},
@@ -56,6 +57,7 @@ def test_create_gate__every_field__stored_and_read_back(console: ContractClient)
         ],
     )
     assert gate["id"] == "checkout.v2" and gate["type"] == "PERMANENT"
+    assert gate["team"] == "payments" and gate["teamID"] == team["id"]
     assert gate["tags"] == ["checkout"] and gate["targetApps"] == [web.json()["data"]["id"]]
     assert gate["monitoringMetrics"] == [{"name": "purchase", "type": "event_count"}]
     assert gate["reviewSettings"]["requiredReview"] is True

@@ -20,6 +20,7 @@ from tests.holdouts.support import (
     patch_holdout,
     store_entity,
 )
+from tests.users.support import team_body
 
 
 def test_create__name_only__200_with_statsig_defaults(console: ContractClient) -> None:
@@ -44,8 +45,9 @@ def test_create__name_only__200_with_statsig_defaults(console: ContractClient) -
 
 @pytest.mark.usefixtures("company_id_type")
 def test_create__id_type_and_team__kept(console: ContractClient) -> None:
-    data = create_holdout(console, "company holdout", idType="companyID", teamID="t1")
-    assert data["idType"] == "companyID" and data["teamID"] == "t1"
+    team = console.post("/console/v1/users/teams", json=team_body("t1")).json()["data"]
+    data = create_holdout(console, "company holdout", idType="companyID", teamID=team["id"])
+    assert data["idType"] == "companyID" and data["teamID"] == team["id"]
 
 
 @pytest.mark.parametrize(

@@ -106,6 +106,25 @@ class Settings(BaseSettings):
         ),
     )
 
+    auto_accept_invites: bool = Field(
+        default=False,
+        description=(
+            "Add invited users to the project at once instead of keeping the invite pending "
+            "until accepted: for headless installs without the web console."
+        ),
+    )
+    invite_domain_check: bool = Field(
+        default=False,
+        description="Refuse invites to emails outside the Owner's email domain.",
+    )
+    owner_email: str = Field(
+        default="owner@lockgate.local",
+        description=(
+            "Email of the Owner that `lockgate serve` creates on a fresh data directory "
+            "(its one-time sign-in password is printed once)."
+        ),
+    )
+
     @field_validator("trusted_proxies")
     @classmethod
     def _proxies_parse(cls, value: str) -> str:

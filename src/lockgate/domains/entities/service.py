@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from lockgate.domains.appids.resolve import resolve_target_apps
 from lockgate.domains.audit import repository as history_repository
 from lockgate.domains.audit.service import record_audit, record_version
-from lockgate.domains.entities import limits, repository
+from lockgate.domains.entities import limits, repository, teams
 from lockgate.domains.entities.kinds import EntityKind
 from lockgate.domains.entities.references import (
     check_environments,
@@ -138,6 +138,7 @@ def insert(
     change_log: str,
 ) -> Any:
     _check_vocabulary(session, change.project_id, None, document)
+    document = teams.on_create(session, kind.entity_type, change, document)
     document = {**document, **_metadata_new(change), "version": 1}
     limits.check_document(kind, document)
     row = kind.model(project_id=change.project_id, id=document["id"], version=1, document=document)
@@ -161,6 +162,7 @@ def save(
     """Store a new document for a row the caller loaded with ``lock=True``."""
     before = row.document
     _check_vocabulary(session, change.project_id, before, document)
+    document = teams.on_save(session, change, before, document)
     document = {**document, **_metadata_modified(change), "version": row.version + 1}
     limits.check_document(kind, document)
     row.document = document

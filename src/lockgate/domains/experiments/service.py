@@ -44,6 +44,7 @@ from lockgate.domains.experiments.schemas import (
 )
 from lockgate.domains.metrics import service as metrics
 from lockgate.domains.param_stores import service as param_stores
+from lockgate.domains.projects import repository as projects_repository
 from lockgate.domains.rules.validation import RuleContext, build_rules
 from lockgate.errors import InvalidInput
 from lockgate.kit.actor import Change
@@ -217,6 +218,9 @@ def create(session: Session, change: Change, body: ExperimentCreate) -> dict[str
     name, experiment_id = entities.derive_id(body.name, body.id, "plain")
     entities.ensure_free(session, DYNAMIC_CONFIGS, change.project_id, experiment_id)
     document = new_document(experiment_id, name)
+    default_unit = projects_repository.default_unit_type(session, change.project_id)
+    if default_unit is not None:
+        document["idType"] = default_unit
     fields = set(body.model_fields_set) - {"name", "id"} - _LIFECYCLE_FIELDS
     fields.add("control_group_id")
     document = apply_fields(session, change.project_id, document, body, fields)

@@ -30,6 +30,7 @@ from lockgate.domains.gates.schemas import (
     UnarchiveIn,
 )
 from lockgate.domains.param_stores import service as param_stores
+from lockgate.domains.projects import repository as projects_repository
 from lockgate.domains.rules.schemas import RuleIn
 from lockgate.domains.rules.validation import RuleContext, build_rules, public_rule
 from lockgate.errors import InvalidInput
@@ -122,7 +123,9 @@ def create(session: Session, change: Change, body: GateCreate) -> Any:
         "id": gate_id,
         "name": name,
         "description": body.description or "",
-        "idType": body.id_type or "userID",
+        "idType": body.id_type
+        or projects_repository.default_unit_type(session, change.project_id)
+        or "userID",
         "isEnabled": enabled,
         "status": IN_PROGRESS if enabled else DISABLED,
         "type": "TEMPLATE" if body.is_template else body.type or "TEMPORARY",

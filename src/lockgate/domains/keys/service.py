@@ -80,6 +80,21 @@ def _check_environments(session: Session, project_id: str, wanted: Sequence[str]
             )
 
 
+_PERSONAL_SCOPES = frozenset({"personal_read_only", "personal_read_write"})
+
+
+def _check_personal(key: ApiKey) -> None:
+    """Personal scopes and a user go together: a personal key without one could not say who
+    acts, and a user's key with an omni scope would not act as them."""
+    personal = bool(_PERSONAL_SCOPES & set(key.scopes or []))
+    if key.user_id is not None and (key.type != "CONSOLE" or not personal):
+        raise InvalidInput.field(
+            "scopes", "a user's key is a CONSOLE key with personal_read_only or personal_read_write"
+        )
+    if key.user_id is None and personal:
+        raise InvalidInput.field("scopes", "personal scopes need a user (the key's owner)")
+
+
 def _new_secret(prefix: str, public_id: str | None = None) -> tuple[str, str]:
     key_id = public_id or f"{prefix}{random_id(PUBLIC_PART)}"
     return key_id, f"{key_id}{random_id(SECRET_PART)}"
@@ -140,7 +155,10 @@ def issue(
     environments: Sequence[str] | None = None,
     target_app: str | None = None,
     secondary_target_apps: Sequence[str] | None = None,
+    user_id: str | None = None,
 ) -> tuple[ApiKey, str]:
+    """Create a key and return it with its secret. A personal console key (``user_id``) acts
+    as its user and takes a ``personal_*`` scope."""
     if key_type not in PREFIXES:
         raise InvalidInput.field(
             "type", f"Lockgate does not issue {key_type} keys (supported: SERVER, CLIENT, CONSOLE)"
@@ -161,8 +179,10 @@ def issue(
         secondary_target_apps=secondary,
         client_key_djb2=_client_key_hash(key_type, secret),
         status="active",
+        user_id=user_id,
         created_time=now_ms,
     )
+    _check_personal(key)
     repository.add(session, key)
     record_audit(
         session,
@@ -195,6 +215,8 @@ def create(
         environments=body.environments,
         target_app=body.target_app_id,
         secondary_target_apps=body.secondary_target_app_ids,
+        # A user asking for a personal key gets one acting as themselves.
+        user_id=actor.id if actor.is_user and _PERSONAL_SCOPES & set(body.scopes or []) else None,
     )
 
 
@@ -239,6 +261,7 @@ def patch(
         key.description = body.description
     if body.scopes is not None:
         key.scopes = _checked_scopes(key.type, body.scopes)
+        _check_personal(key)
     if body.environments is not None:
         _check_environments(session, project_id, body.environments)
         key.environments = list(body.environments)

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lockgate.domains.revisions.repository import bump_spec_revision as bump_spec_revision
-from lockgate.storage.models import Company, Project
+from lockgate.storage.models import Company, Project, Role, UnitIdType
 
 # Any constant works; it only has to be the same in every Lockgate process.
 _BOOTSTRAP_LOCK = 0x6C6F636B626F6F74
@@ -20,8 +20,26 @@ def lock_bootstrap(session: Session) -> None:
         session.execute(select(func.pg_advisory_xact_lock(_BOOTSTRAP_LOCK)))
 
 
-def get_project(session: Session, project_id: str) -> Project | None:
+def get_project(session: Session, project_id: str, *, lock: bool = False) -> Project | None:
+    if lock:
+        return session.scalars(
+            select(Project).where(Project.id == project_id).with_for_update()
+        ).first()
     return session.get(Project, project_id)
+
+
+def unit_id_type(session: Session, project_id: str, name: str) -> str | None:
+    """The stored spelling of a custom unit id type named in any case, or None."""
+    query = select(UnitIdType.name).where(
+        UnitIdType.project_id == project_id, func.lower(UnitIdType.name) == name.lower()
+    )
+    return session.scalars(query).first()
+
+
+def role_name(session: Session, project_id: str, name: str) -> str | None:
+    """The stored spelling of a custom role named in any case, or None."""
+    query = select(Role.name).where(Role.project_id == project_id, Role.name_key == name.lower())
+    return session.scalars(query).first()
 
 
 def get_company(session: Session, company_id: str) -> Company | None:
@@ -36,3 +54,9 @@ def find_project(session: Session, id_or_name: str) -> Project | None:
     return session.scalars(
         select(Project).where((Project.id == id_or_name) | (Project.name == id_or_name))
     ).first()
+
+
+def default_unit_type(session: Session, project_id: str) -> str | None:
+    """The project's ``default_unit_type`` setting: the idType of new gates and experiments
+    created without one."""
+    return session.scalar(select(Project.default_unit_type).where(Project.id == project_id))

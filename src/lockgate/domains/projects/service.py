@@ -10,8 +10,10 @@ from sqlalchemy.orm import Session
 
 from lockgate.domains.keys import service as keys_service
 from lockgate.domains.projects import repository
+from lockgate.domains.users import service as users_service
+from lockgate.domains.users.permissions import OWNER
 from lockgate.errors import NotFound
-from lockgate.kit.actor import Actor
+from lockgate.kit.actor import Actor, Change
 from lockgate.kit.ids import random_id
 from lockgate.storage.models import Company, Environment, Project
 
@@ -39,11 +41,19 @@ class Bootstrap:
     server_key: str
     client_key: str
     key_ids: tuple[str, ...]  # the public ids of the three keys, safe to log
+    owner_email: str | None = None
+    owner_password: str | None = None  # the Owner's one-time sign-in password
 
 
-def bootstrap(session: Session, now_ms: int, *, company_name: str = "Lockgate") -> Bootstrap | None:
-    """Create the company, a default project with its environments and one key of each kind,
-    unless a project exists.
+def bootstrap(
+    session: Session,
+    now_ms: int,
+    *,
+    company_name: str = "Lockgate",
+    owner_email: str | None = None,
+) -> Bootstrap | None:
+    """Create the company, a default project with its environments, one key of each kind and,
+    given ``owner_email``, the project's Owner, unless a project exists.
 
     Processes starting together on an empty database bootstrap one after another, so only the
     first creates anything. ``session`` must be a write session of its own transaction."""
@@ -95,8 +105,16 @@ def bootstrap(session: Session, now_ms: int, *, company_name: str = "Lockgate") 
         )
         created[key_type] = secret
         key_ids.append(key.id)
+    owner_password = None
+    if owner_email is not None:
+        change = Change(project.id, SYSTEM_ACTOR, now_ms)
+        _, owner_password = users_service.create(
+            session, change, email=owner_email, role=OWNER, owner=True
+        )
     return Bootstrap(
         project=project,
+        owner_email=owner_email,
+        owner_password=owner_password,
         console_key=created["CONSOLE"],
         server_key=created["SERVER"],
         client_key=created["CLIENT"],

@@ -15,7 +15,10 @@ from sqlalchemy.orm import Session
 
 from lockgate.domains.keys import repository as keys_repository
 from lockgate.domains.keys.masking import masked_key
+from lockgate.domains.users import access
+from lockgate.domains.users.access import Member
 from lockgate.errors import Forbidden, InvalidInput, Unauthorized
+from lockgate.faces.console import permissions
 from lockgate.kit.actor import Actor, Change
 from lockgate.kit.clock import Clock
 from lockgate.kit.db import Database
@@ -24,13 +27,18 @@ from lockgate.kit.settings import Settings
 SUPPORTED_API_VERSION = "20240601"
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CONSOLE_API_ACTOR = "CONSOLE API"
+CONSOLE_PREFIX = "/console/v1"
 
 
 @dataclass(frozen=True)
 class Principal:
+    """The caller of a Console request: a console key and, for a personal key, its user."""
+
     project_id: str
     key_id: str
     scopes: frozenset[str]
+    # The user a personal key acts as (role and effective permissions); None for project keys.
+    user: Member | None = None
 
     @property
     def can_write(self) -> bool:
@@ -38,6 +46,8 @@ class Principal:
 
     @property
     def actor(self) -> Actor:
+        if self.user is not None:
+            return self.user.actor()
         return Actor(id=self.key_id, name=CONSOLE_API_ACTOR)
 
 
@@ -76,8 +86,15 @@ def authenticate_console(session: Session, raw_key: str | None) -> Principal:
     record = keys_repository.by_secret(session, key_text) if key_text else None
     if record is None or record.status != "active" or record.type != "CONSOLE":
         raise Unauthorized(invalid_key_message(key_text))
+    user = access.member_of_key(session, record) if record.user_id is not None else None
+    if record.user_id is not None and user is None:
+        # A personal key outlives no user; refuse it as if it were gone.
+        raise Unauthorized(invalid_key_message(key_text))
     return Principal(
-        project_id=record.project_id, key_id=record.id, scopes=frozenset(record.scopes)
+        project_id=record.project_id,
+        key_id=record.id,
+        scopes=frozenset(record.scopes),
+        user=user,
     )
 
 
@@ -105,9 +122,13 @@ def console_context(
     with database.transaction(write=False) as auth_session:
         principal = authenticate_console(auth_session, statsig_api_key)
     check_api_version(statsig_api_version)
+    if mutating and not principal.can_write:
+        raise Forbidden()
+    if principal.user is not None:
+        route = request.scope.get("route")
+        template = getattr(route, "path", request.url.path).removeprefix(CONSOLE_PREFIX)
+        permissions.check(principal.actor, request.method, template)
     if mutating:
-        if not principal.can_write:
-            raise Forbidden()
         state.rate_limiter.hit(principal.project_id)
     session = database.session(write=mutating)
     try:

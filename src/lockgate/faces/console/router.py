@@ -18,10 +18,13 @@ from lockgate.faces.console.routes.layers import router as layers_router
 from lockgate.faces.console.routes.metrics import router as metrics_router
 from lockgate.faces.console.routes.param_stores import router as param_stores_router
 from lockgate.faces.console.routes.projects import router as projects_router
+from lockgate.faces.console.routes.roles import router as roles_router
 from lockgate.faces.console.routes.segments import router as segments_router
+from lockgate.faces.console.routes.settings import router as settings_router
 from lockgate.faces.console.routes.tags import router as tags_router
 from lockgate.faces.console.routes.targetapps import router as targetapps_router
 from lockgate.faces.console.routes.unit_id_types import router as unit_id_types_router
+from lockgate.faces.console.routes.users import router as users_router
 
 PREFIX = "/console/v1"
 
@@ -37,6 +40,9 @@ def console_router() -> APIRouter:
         projects_router,
         environments_router,
         unit_id_types_router,
+        users_router,
+        roles_router,
+        settings_router,
         gates_router,
         configs_router,
         segments_router,

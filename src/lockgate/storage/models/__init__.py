@@ -31,6 +31,7 @@ from lockgate.storage.models.events import (
     events_incoming,
     exposures_incoming,
 )
+from lockgate.storage.models.people import Role, Team, TeamMember, User, UserInvite
 from lockgate.storage.models.pulse import (
     Metric,
     PulseJob,
@@ -67,11 +68,16 @@ __all__ = [
     "PulseStateUnit",
     "PulseStateValue",
     "RateLimitCounter",
+    "Role",
     "Segment",
     "SegmentMember",
     "Tag",
     "TargetApp",
+    "Team",
+    "TeamMember",
     "UnitIdType",
+    "User",
+    "UserInvite",
     "events_incoming",
     "exposures_incoming",
 ]

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lockgate.storage.models.base import Base, BigIntPK, JSONType
@@ -29,6 +38,15 @@ class Project(Base):
     spec_revision: Mapped[int] = mapped_column(BigInteger, default=0)
     spec_updated_time: Mapped[int] = mapped_column(BigInteger, default=0)
     created_time: Mapped[int] = mapped_column(BigInteger)
+    # Project settings (docs/console.md §Settings).
+    visibility: Mapped[str] = mapped_column(String(16), default="CLOSED", server_default="CLOSED")
+    default_unit_type: Mapped[str | None] = mapped_column(String(100), default=None)
+    default_project_role: Mapped[str] = mapped_column(
+        String(100), default="Member", server_default="Member"
+    )
+    require_teams_on_configs: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
 
 class ApiKey(Base):
@@ -49,6 +67,9 @@ class ApiKey(Base):
     # payloads (docs/sdk.md §Target apps). Client keys ship in apps; the text is still not kept.
     client_key_djb2: Mapped[str | None] = mapped_column(String(16), default=None)
     status: Mapped[str] = mapped_column(String(16), default="active")
+    # The user a personal console key acts as; None for every other key. No foreign key:
+    # SQLite would rebuild this table to add one; removing a user deletes their keys.
+    user_id: Mapped[str | None] = mapped_column(String(32), index=True, default=None)
     created_time: Mapped[int] = mapped_column(BigInteger)
     last_used_time: Mapped[int | None] = mapped_column(BigInteger, default=None)
 

@@ -1,0 +1,73 @@
+"""The people read API other domains use (``domains.users.access``), and sign-in passwords."""
+
+from __future__ import annotations
+
+from lockgate.domains.projects.service import SYSTEM_ACTOR, Bootstrap, bootstrap
+from lockgate.domains.users import access
+from lockgate.domains.users import service as users_service
+from lockgate.domains.users.permissions import BUILT_IN_ROLES, PERMISSIONS
+from lockgate.kit.db import Database
+from lockgate.kit.passwords import hash_password, verify_password
+from tests.contract.client import ContractClient
+from tests.users.support import ROLES, TEAMS, add_member, team_body
+
+
+def test_access__members_permissions_and_teams(
+    console: ContractClient, db: Database, project: Bootstrap
+) -> None:
+    ann = add_member(db, project, "ann@example.com", "Member", first_name="Ann")
+    bob = add_member(db, project, "bob@example.com", "Read Only")
+    console.post(ROLES, json={"name": "Approver", "permissions": {"approve_reviews": True}})
+    carl = add_member(db, project, "carl@example.com", "approver")
+    team = console.post(
+        TEAMS,
+        json=team_body("Core", members=["ann@example.com"], admins=["carl@example.com"]),
+    ).json()["data"]
+    pid = project.project.id
+    with db.transaction(write=False) as session:
+        member = access.member(session, pid, ann)
+        assert member is not None and member.name == "Ann" and member.role == "Member"
+        assert member.permissions == BUILT_IN_ROLES["Member"] and member.can("create_configs")
+        actor = member.actor()
+        assert actor.is_user and actor.email == "ann@example.com" and actor.id == ann
+        assert access.member_of_actor(session, pid, actor) == member
+        assert access.member_of_actor(session, pid, SYSTEM_ACTOR) is None
+        assert access.member_by_email(session, pid, "BOB@example.com") is not None
+        assert access.permissions_of(session, pid, bob) == frozenset()
+        assert access.permissions_of(session, pid, carl) == {"approve_reviews"}
+        assert access.permissions_of(session, pid, "nobody") == frozenset()
+        assert access.role_permissions(session, pid, "owner") == PERMISSIONS
+        assert access.role_permissions(session, pid, "gone") == frozenset()
+        assert [t.name for t in access.teams_of(session, pid, carl)] == ["Core"]
+        assert access.teams_of(session, pid, bob) == []
+        assert access.is_team_member(session, pid, team["id"], carl)  # admins are members
+        assert access.is_team_admin(session, pid, team["id"], carl)
+        assert not access.is_team_admin(session, pid, team["id"], ann)
+        assert not access.is_team_member(session, pid, "nope", ann)
+        found = access.team(session, pid, team["id"])
+        assert found is not None and found.review_approval == "anyone"
+        assert access.find_team(session, pid, "core") == found
+        assert access.team(session, pid, "nope") is None
+
+
+def test_passwords__salted_scrypt__verified() -> None:
+    stored = hash_password("correct horse")
+    assert stored.startswith("scrypt$") and "correct" not in stored
+    assert stored != hash_password("correct horse")  # salted
+    assert verify_password("correct horse", stored)
+    assert not verify_password("wrong", stored)
+    assert not verify_password("x", None) and not verify_password("x", "md5$1$2$3$aa$bb")
+    assert not verify_password("x", "garbage")
+
+
+def test_bootstrap__owner_email__creates_the_owner_once(db: Database) -> None:
+    with db.transaction() as session:
+        created = bootstrap(session, 1_780_000_000_000, owner_email="boss@example.com")
+    assert created is not None and created.owner_password
+    with db.transaction(write=False) as session:
+        rows, total = users_service.list_(session, created.project.id)
+        owner = users_service.load(session, created.project.id, "boss@example.com")
+        assert verify_password(created.owner_password, owner.password_hash)
+    assert total == 1 and rows[0]["role"] == "Owner"
+    with db.transaction() as session:
+        assert bootstrap(session, 1_780_000_000_001, owner_email="x@example.com") is None
