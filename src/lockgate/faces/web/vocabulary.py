@@ -127,8 +127,9 @@ def version_changes(older: Mapping[str, Any] | None, newer: Mapping[str, Any]) -
         lines.append(f"Status: {older.get('status')} to {newer.get('status')}")
     if older.get("description") != newer.get("description"):
         lines.append("Description changed")
-    before = {r["id"]: r for r in older.get("rules") or []}
-    after = {r["id"]: r for r in newer.get("rules") or []}
+    # Rules keyed by name: an edited rule gets a new id, but keeps its name (unique per gate).
+    before = {r.get("name"): r for r in older.get("rules") or []}
+    after = {r.get("name"): r for r in newer.get("rules") or []}
     for rule_id, rule in after.items():
         name = rule.get("name")
         if rule_id not in before:
