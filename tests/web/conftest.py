@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,7 +56,7 @@ class Served:
         headers = {"STATSIG-API-KEY": self.project.console_key, **API_VERSION}
         return httpx.Client(base_url=f"{self.url}/console/v1", headers=headers)
 
-    def check_gate(self, gate: str, user: dict[str, object]) -> dict[str, object]:
+    def check_gate(self, gate: str, user: Mapping[str, object]) -> dict[str, object]:
         response = httpx.post(
             f"{self.url}/v1/check_gate",
             headers={"STATSIG-API-KEY": self.project.server_key},
@@ -98,8 +98,11 @@ def served(tmp_path: Path) -> Iterator[Served]:
         )
     port = _free_port()
     config = uvicorn.Config(
-        create_app(settings, database=database), host="127.0.0.1", port=port,
-        log_level="warning", log_config=None,
+        create_app(settings, database=database),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        log_config=None,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

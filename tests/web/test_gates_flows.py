@@ -1,4 +1,4 @@
-"""Flows F1–F6 of the web console: sign in, create a gate with a rule, Test Gate, overrides,
+"""Flows F1 to F6 of the web console: sign in, create a gate with a rule, Test Gate, overrides,
 launch and re-enable, history and restore. Each change is read back through the Console API
 and, where it decides evaluation, through ``/v1/check_gate``."""
 
@@ -98,7 +98,9 @@ def test_f2_create_gate_and_rule__in_few_actions__api_and_sdk_agree(console: Con
     assert len(mine) == 2 and all(e["modifierEmail"] == "owner@acme.com" for e in mine)
     passing = console.served.check_gate(GATE, {"userID": "a", "email": "a@acme.com"})
     assert passing["value"] is True and passing["rule_id"] == rule["id"]
-    assert console.served.check_gate(GATE, {"userID": "b", "email": "b@other.com"})["value"] is False
+    assert (
+        console.served.check_gate(GATE, {"userID": "b", "email": "b@other.com"})["value"] is False
+    )
     console.go("/ui/audit")
     expect(page.get_by_role("main")).to_contain_text(GATE)
 

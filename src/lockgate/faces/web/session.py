@@ -110,7 +110,7 @@ class WebContext:
         return Change(self.project_id, self.member.actor(), self.clock.now_ms())
 
     def require(self, permission: str) -> None:
-        """Refuse a change the member's role does not allow (the same keys the Console API checks)."""
+        """Refuse a change the member's role does not allow (the Console API's permission keys)."""
         if not self.member.can(permission):
             raise Forbidden(f"Your role ({self.member.role}) lacks the {permission} permission.")
 
@@ -141,7 +141,9 @@ async def checked_form(request: Request) -> None:
         raise Forbidden("The form's CSRF token is missing or stale; reload the page.")
 
 
-def web_context(request: Request, _csrf: Annotated[None, Depends(checked_form)]) -> Iterator[WebContext]:
+def web_context(
+    request: Request, _csrf: Annotated[None, Depends(checked_form)]
+) -> Iterator[WebContext]:
     """The signed-in member and one transaction for the page, committed when it returns."""
     state = request.app.state
     database: Database = state.database

@@ -68,7 +68,7 @@ OPERATOR_LABELS: Final[dict[str, str]] = {
 }
 
 # Shown first in the operator list of a text criteria.
-_FIRST: Final = ("any", "none", "str_contains_any", "str_contains_none")
+_FIRST: Final[tuple[str, ...]] = ("any", "none", "str_contains_any", "str_contains_none")
 
 
 def criteria_options() -> list[tuple[str, str]]:

@@ -30,8 +30,13 @@ def configs(request: Request, ctx: Web, page: int = 1) -> HTMLResponse:
         for r in rows
     ]
     return render(
-        request, "catalog.html", ctx, title="Dynamic configs", section="configs",
-        columns=["Name", "Status", "Rules", "Last modified"], rows=cells,
+        request,
+        "catalog.html",
+        ctx,
+        title="Dynamic configs",
+        section="configs",
+        columns=["Name", "Status", "Rules", "Last modified"],
+        rows=cells,
         pager=pager(request, page, total),
     )
 
@@ -44,6 +49,12 @@ def segments(request: Request, ctx: Web, page: int = 1) -> HTMLResponse:
     )
     cells = [[r["name"], r.get("type", ""), r.get("description") or ""] for r in rows]
     return render(
-        request, "catalog.html", ctx, title="Segments", section="segments",
-        columns=["Name", "Type", "Description"], rows=cells, pager=pager(request, page, total),
+        request,
+        "catalog.html",
+        ctx,
+        title="Segments",
+        section="segments",
+        columns=["Name", "Type", "Description"],
+        rows=cells,
+        pager=pager(request, page, total),
     )

@@ -44,21 +44,36 @@ def _catalog(
     page = max(1, page)
     columns = repository.ColumnFilter(name_contains=q.strip() or None)
     gates, total = service.list_(
-        ctx.session, ctx.project_id, columns, service.DocumentFilter(),
-        offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE,
+        ctx.session,
+        ctx.project_id,
+        columns,
+        service.DocumentFilter(),
+        offset=(page - 1) * PAGE_SIZE,
+        limit=PAGE_SIZE,
     )
     for gate in gates:
         gate["status"] = _status(gate)
         gate["modified"] = when(int(gate.get("lastModifiedTime") or 0))
     return render(
-        request, "gates.html", ctx, title="Feature gates", section="gates", status_code=status_code,
-        gates=gates, q=q, pager=pager(request, page, total),
-        can_create=ctx.member.can("create_configs"), form_name=extra.pop("form_name", ""), **extra,
+        request,
+        "gates.html",
+        ctx,
+        title="Feature gates",
+        section="gates",
+        status_code=status_code,
+        gates=gates,
+        q=q,
+        pager=pager(request, page, total),
+        can_create=ctx.member.can("create_configs"),
+        form_name=extra.pop("form_name", ""),
+        **extra,
     )
 
 
 @router.post("/ui/gates", include_in_schema=False)
-def create(request: Request, ctx: Web, name: str = Form(""), description: str = Form("")) -> Response:
+def create(
+    request: Request, ctx: Web, name: str = Form(""), description: str = Form("")
+) -> Response:
     ctx.require("create_configs")
     try:
         body = GateCreate.model_validate({"name": name.strip(), "description": description})
@@ -66,20 +81,28 @@ def create(request: Request, ctx: Web, name: str = Form(""), description: str = 
     except LockgateError as exc:
         ctx.session.rollback()
         return _catalog(
-            request, ctx, "", 1, status_code=422, error=exc.message, create_error=True,
+            request,
+            ctx,
+            "",
+            1,
+            status_code=422,
+            error=exc.message,
+            create_error=True,
             form_name=name,
         )
     return RedirectResponse(f"/ui/gates/{quote(row.id, safe='')}", status_code=303)
 
 
-def _test_result(ctx: WebContext, cache: SpecCache, gate: dict[str, Any], raw: str) -> dict[str, Any]:
+def _test_result(
+    ctx: WebContext, cache: SpecCache, gate: dict[str, Any], raw: str
+) -> dict[str, Any]:
     """Evaluate ``gate`` for the user in ``raw`` with the SDKs' evaluator, and say why."""
     try:
         user = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"The user is not valid JSON: {exc.msg} at position {exc.pos}.") from exc
     if not isinstance(user, dict):
-        raise InvalidInput("The user must be a JSON object, such as {\"userID\": \"u1\"}.")
+        raise InvalidInput('The user must be a JSON object, such as {"userID": "u1"}.')
     result = cache.get(ctx.project_id).evaluator.check_gate(user, gate["id"])
     rules = {r["id"]: r.get("name") for r in gate.get("rules") or []}
     if result.rule_id in rules:
@@ -125,17 +148,27 @@ def _gate_page(
     ]
     can_edit = ctx.member.can("edit_or_delete_configs")
     return render(
-        request, "gate.html", ctx, title=f"Gate {gate['name']}", section="gates",
-        status_code=status_code, gate=gate, status=_status(gate), rules=rules,
-        criteria=criteria, criteria_label=vocabulary.CRITERIA_LABELS.get(criteria, criteria),
+        request,
+        "gate.html",
+        ctx,
+        title=f"Gate {gate['name']}",
+        section="gates",
+        status_code=status_code,
+        gate=gate,
+        status=_status(gate),
+        rules=rules,
+        criteria=criteria,
+        criteria_label=vocabulary.CRITERIA_LABELS.get(criteria, criteria),
         criteria_options=vocabulary.criteria_options(),
         criteria_chosen="criteria" in request.query_params,
         operators=vocabulary.operators_of(criteria),
         needs_field=CONDITION_TYPES[criteria].needs_field,
         takes_values=vocabulary.takes_values(criteria),
         override_count=len(passing) + len(failing),
-        passing="\n".join(passing), failing="\n".join(failing),
-        versions=versions, test_user=test_user,
+        passing="\n".join(passing),
+        failing="\n".join(failing),
+        versions=versions,
+        test_user=test_user,
         disabled_edit=_disabled(can_edit, "Your role cannot edit gates"),
         disabled_launch=_disabled(
             ctx.member.can("launch_or_disable_configs"), "Your role cannot launch or disable gates"
@@ -149,7 +182,9 @@ def _back(gate_id: str) -> RedirectResponse:
 
 
 @router.get("/ui/gates/{gate_id}", include_in_schema=False)
-def gate_page(request: Request, ctx: Web, gate_id: str, criteria: str = DEFAULT_CRITERIA) -> HTMLResponse:
+def gate_page(
+    request: Request, ctx: Web, gate_id: str, criteria: str = DEFAULT_CRITERIA
+) -> HTMLResponse:
     return _gate_page(request, ctx, gate_id, criteria=criteria)
 
 
@@ -191,8 +226,12 @@ def add_rule(
         except ValueError as exc:
             raise InvalidInput("The pass percentage must be a number from 0 to 100.") from exc
         condition = ConditionIn.model_validate(
-            {"type": criteria, "operator": operator or None, "field": field or None,
-             "targetValue": target if vocabulary.takes_values(criteria) else None}
+            {
+                "type": criteria,
+                "operator": operator or None,
+                "field": field or None,
+                "targetValue": target if vocabulary.takes_values(criteria) else None,
+            }
         )
         rule = RuleIn(name=rule_name.strip(), pass_percentage=percentage, conditions=[condition])
         gate_rules.add_rules(ctx.session, ctx.change, gate_id, [rule])

@@ -54,8 +54,14 @@ def login(
         member = sign_in(session, project.id, email, password) if project else None
     if member is None:
         return render(
-            request, "login.html", None, title="Sign in", status_code=401,
-            error=WRONG, next=next, email=email,
+            request,
+            "login.html",
+            None,
+            title="Sign in",
+            status_code=401,
+            error=WRONG,
+            next=next,
+            email=email,
         )
     data = state.web_sessions.new(member.project_id, member.id, state.clock.now_ms())
     response = RedirectResponse(_safe_next(next), status_code=303)
@@ -93,9 +99,18 @@ def _entries(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
 
 def _audit_page(ctx: Web, offset: int, limit: int) -> tuple[list[dict[str, str]], int]:
     rows, total = audit_service.list_(
-        ctx.session, ctx.project_id, entity_id=None, tags=(), action_types=(),
-        latest_id=None, start_date=None, end_date=None, sort_key="date", descending=True,
-        offset=offset, limit=limit,
+        ctx.session,
+        ctx.project_id,
+        entity_id=None,
+        tags=(),
+        action_types=(),
+        latest_id=None,
+        start_date=None,
+        end_date=None,
+        sort_key="date",
+        descending=True,
+        offset=offset,
+        limit=limit,
     )
     return _entries(rows), total
 
@@ -111,6 +126,11 @@ def audit(request: Request, ctx: Web, page: int = 1) -> HTMLResponse:
     page = max(1, page)
     entries, total = _audit_page(ctx, (page - 1) * PAGE_SIZE, PAGE_SIZE)
     return render(
-        request, "audit.html", ctx, title="Audit log", section="audit",
-        entries=entries, pager=pager(request, page, total),
+        request,
+        "audit.html",
+        ctx,
+        title="Audit log",
+        section="audit",
+        entries=entries,
+        pager=pager(request, page, total),
     )

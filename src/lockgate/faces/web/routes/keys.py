@@ -26,14 +26,25 @@ def _page(
     request: Request, ctx: WebContext, *, status_code: int = 200, **values: object
 ) -> HTMLResponse:
     keys, _ = service.list_(
-        ctx.session, ctx.project_id, target_app=None, environment=None,
-        offset=0, limit=MAX_KEYS_SHOWN,
+        ctx.session,
+        ctx.project_id,
+        target_app=None,
+        environment=None,
+        offset=0,
+        limit=MAX_KEYS_SHOWN,
     )
     rows = [dict(k, key=k["id"]) for k in keys]
     disabled = "" if _is_admin(ctx) else ' disabled title="Only Owners and Admins manage keys"'
     return render(
-        request, "keys.html", ctx, title="Keys", section="keys", status_code=status_code,
-        keys=rows, disabled_admin=disabled, **values,
+        request,
+        "keys.html",
+        ctx,
+        title="Keys",
+        section="keys",
+        status_code=status_code,
+        keys=rows,
+        disabled_admin=disabled,
+        **values,
     )
 
 
@@ -52,7 +63,9 @@ def create_key(
         body = KeyCreate.model_validate(
             {"type": type, "description": description, "scopes": SCOPES.get(type, [])}
         )
-        _, secret = service.create(ctx.session, ctx.project_id, ctx.member.actor(), ctx.clock.now_ms(), body)
+        _, secret = service.create(
+            ctx.session, ctx.project_id, ctx.member.actor(), ctx.clock.now_ms(), body
+        )
     except LockgateError as exc:
         ctx.session.rollback()
         return _page(request, ctx, status_code=422, error=exc.message)
