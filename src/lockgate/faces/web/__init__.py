@@ -1,2 +1,2 @@
 """The web console: server-rendered pages under ``/ui/`` over the same domain services as the
-Console API (docs/web-console.md)."""
+Console API (docs/console.md §Web console)."""
