@@ -41,9 +41,6 @@ READER_EMAIL = "reader@acme.com"
 READER_PASSWORD = "reader-password-123"
 API_VERSION = {"STATSIG-API-VERSION": "20240601"}
 
-# Browser tests run in the SQLite suite only: the server under test owns its own SQLite file.
-pytestmark = pytest.mark.sqlite_only
-
 
 @dataclass
 class Served:

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.web.conftest import READER_EMAIL, READER_PASSWORD, Console
 
 GATE = "new_checkout"
+
+# The browser tests serve their own SQLite data directory: run once, in the SQLite suite.
+pytestmark = pytest.mark.sqlite_only
 
 
 def _create_gate_with_rule(console: Console) -> int:
