@@ -1,33 +1,48 @@
-"""Read-only catalogs of dynamic configs and segments (their pages come later)."""
+"""Dynamic configs (catalog, create, the page with the default value and its schema) and the
+segments catalog. Changes go through the configs domain, which checks values against the schema."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+import json
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from lockgate.domains.configs import service as configs_service
 from lockgate.domains.configs.repository import ConfigFilter
+from lockgate.domains.configs.schemas import ConfigCreate, ConfigPartialUpdate
 from lockgate.domains.segments import service as segments_service
+from lockgate.errors import InvalidInput, LockgateError, NotFound
 from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, pager, render, when
-from lockgate.faces.web.session import Web
+from lockgate.faces.web.session import Web, WebContext
 
 router = APIRouter(route_class=WebRoute)
 
 
-@router.get("/ui/dynamic_configs", include_in_schema=False)
-def configs(request: Request, ctx: Web, page: int = 1) -> HTMLResponse:
+def _config_href(config_id: str) -> str:
+    return f"/ui/dynamic_configs/{quote(config_id, safe='')}"
+
+
+def _configs(
+    request: Request, ctx: WebContext, page: int, status_code: int = 200, **extra: Any
+) -> HTMLResponse:
     page = max(1, page)
-    rows, total = configs_service.list_(
+    found, total = configs_service.list_(
         ctx.session, ctx.project_id, ConfigFilter(), offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
-    cells = [
-        [
-            r["name"],
-            "Enabled" if r.get("isEnabled") else "Disabled",
-            len(r.get("rules") or []),
-            when(int(r.get("lastModifiedTime") or 0)),
-        ]
-        for r in rows
+    rows = [
+        {
+            "href": _config_href(r["id"]),
+            "cells": [
+                r["name"],
+                "Enabled" if r.get("isEnabled") else "Disabled",
+                len(r.get("rules") or []),
+                when(int(r.get("lastModifiedTime") or 0)),
+            ],
+        }
+        for r in found
     ]
     return render(
         request,
@@ -35,19 +50,125 @@ def configs(request: Request, ctx: Web, page: int = 1) -> HTMLResponse:
         ctx,
         title="Dynamic configs",
         section="configs",
+        status_code=status_code,
         columns=["Name", "Status", "Rules", "Last modified"],
-        rows=cells,
+        rows=rows,
         pager=pager(request, page, total),
+        create_action="/ui/dynamic_configs",
+        create_what="config",
+        can_create=ctx.member.can("create_configs"),
+        **extra,
     )
+
+
+@router.get("/ui/dynamic_configs", include_in_schema=False)
+def configs(request: Request, ctx: Web, page: int = 1) -> HTMLResponse:
+    return _configs(request, ctx, page)
+
+
+@router.post("/ui/dynamic_configs", include_in_schema=False)
+def create_config(request: Request, ctx: Web, name: str = Form("")) -> Response:
+    ctx.require("create_configs")
+    try:
+        created = configs_service.create(
+            ctx.session, ctx.change, ConfigCreate.model_validate({"name": name.strip()})
+        )
+    except LockgateError as exc:
+        ctx.session.rollback()
+        return _configs(request, ctx, 1, status_code=422, error=exc.message)
+    return RedirectResponse(_config_href(str(created["id"])), status_code=303)
+
+
+def _config_page(
+    request: Request,
+    ctx: WebContext,
+    config_id: str,
+    *,
+    status_code: int = 200,
+    value_text: str | None = None,
+    schema_text: str | None = None,
+    **extra: Any,
+) -> HTMLResponse:
+    config = configs_service.read(ctx.session, ctx.project_id, config_id)
+    stored_schema = config.get("schemaJson5") or config.get("schema") or ""
+    can_edit = ctx.member.can("edit_or_delete_configs")
+    return render(
+        request,
+        "config.html",
+        ctx,
+        title=f"Config {config['name']}",
+        section="configs",
+        status_code=status_code,
+        config=config,
+        value_text=value_text
+        if value_text is not None
+        else json.dumps(config.get("defaultValue") or {}, indent=2),
+        schema_text=schema_text if schema_text is not None else stored_schema,
+        disabled_edit="" if can_edit else ' disabled title="Your role cannot edit configs"',
+        **extra,
+    )
+
+
+@router.get("/ui/dynamic_configs/{config_id}", include_in_schema=False)
+def config_page(request: Request, ctx: Web, config_id: str) -> HTMLResponse:
+    return _config_page(request, ctx, config_id)
+
+
+@router.post("/ui/dynamic_configs/{config_id}/default", include_in_schema=False)
+def save_default(request: Request, ctx: Web, config_id: str, value: str = Form("")) -> Response:
+    ctx.require("edit_or_delete_configs")
+    try:
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(
+                f"The value is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
+            ) from exc
+        body = ConfigPartialUpdate.model_validate({"defaultValue": parsed})
+        configs_service.patch(ctx.session, ctx.change, config_id, body)
+    except NotFound:
+        raise
+    except LockgateError as exc:
+        ctx.session.rollback()
+        return _config_page(
+            request, ctx, config_id, status_code=422, value_text=value, value_error=exc.message
+        )
+    return RedirectResponse(_config_href(config_id), status_code=303)
+
+
+@router.post("/ui/dynamic_configs/{config_id}/schema", include_in_schema=False)
+def save_schema(
+    request: Request, ctx: Web, config_id: str, schema_text: str = Form("", alias="schema")
+) -> Response:
+    ctx.require("edit_or_delete_configs")
+    try:
+        body = ConfigPartialUpdate.model_validate({"schema": schema_text.strip() or None})
+        configs_service.patch(ctx.session, ctx.change, config_id, body)
+    except NotFound:
+        raise
+    except LockgateError as exc:
+        ctx.session.rollback()
+        return _config_page(
+            request,
+            ctx,
+            config_id,
+            status_code=422,
+            schema_text=schema_text,
+            schema_error=exc.message,
+        )
+    return RedirectResponse(_config_href(config_id), status_code=303)
 
 
 @router.get("/ui/segments", include_in_schema=False)
 def segments(request: Request, ctx: Web, page: int = 1) -> HTMLResponse:
     page = max(1, page)
-    rows, total = segments_service.list_(
+    found, total = segments_service.list_(
         ctx.session, ctx.project_id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
-    cells = [[r["name"], r.get("type", ""), r.get("description") or ""] for r in rows]
+    rows = [
+        {"href": None, "cells": [r["name"], r.get("type", ""), r.get("description") or ""]}
+        for r in found
+    ]
     return render(
         request,
         "catalog.html",
@@ -55,6 +176,6 @@ def segments(request: Request, ctx: Web, page: int = 1) -> HTMLResponse:
         title="Segments",
         section="segments",
         columns=["Name", "Type", "Description"],
-        rows=cells,
+        rows=rows,
         pager=pager(request, page, total),
     )
