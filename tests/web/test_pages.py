@@ -68,6 +68,18 @@ def test_sign_in__next_outside_the_console__lands_home(
     assert response.headers["location"] == "/ui/"
 
 
+def test_sign_in__ten_failures__eleventh_refused_even_with_the_right_password(
+    browser_like: tuple[ContractClient, str],
+) -> None:
+    client, _ = browser_like
+    for _ in range(10):
+        wrong = {"email": EMAIL, "password": "guess"}
+        assert client.request("POST", "/ui/login", data=wrong).status_code == 401
+    right = {"email": EMAIL, "password": PASSWORD}
+    response = client.request("POST", "/ui/login", data=right)
+    assert response.status_code == 429 and "Too many failed sign-ins" in response.text
+
+
 @pytest.mark.parametrize(
     ("token", "headers"),
     [("", {}), ("forged", {}), (None, {"origin": "http://evil.example"})],

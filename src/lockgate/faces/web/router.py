@@ -12,7 +12,7 @@ from lockgate.faces.web.routes.catalogs import router as catalogs_router
 from lockgate.faces.web.routes.gates import router as gates_router
 from lockgate.faces.web.routes.home import router as home_router
 from lockgate.faces.web.routes.keys import router as keys_router
-from lockgate.faces.web.session import SessionCodec, load_secret
+from lockgate.faces.web.session import SessionCodec, SignInThrottle, load_secret
 from lockgate.kit.settings import Settings
 
 # No inline script and no third-party origin: scripts and styles come from /ui/static only.
@@ -32,6 +32,7 @@ def web_router() -> APIRouter:
 def install_web(app: FastAPI, settings: Settings) -> None:
     """Serve the console on ``app``: its session codec, static files and security headers."""
     app.state.web_sessions = SessionCodec(load_secret(settings.data_dir))
+    app.state.web_sign_ins = SignInThrottle()
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="web-static")
 
     @app.middleware("http")

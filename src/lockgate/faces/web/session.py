@@ -33,6 +33,34 @@ SECRET_FILE = "web-session.key"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
+class SignInThrottle:
+    """Failed sign-ins per email, in this process: after ``limit`` failures within ``window_ms``
+    the email is refused until the window has passed, so a password cannot be guessed fast."""
+
+    def __init__(self, limit: int = 10, window_ms: int = 15 * 60 * 1000) -> None:
+        self._limit = limit
+        self._window_ms = window_ms
+        self._failures: dict[str, list[int]] = {}
+
+    def _recent(self, email: str, now_ms: int) -> list[int]:
+        kept = [t for t in self._failures.get(email, []) if t > now_ms - self._window_ms]
+        if kept:
+            self._failures[email] = kept
+        else:
+            self._failures.pop(email, None)
+        return kept
+
+    def blocked(self, email: str, now_ms: int) -> bool:
+        return len(self._recent(email.strip().lower(), now_ms)) >= self._limit
+
+    def failed(self, email: str, now_ms: int) -> None:
+        key = email.strip().lower()
+        self._failures[key] = [*self._recent(key, now_ms), now_ms]
+
+    def succeeded(self, email: str) -> None:
+        self._failures.pop(email.strip().lower(), None)
+
+
 class SignInRequired(Exception):
     """No valid session: the page redirects to the sign-in form, remembering where to return."""
 

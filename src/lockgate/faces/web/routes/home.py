@@ -12,11 +12,12 @@ from lockgate.domains.audit import service as audit_service
 from lockgate.domains.projects import repository as projects_repository
 from lockgate.domains.users.signin import sign_in
 from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, pager, render
-from lockgate.faces.web.session import COOKIE, SESSION_MS, Web
+from lockgate.faces.web.session import COOKIE, SESSION_MS, SignInThrottle, Web
 from lockgate.kit.db import Database
 
 router = APIRouter(route_class=WebRoute)
 WRONG = "That email and password do not match a member of this project."
+THROTTLED = "Too many failed sign-ins for this email; try again in 15 minutes."
 
 
 def _safe_next(raw: str) -> str:
@@ -40,6 +41,19 @@ def login_form(request: Request, next: str = "") -> HTMLResponse:
     return render(request, "login.html", None, title="Sign in", next=next, email="")
 
 
+def _login_page(request: Request, status_code: int, error: str, next: str, email: str) -> Response:
+    return render(
+        request,
+        "login.html",
+        None,
+        title="Sign in",
+        status_code=status_code,
+        error=error,
+        next=next,
+        email=email,
+    )
+
+
 @router.post("/ui/login", include_in_schema=False)
 def login(
     request: Request,
@@ -49,20 +63,17 @@ def login(
 ) -> Response:
     state = request.app.state
     database: Database = state.database
+    throttle: SignInThrottle = state.web_sign_ins
+    now_ms = state.clock.now_ms()
+    if throttle.blocked(email, now_ms):
+        return _login_page(request, 429, THROTTLED, next, email)
     with database.transaction(write=False) as session:
         project = projects_repository.first_project(session)
         member = sign_in(session, project.id, email, password) if project else None
     if member is None:
-        return render(
-            request,
-            "login.html",
-            None,
-            title="Sign in",
-            status_code=401,
-            error=WRONG,
-            next=next,
-            email=email,
-        )
+        throttle.failed(email, now_ms)
+        return _login_page(request, 401, WRONG, next, email)
+    throttle.succeeded(email)
     data = state.web_sessions.new(member.project_id, member.id, state.clock.now_ms())
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
