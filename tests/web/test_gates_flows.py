@@ -45,7 +45,8 @@ def _create_gate_with_rule(console: Console) -> int:
 def _test_gate(page: Page, user: str) -> str:
     page.get_by_label("User (JSON)").fill(user)
     page.get_by_role("button", name="Test", exact=True).click()
-    verdict = page.locator("#test-verdict")
+    # The answer to this very user, not the previous one still on the page.
+    verdict = page.locator("#test-verdict").and_(page.locator(f"[data-user='{user}']"))
     expect(verdict).to_be_visible()
     return verdict.inner_text()
 

@@ -4,7 +4,7 @@ them shown, the list downloaded, and a gate rule on the segment evaluated."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import FilePayload, expect
 
 from tests.web.conftest import Console
 
@@ -23,7 +23,7 @@ def test_f8_id_list_segment__10000_ids__count_page_download_and_gate(console: Co
     expect(page.get_by_role("main")).to_contain_text("No IDs added.")
     csv = "".join(f"user_{n:05d}\n" for n in range(10_000)).encode()
     page.get_by_label("CSV file (one ID a line)").set_input_files(
-        files=[{"name": "ids.csv", "mimeType": "text/csv", "buffer": csv}]
+        files=FilePayload(name="ids.csv", mimeType="text/csv", buffer=csv)
     )
     page.get_by_label("Bulk action").select_option("add")
     page.get_by_role("button", name="Apply").click()

@@ -114,7 +114,12 @@ def _test_result(
     else:
         why = "default"
     verdict = "PASS" if result.value else "FAIL"
-    return {"value": result.value, "text": f"{verdict} — {why}", "rule_id": result.rule_id}
+    return {
+        "value": result.value,
+        "text": f"{verdict} — {why}",
+        "rule_id": result.rule_id,
+        "user": raw,  # which input this answers: a swap may arrive after the next edit
+    }
 
 
 def _gate_page(
