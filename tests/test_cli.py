@@ -146,6 +146,25 @@ def test_users_create__password_from_stdin__not_printed(
     assert owner.returncode != 0 and "Owner" in owner.stderr
 
 
+def test_users_set_password__printed_once_or_read__unknown_member_fails(
+    served: tuple[str, dict[str, str]], env: dict[str, str]
+) -> None:
+    assert (
+        _run(env, "users", "create", "--email", "d@example.com", "--role", "Member").returncode == 0
+    )
+    generated = _run(env, "users", "set-password", "--email", "D@example.com")
+    assert generated.returncode == 0, generated.stderr
+    assert len(generated.stdout.strip()) >= 16 and generated.stdout.strip() not in generated.stderr
+    chosen = subprocess.run(
+        [str(LOCKGATE), "users", "set-password", "--email", "d@example.com", "--password-stdin"],
+        env=env, input="an0ther-passw0rd\n", capture_output=True, text=True, timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert chosen.returncode == 0 and chosen.stdout == "" and "an0ther" not in chosen.stderr
+    unknown = _run(env, "users", "set-password", "--email", "nobody@example.com")
+    assert unknown.returncode != 0 and unknown.stdout == ""
+
+
 def test_keys_create__console__prints_only_the_key(
     served: tuple[str, dict[str, str]], env: dict[str, str]
 ) -> None:

@@ -106,7 +106,10 @@ def _bootstrap(database: Database, owner_email: str) -> None:
     click.echo(f"  console API key: {created.console_key}")
     click.echo(f"  server secret:   {created.server_key}")
     click.echo(f"  client key:      {created.client_key}")
-    click.echo("Sign in to the web console as the project's Owner (change the password then):")
+    click.echo(
+        "Sign in to the web console as the project's Owner"
+        " (a new password: lockgate users set-password):"
+    )
     click.echo(f"  email:           {created.owner_email}")
     click.echo(f"  password:        {created.owner_password}")
 
@@ -300,6 +303,32 @@ def users_create(
     except LockgateError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"created {shown_email} ({shown_role})", err=True)
+    if not password_stdin:
+        click.echo(clear)
+
+
+@users.command("set-password")
+@click.option("--email", required=True, help="The member's email.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the new password from stdin instead of generating one.",
+)
+@click.option("--project", default=None, help="Project id or name (default: the first project).")
+def users_set_password(email: str, password_stdin: bool, project: str | None) -> None:
+    """Give a member a new sign-in password and print it once (unless read from stdin)."""
+    settings = _settings()
+    database = _database(settings)
+    target = _project(database, project)
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    if password_stdin and not password:
+        raise click.ClickException("no password on stdin")
+    try:
+        with database.transaction() as session:
+            clear = users_service.set_password(session, target.id, email, password)
+    except LockgateError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"new password set for {email}", err=True)
     if not password_stdin:
         click.echo(clear)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from lockgate.domains.projects.service import SYSTEM_ACTOR, Bootstrap, bootstrap
-from lockgate.domains.users import access
+from lockgate.domains.users import access, signin
 from lockgate.domains.users import service as users_service
 from lockgate.domains.users.permissions import BUILT_IN_ROLES, PERMISSIONS
+from lockgate.errors import InvalidInput, LockgateError, NotFound
 from lockgate.kit.db import Database
 from lockgate.kit.passwords import hash_password, verify_password
 from tests.contract.client import ContractClient
@@ -71,3 +74,33 @@ def test_bootstrap__owner_email__creates_the_owner_once(db: Database) -> None:
     assert total == 1 and rows[0]["role"] == "Owner"
     with db.transaction() as session:
         assert bootstrap(session, 1_780_000_000_001, owner_email="x@example.com") is None
+
+
+def test_set_password__new_one_signs_in__old_one_no_longer(
+    db: Database, project: Bootstrap
+) -> None:
+    add_member(db, project, "ann@example.com", "Member")
+    pid = project.project.id
+    with db.transaction() as session:
+        chosen = users_service.set_password(session, pid, "ANN@example.com", "first-pass")
+        generated = users_service.set_password(session, pid, "ann@example.com")
+    assert chosen == "first-pass" and len(generated) >= 16
+    with db.transaction(write=False) as session:
+        assert signin.sign_in(session, pid, "ann@example.com", generated) is not None
+        assert signin.sign_in(session, pid, "ann@example.com", "first-pass") is None
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "field"),
+    [("nobody@example.com", "x-pass", None), ("ann@example.com", "", "password")],
+)
+def test_set_password__unknown_member_or_empty__refused(
+    db: Database, project: Bootstrap, email: str, password: str, field: str | None
+) -> None:
+    add_member(db, project, "ann@example.com", "Member")
+    with pytest.raises(LockgateError) as raised, db.transaction() as session:
+        users_service.set_password(session, project.project.id, email, password)
+    if field is None:
+        assert isinstance(raised.value, NotFound)
+    else:
+        assert isinstance(raised.value, InvalidInput) and field in raised.value.message

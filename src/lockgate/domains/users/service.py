@@ -134,6 +134,19 @@ def create(
     return user, clear
 
 
+def set_password(session: Session, project_id: str, email: str, password: str | None = None) -> str:
+    """Give a member a new sign-in password (generated unless given) and return it; the old one
+    stops working. Passwords are Lockgate's own (Statsig signs in through its cloud), so the
+    audit log, which speaks Statsig's action types, does not record this."""
+    if password is not None and not password:
+        raise InvalidInput.field("password", "must not be empty")
+    user = load(session, project_id, email, lock=True)
+    clear = password if password is not None else new_password()
+    user.password_hash = hash_password(clear)
+    session.flush()
+    return clear
+
+
 def load(session: Session, project_id: str, email: str, *, lock: bool = False) -> User:
     user = repository.user_by_email(session, project_id, email, lock=lock)
     if user is None:
