@@ -92,6 +92,10 @@ def connection_transaction(connection: Connection, *, write: bool) -> Iterator[S
             session.close()
 
 
+# ``Session.info`` key: True when an SMTP server is configured (kit/mail.py).
+EMAIL_NOTIFICATIONS = "email_notifications"
+
+
 class Database:
     """Owns the engine and hands out sessions for reading and for writing."""
 
@@ -99,9 +103,14 @@ class Database:
         self.settings = settings
         self.engine = make_engine(settings)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
-        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        # What a service may need to know of the server's configuration, without a face
+        # passing it down every call: whether notification emails can be sent.
+        info = {EMAIL_NOTIFICATIONS: bool(settings.smtp_host)}
+        self._read = sessionmaker(self.engine, expire_on_commit=False, info=info)
         self._write = sessionmaker(
-            self.engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False
+            self.engine.execution_options(**{_WRITE_OPTION: True}),
+            expire_on_commit=False,
+            info=info,
         )
 
     def session(self, *, write: bool) -> Session:

@@ -298,13 +298,14 @@ def _reviewers(body: ReviewCreate | ReviewUpdate) -> list[dict[str, str]] | None
 def create(
     session: Session,
     change: Change,
-    approver: Approver,
     entity_type: str,
     entity_id: str,
     body: ReviewCreate,
 ) -> Review:
     """``POST /{kind}/{id}/reviews``: a review of the change the body describes."""
     incoming.settle_before(session)  # before the first statement (see ``begin``)
+    # Read after the settling: a personal key's approver is read from the database.
+    approver = people.approver_of(session, change.project_id, change.actor)
     READERS[entity_type](session, change.project_id, entity_id)  # 404 for an unknown entity
     run = _runner(session, change, entity_type, entity_id, body)
     return propose(
