@@ -20,7 +20,7 @@ from lockgate.domains.appids.resolve import resolve_target_apps
 from lockgate.domains.audit import repository as history_repository
 from lockgate.domains.audit.service import record_audit, record_version
 from lockgate.domains.entities import limits, repository, teams, writes
-from lockgate.domains.entities.kinds import EntityKind
+from lockgate.domains.entities.kinds import ALL_KINDS, PARAM_STORE, EntityKind
 from lockgate.domains.entities.references import (
     check_environments,
     check_id_types,
@@ -296,3 +296,61 @@ def versions(
         session, project_id, kind.entity_type, entity_id, offset=offset, limit=limit
     )
     return [r.document for r in rows], total
+
+
+# The audit action of an entity whose team is cleared, per kind (Statsig's "update owners").
+_RELEASE_ACTIONS = {
+    "gate": "gate_update_owners",
+    "dynamic_config": "dynamic_config_update_owners",
+    "segment": "segment_update_owners",
+    "experiment": "experiment_update_owners",
+    "layer": "layer_update_owners",
+    "holdout": "holdout_update_owners",
+    "autotune": "autotune_experiment_edit",
+    "metric": "custom_metric_update_owners",
+    "param_store": "param_store_update_owners",
+}
+
+
+def _released(document: dict[str, Any], team_id: str) -> dict[str, Any] | None:
+    """The document without the team (as owner and as allowed reviewer), or None when it
+    names the team nowhere."""
+    released = dict(document)
+    if document.get("teamID") == team_id:
+        released |= {"team": None, "teamID": None}
+    review_settings = document.get("reviewSettings")
+    if isinstance(review_settings, dict):
+        allowed = review_settings.get("allowedReviewers") or []
+        kept = [r for r in allowed if not (isinstance(r, dict) and r.get("id") == team_id)]
+        if len(kept) != len(allowed):
+            released["reviewSettings"] = {**review_settings, "allowedReviewers": kept}
+    return released if released != document else None
+
+
+def release_team(session: Session, change: Change, team_id: str) -> int:
+    """Clear a deleted team from every entity: ``team``/``teamID`` where it owned one, and its
+    entry in ``reviewSettings.allowedReviewers``. Each entity is saved (new version, audit
+    entry, spec revision); returns how many were. Team deletion is rare, so the project's
+    documents are read whole rather than indexed by team."""
+    count = 0
+    with writes.unnoted(session):
+        for kind in (*ALL_KINDS, PARAM_STORE):
+            rows, _ = repository.list_rows(session, kind, change.project_id)
+            for found in rows:
+                if _released(found.document, team_id) is None:
+                    continue
+                row = load(session, kind, change.project_id, found.id, lock=True)
+                document = _released(row.document, team_id)
+                if document is None:
+                    continue
+                save(
+                    session,
+                    kind,
+                    change,
+                    row,
+                    document,
+                    action=_RELEASE_ACTIONS[kind.entity_type],
+                    change_log=f"Removed deleted team {team_id}",
+                )
+                count += 1
+    return count
