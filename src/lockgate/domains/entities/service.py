@@ -20,7 +20,7 @@ from lockgate.domains.appids.resolve import resolve_target_apps
 from lockgate.domains.audit import repository as history_repository
 from lockgate.domains.audit.service import record_audit, record_version
 from lockgate.domains.entities import limits, repository, teams, writes
-from lockgate.domains.entities.kinds import ALL_KINDS, PARAM_STORE, EntityKind
+from lockgate.domains.entities.kinds import ALL_KINDS, HOLDOUT, PARAM_STORE, EntityKind
 from lockgate.domains.entities.references import (
     check_environments,
     check_id_types,
@@ -28,6 +28,7 @@ from lockgate.domains.entities.references import (
     id_types_in,
 )
 from lockgate.domains.projects.repository import bump_spec_revision
+from lockgate.domains.users import access
 from lockgate.errors import Conflict, InvalidInput, NotFound
 from lockgate.kit.actor import Change
 from lockgate.kit.ids import name_to_id
@@ -150,7 +151,44 @@ def insert(
         session,
         writes.Write("insert", kind.entity_type, row.id, None, None, document, action, change_log),
     )
+    _join_default_holdout(session, kind, change, document)
     return row
+
+
+# The holdout list each kind a holdout covers is attached through (domains/holdouts).
+HOLDOUT_FIELDS = {"gate": "gateIDs", "experiment": "experimentIDs", "layer": "layerIDs"}
+
+
+def _join_default_holdout(
+    session: Session, kind: EntityKind, change: Change, document: dict[str, Any]
+) -> None:
+    """A new gate, experiment or layer of a team with a ``defaultHoldoutID`` joins that
+    holdout, as if attached through the holdout's own update.
+
+    See docs/console.md §Team policies."""
+    field = HOLDOUT_FIELDS.get(kind.entity_type)
+    team_id = document.get("teamID")
+    if field is None or not team_id:
+        return
+    team = access.team(session, change.project_id, str(team_id))
+    if team is None or not team.default_holdout_id:
+        return
+    holdout = find(session, HOLDOUT, change.project_id, team.default_holdout_id, lock=True)
+    if holdout is None or document["id"] in (holdout.document.get(field) or []):
+        return  # the team's holdout was deleted since it was chosen
+    joined = copy.deepcopy(holdout.document)
+    joined[field] = [*(joined.get(field) or []), document["id"]]
+    times = joined.setdefault("attachedTimes", {})
+    times[field] = {**(times.get(field) or {}), document["id"]: change.now_ms}
+    save(
+        session,
+        HOLDOUT,
+        change,
+        holdout,
+        joined,
+        action="holdout_update",
+        change_log=f"Added {kind.label} {document['id']}, a new entity of team {team.name}",
+    )
 
 
 def save(
