@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from bench import serving
 from lockgate.cores.evaluation.evaluator import Evaluator
 from tests.compat import generators
 from tests.compat.live import free_port
@@ -29,6 +30,8 @@ GATES, CONFIGS, SEGMENTS = 100, 50, 20
 
 def _build(client: httpx.Client, rng: random.Random) -> tuple[list[str], list[str]]:
     world = generators.World()
+    # The generated rules name the custom unit id type companyID, which a project defines first.
+    client.post("/console/v1/unit_id_types", json={"name": "companyID"}).raise_for_status()
     for i in range(SEGMENTS):
         body: dict[str, Any] = {
             "name": f"segment {i}",
@@ -122,6 +125,7 @@ def run() -> None:
             _evaluators(base, keys, gates, users)
             _initialize(base, keys, users)
             _download(base, keys)
+            serving.run(base, keys, users[0])
             _rgstr(base, keys)
         finally:
             _stop(process)

@@ -4,6 +4,7 @@ bootstrap, migrations one after another, and one winner when creates of one name
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
@@ -42,8 +43,12 @@ def two_servers(
 
 @pytest.fixture(scope="module")
 def clients(env: dict[str, str], two_servers: list[Server]) -> Iterator[list[httpx.Client]]:
-    """A Console API client of each server, with a read-write key."""
-    made = cli(env, "keys", "create", "--type", "console", "--scope", "omni_read_write")
+    """A Console API client of each server, with a read-write key that may manage keys."""
+    made = cli(
+        env,
+        *("keys", "create", "--type", "console"),
+        *("--scope", "omni_read_write", "--scope", "can_access_keys"),
+    )
     assert made.returncode == 0, made.stderr
     headers = {"STATSIG-API-KEY": made.stdout.strip()}
     with (
@@ -132,5 +137,70 @@ def test_serve__config_and_experiment_of_one_name_at_once__one_created_sdks_see_
         # Then exactly one is created, and it is the one SDKs download under that id
         assert _outcomes([config, experiment]) == ["created", NAME_IN_USE]
         created = "dynamic_config" if config.status_code in (200, 201) else "experiment"
-        spec = httpx.get(f"{two_servers[0].base}/v2/download_config_specs/{server_key}.json")
+        url = f"{two_servers[0].base}/v2/download_config_specs/{server_key}.json"
+        # A change made through the other server reaches this one within the SDK cache's
+        # staleness bound (LOCKGATE_SDK_CACHE_TTL_MS).
+        spec = _within_a_second(partial(httpx.get, url), partial(_has_config, name))
         assert spec.json()["dynamic_configs"][name]["entity"] == created
+
+
+SECOND = 1.0
+
+
+def _has_config(name: str, response: httpx.Response) -> bool:
+    return response.status_code == 200 and name in (response.json().get("dynamic_configs") or {})
+
+
+def _within_a_second(
+    call: Callable[[], httpx.Response], done: Callable[[httpx.Response], bool]
+) -> httpx.Response:
+    """Call until ``done``; fails when that takes more than a second (plus one call)."""
+    start = time.monotonic()
+    while True:
+        response = call()
+        if done(response):
+            return response
+        assert time.monotonic() - start < SECOND, response.text
+
+
+def test_serve__key_deactivated_through_one_server__refused_by_both_within_a_second(
+    two_servers: list[Server], clients: list[httpx.Client]
+) -> None:
+    # Given a server key both servers have just accepted (so both hold it in memory)
+    made = clients[0].post("/console/v1/keys", json={"description": "k", "type": "SERVER"})
+    assert made.status_code == 200, made.text
+    key = made.json()["data"]
+    urls = [f"{s.base}/v2/download_config_specs/{key['key']}.json" for s in two_servers]
+    for url in urls:
+        _within_a_second(partial(httpx.get, url), lambda r: r.status_code == 200)
+    # When it is deactivated through the first server
+    deactivated = clients[0].patch(f"/console/v1/keys/{key['id']}/deactivate")
+    assert deactivated.status_code == 200, deactivated.text
+    # Then within a second each server refuses it, and keeps refusing it
+    for url in urls:
+        _within_a_second(partial(httpx.get, url), lambda r: r.status_code == 401)
+    for url in urls:
+        assert httpx.get(url).status_code == 401
+
+
+def test_serve__gate_changed_through_one_server__sdk_polling_the_other_sees_it_within_a_second(
+    env: dict[str, str], two_servers: list[Server], clients: list[httpx.Client]
+) -> None:
+    # Given an SDK polling the second server, up to date
+    server_key = cli(env, "keys", "create", "--type", "server").stdout.strip()
+    url = f"{two_servers[1].base}/v2/download_config_specs/{server_key}.json"
+    clients[0].post("/console/v1/gates", json={"name": "polled gate"}).raise_for_status()
+    first = _within_a_second(
+        partial(httpx.get, url), lambda r: "polled_gate" in r.json()["feature_gates"]
+    )
+    assert first.json()["feature_gates"]["polled_gate"]["enabled"] is True
+    since = first.json()["time"]
+    # When the gate is disabled through the first server
+    patched = clients[0].patch("/console/v1/gates/polled_gate", json={"isEnabled": False})
+    assert patched.status_code == 200, patched.text
+    # Then within a second the SDK's next poll of the second server carries the change
+    changed = _within_a_second(
+        partial(httpx.get, url, params={"sinceTime": since}),
+        lambda r: r.json().get("has_updates") is not False,
+    )
+    assert changed.json()["feature_gates"]["polled_gate"]["enabled"] is False

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from lockgate.kit.settings import Settings
 
 _WRITE_OPTION = "lockgate_write"
+_SDK_STALE = "lockgate_sdk_stale"
 MMAP_BYTES = 2**31
 
 
@@ -92,17 +93,28 @@ def connection_transaction(connection: Connection, *, write: bool) -> Iterator[S
             session.close()
 
 
+def mark_sdk_stale(session: Session) -> None:
+    """Say that this transaction changes what SDKs receive (a spec revision, a key): once it
+    commits, this process's SDK caches look at the database again on their next request."""
+    session.info[_SDK_STALE] = True
+
+
 # ``Session.info`` key: True when an SMTP server is configured (kit/mail.py).
 EMAIL_NOTIFICATIONS = "email_notifications"
 
 
 class Database:
-    """Owns the engine and hands out sessions for reading and for writing."""
+    """Owns the engine and hands out sessions for reading and for writing.
+
+    ``sdk_generation`` counts this process's commits that changed what SDKs receive
+    (``mark_sdk_stale``); the SDK caches compare it to serve this process's own changes at
+    once, and other processes' changes after their bounded staleness."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine = make_engine(settings)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self.sdk_generation = 0
         # What a service may need to know of the server's configuration, without a face
         # passing it down every call: whether notification emails can be sent.
         info = {EMAIL_NOTIFICATIONS: bool(settings.smtp_host)}
@@ -112,6 +124,12 @@ class Database:
             expire_on_commit=False,
             info=info,
         )
+        for maker in (self._read, self._write):
+            event.listen(maker, "after_commit", self._after_commit)
+
+    def _after_commit(self, session: Session) -> None:
+        if session.info.pop(_SDK_STALE, False):
+            self.sdk_generation += 1
 
     def session(self, *, write: bool) -> Session:
         return (self._write if write else self._read)()

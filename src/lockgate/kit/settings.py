@@ -139,6 +139,16 @@ class Settings(BaseSettings):
         default=True,
         description="Upgrade the SMTP connection with STARTTLS before logging in and sending.",
     )
+    sdk_cache_ttl_ms: int = Field(
+        default=500,
+        ge=0,
+        le=1_000,
+        description=(
+            "How long the SDK face reuses a key it read and a project's spec revision before "
+            "reading them again: the most a change made through another process (a "
+            "deactivated key, a changed gate) waits to reach this one's SDKs (0: every request)."
+        ),
+    )
     sqlite_busy_timeout_ms: int = Field(
         default=30_000, ge=0, description="How long a SQLite writer waits for the write lock."
     )

@@ -20,6 +20,7 @@ from lockgate.domains.keys.schemas import KeyCreate, KeyUpdate
 from lockgate.domains.revisions.repository import bump_spec_revision
 from lockgate.errors import InvalidInput, NotFound
 from lockgate.kit.actor import Actor
+from lockgate.kit.db import mark_sdk_stale
 from lockgate.kit.ids import hash_secret, random_id
 from lockgate.storage.models import ApiKey
 
@@ -324,6 +325,7 @@ def delete(session: Session, project_id: str, actor: Actor, now_ms: int, key_id:
     key = load(session, project_id, key_id, lock=True)
     before = _snapshot(key)
     repository.delete(session, key)
+    mark_sdk_stale(session)  # the SDK face's key cache forgets it (docs/operations.md)
     record_audit(
         session,
         project_id=project_id,
@@ -349,6 +351,7 @@ def _audit(
     change_log: str,
     before: dict[str, Any],
 ) -> None:
+    mark_sdk_stale(session)  # the SDK face's key cache reads the key again (docs/operations.md)
     record_audit(
         session,
         project_id=key.project_id,

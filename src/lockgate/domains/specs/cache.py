@@ -1,8 +1,10 @@
 """Renderings of a project's spec, cached per key scope and invalidated by the spec revision.
 
-The SDK hot path asks the database one question, the project's spec revision; when it matches
-the cached rendering, the answer is bytes already encoded and compressed. Several processes each
-keep their own cache; the revision in the shared database keeps them honest.
+The SDK hot path asks the database one question, the project's spec revision, and asks it at
+most once per ``ttl_ms`` per project (and at once after this process commits a change SDKs see);
+when it matches the cached rendering, the answer is bytes already encoded and compressed. Several
+processes each keep their own cache; the revision in the shared database keeps them honest, each
+one noticing another's change within ``ttl_ms``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import gzip
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +31,7 @@ from lockgate.domains.keys import repository as keys_repository
 from lockgate.domains.specs import repository as loader
 from lockgate.domains.specs.scoping import scope_to_apps
 from lockgate.kit.db import Database
+from lockgate.kit.freshness import FreshMap
 from lockgate.storage.models import SegmentMember
 
 
@@ -84,6 +88,11 @@ class Rendered:
             return plain
         return bytes(self._once("v2.gz", lambda: gzip.compress(plain, 5)))
 
+    def encoded(self, version: int, *, gzipped: bool) -> bytes | None:
+        """The encoding if already built (None: build it with ``v2_bytes``/``v1_bytes``)."""
+        found = self._memo.get(f"v{version}.gz" if gzipped else f"v{version}")
+        return found if isinstance(found, bytes) else None
+
     def v1_bytes(self, *, gzipped: bool = False) -> bytes:
         plain: bytes = self._once(
             "v1", lambda: _encode({**render_v1(self.v2), "checksum": self.checksum})
@@ -91,6 +100,10 @@ class Rendered:
         if not gzipped:
             return plain
         return bytes(self._once("v1.gz", lambda: gzip.compress(plain, 5)))
+
+    @property
+    def evaluator_ready(self) -> bool:
+        return "evaluator" in self._memo
 
     @property
     def evaluator(self) -> Evaluator:
@@ -101,11 +114,16 @@ class Rendered:
 
 
 class SpecCache:
-    def __init__(self, database: Database) -> None:
+    def __init__(
+        self, database: Database, ttl_ms: int = 0, *, now: Callable[[], float] = time.monotonic
+    ) -> None:
         self._database = database
         self._entries: dict[tuple[str, PayloadScope], Rendered] = {}
         self._locks: dict[tuple[str, PayloadScope], threading.Lock] = {}
         self._guard = threading.Lock()
+        self._revisions: FreshMap[str, int] = FreshMap(
+            self._read_revision, ttl_ms / 1000, lambda: database.sdk_generation, now=now
+        )
 
     def current_revision(self, session: Session, project_id: str) -> tuple[int, int]:
         found = loader.revision(session, project_id)
@@ -113,9 +131,22 @@ class SpecCache:
             raise LookupError(project_id)
         return found
 
-    def get(self, project_id: str, scope: PayloadScope = PayloadScope()) -> Rendered:
+    def _read_revision(self, project_id: str) -> int:
         with self._database.transaction(write=False) as session:
             revision, _ = self.current_revision(session, project_id)
+        return revision
+
+    def cached(self, project_id: str, scope: PayloadScope = PayloadScope()) -> Rendered | None:
+        """The rendering if its revision is known current, without touching the database."""
+        revision = self._revisions.cached(project_id)
+        cached = self._entries.get((project_id, scope))
+        # A rendering compiled after the revision was read may be newer than it: never older.
+        if isinstance(revision, int) and cached is not None and cached.revision >= revision:
+            return cached
+        return None
+
+    def get(self, project_id: str, scope: PayloadScope = PayloadScope()) -> Rendered:
+        revision = self._revisions.get(project_id)
         key = (project_id, scope)
         cached = self._entries.get(key)
         if cached is not None and cached.revision == revision:
@@ -160,3 +191,4 @@ class SpecCache:
 
     def clear(self) -> None:
         self._entries.clear()
+        self._revisions.clear()

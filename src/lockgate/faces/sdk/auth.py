@@ -6,14 +6,13 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from fastapi import Request
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from lockgate.domains.keys import repository as keys_repository
+from lockgate.domains.keys.cache import KeyCache, KeyRecord
 from lockgate.domains.keys.masking import masked_key
 from lockgate.domains.specs.cache import PayloadScope
 from lockgate.errors import Forbidden, Unauthorized
-from lockgate.storage.models import ApiKey
+from lockgate.kit.freshness import Missing
 
 
 @dataclass(frozen=True)
@@ -25,9 +24,9 @@ class SdkKey:
     scope: PayloadScope
 
 
-def authenticate_sdk(
-    session: Session,
-    raw_key: str | None,
+def check_key(
+    record: KeyRecord | None,
+    key_text: str,
     allowed: Collection[str],
     *,
     what: str,
@@ -38,16 +37,13 @@ def authenticate_sdk(
     ``allowed`` lists the key types the endpoint takes; a client key may also pass when it
     carries ``client_scope`` (e.g. ``client_download_config_specs``).
     """
-    key_text = (raw_key or "").strip()
-    record = keys_repository.by_secret(session, key_text) if key_text else None
-    if record is None or record.status != "active":
+    if record is None or not record.active:
         raise Unauthorized(
             f"This endpoint only accepts an active {' or '.join(sorted(allowed))} key, "
             f"but an invalid key was sent. Key: {masked_key(key_text)}"
         )
-    scopes = frozenset(record.scopes or [])
     ok = record.type in allowed or (
-        client_scope is not None and record.type == "CLIENT" and client_scope in scopes
+        client_scope is not None and record.type == "CLIENT" and client_scope in record.scopes
     )
     if not ok:
         if record.type == "CONSOLE":
@@ -59,22 +55,30 @@ def authenticate_sdk(
             + (f" (a client key needs the {client_scope} scope)" if client_scope else "")
             + "."
         )
-    environments = tuple(record.environments) if record.environments else None
     return SdkKey(
         project_id=record.project_id,
-        key_id=record.id,
+        key_id=record.key_id,
         type=record.type,
-        scopes=scopes,
-        scope=PayloadScope(environments=environments, target_apps=key_apps(record)),
+        scopes=record.scopes,
+        scope=PayloadScope(environments=record.environments, target_apps=record.target_apps),
     )
 
 
-def key_apps(record: ApiKey) -> tuple[str, ...]:
-    """A key's target apps, primary first."""
-    if record.primary_target_app is None:
-        return ()
-    secondary = [str(a) for a in record.secondary_target_apps or []]
-    return tuple(dict.fromkeys([record.primary_target_app, *secondary]))
+async def authenticate(
+    cache: KeyCache,
+    raw_key: str | None,
+    allowed: Collection[str],
+    *,
+    what: str,
+    client_scope: str | None = None,
+) -> SdkKey:
+    """Check ``raw_key`` through the key cache; only a key not read lately is read from the
+    database, in a worker thread."""
+    text = (raw_key or "").strip()
+    record: KeyRecord | Missing | None = cache.cached(text) if text else None
+    if isinstance(record, Missing):
+        record = await run_in_threadpool(cache.load, text)
+    return check_key(record, text, allowed, what=what, client_scope=client_scope)
 
 
 def key_text(request: Request) -> str | None:
@@ -82,12 +86,7 @@ def key_text(request: Request) -> str | None:
     return request.headers.get("statsig-api-key") or request.query_params.get("k")
 
 
-def _authenticate_request(request: Request, allowed: Collection[str], what: str) -> SdkKey:
-    with request.app.state.database.transaction(write=False) as session:
-        return authenticate_sdk(session, key_text(request), allowed, what=what)
-
-
 async def authenticate_request(request: Request, allowed: Collection[str], what: str) -> SdkKey:
-    """Check the request's key (in a worker thread: it reads the database). Routes call it
-    before they read the body, so a body from an unknown caller is never read."""
-    return await run_in_threadpool(_authenticate_request, request, allowed, what)
+    """Check the request's key. Routes call it before they read the body, so a body from an
+    unknown caller is never read."""
+    return await authenticate(request.app.state.key_cache, key_text(request), allowed, what=what)

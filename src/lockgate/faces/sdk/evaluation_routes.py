@@ -13,9 +13,11 @@ from lockgate.cores.evaluation.client_init import client_initialize_response
 from lockgate.cores.evaluation.hashing import HashAlgorithm, djb2
 from lockgate.domains.events.service import prepare
 from lockgate.domains.specs import service
+from lockgate.domains.specs.cache import Rendered
 from lockgate.errors import InvalidInput, NotFound
 from lockgate.faces.sdk.auth import SdkKey, authenticate_request, key_text
 from lockgate.faces.sdk.payload import read_payload
+from lockgate.faces.sdk.specs_routes import rendered_for
 from lockgate.kit.jsonvalues import check_json
 from lockgate.kit.responses import FastJSONResponse
 
@@ -63,12 +65,13 @@ def _hash(key: SdkKey, payload: dict[str, Any]) -> str:
     return str(requested)
 
 
-def _initialize(request: Request, key: SdkKey, payload: Any) -> FastJSONResponse:
+def _initialize(
+    request: Request, key: SdkKey, payload: Any, rendered: Rendered
+) -> FastJSONResponse:
     if not isinstance(payload, dict):
         raise InvalidInput.because("The body must be a JSON object.")
     hash_used = _hash(key, payload)
     user, derived = _user(request, payload)
-    rendered = request.app.state.spec_cache.get(key.project_id, key.scope)
     body = client_initialize_response(
         rendered.evaluator,
         user,
@@ -87,7 +90,11 @@ def _initialize(request: Request, key: SdkKey, payload: Any) -> FastJSONResponse
 @router.post("/v1/initialize")
 async def initialize(request: Request) -> FastJSONResponse:
     key, payload = await _key_and_payload(request, "initialize")
-    return await run_in_threadpool(_initialize, request, key, payload)
+    rendered = await rendered_for(request, key)
+    if rendered.evaluator_ready:
+        # Evaluation is pure CPU work under the GIL: a worker thread would only add the hop.
+        return _initialize(request, key, payload, rendered)
+    return await run_in_threadpool(_initialize, request, key, payload, rendered)
 
 
 def _log_exposures(request: Request, key: SdkKey, events: list[dict[str, Any]]) -> None:

@@ -1,7 +1,8 @@
 """An SDK request's JSON body, read within ``sdk_max_body_bytes`` (``faces/bodies.py``).
 
 Routes read it only after they have checked the request's key. Decompression and decoding run
-in a worker thread, off the event loop.
+in a worker thread, off the event loop, unless the body is
+small and plain.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ from starlette.concurrency import run_in_threadpool
 
 from lockgate.domains.events.decoding import decode_body
 from lockgate.faces import bodies
+
+# A small plain body (an initialize request, a handful of events) decodes faster than the hop
+# to a worker thread takes.
+INLINE_BYTES = 32 * 1024
 
 
 def _decode(raw: bytes, codings: Sequence[str], limit: int, se_flag: bool) -> Any:
@@ -30,4 +35,6 @@ async def read_payload(request: Request) -> Any:
     limit: int = request.app.state.settings.sdk_max_body_bytes
     raw = await bodies.read(request, limit)
     se_flag = request.query_params.get("se") == "1"
+    if not codings and len(raw) <= INLINE_BYTES:
+        return _decode(raw, codings, limit, se_flag)
     return await run_in_threadpool(_decode, raw, codings, limit, se_flag)

@@ -6,9 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from lockgate.domains.specs import service
-from lockgate.faces.sdk.auth import authenticate_sdk
+from lockgate.domains.specs.cache import Rendered, SpecCache
+from lockgate.faces.sdk.auth import SdkKey, authenticate
 from lockgate.kit.responses import FastJSONResponse
 
 router = APIRouter(tags=["SDK"])
@@ -17,25 +19,39 @@ DCS_KEYS = ("SERVER",)
 DCS_CLIENT_SCOPE = "client_download_config_specs"
 
 
-def _dcs(request: Request, path_key: str | None, header_key: str | None, version: int) -> Response:
-    state = request.app.state
-    with state.database.transaction(write=False) as session:
-        key = authenticate_sdk(
-            session,
-            header_key or path_key,
-            DCS_KEYS,
-            what="download_config_specs",
-            client_scope=DCS_CLIENT_SCOPE,
-        )
-    rendered = state.spec_cache.get(key.project_id, key.scope)
+NO_UPDATES = b'{"has_updates":false}'
+
+
+async def rendered_for(request: Request, key: SdkKey) -> Rendered:
+    """The key's rendering: from memory when its revision was checked lately, else after a
+    look at the database (and perhaps a compile) in a worker thread."""
+    cache: SpecCache = request.app.state.spec_cache
+    found = cache.cached(key.project_id, key.scope)
+    if found is not None:
+        return found
+    return await run_in_threadpool(cache.get, key.project_id, key.scope)
+
+
+async def _key(request: Request, raw_key: str | None, what: str) -> SdkKey:
+    return await authenticate(
+        request.app.state.key_cache, raw_key, DCS_KEYS, what=what, client_scope=DCS_CLIENT_SCOPE
+    )
+
+
+async def _dcs(
+    request: Request, path_key: str | None, header_key: str | None, version: int
+) -> Response:
+    key = await _key(request, header_key or path_key, "download_config_specs")
+    rendered = await rendered_for(request, key)
     since = request.query_params.get("sinceTime")
     checksum = request.query_params.get("checksum")
     if service.unchanged(rendered, since, checksum):
-        return FastJSONResponse({"has_updates": False})
+        return Response(NO_UPDATES, media_type="application/json")
     gzipped = "gzip" in request.headers.get("accept-encoding", "")
-    body = (
-        rendered.v2_bytes(gzipped=gzipped) if version == 2 else rendered.v1_bytes(gzipped=gzipped)
-    )
+    body = rendered.encoded(version, gzipped=gzipped)
+    if body is None:  # the first request of a revision encodes it, off the event loop
+        encode = rendered.v2_bytes if version == 2 else rendered.v1_bytes
+        body = await run_in_threadpool(lambda: encode(gzipped=gzipped))
     headers = {"x-since-time": str(rendered.time_ms)}
     if gzipped:
         headers["content-encoding"] = "gzip"
@@ -46,67 +62,60 @@ ApiKeyHeader = Annotated[str | None, Header(alias="STATSIG-API-KEY")]
 
 
 @router.get("/v1/download_config_specs/{sdk_key}.json")
-def dcs_v1(request: Request, sdk_key: str, statsig_api_key: ApiKeyHeader = None) -> Response:
-    return _dcs(request, sdk_key, statsig_api_key, 1)
+async def dcs_v1(request: Request, sdk_key: str, statsig_api_key: ApiKeyHeader = None) -> Response:
+    return await _dcs(request, sdk_key, statsig_api_key, 1)
 
 
 @router.get("/v1/download_config_specs")
-def dcs_v1_header_key(request: Request, statsig_api_key: ApiKeyHeader = None) -> Response:
-    return _dcs(request, None, statsig_api_key, 1)
+async def dcs_v1_header_key(request: Request, statsig_api_key: ApiKeyHeader = None) -> Response:
+    return await _dcs(request, None, statsig_api_key, 1)
 
 
 @router.post("/v1/download_config_specs")
-def dcs_v1_post(request: Request, statsig_api_key: ApiKeyHeader = None) -> Response:
-    return _dcs(request, None, statsig_api_key, 1)
+async def dcs_v1_post(request: Request, statsig_api_key: ApiKeyHeader = None) -> Response:
+    return await _dcs(request, None, statsig_api_key, 1)
 
 
 @router.get("/v2/download_config_specs/{sdk_key}.json")
-def dcs_v2(request: Request, sdk_key: str, statsig_api_key: ApiKeyHeader = None) -> Response:
-    return _dcs(request, sdk_key, statsig_api_key, 2)
+async def dcs_v2(request: Request, sdk_key: str, statsig_api_key: ApiKeyHeader = None) -> Response:
+    return await _dcs(request, sdk_key, statsig_api_key, 2)
 
 
 @router.get("/v2/download_config_specs")
-def dcs_v2_header_key(request: Request, statsig_api_key: ApiKeyHeader = None) -> Response:
-    return _dcs(request, None, statsig_api_key, 2)
+async def dcs_v2_header_key(request: Request, statsig_api_key: ApiKeyHeader = None) -> Response:
+    return await _dcs(request, None, statsig_api_key, 2)
 
 
 @router.post("/v1/get_id_lists")
-def get_id_lists(request: Request, statsig_api_key: ApiKeyHeader = None) -> FastJSONResponse:
-    state = request.app.state
-    with state.database.transaction(write=False) as session:
-        key = authenticate_sdk(
-            session, statsig_api_key, DCS_KEYS, what="get_id_lists", client_scope=DCS_CLIENT_SCOPE
-        )
-    rendered = state.spec_cache.get(key.project_id, key.scope)
+async def get_id_lists(request: Request, statsig_api_key: ApiKeyHeader = None) -> FastJSONResponse:
+    key = await _key(request, statsig_api_key, "get_id_lists")
+    rendered = await rendered_for(request, key)
     base = str(request.base_url).rstrip("/")
-    return FastJSONResponse(service.id_list_manifest(state.database, rendered, base))
+    manifest = await run_in_threadpool(
+        service.id_list_manifest, request.app.state.database, rendered, base
+    )
+    return FastJSONResponse(manifest)
 
 
 @router.get("/v1/get_id_lists/{sdk_key}.json")
-def get_id_lists_path_key(
+async def get_id_lists_path_key(
     request: Request, sdk_key: str, statsig_api_key: ApiKeyHeader = None
 ) -> FastJSONResponse:
-    return get_id_lists(request, statsig_api_key or sdk_key)
+    return await get_id_lists(request, statsig_api_key or sdk_key)
 
 
 @router.get("/v1/download_id_list_file/{list_id}")
-def download_id_list_file(
+async def download_id_list_file(
     request: Request, list_id: str, statsig_api_key: ApiKeyHeader = None
 ) -> Response:
     """The file of one id list; honours ``Range: bytes=N-`` (and ``?range=N-``)."""
-    state = request.app.state
-    with state.database.transaction(write=False) as session:
-        key = authenticate_sdk(
-            session,
-            statsig_api_key,
-            DCS_KEYS,
-            what="download_id_list_file",
-            client_scope=DCS_CLIENT_SCOPE,
-        )
+    key = await _key(request, statsig_api_key, "download_id_list_file")
     header = request.headers.get("range") or (
         f"bytes={request.query_params['range']}" if "range" in request.query_params else None
     )
-    body, total, start = service.id_list_file(state.database, key.project_id, list_id, header)
+    body, total, start = await run_in_threadpool(
+        service.id_list_file, request.app.state.database, key.project_id, list_id, header
+    )
     if body is None:
         return FastJSONResponse({"status": 404, "message": f"ID list {list_id!r} not found."}, 404)
     status = 206 if start > 0 else 200
