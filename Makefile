@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.runtime-installed
 STAMP := $(VENV)/.dev-installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+CHROMIUM ?= /usr/bin/chromium
 # The SQLite run fails below this total line coverage (percent); raise it as coverage rises.
 COVERAGE_FLOOR := 94
 
@@ -16,8 +17,10 @@ $(RUNTIME): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	touch $(RUNTIME)
 
-# Tests also need the dev tools and the official SDKs (PyPI and npm).
+# Tests also need the dev tools and the official SDKs (PyPI and npm), and Debian's Chromium for
+# the web console's browser tests (Playwright drives it; it never downloads a browser).
 $(STAMP): $(RUNTIME) tests/js/package-lock.json
+	test -x $(CHROMIUM) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)

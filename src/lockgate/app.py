@@ -1,4 +1,5 @@
-"""``create_app(settings)``: the ASGI application serving the Console API (and, later, the SDKs)."""
+"""``create_app(settings)``: the ASGI application serving the Console API, the SDKs and the web
+console."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from lockgate.faces.console.errors import install_error_handlers
 from lockgate.faces.console.ratelimit import RateLimiter
 from lockgate.faces.console.router import console_router
 from lockgate.faces.sdk.router import sdk_router
+from lockgate.faces.web.router import install_web, web_router
 from lockgate.kit.background import Periodic
 from lockgate.kit.clock import Clock, SystemClock
 from lockgate.kit.db import Database
@@ -50,6 +52,7 @@ def _api_routes() -> tuple[BaseRoute, ...]:
     # than Console clients (matching past every Console route was a third of a download).
     template.include_router(sdk_router())
     template.include_router(console_router())
+    template.include_router(web_router())
     return tuple(template.router.routes[before:])
 
 
@@ -124,6 +127,7 @@ def create_app(
         allow_headers=["*"],
         max_age=86400,
     )
+    install_web(app, settings)
     app.router.routes.extend(_api_routes())
 
     @app.get("/health", include_in_schema=False)

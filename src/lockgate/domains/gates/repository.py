@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from lockgate.domains.entities import repository as entities_repository
@@ -21,6 +21,7 @@ class ColumnFilter:
     creator_name: str | None = None
     creator_id: str | None = None
     tags: tuple[str, ...] = ()
+    name_contains: str | None = None  # the web console's catalog search, case-insensitive
 
 
 def conditions(session: Session, flt: ColumnFilter) -> list[ColumnElement[bool]]:
@@ -29,6 +30,8 @@ def conditions(session: Session, flt: ColumnFilter) -> list[ColumnElement[bool]]
         where.append(Gate.id_type.in_(flt.id_types))
     if flt.gate_type is not None:
         where.append(Gate.gate_type == flt.gate_type)
+    if flt.name_contains:
+        where.append(func.lower(Gate.name).contains(flt.name_contains.lower(), autoescape=True))
     return where + entities_repository.creator_and_tag_conditions(
         session, Gate, creator_name=flt.creator_name, creator_id=flt.creator_id, tags=flt.tags
     )

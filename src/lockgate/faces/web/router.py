@@ -1,0 +1,47 @@
+"""The web console's routes and static files, and the headers every page carries."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+
+from lockgate.faces.web.pages import STATIC_DIR
+from lockgate.faces.web.routes.catalogs import router as catalogs_router
+from lockgate.faces.web.routes.gates import router as gates_router
+from lockgate.faces.web.routes.home import router as home_router
+from lockgate.faces.web.routes.keys import router as keys_router
+from lockgate.faces.web.session import SessionCodec, SignInThrottle, load_secret
+from lockgate.kit.settings import Settings
+
+# No inline script and no third-party origin: scripts and styles come from /ui/static only.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+
+
+def web_router() -> APIRouter:
+    router = APIRouter()
+    for child in (home_router, gates_router, catalogs_router, keys_router):
+        router.include_router(child)
+    return router
+
+
+def install_web(app: FastAPI, settings: Settings) -> None:
+    """Serve the console on ``app``: its session codec, static files and security headers."""
+    app.state.web_sessions = SessionCodec(load_secret(settings.data_dir))
+    app.state.web_sign_ins = SignInThrottle()
+    app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="web-static")
+
+    @app.middleware("http")
+    async def _page_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        if request.url.path.startswith("/ui"):
+            response.headers.setdefault("Content-Security-Policy", CSP)
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response

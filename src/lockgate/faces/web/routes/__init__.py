@@ -1,0 +1,1 @@
+"""The web console's pages, one module per area."""

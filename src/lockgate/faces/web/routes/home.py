@@ -1,0 +1,147 @@
+"""Sign in, sign out, the home page and the project audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from lockgate.domains.audit import service as audit_service
+from lockgate.domains.projects import repository as projects_repository
+from lockgate.domains.users.signin import sign_in
+from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, pager, render
+from lockgate.faces.web.session import COOKIE, SESSION_MS, SignInThrottle, Web
+from lockgate.kit.db import Database
+
+router = APIRouter(route_class=WebRoute)
+WRONG = "That email and password do not match a member of this project."
+THROTTLED = "Too many failed sign-ins for this email; try again in 15 minutes."
+
+
+def _safe_next(raw: str) -> str:
+    """Only paths inside the console: never an open redirect."""
+    target = unquote(raw or "")
+    return target if target.startswith("/ui/") and not target.startswith("//") else "/ui/"
+
+
+@router.get("/", include_in_schema=False)
+def root() -> RedirectResponse:
+    return RedirectResponse("/ui/", status_code=307)
+
+
+@router.get("/ui", include_in_schema=False)
+def ui_root() -> RedirectResponse:
+    return RedirectResponse("/ui/", status_code=307)
+
+
+@router.get("/ui/login", include_in_schema=False)
+def login_form(request: Request, next: str = "") -> HTMLResponse:
+    return render(request, "login.html", None, title="Sign in", next=next, email="")
+
+
+def _login_page(request: Request, status_code: int, error: str, next: str, email: str) -> Response:
+    return render(
+        request,
+        "login.html",
+        None,
+        title="Sign in",
+        status_code=status_code,
+        error=error,
+        next=next,
+        email=email,
+    )
+
+
+@router.post("/ui/login", include_in_schema=False)
+def login(
+    request: Request,
+    email: str = Form(""),
+    password: str = Form(""),
+    next: str = Form(""),
+) -> Response:
+    state = request.app.state
+    database: Database = state.database
+    throttle: SignInThrottle = state.web_sign_ins
+    now_ms = state.clock.now_ms()
+    if throttle.blocked(email, now_ms):
+        return _login_page(request, 429, THROTTLED, next, email)
+    with database.transaction(write=False) as session:
+        project = projects_repository.first_project(session)
+        member = sign_in(session, project.id, email, password) if project else None
+    if member is None:
+        throttle.failed(email, now_ms)
+        return _login_page(request, 401, WRONG, next, email)
+    throttle.succeeded(email)
+    data = state.web_sessions.new(member.project_id, member.id, state.clock.now_ms())
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        COOKIE,
+        state.web_sessions.encode(data),
+        max_age=SESSION_MS // 1000,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return response
+
+
+@router.post("/ui/logout", include_in_schema=False)
+def logout(ctx: Web) -> Response:
+    del ctx  # signing out needs a session and its CSRF token, like every post
+    response = RedirectResponse("/ui/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+def _entries(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
+    return [
+        {
+            "when": f"{row['date']} {row['time'][:8]}",
+            "who": row["updatedBy"] or "",
+            "action": row["actionType"],
+            "text": f"{row['name']}: {row['changeLog']}",
+        }
+        for row in rows
+    ]
+
+
+def _audit_page(ctx: Web, offset: int, limit: int) -> tuple[list[dict[str, str]], int]:
+    rows, total = audit_service.list_(
+        ctx.session,
+        ctx.project_id,
+        entity_id=None,
+        tags=(),
+        action_types=(),
+        latest_id=None,
+        start_date=None,
+        end_date=None,
+        sort_key="date",
+        descending=True,
+        offset=offset,
+        limit=limit,
+    )
+    return _entries(rows), total
+
+
+@router.get("/ui/", include_in_schema=False)
+def home(request: Request, ctx: Web) -> HTMLResponse:
+    entries, _ = _audit_page(ctx, 0, 10)
+    return render(request, "home.html", ctx, title="Home", section="home", entries=entries)
+
+
+@router.get("/ui/audit", include_in_schema=False)
+def audit(request: Request, ctx: Web, page: int = 1) -> HTMLResponse:
+    page = max(1, page)
+    entries, total = _audit_page(ctx, (page - 1) * PAGE_SIZE, PAGE_SIZE)
+    return render(
+        request,
+        "audit.html",
+        ctx,
+        title="Audit log",
+        section="audit",
+        entries=entries,
+        pager=pager(request, page, total),
+    )

@@ -1,0 +1,176 @@
+"""Browser tests of the web console: the real app served by uvicorn in a thread over a fresh
+SQLite data directory, driven by Playwright through Debian's Chromium (never a downloaded
+browser), with axe run on every page and browser console errors and failed responses recorded.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_playwright
+
+from lockgate.app import create_app
+from lockgate.domains.projects.service import Bootstrap, bootstrap
+from lockgate.domains.users import service as users_service
+from lockgate.domains.users.permissions import READ_ONLY
+from lockgate.kit.actor import Actor, Change
+from lockgate.kit.db import Database
+from lockgate.kit.settings import Settings
+from lockgate.storage.migrations import upgrade
+
+CHROMIUM = os.environ.get("LOCKGATE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+OWNER_EMAIL = "owner@acme.com"
+READER_EMAIL = "reader@acme.com"
+READER_PASSWORD = "reader-password-123"
+API_VERSION = {"STATSIG-API-VERSION": "20240601"}
+
+
+@dataclass
+class Served:
+    url: str
+    project: Bootstrap
+    owner_password: str
+
+    def console(self) -> httpx.Client:
+        """The Console API of the same server, as an automation would call it."""
+        headers = {"STATSIG-API-KEY": self.project.console_key, **API_VERSION}
+        return httpx.Client(base_url=f"{self.url}/console/v1", headers=headers)
+
+    def check_gate(self, gate: str, user: Mapping[str, object]) -> dict[str, object]:
+        response = httpx.post(
+            f"{self.url}/v1/check_gate",
+            headers={"STATSIG-API-KEY": self.project.server_key},
+            json={"gateName": gate, "user": user},
+        )
+        response.raise_for_status()
+        result: dict[str, object] = response.json()
+        return result
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture()
+def served(tmp_path: Path) -> Iterator[Served]:
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'lockgate.db'}",
+        run_migrations_on_start=False,
+        pulse_worker_interval_ms=0,
+        rate_limit_per_10s=0,
+        rate_limit_per_15min=0,
+    )
+    database = Database(settings)
+    upgrade(database.engine)
+    with database.transaction() as session:
+        created = bootstrap(session, 1_780_000_000_000, owner_email=OWNER_EMAIL)
+        assert created is not None and created.owner_password is not None
+        users_service.create(
+            session,
+            Change(created.project.id, Actor(id="test", name="test"), 1_780_000_000_000),
+            email=READER_EMAIL,
+            role=READ_ONLY,
+            password=READER_PASSWORD,
+        )
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(settings, database=database),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        log_config=None,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    started = threading.Event()
+    while thread.is_alive() and not started.wait(0.02):
+        if server.started:
+            started.set()
+    assert server.started, "the server did not start"
+    try:
+        yield Served(f"http://127.0.0.1:{port}", created, created.owner_password)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        database.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@dataclass
+class Console:
+    """One browser tab on the console, with what went wrong in it recorded."""
+
+    page: Page
+    served: Served
+    errors: list[str] = field(default_factory=list)
+    expected_statuses: set[int] = field(default_factory=set)
+    axe: Axe = field(default_factory=Axe)
+
+    def go(self, path: str) -> None:
+        self.page.goto(f"{self.served.url}{path}")
+        self.check()
+
+    def check(self) -> None:
+        """Every page: exactly one h1, a title, and zero axe violations."""
+        assert self.page.locator("h1").count() == 1
+        assert self.page.title().endswith("· Lockgate")
+        results = self.axe.run(self.page)
+        assert results.violations_count == 0, results.generate_report()
+
+    def sign_in(self, email: str = OWNER_EMAIL, password: str | None = None) -> None:
+        self.go("/ui/login")
+        self.page.get_by_label("Email").fill(email)
+        self.page.get_by_label("Password").fill(password or self.served.owner_password)
+        self.page.get_by_role("button", name="Sign in").click()
+        self.check()
+
+
+@pytest.fixture()
+def console(browser: Browser, served: Served) -> Iterator[Console]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    tab = Console(page, served)
+
+    def on_console(message: ConsoleMessage) -> None:
+        # A failed load is also a response, judged by on_response (some are expected).
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            tab.errors.append(f"console: {message.text}")
+
+    def on_response(response: Response) -> None:
+        if response.status >= 400 and response.status not in tab.expected_statuses:
+            tab.errors.append(f"{response.status} {response.url}")
+
+    page.on("console", on_console)
+    page.on("response", on_response)
+    yield tab
+    context.close()
+    assert tab.errors == []
