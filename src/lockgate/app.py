@@ -30,6 +30,7 @@ from lockgate.faces.web.router import install_web, web_router
 from lockgate.kit.background import Periodic
 from lockgate.kit.clock import Clock, SystemClock
 from lockgate.kit.db import Database
+from lockgate.kit.mail import Mailer
 from lockgate.kit.proxies import parse_networks
 from lockgate.kit.settings import Settings
 from lockgate.storage.migrations import upgrade
@@ -64,7 +65,12 @@ def create_app(
 
     pulse_runner = pulse_worker(database, clock, stale_ms=settings.pulse_job_stale_ms)
     mover = incoming.mover(database)
-    review_worker = ReviewWorker(database, clock, max_attempts=settings.webhook_max_attempts)
+    review_worker = ReviewWorker(
+        database,
+        clock,
+        max_attempts=settings.webhook_max_attempts,
+        mailer=Mailer.from_settings(settings),
+    )
     review_runner = Periodic("reviews.worker", review_worker.run_once)
 
     @asynccontextmanager

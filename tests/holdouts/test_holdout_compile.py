@@ -29,6 +29,7 @@ from tests.holdouts.support import (
     patch_holdout,
     store_entity,
 )
+from tests.users.support import TEAMS, team_body
 
 
 @pytest.fixture()
@@ -310,3 +311,33 @@ def test_reference_rules__experiment_stored_through_table__attachable(
     create_holdout(console, "a holdout")
     data = patch_holdout(console, "a_holdout", experimentIDs=["exp_one"])
     assert data["experimentIDs"] == ["exp_one"]
+
+
+def test_team_default_holdout__new_gate_and_experiment_join__held_out_users_fail(
+    console: ContractClient, sdk: ContractClient, project: Bootstrap
+) -> None:
+    create_holdout(console, "team holdout")
+    console.post(
+        f"{HOLDOUTS}/team_holdout/overrides",
+        json={"passingUserIDs": ["held"], "failingUserIDs": ["kept"]},
+    )
+    team = console.post(TEAMS, json=team_body("Growth", defaultHoldoutID="team_holdout"))
+    assert team.status_code == 200, team.text
+
+    create_gate(console, "team gate", team="Growth")
+    create_gate(console, "lone gate")
+    experiment = console.post(
+        "/console/v1/experiments",
+        json={"name": "team exp", "hypothesis": "h", "teamID": team.json()["data"]["id"]},
+    )
+
+    assert experiment.status_code == 201, experiment.text
+    holdout = console.get(f"{HOLDOUTS}/team_holdout").json()["data"]
+    assert (holdout["gateIDs"], holdout["experimentIDs"]) == (["team_gate"], ["team_exp"])
+    dcs = _dcs(sdk, project)
+    reference = _reference_id("team_holdout", dcs)
+    evaluator = Evaluator(dcs)
+    held = evaluator.check_gate({"userID": "held"}, "team_gate")
+    assert (held.value, held.rule_id) == (False, reference)
+    assert evaluator.check_gate({"userID": "kept"}, "team_gate").value is True
+    assert evaluator.check_gate({"userID": "held"}, "lone_gate").value is True

@@ -9,7 +9,10 @@ from typing import Any
 import jsonschema
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import event
 
+from lockgate.kit.clock import ManualClock
+from lockgate.kit.db import Database
 from tests.contract.client import ContractClient
 from tests.reviews.support import V1, gate, rule, second_console_key
 
@@ -221,3 +224,42 @@ def test_settings_reviews__required_field_missing__400(console: ContractClient) 
     response = console.post(f"{V1}/settings/reviews", json={"is_config_review_required": True})
 
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("kind", ["gates", "dynamic_configs", "segments", "experiments"])
+def test_list__entity_with_open_review__active_review_from_one_query(
+    console: ContractClient, db: Database, clock: ManualClock, kind: str
+) -> None:
+    entity_id, body = _entity(console, kind)
+    reviewed = console.post(f"{V1}/{kind}/{entity_id}/reviews", json=body)
+    assert reviewed.status_code == 201, reviewed.text
+    clock.advance(1_000)
+    newer = console.post(f"{V1}/{kind}/{entity_id}/reviews", json=body).json()["data"]
+    newest = console.get(f"{V1}/{kind}/{entity_id}").json()["data"]["activeReview"]
+    assert newest["reviewID"] == newer["review_id"] != reviewed.json()["data"]["review_id"]
+    _second_entity(console, kind)
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        listed = console.get(f"{V1}/{kind}").json()["data"]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+    by_id = {e["id"]: e for e in listed}
+    assert by_id[entity_id]["activeReview"] == newest
+    assert [e for e in listed if e["id"] != entity_id and "activeReview" in e] == []
+    assert len([s for s in statements if "FROM reviews" in s]) == 1
+
+
+def _second_entity(console: ContractClient, kind: str) -> None:
+    bodies = {
+        "gates": {"name": "other gate"},
+        "dynamic_configs": {"name": "other config"},
+        "segments": {"name": "other seg", "type": "rule_based"},
+        "experiments": {"name": "other exp"},
+    }
+    assert console.post(f"{V1}/{kind}", json=bodies[kind]).status_code == 201

@@ -3,11 +3,20 @@ the project's default unit type."""
 
 from __future__ import annotations
 
+import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from lockgate.domains.projects.service import Bootstrap
 from lockgate.kit.db import Database
+from lockgate.storage.models import AuditLog, Gate
 from tests.contract.client import ContractClient
+from tests.reviews.support import (
+    RESPECT,
+    require_reviews,
+    review_group_on_production,
+    set_document_field,
+)
 from tests.users.support import TEAMS, acting_as, add_member, team_body
 
 GATES = "/console/v1/gates"
@@ -66,3 +75,52 @@ def test_default_unit_type__new_gate_and_experiment(console: ContractClient) -> 
     assert experiment.json()["data"]["idType"] == "stableID"
     given = console.post(GATES, json={"name": "given gate", "idType": "userID"})
     assert given.json()["data"]["idType"] == "userID"
+
+
+@pytest.mark.parametrize("respect_reviews", [False, True])
+def test_delete_team__owned_entities_review_groups_allowed_reviewers__cleared_and_audited(
+    console: ContractClient, db: Database, project: Bootstrap, respect_reviews: bool
+) -> None:
+    team = console.post(TEAMS, json=team_body("Growth")).json()["data"]
+    other = console.post(TEAMS, json=team_body("Core")).json()["data"]
+    console.post(GATES, json={"name": "owned gate", "teamID": team["id"]})
+    console.post(GATES, json={"name": "core gate", "teamID": other["id"]})
+    console.post(
+        "/console/v1/segments", json={"name": "owned seg", "type": "rule_based", "team": "Growth"}
+    )
+    reviewers = [{"id": t["id"], "name": t["name"], "email": ""} for t in (team, other)]
+    set_document_field(
+        db,
+        project.project.id,
+        "core_gate",
+        reviewSettings={"requiredReview": False, "allowedReviewers": reviewers},
+    )
+    review_group_on_production(console, team["id"])
+    if respect_reviews:
+        require_reviews(console)
+
+    response = console.delete(f"{TEAMS}/{team['id']}", headers=RESPECT if respect_reviews else {})
+
+    assert response.status_code == 200, response.text
+    owned = console.get(f"{GATES}/owned_gate").json()["data"]
+    assert (owned["team"], owned["teamID"]) == (None, None)
+    segment = console.get("/console/v1/segments/owned_seg").json()["data"]
+    assert (segment["team"], segment["teamID"]) == (None, None)
+    core = console.get(f"{GATES}/core_gate").json()["data"]
+    assert core["teamID"] == other["id"]
+    with db.transaction(write=False) as session:
+        stored = session.scalars(select(Gate).where(Gate.id == "core_gate")).one().document
+        actions = set(session.scalars(select(AuditLog.action_type)).all())
+    assert stored["reviewSettings"]["allowedReviewers"] == [reviewers[1]]
+    environments = console.get("/console/v1/environments").json()["data"]["environments"]
+    assert all(e.get("requiredReviewGroupID") is None for e in environments)
+    assert {"gate_update_owners", "segment_update_owners", "company_environments_edit"} <= actions
+    assert "activeReview" not in owned
+
+
+def test_delete_team__unknown__404_and_nothing_changed(console: ContractClient) -> None:
+    team = console.post(TEAMS, json=team_body("Growth")).json()["data"]
+    console.post(GATES, json={"name": "owned gate", "teamID": team["id"]})
+
+    assert console.delete(f"{TEAMS}/nope").status_code == 404
+    assert console.get(f"{GATES}/owned_gate").json()["data"]["teamID"] == team["id"]

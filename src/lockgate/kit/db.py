@@ -99,6 +99,10 @@ def mark_sdk_stale(session: Session) -> None:
     session.info[_SDK_STALE] = True
 
 
+# ``Session.info`` key: True when an SMTP server is configured (kit/mail.py).
+EMAIL_NOTIFICATIONS = "email_notifications"
+
+
 class Database:
     """Owns the engine and hands out sessions for reading and for writing.
 
@@ -111,9 +115,14 @@ class Database:
         self.engine = make_engine(settings)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self.sdk_generation = 0
-        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        # What a service may need to know of the server's configuration, without a face
+        # passing it down every call: whether notification emails can be sent.
+        info = {EMAIL_NOTIFICATIONS: bool(settings.smtp_host)}
+        self._read = sessionmaker(self.engine, expire_on_commit=False, info=info)
         self._write = sessionmaker(
-            self.engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False
+            self.engine.execution_options(**{_WRITE_OPTION: True}),
+            expire_on_commit=False,
+            info=info,
         )
         for maker in (self._read, self._write):
             event.listen(maker, "after_commit", self._after_commit)

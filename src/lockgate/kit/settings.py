@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -118,6 +118,26 @@ class Settings(BaseSettings):
             "How many times a webhook delivery is tried (with exponential backoff from 1 s, at "
             "most 60 s apart) before it is marked failed."
         ),
+    )
+    smtp_host: str = Field(
+        default="",
+        description=(
+            "SMTP server that review notification emails are sent through (empty: no email)."
+        ),
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="Port of the SMTP server.")
+    smtp_username: str = Field(
+        default="", description="User name to log in to the SMTP server with (empty: no login)."
+    )
+    smtp_password: SecretStr = Field(
+        default=SecretStr(""), description="Password of the SMTP login; never logged."
+    )
+    smtp_from: str = Field(
+        default="lockgate@localhost", description="Sender address of notification emails."
+    )
+    smtp_starttls: bool = Field(
+        default=True,
+        description="Upgrade the SMTP connection with STARTTLS before logging in and sending.",
     )
     sdk_cache_ttl_ms: int = Field(
         default=500,

@@ -20,7 +20,7 @@ from lockgate.domains.appids.resolve import resolve_target_apps
 from lockgate.domains.audit import repository as history_repository
 from lockgate.domains.audit.service import record_audit, record_version
 from lockgate.domains.entities import limits, repository, teams, writes
-from lockgate.domains.entities.kinds import EntityKind
+from lockgate.domains.entities.kinds import ALL_KINDS, HOLDOUT, PARAM_STORE, EntityKind
 from lockgate.domains.entities.references import (
     check_environments,
     check_id_types,
@@ -28,6 +28,7 @@ from lockgate.domains.entities.references import (
     id_types_in,
 )
 from lockgate.domains.projects.repository import bump_spec_revision
+from lockgate.domains.users import access
 from lockgate.errors import Conflict, InvalidInput, NotFound
 from lockgate.kit.actor import Change
 from lockgate.kit.ids import name_to_id
@@ -150,7 +151,44 @@ def insert(
         session,
         writes.Write("insert", kind.entity_type, row.id, None, None, document, action, change_log),
     )
+    _join_default_holdout(session, kind, change, document)
     return row
+
+
+# The holdout list each kind a holdout covers is attached through (domains/holdouts).
+HOLDOUT_FIELDS = {"gate": "gateIDs", "experiment": "experimentIDs", "layer": "layerIDs"}
+
+
+def _join_default_holdout(
+    session: Session, kind: EntityKind, change: Change, document: dict[str, Any]
+) -> None:
+    """A new gate, experiment or layer of a team with a ``defaultHoldoutID`` joins that
+    holdout, as if attached through the holdout's own update.
+
+    See docs/console.md §Team policies."""
+    field = HOLDOUT_FIELDS.get(kind.entity_type)
+    team_id = document.get("teamID")
+    if field is None or not team_id:
+        return
+    team = access.team(session, change.project_id, str(team_id))
+    if team is None or not team.default_holdout_id:
+        return
+    holdout = find(session, HOLDOUT, change.project_id, team.default_holdout_id, lock=True)
+    if holdout is None or document["id"] in (holdout.document.get(field) or []):
+        return  # the team's holdout was deleted since it was chosen
+    joined = copy.deepcopy(holdout.document)
+    joined[field] = [*(joined.get(field) or []), document["id"]]
+    times = joined.setdefault("attachedTimes", {})
+    times[field] = {**(times.get(field) or {}), document["id"]: change.now_ms}
+    save(
+        session,
+        HOLDOUT,
+        change,
+        holdout,
+        joined,
+        action="holdout_update",
+        change_log=f"Added {kind.label} {document['id']}, a new entity of team {team.name}",
+    )
 
 
 def save(
@@ -296,3 +334,61 @@ def versions(
         session, project_id, kind.entity_type, entity_id, offset=offset, limit=limit
     )
     return [r.document for r in rows], total
+
+
+# The audit action of an entity whose team is cleared, per kind (Statsig's "update owners").
+_RELEASE_ACTIONS = {
+    "gate": "gate_update_owners",
+    "dynamic_config": "dynamic_config_update_owners",
+    "segment": "segment_update_owners",
+    "experiment": "experiment_update_owners",
+    "layer": "layer_update_owners",
+    "holdout": "holdout_update_owners",
+    "autotune": "autotune_experiment_edit",
+    "metric": "custom_metric_update_owners",
+    "param_store": "param_store_update_owners",
+}
+
+
+def _released(document: dict[str, Any], team_id: str) -> dict[str, Any] | None:
+    """The document without the team (as owner and as allowed reviewer), or None when it
+    names the team nowhere."""
+    released = dict(document)
+    if document.get("teamID") == team_id:
+        released |= {"team": None, "teamID": None}
+    review_settings = document.get("reviewSettings")
+    if isinstance(review_settings, dict):
+        allowed = review_settings.get("allowedReviewers") or []
+        kept = [r for r in allowed if not (isinstance(r, dict) and r.get("id") == team_id)]
+        if len(kept) != len(allowed):
+            released["reviewSettings"] = {**review_settings, "allowedReviewers": kept}
+    return released if released != document else None
+
+
+def release_team(session: Session, change: Change, team_id: str) -> int:
+    """Clear a deleted team from every entity: ``team``/``teamID`` where it owned one, and its
+    entry in ``reviewSettings.allowedReviewers``. Each entity is saved (new version, audit
+    entry, spec revision); returns how many were. Team deletion is rare, so the project's
+    documents are read whole rather than indexed by team."""
+    count = 0
+    with writes.unnoted(session):
+        for kind in (*ALL_KINDS, PARAM_STORE):
+            rows, _ = repository.list_rows(session, kind, change.project_id)
+            for found in rows:
+                if _released(found.document, team_id) is None:
+                    continue
+                row = load(session, kind, change.project_id, found.id, lock=True)
+                document = _released(row.document, team_id)
+                if document is None:
+                    continue
+                save(
+                    session,
+                    kind,
+                    change,
+                    row,
+                    document,
+                    action=_RELEASE_ACTIONS[kind.entity_type],
+                    change_log=f"Removed deleted team {team_id}",
+                )
+                count += 1
+    return count

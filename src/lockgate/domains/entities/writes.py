@@ -8,6 +8,8 @@ rolls the savepoint back and keeps the writes as the review's proposal (docs/arc
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -46,3 +48,15 @@ def note(session: Session, write: Write) -> None:
     noted = session.info.get(_KEY)
     if noted is not None:
         noted.append(write)
+
+
+@contextmanager
+def unnoted(session: Session) -> Iterator[None]:
+    """Writes made inside are not noted: the consequences of a change that is not reviewed
+    itself (a team's deletion clearing it from entities) never become a review."""
+    noted = session.info.pop(_KEY, None)
+    try:
+        yield
+    finally:
+        if noted is not None:
+            session.info[_KEY] = noted

@@ -23,7 +23,7 @@ from lockgate.domains.projects.repository import bump_spec_revision
 from lockgate.domains.projects.service import new_environment_id as _new_id
 from lockgate.domains.users import access
 from lockgate.errors import InvalidInput
-from lockgate.kit.actor import Actor
+from lockgate.kit.actor import Actor, Change
 from lockgate.storage.models import Environment
 
 
@@ -218,3 +218,29 @@ def replace(
     )
     bump_spec_revision(session, project_id, now_ms)
     return after
+
+
+def release_team(session: Session, change: Change, team_id: str) -> None:
+    """A deleted team stops being any environment's required review group (audited as an
+    environments edit)."""
+    current = list(repository.list_environments(session, change.project_id, lock=True))
+    if not any(e.required_review_group_id == team_id for e in current):
+        return
+    before = read(session, change.project_id)
+    for env in current:
+        if env.required_review_group_id == team_id:
+            env.required_review_group_id = None
+    session.flush()
+    record_audit(
+        session,
+        project_id=change.project_id,
+        actor=change.actor,
+        now_ms=change.now_ms,
+        entity_type="environments",
+        entity_id=change.project_id,
+        name="environments",
+        action_type="company_environments_edit",
+        change_log=f"Removed deleted team {team_id} as review group",
+        before=before,
+        after=read(session, change.project_id),
+    )

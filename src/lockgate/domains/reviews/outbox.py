@@ -1,5 +1,6 @@
-"""Outgoing webhook deliveries: written in the transaction that decides them, sent after it
-commits by the delivery worker, with retries; a crash between the two loses nothing."""
+"""Outgoing deliveries (webhook POSTs and notification emails): written in the transaction
+that decides them, sent after it commits by the delivery worker, with retries; a crash
+between the two loses nothing."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import hashlib
 import hmac
 import json
 import logging
+import smtplib
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 from lockgate.domains.reviews import repository
 from lockgate.kit.clock import Clock
 from lockgate.kit.db import Database
+from lockgate.kit.mail import Mailer
 from lockgate.storage.models import OutboxDelivery
 
 logger = logging.getLogger(__name__)
@@ -73,8 +76,9 @@ class _Due:
 
 
 class Deliverer:
-    """Sends due deliveries; an answer other than 2xx, or none, is retried with exponential
-    backoff until ``max_attempts``, then the delivery is marked failed."""
+    """Sends due deliveries; an answer other than 2xx, or none, or an email the SMTP server
+    refuses, is retried with exponential backoff until ``max_attempts``, then the delivery is
+    marked failed."""
 
     def __init__(
         self,
@@ -83,11 +87,13 @@ class Deliverer:
         *,
         max_attempts: int,
         transport: httpx.BaseTransport | None = None,
+        mailer: Mailer | None = None,
     ) -> None:
         self._database = database
         self._clock = clock
         self._max_attempts = max_attempts
         self._transport = transport
+        self._mailer = mailer
 
     def _claim(self) -> list[_Due]:
         # A read first: an idle worker must not take SQLite's write lock every interval.
@@ -125,6 +131,8 @@ class Deliverer:
         return delivered
 
     def _send(self, client: httpx.Client, due: _Due) -> str | None:
+        if due.purpose == "email":
+            return self._mail(due)
         headers = {"Content-Type": "application/json", **due.headers}
         if due.secret:
             now = self._clock.now_ms()
@@ -137,6 +145,16 @@ class Deliverer:
         if 200 <= answer.status_code < 300:
             return None
         return f"HTTP {answer.status_code}"
+
+    def _mail(self, due: _Due) -> str | None:
+        if self._mailer is None:
+            return "no SMTP server is configured"
+        message = json.loads(due.body)
+        try:
+            self._mailer.send(message["to"], message["subject"], message["text"])
+        except (smtplib.SMTPException, OSError) as exc:
+            return f"{type(exc).__name__}: {exc}"[:1000]
+        return None
 
     def _record(self, delivery_id: int, error: str | None) -> None:
         with self._database.transaction(write=True) as session:

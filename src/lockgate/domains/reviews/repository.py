@@ -68,6 +68,25 @@ def for_entity(
     return rows, total
 
 
+def open_for_entities(
+    session: Session, project_id: str, entity_type: str, entity_ids: Sequence[str]
+) -> Sequence[Review]:
+    """The open reviews of the given entities, newest first, in one query."""
+    if not entity_ids:
+        return []
+    query = (
+        select(Review)
+        .where(
+            Review.project_id == project_id,
+            Review.entity_type == entity_type,
+            Review.entity_id.in_(list(entity_ids)),
+            Review.status.in_(OPEN_STATUSES),
+        )
+        .order_by(Review.created_time.desc(), Review.id.desc())
+    )
+    return session.scalars(query).all()
+
+
 def has_overdue_validation(session: Session, now_ms: int) -> bool:
     return (
         session.scalar(

@@ -137,19 +137,17 @@ def review_dto(review: Review) -> dict[str, Any]:
     }
 
 
+def _active_dto(review: Review) -> dict[str, Any]:
+    return {"reviewID": review.id, "reviewStatus": review.status, "description": review.description}
+
+
 def active_review(
     session: Session, project_id: str, entity_type: str, entity_id: str
 ) -> dict[str, Any] | None:
     rows, _ = repository.for_entity(
         session, project_id, entity_type, entity_id, limit=1, open_only=True
     )
-    if not rows:
-        return None
-    return {
-        "reviewID": rows[0].id,
-        "reviewStatus": rows[0].status,
-        "description": rows[0].description,
-    }
+    return _active_dto(rows[0]) if rows else None
 
 
 def with_active_review(
@@ -158,6 +156,22 @@ def with_active_review(
     """An entity as the API shows it, with ``activeReview`` when a review is open."""
     active = active_review(session, project_id, entity_type, dto["id"])
     return {**dto, "activeReview": active} if active else dto
+
+
+def with_active_reviews(
+    session: Session, project_id: str, entity_type: str, dtos: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """A page of entities, each with ``activeReview`` when a review of it is open: one query
+    for the page, the newest open review of each entity."""
+    newest: dict[str, Review] = {}
+    for review in repository.open_for_entities(
+        session, project_id, entity_type, [d["id"] for d in dtos]
+    ):
+        newest.setdefault(review.entity_id, review)
+    return [
+        {**d, "activeReview": _active_dto(newest[d["id"]])} if d["id"] in newest else d
+        for d in dtos
+    ]
 
 
 def committed_dto(session: Session, review: Review) -> dict[str, Any]:
@@ -298,13 +312,14 @@ def _reviewers(body: ReviewCreate | ReviewUpdate) -> list[dict[str, str]] | None
 def create(
     session: Session,
     change: Change,
-    approver: Approver,
     entity_type: str,
     entity_id: str,
     body: ReviewCreate,
 ) -> Review:
     """``POST /{kind}/{id}/reviews``: a review of the change the body describes."""
     incoming.settle_before(session)  # before the first statement (see ``begin``)
+    # Read after the settling: a personal key's approver is read from the database.
+    approver = people.approver_of(session, change.project_id, change.actor)
     READERS[entity_type](session, change.project_id, entity_id)  # 404 for an unknown entity
     run = _runner(session, change, entity_type, entity_id, body)
     return propose(

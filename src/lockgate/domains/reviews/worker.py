@@ -10,6 +10,7 @@ from lockgate.domains.reviews import repository, validation
 from lockgate.domains.reviews.outbox import Deliverer
 from lockgate.kit.clock import Clock
 from lockgate.kit.db import Database
+from lockgate.kit.mail import Mailer
 
 
 class ReviewWorker:
@@ -20,10 +21,13 @@ class ReviewWorker:
         *,
         max_attempts: int,
         transport: httpx.BaseTransport | None = None,
+        mailer: Mailer | None = None,
     ) -> None:
         self._database = database
         self._clock = clock
-        self.deliverer = Deliverer(database, clock, max_attempts=max_attempts, transport=transport)
+        self.deliverer = Deliverer(
+            database, clock, max_attempts=max_attempts, transport=transport, mailer=mailer
+        )
 
     def expire_validations(self) -> int:
         with self._database.transaction(write=False) as session:

@@ -182,3 +182,20 @@ def is_team_member(session: Session, project_id: str, team_id: str, user_id: str
 def is_team_admin(session: Session, project_id: str, team_id: str, user_id: str) -> bool:
     found = team(session, project_id, team_id)
     return found is not None and found.has_admin(user_id)
+
+
+def emails_of(session: Session, project_id: str, ids_or_emails: list[str]) -> list[str]:
+    """The emails of the members named by id or by email, in order, unknown ones left out."""
+    rows = repository.users_by_ids(session, ids_or_emails)
+    by_id = {u.id: u.email for u in rows if u.project_id == project_id}
+    by_email = {
+        u.email_key: u.email for u in repository.users_by_emails(session, project_id, ids_or_emails)
+    }
+    found = (by_id.get(i) or by_email.get(repository.email_key(i)) for i in ids_or_emails)
+    return list(dict.fromkeys(e for e in found if e))
+
+
+def emails_with_permission(session: Session, project_id: str, permission: str) -> list[str]:
+    """The emails of the members whose role holds ``permission``."""
+    rows, _ = repository.list_users(session, project_id)
+    return [u.email for u in rows if permission in role_permissions(session, project_id, u.role)]

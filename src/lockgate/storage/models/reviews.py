@@ -71,15 +71,16 @@ class Review(Base):
 
 
 class OutboxDelivery(Base):
-    """An HTTP POST to send: written in the transaction that decided it, sent after commit by
-    the delivery worker, retried with backoff, never lost to a crash in between."""
+    """An HTTP POST or an email (``url`` ``mailto:<address>``, ``body`` ``{to, subject,
+    text}``) to send: written in the transaction that decided it, sent after commit by the
+    delivery worker, retried with backoff, never lost to a crash in between."""
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_time"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     project_id: Mapped[str] = mapped_column(String(32))
-    purpose: Mapped[str] = mapped_column(String(40))  # precommit | notification
+    purpose: Mapped[str] = mapped_column(String(40))  # precommit | notification | email
     url: Mapped[str] = mapped_column(String(2000))
     headers: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     body: Mapped[str] = mapped_column(Text)

@@ -20,7 +20,7 @@ from lockgate.domains.configs.schemas import (
     MultiRuleIn,
     UnarchiveIn,
 )
-from lockgate.domains.reviews.service import with_active_review
+from lockgate.domains.reviews.service import with_active_review, with_active_reviews
 from lockgate.domains.rules.schemas import RuleIn
 from lockgate.faces.console.context import Console
 from lockgate.faces.console.envelope import (
@@ -61,6 +61,7 @@ def list_configs(
     data, total = service.list_(
         ctx.session, ctx.project_id, flt, offset=page.offset, limit=page.limit
     )
+    data = with_active_reviews(ctx.session, ctx.project_id, "dynamic_config", data)
     return paginated("Dynamic Configs listed successfully.", data, total, page, request)
 
 

@@ -24,7 +24,7 @@ from lockgate.domains.experiments.schemas import (
 )
 from lockgate.domains.pulse import service as pulse_service
 from lockgate.domains.pulse.schemas import LoadPulseIn
-from lockgate.domains.reviews.service import with_active_review
+from lockgate.domains.reviews.service import with_active_review, with_active_reviews
 from lockgate.faces.console.context import Console
 from lockgate.faces.console.envelope import (
     Page,
@@ -69,6 +69,7 @@ def list_experiments(
     data, total = service.list_(
         ctx.session, ctx.project_id, flt, offset=page.offset, limit=page.limit
     )
+    data = with_active_reviews(ctx.session, ctx.project_id, "experiment", data)
     return paginated("Experiments listed successfully.", data, total, page, request)
 
 

@@ -21,7 +21,7 @@ from lockgate.domains.gates.schemas import (
     ResolveAlertIn,
     UnarchiveIn,
 )
-from lockgate.domains.reviews.service import with_active_review
+from lockgate.domains.reviews.service import with_active_review, with_active_reviews
 from lockgate.domains.rules.schemas import RuleIn
 from lockgate.errors import InvalidInput
 from lockgate.faces.console.context import Console
@@ -91,6 +91,7 @@ def list_gates(
     data, total = service.list_(
         ctx.session, ctx.project_id, columns, documents, offset=page.offset, limit=page.limit
     )
+    data = with_active_reviews(ctx.session, ctx.project_id, "gate", data)
     return paginated("Gates listed successfully.", data, total, page, request)
 
 

@@ -61,7 +61,7 @@ def _add_review_routes(segment: str, entity_type: str) -> None:
     base = f"/{segment}/{{id}}/reviews"
 
     def create_review(ctx: Console, id: str, body: ReviewCreate) -> dict[str, Any]:
-        review = service.create(ctx.session, ctx.change, ctx.approver, entity_type, id, body)
+        review = service.create(ctx.session, ctx.change, entity_type, id, body)
         return single(f"{label} review created successfully.", service.review_dto(review))
 
     def list_reviews(

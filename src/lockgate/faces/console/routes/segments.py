@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
 
-from lockgate.domains.reviews.service import with_active_review
+from lockgate.domains.reviews.service import with_active_review, with_active_reviews
 from lockgate.domains.segments import id_lists, service
 from lockgate.domains.segments.schemas import IdsBody, SegmentCreate, UserStoreIdsBody
 from lockgate.faces.console.context import Console
@@ -23,6 +23,7 @@ def list_segments(
     ctx: Console, request: Request, page: Page = Depends(page_params)
 ) -> dict[str, Any]:
     data, total = service.list_(ctx.session, ctx.project_id, offset=page.offset, limit=page.limit)
+    data = with_active_reviews(ctx.session, ctx.project_id, "segment", data)
     return paginated("Segments listed successfully.", data, total, page, request)
 
 

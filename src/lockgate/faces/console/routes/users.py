@@ -6,6 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
+from lockgate.domains.entities import service as entities
+from lockgate.domains.environments import service as environments
 from lockgate.domains.users import service, teams
 from lockgate.domains.users.schemas import TeamCreate, TeamPatch, UserInvites, UserUpdate
 from lockgate.faces.console.context import Console
@@ -56,7 +58,11 @@ def update_team(ctx: Console, id: str, body: TeamPatch) -> dict[str, Any]:
 
 @router.delete("/users/teams/{id}")
 def delete_team(ctx: Console, id: str) -> dict[str, Any]:
-    teams.delete(ctx.session, ctx.change, id)
+    # One transaction (the request's): the team goes, and with it every reference to it.
+    change = ctx.change
+    teams.delete(ctx.session, change, id)
+    entities.release_team(ctx.session, change, id)
+    environments.release_team(ctx.session, change, id)
     return message_only("Team deleted successfully")
 
 
