@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from lockgate.domains.audit import repository
 from lockgate.domains.audit.action_types import ACTION_TYPES
 from lockgate.errors import InvalidInput
-from lockgate.kit.actor import Actor
+from lockgate.kit.actor import Actor, Change
 from lockgate.kit.ids import random_id
 from lockgate.storage.models import AuditLog, EntityVersion
 
@@ -63,6 +63,36 @@ def record_audit(
     )
     repository.add(session, entry)
     return entry
+
+
+def audit_change(
+    session: Session,
+    change: Change,
+    *,
+    entity_type: str,
+    entity_id: str,
+    name: str,
+    action_type: str,
+    change_log: str,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    tags: Sequence[str] = (),
+) -> AuditLog:
+    """``record_audit`` for a service holding the request's ``Change``: who, where, when."""
+    return record_audit(
+        session,
+        project_id=change.project_id,
+        actor=change.actor,
+        now_ms=change.now_ms,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        name=name,
+        action_type=action_type,
+        change_log=change_log,
+        before=before,
+        after=after,
+        tags=tags,
+    )
 
 
 def record_version(

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from lockgate.domains.appids.resolve import resolve_target_apps
 from lockgate.domains.audit import repository as history_repository
-from lockgate.domains.audit.service import record_audit, record_version
+from lockgate.domains.audit.service import audit_change, record_version
 from lockgate.domains.entities import limits, repository, teams, writes
 from lockgate.domains.entities.kinds import ALL_KINDS, HOLDOUT, PARAM_STORE, EntityKind
 from lockgate.domains.entities.references import (
@@ -288,11 +288,9 @@ def _audit(
 ) -> None:
     """The audit entry of a change (tagged with the entity's tags), and a spec revision when
     SDKs download the kind."""
-    record_audit(
+    audit_change(
         session,
-        project_id=change.project_id,
-        actor=change.actor,
-        now_ms=change.now_ms,
+        change,
         entity_type=kind.entity_type,
         entity_id=entity_id,
         name=entity_id,

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from lockgate.domains.audit.service import record_audit
+from lockgate.domains.audit.service import audit_change, record_audit
 from lockgate.domains.entities import repository as entities_repository
 from lockgate.domains.entities.kinds import ALL_KINDS
 from lockgate.domains.entities.references import environments_in, rename_environments
@@ -231,11 +231,9 @@ def release_team(session: Session, change: Change, team_id: str) -> None:
         if env.required_review_group_id == team_id:
             env.required_review_group_id = None
     session.flush()
-    record_audit(
+    audit_change(
         session,
-        project_id=change.project_id,
-        actor=change.actor,
-        now_ms=change.now_ms,
+        change,
         entity_type="environments",
         entity_id=change.project_id,
         name="environments",

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from lockgate.domains.audit.service import record_audit
+from lockgate.domains.audit.service import audit_change
 from lockgate.domains.projects import repository
 from lockgate.domains.users.access import role_permissions
 from lockgate.domains.users.permissions import OWNER, built_in_role
@@ -65,11 +65,9 @@ def _audit(
     before: dict[str, Any],
     after: dict[str, Any],
 ) -> None:
-    record_audit(
+    audit_change(
         session,
-        project_id=change.project_id,
-        actor=change.actor,
-        now_ms=change.now_ms,
+        change,
         entity_type="project",
         entity_id=project.id,
         name=project.name,

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, SessionTransaction
 
-from lockgate.domains.audit.service import record_audit
+from lockgate.domains.audit.service import audit_change
 from lockgate.domains.configs import service as configs
 from lockgate.domains.configs.schemas import ConfigPartialUpdate
 from lockgate.domains.entities import service as entities
@@ -107,11 +107,9 @@ def _audit_action(entity_type: str, event: str) -> str:
 
 
 def _audit(session: Session, change: Change, review: Review, event: str, text: str) -> None:
-    record_audit(
+    audit_change(
         session,
-        project_id=change.project_id,
-        actor=change.actor,
-        now_ms=change.now_ms,
+        change,
         entity_type=review.entity_type,
         entity_id=review.entity_id,
         name=review.entity_id,

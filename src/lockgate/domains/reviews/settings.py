@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from lockgate.domains.audit.service import record_audit
+from lockgate.domains.audit.service import audit_change
 from lockgate.domains.reviews import repository
 from lockgate.domains.reviews.schemas import ReviewSettingsIn
 from lockgate.errors import InvalidInput
@@ -67,11 +67,9 @@ def replace(session: Session, change: Change, body: ReviewSettingsIn) -> dict[st
         old = {k: v for k, v in before.items() if k in keys}
         new = {k: v for k, v in after.items() if k in keys}
         if old != new:
-            record_audit(
+            audit_change(
                 session,
-                project_id=change.project_id,
-                actor=change.actor,
-                now_ms=change.now_ms,
+                change,
                 entity_type="project",
                 entity_id=change.project_id,
                 name=change.project_id,
@@ -137,11 +135,9 @@ def webhook_summary(session: Session, project_id: str) -> dict[str, Any]:
 
 
 def _audit_setting(session: Session, change: Change, action: str, after: dict[str, Any]) -> None:
-    record_audit(
+    audit_change(
         session,
-        project_id=change.project_id,
-        actor=change.actor,
-        now_ms=change.now_ms,
+        change,
         entity_type="project",
         entity_id=change.project_id,
         name=change.project_id,

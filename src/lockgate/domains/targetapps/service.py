@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lockgate.domains.appids import repository
-from lockgate.domains.audit.service import record_audit
+from lockgate.domains.audit.service import audit_change
 from lockgate.domains.entities import service as entities
 from lockgate.domains.entities.kinds import (
     AUTOTUNE,
@@ -194,11 +194,9 @@ def delete(session: Session, change: Change, app_id: str) -> None:
             # A key keeps a primary app while it has any: the first secondary one moves up.
             key.primary_target_app = secondary.pop(0) if secondary else None
         key.secondary_target_apps = secondary or None
-        record_audit(
+        audit_change(
             session,
-            project_id=change.project_id,
-            actor=change.actor,
-            now_ms=change.now_ms,
+            change,
             entity_type="key",
             entity_id=key.id,
             name=key.id,
@@ -218,11 +216,9 @@ def _audit(
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
 ) -> None:
-    record_audit(
+    audit_change(
         session,
-        project_id=change.project_id,
-        actor=change.actor,
-        now_ms=change.now_ms,
+        change,
         entity_type="target_app",
         entity_id=app.id,
         name=app.name,

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from lockgate.domains.audit.service import record_audit
+from lockgate.domains.audit.service import audit_change
 from lockgate.domains.users import repository
 from lockgate.domains.users.permissions import PERMISSION_KEYS, PERMISSIONS, built_in_role
 from lockgate.domains.users.schemas import RoleCreate, RoleUpdate
@@ -46,11 +46,9 @@ def _audit(
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
 ) -> None:
-    record_audit(
+    audit_change(
         session,
-        project_id=change.project_id,
-        actor=change.actor,
-        now_ms=change.now_ms,
+        change,
         entity_type="role",
         entity_id=name,
         name=name,

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from lockgate.domains.audit.service import record_audit
+from lockgate.domains.audit.service import audit_change
 from lockgate.domains.users import repository
 from lockgate.domains.users.permissions import ASSIGNABLE_BUILT_IN, OWNER, built_in_role
 from lockgate.domains.users.schemas import UserInvites, UserUpdate
@@ -83,11 +83,9 @@ def _audit(
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
 ) -> None:
-    record_audit(
+    audit_change(
         session,
-        project_id=change.project_id,
-        actor=change.actor,
-        now_ms=change.now_ms,
+        change,
         entity_type="user",
         entity_id=email,
         name=email,

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lockgate.domains.appids.resolve import resolve_target_apps
-from lockgate.domains.audit.service import record_audit
+from lockgate.domains.audit.service import audit_change
 from lockgate.domains.users import repository
 from lockgate.domains.users.schemas import TeamCreate, TeamPatch
 from lockgate.domains.users.service import user_dto
@@ -134,11 +134,9 @@ def _audit(
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
 ) -> None:
-    record_audit(
+    audit_change(
         session,
-        project_id=change.project_id,
-        actor=change.actor,
-        now_ms=change.now_ms,
+        change,
         entity_type="team",
         entity_id=team_id,
         name=name,
