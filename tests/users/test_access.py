@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
+from argon2 import PasswordHasher
 
 from lockgate.domains.projects.service import SYSTEM_ACTOR, Bootstrap, bootstrap
 from lockgate.domains.users import access, signin
@@ -10,7 +13,7 @@ from lockgate.domains.users import service as users_service
 from lockgate.domains.users.permissions import BUILT_IN_ROLES, PERMISSIONS
 from lockgate.errors import InvalidInput, LockgateError, NotFound
 from lockgate.kit.db import Database
-from lockgate.kit.passwords import hash_password, verify_password
+from lockgate.kit.passwords import hash_password, needs_rehash, verify_password
 from tests.contract.client import ContractClient
 from tests.users.support import ROLES, TEAMS, add_member, team_body
 
@@ -53,14 +56,78 @@ def test_access__members_permissions_and_teams(
         assert access.team(session, pid, "nope") is None
 
 
-def test_passwords__salted_scrypt__verified() -> None:
+def _scrypt_hash(password: str, salt: bytes = b"0123456789abcdef") -> str:
+    """A hash as Lockgate wrote them before argon2id: scrypt, n=2**14, r=8, p=1."""
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
+    return f"scrypt${2**14}$8$1${salt.hex()}${digest.hex()}"
+
+
+def test_passwords__salted_argon2id__verified() -> None:
     stored = hash_password("correct horse")
-    assert stored.startswith("scrypt$") and "correct" not in stored
+    assert stored.startswith("$argon2id$") and "correct" not in stored
     assert stored != hash_password("correct horse")  # salted
     assert verify_password("correct horse", stored)
     assert not verify_password("wrong", stored)
+    assert not needs_rehash(stored)
     assert not verify_password("x", None) and not verify_password("x", "md5$1$2$3$aa$bb")
     assert not verify_password("x", "garbage")
+    assert not verify_password("x", "$argon2id$v=19$m=65536,t=3,p=4$garbage")
+
+
+def test_passwords__older_scrypt_hash__verifies_and_needs_rehash() -> None:
+    stored = _scrypt_hash("correct horse")
+    assert verify_password("correct horse", stored)
+    assert not verify_password("wrong", stored)
+    assert needs_rehash(stored)
+    weaker = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash("correct horse")
+    assert verify_password("correct horse", weaker) and needs_rehash(weaker)
+
+
+def _stored_hash(db: Database, pid: str, email: str) -> str | None:
+    with db.transaction(write=False) as session:
+        return users_service.load(session, pid, email).password_hash
+
+
+def test_sign_in__scrypt_hash__upgraded_to_argon2id_once(db: Database, project: Bootstrap) -> None:
+    # Given a member whose password hash predates argon2id
+    add_member(db, project, "ann@example.com", "Member")
+    pid = project.project.id
+    with db.transaction() as session:
+        users_service.load(session, pid, "ann@example.com").password_hash = _scrypt_hash("s3cret")
+    # When a wrong password is tried, nothing changes
+    with db.transaction(write=False) as session:
+        assert signin.sign_in(session, pid, "ann@example.com", "wrong") is None
+    assert _stored_hash(db, pid, "ann@example.com") == _scrypt_hash("s3cret")
+    # When the right one signs in, the hash is replaced by an argon2id hash of the same password
+    with db.transaction(write=False) as session:
+        signed_in = signin.sign_in(session, pid, "ann@example.com", "s3cret")
+    assert signed_in is not None and signed_in.stale_hash
+    with db.transaction() as session:
+        assert signin.upgrade_hash(session, signed_in, "s3cret")
+    upgraded = _stored_hash(db, pid, "ann@example.com")
+    assert upgraded is not None and upgraded.startswith("$argon2id$")
+    assert verify_password("s3cret", upgraded)
+    # Then the next sign-in finds nothing to upgrade
+    with db.transaction(write=False) as session:
+        again = signin.sign_in(session, pid, "ann@example.com", "s3cret")
+    assert again is not None and not again.stale_hash
+
+
+def test_upgrade_hash__password_changed_meanwhile__keeps_the_new_one(
+    db: Database, project: Bootstrap
+) -> None:
+    add_member(db, project, "ann@example.com", "Member")
+    pid = project.project.id
+    with db.transaction() as session:
+        users_service.load(session, pid, "ann@example.com").password_hash = _scrypt_hash("old")
+    with db.transaction(write=False) as session:
+        signed_in = signin.sign_in(session, pid, "ann@example.com", "old")
+    assert signed_in is not None and signed_in.stale_hash
+    with db.transaction() as session:
+        users_service.set_password(session, pid, "ann@example.com", "new-pass")
+    with db.transaction() as session:
+        assert not signin.upgrade_hash(session, signed_in, "old")
+    assert verify_password("new-pass", _stored_hash(db, pid, "ann@example.com"))
 
 
 def test_bootstrap__owner_email__creates_the_owner_once(db: Database) -> None:

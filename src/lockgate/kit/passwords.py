@@ -1,4 +1,7 @@
-"""Sign-in passwords: generated, salted and hashed with scrypt; the clear text is never kept."""
+"""Sign-in passwords: generated, salted and hashed with argon2id (argon2-cffi); the clear text is
+never kept. Hashes written before argon2 (salted scrypt) still verify, and ``needs_rehash``
+says when a stored hash should be replaced by an argon2id one at the next successful sign-in
+(docs/operations.md, "Web console passwords")."""
 
 from __future__ import annotations
 
@@ -6,10 +9,14 @@ import hashlib
 import hmac
 import secrets
 
-# scrypt cost: 16 MiB of memory per hash, about 50 ms; stored with the hash so it can rise.
-_N, _R, _P = 2**14, 8, 1
-_SALT_BYTES = 16
-_SCHEME = "scrypt"
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+# argon2-cffi's defaults (RFC 9106, low-memory profile: 64 MiB, 3 passes, 4 lanes); the
+# parameters travel in the hash, so raising them later rehashes members as they sign in.
+_HASHER = PasswordHasher()
+_ARGON2 = "$argon2id$"
+_SCRYPT = "scrypt"
 
 
 def new_password() -> str:
@@ -18,17 +25,13 @@ def new_password() -> str:
 
 
 def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(_SALT_BYTES)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=_N, r=_R, p=_P)
-    return f"{_SCHEME}${_N}${_R}${_P}${salt.hex()}${digest.hex()}"
+    return _HASHER.hash(password)
 
 
-def verify_password(password: str, stored: str | None) -> bool:
-    if not stored:
-        return False
+def _verify_scrypt(password: str, stored: str) -> bool:
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != _SCHEME:
+        if scheme != _SCRYPT:
             return False
         computed = hashlib.scrypt(
             password.encode("utf-8"), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p)
@@ -36,3 +39,25 @@ def verify_password(password: str, stored: str | None) -> bool:
     except ValueError:
         return False
     return hmac.compare_digest(computed.hex(), digest)
+
+
+def verify_password(password: str, stored: str | None) -> bool:
+    if not stored:
+        return False
+    if stored.startswith(_ARGON2):
+        try:
+            return _HASHER.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
+    return _verify_scrypt(password, stored)
+
+
+def needs_rehash(stored: str | None) -> bool:
+    """Whether a hash that just verified should be replaced: any scrypt hash, or an argon2 hash
+    made with weaker parameters than today's."""
+    if not stored or not stored.startswith(_ARGON2):
+        return True
+    try:
+        return _HASHER.check_needs_rehash(stored)
+    except InvalidHashError:
+        return True

@@ -108,7 +108,7 @@ def create(
     owner: bool = False,
 ) -> tuple[User, str]:
     """Add a member and return them with their sign-in password (generated unless given),
-    which is kept only as a salted scrypt hash."""
+    which is kept only as a salted argon2id hash."""
     email = checked_email(email)
     canonical = OWNER if owner else resolve_role(session, change.project_id, role)
     if repository.user_by_email(session, change.project_id, email) is not None:

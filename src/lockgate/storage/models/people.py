@@ -25,7 +25,8 @@ class User(Base):
     last_name: Mapped[str] = mapped_column(String(200), default="")
     # Admin, Member, Read Only, Owner or a custom role's name (docs/console.md §Roles).
     role: Mapped[str] = mapped_column(String(100))
-    # scrypt$<n>$<r>$<p>$<salt hex>$<hash hex>, for the web console's sign-in; never logged.
+    # An argon2id PHC string ($argon2id$v=19$m=…), or scrypt$<n>$<r>$<p>$<salt>$<hash> from
+    # before argon2 (replaced at the next sign-in); for the web console's sign-in, never logged.
     password_hash: Mapped[str | None] = mapped_column(String(300), default=None)
     created_time: Mapped[int] = mapped_column(BigInteger)
 

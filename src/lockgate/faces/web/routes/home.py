@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from lockgate.domains.audit import service as audit_service
 from lockgate.domains.projects import repository as projects_repository
-from lockgate.domains.users.signin import sign_in
+from lockgate.domains.users.signin import sign_in, upgrade_hash
 from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, pager, render
 from lockgate.faces.web.session import COOKIE, SESSION_MS, SignInThrottle, Web
 from lockgate.kit.db import Database
@@ -69,10 +69,15 @@ def login(
         return _login_page(request, 429, THROTTLED, next, email)
     with database.transaction(write=False) as session:
         project = projects_repository.first_project(session)
-        member = sign_in(session, project.id, email, password) if project else None
-    if member is None:
+        signed_in = sign_in(session, project.id, email, password) if project else None
+    if signed_in is None:
         throttle.failed(email, now_ms)
         return _login_page(request, 401, WRONG, next, email)
+    if signed_in.stale_hash:
+        # Only now a write: most sign-ins take no writer lock (docs/operations.md).
+        with database.transaction() as session:
+            upgrade_hash(session, signed_in, password)
+    member = signed_in.member
     throttle.succeeded(email)
     data = state.web_sessions.new(member.project_id, member.id, state.clock.now_ms())
     response = RedirectResponse(_safe_next(next), status_code=303)
