@@ -161,6 +161,10 @@ def replace_team_members(
     session.flush()
 
 
+def leave_teams(session: Session, user_id: str) -> None:
+    session.execute(delete(TeamMember).where(TeamMember.user_id == user_id))
+
+
 def join_team(session: Session, team_id: str, user_id: str) -> None:
     if session.get(TeamMember, (team_id, user_id)) is None:
         add(session, TeamMember(team_id=team_id, user_id=user_id, is_admin=False))

@@ -27,6 +27,7 @@ from lockgate.storage.models import User, UserInvite
 
 USER_NOT_FOUND = "User not found."
 OWNER_FIXED = "The Owner role cannot be given or taken through the API."
+OWNER_STAYS = "The Owner cannot be removed from the project."
 # Loose on purpose: one @, something on each side, a dot in the domain, no spaces.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -181,6 +182,23 @@ def update(session: Session, change: Change, email: str, body: UserUpdate) -> Us
         log = "Updated user role" if before["role"] != after["role"] else "Updated user"
         _audit(session, change, user.email, "user_role_update", log, before, after)
     return user
+
+
+def remove(session: Session, change: Change, email: str) -> None:
+    """Take a member out of the project: their teams and personal console keys go with them.
+    The Owner stays, and nobody removes themselves (a project always keeps someone who can
+    sign in and administer it)."""
+    user = load(session, change.project_id, email, lock=True)
+    if user.role == OWNER:
+        raise Forbidden(OWNER_STAYS)
+    if user.id == change.actor.id:
+        raise InvalidInput.field("email", "you cannot remove yourself")
+    before = user_dto(user)
+    repository.delete_user_keys(session, user.id)
+    repository.leave_teams(session, user.id)
+    repository.remove(session, user)
+    session.flush()
+    _audit(session, change, user.email, "company_member_remove", "Removed user", before, None)
 
 
 def _team_ids(session: Session, project_id: str, teams: Sequence[str]) -> list[str]:

@@ -12,6 +12,8 @@ from lockgate.faces.web.routes.catalogs import router as catalogs_router
 from lockgate.faces.web.routes.gates import router as gates_router
 from lockgate.faces.web.routes.home import router as home_router
 from lockgate.faces.web.routes.keys import router as keys_router
+from lockgate.faces.web.routes.members import router as members_router
+from lockgate.faces.web.routes.settings import router as settings_router
 from lockgate.faces.web.session import SessionCodec, SignInThrottle, load_secret
 from lockgate.kit.settings import Settings
 
@@ -24,7 +26,14 @@ CSP = (
 
 def web_router() -> APIRouter:
     router = APIRouter()
-    for child in (home_router, gates_router, catalogs_router, keys_router):
+    for child in (
+        home_router,
+        gates_router,
+        catalogs_router,
+        keys_router,
+        settings_router,
+        members_router,
+    ):
         router.include_router(child)
     return router
 
