@@ -88,8 +88,7 @@ def add_member(
 ) -> Response:
     ctx.require(INVITE_PERMISSION)
     try:
-        if len(email) > 300 or len(first_name) > 200 or len(last_name) > 200:
-            raise InvalidInput("Email is at most 300 characters, names at most 200.")
+        validated(UserUpdate, {"firstName": first_name, "lastName": last_name})  # bounds
         user, password = users.create(
             ctx.session,
             ctx.change,
