@@ -27,9 +27,7 @@ SignIn = Callable[[str, str], tuple[ContractClient, str]]
 
 
 @pytest.fixture()
-def sign_in(
-    app: FastAPI, db: Database, project: Bootstrap, clock: ManualClock
-) -> Iterator[SignIn]:
+def sign_in(app: FastAPI, db: Database, project: Bootstrap, clock: ManualClock) -> Iterator[SignIn]:
     """Add a member with ``role`` and sign them in; returns their client and CSRF token."""
     with ExitStack() as stack:
 
@@ -112,7 +110,11 @@ BAD_INPUT = [
     ("/ui/settings/target_apps/{app}", {"name": "  "}, "name: must not be blank"),
     ("/ui/settings/target_apps/assign", {"target_app": "{app}", "gate": "nope"}, "[nope]"),
     ("/ui/settings/members", {"email": "not-an-email", "role": MEMBER}, "is not an email"),
-    ("/ui/settings/members", {"email": "a@acme.com", "role": "Boss"}, "unknown role &#39;Boss&#39;"),
+    (
+        "/ui/settings/members",
+        {"email": "a@acme.com", "role": "Boss"},
+        "unknown role &#39;Boss&#39;",
+    ),
     (
         "/ui/settings/members",
         {"email": "a@acme.com", "role": MEMBER, "first_name": "y" * 201},
@@ -204,9 +206,7 @@ SETTINGS_PAGES = [
 
 def _denied(role: str) -> list[tuple[str, str, dict[str, str]]]:
     return [
-        (role, path, form)
-        for path, form in CHANGES
-        if role == READ_ONLY or path not in MEMBER_MAY
+        (role, path, form) for path, form in CHANGES if role == READ_ONLY or path not in MEMBER_MAY
     ]
 
 
@@ -248,7 +248,7 @@ def test_settings_page__admin__controls_enabled(sign_in: SignIn) -> None:
     client, _ = sign_in("admin@acme.com", ADMIN)
     for page in SETTINGS_PAGES:
         text = client.get(page).text
-        assert " disabled title=\"Only Owners" not in text and "lacks the" not in text
+        assert ' disabled title="Only Owners' not in text and "lacks the" not in text
 
 
 def test_change_role__admin_on_the_owner__403_and_owner_kept(
@@ -291,9 +291,7 @@ def test_add_member__password_shown_once__signs_in_and_audited(
         assert signed.status_code == 303
 
 
-def test_remove_member__gone_from_the_api_and_audited(
-    api: ContractClient, sign_in: SignIn
-) -> None:
+def test_remove_member__gone_from_the_api_and_audited(api: ContractClient, sign_in: SignIn) -> None:
     sign_in("other@acme.com", MEMBER)
     client, csrf = sign_in("admin@acme.com", ADMIN)
     response = client.post("/ui/settings/members/other%40acme.com/remove", data={"csrf": csrf})

@@ -9,6 +9,7 @@ from lockgate.domains.keys import service
 from lockgate.domains.keys.schemas import KeyCreate
 from lockgate.domains.users.permissions import PROJECT_ADMIN_ROLES
 from lockgate.errors import Forbidden, LockgateError
+from lockgate.faces.web.forms import disabled
 from lockgate.faces.web.pages import WebRoute, render
 from lockgate.faces.web.session import Web, WebContext
 
@@ -34,7 +35,6 @@ def _page(
         limit=MAX_KEYS_SHOWN,
     )
     rows = [dict(k, key=k["id"]) for k in keys]
-    disabled = "" if _is_admin(ctx) else ' disabled title="Only Owners and Admins manage keys"'
     return render(
         request,
         "keys.html",
@@ -44,7 +44,7 @@ def _page(
         settings_section="keys",
         status_code=status_code,
         keys=rows,
-        disabled_admin=disabled,
+        disabled_admin=disabled(_is_admin(ctx), "Only Owners and Admins manage keys"),
         **values,
     )
 
