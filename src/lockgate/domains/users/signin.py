@@ -4,14 +4,19 @@ a password hash of an older scheme is replaced by an argon2id one once the passw
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from sqlalchemy.orm import Session
 
 from lockgate.domains.users import access, repository
 from lockgate.kit.passwords import hash_password, needs_rehash, verify_password
 
-# Compared against when the email is unknown, so a wrong email costs as long as a wrong password.
-_DECOY_HASH = hash_password("lockgate decoy: no member has this password")
+
+@cache
+def _decoy_hash() -> str:
+    """Compared against when the email is unknown, so a wrong email costs as long as a wrong
+    password; made on first use rather than at import, since a hash takes 64 MiB and some time."""
+    return hash_password("lockgate decoy: no member has this password")
 
 
 @dataclass(frozen=True)
@@ -25,7 +30,7 @@ def sign_in(session: Session, project_id: str, email: str, password: str) -> Sig
     """The member of the project whose email and password these are."""
     user = repository.user_by_email(session, project_id, email.strip())
     if user is None:
-        verify_password(password, _DECOY_HASH)
+        verify_password(password, _decoy_hash())
         return None
     if user.password_hash is None or not verify_password(password, user.password_hash):
         return None
