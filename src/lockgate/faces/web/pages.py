@@ -15,6 +15,7 @@ from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 
 from lockgate.errors import Forbidden, LockgateError, NotFound
 from lockgate.faces.web.session import SignInRequired, WebContext
@@ -42,6 +43,11 @@ def render(
         **values,
     }
     return templates.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def disabled_attr(allowed: bool, why: str) -> Markup:
+    """The attributes that disable a control and say why, or nothing when it is allowed."""
+    return Markup("") if allowed else Markup(' disabled title="{}"').format(escape(why))
 
 
 def when(ms: int) -> str:

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from lockgate.cores.compiler.vocabulary import CONDITION_TYPES
 from lockgate.domains.gates import gate_rules, overrides, repository, service
@@ -17,7 +18,15 @@ from lockgate.domains.rules.schemas import ConditionIn, RuleIn
 from lockgate.domains.specs.cache import SpecCache
 from lockgate.errors import InvalidInput, LockgateError, NotFound
 from lockgate.faces.web import vocabulary
-from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, pager, render, templates, when
+from lockgate.faces.web.pages import (
+    PAGE_SIZE,
+    WebRoute,
+    disabled_attr,
+    pager,
+    render,
+    templates,
+    when,
+)
 from lockgate.faces.web.session import Web, WebContext
 
 router = APIRouter(route_class=WebRoute)
@@ -29,8 +38,8 @@ def _status(gate: dict[str, Any]) -> str:
     return str(gate.get("status") or ("In Progress" if gate.get("isEnabled") else "Disabled"))
 
 
-def _disabled(allowed: bool, why: str) -> str:
-    return "" if allowed else f' disabled title="{why}"'
+def _disabled(allowed: bool, why: str) -> Markup:
+    return disabled_attr(allowed, why)
 
 
 @router.get("/ui/gates", include_in_schema=False)

@@ -1,0 +1,482 @@
+"""Experiments: the catalog, and the experiment page (setup, diagnostics, JSON) with its setup
+forms. Every change goes through the experiments domain, as the Console API's do, under the
+review rules; the lifecycle buttons are in ``experiment_lifecycle.py``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, Final
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from lockgate.domains.entities import writes as entity_writes
+from lockgate.domains.experiments import service
+from lockgate.domains.experiments.repository import ExperimentFilter
+from lockgate.domains.experiments.schemas import ExperimentCreate, ExperimentPartialUpdate
+from lockgate.domains.gates import repository as gates_repository
+from lockgate.domains.gates import service as gates_service
+from lockgate.domains.layers import service as layers_service
+from lockgate.domains.metrics import service as metrics_service
+from lockgate.domains.metrics.definitions import split_id
+from lockgate.domains.reviews import people as review_people
+from lockgate.domains.reviews import service as reviews
+from lockgate.errors import InvalidInput, LockgateError, NotFound
+from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, disabled_attr, pager, render, when
+from lockgate.faces.web.session import Web, WebContext
+
+router = APIRouter(route_class=WebRoute)
+
+STATUS_LABELS: Final = {
+    "setup": "Setup",
+    "active": "Active",
+    "decision_made": "Decision made",
+    "abandoned": "Abandoned",
+    "archived": "Archived",
+}
+CHECK_LABELS: Final = {
+    "WAITING": "Waiting",
+    "PASSED": "Passed",
+    "WARNING": "Warning",
+    "FAILED": "Failed",
+}
+TABS: Final = ("setup", "diagnostics", "json")
+PARAMETER_TYPES: Final = (
+    ("string", "Text"),
+    ("number", "Number"),
+    ("boolean", "Boolean"),
+    ("json", "JSON (object or array)"),
+)
+# Pickers list at most this many choices; a bigger catalog is searched on its own page.
+CHOICES_LIMIT: Final = 500
+NEEDS_PRIMARY: Final = "Add a primary metric before starting: results are judged by it."
+REVIEW_NOTICE: Final = "The change needs a review: it was submitted for review, not applied."
+
+
+def href(experiment_id: str, suffix: str = "") -> str:
+    return f"/ui/experiments/{quote(experiment_id, safe='')}{suffix}"
+
+
+def back(experiment_id: str, reviewed: bool = False) -> RedirectResponse:
+    return RedirectResponse(
+        href(experiment_id, "?submitted=review" if reviewed else ""), status_code=303
+    )
+
+
+def reviewed_change(ctx: WebContext, run: Callable[[], object]) -> bool:
+    """Run a change under the review rules, as the Console API does for a caller that respects
+    them: True when it became a pending review instead of being applied."""
+    proposal = reviews.begin(ctx.session)
+    try:
+        run()
+    except BaseException:
+        entity_writes.unwatch(ctx.session)
+        proposal.savepoint.rollback()
+        raise
+    approver = review_people.approver_of(ctx.session, ctx.project_id, ctx.member.actor())
+    return reviews.settle(ctx.session, ctx.change, approver, proposal) is not None
+
+
+# --- catalog --------------------------------------------------------------------------------
+
+
+def _catalog(
+    request: Request,
+    ctx: WebContext,
+    q: str,
+    status: str,
+    page: int,
+    status_code: int = 200,
+    **extra: Any,
+) -> HTMLResponse:
+    page = max(1, page)
+    flt = ExperimentFilter(
+        name_contains=q.strip() or None,
+        statuses=(status,) if status in STATUS_LABELS else (),
+    )
+    found, total = service.list_(
+        ctx.session, ctx.project_id, flt, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+    )
+    rows = [
+        {
+            "href": href(e["id"]),
+            "cells": [
+                e["name"],
+                STATUS_LABELS.get(e["status"], e["status"]),
+                e.get("layerID") or "",
+                f"{e.get('allocation', 0):g}%",
+                when(int(e["startTime"])) if e.get("startTime") else "Not started",
+            ],
+        }
+        for e in found
+    ]
+    return render(
+        request,
+        "catalog.html",
+        ctx,
+        title="Experiments",
+        section="experiments",
+        status_code=status_code,
+        columns=["Name", "Status", "Layer", "Allocation", "Started"],
+        rows=rows,
+        pager=pager(request, page, total),
+        search={
+            "action": "/ui/experiments",
+            "q": q,
+            "status": status,
+            "statuses": list(STATUS_LABELS.items()),
+        },
+        create_action="/ui/experiments",
+        create_what="experiment",
+        create_fields=[
+            {"name": "hypothesis", "label": "Hypothesis", "value": extra.pop("form_hypothesis", "")}
+        ],
+        can_create=ctx.member.can("create_configs"),
+        **extra,
+    )
+
+
+@router.get("/ui/experiments", include_in_schema=False)
+def catalog(
+    request: Request, ctx: Web, q: str = "", status: str = "", page: int = 1
+) -> HTMLResponse:
+    return _catalog(request, ctx, q, status, page)
+
+
+@router.post("/ui/experiments", include_in_schema=False)
+def create(
+    request: Request, ctx: Web, name: str = Form(""), hypothesis: str = Form("")
+) -> Response:
+    ctx.require("create_configs")
+    try:
+        body = ExperimentCreate.model_validate({"name": name.strip(), "hypothesis": hypothesis})
+        created = service.create(ctx.session, ctx.change, body)
+    except LockgateError as exc:
+        ctx.session.rollback()
+        return _catalog(
+            request,
+            ctx,
+            "",
+            "",
+            1,
+            status_code=422,
+            error=exc.message,
+            form_name=name,
+            form_hypothesis=hypothesis,
+        )
+    return back(str(created["id"]))
+
+
+# --- the experiment page --------------------------------------------------------------------
+
+
+def parameter_names(groups: list[dict[str, Any]]) -> list[str]:
+    return list(dict.fromkeys(p for g in groups for p in g.get("parameterValues") or {}))
+
+
+def _shown(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _metric_label(metric: dict[str, Any]) -> str:
+    return f"{metric['name']} ({metric['type']})"
+
+
+def experiment_page(
+    request: Request,
+    ctx: WebContext,
+    experiment_id: str,
+    *,
+    tab: str = "setup",
+    status_code: int = 200,
+    **extra: Any,
+) -> HTMLResponse:
+    experiment = service.read(ctx.session, ctx.project_id, experiment_id)
+    tab = tab if tab in TABS else "setup"
+    status = experiment["status"]
+    groups = experiment["groups"]
+    names = parameter_names(groups)
+    grid = [
+        {"name": p, "values": [_shown((g.get("parameterValues") or {}).get(p, "")) for g in groups]}
+        for p in names
+    ]
+    catalog = metrics_service.list_(
+        ctx.session, ctx.project_id, ctx.clock.now_ms(), show_hidden=False, tags=[]
+    )[:CHOICES_LIMIT]
+    layers, _ = layers_service.list_(ctx.session, ctx.project_id, offset=0, limit=CHOICES_LIMIT)
+    gates, _ = gates_service.list_(
+        ctx.session,
+        ctx.project_id,
+        gates_repository.ColumnFilter(),
+        gates_service.DocumentFilter(),
+        offset=0,
+        limit=CHOICES_LIMIT,
+    )
+    has_primary = bool(experiment.get("primaryMetrics") or experiment.get("primaryMetricTags"))
+    launched = next((g for g in groups if g["id"] == experiment.get("launchedGroupID")), None)
+    can_edit = ctx.member.can("edit_or_delete_configs") and status != "archived"
+    checks = [
+        dict(c, label=CHECK_LABELS.get(c["status"], c["status"]))
+        for c in experiment.get("healthChecks") or []
+    ]
+    if request.query_params.get("submitted") == "review":
+        extra.setdefault("notice", REVIEW_NOTICE)
+    return render(
+        request,
+        "experiment.html",
+        ctx,
+        title=f"Experiment {experiment['name']}",
+        section="experiments",
+        status_code=status_code,
+        experiment=experiment,
+        href=href(experiment_id),
+        tab=tab,
+        status=status,
+        status_label=STATUS_LABELS.get(status, status),
+        launched=launched,
+        decided_on=when(int(experiment["decisionTime"]))[:10]
+        if experiment.get("decisionTime")
+        else "",
+        groups=groups,
+        grid=grid,
+        parameter_types=PARAMETER_TYPES,
+        metric_choices=[(m["id"], _metric_label(m)) for m in catalog],
+        primary=[
+            (f"{m['name']}::{m['type']}", _metric_label(m))
+            for m in experiment.get("primaryMetrics") or []
+        ],
+        secondary=[
+            (f"{m['name']}::{m['type']}", _metric_label(m))
+            for m in experiment.get("secondaryMetrics") or []
+        ],
+        layers=[(layer["id"], layer["name"]) for layer in layers],
+        gate_names=[g["id"] for g in gates],
+        checks=checks,
+        json_text=json.dumps(experiment, indent=2, sort_keys=True),
+        start_reason="" if has_primary else NEEDS_PRIMARY,
+        deciding=request.query_params.get("decide") == "1" and status == "active",
+        disabled_edit=disabled_attr(can_edit, "Your role cannot edit experiments"),
+        disabled_setup=disabled_attr(
+            can_edit and status == "setup",
+            "Only an experiment in setup can change this"
+            if can_edit
+            else "Your role cannot edit experiments",
+        ),
+        disabled_start=disabled_attr(
+            ctx.member.can("start_experiments") and has_primary,
+            NEEDS_PRIMARY if has_primary is False else "Your role cannot start experiments",
+        ),
+        disabled_reset=disabled_attr(
+            ctx.member.can("reset_experiments"), "Your role cannot reset experiments"
+        ),
+        **extra,
+    )
+
+
+@router.get("/ui/experiments/{experiment_id}", include_in_schema=False)
+def page(request: Request, ctx: Web, experiment_id: str, tab: str = "setup") -> HTMLResponse:
+    return experiment_page(request, ctx, experiment_id, tab=tab)
+
+
+def _patch(
+    request: Request, ctx: WebContext, experiment_id: str, build: Callable[[dict[str, Any]], Any]
+) -> Response:
+    """Apply ``build(current experiment)`` (a partial update body) and come back to the page,
+    or show the page again with the refusal and nothing changed."""
+    ctx.require("edit_or_delete_configs")
+    current = service.read(ctx.session, ctx.project_id, experiment_id)
+    try:
+        body = ExperimentPartialUpdate.model_validate(build(current))
+        reviewed = reviewed_change(
+            ctx, lambda: service.patch(ctx.session, ctx.change, experiment_id, body)
+        )
+    except NotFound:
+        raise
+    except LockgateError as exc:
+        ctx.session.rollback()
+        return experiment_page(request, ctx, experiment_id, status_code=422, error=exc.message)
+    return back(experiment_id, reviewed)
+
+
+@router.post("/ui/experiments/{experiment_id}/hypothesis", include_in_schema=False)
+def save_hypothesis(
+    request: Request, ctx: Web, experiment_id: str, hypothesis: str = Form("")
+) -> Response:
+    return _patch(request, ctx, experiment_id, lambda _: {"hypothesis": hypothesis.strip()})
+
+
+def _number(raw: str, what: str) -> float:
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise InvalidInput(f"{what} must be a number from 0 to 100, got {raw!r}.") from exc
+
+
+@router.post("/ui/experiments/{experiment_id}/groups", include_in_schema=False)
+def save_groups(
+    request: Request,
+    ctx: Web,
+    experiment_id: str,
+    group_name: list[str] = Form([]),
+    group_size: list[str] = Form([]),
+) -> Response:
+    def build(current: dict[str, Any]) -> dict[str, Any]:
+        groups = current["groups"]
+        if len(group_name) != len(groups) or len(group_size) != len(groups):
+            raise InvalidInput(f"Send a name and a size for each of the {len(groups)} groups.")
+        return {
+            "groups": [
+                {
+                    **group,
+                    "name": name,
+                    "size": _number(size, f"The size of group {name or index + 1}"),
+                }
+                for index, (group, name, size) in enumerate(
+                    zip(groups, group_name, group_size, strict=True)
+                )
+            ]
+        }
+
+    return _patch(request, ctx, experiment_id, build)
+
+
+def parse_value(raw: str, kind: str, where: str) -> Any:
+    """A parameter value typed into the form, as the type chosen for the parameter."""
+    if kind == "string":
+        return raw
+    if kind == "number":
+        try:
+            number = float(raw)
+        except ValueError as exc:
+            raise InvalidInput(f"{where} must be a number, got {raw!r}.") from exc
+        return int(number) if number.is_integer() else number
+    if kind == "boolean":
+        if raw.strip().lower() not in ("true", "false"):
+            raise InvalidInput(f"{where} must be true or false, got {raw!r}.")
+        return raw.strip().lower() == "true"
+    if kind == "json":
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(
+                f"{where} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
+            ) from exc
+        if not isinstance(value, dict | list):
+            raise InvalidInput(f"{where} must be a JSON object or array.")
+        return value
+    raise InvalidInput(f"Unknown parameter type {kind!r}.")
+
+
+@router.post("/ui/experiments/{experiment_id}/parameters", include_in_schema=False)
+def save_parameter(
+    request: Request,
+    ctx: Web,
+    experiment_id: str,
+    name: str = Form(""),
+    kind: str = Form("string", alias="type"),
+    value: list[str] = Form([]),
+) -> Response:
+    def build(current: dict[str, Any]) -> dict[str, Any]:
+        parameter = name.strip()
+        if not parameter:
+            raise InvalidInput("The parameter needs a name.")
+        groups = current["groups"]
+        if len(value) != len(groups):
+            raise InvalidInput(f"Send one value for each of the {len(groups)} groups.")
+        return {
+            "groups": [
+                {
+                    **group,
+                    "parameterValues": {
+                        **(group.get("parameterValues") or {}),
+                        parameter: parse_value(raw, kind, f"The value for {group['name']}"),
+                    },
+                }
+                for group, raw in zip(groups, value, strict=True)
+            ]
+        }
+
+    return _patch(request, ctx, experiment_id, build)
+
+
+@router.post("/ui/experiments/{experiment_id}/parameters/delete", include_in_schema=False)
+def delete_parameter(
+    request: Request, ctx: Web, experiment_id: str, name: str = Form("")
+) -> Response:
+    def build(current: dict[str, Any]) -> dict[str, Any]:
+        if name not in parameter_names(current["groups"]):
+            raise InvalidInput(f"The experiment has no parameter {name!r}.")
+        return {
+            "groups": [
+                {
+                    **group,
+                    "parameterValues": {
+                        k: v for k, v in (group.get("parameterValues") or {}).items() if k != name
+                    },
+                }
+                for group in current["groups"]
+            ]
+        }
+
+    return _patch(request, ctx, experiment_id, build)
+
+
+@router.post("/ui/experiments/{experiment_id}/allocation", include_in_schema=False)
+def save_allocation(
+    request: Request, ctx: Web, experiment_id: str, allocation: str = Form("")
+) -> Response:
+    return _patch(
+        request,
+        ctx,
+        experiment_id,
+        lambda _: {"allocation": _number(allocation, "The allocation")},
+    )
+
+
+@router.post("/ui/experiments/{experiment_id}/targeting", include_in_schema=False)
+def save_targeting(
+    request: Request, ctx: Web, experiment_id: str, gate: str = Form("")
+) -> Response:
+    return _patch(request, ctx, experiment_id, lambda _: {"targetingGateID": gate.strip()})
+
+
+@router.post("/ui/experiments/{experiment_id}/layer", include_in_schema=False)
+def save_layer(request: Request, ctx: Web, experiment_id: str, layer: str = Form("")) -> Response:
+    return _patch(request, ctx, experiment_id, lambda _: {"layerID": layer.strip() or None})
+
+
+@router.post("/ui/experiments/{experiment_id}/metrics", include_in_schema=False)
+def change_metrics(
+    request: Request,
+    ctx: Web,
+    experiment_id: str,
+    role: str = Form(""),
+    metric: str = Form(""),
+    op: str = Form("add"),
+) -> Response:
+    def build(current: dict[str, Any]) -> dict[str, Any]:
+        key = {"primary": "primaryMetrics", "secondary": "secondaryMetrics"}.get(role)
+        if key is None:
+            raise InvalidInput("Choose primary or secondary metrics.")
+        parts = split_id(metric)
+        if parts is None:
+            raise InvalidInput("Choose a metric from the catalog.")
+        metric_name, metric_type = parts
+        chosen = [m for m in current.get(key) or []]
+        present = any(m["name"] == metric_name and m["type"] == metric_type for m in chosen)
+        if op == "add":
+            if not metrics_service.exists(ctx.session, ctx.project_id, metric_name, metric_type):
+                raise InvalidInput(f"There is no metric {metric_name} ({metric_type}).")
+            if not present:
+                chosen.append({"name": metric_name, "type": metric_type})
+        elif op == "remove":
+            if not present:
+                raise InvalidInput(f"{metric_name} ({metric_type}) is not among these metrics.")
+            chosen = [m for m in chosen if (m["name"], m["type"]) != (metric_name, metric_type)]
+        else:
+            raise InvalidInput("Choose Add or Remove.")
+        return {key: chosen}
+
+    return _patch(request, ctx, experiment_id, build)
