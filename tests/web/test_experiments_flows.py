@@ -82,6 +82,7 @@ def test_f9_set_up_and_start__api_sdk_diagnostics_and_layer_agree(console: Conso
     page.get_by_label("Hypothesis").fill("A green button sells more")
     page.get_by_role("button", name="Create", exact=True).click()
     console.check()
+    expect(page).to_have_title(f"Experiment {EXPERIMENT} · Lockgate")
     expect(page.locator("#status")).to_have_text("Setup")
     # Start waits for a primary metric, and says so.
     start = page.get_by_role("button", name="Start")
@@ -150,6 +151,7 @@ def test_f9_set_up_and_start__api_sdk_diagnostics_and_layer_agree(console: Conso
     assert seen == {"grey", "green"}
     # The layer's allocation bar gives this experiment its share.
     console.go(f"/ui/layers/{LAYER}")
+    expect(page).to_have_title(f"Layer {LAYER} · Lockgate")
     expect(page.get_by_role("img")).to_have_accessible_name(
         f"100% allocated to {EXPERIMENT} 0% available"
     )
@@ -233,6 +235,7 @@ def test_layers_and_holdouts__catalogs_and_pages_show_what_the_api_holds(
     expect(page.get_by_role("row").filter(has_text="global_holdout")).to_contain_text("5%")
     page.get_by_role("link", name="global_holdout").click()
     console.check()
+    expect(page).to_have_title("Holdout global_holdout · Lockgate")
     main = page.get_by_role("main")
     expect(main).to_contain_text("Everyone")
     expect(main).to_contain_text("5% of the population")
