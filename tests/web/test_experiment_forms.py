@@ -247,6 +247,7 @@ def test_experiment_page__read_only_member__controls_disabled_and_forged_posts_4
     assert reader.post("/ui/experiments", {"name": "sneaky"}).status_code == 403
     assert reader.post("/ui/layers", {"name": "sneaky"}).status_code == 403
     assert reader.post("/ui/holdouts", {"name": "sneaky"}).status_code == 403
+    assert reader.post("/ui/layers/nope/parameters", {"name": "sneaky"}).status_code == 403
     assert _stored(api) == before
     listed = api.get("/console/v1/experiments").json()["data"]
     assert [e["id"] for e in listed] == [EXPERIMENT]
@@ -294,6 +295,47 @@ def test_experiments_catalog__search_and_status__filter_the_rows(
     active = admin.get("/ui/experiments", q="banner", status="active").text
     assert "beta_banner" in active and "alpha_banner" not in active
     assert "3 in all" in admin.get("/ui/experiments").text
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        ({"name": "", "type": "string", "default": "a"}, "The parameter needs a name."),
+        ({"name": "p", "type": "date", "default": "a"}, "Unknown parameter type &#39;date&#39;"),
+        ({"name": "p", "type": "number", "default": "ten"}, "must be a number, got &#39;ten&#39;"),
+        ({"name": "p", "type": "object", "default": "[1]"}, "defaultValue must be a object"),
+        ({"name": "p", "type": "array", "default": "[1"}, "The default value is not valid JSON"),
+        ({"name": "color", "type": "number", "default": "1"}, "used by experiment"),
+    ],
+)
+def test_layer_parameter_form__bad_input__422_and_layer_unchanged(
+    admin: Signed, api: ContractClient, data: dict[str, str], fragment: str
+) -> None:
+    layer = {
+        "name": "shop",
+        "idType": "userID",
+        "parameters": [{"name": "color", "type": "string", "defaultValue": "grey"}],
+    }
+    assert api.post("/console/v1/layers", json=layer).status_code == 201
+    experiment = {
+        "name": "in_shop",
+        "layerID": "shop",
+        "groups": [
+            {"name": "Control", "size": 50, "parameterValues": {"color": "grey"}},
+            {"name": "Test", "size": 50, "parameterValues": {"color": "green"}},
+        ],
+    }
+    assert api.post("/console/v1/experiments", json=experiment).status_code == 201
+    before = api.get("/console/v1/layers/shop").json()["data"]
+    response = admin.post("/ui/layers/shop/parameters", data)
+    assert response.status_code == 422
+    assert 'role="alert"' in response.text and fragment in response.text
+    assert api.get("/console/v1/layers/shop").json()["data"] == before
+    changed = admin.post("/ui/layers/shop/parameters", {"name": "color", "default": "blue"})
+    assert changed.status_code == 303
+    assert api.get("/console/v1/layers/shop").json()["data"]["parameters"] == [
+        {"name": "color", "type": "string", "defaultValue": "blue"}
+    ]
 
 
 def test_unknown_entities__404_pages(admin: Signed) -> None:

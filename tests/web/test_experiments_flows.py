@@ -225,6 +225,25 @@ def test_layers_and_holdouts__catalogs_and_pages_show_what_the_api_holds(
         assert api.post(f"/layers/{LAYER}/overrides", json=overrides).status_code == 200
     console.sign_in()
     page = console.page
+    # A layer created in the console, with a parameter.
+    console.go("/ui/layers")
+    page.get_by_text("Create layer").click()
+    page.get_by_label("Name", exact=True).fill("pricing_layer")
+    page.get_by_label("ID type").fill("userID")
+    page.get_by_role("button", name="Create", exact=True).click()
+    console.check()
+    page.get_by_text("Add or change a parameter").click()
+    page.get_by_label("Parameter name").fill("discount")
+    page.get_by_label("Type").select_option(label="Number")
+    page.get_by_label("Default value").fill("10")
+    page.get_by_role("button", name="Save parameter").click()
+    console.check()
+    expect(page.locator("[data-parameter=discount]")).to_have_text("10")
+    with console.served.console() as api:
+        created = api.get("/layers/pricing_layer").json()["data"]
+    assert created["idType"] == "userID"
+    assert created["parameters"] == [{"name": "discount", "type": "number", "defaultValue": 10}]
+    # The seeded layer, with its experiment and override.
     console.go("/ui/layers")
     page.get_by_role("link", name=LAYER).click()
     console.check()

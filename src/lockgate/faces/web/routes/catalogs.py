@@ -18,7 +18,7 @@ from lockgate.domains.segments import id_lists
 from lockgate.domains.segments import service as segments_service
 from lockgate.domains.segments.schemas import SegmentCreate
 from lockgate.errors import InvalidInput, LockgateError, NotFound
-from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, pager, render, when
+from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, disabled_attr, pager, render, when
 from lockgate.faces.web.session import Web, WebContext
 
 router = APIRouter(route_class=WebRoute)
@@ -108,7 +108,7 @@ def _config_page(
         if value_text is not None
         else json.dumps(config.get("defaultValue") or {}, indent=2),
         schema_text=schema_text if schema_text is not None else stored_schema,
-        disabled_edit="" if can_edit else ' disabled title="Your role cannot edit configs"',
+        disabled_edit=disabled_attr(can_edit, "Your role cannot edit configs"),
         **extra,
     )
 
@@ -252,7 +252,7 @@ def _segment_page(
         section="segments",
         status_code=status_code,
         segment=segment,
-        disabled_edit="" if can_edit else ' disabled title="Your role cannot edit segments"',
+        disabled_edit=disabled_attr(can_edit, "Your role cannot edit segments"),
         **values,
         **extra,
     )

@@ -15,10 +15,10 @@ from lockgate.domains.holdouts import repository as holdouts_repository
 from lockgate.domains.holdouts import service as holdouts_service
 from lockgate.domains.holdouts.schemas import HoldoutCreate
 from lockgate.domains.layers import service as layers_service
-from lockgate.domains.layers.schemas import LayerCreate
-from lockgate.errors import LockgateError
-from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, pager, render
-from lockgate.faces.web.routes.experiments import STATUS_LABELS
+from lockgate.domains.layers.schemas import LayerCreate, LayerPartialUpdate
+from lockgate.errors import InvalidInput, LockgateError
+from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, disabled_attr, pager, render
+from lockgate.faces.web.routes.experiments import STATUS_LABELS, parse_value
 from lockgate.faces.web.routes.experiments import href as experiment_href
 from lockgate.faces.web.session import Web, WebContext
 
@@ -28,6 +28,21 @@ router = APIRouter(route_class=WebRoute)
 HOLDS_TRAFFIC: Final = ("setup", "active")
 MEMBERS_LIMIT: Final = 1000
 BAR_WIDTH: Final = 1000  # the SVG's user units: one per layer bucket
+# A layer parameter's type, and how its default value is read from the form.
+LAYER_TYPES: Final = {
+    "string": "string",
+    "number": "number",
+    "boolean": "boolean",
+    "object": "json",
+    "array": "json",
+}
+PARAMETER_TYPES: Final = (
+    ("string", "Text"),
+    ("number", "Number"),
+    ("boolean", "Boolean"),
+    ("object", "JSON object"),
+    ("array", "JSON array"),
+)
 
 
 def _layer_href(layer_id: str) -> str:
@@ -144,8 +159,9 @@ def allocation_bar(experiments: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-@router.get("/ui/layers/{layer_id}", include_in_schema=False)
-def layer_page(request: Request, ctx: Web, layer_id: str) -> HTMLResponse:
+def _layer_page(
+    request: Request, ctx: WebContext, layer_id: str, status_code: int = 200, **extra: Any
+) -> HTMLResponse:
     layer = layers_service.read(ctx.session, ctx.project_id, layer_id)
     members, _ = layers_service.list_experiments(
         ctx.session, ctx.project_id, layer_id, offset=0, limit=MEMBERS_LIMIT
@@ -157,7 +173,9 @@ def layer_page(request: Request, ctx: Web, layer_id: str) -> HTMLResponse:
         ctx,
         title=f"Layer {layer['name']}",
         section="layers",
+        status_code=status_code,
         layer=layer,
+        href=_layer_href(layer_id),
         bar=allocation_bar(members),
         members=[
             dict(e, href=experiment_href(e["id"]), status_label=STATUS_LABELS.get(e["status"]))
@@ -166,11 +184,51 @@ def layer_page(request: Request, ctx: Web, layer_id: str) -> HTMLResponse:
         parameters=[
             dict(p, shown=json.dumps(p.get("defaultValue"))) for p in layer.get("parameters") or []
         ],
+        parameter_types=PARAMETER_TYPES,
         conditional=overrides.get("conditionalOverrides") or [],
         by_id=overrides.get("idOverrides") or [],
         override_count=len(overrides.get("conditionalOverrides") or [])
         + len(overrides.get("idOverrides") or []),
+        disabled_edit=disabled_attr(
+            ctx.member.can("edit_or_delete_configs"), "Your role cannot edit layers"
+        ),
+        **extra,
     )
+
+
+@router.get("/ui/layers/{layer_id}", include_in_schema=False)
+def layer_page(request: Request, ctx: Web, layer_id: str) -> HTMLResponse:
+    return _layer_page(request, ctx, layer_id)
+
+
+@router.post("/ui/layers/{layer_id}/parameters", include_in_schema=False)
+def save_parameter(
+    request: Request,
+    ctx: Web,
+    layer_id: str,
+    name: str = Form(""),
+    kind: str = Form("string", alias="type"),
+    default: str = Form(""),
+) -> Response:
+    """Add a parameter, or set the default of the one with that name."""
+    ctx.require("edit_or_delete_configs")
+    layer = layers_service.read(ctx.session, ctx.project_id, layer_id)
+    try:
+        parameter = name.strip()
+        if not parameter:
+            raise InvalidInput("The parameter needs a name.")
+        if kind not in LAYER_TYPES:
+            raise InvalidInput(f"Unknown parameter type {kind!r}.")
+        value = parse_value(default, LAYER_TYPES[kind], "The default value")
+        kept = [p for p in layer.get("parameters") or [] if p["name"] != parameter]
+        body = LayerPartialUpdate.model_validate(
+            {"parameters": [*kept, {"name": parameter, "type": kind, "defaultValue": value}]}
+        )
+        layers_service.patch(ctx.session, ctx.change, layer_id, body)
+    except LockgateError as exc:
+        ctx.session.rollback()
+        return _layer_page(request, ctx, layer_id, status_code=422, error=exc.message)
+    return RedirectResponse(_layer_href(layer_id), status_code=303)
 
 
 # --- holdouts -------------------------------------------------------------------------------
