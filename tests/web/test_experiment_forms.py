@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from lockgate.domains.projects.service import Bootstrap
 from lockgate.domains.users import service as users_service
 from lockgate.domains.users.permissions import ADMIN, READ_ONLY
-from lockgate.faces.web.routes.experiments import NEEDS_PRIMARY, REVIEW_NOTICE
+from lockgate.faces.web.routes.experiments import ARCHIVED_REFUSAL, NEEDS_PRIMARY, REVIEW_NOTICE
 from lockgate.kit.actor import Actor, Change
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
@@ -269,6 +269,24 @@ def test_experiment_change__reviews_required__submitted_for_review_not_applied(
     assert _stored(api)["allocation"] == 100
     reviews = api.get(f"/console/v1/experiments/{EXPERIMENT}/reviews").json()["data"]
     assert len(reviews) == 1
+
+
+def test_archive_then_unarchive__read_only_page_between__api_agrees(
+    admin: Signed, api: ContractClient, experiment: dict[str, Any]
+) -> None:
+    base = f"/ui/experiments/{EXPERIMENT}"
+    assert admin.post(f"{base}/archive", {"reason": "Replaced"}).status_code == 303
+    assert _stored(api)["status"] == "archived"
+    page = admin.get(base).text
+    assert "this experiment is read-only" in page
+    assert 'disabled title="Your role cannot edit experiments"' not in page
+    assert page.count(f'disabled title="{ARCHIVED_REFUSAL}"') >= 5  # every setup control
+    refused = admin.post(f"{base}/hypothesis", {"hypothesis": "late"})
+    assert refused.status_code == 422 and "Unarchive it before editing it" in refused.text
+    assert admin.post(f"{base}/unarchive", {}).status_code == 303
+    assert _stored(api)["status"] == "setup" and _stored(api)["hypothesis"] == "Green sells"
+    again = admin.post(f"{base}/unarchive", {})
+    assert again.status_code == 422 and "Experiment is not archived" in again.text
 
 
 def test_create_forms__bad_names__422_and_nothing_created(

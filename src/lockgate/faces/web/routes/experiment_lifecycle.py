@@ -1,4 +1,5 @@
-"""The experiment page's lifecycle bar: Start, Make decision, Abandon, Reset, Archive. Each is
+"""The experiment page's lifecycle bar: Start, Make decision, Abandon, Reset, Archive and
+Unarchive. Each is
 the experiments domain's lifecycle action, with the Console API's permission and review rules."""
 
 from __future__ import annotations
@@ -102,4 +103,15 @@ def archive(request: Request, ctx: Web, experiment_id: str, reason: str = Form("
         ctx,
         experiment_id,
         lambda: lifecycle.archive(ctx.session, ctx.change, experiment_id, body),
+    )
+
+
+@router.post("/ui/experiments/{experiment_id}/unarchive", include_in_schema=False)
+def unarchive(request: Request, ctx: Web, experiment_id: str) -> Response:
+    ctx.require("edit_or_delete_configs")
+    return _act(
+        request,
+        ctx,
+        experiment_id,
+        lambda: lifecycle.unarchive(ctx.session, ctx.change, experiment_id),
     )

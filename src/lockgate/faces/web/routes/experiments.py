@@ -52,6 +52,7 @@ PARAMETER_TYPES: Final = (
 # Pickers list at most this many choices; a bigger catalog is searched on its own page.
 CHOICES_LIMIT: Final = 500
 NEEDS_PRIMARY: Final = "Add a primary metric before starting: results are judged by it."
+ARCHIVED_REFUSAL: Final = "An archived experiment is read-only: unarchive it first"
 REVIEW_NOTICE: Final = "The change needs a review: it was submitted for review, not applied."
 
 
@@ -216,7 +217,9 @@ def experiment_page(
     )
     has_primary = bool(experiment.get("primaryMetrics") or experiment.get("primaryMetricTags"))
     launched = next((g for g in groups if g["id"] == experiment.get("launchedGroupID")), None)
-    can_edit = ctx.member.can("edit_or_delete_configs") and status != "archived"
+    may_edit = ctx.member.can("edit_or_delete_configs")
+    can_edit = may_edit and status != "archived"
+    edit_refusal = "Your role cannot edit experiments" if not may_edit else ARCHIVED_REFUSAL
     checks = [
         dict(c, label=CHECK_LABELS.get(c["status"], c["status"]))
         for c in experiment.get("healthChecks") or []
@@ -257,17 +260,16 @@ def experiment_page(
         json_text=json.dumps(experiment, indent=2, sort_keys=True),
         start_reason="" if has_primary else NEEDS_PRIMARY,
         deciding=request.query_params.get("decide") == "1" and status == "active",
-        disabled_edit=disabled_attr(can_edit, "Your role cannot edit experiments"),
+        disabled_edit=disabled_attr(can_edit, edit_refusal),
         disabled_setup=disabled_attr(
             can_edit and status == "setup",
-            "Only an experiment in setup can change this"
-            if can_edit
-            else "Your role cannot edit experiments",
+            "Only an experiment in setup can change this" if can_edit else edit_refusal,
         ),
         disabled_start=disabled_attr(
             ctx.member.can("start_experiments") and has_primary,
-            NEEDS_PRIMARY if has_primary is False else "Your role cannot start experiments",
+            "Your role cannot start experiments" if has_primary else NEEDS_PRIMARY,
         ),
+        disabled_unarchive=disabled_attr(may_edit, "Your role cannot edit experiments"),
         disabled_reset=disabled_attr(
             ctx.member.can("reset_experiments"), "Your role cannot reset experiments"
         ),
