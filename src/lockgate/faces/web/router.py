@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from lockgate.faces.web.pages import STATIC_DIR
 from lockgate.faces.web.routes.catalogs import router as catalogs_router
 from lockgate.faces.web.routes.experiment_lifecycle import router as lifecycle_router
+from lockgate.faces.web.routes.experiment_setup import router as setup_router
 from lockgate.faces.web.routes.experiments import router as experiments_router
 from lockgate.faces.web.routes.gates import router as gates_router
 from lockgate.faces.web.routes.home import router as home_router
@@ -29,7 +30,7 @@ def web_router() -> APIRouter:
     router = APIRouter()
     for child in (home_router, gates_router, catalogs_router, keys_router):
         router.include_router(child)
-    for child in (experiments_router, lifecycle_router, layers_router):
+    for child in (experiments_router, setup_router, lifecycle_router, layers_router):
         router.include_router(child)
     return router
 

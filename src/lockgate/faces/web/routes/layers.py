@@ -18,7 +18,8 @@ from lockgate.domains.layers import service as layers_service
 from lockgate.domains.layers.schemas import LayerCreate, LayerPartialUpdate
 from lockgate.errors import InvalidInput, LockgateError
 from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, disabled_attr, pager, render
-from lockgate.faces.web.routes.experiments import STATUS_LABELS, parse_value
+from lockgate.faces.web.routes.experiment_setup import parse_value
+from lockgate.faces.web.routes.experiments import STATUS_LABELS
 from lockgate.faces.web.routes.experiments import href as experiment_href
 from lockgate.faces.web.session import Web, WebContext
 
