@@ -302,6 +302,21 @@ def test_create_forms__bad_names__422_and_nothing_created(
     assert api.get("/console/v1/holdouts").json()["data"] == []
 
 
+def test_create_forms__valid__redirect_to_the_new_page_and_the_api_has_it(
+    admin: Signed, api: ContractClient
+) -> None:
+    made = admin.post("/ui/experiments", {"name": "new_flow", "hypothesis": "Faster"})
+    assert made.status_code == 303 and made.headers["location"] == "/ui/experiments/new_flow"
+    assert _stored(api, "new_flow")["hypothesis"] == "Faster"
+    layer = admin.post("/ui/layers", {"name": "web_layer", "id_type": "stableID"})
+    assert layer.status_code == 303 and layer.headers["location"] == "/ui/layers/web_layer"
+    assert api.get("/console/v1/layers/web_layer").json()["data"]["idType"] == "stableID"
+    holdout = admin.post("/ui/holdouts", {"name": "web_holdout"})
+    assert holdout.status_code == 303 and holdout.headers["location"] == "/ui/holdouts/web_holdout"
+    page = admin.get("/ui/holdouts/web_holdout").text
+    assert "0% of the population" in page and "Everyone" in page
+
+
 def test_experiments_catalog__search_and_status__filter_the_rows(
     admin: Signed, api: ContractClient
 ) -> None:
