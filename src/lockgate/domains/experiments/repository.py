@@ -37,6 +37,7 @@ class ExperimentFilter:
     creator_name: str | None = None
     creator_id: str | None = None
     tags: tuple[str, ...] = ()
+    name_contains: str | None = None  # the web console's catalog search, case-insensitive
 
 
 def _dialect(session: Session) -> str:
@@ -73,6 +74,9 @@ def filter_conditions(session: Session, flt: ExperimentFilter) -> list[ColumnEle
         conditions.append(Experiment.creator_id == flt.creator_id)
     if flt.tags:
         conditions.append(json_list_overlaps(Experiment.tags, flt.tags, _dialect(session)))
+    if flt.name_contains:
+        lowered = flt.name_contains.lower()
+        conditions.append(func.lower(Experiment.name).contains(lowered, autoescape=True))
     return conditions
 
 

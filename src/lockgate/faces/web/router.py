@@ -9,11 +9,15 @@ from fastapi.staticfiles import StaticFiles
 
 from lockgate.faces.web.pages import STATIC_DIR
 from lockgate.faces.web.routes.catalogs import router as catalogs_router
+from lockgate.faces.web.routes.experiment_lifecycle import router as lifecycle_router
+from lockgate.faces.web.routes.experiment_setup import router as setup_router
+from lockgate.faces.web.routes.experiments import router as experiments_router
 from lockgate.faces.web.routes.gates import router as gates_router
 from lockgate.faces.web.routes.home import router as home_router
 from lockgate.faces.web.routes.keys import router as keys_router
 from lockgate.faces.web.routes.members import router as members_router
 from lockgate.faces.web.routes.settings import router as settings_router
+from lockgate.faces.web.routes.layers import router as layers_router
 from lockgate.faces.web.session import SessionCodec, SignInThrottle, load_secret
 from lockgate.kit.settings import Settings
 
@@ -34,6 +38,8 @@ def web_router() -> APIRouter:
         settings_router,
         members_router,
     ):
+        router.include_router(child)
+    for child in (experiments_router, setup_router, lifecycle_router, layers_router):
         router.include_router(child)
     return router
 

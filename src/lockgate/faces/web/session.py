@@ -21,6 +21,7 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from lockgate.domains.events import incoming
 from lockgate.domains.users import access
 from lockgate.errors import Forbidden
 from lockgate.kit.actor import Change
@@ -181,6 +182,9 @@ def web_context(
     writing = request.method in UNSAFE_METHODS
     session = database.session(write=writing)
     try:
+        # Experiment and metric services read the event tables, which must be settled before
+        # the session's first statement (the member lookup below).
+        incoming.settle_before(session)
         member = access.member(session, data.project_id, data.user_id)
         if member is None:
             raise SignInRequired(_next_path(request))

@@ -1,0 +1,230 @@
+"""The experiment page's setup forms: hypothesis, groups, parameters, allocation, targeting,
+layer and scorecard metrics. Each is a partial update through the experiments domain, as the
+Console API's ``PATCH /experiments/{id}``, under the review rules."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from lockgate.domains.experiments import service
+from lockgate.domains.experiments.schemas import ExperimentPartialUpdate
+from lockgate.domains.metrics import service as metrics_service
+from lockgate.domains.metrics.definitions import split_id
+from lockgate.errors import InvalidInput, LockgateError, NotFound
+from lockgate.faces.web.pages import WebRoute
+from lockgate.faces.web.routes.experiments import (
+    back,
+    experiment_page,
+    parameter_names,
+    reviewed_change,
+)
+from lockgate.faces.web.session import Web, WebContext
+
+router = APIRouter(route_class=WebRoute)
+
+
+def _patch(
+    request: Request, ctx: WebContext, experiment_id: str, build: Callable[[dict[str, Any]], Any]
+) -> Response:
+    """Apply ``build(current experiment)`` (a partial update body) and come back to the page,
+    or show the page again with the refusal and nothing changed."""
+    ctx.require("edit_or_delete_configs")
+    current = service.read(ctx.session, ctx.project_id, experiment_id)
+    try:
+        body = ExperimentPartialUpdate.model_validate(build(current))
+        reviewed = reviewed_change(
+            ctx, lambda: service.patch(ctx.session, ctx.change, experiment_id, body)
+        )
+    except NotFound:
+        raise
+    except LockgateError as exc:
+        ctx.session.rollback()
+        return experiment_page(request, ctx, experiment_id, status_code=422, error=exc.message)
+    return back(experiment_id, reviewed)
+
+
+@router.post("/ui/experiments/{experiment_id}/hypothesis", include_in_schema=False)
+def save_hypothesis(
+    request: Request, ctx: Web, experiment_id: str, hypothesis: str = Form("")
+) -> Response:
+    return _patch(request, ctx, experiment_id, lambda _: {"hypothesis": hypothesis.strip()})
+
+
+def _number(raw: str, what: str) -> float:
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise InvalidInput(f"{what} must be a number from 0 to 100, got {raw!r}.") from exc
+
+
+@router.post("/ui/experiments/{experiment_id}/groups", include_in_schema=False)
+def save_groups(
+    request: Request,
+    ctx: Web,
+    experiment_id: str,
+    group_name: list[str] = Form([]),
+    group_size: list[str] = Form([]),
+) -> Response:
+    def build(current: dict[str, Any]) -> dict[str, Any]:
+        groups = current["groups"]
+        if len(group_name) != len(groups) or len(group_size) != len(groups):
+            raise InvalidInput(f"Send a name and a size for each of the {len(groups)} groups.")
+        return {
+            "groups": [
+                {
+                    **group,
+                    "name": name,
+                    "size": _number(size, f"The size of group {name or index + 1}"),
+                }
+                for index, (group, name, size) in enumerate(
+                    zip(groups, group_name, group_size, strict=True)
+                )
+            ]
+        }
+
+    return _patch(request, ctx, experiment_id, build)
+
+
+def parse_value(raw: str, kind: str, where: str) -> Any:
+    """A parameter value typed into the form, as the type chosen for the parameter."""
+    if kind == "string":
+        return raw
+    if kind == "number":
+        try:
+            number = float(raw)
+        except ValueError as exc:
+            raise InvalidInput(f"{where} must be a number, got {raw!r}.") from exc
+        return int(number) if number.is_integer() else number
+    if kind == "boolean":
+        if raw.strip().lower() not in ("true", "false"):
+            raise InvalidInput(f"{where} must be true or false, got {raw!r}.")
+        return raw.strip().lower() == "true"
+    if kind == "json":
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(
+                f"{where} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
+            ) from exc
+        if not isinstance(value, dict | list):
+            raise InvalidInput(f"{where} must be a JSON object or array.")
+        return value
+    raise InvalidInput(f"Unknown parameter type {kind!r}.")
+
+
+@router.post("/ui/experiments/{experiment_id}/parameters", include_in_schema=False)
+def save_parameter(
+    request: Request,
+    ctx: Web,
+    experiment_id: str,
+    name: str = Form(""),
+    kind: str = Form("string", alias="type"),
+    value: list[str] = Form([]),
+) -> Response:
+    def build(current: dict[str, Any]) -> dict[str, Any]:
+        parameter = name.strip()
+        if not parameter:
+            raise InvalidInput("The parameter needs a name.")
+        groups = current["groups"]
+        if len(value) != len(groups):
+            raise InvalidInput(f"Send one value for each of the {len(groups)} groups.")
+        return {
+            "groups": [
+                {
+                    **group,
+                    "parameterValues": {
+                        **(group.get("parameterValues") or {}),
+                        parameter: parse_value(raw, kind, f"The value for {group['name']}"),
+                    },
+                }
+                for group, raw in zip(groups, value, strict=True)
+            ]
+        }
+
+    return _patch(request, ctx, experiment_id, build)
+
+
+@router.post("/ui/experiments/{experiment_id}/parameters/delete", include_in_schema=False)
+def delete_parameter(
+    request: Request, ctx: Web, experiment_id: str, name: str = Form("")
+) -> Response:
+    def build(current: dict[str, Any]) -> dict[str, Any]:
+        if name not in parameter_names(current["groups"]):
+            raise InvalidInput(f"The experiment has no parameter {name!r}.")
+        return {
+            "groups": [
+                {
+                    **group,
+                    "parameterValues": {
+                        k: v for k, v in (group.get("parameterValues") or {}).items() if k != name
+                    },
+                }
+                for group in current["groups"]
+            ]
+        }
+
+    return _patch(request, ctx, experiment_id, build)
+
+
+@router.post("/ui/experiments/{experiment_id}/allocation", include_in_schema=False)
+def save_allocation(
+    request: Request, ctx: Web, experiment_id: str, allocation: str = Form("")
+) -> Response:
+    return _patch(
+        request,
+        ctx,
+        experiment_id,
+        lambda _: {"allocation": _number(allocation, "The allocation")},
+    )
+
+
+@router.post("/ui/experiments/{experiment_id}/targeting", include_in_schema=False)
+def save_targeting(
+    request: Request, ctx: Web, experiment_id: str, gate: str = Form("")
+) -> Response:
+    return _patch(request, ctx, experiment_id, lambda _: {"targetingGateID": gate.strip()})
+
+
+@router.post("/ui/experiments/{experiment_id}/layer", include_in_schema=False)
+def save_layer(request: Request, ctx: Web, experiment_id: str, layer: str = Form("")) -> Response:
+    return _patch(request, ctx, experiment_id, lambda _: {"layerID": layer.strip() or None})
+
+
+@router.post("/ui/experiments/{experiment_id}/metrics", include_in_schema=False)
+def change_metrics(
+    request: Request,
+    ctx: Web,
+    experiment_id: str,
+    role: str = Form(""),
+    metric: str = Form(""),
+    op: str = Form("add"),
+) -> Response:
+    def build(current: dict[str, Any]) -> dict[str, Any]:
+        key = {"primary": "primaryMetrics", "secondary": "secondaryMetrics"}.get(role)
+        if key is None:
+            raise InvalidInput("Choose primary or secondary metrics.")
+        parts = split_id(metric)
+        if parts is None:
+            raise InvalidInput("Choose a metric from the catalog.")
+        metric_name, metric_type = parts
+        chosen = [m for m in current.get(key) or []]
+        present = any(m["name"] == metric_name and m["type"] == metric_type for m in chosen)
+        if op == "add":
+            if not metrics_service.exists(ctx.session, ctx.project_id, metric_name, metric_type):
+                raise InvalidInput(f"There is no metric {metric_name} ({metric_type}).")
+            if not present:
+                chosen.append({"name": metric_name, "type": metric_type})
+        elif op == "remove":
+            if not present:
+                raise InvalidInput(f"{metric_name} ({metric_type}) is not among these metrics.")
+            chosen = [m for m in chosen if (m["name"], m["type"]) != (metric_name, metric_type)]
+        else:
+            raise InvalidInput("Choose Add or Remove.")
+        return {key: chosen}
+
+    return _patch(request, ctx, experiment_id, build)
