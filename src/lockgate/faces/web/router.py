@@ -9,9 +9,12 @@ from fastapi.staticfiles import StaticFiles
 
 from lockgate.faces.web.pages import STATIC_DIR
 from lockgate.faces.web.routes.catalogs import router as catalogs_router
+from lockgate.faces.web.routes.events import router as events_router
 from lockgate.faces.web.routes.gates import router as gates_router
 from lockgate.faces.web.routes.home import router as home_router
 from lockgate.faces.web.routes.keys import router as keys_router
+from lockgate.faces.web.routes.metrics import router as metrics_router
+from lockgate.faces.web.routes.results import router as results_router
 from lockgate.faces.web.session import SessionCodec, SignInThrottle, load_secret
 from lockgate.kit.settings import Settings
 
@@ -24,7 +27,9 @@ CSP = (
 
 def web_router() -> APIRouter:
     router = APIRouter()
-    for child in (home_router, gates_router, catalogs_router, keys_router):
+    children = (home_router, gates_router, catalogs_router, keys_router)
+    children += (results_router, metrics_router, events_router)
+    for child in children:
         router.include_router(child)
     return router
 
