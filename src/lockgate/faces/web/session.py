@@ -178,12 +178,15 @@ def web_context(
     data = state.web_sessions.decode(request.cookies.get(COOKIE), state.clock.now_ms())
     if data is None:
         raise SignInRequired(_next_path(request))
+    # The member is read in a transaction of its own, as the Console API reads its key: the
+    # page's session starts clean, so services may settle landed events before their reads.
+    with database.transaction(write=False) as lookup:
+        member = access.member(lookup, data.project_id, data.user_id)
+    if member is None:
+        raise SignInRequired(_next_path(request))
     writing = request.method in UNSAFE_METHODS
     session = database.session(write=writing)
     try:
-        member = access.member(session, data.project_id, data.user_id)
-        if member is None:
-            raise SignInRequired(_next_path(request))
         yield WebContext(session=session, member=member, csrf=data.csrf, clock=state.clock)
         session.commit()
     except BaseException:
