@@ -53,6 +53,7 @@ def trends(
     session: Session, project_id: str, names: list[str], now_ms: int
 ) -> dict[str, list[int]]:
     """Per event name, its events on each of the last ``TREND_DAYS`` UTC days, oldest first."""
+    incoming.settle_before(session)
     today = now_ms // repository.DAY_MS
     first = today - TREND_DAYS + 1
     counts = repository.daily_counts(session, project_id, names, first * repository.DAY_MS)

@@ -21,9 +21,10 @@ from lockgate.faces.web.session import Web, WebContext
 
 router = APIRouter(route_class=WebRoute)
 
-# What the create form offers: metrics defined on one logged event.
+# What the create form offers: metrics defined on one logged event. A created count is an
+# ``event_count_custom`` metric: ``event_count`` is the automatic metric every event has.
 FORM_TYPES = {
-    "event_count": "Event count",
+    "event_count_custom": "Event count",
     "event_user": "Event users",
     "sum": "Sum of the event's value",
 }
