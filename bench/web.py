@@ -162,7 +162,8 @@ def run(
         f"{units_per_group * len(GROUPS)} units, SQLite; median of {rounds} requests"
     )
     echo(f"baseline GET pulse_results (one test group): {api:8.2f} ms")
-    echo(f"GET /ui/experiments/{{id}}/results:            {page:8.2f} ms  {page / api:6.1f}x baseline")
+    ratio = page / api
+    echo(f"GET /ui/experiments/{{id}}/results:            {page:8.2f} ms  {ratio:6.1f}x baseline")
     return Timings(api, page)
 
 

@@ -1,8 +1,8 @@
 """Flow F13: events to metric to scorecard. ``checkout`` events logged through ``/v1/rgstr``
 are listed with their count and trend, the log stream shows the newest one (production only
-unless asked, and refreshing itself), a metric created from the event (an event count: ``event_count_custom``, as
-``event_count`` is the automatic metric of every event) is the Console API's,
-an experiment can score it, and archiving it warns that the experiment uses it."""
+unless asked, and refreshing itself), a metric created from the event is the Console API's (an
+event count, ``event_count_custom``: ``event_count`` is the automatic metric of every event), an
+experiment can score it, and archiving it warns that the experiment uses it."""
 
 from __future__ import annotations
 
@@ -111,9 +111,7 @@ def test_f13_events_to_metric__checkout_events__listed_streamed_measured_and_arc
 
     # Archiving warns that the experiment uses it, then schedules the archive.
     page.get_by_text("Archive metric…").click()
-    expect(page.locator("#archive-warning")).to_contain_text(
-        "used by 1 experiment: checkout_flow"
-    )
+    expect(page.locator("#archive-warning")).to_contain_text("used by 1 experiment: checkout_flow")
     console.check()
     page.get_by_role("button", name="Archive", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("Archive scheduled for")

@@ -39,6 +39,12 @@ def _text(change: float, half: float) -> str:
     return f"{change:+.2f}% ±{half:.2f}%"
 
 
+def _half(text: str | None) -> float:
+    """The half-width of a scorecard figure: 3.2 of ``+12.3% ±3.20%``."""
+    assert text is not None
+    return float(text.split("±")[1].rstrip("%"))
+
+
 def _database(tmp_path: Path) -> Database:
     """A second handle on the served SQLite file, for what the test does behind the server."""
     return Database(
@@ -116,8 +122,8 @@ def _seed(served: Served, experiment: dict[str, Any], now: int) -> None:
             after = before + rng.randint(0, 2) + (1 if test else 0)
             errors = rng.randint(1, 3) - (1 if test else 0)
             visits = i % 4
-            counts = (("purchase", -7_200_000, before), ("purchase", 1_000, after))
-            counts += (("checkout_error", 2_000, errors), ("visit", 3_000, visits))
+            counts = [("purchase", -7_200_000, before), ("purchase", 1_000, after)]
+            counts += [("checkout_error", 2_000, errors), ("visit", 3_000, visits)]
             for name, offset, count in counts:
                 events += [
                     {"eventName": name, "user": user, "time": exposed + offset + k}
@@ -206,7 +212,9 @@ def test_f10_results__up_down_flat_metrics__page_agrees_with_the_api(
 
     # Exposures: the groups sum to the Total row, and equal cumulative_exposures.
     counts = {
-        row.get_attribute("data-group"): int(row.locator("td").first.get_attribute("data-count"))
+        row.get_attribute("data-group"): int(
+            row.locator("td").first.get_attribute("data-count") or ""
+        )
         for row in page.locator("#exposures tbody tr").all()
     }
     total = int(page.locator("#exposures tfoot td").first.get_attribute("data-count") or "-1")
@@ -237,9 +245,7 @@ def test_f10_results__up_down_flat_metrics__page_agrees_with_the_api(
     wide = _scorecard(console)
     _assert_matches(wide, _expected(served, control, tests, cuped=True, ci="99"))
     for key in expected:
-        assert float(wide[key]["text"].split("±")[1][:-1]) > float(
-            shown[key]["text"].split("±")[1][:-1]
-        ), key
+        assert _half(wide[key]["text"]) > _half(shown[key]["text"]), key
     page.get_by_label("CUPED").select_option("0")
     expect(page).to_have_url(re.compile(r"[?&]cuped=0"))
     console.check()
@@ -274,7 +280,9 @@ def test_f10_results__up_down_flat_metrics__page_agrees_with_the_api(
     # and gives focus back to the row.
     page.get_by_label("View").select_option("cumulative")
     expect(page).to_have_url(re.compile(r"view=cumulative"))
-    row = page.locator(f'tr.metric-row[data-metric="purchase::event_count"][data-group="{tests[1]}"]')
+    row = page.locator(
+        f'tr.metric-row[data-metric="purchase::event_count"][data-group="{tests[1]}"]'
+    )
     row.focus()
     page.keyboard.press("Enter")
     dialog = page.get_by_role("dialog", name="purchase (event_count)")

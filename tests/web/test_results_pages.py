@@ -161,7 +161,7 @@ def test_results_page__without_javascript__figures_and_detail_from_the_api(
     assert '<option value="90" selected>' in page.text
     # The detail dialog is open in the markup: no script needed to read it.
     assert re.search(r'<dialog id="detail-1" aria-labelledby="detail-1-h" open>', page.text)
-    assert f"<td class=\"num\">{metric['testUnits']:,}</td>" in page.text
+    assert f'<td class="num">{metric["testUnits"]:,}</td>' in page.text
     # The daily view lists the days with data (two: yesterday's exposures, and today).
     daily = client.request(
         "GET", f"/ui/experiments/{experiment['id']}/results", params={"view": "daily"}

@@ -80,7 +80,7 @@ def log_stream(
 ) -> list[dict[str, Any]]:
     """The newest events (``LoggedEventDto`` plus the user and its environment tier), newest
     first. Without ``non_production``, events of other tiers are left out; they are looked for
-    among the newest ``STREAM_SCAN_FACTOR`` × ``limit`` events only, so a flood of
+    among the newest ``STREAM_SCAN_FACTOR`` times ``limit`` events only, so a flood of
     non-production events can shorten the list rather than slow it down."""
     incoming.settle_before(session)
     scan = limit if non_production else limit * STREAM_SCAN_FACTOR

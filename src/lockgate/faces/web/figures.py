@@ -15,6 +15,7 @@ BAR_WIDTH = 240
 BAR_HEIGHT = 22
 SPARK_WIDTH = 112
 SPARK_HEIGHT = 24
+MISSING = "\u2013"  # an en dash, where there is no figure
 
 
 def percent_text(change: float, half_width: float) -> str:

@@ -27,8 +27,8 @@ CSP = (
 
 def web_router() -> APIRouter:
     router = APIRouter()
-    children = (home_router, gates_router, catalogs_router, keys_router)
-    children += (results_router, metrics_router, events_router)
+    children = [home_router, gates_router, catalogs_router, keys_router]
+    children += [results_router, metrics_router, events_router]
     for child in children:
         router.include_router(child)
     return router

@@ -16,6 +16,7 @@ from lockgate.domains.metrics import lifecycle
 from lockgate.domains.metrics import service as metrics_service
 from lockgate.domains.metrics.schemas import MetricCreate
 from lockgate.errors import LockgateError
+from lockgate.faces.web import figures
 from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, pager, render, when
 from lockgate.faces.web.session import Web, WebContext
 
@@ -66,8 +67,9 @@ def _catalog(
             "href": metric_href(m["id"]),
             "name": m["name"],
             "type": m["type"],
-            "events": ", ".join(e.get("name", "") for e in m.get("metricEvents") or []) or "–",
-            "unit_types": ", ".join(m.get("unitTypes") or []) or "–",
+            "events": ", ".join(e.get("name", "") for e in m.get("metricEvents") or [])
+            or figures.MISSING,
+            "unit_types": ", ".join(m.get("unitTypes") or []) or figures.MISSING,
             "status": _status(m),
         }
         for m in shown
@@ -121,9 +123,7 @@ def create_metric(
         created = metrics_service.create(ctx.session, ctx.change, MetricCreate.model_validate(body))
     except LockgateError as exc:
         ctx.session.rollback()
-        return _catalog(
-            request, ctx, q="", page=1, event=event, status_code=422, error=exc.message
-        )
+        return _catalog(request, ctx, q="", page=1, event=event, status_code=422, error=exc.message)
     return RedirectResponse(metric_href(str(created["id"])), status_code=303)
 
 

@@ -88,7 +88,7 @@ def _exposures(
             "name": g["groupName"],
             "id": g["groupID"],
             "count": count,
-            "share": f"{count / total * 100:.1f}%" if total else "–",
+            "share": f"{count / total * 100:.1f}%" if total else figures.MISSING,
         }
         for g, count in counts
     ]
@@ -118,7 +118,7 @@ def _query(settings: Settings, **changes: str) -> str:
 
 
 def _number(value: Any) -> str:
-    return "–" if value is None else f"{value:,.4g}"
+    return figures.MISSING if value is None else f"{value:,.4g}"
 
 
 def _api_query(settings: Settings, test: str, **extra: str) -> dict[str, str | None]:
@@ -224,15 +224,13 @@ def results_page(
     )
 
 
-def _group_figures(
-    name: str, control: bool, found: dict[str, Any], side: str
-) -> dict[str, Any]:
+def _group_figures(name: str, control: bool, found: dict[str, Any], side: str) -> dict[str, Any]:
     units, mean = found.get(f"{side}Units"), found.get(f"{side}Mean")
     total = units * mean if units is not None and mean is not None else None
     return {
         "name": name,
         "control": control,
-        "units": "–" if units is None else f"{units:,}",
+        "units": figures.MISSING if units is None else f"{units:,}",
         "mean": _number(mean),
         "total": _number(total),
     }
@@ -264,9 +262,7 @@ def _daily_series(
                 _api_query(settings, test, view="daily", date=ds),
                 ctx.clock.now_ms(),
             )
-            by_id = {
-                m["metricID"]: m for key, _ in ROLES for m in answer.get(key) or []
-            }
+            by_id = {m["metricID"]: m for key, _ in ROLES for m in answer.get(key) or []}
             for metric_id in metrics:
                 found = by_id.get(metric_id) or {}
                 change = found.get("percentChange")
