@@ -168,6 +168,16 @@ def test_results_page__without_javascript__figures_and_detail_from_the_api(
     )
     assert 'data-points="2"' in daily.text
     assert '<script type="application/json" id="chart-1-data">' in daily.text
+    # With JavaScript, the cumulative page leaves the series to the dialog, which fetches it.
+    plain = client.request("GET", f"/ui/experiments/{experiment['id']}/results").text
+    assert 'hx-trigger="lockgate-open once"' in plain and 'table class="compact series' not in plain
+    fragment = client.request(
+        "GET",
+        f"/ui/experiments/{experiment['id']}/results/series",
+        params={"metric": "buy::event_count", "ci": "90"},
+    )
+    assert fragment.status_code == 200 and "<html" not in fragment.text
+    assert fragment.text.count("<tr><td>") == 2
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,7 @@ ROLES = (("primaryMetrics", "Primary metrics"), ("secondaryMetrics", "Secondary 
 @dataclass(frozen=True)
 class Settings:
     control: str
+    test: str  # as asked: one test group, or "" for every one
     tests: tuple[str, ...]
     confidence: str
     cuped: bool
@@ -60,7 +61,8 @@ def _settings(document: dict[str, Any], query: dict[str, str]) -> Settings:
     view = query.get("view") or "cumulative"
     if view not in VIEWS:
         raise InvalidInput.field("view", f"must be one of {', '.join(VIEWS)}")
-    return Settings(control, tests, confidence, cuped == "1", view, query.get("metric") or "")
+    metric = query.get("metric") or ""
+    return Settings(control, test, tests, confidence, cuped == "1", view, metric)
 
 
 @dataclass
@@ -74,6 +76,7 @@ class MetricView:
     groups: list[dict[str, Any]] = field(default_factory=list)
     chart: dict[str, Any] | None = None
     series: list[dict[str, Any]] = field(default_factory=list)
+    series_loaded: bool = False
 
 
 def _exposures(
@@ -109,6 +112,7 @@ def _exposures(
 def _query(settings: Settings, **changes: str) -> str:
     values = {
         "control": settings.control,
+        "test": settings.test,
         "ci": settings.confidence,
         "cuped": "1" if settings.cuped else "0",
         "view": settings.view,
@@ -188,7 +192,7 @@ def results_page(
                         confidence=float(settings.confidence),
                     )
     days = pulse_service.experiment_result_days(session, project_id, experiment_id)
-    _daily_series(session, ctx, document, settings, names, days, metrics)
+    _add_series(ctx, document, settings, names, days, metrics)
     health = experiment if "healthChecks" in experiment else {}
     decided = experiment.get("status") == "decision_made" and experiment.get("decisionTime")
     frozen = (
@@ -217,8 +221,8 @@ def results_page(
         days=days,
         frozen=frozen,
         open_metric=settings.metric,
-        cuped_link=f"{path}/results?{_query(settings, cuped='0' if settings.cuped else '1')}",
         detail_link=lambda metric_id: f"{path}/results?{_query(settings, metric=metric_id)}",
+        series_link=lambda metric_id: f"{path}/results/series?{_query(settings, metric=metric_id)}",
         bar_width=figures.BAR_WIDTH,
         bar_height=figures.BAR_HEIGHT,
     )
@@ -236,39 +240,42 @@ def _group_figures(name: str, control: bool, found: dict[str, Any], side: str) -
     }
 
 
+@dataclass
+class Series:
+    """Metrics' Δ% per day with data, per test group (``view=daily`` of ``pulse_results``)."""
+
+    points: dict[str, dict[str, list[float | None]]]
+    rows: dict[str, list[dict[str, Any]]]
+
+
 def _daily_series(
-    session: Any,
     ctx: WebContext,
     document: dict[str, Any],
     settings: Settings,
     names: dict[str, str],
     days: list[str],
-    metrics: dict[str, MetricView],
-) -> None:
-    """Each metric's Δ% per day with data (``view=daily`` of the Console API), for its detail
-    table and, in the daily and days-since-exposure views, its chart."""
-    if not days or not metrics:
-        return
-    points: dict[str, dict[str, list[float | None]]] = {m: {} for m in metrics}
-    texts: dict[str, list[dict[str, Any]]] = {m: [] for m in metrics}
+    metric_ids: list[str],
+) -> Series:
+    points: dict[str, dict[str, list[float | None]]] = {m: {} for m in metric_ids}
+    rows: dict[str, list[dict[str, Any]]] = {m: [] for m in metric_ids}
     for test in settings.tests:
-        for metric_id in metrics:
+        for metric_id in metric_ids:
             points[metric_id][names[test]] = []
         for ds in days:
             answer = pulse_service.experiment_results(
-                session,
+                ctx.session,
                 ctx.project_id,
                 document,
                 _api_query(settings, test, view="daily", date=ds),
                 ctx.clock.now_ms(),
             )
             by_id = {m["metricID"]: m for key, _ in ROLES for m in answer.get(key) or []}
-            for metric_id in metrics:
+            for metric_id in metric_ids:
                 found = by_id.get(metric_id) or {}
                 change = found.get("percentChange")
                 half = found.get("percentConfidenceIntervalDelta")
                 points[metric_id][names[test]].append(change)
-                texts[metric_id].append(
+                rows[metric_id].append(
                     {
                         "day": ds,
                         "group": names[test],
@@ -277,18 +284,61 @@ def _daily_series(
                         else "no data",
                     }
                 )
+    for metric_id in metric_ids:
+        rows[metric_id].sort(key=lambda r: (r["day"], r["group"]))
+    return Series(points, rows)
+
+
+def _add_series(
+    ctx: WebContext,
+    document: dict[str, Any],
+    settings: Settings,
+    names: dict[str, str],
+    days: list[str],
+    metrics: dict[str, MetricView],
+) -> None:
+    """The daily views chart every metric; the cumulative view computes only the metric whose
+    detail is asked for by ``metric=`` (the page without JavaScript): with JavaScript, a
+    detail dialog fetches its own series when it opens, so the page costs no more per day."""
+    if settings.view == "cumulative":
+        wanted = [settings.metric] if settings.metric in metrics else []
+    else:
+        wanted = list(metrics)
+    if not days or not wanted:
+        return
+    series = _daily_series(ctx, document, settings, names, days, wanted)
     if settings.view == "days_since_exposure":
         labels = [f"Day {n}" for n in range(len(days))]
     else:
         labels = list(days)
-    for metric_id, view in metrics.items():
-        view.series = sorted(texts[metric_id], key=lambda t: (t["day"], t["group"]))
+    for metric_id in wanted:
+        view = metrics[metric_id]
+        view.series = series.rows[metric_id]
+        view.series_loaded = True
         if settings.view != "cumulative":
             title = f"{view.name or metric_id}: Δ% per day"
-            view.chart = figures.series_chart(labels, points[metric_id], title)
+            view.chart = figures.series_chart(labels, series.points[metric_id], title)
 
 
 @router.get("/ui/experiments/{experiment_id}/results", include_in_schema=False)
 def results(request: Request, ctx: Web, experiment_id: str) -> HTMLResponse:
     query = {k: v for k, v in request.query_params.items()}
     return results_page(request, ctx, experiment_id, query)
+
+
+@router.get("/ui/experiments/{experiment_id}/results/series", include_in_schema=False)
+def series(request: Request, ctx: Web, experiment_id: str) -> HTMLResponse:
+    """One metric's daily series: the rows its detail dialog fetches when it opens."""
+    query = {k: v for k, v in request.query_params.items()}
+    document = documents.load(ctx.session, ctx.project_id, experiment_id).document
+    settings = _settings(document, query)
+    names = {g["id"]: g["name"] for g in document["groups"]}
+    days = pulse_service.experiment_result_days(ctx.session, ctx.project_id, experiment_id)
+    rows = _daily_series(ctx, document, settings, names, days, [settings.metric]).rows
+    return render(
+        request,
+        "_series_rows.html",
+        ctx,
+        title="Daily series",
+        series=rows[settings.metric] if days else [],
+    )

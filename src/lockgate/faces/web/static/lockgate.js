@@ -18,6 +18,10 @@
     if (!dialog || dialog.open) return;
     dialog.lockgateOpener = opener;
     dialog.showModal();
+    // A slot of content fetched on first opening (htmx: hx-trigger="lockgate-open once").
+    dialog.querySelectorAll("[hx-trigger^='lockgate-open']").forEach(function (slot) {
+      slot.dispatchEvent(new CustomEvent("lockgate-open"));
+    });
   }
 
   document.addEventListener("keydown", function (event) {
