@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from lockgate.domains.projects.service import Bootstrap
 from lockgate.domains.users import service as users_service
-from lockgate.domains.users.permissions import ADMIN
+from lockgate.domains.users.permissions import ADMIN, READ_ONLY
 from lockgate.faces.web import figures
 from lockgate.faces.web.pages import STATIC_DIR
 from lockgate.kit.actor import Actor, Change
@@ -249,3 +249,26 @@ def test_metric_create__invalid_type__422_with_the_domain_message(
     page = client.request("POST", "/ui/metrics", data=form)
     assert page.status_code == 422, page.text
     assert "type: must be one of" in page.text, re.findall(r"role=.alert.>[^<]*", page.text)
+
+
+def test_metric_create__read_only_member__button_disabled_and_post_refused(
+    app: FastAPI, api: ContractClient, db: Database, project: Bootstrap, clock: ManualClock
+) -> None:
+    with db.transaction() as session:
+        change = Change(project.project.id, Actor(id="test", name="test"), clock.now_ms())
+        users_service.create(
+            session, change, email="ro@acme.com", role=READ_ONLY, password="a-reader-password"
+        )
+    with ContractClient(app) as client:
+        signed = client.request(
+            "POST", "/ui/login", data={"email": "ro@acme.com", "password": "a-reader-password"}
+        )
+        assert signed.status_code == 303
+        page = client.request("GET", "/ui/metrics").text
+        assert 'disabled title="Your role cannot create metrics"' in page
+        match = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert match is not None
+        form = {"name": "ro_metric", "type": "event_count_custom", "event": "buy"}
+        refused = client.request("POST", "/ui/metrics", data={**form, "csrf": match.group(1)})
+        assert refused.status_code == 403 and "metric_management" in refused.text
+    assert api.get("/console/v1/metrics/ro_metric::event_count_custom").status_code == 404
