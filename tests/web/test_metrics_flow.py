@@ -55,6 +55,9 @@ def test_f13_events_to_metric__checkout_events__listed_streamed_measured_and_arc
     with served.console() as api:
         listed = api.get("/events").json()["data"]
     assert [(e["name"], e["eventCount"]) for e in listed] == [("checkout", 7)]
+    expect(row.get_by_role("link", name="Create a metric from checkout")).to_have_attribute(
+        "href", "/ui/metrics?event=checkout"
+    )
     trend = row.get_by_role("img")
     expect(trend).to_have_attribute("aria-label", re.compile(r"^checkout: 7 events in the last"))
 

@@ -60,6 +60,10 @@ def _trend(counts: list[int], name: str) -> dict[str, Any]:
     }
 
 
+def _create_href(name: str) -> str:
+    return f"/ui/metrics?{urlencode({'event': name})}"
+
+
 def _event_href(name: str) -> str:
     return f"/ui/events/{quote(name, safe='')}"
 
@@ -80,6 +84,7 @@ def events(request: Request, ctx: Web, page: int = 1, nonprod: str = "") -> HTML
             "users": i["userCount"],
             "last": when(int(i["timestamp"])),
             "trend": _trend(trends[i["name"]], i["name"]),
+            "create_href": _create_href(i["name"]),
         }
         for i in items
     ]
@@ -126,7 +131,7 @@ def event_page(request: Request, ctx: Web, name: str, nonprod: str = "") -> HTML
         metrics=[
             {"name": m["name"], "type": m["type"], "href": metric_href(m["id"])} for m in metrics
         ],
-        create_href=f"/ui/metrics?{urlencode({'event': name})}",
+        create_href=_create_href(name),
         stream=_stream(ctx, name, nonprod == "1"),
         stream_action=_event_href(name),
     )
