@@ -272,3 +272,31 @@ def test_metric_create__read_only_member__button_disabled_and_post_refused(
         refused = client.request("POST", "/ui/metrics", data={**form, "csrf": match.group(1)})
         assert refused.status_code == 403 and "metric_management" in refused.text
     assert api.get("/console/v1/metrics/ro_metric::event_count_custom").status_code == 404
+
+
+def test_event_stream__non_production_tier__shown_only_when_asked(
+    web: tuple[ContractClient, str], db: Database, project: Bootstrap, clock: ManualClock
+) -> None:
+    client, _ = web
+    now = clock.now_ms()
+    with db.transaction() as session:
+        for n, tier in enumerate([None, "production", "staging", "development"]):
+            user: dict[str, Any] = {"userID": f"user_{n}"}
+            if tier is not None:
+                user["statsigEnvironment"] = {"tier": tier}
+            session.add(
+                CustomEvent(
+                    project_id=project.project.id,
+                    event_name="view",
+                    user_id=f"user_{n}",
+                    user=user,
+                    time=now - 1000 + n,
+                    received_time=now,
+                )
+            )
+    production = client.request("GET", "/ui/event_stream").text
+    assert re.findall(r"user_\d", production) == ["user_1", "user_0"]
+    everything = client.request("GET", "/ui/event_stream", params={"nonprod": "1"}).text
+    assert re.findall(r"user_\d", everything) == ["user_3", "user_2", "user_1", "user_0"]
+    named = client.request("GET", "/ui/event_stream", params={"name": "other"}).text
+    assert "No events logged yet." in named

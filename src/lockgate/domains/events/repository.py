@@ -299,11 +299,17 @@ def daily_counts(
 
 def newest_events(
     session: Session, project_id: str, name: str | None, limit: int
-) -> Sequence[CustomEvent]:
-    """The newest ``limit`` events (of ``name``, or of any name), newest first."""
+) -> list[CustomEvent]:
+    """The newest ``limit`` events, newest event time first: of ``name`` through the name and
+    time index; of any name, among the ``limit`` rows stored last (the primary key, so the
+    whole table is never sorted; rows of one move are stored in unit order, not by time)."""
     query = select(CustomEvent).where(CustomEvent.project_id == project_id)
     if name is not None:
-        query = query.where(CustomEvent.event_name == name)
-    return session.scalars(
-        query.order_by(CustomEvent.time.desc(), CustomEvent.seq.desc()).limit(limit)
-    ).all()
+        query = query.where(CustomEvent.event_name == name).order_by(
+            CustomEvent.time.desc(), CustomEvent.seq.desc()
+        )
+    else:
+        query = query.order_by(CustomEvent.seq.desc())
+    rows = list(session.scalars(query.limit(limit)))
+    rows.sort(key=lambda e: (e.time, e.seq), reverse=True)
+    return rows
