@@ -159,6 +159,11 @@ def test_results_page__without_javascript__figures_and_detail_from_the_api(
     text = f"{metric['percentChange']:+.2f}% ±{metric['percentConfidenceIntervalDelta']:.2f}%"
     assert f">{text}</td>" in page.text
     assert '<option value="90" selected>' in page.text
+    # One test group asked for: the strip says so, and the detail link keeps it.
+    one = client.request(
+        "GET", f"/ui/experiments/{experiment['id']}/results", params={"test": test}
+    ).text
+    assert f'<option value="{test}" selected>' in one and f"test={test}" in one
     # The detail dialog is open in the markup: no script needed to read it.
     assert re.search(r'<dialog id="detail-1" aria-labelledby="detail-1-h" open>', page.text)
     assert f'<td class="num">{metric["testUnits"]:,}</td>' in page.text
