@@ -43,3 +43,47 @@ def list_recent(
     incoming.settle_before(session)
     rows, total = repository.recent_events(session, project_id, name, offset=offset, limit=limit)
     return [logged_event_dto(e) for e in rows], total
+
+
+TREND_DAYS = 14
+STREAM_SCAN_FACTOR = 4
+
+
+def trends(
+    session: Session, project_id: str, names: list[str], now_ms: int
+) -> dict[str, list[int]]:
+    """Per event name, its events on each of the last ``TREND_DAYS`` UTC days, oldest first."""
+    incoming.settle_before(session)
+    today = now_ms // repository.DAY_MS
+    first = today - TREND_DAYS + 1
+    counts = repository.daily_counts(session, project_id, names, first * repository.DAY_MS)
+    return {
+        name: [counts.get(name, {}).get(day, 0) for day in range(first, today + 1)]
+        for name in names
+    }
+
+
+def is_production(event: CustomEvent) -> bool:
+    """An event counts as production unless its user names another environment tier."""
+    environment = (event.user or {}).get("statsigEnvironment")
+    tier = environment.get("tier") if isinstance(environment, dict) else None
+    return tier in (None, "", "production")
+
+
+def log_stream(
+    session: Session,
+    project_id: str,
+    *,
+    name: str | None,
+    non_production: bool,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """The newest events (``LoggedEventDto`` plus the user and its environment tier), newest
+    first. Without ``non_production``, events of other tiers are left out; they are looked for
+    among the newest ``STREAM_SCAN_FACTOR`` times ``limit`` events only, so a flood of
+    non-production events can shorten the list rather than slow it down."""
+    incoming.settle_before(session)
+    scan = limit if non_production else limit * STREAM_SCAN_FACTOR
+    rows = repository.newest_events(session, project_id, name, scan)
+    kept = [e for e in rows if non_production or is_production(e)][:limit]
+    return [logged_event_dto(e) | {"user": e.user or {}} for e in kept]

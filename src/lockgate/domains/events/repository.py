@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 from lockgate.storage.models import CustomEvent, Exposure, events_incoming, exposures_incoming
 from lockgate.storage.models.base import JSONType
 
+DAY_MS = 86_400_000
+
 TABLES: dict[str, Table] = {
     "exposures": Exposure.__table__,  # type: ignore[dict-item]
     "events": CustomEvent.__table__,  # type: ignore[dict-item]
@@ -271,3 +273,43 @@ def recent_events(
         .limit(limit)
     ).all()
     return rows, int(total)
+
+
+def daily_counts(
+    session: Session, project_id: str, names: Sequence[str], since_ms: int
+) -> dict[str, dict[int, int]]:
+    """Per event name of ``names``, its number of events per UTC day number since ``since_ms``."""
+    if not names:
+        return {}
+    day = (CustomEvent.time // DAY_MS).label("day")
+    rows = session.execute(
+        select(CustomEvent.event_name, day, func.count())
+        .where(
+            CustomEvent.project_id == project_id,
+            CustomEvent.event_name.in_(names),
+            CustomEvent.time >= since_ms,
+        )
+        .group_by(CustomEvent.event_name, day)
+    ).all()
+    counts: dict[str, dict[int, int]] = {}
+    for name, day_number, count in rows:
+        counts.setdefault(name, {})[int(day_number)] = int(count)
+    return counts
+
+
+def newest_events(
+    session: Session, project_id: str, name: str | None, limit: int
+) -> list[CustomEvent]:
+    """The newest ``limit`` events, newest event time first: of ``name`` through the name and
+    time index; of any name, among the ``limit`` rows stored last (the primary key, so the
+    whole table is never sorted; rows of one move are stored in unit order, not by time)."""
+    query = select(CustomEvent).where(CustomEvent.project_id == project_id)
+    if name is not None:
+        query = query.where(CustomEvent.event_name == name).order_by(
+            CustomEvent.time.desc(), CustomEvent.seq.desc()
+        )
+    else:
+        query = query.order_by(CustomEvent.seq.desc())
+    rows = list(session.scalars(query.limit(limit)))
+    rows.sort(key=lambda e: (e.time, e.seq), reverse=True)
+    return rows

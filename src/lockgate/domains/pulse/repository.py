@@ -241,6 +241,30 @@ def latest_result(
     return session.scalars(query.order_by(PulseResult.ds.desc())).first()
 
 
+def result_days(
+    session: Session,
+    project_id: str,
+    entity_type: str,
+    entity_id: str,
+    *,
+    rule_id: str = "",
+    view: str = "daily",
+) -> list[str]:
+    """The days (``YYYY-MM-DD``, oldest first) with a stored result of ``view``."""
+    rows = session.scalars(
+        select(PulseResult.ds)
+        .where(
+            PulseResult.project_id == project_id,
+            PulseResult.entity_type == entity_type,
+            PulseResult.entity_id == entity_id,
+            PulseResult.rule_id == rule_id,
+            PulseResult.view == view,
+        )
+        .order_by(PulseResult.ds)
+    )
+    return list(rows)
+
+
 def has_result(
     session: Session, project_id: str, entity_type: str, entity_id: str, rule_id: str, ds: str
 ) -> bool:

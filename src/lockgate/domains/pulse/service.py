@@ -219,6 +219,12 @@ def experiment_results(
     }
 
 
+def experiment_result_days(session: Session, project_id: str, experiment_id: str) -> list[str]:
+    """The days with a stored daily view of the experiment, oldest first: the ``date`` values
+    that ``experiment_results`` with ``view=daily`` answers for exactly."""
+    return repository.result_days(session, project_id, "experiment", experiment_id)
+
+
 def _before_target(document: dict[str, Any], stored: PulseResult) -> bool:
     start, days = document.get("startTime"), document.get("duration")
     if not start or not days:

@@ -15,9 +15,12 @@ from lockgate.faces.web.routes.experiments import router as experiments_router
 from lockgate.faces.web.routes.gates import router as gates_router
 from lockgate.faces.web.routes.home import router as home_router
 from lockgate.faces.web.routes.keys import router as keys_router
+from lockgate.faces.web.routes.layers import router as layers_router
 from lockgate.faces.web.routes.members import router as members_router
 from lockgate.faces.web.routes.settings import router as settings_router
-from lockgate.faces.web.routes.layers import router as layers_router
+from lockgate.faces.web.routes.events import router as events_router
+from lockgate.faces.web.routes.metrics import router as metrics_router
+from lockgate.faces.web.routes.results import router as results_router
 from lockgate.faces.web.session import SessionCodec, SignInThrottle, load_secret
 from lockgate.kit.settings import Settings
 
@@ -30,16 +33,11 @@ CSP = (
 
 def web_router() -> APIRouter:
     router = APIRouter()
-    for child in (
-        home_router,
-        gates_router,
-        catalogs_router,
-        keys_router,
-        settings_router,
-        members_router,
-    ):
-        router.include_router(child)
-    for child in (experiments_router, setup_router, lifecycle_router, layers_router):
+    children = [home_router, gates_router, catalogs_router, keys_router]
+    children += [settings_router, members_router]
+    children += [experiments_router, setup_router, lifecycle_router, layers_router]
+    children += [results_router, metrics_router, events_router]
+    for child in children:
         router.include_router(child)
     return router
 

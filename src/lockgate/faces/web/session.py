@@ -21,7 +21,6 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from lockgate.domains.events import incoming
 from lockgate.domains.users import access
 from lockgate.errors import Forbidden
 from lockgate.kit.actor import Change
@@ -179,15 +178,15 @@ def web_context(
     data = state.web_sessions.decode(request.cookies.get(COOKIE), state.clock.now_ms())
     if data is None:
         raise SignInRequired(_next_path(request))
+    # The member is read in a transaction of its own, as the Console API reads its key: the
+    # page's session starts clean, so services may settle landed events before their reads.
+    with database.transaction(write=False) as lookup:
+        member = access.member(lookup, data.project_id, data.user_id)
+    if member is None:
+        raise SignInRequired(_next_path(request))
     writing = request.method in UNSAFE_METHODS
     session = database.session(write=writing)
     try:
-        # Experiment and metric services read the event tables, which must be settled before
-        # the session's first statement (the member lookup below).
-        incoming.settle_before(session)
-        member = access.member(session, data.project_id, data.user_id)
-        if member is None:
-            raise SignInRequired(_next_path(request))
         yield WebContext(session=session, member=member, csrf=data.csrf, clock=state.clock)
         session.commit()
     except BaseException:
