@@ -12,6 +12,8 @@ from lockgate.faces.web.routes.catalogs import router as catalogs_router
 from lockgate.faces.web.routes.gates import router as gates_router
 from lockgate.faces.web.routes.home import router as home_router
 from lockgate.faces.web.routes.keys import router as keys_router
+from lockgate.faces.web.routes.search import router as search_router
+from lockgate.faces.web.routes.users import router as users_router
 from lockgate.faces.web.session import SessionCodec, SignInThrottle, load_secret
 from lockgate.kit.settings import Settings
 
@@ -24,7 +26,14 @@ CSP = (
 
 def web_router() -> APIRouter:
     router = APIRouter()
-    for child in (home_router, gates_router, catalogs_router, keys_router):
+    for child in (
+        home_router,
+        gates_router,
+        catalogs_router,
+        keys_router,
+        search_router,
+        users_router,
+    ):
         router.include_router(child)
     return router
 

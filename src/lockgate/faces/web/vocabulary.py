@@ -5,7 +5,7 @@ offers comes from the same condition table that validates Console API writes."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from lockgate.cores.compiler.vocabulary import CONDITION_TYPES, Target
 
@@ -66,6 +66,14 @@ OPERATOR_LABELS: Final[dict[str, str]] = {
     "array_contains_all": "array contains all of",
     "not_array_contains_all": "array does not contain all of",
 }
+
+class Side(NamedTuple):
+    """One changed thing of a version, before and after."""
+
+    what: str
+    before: str
+    after: str
+
 
 # Shown first in the operator list of a text criteria.
 _FIRST: Final[tuple[str, ...]] = ("any", "none", "str_contains_any", "str_contains_none")
@@ -147,3 +155,31 @@ def version_changes(older: Mapping[str, Any] | None, newer: Mapping[str, Any]) -
     if older.get("overrides") != newer.get("overrides"):
         lines.append("Overrides changed")
     return lines or ["Overrides or settings changed"]
+
+
+def version_pairs(older: Mapping[str, Any] | None, newer: Mapping[str, Any]) -> list[Side]:
+    """What a version changed, as (what, before, after) rows shown side by side in Preview."""
+    pairs: list[Side] = []
+    old: Mapping[str, Any] = older or {}
+    for label, key in (("Status", "status"), ("Description", "description")):
+        if old.get(key) != newer.get(key):
+            pairs.append(Side(label, str(old.get(key) or "—"), str(newer.get(key) or "—")))
+    before = {r.get("name"): r for r in old.get("rules") or []}
+    after = {r.get("name"): r for r in newer.get("rules") or []}
+    for name in [*after, *(n for n in before if n not in after)]:
+        was = rule_sentence(before[name]) if name in before else "—"
+        now = rule_sentence(after[name]) if name in after else "—"
+        if was != now:
+            pairs.append(Side(f"Rule {name}", was, now))
+    if old.get("overrides") != newer.get("overrides"):
+        pairs.append(
+            Side("Overrides", _overrides(old.get("overrides")), _overrides(newer.get("overrides")))
+        )
+    return pairs
+
+
+def _overrides(stored: Any) -> str:
+    found = stored if isinstance(stored, Mapping) else {}
+    passing = ", ".join(found.get("passingUserIDs") or []) or "none"
+    failing = ", ".join(found.get("failingUserIDs") or []) or "none"
+    return f"pass: {passing}; fail: {failing}"
