@@ -13,12 +13,15 @@ from fastapi.responses import HTMLResponse
 from lockgate.cores.evaluation.evaluator import Evaluator
 from lockgate.cores.evaluation.results import DEFAULT_RULE_ID, DISABLED_RULE_ID, Reason
 from lockgate.cores.evaluation.spec import Spec
+from lockgate.domains.entities import service as entities
+from lockgate.domains.entities.kinds import DYNAMIC_CONFIG, GATE, EntityKind
 from lockgate.domains.environments import service as environments_service
 from lockgate.domains.events import catalog as events_catalog
 from lockgate.domains.unit_id_types import service as unit_id_types_service
 from lockgate.errors import InvalidInput
 from lockgate.faces.web.pages import WebRoute, render, when
 from lockgate.faces.web.session import Web, WebContext
+from lockgate.kit.db import Database
 
 router = APIRouter(route_class=WebRoute)
 MAX_USER_CHARS = 8_000
@@ -27,8 +30,9 @@ RECENT = 50
 BUILT_IN_TYPES = ("userID", "stableID")
 
 
-def explain(spec: Spec, rule_id: str, reason: Reason) -> str:
-    """Why the evaluator answered as it did, in words: the rule, an override, the default."""
+def explain(spec: Spec, rule_id: str, reason: Reason) -> str | None:
+    """Why the evaluator answered as it did, in words; None when one of the entity's own rules
+    decided (the compiled spec knows its id, the entity's document its name)."""
     if reason is not Reason.RECOGNIZED:
         return f"not evaluated ({reason})"
     if rule_id.endswith("override"):
@@ -39,10 +43,24 @@ def explain(spec: Spec, rule_id: str, reason: Reason) -> str:
         if spec.default_value is True:
             return "launched: rules not evaluated"
         return "disabled: rules not evaluated"
-    rule = next((r for r in spec.rules if r.id == rule_id), None)
-    if rule is None:
-        return f"rule {rule_id}"
-    return f"rule {rule.name or rule.id}"
+    return None
+
+
+def _rule_names(ctx: WebContext, kind: EntityKind, rows: list[dict[str, Any]]) -> None:
+    """Fill ``why`` of the rows a rule decided with the rule's name, reading only the
+    documents of those entities."""
+    decided = [row for row in rows if row["why"] is None]
+    if not decided:
+        return
+    ids = sorted({row["name"] for row in decided})
+    documents, _ = entities.list_rows(ctx.session, kind, ctx.project_id, [kind.model.id.in_(ids)])
+    names = {
+        (document.id, rule.get("id")): rule.get("name")
+        for document in documents
+        for rule in document.document.get("rules") or []
+    }
+    for row in decided:
+        row["why"] = f"rule {names.get((row['name'], row['rule_id'])) or row['rule_id']}"
 
 
 def lookup_user(
@@ -109,7 +127,12 @@ def evaluate_all(evaluator: Evaluator, user: dict[str, Any]) -> dict[str, list[d
             "why": explain(spec, config.rule_id, config.reason),
             "reason": str(config.reason),
         }
-        (configs if spec.entity == "dynamic_config" else experiments).append(row)
+        if spec.entity == "experiment":
+            if row["why"] is None:
+                row["why"] = f"group {row['group']}" if row["group"] else f"rule {row['rule_id']}"
+            experiments.append(row)
+        else:
+            configs.append(row)
     return {"gates": gates, "configs": configs, "experiments": experiments}
 
 
@@ -153,12 +176,19 @@ def users(
         looked_up, status_code, values["error"] = None, 422, exc.message
     if looked_up is not None:
         evaluator = request.app.state.spec_cache.get(ctx.project_id).evaluator
-        values["evaluated"] = evaluate_all(evaluator, looked_up)
+        evaluated = evaluate_all(evaluator, looked_up)
+        _rule_names(ctx, GATE, evaluated["gates"])
+        _rule_names(ctx, DYNAMIC_CONFIG, evaluated["configs"])
+        values["evaluated"] = evaluated
         values["evaluated_user"] = _json(looked_up)
         if id.strip():
-            exposures, events = events_catalog.for_unit(
-                ctx.session, ctx.project_id, type, id.strip(), limit=RECENT
-            )
+            # A session of its own: landed events are moved before its first statement, and
+            # the page's session has already read (docs/architecture.md §Events: incoming, then settled).
+            database: Database = request.app.state.database
+            with database.transaction(write=False) as events_session:
+                exposures, events = events_catalog.for_unit(
+                    events_session, ctx.project_id, type, id.strip(), limit=RECENT
+                )
             values["exposures"] = [dict(e, when=when(e["time"])) for e in exposures]
             values["events"] = [dict(e, when=when(e["time"])) for e in events]
     title = f"User {id.strip()}" if id.strip() else "User lookup"
