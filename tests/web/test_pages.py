@@ -4,6 +4,8 @@ scale, and the vendored files. In process, on both databases."""
 from __future__ import annotations
 
 import hashlib
+import html
+import json
 import re
 from collections.abc import Iterator
 
@@ -95,16 +97,14 @@ def test_form_post__bad_csrf_or_origin__403_and_nothing_created(
     assert "sneaky" not in client.request("GET", "/ui/gates").text
 
 
-def test_gates_catalog__1500_gates__search_finds_the_last_on_page_one(
-    browser_like: tuple[ContractClient, str], db: Database, project: Bootstrap, clock: ManualClock
-) -> None:
-    client, _ = browser_like
+def _seed_gates(db: Database, project: Bootstrap, clock: ManualClock, count: int) -> None:
+    """``count`` gates named gate_0000 and on, inserted at once."""
     with db.transaction() as session:
         change = Change(project.project.id, Actor(id="seed", name="seed"), clock.now_ms())
         template = gates_service.create(session, change, GateCreate(name="gate_0000"))
         columns = {c.key: getattr(template, c.key) for c in inspect(Gate).column_attrs}
-        # Copies of one gate's row, inserted at once: creating 1,500 through the service would
-        # take a minute, and the catalog reads only this table.
+        # Copies of one gate's row, inserted at once: creating them through the service would
+        # take a minute, and the catalog and the search read only this table.
         session.execute(
             insert(Gate),
             [
@@ -119,14 +119,90 @@ def test_gates_catalog__1500_gates__search_finds_the_last_on_page_one(
                         "name": f"gate_{n:04d}",
                     },
                 }
-                for n in range(1, 1500)
+                for n in range(1, count)
             ],
         )
+
+
+def test_gates_catalog__1500_gates__search_finds_the_last_on_page_one(
+    browser_like: tuple[ContractClient, str], db: Database, project: Bootstrap, clock: ManualClock
+) -> None:
+    client, _ = browser_like
+    _seed_gates(db, project, clock, 1500)
     first = client.request("GET", "/ui/gates").text
     assert first.count('<a href="/ui/gates/gate_') == 50
     assert "Page 1 of 30 (1500 in all)" in first
     found = client.request("GET", "/ui/gates", params={"q": "GATE_1499"}).text
     assert found.count('<a href="/ui/gates/gate_') == 1 and "gate_1499" in found
+
+
+def test_search__1500_gates__the_first_hits_the_count_and_a_link_to_all(
+    browser_like: tuple[ContractClient, str], db: Database, project: Bootstrap, clock: ManualClock
+) -> None:
+    client, _ = browser_like
+    _seed_gates(db, project, clock, 1500)
+    page = client.request("GET", "/ui/search", params={"q": "Gate_149"}).text
+    links = re.findall(r'<a href="/ui/gates/(gate_\d+)">', page)
+    assert links == [f"gate_{n}" for n in range(1490, 1498)]
+    assert "Feature gates (10)" in page
+    assert 'href="/ui/gates?q=Gate_149"' in page
+    fragment = client.request(
+        "GET", "/ui/search", params={"q": "gate_1499"}, headers={"HX-Request": "true"}
+    ).text
+    assert "<html" not in fragment
+    assert re.findall(r'<a href="/ui/gates/(gate_\d+)">', fragment) == ["gate_1499"]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"q": "x" * 20_000}, "Nothing is named like"),
+        ({"q": "100%_"}, "Nothing is named like"),
+    ],
+    ids=["long", "like-wildcards"],
+)
+def test_search__hostile_text__bounded_and_taken_literally(
+    browser_like: tuple[ContractClient, str], params: dict[str, str], message: str
+) -> None:
+    client, _ = browser_like
+    response = client.request("GET", "/ui/search", params=params)
+    assert response.status_code == 200 and message in response.text
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"id": "u1", "user": "[1]"}, "must be a JSON object"),
+        ({"id": "u1", "user": '{"a": '}, "not valid JSON"),
+        ({"id": "u1", "user": " " * 9000}, "limited to 8000 characters"),
+        ({"id": "u1", "type": "no_such_type"}, "Unknown unit type"),
+        ({"id": "u1", "environment": "moon"}, "Unknown environment"),
+    ],
+    ids=["not-object", "bad-json", "too-long", "unknown-type", "unknown-environment"],
+)
+def test_user_lookup__bad_input__422_naming_the_problem(
+    browser_like: tuple[ContractClient, str], params: dict[str, str], message: str
+) -> None:
+    client, _ = browser_like
+    response = client.request("GET", "/ui/users", params=params)
+    assert response.status_code == 422 and message in response.text
+    assert 'id="lookup-gates"' not in response.text
+
+
+def test_user_lookup__custom_unit_and_environment__evaluated_user_carries_them(
+    browser_like: tuple[ContractClient, str],
+) -> None:
+    client, _ = browser_like
+    params = {"id": "s-1", "type": "stableID", "environment": "staging", "user": '{"a": 1}'}
+    page = client.request("GET", "/ui/users", params=params).text
+    match = re.search(r'<code id="evaluated-user">([^<]+)</code>', page)
+    assert match is not None
+    assert json.loads(html.unescape(match.group(1))) == {
+        "a": 1,
+        "customIDs": {"stableID": "s-1"},
+        "statsigEnvironment": {"tier": "staging"},
+    }
+    assert "Exposures are looked up by user ID only." in page
 
 
 def test_vendored_htmx__committed_file__matches_its_pinned_hash() -> None:
