@@ -1,6 +1,7 @@
 """Flows F1 to F6 of the web console: sign in, create a gate with a rule, Test Gate, overrides,
-launch and re-enable, history with preview and restore, and the gate page without scripts. Each change is read back through the Console API
-and, where it decides evaluation, through ``/v1/check_gate``."""
+launch and re-enable, history with preview and restore, and the gate page without scripts.
+Each change is read back through the Console API and, where it decides evaluation, through
+``/v1/check_gate``."""
 
 from __future__ import annotations
 

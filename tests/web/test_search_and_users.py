@@ -85,7 +85,13 @@ def test_search__ctrl_k_then_typing__hits_of_every_kind_link_to_their_pages(
         "href", f"/ui/dynamic_configs/{CONFIG}"
     )
     expect(hits.get_by_role("heading")).to_have_text(
-        ["Feature gates (1)", "Dynamic configs (1)", "Segments (1)", "Experiments (1)", "Layers (1)"]
+        [
+            "Feature gates (1)",
+            "Dynamic configs (1)",
+            "Segments (1)",
+            "Experiments (1)",
+            "Layers (1)",
+        ]
     )
     console.check()
     # Enter submits the form: the same hits on a page of their own.

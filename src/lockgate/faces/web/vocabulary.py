@@ -67,6 +67,7 @@ OPERATOR_LABELS: Final[dict[str, str]] = {
     "not_array_contains_all": "array does not contain all of",
 }
 
+
 class Side(NamedTuple):
     """One changed thing of a version, before and after."""
 
@@ -171,15 +172,4 @@ def version_pairs(older: Mapping[str, Any] | None, newer: Mapping[str, Any]) -> 
         now = rule_sentence(after[name]) if name in after else "—"
         if was != now:
             pairs.append(Side(f"Rule {name}", was, now))
-    if old.get("overrides") != newer.get("overrides"):
-        pairs.append(
-            Side("Overrides", _overrides(old.get("overrides")), _overrides(newer.get("overrides")))
-        )
     return pairs
-
-
-def _overrides(stored: Any) -> str:
-    found = stored if isinstance(stored, Mapping) else {}
-    passing = ", ".join(found.get("passingUserIDs") or []) or "none"
-    failing = ", ".join(found.get("failingUserIDs") or []) or "none"
-    return f"pass: {passing}; fail: {failing}"
