@@ -13,8 +13,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import insert, inspect
 
+from lockgate.domains.gates import overrides
 from lockgate.domains.gates import service as gates_service
-from lockgate.domains.gates.schemas import GateCreate
+from lockgate.domains.gates.schemas import GateCreate, OverridesIn
 from lockgate.domains.projects.service import Bootstrap
 from lockgate.domains.users import service as users_service
 from lockgate.domains.users.permissions import ADMIN
@@ -208,3 +209,47 @@ def test_user_lookup__custom_unit_and_environment__evaluated_user_carries_them(
 def test_vendored_htmx__committed_file__matches_its_pinned_hash() -> None:
     content = (STATIC_DIR / "vendor" / "htmx-4.0.1.min.js").read_bytes()
     assert hashlib.sha256(content).hexdigest() == HTMX_SHA256
+
+
+def _why(page: str, gate: str) -> tuple[str, str]:
+    """The value and the why of ``gate``'s row in a user lookup page."""
+    match = re.search(
+        rf'<tr data-name="{gate}">.*?data-value="(\w+)".*?</td><td class="mono"[^>]*>[^<]*</td>'
+        r"<td>([^<]*)</td>",
+        page,
+        re.S,
+    )
+    assert match is not None, gate
+    return match.group(1), html.unescape(match.group(2))
+
+
+def test_user_lookup__each_way_a_gate_decides__said_in_words(
+    browser_like: tuple[ContractClient, str], db: Database, project: Bootstrap, clock: ManualClock
+) -> None:
+    client, _ = browser_like
+    employees = {
+        "name": "Employees",
+        "passPercentage": 0,
+        "conditions": [{"type": "email", "operator": "str_contains_any", "targetValue": ["@a"]}],
+    }
+    with db.transaction() as session:
+        change = Change(project.project.id, Actor(id="seed", name="seed"), clock.now_ms())
+        for name in ("by_rule", "by_override", "by_default", "launched", "disabled"):
+            body = GateCreate.model_validate({"name": name, "rules": [employees]})
+            gates_service.create(session, change, body)
+        overrides.change_overrides(
+            session,
+            change,
+            "by_override",
+            OverridesIn.model_validate({"passingUserIDs": ["u1"]}),
+            "replace",
+        )
+        gates_service.launch(session, change, "launched")
+        gates_service.disable(session, change, "disabled")
+    page = client.request("GET", "/ui/users", params={"id": "u1", "user": '{"email": "x@a"}'}).text
+    assert _why(page, "by_rule") == ("false", "rule Employees, outside its 0% pass")
+    assert _why(page, "by_override") == ("true", "ID override")
+    assert _why(page, "launched") == ("true", "launched: rules not evaluated")
+    assert _why(page, "disabled") == ("false", "disabled: rules not evaluated")
+    other = client.request("GET", "/ui/users", params={"id": "u2"}).text
+    assert _why(other, "by_default") == ("false", "default: no rule matched")

@@ -119,10 +119,10 @@ def condition_sentence(condition: Mapping[str, Any]) -> str:
 def rule_sentence(rule: Mapping[str, Any]) -> str:
     conditions: Sequence[Mapping[str, Any]] = rule.get("conditions") or []
     who = " and ".join(condition_sentence(c) for c in conditions) or "everyone"
-    return f"{who} → {_percent(rule.get('passPercentage', 0))} pass"
+    return f"{who} → {percent(rule.get('passPercentage', 0))} pass"
 
 
-def _percent(value: Any) -> str:
+def percent(value: Any) -> str:
     number = float(value or 0)
     return f"{int(number)}%" if number.is_integer() else f"{number}%"
 
@@ -147,8 +147,8 @@ def version_changes(older: Mapping[str, Any] | None, newer: Mapping[str, Any]) -
         old = before[rule_id]
         if old.get("passPercentage") != rule.get("passPercentage"):
             lines.append(
-                f"Rule {name}: pass {_percent(old.get('passPercentage'))} to "
-                f"{_percent(rule.get('passPercentage'))}"
+                f"Rule {name}: pass {percent(old.get('passPercentage'))} to "
+                f"{percent(rule.get('passPercentage'))}"
             )
         if old.get("conditions") != rule.get("conditions"):
             lines.append(f"Rule {name}: {rule_sentence(old)} to {rule_sentence(rule)}")

@@ -19,6 +19,7 @@ from lockgate.domains.environments import service as environments_service
 from lockgate.domains.events import catalog as events_catalog
 from lockgate.domains.unit_id_types import service as unit_id_types_service
 from lockgate.errors import InvalidInput
+from lockgate.faces.web import vocabulary
 from lockgate.faces.web.pages import WebRoute, render, when
 from lockgate.faces.web.session import Web, WebContext
 from lockgate.kit.db import Database
@@ -54,21 +55,27 @@ def _rule_names(ctx: WebContext, kind: EntityKind, rows: list[dict[str, Any]]) -
         return
     ids = sorted({row["name"] for row in decided})
     documents, _ = entities.list_rows(ctx.session, kind, ctx.project_id, [kind.model.id.in_(ids)])
-    names = {
-        (document.id, rule.get("id")): rule.get("name")
+    rules = {
+        (document.id, rule.get("id")): rule
         for document in documents
         for rule in document.document.get("rules") or []
     }
     for row in decided:
-        row["why"] = f"rule {names.get((row['name'], row['rule_id'])) or row['rule_id']}"
+        rule = rules.get((row["name"], row["rule_id"])) or {}
+        row["why"] = f"rule {rule.get('name') or row['rule_id']}"
+        if not row["passed"] and "passPercentage" in rule:
+            # The rule matched, but the unit's hash fell outside its pass percentage.
+            row["why"] += f", outside its {vocabulary.percent(rule['passPercentage'])} pass"
 
 
 def lookup_user(
     unit_id: str, id_type: str, raw_user: str, environment: str
 ) -> dict[str, Any] | None:
     """The user the form describes, or None when it describes nobody yet."""
-    if len(raw_user) > MAX_USER_CHARS or len(unit_id) > MAX_ID_CHARS:
+    if len(raw_user) > MAX_USER_CHARS:
         raise InvalidInput(f"The user is limited to {MAX_USER_CHARS} characters.")
+    if len(unit_id) > MAX_ID_CHARS:
+        raise InvalidInput(f"The unit ID is limited to {MAX_ID_CHARS} characters.")
     user: dict[str, Any] = {}
     if raw_user.strip():
         try:
@@ -123,6 +130,7 @@ def evaluate_all(evaluator: Evaluator, user: dict[str, Any]) -> dict[str, list[d
             "name": name,
             "value": _json(dict(config.value)),
             "group": config.group_name or "",
+            "passed": config.passed,
             "rule_id": config.rule_id,
             "why": explain(spec, config.rule_id, config.reason),
             "reason": str(config.reason),
