@@ -191,8 +191,8 @@ def users(
         values["evaluated_user"] = _json(looked_up)
         if id.strip():
             # A session of its own: landed events are moved before its first statement, and the
-            # page's session has already read (docs/architecture.md §Events: incoming, then
-            # settled).
+            # page's session has already read. See
+            # docs/architecture.md §Events: incoming, then settled
             database: Database = request.app.state.database
             with database.transaction(write=False) as events_session:
                 exposures, events = events_catalog.for_unit(
