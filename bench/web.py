@@ -1,9 +1,10 @@
-"""Server time of the web console's results page for an experiment with 20 metrics and 3 test
-groups, next to the Console API's ``pulse_results`` for one test group as the baseline, both
-measured in the same run against the same in-process app and database.
+"""Web console page cost at scale: the gates catalog page at 5,000 gates (first page, and a
+search for the last gate, in the catalog and in Ctrl+K search) and the user lookup, which
+evaluates every gate for one user, each next to the Console API's
+``GET /console/v1/gates`` list of the same page size measured in the same run as the baseline.
 
-The page asks Pulse for every test group's results and for each day's daily view (for the metric
-detail), so its cost is a multiple of one ``pulse_results`` call plus rendering.
+Requests go in process through ``httpx.ASGITransport`` (server time, no network); each figure
+is the median of ``ROUNDS`` requests after a warm-up.
 """
 
 from __future__ import annotations
@@ -12,159 +13,108 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 from anyio.from_thread import start_blocking_portal
-from sqlalchemy import insert
+from sqlalchemy import insert, inspect
 
 from lockgate.app import create_app
+from lockgate.domains.gates import service as gates_service
+from lockgate.domains.gates.schemas import GateCreate
 from lockgate.domains.projects.service import bootstrap
-from lockgate.domains.users import service as users_service
-from lockgate.domains.users.permissions import ADMIN
 from lockgate.kit.actor import Actor, Change
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
 from lockgate.storage.migrations import upgrade
-from lockgate.storage.models import CustomEvent, Exposure
+from lockgate.storage.models import Gate
 
-METRICS = 20
-GROUPS = ("Control", "Test A", "Test B", "Test C")
-UNITS_PER_GROUP = 500
-DAYS = 3
-ROUNDS = 30
-DAY_MS = 86_400_000
-EMAIL, PASSWORD = "bench@acme.com", "a-bench-password"
+GATES = 5_000
+ROUNDS = 50
+OWNER = "bench@acme.com"
 
 
-@dataclass(frozen=True)
-class Timings:
-    api_ms: float
-    page_ms: float
-
-
-def _median_ms(call: Callable[[], httpx.Response], rounds: int) -> float:
-    for _ in range(3):
+def _median_ms(call: Callable[[], httpx.Response], rounds: int = ROUNDS) -> float:
+    for _ in range(5):
         call()
     samples = []
     for _ in range(rounds):
         start = time.perf_counter()
         response = call()
         samples.append(time.perf_counter() - start)
-        assert response.status_code == 200, response.text[:500]
+        assert response.status_code == 200, response.text[:300]
     return statistics.median(samples) * 1e3
 
 
-def _seed(
-    database: Database, project_id: str, experiment: dict[str, object], now: int, units: int
-) -> None:
-    """Units exposed over ``DAYS`` days; each logs each metric's event a few times."""
-    groups = experiment["groups"]
-    assert isinstance(groups, list)
-    exposures, events = [], []
-    for g, group in enumerate(groups):
-        for i in range(units):
-            user, exposed = f"{g}-{i}", now - (i % DAYS) * DAY_MS - 60_000
-            exposures.append(
-                {
-                    "project_id": project_id,
-                    "kind": "config",
-                    "name": experiment["id"],
-                    "rule_id": group["id"],
-                    "user_id": user,
-                    "time": exposed,
-                    "received_time": exposed,
-                }
-            )
-            for m in range(METRICS):
-                for k in range((i + m + g) % 3):
-                    at = exposed + 1_000 + k
-                    events.append(
-                        {
-                            "project_id": project_id,
-                            "event_name": f"event_{m:02d}",
-                            "user_id": user,
-                            "time": at,
-                            "received_time": at,
-                        }
-                    )
+def _seed(database: Database, project_id: str, now_ms: int) -> None:
+    """``GATES`` gates, gate_0000 to gate_4999: one through the service, the rest its copies."""
     with database.transaction() as session:
-        session.execute(insert(Exposure), exposures)
-        session.execute(insert(CustomEvent), events)
-
-
-def run(
-    units_per_group: int = UNITS_PER_GROUP,
-    rounds: int = ROUNDS,
-    echo: Callable[[str], None] = print,
-) -> Timings:
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            data_dir=Path(tmp),
-            rate_limit_per_10s=0,
-            rate_limit_per_15min=0,
-            pulse_worker_interval_ms=0,
+        change = Change(project_id, Actor(id="bench", name="bench"), now_ms)
+        template = gates_service.create(session, change, GateCreate(name="gate_0000"))
+        columns = {c.key: getattr(template, c.key) for c in inspect(Gate).column_attrs}
+        session.execute(
+            insert(Gate),
+            [
+                {
+                    **columns,
+                    "id": f"gate_{n:04d}",
+                    "name": f"gate_{n:04d}",
+                    "created_time": columns["created_time"] + n,
+                    "document": {
+                        **columns["document"],
+                        "id": f"gate_{n:04d}",
+                        "name": f"gate_{n:04d}",
+                    },
+                }
+                for n in range(1, GATES)
+            ],
         )
+
+
+def run() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(data_dir=Path(tmp), rate_limit_per_10s=0, rate_limit_per_15min=0)
         database = Database(settings)
         upgrade(database.engine)
-        now = int(time.time() * 1000)
+        now_ms = int(time.time() * 1000)
         with database.transaction() as session:
-            created = bootstrap(session, now)
-            assert created is not None
-            change = Change(created.project.id, Actor(id="bench", name="bench"), now)
-            users_service.create(session, change, email=EMAIL, role=ADMIN, password=PASSWORD)
+            created = bootstrap(session, now_ms, owner_email=OWNER)
+        assert created is not None and created.owner_password is not None
+        _seed(database, created.project.id, now_ms)
         app = create_app(settings, database=database)
-        key = {"STATSIG-API-KEY": created.console_key}
-        transport = httpx.ASGITransport(app=app)
+        last = f"gate_{GATES - 1:04d}"
         with start_blocking_portal() as portal:
+            transport = httpx.ASGITransport(app=app)
             client = httpx.AsyncClient(transport=transport, base_url="http://bench")
 
-            def call(method: str, url: str, **kw: object) -> Callable[[], httpx.Response]:
+            def get(
+                url: str, headers: dict[str, str] | None = None
+            ) -> Callable[[], httpx.Response]:
                 async def send() -> httpx.Response:
-                    return await client.request(method, url, **kw)  # type: ignore[arg-type]
+                    return await client.get(url, headers=headers)
 
                 return lambda: portal.call(send)
 
-            body = {
-                "name": "bench_results",
-                "groups": [{"name": n, "size": 25, "parameterValues": {}} for n in GROUPS],
-                "primaryMetrics": [
-                    {"name": f"event_{m:02d}", "type": "event_count"} for m in range(5)
-                ],
-                "secondaryMetrics": [
-                    {"name": f"event_{m:02d}", "type": "event_count"} for m in range(5, METRICS)
-                ],
+            async def sign_in() -> httpx.Response:
+                form = {"email": OWNER, "password": created.owner_password or ""}
+                return await client.post("/ui/login", data=form)
+
+            assert portal.call(sign_in).status_code == 303
+            api = {"STATSIG-API-KEY": created.console_key}
+            baseline = _median_ms(get("/console/v1/gates?limit=50", api))
+            cases = {
+                f"GET /ui/gates (page 1 of {GATES})": _median_ms(get("/ui/gates")),
+                f"GET /ui/gates?q={last}": _median_ms(get(f"/ui/gates?q={last}")),
+                f"GET /ui/search?q={last} (six kinds)": _median_ms(get(f"/ui/search?q={last}")),
+                f"GET /ui/users?id=u1 ({GATES} gates evaluated)": _median_ms(
+                    get("/ui/users?id=u1"), rounds=10
+                ),
             }
-            made = call("POST", "/console/v1/experiments", json=body, headers=key)()
-            assert made.status_code == 201, made.text
-            experiment = made.json()["data"]
-            base = f"/console/v1/experiments/{experiment['id']}"
-            assert call("PUT", f"{base}/start", json={}, headers=key)().status_code == 200
-            _seed(database, created.project.id, experiment, now, units_per_group)
-            assert call("POST", f"{base}/load_pulse", json={}, headers=key)().status_code == 200
-            assert app.state.pulse_runner.run_pending() == 1
-            signed = call("POST", "/ui/login", data={"email": EMAIL, "password": PASSWORD})()
-            assert signed.status_code == 303, signed.text
-            control, test = experiment["groups"][0]["id"], experiment["groups"][1]["id"]
-            api = _median_ms(
-                call("GET", f"{base}/pulse_results?control={control}&test={test}", headers=key),
-                rounds,
-            )
-            page_call = call("GET", f"/ui/experiments/{experiment['id']}/results")
-            shown = page_call().text
-            assert shown.count('class="metric-row"') == METRICS * (len(GROUPS) - 1), "scorecard"
-            page = _median_ms(page_call, rounds)
             portal.call(client.aclose)
         database.dispose()
-    echo(
-        f"web results page: {METRICS} metrics, {len(GROUPS) - 1} test groups, {DAYS} days, "
-        f"{units_per_group * len(GROUPS)} units, SQLite; median of {rounds} requests"
-    )
-    echo(f"baseline GET pulse_results (one test group): {api:8.2f} ms")
-    ratio = page / api
-    echo(f"GET /ui/experiments/{{id}}/results:            {page:8.2f} ms  {ratio:6.1f}x baseline")
-    return Timings(api, page)
+    print(f"baseline GET /console/v1/gates?limit=50 ({GATES} gates): {baseline:.3f} ms (median)")
+    for name, ms in cases.items():
+        print(f"{name:45s} {ms:8.3f} ms  {ms / baseline:6.2f}x baseline")
 
 
 if __name__ == "__main__":

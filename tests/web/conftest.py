@@ -16,7 +16,14 @@ import httpx
 import pytest
 import uvicorn
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Locator,
+    Page,
+    Response,
+    sync_playwright,
+)
 
 from lockgate.app import create_app
 from lockgate.domains.projects.service import Bootstrap, bootstrap
@@ -40,6 +47,19 @@ OWNER_EMAIL = "owner@acme.com"
 READER_EMAIL = "reader@acme.com"
 READER_PASSWORD = "reader-password-123"
 API_VERSION = {"STATSIG-API-VERSION": "20240601"}
+# LOCKGATE_SCREENSHOTS=1 makes the browser tests write the README's screenshots.
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def save_screenshot(page: Page, name: str, part: Locator | None = None) -> None:
+    """Save ``docs/screenshots/<name>`` of the page (or of ``part``) when asked to."""
+    if os.environ.get("LOCKGATE_SCREENSHOTS") != "1":
+        return
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    if part is None:
+        page.screenshot(path=SCREENSHOTS / name, full_page=True)
+    else:
+        part.screenshot(path=SCREENSHOTS / name)
 
 
 @dataclass

@@ -1,15 +1,23 @@
 """Flows F1 to F6 of the web console: sign in, create a gate with a rule, Test Gate, overrides,
-launch and re-enable, history and restore. Each change is read back through the Console API
-and, where it decides evaluation, through ``/v1/check_gate``."""
+launch and re-enable, history with preview and restore, and the gate page without scripts.
+Each change is read back through the Console API and, where it decides evaluation, through
+``/v1/check_gate``."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.web.conftest import READER_EMAIL, READER_PASSWORD, Console
+from tests.web.conftest import (
+    OWNER_EMAIL,
+    READER_EMAIL,
+    READER_PASSWORD,
+    Console,
+    Served,
+    save_screenshot,
+)
 
 GATE = "new_checkout"
 
@@ -125,34 +133,77 @@ def test_f3_test_gate__explains_rule_default_and_override(console: Console) -> N
     assert console.served.check_gate(GATE, user)["value"] is False
 
 
-def test_f4_overrides__add_and_remove__count_and_api_agree(console: Console) -> None:
+def _version_count(console: Console) -> int:
+    with console.served.console() as api:
+        answer = api.get(f"/gates/{GATE}/versions").json()
+    total: int = answer["pagination"]["totalItems"]
+    return total
+
+
+def test_f4_overrides__dialog_adds_and_removes__count_focus_and_api_agree(
+    console: Console,
+) -> None:
     console.sign_in()
     _create_gate_with_rule(console)
     page = console.page
-    page.get_by_text("Manage overrides (0)").click()
-    page.get_by_label("Fail list (user IDs, one a line)").fill("u1")
-    page.get_by_role("button", name="Save overrides").click()
+    dialog = page.get_by_role("dialog", name=f"Overrides of {GATE}")
+    expect(dialog).to_be_hidden()
+    page.get_by_role("button", name="Manage overrides (0)").click()
+    expect(dialog).to_be_visible()
     console.check()
-    page.get_by_text("Manage overrides (1)").click()
-    page.get_by_label("Pass list (user IDs, one a line)").fill("u2")
-    page.get_by_label("Fail list (user IDs, one a line)").fill("")
-    page.get_by_role("button", name="Save overrides").click()
+    dialog.get_by_label("Fail list (user IDs, one a line)").fill("u1")
+    dialog.get_by_role("button", name="Save overrides").click()
     console.check()
-    expect(page.get_by_text("Manage overrides (1)")).to_be_visible()
+    opener = page.get_by_role("button", name="Manage overrides (1)")
+    # Closing the dialog, by its button or by Escape, gives focus back to what opened it.
+    opener.click()
+    dialog.get_by_role("button", name="Close").click()
+    expect(dialog).to_be_hidden()
+    expect(opener).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(opener).to_be_focused()
+    opener.click()
+    dialog.get_by_label("Pass list (user IDs, one a line)").fill("u2")
+    dialog.get_by_label("Fail list (user IDs, one a line)").fill("")
+    dialog.get_by_role("button", name="Save overrides").click()
+    console.check()
+    expect(page.get_by_role("button", name="Manage overrides (1)")).to_be_visible()
     with console.served.console() as api:
         stored = api.get(f"/gates/{GATE}/overrides").json()["data"]
     assert stored["passingUserIDs"] == ["u2"] and stored["failingUserIDs"] == []
+    assert console.served.check_gate(GATE, {"userID": "u2", "email": "u2@x.org"})["value"] is True
 
 
-def test_f5_launch_then_reenable__status_api_and_sdk_agree(console: Console) -> None:
+def test_f5_launch_then_reenable__dialog_cancel_status_api_and_sdk_agree(
+    console: Console,
+) -> None:
     console.sign_in()
     _create_gate_with_rule(console)
     page = console.page
-    page.get_by_text("Launch…").click()
-    expect(page.get_by_role("main")).to_contain_text("always return true")
-    page.get_by_role("button", name="Confirm launch").click()
+    versions = _version_count(console)
+    opener = page.get_by_role("button", name="Launch…")
+    dialog = page.get_by_role("dialog", name=f"Launch {GATE}?")
+    # Cancel: the dialog said what launching does, and nothing changed.
+    opener.click()
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("always returns true")
+    console.check()
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    expect(opener).to_be_focused()
+    expect(page.locator("#status")).to_have_text("In Progress")
+    assert _version_count(console) == versions
+    with console.served.console() as api:
+        assert api.get(f"/gates/{GATE}").json()["data"]["status"] == "In Progress"
+    # Confirm: launched for everyone.
+    opener.click()
+    dialog.get_by_role("button", name="Confirm launch").click()
     console.check()
     expect(page.locator("#status")).to_have_text("Launched")
+    assert _version_count(console) == versions + 1
     with console.served.console() as api:
         assert api.get(f"/gates/{GATE}").json()["data"]["status"] == "Launched"
     assert console.served.check_gate(GATE, {"userID": "x", "email": "x@else.org"})["value"] is True
@@ -162,27 +213,89 @@ def test_f5_launch_then_reenable__status_api_and_sdk_agree(console: Console) -> 
     with console.served.console() as api:
         assert api.get(f"/gates/{GATE}").json()["data"]["status"] == "In Progress"
     assert console.served.check_gate(GATE, {"userID": "x", "email": "x@else.org"})["value"] is False
+    save_screenshot(page, "gate.png")
+    page.get_by_text("Add rule").click()
+    page.get_by_label("Criteria").select_option("country")
+    page.get_by_role("button", name="Choose criteria").click()
+    save_screenshot(page, "rules-editor.png", page.get_by_role("region", name="Rules"))
 
 
-def test_f6_history__split_change_described__restore_brings_rules_back(console: Console) -> None:
+def test_f6_history__split_change_described_and_previewed__restore_brings_rules_back(
+    console: Console,
+) -> None:
     console.sign_in()
     _create_gate_with_rule(console)
     page = console.page
     with console.served.console() as api:
         before = api.get(f"/gates/{GATE}").json()["data"]["rules"]
-        versions_before = len(api.get(f"/gates/{GATE}/versions").json()["data"])
+    versions_before = _version_count(console)
     page.get_by_label("Pass percentage of Employees").fill("50")
     page.get_by_role("button", name="Save split").click()
     console.check()
-    newest = page.get_by_role("row").nth(1)
+    newest = page.get_by_role("row").filter(has=page.get_by_text(f"#{versions_before + 1}"))
     expect(newest).to_contain_text("Rule Employees: pass 100% to 50%")
+    # Preview: the version's old and new values side by side.
+    page.get_by_role("button", name=f"Preview version {versions_before + 1}").click()
+    preview = page.get_by_role("dialog", name=f"Version {versions_before + 1} of {GATE}")
+    expect(preview).to_be_visible()
+    console.check()
+    expect(preview.get_by_role("columnheader")).to_have_text(
+        ["What", f"Before (#{versions_before})", f"After (#{versions_before + 1})"]
+    )
+    changed = preview.get_by_role("row").filter(has=page.get_by_role("rowheader"))
+    expect(changed.get_by_role("rowheader")).to_have_text(["Rule Employees"])
+    expect(changed.get_by_role("cell")).to_have_text(
+        [
+            "email contains any of @acme.com → 100% pass",
+            "email contains any of @acme.com → 50% pass",
+        ]
+    )
+    page.keyboard.press("Escape")
+    expect(preview).to_be_hidden()
     page.get_by_role("button", name=f"Restore version {versions_before}").click()
     console.check()
     with console.served.console() as api:
         after = api.get(f"/gates/{GATE}").json()["data"]["rules"]
-        versions_after = len(api.get(f"/gates/{GATE}/versions").json()["data"])
     assert [r["passPercentage"] for r in after] == [r["passPercentage"] for r in before] == [100]
-    assert versions_after == versions_before + 2
+    assert _version_count(console) == versions_before + 2
+
+
+def test_gate_page__without_javascript__dialogs_open_as_pages_and_still_work(
+    browser: Browser, served: Served
+) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    with served.console() as api:
+        assert api.post("/gates", json={"name": GATE}).status_code == 201
+    page.goto(f"{served.url}/ui/login")
+    page.get_by_label("Email").fill(OWNER_EMAIL)
+    page.get_by_label("Password").fill(served.owner_password)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{served.url}/ui/gates/{GATE}")
+    # Without scripts an opener is a link to the page with its dialog open.
+    page.get_by_role("link", name="Manage overrides (0)").click()
+    dialog = page.get_by_role("dialog", name=f"Overrides of {GATE}")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("Pass list (user IDs, one a line)").fill("u9")
+    dialog.get_by_role("button", name="Save overrides").click()
+    expect(page.get_by_role("link", name="Manage overrides (1)")).to_be_visible()
+    page.get_by_role("link", name="Launch…").click()
+    launch = page.get_by_role("dialog", name=f"Launch {GATE}?")
+    expect(launch).to_contain_text("always returns true")
+    launch.get_by_role("button", name="Cancel").click()  # a dialog form: no script needed
+    expect(launch).to_be_hidden()
+    page.get_by_role("link", name="Launch…").click()
+    launch.get_by_role("button", name="Confirm launch").click()
+    expect(page.locator("#status")).to_have_text("Launched")
+    # The header search is a plain GET form.
+    page.get_by_label("Search the project (Ctrl+K)").fill("checkout")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/ui/search\?q=checkout$"))
+    expect(page.get_by_role("link", name=GATE)).to_be_visible()
+    with served.console() as api:
+        assert api.get(f"/gates/{GATE}/overrides").json()["data"]["passingUserIDs"] == ["u9"]
+        assert api.get(f"/gates/{GATE}").json()["data"]["status"] == "Launched"
+    context.close()
 
 
 def test_read_only_member__controls_disabled__forged_post_refused(console: Console) -> None:

@@ -4,6 +4,8 @@ scale, and the vendored files. In process, on both databases."""
 from __future__ import annotations
 
 import hashlib
+import html
+import json
 import re
 from collections.abc import Iterator
 
@@ -11,8 +13,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import insert, inspect
 
+from lockgate.domains.gates import overrides
 from lockgate.domains.gates import service as gates_service
-from lockgate.domains.gates.schemas import GateCreate
+from lockgate.domains.gates.schemas import GateCreate, OverridesIn
 from lockgate.domains.projects.service import Bootstrap
 from lockgate.domains.users import service as users_service
 from lockgate.domains.users.permissions import ADMIN
@@ -95,16 +98,14 @@ def test_form_post__bad_csrf_or_origin__403_and_nothing_created(
     assert "sneaky" not in client.request("GET", "/ui/gates").text
 
 
-def test_gates_catalog__1500_gates__search_finds_the_last_on_page_one(
-    browser_like: tuple[ContractClient, str], db: Database, project: Bootstrap, clock: ManualClock
-) -> None:
-    client, _ = browser_like
+def _seed_gates(db: Database, project: Bootstrap, clock: ManualClock, count: int) -> None:
+    """``count`` gates named gate_0000 and on, inserted at once."""
     with db.transaction() as session:
         change = Change(project.project.id, Actor(id="seed", name="seed"), clock.now_ms())
         template = gates_service.create(session, change, GateCreate(name="gate_0000"))
         columns = {c.key: getattr(template, c.key) for c in inspect(Gate).column_attrs}
-        # Copies of one gate's row, inserted at once: creating 1,500 through the service would
-        # take a minute, and the catalog reads only this table.
+        # Copies of one gate's row, inserted at once: creating them through the service would
+        # take a minute, and the catalog and the search read only this table.
         session.execute(
             insert(Gate),
             [
@@ -119,9 +120,16 @@ def test_gates_catalog__1500_gates__search_finds_the_last_on_page_one(
                         "name": f"gate_{n:04d}",
                     },
                 }
-                for n in range(1, 1500)
+                for n in range(1, count)
             ],
         )
+
+
+def test_gates_catalog__1500_gates__search_finds_the_last_on_page_one(
+    browser_like: tuple[ContractClient, str], db: Database, project: Bootstrap, clock: ManualClock
+) -> None:
+    client, _ = browser_like
+    _seed_gates(db, project, clock, 1500)
     first = client.request("GET", "/ui/gates").text
     assert first.count('<a href="/ui/gates/gate_') == 50
     assert "Page 1 of 30 (1500 in all)" in first
@@ -129,6 +137,119 @@ def test_gates_catalog__1500_gates__search_finds_the_last_on_page_one(
     assert found.count('<a href="/ui/gates/gate_') == 1 and "gate_1499" in found
 
 
+def test_search__1500_gates__the_first_hits_the_count_and_a_link_to_all(
+    browser_like: tuple[ContractClient, str], db: Database, project: Bootstrap, clock: ManualClock
+) -> None:
+    client, _ = browser_like
+    _seed_gates(db, project, clock, 1500)
+    page = client.request("GET", "/ui/search", params={"q": "Gate_149"}).text
+    links = re.findall(r'<a href="/ui/gates/(gate_\d+)">', page)
+    assert links == [f"gate_{n}" for n in range(1490, 1498)]
+    assert "Feature gates (10)" in page
+    assert 'href="/ui/gates?q=Gate_149"' in page
+    fragment = client.request(
+        "GET", "/ui/search", params={"q": "gate_1499"}, headers={"HX-Request": "true"}
+    ).text
+    assert "<html" not in fragment
+    assert re.findall(r'<a href="/ui/gates/(gate_\d+)">', fragment) == ["gate_1499"]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"q": "x" * 20_000}, "Nothing is named like"),
+        ({"q": "100%_"}, "Nothing is named like"),
+    ],
+    ids=["long", "like-wildcards"],
+)
+def test_search__hostile_text__bounded_and_taken_literally(
+    browser_like: tuple[ContractClient, str], params: dict[str, str], message: str
+) -> None:
+    client, _ = browser_like
+    response = client.request("GET", "/ui/search", params=params)
+    assert response.status_code == 200 and message in response.text
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"id": "u1", "user": "[1]"}, "must be a JSON object"),
+        ({"id": "u1", "user": '{"a": '}, "not valid JSON"),
+        ({"id": "u1", "user": " " * 9000}, "limited to 8000 characters"),
+        ({"id": "u1", "type": "no_such_type"}, "Unknown unit type"),
+        ({"id": "u1", "environment": "moon"}, "Unknown environment"),
+    ],
+    ids=["not-object", "bad-json", "too-long", "unknown-type", "unknown-environment"],
+)
+def test_user_lookup__bad_input__422_naming_the_problem(
+    browser_like: tuple[ContractClient, str], params: dict[str, str], message: str
+) -> None:
+    client, _ = browser_like
+    response = client.request("GET", "/ui/users", params=params)
+    assert response.status_code == 422 and message in response.text
+    assert 'id="lookup-gates"' not in response.text
+
+
+def test_user_lookup__custom_unit_and_environment__evaluated_user_carries_them(
+    browser_like: tuple[ContractClient, str],
+) -> None:
+    client, _ = browser_like
+    params = {"id": "s-1", "type": "stableID", "environment": "staging", "user": '{"a": 1}'}
+    page = client.request("GET", "/ui/users", params=params).text
+    match = re.search(r'<code id="evaluated-user">([^<]+)</code>', page)
+    assert match is not None
+    assert json.loads(html.unescape(match.group(1))) == {
+        "a": 1,
+        "customIDs": {"stableID": "s-1"},
+        "statsigEnvironment": {"tier": "staging"},
+    }
+    assert "Exposures are looked up by user ID only." in page
+
+
 def test_vendored_htmx__committed_file__matches_its_pinned_hash() -> None:
     content = (STATIC_DIR / "vendor" / "htmx-4.0.1.min.js").read_bytes()
     assert hashlib.sha256(content).hexdigest() == HTMX_SHA256
+
+
+def _why(page: str, gate: str) -> tuple[str, str]:
+    """The value and the why of ``gate``'s row in a user lookup page."""
+    match = re.search(
+        rf'<tr data-name="{gate}">.*?data-value="(\w+)".*?</td><td class="mono"[^>]*>[^<]*</td>'
+        r"<td>([^<]*)</td>",
+        page,
+        re.S,
+    )
+    assert match is not None, gate
+    return match.group(1), html.unescape(match.group(2))
+
+
+def test_user_lookup__each_way_a_gate_decides__said_in_words(
+    browser_like: tuple[ContractClient, str], db: Database, project: Bootstrap, clock: ManualClock
+) -> None:
+    client, _ = browser_like
+    employees = {
+        "name": "Employees",
+        "passPercentage": 0,
+        "conditions": [{"type": "email", "operator": "str_contains_any", "targetValue": ["@a"]}],
+    }
+    with db.transaction() as session:
+        change = Change(project.project.id, Actor(id="seed", name="seed"), clock.now_ms())
+        for name in ("by_rule", "by_override", "by_default", "launched", "disabled"):
+            body = GateCreate.model_validate({"name": name, "rules": [employees]})
+            gates_service.create(session, change, body)
+        overrides.change_overrides(
+            session,
+            change,
+            "by_override",
+            OverridesIn.model_validate({"passingUserIDs": ["u1"]}),
+            "replace",
+        )
+        gates_service.launch(session, change, "launched")
+        gates_service.disable(session, change, "disabled")
+    page = client.request("GET", "/ui/users", params={"id": "u1", "user": '{"email": "x@a"}'}).text
+    assert _why(page, "by_rule") == ("false", "rule Employees, outside its 0% pass")
+    assert _why(page, "by_override") == ("true", "ID override")
+    assert _why(page, "launched") == ("true", "launched: rules not evaluated")
+    assert _why(page, "disabled") == ("false", "disabled: rules not evaluated")
+    other = client.request("GET", "/ui/users", params={"id": "u2"}).text
+    assert _why(other, "by_default") == ("false", "default: no rule matched")

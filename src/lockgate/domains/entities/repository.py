@@ -73,6 +73,27 @@ def list_rows(
     return session.scalars(query).all(), total
 
 
+def name_matches(
+    session: Session, kind: EntityKind, project_id: str, text: str, *, limit: int
+) -> tuple[list[tuple[str, str]], int]:
+    """``(id, name)`` of the first ``limit`` rows whose name contains ``text`` (any case),
+    shortest name first so an exact match leads, and how many match. Only the two columns are
+    read: the documents stay on disk."""
+    model = kind.model
+    where = [
+        model.project_id == project_id,
+        func.lower(model.name).contains(text.lower(), autoescape=True),
+    ]
+    total = session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+    rows = session.execute(
+        select(model.id, model.name)
+        .where(*where)
+        .order_by(func.length(model.name), model.name, model.id)
+        .limit(limit)
+    ).all()
+    return [(str(i), str(n)) for i, n in rows], int(total)
+
+
 def add(session: Session, kind: EntityKind, row: Any) -> None:
     """Insert ``row`` and, for a kind sharing its name space, the claim on its id.
 

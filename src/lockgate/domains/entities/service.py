@@ -321,6 +321,18 @@ def list_rows(
     return repository.list_rows(session, kind, project_id, conditions, offset=offset, limit=limit)
 
 
+def search_names(
+    session: Session, kinds: Sequence[EntityKind], project_id: str, text: str, *, limit: int
+) -> list[tuple[EntityKind, list[tuple[str, str]], int]]:
+    """For each kind: the ``(id, name)`` of up to ``limit`` entities whose name contains
+    ``text``, and how many match in all (the web console's search)."""
+    found = []
+    for kind in kinds:
+        rows, total = repository.name_matches(session, kind, project_id, text, limit=limit)
+        found.append((kind, rows, total))
+    return found
+
+
 def all_rows(session: Session, kind: EntityKind, project_id: str) -> Sequence[Any]:
     return list_rows(session, kind, project_id)[0]
 

@@ -87,3 +87,27 @@ def log_stream(
     rows = repository.newest_events(session, project_id, name, scan)
     kept = [e for e in rows if non_production or is_production(e)][:limit]
     return [logged_event_dto(e) | {"user": e.user or {}} for e in kept]
+
+
+def for_unit(
+    session: Session, project_id: str, id_type: str, unit_id: str, *, limit: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A unit's latest exposures (for a ``userID``) and custom events, newest first."""
+    incoming.settle_before(session)
+    exposures = (
+        repository.unit_exposures(session, project_id, unit_id, limit=limit)
+        if id_type.lower() == "userid"
+        else []
+    )
+    events = repository.unit_events(session, project_id, id_type, unit_id, limit=limit)
+    return [
+        {
+            "time": e.time,
+            "kind": e.kind,
+            "name": e.name,
+            "value": e.value or "",
+            "ruleID": e.rule_id or "",
+            "groupName": e.group_name or "",
+        }
+        for e in exposures
+    ], [logged_event_dto(e) | {"time": e.time} for e in events]

@@ -313,3 +313,34 @@ def newest_events(
     rows = list(session.scalars(query.limit(limit)))
     rows.sort(key=lambda e: (e.time, e.seq), reverse=True)
     return rows
+
+
+def unit_exposures(
+    session: Session, project_id: str, user_id: str, *, limit: int
+) -> Sequence[Exposure]:
+    """A user's latest exposures, newest first (read through ``ix_exposures_user_time``)."""
+    return session.scalars(
+        select(Exposure)
+        .where(Exposure.project_id == project_id, Exposure.user_id == user_id)
+        .order_by(Exposure.time.desc(), Exposure.seq.desc())
+        .limit(limit)
+    ).all()
+
+
+def unit_events(
+    session: Session, project_id: str, id_type: str, unit_id: str, *, limit: int
+) -> Sequence[CustomEvent]:
+    """A unit's latest custom events, newest first. ``userID`` and ``stableID`` are indexed
+    columns; other unit types live in a JSON column no index covers, so they are not looked up."""
+    if id_type.lower() == "userid":
+        where = CustomEvent.user_id == unit_id
+    elif id_type.lower() == "stableid":
+        where = CustomEvent.stable_id == unit_id
+    else:
+        return []
+    return session.scalars(
+        select(CustomEvent)
+        .where(CustomEvent.project_id == project_id, where)
+        .order_by(CustomEvent.time.desc(), CustomEvent.seq.desc())
+        .limit(limit)
+    ).all()

@@ -15,7 +15,6 @@ from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
-from markupsafe import Markup, escape
 
 from lockgate.errors import Forbidden, LockgateError, NotFound
 from lockgate.faces.web.session import SignInRequired, WebContext

@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from lockgate.faces.web.pages import STATIC_DIR
 from lockgate.faces.web.routes.catalogs import router as catalogs_router
+from lockgate.faces.web.routes.events import router as events_router
 from lockgate.faces.web.routes.experiment_lifecycle import router as lifecycle_router
 from lockgate.faces.web.routes.experiment_setup import router as setup_router
 from lockgate.faces.web.routes.experiments import router as experiments_router
@@ -17,10 +18,11 @@ from lockgate.faces.web.routes.home import router as home_router
 from lockgate.faces.web.routes.keys import router as keys_router
 from lockgate.faces.web.routes.layers import router as layers_router
 from lockgate.faces.web.routes.members import router as members_router
-from lockgate.faces.web.routes.settings import router as settings_router
-from lockgate.faces.web.routes.events import router as events_router
 from lockgate.faces.web.routes.metrics import router as metrics_router
 from lockgate.faces.web.routes.results import router as results_router
+from lockgate.faces.web.routes.search import router as search_router
+from lockgate.faces.web.routes.settings import router as settings_router
+from lockgate.faces.web.routes.users import router as users_router
 from lockgate.faces.web.session import SessionCodec, SignInThrottle, load_secret
 from lockgate.kit.settings import Settings
 
@@ -37,6 +39,7 @@ def web_router() -> APIRouter:
     children += [settings_router, members_router]
     children += [experiments_router, setup_router, lifecycle_router, layers_router]
     children += [results_router, metrics_router, events_router]
+    children += [search_router, users_router]
     for child in children:
         router.include_router(child)
     return router

@@ -5,7 +5,7 @@ offers comes from the same condition table that validates Console API writes."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from lockgate.cores.compiler.vocabulary import CONDITION_TYPES, Target
 
@@ -67,6 +67,15 @@ OPERATOR_LABELS: Final[dict[str, str]] = {
     "not_array_contains_all": "array does not contain all of",
 }
 
+
+class Side(NamedTuple):
+    """One changed thing of a version, before and after."""
+
+    what: str
+    before: str
+    after: str
+
+
 # Shown first in the operator list of a text criteria.
 _FIRST: Final[tuple[str, ...]] = ("any", "none", "str_contains_any", "str_contains_none")
 
@@ -110,10 +119,10 @@ def condition_sentence(condition: Mapping[str, Any]) -> str:
 def rule_sentence(rule: Mapping[str, Any]) -> str:
     conditions: Sequence[Mapping[str, Any]] = rule.get("conditions") or []
     who = " and ".join(condition_sentence(c) for c in conditions) or "everyone"
-    return f"{who} → {_percent(rule.get('passPercentage', 0))} pass"
+    return f"{who} → {percent(rule.get('passPercentage', 0))} pass"
 
 
-def _percent(value: Any) -> str:
+def percent(value: Any) -> str:
     number = float(value or 0)
     return f"{int(number)}%" if number.is_integer() else f"{number}%"
 
@@ -138,8 +147,8 @@ def version_changes(older: Mapping[str, Any] | None, newer: Mapping[str, Any]) -
         old = before[rule_id]
         if old.get("passPercentage") != rule.get("passPercentage"):
             lines.append(
-                f"Rule {name}: pass {_percent(old.get('passPercentage'))} to "
-                f"{_percent(rule.get('passPercentage'))}"
+                f"Rule {name}: pass {percent(old.get('passPercentage'))} to "
+                f"{percent(rule.get('passPercentage'))}"
             )
         if old.get("conditions") != rule.get("conditions"):
             lines.append(f"Rule {name}: {rule_sentence(old)} to {rule_sentence(rule)}")
@@ -147,3 +156,20 @@ def version_changes(older: Mapping[str, Any] | None, newer: Mapping[str, Any]) -
     if older.get("overrides") != newer.get("overrides"):
         lines.append("Overrides changed")
     return lines or ["Overrides or settings changed"]
+
+
+def version_pairs(older: Mapping[str, Any] | None, newer: Mapping[str, Any]) -> list[Side]:
+    """What a version changed, as (what, before, after) rows shown side by side in Preview."""
+    pairs: list[Side] = []
+    old: Mapping[str, Any] = older or {}
+    for label, key in (("Status", "status"), ("Description", "description")):
+        if old.get(key) != newer.get(key):
+            pairs.append(Side(label, str(old.get(key) or "—"), str(newer.get(key) or "—")))
+    before = {r.get("name"): r for r in old.get("rules") or []}
+    after = {r.get("name"): r for r in newer.get("rules") or []}
+    for name in [*after, *(n for n in before if n not in after)]:
+        was = rule_sentence(before[name]) if name in before else "—"
+        now = rule_sentence(after[name]) if name in after else "—"
+        if was != now:
+            pairs.append(Side(f"Rule {name}", was, now))
+    return pairs

@@ -19,6 +19,8 @@ class Exposure(Base):
     __table_args__ = (
         Index("ix_exposures_entity_time", "project_id", "name", "time"),
         Index("ix_exposures_unit", "project_id", "name", "user_id", "rule_id", "kind", "time"),
+        # One user's latest exposures across entities (the web console's user lookup).
+        Index("ix_exposures_user_time", "project_id", "user_id", "time"),
     )
 
     seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

@@ -144,15 +144,16 @@ def _gate_page(
     documents, total = service.list_versions(
         ctx.session, ctx.project_id, gate_id, offset=0, limit=HISTORY_LIMIT
     )
-    versions = [
-        {
-            "number": total - index,
-            "changes": vocabulary.version_changes(
-                documents[index + 1] if index + 1 < len(documents) else None, document
-            ),
-        }
-        for index, document in enumerate(documents)
-    ]
+    versions = []
+    for index, document in enumerate(documents):
+        older = documents[index + 1] if index + 1 < len(documents) else None
+        versions.append(
+            {
+                "number": total - index,
+                "changes": vocabulary.version_changes(older, document),
+                "pairs": vocabulary.version_pairs(older, document) if older else [],
+            }
+        )
     can_edit = ctx.member.can("edit_or_delete_configs")
     return render(
         request,
@@ -176,6 +177,7 @@ def _gate_page(
         failing="\n".join(failing),
         versions=versions,
         test_user=test_user,
+        dialog=request.query_params.get("dialog", ""),
         disabled_edit=_disabled(can_edit, "Your role cannot edit gates"),
         disabled_launch=_disabled(
             ctx.member.can("launch_or_disable_configs"), "Your role cannot launch or disable gates"

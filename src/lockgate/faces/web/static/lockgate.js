@@ -1,8 +1,32 @@
-/* Lockgate web console behaviour, loaded from /ui/static (the CSP allows no inline script):
-   charts drawn from JSON blocks, metric detail dialogs opened from scorecard rows, settings
-   forms that apply on change. Every page still works without it. */
+/* Lockgate web console behaviour, loaded with defer from /ui/static (the CSP allows no inline
+   script). Every page still works without it: a dialog opener is a link to the same page with the
+   dialog rendered open, the header search and the results settings are plain GET forms.
+   Here: dialogs opened as modals that give focus back to their opener, metric detail dialogs
+   opened from scorecard rows, charts drawn from JSON blocks, forms that apply on change, and
+   Ctrl+K for the header search. */
 (function () {
   "use strict";
+
+  // The element that opened each dialog, to give focus back to when the dialog closes.
+  var openers = new WeakMap();
+
+  function showDialog(dialog, opener) {
+    openers.set(dialog, opener);
+    if (dialog.open) dialog.close();
+    dialog.showModal();
+  }
+
+  function upgradeOpener(opener) {
+    // A link that opens a dialog acts as a button once scripts run.
+    opener.setAttribute("role", "button");
+    opener.setAttribute("aria-haspopup", "dialog");
+    opener.addEventListener("keydown", function (event) {
+      if (event.key === " ") {
+        event.preventDefault();
+        opener.click();
+      }
+    });
+  }
 
   function drawCharts() {
     if (!window.Chart) return;
@@ -15,44 +39,75 @@
 
   function openDetail(id, opener) {
     var dialog = document.getElementById(id);
-    if (!dialog || dialog.open) return;
-    dialog.lockgateOpener = opener;
-    dialog.showModal();
+    if (!(dialog instanceof HTMLDialogElement) || dialog.open) return;
+    showDialog(dialog, opener);
     // A slot of content fetched on first opening (htmx: hx-trigger="lockgate-open once").
     dialog.querySelectorAll("[hx-trigger^='lockgate-open']").forEach(function (slot) {
       slot.dispatchEvent(new CustomEvent("lockgate-open"));
     });
   }
 
-  document.addEventListener("keydown", function (event) {
-    var row = event.target;
-    if (event.key === "Enter" && row.matches && row.matches("tr[data-detail]")) {
-      event.preventDefault();
-      openDetail(row.getAttribute("data-detail"), row);
-    }
-  });
-
   document.addEventListener("click", function (event) {
-    if (!event.target.closest) return;
+    if (!(event.target instanceof Element)) return;
+    var opener = event.target.closest("[data-opens]");
+    if (opener) {
+      var dialog = document.getElementById(opener.getAttribute("data-opens"));
+      if (dialog instanceof HTMLDialogElement) {
+        event.preventDefault();
+        showDialog(dialog, opener);
+      }
+      return;
+    }
     var link = event.target.closest("a[data-detail]");
     var row = event.target.closest("tr[data-detail]");
     if (link) event.preventDefault();
     if (link || row) openDetail((link || row).getAttribute("data-detail"), row || link);
   });
 
-  // "close" does not bubble: listen in the capture phase, and give focus back to the opener.
-  document.addEventListener("close", function (event) {
-    var dialog = event.target;
-    if (dialog.lockgateOpener) {
-      dialog.lockgateOpener.focus();
-      dialog.lockgateOpener = null;
+  // "close" does not bubble: listen in the capture phase to see every dialog's.
+  document.addEventListener(
+    "close",
+    function (event) {
+      var opener = openers.get(event.target);
+      if (opener) {
+        openers.delete(event.target);
+        opener.focus();
+      }
+    },
+    true
+  );
+
+  document.addEventListener("keydown", function (event) {
+    var row = event.target;
+    if (event.key === "Enter" && row instanceof Element && row.matches("tr[data-detail]")) {
+      event.preventDefault();
+      openDetail(row.getAttribute("data-detail"), row);
+      return;
     }
-  }, true);
+    // Ctrl+K (Cmd+K on a Mac) focuses the header search box.
+    if ((event.ctrlKey || event.metaKey) && !event.altKey && event.key.toLowerCase() === "k") {
+      var box = document.getElementById("top-search");
+      if (box) {
+        event.preventDefault();
+        box.focus();
+        box.select();
+      }
+    }
+  });
 
   document.addEventListener("change", function (event) {
     var form = event.target.form;
     if (form && form.hasAttribute("data-autosubmit")) form.requestSubmit();
   });
 
-  document.addEventListener("DOMContentLoaded", drawCharts);
+  function start() {
+    document.querySelectorAll("[data-opens]").forEach(upgradeOpener);
+    drawCharts();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
 })();
