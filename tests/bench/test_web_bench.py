@@ -1,6 +1,6 @@
 """The web results-page benchmark (``bench/web_results.py``) at a tiny size: it still seeds,
-loads Pulse, renders a scorecard of 20 metrics for 3 test groups (``run`` asserts the row count) and reports
-both figures."""
+loads Pulse, renders a scorecard of 20 metrics for 3 test groups (``run`` asserts the row count)
+and reports both figures."""
 
 from __future__ import annotations
 
