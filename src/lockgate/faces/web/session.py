@@ -21,6 +21,7 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from lockgate.domains.events import incoming
 from lockgate.domains.users import access
 from lockgate.errors import Forbidden
 from lockgate.kit.actor import Change
@@ -187,6 +188,9 @@ def web_context(
     writing = request.method in UNSAFE_METHODS
     session = database.session(write=writing)
     try:
+        # Pages of experiments, layers, metrics and events read the event tables, whose landed
+        # rows must be settled before the page session's first statement; cheap when none wait.
+        incoming.settle_before(session)
         yield WebContext(session=session, member=member, csrf=data.csrf, clock=state.clock)
         session.commit()
     except BaseException:
