@@ -152,6 +152,10 @@ CONDITION_TYPES: Final[dict[str, ConditionCompiler]] = {
 }
 
 
+# Condition types that evaluate another spec (and so may record exposures or nest).
+NESTING_TYPES: Final = frozenset({"pass_gate", "fail_gate", "experiment_group"})
+
+
 def compile_condition(cond: Condition) -> CompiledCondition:
     """Compile one condition; unknown types and operators raise only when evaluated."""
     compile_type = CONDITION_TYPES.get(cond.type)

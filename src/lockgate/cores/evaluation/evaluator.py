@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from lockgate.cores.evaluation.conditions import (
+    NESTING_TYPES,
     CompiledCondition,
     UnsupportedError,
     compile_condition,
@@ -82,6 +83,9 @@ class _Plan:
     spec: Spec
     rules: tuple[_CompiledRule, ...]
     default: Outcome
+    # No condition reaches another spec and no rule delegates: evaluating it records no
+    # exposure and nests nothing, so it may run in the request's shared leaf context.
+    leaf: bool
 
 
 def _compile_rule(
@@ -112,10 +116,16 @@ def _compile_rule(
     )
 
 
-def _compile_spec(spec: Spec, conditions: Mapping[str, CompiledCondition]) -> _Plan:
+def _compile_spec(
+    spec: Spec, conditions: Mapping[str, CompiledCondition], nesting: AbstractSet[str]
+) -> _Plan:
     return _Plan(
         spec=spec,
         rules=tuple(_compile_rule(spec, rule, conditions) for rule in spec.rules),
+        leaf=all(
+            rule.config_delegate is None and nesting.isdisjoint(rule.conditions)
+            for rule in spec.rules
+        ),
         default=Outcome(
             rule_id=DEFAULT_RULE_ID if spec.enabled else DISABLED_RULE_ID,
             bool_value=spec.default_value is True,
@@ -130,10 +140,16 @@ class _Compiled:
     __slots__ = ("configs", "gates", "layers")
 
     def __init__(self, store: SpecStore) -> None:
-        conditions = {cid: compile_condition(c) for cid, c in store.condition_map.items()}
-        self.gates = {n: _compile_spec(s, conditions) for n, s in store.feature_gates.items()}
-        self.configs = {n: _compile_spec(s, conditions) for n, s in store.dynamic_configs.items()}
-        self.layers = {n: _compile_spec(s, conditions) for n, s in store.layer_configs.items()}
+        condition_map = store.condition_map
+        conditions = {cid: compile_condition(c) for cid, c in condition_map.items()}
+        nesting = {cid for cid, c in condition_map.items() if c.type in NESTING_TYPES}
+
+        def plans(specs: Mapping[str, Spec]) -> dict[str, _Plan]:
+            return {name: _compile_spec(spec, conditions, nesting) for name, spec in specs.items()}
+
+        self.gates = plans(store.feature_gates)
+        self.configs = plans(store.dynamic_configs)
+        self.layers = plans(store.layer_configs)
 
 
 class _Fallback(Exception):
@@ -161,7 +177,7 @@ class _Request:
     ``get_*`` results keep the unshared path and its duplicates.
     """
 
-    __slots__ = ("active", "environment", "evaluator", "gates", "shared", "view")
+    __slots__ = ("active", "environment", "evaluator", "gates", "leaf", "shared", "view")
 
     def __init__(self, evaluator: Evaluator, view: UserView, *, shared: bool) -> None:
         self.evaluator = evaluator
@@ -170,32 +186,49 @@ class _Request:
         self.gates: dict[str, _GateResult] = {}
         self.active: set[str] = set()
         self.environment: dict[str, str | None] = {}
+        # Runs every leaf plan of the request: it never records or nests anything.
+        self.leaf = _Context(self, 0)
+
+    def context(self, plan: _Plan) -> _Context:
+        """A context for a top-level evaluation of ``plan``."""
+        return self.leaf if plan.leaf else _Context(self, 0)
 
     def gate(self, name: str, depth: int) -> _GateResult | None:
         """The shared result of gate ``name`` needed at nesting ``depth`` (None: unknown)."""
         entry = self.gates.get(name)
         if entry is None:
-            plan = self.evaluator.compiled.gates.get(name)
-            if plan is None:
+            entry = self._evaluate_gate(name)
+            if entry is None:
                 return None
-            if name in self.active or len(self.active) >= MAX_NESTING:
+        # The unshared evaluation checks the limit at this depth and each level below it.
+        if depth + entry.height >= MAX_NESTING:
+            raise _Fallback(name)
+        return entry
+
+    def _evaluate_gate(self, name: str) -> _GateResult | None:
+        plan = self.evaluator.compiled.gates.get(name)
+        if plan is None:
+            return None
+        if plan.leaf:
+            ctx = self.leaf
+            outcome = ctx.run(plan)
+        else:
+            active = self.active
+            if name in active or len(active) >= MAX_NESTING:
                 raise _Fallback(name)
-            self.active.add(name)
+            active.add(name)
             try:
                 ctx = _Context(self, 0)
                 outcome = ctx.run(plan)
             finally:
-                self.active.discard(name)
-            entry = _GateResult(
-                outcome,
-                tuple(ctx.exposures),
-                ctx.reach,
-                SecondaryExposure(name, "true" if outcome.bool_value else "false", outcome.rule_id),
-            )
-            self.gates[name] = entry
-        # The unshared evaluation checks the limit at this depth and each level below it.
-        if depth + entry.height >= MAX_NESTING:
-            raise _Fallback(name)
+                active.discard(name)
+        entry = _GateResult(
+            outcome,
+            tuple(ctx.exposures),
+            ctx.reach,
+            SecondaryExposure(name, "true" if outcome.bool_value else "false", outcome.rule_id),
+        )
+        self.gates[name] = entry
         return entry
 
 
@@ -216,15 +249,16 @@ class _Context:
 
     def __init__(self, request: _Request, depth: int) -> None:
         self.request = request
-        self.evaluator = request.evaluator
+        evaluator = self.evaluator = request.evaluator
         self.view = request.view
-        self.app_id = self.evaluator.app_id
-        self.id_lists = self.evaluator.id_lists
+        self.app_id = evaluator.app_id
+        self.id_lists = evaluator.id_lists
         self.depth = depth
         # The deepest nesting level this evaluation reached.
         self.reach = depth
         self.exposures: list[SecondaryExposure] = []
-        self.gate_memo: dict[str, tuple[bool, SecondaryExposure]] = {}
+        # Created on the first nested gate: most specs reference none.
+        self.gate_memo: dict[str, tuple[bool, SecondaryExposure]] | None = None
 
     def now_ms(self) -> int:
         return self.evaluator.now_ms()
@@ -236,7 +270,10 @@ class _Context:
         return cache[field_name]
 
     def nested_gate(self, gate_name: str) -> bool:
-        memo = self.gate_memo.get(gate_name)
+        gate_memo = self.gate_memo
+        if gate_memo is None:
+            gate_memo = self.gate_memo = {}
+        memo = gate_memo.get(gate_name)
         if memo is None:
             if self.request.shared:
                 entry = self.request.gate(gate_name, self.depth)
@@ -256,7 +293,7 @@ class _Context:
                     gate_name, "true" if value else "false", outcome.rule_id
                 )
                 memo = (value, exposure)
-            self.gate_memo[gate_name] = memo
+            gate_memo[gate_name] = memo
         value, exposure = memo
         if not gate_name.startswith(SEGMENT_PREFIX):
             self.exposures.append(exposure)
@@ -424,7 +461,7 @@ class Evaluator:
 
 
 def _run(request: _Request, plan: _Plan) -> tuple[Outcome, _Context] | None:
-    ctx = _Context(request, 0)
+    ctx = request.context(plan)
     try:
         return ctx.run(plan), ctx
     except UnsupportedError as problem:

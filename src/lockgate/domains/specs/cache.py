@@ -32,6 +32,7 @@ from lockgate.domains.specs import repository as loader
 from lockgate.domains.specs.scoping import scope_to_apps
 from lockgate.kit.db import Database
 from lockgate.kit.freshness import FreshMap
+from lockgate.kit.memory import settle_long_lived
 from lockgate.storage.models import SegmentMember
 
 
@@ -107,9 +108,14 @@ class Rendered:
 
     @property
     def evaluator(self) -> Evaluator:
-        evaluator: Evaluator = self._once(
-            "evaluator", lambda: Evaluator(self.v2, id_lists=self.load_id_lists())
-        )
+        evaluator: Evaluator = self._once("evaluator", self._evaluator)
+        return evaluator
+
+    def _evaluator(self) -> Evaluator:
+        evaluator = Evaluator(self.v2, id_lists=self.load_id_lists())
+        # The compiled project lives until the next revision: keep the collector from
+        # re-scanning it during every initialize (docs/sdk.md §Evaluation speed).
+        settle_long_lived()
         return evaluator
 
 
