@@ -36,6 +36,10 @@ from lockgate.kit.memory import settle_long_lived
 from lockgate.storage.models import SegmentMember
 
 
+# From this many specs on, a new evaluator is worth one full collection to settle it.
+SETTLE_AT_SPECS = 500
+
+
 def _encode(document: Mapping[str, object]) -> bytes:
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
@@ -113,9 +117,12 @@ class Rendered:
 
     def _evaluator(self) -> Evaluator:
         evaluator = Evaluator(self.v2, id_lists=self.load_id_lists())
-        # The compiled project lives until the next revision: keep the collector from
-        # re-scanning it during every initialize (docs/sdk.md §Evaluation speed).
-        settle_long_lived()
+        store = evaluator.store
+        specs = len(store.feature_gates) + len(store.dynamic_configs) + len(store.layer_configs)
+        if specs >= SETTLE_AT_SPECS:
+            # The compiled project lives until the next revision: keep the collector from
+            # re-scanning it during every initialize (docs/sdk.md §Evaluation speed).
+            settle_long_lived()
         return evaluator
 
 
