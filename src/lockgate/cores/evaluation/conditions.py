@@ -1,6 +1,6 @@
 """Condition types as a table: ``type`` → compiler of ``condition`` into ``(context) -> bool``.
 
-Conditions are compiled once per spec document (docs/sdk.md §Evaluation speed): the compiler
+Conditions are compiled once per spec document (docs/sdk.md §Speed of evaluation): the compiler
 reads the condition's field, salt and target when the document is loaded, and the closure it
 returns only reads the user. Most types only differ in the value they read (a user field, the
 environment tier, a bucket...), which is then handed to a compiled operator from

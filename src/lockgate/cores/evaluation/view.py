@@ -2,7 +2,7 @@
 
 A user is evaluated against every gate and config of a project in one ``/v1/initialize``; the
 same field, unit id, parsed user agent, IP country and bucket are read again and again, so the
-view keeps each derived value the first time it is asked for (docs/sdk.md §Evaluation speed).
+view keeps each derived value the first time it is asked for (docs/sdk.md §Speed of evaluation).
 """
 
 from __future__ import annotations

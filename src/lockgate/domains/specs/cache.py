@@ -121,7 +121,7 @@ class Rendered:
         specs = len(store.feature_gates) + len(store.dynamic_configs) + len(store.layer_configs)
         if specs >= SETTLE_AT_SPECS:
             # The compiled project lives until the next revision: keep the collector from
-            # re-scanning it during every initialize (docs/sdk.md §Evaluation speed).
+            # re-scanning it during every initialize (docs/sdk.md §Speed of evaluation).
             settle_long_lived()
         return evaluator
 
