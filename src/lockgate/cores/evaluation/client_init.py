@@ -108,6 +108,18 @@ class _Renderer:
             rendered.append(found)
         return rendered
 
+    def gate(
+        self, spec: Spec, value: bool, rule_id: str, exposures: tuple[SecondaryExposure, ...]
+    ) -> InitializeGate:
+        hashed = self.name(spec.name)
+        return {
+            "name": hashed,
+            "value": value,
+            "rule_id": rule_id,
+            "id_type": spec.id_type,
+            "secondary_exposures": self.exposures(exposures),
+        }
+
     def config(
         self, spec: Spec, result: ConfigEvaluation, layer_default: JsonValue
     ) -> InitializeConfig:
@@ -197,6 +209,10 @@ def client_initialize_response(
     ``app_id_for_client_key``): it filters entities and answers ``target_app`` conditions.
     ``client_app_ids``, when given, are all the key's apps: an entity tagged with any of them
     is returned (``target_app`` conditions still read ``client_app_id``).
+
+    The body is for encoding: like config values, which are the spec's own objects, the
+    entries of gates that reference no other spec are built once per evaluator and outcome
+    and shared by every response. Add top-level keys to it; never change what it holds.
     """
     statsig_user = coerce_user(user)
     store = evaluator.store
@@ -227,15 +243,17 @@ def client_initialize_response(
             continue
         if not visible(name, spec.target_app_ids):
             continue
-        value, rule_id, exposures = session.gate(name)
-        hashed = render.name(name)
-        gates[hashed] = {
-            "name": hashed,
-            "value": value,
-            "rule_id": rule_id,
-            "id_type": spec.id_type,
-            "secondary_exposures": render.exposures(exposures),
-        }
+        leaf = session.leaf_gate(name)
+        if leaf is not None:
+            entry = leaf.renderings.get(hash_algorithm)
+            if entry is None:
+                outcome = leaf.outcome
+                entry = render.gate(spec, outcome.bool_value, outcome.rule_id, ())
+                leaf.renderings[hash_algorithm] = entry
+            gates[entry["name"]] = entry
+            continue
+        entry = render.gate(spec, *session.gate(name))
+        gates[entry["name"]] = entry
 
     configs: dict[str, InitializeConfig] = {}
     for name, spec in store.dynamic_configs.items():

@@ -12,8 +12,8 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
-from typing import Final
+from dataclasses import dataclass, field
+from typing import Any, Final
 
 from lockgate.cores.evaluation.conditions import (
     NESTING_TYPES,
@@ -77,6 +77,20 @@ class _CompiledRule:
 
 
 @dataclass(frozen=True, slots=True)
+class GateResult:
+    """A gate evaluated once for the request, as a fresh top-level ``check_gate`` would."""
+
+    outcome: Outcome
+    exposures: tuple[SecondaryExposure, ...]
+    # How many nesting levels its evaluation went below it.
+    height: int
+    exposure: SecondaryExposure
+    # A leaf's result lives as long as its plan: renderings of it are kept here (by format)
+    # and shared by every response that needs them.
+    renderings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class _Plan:
     """A spec compiled for evaluation: its rules in order and its default outcome."""
 
@@ -86,6 +100,8 @@ class _Plan:
     # No condition reaches another spec and no rule delegates: evaluating it records no
     # exposure and nests nothing, so it may run in the request's shared leaf context.
     leaf: bool
+    # For a leaf, the gate result of each of its outcomes (by the outcome's id), built once.
+    leaf_results: Mapping[int, GateResult]
 
 
 def _compile_rule(
@@ -116,21 +132,30 @@ def _compile_rule(
     )
 
 
+def _leaf_result(name: str, outcome: Outcome) -> GateResult:
+    value = "true" if outcome.bool_value else "false"
+    return GateResult(outcome, (), 0, SecondaryExposure(name, value, outcome.rule_id))
+
+
 def _compile_spec(
     spec: Spec, conditions: Mapping[str, CompiledCondition], nesting: AbstractSet[str]
 ) -> _Plan:
+    rules = tuple(_compile_rule(spec, rule, conditions) for rule in spec.rules)
+    default = Outcome(
+        rule_id=DEFAULT_RULE_ID if spec.enabled else DISABLED_RULE_ID,
+        bool_value=spec.default_value is True,
+        json_value=spec.default_value,
+    )
+    leaf = all(
+        rule.config_delegate is None and nesting.isdisjoint(rule.conditions) for rule in spec.rules
+    )
+    outcomes = [default, *(o for rule in rules for o in (rule.passed, rule.failed))]
     return _Plan(
         spec=spec,
-        rules=tuple(_compile_rule(spec, rule, conditions) for rule in spec.rules),
-        leaf=all(
-            rule.config_delegate is None and nesting.isdisjoint(rule.conditions)
-            for rule in spec.rules
-        ),
-        default=Outcome(
-            rule_id=DEFAULT_RULE_ID if spec.enabled else DISABLED_RULE_ID,
-            bool_value=spec.default_value is True,
-            json_value=spec.default_value,
-        ),
+        rules=rules,
+        default=default,
+        leaf=leaf,
+        leaf_results={id(o): _leaf_result(spec.name, o) for o in outcomes} if leaf else {},
     )
 
 
@@ -156,17 +181,6 @@ class _Fallback(Exception):
     """A shared evaluation came near the nesting limit or a cycle: evaluate unshared."""
 
 
-@dataclass(frozen=True, slots=True)
-class _GateResult:
-    """A gate evaluated once for the request, as a fresh top-level ``check_gate`` would."""
-
-    outcome: Outcome
-    exposures: tuple[SecondaryExposure, ...]
-    # How many nesting levels its evaluation went below it.
-    height: int
-    exposure: SecondaryExposure
-
-
 class _Request:
     """One user's evaluations: derived values, and (when ``shared``) every gate's result.
 
@@ -183,7 +197,7 @@ class _Request:
         self.evaluator = evaluator
         self.view = view
         self.shared = shared
-        self.gates: dict[str, _GateResult] = {}
+        self.gates: dict[str, GateResult] = {}
         self.active: set[str] = set()
         self.environment: dict[str, str | None] = {}
         # Runs every leaf plan of the request: it never records or nests anything.
@@ -193,7 +207,7 @@ class _Request:
         """A context for a top-level evaluation of ``plan``."""
         return self.leaf if plan.leaf else _Context(self, 0)
 
-    def gate(self, name: str, depth: int) -> _GateResult | None:
+    def gate(self, name: str, depth: int) -> GateResult | None:
         """The shared result of gate ``name`` needed at nesting ``depth`` (None: unknown)."""
         entry = self.gates.get(name)
         if entry is None:
@@ -205,24 +219,24 @@ class _Request:
             raise _Fallback(name)
         return entry
 
-    def _evaluate_gate(self, name: str) -> _GateResult | None:
+    def _evaluate_gate(self, name: str) -> GateResult | None:
         plan = self.evaluator.compiled.gates.get(name)
         if plan is None:
             return None
         if plan.leaf:
-            ctx = self.leaf
+            # Nothing to allocate: the result of each outcome was built with the plan.
+            entry = self.gates[name] = plan.leaf_results[id(self.leaf.run(plan))]
+            return entry
+        active = self.active
+        if name in active or len(active) >= MAX_NESTING:
+            raise _Fallback(name)
+        active.add(name)
+        try:
+            ctx = _Context(self, 0)
             outcome = ctx.run(plan)
-        else:
-            active = self.active
-            if name in active or len(active) >= MAX_NESTING:
-                raise _Fallback(name)
-            active.add(name)
-            try:
-                ctx = _Context(self, 0)
-                outcome = ctx.run(plan)
-            finally:
-                active.discard(name)
-        entry = _GateResult(
+        finally:
+            active.discard(name)
+        entry = GateResult(
             outcome,
             tuple(ctx.exposures),
             ctx.reach,
@@ -589,6 +603,17 @@ class EvaluationSession:
         if entry is None:
             return False, "", ()
         return entry.outcome.bool_value, entry.outcome.rule_id, entry.exposures
+
+    def leaf_gate(self, name: str) -> GateResult | None:
+        """The result of gate ``name`` when it is a leaf (it references no other spec), built
+        once per revision and outcome and shared across sessions; ``None`` otherwise."""
+        plan = self.evaluator.compiled.gates.get(name)
+        if plan is None or not plan.leaf:
+            return None
+        try:
+            return self._request.gate(name, -1)
+        except UnsupportedError:
+            return None
 
     def check_gate(self, name: str) -> GateEvaluation:
         """``Evaluator.check_gate`` for this session's user."""
