@@ -23,7 +23,6 @@ from typing import Any
 
 import orjson
 
-from bench.sdk import _percentile
 from lockgate.cores.evaluation.client_init import client_initialize_response
 from lockgate.cores.evaluation.evaluator import Evaluator
 from lockgate.kit.memory import settle_long_lived
@@ -99,6 +98,11 @@ def _serving(doc: dict[str, Any]) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def _samples(call: Callable[[int], object], seconds: float) -> list[float]:
