@@ -35,7 +35,6 @@ from lockgate.kit.freshness import FreshMap
 from lockgate.kit.memory import settle_long_lived
 from lockgate.storage.models import SegmentMember
 
-
 # From this many specs on, a new evaluator is worth one full collection to settle it.
 SETTLE_AT_SPECS = 500
 
