@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from lockgate.cores.evaluation import Evaluator
+from lockgate.cores.evaluation.client_init import client_initialize_response
 from lockgate.cores.evaluation.evaluator import MAX_NESTING, dedupe_exposures
 from lockgate.cores.evaluation.results import Evaluation
 from tests.evaluation.support import (
@@ -137,3 +138,18 @@ def test_session__gate_cycle__unsupported_like_unshared() -> None:
     assert (value, rule_id, exposures) == (False, "", ())
     assert evaluator.check_gate({"userID": "a"}, "g0").reason == "Unsupported"
     _assert_session_matches(evaluator, {"userID": "a"})
+
+
+def test_initialize__one_evaluator_many_users__equals_a_fresh_evaluator_per_user() -> None:
+    # Given one evaluator answering every user in turn (its leaf entries shared across
+    # responses), and for each user an evaluator that has answered nobody before
+    shared = eval_project_evaluator.__wrapped__()
+    users = [case["user"] for case in expected_core()["cases"]]
+    for algorithm in ("djb2", "none"):
+        for user in users + users[:5]:
+            # When both build the user's initialize response
+            got = client_initialize_response(shared, user, hash_algorithm=algorithm)
+            fresh = eval_project_evaluator.__wrapped__()
+            want = client_initialize_response(fresh, user, hash_algorithm=algorithm)
+            # Then they are equal
+            assert got == want

@@ -211,8 +211,9 @@ def client_initialize_response(
     is returned (``target_app`` conditions still read ``client_app_id``).
 
     The body is for encoding: like config values, which are the spec's own objects, the
-    entries of gates that reference no other spec are built once per evaluator and outcome
-    and shared by every response. Add top-level keys to it; never change what it holds.
+    entries of gates and configs that reference no other spec are built once per evaluator
+    and outcome and shared by every response. Add top-level keys to it; never change what it
+    holds.
     """
     statsig_user = coerce_user(user)
     store = evaluator.store
@@ -261,6 +262,16 @@ def client_initialize_response(
             continue
         layer = store.layer_configs.get(store.experiment_to_layer.get(name, ""))
         layer_default = layer.default_value if layer is not None else None
+        shared = session.leaf_config(name)
+        if shared is not None:
+            outcome, renderings = shared
+            key = (id(outcome), hash_algorithm)
+            entry = renderings.get(key)
+            if entry is None:
+                result = session.get_config(name, copy_value=False)
+                entry = renderings[key] = render.config(spec, result, layer_default)
+            configs[entry["name"]] = entry
+            continue
         result = session.get_config(name, copy_value=False)
         configs[render.name(name)] = render.config(spec, result, layer_default)
 

@@ -102,6 +102,8 @@ class _Plan:
     leaf: bool
     # For a leaf, the gate result of each of its outcomes (by the outcome's id), built once.
     leaf_results: Mapping[int, GateResult]
+    # For a leaf, renderings of its outcomes kept by the caller, keyed by (outcome id, format).
+    renderings: dict[tuple[int, str], Any] = field(default_factory=dict)
 
 
 def _compile_rule(
@@ -612,6 +614,18 @@ class EvaluationSession:
             return None
         try:
             return self._request.gate(name, -1)
+        except UnsupportedError:
+            return None
+
+    def leaf_config(self, name: str) -> tuple[Outcome, dict[tuple[int, str], Any]] | None:
+        """The outcome of config ``name`` when it is a leaf (it references no other spec),
+        with the place where renderings of its outcomes are kept, shared across sessions;
+        ``None`` otherwise. The outcome is one of the plan's own, so its id keys a rendering."""
+        plan = self.evaluator.compiled.configs.get(name)
+        if plan is None or not plan.leaf:
+            return None
+        try:
+            return self._request.leaf.run(plan), plan.renderings
         except UnsupportedError:
             return None
 
