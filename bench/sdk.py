@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from bench import serving
+from bench import initialize, serving
 from lockgate.cores.evaluation.evaluator import Evaluator
 from tests.compat import generators
 from tests.compat.live import free_port
@@ -123,6 +123,8 @@ def run() -> None:
             gates, _configs = _build(console, rng)
             users = [generators.user(rng, i) for i in range(300)]
             _evaluators(base, keys, gates, users)
+            spec = httpx.get(f"{base}/v2/download_config_specs/{keys['server secret']}.json")
+            initialize.run(spec.json(), users)
             _initialize(base, keys, users)
             _download(base, keys)
             serving.run(base, keys, users[0])

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from lockgate.cores.evaluation import Evaluator
+from lockgate.cores.evaluation.hashing import id_list_hash
 from lockgate.cores.evaluation.id_lists import parse_id_list
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -50,3 +51,31 @@ def restore_omitted(got: Any, want: Any) -> Any:
             return want if digest == want[OMITTED_KEY] else got
         return {k: restore_omitted(v, want[k]) if k in want else v for k, v in got.items()}
     return got
+
+
+_DOCUMENT_DEFAULTS: dict[str, Any] = {
+    "has_updates": True,
+    "time": 1700000000000,
+    "feature_gates": {},
+    "dynamic_configs": {},
+    "layer_configs": {},
+    "condition_map": {},
+    "experiment_to_layer": {},
+}
+
+
+def case_evaluator(suite: dict[str, Any]) -> Evaluator:
+    """The evaluator a case file's ``spec`` and ``options`` describe (cases/*.json)."""
+    options = suite.get("options", {})
+    now = options.get("now_ms")
+    id_lists = {
+        name: {id_list_hash(unit_id) for unit_id in ids}
+        for name, ids in options.get("id_lists", {}).items()
+    }
+    return Evaluator(
+        {**_DOCUMENT_DEFAULTS, **suite["spec"]},
+        environment=options.get("environment"),
+        id_lists=id_lists,
+        now_ms=(lambda: int(now)) if now is not None else None,
+        app_id=options.get("app_id"),
+    )

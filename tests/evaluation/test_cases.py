@@ -14,19 +14,7 @@ from typing import Any
 
 import pytest
 
-from lockgate.cores.evaluation import Evaluator
-from lockgate.cores.evaluation.hashing import id_list_hash
-from tests.evaluation.support import CASES
-
-_DOCUMENT_DEFAULTS: dict[str, Any] = {
-    "has_updates": True,
-    "time": 1700000000000,
-    "feature_gates": {},
-    "dynamic_configs": {},
-    "layer_configs": {},
-    "condition_map": {},
-    "experiment_to_layer": {},
-}
+from tests.evaluation.support import CASES, case_evaluator
 
 
 def _load_cases() -> list[Any]:
@@ -36,22 +24,6 @@ def _load_cases() -> list[Any]:
         for case in suite["tests"]:
             params.append(pytest.param(suite, case, id=f"{path.stem}: {case['name']}"))
     return params
-
-
-def _evaluator(suite: dict[str, Any]) -> Evaluator:
-    options = suite.get("options", {})
-    now = options.get("now_ms")
-    id_lists = {
-        name: {id_list_hash(unit_id) for unit_id in ids}
-        for name, ids in options.get("id_lists", {}).items()
-    }
-    return Evaluator(
-        {**_DOCUMENT_DEFAULTS, **suite["spec"]},
-        environment=options.get("environment"),
-        id_lists=id_lists,
-        now_ms=(lambda: int(now)) if now is not None else None,
-        app_id=options.get("app_id"),
-    )
 
 
 def _as_json(value: Any) -> Any:
@@ -67,7 +39,7 @@ def _as_json(value: Any) -> Any:
 @pytest.mark.parametrize(("suite", "case"), _load_cases())
 def test_case_file__case__matches_expectation(suite: dict[str, Any], case: dict[str, Any]) -> None:
     # Given the suite's spec and options
-    evaluator = _evaluator(suite)
+    evaluator = case_evaluator(suite)
     check: dict[str, Callable[[dict[str, Any], str], object]] = {
         "gate": evaluator.check_gate,
         "config": evaluator.get_config,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from typing import Final
 
-from lockgate.cores.evaluation.evaluator import Evaluator, dedupe_exposures
+from lockgate.cores.evaluation.evaluator import EvaluationSession, Evaluator, dedupe_exposures
 from lockgate.cores.evaluation.hashing import HashAlgorithm, djb2, hash_name
 from lockgate.cores.evaluation.results import ConfigEvaluation, LayerEvaluation, SecondaryExposure
 from lockgate.cores.evaluation.spec import Entity, Spec, SpecStore
@@ -69,6 +69,8 @@ class _Renderer:
 
     def __init__(self, algorithm: HashAlgorithm) -> None:
         self.algorithm = algorithm
+        # One wire form per exposure: the same nested gates recur across many specs.
+        self._wire: dict[SecondaryExposure, SecondaryExposureWire] = {}
 
     def name(self, name: str) -> str:
         return hash_name(name, self.algorithm)
@@ -91,10 +93,32 @@ class _Renderer:
         return rendered
 
     def exposures(self, exposures: tuple[SecondaryExposure, ...]) -> list[SecondaryExposureWire]:
-        return [
-            {"gate": self.name(e.gate), "gateValue": e.gate_value, "ruleID": e.rule_id}
-            for e in dedupe_exposures(exposures)
-        ]
+        if not exposures:
+            return []
+        wire = self._wire
+        rendered = []
+        for exposure in dedupe_exposures(exposures):
+            found = wire.get(exposure)
+            if found is None:
+                found = wire[exposure] = {
+                    "gate": self.name(exposure.gate),
+                    "gateValue": exposure.gate_value,
+                    "ruleID": exposure.rule_id,
+                }
+            rendered.append(found)
+        return rendered
+
+    def gate(
+        self, spec: Spec, value: bool, rule_id: str, exposures: tuple[SecondaryExposure, ...]
+    ) -> InitializeGate:
+        hashed = self.name(spec.name)
+        return {
+            "name": hashed,
+            "value": value,
+            "rule_id": rule_id,
+            "id_type": spec.id_type,
+            "secondary_exposures": self.exposures(exposures),
+        }
 
     def config(
         self, spec: Spec, result: ConfigEvaluation, layer_default: JsonValue
@@ -148,16 +172,14 @@ class _Renderer:
         return entry
 
 
-def _add_session_replay(
-    response: InitializeResponse, evaluator: Evaluator, user: StatsigUser
-) -> None:
-    info = evaluator.store.session_replay_info
+def _add_session_replay(response: InitializeResponse, session: EvaluationSession) -> None:
+    info = session.evaluator.store.session_replay_info
     if info is None:
         return
     blocked = info.get("recording_blocked") is True
     response["recording_blocked"] = blocked
     gate = info.get("targeting_gate")
-    targeted = not isinstance(gate, str) or evaluator.check_gate(user, gate).value
+    targeted = not isinstance(gate, str) or session.gate(gate)[0]
     response["can_record_session"] = not blocked and targeted
     rate = info.get("sampling_rate")
     if isinstance(rate, int | float) and not isinstance(rate, bool):
@@ -187,10 +209,16 @@ def client_initialize_response(
     ``app_id_for_client_key``): it filters entities and answers ``target_app`` conditions.
     ``client_app_ids``, when given, are all the key's apps: an entity tagged with any of them
     is returned (``target_app`` conditions still read ``client_app_id``).
+
+    The body is for encoding: like config values, which are the spec's own objects, the
+    entries of gates and configs that reference no other spec are built once per evaluator
+    and outcome and shared by every response. Add top-level keys to it; never change what it
+    holds.
     """
     statsig_user = coerce_user(user)
     store = evaluator.store
     scoped = evaluator.for_app(client_app_id) if client_app_id is not None else evaluator
+    session = scoped.session(statsig_user)
     render = _Renderer(hash_algorithm)
     apps: frozenset[str] | None = None
     if client_app_ids:
@@ -216,14 +244,17 @@ def client_initialize_response(
             continue
         if not visible(name, spec.target_app_ids):
             continue
-        gate = scoped.check_gate(statsig_user, name)
-        gates[render.name(name)] = {
-            "name": render.name(name),
-            "value": gate.value,
-            "rule_id": gate.rule_id,
-            "id_type": gate.id_type,
-            "secondary_exposures": render.exposures(gate.secondary_exposures),
-        }
+        leaf = session.leaf_gate(name)
+        if leaf is not None:
+            entry = leaf.renderings.get(hash_algorithm)
+            if entry is None:
+                outcome = leaf.outcome
+                entry = render.gate(spec, outcome.bool_value, outcome.rule_id, ())
+                leaf.renderings[hash_algorithm] = entry
+            gates[entry["name"]] = entry
+            continue
+        entry = render.gate(spec, *session.gate(name))
+        gates[entry["name"]] = entry
 
     configs: dict[str, InitializeConfig] = {}
     for name, spec in store.dynamic_configs.items():
@@ -231,16 +262,24 @@ def client_initialize_response(
             continue
         layer = store.layer_configs.get(store.experiment_to_layer.get(name, ""))
         layer_default = layer.default_value if layer is not None else None
-        result = scoped.get_config(statsig_user, name, copy_value=False)
+        shared = session.leaf_config(name)
+        if shared is not None:
+            outcome, renderings = shared
+            key = (id(outcome), hash_algorithm)
+            entry = renderings.get(key)
+            if entry is None:
+                result = session.get_config(name, copy_value=False)
+                entry = renderings[key] = render.config(spec, result, layer_default)
+            configs[entry["name"]] = entry
+            continue
+        result = session.get_config(name, copy_value=False)
         configs[render.name(name)] = render.config(spec, result, layer_default)
 
     layers: dict[str, InitializeLayer] = {}
     for name, spec in store.layer_configs.items():
         if not visible(name, spec.target_app_ids):
             continue
-        layers[render.name(name)] = render.layer(
-            spec, scoped.get_layer(statsig_user, name, copy_value=False)
-        )
+        layers[render.name(name)] = render.layer(spec, session.get_layer(name, copy_value=False))
 
     param_stores: dict[str, JsonObject] = {
         render.name(name): render.parameters(body.get("parameters"))
@@ -259,5 +298,5 @@ def client_initialize_response(
         "evaluated_keys": _evaluated_keys(statsig_user),
         "sdkParams": {},
     }
-    _add_session_replay(response, scoped, statsig_user)
+    _add_session_replay(response, session)
     return response

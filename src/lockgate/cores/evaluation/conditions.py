@@ -1,20 +1,22 @@
-"""Condition types as a table: ``type`` → ``(context, condition) -> bool``.
+"""Condition types as a table: ``type`` → compiler of ``condition`` into ``(context) -> bool``.
 
-Most types only differ in the value they read (a user field, the environment tier, a bucket...),
-which is then handed to an operator from ``OPERATORS``. An unknown type or operator raises
-``UnsupportedError``, which makes the whole evaluation fail closed (docs/sdk.md §Rules and results).
+Conditions are compiled once per spec document (docs/sdk.md §Speed of evaluation): the compiler
+reads the condition's field, salt and target when the document is loaded, and the closure it
+returns only reads the user. Most types only differ in the value they read (a user field, the
+environment tier, a bucket...), which is then handed to a compiled operator from
+``operators.py``. An unknown type or operator compiles to a closure raising
+``UnsupportedError``, which makes the whole evaluation fail closed when a rule reaches it
+(docs/sdk.md §Rules and results).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final, Protocol, cast
+from typing import Final, NoReturn, Protocol
 
-from lockgate.cores.evaluation.derived import country_of_ip, user_agent_field
-from lockgate.cores.evaluation.hashing import user_bucket
-from lockgate.cores.evaluation.operators import OPERATORS, IdLists
+from lockgate.cores.evaluation.operators import IdLists, compile_operator
 from lockgate.cores.evaluation.spec import Condition
-from lockgate.cores.evaluation.user import StatsigUser
+from lockgate.cores.evaluation.view import UserView
 
 
 class UnsupportedError(Exception):
@@ -25,7 +27,7 @@ class ConditionContext(Protocol):
     """What a condition may read besides the condition itself; implemented by the evaluator."""
 
     @property
-    def user(self) -> StatsigUser: ...
+    def view(self) -> UserView: ...
 
     @property
     def app_id(self) -> str | None: ...
@@ -46,82 +48,117 @@ class ConditionContext(Protocol):
         ...
 
 
-ConditionType = Callable[[ConditionContext, Condition], bool]
-ValueReader = Callable[[ConditionContext, Condition], object]
+CompiledCondition = Callable[[ConditionContext], bool]
+ConditionCompiler = Callable[[Condition], CompiledCondition]
+# Given the condition, a reader of the value its operator compares.
+ValueReader = Callable[[Condition], Callable[[ConditionContext], object]]
 
 
-def _read_user_field(ctx: ConditionContext, cond: Condition) -> object:
-    return ctx.user.field_value(cond.field)
+def unsupported(what: str) -> CompiledCondition:
+    """A condition that fails the evaluation reaching it (unknown type, operator or id)."""
 
-
-def _read_ua_based(ctx: ConditionContext, cond: Condition) -> object:
-    explicit = ctx.user.field_value(cond.field)
-    if explicit is not None:
-        return explicit
-    agent = ctx.user.field_value("userAgent")
-    # Not checked to be a string: a custom ``userAgent`` reaches the parser as the user gave it.
-    return user_agent_field(cast(str | None, agent), cond.field)
-
-
-def _read_ip_based(ctx: ConditionContext, cond: Condition) -> object:
-    explicit = ctx.user.field_value(cond.field)
-    if explicit is not None or (cond.field or "").lower() != "country":
-        return explicit
-    ip = ctx.user.field_value("ip")
-    return country_of_ip(ip) if isinstance(ip, str) else None
-
-
-def _read_environment(ctx: ConditionContext, cond: Condition) -> object:
-    return ctx.environment_value(cond.field) if cond.field is not None else None
-
-
-def _read_user_bucket(ctx: ConditionContext, cond: Condition) -> object:
-    salt = cond.additional_values.get("salt")
-    unit_id = ctx.user.unit_id(cond.id_type) or ""
-    return user_bucket(salt if isinstance(salt, str) else "", unit_id)
-
-
-def _read_experiment_group(ctx: ConditionContext, cond: Condition) -> object:
-    return ctx.experiment_group(cond.field) if cond.field is not None else None
-
-
-def compared(read: ValueReader) -> ConditionType:
-    """A condition type that reads a value and applies the condition's operator to it."""
-
-    def evaluate(ctx: ConditionContext, cond: Condition) -> bool:
-        value = read(ctx, cond)
-        operator = OPERATORS.get(cond.operator) if cond.operator is not None else None
-        if operator is None:
-            raise UnsupportedError(f"operator {cond.operator!r}")
-        return operator(value, cond.target_value, ctx.id_lists)
+    def evaluate(ctx: ConditionContext) -> NoReturn:
+        raise UnsupportedError(what)
 
     return evaluate
+
+
+def _read_user_field(cond: Condition) -> Callable[[ConditionContext], object]:
+    field = cond.field
+    return lambda ctx: ctx.view.field(field)
+
+
+def _read_ua_based(cond: Condition) -> Callable[[ConditionContext], object]:
+    field = cond.field
+    return lambda ctx: ctx.view.ua_field(field)
+
+
+def _read_ip_based(cond: Condition) -> Callable[[ConditionContext], object]:
+    field = cond.field
+    return lambda ctx: ctx.view.ip_field(field)
+
+
+def _read_environment(cond: Condition) -> Callable[[ConditionContext], object]:
+    field = cond.field
+    if field is None:
+        return lambda ctx: None
+    return lambda ctx: ctx.environment_value(field)
+
+
+def _read_user_bucket(cond: Condition) -> Callable[[ConditionContext], object]:
+    found = cond.additional_values.get("salt")
+    salt = found if isinstance(found, str) else ""
+    id_type = cond.id_type
+    return lambda ctx: ctx.view.bucket(salt, id_type)
+
+
+def _read_unit_id(cond: Condition) -> Callable[[ConditionContext], object]:
+    id_type = cond.id_type
+    return lambda ctx: ctx.view.unit_id(id_type)
+
+
+def _read_experiment_group(cond: Condition) -> Callable[[ConditionContext], object]:
+    field = cond.field
+    if field is None:
+        return lambda ctx: None
+    return lambda ctx: ctx.experiment_group(field)
+
+
+def compared(read: ValueReader) -> ConditionCompiler:
+    """A condition type that reads a value and applies the condition's operator to it."""
+
+    def compile_(cond: Condition) -> CompiledCondition:
+        reader = read(cond)
+        test = compile_operator(cond.operator, cond.target_value)
+        if test is None:
+            return unsupported(f"operator {cond.operator!r}")
+
+        def evaluate(ctx: ConditionContext) -> bool:
+            return test(reader(ctx), ctx.id_lists)
+
+        return evaluate
+
+    return compile_
 
 
 def _gate_name(cond: Condition) -> str:
     return cond.target_value if isinstance(cond.target_value, str) else ""
 
 
-CONDITION_TYPES: Final[dict[str, ConditionType]] = {
+def _pass_gate(cond: Condition) -> CompiledCondition:
+    name = _gate_name(cond)
+    return lambda ctx: ctx.nested_gate(name)
+
+
+def _fail_gate(cond: Condition) -> CompiledCondition:
+    name = _gate_name(cond)
+    return lambda ctx: not ctx.nested_gate(name)
+
+
+CONDITION_TYPES: Final[dict[str, ConditionCompiler]] = {
     # `public`, `pass_gate` and `fail_gate` ignore their operator (Statsig sends null or "any").
-    "public": lambda ctx, cond: True,
-    "pass_gate": lambda ctx, cond: ctx.nested_gate(_gate_name(cond)),
-    "fail_gate": lambda ctx, cond: not ctx.nested_gate(_gate_name(cond)),
+    "public": lambda cond: lambda ctx: True,
+    "pass_gate": _pass_gate,
+    "fail_gate": _fail_gate,
     "user_field": compared(_read_user_field),
     "ua_based": compared(_read_ua_based),
     "ip_based": compared(_read_ip_based),
     "environment_field": compared(_read_environment),
-    "current_time": compared(lambda ctx, cond: ctx.now_ms()),
+    "current_time": compared(lambda cond: lambda ctx: ctx.now_ms()),
     "user_bucket": compared(_read_user_bucket),
-    "unit_id": compared(lambda ctx, cond: ctx.user.unit_id(cond.id_type)),
-    "target_app": compared(lambda ctx, cond: ctx.app_id),
+    "unit_id": compared(_read_unit_id),
+    "target_app": compared(lambda cond: lambda ctx: ctx.app_id),
     "experiment_group": compared(_read_experiment_group),
 }
 
 
-def evaluate_condition(ctx: ConditionContext, cond: Condition) -> bool:
-    """Evaluate one condition; raises ``UnsupportedError`` for unknown types/operators."""
-    condition_type = CONDITION_TYPES.get(cond.type)
-    if condition_type is None:
-        raise UnsupportedError(f"condition type {cond.type!r}")
-    return condition_type(ctx, cond)
+# Condition types that evaluate another spec (and so may record exposures or nest).
+NESTING_TYPES: Final = frozenset({"pass_gate", "fail_gate", "experiment_group"})
+
+
+def compile_condition(cond: Condition) -> CompiledCondition:
+    """Compile one condition; unknown types and operators raise only when evaluated."""
+    compile_type = CONDITION_TYPES.get(cond.type)
+    if compile_type is None:
+        return unsupported(f"condition type {cond.type!r}")
+    return compile_type(cond)

@@ -13,10 +13,16 @@ import time
 from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
-from lockgate.cores.evaluation.conditions import UnsupportedError, evaluate_condition
-from lockgate.cores.evaluation.hashing import passes_percentage
+from lockgate.cores.evaluation.conditions import (
+    NESTING_TYPES,
+    CompiledCondition,
+    UnsupportedError,
+    compile_condition,
+    unsupported,
+)
+from lockgate.cores.evaluation.hashing import passes_prefixed, percentage_prefix
 from lockgate.cores.evaluation.param_stores import ParameterEvaluation, get_parameter
 from lockgate.cores.evaluation.results import (
     DEFAULT_RULE_ID,
@@ -29,6 +35,7 @@ from lockgate.cores.evaluation.results import (
 )
 from lockgate.cores.evaluation.spec import Rule, Spec, SpecStore
 from lockgate.cores.evaluation.user import JsonMap, StatsigUser, coerce_user
+from lockgate.cores.evaluation.view import UserView
 from lockgate.documents.specs import ConfigSpecsV2
 from lockgate.documents.values import JsonObject, JsonValue
 
@@ -57,111 +64,317 @@ class Outcome:
     undelegated_exposures: tuple[SecondaryExposure, ...] | None = None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
+class _CompiledRule:
+    """A rule with its conditions compiled and both of its outcomes built in advance."""
+
+    rule: Rule
+    conditions: tuple[CompiledCondition, ...]
+    # "<spec salt>.<rule salt>.": what the pass percentage hashes, before the unit id.
+    hash_prefix: str
+    passed: Outcome
+    failed: Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class GateResult:
+    """A gate evaluated once for the request, as a fresh top-level ``check_gate`` would."""
+
+    outcome: Outcome
+    exposures: tuple[SecondaryExposure, ...]
+    # How many nesting levels its evaluation went below it.
+    height: int
+    exposure: SecondaryExposure
+    # A leaf's result lives as long as its plan: renderings of it are kept here (by format)
+    # and shared by every response that needs them.
+    renderings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A spec compiled for evaluation: its rules in order and its default outcome."""
+
+    spec: Spec
+    rules: tuple[_CompiledRule, ...]
+    default: Outcome
+    # No condition reaches another spec and no rule delegates: evaluating it records no
+    # exposure and nests nothing, so it may run in the request's shared leaf context.
+    leaf: bool
+    # For a leaf, the gate result of each of its outcomes (by the outcome's id), built once.
+    leaf_results: Mapping[int, GateResult]
+    # For a leaf, renderings of its outcomes kept by the caller, keyed by (outcome id, format).
+    renderings: dict[tuple[int, str], Any] = field(default_factory=dict)
+
+
+def _compile_rule(
+    spec: Spec, rule: Rule, conditions: Mapping[str, CompiledCondition]
+) -> _CompiledRule:
+    compiled = tuple(
+        conditions.get(cid) or unsupported(f"condition id {cid!r}") for cid in rule.conditions
+    )
+    return _CompiledRule(
+        rule=rule,
+        conditions=compiled,
+        hash_prefix=percentage_prefix(spec.salt, rule.hash_salt),
+        # Only an explicit `false` return value makes a passing gate rule false (v2 holdouts).
+        passed=Outcome(
+            rule_id=rule.id,
+            bool_value=rule.return_value is not False,
+            json_value=rule.return_value,
+            group_name=rule.group_name,
+            is_experiment_group=rule.is_experiment_group,
+        ),
+        failed=Outcome(
+            rule_id=rule.id,
+            bool_value=spec.default_value is True,
+            json_value=spec.default_value,
+            group_name=rule.group_name,
+            is_experiment_group=rule.is_experiment_group,
+        ),
+    )
+
+
+def _leaf_result(name: str, outcome: Outcome) -> GateResult:
+    value = "true" if outcome.bool_value else "false"
+    return GateResult(outcome, (), 0, SecondaryExposure(name, value, outcome.rule_id))
+
+
+def _compile_spec(
+    spec: Spec, conditions: Mapping[str, CompiledCondition], nesting: AbstractSet[str]
+) -> _Plan:
+    rules = tuple(_compile_rule(spec, rule, conditions) for rule in spec.rules)
+    default = Outcome(
+        rule_id=DEFAULT_RULE_ID if spec.enabled else DISABLED_RULE_ID,
+        bool_value=spec.default_value is True,
+        json_value=spec.default_value,
+    )
+    leaf = all(
+        rule.config_delegate is None and nesting.isdisjoint(rule.conditions) for rule in spec.rules
+    )
+    outcomes = [default, *(o for rule in rules for o in (rule.passed, rule.failed))]
+    return _Plan(
+        spec=spec,
+        rules=rules,
+        default=default,
+        leaf=leaf,
+        leaf_results={id(o): _leaf_result(spec.name, o) for o in outcomes} if leaf else {},
+    )
+
+
+class _Compiled:
+    """Every spec of one document compiled once (shared by the evaluators over it)."""
+
+    __slots__ = ("configs", "gates", "layers")
+
+    def __init__(self, store: SpecStore) -> None:
+        condition_map = store.condition_map
+        conditions = {cid: compile_condition(c) for cid, c in condition_map.items()}
+        nesting = {cid for cid, c in condition_map.items() if c.type in NESTING_TYPES}
+
+        def plans(specs: Mapping[str, Spec]) -> dict[str, _Plan]:
+            return {name: _compile_spec(spec, conditions, nesting) for name, spec in specs.items()}
+
+        self.gates = plans(store.feature_gates)
+        self.configs = plans(store.dynamic_configs)
+        self.layers = plans(store.layer_configs)
+
+
+class _Fallback(Exception):
+    """A shared evaluation came near the nesting limit or a cycle: evaluate unshared."""
+
+
+class _Request:
+    """One user's evaluations: derived values, and (when ``shared``) every gate's result.
+
+    Sharing gate results across the specs of one request (``/v1/initialize``) evaluates each
+    gate once. The secondary exposures a shared nested gate contributes are those of its own
+    fresh evaluation: the set and first-occurrence order match an unshared evaluation's, so
+    de-duplicated exposures (all the initialize response carries) are identical, while raw
+    ``get_*`` results keep the unshared path and its duplicates.
+    """
+
+    __slots__ = ("active", "environment", "evaluator", "gates", "leaf", "shared", "view")
+
+    def __init__(self, evaluator: Evaluator, view: UserView, *, shared: bool) -> None:
+        self.evaluator = evaluator
+        self.view = view
+        self.shared = shared
+        self.gates: dict[str, GateResult] = {}
+        self.active: set[str] = set()
+        self.environment: dict[str, str | None] = {}
+        # Runs every leaf plan of the request: it never records or nests anything.
+        self.leaf = _Context(self, 0)
+
+    def context(self, plan: _Plan) -> _Context:
+        """A context for a top-level evaluation of ``plan``."""
+        return self.leaf if plan.leaf else _Context(self, 0)
+
+    def gate(self, name: str, depth: int) -> GateResult | None:
+        """The shared result of gate ``name`` needed at nesting ``depth`` (None: unknown)."""
+        entry = self.gates.get(name)
+        if entry is None:
+            entry = self._evaluate_gate(name)
+            if entry is None:
+                return None
+        # The unshared evaluation checks the limit at this depth and each level below it.
+        if depth + entry.height >= MAX_NESTING:
+            raise _Fallback(name)
+        return entry
+
+    def _evaluate_gate(self, name: str) -> GateResult | None:
+        plan = self.evaluator.compiled.gates.get(name)
+        if plan is None:
+            return None
+        if plan.leaf:
+            # Nothing to allocate: the result of each outcome was built with the plan.
+            entry = self.gates[name] = plan.leaf_results[id(self.leaf.run(plan))]
+            return entry
+        active = self.active
+        if name in active or len(active) >= MAX_NESTING:
+            raise _Fallback(name)
+        active.add(name)
+        try:
+            ctx = _Context(self, 0)
+            outcome = ctx.run(plan)
+        finally:
+            active.discard(name)
+        entry = GateResult(
+            outcome,
+            tuple(ctx.exposures),
+            ctx.reach,
+            SecondaryExposure(name, "true" if outcome.bool_value else "false", outcome.rule_id),
+        )
+        self.gates[name] = entry
+        return entry
+
+
 class _Context:
     """State of one top-level evaluation: exposures and nested-gate memo are shared."""
 
-    evaluator: Evaluator
-    user: StatsigUser
-    app_id: str | None
-    depth: int = 0
-    exposures: list[SecondaryExposure] = field(default_factory=list)
-    gate_memo: dict[str, tuple[bool, str]] = field(default_factory=dict)
+    __slots__ = (
+        "app_id",
+        "depth",
+        "evaluator",
+        "exposures",
+        "gate_memo",
+        "id_lists",
+        "reach",
+        "request",
+        "view",
+    )
 
-    @property
-    def id_lists(self) -> Mapping[str, AbstractSet[str]]:
-        return self.evaluator.id_lists
+    def __init__(self, request: _Request, depth: int) -> None:
+        self.request = request
+        evaluator = self.evaluator = request.evaluator
+        self.view = request.view
+        self.app_id = evaluator.app_id
+        self.id_lists = evaluator.id_lists
+        self.depth = depth
+        # The deepest nesting level this evaluation reached.
+        self.reach = depth
+        self.exposures: list[SecondaryExposure] = []
+        # Created on the first nested gate: most specs reference none.
+        self.gate_memo: dict[str, tuple[bool, SecondaryExposure]] | None = None
 
     def now_ms(self) -> int:
         return self.evaluator.now_ms()
 
     def environment_value(self, field_name: str) -> str | None:
-        return self.evaluator.environment_value(self.user, field_name)
+        cache = self.request.environment
+        if field_name not in cache:
+            cache[field_name] = self.evaluator.environment_value(self.view.user, field_name)
+        return cache[field_name]
 
     def nested_gate(self, gate_name: str) -> bool:
-        memo = self.gate_memo.get(gate_name)
+        gate_memo = self.gate_memo
+        if gate_memo is None:
+            gate_memo = self.gate_memo = {}
+        memo = gate_memo.get(gate_name)
         if memo is None:
-            spec = self.evaluator.store.feature_gates.get(gate_name)
-            if spec is None:
-                # Unknown gates evaluate to false and leave no exposure behind.
-                return False
-            outcome = self.run_nested(spec)
-            memo = (outcome.bool_value, outcome.rule_id)
-            self.gate_memo[gate_name] = memo
-        value, rule_id = memo
+            if self.request.shared:
+                entry = self.request.gate(gate_name, self.depth)
+                if entry is None:
+                    # Unknown gates evaluate to false and leave no exposure behind.
+                    return False
+                self.reach = max(self.reach, self.depth + 1 + entry.height)
+                self.exposures.extend(entry.exposures)
+                memo = (entry.outcome.bool_value, entry.exposure)
+            else:
+                plan = self.evaluator.compiled.gates.get(gate_name)
+                if plan is None:
+                    return False
+                outcome = self.run_nested(plan)
+                value = outcome.bool_value
+                exposure = SecondaryExposure(
+                    gate_name, "true" if value else "false", outcome.rule_id
+                )
+                memo = (value, exposure)
+            gate_memo[gate_name] = memo
+        value, exposure = memo
         if not gate_name.startswith(SEGMENT_PREFIX):
-            self.exposures.append(
-                SecondaryExposure(gate_name, "true" if value else "false", rule_id)
-            )
+            self.exposures.append(exposure)
         return value
 
     def experiment_group(self, experiment_name: str) -> str | None:
-        spec = self.evaluator.store.dynamic_configs.get(experiment_name)
-        if spec is None:
+        plan = self.evaluator.compiled.configs.get(experiment_name)
+        if plan is None:
             return None
         # A separate context: the referenced experiment's exposures are not ours.
-        side = _Context(self.evaluator, self.user, self.app_id, depth=self.depth)
-        return side.run_nested(spec).group_name
+        side = _Context(self.request, self.depth)
+        group = side.run_nested(plan).group_name
+        self.reach = max(self.reach, side.reach)
+        return group
 
-    def run_nested(self, spec: Spec) -> Outcome:
+    def run_nested(self, plan: _Plan) -> Outcome:
         if self.depth >= MAX_NESTING:
+            if self.request.shared:
+                raise _Fallback(plan.spec.name)
             raise UnsupportedError("nesting too deep")
         self.depth += 1
+        self.reach = max(self.reach, self.depth)
         try:
-            return self.run(spec)
+            return self.run(plan)
         finally:
             self.depth -= 1
 
-    def run(self, spec: Spec) -> Outcome:
-        for rule in spec.rules:
-            if not self._rule_matches(rule):
+    def run(self, plan: _Plan) -> Outcome:
+        for compiled in plan.rules:
+            matched = True
+            for condition in compiled.conditions:
+                # No short-circuit: later conditions may still add secondary exposures.
+                if not condition(self):
+                    matched = False
+            if not matched:
                 continue
-            delegated = self._delegate(rule)
-            if delegated is not None:
-                return delegated
-            unit_id = self.user.unit_id(rule.id_type) or ""
-            passed = passes_percentage(spec.salt, rule.hash_salt, unit_id, rule.pass_percentage)
-            # Only an explicit `false` return value makes a passing gate rule false (v2 holdouts).
-            bool_value = rule.return_value is not False if passed else spec.default_value is True
-            return Outcome(
-                rule_id=rule.id,
-                bool_value=bool_value,
-                json_value=rule.return_value if passed else spec.default_value,
-                group_name=rule.group_name,
-                is_experiment_group=rule.is_experiment_group,
-            )
-        return Outcome(
-            rule_id=DEFAULT_RULE_ID if spec.enabled else DISABLED_RULE_ID,
-            bool_value=spec.default_value is True,
-            json_value=spec.default_value,
-        )
+            rule = compiled.rule
+            if rule.config_delegate is not None:
+                delegated = self._delegate(rule.config_delegate)
+                if delegated is not None:
+                    return delegated
+            percentage = rule.pass_percentage
+            # The 0/100 short cuts are passes_prefixed's own: they spare the unit-id lookup.
+            if percentage == 100:
+                return compiled.passed
+            if percentage == 0:
+                return compiled.failed
+            unit_id = self.view.unit_id(rule.id_type) or ""
+            passed = passes_prefixed(compiled.hash_prefix, unit_id, percentage)
+            return compiled.passed if passed else compiled.failed
+        return plan.default
 
-    def _rule_matches(self, rule: Rule) -> bool:
-        matched = True
-        for condition_id in rule.conditions:
-            condition = self.evaluator.store.condition_map.get(condition_id)
-            if condition is None:
-                raise UnsupportedError(f"condition id {condition_id!r}")
-            # No short-circuit: later conditions may still add secondary exposures.
-            if not evaluate_condition(self, condition):
-                matched = False
-        return matched
-
-    def _delegate(self, rule: Rule) -> Outcome | None:
-        if rule.config_delegate is None:
-            return None
-        spec = self.evaluator.store.dynamic_configs.get(rule.config_delegate)
-        if spec is None:
+    def _delegate(self, name: str) -> Outcome | None:
+        plan = self.evaluator.compiled.configs.get(name)
+        if plan is None:
             return None
         undelegated = tuple(self.exposures)
-        outcome = self.run_nested(spec)
+        outcome = self.run_nested(plan)
         return Outcome(
             rule_id=outcome.rule_id,
             bool_value=outcome.bool_value,
             json_value=outcome.json_value,
             group_name=outcome.group_name,
             is_experiment_group=outcome.is_experiment_group,
-            delegate=spec,
+            delegate=plan.spec,
             undelegated_exposures=undelegated,
         )
 
@@ -191,7 +404,8 @@ class Evaluator:
 
     ``environment`` is the SDK-level environment (e.g. ``{"tier": "staging"}``), used when the
     user has no ``statsigEnvironment``; ``id_lists`` maps list names to sets of 8-character
-    hashed ids; ``now_ms`` is the clock for ``current_time`` conditions.
+    hashed ids; ``now_ms`` is the clock for ``current_time`` conditions. The document's
+    conditions are compiled once, here, and shared with ``for_app``'s evaluators.
     """
 
     def __init__(
@@ -208,16 +422,13 @@ class Evaluator:
         self.id_lists: Mapping[str, AbstractSet[str]] = dict(id_lists or {})
         self.now_ms: Callable[[], int] = now_ms or _system_now_ms
         self.app_id = app_id if app_id is not None else self.store.app_id
+        self.compiled = _Compiled(self.store)
 
     def for_app(self, app_id: str | None) -> Evaluator:
         """The same evaluator answering ``target_app`` conditions for another app id."""
-        return Evaluator(
-            self.store,
-            environment=self.environment,
-            id_lists=self.id_lists,
-            now_ms=self.now_ms,
-            app_id=app_id,
-        )
+        scoped = copy.copy(self)
+        scoped.app_id = app_id
+        return scoped
 
     def environment_value(self, user: StatsigUser, field_name: str) -> str | None:
         """Environment field (``tier``): user's env, then the SDK option, then the DCS default."""
@@ -228,36 +439,16 @@ class Evaluator:
                 return found
         return self.store.default_environment if lowered == "tier" else None
 
-    def _run(self, user: StatsigUser | JsonMap, spec: Spec) -> tuple[Outcome, _Context] | None:
-        ctx = _Context(self, coerce_user(user), self.app_id)
-        try:
-            return ctx.run(spec), ctx
-        except UnsupportedError as problem:
-            # Fails closed by design (docs/sdk.md §Rules and results); the log says which part
-            # of the spec could not be evaluated.
-            logger.debug("%s: unsupported %s; its default is served", spec.name, problem)
-            return None
+    def session(self, user: StatsigUser | JsonMap) -> EvaluationSession:
+        """Many evaluations for one user, sharing what they derive from it (initialize)."""
+        return EvaluationSession(self, coerce_user(user))
+
+    def _request(self, user: StatsigUser | JsonMap) -> _Request:
+        return _Request(self, UserView(coerce_user(user)), shared=False)
 
     def check_gate(self, user: StatsigUser | JsonMap, name: str) -> GateEvaluation:
         """Evaluate a gate (also segments ``segment:<name>`` and holdouts)."""
-        spec = self.store.feature_gates.get(name)
-        if spec is None:
-            return GateEvaluation(name=name, rule_id="", id_type="", reason=Reason.UNRECOGNIZED)
-        run = self._run(user, spec)
-        if run is None:
-            return GateEvaluation(
-                name=name, rule_id="", id_type=spec.id_type, reason=Reason.UNSUPPORTED
-            )
-        outcome, ctx = run
-        return GateEvaluation(
-            name=name,
-            rule_id=outcome.rule_id,
-            id_type=spec.id_type,
-            reason=Reason.RECOGNIZED,
-            group_name=outcome.group_name,
-            secondary_exposures=ctx.final_exposures(),
-            value=outcome.bool_value,
-        )
+        return _gate_result(self._request(user), name)
 
     def get_config(
         self, user: StatsigUser | JsonMap, name: str, *, copy_value: bool = True
@@ -266,34 +457,7 @@ class Evaluator:
 
         ``copy_value=False`` returns the spec's own value object: only for read-only use.
         """
-        spec = self.store.dynamic_configs.get(name)
-        if spec is None:
-            return ConfigEvaluation(name=name, rule_id="", id_type="", reason=Reason.UNRECOGNIZED)
-        run = self._run(user, spec)
-        if run is None:
-            return ConfigEvaluation(
-                name=name,
-                rule_id="",
-                id_type=spec.id_type,
-                reason=Reason.UNSUPPORTED,
-                entity=spec.entity,
-            )
-        outcome, ctx = run
-        return ConfigEvaluation(
-            name=name,
-            rule_id=outcome.rule_id,
-            id_type=spec.id_type,
-            reason=Reason.RECOGNIZED,
-            group_name=outcome.group_name,
-            secondary_exposures=ctx.final_exposures(),
-            value=_json_object(outcome.json_value, copy_value),
-            passed=outcome.bool_value,
-            entity=spec.entity,
-            is_experiment_group=outcome.is_experiment_group,
-            is_experiment_active=spec.is_active is True,
-            is_in_layer=spec.has_shared_params is True,
-            explicit_parameters=spec.explicit_parameters or (),
-        )
+        return _config_result(self._request(user), name, copy_value)
 
     def get_layer(
         self, user: StatsigUser | JsonMap, name: str, *, copy_value: bool = True
@@ -302,32 +466,7 @@ class Evaluator:
 
         ``copy_value=False`` returns the spec's own value object: only for read-only use.
         """
-        spec = self.store.layer_configs.get(name)
-        if spec is None:
-            return LayerEvaluation(name=name, rule_id="", id_type="", reason=Reason.UNRECOGNIZED)
-        run = self._run(user, spec)
-        if run is None:
-            return LayerEvaluation(
-                name=name, rule_id="", id_type=spec.id_type, reason=Reason.UNSUPPORTED
-            )
-        outcome, ctx = run
-        exposures = ctx.final_exposures()
-        delegate = outcome.delegate
-        undelegated = outcome.undelegated_exposures
-        return LayerEvaluation(
-            name=name,
-            rule_id=outcome.rule_id,
-            id_type=spec.id_type,
-            reason=Reason.RECOGNIZED,
-            group_name=outcome.group_name,
-            secondary_exposures=exposures,
-            value=_json_object(outcome.json_value, copy_value),
-            allocated_experiment_name=delegate.name if delegate else None,
-            is_experiment_group=outcome.is_experiment_group,
-            is_experiment_active=bool(delegate and delegate.is_active),
-            explicit_parameters=(delegate.explicit_parameters or ()) if delegate else (),
-            undelegated_secondary_exposures=(undelegated if undelegated is not None else exposures),
-        )
+        return _layer_result(self._request(user), name, copy_value)
 
     def get_parameter(
         self, user: StatsigUser | JsonMap, store_name: str, parameter_name: str
@@ -335,3 +474,178 @@ class Evaluator:
         """Resolve one parameter of a parameter store through the gate, config, experiment or
         layer it reads (``value_or_fallback`` applies an SDK's fallback rule)."""
         return get_parameter(self, user, store_name, parameter_name)
+
+
+def _run(request: _Request, plan: _Plan) -> tuple[Outcome, _Context] | None:
+    ctx = request.context(plan)
+    try:
+        return ctx.run(plan), ctx
+    except UnsupportedError as problem:
+        # Fails closed by design (docs/sdk.md §Rules and results); the log says which part
+        # of the spec could not be evaluated.
+        logger.debug("%s: unsupported %s; its default is served", plan.spec.name, problem)
+        return None
+
+
+def _gate_result(request: _Request, name: str) -> GateEvaluation:
+    plan = request.evaluator.compiled.gates.get(name)
+    if plan is None:
+        return GateEvaluation(name=name, rule_id="", id_type="", reason=Reason.UNRECOGNIZED)
+    spec = plan.spec
+    run = _run(request, plan)
+    if run is None:
+        return GateEvaluation(
+            name=name, rule_id="", id_type=spec.id_type, reason=Reason.UNSUPPORTED
+        )
+    outcome, ctx = run
+    return GateEvaluation(
+        name=name,
+        rule_id=outcome.rule_id,
+        id_type=spec.id_type,
+        reason=Reason.RECOGNIZED,
+        group_name=outcome.group_name,
+        secondary_exposures=ctx.final_exposures(),
+        value=outcome.bool_value,
+    )
+
+
+def _config_result(request: _Request, name: str, copy_value: bool) -> ConfigEvaluation:
+    plan = request.evaluator.compiled.configs.get(name)
+    if plan is None:
+        return ConfigEvaluation(name=name, rule_id="", id_type="", reason=Reason.UNRECOGNIZED)
+    spec = plan.spec
+    run = _run(request, plan)
+    if run is None:
+        return ConfigEvaluation(
+            name=name,
+            rule_id="",
+            id_type=spec.id_type,
+            reason=Reason.UNSUPPORTED,
+            entity=spec.entity,
+        )
+    outcome, ctx = run
+    return ConfigEvaluation(
+        name=name,
+        rule_id=outcome.rule_id,
+        id_type=spec.id_type,
+        reason=Reason.RECOGNIZED,
+        group_name=outcome.group_name,
+        secondary_exposures=ctx.final_exposures(),
+        value=_json_object(outcome.json_value, copy_value),
+        passed=outcome.bool_value,
+        entity=spec.entity,
+        is_experiment_group=outcome.is_experiment_group,
+        is_experiment_active=spec.is_active is True,
+        is_in_layer=spec.has_shared_params is True,
+        explicit_parameters=spec.explicit_parameters or (),
+    )
+
+
+def _layer_result(request: _Request, name: str, copy_value: bool) -> LayerEvaluation:
+    plan = request.evaluator.compiled.layers.get(name)
+    if plan is None:
+        return LayerEvaluation(name=name, rule_id="", id_type="", reason=Reason.UNRECOGNIZED)
+    spec = plan.spec
+    run = _run(request, plan)
+    if run is None:
+        return LayerEvaluation(
+            name=name, rule_id="", id_type=spec.id_type, reason=Reason.UNSUPPORTED
+        )
+    outcome, ctx = run
+    exposures = ctx.final_exposures()
+    delegate = outcome.delegate
+    undelegated = outcome.undelegated_exposures
+    return LayerEvaluation(
+        name=name,
+        rule_id=outcome.rule_id,
+        id_type=spec.id_type,
+        reason=Reason.RECOGNIZED,
+        group_name=outcome.group_name,
+        secondary_exposures=exposures,
+        value=_json_object(outcome.json_value, copy_value),
+        allocated_experiment_name=delegate.name if delegate else None,
+        is_experiment_group=outcome.is_experiment_group,
+        is_experiment_active=bool(delegate and delegate.is_active),
+        explicit_parameters=(delegate.explicit_parameters or ()) if delegate else (),
+        undelegated_secondary_exposures=(undelegated if undelegated is not None else exposures),
+    )
+
+
+class EvaluationSession:
+    """Every evaluation one ``/v1/initialize`` makes for one user.
+
+    The user's derived values are computed once and each gate is evaluated once, however many
+    specs reference it. Results equal the evaluator's own ``check_gate``/``get_config``/
+    ``get_layer`` with their secondary exposures de-duplicated (see ``_Request``), which is
+    what the initialize response carries. Where sharing could differ (a nesting chain near
+    the limit, a reference cycle), that one spec is evaluated unshared.
+    """
+
+    __slots__ = ("_request", "evaluator", "user")
+
+    def __init__(self, evaluator: Evaluator, user: StatsigUser) -> None:
+        self.evaluator = evaluator
+        self.user = user
+        self._request = _Request(evaluator, UserView(user), shared=True)
+
+    def _unshared(self) -> _Request:
+        return _Request(self.evaluator, self._request.view, shared=False)
+
+    def gate(self, name: str) -> tuple[bool, str, tuple[SecondaryExposure, ...]]:
+        """Value, rule id and (raw) secondary exposures of gate ``name``."""
+        try:
+            # -1: a top-level evaluation checks no limit for the gate itself.
+            entry = self._request.gate(name, -1)
+        except UnsupportedError as problem:
+            logger.debug("%s: unsupported %s; its default is served", name, problem)
+            return False, "", ()
+        except _Fallback:
+            result = _gate_result(self._unshared(), name)
+            return result.value, result.rule_id, result.secondary_exposures
+        if entry is None:
+            return False, "", ()
+        return entry.outcome.bool_value, entry.outcome.rule_id, entry.exposures
+
+    def leaf_gate(self, name: str) -> GateResult | None:
+        """The result of gate ``name`` when it is a leaf (it references no other spec), built
+        once per revision and outcome and shared across sessions; ``None`` otherwise."""
+        plan = self.evaluator.compiled.gates.get(name)
+        if plan is None or not plan.leaf:
+            return None
+        try:
+            return self._request.gate(name, -1)
+        except UnsupportedError:
+            return None
+
+    def leaf_config(self, name: str) -> tuple[Outcome, dict[tuple[int, str], Any]] | None:
+        """The outcome of config ``name`` when it is a leaf (it references no other spec),
+        with the place where renderings of its outcomes are kept, shared across sessions;
+        ``None`` otherwise. The outcome is one of the plan's own, so its id keys a rendering."""
+        plan = self.evaluator.compiled.configs.get(name)
+        if plan is None or not plan.leaf:
+            return None
+        try:
+            return self._request.leaf.run(plan), plan.renderings
+        except UnsupportedError:
+            return None
+
+    def check_gate(self, name: str) -> GateEvaluation:
+        """``Evaluator.check_gate`` for this session's user."""
+        try:
+            return _gate_result(self._request, name)
+        except _Fallback:
+            return _gate_result(self._unshared(), name)
+
+    def get_config(self, name: str, *, copy_value: bool = True) -> ConfigEvaluation:
+        """``Evaluator.get_config`` for this session's user."""
+        try:
+            return _config_result(self._request, name, copy_value)
+        except _Fallback:
+            return _config_result(self._unshared(), name, copy_value)
+
+    def get_layer(self, name: str, *, copy_value: bool = True) -> LayerEvaluation:
+        """``Evaluator.get_layer`` for this session's user."""
+        try:
+            return _layer_result(self._request, name, copy_value)
+        except _Fallback:
+            return _layer_result(self._unshared(), name, copy_value)

@@ -24,15 +24,24 @@ def h64(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
 
 
-def passes_percentage(spec_salt: str, rule_salt: str, unit_id: str, pass_percentage: float) -> bool:
-    """Whether a unit falls inside a rule's rollout percentage (0-100, fractions allowed)."""
+def percentage_prefix(spec_salt: str, rule_salt: str) -> str:
+    """What a rule's pass percentage hashes ahead of the unit id (built once per rule)."""
+    return f"{spec_salt}.{rule_salt}."
+
+
+def passes_prefixed(prefix: str, unit_id: str, pass_percentage: float) -> bool:
+    """``passes_percentage`` with the salts already joined by ``percentage_prefix``."""
     # The exact 0/100 short cuts matter: they keep users without a unit id deterministic.
     if pass_percentage == 100:
         return True
     if pass_percentage == 0:
         return False
-    bucket = h64(f"{spec_salt}.{rule_salt}.{unit_id}") % PASS_PERCENTAGE_BUCKETS
-    return bucket < pass_percentage * 100
+    return h64(prefix + unit_id) % PASS_PERCENTAGE_BUCKETS < pass_percentage * 100
+
+
+def passes_percentage(spec_salt: str, rule_salt: str, unit_id: str, pass_percentage: float) -> bool:
+    """Whether a unit falls inside a rule's rollout percentage (0-100, fractions allowed)."""
+    return passes_prefixed(percentage_prefix(spec_salt, rule_salt), unit_id, pass_percentage)
 
 
 def user_bucket(salt: str, unit_id: str) -> int:

@@ -22,6 +22,7 @@ from lockgate.cores.evaluation.values import (
     compare_versions,
     target_item_string,
     values_equal,
+    version_parts,
 )
 
 IdLists = Mapping[str, AbstractSet[str]]
@@ -172,3 +173,161 @@ OPERATORS: Final[dict[str, Operator]] = {
     "array_contains_all": _array_operator(lambda have, want: all(w in have for w in want)),
     "not_array_contains_all": _array_operator(lambda have, want: not all(w in have for w in want)),
 }
+
+
+# Compiled operators: the target is read once, when the spec is loaded, and the returned test
+# only takes the user's value. Each compiled form answers exactly as its entry in OPERATORS.
+Test = Callable[[object, IdLists], bool]
+OperatorCompiler = Callable[[object], Test]
+
+
+def _lowered_text(value: object) -> str:
+    return (as_string(value) or "").lower()
+
+
+def _target_forms(target: object) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    strings = tuple(_target_strings(target))
+    return strings, tuple(s.lower() for s in strings)
+
+
+def _compile_membership(*, ignore_case: bool, negate: bool) -> OperatorCompiler:
+    def compile_(target: object) -> Test:
+        strings, lowered = _target_forms(target)
+        members = frozenset(lowered if ignore_case else strings)
+        if ignore_case:
+            return lambda value, _: (_lowered_text(value) in members) != negate
+        return lambda value, _: ((as_string(value) or "") in members) != negate
+
+    return compile_
+
+
+def _compile_affix(method: Callable[[str, tuple[str, ...]], bool]) -> OperatorCompiler:
+    def compile_(target: object) -> Test:
+        affixes = _target_forms(target)[1]
+        return lambda value, _: method(_lowered_text(value), affixes)
+
+    return compile_
+
+
+def _compile_contains(*, negate: bool) -> OperatorCompiler:
+    def compile_(target: object) -> Test:
+        parts = _target_forms(target)[1]
+
+        def apply(value: object, _: IdLists) -> bool:
+            text = _lowered_text(value)
+            return any(part in text for part in parts) != negate
+
+        return apply
+
+    return compile_
+
+
+def _compile_numeric(test: Callable[[float, float], bool]) -> OperatorCompiler:
+    def compile_(target: object) -> Test:
+        right = as_number(target)
+        if right is None:
+            return lambda value, _: False
+
+        def apply(value: object, _: IdLists) -> bool:
+            left = as_number(value)
+            return left is not None and test(left, right)
+
+        return apply
+
+    return compile_
+
+
+@lru_cache(maxsize=4096)
+def _version_of_text(text: str) -> tuple[int, ...] | None:
+    parts = version_parts(text)
+    return tuple(parts) if parts is not None else None
+
+
+def _compile_version(test: Callable[[int], bool]) -> OperatorCompiler:
+    def compile_(target: object) -> Test:
+        right = version_parts(target)
+        if right is None:
+            return lambda value, _: False
+        right_parts = tuple(right)
+
+        def apply(value: object, _: IdLists) -> bool:
+            text = as_string(value)
+            left = _version_of_text(text) if text is not None else None
+            if left is None:
+                return False
+            # Missing parts are 0, as in compare_versions.
+            width = max(len(left), len(right_parts))
+            a = left + (0,) * (width - len(left))
+            b = right_parts + (0,) * (width - len(right_parts))
+            return test((a > b) - (a < b))
+
+        return apply
+
+    return compile_
+
+
+def _compile_time(test: Callable[[int, int], bool]) -> OperatorCompiler:
+    def compile_(target: object) -> Test:
+        right = as_timestamp_ms(target)
+        if right is None:
+            return lambda value, _: False
+
+        def apply(value: object, _: IdLists) -> bool:
+            left = as_timestamp_ms(value)
+            return left is not None and test(left, right)
+
+        return apply
+
+    return compile_
+
+
+def _compile_str_matches(target: object) -> Test:
+    pattern = as_string(target)
+    compiled = _compiled(pattern) if pattern is not None else None
+    if compiled is None:
+        return lambda value, _: False
+
+    def apply(value: object, _: IdLists) -> bool:
+        text = as_string(value)
+        return text is not None and compiled.search(text) is not None
+
+    return apply
+
+
+_OPERATOR_COMPILERS: Final[dict[str, OperatorCompiler]] = {
+    "any": _compile_membership(ignore_case=True, negate=False),
+    "none": _compile_membership(ignore_case=True, negate=True),
+    "any_case_sensitive": _compile_membership(ignore_case=False, negate=False),
+    "none_case_sensitive": _compile_membership(ignore_case=False, negate=True),
+    "str_starts_with_any": _compile_affix(str.startswith),
+    "str_ends_with_any": _compile_affix(str.endswith),
+    "str_contains_any": _compile_contains(negate=False),
+    "str_contains_none": _compile_contains(negate=True),
+    "str_matches": _compile_str_matches,
+    "gt": _compile_numeric(lambda a, b: a > b),
+    "gte": _compile_numeric(lambda a, b: a >= b),
+    "lt": _compile_numeric(lambda a, b: a < b),
+    "lte": _compile_numeric(lambda a, b: a <= b),
+    "version_gt": _compile_version(lambda order: order > 0),
+    "version_gte": _compile_version(lambda order: order >= 0),
+    "version_lt": _compile_version(lambda order: order < 0),
+    "version_lte": _compile_version(lambda order: order <= 0),
+    "version_eq": _compile_version(lambda order: order == 0),
+    "version_neq": _compile_version(lambda order: order != 0),
+    "before": _compile_time(lambda a, b: a < b),
+    "after": _compile_time(lambda a, b: a > b),
+    "on": _compile_time(_same_day),
+}
+
+
+def compile_operator(name: str | None, target: object) -> Test | None:
+    """The operator ``name`` bound to ``target``; ``None`` when the operator is unknown."""
+    if name is None:
+        return None
+    compiler = _OPERATOR_COMPILERS.get(name)
+    if compiler is not None:
+        return compiler(target)
+    operator = OPERATORS.get(name)
+    if operator is None:
+        return None
+    return lambda value, id_lists: operator(value, target, id_lists)

@@ -32,7 +32,11 @@ from lockgate.domains.specs import repository as loader
 from lockgate.domains.specs.scoping import scope_to_apps
 from lockgate.kit.db import Database
 from lockgate.kit.freshness import FreshMap
+from lockgate.kit.memory import settle_long_lived
 from lockgate.storage.models import SegmentMember
+
+# From this many specs on, a new evaluator is worth one full collection to settle it.
+SETTLE_AT_SPECS = 500
 
 
 def _encode(document: Mapping[str, object]) -> bytes:
@@ -107,9 +111,17 @@ class Rendered:
 
     @property
     def evaluator(self) -> Evaluator:
-        evaluator: Evaluator = self._once(
-            "evaluator", lambda: Evaluator(self.v2, id_lists=self.load_id_lists())
-        )
+        evaluator: Evaluator = self._once("evaluator", self._evaluator)
+        return evaluator
+
+    def _evaluator(self) -> Evaluator:
+        evaluator = Evaluator(self.v2, id_lists=self.load_id_lists())
+        store = evaluator.store
+        specs = len(store.feature_gates) + len(store.dynamic_configs) + len(store.layer_configs)
+        if specs >= SETTLE_AT_SPECS:
+            # The compiled project lives until the next revision: keep the collector from
+            # re-scanning it during every initialize (docs/sdk.md §Speed of evaluation).
+            settle_long_lived()
         return evaluator
 
 

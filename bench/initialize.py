@@ -1,0 +1,182 @@
+"""``/v1/initialize`` evaluation in process against statsig-python-core's own
+``get_client_initialize_response``, on the bench project and on copies of it grown to 1,000 and
+10,000 entities: responses per second, p50/p99 per response and the cost per entity, side by
+side in one run.
+
+Both sides get the same dcs-v2 document and the same users; Lockgate's figure includes encoding
+the response to JSON bytes, as core's returns a JSON string. The grown projects repeat every
+gate, config and segment of the bench project under new names and salts, with each copy's
+gate and segment references pointing at its own copies, so conditions keep their mix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import statistics
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import orjson
+
+from lockgate.cores.evaluation.client_init import client_initialize_response
+from lockgate.cores.evaluation.evaluator import Evaluator
+from lockgate.kit.memory import settle_long_lived
+from tests.compat.sdks import core_sdk, core_user
+
+SIZES = (1_000, 10_000)
+# Each side is measured for about this long per project (alternating halves).
+SECONDS = 3.0
+REFERENCE_TYPES = ("pass_gate", "fail_gate")
+
+
+def _copy_name(name: str, copy_index: int) -> str:
+    return name if copy_index == 0 else f"{name}~{copy_index}"
+
+
+def grown(doc: dict[str, Any], entities: int) -> dict[str, Any]:
+    """``doc`` with its gates, segments and configs repeated to about ``entities`` specs."""
+    base = len(doc["feature_gates"]) + len(doc["dynamic_configs"])
+    copies = max(1, round(entities / base))
+    out = copy.deepcopy(doc)
+    conditions: dict[str, Any] = dict(doc["condition_map"])
+    for index in range(1, copies):
+        renamed: dict[str, str] = {}
+        for cid, condition in doc["condition_map"].items():
+            if condition.get("type") in REFERENCE_TYPES:
+                new_id = f"{cid}~{index}"
+                conditions[new_id] = {
+                    **condition,
+                    "targetValue": _copy_name(str(condition["targetValue"]), index),
+                }
+                renamed[cid] = new_id
+        for section in ("feature_gates", "dynamic_configs"):
+            for name, spec in doc[section].items():
+                twin = copy.deepcopy(spec)
+                twin["salt"] = f"{spec['salt']}~{index}"
+                for rule in twin["rules"]:
+                    rule["conditions"] = [renamed.get(c, c) for c in rule["conditions"]]
+                out[section][_copy_name(name, index)] = twin
+    out["condition_map"] = conditions
+    return out
+
+
+@contextmanager
+def _serving(doc: dict[str, Any]) -> Iterator[str]:
+    """A bare HTTP server giving statsig-python-core ``doc`` as its config specs."""
+    body = orjson.dumps(doc)
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self, payload: bytes) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            # The SDK may give up on a poll; the next one is answered alike.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(payload)
+
+        def do_GET(self) -> None:
+            self._answer(body if "download_config_specs" in self.path else b"{}")
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self._answer(b"{}")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _samples(call: Callable[[int], object], seconds: float) -> list[float]:
+    samples: list[float] = []
+    deadline = time.perf_counter() + seconds
+    index = 0
+    while time.perf_counter() < deadline or len(samples) < 20:
+        start = time.perf_counter()
+        call(index)
+        samples.append(time.perf_counter() - start)
+        index += 1
+    return samples
+
+
+def _figures(samples: list[float]) -> tuple[float, float, float]:
+    """Responses per second, p50 and p99 in ms."""
+    return (
+        len(samples) / sum(samples),
+        statistics.median(samples) * 1e3,
+        _percentile(samples, 0.99) * 1e3,
+    )
+
+
+def _compare(doc: dict[str, Any], users: list[dict[str, Any]]) -> dict[str, tuple[float, ...]]:
+    evaluator = Evaluator(doc)
+    settle_long_lived()  # as the spec cache does with each revision's evaluator
+
+    def ours(index: int) -> bytes:
+        body = client_initialize_response(evaluator, users[index % len(users)])
+        return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+
+    with _serving(doc) as base, core_sdk(base, "secret-bench") as core:
+        wired = [core_user(u) for u in users]
+
+        def theirs(index: int) -> str:
+            return str(core.get_client_initialize_response(wired[index % len(wired)]))
+
+        for call in (ours, theirs):
+            for index in range(10):
+                call(index)
+        # Alternating halves, so that load from elsewhere on the machine hits both sides.
+        mine, core_samples = [], []
+        for _ in range(2):
+            mine += _samples(ours, SECONDS / 2)
+            core_samples += _samples(theirs, SECONDS / 2)
+    return {"lockgate": _figures(mine), "core": _figures(core_samples)}
+
+
+def run(doc: dict[str, Any], users: list[dict[str, Any]]) -> None:
+    """Print the comparison for ``doc`` (the bench project) and its grown copies."""
+    projects = [(len(doc["feature_gates"]) + len(doc["dynamic_configs"]), doc)]
+    for size in SIZES:
+        bigger = grown(doc, size)
+        projects.append((len(bigger["feature_gates"]) + len(bigger["dynamic_configs"]), bigger))
+    print(
+        "initialize in process (response encoded to JSON) against statsig-python-core's "
+        "get_client_initialize_response, same document and users:"
+    )
+    print(
+        f"  {'entities':>8s}  {'lockgate/s':>10s} {'p50 ms':>8s} {'p99 ms':>8s} {'us/entity':>9s}"
+        f"  {'core/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s}  ratio"
+    )
+    per_entity: dict[int, float] = {}
+    for entities, project in projects:
+        figures = _compare(project, users)
+        rate, p50, p99 = figures["lockgate"]
+        core_rate, core_p50, core_p99 = figures["core"]
+        per_entity[entities] = p50 * 1e3 / entities
+        print(
+            f"  {entities:8,d}  {rate:10,.0f} {p50:8.2f} {p99:8.2f} {per_entity[entities]:9.2f}"
+            f"  {core_rate:8,.0f} {core_p50:8.2f} {core_p99:8.2f}  {rate / core_rate:.2f}x"
+        )
+    small, large = per_entity[projects[1][0]], per_entity[projects[2][0]]
+    print(
+        f"  cost per entity at {projects[2][0]:,} against {projects[1][0]:,}: "
+        f"{large / small:.2f}x (target: flat, 1.0x); throughput target >= 1.0x core"
+    )
