@@ -1,0 +1,157 @@
+"""Encoding a compiled document into the bytes SDKs download, reusing the work of the last
+encoding (docs/compiling.md §Incremental compile).
+
+An ``Encoder`` belongs to one key scope. It keeps each spec's JSON text (v2 and v1) for as long
+as the incremental compile hands over the same spec object, and the document is the join of
+those texts with the few fields around them, equal byte for byte to ``json.dumps`` of the whole.
+The gzip body is built the same way: the text is cut into chunks at points that depend on the
+specs alone (so an edit moves no other cut), each chunk is compressed on its own as a run of
+deflate blocks ending on a byte boundary, and a changed document compresses only its changed
+chunks. Any gzip reader reads the result as one member.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+import threading
+import zlib
+from collections.abc import Mapping
+from typing import Any
+
+from lockgate.cores.compiler.v1 import V1_REPLACED, render_v1_spec, v1_layers
+from lockgate.documents.specs import ConfigSpec, ConfigSpecsV2, SpecCondition
+
+SPEC_SECTIONS = ("feature_gates", "dynamic_configs", "layer_configs")
+GZIP_LEVEL = 5
+# A chunk ends after a spec whose text hashes to 0 modulo this (about 64 specs a chunk), or
+# once it passes MAX_CHUNK bytes.
+_CUT_MODULUS = 64
+_MAX_CHUNK = 256 * 1024
+_MIN_CUT_PIECE = 32
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+_LAST_BLOCK = b"\x03\x00"  # an empty final block with fixed codes
+_COMMA = b","
+
+
+def encode(value: object) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def checksum_of(body: bytes) -> str:
+    """The payload checksum: a decimal 64-bit hash of the document's text without it."""
+    return str(int.from_bytes(hashlib.sha256(body).digest()[:8], "big"))
+
+
+def with_checksum(body: bytes, checksum: str) -> bytes:
+    """``body`` (an encoded object) with ``checksum`` as its last field."""
+    return body[:-1] + b',"checksum":' + encode(checksum) + b"}"
+
+
+class Encoder:
+    """Encodings of one key scope's successive documents."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._specs: dict[tuple[int, str, int], tuple[ConfigSpec, bytes]] = {}
+        self._chunks: dict[tuple[bytes, ...], bytes] = {}
+        self.encoded_specs = 0  # specs encoded by the last call (the others were reused)
+
+    def _spec_pieces(
+        self,
+        version: int,
+        specs: Mapping[str, ConfigSpec],
+        text: Any,
+        memo: dict[tuple[int, str, int], tuple[ConfigSpec, bytes]],
+        pieces: list[bytes],
+    ) -> None:
+        first = True
+        for name, spec in specs.items():
+            key = (version, name, id(spec))
+            found = self._specs.get(key)
+            # The memo holds the spec, so while it is there no other object can take its id.
+            if found is None or found[0] is not spec:
+                found = (spec, text(name, spec))
+                self.encoded_specs += 1
+            memo[key] = found
+            if not first:
+                pieces.append(_COMMA)
+            pieces.append(found[1])
+            first = False
+
+    def pieces(self, document: ConfigSpecsV2, version: int) -> list[bytes]:
+        """The document's text (without checksum) as pieces whose join is
+        ``json.dumps(document)`` for v2, or ``json.dumps(render_v1(document))`` for v1."""
+        with self._lock:
+            self.encoded_specs = 0
+            memo: dict[tuple[int, str, int], tuple[ConfigSpec, bytes]] = {
+                k: v for k, v in self._specs.items() if k[0] != version
+            }
+            pieces: list[bytes] = []
+            conditions: Mapping[str, SpecCondition] = document["condition_map"]
+
+            def v2_text(name: str, spec: ConfigSpec) -> bytes:
+                return encode(name) + b":" + encode(spec)
+
+            def v1_text(name: str, spec: ConfigSpec) -> bytes:
+                return encode(render_v1_spec(name, spec, conditions))
+
+            def field(name: str, value: bytes | None = None) -> None:
+                pieces.append((b"," if pieces else b"{") + encode(name) + b":" + (value or b""))
+
+            if version == 2:
+                for name, value in document.items():
+                    if name in SPEC_SECTIONS:
+                        field(name, b"{")
+                        self._spec_pieces(2, value, v2_text, memo, pieces)  # type: ignore[arg-type]
+                        pieces.append(b"}")
+                    else:
+                        field(name, encode(value))
+            else:
+                for name, value in document.items():
+                    if name not in V1_REPLACED:
+                        field(name, encode(value))
+                field("response_format", encode("dcs-v1"))
+                for name in SPEC_SECTIONS:
+                    field(name, b"[")
+                    self._spec_pieces(1, document[name], v1_text, memo, pieces)  # type: ignore[literal-required]
+                    pieces.append(b"]")
+                field("layers", encode(v1_layers(document["experiment_to_layer"])))
+            pieces.append(b"}")
+            self._specs = memo
+            return pieces
+
+    def gzip(self, pieces: list[bytes], plain: bytes) -> bytes:
+        """``plain`` (the join of ``pieces``) gzipped, recompressing only new chunks."""
+        with self._lock:
+            memo: dict[tuple[bytes, ...], bytes] = {}
+            out = [_GZIP_HEADER]
+            chunk: list[bytes] = []
+            size = 0
+
+            def flush() -> None:
+                key = tuple(chunk)
+                found = self._chunks.get(key)
+                if found is None:
+                    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -15)
+                    found = compressor.compress(b"".join(chunk)) + compressor.flush(
+                        zlib.Z_SYNC_FLUSH
+                    )
+                memo[key] = found
+                out.append(found)
+
+            for piece in pieces:
+                chunk.append(piece)
+                size += len(piece)
+                if size >= _MAX_CHUNK or (
+                    len(piece) >= _MIN_CUT_PIECE and hash(piece) % _CUT_MODULUS == 0
+                ):
+                    flush()
+                    chunk, size = [], 0
+            if chunk:
+                flush()
+            out.append(_LAST_BLOCK)
+            out.append(struct.pack("<II", zlib.crc32(plain), len(plain) & 0xFFFFFFFF))
+            self._chunks = memo
+            return b"".join(out)
