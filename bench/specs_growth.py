@@ -72,11 +72,11 @@ class Grower:
             )
             body = {"name": "template config", "defaultValue": {"v": 0}}
             configs.create(session, self.change(), ConfigCreate.model_validate(body))
-            config = entities.find(session, DYNAMIC_CONFIG, project_id, "template_config")
+            config = entities.load(session, DYNAMIC_CONFIG, project_id, "template_config")
             self.config = copy.deepcopy(config.document)
         self.edit(gate_id="template_gate", rules=RULES)
         with database.transaction(write=False) as session:
-            found = entities.find(session, GATE, project_id, "template_gate")
+            found = entities.load(session, GATE, project_id, "template_gate")
             self.gate = copy.deepcopy(found.document)
 
     def change(self) -> Change:

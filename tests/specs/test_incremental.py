@@ -103,9 +103,7 @@ def _reference(db: Database, project_id: str, scope: PayloadScope) -> tuple[byte
 def _renamed_environments(console: ContractClient) -> dict[str, Any]:
     environments = console.get("/console/v1/environments").json()["data"]["environments"]
     return {
-        "environments": [
-            {**e, "name": "qa"} if e["name"] == "staging" else e for e in environments
-        ]
+        "environments": [{**e, "name": "qa"} if e["name"] == "staging" else e for e in environments]
     }
 
 

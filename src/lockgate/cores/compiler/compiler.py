@@ -154,7 +154,13 @@ class DocumentCompiler(Compiler):
         for section in SECTIONS:
             section(self, gates, configs, layers, experiment_to_layer)
         return envelope(
-            snapshot, self.scope, gates, configs, layers, experiment_to_layer, self.conditions.entries
+            snapshot,
+            self.scope,
+            gates,
+            configs,
+            layers,
+            experiment_to_layer,
+            self.conditions.entries,
         )
 
 

@@ -16,7 +16,7 @@ the first occurrence of each id in that order, so the result equals a full compi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,7 +79,7 @@ class FragmentCompiler:
         counts = self.counts = CompileCounts()
         compiler = DocumentCompiler(snapshot, self.scope)
 
-        def compiled(source: Mapping[str, Any], build: Any) -> _Fragment:
+        def compiled(source: Any, build: Callable[[Any], ConfigSpec]) -> _Fragment:
             compiler.conditions = ConditionMap()
             spec = build(source)
             return _Fragment(source, spec, tuple(compiler.conditions.entries.items()))

@@ -116,9 +116,7 @@ V1_REPLACED = frozenset(
 def render_v1(v2: ConfigSpecsV2) -> ConfigSpecsV1:
     conditions = v2["condition_map"]
     layers = v1_layers(v2["experiment_to_layer"])
-    document: dict[str, Any] = {
-        k: copy.deepcopy(v) for k, v in v2.items() if k not in V1_REPLACED
-    }
+    document: dict[str, Any] = {k: copy.deepcopy(v) for k, v in v2.items() if k not in V1_REPLACED}
     document["response_format"] = "dcs-v1"
     for section in ("feature_gates", "dynamic_configs", "layer_configs"):
         document[section] = [_v1_spec(name, spec, conditions) for name, spec in v2[section].items()]

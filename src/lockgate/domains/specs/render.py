@@ -17,7 +17,7 @@ import json
 import struct
 import threading
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from lockgate.cores.compiler.v1 import V1_REPLACED, render_v1_spec, v1_layers
@@ -62,7 +62,7 @@ class Encoder:
         self,
         version: int,
         specs: Mapping[str, ConfigSpec],
-        text: Any,
+        text: Callable[[str, ConfigSpec], bytes],
         memo: dict[tuple[int, str, int], tuple[ConfigSpec, bytes]],
         pieces: list[bytes],
     ) -> None:
@@ -100,22 +100,24 @@ class Encoder:
             def field(name: str, value: bytes | None = None) -> None:
                 pieces.append((b"," if pieces else b"{") + encode(name) + b":" + (value or b""))
 
+            # The document's fields by name, each section a map of specs.
+            fields: Mapping[str, Any] = document
             if version == 2:
-                for name, value in document.items():
+                for name, value in fields.items():
                     if name in SPEC_SECTIONS:
                         field(name, b"{")
-                        self._spec_pieces(2, value, v2_text, memo, pieces)  # type: ignore[arg-type]
+                        self._spec_pieces(2, value, v2_text, memo, pieces)
                         pieces.append(b"}")
                     else:
                         field(name, encode(value))
             else:
-                for name, value in document.items():
+                for name, value in fields.items():
                     if name not in V1_REPLACED:
                         field(name, encode(value))
                 field("response_format", encode("dcs-v1"))
                 for name in SPEC_SECTIONS:
                     field(name, b"[")
-                    self._spec_pieces(1, document[name], v1_text, memo, pieces)  # type: ignore[literal-required]
+                    self._spec_pieces(1, fields[name], v1_text, memo, pieces)
                     pieces.append(b"]")
                 field("layers", encode(v1_layers(document["experiment_to_layer"])))
             pieces.append(b"}")
