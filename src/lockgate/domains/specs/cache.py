@@ -67,7 +67,7 @@ class Rendered:
 
     @property
     def checksum(self) -> str:
-        return str(self._once("checksum", lambda: checksum_of(self._body(2))))
+        return str(self._once("checksum", lambda: checksum_of(*self._pieces(2))))
 
     def _pieces(self, version: int) -> list[bytes]:
         pieces: list[bytes] = self._once(
@@ -75,17 +75,12 @@ class Rendered:
         )
         return pieces
 
-    def _body(self, version: int) -> bytes:
-        """The encoded document without its checksum."""
-        body: bytes = self._once(f"body{version}", lambda: b"".join(self._pieces(version)))
-        return body
-
     def _bytes(self, version: int, gzipped: bool) -> bytes:
         tail = b',"checksum":' + encode(self.checksum) + b"}"
-        plain: bytes = self._once(f"v{version}", lambda: self._body(version)[:-1] + tail)
+        pieces = [*self._pieces(version)[:-1], tail]
+        plain: bytes = self._once(f"v{version}", lambda: b"".join(pieces))
         if not gzipped:
             return plain
-        pieces = [*self._pieces(version)[:-1], tail]
         return bytes(self._once(f"v{version}.gz", lambda: self.encoder.gzip(pieces, plain)))
 
     def v2_bytes(self, *, gzipped: bool = False) -> bytes:

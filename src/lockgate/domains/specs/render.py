@@ -39,14 +39,13 @@ def encode(value: object) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def checksum_of(body: bytes) -> str:
-    """The payload checksum: a decimal 64-bit hash of the document's text without it."""
-    return str(int.from_bytes(hashlib.sha256(body).digest()[:8], "big"))
-
-
-def with_checksum(body: bytes, checksum: str) -> bytes:
-    """``body`` (an encoded object) with ``checksum`` as its last field."""
-    return body[:-1] + b',"checksum":' + encode(checksum) + b"}"
+def checksum_of(*pieces: bytes) -> str:
+    """The payload checksum: a decimal 64-bit hash of the document's text without it (given
+    whole, or as the pieces it joins)."""
+    digest = hashlib.sha256()
+    for piece in pieces:
+        digest.update(piece)
+    return str(int.from_bytes(digest.digest()[:8], "big"))
 
 
 class Encoder:
