@@ -15,9 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import brotli
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lockgate.cores.compiler import proto
 from lockgate.cores.compiler.fragments import CompileCounts, FragmentCompiler
 from lockgate.cores.evaluation.evaluator import Evaluator
 from lockgate.cores.evaluation.hashing import id_list_hash
@@ -93,6 +95,25 @@ class Rendered:
 
     def v1_bytes(self, *, gzipped: bool = False) -> bytes:
         return self._bytes(1, gzipped)
+
+    def proto_bytes(self, since_checksum: str | None, *, deltas: bool) -> bytes | None:
+        """The protobuf spec stream, brotli-compressed, for an SDK holding the document
+        ``since_checksum`` (docs/sdk.md §Protobuf specs); None when the document cannot be
+        written in protobuf, so the SDK gets JSON."""
+        held = self.encoder.proto.held(since_checksum)
+        name = f"proto:{since_checksum if held is not None else ''}:{deltas and held is not None}"
+
+        def build() -> bytes | None:
+            try:
+                stream = self.encoder.proto.stream(
+                    self.v2, self.checksum, held, copy_previous=deltas
+                )
+            except proto.Unencodable:
+                return None
+            return bytes(brotli.compress(stream, quality=5))
+
+        found: bytes | None = self._once(name, build)
+        return found
 
     @property
     def evaluator_ready(self) -> bool:

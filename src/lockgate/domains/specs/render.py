@@ -20,6 +20,7 @@ import zlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from lockgate.cores.compiler import proto
 from lockgate.cores.compiler.v1 import V1_REPLACED, render_v1_spec, v1_layers
 from lockgate.documents.specs import ConfigSpec, ConfigSpecsV2, SpecCondition
 
@@ -55,6 +56,7 @@ class Encoder:
         self._lock = threading.Lock()
         self._specs: dict[tuple[int, str, int], tuple[ConfigSpec, bytes]] = {}
         self._chunks: dict[tuple[bytes, ...], bytes] = {}
+        self.proto = ProtoEncoder()
         self.encoded_specs = 0  # specs encoded by the last call (the others were reused)
 
     def _spec_pieces(
@@ -156,3 +158,99 @@ class Encoder:
             out.append(struct.pack("<II", zlib.crc32(plain), len(plain) & 0xFFFFFFFF))
             self._chunks = memo
             return b"".join(out)
+
+
+# How many earlier documents per key scope an SDK can ask a delta against.
+PROTO_HISTORY = 8
+EntryKey = tuple[str, str]  # (section, name)
+
+
+class ProtoEncoder:
+    """The protobuf spec streams of one key scope's successive documents
+    (docs/sdk.md §Protobuf specs).
+
+    Each entry (spec, condition, parameter store) gets a checksum over its JSON text, kept while
+    the entry is the same object. The entry checksums of the last ``PROTO_HISTORY`` documents
+    streamed are kept by document checksum: an SDK that names one of them holds exactly those
+    entries, so they travel as name and checksum alone, or not at all after ``CopyPrev``.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, str, int], tuple[object, str, bytes | None]] = {}
+        self._history: dict[str, dict[EntryKey, str]] = {}
+        self.sent_data = 0  # entries the last stream carried data for
+
+    def held(self, document_checksum: str | None) -> dict[EntryKey, str] | None:
+        """The entry checksums of an earlier streamed document, if this process kept them."""
+        if not document_checksum:
+            return None
+        with self._lock:
+            return self._history.get(document_checksum)
+
+    def stream(
+        self,
+        document: ConfigSpecsV2,
+        document_checksum: str,
+        held: Mapping[EntryKey, str] | None,
+        *,
+        copy_previous: bool,
+    ) -> bytes:
+        """The uncompressed envelope stream. With ``held`` (what the SDK has), held entries are
+        sent as checksums alone; with ``copy_previous`` too, the stream starts with
+        ``CopyPrev`` and carries only what changed, then the deletions."""
+        fields: Mapping[str, Any] = document
+        with self._lock:
+            self.sent_data = 0
+            memo: dict[tuple[str, str, int], tuple[object, str, bytes | None]] = {}
+            current: dict[EntryKey, str] = {}
+            out: list[bytes] = []
+            if held is not None and copy_previous:
+                out.append(proto.envelope(proto.COPY_PREV))
+            out.append(proto.top_level(fields, document_checksum))
+            for section, kind, name, value in _proto_entries(fields):
+                key = (section, name, id(value))
+                found = self._entries.get(key)
+                if found is None or found[0] is not value:
+                    found = (value, proto.checksum(encode(value)), None)
+                entry_sum = found[1]
+                current[(section, name)] = entry_sum
+                if held is not None and held.get((section, name)) == entry_sum:
+                    memo[key] = found
+                    if not copy_previous:
+                        out.append(proto.envelope(kind, name, entry_sum))
+                    continue
+                data = found[2]
+                if data is None:
+                    data = proto.entry_data(fields, section, name)
+                    found = (value, entry_sum, data)
+                memo[key] = found
+                self.sent_data += 1
+                out.append(proto.envelope(kind, name, entry_sum, data))
+            if held is not None and copy_previous:
+                removed: dict[str, list[str]] = {}
+                for section, name in held.keys() - current.keys():
+                    removed.setdefault(section, []).append(name)
+                removed["experiment_to_layer"] = []
+                out.append(proto.deletions(removed))
+            out.append(proto.envelope(proto.DONE))
+            self._entries = memo
+            self._history[document_checksum] = current
+            while len(self._history) > PROTO_HISTORY:
+                del self._history[next(iter(self._history))]
+            return b"".join(out)
+
+
+def _proto_entries(fields: Mapping[str, Any]) -> list[tuple[str, int, str, object]]:
+    found: list[tuple[str, int, str, object]] = []
+    for section, kind in proto.SPEC_KINDS.items():
+        found += [(section, kind, name, value) for name, value in fields[section].items()]
+    found += [
+        ("condition_map", proto.CONDITION, name, value)
+        for name, value in fields["condition_map"].items()
+    ]
+    found += [
+        ("param_stores", proto.PARAM_STORE, name, value)
+        for name, value in (fields.get("param_stores") or {}).items()
+    ]
+    return found
