@@ -14,6 +14,8 @@ Run alone: ``python -m bench.specs_growth [sizes...]``.
 from __future__ import annotations
 
 import copy
+import gzip
+import json
 import resource
 import statistics
 import sys
@@ -143,6 +145,7 @@ def run(sizes: tuple[int, ...] = SIZES) -> None:
         grower = Grower(database, created.project.id, int(time.time() * 1000))
         url = f"/v2/download_config_specs/{created.server_key}.json"
         rows = []
+        polls: list[tuple[int, int, int, int, int]] = []
         with start_blocking_portal() as portal:
             client = httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=app), base_url="http://bench"
@@ -150,6 +153,18 @@ def run(sizes: tuple[int, ...] = SIZES) -> None:
 
             async def download() -> httpx.Response:
                 return await client.get(url, headers={"accept-encoding": "gzip"})
+
+            def raw(query: str) -> bytes:
+                """The body as sent (gzip or protobuf stream), without decoding."""
+
+                async def fetch() -> bytes:
+                    async with client.stream(
+                        "GET", f"{url}?{query}", headers={"accept-encoding": "gzip"}
+                    ) as response:
+                        assert response.status_code == 200
+                        return b"".join([chunk async for chunk in response.aiter_raw()])
+
+                return portal.call(fetch)
 
             def timed(call: Callable[[], httpx.Response]) -> tuple[float, httpx.Response]:
                 start = time.perf_counter()
@@ -165,7 +180,7 @@ def run(sizes: tuple[int, ...] = SIZES) -> None:
                 grower.grow_to(size)
                 dcs()
                 cached = statistics.median(timed(dcs)[0] for _ in range(ROUNDS))
-                size_gz = len(timed(dcs)[1].content)
+                size_json = len(timed(dcs)[1].content)
                 firsts = []
                 for _ in range(ROUNDS):
                     grower.edit()
@@ -176,7 +191,16 @@ def run(sizes: tuple[int, ...] = SIZES) -> None:
                     app.state.spec_cache = SpecCache(database, settings.sdk_cache_ttl_ms)
                     fulls.append(timed(dcs)[0])
                 full = statistics.median(fulls)
-                rows.append((size, cached, first, full, size_gz))
+                # Polls after a one-gate change by an SDK holding the previous document.
+                gz = raw("")
+                held = json.loads(gzip.decompress(gz))["checksum"]
+                stream = raw("supports_proto=true")
+                grower.edit()
+                since = f"supports_proto=true&checksum={held}"
+                kept = raw(since)
+                delta = raw(since + "&accept_deltas=true")
+                polls.append((size, len(gz), len(stream), len(kept), len(delta)))
+                rows.append((size, cached, first, full, size_json))
             portal.call(client.aclose)
         database.dispose()
     print("download_config_specs v2 as a project grows (gates; a dynamic config per 5 gates)")
@@ -187,7 +211,18 @@ def run(sizes: tuple[int, ...] = SIZES) -> None:
     for size, cached, first, full, payload in rows:
         print(
             f"{size:7,d} {_ms(cached):>11} {_ms(first):>19} {first / cached:5.1f}x"
-            f" {_ms(full):>13} {payload / 1024:7.0f} KB  first/full {first / full:4.2f}"
+            f" {_ms(full):>13} {payload / 1024:7.0f} KB JSON  first/full {first / full:4.2f}"
+        )
+    print()
+    print("bytes of a poll after a one-gate change (statsig-python-core, protobuf specs)")
+    print(
+        f"{'gates':>7} {'JSON gzip':>10} {'protobuf, all':>14} {'held as checksums':>18}"
+        f" {'accept_deltas':>14}"
+    )
+    for size, gz_bytes, stream_bytes, kept_bytes, delta_bytes in polls:
+        print(
+            f"{size:7,d} {gz_bytes:10,d} {stream_bytes:14,d} {kept_bytes:18,d}"
+            f" {delta_bytes:14,d}  ({gz_bytes / delta_bytes:,.0f}x smaller than JSON gzip)"
         )
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"bench process peak RSS: {rss_mb:.0f} MB")
