@@ -149,6 +149,13 @@ class Settings(BaseSettings):
             "deactivated key, a changed gate) waits to reach this one's SDKs (0: every request)."
         ),
     )
+    sdk_protobuf_specs: bool = Field(
+        default=True,
+        description=(
+            "Answer download_config_specs in protobuf to SDKs that ask for it "
+            "(statsig-python-core's supports_proto), with deltas against a payload they hold."
+        ),
+    )
     sqlite_busy_timeout_ms: int = Field(
         default=30_000, ge=0, description="How long a SQLite writer waits for the write lock."
     )

@@ -153,30 +153,50 @@ class DocumentCompiler(Compiler):
         experiment_to_layer: dict[str, str] = {}
         for section in SECTIONS:
             section(self, gates, configs, layers, experiment_to_layer)
-        file_lists = {
-            name: True for name, info in snapshot.id_lists.items() if info.inline_ids is None
-        }
-        document: ConfigSpecsV2 = {
-            "has_updates": True,
-            "time": snapshot.time_ms,
-            "company_id": snapshot.company_id,
-            "response_format": "dcs-v2",
-            "feature_gates": gates,
-            "dynamic_configs": configs,
-            "layer_configs": layers,
-            "experiment_to_layer": experiment_to_layer,
-            "condition_map": self.conditions.entries,
-            "id_lists": file_lists,
-            "param_stores": param_stores.compile_stores(snapshot.param_stores, self.scope),
-            "diagnostics": DIAGNOSTICS,
-            "sdk_configs": SDK_CONFIGS,
-            "sdk_flags": {},
-        }
-        if self.scope.target_app is not None:
-            document["app_id"] = self.scope.target_app
-        if self.scope.environments is not None and len(self.scope.environments) == 1:
-            document["default_environment"] = self.scope.environments[0]
-        return document
+        return envelope(
+            snapshot,
+            self.scope,
+            gates,
+            configs,
+            layers,
+            experiment_to_layer,
+            self.conditions.entries,
+        )
+
+
+def envelope(
+    snapshot: ProjectSnapshot,
+    scope: KeyScope,
+    gates: dict[str, ConfigSpec],
+    configs: dict[str, ConfigSpec],
+    layers: dict[str, ConfigSpec],
+    experiment_to_layer: dict[str, str],
+    condition_map: dict[str, SpecCondition],
+) -> ConfigSpecsV2:
+    """The document around its specs (docs/compiling.md §Payload): the one place that says
+    which fields a payload carries, shared by the full and the incremental compile."""
+    file_lists = {name: True for name, info in snapshot.id_lists.items() if info.inline_ids is None}
+    document: ConfigSpecsV2 = {
+        "has_updates": True,
+        "time": snapshot.time_ms,
+        "company_id": snapshot.company_id,
+        "response_format": "dcs-v2",
+        "feature_gates": gates,
+        "dynamic_configs": configs,
+        "layer_configs": layers,
+        "experiment_to_layer": experiment_to_layer,
+        "condition_map": condition_map,
+        "id_lists": file_lists,
+        "param_stores": param_stores.compile_stores(snapshot.param_stores, scope),
+        "diagnostics": DIAGNOSTICS,
+        "sdk_configs": SDK_CONFIGS,
+        "sdk_flags": {},
+    }
+    if scope.target_app is not None:
+        document["app_id"] = scope.target_app
+    if scope.environments is not None and len(scope.environments) == 1:
+        document["default_environment"] = scope.environments[0]
+    return document
 
 
 def compile_v2(snapshot: ProjectSnapshot, scope: KeyScope | None = None) -> ConfigSpecsV2:

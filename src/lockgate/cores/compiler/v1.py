@@ -85,12 +85,24 @@ def _v1_spec(
     return rendered
 
 
-def render_v1(v2: ConfigSpecsV2) -> ConfigSpecsV1:
-    conditions = v2["condition_map"]
+def render_v1_spec(
+    name: str, spec: ConfigSpec, conditions: Mapping[str, SpecCondition]
+) -> dict[str, Any]:
+    """One spec of a v1 array: what ``render_v1`` writes for ``name``."""
+    return _v1_spec(name, spec, conditions)
+
+
+def v1_layers(experiment_to_layer: Mapping[str, str]) -> dict[str, list[str]]:
+    """The v1 ``layers`` map: each layer's experiments, in ``experiment_to_layer`` order."""
     layers: dict[str, list[str]] = {}
-    for experiment, layer in v2["experiment_to_layer"].items():
+    for experiment, layer in experiment_to_layer.items():
         layers.setdefault(layer, []).append(experiment)
-    skip = {
+    return layers
+
+
+# The v2 keys that v1 writes differently; the others are copied in their order, then these.
+V1_REPLACED = frozenset(
+    {
         "feature_gates",
         "dynamic_configs",
         "layer_configs",
@@ -98,7 +110,13 @@ def render_v1(v2: ConfigSpecsV2) -> ConfigSpecsV1:
         "experiment_to_layer",
         "response_format",
     }
-    document: dict[str, Any] = {k: copy.deepcopy(v) for k, v in v2.items() if k not in skip}
+)
+
+
+def render_v1(v2: ConfigSpecsV2) -> ConfigSpecsV1:
+    conditions = v2["condition_map"]
+    layers = v1_layers(v2["experiment_to_layer"])
+    document: dict[str, Any] = {k: copy.deepcopy(v) for k, v in v2.items() if k not in V1_REPLACED}
     document["response_format"] = "dcs-v1"
     for section in ("feature_gates", "dynamic_configs", "layer_configs"):
         document[section] = [_v1_spec(name, spec, conditions) for name, spec in v2[section].items()]

@@ -9,26 +9,24 @@ one noticing another's change within ``ttl_ms``.
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import json
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import brotli
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lockgate.cores.compiler.compiler import compile_v2
-from lockgate.cores.compiler.snapshot import KeyScope
-from lockgate.cores.compiler.v1 import render_v1
+from lockgate.cores.compiler import proto
+from lockgate.cores.compiler.fragments import CompileCounts, FragmentCompiler
 from lockgate.cores.evaluation.evaluator import Evaluator
 from lockgate.cores.evaluation.hashing import id_list_hash
 from lockgate.documents.specs import ConfigSpecsV2
 from lockgate.domains.keys import repository as keys_repository
 from lockgate.domains.specs import repository as loader
+from lockgate.domains.specs.render import Encoder, checksum_of, encode
 from lockgate.domains.specs.scoping import scope_to_apps
 from lockgate.kit.db import Database
 from lockgate.kit.freshness import FreshMap
@@ -37,10 +35,6 @@ from lockgate.storage.models import SegmentMember
 
 # From this many specs on, a new evaluator is worth one full collection to settle it.
 SETTLE_AT_SPECS = 500
-
-
-def _encode(document: Mapping[str, object]) -> bytes:
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -66,6 +60,7 @@ class Rendered:
     time_ms: int
     v2: ConfigSpecsV2
     load_id_lists: Callable[[], dict[str, frozenset[str]]]
+    encoder: Encoder = field(default_factory=Encoder)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _memo: dict[str, Any] = field(default_factory=dict)
 
@@ -78,19 +73,24 @@ class Rendered:
 
     @property
     def checksum(self) -> str:
-        return str(self._once("checksum", self._checksum))
+        return str(self._once("checksum", lambda: checksum_of(*self._pieces(2))))
 
-    def _checksum(self) -> str:
-        body = dict(self.v2)
-        body.pop("checksum", None)
-        digest = hashlib.sha256(_encode(body)).digest()
-        return str(int.from_bytes(digest[:8], "big"))
+    def _pieces(self, version: int) -> list[bytes]:
+        pieces: list[bytes] = self._once(
+            f"pieces{version}", lambda: self.encoder.pieces(self.v2, version)
+        )
+        return pieces
 
-    def v2_bytes(self, *, gzipped: bool = False) -> bytes:
-        plain: bytes = self._once("v2", lambda: _encode({**self.v2, "checksum": self.checksum}))
+    def _bytes(self, version: int, gzipped: bool) -> bytes:
+        tail = b',"checksum":' + encode(self.checksum) + b"}"
+        pieces = [*self._pieces(version)[:-1], tail]
+        plain: bytes = self._once(f"v{version}", lambda: b"".join(pieces))
         if not gzipped:
             return plain
-        return bytes(self._once("v2.gz", lambda: gzip.compress(plain, 5)))
+        return bytes(self._once(f"v{version}.gz", lambda: self.encoder.gzip(pieces, plain)))
+
+    def v2_bytes(self, *, gzipped: bool = False) -> bytes:
+        return self._bytes(2, gzipped)
 
     def encoded(self, version: int, *, gzipped: bool) -> bytes | None:
         """The encoding if already built (None: build it with ``v2_bytes``/``v1_bytes``)."""
@@ -98,12 +98,26 @@ class Rendered:
         return found if isinstance(found, bytes) else None
 
     def v1_bytes(self, *, gzipped: bool = False) -> bytes:
-        plain: bytes = self._once(
-            "v1", lambda: _encode({**render_v1(self.v2), "checksum": self.checksum})
-        )
-        if not gzipped:
-            return plain
-        return bytes(self._once("v1.gz", lambda: gzip.compress(plain, 5)))
+        return self._bytes(1, gzipped)
+
+    def proto_bytes(self, since_checksum: str | None, *, deltas: bool) -> bytes | None:
+        """The protobuf spec stream, brotli-compressed, for an SDK holding the document
+        ``since_checksum`` (docs/sdk.md §Protobuf specs); None when the document cannot be
+        written in protobuf, so the SDK gets JSON."""
+        held = self.encoder.proto.held(since_checksum)
+        name = f"proto:{since_checksum if held is not None else ''}:{deltas and held is not None}"
+
+        def build() -> bytes | None:
+            try:
+                stream = self.encoder.proto.stream(
+                    self.v2, self.checksum, held, copy_previous=deltas
+                )
+            except proto.Unencodable:
+                return None
+            return bytes(brotli.compress(stream, quality=5))
+
+        found: bytes | None = self._once(name, build)
+        return found
 
     @property
     def evaluator_ready(self) -> bool:
@@ -125,6 +139,16 @@ class Rendered:
         return evaluator
 
 
+@dataclass
+class _ProjectFragments:
+    """What the incremental compile keeps of one project: its documents and, per key
+    environments, its compiled fragments."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    documents: loader.KeptDocuments = field(default_factory=loader.KeptDocuments)
+    compilers: dict[tuple[str, ...] | None, FragmentCompiler] = field(default_factory=dict)
+
+
 class SpecCache:
     def __init__(
         self, database: Database, ttl_ms: int = 0, *, now: Callable[[], float] = time.monotonic
@@ -133,6 +157,8 @@ class SpecCache:
         self._entries: dict[tuple[str, PayloadScope], Rendered] = {}
         self._locks: dict[tuple[str, PayloadScope], threading.Lock] = {}
         self._guard = threading.Lock()
+        self._fragments: dict[str, _ProjectFragments] = {}
+        self._encoders: dict[tuple[str, PayloadScope], Encoder] = {}
         self._revisions: FreshMap[str, int] = FreshMap(
             self._read_revision, ttl_ms / 1000, lambda: database.sdk_generation, now=now
         )
@@ -173,17 +199,31 @@ class SpecCache:
             self._entries[key] = rendered
             return rendered
 
+    def _project(self, project_id: str) -> _ProjectFragments:
+        with self._guard:
+            return self._fragments.setdefault(project_id, _ProjectFragments())
+
     def _compile(self, project_id: str, scope: PayloadScope) -> Rendered:
-        with self._database.transaction(write=False) as session:
+        """Compile the key's document from the fragments of the entities that did not change
+        and new ones for those that did (docs/compiling.md §Incremental compile)."""
+        project = self._project(project_id)
+        with project.lock, self._database.transaction(write=False) as session:
             revision, time_ms = self.current_revision(session, project_id)
-            snapshot = loader.load_snapshot(session, project_id)
+            snapshot = loader.load_snapshot(session, project_id, project.documents)
             client_apps = keys_repository.client_key_apps(session, project_id)
-        # The compiler renders the key's environments; its apps narrow the result here, with
-        # every dependency of the entities kept (docs/compiling.md §Target apps).
-        v2 = compile_v2(snapshot, KeyScope(environments=scope.environments))
+            compiler = project.compilers.get(scope.environments)
+            if compiler is None:
+                compiler = project.compilers[scope.environments] = FragmentCompiler(
+                    scope.environments
+                )
+            # The compiler renders the key's environments; its apps narrow the result here, with
+            # every dependency of the entities kept (docs/compiling.md §Target apps).
+            v2 = compiler.document(snapshot)
         v2 = scope_to_apps(v2, scope.target_apps, scope.target_app)
         if client_apps:
             v2["hashed_sdk_keys_to_app_ids"] = client_apps
+        with self._guard:
+            encoder = self._encoders.setdefault((project_id, scope), Encoder())
         file_lists = [name for name, info in snapshot.id_lists.items() if info.inline_ids is None]
 
         def load_id_lists() -> dict[str, frozenset[str]]:
@@ -199,8 +239,16 @@ class SpecCache:
                     lists[name] = frozenset(id_list_hash(i) for i in ids)
             return lists
 
-        return Rendered(project_id, revision, time_ms, v2, load_id_lists)
+        return Rendered(project_id, revision, time_ms, v2, load_id_lists, encoder)
+
+    def compile_counts(
+        self, project_id: str, environments: tuple[str, ...] | None = None
+    ) -> CompileCounts:
+        """What the last compile of ``project_id`` for ``environments`` compiled anew."""
+        return self._project(project_id).compilers[environments].counts
 
     def clear(self) -> None:
         self._entries.clear()
+        self._fragments.clear()
+        self._encoders.clear()
         self._revisions.clear()

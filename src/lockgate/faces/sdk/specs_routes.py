@@ -47,15 +47,29 @@ async def _dcs(
     checksum = request.query_params.get("checksum")
     if service.unchanged(rendered, since, checksum):
         return Response(NO_UPDATES, media_type="application/json")
+    headers = {"x-since-time": str(rendered.time_ms)}
+    if version == 2 and _wants_proto(request):
+        deltas = request.query_params.get("accept_deltas") == "true"
+        stream = await run_in_threadpool(rendered.proto_bytes, checksum, deltas=deltas)
+        if stream is not None:
+            headers["content-encoding"] = "statsig-br"
+            return Response(stream, media_type="application/octet-stream", headers=headers)
     gzipped = "gzip" in request.headers.get("accept-encoding", "")
     body = rendered.encoded(version, gzipped=gzipped)
     if body is None:  # the first request of a revision encodes it, off the event loop
         encode = rendered.v2_bytes if version == 2 else rendered.v1_bytes
         body = await run_in_threadpool(lambda: encode(gzipped=gzipped))
-    headers = {"x-since-time": str(rendered.time_ms)}
     if gzipped:
         headers["content-encoding"] = "gzip"
     return Response(body, media_type="application/json", headers=headers)
+
+
+def _wants_proto(request: Request) -> bool:
+    """statsig-python-core asks for protobuf on every poll (docs/sdk.md §Protobuf specs)."""
+    asked = request.query_params.get("supports_proto") == "true" or (
+        request.headers.get("statsig-supports-proto") == "true"
+    )
+    return asked and bool(request.app.state.settings.sdk_protobuf_specs)
 
 
 ApiKeyHeader = Annotated[str | None, Header(alias="STATSIG-API-KEY")]
