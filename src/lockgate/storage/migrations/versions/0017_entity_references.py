@@ -81,7 +81,9 @@ def _edges(document: Any) -> Iterator[tuple[str, str]]:
 def _backfill(connection: sa.Connection, references: sa.Table) -> None:
     """Record the edges of every stored document, a batch of rows at a time."""
     for table_name, entity_type in TABLES.items():
-        table = sa.table(table_name, sa.column("project_id"), sa.column("id"), sa.column("document"))
+        table = sa.table(
+            table_name, sa.column("project_id"), sa.column("id"), sa.column("document")
+        )
         query = sa.select(table.c.project_id, table.c.id, table.c.document)
         rows: list[dict[str, str]] = []
         for project_id, entity_id, document in connection.execute(query).all():
