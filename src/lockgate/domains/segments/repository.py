@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from lockgate.storage.models import SegmentMember
+from lockgate.storage.models import Segment, SegmentMember
 
 # Rows per SQLite INSERT/DELETE round trip: far below its 32766 bind-parameter limit.
 BATCH_SIZE = 5_000
