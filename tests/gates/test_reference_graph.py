@@ -40,7 +40,7 @@ def _stored_edges(db: Database, project_id: str) -> set[tuple[str, str, str, str
                 EntityReference.target_id,
             ).where(EntityReference.project_id == project_id)
         )
-        return {tuple(row) for row in rows}  # type: ignore[misc]
+        return {(row[0], row[1], row[2], row[3]) for row in rows}
 
 
 def _document_edges(db: Database, project_id: str) -> set[tuple[str, str, str, str]]:
