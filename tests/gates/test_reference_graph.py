@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import FastAPI
 from sqlalchemy import select
 
 from lockgate.domains.entities.graph import edges_of
@@ -15,6 +16,7 @@ from lockgate.kit.db import Database
 from lockgate.storage.models import EntityReference
 from tests.contract.client import ContractClient
 from tests.gates.support import GATES, create_gate, error, rule
+from tests.reviews.support import require_reviews, second_console_key, set_rules
 
 SEGMENTS = "/console/v1/segments"
 CONFIGS = "/console/v1/dynamic_configs"
@@ -180,3 +182,29 @@ def test_segment_delete__named_by_a_gate__400_until_the_rule_goes(console: Contr
 
     assert console.patch(f"{GATES}/uses", json={"rules": [rule("everyone")]}).status_code == 200
     assert console.delete(f"{SEGMENTS}/staff").status_code == 200
+
+
+def test_edges__change_under_review__recorded_only_when_committed(
+    app: FastAPI, console: ContractClient, db: Database, project: Bootstrap
+) -> None:
+    # Given reviews required, and a gate whose new rule naming another gate waits as a review
+    require_reviews(console)
+    create_gate(console, "base")
+    create_gate(console, "checkout")
+    named = [{**rule("to base", 100, _passes("base")), "environments": None}]
+    response = set_rules(console, "checkout", named)
+    review_id = response.json()["data"]["activeReview"]["reviewID"]
+
+    # Then the pending change stored no edge
+    assert _stored_edges(db, project.project.id) == set()
+
+    # When it is approved by another key and committed
+    path = f"{GATES}/checkout/reviews/{review_id}"
+    with ContractClient(app, second_console_key(console)) as other:
+        assert other.put(f"{path}/approve", json={}).status_code == 200
+    assert console.put(f"{path}/commit").status_code == 200
+
+    # Then the edge is there, and the base gate now refuses to name checkout
+    assert _stored_edges(db, project.project.id) == {("gate", "checkout", "gate", "base")}
+    got = error(console.post(f"{GATES}/base/rule", json=rule("back", 100, _passes("checkout"))))
+    assert got.endswith("cycle: base → checkout → base")
