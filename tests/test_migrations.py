@@ -249,3 +249,63 @@ def test_migration_0014__jobs_running_before__heartbeat_is_their_start(engine: E
             text("SELECT id, heartbeat_time FROM pulse_jobs ORDER BY seq")
         ).all()
     assert [tuple(row) for row in rows] == [("j1", 50), ("j2", None)]
+
+
+def test_migration_0018__existing_documents__edges_of_their_rules_recorded(engine: Engine) -> None:
+    # Given gates, a config, a segment and an experiment whose rules name gates and segments
+    upgrade(engine, "0017")
+
+    def conditions(*named: tuple[str, str]) -> str:
+        found = ", ".join(f'{{"type": "{t}", "targetValue": "{v}"}}' for t, v in named)
+        return f'[{{"name": "r", "conditions": [{found}]}}]'
+
+    documents = {
+        "gates": [
+            (
+                "first",
+                f'{{"rules": {conditions(("passes_gate", "base"), ("fails_segment", "s"))}}}',
+            ),
+            ("base", '{"rules": []}'),
+        ],
+        "dynamic_configs": [("config", f'{{"rules": {conditions(("fails_gate", "base"))}}}')],
+        "segments": [("s", f'{{"rules": {conditions(("passes_segment", "t"))}}}')],
+        "experiments": [
+            ("exp", f'{{"inlineTargetingRules": {conditions(("passes_segment", "s"))}}}')
+        ],
+    }
+    with engine.begin() as connection:
+        for table, entries in documents.items():
+            column, value = {
+                "gates": (", gate_type", ", 'TEMPORARY'"),
+                "segments": (", segment_type", ", 'rule_based'"),
+            }.get(table, ("", ""))
+            for entity_id, document in entries:
+                connection.execute(
+                    text(
+                        f"INSERT INTO {table} (project_id, id, name, is_enabled, created_time,"
+                        f" last_modified_time, version, tags, document{column})"
+                        f" VALUES ('p', :i, :i, true, 1, 1, 1, '[]', :d{value})"
+                    ),
+                    {"i": entity_id, "d": document},
+                )
+
+    # When it is migrated
+    upgrade(engine)
+
+    # Then each reference is one edge
+    with engine.connect() as connection:
+        edges = set(
+            connection.execute(
+                text(
+                    "SELECT project_id, entity_type, entity_id, target_type, target_id"
+                    " FROM entity_references"
+                )
+            ).tuples()
+        )
+    assert edges == {
+        ("p", "gate", "first", "gate", "base"),
+        ("p", "gate", "first", "segment", "s"),
+        ("p", "dynamic_config", "config", "gate", "base"),
+        ("p", "segment", "s", "segment", "t"),
+        ("p", "experiment", "exp", "segment", "s"),
+    }

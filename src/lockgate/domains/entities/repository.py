@@ -3,17 +3,17 @@ claims on ids that several kinds share (``entity_names``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, delete, func, insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from lockgate.domains.entities.kinds import EntityKind
 from lockgate.errors import Conflict
 from lockgate.kit.sqljson import json_list_overlaps
-from lockgate.storage.models import EntityName, Environment, UnitIdType
+from lockgate.storage.models import EntityName, EntityReference, Environment, UnitIdType
 
 
 def find(
@@ -146,3 +146,101 @@ def environment_names(session: Session, project_id: str) -> list[str]:
 def unit_id_type_names(session: Session, project_id: str) -> list[str]:
     """The project's custom unit id type names."""
     return list(session.scalars(select(UnitIdType.name).where(UnitIdType.project_id == project_id)))
+
+
+def replace_edges(
+    session: Session,
+    project_id: str,
+    entity_type: str,
+    entity_id: str,
+    removed: set[tuple[str, str]],
+    added: set[tuple[str, str]],
+) -> None:
+    """Drop ``removed`` and add ``added`` to an entity's reference edges."""
+    source = (
+        EntityReference.project_id == project_id,
+        EntityReference.entity_type == entity_type,
+        EntityReference.entity_id == entity_id,
+    )
+    if removed:
+        session.execute(
+            delete(EntityReference).where(
+                *source,
+                tuple_(EntityReference.target_type, EntityReference.target_id).in_(sorted(removed)),
+            )
+        )
+    if added:
+        session.execute(
+            insert(EntityReference),
+            [
+                {
+                    "project_id": project_id,
+                    "entity_type": entity_type,
+                    "entity_id": entity_id,
+                    "target_type": target_type,
+                    "target_id": target_id,
+                }
+                for target_type, target_id in sorted(added)
+            ],
+        )
+
+
+def delete_edges(session: Session, project_id: str, entity_type: str, entity_id: str) -> None:
+    session.execute(
+        delete(EntityReference).where(
+            EntityReference.project_id == project_id,
+            EntityReference.entity_type == entity_type,
+            EntityReference.entity_id == entity_id,
+        )
+    )
+
+
+def reachable_edges(
+    session: Session, project_id: str, kind: str, start: Iterable[str], without: str
+) -> list[tuple[str, str]]:
+    """Every (source, target) edge between entities of ``kind`` that a walk from ``start``
+    reaches, not walking out of ``without``: one recursive query, whose ``UNION`` ends the
+    walk at edges already found."""
+    first = sorted(set(start) - {without})
+    if not first:
+        return []
+    ref = EntityReference
+    same_kind = (ref.project_id == project_id, ref.entity_type == kind, ref.target_type == kind)
+    walk = (
+        select(ref.entity_id.label("source"), ref.target_id.label("target"))
+        .where(*same_kind, ref.entity_id.in_(first))
+        .cte("walk", recursive=True)
+    )
+    step = aliased(EntityReference)
+    walk = walk.union(
+        select(step.entity_id, step.target_id)
+        .join(walk, step.entity_id == walk.c.target)
+        .where(
+            step.project_id == project_id,
+            step.entity_type == kind,
+            step.target_type == kind,
+            step.entity_id != without,
+        )
+    )
+    rows = session.execute(select(walk.c.source, walk.c.target))
+    return [(row.source, row.target) for row in rows]
+
+
+def referrers(
+    session: Session,
+    project_id: str,
+    target_type: str,
+    target_id: str,
+    source_types: Sequence[str],
+) -> list[tuple[str, str]]:
+    rows = session.execute(
+        select(EntityReference.entity_type, EntityReference.entity_id)
+        .where(
+            EntityReference.project_id == project_id,
+            EntityReference.target_type == target_type,
+            EntityReference.target_id == target_id,
+            EntityReference.entity_type.in_(source_types),
+        )
+        .order_by(EntityReference.entity_type, EntityReference.entity_id)
+    )
+    return [(row.entity_type, row.entity_id) for row in rows]

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from lockgate.domains.appids.resolve import resolve_target_apps
 from lockgate.domains.audit import repository as history_repository
 from lockgate.domains.audit.service import audit_change, record_version
-from lockgate.domains.entities import limits, repository, teams, writes
+from lockgate.domains.entities import graph, limits, repository, teams, writes
 from lockgate.domains.entities.kinds import ALL_KINDS, HOLDOUT, PARAM_STORE, EntityKind
 from lockgate.domains.entities.references import (
     check_environments,
@@ -146,6 +146,7 @@ def insert(
     for column, value in _columns(kind, document).items():
         setattr(row, column, value)
     repository.add(session, kind, row)
+    graph.record(session, change.project_id, kind.entity_type, row.id, None, document)
     _record(session, kind, change, row, None, action, change_log)
     writes.note(
         session,
@@ -213,6 +214,7 @@ def save(
     for column, value in _columns(kind, document).items():
         setattr(row, column, value)
     session.flush()
+    graph.record(session, change.project_id, kind.entity_type, row.id, before, document)
     _record(session, kind, change, row, before, action, change_log)
     writes.note(
         session,
@@ -234,6 +236,7 @@ def remove(
         ),
     )
     history_repository.delete_versions(session, change.project_id, kind.entity_type, row.id)
+    graph.forget(session, change.project_id, kind.entity_type, row.id)
     repository.remove(session, kind, row)
     _audit(session, kind, change, row.id, action, change_log, before, None)
 

@@ -12,12 +12,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lockgate.documents.stored import StoredRule
+from lockgate.domains.entities import graph
 from lockgate.domains.gates import repository
 from lockgate.domains.rules.validation import public_rule
 from lockgate.errors import InvalidInput
 from lockgate.kit.graphs import cycle_through
-
-GATE_CONDITIONS = frozenset({"passes_gate", "fails_gate"})
 
 # DynamicConfigDto's fields (docs/console.md §Entities): a config document is shown through this
 # list so that whatever internal keys the configs package keeps never leak into a gate's reference
@@ -56,18 +55,15 @@ DYNAMIC_CONFIG_FIELDS = (
 
 def named_gates(rules: Iterable[Mapping[str, Any]]) -> set[str]:
     """Ids of the gates that ``rules`` depend on."""
-    found: set[str] = set()
-    for rule in rules:
-        for condition in rule.get("conditions") or ():
-            if condition.get("type") in GATE_CONDITIONS and isinstance(
-                condition.get("targetValue"), str
-            ):
-                found.add(condition["targetValue"])
-    return found
+    return graph.named_in(rules, "gate")
 
 
 def check_no_cycle(session: Session, project_id: str, gate_id: str, rules: Sequence[Any]) -> None:
-    """Refuse rules that make ``gate_id`` depend on itself, directly or through other gates."""
+    """Refuse rules that make ``gate_id`` depend on itself, directly or through other gates.
+
+    Only the gates the new rules reach are read, through the stored reference edges
+    (docs/architecture.md §Reference graph): a gate naming no gate costs no query.
+    """
     direct = named_gates(rules)
     if gate_id in direct:
         raise InvalidInput.field(
@@ -75,30 +71,25 @@ def check_no_cycle(session: Session, project_id: str, gate_id: str, rules: Seque
             f"gate {gate_id!r} cannot depend on itself (a passes_gate/fails_gate condition names "
             "it)",
         )
-    graph = {
-        row.id: named_gates(row.document.get("rules") or ())
-        for row in repository.project_gates(session, project_id)
-    }
-    graph[gate_id] = direct
-    path = cycle_through(graph, gate_id)
+    if not direct:
+        return
+    edges = graph.reachable(session, project_id, "gate", direct, without=gate_id)
+    edges[gate_id] = direct
+    path = cycle_through(edges, gate_id)
     if path:
         raise InvalidInput.field("rules", "gate references would form a cycle: " + " → ".join(path))
 
 
 def referencing_gates(session: Session, project_id: str, gate_id: str) -> list[Any]:
-    return [
-        row
-        for row in repository.project_gates(session, project_id)
-        if row.id != gate_id and gate_id in named_gates(row.document.get("rules") or ())
-    ]
+    """The gates whose rules name ``gate_id``, in creation order."""
+    ids = [i for _, i in graph.referrers(session, project_id, "gate", gate_id, ["gate"])]
+    return [row for row in repository.gates_by_id(session, project_id, ids) if row.id != gate_id]
 
 
 def referencing_configs(session: Session, project_id: str, gate_id: str) -> list[Any]:
-    return [
-        row
-        for row in repository.project_dynamic_configs(session, project_id)
-        if gate_id in named_gates(row.document.get("rules") or ())
-    ]
+    """The dynamic configs whose rules name ``gate_id``, in creation order."""
+    ids = [i for _, i in graph.referrers(session, project_id, "gate", gate_id, ["dynamic_config"])]
+    return list(repository.configs_by_id(session, project_id, ids))
 
 
 def config_dto(document: Mapping[str, Any]) -> dict[str, Any]:

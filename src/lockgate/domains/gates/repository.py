@@ -37,15 +37,23 @@ def conditions(session: Session, flt: ColumnFilter) -> list[ColumnElement[bool]]
     )
 
 
-def project_gates(session: Session, project_id: str) -> Sequence[Gate]:
+def gates_by_id(session: Session, project_id: str, ids: Sequence[str]) -> Sequence[Gate]:
+    """The project's gates among ``ids``, in creation order."""
+    if not ids:
+        return []
     return session.scalars(
-        select(Gate).where(Gate.project_id == project_id).order_by(Gate.created_time, Gate.id)
+        select(Gate)
+        .where(Gate.project_id == project_id, Gate.id.in_(ids))
+        .order_by(Gate.created_time, Gate.id)
     ).all()
 
 
-def project_dynamic_configs(session: Session, project_id: str) -> Sequence[DynamicConfig]:
+def configs_by_id(session: Session, project_id: str, ids: Sequence[str]) -> Sequence[DynamicConfig]:
+    """The project's dynamic configs among ``ids``, in creation order."""
+    if not ids:
+        return []
     return session.scalars(
         select(DynamicConfig)
-        .where(DynamicConfig.project_id == project_id)
+        .where(DynamicConfig.project_id == project_id, DynamicConfig.id.in_(ids))
         .order_by(DynamicConfig.created_time, DynamicConfig.id)
     ).all()

@@ -1,4 +1,4 @@
-"""Queries over segment members (the ``segment_ids`` table) and over rules that name segments.
+"""Queries over segment members (the ``segment_ids`` table).
 
 Id lists can hold millions of ids, so every query here works in batches or pages in SQL and
 never loads a whole list into memory.
@@ -15,8 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from lockgate.documents.stored import StoredRule
-from lockgate.storage.models import DynamicConfig, Gate, Segment, SegmentMember
+from lockgate.storage.models import Segment, SegmentMember
 
 # Rows per SQLite INSERT/DELETE round trip: far below its 32766 bind-parameter limit.
 BATCH_SIZE = 5_000
@@ -26,7 +25,6 @@ _KEY = ["project_id", "segment_id", "unit_id"]
 # The Core table, not the mapped class: the ORM's per-row bookkeeping would cost more than the
 # database work on lists of 100,000 ids.
 MEMBERS = cast(Table, SegmentMember.__table__)
-SEGMENT_CONDITIONS = ("passes_segment", "fails_segment")
 
 
 def _batches(items: Sequence[str], size: int = BATCH_SIZE) -> Iterator[Sequence[str]]:
@@ -184,35 +182,3 @@ def has_member(session: Session, project_id: str, segment_id: str, unit_id: str)
         )
     )
     return found is not None
-
-
-def named_segments(rules: Sequence[StoredRule]) -> set[str]:
-    named: set[str] = set()
-    for rule in rules:
-        for condition in rule.get("conditions") or []:
-            if condition.get("type") in SEGMENT_CONDITIONS and condition.get("targetValue"):
-                named.add(str(condition["targetValue"]))
-    return named
-
-
-def segment_references(session: Session, project_id: str) -> dict[str, set[str]]:
-    """``{segment id: ids of the segments its rules name}`` for every rule-based segment."""
-    rows = session.execute(
-        select(Segment.id, Segment.document).where(
-            Segment.project_id == project_id, Segment.segment_type == "rule_based"
-        )
-    )
-    return {row.id: named_segments(row.document.get("rules") or []) for row in rows}
-
-
-def users_of(session: Session, project_id: str, segment_id: str) -> list[str]:
-    """Gates, dynamic configs and segments whose rules name ``segment_id``, as "kind id"."""
-    users: list[str] = []
-    for model, label in ((Gate, "gate"), (DynamicConfig, "dynamic config"), (Segment, "segment")):
-        rows = session.execute(
-            select(model.id, model.document).where(model.project_id == project_id)
-        )
-        for row in rows:
-            if segment_id in named_segments(row.document.get("rules") or []):
-                users.append(f"{label} {row.id!r}")
-    return users

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from lockgate.documents.stored import StoredRule
+from lockgate.domains.entities import graph
 from lockgate.domains.entities import service as entities
 from lockgate.domains.entities.kinds import GATE, SEGMENT
 from lockgate.domains.entities.tags import checked_tags
@@ -36,6 +37,8 @@ CREATABLE_TYPES = (RULE_BASED, ID_LIST, USER_STORE_ID_LIST)
 LIST_TYPES = (ID_LIST, USER_STORE_ID_LIST)
 ARCHIVED = "Archived"
 ACTIVE = "Active"
+# The kinds whose rules can name a segment, as a refused delete names them.
+USER_LABELS = {"gate": "gate", "dynamic_config": "dynamic config", "segment": "segment"}
 # Stored but never shown: the spec salt the compiler needs, the lifecycle status (SegmentDto has
 # none; ``isEnabled`` shows its effect) and the id-list version ``/idlist_metadata`` reports.
 INTERNAL_FIELDS = ("salt", "status", "idListVersion")
@@ -140,9 +143,13 @@ def _check_no_cycle(
     session: Session, project_id: str, segment_id: str, rules: Sequence[StoredRule]
 ) -> None:
     """A segment may name other segments, but never itself, directly or through others."""
-    graph = repository.segment_references(session, project_id)
-    graph[segment_id] = repository.named_segments(rules)
-    path = cycle_through(graph, segment_id)
+    direct = graph.named_in(rules, "segment")
+    if not direct:
+        return
+    # Only the segments the new rules reach are read (docs/architecture.md §Reference graph).
+    edges = graph.reachable(session, project_id, "segment", direct, without=segment_id)
+    edges[segment_id] = direct
+    path = cycle_through(edges, segment_id)
     if path is not None:
         chain = " -> ".join(repr(s) for s in path)
         raise InvalidInput.field("rules", f"the segment conditions would form a cycle ({chain})")
@@ -223,9 +230,12 @@ def _save(
 def delete(session: Session, change: Change, segment_id: str) -> None:
     row: Segment = entities.load(session, SEGMENT, change.project_id, segment_id, lock=True)
     users = [
-        user
-        for user in repository.users_of(session, change.project_id, segment_id)
-        if user != f"segment {segment_id!r}"
+        f"{USER_LABELS[kind]} {entity_id!r}"
+        for kind, entity_id in sorted(
+            graph.referrers(session, change.project_id, "segment", segment_id, list(USER_LABELS)),
+            key=lambda user: list(USER_LABELS).index(user[0]),
+        )
+        if (kind, entity_id) != ("segment", segment_id)
     ]
     if users:
         raise InvalidInput.because(

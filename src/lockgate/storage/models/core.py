@@ -188,3 +188,23 @@ class EntityName(Base):
     namespace: Mapped[str] = mapped_column(String(40), primary_key=True)
     entity_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     entity_type: Mapped[str] = mapped_column(String(40))
+
+
+class EntityReference(Base):
+    """One edge of a project's reference graph: a rule condition of ``entity_id`` (of
+    ``entity_type``) names the gate or segment ``target_id``.
+
+    Written with every entity write (``domains/entities/graph.py``), so reference checks walk
+    only the entities a change can reach and "who names this gate" is one indexed read.
+    """
+
+    __tablename__ = "entity_references"
+    __table_args__ = (
+        Index("ix_entity_references_target", "project_id", "target_type", "target_id"),
+    )
+
+    project_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    entity_type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    entity_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    target_type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    target_id: Mapped[str] = mapped_column(String(200), primary_key=True)
