@@ -13,6 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
+from starlette.types import Receive, Scope, Send
 
 from lockgate import __version__
 from lockgate.domains.events import incoming
@@ -25,6 +26,7 @@ from lockgate.faces.console.bodies import ConsoleBodies
 from lockgate.faces.console.errors import install_error_handlers
 from lockgate.faces.console.ratelimit import RateLimiter
 from lockgate.faces.console.router import console_router
+from lockgate.faces.sdk.fast import SdkFastPath
 from lockgate.faces.sdk.router import sdk_router
 from lockgate.faces.web.router import install_web, web_router
 from lockgate.kit.background import Periodic
@@ -56,9 +58,23 @@ def _api_routes() -> tuple[BaseRoute, ...]:
     return tuple(template.router.routes[before:])
 
 
+class LockgateApp(FastAPI):
+    """The application, with the SDK's lean path in front of the framework: a cached
+    ``download_config_specs`` is answered before any middleware, routing or dependency runs
+    (``faces/sdk/fast.py``); every other request goes through FastAPI as usual."""
+
+    sdk_fast_path: SdkFastPath | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        fast = self.sdk_fast_path
+        if fast is not None and await fast.answer(scope, send):
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     settings: Settings, *, clock: Clock | None = None, database: Database | None = None
-) -> FastAPI:
+) -> LockgateApp:
     clock = clock or SystemClock()
     owns_database = database is None
     database = database or Database(settings)
@@ -99,7 +115,7 @@ def create_app(
             database.dispose()
         logger.info("Lockgate stopped")
 
-    app = FastAPI(
+    app = LockgateApp(
         title="Lockgate",
         version=__version__,
         description="Self-hosted experimentation platform speaking Statsig's Console API.",
@@ -114,6 +130,7 @@ def create_app(
     )
     app.state.spec_cache = SpecCache(database, settings.sdk_cache_ttl_ms)
     app.state.key_cache = KeyCache(database, settings.sdk_cache_ttl_ms)
+    app.sdk_fast_path = SdkFastPath(app.state.key_cache, app.state.spec_cache)
     app.state.event_writer = EventWriter(database)
     app.state.pulse_runner = pulse_runner
     app.state.review_worker = review_worker
