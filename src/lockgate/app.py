@@ -4,6 +4,7 @@ console."""
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -34,6 +35,7 @@ from lockgate.kit.clock import Clock, SystemClock
 from lockgate.kit.db import Database
 from lockgate.kit.mail import Mailer
 from lockgate.kit.proxies import parse_networks
+from lockgate.kit.responses import FastJSONResponse
 from lockgate.kit.settings import Settings
 from lockgate.storage.migrations import upgrade
 
@@ -148,8 +150,11 @@ def create_app(
     app.router.routes.extend(_api_routes())
 
     @app.get("/health", include_in_schema=False)
-    def health() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+    async def health() -> FastJSONResponse:
+        # The process id is read at each call: a forked worker is not the process that made
+        # the app.
+        headers = {"x-lockgate-worker": str(os.getpid())} if settings.worker_header else None
+        return FastJSONResponse({"status": "ok", "version": __version__}, headers=headers)
 
     return app
 
@@ -175,5 +180,9 @@ def serve(
     ``on_started`` runs once the app's start-up is done and connections are accepted, so what
     it reports is true."""
     # log_config=None: uvicorn's loggers keep to the handler and format the CLI set up.
-    config = uvicorn.Config(app, log_level=log_level, log_config=None)
+    # httptools and uvloop (uvicorn's "auto" picks them when installed, as they are with
+    # uvicorn[standard]) parse and loop in C; named here so that a missing one fails loudly.
+    config = uvicorn.Config(
+        app, log_level=log_level, log_config=None, http="httptools", loop="uvloop"
+    )
     _Server(config, on_started).run(sockets=[listener])
