@@ -14,7 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from lockgate import __version__
 from lockgate.domains.events import incoming
@@ -35,7 +35,6 @@ from lockgate.kit.clock import Clock, SystemClock
 from lockgate.kit.db import Database
 from lockgate.kit.mail import Mailer
 from lockgate.kit.proxies import parse_networks
-from lockgate.kit.responses import FastJSONResponse
 from lockgate.kit.settings import Settings
 from lockgate.storage.migrations import upgrade
 
@@ -66,12 +65,28 @@ class LockgateApp(FastAPI):
     (``faces/sdk/fast.py``); every other request goes through FastAPI as usual."""
 
     sdk_fast_path: SdkFastPath | None = None
+    worker_header: bool = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.worker_header and scope["type"] == "http":
+            send = _naming_worker(send)
         fast = self.sdk_fast_path
         if fast is not None and await fast.answer(scope, send):
             return
         await super().__call__(scope, receive, send)
+
+
+def _naming_worker(send: Send) -> Send:
+    """``send``, adding to the response a header with this process's id (read per request: a
+    forked worker is not the process that made the app)."""
+    header = (b"x-lockgate-worker", str(os.getpid()).encode("ascii"))
+
+    async def named(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), header]}
+        await send(message)
+
+    return named
 
 
 def create_app(
@@ -133,6 +148,7 @@ def create_app(
     app.state.spec_cache = SpecCache(database, settings.sdk_cache_ttl_ms)
     app.state.key_cache = KeyCache(database, settings.sdk_cache_ttl_ms)
     app.sdk_fast_path = SdkFastPath(app.state.key_cache, app.state.spec_cache)
+    app.worker_header = settings.worker_header
     app.state.event_writer = EventWriter(database)
     app.state.pulse_runner = pulse_runner
     app.state.review_worker = review_worker
@@ -150,11 +166,8 @@ def create_app(
     app.router.routes.extend(_api_routes())
 
     @app.get("/health", include_in_schema=False)
-    async def health() -> FastJSONResponse:
-        # The process id is read at each call: a forked worker is not the process that made
-        # the app.
-        headers = {"x-lockgate-worker": str(os.getpid())} if settings.worker_header else None
-        return FastJSONResponse({"status": "ok", "version": __version__}, headers=headers)
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
 
     return app
 

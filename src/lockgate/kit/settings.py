@@ -45,8 +45,8 @@ class Settings(BaseSettings):
     worker_header: bool = Field(
         default=False,
         description=(
-            "Answer `GET /health` with an `x-lockgate-worker` header naming the process id of "
-            "the worker that answered, to see requests spread over the workers."
+            "Add to every response an `x-lockgate-worker` header naming the process id of the "
+            "worker that answered, to see requests spread over the workers (for debugging)."
         ),
     )
     rate_limit_per_10s: int = Field(
