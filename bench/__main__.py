@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 from anyio.from_thread import start_blocking_portal
 
-from bench import pulse, sdk
+from bench import pulse, sdk, serving
 from lockgate.app import create_app
 from lockgate.domains.projects.service import bootstrap
 from lockgate.kit.db import Database
@@ -41,6 +41,8 @@ def main() -> None:
     console_api()
     print()
     sdk.run()
+    print()
+    serving.scale_out()
     print()
     pulse.main([])
 
