@@ -29,7 +29,9 @@ NAME_IN_USE = {"status": 400, "message": "Name is already in use"}
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     directory = tmp_path_factory.mktemp("processes")
     with new_database_url(directory) as url:
-        yield environment(url, directory / "data")
+        # One process per server, so that "a server" below is one process; the tests of
+        # `--workers` further down start a server of two.
+        yield environment(url, directory / "data", workers="1")
 
 
 @pytest.fixture(scope="module")

@@ -104,7 +104,11 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
             database.engine.dispose(close=False)  # drop what was inherited, leave it open
             app.serve(served, listener, settings.log_level, ready)
 
-        status = Supervisor(count, work).run(started)
+        def announced() -> None:
+            started()
+            database.dispose()  # this process serves nothing: no connection kept open
+
+        status = Supervisor(count, work).run(announced)
         database.dispose()
         if status:
             raise click.ClickException("a worker failed to start; see the log above")
