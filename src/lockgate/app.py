@@ -195,7 +195,15 @@ def serve(
     # log_config=None: uvicorn's loggers keep to the handler and format the CLI set up.
     # httptools and uvloop (uvicorn's "auto" picks them when installed, as they are with
     # uvicorn[standard]) parse and loop in C; named here so that a missing one fails loudly.
+    # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from any local
+    # peer; Lockgate reads it itself, from LOCKGATE_TRUSTED_PROXIES only (docs/operations.md
+    # §Behind a proxy). It also spares every request a middleware.
     config = uvicorn.Config(
-        app, log_level=log_level, log_config=None, http="httptools", loop="uvloop"
+        app,
+        log_level=log_level,
+        log_config=None,
+        http="httptools",
+        loop="uvloop",
+        proxy_headers=False,
     )
     _Server(config, on_started).run(sockets=[listener])

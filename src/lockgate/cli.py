@@ -83,8 +83,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     with listener:
         database = _database(settings)
 
-        def started() -> None:
-            _bootstrap(database, settings.owner_email)
+        def announce() -> None:
             bound_host, bound_port = listener.getsockname()[:2]
             address = f"[{bound_host}]" if ":" in bound_host else bound_host
             click.echo(f"Lockgate listening on http://{address}:{bound_port}", err=True)
@@ -94,8 +93,16 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
             settings.model_copy(update={"run_migrations_on_start": False}), database=database
         )
         if count == 1:
+
+            def started() -> None:
+                _bootstrap(database, settings.owner_email)
+                announce()
+
             app.serve(served, listener, settings.log_level, started)
             return
+        # The socket already queues connections: bootstrap before any worker answers one, so
+        # that a client never meets a server without its project.
+        _bootstrap(database, settings.owner_email)
         logger.info("starting %d workers", count)
         # No connection of this process may cross into the workers: each opens its own.
         database.dispose()
@@ -104,12 +111,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
             database.engine.dispose(close=False)  # drop what was inherited, leave it open
             app.serve(served, listener, settings.log_level, ready)
 
-        def announced() -> None:
-            started()
-            database.dispose()  # this process serves nothing: no connection kept open
-
-        status = Supervisor(count, work).run(announced)
-        database.dispose()
+        status = Supervisor(count, work).run(announce)
         if status:
             raise click.ClickException("a worker failed to start; see the log above")
 
