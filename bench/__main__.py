@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 from anyio.from_thread import start_blocking_portal
 
-from bench import large, pulse, sdk, specs_growth, web, web_results
+from bench import large, pulse, sdk, serving, specs_growth, web, web_results
 from lockgate.app import create_app
 from lockgate.domains.projects.service import bootstrap
 from lockgate.kit.db import Database
@@ -47,6 +47,8 @@ def main() -> None:
     web_results.run()
     print()
     specs_growth.run()
+    print()
+    serving.scale_out()
     print()
     pulse.main([])
     print()

@@ -1,31 +1,47 @@
 """SDK serving speed under load, side by side in one run: wrk against Lockgate and against nginx
 serving the very same bytes from files, and statsig-python-core's in-process
-``get_client_initialize_response`` for the same user.
+``get_client_initialize_response`` for the same user; then scale-out: one worker process
+against two (``lockgate serve --workers``), on SQLite and on PostgreSQL, for downloads,
+initialize and rgstr.
 
 wrk and nginx are installed with apt-get when missing and the bench runs as root; otherwise
 the bench says how to install them and skips this part.
+
+    python -m bench.serving     # these figures alone, with the default serving configuration
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
+from sqlalchemy.engine import make_url
 
+from bench import sdk
+from tests.compat import generators
 from tests.compat.live import free_port
 from tests.compat.sdks import core_sdk, core_user
 
 SECONDS = 5
 THREADS, CONNECTIONS = 2, 32
 PACKAGES = ("wrk", "nginx-light")
+PG_URL_ENV = "LOCKGATE_BENCH_PG_URL"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+SCALE_RGSTR_BATCHES = 160  # per configuration: half from one client, half from eight
 
 
 def ensure_tools() -> bool:
@@ -157,7 +173,9 @@ def run(base: str, keys: dict[str, str], user: dict[str, Any]) -> None:
             nginx.wait(timeout=30)
     core = _core_rate(base, server_key, user)
     print(
-        f"serving under load (wrk, {THREADS} threads, {CONNECTIONS} connections, {SECONDS} s each):"
+        f"serving under load (wrk, {THREADS} threads, {CONNECTIONS} connections, {SECONDS} s each;"
+        f" lockgate serve's default configuration, {len(os.sched_getaffinity(0))} workers;"
+        f" load average {_load()}):"
     )
     print(f"  {'path':34s} {'nginx':>10s} {'lockgate':>10s}  share   lockgate p99")
     for name, static_figures, ours in rows:
@@ -173,3 +191,172 @@ def run(base: str, keys: dict[str, str], user: dict[str, Any]) -> None:
         f"(target >= 1.0x, p99 {initialize['p99']:.2f} ms, target < 10 ms); "
         "DCS target >= 30% of nginx"
     )
+
+
+def _load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+@contextmanager
+def _postgresql_database() -> Iterator[str | None]:
+    """A fresh database on the bench's PostgreSQL server, dropped afterwards; None when the
+    server cannot be reached."""
+    admin = make_url(os.environ.get(PG_URL_ENV, PG_URL))
+    name = f"lockgate_bench_{uuid.uuid4().hex[:12]}"
+    plain = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        with psycopg.connect(plain, autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error as problem:
+        print(f"  PostgreSQL at {admin.render_as_string()} unreachable, skipped: {problem}")
+        yield None
+        return
+    try:
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(plain, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _figures(base: str, keys: dict[str, str], user: dict[str, Any]) -> dict[str, float]:
+    """DCS (gzip) and initialize requests per second under wrk."""
+    dcs = f"{base}/v2/download_config_specs/{keys['server secret']}.json"
+    init = f"{base}/v1/initialize?k={keys['client key']}"
+    init_body = json.dumps({"user": user, "hash": "djb2"}).encode()
+    httpx.post(init, content=init_body).raise_for_status()
+    return {
+        "dcs": _wrk(dcs, headers={"Accept-Encoding": "gzip"})["rate"],
+        "init": _wrk(init, post=init_body)["rate"],
+    }
+
+
+def _rgstr_rate(base: str, keys: dict[str, str], bodies: list[bytes], clients: int) -> float:
+    """Events per second stored and committed before each 202, ``clients`` SDKs flushing
+    their share of ``bodies`` at once (after ten batches to warm up)."""
+    headers = {"STATSIG-API-KEY": keys["server secret"], "content-encoding": "gzip"}
+    sdk._post_all(base, headers, bodies[:10])
+    timed = bodies[10:]
+    shares = [timed[i::clients] for i in range(clients)]
+    threads = [
+        threading.Thread(target=sdk._post_all, args=(base, headers, share)) for share in shares
+    ]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return len(timed) * sdk.RGSTR_BATCH / (time.perf_counter() - start)
+
+
+def _rgstr_pair(url: str | None, batches: int, **settings: str) -> tuple[float, float]:
+    """rgstr from one client, then from RGSTR_CLIENTS at once, each on a server of its own
+    started on an empty database: a later phase would otherwise find the tables (and the
+    indexes the landed rows are moved into) grown by the earlier one, and be slower for it."""
+    bodies = sdk._rgstr_bodies(batches, random.Random(17))
+    rates = []
+    for clients in (1, sdk.RGSTR_CLIENTS):
+        with tempfile.TemporaryDirectory() as tmp:
+            if url is not None:
+                settings = {**settings, "database_url": url}
+            process, base, keys = sdk._serve(tmp, **settings)
+            try:
+                rates.append(_rgstr_rate(base, keys, bodies, clients))
+            finally:
+                sdk._stop(process)
+        if url is not None:
+            _empty(url)
+    return rates[0], rates[1]
+
+
+def scale_out() -> None:
+    """One worker process against two, on SQLite and on PostgreSQL, each on a fresh project of
+    the size the SDK bench uses."""
+    if not ensure_tools():
+        return
+    rows: list[tuple[str, dict[int, dict[str, float]]]] = []
+    for dialect in ("sqlite", "postgresql"):
+        with _postgresql_database() if dialect == "postgresql" else _no_url() as url:
+            if dialect == "postgresql" and url is None:
+                continue
+            figures: dict[int, dict[str, float]] = {}
+            for workers in (1, 2):
+                with tempfile.TemporaryDirectory() as tmp:
+                    settings = {"workers": str(workers)}
+                    if url is not None:
+                        settings["database_url"] = url
+                    process, base, keys = sdk._serve(tmp, **settings)
+                    try:
+                        rng = random.Random(7)
+                        console = httpx.Client(
+                            base_url=base, headers={"STATSIG-API-KEY": keys["console API key"]}
+                        )
+                        sdk._build(console, rng)
+                        console.close()
+                        figures[workers] = _figures(base, keys, generators.user(rng, 0))
+                    finally:
+                        sdk._stop(process)
+                if url is not None:  # the next configuration starts from an empty database
+                    _empty(url)
+                one, many = _rgstr_pair(url, SCALE_RGSTR_BATCHES, workers=str(workers))
+                figures[workers].update(rgstr1=one, rgstr8=many)
+            rows.append((dialect, figures))
+    print(
+        f"scale-out: lockgate serve --workers 1 against --workers 2 (wrk {THREADS} threads, "
+        f"{CONNECTIONS} connections; rgstr {sdk.RGSTR_BATCH}-event batches, each phase on a "
+        "fresh server; "
+        f"load average {_load()}):"
+    )
+    print(f"  {'':34s} {'1 worker':>12s} {'2 workers':>12s}  ratio")
+    names = {
+        "dcs": "download_config_specs v2, gzip",
+        "init": "/v1/initialize, one user",
+        "rgstr1": "rgstr events, 1 client",
+        "rgstr8": f"rgstr events, {sdk.RGSTR_CLIENTS} clients",
+    }
+    for dialect, figures in rows:
+        for field, name in names.items():
+            one, two = figures[1][field], figures[2][field]
+            print(f"  {dialect:10s} {name:34s} {one:10,.0f}/s {two:10,.0f}/s  {two / one:5.2f}x")
+    print("  target: 2 workers >= 1.7x of one for DCS and initialize on PostgreSQL")
+
+
+@contextmanager
+def _no_url() -> Iterator[str | None]:
+    yield None
+
+
+def _empty(url: str) -> None:
+    """Drop every table of the bench database, so the next server migrates and bootstraps."""
+    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(plain, autocommit=True) as connection:
+        connection.execute("DROP SCHEMA public CASCADE")
+        connection.execute("CREATE SCHEMA public")
+
+
+def main() -> None:
+    """The serving figures alone: the default configuration against nginx, rgstr, scale-out."""
+    rng = random.Random(7)
+    with tempfile.TemporaryDirectory() as tmp:
+        process, base, keys = sdk._serve(tmp)
+        try:
+            console = httpx.Client(
+                base_url=base, headers={"STATSIG-API-KEY": keys["console API key"]}
+            )
+            sdk._build(console, rng)
+            console.close()
+            run(base, keys, generators.user(rng, 0))
+        finally:
+            sdk._stop(process)
+    one, many = _rgstr_pair(None, sdk.RGSTR_BATCHES)
+    print(
+        f"rgstr ({sdk.RGSTR_BATCH}-event batches, gzip, committed before each 202; default "
+        f"configuration; each phase on a fresh server, load average {_load()}):"
+    )
+    print(f"  1 client             {one:12,.0f}/s events")
+    print(f"  {sdk.RGSTR_CLIENTS} clients at once    {many:12,.0f}/s events  (target >= 50,000/s)")
+    print()
+    scale_out()
+
+
+if __name__ == "__main__":
+    main()

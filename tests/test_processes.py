@@ -3,6 +3,8 @@ bootstrap, migrations one after another, and one winner when creates of one name
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -27,7 +29,9 @@ NAME_IN_USE = {"status": 400, "message": "Name is already in use"}
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     directory = tmp_path_factory.mktemp("processes")
     with new_database_url(directory) as url:
-        yield environment(url, directory / "data")
+        # One process per server, so that "a server" below is one process; the tests of
+        # `--workers` further down start a server of two.
+        yield environment(url, directory / "data", workers="1")
 
 
 @pytest.fixture(scope="module")
@@ -204,3 +208,165 @@ def test_serve__gate_changed_through_one_server__sdk_polling_the_other_sees_it_w
         lambda r: r.json().get("has_updates") is not False,
     )
     assert changed.json()["feature_gates"]["polled_gate"]["enabled"] is False
+
+
+# One server of two worker processes (`lockgate serve --workers 2`): a change made through one
+# worker reaches the other within a second. Each response names its worker
+# (LOCKGATE_WORKER_HEADER), and every request opens a connection of its own, so the kernel
+# hands requests to either worker.
+
+WORKER = "x-lockgate-worker"
+
+
+@pytest.fixture(scope="module")
+def workers_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    directory = tmp_path_factory.mktemp("workers")
+    with new_database_url(directory) as url:
+        yield environment(url, directory / "data", workers="2", worker_header="true")
+
+
+@pytest.fixture(scope="module")
+def two_workers(
+    workers_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    with serving(workers_env, tmp_path_factory.mktemp("worker-logs"), 1) as (server,):
+        yield server
+
+
+@pytest.fixture(scope="module")
+def workers_console(workers_env: dict[str, str], two_workers: Server) -> Iterator[httpx.Client]:
+    made = cli(
+        workers_env,
+        *("keys", "create", "--type", "console"),
+        *("--scope", "omni_read_write", "--scope", "can_access_keys"),
+    )
+    assert made.returncode == 0, made.stderr
+    headers = {"STATSIG-API-KEY": made.stdout.strip(), "connection": "close"}
+    with httpx.Client(base_url=two_workers.base, headers=headers, timeout=60) as client:
+        yield client
+
+
+def _fresh(url: str, **params: object) -> httpx.Response:
+    """A GET on a connection of its own, so either worker may answer it."""
+    return httpx.get(url, params=params, headers={"connection": "close"}, timeout=60)  # type: ignore[arg-type]
+
+
+def _from_each_worker(
+    call: Callable[[], httpx.Response], done: Callable[[httpx.Response], bool], *, seconds: float
+) -> dict[str, httpx.Response]:
+    """Call until both workers have answered ``done``; the last such answer of each. Fails
+    when that takes more than ``seconds`` (plus one call)."""
+    start = time.monotonic()
+    answers: dict[str, httpx.Response] = {}
+    while len(answers) < 2:
+        response = call()
+        if done(response):
+            answers[response.headers[WORKER]] = response
+        assert time.monotonic() - start < seconds, (answers.keys(), response.text)
+    return answers
+
+
+def _worker_pids(base: str) -> set[int]:
+    """The workers seen answering new connections until two have (at most 30 s)."""
+    answers = _from_each_worker(
+        partial(_fresh, f"{base}/health"), lambda r: r.status_code == 200, seconds=30
+    )
+    return {int(pid) for pid in answers}
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
+
+
+def _gone_within(pids: set[int], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while any(_alive(pid) for pid in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_serve_workers__two_workers__both_answer_neither_is_the_parent(two_workers: Server) -> None:
+    # Given a server started with two workers
+    # When new connections come in (the kernel hands each to a worker waiting on the socket)
+    pids = _worker_pids(two_workers.base)
+    # Then two distinct worker processes answer, neither of them the parent that bound the port
+    assert len(pids) == 2
+    assert two_workers.process.pid not in pids
+
+
+@pytest.mark.parametrize("stop", ["sigterm", "kill -9"])
+def test_serve_workers__worker_killed_then_parent_stopped__replaced_then_none_left(
+    workers_env: dict[str, str], tmp_path: Path, stop: str
+) -> None:
+    with serving(workers_env, tmp_path, 1) as (server,):
+        first = _worker_pids(server.base)
+        # When one worker is killed outright
+        victim = min(first)
+        os.kill(victim, signal.SIGKILL)
+        # Then the parent starts another in its place, and two workers answer again
+        assert _gone_within({victim}, 30)
+        deadline = time.monotonic() + 60
+        while victim in (now := _worker_pids(server.base)):
+            assert time.monotonic() < deadline
+        assert len(now) == 2 and now != first
+        # When the parent is stopped (SIGTERM), or killed outright
+        if stop == "sigterm":
+            server.process.terminate()
+            # Then it stops its workers, then exits cleanly
+            assert server.process.wait(timeout=60) == 0
+        else:
+            server.kill()
+        # Then no worker is left running
+        assert _gone_within(now, 30)
+
+
+def test_serve_workers__key_deactivated_through_one_worker__refused_by_every_worker_within_a_second(
+    two_workers: Server, workers_console: httpx.Client
+) -> None:
+    # Given a server key both workers have just accepted (so both hold it in memory)
+    made = workers_console.post("/console/v1/keys", json={"description": "k", "type": "SERVER"})
+    assert made.status_code == 200, made.text
+    key = made.json()["data"]
+    url = f"{two_workers.base}/v2/download_config_specs/{key['key']}.json"
+    _from_each_worker(partial(_fresh, url), lambda r: r.status_code == 200, seconds=30)
+    # When it is deactivated through one worker
+    deactivated = workers_console.patch(f"/console/v1/keys/{key['id']}/deactivate")
+    assert deactivated.status_code == 200, deactivated.text
+    through = deactivated.headers[WORKER]
+    # Then within a second both workers refuse it, and keep refusing it
+    refused = _from_each_worker(partial(_fresh, url), lambda r: r.status_code == 401, seconds=1)
+    assert through in refused
+    assert {_fresh(url).status_code for _ in range(20)} == {401}
+
+
+def test_serve_workers__gate_changed_through_one_worker__sdk_polling_other_sees_it_within_a_second(
+    workers_env: dict[str, str], two_workers: Server, workers_console: httpx.Client
+) -> None:
+    # Given an SDK polling both workers, each up to date with an enabled gate
+    server_key = cli(workers_env, "keys", "create", "--type", "server").stdout.strip()
+    url = f"{two_workers.base}/v2/download_config_specs/{server_key}.json"
+    workers_console.post("/console/v1/gates", json={"name": "worker gate"}).raise_for_status()
+    seen = _from_each_worker(
+        partial(_fresh, url), lambda r: "worker_gate" in r.json()["feature_gates"], seconds=30
+    )
+    since = max(r.json()["time"] for r in seen.values())
+    # When the gate is disabled through one worker
+    patched = workers_console.patch("/console/v1/gates/worker_gate", json={"isEnabled": False})
+    assert patched.status_code == 200, patched.text
+    through = patched.headers[WORKER]
+    # Then within a second the SDK's poll of either worker, the other one included, carries it
+    changed = _from_each_worker(
+        partial(_fresh, url, sinceTime=since),
+        lambda r: r.json().get("has_updates") is not False,
+        seconds=1,
+    )
+    assert len(changed) == 2 and through in changed
+    for response in changed.values():
+        assert response.json()["feature_gates"]["worker_gate"]["enabled"] is False

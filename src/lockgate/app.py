@@ -4,6 +4,7 @@ console."""
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -13,6 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
+from starlette.types import Message, Receive, Scope, Send
 
 from lockgate import __version__
 from lockgate.domains.events import incoming
@@ -25,6 +27,7 @@ from lockgate.faces.console.bodies import ConsoleBodies
 from lockgate.faces.console.errors import install_error_handlers
 from lockgate.faces.console.ratelimit import RateLimiter
 from lockgate.faces.console.router import console_router
+from lockgate.faces.sdk.fast import SdkFastPath
 from lockgate.faces.sdk.router import sdk_router
 from lockgate.faces.web.router import install_web, web_router
 from lockgate.kit.background import Periodic
@@ -56,9 +59,39 @@ def _api_routes() -> tuple[BaseRoute, ...]:
     return tuple(template.router.routes[before:])
 
 
+class LockgateApp(FastAPI):
+    """The application, with the SDK's lean path in front of the framework: a cached
+    ``download_config_specs`` is answered before any middleware, routing or dependency runs
+    (``faces/sdk/fast.py``); every other request goes through FastAPI as usual."""
+
+    sdk_fast_path: SdkFastPath | None = None
+    worker_header: bool = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.worker_header and scope["type"] == "http":
+            send = _naming_worker(send)
+        fast = self.sdk_fast_path
+        if fast is not None and await fast.answer(scope, send):
+            return
+        await super().__call__(scope, receive, send)
+
+
+def _naming_worker(send: Send) -> Send:
+    """``send``, adding to the response a header with this process's id (read per request: a
+    forked worker is not the process that made the app)."""
+    header = (b"x-lockgate-worker", str(os.getpid()).encode("ascii"))
+
+    async def named(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), header]}
+        await send(message)
+
+    return named
+
+
 def create_app(
     settings: Settings, *, clock: Clock | None = None, database: Database | None = None
-) -> FastAPI:
+) -> LockgateApp:
     clock = clock or SystemClock()
     owns_database = database is None
     database = database or Database(settings)
@@ -99,7 +132,7 @@ def create_app(
             database.dispose()
         logger.info("Lockgate stopped")
 
-    app = FastAPI(
+    app = LockgateApp(
         title="Lockgate",
         version=__version__,
         description="Self-hosted experimentation platform speaking Statsig's Console API.",
@@ -114,6 +147,10 @@ def create_app(
     )
     app.state.spec_cache = SpecCache(database, settings.sdk_cache_ttl_ms)
     app.state.key_cache = KeyCache(database, settings.sdk_cache_ttl_ms)
+    app.sdk_fast_path = SdkFastPath(
+        app.state.key_cache, app.state.spec_cache, protobuf=settings.sdk_protobuf_specs
+    )
+    app.worker_header = settings.worker_header
     app.state.event_writer = EventWriter(database)
     app.state.pulse_runner = pulse_runner
     app.state.review_worker = review_worker
@@ -131,7 +168,7 @@ def create_app(
     app.router.routes.extend(_api_routes())
 
     @app.get("/health", include_in_schema=False)
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
     return app
@@ -158,5 +195,17 @@ def serve(
     ``on_started`` runs once the app's start-up is done and connections are accepted, so what
     it reports is true."""
     # log_config=None: uvicorn's loggers keep to the handler and format the CLI set up.
-    config = uvicorn.Config(app, log_level=log_level, log_config=None)
+    # httptools and uvloop (uvicorn's "auto" picks them when installed, as they are with
+    # uvicorn[standard]) parse and loop in C; named here so that a missing one fails loudly.
+    # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from any local
+    # peer; Lockgate reads it itself, from LOCKGATE_TRUSTED_PROXIES only (docs/operations.md
+    # §Behind a proxy). It also spares every request a middleware.
+    config = uvicorn.Config(
+        app,
+        log_level=log_level,
+        log_config=None,
+        http="httptools",
+        loop="uvloop",
+        proxy_headers=False,
+    )
     _Server(config, on_started).run(sockets=[listener])

@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from lockgate.errors import LockgateError
 from lockgate.kit.actor import Change
 from lockgate.kit.clock import SystemClock
 from lockgate.kit.db import Database
+from lockgate.kit.processes import Supervisor, default_worker_count
 from lockgate.kit.settings import Settings
 from lockgate.logs import configure_logging
 from lockgate.storage.migrations import current_revision, upgrade
@@ -54,30 +56,64 @@ def main() -> None:
 @main.command()
 @click.option("--host", default=None, help="Address to bind (default: LOCKGATE_HOST or 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port (default: LOCKGATE_PORT or 8000).")
-def serve(host: str | None, port: int | None) -> None:
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(0, 256),
+    help="Worker processes serving the port (default: LOCKGATE_WORKERS, else one per core).",
+)
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Start the server. A fresh data directory gets a company, a project and three keys.
 
     The port is bound first: a busy port ends the command with an error before anything is
-    created, and the keys and the address are printed once the server accepts connections."""
+    created, and the keys and the address are printed once the server accepts connections.
+    With several workers, this process binds, migrates and bootstraps once, and forks the
+    workers that serve the port (docs/operations.md §Several workers)."""
     # Imported here, not at the top, so that `keys` and `db` start without loading the web
     # stack (uvicorn, FastAPI and every route module).
     from lockgate import app
 
-    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    overrides = {
+        k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v is not None
+    }
     settings = _settings(**overrides)
     logger.info("settings: %s", settings.summary())
+    count = settings.workers or default_worker_count()
     listener = _listen(settings.host, settings.port)
     with listener:
         database = _database(settings)
 
-        def started() -> None:
-            _bootstrap(database, settings.owner_email)
+        def announce() -> None:
             bound_host, bound_port = listener.getsockname()[:2]
             address = f"[{bound_host}]" if ":" in bound_host else bound_host
             click.echo(f"Lockgate listening on http://{address}:{bound_port}", err=True)
 
-        served = app.create_app(settings, database=database)
-        app.serve(served, listener, settings.log_level, started)
+        # Migrated above, once: the app's start-up need not look again.
+        served = app.create_app(
+            settings.model_copy(update={"run_migrations_on_start": False}), database=database
+        )
+        if count == 1:
+
+            def started() -> None:
+                _bootstrap(database, settings.owner_email)
+                announce()
+
+            app.serve(served, listener, settings.log_level, started)
+            return
+        # The socket already queues connections: bootstrap before any worker answers one, so
+        # that a client never meets a server without its project.
+        _bootstrap(database, settings.owner_email)
+        logger.info("starting %d workers", count)
+        # No connection of this process may cross into the workers: each opens its own.
+        database.dispose()
+
+        def work(ready: Callable[[], None]) -> None:
+            database.engine.dispose(close=False)  # drop what was inherited, leave it open
+            app.serve(served, listener, settings.log_level, ready)
+
+        status = Supervisor(count, work).run(announce)
+        if status:
+            raise click.ClickException("a worker failed to start; see the log above")
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -33,6 +33,22 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address `lockgate serve` binds to.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port `lockgate serve` binds to.")
     log_level: LogLevel = Field(default="info", description="Log level of the server.")
+    workers: int = Field(
+        default=0,
+        ge=0,
+        le=256,
+        description=(
+            "Worker processes `lockgate serve` runs on its port (0: one per core; 1: the "
+            "process that binds the port serves alone)."
+        ),
+    )
+    worker_header: bool = Field(
+        default=False,
+        description=(
+            "Add to every response an `x-lockgate-worker` header naming the process id of the "
+            "worker that answered, to see requests spread over the workers (for debugging)."
+        ),
+    )
     rate_limit_per_10s: int = Field(
         default=100,
         ge=0,

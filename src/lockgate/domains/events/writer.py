@@ -80,7 +80,8 @@ class EventWriter:
                 ticket.done.set()
 
     def _store(self, group: list[_Ticket]) -> None:
-        with self._database.transaction(write=True) as session:
+        # Leaders of several worker processes queue in the kernel, not in SQLite's busy sleeps.
+        with self._database.writer_turn(), self._database.transaction(write=True) as session:
             store(session.connection(), [ticket.batch for ticket in group])
 
     @property

@@ -123,8 +123,11 @@ class Deliverer:
     def deliver_due(self) -> int:
         """Send what is due (outside any transaction); returns how many were delivered."""
         delivered = 0
+        claimed = self._claim()
+        if not claimed:  # the usual case: no client made (its TLS context costs milliseconds)
+            return 0
         with httpx.Client(timeout=SEND_TIMEOUT_S, transport=self._transport) as client:
-            for due in self._claim():
+            for due in claimed:
                 error = self._send(client, due)
                 self._record(due.id, error)
                 delivered += error is None
