@@ -4,6 +4,7 @@ route."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import anyio
@@ -48,7 +49,10 @@ def _call(app: Any, scope: Scope) -> Answer:
     async def run() -> None:
         await app(scope, receive, send)
 
-    anyio.run(run)
+    # A thread of its own: the suite's other fixtures may have left this thread marked as
+    # running an event loop (sniffio's thread state), which anyio.run refuses.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(anyio.run, run).result()
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return start["status"], list(start["headers"]), body
