@@ -13,14 +13,18 @@ from sqlalchemy import create_engine, text
 
 from lockgate.domains.warehouse.adapters import ChdbWarehouse, SqlAlchemyWarehouse, Warehouse
 from lockgate.domains.warehouse.dialects import DIALECTS
+from lockgate.kit.settings import Settings
 from tests.conftest import PG_SERVER_URL
 
 WAREHOUSES = ("duckdb", "postgresql", "clickhouse")
+CHDB_DIR = "chdb"
 
 
 @pytest.fixture(scope="session")
-def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("chdb")
+def chdb_path(base_settings: Settings) -> Path:
+    """chDB's one data directory of this process, inside the warehouse files directory so that
+    connections made through the Console API can name it too."""
+    return base_settings.resolved_warehouse_files_dir / CHDB_DIR
 
 
 def scratch_name() -> str:
@@ -49,9 +53,25 @@ def warehouse(request: pytest.FixtureRequest, tmp_path: Path, chdb_path: Path) -
 
 def drop_schema(adapter: Warehouse, kind: str, schema: str) -> None:
     if kind == "postgresql":
-        engine = create_engine(PG_SERVER_URL, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        engine.dispose()
+        drop_pg_schema(schema)
     elif kind == "clickhouse":
         adapter.run(f"DROP DATABASE IF EXISTS `{schema}`")
+
+
+def drop_pg_schema(schema: str) -> None:
+    engine = create_engine(PG_SERVER_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
+def pg_schemas(prefix: str) -> set[str]:
+    engine = create_engine(PG_SERVER_URL)
+    with engine.connect() as conn:
+        names = conn.execute(
+            text("SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE :p"),
+            {"p": f"{prefix}%"},
+        ).scalars()
+        found = set(names)
+    engine.dispose()
+    return found

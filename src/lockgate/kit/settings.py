@@ -161,6 +161,22 @@ class Settings(BaseSettings):
         ),
     )
 
+    warehouse_secret_key: SecretStr = Field(
+        default=SecretStr(""),
+        description=(
+            "Fernet key (32 url-safe base64 bytes) that encrypts warehouse connection "
+            "credentials at rest; empty: a key kept in <data_dir>/warehouse-secret.key, made "
+            "on first use. Servers sharing one database need the same key; never logged."
+        ),
+    )
+    warehouse_files_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Directory that the DuckDB files and the chDB data directory of warehouse "
+            "connections must lie in; unset: <data_dir>/warehouses."
+        ),
+    )
+
     auto_accept_invites: bool = Field(
         default=False,
         description=(
@@ -191,6 +207,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'lockgate.db').as_posix()}"
+
+    @property
+    def resolved_warehouse_files_dir(self) -> Path:
+        return self.warehouse_files_dir or self.data_dir / "warehouses"
 
     @property
     def is_sqlite(self) -> bool:

@@ -15,9 +15,9 @@ from typing import Final
 
 from lockgate.errors import InvalidInput
 
-# Staging names are generated (`<kind>_<experiment id>`): lower-case ASCII, at most 63
+# Staging names (`<kind>_<experiment id>`, the staging schema) are ASCII words of at most 63
 # characters, the shortest limit among the warehouses (PostgreSQL's).
-IDENTIFIER: Final = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+IDENTIFIER: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
 class UnsupportedInDialect(InvalidInput):
@@ -27,7 +27,7 @@ class UnsupportedInDialect(InvalidInput):
 def check_identifier(name: str) -> str:
     if not IDENTIFIER.fullmatch(name):
         raise InvalidInput.because(
-            f"{name!r} is not a valid warehouse name: lower-case letters, digits and "
+            f"{name!r} is not a valid warehouse name: letters, digits and "
             "underscores, starting with a letter or underscore, at most 63 characters."
         )
     return name
