@@ -32,13 +32,17 @@ def scratch_name() -> str:
 
 
 @pytest.fixture(params=WAREHOUSES)
-def warehouse(request: pytest.FixtureRequest, tmp_path: Path, chdb_path: Path) -> Iterator[Warehouse]:
+def warehouse(
+    request: pytest.FixtureRequest, tmp_path: Path, chdb_path: Path
+) -> Iterator[Warehouse]:
     """A connected warehouse whose staging schema is new and dropped afterwards."""
     schema = scratch_name()
     kind = request.param
     adapter: Warehouse
     if kind == "duckdb":
-        adapter = SqlAlchemyWarehouse(f"duckdb:///{tmp_path / 'w.duckdb'}", DIALECTS["duckdb"], schema)
+        adapter = SqlAlchemyWarehouse(
+            f"duckdb:///{tmp_path / 'w.duckdb'}", DIALECTS["duckdb"], schema
+        )
     elif kind == "postgresql":
         adapter = SqlAlchemyWarehouse(PG_SERVER_URL, DIALECTS["postgresql"], schema)
     else:

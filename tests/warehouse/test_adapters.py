@@ -62,7 +62,9 @@ def test_delete_where__from_a_day__keeps_earlier_days(warehouse: Warehouse) -> N
 
 
 @pytest.mark.parametrize("q", [0.0, 0.3, 0.5, 0.95, 1.0])
-def test_exact_percentile__random_values__equals_numpy_linear(warehouse: Warehouse, q: float) -> None:
+def test_exact_percentile__random_values__equals_numpy_linear(
+    warehouse: Warehouse, q: float
+) -> None:
     rng = np.random.default_rng(7)
     values = [float(v) for v in np.round(rng.lognormal(2, 1, 37), 4)]
     rows = [(f"u{i}", v, DAY) for i, v in enumerate(values)]
@@ -160,7 +162,7 @@ def test_connect__postgresql_wrong_port__precise_error() -> None:
     url = PG_SERVER_URL.replace(":5432", ":1")
     wh = SqlAlchemyWarehouse(url, DIALECTS["postgresql"], "whn_staging")
 
-    with pytest.raises(WarehouseError, match="could not connect:.*(refused|failed)"):
+    with pytest.raises(WarehouseError, match=r"could not connect:.*(refused|failed)"):
         wh.check()
 
 

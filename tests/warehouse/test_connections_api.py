@@ -18,7 +18,7 @@ from lockgate.domains.warehouse.service import scrub
 from lockgate.kit.db import Database
 from lockgate.kit.secretbox import KEY_FILE, SecretBox, load_key
 from lockgate.kit.settings import Settings
-from lockgate.storage.models import AuditLog, WarehouseConnection
+from lockgate.storage.models import WarehouseConnection
 from tests.contract.client import ContractClient
 from tests.warehouse.conftest import CHDB_DIR, drop_pg_schema, pg_schemas, scratch_name
 
@@ -78,7 +78,10 @@ def test_patch__duckdb_file__200_staging_schema_made_and_project_warehouse_nativ
     assert is_native(console) is True
     path = settings.resolved_warehouse_files_dir / "team.duckdb"
     with duckdb.connect(str(path), read_only=True) as conn:
-        names = {r[0] for r in conn.execute("SELECT schema_name FROM information_schema.schemata").fetchall()}
+        names = {
+            r[0]
+            for r in conn.execute("SELECT schema_name FROM information_schema.schemata").fetchall()
+        }
     assert schema in names
     row = stored(db)
     assert row is not None and row.kind == "duckdb"
@@ -233,7 +236,8 @@ def test_patch__body_over_the_limit__413_and_nothing_changed(
     padding = "x" * (settings.console_max_body_bytes + 1)
 
     response = console.patch(
-        URL, content=b'{"duckdb": {"path": "' + padding.encode() + b'"}}',
+        URL,
+        content=b'{"duckdb": {"path": "' + padding.encode() + b'"}}',
         headers={"content-type": "application/json"},
     )
 

@@ -11,6 +11,7 @@ written.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 from abc import ABC, abstractmethod
@@ -20,7 +21,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
 
-import chdb.session
 import orjson
 from sqlalchemy import create_engine
 from sqlalchemy.engine import URL, Connection, Engine
@@ -196,10 +196,8 @@ class SqlAlchemyWarehouse(Warehouse):
 
     def close(self) -> None:
         if self._conn is not None:
-            try:
+            with contextlib.suppress(SQLAlchemyError):  # a connection the server dropped
                 self._conn.close()
-            except SQLAlchemyError:
-                pass  # a connection the server already dropped
         if self._engine is not None:
             self._engine.dispose()
         self._conn = self._engine = self._dbapi = None
@@ -234,10 +232,8 @@ class SqlAlchemyWarehouse(Warehouse):
         return Rows(columns, rows)
 
     def _fail(self, conn: Connection, exc: DBAPIError) -> Any:
-        try:
+        with contextlib.suppress(SQLAlchemyError):  # gone: the next call reconnects
             conn.rollback()
-        except SQLAlchemyError:
-            pass  # the connection is gone; the next call reconnects
         orig = exc.orig if exc.orig is not None else exc
         if type(orig).__name__ in _CANCELLED:
             raise QueryCancelled("the query was cancelled") from None
@@ -257,12 +253,19 @@ class _ChdbServer:
 
     lock = threading.Lock()
     path: Path | None = None
-    session: chdb.session.Session | None = None
+    session: Any = None
 
     @classmethod
-    def open(cls, path: Path) -> chdb.session.Session:
+    def open(cls, path: Path) -> Any:
         with cls.lock:
             if cls.session is None:
+                try:
+                    # Imported on first use: chDB is an optional extra and slow to import.
+                    import chdb.session
+                except ImportError:
+                    raise WarehouseError(
+                        "chDB is not installed (pip install 'lockgate[warehouse]')"
+                    ) from None
                 path.mkdir(parents=True, exist_ok=True)
                 cls.session = chdb.session.Session(str(path))
                 cls.path = path
@@ -294,7 +297,7 @@ class ChdbWarehouse(Warehouse):
     def __init__(self, path: Path, dialect: SqlDialect | None = None, *, staging_schema: str):
         super().__init__(dialect or DIALECTS["clickhouse"], staging_schema)
         self._path = path
-        self._session: chdb.session.Session | None = None
+        self._session: Any = None
 
     def connect(self) -> None:
         if self._session is None:

@@ -27,9 +27,7 @@ class Databricks(_Part):
 class Snowflake(_Part):
     account_name: str | None = Field(None, alias="accountName", max_length=2_000)
     service_user_name: str | None = Field(None, alias="serviceUserName", max_length=2_000)
-    service_user_password: str | None = Field(
-        None, alias="serviceUserPassword", max_length=20_000
-    )
+    service_user_password: str | None = Field(None, alias="serviceUserPassword", max_length=20_000)
     private_key: str | None = Field(None, alias="privateKey", max_length=20_000)
     key_pass_phrase: str | None = Field(None, alias="keyPassPhrase", max_length=20_000)
     staging_database_name: str | None = Field(None, alias="stagingDatabaseName", max_length=2_000)

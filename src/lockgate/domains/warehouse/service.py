@@ -39,8 +39,7 @@ def _named_kind(body: WhConnectionUpdate) -> tuple[Kind, dict[str, Any]]:
     named = [name for name in KINDS if getattr(body, name) is not None]
     if len(named) != 1:
         raise InvalidInput.because(
-            f"Name exactly one warehouse ({', '.join(KINDS)}); this request names "
-            f"{len(named)}."
+            f"Name exactly one warehouse ({', '.join(KINDS)}); this request names {len(named)}."
         )
     part = getattr(body, named[0])
     return KINDS[named[0]], part.model_dump(by_alias=True, exclude_unset=True)
@@ -134,9 +133,7 @@ def is_warehouse_native(session: Session, project_id: str) -> bool:
     return repository.exists(session, project_id)
 
 
-def open_warehouse(
-    session: Session, project_id: str, box: SecretBox, files_dir: Path
-) -> Warehouse:
+def open_warehouse(session: Session, project_id: str, box: SecretBox, files_dir: Path) -> Warehouse:
     """An adapter (not yet connected) over the project's stored connection."""
     row = repository.get(session, project_id)
     if row is None:
