@@ -12,14 +12,17 @@ from typing import Any
 import duckdb
 import pytest
 from cryptography.fernet import Fernet
+from fastapi import FastAPI
 from sqlalchemy import select
 
+from lockgate.domains.projects.service import Bootstrap
 from lockgate.domains.warehouse.service import scrub
 from lockgate.kit.db import Database
 from lockgate.kit.secretbox import KEY_FILE, SecretBox, load_key
 from lockgate.kit.settings import Settings
 from lockgate.storage.models import WarehouseConnection
 from tests.contract.client import ContractClient
+from tests.users.support import acting_as
 from tests.warehouse.conftest import CHDB_DIR, drop_pg_schema, pg_schemas, scratch_name
 
 URL = "/console/v1/wh_connections"
@@ -249,6 +252,17 @@ def test_patch__no_key__401_and_nothing_changed(anonymous: ContractClient, db: D
     response = anonymous.patch(URL, json={"duckdb": {"path": "a.duckdb", "stagingSchema": "s"}})
 
     assert response.status_code == 401
+    assert stored(db) is None
+
+
+def test_patch__member_without_whn_connection__403_and_nothing_changed(
+    app: FastAPI, db: Database, project: Bootstrap
+) -> None:
+    with acting_as(app, db, project, "member@example.com", "Member") as member:
+        response = member.patch(URL, json={"duckdb": {"path": "a.duckdb", "stagingSchema": "s"}})
+
+    assert response.status_code == 403
+    assert "Missing permission: whn_connection" in response.json()["message"]
     assert stored(db) is None
 
 
