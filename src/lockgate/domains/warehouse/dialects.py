@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Final
 
-from lockgate.errors import InvalidInput
+from lockgate.errors import INVALID_REQUEST, InvalidInput
 
 # Staging names (`<kind>_<experiment id>`, the staging schema) are ASCII words of at most 63
 # characters, the shortest limit among the warehouses (PostgreSQL's).
@@ -22,6 +22,9 @@ IDENTIFIER: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 class UnsupportedInDialect(InvalidInput):
     """The warehouse has no exact form of what was asked (an exact percentile on Trino)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"{INVALID_REQUEST} {problem}")
 
 
 def check_identifier(name: str) -> str:
@@ -179,7 +182,7 @@ class BigQuery(SqlDialect):
     string_type = "STRING"
 
     def exact_percentile(self, expr: str, q: float) -> str:
-        raise UnsupportedInDialect.because(
+        raise UnsupportedInDialect(
             "BigQuery has no exact percentile aggregate (only the analytic PERCENTILE_CONT)."
         )
 
@@ -213,7 +216,7 @@ class Trino(SqlDialect):
         return [self.drop_table(qualified), f"CREATE TABLE {qualified} AS {select_sql}"]
 
     def exact_percentile(self, expr: str, q: float) -> str:
-        raise UnsupportedInDialect.because(
+        raise UnsupportedInDialect(
             "Trino has no exact percentile (approx_percentile only)."
         )
 
