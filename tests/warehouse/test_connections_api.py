@@ -16,7 +16,8 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from lockgate.domains.projects.service import Bootstrap
-from lockgate.domains.warehouse.service import scrub
+from lockgate.domains.warehouse.service import open_warehouse, scrub
+from lockgate.errors import NotFound
 from lockgate.kit.db import Database
 from lockgate.kit.secretbox import KEY_FILE, SecretBox, load_key
 from lockgate.kit.settings import Settings
@@ -47,6 +48,12 @@ def postgresql(schema: str, **fields: Any) -> dict[str, Any]:
         "stagingSchema": schema,
     }
     return {"postgresql": {**body, **fields}}
+
+
+def project_id(db: Database) -> str:
+    row = stored(db)
+    assert row is not None
+    return row.project_id
 
 
 def stored(db: Database) -> WarehouseConnection | None:
@@ -264,6 +271,34 @@ def test_patch__member_without_whn_connection__403_and_nothing_changed(
     assert response.status_code == 403
     assert "Missing permission: whn_connection" in response.json()["message"]
     assert stored(db) is None
+
+
+def test_open_warehouse__stored_postgresql__credentials_round_trip_and_query_runs(
+    console: ContractClient, settings: Settings, db: Database, pg_schema: str
+) -> None:
+    assert console.patch(URL, json=postgresql(pg_schema)).status_code == 200
+
+    with db.transaction() as session:
+        adapter = open_warehouse(
+            session, project_id(db), box(settings), settings.resolved_warehouse_files_dir
+        )
+    with adapter:
+        adapter.replace_table_as("t", "SELECT 41 + 1 AS answer")
+        assert adapter.fetch(f"SELECT answer FROM {adapter.staging('t')}").rows == [(42,)]
+    assert adapter.staging_schema == pg_schema
+
+
+def test_open_warehouse__no_connection__404(db: Database, settings: Settings) -> None:
+    with db.transaction() as session, pytest.raises(NotFound):
+        open_warehouse(session, "nope", box(settings), settings.resolved_warehouse_files_dir)
+
+
+def test_settings__warehouse_key__malformed_refused_and_never_shown() -> None:
+    key = Fernet.generate_key().decode()
+    assert key not in Settings(warehouse_secret_key=key).summary()
+    with pytest.raises(ValueError, match="must be a Fernet key") as raised:
+        Settings(warehouse_secret_key="hunter2-not-a-key")
+    assert "hunter2" not in str(raised.value)
 
 
 def test_scrub__replaces_every_credential_longest_first() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Literal
 
@@ -17,7 +18,10 @@ LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 class Settings(BaseSettings):
     """Every setting Lockgate reads. Each field is documented in the README (a test checks)."""
 
-    model_config = SettingsConfigDict(env_prefix="LOCKGATE_", frozen=True, extra="ignore")
+    # A refused value is not echoed: it may be a password or a key.
+    model_config = SettingsConfigDict(
+        env_prefix="LOCKGATE_", frozen=True, extra="ignore", hide_input_in_errors=True
+    )
 
     data_dir: Path = Field(
         default=Path("./lockgate-data"),
@@ -195,6 +199,19 @@ class Settings(BaseSettings):
             "(its one-time sign-in password is printed once)."
         ),
     )
+
+    @field_validator("warehouse_secret_key")
+    @classmethod
+    def _warehouse_key_parses(cls, value: SecretStr) -> SecretStr:
+        raw = value.get_secret_value()
+        if raw:
+            try:
+                ok = len(base64.urlsafe_b64decode(raw.encode())) == 32
+            except ValueError:
+                ok = False
+            if not ok:  # the value itself is never echoed
+                raise ValueError("must be a Fernet key: 32 bytes in url-safe base64")
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

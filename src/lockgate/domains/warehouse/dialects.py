@@ -216,9 +216,7 @@ class Trino(SqlDialect):
         return [self.drop_table(qualified), f"CREATE TABLE {qualified} AS {select_sql}"]
 
     def exact_percentile(self, expr: str, q: float) -> str:
-        raise UnsupportedInDialect(
-            "Trino has no exact percentile (approx_percentile only)."
-        )
+        raise UnsupportedInDialect("Trino has no exact percentile (approx_percentile only).")
 
     def days_between(self, start: str, end: str) -> str:
         return f"date_diff('day', CAST({start} AS DATE), CAST({end} AS DATE))"
