@@ -16,6 +16,7 @@ from lockgate.domains.warehouse.adapters import (
 )
 from lockgate.domains.warehouse.dialects import DIALECTS
 from tests.conftest import PG_SERVER_URL
+from tests.warehouse.test_dialects import statements
 
 DAY = dt.date(2026, 3, 1)
 
@@ -102,6 +103,47 @@ def test_group_by_hook__sums_per_unit(warehouse: Warehouse) -> None:
     ).rows
 
     assert [(str(u), float(t)) for u, t in got] == [("u1", 5.5), ("u2", 2.0), ("u3", 8.0)]
+
+
+def test_golden_statements__run_in_the_real_warehouse__expected_sums(
+    warehouse: Warehouse,
+) -> None:
+    """The statements of tests/warehouse/golden run as written, not only parse."""
+    d = warehouse.dialect
+    ts = "toDateTime" if d.name == "clickhouse" else "TIMESTAMP"
+    float_type = "Float64" if d.name == "clickhouse" else "DOUBLE PRECISION"
+
+    def row(unit: str, value: float, exposed: str, event: str, day: str) -> str:
+        stamp = (lambda t: f"{ts}('{t}')") if ts == "toDateTime" else (lambda t: f"{ts} '{t}'")
+        return (
+            f"SELECT {d.cast_string(repr(unit))} AS unit, {d.cast_string(repr('test'))} AS grp, "
+            f"CAST({value!r} AS {float_type}) AS value, {stamp(exposed)} AS exposed_at, "
+            f"{stamp(event)} AS event_at, {d.date_literal(dt.date.fromisoformat(day))} AS ds"
+        )
+
+    warehouse.replace_table_as(
+        "unit_days",
+        " UNION ALL ".join(
+            [
+                row("u1", 1.0, "2026-03-01 23:00:00", "2026-03-02 01:00:00", "2026-03-02"),
+                row("u1", 2.0, "2026-03-01 23:00:00", "2026-03-03 01:00:00", "2026-03-03"),
+                row("u2", 5.0, "2026-03-01 10:00:00", "2026-03-20 10:00:00", "2026-03-20"),
+            ]
+        ),
+    )
+    create_schema, select, *replace, delete, drop = statements(d, warehouse.staging_schema)
+    warehouse.run(create_schema)
+
+    got = warehouse.fetch(select + " ORDER BY 1").rows
+
+    assert [(str(u), str(g), float(t), int(n), ds) for u, g, t, _p, n, ds in got] == [
+        ("u1", "test", 3.0, 2, dt.date(2026, 3, 3))
+    ]
+    for statement in replace:
+        warehouse.run(statement)
+    warehouse.run(delete)
+    assert warehouse.fetch(f"SELECT unit FROM {warehouse.staging('results_daily')}").rows == []
+    warehouse.run(drop)
 
 
 def test_fetch__more_rows_than_allowed__error_not_truncation(warehouse: Warehouse) -> None:

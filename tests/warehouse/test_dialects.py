@@ -4,6 +4,7 @@ that warehouse's own SQL dialect (sqlglot), including the warehouses that only c
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 import sqlglot
@@ -21,27 +22,30 @@ SQLGLOT_NAMES = {"postgresql": "postgres"}
 NO_EXACT_PERCENTILE = {"bigquery", "trino"}
 
 
-def statements(d: SqlDialect) -> list[str]:
-    """One statement of each kind the pipeline needs, built from the hooks alone."""
-    source = d.qualified("staging", "unit_days")
-    target = d.qualified("staging", "results_daily")
+def statements(d: SqlDialect, schema: str = "staging") -> list[str]:
+    """One statement of each kind the pipeline needs, built from the hooks alone, over
+    ``<schema>.unit_days(unit, grp, value, exposed_at, event_at, ds)``."""
+    source = d.qualified(schema, "unit_days")
+    target = d.qualified(schema, "results_daily")
     percentile = (
         "NULL" if d.name in NO_EXACT_PERCENTILE else d.exact_percentile(d.quote("value"), 0.95)
     )
     select = (
         f"SELECT {d.quote('unit')}, {d.cast_string(d.quote('grp'))} AS grp, "
         f"SUM({d.quote('value')}) AS total, {percentile} AS p95, "
-        f"MAX({d.days_between(d.quote('exposed_at'), d.quote('event_at'))}) AS days "
+        f"MAX({d.days_between(d.quote('exposed_at'), d.quote('event_at'))}) AS days, "
+        # ClickHouse reads select aliases in WHERE: an alias never reuses a source column name.
+        f"MAX({d.quote('ds')}) AS last_ds "
         f"FROM {source} "
         f"WHERE {d.quote('event_at')} < {d.add_days(d.quote('exposed_at'), 7)} "
         f"AND {d.quote('ds')} >= {d.date_literal(dt.date(2026, 3, 1))} "
         f"{d.group_by([d.quote('unit'), d.cast_string(d.quote('grp'))])}"
     )
     return [
-        d.create_schema("staging"),
+        d.create_schema(schema),
         select,
         *d.replace_table_as(target, select),
-        d.delete_where(target, f"{d.quote('ds')} >= {d.date_literal(dt.date(2026, 3, 2))}"),
+        d.delete_where(target, f"{d.quote('last_ds')} >= {d.date_literal(dt.date(2026, 3, 2))}"),
         d.drop_table(target),
     ]
 
@@ -91,3 +95,15 @@ def test_quote__each_warehouse_its_quote_character() -> None:
     assert DIALECTS["postgresql"].quote("t") == '"t"'
     assert DIALECTS["bigquery"].quote("t") == "`t`"
     assert DIALECTS["clickhouse"].qualified("s", "t") == "`s`.`t`"
+
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+@pytest.mark.parametrize("name", sorted(DIALECTS))
+def test_hooks__every_statement__equals_the_golden_file(name: str) -> None:
+    """A change to a hook changes what runs in every team's warehouse: the golden files
+    (tests/warehouse/golden/<warehouse>.sql) are rewritten only on purpose, after reading."""
+    expected = (GOLDEN / f"{name}.sql").read_text()
+
+    assert ";\n\n".join(statements(DIALECTS[name])) + ";\n" == expected
