@@ -273,6 +273,22 @@ def test_patch__member_without_whn_connection__403_and_nothing_changed(
     assert stored(db) is None
 
 
+def test_patch__credentials_sealed_under_another_key__settings_kept_credentials_resent(
+    console: ContractClient, settings: Settings, db: Database, pg_schema: str
+) -> None:
+    assert console.patch(URL, json=postgresql(pg_schema)).status_code == 200
+    with db.transaction() as session:
+        row = session.scalars(select(WarehouseConnection)).one()
+        row.secrets = SecretBox(Fernet.generate_key()).seal({"password": "lost"})
+
+    response = console.patch(URL, json={"postgresql": {"password": "resent-password"}})
+
+    assert response.status_code == 200, response.text
+    after = stored(db)
+    assert after is not None and after.settings["stagingSchema"] == pg_schema
+    assert box(settings).open(after.secrets) == {"password": "resent-password"}
+
+
 def test_open_warehouse__stored_postgresql__credentials_round_trip_and_query_runs(
     console: ContractClient, settings: Settings, db: Database, pg_schema: str
 ) -> None:

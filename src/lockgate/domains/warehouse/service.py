@@ -17,7 +17,7 @@ from lockgate.domains.warehouse.kinds import KINDS, NOT_YET, Kind
 from lockgate.domains.warehouse.schemas import WhConnectionUpdate
 from lockgate.errors import InvalidInput, NotFound
 from lockgate.kit.actor import Actor
-from lockgate.kit.secretbox import SecretBox
+from lockgate.kit.secretbox import SecretBox, SecretBoxError
 from lockgate.storage.models import WarehouseConnection
 
 HIDDEN = "(hidden)"
@@ -68,7 +68,12 @@ def update(
     row = repository.get(session, project_id, lock=True)
     values: dict[str, Any] = {}
     if row is not None and row.kind == kind.name:
-        values = {**row.settings, **box.open(row.secrets)}
+        try:
+            values = {**row.settings, **box.open(row.secrets)}
+        except SecretBoxError:
+            # Sealed under another key: the credentials are lost, the settings are not; the
+            # body must send the credentials again (docs/operations.md §Warehouse credentials).
+            values = dict(row.settings)
     before = None if row is None else _shown(KINDS[row.kind], {**row.settings, "kind": row.kind})
     for name, value in sent.items():
         if value is None:
