@@ -110,11 +110,13 @@ def test_golden_statements__run_in_the_real_warehouse__expected_sums(
 ) -> None:
     """The statements of tests/warehouse/golden run as written, not only parse."""
     d = warehouse.dialect
-    ts = "toDateTime" if d.name == "clickhouse" else "TIMESTAMP"
-    float_type = "Float64" if d.name == "clickhouse" else "DOUBLE PRECISION"
+    clickhouse = d.name == "clickhouse"
+    float_type = "Float64" if clickhouse else "DOUBLE PRECISION"
+
+    def stamp(text: str) -> str:
+        return f"toDateTime('{text}')" if clickhouse else f"TIMESTAMP '{text}'"
 
     def row(unit: str, value: float, exposed: str, event: str, day: str) -> str:
-        stamp = (lambda t: f"{ts}('{t}')") if ts == "toDateTime" else (lambda t: f"{ts} '{t}'")
         return (
             f"SELECT {d.cast_string(repr(unit))} AS unit, {d.cast_string(repr('test'))} AS grp, "
             f"CAST({value!r} AS {float_type}) AS value, {stamp(exposed)} AS exposed_at, "
