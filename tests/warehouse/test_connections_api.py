@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from lockgate.domains.projects.service import Bootstrap
+from lockgate.domains.warehouse.adapters import ChdbWarehouse
 from lockgate.domains.warehouse.service import open_warehouse, scrub
 from lockgate.errors import NotFound
 from lockgate.kit.db import Database
@@ -151,6 +152,19 @@ def test_patch__clickhouse_through_chdb__200(
     assert response.status_code == 200, response.text
     row = stored(db)
     assert row is not None and row.kind == "clickhouse"
+
+
+def test_patch__clickhouse_other_data_directory__400_one_per_process(
+    console: ContractClient, db: Database, chdb_path: Path
+) -> None:
+    ChdbWarehouse(chdb_path, staging_schema="default").connect()  # this process's chDB
+    body = {"clickhouse": {"path": "elsewhere", "stagingDatabase": scratch_name()}}
+
+    response = console.patch(URL, json=body)
+
+    assert response.status_code == 400
+    assert "chDB runs one data directory per process" in response.json()["message"]
+    assert stored(db) is None
 
 
 def test_patch__warehouse_unreachable__400_says_why_and_nothing_stored(
