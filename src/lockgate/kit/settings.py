@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Literal
 
@@ -17,7 +18,10 @@ LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 class Settings(BaseSettings):
     """Every setting Lockgate reads. Each field is documented in the README (a test checks)."""
 
-    model_config = SettingsConfigDict(env_prefix="LOCKGATE_", frozen=True, extra="ignore")
+    # A refused value is not echoed: it may be a password or a key.
+    model_config = SettingsConfigDict(
+        env_prefix="LOCKGATE_", frozen=True, extra="ignore", hide_input_in_errors=True
+    )
 
     data_dir: Path = Field(
         default=Path("./lockgate-data"),
@@ -184,6 +188,22 @@ class Settings(BaseSettings):
         ),
     )
 
+    warehouse_secret_key: SecretStr = Field(
+        default=SecretStr(""),
+        description=(
+            "Fernet key (32 url-safe base64 bytes) that encrypts warehouse connection "
+            "credentials at rest; empty: a key kept in <data_dir>/warehouse-secret.key, made "
+            "on first use. Servers sharing one database need the same key; never logged."
+        ),
+    )
+    warehouse_files_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Directory that the DuckDB files and the chDB data directory of warehouse "
+            "connections must lie in; unset: <data_dir>/warehouses."
+        ),
+    )
+
     auto_accept_invites: bool = Field(
         default=False,
         description=(
@@ -203,6 +223,19 @@ class Settings(BaseSettings):
         ),
     )
 
+    @field_validator("warehouse_secret_key")
+    @classmethod
+    def _warehouse_key_parses(cls, value: SecretStr) -> SecretStr:
+        raw = value.get_secret_value()
+        if raw:
+            try:
+                ok = len(base64.urlsafe_b64decode(raw.encode())) == 32
+            except ValueError:
+                ok = False
+            if not ok:  # the value itself is never echoed
+                raise ValueError("must be a Fernet key: 32 bytes in url-safe base64")
+        return value
+
     @field_validator("trusted_proxies")
     @classmethod
     def _proxies_parse(cls, value: str) -> str:
@@ -214,6 +247,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'lockgate.db').as_posix()}"
+
+    @property
+    def resolved_warehouse_files_dir(self) -> Path:
+        return self.warehouse_files_dir or self.data_dir / "warehouses"
 
     @property
     def is_sqlite(self) -> bool:

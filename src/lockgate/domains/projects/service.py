@@ -12,6 +12,7 @@ from lockgate.domains.keys import service as keys_service
 from lockgate.domains.projects import repository
 from lockgate.domains.users import service as users_service
 from lockgate.domains.users.permissions import OWNER
+from lockgate.domains.warehouse import service as warehouse_service
 from lockgate.errors import NotFound
 from lockgate.kit.actor import Actor, Change
 from lockgate.kit.ids import random_id
@@ -126,11 +127,11 @@ def project_dto(project: Project) -> dict[str, Any]:
     return {"id": project.id, "name": project.name}
 
 
-def company_dto(company: Company) -> dict[str, Any]:
+def company_dto(company: Company, *, warehouse_native: bool = False) -> dict[str, Any]:
     return {
         "companyID": company.id,
         "companyName": company.name,
-        "isWarehouseNative": False,
+        "isWarehouseNative": warehouse_native,
         "orgID": None,
         "orgName": None,
     }
@@ -148,4 +149,6 @@ def read_company(session: Session, project_id: str) -> dict[str, Any]:
     company = repository.get_company(session, project.company_id) if project else None
     if company is None:
         raise NotFound()
-    return company_dto(company)
+    # A project is warehouse native once it has a warehouse connection (docs/warehouse.md).
+    native = warehouse_service.is_warehouse_native(session, project_id)
+    return company_dto(company, warehouse_native=native)

@@ -147,6 +147,7 @@ REQUIRED: Final[dict[tuple[str, str], str]] = {
     ("POST", "/settings/roles"): PROJECT_ADMIN,
     ("POST", "/settings/teams"): PROJECT_ADMIN,
     ("POST", "/tags"): "create_configs",
+    ("PATCH", "/wh_connections"): "whn_connection",
     ("DELETE", "/tags/{id}"): "edit_or_delete_configs",
     ("PATCH", "/tags/{id}"): "edit_or_delete_configs",
     ("PATCH", "/target_app"): "edit_or_delete_configs",

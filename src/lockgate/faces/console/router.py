@@ -26,6 +26,7 @@ from lockgate.faces.console.routes.tags import router as tags_router
 from lockgate.faces.console.routes.targetapps import router as targetapps_router
 from lockgate.faces.console.routes.unit_id_types import router as unit_id_types_router
 from lockgate.faces.console.routes.users import router as users_router
+from lockgate.faces.console.routes.warehouse import router as warehouse_router
 
 PREFIX = "/console/v1"
 
@@ -54,6 +55,7 @@ def console_router() -> APIRouter:
         param_stores_router,
         reviews_router,
         events_router,
+        warehouse_router,
         # Last: routers with literal /metrics/... paths (metric sources) must come before it.
         metrics_router,
     ):

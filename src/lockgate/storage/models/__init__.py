@@ -42,6 +42,7 @@ from lockgate.storage.models.pulse import (
     PulseStateValue,
 )
 from lockgate.storage.models.reviews import OutboxDelivery, Review, ReviewSettings
+from lockgate.storage.models.warehouse import WarehouseConnection
 
 __all__ = [
     "ApiKey",
@@ -84,6 +85,7 @@ __all__ = [
     "UnitIdType",
     "User",
     "UserInvite",
+    "WarehouseConnection",
     "events_incoming",
     "exposures_incoming",
 ]

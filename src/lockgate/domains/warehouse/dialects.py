@@ -1,0 +1,240 @@
+"""The SQL that differs between warehouses, one hook per difference (docs/warehouse.md).
+
+Generated SQL is written once; wherever warehouses disagree (exact percentiles, date arithmetic,
+``GROUP BY ALL``, replacing a table, identifier quoting) it calls a hook of the warehouse's
+``SqlDialect``. Hooks take SQL expressions as text and return text; names and numbers are
+checked here, so no value from a request reaches SQL unchecked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from typing import Final
+
+from lockgate.errors import INVALID_REQUEST, InvalidInput
+
+# Staging names (`<kind>_<experiment id>`, the staging schema) are ASCII words of at most 63
+# characters, the shortest limit among the warehouses (PostgreSQL's).
+IDENTIFIER: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+class UnsupportedInDialect(InvalidInput):
+    """The warehouse has no exact form of what was asked (an exact percentile on Trino)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"{INVALID_REQUEST} {problem}")
+
+
+def check_identifier(name: str) -> str:
+    if not IDENTIFIER.fullmatch(name):
+        raise InvalidInput.because(
+            f"{name!r} is not a valid warehouse name: letters, digits and "
+            "underscores, starting with a letter or underscore, at most 63 characters."
+        )
+    return name
+
+
+def _fraction(q: float) -> str:
+    if isinstance(q, bool) or not 0.0 <= float(q) <= 1.0:
+        raise InvalidInput.because(f"A percentile must be between 0 and 1, not {q!r}.")
+    return repr(float(q))
+
+
+def _days(n: int) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or abs(n) > 100_000:
+        raise InvalidInput.because(f"A day count must be an integer within 100000, not {n!r}.")
+    return n
+
+
+class SqlDialect:
+    """ANSI-flavoured defaults; each warehouse overrides what it spells differently."""
+
+    name: str = "ansi"
+    quote_char: str = '"'
+    supports_group_by_all: bool = False
+    string_type: str = "VARCHAR"
+
+    def quote(self, name: str) -> str:
+        return f"{self.quote_char}{check_identifier(name)}{self.quote_char}"
+
+    def qualified(self, schema: str, table: str) -> str:
+        return f"{self.quote(schema)}.{self.quote(table)}"
+
+    def create_schema(self, schema: str) -> str:
+        return f"CREATE SCHEMA IF NOT EXISTS {self.quote(schema)}"
+
+    def drop_table(self, qualified: str) -> str:
+        return f"DROP TABLE IF EXISTS {qualified}"
+
+    def replace_table_as(self, qualified: str, select_sql: str) -> list[str]:
+        """The statements that make ``qualified`` hold the rows of ``select_sql``, run in
+        order in one transaction where the warehouse has them."""
+        return [f"CREATE OR REPLACE TABLE {qualified} AS {select_sql}"]
+
+    def delete_where(self, qualified: str, condition_sql: str) -> str:
+        return f"DELETE FROM {qualified} WHERE {condition_sql}"
+
+    def exact_percentile(self, expr: str, q: float) -> str:
+        """The exact percentile of ``expr`` with linear interpolation between the closest
+        ranks (``PERCENTILE_CONT``), as an aggregate."""
+        return f"PERCENTILE_CONT({_fraction(q)}) WITHIN GROUP (ORDER BY {expr})"
+
+    def date_literal(self, day: dt.date) -> str:
+        return f"DATE '{day.isoformat()}'"
+
+    def days_between(self, start: str, end: str) -> str:
+        """Calendar days from ``start``'s date to ``end``'s date (both cast to DATE first, so
+        23:00 to 01:00 the next day is one day)."""
+        return f"DATEDIFF(day, CAST({start} AS DATE), CAST({end} AS DATE))"
+
+    def add_days(self, timestamp: str, n: int) -> str:
+        return f"DATEADD(day, {_days(n)}, {timestamp})"
+
+    def group_by(self, columns: Sequence[str]) -> str:
+        """``GROUP BY ALL`` where the warehouse has it, else the explicit list of the
+        non-aggregated ``columns`` (expressions, in select order)."""
+        if self.supports_group_by_all:
+            return "GROUP BY ALL"
+        return "GROUP BY " + ", ".join(columns)
+
+    def cast_string(self, expr: str) -> str:
+        return f"CAST({expr} AS {self.string_type})"
+
+
+class DuckDB(SqlDialect):
+    name = "duckdb"
+    supports_group_by_all = True
+
+    def exact_percentile(self, expr: str, q: float) -> str:
+        return f"quantile_cont({expr}, {_fraction(q)})"
+
+    def days_between(self, start: str, end: str) -> str:
+        return f"date_diff('day', CAST({start} AS DATE), CAST({end} AS DATE))"
+
+    def add_days(self, timestamp: str, n: int) -> str:
+        return f"({timestamp} + INTERVAL {_days(n)} DAY)"
+
+
+class PostgreSQL(SqlDialect):
+    name = "postgresql"
+
+    def replace_table_as(self, qualified: str, select_sql: str) -> list[str]:
+        return [self.drop_table(qualified), f"CREATE TABLE {qualified} AS {select_sql}"]
+
+    def days_between(self, start: str, end: str) -> str:
+        return f"(CAST({end} AS DATE) - CAST({start} AS DATE))"
+
+    def add_days(self, timestamp: str, n: int) -> str:
+        return f"({timestamp} + INTERVAL '{_days(n)} days')"
+
+
+class Redshift(PostgreSQL):
+    name = "redshift"
+
+    def days_between(self, start: str, end: str) -> str:
+        return SqlDialect.days_between(self, start, end)
+
+    def add_days(self, timestamp: str, n: int) -> str:
+        return SqlDialect.add_days(self, timestamp, n)
+
+
+class ClickHouse(SqlDialect):
+    name = "clickhouse"
+    quote_char = "`"
+    supports_group_by_all = True
+    string_type = "String"
+
+    def create_schema(self, schema: str) -> str:
+        return f"CREATE DATABASE IF NOT EXISTS {self.quote(schema)}"
+
+    def replace_table_as(self, qualified: str, select_sql: str) -> list[str]:
+        return [
+            f"CREATE OR REPLACE TABLE {qualified} ENGINE = MergeTree ORDER BY tuple() "
+            f"AS {select_sql}"
+        ]
+
+    def exact_percentile(self, expr: str, q: float) -> str:
+        # quantileExact picks a sample value; the Inclusive form interpolates as
+        # PERCENTILE_CONT does.
+        return f"quantileExactInclusive({_fraction(q)})({expr})"
+
+    def date_literal(self, day: dt.date) -> str:
+        return f"toDate('{day.isoformat()}')"
+
+    def days_between(self, start: str, end: str) -> str:
+        return f"dateDiff('day', toDate({start}), toDate({end}))"
+
+    def add_days(self, timestamp: str, n: int) -> str:
+        return f"({timestamp} + INTERVAL {_days(n)} DAY)"
+
+
+class Snowflake(SqlDialect):
+    name = "snowflake"
+    supports_group_by_all = True
+
+
+class BigQuery(SqlDialect):
+    name = "bigquery"
+    quote_char = "`"
+    supports_group_by_all = True
+    string_type = "STRING"
+
+    def exact_percentile(self, expr: str, q: float) -> str:
+        raise UnsupportedInDialect(
+            "BigQuery has no exact percentile aggregate (only the analytic PERCENTILE_CONT)."
+        )
+
+    def days_between(self, start: str, end: str) -> str:
+        return f"DATE_DIFF(CAST({end} AS DATE), CAST({start} AS DATE), DAY)"
+
+    def add_days(self, timestamp: str, n: int) -> str:
+        return f"TIMESTAMP_ADD({timestamp}, INTERVAL {_days(n)} DAY)"
+
+
+class Databricks(SqlDialect):
+    name = "databricks"
+    quote_char = "`"
+    supports_group_by_all = True
+    string_type = "STRING"
+
+    def exact_percentile(self, expr: str, q: float) -> str:
+        return f"percentile({expr}, {_fraction(q)})"
+
+    def days_between(self, start: str, end: str) -> str:
+        return f"datediff(CAST({end} AS DATE), CAST({start} AS DATE))"
+
+    def add_days(self, timestamp: str, n: int) -> str:
+        return f"({timestamp} + INTERVAL {_days(n)} DAYS)"
+
+
+class Trino(SqlDialect):
+    name = "trino"
+
+    def replace_table_as(self, qualified: str, select_sql: str) -> list[str]:
+        return [self.drop_table(qualified), f"CREATE TABLE {qualified} AS {select_sql}"]
+
+    def exact_percentile(self, expr: str, q: float) -> str:
+        raise UnsupportedInDialect("Trino has no exact percentile (approx_percentile only).")
+
+    def days_between(self, start: str, end: str) -> str:
+        return f"date_diff('day', CAST({start} AS DATE), CAST({end} AS DATE))"
+
+    def add_days(self, timestamp: str, n: int) -> str:
+        return f"({timestamp} + INTERVAL '{_days(n)}' DAY)"
+
+
+DIALECTS: Final[dict[str, SqlDialect]] = {
+    d.name: d
+    for d in (
+        DuckDB(),
+        PostgreSQL(),
+        Redshift(),
+        ClickHouse(),
+        Snowflake(),
+        BigQuery(),
+        Databricks(),
+        Trino(),
+    )
+}
