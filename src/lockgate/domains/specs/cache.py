@@ -208,8 +208,9 @@ class SpecCache:
         and new ones for those that did (docs/compiling.md §Incremental compile)."""
         project = self._project(project_id)
         with project.lock, self._database.transaction(write=False) as session:
-            revision, time_ms = self.current_revision(session, project_id)
             snapshot = loader.load_snapshot(session, project_id, project.documents)
+            revision, time_ms = project.documents.revision, snapshot.time_ms
+            assert revision is not None
             client_apps = keys_repository.client_key_apps(session, project_id)
             compiler = project.compilers.get(scope.environments)
             if compiler is None:
