@@ -16,7 +16,7 @@ from lockgate.domains.keys import repository as keys_repository
 from lockgate.domains.projects.service import Bootstrap
 from lockgate.domains.specs import repository as loader
 from lockgate.domains.specs.cache import PayloadScope, SpecCache
-from lockgate.domains.specs.render import checksum_of, encode
+from lockgate.domains.specs.render import Encoder, checksum_of, encode
 from lockgate.domains.specs.scoping import scope_to_apps
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
@@ -96,7 +96,7 @@ def _reference(db: Database, project_id: str, scope: PayloadScope) -> tuple[byte
     v2 = scope_to_apps(v2, scope.target_apps, scope.target_app)
     if client_apps:
         v2["hashed_sdk_keys_to_app_ids"] = client_apps
-    checksum = checksum_of(encode(v2))
+    checksum = checksum_of(Encoder().body(v2, 2).units)
     return encode({**v2, "checksum": checksum}), encode({**render_v1(v2), "checksum": checksum})
 
 
