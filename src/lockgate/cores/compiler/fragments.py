@@ -182,8 +182,7 @@ class FragmentCompiler:
             and assembled.sections is sections
             and all(_condition_ids(gates[g]) == _condition_ids(last_gates[g]) for g in gates_moved)
             and all(
-                _condition_ids(configs[c]) == _condition_ids(last_configs[c])
-                for c in configs_moved
+                _condition_ids(configs[c]) == _condition_ids(last_configs[c]) for c in configs_moved
             )
         ):
             # Entities changed in place without touching their conditions: the same maps, with

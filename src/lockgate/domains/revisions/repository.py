@@ -12,7 +12,7 @@ from lockgate.storage.models import Project, SpecChange
 # than this reads the whole project again (docs/compiling.md §Incremental compile).
 FEED_WINDOW = 1024
 # The feed is pruned when the revision reaches a multiple of this.
-_PRUNE_EVERY = 256
+PRUNE_EVERY = 256
 
 
 def bump_spec_revision(
@@ -47,7 +47,7 @@ def bump_spec_revision(
             entity_id=entity_id,
         )
     )
-    if revision % _PRUNE_EVERY == 0:
+    if revision % PRUNE_EVERY == 0:
         session.execute(
             delete(SpecChange).where(
                 SpecChange.project_id == project_id, SpecChange.revision <= revision - FEED_WINDOW
