@@ -17,13 +17,13 @@ from lockgate.cores.compiler.snapshot import KeyScope
 from lockgate.cores.compiler.v1 import render_v1
 from lockgate.domains.keys import repository as keys_repository
 from lockgate.domains.projects.service import Bootstrap
-from lockgate.domains.specs import repository as loader
-from lockgate.domains.specs.cache import PayloadScope, SpecCache
 from lockgate.domains.revisions.repository import (
     FEED_WINDOW,
     PRUNE_EVERY,
     bump_spec_revision,
 )
+from lockgate.domains.specs import repository as loader
+from lockgate.domains.specs.cache import PayloadScope, SpecCache
 from lockgate.domains.specs.render import Encoder, checksum_of, crc32_combine, encode
 from lockgate.domains.specs.scoping import scope_to_apps
 from lockgate.kit.clock import ManualClock
