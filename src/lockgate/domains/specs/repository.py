@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from lockgate.cores.compiler.compiler import INLINE_ID_LIST_LIMIT
@@ -29,13 +29,15 @@ from lockgate.storage.models import (
 )
 
 ID_LIST_TYPES = ("id_list", "user_store_id_list")
+# (spec revision, spec time, company): the one query the SDK hot path makes, built once.
+_PROJECT = select(Project.spec_revision, Project.spec_updated_time, Project.company_id).where(
+    Project.id == bindparam("project_id")
+)
 
 
 def revision(session: Session, project_id: str) -> tuple[int, int] | None:
     """(spec revision, spec time) of a project: the one query the SDK hot path makes."""
-    row = session.execute(
-        select(Project.spec_revision, Project.spec_updated_time).where(Project.id == project_id)
-    ).first()
+    row = session.connection().execute(_PROJECT, {"project_id": project_id}).first()
     return None if row is None else (int(row[0]), int(row[1]))
 
 
@@ -55,6 +57,21 @@ _KINDS: dict[str, tuple[str, type[EntityMixin]]] = {
 _BATCH = 500
 
 RowKey = tuple[int, int, int]
+
+# The statements of a load through the change feed, built once: on a small project building
+# them costs more than running them.
+_CHANGES = select(SpecChange.entity_type, SpecChange.entity_id).where(
+    SpecChange.project_id == bindparam("project_id"), SpecChange.revision > bindparam("since")
+)
+_ROWS = {
+    model: select(
+        model.id, model.version, model.last_modified_time, model.created_time, model.document
+    ).where(
+        model.project_id == bindparam("project_id"),
+        model.id.in_(bindparam("ids", expanding=True)),
+    )
+    for _, model in _KINDS.values()
+}
 
 
 @dataclass
@@ -77,6 +94,7 @@ class KeptDocuments:
     epoch: tuple[str, ...] | None = None
     revision: int | None = None
     rows: dict[str, dict[str, tuple[RowKey, Any]]] = field(default_factory=dict)
+    documents: dict[str, list[Any]] = field(default_factory=dict)  # each kind's, in order
     read: int = 0  # documents the last load read from the database
     scanned: bool = False  # whether the last load read every row's key
 
@@ -132,9 +150,7 @@ def _changed(session: Session, project_id: str, since: int) -> dict[str | None, 
     change named no entity, so anything may have changed."""
     changed: dict[str | None, set[str]] = {}
     for entity_type, entity_id in session.connection().execute(
-        select(SpecChange.entity_type, SpecChange.entity_id).where(
-            SpecChange.project_id == project_id, SpecChange.revision > since
-        )
+        _CHANGES, {"project_id": project_id, "since": since}
     ):
         if entity_type is None or entity_id is None:
             return None
@@ -154,15 +170,10 @@ def _apply_changes(
     connection = session.connection()
     wanted = sorted(ids)
     fresh: dict[str, tuple[RowKey, Any]] = {}
+    statement = _ROWS[model]
     for start in range(0, len(wanted), _BATCH):
         result = connection.execute(
-            select(
-                model.id,
-                model.version,
-                model.last_modified_time,
-                model.created_time,
-                model.document,
-            ).where(model.project_id == project_id, model.id.in_(wanted[start : start + _BATCH]))
+            statement, {"project_id": project_id, "ids": wanted[start : start + _BATCH]}
         )
         for row_id, version, modified, created, document in result:
             fresh[row_id] = ((version, modified, created), document)
@@ -192,11 +203,11 @@ def load_snapshot(
     """The project's snapshot. With ``kept``, documents whose rows did not change since the
     last load through it are reused (the same objects) instead of read, and ``kept`` is
     updated."""
-    project = session.get(Project, project_id)
-    if project is None:
+    found = session.connection().execute(_PROJECT, {"project_id": project_id}).first()
+    if found is None:
         raise LookupError(project_id)
+    revision, spec_time, company_id = int(found[0]), int(found[1]), str(found[2])
     kept = kept if kept is not None else KeptDocuments()
-    revision = int(project.spec_revision)
     changed = None
     if kept.revision is not None and 0 <= revision - kept.revision <= FEED_WINDOW:
         changed = _changed(session, project_id, kept.revision)
@@ -216,7 +227,10 @@ def load_snapshot(
             rows, read = _apply_changes(session, model, project_id, rows, changed[entity_type])
         else:
             read = 0
-        kinds[name] = [document for _, document in rows.values()]
+        documents = kept.documents.get(name)
+        if documents is None or rows is not kept.rows.get(name):
+            documents = kept.documents[name] = [document for _, document in rows.values()]
+        kinds[name] = documents
         kept.rows[name] = rows
         kept.read += read
     kept.revision = revision
@@ -254,13 +268,13 @@ def load_snapshot(
             segment_id=segment["id"],
             count=count,
             version=int(segment.get("idListVersion") or segment.get("version") or 1),
-            modified_time=int(segment.get("lastModifiedTime") or project.spec_updated_time),
+            modified_time=int(segment.get("lastModifiedTime") or spec_time),
             inline_ids=inline,
         )
     return ProjectSnapshot(
         project_id=project_id,
-        company_id=project.company_id,
-        time_ms=project.spec_updated_time,
+        company_id=company_id,
+        time_ms=spec_time,
         gates=kinds["gates"],
         configs=kinds["configs"],
         segments=segments,
