@@ -86,10 +86,10 @@ class FragmentCompiler:
     def __init__(self, environments: tuple[str, ...] | None = None) -> None:
         self.scope = KeyScope(environments=environments)
         self._gates: dict[str, _Fragment] = {}
-        self._gate_sources: list[Mapping[str, Any]] | None = None
+        self._gate_sources: Sequence[Any] | None = None
         self._segments: dict[str, tuple[IdListInfo | None, _Fragment]] = {}
         self._configs: dict[str, _Fragment] = {}
-        self._config_sources: list[Mapping[str, Any]] | None = None
+        self._config_sources: Sequence[Any] | None = None
         self._holdouts: tuple[Mapping[str, Any], ...] = ()
         self._sections: _Sections | None = None
         self._assembled: _Assembled | None = None
@@ -97,8 +97,8 @@ class FragmentCompiler:
 
     @staticmethod
     def _update(
-        documents: list[Mapping[str, Any]],
-        last_documents: list[Mapping[str, Any]] | None,
+        documents: Sequence[Any],
+        last_documents: Sequence[Any] | None,
         last: dict[str, _Fragment],
         valid: bool,
         compiled: Callable[[Any], _Fragment],
