@@ -320,7 +320,16 @@ class Encoder:
         return crc32_combine(zlib.crc32(head), crc, length), length + len(head)
 
 
+# Units shorter than this are stored, not compressed: a deflate stream costs more to set up
+# than such a unit saves, and the small fields (with the spec time) change on every document.
+_STORE_BELOW = 1024
+
+
 def _deflate(data: bytes) -> bytes:
+    """``data`` as a run of deflate blocks ending on a byte boundary, not the last block."""
+    if len(data) < _STORE_BELOW:
+        # One stored block: header bits 000 padded to the byte, then LEN and its complement.
+        return struct.pack("<BHH", 0, len(data), len(data) ^ 0xFFFF) + data
     compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -15)
     return compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
 
