@@ -145,6 +145,7 @@ class _ProjectFragments:
     lock: threading.Lock = field(default_factory=threading.Lock)
     documents: loader.KeptDocuments = field(default_factory=loader.KeptDocuments)
     compilers: dict[tuple[str, ...] | None, FragmentCompiler] = field(default_factory=dict)
+    client_apps: dict[str, str] | None = None
 
 
 class SpecCache:
@@ -209,7 +210,11 @@ class SpecCache:
             snapshot = loader.load_snapshot(session, project_id, project.documents)
             revision, time_ms = project.documents.revision, snapshot.time_ms
             assert revision is not None
-            client_apps = keys_repository.client_key_apps(session, project_id)
+            # Client keys' apps change only with a change that names no entity, after which
+            # the load reads every key (docs/compiling.md §Incremental compile).
+            if project.client_apps is None or project.documents.scanned:
+                project.client_apps = keys_repository.client_key_apps(session, project_id)
+            client_apps = dict(project.client_apps)
             compiler = project.compilers.get(scope.environments)
             if compiler is None:
                 compiler = project.compilers[scope.environments] = FragmentCompiler(

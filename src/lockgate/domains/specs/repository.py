@@ -95,6 +95,7 @@ class KeptDocuments:
     revision: int | None = None
     rows: dict[str, dict[str, tuple[RowKey, Any]]] = field(default_factory=dict)
     documents: dict[str, list[Any]] = field(default_factory=dict)  # each kind's, in order
+    positions: dict[str, dict[str, int]] = field(default_factory=dict)  # index in documents
     read: int = 0  # documents the last load read from the database
     scanned: bool = False  # whether the last load read every row's key
 
@@ -164,9 +165,9 @@ def _apply_changes(
     project_id: str,
     kept: dict[str, tuple[RowKey, Any]],
     ids: set[str],
-) -> tuple[dict[str, tuple[RowKey, Any]], int]:
+) -> tuple[dict[str, tuple[RowKey, Any]], int, bool]:
     """``kept`` with the rows ``ids`` read again: updated in place, removed when gone, added in
-    creation order."""
+    creation order; and whether every one was updated in place."""
     connection = session.connection()
     wanted = sorted(ids)
     fresh: dict[str, tuple[RowKey, Any]] = {}
@@ -179,13 +180,16 @@ def _apply_changes(
             fresh[row_id] = ((version, modified, created), document)
     rows = dict(kept)
     placed = True  # every row still sits in creation order
+    in_place = True
     for row_id in wanted:
         found = fresh.get(row_id)
         old = rows.get(row_id)
+        if found is not None and old is not None and old[0][2] == found[0][2]:
+            rows[row_id] = found  # same creation time: the same place
+            continue
+        in_place = False
         if found is None:
             rows.pop(row_id, None)
-        elif old is not None and old[0][2] == found[0][2]:
-            rows[row_id] = found  # same creation time: the same place
         else:
             rows.pop(row_id, None)
             if rows:
@@ -194,7 +198,7 @@ def _apply_changes(
             rows[row_id] = found
     if not placed:
         rows = dict(sorted(rows.items(), key=lambda item: (item[1][0][2], item[0])))
-    return rows, len(fresh)
+    return rows, len(fresh), in_place
 
 
 def load_snapshot(
@@ -221,16 +225,29 @@ def load_snapshot(
     kinds: dict[str, list[Any]] = {}
     for name, (entity_type, model) in _KINDS.items():
         rows = kept.rows.get(name, {})
+        in_place = False
         if changed is None:
             rows, read = _documents(session, model, project_id, rows)
         elif entity_type in changed:
-            rows, read = _apply_changes(session, model, project_id, rows, changed[entity_type])
+            ids = changed[entity_type]
+            rows, read, in_place = _apply_changes(session, model, project_id, rows, ids)
         else:
             read = 0
         documents = kept.documents.get(name)
-        if documents is None or rows is not kept.rows.get(name):
-            documents = kept.documents[name] = [document for _, document in rows.values()]
-        kinds[name] = documents
+        if documents is not None and rows is kept.rows.get(name):
+            pass  # the kind did not change
+        elif documents is not None and in_place:
+            # Rows changed in place: the last list with their documents replaced.
+            positions = kept.positions.get(name)
+            if positions is None:
+                positions = kept.positions[name] = {row_id: i for i, row_id in enumerate(rows)}
+            documents = documents.copy()
+            for row_id in changed[entity_type] if changed else ():
+                documents[positions[row_id]] = rows[row_id][1]
+        else:
+            documents = [document for _, document in rows.values()]
+            kept.positions.pop(name, None)
+        kinds[name] = kept.documents[name] = documents
         kept.rows[name] = rows
         kept.read += read
     kept.revision = revision
