@@ -2,12 +2,14 @@
 encoding (docs/compiling.md §Incremental compile).
 
 An ``Encoder`` belongs to one key scope. It keeps each spec's JSON text (v2 and v1) for as long
-as the incremental compile hands over the same spec object, and the document is the join of
-those texts with the few fields around them, equal byte for byte to ``json.dumps`` of the whole.
-The gzip body is built the same way: the text is cut into chunks at points that depend on the
-specs alone (so an edit moves no other cut), each chunk is compressed on its own as a run of
-deflate blocks ending on a byte boundary, and a changed document compresses only its changed
-chunks. Any gzip reader reads the result as one member.
+as the incremental compile hands over the same spec object; a section whose names are unchanged
+finds its new spec objects by identity without walking them in Python. Each section's texts are
+cut into chunks at points that depend on each spec's text alone (so an edit moves no other cut),
+and the body is a few units, runs of small fields and the chunks, whose join equals
+``json.dumps`` of the document byte for byte. An unchanged unit is the same object as last time
+and keeps its SHA-256 (the checksum hashes the units' digests) and its deflate run (a run of
+blocks ending on a byte boundary, so the runs join into one gzip member); the gzip trailer's
+CRC-32 is run from the first changed unit and joined to the first unit's.
 """
 
 from __future__ import annotations
