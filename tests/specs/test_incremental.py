@@ -4,22 +4,31 @@ change (docs/compiling.md §Incremental compile)."""
 from __future__ import annotations
 
 import gzip
+import random
+import zlib
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from lockgate.cores.compiler.compiler import compile_v2
 from lockgate.cores.compiler.snapshot import KeyScope
 from lockgate.cores.compiler.v1 import render_v1
 from lockgate.domains.keys import repository as keys_repository
 from lockgate.domains.projects.service import Bootstrap
+from lockgate.domains.revisions.repository import (
+    FEED_WINDOW,
+    PRUNE_EVERY,
+    bump_spec_revision,
+)
 from lockgate.domains.specs import repository as loader
 from lockgate.domains.specs.cache import PayloadScope, SpecCache
-from lockgate.domains.specs.render import checksum_of, encode
+from lockgate.domains.specs.render import Encoder, checksum_of, crc32_combine, encode
 from lockgate.domains.specs.scoping import scope_to_apps
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
+from lockgate.storage.models import SpecChange
 from tests.contract.client import ContractClient
 from tests.experiments.support import create, create_layer, groups, put
 
@@ -96,7 +105,7 @@ def _reference(db: Database, project_id: str, scope: PayloadScope) -> tuple[byte
     v2 = scope_to_apps(v2, scope.target_apps, scope.target_app)
     if client_apps:
         v2["hashed_sdk_keys_to_app_ids"] = client_apps
-    checksum = checksum_of(encode(v2))
+    checksum = checksum_of(Encoder().body(v2, 2).units)
     return encode({**v2, "checksum": checksum}), encode({**render_v1(v2), "checksum": checksum})
 
 
@@ -112,12 +121,25 @@ STAFF_RULES = [_rule("s2", 100, {"type": "user_id", "operator": "any", "targetVa
 CHANGES: dict[str, tuple[str, str, Body]] = {
     "gate create": ("POST", "/gates", {"name": "new gate", "rules": [_rule("a", 10, EVERYONE)]}),
     "gate rule update": ("PATCH", "/gates/gate_4", {"rules": [_rule("x", 30, EVERYONE)]}),
+    "gate description": ("PATCH", "/gates/gate_4", {"description": "in place"}),
+    "gate rule reorder": (
+        "PATCH",
+        "/gates/gate_3",
+        {
+            "rules": [
+                _rule("half", 50, EVERYONE),
+                _rule("staff", 100, {"type": "passes_segment", "targetValue": "staff"}),
+            ]
+        },
+    ),
     "gate launch": ("PUT", "/gates/gate_5/launch", None),
     "gate disable": ("PUT", "/gates/gate_6/disable", None),
     "gate archive": ("PUT", "/gates/gate_7/archive", {}),
     "gate delete": ("DELETE", "/gates/gate_8", None),
     "config update": ("PATCH", "/dynamic_configs/config_1", {"defaultValue": {"v": 99}}),
     "config delete": ("DELETE", "/dynamic_configs/config_2", None),
+    "config create": ("POST", "/dynamic_configs", {"name": "late config", "defaultValue": {}}),
+    "segment create": ("POST", "/segments", {"name": "new segment", "type": "rule_based"}),
     "experiment create": ("POST", "/experiments", {"name": "fresh", "groups": groups(50, 50)}),
     "experiment start": ("PUT", "/experiments/solo/start", {}),
     "experiment delete": ("DELETE", "/experiments/in_layer", None),
@@ -193,3 +215,61 @@ def test_incremental_compile__one_gate_changed__compiles_only_that_gate(
     assert (counts.gates, counts.segments, counts.configs, counts.sections) == (1, 0, 0, 0)
     assert rendered.encoder.encoded_specs == 1
     assert rendered.checksum != before.checksum
+    # And the change was found through the change feed, reading that gate's row alone
+    kept = cache._project(project_id).documents
+    assert (kept.scanned, kept.read) == (False, 1)
+
+
+def test_incremental_compile__change_naming_no_entity__reads_every_key_and_stays_exact(
+    console: ContractClient, project: Bootstrap, db: Database, clock: ManualClock
+) -> None:
+    # Given a rendered project
+    _build(console)
+    cache = SpecCache(db)
+    project_id = project.project.id
+    cache.get(project_id).v2_bytes()
+    # When a gate changes and a client key is created in the same poll interval
+    clock.advance(1000)
+    _apply(console, "gate rule update")
+    _apply(console, "client key with an app")
+    rendered = cache.get(project_id)
+    # Then the key's change, which names no entity, made the load read every row's key, and
+    # only the changed gate's document
+    kept = cache._project(project_id).documents
+    assert (kept.scanned, kept.read) == (True, 1)
+    assert rendered.v2_bytes() == _reference(db, project_id, PayloadScope())[0]
+
+
+def test_incremental_compile__feed_pruned_past_the_kept_revision__reads_every_key(
+    console: ContractClient, project: Bootstrap, db: Database, clock: ManualClock
+) -> None:
+    # Given a rendered project
+    _build(console)
+    cache = SpecCache(db)
+    project_id = project.project.id
+    cache.get(project_id).v2_bytes()
+    compiled_at = cache._project(project_id).documents.revision
+    assert compiled_at is not None
+    # When a gate changes, then more changes than the feed keeps are made
+    clock.advance(1000)
+    _apply(console, "gate rule update")
+    with db.transaction() as session:
+        for _ in range(FEED_WINDOW + PRUNE_EVERY + 1):
+            bump_spec_revision(session, project_id, clock.now_ms(), ("gate", "gate_1"))
+    with db.transaction(write=False) as session:
+        oldest = session.scalar(
+            select(func.min(SpecChange.revision)).where(SpecChange.project_id == project_id)
+        )
+    rendered = cache.get(project_id)
+    # Then the feed was pruned, the load read every row's key, and the bytes are exact
+    assert oldest is not None and oldest > compiled_at + 1
+    kept = cache._project(project_id).documents
+    assert (kept.scanned, kept.read) == (True, 1)
+    assert rendered.v2_bytes() == _reference(db, project_id, PayloadScope())[0]
+
+
+@pytest.mark.parametrize("sizes", [(0, 0), (1, 0), (0, 5), (7, 1), (70_000, 300_001)])
+def test_crc32_combine__two_parts__equals_the_crc_of_their_join(sizes: tuple[int, int]) -> None:
+    first, second = (bytes(random.Random(n).getrandbits(8) for _ in range(n)) for n in sizes)
+    combined = crc32_combine(zlib.crc32(first), zlib.crc32(second), len(second))
+    assert combined == zlib.crc32(first + second)

@@ -45,6 +45,7 @@ from typing import Any
 
 from lockgate.cores.compiler.base import Compiler, entity_salt
 from lockgate.cores.compiler.conditions import js_number
+from lockgate.cores.compiler.snapshot import ProjectSnapshot
 from lockgate.documents.specs import ConfigSpec, SpecCondition, SpecRule
 from lockgate.documents.stored import StoredHoldout
 from lockgate.documents.values import JsonValue
@@ -55,10 +56,23 @@ _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 @dataclass
 class _Index:
-    """What reference rules need, built once per compile."""
+    """What reference rules need, built once per compile; each kind's entities by id only
+    when a rule first looks one up."""
 
+    snapshot: ProjectSnapshot
     holdouts: list[Mapping[str, Any]]  # enabled holdouts, in creation order
-    entities: dict[str, dict[str, Mapping[str, Any]]] = field(default_factory=dict)
+    _entities: dict[str, dict[str, Mapping[str, Any]]] = field(default_factory=dict)
+
+    def entities(self, kind: str) -> dict[str, Mapping[str, Any]]:
+        found = self._entities.get(kind)
+        if found is None:
+            documents = {
+                "gate": self.snapshot.gates,
+                "experiment": self.snapshot.experiments,
+                "layer": self.snapshot.layers,
+            }[kind]
+            found = self._entities[kind] = {d["id"]: d for d in documents}
+        return found
 
 
 _INDEXES: weakref.WeakKeyDictionary[Compiler, _Index] = weakref.WeakKeyDictionary()
@@ -68,14 +82,7 @@ def _index(compiler: Compiler) -> _Index:
     index = _INDEXES.get(compiler)
     if index is None:
         snapshot = compiler.snapshot
-        index = _Index(
-            holdouts=[h for h in snapshot.holdouts if h.get("isEnabled", True)],
-            entities={
-                "gate": {g["id"]: g for g in snapshot.gates},
-                "experiment": {e["id"]: e for e in snapshot.experiments},
-                "layer": {layer["id"]: layer for layer in snapshot.layers},
-            },
-        )
+        index = _Index(snapshot, [h for h in snapshot.holdouts if h.get("isEnabled", True)])
         _INDEXES[compiler] = index
     return index
 
@@ -103,7 +110,9 @@ def covering_holdouts(compiler: Compiler, kind: str, entity_id: str) -> list[Map
     if list_name is None:
         return []
     index = _index(compiler)
-    entity = index.entities[kind].get(entity_id)
+    if not index.holdouts:
+        return []
+    entity = index.entities(kind).get(entity_id)
     chosen: dict[str, Mapping[str, Any]] = {}
     if entity is not None:
         unit = _id_type(entity).lower()
@@ -144,10 +153,10 @@ def _reference_value(
     if kind == "gate":
         return 100, False
     if kind == "experiment":
-        experiment = index.entities["experiment"].get(entity_id) or {}
-        layer = index.entities["layer"].get(str(experiment.get("layerID") or ""))
+        experiment = index.entities("experiment").get(entity_id) or {}
+        layer = index.entities("layer").get(str(experiment.get("layerID") or ""))
         return 0, _layer_defaults(layer)
-    layer = index.entities["layer"].get(entity_id)
+    layer = index.entities("layer").get(entity_id)
     frozen = ((layer or {}).get("holdoutValues") or {}).get(holdout["id"])
     return 100, dict(frozen) if isinstance(frozen, Mapping) else _layer_defaults(layer)
 

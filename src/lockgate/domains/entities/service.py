@@ -304,7 +304,7 @@ def _audit(
         tags=(after or before or {}).get("tags") or [],
     )
     if kind.affects_spec:
-        bump_spec_revision(session, change.project_id, change.now_ms)
+        bump_spec_revision(session, change.project_id, change.now_ms, (kind.entity_type, entity_id))
 
 
 def editable(row: Any) -> dict[str, Any]:

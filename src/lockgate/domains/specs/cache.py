@@ -26,7 +26,7 @@ from lockgate.cores.evaluation.hashing import id_list_hash
 from lockgate.documents.specs import ConfigSpecsV2
 from lockgate.domains.keys import repository as keys_repository
 from lockgate.domains.specs import repository as loader
-from lockgate.domains.specs.render import Encoder, checksum_of, encode
+from lockgate.domains.specs.render import Body, Encoder, encode
 from lockgate.domains.specs.scoping import scope_to_apps
 from lockgate.kit.db import Database
 from lockgate.kit.freshness import FreshMap
@@ -73,21 +73,19 @@ class Rendered:
 
     @property
     def checksum(self) -> str:
-        return str(self._once("checksum", lambda: checksum_of(*self._pieces(2))))
+        return str(self._once("checksum", lambda: self.encoder.checksum(self._body(2))))
 
-    def _pieces(self, version: int) -> list[bytes]:
-        pieces: list[bytes] = self._once(
-            f"pieces{version}", lambda: self.encoder.pieces(self.v2, version)
-        )
-        return pieces
+    def _body(self, version: int) -> Body:
+        body: Body = self._once(f"body{version}", lambda: self.encoder.body(self.v2, version))
+        return body
 
     def _bytes(self, version: int, gzipped: bool) -> bytes:
+        body = self._body(version)
         tail = b',"checksum":' + encode(self.checksum) + b"}"
-        pieces = [*self._pieces(version)[:-1], tail]
-        plain: bytes = self._once(f"v{version}", lambda: b"".join(pieces))
-        if not gzipped:
-            return plain
-        return bytes(self._once(f"v{version}.gz", lambda: self.encoder.gzip(pieces, plain)))
+        if gzipped:
+            return bytes(self._once(f"v{version}.gz", lambda: self.encoder.gzip(body, tail)))
+        plain: bytes = self._once(f"v{version}", lambda: b"".join([*body.units, tail]))
+        return plain
 
     def v2_bytes(self, *, gzipped: bool = False) -> bytes:
         return self._bytes(2, gzipped)
@@ -147,6 +145,7 @@ class _ProjectFragments:
     lock: threading.Lock = field(default_factory=threading.Lock)
     documents: loader.KeptDocuments = field(default_factory=loader.KeptDocuments)
     compilers: dict[tuple[str, ...] | None, FragmentCompiler] = field(default_factory=dict)
+    client_apps: dict[str, str] | None = None
 
 
 class SpecCache:
@@ -208,9 +207,14 @@ class SpecCache:
         and new ones for those that did (docs/compiling.md §Incremental compile)."""
         project = self._project(project_id)
         with project.lock, self._database.transaction(write=False) as session:
-            revision, time_ms = self.current_revision(session, project_id)
             snapshot = loader.load_snapshot(session, project_id, project.documents)
-            client_apps = keys_repository.client_key_apps(session, project_id)
+            revision, time_ms = project.documents.revision, snapshot.time_ms
+            assert revision is not None
+            # Client keys' apps change only with a change that names no entity, after which
+            # the load reads every key (docs/compiling.md §Incremental compile).
+            if project.client_apps is None or project.documents.scanned:
+                project.client_apps = keys_repository.client_key_apps(session, project_id)
+            client_apps = dict(project.client_apps)
             compiler = project.compilers.get(scope.environments)
             if compiler is None:
                 compiler = project.compilers[scope.environments] = FragmentCompiler(

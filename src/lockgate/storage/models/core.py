@@ -162,6 +162,22 @@ class EntityVersion(Base):
     actor_id: Mapped[str] = mapped_column(String(64))
 
 
+class SpecChange(Base):
+    """The change feed of the SDK payload: one row per spec revision bump, naming the entity
+    the change touched, or none when anything may have changed (a key, a target app, an
+    environment). The payload compile reads only the rows after the revision it last compiled
+    (docs/compiling.md §Incremental compile)."""
+
+    __tablename__ = "spec_changes"
+    __table_args__ = (Index("ix_spec_changes_project_revision", "project_id", "revision"),)
+
+    seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(String(32))
+    revision: Mapped[int] = mapped_column(BigInteger)
+    entity_type: Mapped[str | None] = mapped_column(String(40), default=None)
+    entity_id: Mapped[str | None] = mapped_column(String(200), default=None)
+
+
 class RateLimitCounter(Base):
     """The sliding-window mutation log of the rate limits (``domains/ratelimits``), shared by
     every server process through the database."""
