@@ -94,6 +94,19 @@ def _sdk(base: str, key: str, *, deltas: bool) -> Any:
         sdk.shutdown().wait()
 
 
+def _holding(query: str) -> bool:
+    """Whether a poll names a document the SDK already holds."""
+    return "checksum=" in query or "sinceTime=" in query
+
+
+def _both_holding(recorder: Recorder) -> bool:
+    """Both SDKs (one asking for deltas, one not) have polled naming the document they hold."""
+    holding = [query for query, _, _ in recorder.answers if _holding(query)]
+    return any("accept_deltas=true" in q for q in holding) and any(
+        "accept_deltas=true" not in q for q in holding
+    )
+
+
 def _evaluations(sdk: Any, gates: list[str]) -> list[Any]:
     rng = random.Random(5)
     found = []
@@ -115,9 +128,11 @@ def test_core_sdk__one_gate_changed__polls_carry_that_gate_and_evaluate_as_a_ful
         _sdk(base, project.server_key, deltas=True) as with_deltas,
         _sdk(base, project.server_key, deltas=False) as without,
     ):
-        first = [(q, enc) for q, enc, _ in recorder.answers]
-        assert first and all(enc == "statsig-br" for _, enc in first)
-        full = max(len(body) for _, _, body in recorder.answers)
+        # (each has polled with the document it holds, so no first download is still in flight)
+        assert wait_until(lambda: _both_holding(recorder))
+        first = [(enc, body) for q, enc, body in recorder.answers if not _holding(q)]
+        assert first and all(enc == "statsig-br" for enc, _ in first)
+        full = max(len(body) for _, body in first)
         recorder.answers.clear()
         # When one gate changes so that everyone passes it
         everyone = [{"name": "all", "passPercentage": 100, "conditions": [{"type": "public"}]}]
