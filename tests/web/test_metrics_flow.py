@@ -2,7 +2,8 @@
 are listed with their count and trend, the log stream shows the newest one (production only
 unless asked, and refreshing itself), a metric created from the event is the Console API's (an
 event count, ``event_count_custom``: ``event_count`` is the automatic metric of every event), an
-experiment can score it, and archiving it warns that the experiment uses it."""
+experiment's metric picker offers it and picking it makes it the primary metric, and archiving
+it warns that the experiment uses it."""
 
 from __future__ import annotations
 
@@ -98,16 +99,22 @@ def test_f13_events_to_metric__checkout_events__listed_streamed_measured_and_arc
     expect(page.locator("main tbody tr")).to_have_count(1)
     expect(page.get_by_role("link", name="checkout_events")).to_be_visible()
 
-    # An experiment scores it, and the metric's page lists that experiment.
+    # An experiment's metric picker offers it, and picking it makes it the primary metric.
     with served.console() as api:
-        created = api.post(
-            "/experiments",
-            json={
-                "name": "checkout_flow",
-                "primaryMetrics": [{"name": "checkout_events", "type": "event_count_custom"}],
-            },
-        )
+        created = api.post("/experiments", json={"name": "checkout_flow"})
         assert created.status_code == 201, created.text
+    console.go("/ui/experiments/checkout_flow")
+    picker = page.get_by_label("Add primary metric")
+    expect(picker.locator("option", has_text="checkout_events")).to_have_count(1)
+    picker.select_option(label="checkout_events (event_count_custom)")
+    page.get_by_role("button", name="Add primary", exact=True).click()
+    console.check()
+    with served.console() as api:
+        stored = api.get("/experiments/checkout_flow").json()["data"]
+    assert stored["primaryMetrics"] == [{"name": "checkout_events", "type": "event_count_custom"}]
+
+    # The metric's page lists the experiment that scores it.
+    console.go("/ui/metrics?q=checkout_ev")
     page.get_by_role("link", name="checkout_events").click()
     console.check()
     expect(page.locator("#using")).to_contain_text("checkout_flow")
