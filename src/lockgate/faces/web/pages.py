@@ -44,6 +44,30 @@ def render(
     return templates.TemplateResponse(request, template, context, status_code=status_code)
 
 
+def render_catalog(
+    request: Request,
+    ctx: WebContext,
+    *,
+    title: str,
+    page: int,
+    total: int,
+    status_code: int = 200,
+    **values: Any,
+) -> HTMLResponse:
+    """A catalog page (``catalog.html``): one kind's rows, paged, with its Create form for a
+    member who may create configs."""
+    return render(
+        request,
+        "catalog.html",
+        ctx,
+        title=title,
+        status_code=status_code,
+        pager=pager(request, page, total),
+        can_create=ctx.member.can("create_configs"),
+        **values,
+    )
+
+
 def when(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
 

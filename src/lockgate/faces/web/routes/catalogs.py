@@ -19,7 +19,7 @@ from lockgate.domains.segments import service as segments_service
 from lockgate.domains.segments.schemas import SegmentCreate
 from lockgate.errors import InvalidInput, LockgateError, NotFound
 from lockgate.faces.web.forms import disabled
-from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, pager, render, when
+from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, pager, render, render_catalog, when
 from lockgate.faces.web.session import Web, WebContext
 
 router = APIRouter(route_class=WebRoute)
@@ -49,19 +49,18 @@ def _configs(
         }
         for r in found
     ]
-    return render(
+    return render_catalog(
         request,
-        "catalog.html",
         ctx,
         title="Dynamic configs",
         section="configs",
         status_code=status_code,
         columns=["Name", "Status", "Rules", "Last modified"],
         rows=rows,
-        pager=pager(request, page, total),
+        page=page,
+        total=total,
         create_action="/ui/dynamic_configs",
         create_what="config",
-        can_create=ctx.member.can("create_configs"),
         **extra,
     )
 
@@ -182,19 +181,18 @@ def _segments(
         }
         for r in found
     ]
-    return render(
+    return render_catalog(
         request,
-        "catalog.html",
         ctx,
         title="Segments",
         section="segments",
         status_code=status_code,
         columns=["Name", "Type", "Description"],
         rows=rows,
-        pager=pager(request, page, total),
+        page=page,
+        total=total,
         create_action="/ui/segments",
         create_what="ID list segment",
-        can_create=ctx.member.can("create_configs"),
         **extra,
     )
 

@@ -24,7 +24,7 @@ from lockgate.domains.reviews import people as review_people
 from lockgate.domains.reviews import service as reviews
 from lockgate.errors import LockgateError
 from lockgate.faces.web.forms import disabled
-from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, pager, render, when
+from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, render, render_catalog, when
 from lockgate.faces.web.session import Web, WebContext
 
 router = APIRouter(route_class=WebRoute)
@@ -113,16 +113,16 @@ def _catalog(
         }
         for e in found
     ]
-    return render(
+    return render_catalog(
         request,
-        "catalog.html",
         ctx,
         title="Experiments",
         section="experiments",
         status_code=status_code,
         columns=["Name", "Status", "Layer", "Allocation", "Started"],
         rows=rows,
-        pager=pager(request, page, total),
+        page=page,
+        total=total,
         search={
             "action": "/ui/experiments",
             "q": q,
@@ -134,7 +134,6 @@ def _catalog(
         create_fields=[
             {"name": "hypothesis", "label": "Hypothesis", "value": extra.pop("form_hypothesis", "")}
         ],
-        can_create=ctx.member.can("create_configs"),
         **extra,
     )
 

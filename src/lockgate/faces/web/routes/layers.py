@@ -18,7 +18,7 @@ from lockgate.domains.layers import service as layers_service
 from lockgate.domains.layers.schemas import LayerCreate, LayerPartialUpdate
 from lockgate.errors import InvalidInput, LockgateError
 from lockgate.faces.web.forms import disabled
-from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, pager, render
+from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, render, render_catalog
 from lockgate.faces.web.routes.experiment_setup import parse_value
 from lockgate.faces.web.routes.experiments import STATUS_LABELS
 from lockgate.faces.web.routes.experiments import href as experiment_href
@@ -81,22 +81,21 @@ def _layers(
         }
         for layer in found
     ]
-    return render(
+    return render_catalog(
         request,
-        "catalog.html",
         ctx,
         title="Layers",
         section="layers",
         status_code=status_code,
         columns=["Name", "ID type", "Parameters", "Description"],
         rows=rows,
-        pager=pager(request, page, total),
+        page=page,
+        total=total,
         create_action="/ui/layers",
         create_what="layer",
         create_fields=[
             {"name": "id_type", "label": "ID type", "value": extra.pop("form_id_type", "userID")}
         ],
-        can_create=ctx.member.can("create_configs"),
         **extra,
     )
 
@@ -265,19 +264,18 @@ def _holdouts(
         }
         for h in found
     ]
-    return render(
+    return render_catalog(
         request,
-        "catalog.html",
         ctx,
         title="Holdouts",
         section="holdouts",
         status_code=status_code,
         columns=["Name", "Status", "Population", "Held out", "Covers"],
         rows=rows,
-        pager=pager(request, page, total),
+        page=page,
+        total=total,
         create_action="/ui/holdouts",
         create_what="holdout",
-        can_create=ctx.member.can("create_configs"),
         **extra,
     )
 
