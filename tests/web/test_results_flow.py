@@ -273,8 +273,35 @@ def test_f10_results__up_down_flat_metrics__page_agrees_with_the_api(
     page.get_by_label("View").select_option("days_since_exposure")
     expect(page).to_have_url(re.compile(r"view=days_since_exposure"))
     console.check()
-    labels = page.evaluate("Chart.getChart(document.getElementById('chart-1')).data.labels")
-    assert labels == [f"Day {n}" for n in range(len(days))]
+    chart = page.evaluate(
+        "() => { const c = Chart.getChart(document.getElementById('chart-1'));"
+        " return [c.data.labels, c.data.datasets.map(d => d.data)]; }"
+    )
+    assert chart[0] == [f"Day {n}" for n in range(len(days))]
+    # Each point is the API's days-since-exposure answer for that day, one series per test
+    # group; chart-1 charts the scorecard's first metric.
+    metric_id = page.locator("tr.metric-row").first.get_attribute("data-metric")
+    compared = 0
+    for k in range(len(days)):
+        shown_day = sorted(round(points[k], 9) for points in chart[1] if points[k] is not None)
+        answered = []
+        for test in tests:
+            data = _api(
+                served,
+                f"/experiments/{EXPERIMENT}/pulse_results",
+                control=control,
+                test=test,
+                cuped="false",
+                confidence="99",
+                view="days_since_exposure",
+                day=str(k),
+            )
+            for metric in data["primaryMetrics"] + data["secondaryMetrics"]:
+                if metric["metricID"] == metric_id and metric.get("percentChange") is not None:
+                    answered.append(round(metric["percentChange"], 9))
+        assert shown_day == sorted(answered), (k, shown_day, answered)
+        compared += len(answered)
+    assert compared >= len(tests)  # day 0 at least has every test group's answer
 
     # Detail: Enter on a focused row opens it, with the API's units and means; Esc closes it
     # and gives focus back to the row.

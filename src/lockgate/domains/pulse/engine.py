@@ -236,7 +236,11 @@ def daily_sums(
 
     A mean metric averages over every unit exposed by then, 0 for the units with no event
     that day; a ratio metric keeps to the units with a non-zero denominator that day. Daily
-    sums are neither CUPED-adjusted nor winsorized. One scan of the range's events."""
+    sums are neither CUPED-adjusted nor winsorized. One scan of the range's events.
+
+    Each day also keeps what the days-since-exposure view (``since_exposure``) is assembled
+    from: ``newUnits``, the units per group first exposed that day, and per metric
+    ``cohorts``, the day's sums split by the UTC day of each unit's first exposure."""
     connection = session.connection()
     new_units: dict[int, dict[str, int]] = {}
     for grp, day, units in connection.execute(exposed_by_day(per_unit)):
@@ -248,12 +252,17 @@ def daily_sums(
     values = unit_values_many(project_id, assigned, queries, spec.id_type, days=(from_ms, end_ms))
     metrics = [replace(metric, cuped=False, winsorized=False) for _, metric in staged]
     found: dict[int, dict[int, dict[str, dict[str, float]]]] = {}
+    cohorts: dict[int, dict[int, dict[str, dict[str, dict[str, float]]]]] = {}
     for row in session.execute(group_sums_many(values, metrics, by_day=True)):
-        day_sums = found.setdefault(int(row._mapping["day"]), {})
+        day, grp = int(row._mapping["day"]), str(row._mapping["grp"])
+        cohort = utc_day(int(row._mapping["first_day"]) * DAY_MS)
         for metric in metrics:
             sums = _sums_in(row._mapping, f"_{metric.index}")
             if sums.get("n"):
-                day_sums.setdefault(metric.index, {})[str(row._mapping["grp"])] = sums
+                of_day = found.setdefault(day, {}).setdefault(metric.index, {})
+                of_day[grp] = _added(of_day.get(grp), sums)
+                by_cohort = cohorts.setdefault(day, {}).setdefault(metric.index, {})
+                by_cohort.setdefault(cohort, {})[grp] = sums
     exposed: dict[str, int] = {}
     first_day = min(new_units)
     last_day = (end_ms - 1) // DAY_MS if spec.end_ms is not None else max([*found, *new_units])
@@ -271,9 +280,26 @@ def daily_sums(
                     grp: {**of_day.get(grp, {"sx": 0.0, "sxx": 0.0}), "n": float(count)}
                     for grp, count in exposed.items()
                 }
-            entries.append({**{k: entry[k] for k in DAILY_KEYS}, "sums": of_day})
-        daily[utc_day(day * DAY_MS)] = {"units": dict(exposed), "metrics": entries}
+            entries.append(
+                {
+                    **{k: entry[k] for k in DAILY_KEYS},
+                    "sums": of_day,
+                    "cohorts": cohorts.get(day, {}).get(metric.index, {}),
+                }
+            )
+        daily[utc_day(day * DAY_MS)] = {
+            "units": dict(exposed),
+            "newUnits": dict(new_units.get(day, {})),
+            "metrics": entries,
+        }
     return daily
+
+
+def _added(total: dict[str, float] | None, sums: dict[str, float]) -> dict[str, float]:
+    """Two sets of additive sums (per-unit values of disjoint units) as one."""
+    if total is None:
+        return dict(sums)
+    return {key: total.get(key, 0.0) + value for key, value in sums.items()}
 
 
 def per_metric(

@@ -265,6 +265,28 @@ def result_days(
     return list(rows)
 
 
+def result_documents(
+    session: Session,
+    project_id: str,
+    entity_type: str,
+    entity_id: str,
+    *,
+    view: str = "daily",
+    until_ds: str | None = None,
+) -> list[dict[str, Any]]:
+    """The stored documents of ``view`` (on or before ``until_ds``), oldest day first."""
+    query = select(PulseResult.document).where(
+        PulseResult.project_id == project_id,
+        PulseResult.entity_type == entity_type,
+        PulseResult.entity_id == entity_id,
+        PulseResult.rule_id == "",
+        PulseResult.view == view,
+    )
+    if until_ds is not None:
+        query = query.where(PulseResult.ds <= until_ds)
+    return list(session.scalars(query.order_by(PulseResult.ds)))
+
+
 def has_result(
     session: Session, project_id: str, entity_type: str, entity_id: str, rule_id: str, ds: str
 ) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -12,6 +13,7 @@ from lockgate.domains.metrics.sql import DAY_MS
 from lockgate.domains.pulse import jobs, monitoring, repository
 from lockgate.domains.pulse.engine import utc_day
 from lockgate.domains.pulse.results import ResultOptions, metric_results
+from lockgate.domains.pulse.since_exposure import day_count, since_exposure_view
 from lockgate.errors import InvalidInput
 from lockgate.kit.actor import Change
 from lockgate.kit.clock import Clock
@@ -19,7 +21,9 @@ from lockgate.kit.db import Database
 from lockgate.storage.models import PulseJob, PulseResult
 
 RUNNING_STATUSES = ("active",)
-VIEWS = ("cumulative", "daily")
+VIEWS = ("cumulative", "daily", "days_since_exposure")
+# The longest days-since-exposure view asked for (ten years of days).
+MAX_DAY = 3650
 REFRESH_TYPES = ("full", "incremental", "metric")
 _FINISHED = {"succeeded": "success", "failed": "failure"}
 
@@ -123,20 +127,42 @@ def _number(name: str, raw: str | None, low: float, high: float) -> float | None
     return value
 
 
+def _day_number(raw: str | None) -> int:
+    """The ``day`` query parameter of the days-since-exposure view: a whole number of days."""
+    if raw is None or raw == "":
+        return 0
+    if not raw.isdigit() or int(raw) > MAX_DAY:
+        raise InvalidInput.field(
+            "day",
+            f"must be a whole number of days from 0 to {MAX_DAY}, got {raw!r}",
+            location="query",
+        )
+    return int(raw)
+
+
+def _no_results(ds: str) -> dict[str, Any]:
+    return {"ds": ds, "primaryMetrics": [], "secondaryMetrics": [], "otherMetrics": []}
+
+
 def experiment_results(
     session: Session,
     project_id: str,
     document: dict[str, Any],
     query: dict[str, str | None],
     now_ms: int,
+    *,
+    daily_views: Sequence[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """ExperimentPulseResultsDto for the ``control``/``test`` group ids of ``query``.
 
-    Two query parameters beyond the Console API's: ``view`` (``cumulative``, the default, or
-    ``daily``: the stored day's data alone) and ``bayesian`` (by default on for experiments
-    whose ``analyticsType`` is ``bayesian``): posterior means and credible intervals instead
-    of p-values, and each metric's chance to beat and expected loss under ``bayesian``
-    (``results.bayesian_view``)."""
+    Query parameters beyond the Console API's: ``view`` (``cumulative``, the default;
+    ``daily``: the stored day's data alone; ``days_since_exposure`` with ``day`` = k, 0 by
+    default: each unit's k-th day after its exposure day, ``since_exposure``) and
+    ``bayesian`` (by default on for experiments whose ``analyticsType`` is ``bayesian``):
+    posterior means and credible intervals instead of p-values, and each metric's chance to
+    beat and expected loss under ``bayesian`` (``results.bayesian_view``). A caller asking for
+    several days since exposure passes the stored daily views (``experiment_daily_views``) as
+    ``daily_views`` so they are read once."""
     groups = {g["id"]: g["name"] for g in document.get("groups") or []}
     names = {}
     for key in ("control", "test"):
@@ -200,16 +226,23 @@ def experiment_results(
             "bayesian", query.get("bayesian"), document.get("analyticsType") == "bayesian"
         ),
     )
+    if view == "days_since_exposure":
+        k = _day_number(query.get("day"))
+        if daily_views is None:
+            daily_views = repository.result_documents(
+                session, project_id, "experiment", document["id"], until_ds=day or None
+            )
+        elif day:
+            daily_views = [view for view in daily_views if view["ds"] <= day]
+        assembled = since_exposure_view(daily_views, k)
+        if assembled is None:
+            return _no_results(day or utc_day(now_ms))
+        return {"ds": assembled["ds"], **metric_results(assembled, options)}
     stored = repository.latest_result(
         session, project_id, "experiment", document["id"], ds=day or None, view=view
     )
     if stored is None:
-        return {
-            "ds": day or utc_day(now_ms),
-            "primaryMetrics": [],
-            "secondaryMetrics": [],
-            "otherMetrics": [],
-        }
+        return _no_results(day or utc_day(now_ms))
     return {
         "ds": stored.ds,
         **metric_results(
@@ -217,6 +250,18 @@ def experiment_results(
             replace(options, sequential=sequential and _before_target(document, stored)),
         ),
     }
+
+
+def experiment_daily_views(
+    session: Session, project_id: str, experiment_id: str
+) -> list[dict[str, Any]]:
+    """The experiment's stored daily views, oldest first (what ``daily_views`` takes)."""
+    return repository.result_documents(session, project_id, "experiment", experiment_id)
+
+
+def since_exposure_day_count(daily_views: Sequence[dict[str, Any]]) -> int:
+    """How many days the days-since-exposure view covers (``day`` 0 to this minus 1)."""
+    return day_count(daily_views)
 
 
 def experiment_result_days(session: Session, project_id: str, experiment_id: str) -> list[str]:

@@ -350,7 +350,8 @@ def unit_values_many(
 
     With ``days`` = (from_ms, to_ms) the values are per unit and UTC ``day`` (days since the
     epoch) instead, from the events in that range only, without the pre-period; a unit has a
-    row only for the days it logged a metric's event."""
+    row only for the days it logged a metric's event. Each row also names the UTC day of the
+    unit's first exposure (``first_day``), which the days-since-exposure view groups by."""
     if days is not None:
         metrics = [replace(metric, cuped=False) for metric in metrics]
     event_unit = unit_id_column(CustomEvent, id_type)
@@ -370,7 +371,8 @@ def unit_values_many(
     if days is not None:
         join = and_(join, CustomEvent.time >= days[0], CustomEvent.time < days[1])
         day = (CustomEvent.time // DAY_MS).label("day")
-        columns.append(day)
+        first_day = (first_ts // DAY_MS).label("first_day")
+        columns += [day, first_day]
     for index, metric in enumerate(metrics):
         post = CustomEvent.time >= first_ts
         if metric.window_ms is not None:
@@ -390,7 +392,7 @@ def unit_values_many(
         return (
             select(*columns)
             .select_from(assignment.join(CustomEvent, join))
-            .group_by(assignment.c.unit, assignment.c.grp, day)
+            .group_by(assignment.c.unit, assignment.c.grp, day, first_day)
             .subquery("unit_day_values")
         )
     return (
@@ -595,9 +597,9 @@ def group_sums_many(
 ) -> Select[Any]:
     """``group_sums`` of every metric in one scan of the staged unit values; metric ``i``'s
     sums are labelled ``<sum>_<i>``. A ratio metric's sums keep to its participating units;
-    ``units`` counts every staged unit of the group. ``by_day`` groups by ``values.c.day`` too
-    (``unit_values_many`` with ``days``)."""
-    keys = [values.c.grp, values.c.day] if by_day else [values.c.grp]
+    ``units`` counts every staged unit of the group. ``by_day`` groups by ``values.c.day`` and
+    ``values.c.first_day`` too (``unit_values_many`` with ``days``)."""
+    keys = [values.c.grp, values.c.day, values.c.first_day] if by_day else [values.c.grp]
     columns: list[Any] = [*keys, func.count().label("units")]
     for metric in metrics:
         suffix = f"_{metric.index}"

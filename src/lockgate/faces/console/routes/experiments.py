@@ -54,7 +54,8 @@ PULSE_FLAGS = (
     "applyBenjaminiHochbergPerMetric",
     "applyBenjaminiHochbergPerVariant",
     "date",
-    "view",  # Lockgate: cumulative (default) or daily
+    "view",  # Lockgate: cumulative (default), daily or days_since_exposure
+    "day",  # Lockgate: the day of the days_since_exposure view (0 by default)
     "bayesian",  # Lockgate: the Bayesian view; by default on for Bayesian experiments
 )
 

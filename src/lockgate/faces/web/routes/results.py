@@ -191,7 +191,7 @@ def results_page(
                         group=row["group"],
                         confidence=float(settings.confidence),
                     )
-    days = pulse_service.experiment_result_days(session, project_id, experiment_id)
+    days = _series_days(ctx, experiment_id, settings)
     _add_series(ctx, document, settings, names, days, metrics)
     health = experiment if "healthChecks" in experiment else {}
     decided = experiment.get("status") == "decision_made" and experiment.get("decisionTime")
@@ -242,10 +242,38 @@ def _group_figures(name: str, control: bool, found: dict[str, Any], side: str) -
 
 @dataclass
 class Series:
-    """Metrics' Δ% per day with data, per test group (``view=daily`` of ``pulse_results``)."""
+    """Metrics' Δ% per day with data, per test group (``view=daily`` of ``pulse_results``, or
+    ``view=days_since_exposure``)."""
 
     points: dict[str, dict[str, list[float | None]]]
     rows: dict[str, list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class SeriesDays:
+    """The days of a page's series: their labels, and what ``pulse_results`` is asked for
+    each (``daily`` by date, or ``days_since_exposure`` by day number, answered from the stored
+    daily views read once, ``daily_views``)."""
+
+    labels: list[str]
+    queries: list[dict[str, str]]
+    daily_views: list[dict[str, Any]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def _series_days(ctx: WebContext, experiment_id: str, settings: Settings) -> SeriesDays:
+    if settings.view == "days_since_exposure":
+        daily = pulse_service.experiment_daily_views(ctx.session, ctx.project_id, experiment_id)
+        count = pulse_service.since_exposure_day_count(daily)
+        return SeriesDays(
+            [f"Day {k}" for k in range(count)],
+            [{"view": "days_since_exposure", "day": str(k)} for k in range(count)],
+            daily,
+        )
+    dates = pulse_service.experiment_result_days(ctx.session, ctx.project_id, experiment_id)
+    return SeriesDays(dates, [{"view": "daily", "date": ds} for ds in dates])
 
 
 def _daily_series(
@@ -253,7 +281,7 @@ def _daily_series(
     document: dict[str, Any],
     settings: Settings,
     names: dict[str, str],
-    days: list[str],
+    days: SeriesDays,
     metric_ids: list[str],
 ) -> Series:
     points: dict[str, dict[str, list[float | None]]] = {m: {} for m in metric_ids}
@@ -261,13 +289,14 @@ def _daily_series(
     for test in settings.tests:
         for metric_id in metric_ids:
             points[metric_id][names[test]] = []
-        for ds in days:
+        for order, (label, extra) in enumerate(zip(days.labels, days.queries, strict=True)):
             answer = pulse_service.experiment_results(
                 ctx.session,
                 ctx.project_id,
                 document,
-                _api_query(settings, test, view="daily", date=ds),
+                _api_query(settings, test, **extra),
                 ctx.clock.now_ms(),
+                daily_views=days.daily_views,
             )
             by_id = {m["metricID"]: m for key, _ in ROLES for m in answer.get(key) or []}
             for metric_id in metric_ids:
@@ -277,7 +306,8 @@ def _daily_series(
                 points[metric_id][names[test]].append(change)
                 rows[metric_id].append(
                     {
-                        "day": ds,
+                        "order": order,
+                        "day": label,
                         "group": names[test],
                         "text": figures.percent_text(change, half)
                         if change is not None and half is not None
@@ -285,7 +315,7 @@ def _daily_series(
                     }
                 )
     for metric_id in metric_ids:
-        rows[metric_id].sort(key=lambda r: (r["day"], r["group"]))
+        rows[metric_id].sort(key=lambda r: (r["order"], r["group"]))
     return Series(points, rows)
 
 
@@ -294,7 +324,7 @@ def _add_series(
     document: dict[str, Any],
     settings: Settings,
     names: dict[str, str],
-    days: list[str],
+    days: SeriesDays,
     metrics: dict[str, MetricView],
 ) -> None:
     """The daily views chart every metric; the cumulative view computes only the metric whose
@@ -307,10 +337,7 @@ def _add_series(
     if not days or not wanted:
         return
     series = _daily_series(ctx, document, settings, names, days, wanted)
-    if settings.view == "days_since_exposure":
-        labels = [f"Day {n}" for n in range(len(days))]
-    else:
-        labels = list(days)
+    labels = days.labels
     for metric_id in wanted:
         view = metrics[metric_id]
         view.series = series.rows[metric_id]
@@ -333,7 +360,7 @@ def series(request: Request, ctx: Web, experiment_id: str) -> HTMLResponse:
     document = documents.load(ctx.session, ctx.project_id, experiment_id).document
     settings = _settings(document, query)
     names = {g["id"]: g["name"] for g in document["groups"]}
-    days = pulse_service.experiment_result_days(ctx.session, ctx.project_id, experiment_id)
+    days = _series_days(ctx, experiment_id, settings)
     rows = _daily_series(ctx, document, settings, names, days, [settings.metric]).rows
     return render(
         request,
