@@ -27,6 +27,7 @@ from lockgate.faces.console.routes.targetapps import router as targetapps_router
 from lockgate.faces.console.routes.unit_id_types import router as unit_id_types_router
 from lockgate.faces.console.routes.users import router as users_router
 from lockgate.faces.console.routes.warehouse import router as warehouse_router
+from lockgate.faces.console.routes.warehouse_sources import router as warehouse_sources_router
 
 PREFIX = "/console/v1"
 
@@ -35,6 +36,8 @@ def console_router() -> APIRouter:
     # Every route refuses path ids, query parameters and bodies that cannot be stored.
     router = APIRouter(prefix=PREFIX, dependencies=[Depends(checked_input)])
     for child in (
+        # First: its literal /experiments/... and /metrics/... paths must match before {id}.
+        warehouse_sources_router,
         keys_router,
         tags_router,
         targetapps_router,

@@ -43,7 +43,7 @@ from lockgate.storage.models.pulse import (
     PulseStateValue,
 )
 from lockgate.storage.models.reviews import OutboxDelivery, Review, ReviewSettings
-from lockgate.storage.models.warehouse import WarehouseConnection
+from lockgate.storage.models.warehouse import WarehouseConnection, WarehouseSource
 
 __all__ = [
     "ApiKey",
@@ -88,6 +88,7 @@ __all__ = [
     "User",
     "UserInvite",
     "WarehouseConnection",
+    "WarehouseSource",
     "events_incoming",
     "exposures_incoming",
 ]

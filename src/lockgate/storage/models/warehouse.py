@@ -22,3 +22,20 @@ class WarehouseConnection(Base):
     secrets: Mapped[str] = mapped_column(Text)
     created_time: Mapped[int] = mapped_column(BigInteger)
     updated_time: Mapped[int] = mapped_column(BigInteger)
+
+
+class WarehouseSource(Base):
+    """A warehouse-native source definition (docs/warehouse.md §Sources): an assignment source,
+    an entity property source, a qualifying event or a metric source, by ``kind``; its wire
+    document as answered, without the request-only fields."""
+
+    __tablename__ = "warehouse_sources"
+
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # The columns the source's query answered when it was last validated, in order.
+    columns: Mapped[list[str]] = mapped_column(JSONType)
+    created_time: Mapped[int] = mapped_column(BigInteger)
+    updated_time: Mapped[int] = mapped_column(BigInteger)
