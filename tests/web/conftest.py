@@ -16,6 +16,7 @@ import httpx
 import pytest
 import uvicorn
 from axe_playwright_python.sync_playwright import Axe
+from fastapi import FastAPI
 from playwright.sync_api import (
     Browser,
     ConsoleMessage,
@@ -28,11 +29,14 @@ from playwright.sync_api import (
 from lockgate.app import create_app
 from lockgate.domains.projects.service import Bootstrap, bootstrap
 from lockgate.domains.users import service as users_service
-from lockgate.domains.users.permissions import READ_ONLY
+from lockgate.domains.users.permissions import ADMIN, READ_ONLY
 from lockgate.kit.actor import Actor, Change
+from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
 from lockgate.storage.migrations import upgrade
+from tests.contract.client import ContractClient
+from tests.web.signed import PASSWORD, Signed, sign_in
 
 CHROMIUM = os.environ.get("LOCKGATE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -194,3 +198,33 @@ def console(browser: Browser, served: Served) -> Iterator[Console]:
     yield tab
     context.close()
     assert tab.errors == []
+
+
+# --- in process, without a browser: an Admin and a Read Only member, and the Console API ------
+
+
+@pytest.fixture()
+def members(db: Database, project: Bootstrap, clock: ManualClock) -> None:
+    with db.transaction() as session:
+        change = Change(project.project.id, Actor(id="test", name="test"), clock.now_ms())
+        users_service.create(session, change, email="admin@acme.com", role=ADMIN, password=PASSWORD)
+        users_service.create(
+            session, change, email="reader@acme.com", role=READ_ONLY, password=PASSWORD
+        )
+
+
+@pytest.fixture()
+def admin(app: FastAPI, members: None) -> Iterator[Signed]:
+    yield from sign_in(app, "admin@acme.com")
+
+
+@pytest.fixture()
+def reader(app: FastAPI, members: None) -> Iterator[Signed]:
+    yield from sign_in(app, "reader@acme.com")
+
+
+@pytest.fixture()
+def api(app: FastAPI, project: Bootstrap) -> Iterator[ContractClient]:
+    with ContractClient(app, key=project.console_key) as client:
+        client.headers.update(API_VERSION)
+        yield client

@@ -4,74 +4,17 @@ with a 422 page naming the problem and changes nothing; a read-only member's for
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 
 from lockgate.domains.projects.service import Bootstrap
-from lockgate.domains.users import service as users_service
-from lockgate.domains.users.permissions import ADMIN, READ_ONLY
 from lockgate.faces.web.routes.experiments import ARCHIVED_REFUSAL, NEEDS_PRIMARY, REVIEW_NOTICE
-from lockgate.kit.actor import Actor, Change
-from lockgate.kit.clock import ManualClock
-from lockgate.kit.db import Database
 from tests.contract.client import ContractClient
+from tests.web.signed import Signed
 
-PASSWORD = "a-long-member-password"
-API = {"STATSIG-API-VERSION": "20240601"}
 EXPERIMENT = "checkout_test"
-
-
-@dataclass
-class Signed:
-    client: ContractClient
-    csrf: str
-
-    def post(self, path: str, data: dict[str, Any]) -> Any:
-        return self.client.request("POST", path, data={"csrf": self.csrf, **data})
-
-    def get(self, path: str, **params: str) -> Any:
-        return self.client.request("GET", path, **({"params": params} if params else {}))
-
-
-def _sign_in(app: FastAPI, email: str) -> Iterator[Signed]:
-    with ContractClient(app) as client:
-        response = client.request("POST", "/ui/login", data={"email": email, "password": PASSWORD})
-        assert response.status_code == 303
-        match = re.search(r'name="csrf" value="([^"]+)"', client.request("GET", "/ui/").text)
-        assert match is not None
-        yield Signed(client, match.group(1))
-
-
-@pytest.fixture()
-def members(db: Database, project: Bootstrap, clock: ManualClock) -> None:
-    with db.transaction() as session:
-        change = Change(project.project.id, Actor(id="test", name="test"), clock.now_ms())
-        users_service.create(session, change, email="admin@acme.com", role=ADMIN, password=PASSWORD)
-        users_service.create(
-            session, change, email="reader@acme.com", role=READ_ONLY, password=PASSWORD
-        )
-
-
-@pytest.fixture()
-def admin(app: FastAPI, members: None) -> Iterator[Signed]:
-    yield from _sign_in(app, "admin@acme.com")
-
-
-@pytest.fixture()
-def reader(app: FastAPI, members: None) -> Iterator[Signed]:
-    yield from _sign_in(app, "reader@acme.com")
-
-
-@pytest.fixture()
-def api(app: FastAPI, project: Bootstrap) -> Iterator[ContractClient]:
-    with ContractClient(app, key=project.console_key) as client:
-        client.headers.update(API)
-        yield client
 
 
 @pytest.fixture()

@@ -247,8 +247,24 @@ def test_layers_and_holdouts__catalogs_and_pages_show_what_the_api_holds(
     console.go("/ui/layers")
     page.get_by_role("link", name=LAYER).click()
     console.check()
-    expect(page.get_by_role("heading", name="Overrides (1)")).to_be_visible()
+    expect(page.get_by_role("button", name="Manage overrides (1)")).to_be_visible()
     expect(page.get_by_role("main")).to_contain_text(f"qa-1 → {EXPERIMENT}: Test")
+    # The overrides dialog: another user sent to the Control group, read back through the API.
+    page.get_by_role("button", name="Manage overrides (1)").click()
+    dialog = page.get_by_role("dialog", name=f"Overrides of {LAYER}")
+    expect(dialog).to_be_visible()
+    console.check()
+    dialog.get_by_label("User IDs (one a line)").fill("qa-2")
+    dialog.get_by_label("Experiment and group").select_option(label=f"{EXPERIMENT}: Control")
+    dialog.get_by_role("button", name="Add overrides").click()
+    console.check()
+    expect(page.get_by_role("button", name="Manage overrides (2)")).to_be_visible()
+    with console.served.console() as api:
+        stored = api.get(f"/layers/{LAYER}/overrides").json()["data"]["idOverrides"]
+    assert [(o["groupName"], o["ids"]) for o in stored] == [
+        ("Test", ["qa-1"]),
+        ("Control", ["qa-2"]),
+    ]
     expect(page.get_by_role("row").filter(has_text="button_color")).to_contain_text('"grey"')
     console.go("/ui/holdouts")
     expect(page.get_by_role("row").filter(has_text="global_holdout")).to_contain_text("5%")

@@ -14,6 +14,7 @@ from lockgate.faces.web.routes.experiment_lifecycle import router as lifecycle_r
 from lockgate.faces.web.routes.experiment_setup import router as setup_router
 from lockgate.faces.web.routes.experiments import router as experiments_router
 from lockgate.faces.web.routes.gates import router as gates_router
+from lockgate.faces.web.routes.holdouts import router as holdouts_router
 from lockgate.faces.web.routes.home import router as home_router
 from lockgate.faces.web.routes.keys import router as keys_router
 from lockgate.faces.web.routes.layers import router as layers_router
@@ -38,6 +39,7 @@ def web_router() -> APIRouter:
     children = [home_router, gates_router, catalogs_router, keys_router]
     children += [settings_router, members_router]
     children += [experiments_router, setup_router, lifecycle_router, layers_router]
+    children += [holdouts_router]
     children += [results_router, metrics_router, events_router]
     children += [search_router, users_router]
     for child in children:

@@ -208,23 +208,27 @@ def change_metrics(
         key = {"primary": "primaryMetrics", "secondary": "secondaryMetrics"}.get(role)
         if key is None:
             raise InvalidInput("Choose primary or secondary metrics.")
-        parts = split_id(metric)
-        if parts is None:
-            raise InvalidInput("Choose a metric from the catalog.")
-        metric_name, metric_type = parts
-        chosen = [m for m in current.get(key) or []]
-        present = any(m["name"] == metric_name and m["type"] == metric_type for m in chosen)
-        if op == "add":
-            if not metrics_service.exists(ctx.session, ctx.project_id, metric_name, metric_type):
-                raise InvalidInput(f"There is no metric {metric_name} ({metric_type}).")
-            if not present:
-                chosen.append({"name": metric_name, "type": metric_type})
-        elif op == "remove":
-            if not present:
-                raise InvalidInput(f"{metric_name} ({metric_type}) is not among these metrics.")
-            chosen = [m for m in chosen if (m["name"], m["type"]) != (metric_name, metric_type)]
-        else:
-            raise InvalidInput("Choose Add or Remove.")
-        return {key: chosen}
+        return {key: changed_metrics(ctx, current.get(key) or [], metric, op)}
 
     return _patch(request, ctx, experiment_id, build)
+
+
+def changed_metrics(
+    ctx: WebContext, chosen: list[dict[str, Any]], metric: str, op: str
+) -> list[dict[str, Any]]:
+    """``chosen`` (metric references) with ``metric`` (``name::type``) added from the catalog or
+    removed, as a metric picker's form asks."""
+    parts = split_id(metric)
+    if parts is None:
+        raise InvalidInput("Choose a metric from the catalog.")
+    metric_name, metric_type = parts
+    present = any(m["name"] == metric_name and m["type"] == metric_type for m in chosen)
+    if op == "add":
+        if not metrics_service.exists(ctx.session, ctx.project_id, metric_name, metric_type):
+            raise InvalidInput(f"There is no metric {metric_name} ({metric_type}).")
+        return chosen if present else [*chosen, {"name": metric_name, "type": metric_type}]
+    if op == "remove":
+        if not present:
+            raise InvalidInput(f"{metric_name} ({metric_type}) is not among these metrics.")
+        return [m for m in chosen if (m["name"], m["type"]) != (metric_name, metric_type)]
+    raise InvalidInput("Choose Add or Remove.")

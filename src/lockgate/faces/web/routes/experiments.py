@@ -184,6 +184,19 @@ def _metric_label(metric: dict[str, Any]) -> str:
     return f"{metric['name']} ({metric['type']})"
 
 
+def metric_choices(ctx: WebContext) -> list[tuple[str, str]]:
+    """The metrics catalog as a picker's options: ``(metric id, label)``."""
+    catalog = metrics_service.list_(
+        ctx.session, ctx.project_id, ctx.clock.now_ms(), show_hidden=False, tags=[]
+    )[:CHOICES_LIMIT]
+    return [(m["id"], _metric_label(m)) for m in catalog]
+
+
+def chosen_metrics(refs: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """A list of metric references (``{name, type}``) as the picker shows what is chosen."""
+    return [(f"{m['name']}::{m['type']}", _metric_label(m)) for m in refs]
+
+
 def experiment_page(
     request: Request,
     ctx: WebContext,
@@ -202,9 +215,6 @@ def experiment_page(
         {"name": p, "values": [_shown((g.get("parameterValues") or {}).get(p, "")) for g in groups]}
         for p in names
     ]
-    catalog = metrics_service.list_(
-        ctx.session, ctx.project_id, ctx.clock.now_ms(), show_hidden=False, tags=[]
-    )[:CHOICES_LIMIT]
     layers, _ = layers_service.list_(ctx.session, ctx.project_id, offset=0, limit=CHOICES_LIMIT)
     gates, _ = gates_service.list_(
         ctx.session,
@@ -244,15 +254,9 @@ def experiment_page(
         groups=groups,
         grid=grid,
         parameter_types=PARAMETER_TYPES,
-        metric_choices=[(m["id"], _metric_label(m)) for m in catalog],
-        primary=[
-            (f"{m['name']}::{m['type']}", _metric_label(m))
-            for m in experiment.get("primaryMetrics") or []
-        ],
-        secondary=[
-            (f"{m['name']}::{m['type']}", _metric_label(m))
-            for m in experiment.get("secondaryMetrics") or []
-        ],
+        metric_choices=metric_choices(ctx),
+        primary=chosen_metrics(experiment.get("primaryMetrics") or []),
+        secondary=chosen_metrics(experiment.get("secondaryMetrics") or []),
         layers=[(layer["id"], layer["name"]) for layer in layers],
         gate_names=[g["id"] for g in gates],
         checks=checks,

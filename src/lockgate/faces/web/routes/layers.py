@@ -1,26 +1,29 @@
-"""Layers and holdouts: catalogs, and a page for each. A layer's page draws how its traffic is
-shared among its experiments, lists its parameters with their defaults and its overrides; a
-holdout's page says whom it holds out and what it covers."""
+"""Layers: the catalog, and a page for each that draws how the layer's traffic is shared among its
+experiments, edits its parameters (add, change the default, remove) and its overrides (user IDs
+sent to an experiment's group). Every change goes through ``domains/layers`` as the Console API's
+``PATCH /layers/{id}`` and ``/layers/{id}/overrides`` do, under the review rules."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from lockgate.domains.holdouts import repository as holdouts_repository
-from lockgate.domains.holdouts import service as holdouts_service
-from lockgate.domains.holdouts.schemas import HoldoutCreate
 from lockgate.domains.layers import service as layers_service
-from lockgate.domains.layers.schemas import LayerCreate, LayerPartialUpdate
-from lockgate.errors import InvalidInput, LockgateError
+from lockgate.domains.layers.schemas import LayerCreate, LayerOverridesIn, LayerPartialUpdate
+from lockgate.errors import InvalidInput, LockgateError, NotFound
 from lockgate.faces.web.forms import disabled
 from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, render, render_catalog
 from lockgate.faces.web.routes.experiment_setup import parse_value
-from lockgate.faces.web.routes.experiments import STATUS_LABELS
+from lockgate.faces.web.routes.experiments import (
+    REVIEW_NOTICE,
+    STATUS_LABELS,
+    reviewed_change,
+)
 from lockgate.faces.web.routes.experiments import href as experiment_href
 from lockgate.faces.web.session import Web, WebContext
 
@@ -47,12 +50,8 @@ PARAMETER_TYPES: Final = (
 )
 
 
-def _layer_href(layer_id: str) -> str:
+def layer_href(layer_id: str) -> str:
     return f"/ui/layers/{quote(layer_id, safe='')}"
-
-
-def _holdout_href(holdout_id: str) -> str:
-    return f"/ui/holdouts/{quote(holdout_id, safe='')}"
 
 
 def _number(value: float) -> str:
@@ -71,7 +70,7 @@ def _layers(
     )
     rows = [
         {
-            "href": _layer_href(layer["id"]),
+            "href": layer_href(layer["id"]),
             "cells": [
                 layer["name"],
                 layer.get("idType") or "",
@@ -124,7 +123,7 @@ def create_layer(
             form_name=name,
             form_id_type=id_type,
         )
-    return RedirectResponse(_layer_href(str(created["id"])), status_code=303)
+    return RedirectResponse(layer_href(str(created["id"])), status_code=303)
 
 
 def allocation_bar(experiments: list[dict[str, Any]]) -> dict[str, Any]:
@@ -168,6 +167,10 @@ def _layer_page(
         ctx.session, ctx.project_id, layer_id, offset=0, limit=MEMBERS_LIMIT
     )
     overrides = layers_service.read_overrides(ctx.session, ctx.project_id, layer_id)
+    by_id = overrides.get("idOverrides") or []
+    conditional = overrides.get("conditionalOverrides") or []
+    if request.query_params.get("submitted") == "review":
+        extra.setdefault("notice", REVIEW_NOTICE)
     return render(
         request,
         "layer.html",
@@ -176,7 +179,7 @@ def _layer_page(
         section="layers",
         status_code=status_code,
         layer=layer,
-        href=_layer_href(layer_id),
+        href=layer_href(layer_id),
         bar=allocation_bar(members),
         members=[
             dict(e, href=experiment_href(e["id"]), status_label=STATUS_LABELS.get(e["status"]))
@@ -186,10 +189,15 @@ def _layer_page(
             dict(p, shown=json.dumps(p.get("defaultValue"))) for p in layer.get("parameters") or []
         ],
         parameter_types=PARAMETER_TYPES,
-        conditional=overrides.get("conditionalOverrides") or [],
-        by_id=overrides.get("idOverrides") or [],
-        override_count=len(overrides.get("conditionalOverrides") or [])
-        + len(overrides.get("idOverrides") or []),
+        conditional=conditional,
+        by_id=[dict(o, shown="\n".join(o["ids"])) for o in by_id],
+        override_count=len(conditional) + sum(len(o["ids"]) for o in by_id),
+        targets=[
+            {"value": json.dumps([e["id"], g["name"]]), "label": f"{e['name']}: {g['name']}"}
+            for e in members
+            for g in e.get("groups") or []
+        ],
+        dialog=request.query_params.get("dialog", ""),
         disabled_edit=disabled(
             ctx.member.can("edit_or_delete_configs"), "Your role cannot edit layers"
         ),
@@ -202,6 +210,32 @@ def layer_page(request: Request, ctx: Web, layer_id: str) -> HTMLResponse:
     return _layer_page(request, ctx, layer_id)
 
 
+def _change(
+    request: Request, ctx: WebContext, layer_id: str, run: Callable[[dict[str, Any]], object]
+) -> Response:
+    """Run ``run(layer)`` under the review rules and come back to the layer's page, or show the
+    page again with the refusal (422) and nothing changed."""
+    ctx.require("edit_or_delete_configs")
+    layer = layers_service.read(ctx.session, ctx.project_id, layer_id)
+    try:
+        reviewed = reviewed_change(ctx, lambda: run(layer))
+    except NotFound:
+        raise
+    except LockgateError as exc:
+        ctx.session.rollback()
+        return _layer_page(request, ctx, layer_id, status_code=422, error=exc.message)
+    suffix = "?submitted=review" if reviewed else ""
+    return RedirectResponse(layer_href(layer_id) + suffix, status_code=303)
+
+
+def _set_parameters(ctx: WebContext, layer_id: str, kept: list[dict[str, Any]]) -> None:
+    """The layer's whole parameter list, as ``PATCH /layers/{id}`` takes it: the service refuses
+    a list that leaves an experiment of the layer setting a parameter that is gone or of
+    another type, naming the experiment and its group."""
+    body = LayerPartialUpdate.model_validate({"parameters": kept})
+    layers_service.patch(ctx.session, ctx.change, layer_id, body)
+
+
 @router.post("/ui/layers/{layer_id}/parameters", include_in_schema=False)
 def save_parameter(
     request: Request,
@@ -212,9 +246,8 @@ def save_parameter(
     default: str = Form(""),
 ) -> Response:
     """Add a parameter, or set the default of the one with that name."""
-    ctx.require("edit_or_delete_configs")
-    layer = layers_service.read(ctx.session, ctx.project_id, layer_id)
-    try:
+
+    def run(layer: dict[str, Any]) -> None:
         parameter = name.strip()
         if not parameter:
             raise InvalidInput("The parameter needs a name.")
@@ -222,98 +255,111 @@ def save_parameter(
             raise InvalidInput(f"Unknown parameter type {kind!r}.")
         value = parse_value(default, LAYER_TYPES[kind], "The default value")
         kept = [p for p in layer.get("parameters") or [] if p["name"] != parameter]
-        body = LayerPartialUpdate.model_validate(
-            {"parameters": [*kept, {"name": parameter, "type": kind, "defaultValue": value}]}
+        _set_parameters(
+            ctx, layer_id, [*kept, {"name": parameter, "type": kind, "defaultValue": value}]
         )
-        layers_service.patch(ctx.session, ctx.change, layer_id, body)
-    except LockgateError as exc:
-        ctx.session.rollback()
-        return _layer_page(request, ctx, layer_id, status_code=422, error=exc.message)
-    return RedirectResponse(_layer_href(layer_id), status_code=303)
+
+    return _change(request, ctx, layer_id, run)
 
 
-# --- holdouts -------------------------------------------------------------------------------
+@router.post("/ui/layers/{layer_id}/parameters/remove", include_in_schema=False)
+def remove_parameter(request: Request, ctx: Web, layer_id: str, name: str = Form("")) -> Response:
+    def run(layer: dict[str, Any]) -> None:
+        current = layer.get("parameters") or []
+        if not any(p["name"] == name for p in current):
+            raise InvalidInput(f"Layer {layer['id']!r} has no parameter {name!r}.")
+        _set_parameters(ctx, layer_id, [p for p in current if p["name"] != name])
+
+    return _change(request, ctx, layer_id, run)
 
 
-def _population(holdout: dict[str, Any]) -> str:
-    gate = holdout.get("targetingGateID")
-    return f"Users passing gate {gate}" if gate else "Everyone"
-
-
-def _holdouts(
-    request: Request, ctx: WebContext, page: int, status_code: int = 200, **extra: Any
-) -> HTMLResponse:
-    page = max(1, page)
-    found, total = holdouts_service.list_(
-        ctx.session,
-        ctx.project_id,
-        holdouts_repository.ColumnFilter(),
-        offset=(page - 1) * PAGE_SIZE,
-        limit=PAGE_SIZE,
-    )
-    rows = [
-        {
-            "href": _holdout_href(h["id"]),
-            "cells": [
-                h["name"],
-                "Enabled" if h.get("isEnabled") else "Disabled",
-                _population(h),
-                f"{_number(float(h.get('passPercentage') or 0))}%",
-                "Global" if h.get("isGlobal") else "Selected",
-            ],
-        }
-        for h in found
-    ]
-    return render_catalog(
-        request,
-        ctx,
-        title="Holdouts",
-        section="holdouts",
-        status_code=status_code,
-        columns=["Name", "Status", "Population", "Held out", "Covers"],
-        rows=rows,
-        page=page,
-        total=total,
-        create_action="/ui/holdouts",
-        create_what="holdout",
-        **extra,
-    )
-
-
-@router.get("/ui/holdouts", include_in_schema=False)
-def holdouts(request: Request, ctx: Web, page: int = 1) -> HTMLResponse:
-    return _holdouts(request, ctx, page)
-
-
-@router.post("/ui/holdouts", include_in_schema=False)
-def create_holdout(request: Request, ctx: Web, name: str = Form("")) -> Response:
-    ctx.require("create_configs")
+def _target(raw: str) -> tuple[str, str]:
+    """The experiment and group a form's ``target`` names (a JSON pair, as the page lists them)."""
     try:
-        row = holdouts_service.create(
-            ctx.session, ctx.change, HoldoutCreate.model_validate({"name": name.strip()})
+        found = json.loads(raw)
+    except ValueError:
+        found = None
+    if not (isinstance(found, list) and len(found) == 2 and all(isinstance(v, str) for v in found)):
+        raise InvalidInput("Choose an experiment of this layer and one of its groups.")
+    return found[0], found[1]
+
+
+def _user_ids(text: str) -> list[str]:
+    return list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
+
+
+@router.post("/ui/layers/{layer_id}/overrides", include_in_schema=False)
+def add_overrides(
+    request: Request, ctx: Web, layer_id: str, ids: str = Form(""), target: str = Form("")
+) -> Response:
+    """Send user IDs to an experiment's group, as ``PATCH /layers/{id}/overrides`` adds them."""
+
+    def run(_layer: dict[str, Any]) -> None:
+        experiment, group = _target(target)
+        given = _user_ids(ids)
+        if not given:
+            raise InvalidInput("Give at least one user ID, one a line.")
+        body = LayerOverridesIn.model_validate(
+            {"idOverrides": [{"ids": given, "experimentName": experiment, "groupName": group}]}
         )
-    except LockgateError as exc:
-        ctx.session.rollback()
-        return _holdouts(request, ctx, 1, status_code=422, error=exc.message, form_name=name)
-    return RedirectResponse(_holdout_href(str(row.id)), status_code=303)
+        layers_service.add_overrides(ctx.session, ctx.change, layer_id, body)
+
+    return _change(request, ctx, layer_id, run)
 
 
-@router.get("/ui/holdouts/{holdout_id}", include_in_schema=False)
-def holdout_page(request: Request, ctx: Web, holdout_id: str) -> HTMLResponse:
-    holdout = holdouts_service.read(ctx.session, ctx.project_id, holdout_id)
-    covered = [
-        ("Gates", [(g, f"/ui/gates/{quote(g, safe='')}") for g in holdout.get("gateIDs") or []]),
-        ("Experiments", [(e, experiment_href(e)) for e in holdout.get("experimentIDs") or []]),
-        ("Layers", [(lid, _layer_href(lid)) for lid in holdout.get("layerIDs") or []]),
-    ]
-    return render(
-        request,
-        "holdout.html",
-        ctx,
-        title=f"Holdout {holdout['name']}",
-        section="holdouts",
-        holdout=holdout,
-        population=_population(holdout),
-        percentage=_number(float(holdout.get("passPercentage") or 0)),
-        covered=covered,
-    )
+@router.post("/ui/layers/{layer_id}/overrides/remove", include_in_schema=False)
+def remove_overrides(
+    request: Request,
+    ctx: Web,
+    layer_id: str,
+    kind: str = Form("ids"),
+    target: str = Form(""),
+    ids: str = Form(""),
+    condition: str = Form(""),
+) -> Response:
+    """Remove one override, as ``DELETE /layers/{id}/overrides`` does with a body naming it (an
+    empty body would remove them all, which this form never sends)."""
+
+    def run(_layer: dict[str, Any]) -> None:
+        experiment, group = _target(target)
+        current = layers_service.read_overrides(ctx.session, ctx.project_id, layer_id)
+        if kind == "ids":
+            given = _user_ids(ids)
+            held = {
+                i
+                for o in current["idOverrides"]
+                if o["experimentName"] == experiment and o["groupName"] == group
+                for i in o["ids"]
+            }
+            missing = [i for i in given if i not in held]
+            if not given or missing:
+                raise InvalidInput(
+                    f"No override sends {', '.join(missing) or 'these IDs'} to "
+                    f"{experiment}: {group}."
+                )
+            body = {
+                "idOverrides": [{"ids": given, "experimentName": experiment, "groupName": group}]
+            }
+        elif kind in ("gate", "segment"):
+            if not any(
+                (o["type"], o["name"], o["experimentName"]) == (kind, condition, experiment)
+                for o in current["conditionalOverrides"]
+            ):
+                raise InvalidInput(f"No override sends {kind} {condition} to {experiment}.")
+            body = {
+                "conditionalOverrides": [
+                    {
+                        "type": kind,
+                        "name": condition,
+                        "experimentName": experiment,
+                        "groupName": group,
+                    }
+                ]
+            }
+        else:
+            raise InvalidInput(f"Unknown override kind {kind!r}.")
+        layers_service.remove_overrides(
+            ctx.session, ctx.change, layer_id, LayerOverridesIn.model_validate(body)
+        )
+
+    return _change(request, ctx, layer_id, run)

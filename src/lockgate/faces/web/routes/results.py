@@ -79,6 +79,62 @@ class MetricView:
     series_loaded: bool = False
 
 
+Section = tuple[str, list[MetricView]]
+
+
+def scorecard(
+    answers: dict[str, dict[str, Any]],
+    names: dict[str, str],
+    control: str,
+    roles: tuple[tuple[str, str], ...],
+    confidence: str,
+) -> tuple[list[Section], dict[str, MetricView]]:
+    """The scorecard of Pulse answers, one per test group (``{group id: answer}``): a section
+    per role with metrics, each metric with a row per test group and an interval bar on one
+    axis shared by every row. The holdout page draws its results with it too."""
+    metrics: dict[str, MetricView] = {}
+    sections: list[Section] = []
+    intervals: list[tuple[float, float]] = []
+    for key, title in roles:
+        members: list[MetricView] = []
+        for test, answer in answers.items():
+            for found in answer.get(key) or []:
+                view = metrics.get(found["metricID"])
+                if view is None:
+                    view = MetricView(found["metricID"], found.get("metricName") or "", 0)
+                    metrics[found["metricID"]] = view
+                    members.append(view)
+                    view.groups.append(_group_figures(names[control], True, found, "control"))
+                view.groups.append(_group_figures(names[test], False, found, "test"))
+                change = found.get("percentChange")
+                half = found.get("percentConfidenceIntervalDelta")
+                view.rows.append(
+                    {"group": names[test], "test": test, "change": change, "half": half}
+                )
+                if change is not None and half is not None:
+                    intervals.append((change, half))
+        if members:
+            sections.append((title, members))
+    axis = figures.axis_for(intervals)
+    number = 0
+    for _, members in sections:
+        for view in members:
+            number += 1
+            view.number = number
+            label = f"{view.name or view.metric_id} ({view.metric_id.split('::')[-1]})"
+            for row in view.rows:
+                if row["change"] is not None and row["half"] is not None:
+                    row["bar"] = figures.bar(
+                        axis,
+                        row["change"],
+                        row["half"],
+                        metric=label,
+                        group=row["group"],
+                        confidence=float(confidence),
+                    )
+    return sections, metrics
+
+
 def _exposures(
     session: Any, project_id: str, document: dict[str, Any], health: dict[str, Any]
 ) -> dict[str, Any]:
@@ -149,48 +205,7 @@ def results_page(
         )
         for test in settings.tests
     }
-    metrics: dict[str, MetricView] = {}
-    sections: list[tuple[str, list[MetricView]]] = []
-    intervals: list[tuple[float, float]] = []
-    for key, title in ROLES:
-        members: list[MetricView] = []
-        for test, answer in answers.items():
-            for found in answer.get(key) or []:
-                view = metrics.get(found["metricID"])
-                if view is None:
-                    view = MetricView(found["metricID"], found.get("metricName") or "", 0)
-                    metrics[found["metricID"]] = view
-                    members.append(view)
-                    view.groups.append(
-                        _group_figures(names[settings.control], True, found, "control")
-                    )
-                view.groups.append(_group_figures(names[test], False, found, "test"))
-                change = found.get("percentChange")
-                half = found.get("percentConfidenceIntervalDelta")
-                view.rows.append(
-                    {"group": names[test], "test": test, "change": change, "half": half}
-                )
-                if change is not None and half is not None:
-                    intervals.append((change, half))
-        if members:
-            sections.append((title, members))
-    axis = figures.axis_for(intervals)
-    number = 0
-    for _, members in sections:
-        for view in members:
-            number += 1
-            view.number = number
-            label = f"{view.name or view.metric_id} ({view.metric_id.split('::')[-1]})"
-            for row in view.rows:
-                if row["change"] is not None and row["half"] is not None:
-                    row["bar"] = figures.bar(
-                        axis,
-                        row["change"],
-                        row["half"],
-                        metric=label,
-                        group=row["group"],
-                        confidence=float(settings.confidence),
-                    )
+    sections, metrics = scorecard(answers, names, settings.control, ROLES, settings.confidence)
     days = _series_days(ctx, experiment_id, settings)
     _add_series(ctx, document, settings, names, days, metrics)
     health = experiment if "healthChecks" in experiment else {}
