@@ -15,7 +15,8 @@ from fastapi import FastAPI
 from lockgate.domains.projects.service import Bootstrap
 from lockgate.domains.users import service as users_service
 from lockgate.domains.users.permissions import ADMIN, READ_ONLY
-from lockgate.faces.web.routes.experiments import ARCHIVED_REFUSAL, NEEDS_PRIMARY, REVIEW_NOTICE
+from lockgate.faces.web.changes import REVIEW_NOTICE
+from lockgate.faces.web.routes.experiments import ARCHIVED_REFUSAL, NEEDS_PRIMARY
 from lockgate.kit.actor import Actor, Change
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database

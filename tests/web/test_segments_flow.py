@@ -16,7 +16,7 @@ def test_f8_id_list_segment__10000_ids__count_page_download_and_gate(console: Co
     console.sign_in()
     page = console.page
     console.go("/ui/segments")
-    page.locator("summary", has_text="Create ID list segment").click()
+    page.locator("summary", has_text="Create segment").click()
     page.get_by_label("Name").fill("beta_users")
     page.get_by_role("button", name="Create", exact=True).click()
     console.check()
