@@ -127,6 +127,8 @@ def _segment_page(
             default_line=ELSE_LINE,
             refused=refused,
         )
+    if refused is not None and "editor" not in values:
+        extra.setdefault("error", refused.message)  # no rules editor to show it in
     values["used_by"] = [
         {
             "what": segments_service.USER_LABELS[kind].capitalize(),
