@@ -10,7 +10,8 @@ import pytest
 from fastapi import FastAPI
 
 from lockgate.domains.projects.service import Bootstrap
-from lockgate.faces.web.routes.experiments import ARCHIVED_REFUSAL, NEEDS_PRIMARY, REVIEW_NOTICE
+from lockgate.faces.web.changes import REVIEW_NOTICE
+from lockgate.faces.web.routes.experiments import ARCHIVED_REFUSAL, NEEDS_PRIMARY
 from tests.contract.client import ContractClient
 from tests.web.signed import Signed
 

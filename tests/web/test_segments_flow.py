@@ -16,7 +16,7 @@ def test_f8_id_list_segment__10000_ids__count_page_download_and_gate(console: Co
     console.sign_in()
     page = console.page
     console.go("/ui/segments")
-    page.locator("summary", has_text="Create ID list segment").click()
+    page.locator("summary", has_text="Create segment").click()
     page.get_by_label("Name").fill("beta_users")
     page.get_by_role("button", name="Create", exact=True).click()
     console.check()
@@ -55,3 +55,37 @@ def test_f8_id_list_segment__10000_ids__count_page_download_and_gate(console: Co
     console.check()
     assert console.served.check_gate("beta_gate", {"userID": "user_05000"})["value"] is True
     assert console.served.check_gate("beta_gate", {"userID": "user_00001"})["value"] is False
+
+
+def test_rule_based_segment__rule_added_on_its_page__gate_on_it_follows(console: Console) -> None:
+    console.sign_in()
+    page = console.page
+    console.go("/ui/segments")
+    page.locator("summary", has_text="Create segment").click()
+    page.get_by_label("Name").fill("staff")
+    page.get_by_label("Type").select_option(label="Rule-based (conditions)")
+    page.get_by_role("button", name="Create", exact=True).click()
+    console.check()
+    with console.served.console() as api:
+        rule = {
+            "name": "In staff",
+            "passPercentage": 100,
+            "conditions": [{"type": "passes_segment", "targetValue": ["staff"]}],
+        }
+        assert api.post("/gates", json={"name": "staff_gate", "rules": [rule]}).status_code == 201
+    console.go("/ui/segments/staff")
+    used_by = page.get_by_role("region", name="Used by")
+    expect(used_by.get_by_role("link", name="staff_gate")).to_be_visible()
+    page.locator("summary", has_text="Add rule").click()
+    page.get_by_label("Criteria").select_option("email")
+    page.get_by_role("button", name="Choose criteria").click()
+    page.get_by_label("Rule name").fill("Staff")
+    page.get_by_label("Operator").select_option(label="ends with any of")
+    page.get_by_label("Values (comma separated)").fill("@acme.com")
+    page.get_by_label("Pass percentage", exact=True).fill("100")
+    page.get_by_role("button", name="Save rule").click()
+    console.check()
+    expect(page.locator(".sentence")).to_have_text("email ends with any of @acme.com → 100% pass")
+    ann = {"userID": "ann", "email": "ann@acme.com"}
+    assert console.served.check_gate("staff_gate", ann)["value"] is True
+    assert console.served.check_gate("staff_gate", {"userID": "bob"})["value"] is False

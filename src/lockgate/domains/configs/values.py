@@ -4,7 +4,7 @@ config's optional JSON Schema (Draft 2020-12, as Statsig documents ``schema``)."
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jsonschema
@@ -115,3 +115,31 @@ def value_checker(schema: Schema | None) -> Callable[[object, str], JsonObject]:
         return parsed
 
     return check
+
+
+_INFERRED_TYPES: tuple[tuple[type, str], ...] = (
+    (bool, "boolean"),  # before int: a bool is an int in Python
+    (int, "number"),  # a number, not an integer: a default of 1 may well become 1.5
+    (float, "number"),
+    (str, "string"),
+)
+
+
+def infer_schema(value: JsonValue) -> Schema:
+    """A JSON Schema that ``value`` satisfies: its types, every key of each object required.
+    A starting point to edit, as the console's "Infer from default value" offers it."""
+    for python_type, name in _INFERRED_TYPES:
+        if isinstance(value, python_type):
+            return {"type": name}
+    if isinstance(value, Mapping):
+        return {
+            "type": "object",
+            "properties": {str(key): infer_schema(item) for key, item in value.items()},
+            "required": [str(key) for key in value],
+        }
+    if isinstance(value, Sequence):
+        kinds = [infer_schema(item) for item in value]
+        # One items schema when every element agrees; otherwise any element is accepted.
+        items = kinds[0] if kinds and all(kind == kinds[0] for kind in kinds) else {}
+        return {"type": "array", "items": items}
+    return {"type": "null"}

@@ -227,15 +227,24 @@ def _save(
     return saved
 
 
+def used_by(session: Session, project_id: str, segment_id: str) -> list[tuple[str, str]]:
+    """(kind, id) of the gates, dynamic configs and other segments whose rules name the
+    segment, in that order of kinds, then by id."""
+    return [
+        (kind, entity_id)
+        for kind, entity_id in sorted(
+            graph.referrers(session, project_id, "segment", segment_id, list(USER_LABELS)),
+            key=lambda user: list(USER_LABELS).index(user[0]),
+        )
+        if (kind, entity_id) != ("segment", segment_id)
+    ]
+
+
 def delete(session: Session, change: Change, segment_id: str) -> None:
     row: Segment = entities.load(session, SEGMENT, change.project_id, segment_id, lock=True)
     users = [
         f"{USER_LABELS[kind]} {entity_id!r}"
-        for kind, entity_id in sorted(
-            graph.referrers(session, change.project_id, "segment", segment_id, list(USER_LABELS)),
-            key=lambda user: list(USER_LABELS).index(user[0]),
-        )
-        if (kind, entity_id) != ("segment", segment_id)
+        for kind, entity_id in used_by(session, change.project_id, segment_id)
     ]
     if users:
         raise InvalidInput.because(

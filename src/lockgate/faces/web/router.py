@@ -8,7 +8,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lockgate.faces.web.pages import STATIC_DIR
-from lockgate.faces.web.routes.catalogs import router as catalogs_router
+from lockgate.faces.web.routes.configs import router as configs_router
 from lockgate.faces.web.routes.events import router as events_router
 from lockgate.faces.web.routes.experiment_lifecycle import router as lifecycle_router
 from lockgate.faces.web.routes.experiment_setup import router as setup_router
@@ -22,6 +22,7 @@ from lockgate.faces.web.routes.members import router as members_router
 from lockgate.faces.web.routes.metrics import router as metrics_router
 from lockgate.faces.web.routes.results import router as results_router
 from lockgate.faces.web.routes.search import router as search_router
+from lockgate.faces.web.routes.segments import router as segments_router
 from lockgate.faces.web.routes.settings import router as settings_router
 from lockgate.faces.web.routes.users import router as users_router
 from lockgate.faces.web.session import SessionCodec, SignInThrottle, load_secret
@@ -36,7 +37,7 @@ CSP = (
 
 def web_router() -> APIRouter:
     router = APIRouter()
-    children = [home_router, gates_router, catalogs_router, keys_router]
+    children = [home_router, gates_router, configs_router, segments_router, keys_router]
     children += [settings_router, members_router]
     children += [experiments_router, setup_router, lifecycle_router, layers_router]
     children += [holdouts_router]

@@ -12,12 +12,12 @@ from fastapi.responses import Response
 from lockgate.domains.experiments import lifecycle, service
 from lockgate.domains.experiments.schemas import AbandonIn, ArchiveIn, DecisionIn
 from lockgate.errors import InvalidInput, LockgateError, NotFound
+from lockgate.faces.web.changes import reviewed_change
 from lockgate.faces.web.pages import WebRoute
 from lockgate.faces.web.routes.experiments import (
     NEEDS_PRIMARY,
     back,
     experiment_page,
-    reviewed_change,
 )
 from lockgate.faces.web.session import Web, WebContext
 

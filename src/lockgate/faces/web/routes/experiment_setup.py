@@ -16,12 +16,12 @@ from lockgate.domains.experiments.schemas import ExperimentPartialUpdate
 from lockgate.domains.metrics import service as metrics_service
 from lockgate.domains.metrics.definitions import split_id
 from lockgate.errors import InvalidInput, LockgateError, NotFound
+from lockgate.faces.web.changes import reviewed_change
 from lockgate.faces.web.pages import WebRoute
 from lockgate.faces.web.routes.experiments import (
     back,
     experiment_page,
     parameter_names,
-    reviewed_change,
 )
 from lockgate.faces.web.session import Web, WebContext
 

@@ -5,14 +5,12 @@ setup forms are in ``experiment_setup.py``, the lifecycle bar in ``experiment_li
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from lockgate.domains.entities import writes as entity_writes
 from lockgate.domains.experiments import service
 from lockgate.domains.experiments.repository import ExperimentFilter
 from lockgate.domains.experiments.schemas import ExperimentCreate
@@ -20,9 +18,8 @@ from lockgate.domains.gates import repository as gates_repository
 from lockgate.domains.gates import service as gates_service
 from lockgate.domains.layers import service as layers_service
 from lockgate.domains.metrics import service as metrics_service
-from lockgate.domains.reviews import people as review_people
-from lockgate.domains.reviews import service as reviews
 from lockgate.errors import LockgateError
+from lockgate.faces.web.changes import REVIEW_NOTICE, SUBMITTED
 from lockgate.faces.web.forms import disabled
 from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, render, render_catalog, when
 from lockgate.faces.web.session import Web, WebContext
@@ -53,7 +50,6 @@ PARAMETER_TYPES: Final = (
 CHOICES_LIMIT: Final = 500
 NEEDS_PRIMARY: Final = "Add a primary metric before starting: results are judged by it."
 ARCHIVED_REFUSAL: Final = "An archived experiment is read-only: unarchive it first"
-REVIEW_NOTICE: Final = "The change needs a review: it was submitted for review, not applied."
 
 
 def href(experiment_id: str, suffix: str = "") -> str:
@@ -62,22 +58,8 @@ def href(experiment_id: str, suffix: str = "") -> str:
 
 def back(experiment_id: str, reviewed: bool = False) -> RedirectResponse:
     return RedirectResponse(
-        href(experiment_id, "?submitted=review" if reviewed else ""), status_code=303
+        href(experiment_id, f"?{SUBMITTED}" if reviewed else ""), status_code=303
     )
-
-
-def reviewed_change(ctx: WebContext, run: Callable[[], object]) -> bool:
-    """Run a change under the review rules, as the Console API does for a caller that respects
-    them: True when it became a pending review instead of being applied."""
-    proposal = reviews.begin(ctx.session)
-    try:
-        run()
-    except BaseException:
-        entity_writes.unwatch(ctx.session)
-        proposal.savepoint.rollback()
-        raise
-    approver = review_people.approver_of(ctx.session, ctx.project_id, ctx.member.actor())
-    return reviews.settle(ctx.session, ctx.change, approver, proposal) is not None
 
 
 # --- catalog --------------------------------------------------------------------------------

@@ -11,20 +11,18 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from lockgate.cores.compiler.vocabulary import CONDITION_TYPES
 from lockgate.domains.gates import gate_rules, overrides, repository, service
 from lockgate.domains.gates.schemas import GateCreate, GateFullUpdate, OverridesIn
-from lockgate.domains.rules.schemas import ConditionIn, RuleIn
+from lockgate.domains.rules.schemas import RuleIn
 from lockgate.domains.specs.cache import SpecCache
 from lockgate.errors import InvalidInput, LockgateError, NotFound
-from lockgate.faces.web import vocabulary
+from lockgate.faces.web import rules_editor, vocabulary
 from lockgate.faces.web.forms import disabled
 from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, pager, render, templates, when
 from lockgate.faces.web.session import Web, WebContext
 
 router = APIRouter(route_class=WebRoute)
 HISTORY_LIMIT = 50
-DEFAULT_CRITERIA = "email"
 
 
 def _status(gate: dict[str, Any]) -> str:
@@ -129,15 +127,12 @@ def _gate_page(
     ctx: WebContext,
     gate_id: str,
     *,
-    criteria: str = DEFAULT_CRITERIA,
     status_code: int = 200,
     test_user: str = '{"userID": ""}',
+    refused: rules_editor.Refusal | None = None,
     **extra: Any,
 ) -> HTMLResponse:
     gate = service.read(ctx.session, ctx.project_id, gate_id)
-    if criteria not in CONDITION_TYPES:
-        criteria = DEFAULT_CRITERIA
-    rules = [dict(r, sentence=vocabulary.rule_sentence(r)) for r in gate.get("rules") or []]
     stored = overrides.overrides_of(service.load(ctx.session, ctx.project_id, gate_id).document)
     passing = stored.get("passingUserIDs") or []
     failing = stored.get("failingUserIDs") or []
@@ -164,14 +159,13 @@ def _gate_page(
         status_code=status_code,
         gate=gate,
         status=_status(gate),
-        rules=rules,
-        criteria=criteria,
-        criteria_label=vocabulary.CRITERIA_LABELS.get(criteria, criteria),
-        criteria_options=vocabulary.criteria_options(),
-        criteria_chosen="criteria" in request.query_params,
-        operators=vocabulary.operators_of(criteria),
-        needs_field=CONDITION_TYPES[criteria].needs_field,
-        takes_values=vocabulary.takes_values(criteria),
+        editor=rules_editor.editor(
+            request,
+            base=_href(gate_id),
+            rules=gate.get("rules") or [],
+            default_line="Default: Fail — fallback when no rules are met",
+            refused=refused,
+        ),
         override_count=len(passing) + len(failing),
         passing="\n".join(passing),
         failing="\n".join(failing),
@@ -186,15 +180,17 @@ def _gate_page(
     )
 
 
+def _href(gate_id: str) -> str:
+    return f"/ui/gates/{quote(gate_id, safe='')}"
+
+
 def _back(gate_id: str) -> RedirectResponse:
-    return RedirectResponse(f"/ui/gates/{quote(gate_id, safe='')}", status_code=303)
+    return RedirectResponse(_href(gate_id), status_code=303)
 
 
 @router.get("/ui/gates/{gate_id}", include_in_schema=False)
-def gate_page(
-    request: Request, ctx: Web, gate_id: str, criteria: str = DEFAULT_CRITERIA
-) -> HTMLResponse:
-    return _gate_page(request, ctx, gate_id, criteria=criteria)
+def gate_page(request: Request, ctx: Web, gate_id: str) -> HTMLResponse:
+    return _gate_page(request, ctx, gate_id)
 
 
 @router.get("/ui/gates/{gate_id}/test", include_in_schema=False)
@@ -211,46 +207,16 @@ def test_gate(request: Request, ctx: Web, gate_id: str, user: str = "{}") -> HTM
 
 
 @router.post("/ui/gates/{gate_id}/rules", include_in_schema=False)
-def add_rule(
-    request: Request,
-    ctx: Web,
-    gate_id: str,
-    rule_name: str = Form(""),
-    criteria: str = Form(DEFAULT_CRITERIA),
-    operator: str | None = Form(None),
-    field: str | None = Form(None),
-    values: str = Form(""),
-    pass_percentage: str = Form("0"),
-) -> Response:
+def add_rule(request: Request, ctx: Web, gate_id: str, form: rules_editor.RuleFormIn) -> Response:
     ctx.require("edit_or_delete_configs")
     try:
-        if criteria not in CONDITION_TYPES:
-            raise InvalidInput(f"Unknown criteria {criteria!r}.")
-        targets = [v.strip() for v in values.split(",") if v.strip()]
-        target: Any = targets
-        if not CONDITION_TYPES[criteria].operators and targets:
-            target = targets[0]
-        try:
-            percentage = float(pass_percentage)
-        except ValueError as exc:
-            raise InvalidInput("The pass percentage must be a number from 0 to 100.") from exc
-        condition = ConditionIn.model_validate(
-            {
-                "type": criteria,
-                "operator": operator or None,
-                "field": field or None,
-                "targetValue": target if vocabulary.takes_values(criteria) else None,
-            }
-        )
-        rule = RuleIn(name=rule_name.strip(), pass_percentage=percentage, conditions=[condition])
-        gate_rules.add_rules(ctx.session, ctx.change, gate_id, [rule])
+        gate_rules.add_rules(ctx.session, ctx.change, gate_id, [form.rule()])
     except NotFound:
         raise
     except LockgateError as exc:
         ctx.session.rollback()
-        return _gate_page(
-            request, ctx, gate_id, criteria=criteria, status_code=422, rule_error=exc.message
-        )
+        refused = rules_editor.refusal(exc, rules_editor.NEW, form)
+        return _gate_page(request, ctx, gate_id, status_code=422, refused=refused)
     return _back(gate_id)
 
 
@@ -260,18 +226,14 @@ def change_split(
 ) -> Response:
     ctx.require("edit_or_delete_configs")
     try:
-        try:
-            percentage = float(pass_percentage)
-        except ValueError as exc:
-            raise InvalidInput("The pass percentage must be a number from 0 to 100.") from exc
-        gate_rules.update_rule(
-            ctx.session, ctx.change, gate_id, rule_id, RuleIn(pass_percentage=percentage)
-        )
+        update = RuleIn(pass_percentage=rules_editor.percentage(pass_percentage))
+        gate_rules.update_rule(ctx.session, ctx.change, gate_id, rule_id, update)
     except NotFound:
         raise
     except LockgateError as exc:
         ctx.session.rollback()
-        return _gate_page(request, ctx, gate_id, status_code=422, error=exc.message)
+        refused = rules_editor.refusal(exc, rule_id)
+        return _gate_page(request, ctx, gate_id, status_code=422, refused=refused)
     return _back(gate_id)
 
 

@@ -19,15 +19,11 @@ from lockgate.domains.holdouts import service as holdouts_service
 from lockgate.domains.holdouts.schemas import HoldoutCreate, HoldoutPartialUpdate
 from lockgate.errors import InvalidInput, LockgateError, NotFound
 from lockgate.faces.web import figures
+from lockgate.faces.web.changes import REVIEW_NOTICE, reviewed_change
 from lockgate.faces.web.forms import disabled, validated
 from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, render, render_catalog
 from lockgate.faces.web.routes.experiment_setup import changed_metrics
-from lockgate.faces.web.routes.experiments import (
-    REVIEW_NOTICE,
-    chosen_metrics,
-    metric_choices,
-    reviewed_change,
-)
+from lockgate.faces.web.routes.experiments import chosen_metrics, metric_choices
 from lockgate.faces.web.routes.experiments import href as experiment_href
 from lockgate.faces.web.routes.layers import layer_href
 from lockgate.faces.web.routes.results import CONFIDENCES, scorecard

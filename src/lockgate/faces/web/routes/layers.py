@@ -16,14 +16,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from lockgate.domains.layers import service as layers_service
 from lockgate.domains.layers.schemas import LayerCreate, LayerOverridesIn, LayerPartialUpdate
 from lockgate.errors import InvalidInput, LockgateError, NotFound
+from lockgate.faces.web.changes import REVIEW_NOTICE, reviewed_change
 from lockgate.faces.web.forms import disabled
 from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, render, render_catalog
 from lockgate.faces.web.routes.experiment_setup import parse_value
-from lockgate.faces.web.routes.experiments import (
-    REVIEW_NOTICE,
-    STATUS_LABELS,
-    reviewed_change,
-)
+from lockgate.faces.web.routes.experiments import STATUS_LABELS
 from lockgate.faces.web.routes.experiments import href as experiment_href
 from lockgate.faces.web.session import Web, WebContext
 
