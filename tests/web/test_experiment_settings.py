@@ -67,7 +67,7 @@ def test_overrides__add_ids_and_gate_then_remove__api_and_sdk_agree(
     added = admin.post(
         f"{BASE}/overrides", {"kind": "ids", "group": test, "ids": "qa-1\n qa-2 \n\nqa-1"}
     )
-    assert added.status_code == 303 and added.headers["location"] == BASE
+    assert added.status_code == 303 and added.headers["location"] == f"{BASE}?dialog=overrides"
     gated = admin.post(f"{BASE}/overrides", {"kind": "gate", "group": test, "target": "staff"})
     assert gated.status_code == 303
     # Then the Console API shows them, the SDK gives an overridden user Test, the page lists them
@@ -228,7 +228,7 @@ def test_overrides__reviews_required__submitted_for_review_not_applied(
     test = _group(experiment, "Test")
     response = admin.post(f"{BASE}/overrides", {"kind": "ids", "group": test, "ids": "qa-9"})
     assert response.status_code == 303
-    assert response.headers["location"].endswith("?submitted=review")
+    assert response.headers["location"].endswith("?submitted=review&dialog=overrides")
     assert _overrides(api)["userIDOverrides"] == []
 
 

@@ -67,7 +67,7 @@ def _change(
         return experiment_page(
             request, ctx, experiment_id, status_code=422, error=exc.message, open_dialog=dialog
         )
-    return back(experiment_id, reviewed)
+    return back(experiment_id, reviewed, dialog)
 
 
 @router.post("/ui/experiments/{experiment_id}/hypothesis", include_in_schema=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any, Final
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -79,10 +79,12 @@ def href(experiment_id: str, suffix: str = "") -> str:
     return f"/ui/experiments/{quote(experiment_id, safe='')}{suffix}"
 
 
-def back(experiment_id: str, reviewed: bool = False) -> RedirectResponse:
-    return RedirectResponse(
-        href(experiment_id, "?submitted=review" if reviewed else ""), status_code=303
+def back(experiment_id: str, reviewed: bool = False, dialog: str = "") -> RedirectResponse:
+    """Back to the experiment page (with ``dialog`` open again, where the change was made)."""
+    query = urlencode(
+        {k: v for k, v in (("submitted", "review" if reviewed else ""), ("dialog", dialog)) if v}
     )
+    return RedirectResponse(href(experiment_id, f"?{query}" if query else ""), status_code=303)
 
 
 def reviewed_change(ctx: WebContext, run: Callable[[], object]) -> bool:
