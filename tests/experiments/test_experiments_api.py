@@ -493,3 +493,14 @@ def test_resolve_alert__open_alert__resolved_once(
     assert resolved.json()["data"] == {"resolvedAt": clock.now_ms()}
     clock.advance(5000)
     assert console.post(url, json={}).json()["data"] == {"resolvedAt": clock.now_ms() - 5000}
+
+
+def test_patch__null_targets__cleared_not_shown_as_null(console: ContractClient) -> None:
+    create(console, "targets")
+    set_ = console.patch(f"{BASE}/targets", json={"duration": 21, "targetExposures": 5000})
+    assert set_.status_code == 200
+    assert (set_.json()["data"]["duration"], set_.json()["data"]["targetExposures"]) == (21, 5000)
+    cleared = console.patch(f"{BASE}/targets", json={"duration": None, "targetExposures": None})
+    assert cleared.status_code == 200, cleared.text
+    data = read(console, "targets")
+    assert "duration" not in data and "targetExposures" not in data

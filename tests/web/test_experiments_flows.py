@@ -305,3 +305,64 @@ def test_experiment_page__read_only_member__disabled_with_reason_and_forged_post
     assert response.status == 403
     with console.served.console() as api:
         assert api.get(f"/experiments/{EXPERIMENT}").json()["data"]["status"] == "active"
+
+
+def test_f10_overrides_dialog__id_override_added__api_sdk_and_exposure_stream_agree(
+    console: Console,
+) -> None:
+    _seed(console.served)
+    _started_through_the_api(console.served)
+    console.sign_in()
+    page = console.page
+    console.go(f"/ui/experiments/{EXPERIMENT}")
+    # The dialog opens as a modal from its button, with nothing overridden yet.
+    page.get_by_role("button", name="Manage overrides (0)").click()
+    dialog = page.get_by_role("dialog", name=f"Overrides of {EXPERIMENT}")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("table", name="ID overrides")).to_contain_text("No ID overrides.")
+    console.check()
+    dialog.get_by_label("Unit IDs (userID, one a line)").fill("qa-1\nqa-2")
+    dialog.get_by_label("Group for these IDs").select_option(label="Test")
+    dialog.get_by_role("button", name="Add ID override").click()
+    console.check()
+    # Back on the page with the dialog open again, listing the override.
+    dialog = page.get_by_role("dialog", name=f"Overrides of {EXPERIMENT}")
+    expect(dialog.get_by_role("table", name="ID overrides")).to_contain_text("qa-1, qa-2")
+    expect(page.get_by_role("button", name="Manage overrides (2)")).to_be_visible()
+    with console.served.console() as api:
+        stored = api.get(f"/experiments/{EXPERIMENT}/overrides").json()["data"]
+        experiment = api.get(f"/experiments/{EXPERIMENT}").json()["data"]
+    test_group = next(g["id"] for g in experiment["groups"] if g["name"] == "Test")
+    assert [(o["groupID"], o["ids"]) for o in stored["userIDOverrides"]] == [
+        (test_group, ["qa-1", "qa-2"])
+    ]
+    # The SDK API puts the overridden users in Test, and logs their exposures.
+    for user_id in ("qa-1", "qa-2"):
+        config = _sdk(
+            console.served,
+            "/v1/get_config",
+            {"configName": EXPERIMENT, "user": {"userID": user_id}},
+        )
+        assert config["group_name"] == "Test" and config["value"] == {"button_color": "green"}
+    dialog.get_by_role("button", name="Close").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    # The diagnostics tab's exposure stream shows them, polling; paused, it asks for nothing.
+    page.get_by_role("link", name="Diagnostics").click()
+    console.check()
+    stream = page.get_by_role("table", name="Newest 2 exposures")
+    expect(stream.get_by_role("row").filter(has_text="qa-1")).to_contain_text("Test")
+    pause = page.get_by_role("button", name="Pause")
+    expect(pause).to_have_attribute("aria-pressed", "false")
+    polls: list[str] = []
+    page.on("request", lambda request: polls.append(request.url))
+    pause.click()
+    expect(pause).to_have_attribute("aria-pressed", "true")
+    _sdk(console.served, "/v1/get_config", {"configName": EXPERIMENT, "user": {"userID": "qa-3"}})
+    page.wait_for_timeout(6_000)  # longer than one poll interval
+    assert [url for url in polls if url.endswith("/exposure_stream")] == []
+    expect(page.get_by_role("table", name="Newest 2 exposures")).to_be_visible()
+    pause.click()
+    expect(page.get_by_role("table", name="Newest 3 exposures")).to_contain_text(
+        "qa-3", timeout=15_000
+    )
+    console.check()

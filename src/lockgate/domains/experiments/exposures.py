@@ -48,6 +48,28 @@ def cumulative_exposures(
     return result
 
 
+def recent(
+    session: Session, project_id: str, experiment_id: str, *, limit: int
+) -> tuple[str, list[dict[str, Any]]]:
+    """The experiment's ID type, and its newest exposures, newest first: time, the unit of that
+    type, and the group it was given (its name now, else the name logged with it)."""
+    incoming.settle_before(session)
+    document = documents.load(session, project_id, experiment_id).document
+    names = {g["id"]: g["name"] for g in document["groups"]}
+    rows = repository.recent_exposures(
+        session, project_id, experiment_id, document["idType"], limit=limit
+    )
+    return document["idType"], [
+        {
+            "time": time,
+            "unitID": unit or "",
+            "groupID": rule_id or "",
+            "groupName": names.get(rule_id or "") or group_name or "",
+        }
+        for time, unit, rule_id, group_name in rows
+    ]
+
+
 def _ids(values: Sequence[str], name: str) -> list[str]:
     ids = list(dict.fromkeys(v for value in values for v in value.split(",") if v))
     if len(ids) > MAX_IDS:

@@ -201,6 +201,25 @@ def first_exposures_by_day(
     return [(str(r), int(d), int(n)) for r, d, n in rows]
 
 
+def recent_exposures(
+    session: Session, project_id: str, experiment_id: str, id_type: str, *, limit: int
+) -> list[tuple[int, str | None, str | None, str | None]]:
+    """(time, unit, rule id, group name) of an experiment's newest exposures, newest first
+    (read through ``ix_exposures_entity_time``)."""
+    unit = unit_column(session, id_type)
+    rows = session.execute(
+        select(Exposure.time, unit, Exposure.rule_id, Exposure.group_name)
+        .where(
+            Exposure.project_id == project_id,
+            Exposure.kind == "config",
+            Exposure.name == experiment_id,
+        )
+        .order_by(Exposure.time.desc(), Exposure.seq.desc())
+        .limit(limit)
+    ).all()
+    return [(int(t), u, r, g) for t, u, r, g in rows]
+
+
 def exposure_counts(
     session: Session, project_id: str, kind: str, names: Sequence[str], now_ms: int
 ) -> dict[str, tuple[int, int]]:

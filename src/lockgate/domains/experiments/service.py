@@ -43,6 +43,7 @@ from lockgate.domains.experiments.schemas import (
     ExperimentPartialUpdate,
 )
 from lockgate.domains.metrics import service as metrics
+from lockgate.domains.metrics.sql import DAY_MS
 from lockgate.domains.param_stores import service as param_stores
 from lockgate.domains.projects import repository as projects_repository
 from lockgate.domains.rules.validation import RuleContext, build_rules
@@ -68,6 +69,38 @@ def list_(
         session, EXPERIMENT, project_id, conditions, offset=offset, limit=limit
     )
     return dtos(session, project_id, [r.document for r in rows]), total
+
+
+def target_end_ms(experiment: dict[str, Any]) -> int | None:
+    """When a running experiment reaches its target duration (``duration`` days after its start);
+    ``None`` when it is not running or has no target."""
+    start, days = experiment.get("startTime"), experiment.get("duration")
+    if experiment.get("status") != "active" or not start or not days:
+        return None
+    return int(start) + int(days) * DAY_MS
+
+
+# Running experiments looked at for the home page's list; a project rarely runs this many at once.
+ATTENTION_SCAN = 500
+ATTENTION_CHECKS = ("WARNING", "FAILED")
+
+
+def needing_attention(session: Session, project_id: str, now_ms: int) -> list[dict[str, Any]]:
+    """Running experiments whose target duration is reached or whose health checks warn or fail:
+    ``{"experiment", "targetReachedMs", "checks"}`` (``targetReachedMs`` ``None`` when not yet)."""
+    running, _ = list_(
+        session, project_id, ExperimentFilter(statuses=("active",)), offset=0, limit=ATTENTION_SCAN
+    )
+    found = []
+    for experiment in running:
+        end = target_end_ms(experiment)
+        reached = end if end is not None and end <= now_ms else None
+        checks = [
+            c for c in experiment.get("healthChecks") or [] if c.get("status") in ATTENTION_CHECKS
+        ]
+        if reached is not None or checks:
+            found.append({"experiment": experiment, "targetReachedMs": reached, "checks": checks})
+    return found
 
 
 def list_using_metric(
@@ -123,6 +156,8 @@ _SIMPLE = {
     "secondary_metrics": ("secondaryMetrics", _metrics),
     "other_metrics": ("otherMetrics", _metrics),
 }
+# Targets a null clears: the API shows them as integers when present, never as null.
+_CLEARED_WHEN_NULL = frozenset({"duration", "targetExposures", "allocationDuration"})
 # Fields that change who is in which group: only editable before the experiment starts.
 _SETUP_ONLY = {"id_type": "idType", "layer_id": "layerID"}
 
@@ -142,6 +177,8 @@ def apply_fields(
     for field, (key, convert) in ((f, s) for f, s in _SIMPLE.items() if s is not None):
         if field in fields:
             document[key] = convert(getattr(body, field))
+            if document[key] is None and key in _CLEARED_WHEN_NULL:
+                del document[key]
     if "name" in fields:
         document["name"], _ = entities.derive_id(body.name, document["id"], "plain")
     if "description" in fields:

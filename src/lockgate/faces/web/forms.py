@@ -1,5 +1,5 @@
-"""Form input for the settings pages: wire models validated into the error the page shows, and
-controls disabled with the reason a role may not use them."""
+"""Form input for the console's pages: wire models validated into the error the page shows, lists
+typed one a line, and controls disabled with the reason a role may not use them."""
 
 from __future__ import annotations
 
@@ -21,6 +21,11 @@ def validated(model: type[Body], data: dict[str, Any]) -> Body:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "body"
         raise InvalidInput.field(where, first["msg"]) from exc
+
+
+def lines(text: str) -> list[str]:
+    """The non-empty lines of a textarea (IDs one a line), trimmed, each once, in order."""
+    return list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
 
 
 def disabled(allowed: bool, why: str) -> Markup:

@@ -33,7 +33,13 @@ def _stream(ctx: WebContext, name: str | None, non_production: bool) -> dict[str
         ctx.session, ctx.project_id, name=name, non_production=non_production, limit=STREAM_ROWS
     )
     query = {"nonprod": "1" if non_production else "", "name": name or ""}
+    page = _event_href(name) if name else "/ui/events"
     return {
+        "id": "log-stream",
+        "heading": "Log stream",
+        "partial": "_log_rows.html",
+        "filter": True,
+        "refresh": f"{page}?nonprod=1#log-stream-h" if non_production else f"{page}#log-stream-h",
         "rows": [
             {
                 "when": when(int(r["timestamp"])),

@@ -1,6 +1,8 @@
 """The experiment page's setup forms: hypothesis, groups, parameters, allocation, targeting,
-layer and scorecard metrics. Each is a partial update through the experiments domain, as the
-Console API's ``PATCH /experiments/{id}``, under the review rules."""
+layer, scorecard metrics, significance settings and target duration, each a partial update
+through the experiments domain as the Console API's ``PATCH /experiments/{id}``; and overrides,
+added and removed as by ``PATCH`` and ``DELETE /experiments/{id}/overrides``. All under the
+review rules."""
 
 from __future__ import annotations
 
@@ -11,14 +13,18 @@ from typing import Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from lockgate.domains.experiments import service
-from lockgate.domains.experiments.schemas import ExperimentPartialUpdate
+from lockgate.domains.experiments import overrides, service
+from lockgate.domains.experiments.schemas import ExperimentPartialUpdate, OverridesIn
 from lockgate.domains.metrics import service as metrics_service
 from lockgate.domains.metrics.definitions import split_id
 from lockgate.errors import InvalidInput, LockgateError, NotFound
 from lockgate.faces.web.changes import reviewed_change
+from lockgate.faces.web.forms import lines, validated
 from lockgate.faces.web.pages import WebRoute
 from lockgate.faces.web.routes.experiments import (
+    ANALYTICS_TYPES,
+    CONFIDENCE_LEVELS,
+    SIGNIFICANCE_SWITCHES,
     back,
     experiment_page,
     parameter_names,
@@ -35,17 +41,33 @@ def _patch(
     or show the page again with the refusal and nothing changed."""
     ctx.require("edit_or_delete_configs")
     current = service.read(ctx.session, ctx.project_id, experiment_id)
+
+    def run() -> None:
+        body = validated(ExperimentPartialUpdate, build(current))
+        service.patch(ctx.session, ctx.change, experiment_id, body)
+
+    return _change(request, ctx, experiment_id, run)
+
+
+def _change(
+    request: Request,
+    ctx: WebContext,
+    experiment_id: str,
+    run: Callable[[], object],
+    dialog: str = "",
+) -> Response:
+    """Run a change under the review rules and come back to the page, or show the page again
+    (with ``dialog`` open) with the refusal and nothing changed."""
     try:
-        body = ExperimentPartialUpdate.model_validate(build(current))
-        reviewed = reviewed_change(
-            ctx, lambda: service.patch(ctx.session, ctx.change, experiment_id, body)
-        )
+        reviewed = reviewed_change(ctx, run)
     except NotFound:
         raise
     except LockgateError as exc:
         ctx.session.rollback()
-        return experiment_page(request, ctx, experiment_id, status_code=422, error=exc.message)
-    return back(experiment_id, reviewed)
+        return experiment_page(
+            request, ctx, experiment_id, status_code=422, error=exc.message, open_dialog=dialog
+        )
+    return back(experiment_id, reviewed, dialog)
 
 
 @router.post("/ui/experiments/{experiment_id}/hypothesis", include_in_schema=False)
@@ -232,3 +254,137 @@ def changed_metrics(
             raise InvalidInput(f"{metric_name} ({metric_type}) is not among these metrics.")
         return [m for m in chosen if (m["name"], m["type"]) != (metric_name, metric_type)]
     raise InvalidInput("Choose Add or Remove.")
+
+
+def _days(raw: str, what: str, *, least: int) -> int | None:
+    """A whole number of at least ``least`` typed into the form; empty is no target."""
+    text = raw.strip()
+    if not text:
+        return None
+    try:
+        number = int(text)
+    except ValueError as exc:
+        raise InvalidInput(f"{what} must be a whole number, got {raw!r}.") from exc
+    if not least <= number <= MAX_TARGET:
+        raise InvalidInput(f"{what} must be from {least} to {MAX_TARGET:,}, got {number}.")
+    return number
+
+
+# The Console API takes durations and exposure targets above 1; the page also bounds them above.
+MAX_TARGET = 1_000_000_000
+
+
+@router.post("/ui/experiments/{experiment_id}/significance", include_in_schema=False)
+def save_significance(
+    request: Request,
+    ctx: Web,
+    experiment_id: str,
+    confidence: str = Form(""),
+    analytics: str = Form(""),
+    switch: list[str] = Form([]),
+) -> Response:
+    def build(_: dict[str, Any]) -> dict[str, Any]:
+        if confidence not in CONFIDENCE_LEVELS:
+            levels = ", ".join(f"{c}%" for c in CONFIDENCE_LEVELS)
+            raise InvalidInput(f"The confidence level must be one of {levels}, got {confidence!r}.")
+        if analytics not in dict(ANALYTICS_TYPES):
+            kinds = ", ".join(label for _, label in ANALYTICS_TYPES)
+            raise InvalidInput(f"The analysis must be one of {kinds}, got {analytics!r}.")
+        known = dict(SIGNIFICANCE_SWITCHES)
+        unknown = [s for s in switch if s not in known]
+        if unknown:
+            raise InvalidInput(f"Unknown significance setting {unknown[0]!r}.")
+        # An unchecked box is not sent: every switch the form shows is set, on or off.
+        switches = {key: key in switch for key in known}
+        return {"defaultConfidenceInterval": confidence, "analyticsType": analytics, **switches}
+
+    return _patch(request, ctx, experiment_id, build)
+
+
+@router.post("/ui/experiments/{experiment_id}/target", include_in_schema=False)
+def save_target(
+    request: Request,
+    ctx: Web,
+    experiment_id: str,
+    duration: str = Form(""),
+    exposures: str = Form(""),
+) -> Response:
+    return _patch(
+        request,
+        ctx,
+        experiment_id,
+        lambda _: {
+            "duration": _days(duration, "The target duration (days)", least=2),
+            "targetExposures": _days(exposures, "The target exposures", least=2),
+        },
+    )
+
+
+def _overrides_body(kind: str, group: str, ids: str, environment: str, target: str) -> OverridesIn:
+    """The ``ExperimentOverridesDto`` of one override typed into the dialog."""
+    if not group:
+        raise InvalidInput("Choose the group to force into.")
+    if kind == "ids":
+        listed = lines(ids)
+        if not listed:
+            raise InvalidInput("List at least one unit ID, one a line.")
+        entry = {"groupID": group, "ids": listed, "environment": environment or None}
+        return validated(OverridesIn, {"userIDOverrides": [entry]})
+    if kind in ("gate", "segment"):
+        if not target.strip():
+            raise InvalidInput(f"Name the {kind} whose members are forced into the group.")
+        entry = {"type": kind, "id": target.strip(), "groupID": group}
+        return validated(OverridesIn, {"overrides": [entry]})
+    raise InvalidInput(f"Choose an ID, gate or segment override, got {kind!r}.")
+
+
+@router.post("/ui/experiments/{experiment_id}/overrides", include_in_schema=False)
+def add_override(
+    request: Request,
+    ctx: Web,
+    experiment_id: str,
+    kind: str = Form("ids"),
+    group: str = Form(""),
+    ids: str = Form(""),
+    environment: str = Form(""),
+    target: str = Form(""),
+) -> Response:
+    ctx.require("edit_or_delete_configs")
+
+    def run() -> None:
+        body = _overrides_body(kind, group, ids, environment, target)
+        overrides.add(ctx.session, ctx.change, experiment_id, body)
+
+    return _change(request, ctx, experiment_id, run, dialog="overrides")
+
+
+@router.post("/ui/experiments/{experiment_id}/overrides/delete", include_in_schema=False)
+def remove_override(
+    request: Request,
+    ctx: Web,
+    experiment_id: str,
+    kind: str = Form("ids"),
+    group: str = Form(""),
+    ids: str = Form(""),
+    target: str = Form(""),
+) -> Response:
+    ctx.require("edit_or_delete_configs")
+
+    def run() -> None:
+        body = _overrides_body(kind, group, ids, "", target)
+        stored = overrides.read(ctx.session, ctx.project_id, experiment_id)
+        present = {(o["type"], o["id"]) for o in stored["overrides"]} | {
+            ("ids", unit)
+            for o in stored["userIDOverrides"]
+            if o["groupID"] == group
+            for unit in o["ids"]
+        }
+        wanted = {(o.type, o.id or "") for o in body.overrides} | {
+            ("ids", unit) for o in body.user_id_overrides for unit in o.ids
+        }
+        missing = sorted(w[1] for w in wanted - present)
+        if missing:
+            raise InvalidInput(f"The experiment has no override of {', '.join(missing)}.")
+        overrides.remove(ctx.session, ctx.change, experiment_id, body)
+
+    return _change(request, ctx, experiment_id, run, dialog="overrides")

@@ -1,25 +1,28 @@
-"""Experiments: the catalog, Create, and the experiment page (setup, diagnostics, JSON). Every
-change goes through the experiments domain, as the Console API's do, under the review rules; the
-setup forms are in ``experiment_setup.py``, the lifecycle bar in ``experiment_lifecycle.py``."""
+"""Experiments: the catalog, Create, and the experiment page (setup, diagnostics with the
+exposure stream, JSON). Every change goes through the experiments domain, as the Console API's
+do, under the review rules; the setup forms (overrides and significance among them) are in
+``experiment_setup.py``, the lifecycle bar in ``experiment_lifecycle.py``."""
 
 from __future__ import annotations
 
 import json
 from typing import Any, Final
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from lockgate.domains.experiments import service
+from lockgate.domains.environments import service as environments_service
+from lockgate.domains.experiments import exposures, overrides, service
 from lockgate.domains.experiments.repository import ExperimentFilter
 from lockgate.domains.experiments.schemas import ExperimentCreate
 from lockgate.domains.gates import repository as gates_repository
 from lockgate.domains.gates import service as gates_service
 from lockgate.domains.layers import service as layers_service
 from lockgate.domains.metrics import service as metrics_service
+from lockgate.domains.metrics.sql import DAY_MS
 from lockgate.errors import LockgateError
-from lockgate.faces.web.changes import REVIEW_NOTICE, SUBMITTED
+from lockgate.faces.web.changes import REVIEW_NOTICE
 from lockgate.faces.web.forms import disabled
 from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, render, render_catalog, when
 from lockgate.faces.web.session import Web, WebContext
@@ -48,6 +51,22 @@ PARAMETER_TYPES: Final = (
 )
 # Pickers list at most this many choices; a bigger catalog is searched on its own page.
 CHOICES_LIMIT: Final = 500
+CONFIDENCE_LEVELS: Final = ("80", "90", "95", "98", "99")
+ANALYTICS_TYPES: Final = (
+    ("frequentist", "Frequentist"),
+    ("bayesian", "Bayesian"),
+    ("sprt", "Sequential probability ratio test (SPRT)"),
+)
+# The significance switches of the experiment entity, as (field, label).
+SIGNIFICANCE_SWITCHES: Final = (
+    ("sequentialTesting", "Sequential testing (valid confidence intervals while it runs)"),
+    ("bonferroniCorrection", "Bonferroni correction across test groups"),
+    ("bonferroniCorrectionPerMetric", "Bonferroni correction across primary metrics"),
+    ("benjaminiHochbergPerVariant", "Benjamini-Hochberg across test groups"),
+    ("benjaminiHochbergPerMetric", "Benjamini-Hochberg across metrics"),
+    ("benjaminiPrimaryMetricsOnly", "Benjamini-Hochberg on primary metrics only"),
+)
+STREAM_ROWS: Final = 50
 NEEDS_PRIMARY: Final = "Add a primary metric before starting: results are judged by it."
 ARCHIVED_REFUSAL: Final = "An archived experiment is read-only: unarchive it first"
 
@@ -56,10 +75,12 @@ def href(experiment_id: str, suffix: str = "") -> str:
     return f"/ui/experiments/{quote(experiment_id, safe='')}{suffix}"
 
 
-def back(experiment_id: str, reviewed: bool = False) -> RedirectResponse:
-    return RedirectResponse(
-        href(experiment_id, f"?{SUBMITTED}" if reviewed else ""), status_code=303
+def back(experiment_id: str, reviewed: bool = False, dialog: str = "") -> RedirectResponse:
+    """Back to the experiment page (with ``dialog`` open again, where the change was made)."""
+    query = urlencode(
+        {k: v for k, v in (("submitted", "review" if reviewed else ""), ("dialog", dialog)) if v}
     )
+    return RedirectResponse(href(experiment_id, f"?{query}" if query else ""), status_code=303)
 
 
 # --- catalog --------------------------------------------------------------------------------
@@ -179,6 +200,66 @@ def chosen_metrics(refs: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [(f"{m['name']}::{m['type']}", _metric_label(m)) for m in refs]
 
 
+def _group_names(groups: list[dict[str, Any]]) -> dict[str, str]:
+    return {g["id"]: g["name"] for g in groups}
+
+
+def override_rows(
+    stored: dict[str, Any], groups: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The experiment's ID overrides and gate or segment overrides, as the page lists them."""
+    names = _group_names(groups)
+    by_ids = [
+        {
+            "group_id": o["groupID"],
+            "group": names.get(o["groupID"], o["groupID"]),
+            "ids": o["ids"],
+            "environment": o.get("environment") or "Every environment",
+            "unit_type": o.get("unitType") or "",
+        }
+        for o in stored.get("userIDOverrides") or []
+    ]
+    conditional = [
+        {
+            "type": o["type"],
+            "id": o["id"],
+            "group_id": o["groupID"],
+            "group": names.get(o["groupID"], o["groupID"]),
+            "environment": o.get("environment") or "Every environment",
+        }
+        for o in stored.get("overrides") or []
+    ]
+    return by_ids, conditional
+
+
+def exposure_stream(ctx: WebContext, experiment_id: str) -> dict[str, Any]:
+    """The diagnostics tab's exposure stream (``_log_stream.html`` with exposure rows)."""
+    id_type, rows = exposures.recent(ctx.session, ctx.project_id, experiment_id, limit=STREAM_ROWS)
+    return {
+        "id": "exposure-stream",
+        "heading": "Exposure stream",
+        "partial": "_exposure_rows.html",
+        "url": href(experiment_id, "/exposure_stream"),
+        "refresh": href(experiment_id, "?tab=diagnostics#exposure-stream-h"),
+        "id_type": id_type,
+        "rows": [
+            {"when": when(r["time"]), "unit": r["unitID"], "group": r["groupName"] or r["groupID"]}
+            for r in rows
+        ],
+    }
+
+
+def target_progress(experiment: dict[str, Any], now_ms: int) -> str:
+    """Where a running experiment stands against its target duration, in a sentence."""
+    end = service.target_end_ms(experiment)
+    if end is None:
+        return ""
+    if end <= now_ms:
+        return f"Target duration reached on {when(end)[:10]}: time to make a decision."
+    day = (now_ms - int(experiment["startTime"])) // DAY_MS + 1
+    return f"Day {day} of {experiment['duration']}: the target is reached on {when(end)[:10]}."
+
+
 def experiment_page(
     request: Request,
     ctx: WebContext,
@@ -215,6 +296,12 @@ def experiment_page(
         dict(c, label=CHECK_LABELS.get(c["status"], c["status"]))
         for c in experiment.get("healthChecks") or []
     ]
+    id_overrides, conditional_overrides = override_rows(
+        dict(overrides.read(ctx.session, ctx.project_id, experiment_id)), groups
+    )
+    if tab == "diagnostics":
+        extra.setdefault("stream", exposure_stream(ctx, experiment_id))
+    dialog = extra.pop("open_dialog", "") or request.query_params.get("dialog", "")
     if request.query_params.get("submitted") == "review":
         extra.setdefault("notice", REVIEW_NOTICE)
     return render(
@@ -242,6 +329,18 @@ def experiment_page(
         layers=[(layer["id"], layer["name"]) for layer in layers],
         gate_names=[g["id"] for g in gates],
         checks=checks,
+        target=target_progress(experiment, ctx.clock.now_ms()),
+        id_overrides=id_overrides,
+        conditional_overrides=conditional_overrides,
+        override_count=sum(len(o["ids"]) for o in id_overrides) + len(conditional_overrides),
+        environments=[
+            e["name"]
+            for e in environments_service.read(ctx.session, ctx.project_id)["environments"]
+        ],
+        dialog=dialog,
+        confidence_levels=CONFIDENCE_LEVELS,
+        analytics_types=ANALYTICS_TYPES,
+        switches=[(key, label, bool(experiment.get(key))) for key, label in SIGNIFICANCE_SWITCHES],
         json_text=json.dumps(experiment, indent=2, sort_keys=True),
         start_reason="" if has_primary else NEEDS_PRIMARY,
         deciding=request.query_params.get("decide") == "1" and status == "active",
@@ -265,3 +364,15 @@ def experiment_page(
 @router.get("/ui/experiments/{experiment_id}", include_in_schema=False)
 def page(request: Request, ctx: Web, experiment_id: str, tab: str = "setup") -> HTMLResponse:
     return experiment_page(request, ctx, experiment_id, tab=tab)
+
+
+@router.get("/ui/experiments/{experiment_id}/exposure_stream", include_in_schema=False)
+def exposure_stream_rows(request: Request, ctx: Web, experiment_id: str) -> HTMLResponse:
+    """The exposure stream's rows alone: what the diagnostics tab's poll swaps in."""
+    return render(
+        request,
+        "_exposure_rows.html",
+        ctx,
+        title="Exposure stream",
+        stream=exposure_stream(ctx, experiment_id),
+    )

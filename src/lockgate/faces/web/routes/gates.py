@@ -17,7 +17,7 @@ from lockgate.domains.rules.schemas import RuleIn
 from lockgate.domains.specs.cache import SpecCache
 from lockgate.errors import InvalidInput, LockgateError, NotFound
 from lockgate.faces.web import rules_editor, vocabulary
-from lockgate.faces.web.forms import disabled
+from lockgate.faces.web.forms import disabled, lines
 from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, pager, render, templates, when
 from lockgate.faces.web.session import Web, WebContext
 
@@ -244,17 +244,13 @@ def delete_rule(ctx: Web, gate_id: str, rule_id: str) -> Response:
     return _back(gate_id)
 
 
-def _ids(text: str) -> list[str]:
-    return list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
-
-
 @router.post("/ui/gates/{gate_id}/overrides", include_in_schema=False)
 def save_overrides(
     request: Request, ctx: Web, gate_id: str, passing: str = Form(""), failing: str = Form("")
 ) -> Response:
     ctx.require("edit_or_delete_configs")
     body = OverridesIn.model_validate(
-        {"passingUserIDs": _ids(passing), "failingUserIDs": _ids(failing)}
+        {"passingUserIDs": lines(passing), "failingUserIDs": lines(failing)}
     )
     try:
         overrides.change_overrides(ctx.session, ctx.change, gate_id, body, "replace")

@@ -1,4 +1,5 @@
-"""Sign in, sign out, the home page and the project audit log."""
+"""Sign in, sign out, the home page (recent changes, experiments needing attention) and the
+project audit log."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from lockgate.domains.audit import service as audit_service
+from lockgate.domains.experiments import service as experiments_service
 from lockgate.domains.projects import repository as projects_repository
 from lockgate.domains.users.signin import sign_in, upgrade_hash
-from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, pager, render
+from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, pager, render, when
+from lockgate.faces.web.routes.experiments import href as experiment_href
 from lockgate.faces.web.session import COOKIE, SESSION_MS, SignInThrottle, Web
 from lockgate.kit.db import Database
 
@@ -131,10 +134,41 @@ def _audit_page(ctx: Web, offset: int, limit: int) -> tuple[list[dict[str, str]]
     return _entries(rows), total
 
 
+def _attention(ctx: Web) -> list[dict[str, Any]]:
+    """Running experiments to look at: target duration reached, or health checks that warn."""
+    found = experiments_service.needing_attention(ctx.session, ctx.project_id, ctx.clock.now_ms())
+    rows = []
+    for item in found:
+        experiment = item["experiment"]
+        reasons = [f"{c['name']}: {c['status'].capitalize()}" for c in item["checks"]]
+        if item["targetReachedMs"] is not None:
+            reached = when(item["targetReachedMs"])[:10]
+            reasons.insert(
+                0, f"Target duration of {experiment['duration']} days reached on {reached}"
+            )
+        rows.append(
+            {
+                "name": experiment["name"],
+                "href": experiment_href(experiment["id"]),
+                "reasons": reasons,
+            }
+        )
+    return rows
+
+
 @router.get("/ui/", include_in_schema=False)
 def home(request: Request, ctx: Web) -> HTMLResponse:
+    attention = _attention(ctx)
     entries, _ = _audit_page(ctx, 0, 10)
-    return render(request, "home.html", ctx, title="Home", section="home", entries=entries)
+    return render(
+        request,
+        "home.html",
+        ctx,
+        title="Home",
+        section="home",
+        entries=entries,
+        attention=attention,
+    )
 
 
 @router.get("/ui/audit", include_in_schema=False)

@@ -2,8 +2,8 @@
    script). Every page still works without it: a dialog opener is a link to the same page with the
    dialog rendered open, the header search and the results settings are plain GET forms.
    Here: dialogs opened as modals that give focus back to their opener, metric detail dialogs
-   opened from scorecard rows, charts drawn from JSON blocks, forms that apply on change, and
-   Ctrl+K for the header search. */
+   opened from scorecard rows, charts drawn from JSON blocks, forms that apply on change, the
+   pause control of a polling stream, and Ctrl+K for the header search. */
 (function () {
   "use strict";
 
@@ -58,6 +58,15 @@
       }
       return;
     }
+    var pause = event.target.closest("button[data-pauses]");
+    if (pause) {
+      // A toggle: pressed, the stream's poll requests nothing until pressed again.
+      var paused = pause.getAttribute("aria-pressed") !== "true";
+      pause.setAttribute("aria-pressed", paused ? "true" : "false");
+      var stream = document.getElementById(pause.getAttribute("data-pauses"));
+      if (stream) stream.toggleAttribute("data-paused", paused);
+      return;
+    }
     var link = event.target.closest("a[data-detail]");
     var row = event.target.closest("tr[data-detail]");
     if (link) event.preventDefault();
@@ -95,6 +104,12 @@
     }
   });
 
+  document.addEventListener("htmx:before:request", function (event) {
+    if (event.target instanceof Element && event.target.closest("[data-paused]")) {
+      event.preventDefault();
+    }
+  });
+
   document.addEventListener("change", function (event) {
     var form = event.target.form;
     if (form && form.hasAttribute("data-autosubmit")) form.requestSubmit();
@@ -102,6 +117,10 @@
 
   function start() {
     document.querySelectorAll("[data-opens]").forEach(upgradeOpener);
+    // A pause control needs the poll that scripts run: without them the page has a refresh link.
+    document.querySelectorAll("button[data-pauses]").forEach(function (button) {
+      button.hidden = false;
+    });
     drawCharts();
   }
 
