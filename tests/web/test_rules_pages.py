@@ -8,23 +8,16 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 
 from lockgate.domains.projects.service import Bootstrap
-from lockgate.domains.users import service as users_service
-from lockgate.domains.users.permissions import ADMIN, READ_ONLY
 from lockgate.faces.web.changes import REVIEW_NOTICE
-from lockgate.kit.actor import Actor, Change
-from lockgate.kit.clock import ManualClock
-from lockgate.kit.db import Database
 from tests.contract.client import ContractClient
+from tests.web.signed import Signed
 
-PASSWORD = "a-long-member-password"
-API = {"STATSIG-API-VERSION": "20240601"}
 CONFIG = "banner"
 SEGMENT = "staff"
 SCHEMA = (
@@ -33,54 +26,6 @@ SCHEMA = (
 )
 DEFAULT = {"title": "Hello", "cta": "Look"}
 STAFF_VALUE = {"title": "Hi team", "cta": "Dogfood"}
-
-
-@dataclass
-class Signed:
-    client: ContractClient
-    csrf: str
-
-    def post(self, path: str, data: dict[str, Any]) -> Any:
-        return self.client.request("POST", path, data={"csrf": self.csrf, **data})
-
-    def get(self, path: str, **params: str) -> Any:
-        return self.client.request("GET", path, **({"params": params} if params else {}))
-
-
-def _sign_in(app: FastAPI, email: str) -> Iterator[Signed]:
-    with ContractClient(app) as client:
-        response = client.request("POST", "/ui/login", data={"email": email, "password": PASSWORD})
-        assert response.status_code == 303
-        match = re.search(r'name="csrf" value="([^"]+)"', client.request("GET", "/ui/").text)
-        assert match is not None
-        yield Signed(client, match.group(1))
-
-
-@pytest.fixture()
-def members(db: Database, project: Bootstrap, clock: ManualClock) -> None:
-    with db.transaction() as session:
-        change = Change(project.project.id, Actor(id="test", name="test"), clock.now_ms())
-        users_service.create(session, change, email="admin@acme.com", role=ADMIN, password=PASSWORD)
-        users_service.create(
-            session, change, email="reader@acme.com", role=READ_ONLY, password=PASSWORD
-        )
-
-
-@pytest.fixture()
-def admin(app: FastAPI, members: None) -> Iterator[Signed]:
-    yield from _sign_in(app, "admin@acme.com")
-
-
-@pytest.fixture()
-def reader(app: FastAPI, members: None) -> Iterator[Signed]:
-    yield from _sign_in(app, "reader@acme.com")
-
-
-@pytest.fixture()
-def api(app: FastAPI, project: Bootstrap) -> Iterator[ContractClient]:
-    with ContractClient(app, key=project.console_key) as client:
-        client.headers.update(API)
-        yield client
 
 
 @pytest.fixture()
@@ -360,6 +305,15 @@ def test_rules_editors__read_only_member__controls_disabled_and_forged_posts_403
     assert [s["id"] for s in api.get("/console/v1/segments").json()["data"]] == [SEGMENT]
 
 
+def _require_reviews(api: ContractClient) -> None:
+    settings = {
+        "is_config_review_required": True,
+        "is_metric_review_required": False,
+        "is_metric_review_required_on_verified_only": False,
+    }
+    assert api.post("/console/v1/settings/reviews", json=settings).status_code == 200
+
+
 @pytest.mark.parametrize("kind", ["config", "segment"])
 def test_rule_change__reviews_required__submitted_for_review_not_applied(
     admin: Signed,
@@ -368,12 +322,7 @@ def test_rule_change__reviews_required__submitted_for_review_not_applied(
     segment: dict[str, Any],
     kind: str,
 ) -> None:
-    settings = {
-        "is_config_review_required": True,
-        "is_metric_review_required": False,
-        "is_metric_review_required_on_verified_only": False,
-    }
-    assert api.post("/console/v1/settings/reviews", json=settings).status_code == 200
+    _require_reviews(api)
     path = f"dynamic_configs/{CONFIG}" if kind == "config" else f"segments/{SEGMENT}"
     before = _stored(api, path)
     form = {**STAFF_RULE, "return_value": '{"title": "a", "cta": "b"}'}
@@ -384,3 +333,32 @@ def test_rule_change__reviews_required__submitted_for_review_not_applied(
     after = _stored(api, path)
     assert after["rules"] == before["rules"] and after.get("activeReview") is not None
     assert len(api.get(f"/console/v1/{path}/reviews").json()["data"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("action", "form"),
+    [
+        ("rules", STAFF_RULE),
+        ("overrides", {"passing": "u1", "failing": ""}),
+        ("disable", {}),
+    ],
+)
+def test_gate_change__reviews_required__submitted_for_review_not_applied(
+    admin: Signed, api: ContractClient, action: str, form: dict[str, str]
+) -> None:
+    body = {"name": "checkout", "description": "", "isEnabled": True, "rules": []}
+    assert api.post("/console/v1/gates", json=body).status_code == 201
+    _require_reviews(api)
+    before = _stored(api, "gates/checkout")
+
+    response = admin.post(f"/ui/gates/checkout/{action}", form)
+
+    assert response.status_code == 303
+    assert response.headers["location"].endswith("?submitted=review")
+    assert REVIEW_NOTICE in admin.get(response.headers["location"]).text
+    after = _stored(api, "gates/checkout")
+    assert {k: v for k, v in after.items() if k != "activeReview"} == {
+        k: v for k, v in before.items() if k != "activeReview"
+    }
+    assert after.get("activeReview") is not None
+    assert len(api.get("/console/v1/gates/checkout/reviews").json()["data"]) == 1

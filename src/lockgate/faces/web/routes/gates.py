@@ -1,5 +1,6 @@
 """Feature gates: the catalog, the gate page (rules, overrides, Test Gate, launch and disable,
-history with restore). Every change goes through the gates domain, as the Console API's do."""
+history with restore). Every change goes through the gates domain, as the Console API's do, and
+under the review rules, as a Console API call sent with ``x-respect-review-settings: true``."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from lockgate.domains.rules.schemas import RuleIn
 from lockgate.domains.specs.cache import SpecCache
 from lockgate.errors import InvalidInput, LockgateError, NotFound
 from lockgate.faces.web import rules_editor, vocabulary
+from lockgate.faces.web.changes import REVIEW_NOTICE, SUBMITTED, reviewed_change
 from lockgate.faces.web.forms import disabled, lines
 from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, pager, render, templates, when
 from lockgate.faces.web.session import Web, WebContext
@@ -150,6 +152,8 @@ def _gate_page(
             }
         )
     can_edit = ctx.member.can("edit_or_delete_configs")
+    if request.query_params.get("submitted") == "review":
+        extra.setdefault("notice", REVIEW_NOTICE)
     return render(
         request,
         "gate.html",
@@ -184,8 +188,9 @@ def _href(gate_id: str) -> str:
     return f"/ui/gates/{quote(gate_id, safe='')}"
 
 
-def _back(gate_id: str) -> RedirectResponse:
-    return RedirectResponse(_href(gate_id), status_code=303)
+def _back(gate_id: str, reviewed: bool = False) -> RedirectResponse:
+    suffix = f"?{SUBMITTED}" if reviewed else ""
+    return RedirectResponse(_href(gate_id) + suffix, status_code=303)
 
 
 @router.get("/ui/gates/{gate_id}", include_in_schema=False)
@@ -210,14 +215,16 @@ def test_gate(request: Request, ctx: Web, gate_id: str, user: str = "{}") -> HTM
 def add_rule(request: Request, ctx: Web, gate_id: str, form: rules_editor.RuleFormIn) -> Response:
     ctx.require("edit_or_delete_configs")
     try:
-        gate_rules.add_rules(ctx.session, ctx.change, gate_id, [form.rule()])
+        reviewed = reviewed_change(
+            ctx, lambda: gate_rules.add_rules(ctx.session, ctx.change, gate_id, [form.rule()])
+        )
     except NotFound:
         raise
     except LockgateError as exc:
         ctx.session.rollback()
         refused = rules_editor.refusal(exc, rules_editor.NEW, form)
         return _gate_page(request, ctx, gate_id, status_code=422, refused=refused)
-    return _back(gate_id)
+    return _back(gate_id, reviewed)
 
 
 @router.post("/ui/gates/{gate_id}/rules/{rule_id}/split", include_in_schema=False)
@@ -227,21 +234,25 @@ def change_split(
     ctx.require("edit_or_delete_configs")
     try:
         update = RuleIn(pass_percentage=rules_editor.percentage(pass_percentage))
-        gate_rules.update_rule(ctx.session, ctx.change, gate_id, rule_id, update)
+        reviewed = reviewed_change(
+            ctx, lambda: gate_rules.update_rule(ctx.session, ctx.change, gate_id, rule_id, update)
+        )
     except NotFound:
         raise
     except LockgateError as exc:
         ctx.session.rollback()
         refused = rules_editor.refusal(exc, rule_id)
         return _gate_page(request, ctx, gate_id, status_code=422, refused=refused)
-    return _back(gate_id)
+    return _back(gate_id, reviewed)
 
 
 @router.post("/ui/gates/{gate_id}/rules/{rule_id}/delete", include_in_schema=False)
 def delete_rule(ctx: Web, gate_id: str, rule_id: str) -> Response:
     ctx.require("edit_or_delete_configs")
-    gate_rules.delete_rule(ctx.session, ctx.change, gate_id, rule_id)
-    return _back(gate_id)
+    reviewed = reviewed_change(
+        ctx, lambda: gate_rules.delete_rule(ctx.session, ctx.change, gate_id, rule_id)
+    )
+    return _back(gate_id, reviewed)
 
 
 @router.post("/ui/gates/{gate_id}/overrides", include_in_schema=False)
@@ -253,34 +264,37 @@ def save_overrides(
         {"passingUserIDs": lines(passing), "failingUserIDs": lines(failing)}
     )
     try:
-        overrides.change_overrides(ctx.session, ctx.change, gate_id, body, "replace")
+        reviewed = reviewed_change(
+            ctx,
+            lambda: overrides.change_overrides(ctx.session, ctx.change, gate_id, body, "replace"),
+        )
     except NotFound:
         raise
     except LockgateError as exc:
         ctx.session.rollback()
         return _gate_page(request, ctx, gate_id, status_code=422, error=exc.message)
-    return _back(gate_id)
+    return _back(gate_id, reviewed)
 
 
 @router.post("/ui/gates/{gate_id}/launch", include_in_schema=False)
 def launch(ctx: Web, gate_id: str) -> Response:
     ctx.require("launch_or_disable_configs")
-    service.launch(ctx.session, ctx.change, gate_id)
-    return _back(gate_id)
+    reviewed = reviewed_change(ctx, lambda: service.launch(ctx.session, ctx.change, gate_id))
+    return _back(gate_id, reviewed)
 
 
 @router.post("/ui/gates/{gate_id}/disable", include_in_schema=False)
 def disable(ctx: Web, gate_id: str) -> Response:
     ctx.require("launch_or_disable_configs")
-    service.disable(ctx.session, ctx.change, gate_id)
-    return _back(gate_id)
+    reviewed = reviewed_change(ctx, lambda: service.disable(ctx.session, ctx.change, gate_id))
+    return _back(gate_id, reviewed)
 
 
 @router.post("/ui/gates/{gate_id}/enable", include_in_schema=False)
 def enable(ctx: Web, gate_id: str) -> Response:
     ctx.require("launch_or_disable_configs")
-    service.enable(ctx.session, ctx.change, gate_id)
-    return _back(gate_id)
+    reviewed = reviewed_change(ctx, lambda: service.enable(ctx.session, ctx.change, gate_id))
+    return _back(gate_id, reviewed)
 
 
 @router.post("/ui/gates/{gate_id}/restore", include_in_schema=False)
@@ -301,5 +315,5 @@ def restore(ctx: Web, gate_id: str, version: int = Form(...)) -> Response:
             "rules": old.get("rules") or [],
         }
     )
-    service.replace(ctx.session, ctx.change, gate_id, body)
-    return _back(gate_id)
+    reviewed = reviewed_change(ctx, lambda: service.replace(ctx.session, ctx.change, gate_id, body))
+    return _back(gate_id, reviewed)
