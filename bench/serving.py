@@ -69,28 +69,67 @@ def _nginx() -> str | None:
     )
 
 
+# wrk posting one body of many, each thread walking the list from its own place: one line of
+# the file named by BODIES is one request body.
+_MANY_BODIES_LUA = """
+local counter = 0
+function setup(thread)
+  counter = counter + 1
+  thread:set("start", counter)
+end
+function init(args)
+  bodies = {}
+  for line in io.lines(os.getenv("BODIES")) do bodies[#bodies + 1] = line end
+  index = (start - 1) * math.floor(#bodies / 2)
+end
+function request()
+  index = index % #bodies + 1
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, bodies[index])
+end
+"""
+
+
 def _wrk(
-    url: str, *, headers: dict[str, str] | None = None, post: bytes | None = None
+    url: str,
+    *,
+    headers: dict[str, str] | None = None,
+    post: bytes | None = None,
+    bodies: list[bytes] | None = None,
 ) -> dict[str, float]:
-    """Requests per second and p99 latency (ms) of wrk on ``url``."""
+    """Requests per second and p50 and p99 latency (ms) of wrk on ``url``; ``post`` is one
+    body posted again and again, ``bodies`` many posted in turn."""
     args = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency"]
     for name, value in (headers or {}).items():
         args += ["-H", f"{name}: {value}"]
+    env = dict(os.environ)
     with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "post.lua"
         if post is not None:
-            script = Path(tmp) / "post.lua"
             script.write_text(
                 f'wrk.method = "POST"\nwrk.body = {json.dumps(post.decode())}\n'
                 'wrk.headers["Content-Type"] = "application/json"\n'
             )
             args += ["-s", str(script)]
-        out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+        elif bodies is not None:
+            lines = Path(tmp) / "bodies.txt"
+            lines.write_bytes(b"\n".join(bodies) + b"\n")
+            env["BODIES"] = str(lines)
+            script.write_text(_MANY_BODIES_LUA)
+            args += ["-s", str(script)]
+        out = subprocess.run(
+            [*args, url], capture_output=True, text=True, check=True, env=env
+        ).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     assert errors is None, out
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    return {"rate": rate, "p50": _latency(out, "50"), "p99": _latency(out, "99")}
+
+
+def _latency(out: str, percent: str) -> float:
+    """One percentile of wrk's latency distribution, in ms."""
+    found = re.search(percent + r"%\s+([\d.]+)(us|ms|s)", out)
     scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}
-    return {"rate": rate, "p99": float(p99.group(1)) * scale[p99.group(2)] if p99 else 0.0}
+    return float(found.group(1)) * scale[found.group(2)] if found else 0.0
 
 
 def _nginx_serving(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
