@@ -74,6 +74,15 @@ def _fingerprint(
         return None
 
 
+def _encode(body: Any) -> bytes:
+    """The answer as JSON. Its keys are text but for a config value with other keys, which
+    only the slower option writes (the output is the same for text keys)."""
+    try:
+        return orjson.dumps(body)
+    except orjson.JSONEncodeError:
+        return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+
+
 def initialize_bytes(
     key: SdkKey,
     payload: Any,
@@ -114,7 +123,7 @@ def initialize_bytes(
     body["company_lcut"] = rendered.time_ms
     if raw_key:
         body["hashed_sdk_key_used"] = djb2(raw_key)
-    encoded = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+    encoded = _encode(body)
     if cache is not None and fingerprint is not None:
         cache.put(fingerprint, encoded)
     return encoded
