@@ -100,10 +100,10 @@ def initialize_bytes(
     user, derived = request_user(payload, headers, peer, trusted_proxies)
     evaluator = rendered.evaluator
     epoch: int | None = 0
+    now_ms: int | None = None
     if evaluator.reads_clock:
         now_ms = evaluator.now_ms()
         epoch = evaluator.clock_epoch(now_ms)
-        evaluator = evaluator.pinned(now_ms)
     cache = rendered.responses
     fingerprint = None
     if cache is not None and epoch is not None:
@@ -112,6 +112,8 @@ def initialize_bytes(
             found = cache.get(fingerprint)
             if found is not None:
                 return found
+    if now_ms is not None:
+        evaluator = evaluator.pinned(now_ms)  # the moment the epoch was read, for every entity
     body = client_initialize_response(
         evaluator,
         user,
