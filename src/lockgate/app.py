@@ -34,6 +34,7 @@ from lockgate.kit.background import Periodic
 from lockgate.kit.clock import Clock, SystemClock
 from lockgate.kit.db import Database
 from lockgate.kit.mail import Mailer
+from lockgate.kit.memory import settle_long_lived
 from lockgate.kit.proxies import parse_networks
 from lockgate.kit.settings import Settings
 from lockgate.storage.migrations import upgrade
@@ -71,8 +72,11 @@ class LockgateApp(FastAPI):
         if self.worker_header and scope["type"] == "http":
             send = _naming_worker(send)
         fast = self.sdk_fast_path
-        if fast is not None and await fast.answer(scope, send):
-            return
+        if fast is not None:
+            rest = await fast.answer(scope, receive, send)
+            if rest is None:
+                return
+            receive = rest
         await super().__call__(scope, receive, send)
 
 
@@ -145,10 +149,18 @@ def create_app(
     app.state.rate_limiter = RateLimiter(
         database, clock, settings.rate_limit_per_10s, settings.rate_limit_per_15min
     )
-    app.state.spec_cache = SpecCache(database, settings.sdk_cache_ttl_ms)
+    app.state.spec_cache = SpecCache(
+        database,
+        settings.sdk_cache_ttl_ms,
+        initialize_cache_bytes=settings.sdk_initialize_cache_bytes,
+    )
     app.state.key_cache = KeyCache(database, settings.sdk_cache_ttl_ms)
     app.sdk_fast_path = SdkFastPath(
-        app.state.key_cache, app.state.spec_cache, protobuf=settings.sdk_protobuf_specs
+        app.state.key_cache,
+        app.state.spec_cache,
+        protobuf=settings.sdk_protobuf_specs,
+        trusted_proxies=app.state.trusted_proxies,
+        max_body_bytes=settings.sdk_max_body_bytes,
     )
     app.worker_header = settings.worker_header
     app.state.event_writer = EventWriter(database)
@@ -184,6 +196,10 @@ class _Server(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
         if self.started:
+            # Everything loaded so far (modules, routes, the app) lives as long as the
+            # process: keep the collector from walking it during every full collection that
+            # the SDK routes' short-lived objects trigger (docs/sdk.md §Serving speed).
+            settle_long_lived()
             self._on_started()
 
 

@@ -169,6 +169,15 @@ class Settings(BaseSettings):
             "deactivated key, a changed gate) waits to reach this one's SDKs (0: every request)."
         ),
     )
+    sdk_initialize_cache_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=0,
+        description=(
+            "Bytes of encoded /v1/initialize answers each worker keeps per key scope, reused "
+            "for a request whose user, request-derived fields, hash and key are the same under "
+            "the same spec revision (0: evaluate every request)."
+        ),
+    )
     sdk_protobuf_specs: bool = Field(
         default=True,
         description=(

@@ -154,6 +154,8 @@ CONDITION_TYPES: Final[dict[str, ConditionCompiler]] = {
 
 # Condition types that evaluate another spec (and so may record exposures or nest).
 NESTING_TYPES: Final = frozenset({"pass_gate", "fail_gate", "experiment_group"})
+# Condition types whose outcome depends on when they are evaluated, not only on the user.
+CLOCK_TYPES: Final = frozenset({"current_time"})
 
 
 def compile_condition(cond: Condition) -> CompiledCondition:

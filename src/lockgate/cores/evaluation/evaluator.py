@@ -7,6 +7,7 @@ matching rule wins, then its pass percentage decides between its value and the d
 
 from __future__ import annotations
 
+import bisect
 import copy
 import logging
 import time
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from lockgate.cores.evaluation.conditions import (
+    CLOCK_TYPES,
     NESTING_TYPES,
     CompiledCondition,
     UnsupportedError,
@@ -33,8 +35,9 @@ from lockgate.cores.evaluation.results import (
     Reason,
     SecondaryExposure,
 )
-from lockgate.cores.evaluation.spec import Rule, Spec, SpecStore
+from lockgate.cores.evaluation.spec import Condition, Rule, Spec, SpecStore
 from lockgate.cores.evaluation.user import JsonMap, StatsigUser, coerce_user
+from lockgate.cores.evaluation.values import as_timestamp_ms
 from lockgate.cores.evaluation.view import UserView
 from lockgate.documents.specs import ConfigSpecsV2
 from lockgate.documents.values import JsonObject, JsonValue
@@ -161,10 +164,36 @@ def _compile_spec(
     )
 
 
+DAY_MS: Final = 86_400_000
+# The operators a clock condition may use for its answers to be reused (``_clock_boundaries``).
+_TIME_OPERATORS: Final = frozenset({"before", "after", "on"})
+
+
+def _clock_boundaries(conditions: list[Condition]) -> tuple[int, ...] | None:
+    """The instants (as the time operators read the clock) at which the outcome of some of
+    ``conditions`` may change, sorted: between two of them, every outcome is the same. None
+    when an operator's outcome cannot be bounded so (one other than before, after, on)."""
+    instants: set[int] = set()
+    for condition in conditions:
+        if condition.operator not in _TIME_OPERATORS:
+            return None
+        target = as_timestamp_ms(condition.target_value)
+        if target is None:
+            continue  # never passes, whenever evaluated
+        if condition.operator == "before":  # now < target
+            instants.add(target)
+        elif condition.operator == "after":  # now > target
+            instants.add(target + 1)
+        else:  # the same UTC day as target
+            day = target // DAY_MS * DAY_MS
+            instants.update((day, day + DAY_MS))
+    return tuple(sorted(instants))
+
+
 class _Compiled:
     """Every spec of one document compiled once (shared by the evaluators over it)."""
 
-    __slots__ = ("configs", "gates", "layers")
+    __slots__ = ("clock_boundaries", "configs", "gates", "layers", "reads_clock")
 
     def __init__(self, store: SpecStore) -> None:
         condition_map = store.condition_map
@@ -177,6 +206,12 @@ class _Compiled:
         self.gates = plans(store.feature_gates)
         self.configs = plans(store.dynamic_configs)
         self.layers = plans(store.layer_configs)
+        # Whether some condition reads the clock: then two evaluations of the same user
+        # may differ, unless at instants between the same two boundaries
+        # (docs/sdk.md §Answers reused).
+        clock = [c for c in condition_map.values() if c.type in CLOCK_TYPES]
+        self.reads_clock = bool(clock)
+        self.clock_boundaries = _clock_boundaries(clock)
 
 
 class _Fallback(Exception):
@@ -423,6 +458,29 @@ class Evaluator:
         self.now_ms: Callable[[], int] = now_ms or _system_now_ms
         self.app_id = app_id if app_id is not None else self.store.app_id
         self.compiled = _Compiled(self.store)
+
+    @property
+    def reads_clock(self) -> bool:
+        """Whether an evaluation may depend on the time it runs (``current_time``)."""
+        return self.compiled.reads_clock
+
+    def clock_epoch(self, now_ms: int) -> int | None:
+        """Which of the intervals between the document's clock boundaries ``now_ms`` falls
+        in: evaluations of one user at two instants of the same epoch give the same results.
+        None when the document's clock conditions cannot be bounded so."""
+        boundaries = self.compiled.clock_boundaries
+        if boundaries is None:
+            return None
+        if not boundaries:
+            return 0
+        read = as_timestamp_ms(now_ms)
+        return None if read is None else bisect.bisect_right(boundaries, read)
+
+    def pinned(self, now_ms: int) -> Evaluator:
+        """The same evaluator with its clock stopped at ``now_ms``."""
+        pinned = copy.copy(self)
+        pinned.now_ms = lambda: now_ms
+        return pinned
 
     def for_app(self, app_id: str | None) -> Evaluator:
         """The same evaluator answering ``target_app`` conditions for another app id."""

@@ -28,6 +28,7 @@ from lockgate.domains.keys import repository as keys_repository
 from lockgate.domains.specs import repository as loader
 from lockgate.domains.specs.render import Body, Encoder, encode
 from lockgate.domains.specs.scoping import scope_to_apps
+from lockgate.kit.bytecache import ByteCache
 from lockgate.kit.db import Database
 from lockgate.kit.freshness import FreshMap
 from lockgate.kit.memory import settle_long_lived
@@ -61,6 +62,9 @@ class Rendered:
     v2: ConfigSpecsV2
     load_id_lists: Callable[[], dict[str, frozenset[str]]]
     encoder: Encoder = field(default_factory=Encoder)
+    # Encoded /v1/initialize answers of this rendering, by request fingerprint (None: kept
+    # nowhere); they go with the rendering when a new revision replaces it.
+    responses: ByteCache | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _memo: dict[str, Any] = field(default_factory=dict)
 
@@ -150,9 +154,15 @@ class _ProjectFragments:
 
 class SpecCache:
     def __init__(
-        self, database: Database, ttl_ms: int = 0, *, now: Callable[[], float] = time.monotonic
+        self,
+        database: Database,
+        ttl_ms: int = 0,
+        *,
+        now: Callable[[], float] = time.monotonic,
+        initialize_cache_bytes: int = 0,
     ) -> None:
         self._database = database
+        self._initialize_cache_bytes = initialize_cache_bytes
         self._entries: dict[tuple[str, PayloadScope], Rendered] = {}
         self._locks: dict[tuple[str, PayloadScope], threading.Lock] = {}
         self._guard = threading.Lock()
@@ -243,7 +253,10 @@ class SpecCache:
                     lists[name] = frozenset(id_list_hash(i) for i in ids)
             return lists
 
-        return Rendered(project_id, revision, time_ms, v2, load_id_lists, encoder)
+        responses = (
+            ByteCache(self._initialize_cache_bytes) if self._initialize_cache_bytes else None
+        )
+        return Rendered(project_id, revision, time_ms, v2, load_id_lists, encoder, responses)
 
     def compile_counts(
         self, project_id: str, environments: tuple[str, ...] | None = None

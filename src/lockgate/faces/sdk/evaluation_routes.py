@@ -4,28 +4,22 @@ get_layer), all answered by Lockgate's evaluator over the cached spec."""
 from __future__ import annotations
 
 import time
-from typing import Any, cast
+from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from lockgate.cores.evaluation.client_init import client_initialize_response
-from lockgate.cores.evaluation.hashing import HashAlgorithm, djb2
 from lockgate.domains.events.service import prepare
-from lockgate.domains.specs import service
 from lockgate.domains.specs.cache import Rendered
 from lockgate.errors import InvalidInput, NotFound
 from lockgate.faces.sdk.auth import SdkKey, authenticate_request, key_text
+from lockgate.faces.sdk.initialize import initialize_bytes, request_user
 from lockgate.faces.sdk.payload import read_payload
 from lockgate.faces.sdk.specs_routes import rendered_for
-from lockgate.kit.jsonvalues import check_json
 from lockgate.kit.responses import FastJSONResponse
 
 router = APIRouter(tags=["SDK"])
 EVALUATION_KEYS = ("SERVER", "CLIENT")
-HASHES = ("djb2", "sha256", "none")
-DEFAULT_HASH = "djb2"
-NONE_HASH_SCOPE = "none_hash_enabled"
 
 
 async def _key_and_payload(request: Request, what: str) -> tuple[SdkKey, Any]:
@@ -34,61 +28,29 @@ async def _key_and_payload(request: Request, what: str) -> tuple[SdkKey, Any]:
 
 
 def _user(request: Request, payload: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    user = payload.get("user") or {}
-    if not isinstance(user, dict):
-        raise InvalidInput.field("user", "must be an object")
-    check_json(user, "user")  # the answer echoes it: it must be writable as JSON
-    metadata = payload.get("statsigMetadata") or {}
-    stable_id = metadata.get("stableID") if isinstance(metadata, dict) else None
-    return service.enrich_user(
-        user,
-        ip=service.client_ip(
-            request.headers,
-            request.client.host if request.client else None,
-            request.app.state.trusted_proxies,
-        ),
-        user_agent=request.headers.get("user-agent"),
-        stable_id=stable_id if isinstance(stable_id, str) else None,
+    return request_user(
+        payload,
+        request.headers,
+        request.client.host if request.client else None,
+        request.app.state.trusted_proxies,
     )
 
 
-def _hash(key: SdkKey, payload: dict[str, Any]) -> str:
-    requested = payload.get("hash") or DEFAULT_HASH
-    if requested not in HASHES:
-        raise InvalidInput.field("hash", f"must be one of {', '.join(HASHES)}")
-    if requested == "none" and key.type == "CLIENT" and NONE_HASH_SCOPE not in key.scopes:
-        # Anyone can read a client key, and plain names would tell them every gate and
-        # experiment; that takes the key's none_hash_enabled scope (README, "Pointing the
-        # official SDKs at Lockgate"). Without it the names are hashed the default way, which
-        # the client SDKs look up too.
-        return DEFAULT_HASH
-    return str(requested)
-
-
-def _initialize(
-    request: Request, key: SdkKey, payload: Any, rendered: Rendered
-) -> FastJSONResponse:
-    if not isinstance(payload, dict):
-        raise InvalidInput.because("The body must be a JSON object.")
-    hash_used = _hash(key, payload)
-    user, derived = _user(request, payload)
-    body = client_initialize_response(
-        rendered.evaluator,
-        user,
-        hash_algorithm=cast(HashAlgorithm, hash_used),
-        client_app_id=key.scope.target_app,
-        client_app_ids=key.scope.target_apps,
+def _initialize(request: Request, key: SdkKey, payload: Any, rendered: Rendered) -> Response:
+    body = initialize_bytes(
+        key,
+        payload,
+        rendered,
+        headers=request.headers,
+        peer=request.client.host if request.client else None,
+        trusted_proxies=request.app.state.trusted_proxies,
+        raw_key=key_text(request),
     )
-    body["derived_fields"] = derived
-    body["company_lcut"] = rendered.time_ms
-    raw_key = key_text(request)
-    if raw_key:
-        body["hashed_sdk_key_used"] = djb2(raw_key)
-    return FastJSONResponse(body)
+    return Response(body, media_type="application/json")
 
 
 @router.post("/v1/initialize")
-async def initialize(request: Request) -> FastJSONResponse:
+async def initialize(request: Request) -> Response:
     key, payload = await _key_and_payload(request, "initialize")
     rendered = await rendered_for(request, key)
     if rendered.evaluator_ready:

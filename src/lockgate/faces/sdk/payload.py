@@ -21,7 +21,7 @@ from lockgate.faces import bodies
 INLINE_BYTES = 32 * 1024
 
 
-def _decode(raw: bytes, codings: Sequence[str], limit: int, se_flag: bool) -> Any:
+def decode(raw: bytes, codings: Sequence[str], limit: int, se_flag: bool) -> Any:
     data = bodies.inflate(raw, codings, limit)
     return decode_body(data, content_encoding=None, gz_flag=False, se_flag=se_flag)
 
@@ -36,5 +36,5 @@ async def read_payload(request: Request) -> Any:
     raw = await bodies.read(request, limit)
     se_flag = request.query_params.get("se") == "1"
     if not codings and len(raw) <= INLINE_BYTES:
-        return _decode(raw, codings, limit, se_flag)
-    return await run_in_threadpool(_decode, raw, codings, limit, se_flag)
+        return decode(raw, codings, limit, se_flag)
+    return await run_in_threadpool(decode, raw, codings, limit, se_flag)

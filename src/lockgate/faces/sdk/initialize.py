@@ -1,0 +1,131 @@
+"""The ``/v1/initialize`` answer as bytes, shared by its route and the lean path (``fast.py``).
+
+An answer depends on the spec rendering, the user after enrichment (with what the request
+adds: its address, user agent and stable ID), the hash asked for and the key sent, and, when
+some condition reads the clock, on which of the intervals between the document's time
+boundaries the evaluation runs in (its clock then stopped for the whole answer). So the encoded
+answer is kept in the rendering's cache under exactly those inputs, as JSON bytes (key order
+included), and a request that brings the same ones again gets the same bytes without
+evaluating (docs/sdk.md §Serving speed).
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import orjson
+
+from lockgate.cores.evaluation.client_init import client_initialize_response
+from lockgate.cores.evaluation.hashing import HashAlgorithm, djb2
+from lockgate.domains.specs import service
+from lockgate.domains.specs.cache import Rendered
+from lockgate.errors import InvalidInput
+from lockgate.faces.sdk.auth import SdkKey
+from lockgate.kit.jsonvalues import check_json
+from lockgate.kit.proxies import Network
+
+HASHES = ("djb2", "sha256", "none")
+DEFAULT_HASH = "djb2"
+NONE_HASH_SCOPE = "none_hash_enabled"
+
+
+def request_user(
+    payload: dict[str, Any],
+    headers: Any,
+    peer: str | None,
+    trusted_proxies: tuple[Network, ...],
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The user to evaluate, enriched from the request, and the answer's ``derived_fields``."""
+    user = payload.get("user") or {}
+    if not isinstance(user, dict):
+        raise InvalidInput.field("user", "must be an object")
+    check_json(user, "user")  # the answer echoes it: it must be writable as JSON
+    metadata = payload.get("statsigMetadata") or {}
+    stable_id = metadata.get("stableID") if isinstance(metadata, dict) else None
+    return service.enrich_user(
+        user,
+        ip=service.client_ip(headers, peer, trusted_proxies),
+        user_agent=headers.get("user-agent"),
+        stable_id=stable_id if isinstance(stable_id, str) else None,
+    )
+
+
+def hash_for(key: SdkKey, payload: dict[str, Any]) -> str:
+    requested = payload.get("hash") or DEFAULT_HASH
+    if requested not in HASHES:
+        raise InvalidInput.field("hash", f"must be one of {', '.join(HASHES)}")
+    if requested == "none" and key.type == "CLIENT" and NONE_HASH_SCOPE not in key.scopes:
+        # Anyone can read a client key, and plain names would tell them every gate and
+        # experiment; that takes the key's none_hash_enabled scope (README, "Pointing the
+        # official SDKs at Lockgate"). Without it the names are hashed the default way, which
+        # the client SDKs look up too.
+        return DEFAULT_HASH
+    return str(requested)
+
+
+def _fingerprint(
+    epoch: int, hash_used: str, raw_key: str | None, user: dict[str, Any], derived: dict[str, str]
+) -> bytes | None:
+    """Every input of the answer besides the rendering, as bytes; None when they cannot be
+    written exactly (a number beyond 64 bits)."""
+    try:
+        return orjson.dumps([epoch, hash_used, raw_key, user, derived])
+    except orjson.JSONEncodeError:
+        return None
+
+
+def _encode(body: Any) -> bytes:
+    """The answer as JSON. Its keys are text but for a config value with other keys, which
+    only the slower option writes (the output is the same for text keys)."""
+    try:
+        return orjson.dumps(body)
+    except orjson.JSONEncodeError:
+        return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+
+
+def initialize_bytes(
+    key: SdkKey,
+    payload: Any,
+    rendered: Rendered,
+    *,
+    headers: Any,
+    peer: str | None,
+    trusted_proxies: tuple[Network, ...],
+    raw_key: str | None,
+) -> bytes:
+    """The encoded answer for ``payload``, from the rendering's cache or evaluated."""
+    if not isinstance(payload, dict):
+        raise InvalidInput.because("The body must be a JSON object.")
+    hash_used = hash_for(key, payload)
+    user, derived = request_user(payload, headers, peer, trusted_proxies)
+    evaluator = rendered.evaluator
+    epoch: int | None = 0
+    now_ms: int | None = None
+    if evaluator.reads_clock:
+        now_ms = evaluator.now_ms()
+        epoch = evaluator.clock_epoch(now_ms)
+    cache = rendered.responses
+    fingerprint = None
+    if cache is not None and epoch is not None:
+        fingerprint = _fingerprint(epoch, hash_used, raw_key, user, derived)
+        if fingerprint is not None:
+            found = cache.get(fingerprint)
+            if found is not None:
+                return found
+    if now_ms is not None:
+        evaluator = evaluator.pinned(now_ms)  # the moment the epoch was read, for every entity
+    body = client_initialize_response(
+        evaluator,
+        user,
+        hash_algorithm=cast(HashAlgorithm, hash_used),
+        client_app_id=key.scope.target_app,
+        client_app_ids=key.scope.target_apps,
+    )
+    body["derived_fields"] = derived
+    body["company_lcut"] = rendered.time_ms
+    if raw_key:
+        body["hashed_sdk_key_used"] = djb2(raw_key)
+    encoded = _encode(body)
+    if cache is not None and fingerprint is not None:
+        cache.put(fingerprint, encoded)
+    return encoded
