@@ -188,8 +188,8 @@ def test_settings_target_apps__create_assign_edit_delete__api_agrees(console: Co
     assert [a["name"] for a in apps] == ["ios"]
     app_id = apps[0]["id"]
     page.locator("summary", has_text="Assign a gate").click()
-    page.get_by_label("Target app", exact=True).select_option(label="ios")
-    page.get_by_label("Gate", exact=True).select_option("new_checkout")
+    page.get_by_label("Target app for the gate").select_option(label="ios")
+    page.get_by_label("ID of the gate").fill("new_checkout")
     _submit(console, "Assign gate")
     _done(console, "Assigned.")
     # Entities carry the app's id (docs/console.md, Target apps), which a rename keeps.

@@ -108,7 +108,17 @@ BAD_INPUT = [
     ("/ui/settings/tags/missing/delete", {}, "Tag not found"),
     ("/ui/settings/target_apps", {"name": "IOS", "description": ""}, "Name is already in use"),
     ("/ui/settings/target_apps/{app}", {"name": "  "}, "name: must not be blank"),
-    ("/ui/settings/target_apps/assign", {"target_app": "{app}", "gate": "nope"}, "[nope]"),
+    ("/ui/settings/target_apps/assign", {"target_app": "{app}", "entity": "nope"}, "[nope]"),
+    (
+        "/ui/settings/target_apps/assign",
+        {"target_app": "{app}", "kind": "experiments", "entity": "nope"},
+        "Experiments with IDs [nope] do not exist",
+    ),
+    (
+        "/ui/settings/target_apps/assign",
+        {"target_app": "{app}", "kind": "segments", "entity": "nope"},
+        "Unknown kind &#39;segments&#39;",
+    ),
     ("/ui/settings/members", {"email": "not-an-email", "role": MEMBER}, "is not an email"),
     (
         "/ui/settings/members",
