@@ -6,16 +6,20 @@ browser), with axe run on every page and browser console errors and failed respo
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import uvicorn
 from axe_playwright_python.sync_playwright import Axe
+from fastapi import FastAPI
 from playwright.sync_api import (
     Browser,
     ConsoleMessage,
@@ -26,13 +30,15 @@ from playwright.sync_api import (
 )
 
 from lockgate.app import create_app
-from lockgate.domains.projects.service import Bootstrap, bootstrap
+from lockgate.domains.projects.service import SYSTEM_ACTOR, Bootstrap, bootstrap
 from lockgate.domains.users import service as users_service
 from lockgate.domains.users.permissions import READ_ONLY
 from lockgate.kit.actor import Actor, Change
+from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
 from lockgate.storage.migrations import upgrade
+from tests.contract.client import ContractClient
 
 CHROMIUM = os.environ.get("LOCKGATE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -194,3 +200,58 @@ def console(browser: Browser, served: Served) -> Iterator[Console]:
     yield tab
     context.close()
     assert tab.errors == []
+
+
+# The settings pages without a browser: members signed in on the app in process.
+PASSWORD = "a-long-member-password"
+SignIn = Callable[[str, str], tuple[ContractClient, str]]
+
+
+@pytest.fixture()
+def sign_in(app: FastAPI, db: Database, project: Bootstrap, clock: ManualClock) -> Iterator[SignIn]:
+    """Add a member with ``role`` and sign them in; returns their client and CSRF token."""
+    with ExitStack() as stack:
+
+        def as_member(email: str, role: str) -> tuple[ContractClient, str]:
+            with db.transaction() as session:
+                change = Change(project.project.id, SYSTEM_ACTOR, clock.now_ms())
+                users_service.create(session, change, email=email, role=role, password=PASSWORD)
+            client = stack.enter_context(ContractClient(app))
+            signed = client.post("/ui/login", data={"email": email, "password": PASSWORD})
+            assert signed.status_code == 303
+            page = client.get("/ui/settings/tags").text
+            token = re.search(r'name="csrf" value="([^"]+)"', page)
+            assert token is not None
+            return client, token.group(1)
+
+        yield as_member
+
+
+@pytest.fixture()
+def api(app: FastAPI, project: Bootstrap) -> Iterator[ContractClient]:
+    """The Console API of the same app, with the project's console key."""
+    with ContractClient(app, project.console_key) as client:
+        yield client
+
+
+def settings_state(console: ContractClient) -> dict[str, Any]:
+    """Everything the settings pages can change, read through the Console API."""
+    paths = (
+        "environments",
+        "tags",
+        "target_app",
+        "users",
+        "settings/project",
+        "settings/reviews",
+        "settings/roles",
+        "settings/teams",
+        "users/teams",
+        "roles",
+        "unit_id_types",
+        "gates",
+        "dynamic_configs",
+        "experiments",
+    )
+    state = {path: console.get(f"/console/v1/{path}").json()["data"] for path in paths}
+    state["audit"] = console.get("/console/v1/audit_logs").json()["pagination"]["totalItems"]
+    return state

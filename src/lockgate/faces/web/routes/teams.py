@@ -105,21 +105,22 @@ def _body(form: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _form(request: Request) -> dict[str, Any]:
+    """The team form's fields; the two selects, always sent by the page, default to the
+    Console API's defaults when a post leaves them out."""
     posted = await request.form()
-    fields: dict[str, Any] = {
-        key: str(posted.get(key, ""))
-        for key in (
-            "name",
-            "description",
-            "members",
-            "admins",
-            "change_team_configs",
-            "review_approval",
-            "default_holdout_id",
-            *(f for f, _, _ in METRIC_FIELDS),
-            *(f for f, _, _ in SWITCHES),
-        )
-    }
+    defaults = {"change_team_configs": "anyone", "review_approval": "anyone"}
+    keys = (
+        "name",
+        "description",
+        "members",
+        "admins",
+        "change_team_configs",
+        "review_approval",
+        "default_holdout_id",
+        *(f for f, _, _ in METRIC_FIELDS),
+        *(f for f, _, _ in SWITCHES),
+    )
+    fields: dict[str, Any] = {key: str(posted.get(key, defaults.get(key, ""))) for key in keys}
     fields["default_target_applications"] = [
         str(v) for v in posted.getlist("default_target_applications")
     ]
