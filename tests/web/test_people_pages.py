@@ -354,3 +354,22 @@ def test_user_lookup__many_entities__paged_and_filtered(
     named = _lookup(client, id="u1", name="GATE_14")
     assert _names(named, "lookup-gates") == [f"gate_14{n}" for n in range(10)]
     assert "10 in all" in named
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/ui/settings/teams",
+        "/ui/settings/roles",
+        "/ui/settings/unit_id_types",
+        "/ui/settings/target_apps/assign",
+    ],
+)
+def test_people_post__no_csrf_token__403_and_nothing_changed(
+    api: ContractClient, admin: tuple[ContractClient, str], path: str
+) -> None:
+    client, _ = admin
+    before = settings_state(api)
+    response = client.post(path, data={"name": "Forged", "entity": "x", "target_app": "x"})
+    assert response.status_code == 403 and "CSRF token" in response.text
+    assert settings_state(api) == before
