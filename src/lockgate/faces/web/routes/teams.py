@@ -4,7 +4,7 @@ the Console API's permission (``create_teams``) and its audit entries."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -14,7 +14,12 @@ from lockgate.domains.entities.kinds import HOLDOUT
 from lockgate.domains.environments import service as environments
 from lockgate.domains.targetapps import service as target_apps
 from lockgate.domains.users import teams
-from lockgate.domains.users.schemas import TeamCreate, TeamPatch
+from lockgate.domains.users.schemas import (
+    ChangeTeamConfigs,
+    ReviewApproval,
+    TeamCreate,
+    TeamPatch,
+)
 from lockgate.errors import InvalidInput
 from lockgate.faces.web.forms import disabled, validated
 from lockgate.faces.web.pages import WebRoute
@@ -54,8 +59,8 @@ SWITCHES = (
         "Require a template for new dynamic configs",
     ),
 )
-CHANGE_TEAM_CONFIGS = ("anyone", "team_only")
-REVIEW_APPROVAL = ("anyone", "team_only", "admin_only")
+CHANGE_TEAM_CONFIGS = get_args(ChangeTeamConfigs)
+REVIEW_APPROVAL = get_args(ReviewApproval)
 EMPTY_TEAM: dict[str, Any] = {
     "name": "",
     "description": "",
