@@ -1,6 +1,6 @@
 """Web console page cost at scale: the gates catalog page at 5,000 gates (first page, and a
-search for the last gate, in the catalog and in Ctrl+K search) and the user lookup, which
-evaluates every gate for one user, each next to the Console API's
+search for the last gate, in the catalog and in Ctrl+K search) and the user lookup (its first
+page of evaluations, and its size), each next to the Console API's
 ``GET /console/v1/gates`` list of the same page size measured in the same run as the baseline.
 
 Requests go in process through ``httpx.ASGITransport`` (server time, no network); each figure
@@ -106,15 +106,17 @@ def run() -> None:
                 f"GET /ui/gates (page 1 of {GATES})": _median_ms(get("/ui/gates")),
                 f"GET /ui/gates?q={last}": _median_ms(get(f"/ui/gates?q={last}")),
                 f"GET /ui/search?q={last} (six kinds)": _median_ms(get(f"/ui/search?q={last}")),
-                f"GET /ui/users?id=u1 ({GATES} gates evaluated)": _median_ms(
+                f"GET /ui/users?id=u1 ({GATES} gates)": _median_ms(
                     get("/ui/users?id=u1"), rounds=10
                 ),
             }
+            lookup_kb = len(get("/ui/users?id=u1")().content) / 1024
             portal.call(client.aclose)
         database.dispose()
     print(f"baseline GET /console/v1/gates?limit=50 ({GATES} gates): {baseline:.3f} ms (median)")
     for name, ms in cases.items():
         print(f"{name:45s} {ms:8.3f} ms  {ms / baseline:6.2f}x baseline")
+    print(f"GET /ui/users?id=u1 page size: {lookup_kb:.0f} KiB")
 
 
 if __name__ == "__main__":

@@ -6,11 +6,14 @@ browser), with axe run on every page and browser console errors and failed respo
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -27,7 +30,7 @@ from playwright.sync_api import (
 )
 
 from lockgate.app import create_app
-from lockgate.domains.projects.service import Bootstrap, bootstrap
+from lockgate.domains.projects.service import SYSTEM_ACTOR, Bootstrap, bootstrap
 from lockgate.domains.users import service as users_service
 from lockgate.domains.users.permissions import ADMIN, READ_ONLY
 from lockgate.kit.actor import Actor, Change
@@ -36,7 +39,8 @@ from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
 from lockgate.storage.migrations import upgrade
 from tests.contract.client import ContractClient
-from tests.web.signed import PASSWORD, Signed, sign_in
+from tests.web.signed import PASSWORD, Signed
+from tests.web.signed import sign_in as signed_in
 
 CHROMIUM = os.environ.get("LOCKGATE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -215,12 +219,36 @@ def members(db: Database, project: Bootstrap, clock: ManualClock) -> None:
 
 @pytest.fixture()
 def admin(app: FastAPI, members: None) -> Iterator[Signed]:
-    yield from sign_in(app, "admin@acme.com")
+    yield from signed_in(app, "admin@acme.com")
 
 
 @pytest.fixture()
 def reader(app: FastAPI, members: None) -> Iterator[Signed]:
-    yield from sign_in(app, "reader@acme.com")
+    yield from signed_in(app, "reader@acme.com")
+
+
+# The settings pages without a browser: members of any role signed in on the app in process.
+SignIn = Callable[[str, str], tuple[ContractClient, str]]
+
+
+@pytest.fixture()
+def sign_in(app: FastAPI, db: Database, project: Bootstrap, clock: ManualClock) -> Iterator[SignIn]:
+    """Add a member with ``role`` and sign them in; returns their client and CSRF token."""
+    with ExitStack() as stack:
+
+        def as_member(email: str, role: str) -> tuple[ContractClient, str]:
+            with db.transaction() as session:
+                change = Change(project.project.id, SYSTEM_ACTOR, clock.now_ms())
+                users_service.create(session, change, email=email, role=role, password=PASSWORD)
+            client = stack.enter_context(ContractClient(app))
+            signed = client.post("/ui/login", data={"email": email, "password": PASSWORD})
+            assert signed.status_code == 303
+            page = client.get("/ui/settings/tags").text
+            token = re.search(r'name="csrf" value="([^"]+)"', page)
+            assert token is not None
+            return client, token.group(1)
+
+        yield as_member
 
 
 @pytest.fixture()
@@ -228,3 +256,26 @@ def api(app: FastAPI, project: Bootstrap) -> Iterator[ContractClient]:
     with ContractClient(app, key=project.console_key) as client:
         client.headers.update(API_VERSION)
         yield client
+
+
+def settings_state(console: ContractClient) -> dict[str, Any]:
+    """Everything the settings pages can change, read through the Console API."""
+    paths = (
+        "environments",
+        "tags",
+        "target_app",
+        "users",
+        "settings/project",
+        "settings/reviews",
+        "settings/roles",
+        "settings/teams",
+        "users/teams",
+        "roles",
+        "unit_id_types",
+        "gates",
+        "dynamic_configs",
+        "experiments",
+    )
+    state = {path: console.get(f"/console/v1/{path}").json()["data"] for path in paths}
+    state["audit"] = console.get("/console/v1/audit_logs").json()["pagination"]["totalItems"]
+    return state

@@ -203,7 +203,7 @@ def test_user_lookup__custom_unit_and_environment__evaluated_user_carries_them(
         "customIDs": {"stableID": "s-1"},
         "statsigEnvironment": {"tier": "staging"},
     }
-    assert "Exposures are looked up by user ID only." in page
+    assert "Looked up by stableID." in page
 
 
 def test_vendored_htmx__committed_file__matches_its_pinned_hash() -> None:

@@ -90,10 +90,11 @@ def test_settings_environments__create_order_rename_delete__api_agrees(
 def test_settings_members__add_change_role_remove__api_agrees(console: Console) -> None:
     console.sign_in()
     page = console.page
-    console.go("/ui/settings/members")
-    # The roles and what they allow
-    roles = page.get_by_role("table").last
+    # The roles and what they allow, on their own page
+    console.go("/ui/settings/roles")
+    roles = page.get_by_role("table")
     expect(roles.get_by_role("row").filter(has_text="Read Only")).to_contain_text("reads only")
+    console.go("/ui/settings/members")
     # Add a member: the first password is shown once and signs in
     page.locator("summary", has_text="Add member").click()
     page.get_by_label("Email", exact=True).fill("nia@acme.com")
@@ -188,8 +189,8 @@ def test_settings_target_apps__create_assign_edit_delete__api_agrees(console: Co
     assert [a["name"] for a in apps] == ["ios"]
     app_id = apps[0]["id"]
     page.locator("summary", has_text="Assign a gate").click()
-    page.get_by_label("Target app", exact=True).select_option(label="ios")
-    page.get_by_label("Gate", exact=True).select_option("new_checkout")
+    page.get_by_label("Target app for the gate").select_option(label="ios")
+    page.get_by_label("ID of the gate").fill("new_checkout")
     _submit(console, "Assign gate")
     _done(console, "Assigned.")
     # Entities carry the app's id (docs/console.md, Target apps), which a rename keeps.

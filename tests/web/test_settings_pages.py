@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -18,56 +15,9 @@ from lockgate.domains.projects.service import SYSTEM_ACTOR, Bootstrap
 from lockgate.domains.users import service as users_service
 from lockgate.domains.users.permissions import ADMIN, MEMBER, READ_ONLY
 from lockgate.kit.actor import Change
-from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
 from tests.contract.client import ContractClient
-
-PASSWORD = "a-long-member-password"
-SignIn = Callable[[str, str], tuple[ContractClient, str]]
-
-
-@pytest.fixture()
-def sign_in(app: FastAPI, db: Database, project: Bootstrap, clock: ManualClock) -> Iterator[SignIn]:
-    """Add a member with ``role`` and sign them in; returns their client and CSRF token."""
-    with ExitStack() as stack:
-
-        def as_member(email: str, role: str) -> tuple[ContractClient, str]:
-            with db.transaction() as session:
-                change = Change(project.project.id, SYSTEM_ACTOR, clock.now_ms())
-                users_service.create(session, change, email=email, role=role, password=PASSWORD)
-            client = stack.enter_context(ContractClient(app))
-            signed = client.post("/ui/login", data={"email": email, "password": PASSWORD})
-            assert signed.status_code == 303
-            page = client.get("/ui/settings/tags").text
-            token = re.search(r'name="csrf" value="([^"]+)"', page)
-            assert token is not None
-            return client, token.group(1)
-
-        yield as_member
-
-
-@pytest.fixture()
-def api(app: FastAPI, project: Bootstrap) -> Iterator[ContractClient]:
-    """The Console API of the same app, with the project's console key."""
-    with ContractClient(app, project.console_key) as client:
-        yield client
-
-
-def _state(console: ContractClient) -> dict[str, Any]:
-    """Everything the settings pages can change, read through the Console API."""
-    paths = (
-        "environments",
-        "tags",
-        "target_app",
-        "users",
-        "settings/project",
-        "settings/reviews",
-        "settings/roles",
-        "settings/teams",
-    )
-    state = {path: console.get(f"/console/v1/{path}").json()["data"] for path in paths}
-    state["audit"] = console.get("/console/v1/audit_logs").json()["pagination"]["totalItems"]
-    return state
+from tests.web.conftest import SignIn, settings_state
 
 
 def _env_id(console: ContractClient, name: str) -> str:
@@ -83,6 +33,37 @@ def _tag_id(console: ContractClient) -> str:
 def _app_id(console: ContractClient) -> str:
     created = console.post("/console/v1/target_app", json={"name": "ios", "description": "i"})
     return str(created.json()["data"]["id"])
+
+
+TEAM = {
+    "name": "Core",
+    "description": "The core team",
+    "members": [],
+    "admins": [],
+    "defaultGateMetrics": [],
+    "defaultExperimentPrimaryMetrics": [],
+    "defaultExperimentSecondaryMetrics": [],
+    "defaultHoldoutMetrics": [],
+    "changeTeamConfigs": "anyone",
+    "reviewApproval": "anyone",
+    "defaultTargetApplications": [],
+}
+
+
+def _seeded(console: ContractClient) -> dict[str, str]:
+    """A tag, a target app, a team, a custom role, a unit id type and a dynamic config, made
+    through the Console API; their ids fill ``{tag}``, ``{app}`` and ``{team}``."""
+    ids = {"tag": _tag_id(console), "app": _app_id(console)}
+    team = console.post("/console/v1/users/teams", json=TEAM)
+    assert team.status_code == 200, team.text
+    ids["team"] = str(team.json()["data"]["id"])
+    made = (
+        console.post("/console/v1/roles", json={"name": "Support", "permissions": {}}),
+        console.post("/console/v1/unit_id_types", json={"name": "companyID"}),
+        console.post("/console/v1/dynamic_configs", json={"name": "banner"}),
+    )
+    assert all(r.status_code in (200, 201) for r in made), [r.text for r in made]
+    return ids
 
 
 # (path, form, fragment of the refusal); {env:NAME}, {tag} and {app} are filled in per test.
@@ -108,7 +89,72 @@ BAD_INPUT = [
     ("/ui/settings/tags/missing/delete", {}, "Tag not found"),
     ("/ui/settings/target_apps", {"name": "IOS", "description": ""}, "Name is already in use"),
     ("/ui/settings/target_apps/{app}", {"name": "  "}, "name: must not be blank"),
-    ("/ui/settings/target_apps/assign", {"target_app": "{app}", "gate": "nope"}, "[nope]"),
+    ("/ui/settings/target_apps/assign", {"target_app": "{app}", "entity": "nope"}, "[nope]"),
+    (
+        "/ui/settings/target_apps/assign",
+        {"target_app": "{app}", "kind": "experiments", "entity": "nope"},
+        "Experiments with IDs [nope] do not exist",
+    ),
+    (
+        "/ui/settings/target_apps/assign",
+        {"target_app": "{app}", "kind": "segments", "entity": "nope"},
+        "Unknown kind &#39;segments&#39;",
+    ),
+    (
+        "/ui/settings/target_apps/assign",
+        {"target_app": "{app}", "kind": "dynamic_configs", "entity": " "},
+        "dynamic_configs: name the entity to assign",
+    ),
+    ("/ui/settings/teams", {"name": ""}, "name: String should have at least 1 character"),
+    ("/ui/settings/teams", {"name": "core"}, "name: a team named &#39;core&#39; exists"),
+    (
+        "/ui/settings/teams",
+        {"name": "T", "members": "nobody@acme.com"},
+        "members: nobody@acme.com is not a member of the project",
+    ),
+    (
+        "/ui/settings/teams",
+        {"name": "T", "default_gate_metrics": "revenue"},
+        "defaultGateMetrics: &#39;revenue&#39; is not a metric id",
+    ),
+    (
+        "/ui/settings/teams",
+        {"name": "T", "review_approval": "everyone"},
+        "reviewApproval: Input should be",
+    ),
+    (
+        "/ui/settings/teams",
+        {"name": "T", "default_target_applications": "nope"},
+        "defaultTargetApplications: target app &#39;nope&#39; does not exist",
+    ),
+    (
+        "/ui/settings/teams/{team}",
+        {"name": "Core", "default_holdout_id": "nope"},
+        "defaultHoldoutID: no holdout &#39;nope&#39;",
+    ),
+    ("/ui/settings/teams/{team}", {"name": "Core", "admins": "x@y.z"}, "admins: x@y.z is not"),
+    ("/ui/settings/teams/missing/delete", {}, "Team not found."),
+    ("/ui/settings/roles", {"name": "admin"}, "name: &#39;admin&#39; is a built-in role"),
+    ("/ui/settings/roles", {"name": "support"}, "name: a role named &#39;support&#39; exists"),
+    ("/ui/settings/roles", {"name": " "}, "name: is required"),
+    (
+        "/ui/settings/roles",
+        {"name": "Pilot", "permissions": "fly"},
+        "permissions: unknown permission &#39;fly&#39;",
+    ),
+    ("/ui/settings/roles/Support", {"permissions": "fly"}, "unknown permission &#39;fly&#39;"),
+    ("/ui/settings/roles/Nobody", {"permissions": "create_configs"}, "Role not found."),
+    ("/ui/settings/roles/Nobody/delete", {}, "Role not found."),
+    ("/ui/settings/unit_id_types", {"name": "org id"}, "name: must be 1 to 100 letters"),
+    ("/ui/settings/unit_id_types", {"name": "CompanyID"}, "Name is already in use"),
+    ("/ui/settings/unit_id_types", {"name": "stableID"}, "is a built-in unit id type"),
+    (
+        "/ui/settings/unit_id_types/companyID",
+        {"description": "d" * 1001},
+        "description: String should have at most 1000 characters",
+    ),
+    ("/ui/settings/unit_id_types/orgID", {"description": ""}, "Unit ID Type not found."),
+    ("/ui/settings/unit_id_types/userID/delete", {}, "is a built-in unit id type"),
     ("/ui/settings/members", {"email": "not-an-email", "role": MEMBER}, "is not an email"),
     (
         "/ui/settings/members",
@@ -145,7 +191,9 @@ BAD_INPUT = [
 def _filled(text: str, console: ContractClient, ids: dict[str, str]) -> str:
     for name in ("production", "development"):
         text = text.replace(f"{{env:{name}}}", _env_id(console, name))
-    return text.replace("{tag}", ids["tag"]).replace("{app}", ids["app"])
+    for key, value in ids.items():
+        text = text.replace(f"{{{key}}}", value)
+    return text
 
 
 @pytest.mark.parametrize(
@@ -155,9 +203,9 @@ def test_settings_post__bad_input__422_with_the_message_and_nothing_changed(
     api: ContractClient, sign_in: SignIn, path: str, form: dict[str, str], fragment: str
 ) -> None:
     # Given an Admin on a project with a tag and a target app
-    ids = {"tag": _tag_id(api), "app": _app_id(api)}
+    ids = _seeded(api)
     client, csrf = sign_in("admin@acme.com", ADMIN)
-    before = _state(api)
+    before = settings_state(api)
     # When the form is posted with bad input
     data = {k: _filled(v, api, ids) for k, v in form.items()}
     response = client.post(_filled(path, api, ids), data={**data, "csrf": csrf})
@@ -165,7 +213,7 @@ def test_settings_post__bad_input__422_with_the_message_and_nothing_changed(
     assert response.status_code == 422, response.text[:300]
     alert = re.search(r'<p class="error" role="alert">([^<]*)</p>', response.text)
     assert alert is not None and fragment in alert.group(1)
-    assert _state(api) == before
+    assert settings_state(api) == before
 
 
 # Every change a settings page can post, with a valid form.
@@ -182,6 +230,20 @@ CHANGES = [
     ("/ui/settings/target_apps", {"name": "android", "description": ""}),
     ("/ui/settings/target_apps/{app}", {"name": "ipad", "description": ""}),
     ("/ui/settings/target_apps/{app}/delete", {}),
+    ("/ui/settings/target_apps/assign", {"target_app": "{app}", "entity": "banner"}),
+    (
+        "/ui/settings/target_apps/assign",
+        {"target_app": "{app}", "kind": "dynamic_configs", "entity": "banner"},
+    ),
+    ("/ui/settings/teams", {"name": "Growth", "members": "other@acme.com"}),
+    ("/ui/settings/teams/{team}", {"name": "Core", "description": "new"}),
+    ("/ui/settings/teams/{team}/delete", {}),
+    ("/ui/settings/roles", {"name": "Auditor", "permissions": "create_configs"}),
+    ("/ui/settings/roles/Support", {"permissions": "create_configs"}),
+    ("/ui/settings/roles/Support/delete", {}),
+    ("/ui/settings/unit_id_types", {"name": "orgID", "description": ""}),
+    ("/ui/settings/unit_id_types/companyID", {"description": "Companies"}),
+    ("/ui/settings/unit_id_types/companyID/delete", {}),
     ("/ui/settings/members", {"email": "new@acme.com", "role": MEMBER}),
     ("/ui/settings/members/invite", {"emails": "new@acme.com", "role": MEMBER}),
     ("/ui/settings/members/other%40acme.com/role", {"role": ADMIN}),
@@ -194,6 +256,7 @@ MEMBER_MAY = {
     "/ui/settings/tags/{tag}",
     "/ui/settings/tags/{tag}/delete",
     "/ui/settings/target_apps",
+    "/ui/settings/target_apps/assign",
 }
 SETTINGS_PAGES = [
     "/ui/settings/environments",
@@ -201,6 +264,10 @@ SETTINGS_PAGES = [
     "/ui/settings/project",
     "/ui/settings/tags",
     "/ui/settings/target_apps",
+    "/ui/settings/teams",
+    "/ui/settings/teams/{team}",
+    "/ui/settings/roles",
+    "/ui/settings/unit_id_types",
 ]
 
 
@@ -219,35 +286,37 @@ def test_settings_post__role_without_the_permission__403_and_nothing_changed(
     api: ContractClient, sign_in: SignIn, role: str, path: str, form: dict[str, str]
 ) -> None:
     # Given a member whose role lacks the permission, and a forged but well-formed post
-    ids = {"tag": _tag_id(api), "app": _app_id(api)}
+    ids = _seeded(api)
     sign_in("other@acme.com", MEMBER)
     client, csrf = sign_in("someone@acme.com", role)
-    before = _state(api)
+    before = settings_state(api)
     # When they post it
     data = {k: _filled(v, api, ids) for k, v in form.items()}
     response = client.post(_filled(path, api, ids), data={**data, "csrf": csrf})
     # Then it is refused and nothing changed
     assert response.status_code == 403
     assert "Not allowed" in response.text
-    assert _state(api) == before
+    assert settings_state(api) == before
 
 
 @pytest.mark.parametrize("page", SETTINGS_PAGES)
 def test_settings_page__read_only_member__controls_disabled_with_the_reason(
-    sign_in: SignIn, page: str
+    api: ContractClient, sign_in: SignIn, page: str
 ) -> None:
+    ids = _seeded(api)
     client, _ = sign_in("reader@acme.com", READ_ONLY)
-    text = client.get(page).text
+    text = client.get(_filled(page, api, ids)).text
     assert "Your role (Read Only)" in text
     submits = re.findall(r'<button type="submit"[^>]*>', text)
     changes = [b for b in submits if "Sign out" not in b and 'class="link"' not in b]
     assert changes and all(" disabled title=" in b for b in changes)
 
 
-def test_settings_page__admin__controls_enabled(sign_in: SignIn) -> None:
+def test_settings_page__admin__controls_enabled(api: ContractClient, sign_in: SignIn) -> None:
+    ids = _seeded(api)
     client, _ = sign_in("admin@acme.com", ADMIN)
     for page in SETTINGS_PAGES:
-        text = client.get(page).text
+        text = client.get(_filled(page, api, ids)).text
         assert ' disabled title="Only Owners' not in text and "lacks the" not in text
 
 
@@ -263,12 +332,12 @@ def test_change_role__admin_on_the_owner__403_and_owner_kept(
             owner=True,
         )
     client, csrf = sign_in("admin@acme.com", ADMIN)
-    before = _state(api)
+    before = settings_state(api)
     response = client.post(
         "/ui/settings/members/boss%40acme.com/role", data={"role": MEMBER, "csrf": csrf}
     )
     assert response.status_code == 403
-    assert _state(api) == before
+    assert settings_state(api) == before
 
 
 def test_add_member__password_shown_once__signs_in_and_audited(

@@ -3,12 +3,14 @@ defined on an event are the metrics domain's: ``metrics.service.list_using_event
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from lockgate.domains.events import incoming, repository
-from lockgate.storage.models import CustomEvent
+from lockgate.storage.models import CustomEvent, Exposure
 
 
 def logged_event_dto(event: CustomEvent) -> dict[str, Any]:
@@ -89,25 +91,67 @@ def log_stream(
     return [logged_event_dto(e) | {"user": e.user or {}} for e in kept]
 
 
+@dataclass(frozen=True)
+class UnitActivity:
+    """What a unit did lately: its exposures and events, newest first, and the properties its
+    latest events and exposures carried (``properties seen``)."""
+
+    exposures: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    properties: list[dict[str, Any]]
+
+
+def _flattened(user: dict[str, Any]) -> dict[str, Any]:
+    """A user object's fields, the ``custom`` and ``customIDs`` maps one level down."""
+    fields: dict[str, Any] = {}
+    for key, value in user.items():
+        if key in ("custom", "customIDs") and isinstance(value, dict):
+            fields |= {f"{key}.{inner}": v for inner, v in value.items()}
+        else:
+            fields[key] = value
+    return fields
+
+
+def properties_seen(
+    exposures: Sequence[Exposure], events: Sequence[CustomEvent]
+) -> list[dict[str, Any]]:
+    """Each property's latest value (by event time) among the events' user objects and the
+    exposures' unit ids, with when it was seen; sorted by name."""
+    sightings: list[tuple[int, dict[str, Any]]] = [
+        (e.time, _flattened(e.user or {})) for e in events
+    ]
+    for x in exposures:
+        ids = {"userID": x.user_id, "stableID": x.stable_id} | {
+            f"customIDs.{k}": v for k, v in (x.custom_ids or {}).items()
+        }
+        sightings.append((x.time, {k: v for k, v in ids.items() if v is not None}))
+    latest: dict[str, dict[str, Any]] = {}
+    for time, fields in sorted(sightings, key=lambda s: -s[0]):
+        for name, value in fields.items():
+            latest.setdefault(name, {"name": name, "value": value, "time": time})
+    return [latest[name] for name in sorted(latest)]
+
+
 def for_unit(
     session: Session, project_id: str, id_type: str, unit_id: str, *, limit: int
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """A unit's latest exposures (for a ``userID``) and custom events, newest first."""
+) -> UnitActivity:
+    """A unit's latest exposures and custom events, newest first, looked up by its id of
+    ``id_type`` (any unit id type), and the properties they carried."""
     incoming.settle_before(session)
-    exposures = (
-        repository.unit_exposures(session, project_id, unit_id, limit=limit)
-        if id_type.lower() == "userid"
-        else []
-    )
+    exposures = repository.unit_exposures(session, project_id, id_type, unit_id, limit=limit)
     events = repository.unit_events(session, project_id, id_type, unit_id, limit=limit)
-    return [
-        {
-            "time": e.time,
-            "kind": e.kind,
-            "name": e.name,
-            "value": e.value or "",
-            "ruleID": e.rule_id or "",
-            "groupName": e.group_name or "",
-        }
-        for e in exposures
-    ], [logged_event_dto(e) | {"time": e.time} for e in events]
+    return UnitActivity(
+        exposures=[
+            {
+                "time": e.time,
+                "kind": e.kind,
+                "name": e.name,
+                "value": e.value or "",
+                "ruleID": e.rule_id or "",
+                "groupName": e.group_name or "",
+            }
+            for e in exposures
+        ],
+        events=[logged_event_dto(e) | {"time": e.time} for e in events],
+        properties=properties_seen(exposures, events),
+    )

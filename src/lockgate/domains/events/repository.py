@@ -315,13 +315,27 @@ def newest_events(
     return rows
 
 
+def _unit(table: Any, id_type: str) -> Any:
+    """The column of ``table`` (exposures or events) holding units of ``id_type``: ``userID``
+    and ``stableID`` have columns of their own, other types live in the ``custom_ids`` map."""
+    lowered = id_type.lower()
+    if lowered == "userid":
+        return table.user_id
+    if lowered == "stableid":
+        return table.stable_id
+    custom: Any = table.custom_ids[id_type]
+    return custom.as_string()
+
+
 def unit_exposures(
-    session: Session, project_id: str, user_id: str, *, limit: int
+    session: Session, project_id: str, id_type: str, unit_id: str, *, limit: int
 ) -> Sequence[Exposure]:
-    """A user's latest exposures, newest first (read through ``ix_exposures_user_time``)."""
+    """A unit's latest exposures, newest first. A ``userID`` is read through
+    ``ix_exposures_user_time``; other unit types have no index, so their lookup scans the
+    project's exposures (the console's user lookup, one unit at a time)."""
     return session.scalars(
         select(Exposure)
-        .where(Exposure.project_id == project_id, Exposure.user_id == user_id)
+        .where(Exposure.project_id == project_id, _unit(Exposure, id_type) == unit_id)
         .order_by(Exposure.time.desc(), Exposure.seq.desc())
         .limit(limit)
     ).all()
@@ -331,16 +345,10 @@ def unit_events(
     session: Session, project_id: str, id_type: str, unit_id: str, *, limit: int
 ) -> Sequence[CustomEvent]:
     """A unit's latest custom events, newest first. ``userID`` and ``stableID`` are indexed
-    columns; other unit types live in a JSON column no index covers, so they are not looked up."""
-    if id_type.lower() == "userid":
-        where = CustomEvent.user_id == unit_id
-    elif id_type.lower() == "stableid":
-        where = CustomEvent.stable_id == unit_id
-    else:
-        return []
+    columns; other unit types live in a JSON column no index covers, so their lookup scans."""
     return session.scalars(
         select(CustomEvent)
-        .where(CustomEvent.project_id == project_id, where)
+        .where(CustomEvent.project_id == project_id, _unit(CustomEvent, id_type) == unit_id)
         .order_by(CustomEvent.time.desc(), CustomEvent.seq.desc())
         .limit(limit)
     ).all()

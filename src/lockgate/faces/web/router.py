@@ -21,9 +21,12 @@ from lockgate.faces.web.routes.layers import router as layers_router
 from lockgate.faces.web.routes.members import router as members_router
 from lockgate.faces.web.routes.metrics import router as metrics_router
 from lockgate.faces.web.routes.results import router as results_router
+from lockgate.faces.web.routes.roles import router as roles_router
 from lockgate.faces.web.routes.search import router as search_router
 from lockgate.faces.web.routes.segments import router as segments_router
 from lockgate.faces.web.routes.settings import router as settings_router
+from lockgate.faces.web.routes.teams import router as teams_router
+from lockgate.faces.web.routes.unit_id_types import router as unit_id_types_router
 from lockgate.faces.web.routes.users import router as users_router
 from lockgate.faces.web.session import SessionCodec, SignInThrottle, load_secret
 from lockgate.kit.settings import Settings
@@ -38,7 +41,8 @@ CSP = (
 def web_router() -> APIRouter:
     router = APIRouter()
     children = [home_router, gates_router, configs_router, segments_router, keys_router]
-    children += [settings_router, members_router]
+    children += [settings_router, members_router, roles_router, teams_router]
+    children += [unit_id_types_router]
     children += [experiments_router, setup_router, lifecycle_router, layers_router]
     children += [holdouts_router]
     children += [results_router, metrics_router, events_router]

@@ -1,5 +1,5 @@
-"""Members and roles: the project's members with their roles, add a member (their first
-password shown once), invite, change a role, remove; the roles and what they allow. Changes go
+"""Members: the project's members with their roles, add a member (their first password shown
+once), invite, change a role, remove (the roles themselves are on the roles page). Changes go
 through the users domain with the Console API's permission (``invitation_access``)."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ PATH = "/ui/settings/members"
 INVITE_PERMISSION = "invitation_access"
 
 
-def _roles(ctx: WebContext) -> list[dict[str, Any]]:
+def all_roles(ctx: WebContext) -> list[dict[str, Any]]:
     """Built-in roles first, then the project's own, each with the permissions it holds."""
     shown = [
         {"name": name, "permissions": sorted(BUILT_IN_ROLES[name]), "built_in": True}
@@ -49,7 +49,7 @@ def _members_page(
     members, total = users.list_(ctx.session, ctx.project_id, offset=0, limit=MAX_SHOWN)
     allowed = ctx.member.can(INVITE_PERMISSION)
     reason = f"Your role ({ctx.member.role}) lacks the {INVITE_PERMISSION} permission"
-    all_roles = _roles(ctx)
+    shown_roles = all_roles(ctx)
     return settings_page(
         request,
         ctx,
@@ -62,8 +62,7 @@ def _members_page(
             "total": total,
             "me": ctx.member.email,
             "invites": users.pending_invites(ctx.session, ctx.project_id),
-            "roles": all_roles,
-            "assignable": [r["name"] for r in all_roles if r["name"] != OWNER],
+            "assignable": [r["name"] for r in shown_roles if r["name"] != OWNER],
             "off": disabled(allowed, reason),
             "can_edit": allowed,
             "reason": reason,

@@ -10,10 +10,10 @@ from typing import Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from lockgate.domains.entities import service as entities
+from lockgate.domains.entities.kinds import DYNAMIC_CONFIG, EXPERIMENT, GATE, EntityKind
 from lockgate.domains.environments import service as environments
 from lockgate.domains.environments.schemas import EnvironmentsUpdate
-from lockgate.domains.gates import repository as gates_repository
-from lockgate.domains.gates import service as gates
 from lockgate.domains.projects import settings as project_settings
 from lockgate.domains.reviews import settings as review_settings
 from lockgate.domains.reviews.schemas import ReviewSettingsIn
@@ -391,16 +391,27 @@ def delete_tag(request: Request, ctx: Web, tag_id: str) -> Response:
 # Target apps
 
 
-def _gate_names(ctx: WebContext) -> list[str]:
-    rows, _ = gates.list_(
-        ctx.session,
-        ctx.project_id,
-        gates_repository.ColumnFilter(),
-        gates.DocumentFilter(),
-        offset=0,
-        limit=MAX_SHOWN,
-    )
-    return [str(g["id"]) for g in rows]
+# The kinds the Target App resource assigns: (request field, label, kind).
+ASSIGNABLE: tuple[tuple[str, str, EntityKind], ...] = (
+    ("gates", "gate", GATE),
+    ("dynamic_configs", "dynamic config", DYNAMIC_CONFIG),
+    ("experiments", "experiment", EXPERIMENT),
+)
+
+
+def _assignable(ctx: WebContext) -> list[dict[str, Any]]:
+    """Each assignable kind with the ids offered (the first ``MAX_SHOWN``; any id may be typed)."""
+    return [
+        {
+            "field": field,
+            "label": label,
+            "ids": [
+                str(row.id)
+                for row in entities.list_rows(ctx.session, kind, ctx.project_id, limit=MAX_SHOWN)[0]
+            ],
+        }
+        for field, label, kind in ASSIGNABLE
+    ]
 
 
 def _target_apps_page(
@@ -419,7 +430,7 @@ def _target_apps_page(
         {
             "apps": rows,
             "total": total,
-            "gates": _gate_names(ctx),
+            "assignable": _assignable(ctx),
             "off_create": disabled(can_assign, _lacks(ctx, "edit_or_delete_configs")),
             "off_admin": disabled(is_admin(ctx), ADMINS_ONLY),
             "can_edit": can_assign,
@@ -448,12 +459,22 @@ def create_target_app(
 
 @router.post("/ui/settings/target_apps/assign", include_in_schema=False)
 def assign_target_app(
-    request: Request, ctx: Web, target_app: str = Form(""), gate: str = Form("")
+    request: Request,
+    ctx: Web,
+    target_app: str = Form(""),
+    kind: str = Form("gates"),
+    entity: str = Form(""),
 ) -> Response:
     ctx.require("edit_or_delete_configs")
 
     def act() -> None:
-        body = validated(TargetAppBulkAssign, {"targetApps": [target_app], "gates": [gate]})
+        if kind not in {field for field, _, _ in ASSIGNABLE}:
+            raise InvalidInput(
+                f"Unknown kind {kind!r}; choose gates, dynamic_configs or experiments."
+            )
+        if not entity.strip():
+            raise InvalidInput.field(kind, "name the entity to assign")
+        body = validated(TargetAppBulkAssign, {"targetApps": [target_app], kind: [entity.strip()]})
         target_apps.bulk_assign(ctx.session, ctx.change, body)
 
     return attempt(request, ctx, _target_apps_page, act, "/ui/settings/target_apps", "assigned")

@@ -1,10 +1,13 @@
-"""User lookup: for one user, every gate, dynamic config and experiment with its value, the rule
-that decided it and why, evaluated by the SDKs' evaluator over the same cached spec as
-``/v1/check_gate`` and ``/v1/get_config``; then the unit's latest exposures and events."""
+"""User lookup: for one unit of any unit id type, the properties its latest events and exposures
+carried; every gate, dynamic config and experiment with its value, the rule that decided it and
+why, evaluated by the SDKs' evaluator over the same cached spec as ``/v1/check_gate`` and
+``/v1/get_config``, a page at a time (filtered by kind and name); then the unit's latest
+exposures and events."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -20,7 +23,7 @@ from lockgate.domains.events import catalog as events_catalog
 from lockgate.domains.unit_id_types import service as unit_id_types_service
 from lockgate.errors import InvalidInput
 from lockgate.faces.web import vocabulary
-from lockgate.faces.web.pages import WebRoute, render, when
+from lockgate.faces.web.pages import WebRoute, pager, render, when
 from lockgate.faces.web.session import Web, WebContext
 from lockgate.kit.db import Database
 
@@ -102,46 +105,87 @@ def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
-def evaluate_all(evaluator: Evaluator, user: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """Every gate, dynamic config and experiment of the spec, evaluated for ``user``."""
-    store = evaluator.store
-    gates = []
-    for name, spec in sorted(store.feature_gates.items()):
-        if spec.entity != "feature_gate":
-            continue
-        gate = evaluator.check_gate(user, name)
-        gates.append(
-            {
-                "name": name,
-                "value": "PASS" if gate.value else "FAIL",
-                "passed": gate.value,
-                "rule_id": gate.rule_id,
-                "why": explain(spec, gate.rule_id, gate.reason),
-                "reason": str(gate.reason),
-            }
-        )
-    configs: list[dict[str, Any]] = []
-    experiments: list[dict[str, Any]] = []
-    for name, spec in sorted(store.dynamic_configs.items()):
-        if spec.entity not in ("dynamic_config", "experiment"):
-            continue
-        config = evaluator.get_config(user, name, copy_value=False)
-        row = {
-            "name": name,
-            "value": _json(dict(config.value)),
-            "group": config.group_name or "",
-            "passed": config.passed,
-            "rule_id": config.rule_id,
-            "why": explain(spec, config.rule_id, config.reason),
-            "reason": str(config.reason),
-        }
-        if spec.entity == "experiment":
-            if row["why"] is None:
-                row["why"] = f"group {row['group']}" if row["group"] else f"rule {row['rule_id']}"
-            experiments.append(row)
-        else:
-            configs.append(row)
-    return {"gates": gates, "configs": configs, "experiments": experiments}
+# The evaluate-all table's kinds: (query value, the store's entity type).
+KINDS = (("gates", "feature_gate"), ("configs", "dynamic_config"), ("experiments", "experiment"))
+EVALUATED_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """One page of the evaluate-all table: each kind's rows on the page, and how many of each
+    kind match the filter."""
+
+    rows: dict[str, list[dict[str, Any]]]
+    matching: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.matching.values())
+
+
+def _names(evaluator: Evaluator, kind: str, text: str) -> list[str]:
+    """The names of ``kind`` in the spec containing ``text`` (any case), sorted."""
+    entity = dict(KINDS)[kind]
+    specs = evaluator.store.feature_gates if kind == "gates" else evaluator.store.dynamic_configs
+    lowered = text.lower()
+    return sorted(
+        name for name, spec in specs.items() if spec.entity == entity and lowered in name.lower()
+    )
+
+
+def _gate_row(evaluator: Evaluator, user: dict[str, Any], name: str) -> dict[str, Any]:
+    gate = evaluator.check_gate(user, name)
+    spec = evaluator.store.feature_gates[name]
+    return {
+        "name": name,
+        "value": "PASS" if gate.value else "FAIL",
+        "passed": gate.value,
+        "rule_id": gate.rule_id,
+        "why": explain(spec, gate.rule_id, gate.reason),
+        "reason": str(gate.reason),
+    }
+
+
+def _config_row(evaluator: Evaluator, user: dict[str, Any], name: str) -> dict[str, Any]:
+    config = evaluator.get_config(user, name, copy_value=False)
+    spec = evaluator.store.dynamic_configs[name]
+    row = {
+        "name": name,
+        "value": _json(dict(config.value)),
+        "group": config.group_name or "",
+        "passed": config.passed,
+        "rule_id": config.rule_id,
+        "why": explain(spec, config.rule_id, config.reason),
+        "reason": str(config.reason),
+    }
+    if spec.entity == "experiment" and row["why"] is None:
+        row["why"] = f"group {row['group']}" if row["group"] else f"rule {row['rule_id']}"
+    return row
+
+
+def evaluate_all(
+    evaluator: Evaluator,
+    user: dict[str, Any],
+    *,
+    kind: str = "",
+    name: str = "",
+    offset: int = 0,
+    limit: int | None = None,
+) -> Evaluated:
+    """The gates, dynamic configs and experiments of the spec (of ``kind`` when given, named
+    with ``name`` in them), in that order and by name, from ``offset``: only the ``limit``
+    shown are evaluated for ``user``."""
+    matching = {k: _names(evaluator, k, name) if kind in ("", k) else [] for k, _ in KINDS}
+    end = None if limit is None else offset + limit
+    rows: dict[str, list[dict[str, Any]]] = {}
+    start = 0
+    for k, _ in KINDS:
+        names = matching[k]
+        shown = names[max(0, offset - start) : None if end is None else max(0, end - start)]
+        start += len(names)
+        row = _gate_row if k == "gates" else _config_row
+        rows[k] = [row(evaluator, user, n) for n in shown]
+    return Evaluated(rows, {k: len(v) for k, v in matching.items()})
 
 
 def _id_types(ctx: WebContext) -> list[str]:
@@ -160,11 +204,15 @@ def users(
     type: str = "userID",
     user: str = "",
     environment: str = "",
+    kind: str = "",
+    name: str = "",
+    page: int = 1,
 ) -> HTMLResponse:
     id_types = _id_types(ctx)
     environments = [
         e["name"] for e in environments_service.read(ctx.session, ctx.project_id)["environments"]
     ]
+    page = max(1, page)
     values: dict[str, Any] = {
         "unit_id": id,
         "id_type": type,
@@ -172,6 +220,9 @@ def users(
         "environment": environment,
         "id_types": id_types,
         "environments": environments,
+        "kind": kind,
+        "name_filter": name,
+        "kinds": [k for k, _ in KINDS],
     }
     status_code = 200
     try:
@@ -179,15 +230,27 @@ def users(
             raise InvalidInput(f"Unknown unit type {type!r}; choose one of the list.")
         if environment and environment not in environments:
             raise InvalidInput(f"Unknown environment {environment!r}; choose one of the list.")
+        if kind and kind not in dict(KINDS):
+            raise InvalidInput(f"Unknown kind {kind!r}; choose gates, configs or experiments.")
+        if len(name) > MAX_ID_CHARS:
+            raise InvalidInput(f"The name filter is limited to {MAX_ID_CHARS} characters.")
         looked_up = lookup_user(id.strip(), type, user, environment)
     except InvalidInput as exc:
         looked_up, status_code, values["error"] = None, 422, exc.message
     if looked_up is not None:
         evaluator = request.app.state.spec_cache.get(ctx.project_id).evaluator
-        evaluated = evaluate_all(evaluator, looked_up)
-        _rule_names(ctx, GATE, evaluated["gates"])
-        _rule_names(ctx, DYNAMIC_CONFIG, evaluated["configs"])
+        evaluated = evaluate_all(
+            evaluator,
+            looked_up,
+            kind=kind,
+            name=name,
+            offset=(page - 1) * EVALUATED_PAGE_SIZE,
+            limit=EVALUATED_PAGE_SIZE,
+        )
+        _rule_names(ctx, GATE, evaluated.rows["gates"])
+        _rule_names(ctx, DYNAMIC_CONFIG, evaluated.rows["configs"])
         values["evaluated"] = evaluated
+        values["pager"] = pager(request, page, evaluated.total, EVALUATED_PAGE_SIZE)
         values["evaluated_user"] = _json(looked_up)
         if id.strip():
             # A session of its own: landed events are moved before its first statement, and the
@@ -195,11 +258,19 @@ def users(
             # docs/architecture.md §Events: incoming, then settled
             database: Database = request.app.state.database
             with database.transaction(write=False) as events_session:
-                exposures, events = events_catalog.for_unit(
+                activity = events_catalog.for_unit(
                     events_session, ctx.project_id, type, id.strip(), limit=RECENT
                 )
-            values["exposures"] = [dict(e, when=when(e["time"])) for e in exposures]
-            values["events"] = [dict(e, when=when(e["time"])) for e in events]
+            values["exposures"] = [dict(e, when=when(e["time"])) for e in activity.exposures]
+            values["events"] = [dict(e, when=when(e["time"])) for e in activity.events]
+            values["properties"] = [
+                dict(
+                    p,
+                    when=when(p["time"]),
+                    shown=p["value"] if isinstance(p["value"], str) else _json(p["value"]),
+                )
+                for p in activity.properties
+            ]
     title = f"User {id.strip()}" if id.strip() else "User lookup"
     return render(
         request, "users.html", ctx, title=title, section="users", status_code=status_code, **values
