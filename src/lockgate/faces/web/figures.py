@@ -1,13 +1,13 @@
-"""What the results and events pages draw, as plain data: the "Δ% ±half-width" text, the
-significance of an interval, the geometry of the scorecard's interval bars on one shared axis,
-sparkline points, and Chart.js configurations. Templates turn these into inline SVG and JSON;
-nothing here renders HTML."""
+"""What the console's pages draw, as plain data: the "Δ% ±half-width" text, the significance
+of an interval, the geometry of the scorecard's interval bars on one shared axis, sparkline
+points, the bars of the checks sparklines, and Chart.js configurations. Templates turn these
+into inline SVG and JSON; nothing here renders HTML."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 Significance = Literal["pos", "neg", "none"]
 
@@ -106,14 +106,74 @@ def sparkline(counts: Sequence[int]) -> str:
     )
 
 
+@dataclass(frozen=True)
+class DayBar:
+    """One day of a checks sparkline: a bar of its checks, the passed part at the bottom, in
+    SVG units (y grows downwards)."""
+
+    x: float
+    width: float
+    passed_y: float
+    passed_height: float
+    failed_y: float
+    failed_height: float
+
+
+@dataclass(frozen=True)
+class ChecksSparkline:
+    """Daily checks (gates: passed and failed stacked; experiments: exposures, all "passed")
+    over the last days, with the accessible name that says the total."""
+
+    bars: list[DayBar]
+    totals: list[int]
+    label: str
+    width: int = SPARK_WIDTH
+    height: int = SPARK_HEIGHT
+
+
+class DayCount(Protocol):
+    @property
+    def passed(self) -> int: ...
+    @property
+    def total(self) -> int: ...
+
+
+def checks_sparkline(days: Sequence[DayCount], what: str = "Checks") -> ChecksSparkline:
+    """A sparkline of checks per day, oldest first, named "Checks over 14 days: 1,234"."""
+    totals = [day.total for day in days]
+    top = max(totals, default=0) or 1
+    slot = SPARK_WIDTH / max(1, len(days))
+    room = SPARK_HEIGHT - 2
+    bars = []
+    for i, day in enumerate(days):
+        passed_height = round(day.passed / top * room, 2)
+        failed_height = round((day.total - day.passed) / top * room, 2)
+        bars.append(
+            DayBar(
+                x=round(i * slot, 2),
+                width=round(max(1.0, slot - 1), 2),
+                passed_y=round(SPARK_HEIGHT - passed_height, 2),
+                passed_height=passed_height,
+                failed_y=round(SPARK_HEIGHT - passed_height - failed_height, 2),
+                failed_height=failed_height,
+            )
+        )
+    label = f"{what} over {len(days)} days: {sum(totals):,}"
+    return ChecksSparkline(bars=bars, totals=totals, label=label)
+
+
 # One colour per test group, in the order of the experiment's groups (control excluded).
 SERIES_COLOURS = ("#0b57d0", "#b3261e", "#146c2e", "#7c4dff", "#b06000")
 
 
 def series_chart(
-    labels: Sequence[str], series: Mapping[str, Sequence[float | None]], title: str
+    labels: Sequence[str],
+    series: Mapping[str, Sequence[float | None]],
+    title: str,
+    y_title: str = "Δ% vs control",
 ) -> dict[str, Any]:
-    """A Chart.js line chart of one metric's Δ% per day, one dataset per test group."""
+    """A Chart.js line chart of one figure per day, one dataset per series: a metric's Δ% per
+    test group on the results page, its daily value per unit type on the metric's page."""
     return {
         "type": "line",
         "data": {
@@ -134,6 +194,6 @@ def series_chart(
             "responsive": True,
             "maintainAspectRatio": False,
             "plugins": {"title": {"display": True, "text": title}},
-            "scales": {"y": {"title": {"display": True, "text": "Δ% vs control"}}},
+            "scales": {"y": {"title": {"display": True, "text": y_title}}},
         },
     }

@@ -12,12 +12,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from lockgate.cores.compiler.vocabulary import CONDITION_TYPES
+from lockgate.domains.events import catalog as events_catalog
 from lockgate.domains.gates import gate_rules, overrides, repository, service
 from lockgate.domains.gates.schemas import GateCreate, GateFullUpdate, OverridesIn
 from lockgate.domains.rules.schemas import ConditionIn, RuleIn
 from lockgate.domains.specs.cache import SpecCache
 from lockgate.errors import InvalidInput, LockgateError, NotFound
-from lockgate.faces.web import vocabulary
+from lockgate.faces.web import figures, vocabulary
 from lockgate.faces.web.forms import disabled
 from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, pager, render, templates, when
 from lockgate.faces.web.session import Web, WebContext
@@ -53,9 +54,13 @@ def _catalog(
         offset=(page - 1) * PAGE_SIZE,
         limit=PAGE_SIZE,
     )
+    trends = events_catalog.exposure_trends(
+        ctx.session, ctx.project_id, "gate", [g["id"] for g in gates], ctx.clock.now_ms()
+    )
     for gate in gates:
         gate["status"] = _status(gate)
         gate["modified"] = when(int(gate.get("lastModifiedTime") or 0))
+        gate["checks"] = figures.checks_sparkline(trends[gate["id"]])
     return render(
         request,
         "gates.html",
@@ -155,6 +160,9 @@ def _gate_page(
             }
         )
     can_edit = ctx.member.can("edit_or_delete_configs")
+    trend = events_catalog.exposure_trends(
+        ctx.session, ctx.project_id, "gate", [gate_id], ctx.clock.now_ms()
+    )[gate_id]
     return render(
         request,
         "gate.html",
@@ -164,6 +172,7 @@ def _gate_page(
         status_code=status_code,
         gate=gate,
         status=_status(gate),
+        checks=figures.checks_sparkline(trend),
         rules=rules,
         criteria=criteria,
         criteria_label=vocabulary.CRITERIA_LABELS.get(criteria, criteria),

@@ -2,8 +2,8 @@
    script). Every page still works without it: a dialog opener is a link to the same page with the
    dialog rendered open, the header search and the results settings are plain GET forms.
    Here: dialogs opened as modals that give focus back to their opener, metric detail dialogs
-   opened from scorecard rows, charts drawn from JSON blocks, forms that apply on change, and
-   Ctrl+K for the header search. */
+   opened from scorecard rows, charts drawn from JSON blocks, forms that apply on change, the
+   log stream's Pause button, and Ctrl+K for the header search. */
 (function () {
   "use strict";
 
@@ -95,6 +95,30 @@
     }
   });
 
+  // A log stream's Pause button: while pressed, the stream's polls are cancelled before they
+  // are sent (htmx keeps its timer; the request never leaves).
+  function togglePause(button) {
+    var stream = document.getElementById(button.getAttribute("data-pauses"));
+    if (!stream) return;
+    var paused = button.getAttribute("aria-pressed") !== "true";
+    button.setAttribute("aria-pressed", paused ? "true" : "false");
+    stream.toggleAttribute("data-paused", paused);
+    var state = document.getElementById("stream-state");
+    if (state) state.textContent = paused ? "Paused." : "Refreshes every 5 seconds.";
+  }
+
+  document.addEventListener("click", function (event) {
+    if (!(event.target instanceof Element)) return;
+    var button = event.target.closest("button[data-pauses]");
+    if (button) togglePause(button);
+  });
+
+  document.addEventListener("htmx:before:request", function (event) {
+    if (event.target instanceof Element && event.target.closest("[data-paused]")) {
+      event.preventDefault();
+    }
+  });
+
   document.addEventListener("change", function (event) {
     var form = event.target.form;
     if (form && form.hasAttribute("data-autosubmit")) form.requestSubmit();
@@ -102,6 +126,10 @@
 
   function start() {
     document.querySelectorAll("[data-opens]").forEach(upgradeOpener);
+    // Pausing needs this script; without it the page's Refresh link is the control.
+    document.querySelectorAll("button[data-pauses]").forEach(function (button) {
+      button.hidden = false;
+    });
     drawCharts();
   }
 
