@@ -320,3 +320,27 @@ def test_metric_page__events_logged__value_chart_equals_the_daily_values(
     assert {d["label"]: d["data"] for d in chart["data"]["datasets"]} == {
         unit: [table[day][unit] for day in table] for unit in today
     }
+
+
+@pytest.mark.parametrize(
+    ("path", "refresh"),
+    [
+        ("/ui/events", "/ui/events"),
+        ("/ui/events?nonprod=1", "/ui/events?nonprod=1"),
+        ("/ui/events/checkout", "/ui/events/checkout"),
+    ],
+)
+def test_log_stream__without_scripts__refresh_link_and_pause_left_hidden(
+    browser_like: Browser,  # noqa: F811
+    path: str,
+    refresh: str,
+) -> None:
+    client, _ = browser_like
+
+    page = client.request("GET", path).text
+
+    link = re.search(r'<a href="([^"]+)">Refresh</a>', page)
+    assert link is not None and link.group(1) == html.escape(refresh)
+    pause = re.search(r"<button [^>]*data-pauses=\"log-stream\"[^>]*>Pause</button>", page)
+    assert pause is not None
+    assert 'aria-pressed="false"' in pause.group(0) and " hidden" in pause.group(0)
