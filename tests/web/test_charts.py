@@ -137,9 +137,13 @@ def test_gates_catalog__checks_logged_through_rgstr__sparklines_count_them_in_on
     assert _spark_label(gate_page) == ["Checks over 14 days: 7"]
     # Passed and failed checks are stacked, oldest day first: 13 days ago one failed, 3 days
     # ago one passed, today 3 passed (u1, u2, u4) under 2 failed, scaled to today's 5.
-    bars = re.findall(r'<rect class="(passed|failed)"[^>]* height="([\d.]+)"', gate_page)
-    assert [kind for kind, _ in bars] == ["failed", "passed", "failed", "passed"]
-    assert [float(height) for _, height in bars[2:]] == [8.8, 13.2]
+    passed = re.search(r'data-passed="([\d,]+)"', gate_page)
+    assert passed is not None and passed.group(1) == ",".join(["0"] * 10 + ["1", "0", "0", "3"])
+    paths = dict(re.findall(r'<path class="(passed|failed)" d="([^"]+)"', gate_page))
+    assert paths == {
+        "passed": "M80 24h7v-4.4h-7zM104 24h7v-13.2h-7z",
+        "failed": "M0 24h7v-4.4h-7zM104 10.8h7v-8.8h-7z",
+    }
 
 
 def test_gates_catalog__full_page__still_one_exposure_query(
