@@ -1,6 +1,7 @@
-"""Web console page cost at scale: the gates catalog page at 5,000 gates (first page, and a
-search for the last gate, in the catalog and in Ctrl+K search) and the user lookup (its first
-page of evaluations, and its size), each next to the Console API's
+"""Web console page cost at scale: the gates catalog page at 5,000 gates with 14 days of checks
+stored (first page, with its checks sparklines, and a search for the last gate, in the catalog
+and in Ctrl+K search) and the user lookup (its first page of evaluations, and its size), each
+next to the Console API's
 ``GET /console/v1/gates`` list of the same page size measured in the same run as the baseline.
 
 Requests go in process through ``httpx.ASGITransport`` (server time, no network); each figure
@@ -27,9 +28,10 @@ from lockgate.kit.actor import Actor, Change
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
 from lockgate.storage.migrations import upgrade
-from lockgate.storage.models import Gate
+from lockgate.storage.models import Exposure, Gate
 
 GATES = 5_000
+CHECKS_PER_GATE = 40  # 200,000 stored gate checks, spread over the last 14 days
 ROUNDS = 50
 OWNER = "bench@acme.com"
 
@@ -71,6 +73,29 @@ def _seed(database: Database, project_id: str, now_ms: int) -> None:
         )
 
 
+def _seed_checks(database: Database, project_id: str, now_ms: int) -> None:
+    """``CHECKS_PER_GATE`` checks of every gate, a third failing, over the last 14 days."""
+    day_ms = 86_400_000
+    with database.transaction() as session:
+        for n in range(GATES):
+            session.execute(
+                insert(Exposure),
+                [
+                    {
+                        "project_id": project_id,
+                        "kind": "gate",
+                        "name": f"gate_{n:04d}",
+                        "rule_id": "default",
+                        "value": "false" if k % 3 == 0 else "true",
+                        "user_id": f"u{k}",
+                        "time": now_ms - (k % 14) * day_ms - k,
+                        "received_time": now_ms,
+                    }
+                    for k in range(CHECKS_PER_GATE)
+                ],
+            )
+
+
 def run() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), rate_limit_per_10s=0, rate_limit_per_15min=0)
@@ -81,6 +106,7 @@ def run() -> None:
             created = bootstrap(session, now_ms, owner_email=OWNER)
         assert created is not None and created.owner_password is not None
         _seed(database, created.project.id, now_ms)
+        _seed_checks(database, created.project.id, now_ms)
         app = create_app(settings, database=database)
         last = f"gate_{GATES - 1:04d}"
         with start_blocking_portal() as portal:
@@ -113,7 +139,10 @@ def run() -> None:
             lookup_kb = len(get("/ui/users?id=u1")().content) / 1024
             portal.call(client.aclose)
         database.dispose()
-    print(f"baseline GET /console/v1/gates?limit=50 ({GATES} gates): {baseline:.3f} ms (median)")
+    print(
+        f"baseline GET /console/v1/gates?limit=50 ({GATES} gates, "
+        f"{GATES * CHECKS_PER_GATE} checks): {baseline:.3f} ms (median)"
+    )
     for name, ms in cases.items():
         print(f"{name:45s} {ms:8.3f} ms  {ms / baseline:6.2f}x baseline")
     print(f"GET /ui/users?id=u1 page size: {lookup_kb:.0f} KiB")

@@ -3,10 +3,12 @@ defined on an event are the metrics domain's: ``metrics.service.list_using_event
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy.orm import Session
 
 from lockgate.domains.events import incoming, repository
@@ -63,6 +65,90 @@ def trends(
         name: [counts.get(name, {}).get(day, 0) for day in range(first, today + 1)]
         for name in names
     }
+
+
+@dataclass(frozen=True)
+class DayChecks:
+    """One UTC day of an entity's exposures: how many, and how many passed (gates)."""
+
+    passed: int
+    total: int
+
+
+def exposure_trends(
+    session: Session, project_id: str, kind: str, names: list[str], now_ms: int
+) -> dict[str, list[DayChecks]]:
+    """Per entity name (gates: ``kind="gate"``; experiments: ``"config"``), its exposures on
+    each of the last ``TREND_DAYS`` UTC days, oldest first, read in one grouped query."""
+    incoming.settle_before(session)
+    today = now_ms // repository.DAY_MS
+    first = today - TREND_DAYS + 1
+    counts = repository.exposure_daily_counts(
+        session,
+        project_id,
+        kind,
+        names,
+        first * repository.DAY_MS,
+        (today + 1) * repository.DAY_MS,
+    )
+    return {
+        name: [DayChecks(*counts.get(name, {}).get(day, (0, 0))) for day in range(first, today + 1)]
+        for name in names
+    }
+
+
+BREAKDOWN_SCAN = 5_000
+BREAKDOWN_TOP = 10
+BREAKDOWN_KEYS = 10
+BREAKDOWN_TEXT = 200
+NO_VALUE = "(no value)"
+
+
+@dataclass(frozen=True)
+class ValueCount:
+    value: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """The most frequent values among an event's newest ``scanned`` events: of its ``value``,
+    and of each metadata key (the keys present on the most events first)."""
+
+    scanned: int
+    values: list[ValueCount]
+    metadata: dict[str, list[ValueCount]]
+
+
+def _shown(value: Any) -> str:
+    text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    return text[:BREAKDOWN_TEXT]
+
+
+def _top(counter: Counter[str]) -> list[ValueCount]:
+    ranked = sorted(counter.items(), key=lambda item: (-item[1], item[0]))
+    return [ValueCount(value, count) for value, count in ranked[:BREAKDOWN_TOP]]
+
+
+def value_breakdown(session: Session, project_id: str, name: str) -> Breakdown:
+    """Top values of ``name``'s events, read from its newest ``BREAKDOWN_SCAN`` events in one
+    query through the name and time index, so a busy event costs no more than a quiet one."""
+    incoming.settle_before(session)
+    rows = repository.newest_values(session, project_id, name, BREAKDOWN_SCAN)
+    values: Counter[str] = Counter()
+    keys: Counter[str] = Counter()
+    by_key: dict[str, Counter[str]] = {}
+    for value_text, metadata in rows:
+        values[_shown(value_text) if value_text else NO_VALUE] += 1
+        for key, item in (metadata or {}).items():
+            keys[key] += 1
+            by_key.setdefault(key, Counter())[_shown(item)] += 1
+    chosen = sorted(keys.items(), key=lambda item: (-item[1], item[0]))[:BREAKDOWN_KEYS]
+    return Breakdown(
+        scanned=len(rows),
+        values=_top(values),
+        metadata={key: _top(by_key[key]) for key, _ in chosen},
+    )
 
 
 def is_production(event: CustomEvent) -> bool:

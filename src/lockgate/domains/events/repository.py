@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Subquery, Table, and_, distinct, exists, func, select
+from sqlalchemy import Connection, Subquery, Table, and_, case, distinct, exists, func, select
 from sqlalchemy.orm import Session
 
 from lockgate.storage.models import CustomEvent, Exposure, events_incoming, exposures_incoming
@@ -294,6 +294,51 @@ def daily_counts(
     counts: dict[str, dict[int, int]] = {}
     for name, day_number, count in rows:
         counts.setdefault(name, {})[int(day_number)] = int(count)
+    return counts
+
+
+def newest_values(
+    session: Session, project_id: str, name: str, limit: int
+) -> list[tuple[str | None, dict[str, Any] | None]]:
+    """``(value, metadata)`` of ``name``'s newest ``limit`` events (name and time index)."""
+    rows = session.execute(
+        select(CustomEvent.value_text, CustomEvent.event_metadata)
+        .where(CustomEvent.project_id == project_id, CustomEvent.event_name == name)
+        .order_by(CustomEvent.time.desc(), CustomEvent.seq.desc())
+        .limit(limit)
+    ).all()
+    return [(value, metadata) for value, metadata in rows]
+
+
+def exposure_daily_counts(
+    session: Session, project_id: str, kind: str, names: Sequence[str], since_ms: int, until_ms: int
+) -> dict[str, dict[int, tuple[int, int]]]:
+    """Per entity of ``names`` (exposures of ``kind``), its ``(passed, total)`` exposures per
+    UTC day number in ``[since_ms, until_ms)``: one grouped query through
+    ``ix_exposures_entity_time``, whatever the number of names. ``passed`` counts the exposures
+    whose value is ``true`` (a gate check that passed)."""
+    if not names:
+        return {}
+    day = (Exposure.time // DAY_MS).label("day")
+    rows = session.execute(
+        select(
+            Exposure.name,
+            day,
+            func.sum(case((Exposure.value == "true", 1), else_=0)),
+            func.count(),
+        )
+        .where(
+            Exposure.project_id == project_id,
+            Exposure.name.in_(names),
+            Exposure.time >= since_ms,
+            Exposure.time < until_ms,
+            Exposure.kind == kind,
+        )
+        .group_by(Exposure.name, day)
+    ).all()
+    counts: dict[str, dict[int, tuple[int, int]]] = {}
+    for name, day_number, passed, total in rows:
+        counts.setdefault(name, {})[int(day_number)] = (int(passed or 0), int(total))
     return counts
 
 

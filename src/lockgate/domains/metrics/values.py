@@ -134,3 +134,41 @@ def list_(
             spec = specs[document["id"]] = service.spec_of(session, project_id, document)
         found.append(_value_dto(document, unit, day_value(session, spec, start, end, unit)))
     return found, len(rows)
+
+
+CHART_DAYS = 14
+
+
+@dataclass(frozen=True)
+class DailySeries:
+    """A metric's value on each of the last days (UTC, oldest first), per unit row."""
+
+    days: list[str]
+    values: dict[str, list[float | int]]
+
+
+def daily_series(
+    session: Session, project_id: str, metric_id: str, now_ms: int, days: int = CHART_DAYS
+) -> DailySeries:
+    """The metric's daily values over the last ``days`` UTC days, today included, each computed
+    as ``GET /metrics/values`` computes one day: one aggregate query per (day, unit row)."""
+    incoming.settle_before(session)
+    document = service.find_document(session, project_id, metric_id)
+    if document is None:
+        raise NotFound()
+    spec = service.spec_of(session, project_id, document)
+    today = now_ms // DAY_MS
+    numbers = range(today - days + 1, today + 1)
+    labels = [
+        datetime.fromtimestamp(n * DAY_MS / 1000, tz=UTC).strftime("%Y-%m-%d") for n in numbers
+    ]
+    return DailySeries(
+        days=labels,
+        values={
+            unit: [
+                _number(day_value(session, spec, n * DAY_MS, (n + 1) * DAY_MS, unit).value)
+                for n in numbers
+            ]
+            for unit in unit_rows(document)
+        },
+    )

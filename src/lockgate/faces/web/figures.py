@@ -1,13 +1,13 @@
-"""What the results and events pages draw, as plain data: the "Δ% ±half-width" text, the
-significance of an interval, the geometry of the scorecard's interval bars on one shared axis,
-sparkline points, and Chart.js configurations. Templates turn these into inline SVG and JSON;
-nothing here renders HTML."""
+"""What the console's pages draw, as plain data: the "Δ% ±half-width" text, the significance
+of an interval, the geometry of the scorecard's interval bars on one shared axis, sparkline
+points, the bars of the checks sparklines, and Chart.js configurations. Templates turn these
+into inline SVG and JSON; nothing here renders HTML."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 Significance = Literal["pos", "neg", "none"]
 
@@ -106,14 +106,74 @@ def sparkline(counts: Sequence[int]) -> str:
     )
 
 
+@dataclass(frozen=True)
+class ChecksSparkline:
+    """Daily checks (gates: passed and failed stacked; experiments: exposures, all "passed")
+    over the last days, oldest first, as two SVG paths of one rectangle per day with checks
+    (the passed part at the bottom), with the accessible name that says the total."""
+
+    passed_path: str
+    failed_path: str
+    totals: list[int]
+    passed: list[int]
+    label: str
+    width: int = SPARK_WIDTH
+    height: int = SPARK_HEIGHT
+
+
+class DayCount(Protocol):
+    @property
+    def passed(self) -> int: ...
+    @property
+    def total(self) -> int: ...
+
+
+def _rect(x: float, bottom: float, width: float, height: float) -> str:
+    """An SVG path's closed rectangle from ``(x, bottom)`` up by ``height``."""
+    return f"M{x:g} {bottom:g}h{width:g}v{-height:g}h{-width:g}z"
+
+
+def checks_sparkline(days: Sequence[DayCount], what: str = "Checks") -> ChecksSparkline:
+    """A sparkline of checks per day, oldest first, named "Checks over 14 days: 1,234".
+
+    Two paths rather than a rectangle per day: a catalog page draws fifty of these."""
+    totals = [day.total for day in days]
+    passed = [day.passed for day in days]
+    scale = (SPARK_HEIGHT - 2) / (max(totals, default=0) or 1)
+    slot = SPARK_WIDTH / max(1, len(days))
+    width = round(max(1.0, slot - 1), 2)
+    passed_parts, failed_parts = [], []
+    for i, (total, ok) in enumerate(zip(totals, passed, strict=True)):
+        if not total:
+            continue
+        x = round(i * slot, 2)
+        ok_height = round(ok * scale, 2)
+        if ok:
+            passed_parts.append(_rect(x, SPARK_HEIGHT, width, ok_height))
+        if total > ok:
+            failed_height = round((total - ok) * scale, 2)
+            failed_parts.append(_rect(x, round(SPARK_HEIGHT - ok_height, 2), width, failed_height))
+    return ChecksSparkline(
+        passed_path="".join(passed_parts),
+        failed_path="".join(failed_parts),
+        totals=totals,
+        passed=passed,
+        label=f"{what} over {len(days)} days: {sum(totals):,}",
+    )
+
+
 # One colour per test group, in the order of the experiment's groups (control excluded).
 SERIES_COLOURS = ("#0b57d0", "#b3261e", "#146c2e", "#7c4dff", "#b06000")
 
 
 def series_chart(
-    labels: Sequence[str], series: Mapping[str, Sequence[float | None]], title: str
+    labels: Sequence[str],
+    series: Mapping[str, Sequence[float | None]],
+    title: str,
+    y_title: str = "Δ% vs control",
 ) -> dict[str, Any]:
-    """A Chart.js line chart of one metric's Δ% per day, one dataset per test group."""
+    """A Chart.js line chart of one figure per day, one dataset per series: a metric's Δ% per
+    test group on the results page, its daily value per unit type on the metric's page."""
     return {
         "type": "line",
         "data": {
@@ -134,6 +194,6 @@ def series_chart(
             "responsive": True,
             "maintainAspectRatio": False,
             "plugins": {"title": {"display": True, "text": title}},
-            "scales": {"y": {"title": {"display": True, "text": "Δ% vs control"}}},
+            "scales": {"y": {"title": {"display": True, "text": y_title}}},
         },
     }

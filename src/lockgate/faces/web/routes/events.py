@@ -1,6 +1,7 @@
 """The events explorer: every logged event name with its 14-day trend and count, a log stream
 of the newest events that refreshes itself (production events only unless asked), an event's
-page with the metrics defined on it, and a link that starts a metric from an event."""
+page with the metrics defined on it and its value breakdown, and a link that starts a metric
+from an event."""
 
 from __future__ import annotations
 
@@ -66,6 +67,24 @@ def _trend(counts: list[int], name: str) -> dict[str, Any]:
     }
 
 
+def _shares(found: list[catalog.ValueCount], scanned: int) -> list[dict[str, Any]]:
+    return [
+        {"value": v.value, "count": v.count, "share": f"{v.count / scanned:.1%}"} for v in found
+    ]
+
+
+def _breakdown(found: catalog.Breakdown) -> dict[str, Any]:
+    return {
+        "scanned": found.scanned,
+        "limit": catalog.BREAKDOWN_SCAN,
+        "values": _shares(found.values, found.scanned),
+        "metadata": [
+            {"key": key, "values": _shares(values, found.scanned)}
+            for key, values in found.metadata.items()
+        ],
+    }
+
+
 def _create_href(name: str) -> str:
     return f"/ui/metrics?{urlencode({'event': name})}"
 
@@ -125,6 +144,7 @@ def event_page(request: Request, ctx: Web, name: str, nonprod: str = "") -> HTML
     counts = catalog.trends(ctx.session, ctx.project_id, [name], now)[name]
     _, total = catalog.list_recent(ctx.session, ctx.project_id, name, offset=0, limit=1)
     metrics = metrics_service.list_using_event(ctx.session, ctx.project_id, name, now)
+    breakdown = catalog.value_breakdown(ctx.session, ctx.project_id, name)
     return render(
         request,
         "event.html",
@@ -138,6 +158,7 @@ def event_page(request: Request, ctx: Web, name: str, nonprod: str = "") -> HTML
             {"name": m["name"], "type": m["type"], "href": metric_href(m["id"])} for m in metrics
         ],
         create_href=_create_href(name),
+        breakdown=_breakdown(breakdown),
         stream=_stream(ctx, name, nonprod == "1"),
         stream_action=_event_href(name),
     )

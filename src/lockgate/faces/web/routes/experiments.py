@@ -13,6 +13,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from lockgate.domains.environments import service as environments_service
+from lockgate.domains.events import catalog as events_catalog
 from lockgate.domains.experiments import exposures, overrides, service
 from lockgate.domains.experiments.repository import ExperimentFilter
 from lockgate.domains.experiments.schemas import ExperimentCreate
@@ -22,6 +23,7 @@ from lockgate.domains.layers import service as layers_service
 from lockgate.domains.metrics import service as metrics_service
 from lockgate.domains.metrics.sql import DAY_MS
 from lockgate.errors import LockgateError
+from lockgate.faces.web import figures
 from lockgate.faces.web.changes import REVIEW_NOTICE
 from lockgate.faces.web.forms import disabled
 from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, render, render_catalog, when
@@ -103,9 +105,13 @@ def _catalog(
     found, total = service.list_(
         ctx.session, ctx.project_id, flt, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
+    trends = events_catalog.exposure_trends(
+        ctx.session, ctx.project_id, "config", [e["id"] for e in found], ctx.clock.now_ms()
+    )
     rows = [
         {
             "href": href(e["id"]),
+            "spark": figures.checks_sparkline(trends[e["id"]], "Exposures"),
             "cells": [
                 e["name"],
                 STATUS_LABELS.get(e["status"], e["status"]),
@@ -122,7 +128,7 @@ def _catalog(
         title="Experiments",
         section="experiments",
         status_code=status_code,
-        columns=["Name", "Status", "Layer", "Allocation", "Started"],
+        columns=["Name", "Status", "Layer", "Allocation", "Started", "Exposures (14 days)"],
         rows=rows,
         page=page,
         total=total,

@@ -12,12 +12,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
+from lockgate.domains.events import catalog as events_catalog
 from lockgate.domains.gates import gate_rules, overrides, repository, service
 from lockgate.domains.gates.schemas import GateCreate, GateFullUpdate, OverridesIn
 from lockgate.domains.rules.schemas import RuleIn
 from lockgate.domains.specs.cache import SpecCache
 from lockgate.errors import InvalidInput, LockgateError, NotFound
-from lockgate.faces.web import rules_editor, vocabulary
+from lockgate.faces.web import figures, rules_editor, vocabulary
 from lockgate.faces.web.changes import REVIEW_NOTICE, SUBMITTED, reviewed_change
 from lockgate.faces.web.forms import disabled, lines
 from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, pager, render, templates, when
@@ -53,9 +54,13 @@ def _catalog(
         offset=(page - 1) * PAGE_SIZE,
         limit=PAGE_SIZE,
     )
+    trends = events_catalog.exposure_trends(
+        ctx.session, ctx.project_id, "gate", [g["id"] for g in gates], ctx.clock.now_ms()
+    )
     for gate in gates:
         gate["status"] = _status(gate)
         gate["modified"] = when(int(gate.get("lastModifiedTime") or 0))
+        gate["checks"] = figures.checks_sparkline(trends[gate["id"]])
     return render(
         request,
         "gates.html",
@@ -154,6 +159,9 @@ def _gate_page(
     can_edit = ctx.member.can("edit_or_delete_configs")
     if request.query_params.get("submitted") == "review":
         extra.setdefault("notice", REVIEW_NOTICE)
+    trend = events_catalog.exposure_trends(
+        ctx.session, ctx.project_id, "gate", [gate_id], ctx.clock.now_ms()
+    )[gate_id]
     return render(
         request,
         "gate.html",
@@ -170,6 +178,7 @@ def _gate_page(
             default_line="Default: Fail — fallback when no rules are met",
             refused=refused,
         ),
+        checks=figures.checks_sparkline(trend),
         override_count=len(passing) + len(failing),
         passing="\n".join(passing),
         failing="\n".join(failing),

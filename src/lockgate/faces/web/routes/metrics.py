@@ -1,6 +1,7 @@
 """The metrics catalog and a metric's page: search, create (through the metrics domain, as
-``POST /console/v1/metrics``), the experiments using a metric, and archiving with a warning that
-names them (as ``PUT /console/v1/metrics/{id}/schedule_archive``)."""
+``POST /console/v1/metrics``), the daily value chart (as ``GET /console/v1/metrics/values``
+computes each day), the experiments using a metric, and archiving with a warning that names
+them (as ``PUT /console/v1/metrics/{id}/schedule_archive``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from lockgate.domains.experiments import service as experiments_service
 from lockgate.domains.experiments.repository import ExperimentFilter
-from lockgate.domains.metrics import lifecycle
+from lockgate.domains.metrics import lifecycle, values
 from lockgate.domains.metrics import service as metrics_service
 from lockgate.domains.metrics.schemas import MetricCreate
 from lockgate.errors import LockgateError
@@ -141,6 +142,8 @@ def _metric_page(
     request: Request, ctx: WebContext, metric_id: str, status_code: int = 200, **extra: Any
 ) -> HTMLResponse:
     metric = metrics_service.read(ctx.session, ctx.project_id, metric_id, ctx.clock.now_ms())
+    series = values.daily_series(ctx.session, ctx.project_id, metric_id, ctx.clock.now_ms())
+    title = f"{metric['name']}: value per day (UTC)"
     return render(
         request,
         "metric.html",
@@ -152,6 +155,8 @@ def _metric_page(
         status=_status(metric),
         events=[e.get("name", "") for e in metric.get("metricEvents") or []],
         using=_using(ctx, metric_id),
+        series=series,
+        chart=figures.series_chart(series.days, series.values, title, y_title="Value"),
         custom=not metric.get("isAutomatic", False) and "::" in metric["id"],
         can_archive=ctx.member.can("metric_management"),
         **extra,

@@ -1,0 +1,116 @@
+"""The console's figures in a browser: the log stream's Pause button stops its polls and Resume
+starts them again, and the pages with the new figures (catalog sparklines, the gate header, an
+event's value breakdown, a metric's value chart) pass axe."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from playwright.sync_api import Request, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from tests.web.conftest import Console, Served
+
+# The browser tests serve their own SQLite data directory: run once, in the SQLite suite.
+pytestmark = pytest.mark.sqlite_only
+
+POLL_MS = 5_000
+# Two poll periods and a half: a running stream polls at least twice in it.
+QUIET_WINDOW_MS = 12_500
+
+
+def _log(served: Served, events: list[dict[str, object]]) -> None:
+    response = httpx.post(
+        f"{served.url}/v1/rgstr",
+        headers={"STATSIG-API-KEY": served.project.server_key},
+        json={"events": events, "statsigMetadata": {"sdkType": "test"}},
+    )
+    assert response.status_code < 300, response.text
+
+
+def _is_poll(request: Request) -> bool:
+    return "/ui/event_stream" in request.url
+
+
+def test_log_stream__pause_then_resume__polls_stop_then_start_again(console: Console) -> None:
+    served, page = console.served, console.page
+    now = int(time.time() * 1000)
+    _log(served, [{"eventName": "checkout", "user": {"userID": "u1"}, "time": now}])
+    console.sign_in()
+    console.go("/ui/events")
+    pause = page.get_by_role("button", name="Pause")
+    expect(pause).to_have_attribute("aria-pressed", "false")
+
+    # The stream polls while running.
+    with page.expect_request(_is_poll, timeout=POLL_MS * 3):
+        pass
+
+    pause.click()
+    expect(pause).to_have_attribute("aria-pressed", "true")
+    console.check()
+    # Paused: no poll leaves the page in more than two poll periods, and an event logged
+    # meanwhile does not appear.
+    _log(served, [{"eventName": "checkout", "user": {"userID": "while-paused"}, "time": now}])
+    with pytest.raises(PlaywrightTimeout), page.expect_request(_is_poll, timeout=QUIET_WINDOW_MS):
+        pass
+    expect(page.locator("#log-stream")).not_to_contain_text("while-paused")
+
+    # Resumed: the next poll brings the event logged while paused.
+    with page.expect_request(_is_poll, timeout=POLL_MS * 3):
+        pause.click()
+    expect(pause).to_have_attribute("aria-pressed", "false")
+    expect(page.locator("#log-stream")).to_contain_text("while-paused", timeout=POLL_MS * 3)
+
+
+def test_figures__pages_with_sparklines_breakdown_and_value_chart__pass_axe(
+    console: Console,
+) -> None:
+    served, page = console.served, console.page
+    now = int(time.time() * 1000)
+    with served.console() as api:
+        assert api.post("/gates", json={"name": "checkout_gate"}).status_code == 201
+        assert api.post("/experiments", json={"name": "checkout_flow"}).status_code == 201
+        metric = {
+            "name": "revenue",
+            "type": "sum",
+            "metricEvents": [{"name": "buy", "type": "value"}],
+        }
+        assert api.post("/metrics", json=metric).status_code == 201
+    _log(
+        served,
+        [
+            {
+                "eventName": "statsig::gate_exposure",
+                "user": {"userID": "u1"},
+                "time": now,
+                "metadata": {"gate": "checkout_gate", "gateValue": "true", "ruleID": "default"},
+            },
+            {
+                "eventName": "buy",
+                "user": {"userID": "u1"},
+                "time": now,
+                "value": 12,
+                "metadata": {"plan": "pro"},
+            },
+        ],
+    )
+    console.sign_in()
+
+    console.go("/ui/gates")
+    expect(page.get_by_role("img", name="Checks over 14 days: 1")).to_be_visible()
+    console.go("/ui/gates/checkout_gate")
+    expect(page.get_by_role("img", name="Checks over 14 days: 1")).to_be_visible()
+    console.go("/ui/experiments")
+    expect(page.get_by_role("img", name="Exposures over 14 days: 0")).to_be_visible()
+    console.go("/ui/events/buy")
+    expect(page.get_by_role("table", name="Metadata plan")).to_contain_text("100.0%")
+    console.go("/ui/metrics/revenue::sum")
+    chart = page.get_by_role("img", name="revenue: value per day over 14 days", exact=False)
+    expect(chart).to_be_visible()
+    # Chart.js drew the table's numbers.
+    drawn = page.evaluate(
+        "() => Chart.getChart('value-chart').data.datasets.map(d => d.data.at(-1))"
+    )
+    assert drawn == [12, 12]
