@@ -26,7 +26,8 @@ from lockgate.storage.models import (
 )
 from tests.contract.client import ContractClient
 
-DAY1, DAY2 = "2026-05-26", "2026-05-27"
+# Days after the test clock's start (2026-05-28 20:26 UTC), so experiments started then see them.
+DAY1, DAY2 = "2026-05-29", "2026-05-30"
 
 
 def seconds(day: str, hour: int) -> int:

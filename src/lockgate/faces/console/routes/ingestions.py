@@ -24,13 +24,19 @@ from lockgate.faces.console.envelope import Page, multi_value, page_params, pagi
 
 router = APIRouter(tags=["Ingestions"])
 
-Name = Query(None, max_length=200)
-Day = Query(max_length=10, description="YYYY-MM-DD")
+
+def _name() -> Any:
+    return Query(None, max_length=200)
+
+
+def _day() -> Any:
+    # A new Query per parameter: FastAPI keeps each parameter's name on its Query object.
+    return Query(max_length=10, description="YYYY-MM-DD")
 
 
 @router.get("/ingestion")
 def read_ingestion(
-    ctx: Console, type: SourceType, dataset: Dataset, source_name: str | None = Name
+    ctx: Console, type: SourceType, dataset: Dataset, source_name: str | None = _name()
 ) -> dict[str, Any]:
     row = service.find(ctx.session, ctx.project_id, type, dataset, source_name)
     return single("Ingestion read successfully.", service.source_dto(ctx.session, row))
@@ -52,7 +58,7 @@ def update_ingestion(ctx: Console, body: SourceUpdate) -> dict[str, Any]:
 
 @router.delete("/ingestion")
 def delete_ingestion(
-    ctx: Console, type: SourceType, dataset: Dataset, source_name: str | None = Name
+    ctx: Console, type: SourceType, dataset: Dataset, source_name: str | None = _name()
 ) -> dict[str, Any]:
     data = service.delete(
         ctx.session, ctx.project_id, ctx.actor, ctx.now_ms(), type, dataset, source_name
@@ -78,10 +84,10 @@ def create_databricks_connection(ctx: Console, body: DatabricksConnection) -> di
 @router.get("/ingestion/events/count")
 def event_count(
     ctx: Console,
-    start_date: str = Day,
-    end_date: str = Day,
-    source_name: str | None = Name,
-    event_name: str | None = Name,
+    start_date: str = _day(),
+    end_date: str = _day(),
+    source_name: str | None = _name(),
+    event_name: str | None = _name(),
 ) -> dict[str, Any]:
     data = runs.event_counts(
         ctx.session, ctx.project_id, start_date, end_date, source_name, event_name
@@ -92,10 +98,10 @@ def event_count(
 @router.get("/ingestion/events/delta")
 def event_delta(
     ctx: Console,
-    start_date: str = Day,
-    end_date: str = Day,
-    source_name: str | None = Name,
-    event_name: str | None = Name,
+    start_date: str = _day(),
+    end_date: str = _day(),
+    source_name: str | None = _name(),
+    event_name: str | None = _name(),
 ) -> dict[str, Any]:
     data = runs.event_deltas(
         ctx.session, ctx.project_id, start_date, end_date, source_name, event_name
@@ -130,9 +136,9 @@ def update_schedule(ctx: Console, body: ScheduleUpdate) -> dict[str, Any]:
 def list_statuses(
     ctx: Console,
     request: Request,
-    startDate: str = Day,
-    endDate: str = Day,
-    source: str | None = Name,
+    startDate: str = _day(),
+    endDate: str = _day(),
+    source: str | None = _name(),
     dataset: Dataset | None = None,
     status: str | None = Query(None, max_length=60),
     page: Page = Depends(page_params),
