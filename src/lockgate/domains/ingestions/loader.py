@@ -22,7 +22,7 @@ from lockgate.domains.events import repository as events_repository
 from lockgate.domains.ingestions import connections, repository
 from lockgate.domains.ingestions.connections import Keys
 from lockgate.domains.ingestions.runs import COMPLETE, ENQUEUED, FAILED, STARTED, schedule_due
-from lockgate.domains.ingestions.service import DEFAULT_HOUR_PST
+from lockgate.domains.ingestions.service import DEFAULT_HOUR_PST, mapped_columns
 from lockgate.domains.warehouse.adapters import Warehouse, WarehouseError
 from lockgate.errors import LockgateError
 from lockgate.kit.clock import Clock
@@ -80,11 +80,7 @@ def day_bounds_s(ds: str) -> tuple[int, int]:
 def select_day(warehouse: Warehouse, source: Source, ds: str) -> str:
     """The source's query restricted to one day (UTC), selecting the mapped columns."""
     quote = warehouse.dialect.quote
-    wanted: list[str] = []
-    for key, value in source.mapping.items():
-        for column in value if key in ("ids", "metadata") else [value]:
-            if column and column not in wanted:
-                wanted.append(column)
+    wanted = list(dict.fromkeys(mapped_columns(source.mapping)))
     columns = ", ".join(f"q.{quote(c)}" for c in wanted)
     if source.dataset == "Events":
         start, end = day_bounds_s(ds)

@@ -30,6 +30,9 @@ from lockgate.storage.models import IngestionSchedule, IngestionSource
 DEFAULT_HOUR_PST: Final = 10
 # The datasets a source can load here; the others are Statsig exports or console-made.
 MAPPINGS: Final[dict[str, type[BaseModel]]] = {"Events": EventsMapping, "Metrics": MetricsMapping}
+MAPPING_FIELDS: Final = tuple(
+    dict.fromkeys([*EventsMapping.model_fields, *MetricsMapping.model_fields])
+)
 
 
 def check_dataset(dataset: str) -> None:
@@ -76,9 +79,11 @@ def parse_mapping(dataset: str, raw: dict[str, object] | None) -> dict[str, Any]
 def mapped_columns(mapping: dict[str, Any]) -> list[str]:
     """Every column of the query's result the mapping names, in mapping order."""
     found: list[str] = []
-    for key, value in mapping.items():
+    # A fixed order: PostgreSQL's JSONB does not keep the order keys were written in.
+    for key in MAPPING_FIELDS:
+        value = mapping.get(key)
         if key in ("ids", "metadata"):
-            found.extend(value)
+            found.extend(sorted(value or {}))
         elif value:
             found.append(value)
     return found
