@@ -4,6 +4,7 @@ daily hour of each dataset (docs/warehouse.md §Ingestions)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
@@ -76,7 +77,7 @@ def parse_mapping(dataset: str, raw: dict[str, object] | None) -> dict[str, Any]
     return parsed
 
 
-def mapped_columns(mapping: dict[str, Any]) -> list[str]:
+def mapped_columns(mapping: Mapping[str, Any]) -> list[str]:
     """Every column of the query's result the mapping names, in mapping order."""
     found: list[str] = []
     # A fixed order: PostgreSQL's JSONB does not keep the order keys were written in.
