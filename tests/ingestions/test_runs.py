@@ -301,6 +301,8 @@ BAD_BACKFILLS: list[tuple[str, dict[str, Any], int, str]] = [
     ("source list with unknown", {"source": ["app events", "absent"]}, 404, "absent"),
     ("empty source list", {"source": []}, 400, "source: must name at least one source"),
     ("source not text", {"source": 7}, 400, "source"),
+    ("source name too long", {"source": "s" * 201}, 400, "source"),
+    ("too many sources", {"source": [f"s{i}" for i in range(101)]}, 400, "source"),
     ("no connection", {"type": "snowflake-v2"}, 404, "Ingestion of type snowflake-v2 not found."),
     ("dataset not loadable", {"dataset": "entity_properties"}, 400, "dataset"),
     ("no such dataset", {"dataset": "Logs"}, 400, "dataset"),

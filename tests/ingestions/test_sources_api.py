@@ -170,6 +170,12 @@ BAD_CREATES: list[tuple[str, dict[str, Any], int, str]] = [
         400,
         "is not a column name",
     ),
+    (
+        "unit id type too long",
+        {"column_mapping": {**EVENTS_MAPPING, "ids": {"device": "t" * 129}}},
+        400,
+        "column_mapping.ids.device",
+    ),
     ("delta sharing", {"use_delta_sharing": True, "share": "s"}, 400, "Delta Sharing"),
     ("enabled not a boolean", {"enabled": "maybe"}, 400, "enabled"),
     ("unknown property", {"colour": "red"}, 400, "colour"),

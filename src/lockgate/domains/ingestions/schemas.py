@@ -3,7 +3,7 @@ Lockgate's own warehouses beside the official source types (docs/warehouse.md §
 
 from __future__ import annotations
 
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -42,6 +42,9 @@ SourceDataset = Literal["Events", "Metrics", "Exposures", "export_exposures", "e
 Column: Any = Field(min_length=1, max_length=128)
 OptionalColumn: Any = Field(None, min_length=1, max_length=128)
 Columns: Any = Field(default_factory=dict, max_length=50)
+# A unit id type or metadata key a column maps to.
+Label = Annotated[str, Field(min_length=1, max_length=128)]
+SourceName = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class _Strict(BaseModel):
@@ -55,8 +58,8 @@ class EventsMapping(_Strict):
     unit_id: str | None = OptionalColumn
     event_name: str = Column
     timestamp: str = Column
-    ids: dict[str, str] = Columns  # column -> unit id type
-    metadata: dict[str, str] = Columns  # column -> metadata key
+    ids: dict[str, Label] = Columns  # column -> unit id type
+    metadata: dict[str, Label] = Columns  # column -> metadata key
     metadata_object: str | None = OptionalColumn
     event_value: str | None = Field(None, max_length=128)
 
@@ -100,7 +103,7 @@ class Backfill(_Strict):
     datestamp_end: str = Field(max_length=10)
     type: SourceType
     dataset: Dataset
-    source: str | list[str] | None = Field(None, max_length=100)
+    source: SourceName | Annotated[list[SourceName], Field(max_length=100)] | None = None
 
 
 class DatabricksConnection(_Strict):
