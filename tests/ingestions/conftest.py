@@ -25,6 +25,7 @@ from lockgate.storage.models import (
     IngestionStatus,
 )
 from tests.contract.client import ContractClient
+from tests.warehouse.conftest import CHDB_DIR
 
 # Days after the test clock's start (2026-05-28 20:26 UTC), so experiments started then see them.
 DAY1, DAY2 = "2026-05-29", "2026-05-30"
@@ -90,6 +91,12 @@ def metrics_source(**fields: Any) -> dict[str, Any]:
         "column_mapping": METRICS_MAPPING,
         **fields,
     }
+
+
+@pytest.fixture(scope="session")
+def chdb_path(base_settings: Settings) -> Path:
+    """chDB's one data directory of this process (the one tests/warehouse uses too)."""
+    return base_settings.resolved_warehouse_files_dir / CHDB_DIR
 
 
 class Warehouse:

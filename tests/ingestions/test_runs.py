@@ -9,6 +9,7 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from sqlalchemy import create_engine, select, text
 
 from lockgate.domains.events.repository import insert_rows
 from lockgate.domains.projects.service import Bootstrap
+from lockgate.domains.warehouse.adapters import ChdbWarehouse
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
 from lockgate.storage.models import CustomEvent
@@ -33,6 +35,7 @@ from tests.ingestions.conftest import (
     snapshot,
 )
 from tests.pulse.helpers import start_experiment
+from tests.warehouse.conftest import CHDB_DIR
 
 URL = "/console/v1/ingestion"
 
@@ -514,3 +517,61 @@ def test_postgresql_source__backfill_twice__rows_landed_once(
     events = stored_events(db)
     assert len(events) == len(EVENTS)
     assert sorted(e[0] for e in events) == sorted(row[2] for row in EVENTS)
+
+
+def test_backfill__thirty_days__every_day_reported(
+    app: FastAPI, console: ContractClient, source: Warehouse
+) -> None:
+    start = dt.date.fromisoformat(DAY1) - dt.timedelta(days=28)
+    run_id = backfill(console, start.isoformat(), DAY2)
+
+    app.state.ingestion_runner.run_pending()
+
+    run = run_of(console, run_id)
+    (granular,) = run["granularHistory"]
+    finals = {d["dateStamp"]: d["statuses"][0]["status"] for d in granular["statusByDate"]}
+    assert len(run["dateStamps"]) == len(finals) == 30
+    assert {day for day, status in finals.items() if status == "IMPORT_SUCCESSFUL"} == {
+        DAY1,
+        DAY2,
+    }
+    assert {s for day, s in finals.items() if day not in (DAY1, DAY2)} == {"LOADED_EMPTY_DATA"}
+    empty = console.get(
+        f"{URL}/status",
+        params={"startDate": start.isoformat(), "endDate": DAY2, "status": "LOADED_EMPTY_DATA"},
+    ).json()["pagination"]["totalItems"]
+    assert empty == 28
+
+
+def test_clickhouse_source_through_chdb__backfill_twice__rows_landed_once(
+    app: FastAPI, console: ContractClient, db: Database, chdb_path: Path
+) -> None:
+    database = f"ingest_{uuid.uuid4().hex[:10]}"
+    chdb = ChdbWarehouse(chdb_path, staging_schema="default")
+    with chdb:
+        chdb.run(f"CREATE DATABASE {database}")
+        chdb.run(
+            f"CREATE TABLE {database}.app_events (uid Nullable(String), device Nullable(String), "
+            "event Nullable(String), ts Int64, price Nullable(Float64), "
+            "country Nullable(String), extra Nullable(String)) ENGINE = MergeTree ORDER BY ts"
+        )
+        values = ", ".join(
+            "(" + ", ".join("NULL" if v is None else repr(v) for v in row) + ")" for row in EVENTS
+        )
+        chdb.run(f"INSERT INTO {database}.app_events VALUES {values}")
+    try:
+        body = {"clickhouse": {"path": CHDB_DIR, "stagingDatabase": database}}
+        assert console.patch("/console/v1/wh_connections", json=body).status_code == 200
+        created = events_source(type="clickhouse", query=f"SELECT * FROM {database}.app_events")
+        assert console.post(URL, json=created).status_code == 200
+
+        for _ in range(2):
+            backfill(console, DAY1, DAY2, type="clickhouse")
+            app.state.ingestion_runner.run_pending()
+
+        events = stored_events(db)
+        assert len(events) == len(EVENTS)
+        assert sorted(e[0] for e in events) == sorted(row[2] for row in EVENTS)
+    finally:
+        with chdb:
+            chdb.run(f"DROP DATABASE IF EXISTS {database}")
