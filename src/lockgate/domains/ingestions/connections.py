@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lockgate.domains.audit.service import record_audit
@@ -79,6 +78,17 @@ def open_for(session: Session, project_id: str, source_type: str, keys: Keys) ->
     return KINDS[row.kind].build({**row.settings, **keys.box.open(row.secrets)}, keys.files_dir)
 
 
+def secret_values(session: Session, project_id: str, source_type: str, keys: Keys) -> list[str]:
+    """The credentials of the connection serving ``source_type``, to scrub from messages."""
+    own = _own(session, project_id, source_type)
+    if own is not None:
+        return [str(v) for v in keys.box.open(own.secrets).values() if v]
+    row = warehouse_repository.get(session, project_id)
+    if row is None:
+        return []
+    return [str(v) for v in keys.box.open(row.secrets).values() if v]
+
+
 def _own(session: Session, project_id: str, source_type: str) -> IngestionConnection | None:
     return session.get(IngestionConnection, (project_id, source_type))
 
@@ -102,7 +112,8 @@ def connect_databricks(
     if body.delta_sharing_credentials is not None:
         secrets["deltaSharingCredentials"] = body.delta_sharing_credentials
     row = _own(session, project_id, "databricks")
-    before = None if row is None else _shown(row.settings, row.secrets)
+    # The stored token is not opened: it may be sealed under a key that has since changed.
+    before = None if row is None else _shown(row.settings, {"token": ""})
     if row is None:
         row = IngestionConnection(
             project_id=project_id,
@@ -127,7 +138,7 @@ def connect_databricks(
         action_type="ingestion_connection_update",
         change_log="Updated Ingestion Connection",
         before=before,
-        after=_shown(settings, "sealed", names=secrets),
+        after=_shown(settings, secrets),
     )
     return {
         "id": "databricks",
@@ -137,13 +148,6 @@ def connect_databricks(
     }
 
 
-def _shown(
-    settings: dict[str, Any], sealed: str, names: dict[str, str] | None = None
-) -> dict[str, Any]:
+def _shown(settings: dict[str, Any], secrets: dict[str, str]) -> dict[str, Any]:
     """What an audit entry may hold: settings, and which credentials are set."""
-    return {**settings, **{name: HIDDEN for name in (names or {"token": ""})}}
-
-
-def connection_types(session: Session, project_id: str) -> list[str]:
-    query = select(IngestionConnection.type).where(IngestionConnection.project_id == project_id)
-    return list(session.scalars(query))
+    return {**settings, **dict.fromkeys(secrets, HIDDEN)}
