@@ -21,7 +21,7 @@ from lockgate.domains.projects.service import Bootstrap
 from lockgate.domains.warehouse.adapters import ChdbWarehouse
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
-from lockgate.storage.models import CustomEvent
+from lockgate.storage.models import CustomEvent, WarehouseConnection
 from tests.conftest import PG_SERVER_URL
 from tests.contract.client import ContractClient
 from tests.ingestions.conftest import (
@@ -575,3 +575,35 @@ def test_clickhouse_source_through_chdb__backfill_twice__rows_landed_once(
     finally:
         with chdb:
             chdb.run(f"DROP DATABASE IF EXISTS {database}")
+
+
+def test_postgresql_source__warehouse_unreachable__connection_error_without_password(
+    app: FastAPI, console: ContractClient, db: Database, pg_table: str
+) -> None:
+    connection = {
+        "postgresql": {
+            "host": "127.0.0.1",
+            "port": 5432,
+            "database": "postgres",
+            "username": "postgres",
+            "password": "pg-Secret-b71c",
+            "stagingSchema": pg_table,
+        }
+    }
+    assert console.patch("/console/v1/wh_connections", json=connection).status_code == 200
+    body = events_source(type="postgresql", query=f'SELECT * FROM "{pg_table}".app_events')
+    assert console.post(URL, json=body).status_code == 200
+    with db.transaction() as session:
+        row = session.scalars(select(WarehouseConnection)).one()
+        row.settings = {**row.settings, "port": 1}
+
+    run_id = backfill(console, DAY1, DAY1, type="postgresql")
+    app.state.ingestion_runner.run_pending()
+
+    assert run_of(console, run_id)["latestStatus"] == "failed"
+    (failed,) = console.get(
+        f"{URL}/status", params={"startDate": DAY1, "endDate": DAY1, "status": "CONNECTION_ERROR"}
+    ).json()["data"]
+    assert failed["error_message"] and "pg-Secret-b71c" not in failed["error_message"]
+    assert stored_events(db) == []
+    assert "ingestion_backfill" in console.get("/console/v1/audit_logs").text
