@@ -116,8 +116,9 @@ def check_in_warehouse(
                 adapter.fetch(f"SELECT * FROM ({query}) AS lockgate_source LIMIT 0").columns
             )
     except WarehouseError as exc:
+        secrets = connections.secret_values(session, project_id, source_type, keys)
         raise InvalidInput.field(
-            "query", f"failed in the {source_type} warehouse: {scrub(str(exc), [])}"
+            "query", f"failed in the {source_type} warehouse: {scrub(str(exc), secrets)}"
         ) from None
     for column in mapped_columns(mapping):
         if column not in columns:
