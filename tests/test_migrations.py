@@ -309,3 +309,27 @@ def test_migration_0018__existing_documents__edges_of_their_rules_recorded(engin
         ("p", "segment", "s", "segment", "t"),
         ("p", "experiment", "exp", "segment", "s"),
     }
+
+
+def test_migration_0022__existing_events__kept_as_sdk_events(engine: Engine) -> None:
+    # Given an event logged before ingestions existed, landed and indexed
+    upgrade(engine, "0021")
+    with engine.begin() as connection:
+        for table in ("events", "events_incoming"):
+            connection.execute(
+                text(
+                    f"INSERT INTO {table} (project_id, event_name, user_id, time, received_time)"
+                    " VALUES ('p', 'purchase', 'u1', 1, 1)"
+                )
+            )
+
+    # When it is migrated
+    upgrade(engine)
+
+    # Then the events are kept, written by no ingestion
+    with engine.connect() as connection:
+        for table in ("events", "events_incoming"):
+            rows = connection.execute(
+                text(f"SELECT event_name, user_id, ingestion FROM {table}")
+            ).all()
+            assert [tuple(row) for row in rows] == [("purchase", "u1", None)]

@@ -127,6 +127,17 @@ REQUIRED: Final[dict[tuple[str, str], str]] = {
     ("POST", "/metrics/{id}"): "metric_management",
     ("PUT", "/metrics/{id}/cancel_archive"): "metric_management",
     ("PUT", "/metrics/{id}/schedule_archive"): "metric_management",
+    **{
+        (method, path): "data_warehouse_ingestion_and_exports_edit_access"
+        for method, path in (
+            ("POST", "/ingestion"),
+            ("PATCH", "/ingestion"),
+            ("DELETE", "/ingestion"),
+            ("POST", "/ingestion/backfill"),
+            ("POST", "/ingestion/connection/databricks"),
+            ("POST", "/ingestion/schedule"),
+        )
+    },
     ("PUT", "/metrics/{id}/unarchive"): "metric_management",
     ("POST", "/param_stores"): "create_configs",
     ("DELETE", "/param_stores/{name}"): "edit_or_delete_configs",

@@ -33,6 +33,14 @@ from lockgate.storage.models.events import (
     events_incoming,
     exposures_incoming,
 )
+from lockgate.storage.models.ingestions import (
+    IngestionConnection,
+    IngestionCount,
+    IngestionRun,
+    IngestionSchedule,
+    IngestionSource,
+    IngestionStatus,
+)
 from lockgate.storage.models.people import Role, Team, TeamMember, User, UserInvite
 from lockgate.storage.models.pulse import (
     Metric,
@@ -62,6 +70,12 @@ __all__ = [
     "Exposure",
     "Gate",
     "Holdout",
+    "IngestionConnection",
+    "IngestionCount",
+    "IngestionRun",
+    "IngestionSchedule",
+    "IngestionSource",
+    "IngestionStatus",
     "JSONType",
     "Layer",
     "Metric",

@@ -54,6 +54,8 @@ class CustomEvent(Base):
         Index("ix_events_name_time", "project_id", "event_name", "time"),
         Index("ix_events_user", "project_id", "user_id", "event_name", "time", "value_number"),
         Index("ix_events_stable", "project_id", "stable_id", "event_name", "time", "value_number"),
+        # The rows one ingestion load wrote, replaced as a whole when that day is loaded again.
+        Index("ix_events_ingestion", "project_id", "ingestion"),
     )
 
     seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -71,6 +73,8 @@ class CustomEvent(Base):
     )
     user: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
     sdk_type: Mapped[str | None] = mapped_column(String(64), default=None)
+    # ``<source id>/<YYYY-MM-DD>`` for rows an ingestion loaded; None for SDK events.
+    ingestion: Mapped[str | None] = mapped_column(String(48), default=None)
 
 
 def _incoming(table: Table, name: str) -> Table:
