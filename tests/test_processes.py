@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
@@ -299,6 +301,43 @@ def test_serve_workers__two_workers__both_answer_neither_is_the_parent(two_worke
     # Then two distinct worker processes answer, neither of them the parent that bound the port
     assert len(pids) == 2
     assert two_workers.process.pid not in pids
+
+
+def _worker_of_connection(sock: socket.socket) -> str:
+    """Send a keep-alive ``GET /health`` on an open connection; the worker that answered."""
+    sock.sendall(b"GET /health HTTP/1.1\r\nHost: lockgate\r\n\r\n")
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(4096)
+        assert chunk, head
+        head += chunk
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == WORKER.encode():
+            return value.strip().decode()
+    raise AssertionError(head)
+
+
+def test_serve_workers__many_connections_opened_at_once__spread_over_both_workers(
+    two_workers: Server,
+) -> None:
+    # (Linux: each worker listens on a socket of its own in one SO_REUSEPORT group.)
+    # Given a server with two workers, and 32 connections opened at once before any request
+    # (as a load generator or a pool of SDK clients does), all queued before a worker wakes
+    address = httpx.URL(two_workers.base)
+    connections = [
+        socket.create_connection((address.host, address.port), timeout=60) for _ in range(32)
+    ]
+    try:
+        # When a request is sent on each
+        answered = Counter(_worker_of_connection(sock) for sock in connections)
+    finally:
+        for sock in connections:
+            sock.close()
+    # Then both workers serve some of them (one worker taking every queued connection while
+    # the other idles is what a shared socket did); the kernel's hash leaves the chance that
+    # all 32 land on one worker at 2 in 2**32
+    assert len(answered) == 2, answered
 
 
 @pytest.mark.parametrize("stop", ["sigterm", "kill -9"])
