@@ -15,13 +15,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
 from lockgate.storage.models import ApiKey, Company, Project
 from tests.conftest import new_database_url
-from tests.processes import Server, cli, environment, serving
+from tests.processes import PROBE_VALUES, Server, cli, environment, probe_batch, serving
 
 ROUNDS = 10
 NAME_IN_USE = {"status": 400, "message": "Name is already in use"}
@@ -409,3 +409,49 @@ def test_serve_workers__gate_changed_through_one_worker__sdk_polling_other_sees_
     assert len(changed) == 2 and through in changed
     for response in changed.values():
         assert response.json()["feature_gates"]["worker_gate"]["enabled"] is False
+
+
+def test_serve_workers__eight_clients_flush_at_once__every_event_stored_exactly_once(
+    workers_env: dict[str, str], two_workers: Server
+) -> None:
+    # Given eight SDK clients, each with a keep-alive connection of its own (so both workers
+    # take some of them, and each worker's group commits hold several clients' batches)
+    server_key = cli(workers_env, "keys", "create", "--type", "server").stdout.strip()
+    clients, batches, size = 8, 6, 40
+    answered: Counter[str] = Counter()
+    failures: list[str] = []
+
+    def flush(client: int) -> None:
+        with httpx.Client(
+            base_url=two_workers.base, headers={"STATSIG-API-KEY": server_key}, timeout=120
+        ) as http:
+            for batch in range(batches):
+                response = http.post("/v1/rgstr", json=probe_batch(f"c{client}b{batch}", size))
+                if response.status_code != 202 or "rejected" in response.json():
+                    failures.append(response.text)
+                answered[response.headers[WORKER]] += 1
+
+    # When they all flush their batches at once
+    threads = [threading.Thread(target=flush, args=(c,)) for c in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Then every batch was acknowledged, and every event is stored once: none lost, none twice
+    assert failures == []
+    assert sum(answered.values()) == clients * batches
+    database = Database(
+        Settings(
+            database_url=workers_env["LOCKGATE_DATABASE_URL"],
+            data_dir=Path(workers_env["LOCKGATE_DATA_DIR"]),
+        )
+    )
+    try:
+        with database.transaction(write=False) as session:
+            stored = Counter(value for (value,) in session.execute(text(PROBE_VALUES)))
+    finally:
+        database.dispose()
+    expected = {
+        f"c{c}b{b}/{i}": 1 for c in range(clients) for b in range(batches) for i in range(size)
+    }
+    assert dict(stored) == expected
