@@ -246,7 +246,8 @@ def rgstr() -> None:
     def settle(base: str, keys: dict[str, str]) -> None:
         start = time.perf_counter()
         console = {"STATSIG-API-KEY": keys["console API key"]}
-        assert httpx.get(f"{base}/console/v1/events", headers=console).status_code == 200
+        read = httpx.get(f"{base}/console/v1/events", headers=console, timeout=300)
+        assert read.status_code == 200, read.text
         settled.append(time.perf_counter() - start)
 
     one, many = serving.rgstr_pair(None, RGSTR_BATCHES, seed=11, after=settle)
