@@ -45,10 +45,10 @@ def _json_columns(table_name: str) -> frozenset[str]:
 
 
 @cache
-def _insert_sql(table_name: str, dialect: str, rows: int) -> str:
-    """An INSERT of ``rows`` rows: one VALUES list per row on SQLite, a single row (for
-    ``executemany``) on PostgreSQL."""
-    columns, json_columns = insert_columns(table_name), _json_columns(table_name)
+def _insert_sql(table_name: str, columns: tuple[str, ...], dialect: str, rows: int) -> str:
+    """An INSERT of ``rows`` rows of ``columns``: one VALUES list per row on SQLite, a single
+    row (for ``executemany``) on PostgreSQL."""
+    json_columns = _json_columns(table_name)
     if dialect == "postgresql":
         marks = ", ".join("CAST(%s AS jsonb)" if c in json_columns else "%s" for c in columns)
     else:
@@ -81,14 +81,26 @@ def insert_rows(connection: Connection, table_name: str, rows: Sequence[dict[str
         )
         for row in rows
     ]
+    insert_tuples(connection, table_name, insert_columns(table_name), params)
+
+
+def insert_tuples(
+    connection: Connection,
+    table_name: str,
+    columns: tuple[str, ...],
+    rows: Sequence[tuple[Any, ...]],
+) -> None:
+    """Insert rows given as tuples of ``columns``' values, JSON columns as JSON text."""
+    if not rows:
+        return
     dialect = connection.dialect.name
     if dialect == "postgresql":
-        connection.exec_driver_sql(_insert_sql(table_name, dialect, 1), params)
+        connection.exec_driver_sql(_insert_sql(table_name, columns, dialect, 1), rows)
         return
-    for start in range(0, len(params), SQLITE_ROWS_PER_STATEMENT):
-        chunk = params[start : start + SQLITE_ROWS_PER_STATEMENT]
+    for start in range(0, len(rows), SQLITE_ROWS_PER_STATEMENT):
+        chunk = rows[start : start + SQLITE_ROWS_PER_STATEMENT]
         flat = tuple(value for row in chunk for value in row)
-        connection.exec_driver_sql(_insert_sql(table_name, dialect, len(chunk)), flat)
+        connection.exec_driver_sql(_insert_sql(table_name, columns, dialect, len(chunk)), flat)
 
 
 # -- reads for the Console (events catalog, automatic metrics) --------------------------------
