@@ -309,3 +309,28 @@ def test_migration_0018__existing_documents__edges_of_their_rules_recorded(engin
         ("p", "segment", "s", "segment", "t"),
         ("p", "experiment", "exp", "segment", "s"),
     }
+
+
+def test_migration_0022__jobs_before__no_cancel_asked(engine: Engine) -> None:
+    # Given a running and a finished job
+    upgrade(engine, "0021")
+    with engine.begin() as connection:
+        for seq, status in ((1, "running"), (2, "succeeded")):
+            connection.execute(
+                text(
+                    "INSERT INTO pulse_jobs (seq, id, project_id, entity_type, entity_id, status,"
+                    " progress, created_time) VALUES (:seq, :id, 'p', 'experiment', 'e',"
+                    " :status, 1, 10)"
+                ),
+                {"seq": seq, "id": f"j{seq}", "status": status},
+            )
+
+    # When they are migrated
+    upgrade(engine)
+
+    # Then neither has a cancel asked, so the running one goes on
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT id, cancel_requested_time, cancelled_by FROM pulse_jobs ORDER BY seq")
+        ).all()
+    assert [tuple(row) for row in rows] == [("j1", None, None), ("j2", None, None)]
