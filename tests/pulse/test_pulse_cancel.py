@@ -76,13 +76,15 @@ def _cancel_audits(db: Database) -> list[AuditLog]:
 
 
 class PausingWorker(PulseWorker):
-    """A worker that waits at its first progress report, once that report is recorded, until
-    the test lets it go on: the test then acts while the load is certainly running."""
+    """A worker that waits at its first progress report of at least ``pause_at`` percent, once
+    that report is recorded, until the test lets it go on: the test then acts while the load
+    is certainly running, at a known point."""
 
-    def __init__(self, database: Database, clock: ManualClock) -> None:
+    def __init__(self, database: Database, clock: ManualClock, pause_at: int) -> None:
         super().__init__(database, clock, stale_ms=3_600_000)
         ready = pulse_worker(database, clock, stale_ms=3_600_000)
         self._computations = ready._computations  # the server's own computations
+        self.pause_at = pause_at
         self.reported = threading.Event()
         self.go_on = threading.Event()
 
@@ -91,7 +93,7 @@ class PausingWorker(PulseWorker):
 
         def pausing(percent: int, message: str) -> None:
             report(percent, message)
-            if not self.reported.is_set():
+            if percent >= self.pause_at and not self.reported.is_set():
                 self.reported.set()
                 self.go_on.wait()
 
@@ -106,16 +108,23 @@ def other_process(base_settings: Settings, db: Database) -> Iterator[Database]:
     other.dispose()
 
 
-def test_cancel__running_load_with_rows__stops_at_next_progress_and_stores_nothing(
+# Held at its first report (assigning units), the load stops at its next one; held at its last
+# (keeping per-unit values), it stops before storing its results. The per-unit values an
+# incremental load keeps are a cache of the raw rows, right whether or not results follow.
+@pytest.mark.parametrize(("pause_at", "stopped_at", "kept_states"), [(1, 5, 0), (97, 97, 1)])
+def test_cancel__running_load_with_rows__stops_at_next_checkpoint_and_stores_no_results(
     console: ContractClient,
     project: Bootstrap,
     db: Database,
     clock: ManualClock,
     other_process: Database,
+    pause_at: int,
+    stopped_at: int,
+    kept_states: int,
 ) -> None:
-    # Given a load running in another process, held at its first progress report
+    # Given a load running in another process, held at a progress report
     dag = _load_with_rows(console, db, project, clock)
-    worker = PausingWorker(other_process, clock)
+    worker = PausingWorker(other_process, clock, pause_at)
     ran: list[str | None] = []
     thread = threading.Thread(target=lambda: ran.append(worker.run_one()))
     thread.start()
@@ -137,13 +146,15 @@ def test_cancel__running_load_with_rows__stops_at_next_progress_and_stores_nothi
     }
     assert ran == [dag]
     assert _count(db, PulseResult) == 0
-    assert _count(db, PulseState) == 0
+    assert _count(db, PulseState) == kept_states
     details = console.get(f"{HISTORY}/{dag}").json()["data"]
     assert details["status"] == "cancelled"
     assert details["finishedState"] == "cancelled"
+    assert details["progress"] == stopped_at
     assert details["cancelledBy"] == running["creatorName"]
-    assert details["message"].startswith(f"cancelled by {details['cancelledBy']} at ")
-    assert details["message"].endswith("%: no results stored")
+    assert details["message"] == (
+        f"cancelled by {running['creatorName']} at {stopped_at}%: no results stored"
+    )
     listed = console.get(HISTORY).json()["data"]
     assert [(row["dagID"], row["finishedState"]) for row in listed] == [(dag, "cancelled")]
     assert [entry.entity_id for entry in _cancel_audits(db)] == ["exp"]
