@@ -274,3 +274,26 @@ def test_cancel__unknown_experiment__404(console: ContractClient) -> None:
     response = console.post("/console/v1/experiments/nope/pulse_load_history/x/cancel")
 
     assert response.status_code == 404
+
+
+def test_cancel__running_load_asked_twice__both_200_first_request_recorded(
+    console: ContractClient, project: Bootstrap, db: Database, clock: ManualClock
+) -> None:
+    # Given a load a worker claimed and has not reported on yet
+    dag = _load_with_rows(console, db, project, clock)
+    with db.transaction() as session:
+        assert repository.claim_next_job(session, clock.now_ms()) == dag
+    first_asked = clock.now_ms()
+
+    # When a cancel is asked twice
+    first = console.post(f"{HISTORY}/{dag}/cancel")
+    clock.advance(1000)
+    second = console.post(f"{HISTORY}/{dag}/cancel")
+
+    # Then both are accepted, the load still runs until its process sees the request, and the
+    # first request is the one recorded (each is audited)
+    assert (first.status_code, second.status_code) == (200, 200)
+    details = console.get(f"{HISTORY}/{dag}").json()["data"]
+    assert details["status"] == "running"
+    assert details["cancelRequestedTime"] == first_asked
+    assert len(_cancel_audits(db)) == 2
