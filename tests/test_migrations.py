@@ -333,3 +333,28 @@ def test_migration_0022__existing_events__kept_as_sdk_events(engine: Engine) -> 
                 text(f"SELECT event_name, user_id, ingestion FROM {table}")
             ).all()
             assert [tuple(row) for row in rows] == [("purchase", "u1", None)]
+
+
+def test_migration_0023__jobs_before__no_cancel_asked(engine: Engine) -> None:
+    # Given a running and a finished job
+    upgrade(engine, "0022")
+    with engine.begin() as connection:
+        for seq, status in ((1, "running"), (2, "succeeded")):
+            connection.execute(
+                text(
+                    "INSERT INTO pulse_jobs (seq, id, project_id, entity_type, entity_id, status,"
+                    " progress, created_time) VALUES (:seq, :id, 'p', 'experiment', 'e',"
+                    " :status, 1, 10)"
+                ),
+                {"seq": seq, "id": f"j{seq}", "status": status},
+            )
+
+    # When they are migrated
+    upgrade(engine)
+
+    # Then neither has a cancel asked, so the running one goes on
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT id, cancel_requested_time, cancelled_by FROM pulse_jobs ORDER BY seq")
+        ).all()
+    assert [tuple(row) for row in rows] == [("j1", None, None), ("j2", None, None)]
