@@ -103,7 +103,7 @@ def create_app(
     database = database or Database(settings)
 
     pulse_runner = pulse_worker(database, clock, stale_ms=settings.pulse_job_stale_ms)
-    mover = incoming.mover(database)
+    mover = incoming.mover(database, clock)
     review_worker = ReviewWorker(
         database,
         clock,

@@ -14,10 +14,29 @@ from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Subquery, Table, and_, case, distinct, exists, func, select
+from sqlalchemy import (
+    Connection,
+    Subquery,
+    Table,
+    and_,
+    case,
+    delete,
+    distinct,
+    exists,
+    func,
+    select,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from lockgate.storage.models import CustomEvent, Exposure, events_incoming, exposures_incoming
+from lockgate.storage.models import (
+    CustomEvent,
+    EventBatch,
+    Exposure,
+    events_incoming,
+    exposures_incoming,
+)
 from lockgate.storage.models.base import JSONType
 
 DAY_MS = 86_400_000
@@ -101,6 +120,42 @@ def insert_tuples(
         chunk = rows[start : start + SQLITE_ROWS_PER_STATEMENT]
         flat = tuple(value for row in chunk for value in row)
         connection.exec_driver_sql(_insert_sql(table_name, columns, dialect, len(chunk)), flat)
+
+
+# How long a stored batch's digest is kept: an SDK retries a failed flush within minutes.
+BATCH_MEMORY_MS = 24 * 3600 * 1000
+
+
+def record_batches(
+    connection: Connection, batches: Sequence[tuple[str, str, int]]
+) -> set[tuple[str, str]]:
+    """Record (project, digest, received time) of batches about to be stored; answers those
+    recorded now, leaving out the ones recorded before (by this transaction's earlier rows or by
+    any other, in any process: the primary key decides)."""
+    unique = list({(p, d): (p, d, t) for p, d, t in batches}.values())
+    if not unique:
+        return set()
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(EventBatch)
+        .values([{"project_id": p, "digest": d, "received_time": t} for p, d, t in unique])
+        .on_conflict_do_nothing(index_elements=["project_id", "digest"])
+        .returning(EventBatch.project_id, EventBatch.digest)
+    )
+    return {(p, d) for p, d in connection.execute(statement)}
+
+
+def any_batch_before(connection: Connection, before_ms: int) -> bool:
+    found = connection.execute(
+        select(EventBatch.digest).where(EventBatch.received_time < before_ms).limit(1)
+    ).first()
+    return found is not None
+
+
+def forget_batches(connection: Connection, before_ms: int) -> int:
+    """Drop the digests of batches received before ``before_ms``."""
+    result = connection.execute(delete(EventBatch).where(EventBatch.received_time < before_ms))
+    return int(result.rowcount or 0)
 
 
 # -- reads for the Console (events catalog, automatic metrics) --------------------------------

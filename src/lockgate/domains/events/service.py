@@ -246,6 +246,21 @@ class PreparedBatch:
     exposures: list[Row] = field(default_factory=list)
     customs: list[Row] = field(default_factory=list)
     result: BatchResult = field(default_factory=BatchResult)
+    # The body's digest when the batch may be recognised if it is sent again (``resendable``).
+    digest: str | None = None
+    project_id: str = ""
+    received_ms: int = 0
+
+
+def resendable(events: Any) -> bool:
+    """Whether a batch sent again would be the same batch, not new events: every event names
+    its own time, as the SDKs' do. A batch without times (an HTTP API client's) could be two
+    equal clicks a moment apart, so it is never taken for a resend."""
+    return (
+        isinstance(events, list)
+        and bool(events)
+        and all(isinstance(e, dict) and e.get("time") is not None for e in events)
+    )
 
 
 def prepare(
@@ -255,10 +270,16 @@ def prepare(
     received_ms: int,
     sdk_type: str | None,
     stable_id: str | None = None,
+    digest: str | None = None,
 ) -> PreparedBatch:
     """Validate a batch without touching the database. ``stable_id`` fills in the browser
-    SDK's metadata stable id."""
-    batch = PreparedBatch()
+    SDK's metadata stable id; ``digest`` identifies the body when the batch is ``resendable``
+    (``store`` then stores it once however often it comes)."""
+    batch = PreparedBatch(
+        digest=digest if resendable(events) else None,
+        project_id=project_id,
+        received_ms=received_ms,
+    )
     result = batch.result
     sdk_type = _sdk_type(sdk_type)
     if not isinstance(events, Sequence) or isinstance(events, str | bytes):
@@ -282,7 +303,23 @@ def prepare(
 
 
 def store(connection: Connection, batches: Sequence[PreparedBatch]) -> None:
-    """Land the rows of every batch in the incoming tables (``events.incoming``)."""
+    """Land the rows of every batch in the incoming tables (``events.incoming``), except the
+    batches already stored: a batch with a digest is recorded in the same transaction as its
+    rows, and one whose digest is recorded already (sent again, in this group or earlier) lands
+    nothing."""
+    first = repository.record_batches(
+        connection,
+        [(b.project_id, b.digest, b.received_ms) for b in batches if b.digest is not None],
+    )
+    landing = []
+    for batch in batches:
+        key = (batch.project_id, batch.digest)
+        if batch.digest is None:
+            landing.append(batch)
+        elif key in first:
+            first.discard(key)  # a second copy in the same group lands nothing either
+            landing.append(batch)
+    batches = landing
     exposures = [row for batch in batches for row in batch.exposures]
     customs = [row for batch in batches for row in batch.customs]
     repository.insert_tuples(connection, "exposures_incoming", EXPOSURE_COLUMNS, exposures)

@@ -29,6 +29,7 @@ from lockgate.storage.models.core import (
 )
 from lockgate.storage.models.events import (
     CustomEvent,
+    EventBatch,
     Exposure,
     events_incoming,
     exposures_incoming,
@@ -66,6 +67,7 @@ __all__ = [
     "EntityReference",
     "EntityVersion",
     "Environment",
+    "EventBatch",
     "Experiment",
     "Exposure",
     "Gate",

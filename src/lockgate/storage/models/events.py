@@ -86,3 +86,15 @@ def _incoming(table: Table, name: str) -> Table:
 # ``events.incoming`` moves the rows into the indexed tables above in large transactions.
 exposures_incoming = _incoming(Exposure.__table__, "exposures_incoming")  # type: ignore[arg-type]
 events_incoming = _incoming(CustomEvent.__table__, "events_incoming")  # type: ignore[arg-type]
+
+
+class EventBatch(Base):
+    """An SDK event batch already stored, by the digest of its body: a batch an SDK sends again
+    (its flush timed out before the answer came, so it retried) is acknowledged without being
+    stored twice (docs/sdk.md §Sent twice). Kept for a day."""
+
+    __tablename__ = "event_batches"
+
+    project_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(40), primary_key=True)
+    received_time: Mapped[int] = mapped_column(BigInteger, index=True)
