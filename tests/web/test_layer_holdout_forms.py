@@ -169,6 +169,49 @@ def test_layer_overrides__conditional_one__removed_alone(
 
 
 @pytest.mark.usefixtures("layer")
+@pytest.mark.parametrize("kind", ["gate", "segment"])
+def test_layer_overrides__conditional_added_on_the_page__api_reads_it_and_sdk_follows(
+    admin: Signed, api: ContractClient, app: FastAPI, project: Bootstrap, kind: str
+) -> None:
+    # Given a gate (or segment) that staff pass
+    rule = {
+        "name": "Staff",
+        "passPercentage": 100,
+        "conditions": [
+            {"type": "email", "operator": "str_ends_with_any", "targetValue": ["@acme.com"]}
+        ],
+    }
+    path = "/console/v1/gates" if kind == "gate" else "/console/v1/segments"
+    extra = {} if kind == "gate" else {"type": "rule_based"}
+    assert api.post(path, json={"name": "staff", "rules": [rule], **extra}).status_code == 201
+    page = admin.get(LAYER, dialog="overrides").text
+    assert 'action="/ui/layers/shop/overrides/conditional"' in page
+
+    # When an override sends them to in_shop's Test group from the overrides dialog
+    added = admin.post(
+        f"{LAYER}/overrides/conditional",
+        {"kind": kind, "condition": " staff ", "target": _target("in_shop", "Test")},
+    )
+
+    # Then the Console API reads it, the change is audited, and the page lists it
+    assert added.status_code == 303
+    stored = _data(api, "/layers/shop/overrides")
+    assert stored["conditionalOverrides"] == [
+        {"type": kind, "name": "staff", "experimentName": "in_shop", "groupName": "Test"}
+    ]
+    assert _audit(api, "shop")[0]["actionType"] == "layer_overrides_update"
+    assert f"Users passing {kind} staff → in_shop: Test" in admin.get(LAYER).text
+    # and the SDK gives a staff member the Test group's parameter values
+    with ContractClient(app, key=project.server_key) as sdk:
+        served = sdk.post(
+            "/v1/get_layer",
+            json={"layerName": "shop", "user": {"userID": "ann", "email": "ann@acme.com"}},
+        )
+        assert served.status_code == 200, served.text
+        assert served.json()["value"]["color"] == "green"
+
+
+@pytest.mark.usefixtures("layer")
 @pytest.mark.parametrize(
     ("action", "data", "fragment"),
     [
@@ -203,6 +246,26 @@ def test_layer_overrides__conditional_one__removed_alone(
             "overrides/remove",
             {"kind": "everything", "target": _target("in_shop", "Test")},
             "Unknown override kind &#39;everything&#39;.",
+        ),
+        (
+            "overrides/conditional",
+            {"kind": "everyone", "condition": "staff", "target": _target("in_shop", "Test")},
+            "Unknown override kind &#39;everyone&#39;: choose a gate or a segment.",
+        ),
+        (
+            "overrides/conditional",
+            {"kind": "gate", "condition": " ", "target": _target("in_shop", "Test")},
+            "Name the gate whose users the override sends.",
+        ),
+        (
+            "overrides/conditional",
+            {"kind": "segment", "condition": "staff", "target": _target("in_shop", "Test")},
+            "segment &#39;staff&#39; does not exist",
+        ),
+        (
+            "overrides/conditional",
+            {"kind": "gate", "condition": "no_such_gate", "target": _target("in_shop", "Test")},
+            "gate &#39;no_such_gate&#39; does not exist",
         ),
     ],
 )
@@ -393,6 +456,10 @@ def test_forged_posts__read_only_member__403_and_nothing_changed(
         (f"{LAYER}/parameters/remove", {"name": "size"}),
         (f"{LAYER}/overrides", {"ids": "u1", "target": _target("in_shop", "Test")}),
         (f"{LAYER}/overrides/remove", {"kind": "ids", "ids": "u1", "target": "[]"}),
+        (
+            f"{LAYER}/overrides/conditional",
+            {"kind": "gate", "condition": "staff", "target": _target("in_shop", "Test")},
+        ),
         (f"{HOLDOUT}/settings", {"description": "sneaky", "percentage": "10"}),
         (f"{HOLDOUT}/covers", {"kind": "gate", "entity": "staff"}),
         (f"{HOLDOUT}/metrics", {"metric": "buy::event_count"}),
