@@ -7,6 +7,7 @@ process, on both databases."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -463,12 +464,15 @@ def test_forged_posts__read_only_member__403_and_nothing_changed(
         (f"{HOLDOUT}/settings", {"description": "sneaky", "percentage": "10"}),
         (f"{HOLDOUT}/covers", {"kind": "gate", "entity": "staff"}),
         (f"{HOLDOUT}/metrics", {"metric": "buy::event_count"}),
+        (f"{HOLDOUT}/load_pulse", {}),
     ]
     for path, data in forged:
         assert reader.post(path, data).status_code == 403, path
     assert _data(api, "/layers/shop") == layer_before
     assert _data(api, "/layers/shop/overrides") == overrides_before
     assert _data(api, "/holdouts/web_holdout") == holdout_before
+    assert 'disabled title="Your role cannot load Pulse results">Load results' in page
+    assert "No loads yet" in reader.get(HOLDOUT).text
 
 
 def test_unknown_holdout_or_layer__posts_404(admin: Signed) -> None:
@@ -570,3 +574,49 @@ def test_holdout_results__bad_setting__400_naming_it(
 ) -> None:
     page = admin.get(HOLDOUT, **params)
     assert page.status_code == 400 and needle in page.text
+
+
+def _loads(page: str) -> list[tuple[str, str]]:
+    """The status and progress of each load the page lists, newest first."""
+    return re.findall(r'<tr data-status="([a-z]+)">.*?data-progress="(\d+)"', page)
+
+
+@pytest.mark.usefixtures("holdout")
+def test_holdout_load__load_results__queued_then_run_with_status_and_progress(
+    admin: Signed,
+    api: ContractClient,
+    app: FastAPI,
+    db: Database,
+    project: Bootstrap,
+    clock: ManualClock,
+) -> None:
+    # Given a holdout whose results the daily schedule has loaded once
+    _holdout_results(api, app, db, project, clock)
+    assert _loads(admin.get(HOLDOUT).text) == [("succeeded", "100")]
+
+    # When Load results is pressed
+    queued = admin.post(f"{HOLDOUT}/load_pulse", {})
+
+    # Then a full load is queued in the member's name, listed before the daily one
+    assert queued.status_code == 303
+    assert queued.headers["location"] == f"{HOLDOUT}#loads-h"
+    page = admin.get(HOLDOUT).text
+    assert _loads(page) == [("queued", "0"), ("succeeded", "100")]
+    assert "<td>admin@acme.com</td><td>full</td>" in page
+    assert "Refresh the status" in page
+    # and when the Pulse runner takes it, it succeeds and the scorecard stays the API's answer
+    assert app.state.pulse_runner.run_pending() == 1
+    page = admin.get(HOLDOUT, cuped="0").text
+    assert _loads(page) == [("succeeded", "100"), ("succeeded", "100")]
+    assert "Refresh the status" not in page
+    answer = api.get(
+        "/console/v1/holdouts/web_holdout/pulse_results", params={"cuped": "false"}
+    ).json()["data"]
+    (metric,) = answer["monitoringMetrics"]
+    text = figures.percent_text(metric["percentChange"], metric["percentConfidenceIntervalDelta"])
+    assert f">{text}</td>" in page
+
+
+def test_holdout_load__unknown_holdout__404_and_nothing_queued(admin: Signed, app: FastAPI) -> None:
+    assert admin.post("/ui/holdouts/nope/load_pulse", {}).status_code == 404
+    assert app.state.pulse_runner.run_pending() == 0
