@@ -150,7 +150,8 @@ def sort_headers(
 ) -> list[dict[str, Any]]:
     """Column headers; a column with a sort key links to the list sorted by it (ascending, or
     descending when it is already ascending), and says how the list is sorted now."""
-    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("page", "sort")]
+    query = request.query_params.multi_items()
+    kept = [(k, v) for k, v in query if k not in ("page", "sort") and v]
     headers = []
     for label, key in columns:
         header: dict[str, Any] = {"label": label, "href": None, "aria_sort": None}
