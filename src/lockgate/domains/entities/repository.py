@@ -86,10 +86,18 @@ def list_rows(
     model = kind.model
     where = [model.project_id == project_id, *conditions]
     total = session.scalar(select(func.count()).select_from(model).where(*where)) or 0
-    query = select(model).where(*where).order_by(*_order(model, sort)).offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
-    return session.scalars(query).all(), total
+    order = _order(model, sort)
+    if limit is None:
+        return session.scalars(
+            select(model).where(*where).order_by(*order).offset(offset)
+        ).all(), total
+    # Sort the keys alone, then read the page's rows: sorting whole rows would carry every
+    # document through the sorter.
+    page = select(model.id).where(*where).order_by(*order).offset(offset).limit(limit)
+    query = select(model).where(
+        model.project_id == project_id, model.id.in_(page.scalar_subquery())
+    )
+    return session.scalars(query.order_by(*order)).all(), total
 
 
 def name_matches(
