@@ -121,7 +121,7 @@ def _catalog(
     page = max(1, page)
     gates, total, refused = _listed(request, ctx, page)
     if refused is not None:
-        status_code, extra["error"] = 422, refused
+        page, status_code, extra["error"] = 1, 422, refused
     trends = events_catalog.exposure_trends(
         ctx.session, ctx.project_id, "gate", [g["id"] for g in gates], ctx.clock.now_ms()
     )
