@@ -34,6 +34,10 @@ class AuditFilter:
     end_ms: int | None = None
     sort_key: str = "date"
     descending: bool = True
+    # The web console's filters: exact entity type, name containing (any case), author.
+    entity_type: str | None = None
+    name_contains: str | None = None
+    author: str | None = None  # the author's name or email, exactly
 
 
 def add(session: Session, entry: AuditLog) -> None:
@@ -60,6 +64,16 @@ def list_entries(
     if flt.tags:
         dialect = session.get_bind().dialect.name
         conditions.append(json_list_overlaps(AuditLog.tags, flt.tags, dialect))
+    if flt.entity_type:
+        conditions.append(AuditLog.entity_type == flt.entity_type)
+    if flt.name_contains:
+        conditions.append(
+            func.lower(AuditLog.name).contains(flt.name_contains.lower(), autoescape=True)
+        )
+    if flt.author:
+        conditions.append(
+            or_(AuditLog.actor_name == flt.author, AuditLog.actor_email == flt.author)
+        )
     if flt.start_ms is not None:
         conditions.append(AuditLog.created_time >= flt.start_ms)
     if flt.end_ms is not None:
@@ -72,6 +86,18 @@ def list_entries(
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(*order).offset(offset).limit(limit)).all()
     return rows, total
+
+
+def entity_types(session: Session, project_id: str) -> list[str]:
+    """The entity types the project's audit log names, in alphabetical order."""
+    return list(
+        session.scalars(
+            select(AuditLog.entity_type)
+            .where(AuditLog.project_id == project_id)
+            .distinct()
+            .order_by(AuditLog.entity_type)
+        )
+    )
 
 
 def next_version(session: Session, project_id: str, entity_type: str, entity_id: str) -> int:

@@ -143,6 +143,10 @@ def audit_dto(entry: AuditLog) -> dict[str, Any]:
     }
 
 
+def entity_types(session: Session, project_id: str) -> list[str]:
+    return repository.entity_types(session, project_id)
+
+
 def _day_start_ms(name: str, raw: str | None) -> int | None:
     if raw is None or raw == "":
         return None
@@ -169,8 +173,13 @@ def list_(
     descending: bool,
     offset: int,
     limit: int,
+    entity_type: str | None = None,
+    name_contains: str | None = None,
+    author: str | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """A page of the project's audit entries; the dates are UTC days, ``end_date`` included."""
+    """A page of the project's audit entries; the dates are UTC days, ``end_date`` included.
+    ``entity_type``, ``name_contains`` and ``author`` (a name or an email) are the web
+    console's filters; an empty one does not filter."""
     unknown = [a for a in action_types if a not in ACTION_TYPES]
     if unknown:
         raise InvalidInput.field(
@@ -194,6 +203,9 @@ def list_(
         end_ms=None if end_ms is None else end_ms + int(timedelta(days=1).total_seconds() * 1000),
         sort_key=sort_key,
         descending=descending,
+        entity_type=entity_type or None,
+        name_contains=name_contains or None,
+        author=author or None,
     )
     rows, total = repository.list_entries(session, project_id, flt, offset=offset, limit=limit)
     return [audit_dto(r) for r in rows], total

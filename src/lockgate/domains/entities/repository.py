@@ -54,6 +54,23 @@ def creator_and_tag_conditions(
     return where
 
 
+# The orders a list can ask for: a column, a leading "-" for descending. Ties fall back to the
+# id, so a page boundary never splits rows of equal keys differently between two requests.
+SORT_COLUMNS: dict[str, str] = {
+    "created": "created_time",
+    "name": "name",
+    "modified": "last_modified_time",
+}
+SORTS: tuple[str, ...] = tuple(k for key in SORT_COLUMNS for k in (key, f"-{key}"))
+
+
+def _order(model: Any, sort: str) -> list[Any]:
+    column = getattr(model, SORT_COLUMNS[sort.removeprefix("-")])
+    if sort.startswith("-"):
+        return [column.desc(), model.id.desc()]
+    return [column, model.id]
+
+
 def list_rows(
     session: Session,
     kind: EntityKind,
@@ -62,15 +79,25 @@ def list_rows(
     *,
     offset: int = 0,
     limit: int | None = None,
+    sort: str = "created",
 ) -> tuple[Sequence[Any], int]:
-    """A page of the project's rows of ``kind`` in creation order, and how many match."""
+    """A page of the project's rows of ``kind`` in ``sort`` order (one of ``SORTS``; creation
+    order by default), and how many match."""
     model = kind.model
     where = [model.project_id == project_id, *conditions]
     total = session.scalar(select(func.count()).select_from(model).where(*where)) or 0
-    query = select(model).where(*where).order_by(model.created_time, model.id).offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
-    return session.scalars(query).all(), total
+    order = _order(model, sort)
+    if limit is None:
+        return session.scalars(
+            select(model).where(*where).order_by(*order).offset(offset)
+        ).all(), total
+    # Sort the keys alone, then read the page's rows: sorting whole rows would carry every
+    # document through the sorter.
+    page = select(model.id).where(*where).order_by(*order).offset(offset).limit(limit)
+    query = select(model).where(
+        model.project_id == project_id, model.id.in_(page.scalar_subquery())
+    )
+    return session.scalars(query.order_by(*order)).all(), total
 
 
 def name_matches(

@@ -27,6 +27,7 @@ from lockgate.domains.entities.references import (
     environments_in,
     id_types_in,
 )
+from lockgate.domains.entities.repository import SORTS
 from lockgate.domains.projects.repository import bump_spec_revision
 from lockgate.domains.users import access
 from lockgate.errors import Conflict, InvalidInput, NotFound
@@ -320,8 +321,16 @@ def list_rows(
     *,
     offset: int = 0,
     limit: int | None = None,
+    sort: str = "created",
 ) -> tuple[Sequence[Any], int]:
-    return repository.list_rows(session, kind, project_id, conditions, offset=offset, limit=limit)
+    """A page of rows; ``sort`` is one of ``SORTS``, an unknown one is refused."""
+    if sort not in SORTS:
+        raise InvalidInput.field(
+            "sort", f"{sort!r} is not one of {', '.join(SORTS)}", location="query"
+        )
+    return repository.list_rows(
+        session, kind, project_id, conditions, offset=offset, limit=limit, sort=sort
+    )
 
 
 def search_names(

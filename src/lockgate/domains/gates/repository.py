@@ -22,12 +22,15 @@ class ColumnFilter:
     creator_id: str | None = None
     tags: tuple[str, ...] = ()
     name_contains: str | None = None  # the web console's catalog search, case-insensitive
+    statuses: tuple[str, ...] = ()  # the web console's status chips
 
 
 def conditions(session: Session, flt: ColumnFilter) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
     if flt.id_types:
         where.append(Gate.id_type.in_(flt.id_types))
+    if flt.statuses:
+        where.append(Gate.status.in_(flt.statuses))
     if flt.gate_type is not None:
         where.append(Gate.gate_type == flt.gate_type)
     if flt.name_contains:

@@ -37,6 +37,7 @@ from lockgate.errors import InvalidInput
 from lockgate.kit.actor import Change
 
 IN_PROGRESS, LAUNCHED, DISABLED, ARCHIVED = "In Progress", "Launched", "Disabled", "Archived"
+STATUSES = (IN_PROGRESS, LAUNCHED, DISABLED, ARCHIVED)
 INTERNAL_FIELDS = frozenset({"overrides", "alerts", "preArchiveStatus", "archiveReason"})
 
 
@@ -408,13 +409,21 @@ def list_(
     *,
     offset: int,
     limit: int,
+    sort: str = "created",
 ) -> tuple[list[dict[str, Any]], int]:
+    """A page of gates; the column filters and ``sort`` (one of ``entities.SORTS``) run in SQL,
+    the document filters over the rows the columns select."""
+    unknown = [s for s in columns.statuses if s not in STATUSES]
+    if unknown:
+        raise InvalidInput.field(
+            "status", f"{unknown[0]!r} is not one of {', '.join(STATUSES)}", location="query"
+        )
     where = repository.conditions(session, columns)
     if documents == DocumentFilter():
         rows, total = entities.list_rows(
-            session, GATE, project_id, where, offset=offset, limit=limit
+            session, GATE, project_id, where, offset=offset, limit=limit, sort=sort
         )
         return [gate_dto(r.document) for r in rows], total
-    every, _ = entities.list_rows(session, GATE, project_id, where)
+    every, _ = entities.list_rows(session, GATE, project_id, where, sort=sort)
     kept = [r.document for r in every if _matches(r.document, documents)]
     return [gate_dto(d) for d in kept[offset : offset + limit]], len(kept)

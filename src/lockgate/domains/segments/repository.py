@@ -9,13 +9,32 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, String, Table, bindparam, delete, func, literal, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    String,
+    Table,
+    bindparam,
+    delete,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from lockgate.domains.entities import repository as entities_repository
 from lockgate.storage.models import Segment, SegmentMember
+
+
+def tag_conditions(session: Session, tags: Sequence[str]) -> list[ColumnElement[bool]]:
+    """Segments carrying any of ``tags``; none when ``tags`` is empty."""
+    return entities_repository.creator_and_tag_conditions(
+        session, Segment, creator_name=None, creator_id=None, tags=tags
+    )
+
 
 # Rows per SQLite INSERT/DELETE round trip: far below its 32766 bind-parameter limit.
 BATCH_SIZE = 5_000

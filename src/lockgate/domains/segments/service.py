@@ -69,9 +69,13 @@ def read(session: Session, project_id: str, segment_id: str) -> dict[str, Any]:
 
 
 def list_(
-    session: Session, project_id: str, *, offset: int, limit: int
+    session: Session, project_id: str, *, offset: int, limit: int, tags: Sequence[str] = ()
 ) -> tuple[list[dict[str, Any]], int]:
-    rows, total = entities.list_rows(session, SEGMENT, project_id, offset=offset, limit=limit)
+    """A page of segments; ``tags`` (the web console's filter) keeps those with any of them."""
+    where = repository.tag_conditions(session, tags)
+    rows, total = entities.list_rows(
+        session, SEGMENT, project_id, where, offset=offset, limit=limit
+    )
     return [segment_dto(row) for row in rows], total
 
 

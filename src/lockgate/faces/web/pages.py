@@ -4,7 +4,8 @@ that turns errors into pages (a sign-in redirect, a 403 or 404 page) instead of 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from math import ceil
 from pathlib import Path
@@ -16,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
+from lockgate.domains.tags import service as tags_service
 from lockgate.errors import Forbidden, LockgateError, NotFound
 from lockgate.faces.web.session import SignInRequired, WebContext
 
@@ -87,6 +89,81 @@ def pager(request: Request, page: int, total: int, size: int = PAGE_SIZE) -> dic
         "prev": link(page - 1) if page > 1 else None,
         "next": link(page + 1) if page < pages else None,
     }
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One list filter of a page's filter bar: a query parameter, a select over ``choices``
+    (``(value, label)``) or, without choices, a text box."""
+
+    name: str
+    label: str
+    choices: Sequence[tuple[str, str]] | None = None
+
+
+def _link(request: Request, params: Sequence[tuple[str, str]]) -> str:
+    return f"{request.url.path}?{urlencode(params)}" if params else request.url.path
+
+
+def filter_bar(
+    request: Request, filters: Sequence[Filter], *, search: bool = True
+) -> dict[str, Any]:
+    """The filter bar's form values and one removable chip per active filter (a link to the
+    same page without it). Every view is a link: the filters are the query string."""
+    query = request.query_params
+    kept = [(k, v) for k, v in query.multi_items() if k != "page" and v]
+    fields, chips = [], []
+    for flt in filters:
+        value = query.get(flt.name, "")
+        fields.append(
+            {"name": flt.name, "label": flt.label, "choices": flt.choices, "value": value}
+        )
+        labels = dict(flt.choices or ())
+        for chosen in query.getlist(flt.name):
+            if chosen:
+                without = [(k, v) for k, v in kept if (k, v) != (flt.name, chosen)]
+                text = f"{flt.label}: {labels.get(chosen, chosen)}"
+                chips.append({"text": text, "href": _link(request, without)})
+    return {
+        "action": request.url.path,
+        "search": search,
+        "q": query.get("q", ""),
+        "sort": query.get("sort", ""),
+        "fields": fields,
+        "chips": chips,
+        "clear": request.url.path if chips else None,
+    }
+
+
+# Filter selects list at most this many choices (tags, ID types, layers).
+CHOICES_LIMIT = 500
+
+
+def tag_filter(ctx: WebContext) -> Filter:
+    """The ``tags`` filter over the project's tags, as the Console API's lists name it."""
+    tags, _ = tags_service.list_(ctx.session, ctx.project_id, offset=0, limit=CHOICES_LIMIT)
+    return Filter("tags", "Tag", [(t["name"], t["name"]) for t in tags])
+
+
+def sort_headers(
+    request: Request, columns: Sequence[tuple[str, str | None]], current: str
+) -> list[dict[str, Any]]:
+    """Column headers; a column with a sort key links to the list sorted by it (ascending, or
+    descending when it is already ascending), and says how the list is sorted now."""
+    query = request.query_params.multi_items()
+    kept = [(k, v) for k, v in query if k not in ("page", "sort") and v]
+    headers = []
+    for label, key in columns:
+        header: dict[str, Any] = {"label": label, "href": None, "aria_sort": None}
+        if key is not None:
+            target = f"-{key}" if current == key else key
+            header["href"] = _link(request, [*kept, ("sort", target)])
+            if current == key:
+                header["aria_sort"] = "ascending"
+            elif current == f"-{key}":
+                header["aria_sort"] = "descending"
+        headers.append(header)
+    return headers
 
 
 def _error_page(status_code: int, title: str) -> HTMLResponse:

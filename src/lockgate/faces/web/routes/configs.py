@@ -22,7 +22,15 @@ from lockgate.errors import LockgateError, NotFound
 from lockgate.faces.web import rules_editor
 from lockgate.faces.web.changes import REVIEW_NOTICE, SUBMITTED, reviewed_change
 from lockgate.faces.web.forms import disabled
-from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, render, render_catalog, when
+from lockgate.faces.web.pages import (
+    PAGE_SIZE,
+    WebRoute,
+    filter_bar,
+    render,
+    render_catalog,
+    tag_filter,
+    when,
+)
 from lockgate.faces.web.session import Web, WebContext
 
 router = APIRouter(route_class=WebRoute)
@@ -37,8 +45,9 @@ def _configs(
     request: Request, ctx: WebContext, page: int, status_code: int = 200, **extra: Any
 ) -> HTMLResponse:
     page = max(1, page)
+    flt = ConfigFilter(tags=tuple(v for v in request.query_params.getlist("tags") if v))
     found, total = configs_service.list_(
-        ctx.session, ctx.project_id, ConfigFilter(), offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        ctx.session, ctx.project_id, flt, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
     rows = [
         {
@@ -62,6 +71,7 @@ def _configs(
         rows=rows,
         page=page,
         total=total,
+        filters=filter_bar(request, [tag_filter(ctx)], search=False),
         create_action="/ui/dynamic_configs",
         create_what="config",
         **extra,

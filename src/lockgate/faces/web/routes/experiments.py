@@ -22,11 +22,21 @@ from lockgate.domains.gates import service as gates_service
 from lockgate.domains.layers import service as layers_service
 from lockgate.domains.metrics import service as metrics_service
 from lockgate.domains.metrics.sql import DAY_MS
-from lockgate.errors import LockgateError
+from lockgate.errors import InvalidInput, LockgateError
 from lockgate.faces.web import figures
 from lockgate.faces.web.changes import REVIEW_NOTICE
 from lockgate.faces.web.forms import disabled
-from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, render, render_catalog, when
+from lockgate.faces.web.pages import (
+    CHOICES_LIMIT,
+    PAGE_SIZE,
+    Filter,
+    WebRoute,
+    filter_bar,
+    render,
+    render_catalog,
+    tag_filter,
+    when,
+)
 from lockgate.faces.web.session import Web, WebContext
 
 router = APIRouter(route_class=WebRoute)
@@ -51,8 +61,6 @@ PARAMETER_TYPES: Final = (
     ("boolean", "Boolean"),
     ("json", "JSON (object or array)"),
 )
-# Pickers list at most this many choices; a bigger catalog is searched on its own page.
-CHOICES_LIMIT: Final = 500
 CONFIDENCE_LEVELS: Final = ("80", "90", "95", "98", "99")
 ANALYTICS_TYPES: Final = (
     ("frequentist", "Frequentist"),
@@ -88,26 +96,65 @@ def back(experiment_id: str, reviewed: bool = False, dialog: str = "") -> Redire
 # --- catalog --------------------------------------------------------------------------------
 
 
+def duration(experiment: dict[str, Any], now_ms: int) -> str:
+    """Days running (to its end, once it ended) against the target duration."""
+    start, target = experiment.get("startTime"), experiment.get("duration")
+    if not start:
+        return f"Target {target} days" if target else "No target"
+    days = (int(experiment.get("endTime") or now_ms) - int(start)) // DAY_MS
+    return f"{days} of {target} days" if target else f"{days} days"
+
+
+def _catalog_filters(ctx: WebContext) -> list[Filter]:
+    layers, _ = layers_service.list_(ctx.session, ctx.project_id, offset=0, limit=CHOICES_LIMIT)
+    return [
+        Filter("status", "Status", list(STATUS_LABELS.items())),
+        Filter("layerID", "Layer", [(la["id"], la["name"]) for la in layers]),
+        tag_filter(ctx),
+        Filter("creatorName", "Owner"),
+    ]
+
+
+def _catalog_filter(request: Request) -> ExperimentFilter:
+    """The experiment list filter of the query string, with the Console API's names; an unknown
+    status is refused, as an unknown value of any closed vocabulary is."""
+    query = request.query_params
+    statuses = tuple(v for v in query.getlist("status") if v)
+    unknown = [v for v in statuses if v not in STATUS_LABELS]
+    if unknown:
+        raise InvalidInput.field(
+            "status",
+            f"{unknown[0]!r} is not one of {', '.join(STATUS_LABELS)}",
+            location="query",
+        )
+    return ExperimentFilter(
+        name_contains=query.get("q", "").strip() or None,
+        statuses=statuses,
+        layer_id=query.get("layerID") or None,
+        tags=tuple(v for v in query.getlist("tags") if v),
+        creator_name=query.get("creatorName", "").strip() or None,
+    )
+
+
 def _catalog(
     request: Request,
     ctx: WebContext,
-    q: str,
-    status: str,
     page: int,
     status_code: int = 200,
     **extra: Any,
 ) -> HTMLResponse:
     page = max(1, page)
-    flt = ExperimentFilter(
-        name_contains=q.strip() or None,
-        statuses=(status,) if status in STATUS_LABELS else (),
-    )
+    try:
+        flt = _catalog_filter(request)
+    except InvalidInput as exc:
+        flt, page, status_code, extra["error"] = ExperimentFilter(), 1, 422, exc.message
     found, total = service.list_(
         ctx.session, ctx.project_id, flt, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
     trends = events_catalog.exposure_trends(
         ctx.session, ctx.project_id, "config", [e["id"] for e in found], ctx.clock.now_ms()
     )
+    now_ms = ctx.clock.now_ms()
     rows = [
         {
             "href": href(e["id"]),
@@ -118,6 +165,7 @@ def _catalog(
                 e.get("layerID") or "",
                 f"{e.get('allocation', 0):g}%",
                 when(int(e["startTime"])) if e.get("startTime") else "Not started",
+                duration(e, now_ms),
             ],
         }
         for e in found
@@ -128,16 +176,19 @@ def _catalog(
         title="Experiments",
         section="experiments",
         status_code=status_code,
-        columns=["Name", "Status", "Layer", "Allocation", "Started", "Exposures (14 days)"],
+        columns=[
+            "Name",
+            "Status",
+            "Layer",
+            "Allocation",
+            "Started",
+            "Duration",
+            "Exposures (14 days)",
+        ],
         rows=rows,
         page=page,
         total=total,
-        search={
-            "action": "/ui/experiments",
-            "q": q,
-            "status": status,
-            "statuses": list(STATUS_LABELS.items()),
-        },
+        filters=filter_bar(request, _catalog_filters(ctx)),
         create_action="/ui/experiments",
         create_what="experiment",
         create_fields=[
@@ -148,10 +199,8 @@ def _catalog(
 
 
 @router.get("/ui/experiments", include_in_schema=False)
-def catalog(
-    request: Request, ctx: Web, q: str = "", status: str = "", page: int = 1
-) -> HTMLResponse:
-    return _catalog(request, ctx, q, status, page)
+def catalog(request: Request, ctx: Web, page: int = 1) -> HTMLResponse:
+    return _catalog(request, ctx, page)
 
 
 @router.post("/ui/experiments", include_in_schema=False)
@@ -167,8 +216,6 @@ def create(
         return _catalog(
             request,
             ctx,
-            "",
-            "",
             1,
             status_code=422,
             error=exc.message,

@@ -17,11 +17,24 @@ from lockgate.domains.gates import gate_rules, overrides, repository, service
 from lockgate.domains.gates.schemas import GateCreate, GateFullUpdate, OverridesIn
 from lockgate.domains.rules.schemas import RuleIn
 from lockgate.domains.specs.cache import SpecCache
+from lockgate.domains.unit_id_types import service as unit_id_types
 from lockgate.errors import InvalidInput, LockgateError, NotFound
 from lockgate.faces.web import figures, rules_editor, vocabulary
 from lockgate.faces.web.changes import REVIEW_NOTICE, SUBMITTED, reviewed_change
 from lockgate.faces.web.forms import disabled, lines
-from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, pager, render, templates, when
+from lockgate.faces.web.pages import (
+    CHOICES_LIMIT,
+    PAGE_SIZE,
+    Filter,
+    WebRoute,
+    filter_bar,
+    pager,
+    render,
+    sort_headers,
+    tag_filter,
+    templates,
+    when,
+)
 from lockgate.faces.web.session import Web, WebContext
 
 router = APIRouter(route_class=WebRoute)
@@ -36,24 +49,79 @@ def _disabled(allowed: bool, why: str) -> Markup:
     return disabled(allowed, why)
 
 
+# The catalog's sortable columns: (header, sort key or None).
+COLUMNS = (
+    ("Name", "name"),
+    ("Status", None),
+    ("ID type", None),
+    ("Rules", None),
+    ("Last modified", "modified"),
+    ("Checks (14 days)", None),
+)
+
+
+def _filters(ctx: WebContext) -> list[Filter]:
+    id_types, _ = unit_id_types.list_(ctx.session, ctx.project_id, offset=0, limit=CHOICES_LIMIT)
+    return [
+        Filter("status", "Status", [(s, s) for s in service.STATUSES]),
+        Filter("idType", "ID type", [(t["name"], t["name"]) for t in id_types]),
+        tag_filter(ctx),
+        Filter("creatorName", "Owner"),
+    ]
+
+
 @router.get("/ui/gates", include_in_schema=False)
-def catalog(request: Request, ctx: Web, q: str = "", page: int = 1) -> HTMLResponse:
-    return _catalog(request, ctx, q, page)
+def catalog(request: Request, ctx: Web, page: int = 1) -> HTMLResponse:
+    return _catalog(request, ctx, page)
+
+
+def _listed(
+    request: Request, ctx: WebContext, page: int
+) -> tuple[list[dict[str, Any]], int, str | None]:
+    """The page of gates the query string selects, through the same domain list as the
+    Console API's; a value outside a closed vocabulary (status, sort) is refused with a
+    precise message and the unfiltered catalog is listed."""
+    query = request.query_params
+    columns = repository.ColumnFilter(
+        name_contains=query.get("q", "").strip() or None,
+        statuses=tuple(v for v in query.getlist("status") if v),
+        id_types=tuple(v for v in query.getlist("idType") if v),
+        tags=tuple(v for v in query.getlist("tags") if v),
+        creator_name=query.get("creatorName", "").strip() or None,
+    )
+    offset = (page - 1) * PAGE_SIZE
+    documents = service.DocumentFilter()
+    try:
+        sort = query.get("sort") or "created"
+        gates, total = service.list_(
+            ctx.session,
+            ctx.project_id,
+            columns,
+            documents,
+            offset=offset,
+            limit=PAGE_SIZE,
+            sort=sort,
+        )
+    except InvalidInput as exc:
+        gates, total = service.list_(
+            ctx.session,
+            ctx.project_id,
+            repository.ColumnFilter(),
+            documents,
+            offset=0,
+            limit=PAGE_SIZE,
+        )
+        return gates, total, exc.message
+    return gates, total, None
 
 
 def _catalog(
-    request: Request, ctx: WebContext, q: str, page: int, status_code: int = 200, **extra: Any
+    request: Request, ctx: WebContext, page: int, status_code: int = 200, **extra: Any
 ) -> HTMLResponse:
     page = max(1, page)
-    columns = repository.ColumnFilter(name_contains=q.strip() or None)
-    gates, total = service.list_(
-        ctx.session,
-        ctx.project_id,
-        columns,
-        service.DocumentFilter(),
-        offset=(page - 1) * PAGE_SIZE,
-        limit=PAGE_SIZE,
-    )
+    gates, total, refused = _listed(request, ctx, page)
+    if refused is not None:
+        page, status_code, extra["error"] = 1, 422, refused
     trends = events_catalog.exposure_trends(
         ctx.session, ctx.project_id, "gate", [g["id"] for g in gates], ctx.clock.now_ms()
     )
@@ -61,6 +129,7 @@ def _catalog(
         gate["status"] = _status(gate)
         gate["modified"] = when(int(gate.get("lastModifiedTime") or 0))
         gate["checks"] = figures.checks_sparkline(trends[gate["id"]])
+    bar = filter_bar(request, _filters(ctx))
     return render(
         request,
         "gates.html",
@@ -69,7 +138,8 @@ def _catalog(
         section="gates",
         status_code=status_code,
         gates=gates,
-        q=q,
+        filters=bar,
+        headers=sort_headers(request, COLUMNS, request.query_params.get("sort", "")),
         pager=pager(request, page, total),
         can_create=ctx.member.can("create_configs"),
         form_name=extra.pop("form_name", ""),
@@ -90,7 +160,6 @@ def create(
         return _catalog(
             request,
             ctx,
-            "",
             1,
             status_code=422,
             error=exc.message,

@@ -10,10 +10,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from lockgate.domains.audit import service as audit_service
+from lockgate.domains.audit.action_types import ACTION_TYPES
 from lockgate.domains.experiments import service as experiments_service
 from lockgate.domains.projects import repository as projects_repository
 from lockgate.domains.users.signin import sign_in, upgrade_hash
-from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, pager, render, when
+from lockgate.errors import InvalidInput
+from lockgate.faces.web.pages import PAGE_SIZE, Filter, WebRoute, filter_bar, pager, render, when
 from lockgate.faces.web.routes.experiments import href as experiment_href
 from lockgate.faces.web.session import COOKIE, SESSION_MS, SignInThrottle, Web
 from lockgate.kit.db import Database
@@ -171,16 +173,52 @@ def home(request: Request, ctx: Web) -> HTMLResponse:
     )
 
 
+def _audit_filters(ctx: Web) -> list[Filter]:
+    types = audit_service.entity_types(ctx.session, ctx.project_id)
+    return [
+        Filter("entityType", "Entity type", [(t, t.replace("_", " ")) for t in types]),
+        Filter("name", "Entity name"),
+        Filter("actionType", "Action", [(a, a) for a in sorted(ACTION_TYPES)]),
+        Filter("user", "User (name or email)"),
+        Filter("startDate", "From (YYYY-MM-DD)"),
+        Filter("endDate", "To (YYYY-MM-DD)"),
+    ]
+
+
 @router.get("/ui/audit", include_in_schema=False)
 def audit(request: Request, ctx: Web, page: int = 1) -> HTMLResponse:
-    page = max(1, page)
-    entries, total = _audit_page(ctx, (page - 1) * PAGE_SIZE, PAGE_SIZE)
+    """The project's audit log, filtered through the same domain list as ``GET /audit_logs``:
+    an unknown action or a malformed date is refused with its message (422)."""
+    page, query, status_code, error = max(1, page), request.query_params, 200, None
+    try:
+        rows, total = audit_service.list_(
+            ctx.session,
+            ctx.project_id,
+            entity_id=None,
+            tags=(),
+            action_types=[v for v in query.getlist("actionType") if v],
+            latest_id=None,
+            start_date=query.get("startDate", "").strip() or None,
+            end_date=query.get("endDate", "").strip() or None,
+            sort_key="date",
+            descending=True,
+            offset=(page - 1) * PAGE_SIZE,
+            limit=PAGE_SIZE,
+            entity_type=query.get("entityType"),
+            name_contains=query.get("name", "").strip(),
+            author=query.get("user", "").strip(),
+        )
+    except InvalidInput as exc:
+        status_code, error, rows, total = 422, exc.message, [], 0
     return render(
         request,
         "audit.html",
         ctx,
         title="Audit log",
         section="audit",
-        entries=entries,
+        status_code=status_code,
+        error=error,
+        entries=_entries(rows),
+        filters=filter_bar(request, _audit_filters(ctx), search=False),
         pager=pager(request, page, total),
     )

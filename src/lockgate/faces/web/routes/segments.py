@@ -21,7 +21,15 @@ from lockgate.errors import InvalidInput, LockgateError, NotFound
 from lockgate.faces.web import rules_editor
 from lockgate.faces.web.changes import REVIEW_NOTICE, SUBMITTED, reviewed_change
 from lockgate.faces.web.forms import disabled
-from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, pager, render, render_catalog
+from lockgate.faces.web.pages import (
+    PAGE_SIZE,
+    WebRoute,
+    filter_bar,
+    pager,
+    render,
+    render_catalog,
+    tag_filter,
+)
 from lockgate.faces.web.session import Web, WebContext
 
 router = APIRouter(route_class=WebRoute)
@@ -45,7 +53,11 @@ def _segments(
 ) -> HTMLResponse:
     page = max(1, page)
     found, total = segments_service.list_(
-        ctx.session, ctx.project_id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        ctx.session,
+        ctx.project_id,
+        offset=(page - 1) * PAGE_SIZE,
+        limit=PAGE_SIZE,
+        tags=[v for v in request.query_params.getlist("tags") if v],
     )
     rows = [
         {
@@ -64,6 +76,7 @@ def _segments(
         rows=rows,
         page=page,
         total=total,
+        filters=filter_bar(request, [tag_filter(ctx)], search=False),
         create_action="/ui/segments",
         create_what="segment",
         create_fields=[{"name": "type", "label": "Type", "choices": SEGMENT_TYPES}],
