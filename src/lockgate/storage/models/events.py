@@ -91,7 +91,7 @@ events_incoming = _incoming(CustomEvent.__table__, "events_incoming")  # type: i
 class EventBatch(Base):
     """An SDK event batch already stored, by the digest of its body: a batch an SDK sends again
     (its flush timed out before the answer came, so it retried) is acknowledged without being
-    stored twice (docs/sdk.md §Sent twice). Kept for a day."""
+    stored twice (docs/sdk.md §Events, "Sent twice"). Kept for a day."""
 
     __tablename__ = "event_batches"
 
