@@ -55,6 +55,7 @@ class SqlDialect:
     quote_char: str = '"'
     supports_group_by_all: bool = False
     string_type: str = "VARCHAR"
+    float_type: str = "DOUBLE PRECISION"
 
     def quote(self, name: str) -> str:
         return f"{self.quote_char}{check_identifier(name)}{self.quote_char}"
@@ -102,6 +103,16 @@ class SqlDialect:
     def cast_string(self, expr: str) -> str:
         return f"CAST({expr} AS {self.string_type})"
 
+    def cast_float(self, expr: str) -> str:
+        return f"CAST({expr} AS {self.float_type})"
+
+    def timestamp_literal(self, moment: dt.datetime) -> str:
+        """A UTC moment, to the second, as a timestamp without time zone."""
+        return f"CAST('{moment.strftime('%Y-%m-%d %H:%M:%S')}' AS TIMESTAMP)"
+
+    def string_literal(self, value: str) -> str:
+        return "'" + value.replace("'", "''") + "'"
+
 
 class DuckDB(SqlDialect):
     name = "duckdb"
@@ -145,6 +156,7 @@ class ClickHouse(SqlDialect):
     quote_char = "`"
     supports_group_by_all = True
     string_type = "String"
+    float_type = "Float64"
 
     def create_schema(self, schema: str) -> str:
         return f"CREATE DATABASE IF NOT EXISTS {self.quote(schema)}"
@@ -162,6 +174,13 @@ class ClickHouse(SqlDialect):
 
     def date_literal(self, day: dt.date) -> str:
         return f"toDate('{day.isoformat()}')"
+
+    def timestamp_literal(self, moment: dt.datetime) -> str:
+        return f"toDateTime('{moment.strftime('%Y-%m-%d %H:%M:%S')}', 'UTC')"
+
+    def string_literal(self, value: str) -> str:
+        # ClickHouse reads backslash escapes inside string literals.
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
     def days_between(self, start: str, end: str) -> str:
         return f"dateDiff('day', toDate({start}), toDate({end}))"

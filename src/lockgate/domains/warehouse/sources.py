@@ -192,10 +192,13 @@ def expand_macros(sql: str, dialect: SqlDialect, start: dt.date, end: dt.date) -
     return sql
 
 
-def source_query(document: dict[str, Any], dialect: SqlDialect, today: dt.date) -> str:
-    """The source's rows as one query: its SQL (macros over the last day) with the custom
-    fields added as columns."""
-    sql = expand_macros(document["sql"], dialect, today - dt.timedelta(days=1), today)
+def source_query(
+    document: dict[str, Any], dialect: SqlDialect, today: dt.date, start: dt.date | None = None
+) -> str:
+    """The source's rows as one query: its SQL (macros over ``start`` to ``today``, by default
+    the last day) with the custom fields added as columns."""
+    since = start if start is not None else today - dt.timedelta(days=1)
+    sql = expand_macros(document["sql"], dialect, since, today)
     fields = [f for f in document.get("customFieldMapping") or [] if f["key"]]
     if not fields:
         return sql
@@ -272,6 +275,40 @@ def _check_name_free(session: Session, project_id: str, kind: SourceKind, name: 
     )
     if taken is not None:
         raise Conflict(f"{kind.label} already exists with name {taken}.")
+
+
+@dataclass(frozen=True)
+class StoredSource:
+    """A source as the pipeline and the definitions that reference it read it: its document
+    and the columns its query answered when it was last validated."""
+
+    name: str
+    document: dict[str, Any]
+    columns: list[str]
+
+    def column(self, name: str) -> str | None:
+        """The answered column ``name`` designates (compared ignoring case), or None."""
+        return next((c for c in self.columns if c.lower() == name.lower()), None)
+
+    def unit_column(self, unit_type: str) -> str | None:
+        """The column holding ``unit_type``'s ids (``idTypeMapping``, compared ignoring case)."""
+        for mapping in self.document.get("idTypeMapping") or []:
+            if mapping["statsigUnitID"].lower() == unit_type.lower():
+                return str(mapping["column"])
+        return None
+
+    @property
+    def unit_types(self) -> list[str]:
+        return [m["statsigUnitID"] for m in self.document.get("idTypeMapping") or []]
+
+
+def stored(session: Session, project_id: str, kind: SourceKind, name: str) -> StoredSource | None:
+    """The source of ``kind`` named ``name`` (exactly), or None."""
+    try:
+        row = _load(session, project_id, kind, name)
+    except NotFound:
+        return None
+    return StoredSource(row.name, dict(row.document), list(row.columns or []))
 
 
 def list_(

@@ -1,0 +1,249 @@
+"""The warehouse-native analysis of one experiment (docs/warehouse.md §Pipeline), run in the
+team's warehouse through the adapter: SQL generated per dialect, three steps.
+
+1. **First exposures** (staging table ``lg_fe_<key>``): the assignment source's rows of the
+   experiment, in one of its groups, before the analysis end; per unit its group, first
+   exposure and the number of distinct groups it was seen in.
+2. **Unit values** (staging table ``lg_uv_<key>``): for every unit seen in exactly one group,
+   each metric's value from its metric source's rows of that unit at or after its first
+   exposure and before the analysis end, passing the metric's criteria; 0 for units without
+   rows.
+3. **Group statistics**: one query answering, per group, the units and every metric's
+   sufficient statistics (N, Σx, Σx², and Σy, Σy², Σxy for ratios), the shape Lockgate's own
+   Pulse stores, so results are computed by the same code.
+
+Only these group-level figures leave the warehouse. The staging tables stay there until the
+next load of the experiment replaces them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lockgate.domains.warehouse.adapters import Warehouse
+from lockgate.domains.warehouse.sources import StoredSource, source_query
+from lockgate.errors import InvalidInput
+
+Progress = Callable[[int, str], None]
+
+# Aggregations whose unit value is a ratio Σx / Σy over the units with y != 0.
+RATIO_AGGREGATIONS = frozenset({"mean"})
+
+
+@dataclass(frozen=True)
+class PipelineMetric:
+    """One warehouse-native metric as the pipeline reads it (``warehouseNative`` checked)."""
+
+    aggregation: str  # count, sum or mean
+    source: StoredSource
+    value_column: str | None
+    criteria: Sequence[dict[str, Any]]
+
+    @property
+    def ratio(self) -> bool:
+        return self.aggregation in RATIO_AGGREGATIONS
+
+
+@dataclass(frozen=True)
+class PipelinePlan:
+    """What one load of one experiment computes."""
+
+    key: str  # names the staging tables: the project and experiment, hashed
+    source: StoredSource  # the assignment source
+    experiment_value: str  # the value of its experiment column that marks the experiment
+    unit_type: str
+    groups: Sequence[str]  # the group names, as in the source's group column
+    end: dt.datetime  # UTC, exclusive
+    metrics: Sequence[PipelineMetric]
+    start_day: dt.date | None = None  # the date macros' start; the epoch when None
+
+    @staticmethod
+    def key_of(project_id: str, experiment_id: str) -> str:
+        return hashlib.sha256(f"{project_id}\x00{experiment_id}".encode()).hexdigest()[:20]
+
+
+class _Sql:
+    """The statements of one plan in one warehouse's dialect."""
+
+    def __init__(self, warehouse: Warehouse, plan: PipelinePlan) -> None:
+        self.warehouse = warehouse
+        self.dialect = warehouse.dialect
+        self.plan = plan
+        self.first_exposures = f"lg_fe_{plan.key}"
+        self.unit_values = f"lg_uv_{plan.key}"
+
+    def column(self, source: StoredSource, alias: str, name: str, field: str) -> str:
+        found = source.column(name)
+        if found is None:  # the source's query changed since the definition was checked
+            raise InvalidInput.because(
+                f"The {field} column {name!r} is no longer among the columns of source "
+                f"{source.name!r} ({', '.join(source.columns)})"
+            )
+        return f"{alias}.{self.dialect.quote(found)}"
+
+    def unit(self, source: StoredSource, alias: str) -> str:
+        name = source.unit_column(self.plan.unit_type)
+        if name is None:
+            raise InvalidInput.because(
+                f"Source {source.name!r} does not map unit type {self.plan.unit_type!r}"
+            )
+        return self.column(source, alias, name, "unit id")
+
+    def rows(self, source: StoredSource) -> str:
+        today = self.plan.end.date()
+        return source_query(
+            source.document, self.dialect, today, self.plan.start_day or dt.date(1970, 1, 1)
+        )
+
+    def end(self) -> str:
+        return self.dialect.timestamp_literal(self.plan.end)
+
+    def first_exposures_select(self) -> str:
+        d, plan, source = self.dialect, self.plan, self.plan.source
+        doc = source.document
+        unit = self.unit(source, "s")
+        group = d.cast_string(self.column(source, "s", doc["groupIDColumn"], "group"))
+        experiment_column = self.column(source, "s", doc["experimentIDColumn"], "experiment")
+        experiment = d.cast_string(experiment_column)
+        ts = self.column(source, "s", doc["timestampColumn"], "timestamp")
+        groups = ", ".join(d.string_literal(g) for g in plan.groups)
+        exposures = (
+            f"SELECT {d.cast_string(unit)} AS lg_unit, {group} AS lg_grp, {ts} AS lg_ts "
+            f"FROM ({self.rows(source)}) s "
+            f"WHERE {experiment} = {d.string_literal(plan.experiment_value)} "
+            f"AND {unit} IS NOT NULL AND {ts} < {self.end()} AND {group} IN ({groups})"
+        )
+        return (
+            "SELECT lg_unit, MIN(lg_grp) AS lg_group, MIN(lg_ts) AS lg_first_ts, "
+            f"COUNT(DISTINCT lg_grp) AS lg_groups FROM ({exposures}) a GROUP BY lg_unit"
+        )
+
+    def criterion(self, source: StoredSource, criterion: dict[str, Any]) -> str:
+        d = self.dialect
+        column = self.column(source, "m", criterion["column"], "criterion")
+        condition = criterion["condition"]
+        values = [str(v) for v in criterion.get("values") or []]
+        as_text = d.cast_string(column)
+        texts = ", ".join(d.string_literal(v) for v in values)
+        if condition in (">", "<", ">=", "<="):
+            return f"{d.cast_float(column)} {condition} {float(values[0])!r}"
+        shapes = {
+            "in": lambda: f"{as_text} IN ({texts})",
+            "not_in": lambda: f"{as_text} NOT IN ({texts})",
+            "=": lambda: f"{as_text} = {texts}",
+            "is_null": lambda: f"{column} IS NULL",
+            "non_null": lambda: f"{column} IS NOT NULL",
+            "is_true": lambda: f"{column} = TRUE",
+            "is_false": lambda: f"{column} = FALSE",
+        }
+        shape = shapes.get(condition)
+        if shape is None:
+            raise InvalidInput.because(f"Criterion condition {condition!r} is not computed here")
+        return shape()
+
+    def metric_values(self, metric: PipelineMetric) -> str:
+        """Per unit of the first exposures: (lg_u, lg_x, lg_y) of one metric's rows."""
+        d, source = self.dialect, metric.source
+        ts = self.column(source, "m", source.document["timestampColumn"], "timestamp")
+        if metric.value_column is None:
+            x = y = "COUNT(*)"
+        else:
+            value = d.cast_float(self.column(source, "m", metric.value_column, "value"))
+            x, y = f"SUM({value})", f"COUNT({value})"
+        conditions = [f"{ts} >= fe.lg_first_ts", f"{ts} < {self.end()}", "fe.lg_groups = 1"]
+        conditions += [f"({self.criterion(source, c)})" for c in metric.criteria]
+        return (
+            f"SELECT fe.lg_unit AS lg_u, {x} AS lg_x, {y} AS lg_y "
+            f"FROM {self.warehouse.staging(self.first_exposures)} fe "
+            f"JOIN ({self.rows(source)}) m ON {d.cast_string(self.unit(source, 'm'))} = fe.lg_unit "
+            f"WHERE {' AND '.join(conditions)} GROUP BY fe.lg_unit"
+        )
+
+    def unit_values_select(self) -> str:
+        d = self.dialect
+        columns = ["fe.lg_unit AS lg_unit", "fe.lg_group AS lg_grp"]
+        joins = []
+        for i, metric in enumerate(self.plan.metrics):
+            columns += [
+                f"COALESCE({d.cast_float(f'm{i}.lg_x')}, 0) AS lg_x{i}",
+                f"COALESCE({d.cast_float(f'm{i}.lg_y')}, 0) AS lg_y{i}",
+            ]
+            joins.append(f"LEFT JOIN ({self.metric_values(metric)}) m{i} ON m{i}.lg_u = fe.lg_unit")
+        return (
+            f"SELECT {', '.join(columns)} FROM {self.warehouse.staging(self.first_exposures)} fe "
+            f"{' '.join(joins)} WHERE fe.lg_groups = 1"
+        )
+
+    def statistics(self) -> str:
+        columns = ["lg_grp", "COUNT(*) AS lg_units"]
+        for i, metric in enumerate(self.plan.metrics):
+            x, y = f"lg_x{i}", f"lg_y{i}"
+            if metric.ratio:
+                on = f"CASE WHEN {y} <> 0 THEN {{}} ELSE 0 END"
+                sums = {
+                    "n": on.format("1"),
+                    "sx": on.format(x),
+                    "sxx": on.format(f"{x} * {x}"),
+                    "sy": on.format(y),
+                    "syy": on.format(f"{y} * {y}"),
+                    "sxy": on.format(f"{x} * {y}"),
+                }
+            else:
+                sums = {"n": "1", "sx": x, "sxx": f"{x} * {x}"}
+            columns += [f"SUM({expr}) AS {name}_{i}" for name, expr in sums.items()]
+        return (
+            f"SELECT {', '.join(columns)} FROM {self.warehouse.staging(self.unit_values)} "
+            "GROUP BY lg_grp"
+        )
+
+    def crossovers(self) -> str:
+        return (
+            f"SELECT COUNT(*) AS lg_crossovers FROM {self.warehouse.staging(self.first_exposures)}"
+            " WHERE lg_groups > 1"
+        )
+
+
+def statements(warehouse: Warehouse, plan: PipelinePlan) -> dict[str, str]:
+    """The pipeline's SQL for one warehouse, by step (for logs, docs and golden files)."""
+    sql = _Sql(warehouse, plan)
+    return {
+        "first_exposures": sql.first_exposures_select(),
+        "unit_values": sql.unit_values_select(),
+        "statistics": sql.statistics(),
+        "crossovers": sql.crossovers(),
+    }
+
+
+def _number(value: Any) -> float:
+    return float(value or 0)
+
+
+def run(warehouse: Warehouse, plan: PipelinePlan, progress: Progress) -> dict[str, Any]:
+    """Run the pipeline in ``warehouse`` (connected); answer ``units`` per group,
+    ``crossoverUnits`` and, per metric of the plan in order, its ``sums`` per group as Pulse
+    stores them (groups where the metric has no unit left out)."""
+    sql = _Sql(warehouse, plan)
+    warehouse.ensure_staging()
+    progress(10, f"first exposures from assignment source {plan.source.name}")
+    warehouse.replace_table_as(sql.first_exposures, sql.first_exposures_select())
+    progress(40, f"values of {len(plan.metrics)} metrics per unit")
+    warehouse.replace_table_as(sql.unit_values, sql.unit_values_select())
+    progress(80, "group statistics")
+    found = warehouse.fetch(sql.statistics())
+    crossovers = warehouse.fetch(sql.crossovers()).rows[0][0]
+    units: dict[str, int] = {}
+    sums: list[dict[str, dict[str, float]]] = [{} for _ in plan.metrics]
+    for row in found.rows:
+        values = dict(zip(found.columns, row, strict=True))
+        group = str(values["lg_grp"])
+        units[group] = int(values["lg_units"])
+        for i, metric in enumerate(plan.metrics):
+            names = ("n", "sx", "sxx", "sy", "syy", "sxy") if metric.ratio else ("n", "sx", "sxx")
+            of_group = {name: _number(values[f"{name}_{i}"]) for name in names}
+            if of_group["n"]:
+                sums[i][group] = of_group
+    return {"units": units, "crossoverUnits": int(crossovers or 0), "sums": sums}

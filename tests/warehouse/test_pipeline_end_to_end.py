@@ -1,0 +1,274 @@
+"""Warehouse-native analysis end to end: a generated dataset with a planted lift in the team's
+warehouse, sources, metrics and an analysis-only experiment defined through the Console API,
+``load_pulse`` run by the Pulse worker in the warehouse, and ``pulse_results`` equal to an
+independent numpy/scipy computation over the same rows."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi import FastAPI
+from scipy import stats as scipy_stats
+
+from lockgate.domains.warehouse.adapters import SqlAlchemyWarehouse
+from lockgate.domains.warehouse.dialects import DIALECTS
+from lockgate.kit.clock import ManualClock
+from lockgate.kit.settings import Settings
+from tests.contract.client import ContractClient
+from tests.warehouse.conftest import scratch_name
+
+EXPERIMENT = "checkout_flow"
+T0 = dt.datetime(2026, 11, 1)
+END = T0 + dt.timedelta(days=10)  # the clock at load time
+Z = float(scipy_stats.norm.ppf(0.975))
+
+
+@dataclass
+class Dataset:
+    exposures: list[tuple[str, dt.datetime, str, str]]  # user_id, ts, experiment, grp
+    events: list[tuple[str, dt.datetime, str, float | None]]  # user_id, ts, event, amount
+
+
+def generate(seed: int = 7, units: int = 1200) -> Dataset:
+    """Units exposed one to three times over a week; a few crossovers, rows of another
+    experiment, purchases before exposure, after the analysis end and of other events; the
+    Test group's purchases are larger (the planted lift) and more frequent."""
+    rng = np.random.default_rng(seed)
+    exposures: list[tuple[str, dt.datetime, str, str]] = []
+    events: list[tuple[str, dt.datetime, str, float | None]] = []
+    for i in range(units):
+        user = f"u{i}"
+        group = "Test" if rng.random() < 0.5 else "Control"
+        first = T0 + dt.timedelta(minutes=int(rng.integers(0, 7 * 24 * 60)))
+        for k in range(int(rng.integers(1, 4))):
+            exposures.append((user, first + dt.timedelta(hours=5 * k), EXPERIMENT, group))
+        if i % 150 == 0:  # a crossover: seen in the other group too
+            other = "Control" if group == "Test" else "Test"
+            exposures.append((user, first + dt.timedelta(hours=1), EXPERIMENT, other))
+        if i % 7 == 0:
+            exposures.append((user, T0, "another_experiment", "Control"))
+        purchases = int(rng.poisson(1.6 if group == "Test" else 1.2))
+        for _ in range(purchases):
+            at = first + dt.timedelta(minutes=int(rng.integers(1, 3 * 24 * 60)))
+            amount = float(round(rng.gamma(2.0, 12.0 if group == "Test" else 10.0), 2))
+            events.append((user, at, "purchase", amount))
+        if i % 5 == 0:  # before exposure: not counted
+            events.append((user, first - dt.timedelta(hours=2), "purchase", 500.0))
+        if i % 11 == 0:  # after the analysis end: not counted
+            events.append((user, END + dt.timedelta(hours=1), "purchase", 700.0))
+        if i % 3 == 0:  # another event: filtered out by the criteria
+            events.append((user, first + dt.timedelta(hours=1), "page_view", 1.0))
+        if i % 13 == 0:  # a purchase without amount: counted rows, no value
+            events.append((user, first + dt.timedelta(hours=3), "purchase", None))
+    return Dataset(exposures, events)
+
+
+def expected_unit_values(data: Dataset) -> dict[str, dict[str, list[tuple[float, float]]]]:
+    """Per group name, per metric, each analysed unit's (x, y): computed in Python from the
+    rows, independently of the warehouse SQL."""
+    groups: dict[str, set[str]] = {}
+    first: dict[str, dt.datetime] = {}
+    for user, ts, experiment, group in data.exposures:
+        if experiment != EXPERIMENT or ts >= END:
+            continue
+        groups.setdefault(user, set()).add(group)
+        first[user] = min(first.get(user, ts), ts)
+    analysed = {u: next(iter(g)) for u, g in groups.items() if len(g) == 1}
+    total: dict[str, float] = dict.fromkeys(analysed, 0.0)
+    count: dict[str, float] = dict.fromkeys(analysed, 0.0)
+    rows: dict[str, float] = dict.fromkeys(analysed, 0.0)
+    for user, ts, event, amount in data.events:
+        if user not in analysed or event != "purchase" or not first[user] <= ts < END:
+            continue
+        rows[user] += 1
+        if amount is not None:
+            total[user] += amount
+            count[user] += 1
+    out: dict[str, dict[str, list[tuple[float, float]]]] = {}
+    for user, group in analysed.items():
+        metrics = out.setdefault(group, {"revenue": [], "orders": [], "basket": []})
+        metrics["revenue"].append((total[user], 1.0))
+        metrics["orders"].append((rows[user], 1.0))
+        if count[user]:
+            metrics["basket"].append((total[user], count[user]))
+    return out
+
+
+def welch_z(control: np.ndarray, test: np.ndarray) -> tuple[float, float, float, float, float]:
+    """Means, delta, CI half-width and two-sided p of a mean metric (z, as n > 100)."""
+    mc, mt = control.mean(), test.mean()
+    se = math.sqrt(control.var(ddof=1) / len(control) + test.var(ddof=1) / len(test))
+    delta = mt - mc
+    return mc, mt, delta, Z * se, float(2 * scipy_stats.norm.sf(abs(delta / se)))
+
+
+def delta_method(control: np.ndarray, test: np.ndarray) -> tuple[float, float, float, float, float]:
+    """The same for a ratio Σx/Σy over units, its variance by the delta method."""
+
+    def ratio_and_variance(units: np.ndarray) -> tuple[float, float]:
+        x, y = units[:, 0], units[:, 1]
+        r = x.sum() / y.sum()
+        cov = np.cov(x, y, ddof=1)
+        variance = (cov[0, 0] - 2 * r * cov[0, 1] + r * r * cov[1, 1]) / (y.mean() ** 2)
+        return r, variance / len(units)
+
+    rc, vc = ratio_and_variance(control)
+    rt, vt = ratio_and_variance(test)
+    se = math.sqrt(vc + vt)
+    delta = rt - rc
+    return rc, rt, delta, Z * se, float(2 * scipy_stats.norm.sf(abs(delta / se)))
+
+
+def write_csv(path: Path, rows: list[tuple[Any, ...]]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        for row in rows:
+            writer.writerow(["" if v is None else v for v in row])
+
+
+@pytest.fixture()
+def duckdb_warehouse(
+    console: ContractClient, settings: Settings, tmp_path: Path
+) -> Iterator[Dataset]:
+    """The dataset in a DuckDB file of the warehouse files directory, and the project's
+    connection to it."""
+    data = generate()
+    schema = scratch_name()
+    path = settings.resolved_warehouse_files_dir / f"team_{schema}.duckdb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_csv(tmp_path / "exposures.csv", data.exposures)  # type: ignore[arg-type]
+    write_csv(tmp_path / "events.csv", data.events)  # type: ignore[arg-type]
+    adapter = SqlAlchemyWarehouse(f"duckdb:///{path}", DIALECTS["duckdb"], schema)
+    with adapter:
+        adapter.run(
+            "CREATE TABLE exposures AS SELECT * FROM read_csv("
+            f"'{tmp_path / 'exposures.csv'}', header = false, columns = {{'user_id': 'VARCHAR', "
+            "'ts': 'TIMESTAMP', 'experiment': 'VARCHAR', 'grp': 'VARCHAR'})"
+        )
+        adapter.run(
+            "CREATE TABLE events AS SELECT * FROM read_csv("
+            f"'{tmp_path / 'events.csv'}', header = false, columns = {{'user_id': 'VARCHAR', "
+            "'ts': 'TIMESTAMP', 'event': 'VARCHAR', 'amount': 'DOUBLE'})"
+        )
+    connection = {"duckdb": {"path": path.name, "stagingSchema": schema}}
+    response = console.patch("/console/v1/wh_connections", json=connection)
+    assert response.status_code == 200, response.text
+    yield data
+    path.unlink(missing_ok=True)
+
+
+def define_analysis(console: ContractClient) -> dict[str, str]:
+    """Sources, three warehouse-native metrics and the analysis-only experiment; answers the
+    group ids by name."""
+    mapping = [{"statsigUnitID": "userID", "column": "user_id"}]
+    created = console.post(
+        "/console/v1/experiments/assignment_sources",
+        json={
+            "name": "exposures",
+            "sql": "SELECT * FROM exposures",
+            "timestampColumn": "ts",
+            "experimentIDColumn": "experiment",
+            "groupIDColumn": "grp",
+            "idTypeMapping": mapping,
+        },
+    )
+    assert created.status_code == 201, created.text
+    created = console.post(
+        "/console/v1/metrics/metric_source",
+        json={
+            "name": "purchases",
+            "sql": "SELECT * FROM events",
+            "timestampColumn": "ts",
+            "idTypeMapping": mapping,
+        },
+    )
+    assert created.status_code == 201, created.text
+    purchase = [{"type": "metadata", "column": "event", "condition": "in", "values": ["purchase"]}]
+    for name, definition in (
+        ("Revenue", {"aggregation": "sum", "valueColumn": "amount"}),
+        ("Orders", {"aggregation": "count"}),
+        ("Basket", {"aggregation": "mean", "valueColumn": "AMOUNT"}),
+    ):
+        created = console.post(
+            "/console/v1/metrics",
+            json={
+                "name": name,
+                "type": "user_warehouse",
+                "warehouseNative": {
+                    "metricSourceName": "purchases",
+                    "criteria": purchase,
+                    **definition,
+                },
+            },
+        )
+        assert created.status_code == 201, created.text
+    created = console.post(
+        "/console/v1/experiments",
+        json={
+            "name": "checkout",
+            "idType": "userID",
+            "isAnalysisOnly": True,
+            "assignmentSourceName": "exposures",
+            "assignmentSourceExperimentName": EXPERIMENT,
+            "groups": [
+                {"name": "Control", "size": 50, "parameterValues": {}},
+                {"name": "Test", "size": 50, "parameterValues": {}},
+            ],
+            "primaryMetrics": [{"name": "Revenue", "type": "user_warehouse"}],
+            "secondaryMetrics": [
+                {"name": "Orders", "type": "user_warehouse"},
+                {"name": "Basket", "type": "user_warehouse"},
+            ],
+        },
+    )
+    assert created.status_code == 201, created.text
+    return {g["name"]: g["id"] for g in created.json()["data"]["groups"]}
+
+
+def test_load_pulse__warehouse_native_experiment__results_equal_numpy(
+    app: FastAPI, console: ContractClient, clock: ManualClock, duckdb_warehouse: Dataset
+) -> None:
+    groups = define_analysis(console)
+    clock.advance(int(END.replace(tzinfo=dt.UTC).timestamp() * 1000) - clock.now_ms())
+
+    loaded = console.post("/console/v1/experiments/checkout/load_pulse", json={})
+    assert loaded.status_code == 200, loaded.text
+    assert app.state.pulse_runner.run_pending() == 1
+    history = console.get("/console/v1/experiments/checkout/pulse_load_history").json()["data"]
+    assert history[0]["finishedState"] == "success", history
+
+    response = console.get(
+        "/console/v1/experiments/checkout/pulse_results",
+        params={"control": groups["Control"], "test": groups["Test"], "cuped": "false"},
+    )
+    assert response.status_code == 200, response.text
+    results = response.json()["data"]
+    found = {m["metricName"]: m for m in results["primaryMetrics"] + results["secondaryMetrics"]}
+    units = expected_unit_values(duckdb_warehouse)
+    for name, key, method in (
+        ("Revenue", "revenue", welch_z),
+        ("Orders", "orders", welch_z),
+        ("Basket", "basket", delta_method),
+    ):
+        control, test = (np.array(units[g][key]) for g in ("Control", "Test"))
+        if method is welch_z:
+            control, test = control[:, 0], test[:, 0]
+        mc, mt, delta, half_width, p = method(control, test)
+        metric = found[name]
+        assert metric["controlUnits"] == len(control)
+        assert metric["testUnits"] == len(test)
+        assert metric["controlMean"] == pytest.approx(mc, rel=1e-9)
+        assert metric["testMean"] == pytest.approx(mt, rel=1e-9)
+        assert metric["absoluteChange"] == pytest.approx(delta, rel=1e-9)
+        assert metric["confidenceIntervalDelta"] == pytest.approx(half_width, rel=1e-9)
+        assert metric["pValue"] == pytest.approx(p, rel=1e-6, abs=1e-12)
+    # the planted lift is found
+    assert found["Revenue"]["pValue"] < 0.001 and found["Revenue"]["absoluteChange"] > 0
