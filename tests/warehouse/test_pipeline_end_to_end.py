@@ -144,8 +144,8 @@ def duckdb_warehouse(
     schema = scratch_name()
     path = settings.resolved_warehouse_files_dir / f"team_{schema}.duckdb"
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_csv(tmp_path / "exposures.csv", data.exposures)  # type: ignore[arg-type]
-    write_csv(tmp_path / "events.csv", data.events)  # type: ignore[arg-type]
+    write_csv(tmp_path / "exposures.csv", data.exposures)
+    write_csv(tmp_path / "events.csv", data.events)
     adapter = SqlAlchemyWarehouse(f"duckdb:///{path}", DIALECTS["duckdb"], schema)
     with adapter:
         adapter.run(
