@@ -5,10 +5,9 @@ independent numpy/scipy computation over the same rows."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,12 +17,13 @@ import pytest
 from fastapi import FastAPI
 from scipy import stats as scipy_stats
 
-from lockgate.domains.warehouse.adapters import SqlAlchemyWarehouse
+from lockgate.domains.warehouse.adapters import ChdbWarehouse, SqlAlchemyWarehouse, Warehouse
 from lockgate.domains.warehouse.dialects import DIALECTS
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.settings import Settings
+from tests.conftest import PG_SERVER_URL
 from tests.contract.client import ContractClient
-from tests.warehouse.conftest import scratch_name
+from tests.warehouse.conftest import CHDB_DIR, drop_pg_schema, scratch_name
 
 EXPERIMENT = "checkout_flow"
 T0 = dt.datetime(2026, 11, 1)
@@ -127,45 +127,93 @@ def delta_method(control: np.ndarray, test: np.ndarray) -> tuple[float, float, f
     return rc, rt, delta, Z * se, float(2 * scipy_stats.norm.sf(abs(delta / se)))
 
 
-def write_csv(path: Path, rows: list[tuple[Any, ...]]) -> None:
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        for row in rows:
-            writer.writerow(["" if v is None else v for v in row])
+def _literal(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        return f"'{value.strftime('%Y-%m-%d %H:%M:%S')}'"
+    return "'" + str(value).replace("'", "''") + "'"
 
 
-@pytest.fixture()
-def duckdb_warehouse(
-    console: ContractClient, settings: Settings, tmp_path: Path
-) -> Iterator[Dataset]:
-    """The dataset in a DuckDB file of the warehouse files directory, and the project's
-    connection to it."""
+def insert(adapter: Warehouse, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    for offset in range(0, len(rows), 1000):
+        values = ", ".join(
+            "(" + ", ".join(_literal(v) for v in row) + ")" for row in rows[offset : offset + 1000]
+        )
+        adapter.run(f"INSERT INTO {table} VALUES {values}")
+
+
+# The tables of the team's warehouse, per warehouse: (exposures, events) column types.
+TABLES = {
+    "duckdb": ("VARCHAR", "TIMESTAMP", "DOUBLE", ""),
+    "postgresql": ("VARCHAR(64)", "TIMESTAMP", "DOUBLE PRECISION", ""),
+    "clickhouse": (
+        "String",
+        "DateTime",
+        "Nullable(Float64)",
+        " ENGINE = MergeTree ORDER BY user_id",
+    ),
+}
+
+
+@pytest.fixture(params=list(TABLES))
+def team_warehouse(
+    request: pytest.FixtureRequest, console: ContractClient, settings: Settings, chdb_path: Path
+) -> Iterator[tuple[Dataset, str]]:
+    """The dataset in the team's warehouse (a DuckDB file, a PostgreSQL schema, a chDB
+    database) and the project's connection to it; answers the dataset and the schema its
+    tables are in."""
+    kind, schema = request.param, scratch_name()
     data = generate()
-    schema = scratch_name()
-    path = settings.resolved_warehouse_files_dir / f"team_{schema}.duckdb"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_csv(tmp_path / "exposures.csv", data.exposures)
-    write_csv(tmp_path / "events.csv", data.events)
-    adapter = SqlAlchemyWarehouse(f"duckdb:///{path}", DIALECTS["duckdb"], schema)
+    adapter: Warehouse
+    if kind == "duckdb":
+        path = settings.resolved_warehouse_files_dir / f"team_{schema}.duckdb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        adapter = SqlAlchemyWarehouse(f"duckdb:///{path}", DIALECTS["duckdb"], schema)
+        connection: dict[str, Any] = {"duckdb": {"path": path.name, "stagingSchema": schema}}
+    elif kind == "postgresql":
+        adapter = SqlAlchemyWarehouse(PG_SERVER_URL, DIALECTS["postgresql"], schema)
+        connection = {
+            "postgresql": {
+                "host": "127.0.0.1",
+                "port": 5432,
+                "database": "postgres",
+                "username": "postgres",
+                "password": "unused-under-trust",
+                "stagingSchema": schema,
+            }
+        }
+    else:
+        adapter = ChdbWarehouse(chdb_path, staging_schema=schema)
+        connection = {"clickhouse": {"path": CHDB_DIR, "stagingDatabase": schema}}
+    text, timestamp, number, engine = TABLES[kind]
     with adapter:
+        adapter.ensure_staging()
         adapter.run(
-            "CREATE TABLE exposures AS SELECT * FROM read_csv("
-            f"'{tmp_path / 'exposures.csv'}', header = false, columns = {{'user_id': 'VARCHAR', "
-            "'ts': 'TIMESTAMP', 'experiment': 'VARCHAR', 'grp': 'VARCHAR'})"
+            f"CREATE TABLE {schema}.exposures (user_id {text}, ts {timestamp}, "
+            f"experiment {text}, grp {text}){engine}"
         )
         adapter.run(
-            "CREATE TABLE events AS SELECT * FROM read_csv("
-            f"'{tmp_path / 'events.csv'}', header = false, columns = {{'user_id': 'VARCHAR', "
-            "'ts': 'TIMESTAMP', 'event': 'VARCHAR', 'amount': 'DOUBLE'})"
+            f"CREATE TABLE {schema}.events (user_id {text}, ts {timestamp}, event {text}, "
+            f"amount {number}){engine}"
         )
-    connection = {"duckdb": {"path": path.name, "stagingSchema": schema}}
+        insert(adapter, f"{schema}.exposures", data.exposures)
+        insert(adapter, f"{schema}.events", data.events)
     response = console.patch("/console/v1/wh_connections", json=connection)
     assert response.status_code == 200, response.text
-    yield data
-    path.unlink(missing_ok=True)
+    try:
+        yield data, schema
+    finally:
+        if kind == "postgresql":
+            drop_pg_schema(schema)
+        elif kind == "clickhouse":
+            with adapter:
+                adapter.run(f"DROP DATABASE IF EXISTS `{schema}`")
 
 
-def define_analysis(console: ContractClient) -> dict[str, str]:
+def define_analysis(console: ContractClient, schema: str) -> dict[str, str]:
     """Sources, three warehouse-native metrics and the analysis-only experiment; answers the
     group ids by name."""
     mapping = [{"statsigUnitID": "userID", "column": "user_id"}]
@@ -173,7 +221,7 @@ def define_analysis(console: ContractClient) -> dict[str, str]:
         "/console/v1/experiments/assignment_sources",
         json={
             "name": "exposures",
-            "sql": "SELECT * FROM exposures",
+            "sql": f"SELECT * FROM {schema}.exposures",
             "timestampColumn": "ts",
             "experimentIDColumn": "experiment",
             "groupIDColumn": "grp",
@@ -185,7 +233,7 @@ def define_analysis(console: ContractClient) -> dict[str, str]:
         "/console/v1/metrics/metric_source",
         json={
             "name": "purchases",
-            "sql": "SELECT * FROM events",
+            "sql": f"SELECT * FROM {schema}.events",
             "timestampColumn": "ts",
             "idTypeMapping": mapping,
         },
@@ -234,9 +282,13 @@ def define_analysis(console: ContractClient) -> dict[str, str]:
 
 
 def test_load_pulse__warehouse_native_experiment__results_equal_numpy(
-    app: FastAPI, console: ContractClient, clock: ManualClock, duckdb_warehouse: Dataset
+    app: FastAPI,
+    console: ContractClient,
+    clock: ManualClock,
+    team_warehouse: tuple[Dataset, str],
 ) -> None:
-    groups = define_analysis(console)
+    data, schema = team_warehouse
+    groups = define_analysis(console, schema)
     clock.advance(int(END.replace(tzinfo=dt.UTC).timestamp() * 1000) - clock.now_ms())
 
     loaded = console.post("/console/v1/experiments/checkout/load_pulse", json={})
@@ -252,7 +304,7 @@ def test_load_pulse__warehouse_native_experiment__results_equal_numpy(
     assert response.status_code == 200, response.text
     results = response.json()["data"]
     found = {m["metricName"]: m for m in results["primaryMetrics"] + results["secondaryMetrics"]}
-    units = expected_unit_values(duckdb_warehouse)
+    units = expected_unit_values(data)
     for name, key, method in (
         ("Revenue", "revenue", welch_z),
         ("Orders", "orders", welch_z),

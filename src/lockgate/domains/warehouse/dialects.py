@@ -156,7 +156,7 @@ class ClickHouse(SqlDialect):
     quote_char = "`"
     supports_group_by_all = True
     string_type = "String"
-    float_type = "Float64"
+    float_type = "Nullable(Float64)"  # NULL values stay NULL, as in the other warehouses
 
     def create_schema(self, schema: str) -> str:
         return f"CREATE DATABASE IF NOT EXISTS {self.quote(schema)}"
