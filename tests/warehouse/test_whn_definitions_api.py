@@ -246,3 +246,28 @@ def test_patch_experiment__unit_type_the_source_does_not_map__400_unchanged(
         "idType: 'stableID' is not mapped by assignment source 'exposures'",
     )
     assert console.get(f"{EXPERIMENTS}/checkout").json()["data"]["idType"] == "userID"
+
+
+def test_delete_sources__in_use__400_until_unused(console: ContractClient, sources: None) -> None:
+    assert console.post(METRICS, json=whn_metric()).status_code == 201
+    assert console.post(EXPERIMENTS, json=experiment()).status_code == 201
+    metric_source = f"{METRICS}/metric_source/purchases"
+    assignment_source = f"{EXPERIMENTS}/assignment_source/exposures"
+
+    refused(
+        console.delete(metric_source),
+        "Metric source 'purchases' is used by metrics 'Revenue::user_warehouse'",
+    )
+    refused(
+        console.delete(assignment_source),
+        "Assignment source 'exposures' is used by experiments 'checkout'",
+    )
+    refused(
+        console.patch(assignment_source, json={"name": "renamed"}),
+        "Assignment source 'exposures' is used by experiments 'checkout'; it cannot be renamed",
+    )
+
+    assert console.delete(f"{METRICS}/Revenue::user_warehouse").status_code == 200
+    assert console.delete(metric_source).status_code == 200
+    assert console.delete(f"{EXPERIMENTS}/checkout").status_code == 200
+    assert console.delete(assignment_source).status_code == 200

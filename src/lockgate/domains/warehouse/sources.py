@@ -34,7 +34,7 @@ from lockgate.domains.warehouse.source_schemas import (
 )
 from lockgate.errors import Conflict, InvalidInput, NotFound
 from lockgate.kit.actor import Actor
-from lockgate.storage.models import Metric, WarehouseSource
+from lockgate.storage.models import Experiment, Metric, WarehouseSource
 
 # A name travels in the URL path: no slash, no control characters, no surrounding blanks.
 _NAME = re.compile(r"^[^/\x00-\x1f\x7f]+$")
@@ -414,10 +414,40 @@ def delete(
     session: Session, project_id: str, actor: Actor, now_ms: int, kind: SourceKind, name: str
 ) -> None:
     row = _load(session, project_id, kind, name, lock=True)
+    _refuse_if_used(session, project_id, kind, row.name, "deleted")
     before = _answer(kind, row.document)
     session.delete(row)
     session.flush()
     _audit(session, row, kind, actor, now_ms, "delete", before, None)
+
+
+def _users(session: Session, project_id: str, kind: SourceKind, name: str) -> list[str]:
+    """Ids of the metrics defined on a metric source, or of the experiments bound to an
+    assignment source."""
+    if kind is METRIC:
+        rows: Any = session.scalars(select(Metric).where(Metric.project_id == project_id))
+        key = "metricSourceName"
+        return [
+            row.id
+            for row in rows
+            if ((row.document or {}).get("warehouseNative") or {}).get(key) == name
+        ]
+    if kind is ASSIGNMENT:
+        rows = session.scalars(select(Experiment).where(Experiment.project_id == project_id))
+        return [row.id for row in rows if (row.document or {}).get("assignmentSourceName") == name]
+    return []
+
+
+def _refuse_if_used(
+    session: Session, project_id: str, kind: SourceKind, name: str, what: str
+) -> None:
+    users = _users(session, project_id, kind, name)
+    if users:
+        noun = "metrics" if kind is METRIC else "experiments"
+        raise InvalidInput.because(
+            f"{kind.label} {name!r} is used by {noun} {', '.join(repr(u) for u in users)}; it "
+            f"cannot be {what} until they stop using it"
+        )
 
 
 def metrics_of(
@@ -466,6 +496,7 @@ def _store(
     before = _answer(kind, row.document)
     if document["name"] != row.name:
         _check_name_free(session, row.project_id, kind, document["name"])
+        _refuse_if_used(session, row.project_id, kind, row.name, "renamed")
         session.delete(row)
         session.flush()
         row = WarehouseSource(
