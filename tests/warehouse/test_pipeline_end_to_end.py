@@ -16,11 +16,14 @@ import numpy as np
 import pytest
 from fastapi import FastAPI
 from scipy import stats as scipy_stats
+from sqlalchemy import select
 
 from lockgate.domains.warehouse.adapters import ChdbWarehouse, SqlAlchemyWarehouse, Warehouse
 from lockgate.domains.warehouse.dialects import DIALECTS
 from lockgate.kit.clock import ManualClock
+from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
+from lockgate.storage.models import PulseResult
 from tests.conftest import PG_SERVER_URL
 from tests.contract.client import ContractClient
 from tests.warehouse.conftest import CHDB_DIR, drop_pg_schema, scratch_name
@@ -161,10 +164,10 @@ TABLES = {
 @pytest.fixture(params=list(TABLES))
 def team_warehouse(
     request: pytest.FixtureRequest, console: ContractClient, settings: Settings, chdb_path: Path
-) -> Iterator[tuple[Dataset, str]]:
+) -> Iterator[tuple[Dataset, str, Warehouse]]:
     """The dataset in the team's warehouse (a DuckDB file, a PostgreSQL schema, a chDB
-    database) and the project's connection to it; answers the dataset and the schema its
-    tables are in."""
+    database) and the project's connection to it; answers the dataset, the schema its tables
+    are in and an adapter over that warehouse."""
     kind, schema = request.param, scratch_name()
     data = generate()
     adapter: Warehouse
@@ -204,7 +207,7 @@ def team_warehouse(
     response = console.patch("/console/v1/wh_connections", json=connection)
     assert response.status_code == 200, response.text
     try:
-        yield data, schema
+        yield data, schema, adapter
     finally:
         if kind == "postgresql":
             drop_pg_schema(schema)
@@ -285,9 +288,10 @@ def test_load_pulse__warehouse_native_experiment__results_equal_numpy(
     app: FastAPI,
     console: ContractClient,
     clock: ManualClock,
-    team_warehouse: tuple[Dataset, str],
+    db: Database,
+    team_warehouse: tuple[Dataset, str, Warehouse],
 ) -> None:
-    data, schema = team_warehouse
+    data, schema, _ = team_warehouse
     groups = define_analysis(console, schema)
     clock.advance(int(END.replace(tzinfo=dt.UTC).timestamp() * 1000) - clock.now_ms())
 
@@ -295,7 +299,7 @@ def test_load_pulse__warehouse_native_experiment__results_equal_numpy(
     assert loaded.status_code == 200, loaded.text
     assert app.state.pulse_runner.run_pending() == 1
     history = console.get("/console/v1/experiments/checkout/pulse_load_history").json()["data"]
-    assert history[0]["finishedState"] == "success", history
+    assert (history[0]["finishedState"], history[0]["progress"]) == ("success", 100), history
 
     response = console.get(
         "/console/v1/experiments/checkout/pulse_results",
@@ -322,5 +326,39 @@ def test_load_pulse__warehouse_native_experiment__results_equal_numpy(
         assert metric["absoluteChange"] == pytest.approx(delta, rel=1e-9)
         assert metric["confidenceIntervalDelta"] == pytest.approx(half_width, rel=1e-9)
         assert metric["pValue"] == pytest.approx(p, rel=1e-6, abs=1e-12)
+    seen: dict[str, set[str]] = {}
+    for user, _, experiment, group in data.exposures:
+        if experiment == EXPERIMENT:
+            seen.setdefault(user, set()).add(group)
+    with db.transaction() as session:
+        stored = session.scalars(select(PulseResult.document)).one()
+    assert stored["crossoverUnits"] == sum(len(g) > 1 for g in seen.values()) > 0
+    assert stored["units"] == {g: len(units[g]["revenue"]) for g in ("Control", "Test")}
     # the planted lift is found
     assert found["Revenue"]["pValue"] < 0.001 and found["Revenue"]["absoluteChange"] > 0
+
+
+def test_load_pulse__metric_source_gone_in_the_warehouse__load_fails_with_its_error(
+    app: FastAPI,
+    console: ContractClient,
+    clock: ManualClock,
+    team_warehouse: tuple[Dataset, str, Warehouse],
+) -> None:
+    _, schema, adapter = team_warehouse
+    groups = define_analysis(console, schema)
+    clock.advance(int(END.replace(tzinfo=dt.UTC).timestamp() * 1000) - clock.now_ms())
+    with adapter:
+        adapter.run(f"DROP TABLE {schema}.events")
+
+    assert console.post("/console/v1/experiments/checkout/load_pulse", json={}).status_code == 200
+    assert app.state.pulse_runner.run_pending() == 1
+
+    history = console.get("/console/v1/experiments/checkout/pulse_load_history").json()["data"]
+    assert history[0]["finishedState"] == "failure"
+    assert history[0]["message"].startswith("WarehouseError: ")
+    assert "events" in history[0]["message"]
+    response = console.get(
+        "/console/v1/experiments/checkout/pulse_results",
+        params={"control": groups["Control"], "test": groups["Test"]},
+    )
+    assert response.json()["data"]["primaryMetrics"] == []
