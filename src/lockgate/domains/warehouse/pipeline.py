@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lockgate.domains.warehouse.adapters import Warehouse
+from lockgate.domains.warehouse.dialects import SqlDialect
 from lockgate.domains.warehouse.sources import StoredSource, source_query
 from lockgate.errors import InvalidInput
 
@@ -69,12 +70,15 @@ class PipelinePlan:
 class _Sql:
     """The statements of one plan in one warehouse's dialect."""
 
-    def __init__(self, warehouse: Warehouse, plan: PipelinePlan) -> None:
-        self.warehouse = warehouse
-        self.dialect = warehouse.dialect
+    def __init__(self, dialect: SqlDialect, staging_schema: str, plan: PipelinePlan) -> None:
+        self.dialect = dialect
+        self.schema = staging_schema
         self.plan = plan
         self.first_exposures = f"lg_fe_{plan.key}"
         self.unit_values = f"lg_uv_{plan.key}"
+
+    def staging(self, table: str) -> str:
+        return self.dialect.qualified(self.schema, table)
 
     def column(self, source: StoredSource, alias: str, name: str, field: str) -> str:
         found = source.column(name)
@@ -158,7 +162,7 @@ class _Sql:
         conditions += [f"({self.criterion(source, c)})" for c in metric.criteria]
         return (
             f"SELECT fe.lg_unit AS lg_u, {x} AS lg_x, {y} AS lg_y "
-            f"FROM {self.warehouse.staging(self.first_exposures)} fe "
+            f"FROM {self.staging(self.first_exposures)} fe "
             f"JOIN ({self.rows(source)}) m ON {d.cast_string(self.unit(source, 'm'))} = fe.lg_unit "
             f"WHERE {' AND '.join(conditions)} GROUP BY fe.lg_unit"
         )
@@ -174,7 +178,7 @@ class _Sql:
             ]
             joins.append(f"LEFT JOIN ({self.metric_values(metric)}) m{i} ON m{i}.lg_u = fe.lg_unit")
         return (
-            f"SELECT {', '.join(columns)} FROM {self.warehouse.staging(self.first_exposures)} fe "
+            f"SELECT {', '.join(columns)} FROM {self.staging(self.first_exposures)} fe "
             f"{' '.join(joins)} WHERE fe.lg_groups = 1"
         )
 
@@ -195,27 +199,26 @@ class _Sql:
             else:
                 sums = {"n": "1", "sx": x, "sxx": f"{x} * {x}"}
             columns += [f"SUM({expr}) AS {name}_{i}" for name, expr in sums.items()]
-        return (
-            f"SELECT {', '.join(columns)} FROM {self.warehouse.staging(self.unit_values)} "
-            "GROUP BY lg_grp"
-        )
+        return f"SELECT {', '.join(columns)} FROM {self.staging(self.unit_values)} GROUP BY lg_grp"
 
     def crossovers(self) -> str:
         return (
-            f"SELECT COUNT(*) AS lg_crossovers FROM {self.warehouse.staging(self.first_exposures)}"
+            f"SELECT COUNT(*) AS lg_crossovers FROM {self.staging(self.first_exposures)}"
             " WHERE lg_groups > 1"
         )
 
 
-def statements(warehouse: Warehouse, plan: PipelinePlan) -> dict[str, str]:
-    """The pipeline's SQL for one warehouse, by step (for logs, docs and golden files)."""
-    sql = _Sql(warehouse, plan)
-    return {
-        "first_exposures": sql.first_exposures_select(),
-        "unit_values": sql.unit_values_select(),
-        "statistics": sql.statistics(),
-        "crossovers": sql.crossovers(),
-    }
+def statements(dialect: SqlDialect, staging_schema: str, plan: PipelinePlan) -> list[str]:
+    """Every statement ``run`` sends for ``plan``, in order, in one warehouse's dialect (what
+    the compile-only warehouses are checked with)."""
+    sql = _Sql(dialect, staging_schema, plan)
+    return [
+        dialect.create_schema(staging_schema),
+        *dialect.replace_table_as(sql.staging(sql.first_exposures), sql.first_exposures_select()),
+        *dialect.replace_table_as(sql.staging(sql.unit_values), sql.unit_values_select()),
+        sql.statistics(),
+        sql.crossovers(),
+    ]
 
 
 def _number(value: Any) -> float:
@@ -226,7 +229,7 @@ def run(warehouse: Warehouse, plan: PipelinePlan, progress: Progress) -> dict[st
     """Run the pipeline in ``warehouse`` (connected); answer ``units`` per group,
     ``crossoverUnits`` and, per metric of the plan in order, its ``sums`` per group as Pulse
     stores them (groups where the metric has no unit left out)."""
-    sql = _Sql(warehouse, plan)
+    sql = _Sql(warehouse.dialect, warehouse.staging_schema, plan)
     warehouse.ensure_staging()
     progress(10, f"first exposures from assignment source {plan.source.name}")
     warehouse.replace_table_as(sql.first_exposures, sql.first_exposures_select())
