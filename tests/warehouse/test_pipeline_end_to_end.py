@@ -63,8 +63,10 @@ def generate(seed: int = 7, units: int = 1200) -> Dataset:
             at = first + dt.timedelta(minutes=int(rng.integers(1, 3 * 24 * 60)))
             amount = float(round(rng.gamma(2.0, 12.0 if group == "Test" else 10.0), 2))
             events.append((user, at, "purchase", amount))
-        if i % 5 == 0:  # before exposure: not counted
-            events.append((user, first - dt.timedelta(hours=2), "purchase", 500.0))
+        if i % 5 == 0:  # before exposure: the CUPED covariate only
+            events.append((user, first - dt.timedelta(hours=2), "purchase", 50.0 + i % 40))
+        if i % 17 == 0:  # more than a week before exposure: not counted at all
+            events.append((user, first - dt.timedelta(days=8), "purchase", 900.0))
         if i % 11 == 0:  # after the analysis end: not counted
             events.append((user, END + dt.timedelta(hours=1), "purchase", 700.0))
         if i % 3 == 0:  # another event: filtered out by the criteria
@@ -74,8 +76,11 @@ def generate(seed: int = 7, units: int = 1200) -> Dataset:
     return Dataset(exposures, events)
 
 
-def expected_unit_values(data: Dataset) -> dict[str, dict[str, list[tuple[float, float]]]]:
-    """Per group name, per metric, each analysed unit's (x, y): computed in Python from the
+Unit = tuple[float, float, float, float]  # x, y after exposure; xp, yp over the week before
+
+
+def expected_unit_values(data: Dataset) -> dict[str, dict[str, list[Unit]]]:
+    """Per group name, per metric, each analysed unit's values: computed in Python from the
     rows, independently of the warehouse SQL."""
     groups: dict[str, set[str]] = {}
     first: dict[str, dt.datetime] = {}
@@ -85,24 +90,57 @@ def expected_unit_values(data: Dataset) -> dict[str, dict[str, list[tuple[float,
         groups.setdefault(user, set()).add(group)
         first[user] = min(first.get(user, ts), ts)
     analysed = {u: next(iter(g)) for u, g in groups.items() if len(g) == 1}
-    total: dict[str, float] = dict.fromkeys(analysed, 0.0)
-    count: dict[str, float] = dict.fromkeys(analysed, 0.0)
-    rows: dict[str, float] = dict.fromkeys(analysed, 0.0)
+    # per unit, per period (0: after exposure, 1: the CUPED week before): Σ amount, amounts, rows
+    sums = {u: [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]] for u in analysed}
     for user, ts, event, amount in data.events:
-        if user not in analysed or event != "purchase" or not first[user] <= ts < END:
+        if user not in analysed or event != "purchase" or ts >= END:
             continue
-        rows[user] += 1
+        if first[user] <= ts:
+            period = sums[user][0]
+        elif first[user] - dt.timedelta(days=7) <= ts:
+            period = sums[user][1]
+        else:
+            continue
+        period[2] += 1
         if amount is not None:
-            total[user] += amount
-            count[user] += 1
-    out: dict[str, dict[str, list[tuple[float, float]]]] = {}
+            period[0] += amount
+            period[1] += 1
+    out: dict[str, dict[str, list[Unit]]] = {}
     for user, group in analysed.items():
         metrics = out.setdefault(group, {"revenue": [], "orders": [], "basket": []})
-        metrics["revenue"].append((total[user], 1.0))
-        metrics["orders"].append((rows[user], 1.0))
-        if count[user]:
-            metrics["basket"].append((total[user], count[user]))
+        (total, count, rows), (pre_total, pre_count, pre_rows) = sums[user]
+        metrics["revenue"].append((total, 1.0, pre_total, 1.0))
+        metrics["orders"].append((rows, 1.0, pre_rows, 1.0))
+        if count:
+            metrics["basket"].append((total, count, pre_total, pre_count))
     return out
+
+
+def expected_sums(units: np.ndarray, ratio: bool) -> dict[str, float]:
+    """The sums Pulse stores for one group of one metric, from its units' values."""
+    x, y, xp, yp = units.T
+    sums = {
+        "n": len(units),
+        "sx": x.sum(),
+        "sxx": (x * x).sum(),
+        "sxp": xp.sum(),
+        "sxpxp": (xp * xp).sum(),
+        "sxxp": (x * xp).sum(),
+        "with_pre": (xp != 0).sum(),
+    }
+    if ratio:
+        sums |= {
+            "sy": y.sum(),
+            "syy": (y * y).sum(),
+            "sxy": (x * y).sum(),
+            "syp": yp.sum(),
+            "sypyp": (yp * yp).sum(),
+            "sxpyp": (xp * yp).sum(),
+            "sxyp": (x * yp).sum(),
+            "syxp": (y * xp).sum(),
+            "syyp": (y * yp).sum(),
+        }
+    return {k: float(v) for k, v in sums.items()}
 
 
 def welch_z(control: np.ndarray, test: np.ndarray) -> tuple[float, float, float, float, float]:
@@ -334,6 +372,15 @@ def test_load_pulse__warehouse_native_experiment__results_equal_numpy(
         stored = session.scalars(select(PulseResult.document)).one()
     assert stored["crossoverUnits"] == sum(len(g) > 1 for g in seen.values()) > 0
     assert stored["units"] == {g: len(units[g]["revenue"]) for g in ("Control", "Test")}
+    for entry, key in zip(stored["metrics"], ("revenue", "orders", "basket"), strict=True):
+        for group in ("Control", "Test"):
+            expected = expected_sums(np.array(units[group][key]), ratio=key == "basket")
+            assert entry["sums"][group] == pytest.approx(expected, rel=1e-9), (key, group)
+    with_cuped = console.get(
+        "/console/v1/experiments/checkout/pulse_results",
+        params={"control": groups["Control"], "test": groups["Test"]},
+    )
+    assert with_cuped.status_code == 200, with_cuped.text
     # the planted lift is found
     assert found["Revenue"]["pValue"] < 0.001 and found["Revenue"]["absoluteChange"] > 0
 

@@ -33,6 +33,11 @@ Progress = Callable[[int, str], None]
 
 # Aggregations whose unit value is a ratio Σx / Σy over the units with y != 0.
 RATIO_AGGREGATIONS = frozenset({"mean"})
+# The CUPED covariate: a unit's value over the days before its first exposure, as in Pulse.
+CUPED_WINDOW_DAYS = 7
+# The sums the statistics query answers per metric, named as Pulse stores them.
+MEAN_SUMS = ("n", "sx", "sxx", "sxp", "sxpxp", "sxxp", "with_pre")
+RATIO_SUMS = (*MEAN_SUMS, "sy", "syy", "sxy", "syp", "sypyp", "sxpyp", "sxyp", "syxp", "syyp")
 
 
 @dataclass(frozen=True)
@@ -150,18 +155,30 @@ class _Sql:
         return shape()
 
     def metric_values(self, metric: PipelineMetric) -> str:
-        """Per unit of the first exposures: (lg_u, lg_x, lg_y) of one metric's rows."""
+        """Per unit of the first exposures, one scan of a metric's rows: (lg_u, lg_x, lg_y)
+        from its first exposure on, and (lg_xp, lg_yp) over the CUPED window before it."""
         d, source = self.dialect, metric.source
         ts = self.column(source, "m", source.document["timestampColumn"], "timestamp")
+        after = f"{ts} >= fe.lg_first_ts"
         if metric.value_column is None:
-            x = y = "COUNT(*)"
+            value, counted = "1", "1"
         else:
             value = d.cast_float(self.column(source, "m", metric.value_column, "value"))
-            x, y = f"SUM({value})", f"COUNT({value})"
-        conditions = [f"{ts} >= fe.lg_first_ts", f"{ts} < {self.end()}", "fe.lg_groups = 1"]
+            counted = f"CASE WHEN {value} IS NOT NULL THEN 1 ELSE 0 END"
+        pieces = {
+            "lg_x": f"SUM(CASE WHEN {after} THEN {value} ELSE 0 END)",
+            "lg_y": f"SUM(CASE WHEN {after} THEN {counted} ELSE 0 END)",
+            "lg_xp": f"SUM(CASE WHEN {after} THEN 0 ELSE {value} END)",
+            "lg_yp": f"SUM(CASE WHEN {after} THEN 0 ELSE {counted} END)",
+        }
+        # ts >= first exposure - CUPED window, with the days added on the row's side: some
+        # warehouses have no negative interval literal.
+        window = d.add_days(ts, CUPED_WINDOW_DAYS)
+        conditions = [f"{window} >= fe.lg_first_ts", f"{ts} < {self.end()}", "fe.lg_groups = 1"]
         conditions += [f"({self.criterion(source, c)})" for c in metric.criteria]
+        columns = ", ".join(f"{expr} AS {name}" for name, expr in pieces.items())
         return (
-            f"SELECT fe.lg_unit AS lg_u, {x} AS lg_x, {y} AS lg_y "
+            f"SELECT fe.lg_unit AS lg_u, {columns} "
             f"FROM {self.staging(self.first_exposures)} fe "
             f"JOIN ({self.rows(source)}) m ON {d.cast_string(self.unit(source, 'm'))} = fe.lg_unit "
             f"WHERE {' AND '.join(conditions)} GROUP BY fe.lg_unit"
@@ -173,8 +190,8 @@ class _Sql:
         joins = []
         for i, metric in enumerate(self.plan.metrics):
             columns += [
-                f"COALESCE({d.cast_float(f'm{i}.lg_x')}, 0) AS lg_x{i}",
-                f"COALESCE({d.cast_float(f'm{i}.lg_y')}, 0) AS lg_y{i}",
+                f"COALESCE({d.cast_float(f'm{i}.{piece}')}, 0) AS {piece}{i}"
+                for piece in ("lg_x", "lg_y", "lg_xp", "lg_yp")
             ]
             joins.append(f"LEFT JOIN ({self.metric_values(metric)}) m{i} ON m{i}.lg_u = fe.lg_unit")
         return (
@@ -183,22 +200,37 @@ class _Sql:
         )
 
     def statistics(self) -> str:
+        """Per group: units, and every metric's sums as Pulse stores them (its SUM_FIELDS)."""
         columns = ["lg_grp", "COUNT(*) AS lg_units"]
         for i, metric in enumerate(self.plan.metrics):
-            x, y = f"lg_x{i}", f"lg_y{i}"
+            x, y, xp, yp = f"lg_x{i}", f"lg_y{i}", f"lg_xp{i}", f"lg_yp{i}"
+            products = {
+                "n": "1",
+                "sx": x,
+                "sxx": f"{x} * {x}",
+                "sxp": xp,
+                "sxpxp": f"{xp} * {xp}",
+                "sxxp": f"{x} * {xp}",
+                "with_pre": f"CASE WHEN {xp} <> 0 THEN 1 ELSE 0 END",
+            }
             if metric.ratio:
-                on = f"CASE WHEN {y} <> 0 THEN {{}} ELSE 0 END"
-                sums = {
-                    "n": on.format("1"),
-                    "sx": on.format(x),
-                    "sxx": on.format(f"{x} * {x}"),
-                    "sy": on.format(y),
-                    "syy": on.format(f"{y} * {y}"),
-                    "sxy": on.format(f"{x} * {y}"),
+                products |= {
+                    "sy": y,
+                    "syy": f"{y} * {y}",
+                    "sxy": f"{x} * {y}",
+                    "syp": yp,
+                    "sypyp": f"{yp} * {yp}",
+                    "sxpyp": f"{xp} * {yp}",
+                    "sxyp": f"{x} * {yp}",
+                    "syxp": f"{y} * {xp}",
+                    "syyp": f"{y} * {yp}",
                 }
-            else:
-                sums = {"n": "1", "sx": x, "sxx": f"{x} * {x}"}
-            columns += [f"SUM({expr}) AS {name}_{i}" for name, expr in sums.items()]
+                # a ratio counts the units with a denominator after exposure only
+                products = {
+                    name: f"CASE WHEN {y} <> 0 THEN {expr} ELSE 0 END"
+                    for name, expr in products.items()
+                }
+            columns += [f"SUM({expr}) AS {name}_{i}" for name, expr in products.items()]
         return f"SELECT {', '.join(columns)} FROM {self.staging(self.unit_values)} GROUP BY lg_grp"
 
     def crossovers(self) -> str:
@@ -245,7 +277,7 @@ def run(warehouse: Warehouse, plan: PipelinePlan, progress: Progress) -> dict[st
         group = str(values["lg_grp"])
         units[group] = int(values["lg_units"])
         for i, metric in enumerate(plan.metrics):
-            names = ("n", "sx", "sxx", "sy", "syy", "sxy") if metric.ratio else ("n", "sx", "sxx")
+            names = RATIO_SUMS if metric.ratio else MEAN_SUMS
             of_group = {name: _number(values[f"{name}_{i}"]) for name in names}
             if of_group["n"]:
                 sums[i][group] = of_group
