@@ -282,7 +282,7 @@ def define_analysis(console: ContractClient, schema: str) -> dict[str, str]:
     assert created.status_code == 201, created.text
     purchase = [{"type": "metadata", "column": "event", "condition": "in", "values": ["purchase"]}]
     for name, definition in (
-        ("Revenue", {"aggregation": "sum", "valueColumn": "amount"}),
+        ("Revenue", {"aggregation": "sum", "valueColumn": "amount", "winsorizationHigh": 0.99}),
         ("Orders", {"aggregation": "count"}),
         ("Basket", {"aggregation": "mean", "valueColumn": "AMOUNT"}),
     ):
@@ -347,6 +347,15 @@ def test_load_pulse__warehouse_native_experiment__results_equal_numpy(
     results = response.json()["data"]
     found = {m["metricName"]: m for m in results["primaryMetrics"] + results["secondaryMetrics"]}
     units = expected_unit_values(data)
+    # Revenue is winsorized: unit values above the 99th percentile of the non-zero ones, over
+    # both groups, are replaced by it (numpy's linear percentile is PERCENTILE_CONT)
+    revenue = np.array(units["Control"]["revenue"] + units["Test"]["revenue"])[:, 0]
+    cap = float(np.percentile(revenue[revenue != 0], 99))
+    raw_revenue = {g: np.array(units[g]["revenue"]) for g in ("Control", "Test")}
+    for group in ("Control", "Test"):
+        capped = raw_revenue[group].copy()
+        capped[:, 0] = np.minimum(capped[:, 0], cap)
+        units[group]["revenue"] = [tuple(row) for row in capped]
     for name, key, method in (
         ("Revenue", "revenue", welch_z),
         ("Orders", "orders", welch_z),
@@ -375,7 +384,14 @@ def test_load_pulse__warehouse_native_experiment__results_equal_numpy(
     for entry, key in zip(stored["metrics"], ("revenue", "orders", "basket"), strict=True):
         for group in ("Control", "Test"):
             expected = expected_sums(np.array(units[group][key]), ratio=key == "basket")
-            assert entry["sums"][group] == pytest.approx(expected, rel=1e-9), (key, group)
+            found_sums = entry["cappedSums" if key == "revenue" else "sums"][group]
+            assert found_sums == pytest.approx(expected, rel=1e-9), (key, group)
+    revenue_entry = stored["metrics"][0]
+    assert revenue_entry["winsorization"]["cap"] == pytest.approx(cap, rel=1e-12)
+    assert (raw_revenue["Test"][:, 0] > cap).any()  # the cap bites
+    for group in ("Control", "Test"):
+        raw = expected_sums(raw_revenue[group], ratio=False)
+        assert revenue_entry["sums"][group] == pytest.approx(raw, rel=1e-9)
     with_cuped = console.get(
         "/console/v1/experiments/checkout/pulse_results",
         params={"control": groups["Control"], "test": groups["Test"]},

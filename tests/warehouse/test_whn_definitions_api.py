@@ -92,7 +92,7 @@ def refused(response: Any, message: str) -> None:
 def test_create_metric__user_warehouse__stored_normalized_and_listed_on_its_source(
     console: ContractClient, sources: None
 ) -> None:
-    created = console.post(METRICS, json=whn_metric(valueColumn="AMOUNT"))
+    created = console.post(METRICS, json=whn_metric(valueColumn="AMOUNT", winsorizationHigh=0.999))
     assert created.status_code == 201, created.text
     data = created.json()["data"]
     assert data["id"] == "Revenue::user_warehouse"
@@ -102,6 +102,7 @@ def test_create_metric__user_warehouse__stored_normalized_and_listed_on_its_sour
         "metricSourceName": "purchases",
         "valueColumn": "amount",  # as the source answers it
         "criteria": PURCHASE,
+        "winsorizationHigh": 0.999,
     }
     listed = console.get(f"{METRICS}/metric_source/purchases/metrics").json()["data"]
     assert [m["name"] for m in listed] == ["Revenue"]
@@ -144,6 +145,18 @@ BAD_METRICS: list[tuple[dict[str, Any], str]] = [
         "warehouseNative.criteria[0].values: '>' compares numbers, got 'x'",
     ),
     (whn_metric(cap=100), "warehouseNative.cap: is not computed by this server yet"),
+    (
+        whn_metric(winsorizationHigh=1.5),
+        "warehouseNative.winsorizationHigh: must be a fraction above 0 and at most 1",
+    ),
+    (
+        whn_metric(aggregation="mean", winsorizationHigh=0.99),
+        "warehouseNative.winsorizationHigh: applies to 'count', 'sum' metrics only",
+    ),
+    (
+        whn_metric(winsorizationLow=0.01),
+        "warehouseNative.winsorizationLow: is not computed by this server yet",
+    ),
     (
         {**whn_metric(), "unitTypes": ["stableID"]},
         "unitTypes[0]: 'stableID' is not mapped by metric source 'purchases'",

@@ -34,7 +34,11 @@ NO_VALUE = frozenset({"is_null", "non_null", "is_true", "is_false"})
 ONE_VALUE = frozenset({"=", ">", "<", ">=", "<="})
 NUMERIC = frozenset({">", "<", ">=", "<="})
 # Fields of the official object this server reads; any other field sent with a value is refused.
-KNOWN_FIELDS = ("aggregation", "metricSourceName", "valueColumn", "criteria")
+KNOWN_FIELDS = ("aggregation", "metricSourceName", "valueColumn", "criteria", "winsorizationHigh")
+# Aggregations whose unit values may be winsorized (capped above a percentile of the non-zero
+# unit values, docs/statistics.md §Winsorization); a mean's numerator and denominator would be
+# capped apart, which is not computed yet.
+WINSORIZED = ("count", "sum")
 NOT_A_WAREHOUSE = (
     "applies only in a warehouse native project; set the project's warehouse connection with "
     "PATCH /console/v1/wh_connections first"
@@ -158,6 +162,21 @@ def check_warehouse_native(
     stored["criteria"] = [
         _criterion(c, f"warehouseNative.criteria[{i}]", source) for i, c in enumerate(criteria)
     ]
+    high = raw.get("winsorizationHigh")
+    if high is not None:
+        if isinstance(high, bool) or not isinstance(high, int | float) or not 0 < high <= 1:
+            raise InvalidInput.field(
+                "warehouseNative.winsorizationHigh",
+                f"must be a fraction above 0 and at most 1 (0.999: the 99.9th percentile), "
+                f"got {high!r}",
+            )
+        if aggregation not in WINSORIZED:
+            raise InvalidInput.field(
+                "warehouseNative.winsorizationHigh",
+                f"applies to {_quoted(WINSORIZED)} metrics only, not to {aggregation!r}",
+            )
+        if high < 1:  # 1 caps nothing
+            stored["winsorizationHigh"] = float(high)
     mapped = source.unit_types
     units = list(dict.fromkeys(u.strip() for u in unit_types or [] if u.strip())) or mapped
     for index, unit in enumerate(units):

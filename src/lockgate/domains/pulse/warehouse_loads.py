@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from lockgate.domains.metrics import service as metric_service
 from lockgate.domains.metrics.definitions import WAREHOUSE_TYPE, metric_id
+from lockgate.domains.pulse.engine import capped_sums
 from lockgate.domains.pulse.jobs import Progress
 from lockgate.domains.warehouse import pipeline, sources
 from lockgate.domains.warehouse.adapters import Warehouse
@@ -57,6 +58,7 @@ def _metric(
         source=source,
         value_column=definition.get("valueColumn"),
         criteria=definition.get("criteria") or [],
+        winsorize_high=definition.get("winsorizationHigh"),
     )
 
 
@@ -95,8 +97,17 @@ def warehouse_group_sums(
     )
     with open_warehouse(session, project_id) as warehouse:
         computed = pipeline.run(warehouse, plan, progress)
-    for (entry, _), sums in zip(planned, computed["sums"], strict=True):
+    for (entry, _), sums, winsorization in zip(
+        planned, computed["sums"], computed["winsorization"], strict=True
+    ):
         entry["sums"] = sums
+        if winsorization is not None:
+            # as Pulse stores a winsorized metric: results read the capped sums by default
+            entry["winsorization"] = winsorization
+            if winsorization["cap"] is not None:
+                entry["cappedSums"] = capped_sums(
+                    sums, winsorization["tails"], winsorization["cap"]
+                )
     return {
         "units": computed["units"],
         "crossoverUnits": computed["crossoverUnits"],

@@ -48,6 +48,7 @@ class PipelineMetric:
     source: StoredSource
     value_column: str | None
     criteria: Sequence[dict[str, Any]]
+    winsorize_high: float | None = None  # cap unit values above this percentile (a fraction)
 
     @property
     def ratio(self) -> bool:
@@ -233,6 +234,36 @@ class _Sql:
             columns += [f"SUM({expr}) AS {name}_{i}" for name, expr in products.items()]
         return f"SELECT {', '.join(columns)} FROM {self.staging(self.unit_values)} GROUP BY lg_grp"
 
+    def winsorized(self) -> list[tuple[int, PipelineMetric]]:
+        return [(i, m) for i, m in enumerate(self.plan.metrics) if m.winsorize_high is not None]
+
+    def caps(self) -> str:
+        """Each winsorized metric's cap, the percentile of its non-zero unit values over all
+        groups (interpolated, as PERCENTILE_CONT), and how many there are."""
+        columns = []
+        for i, metric in self.winsorized():
+            assert metric.winsorize_high is not None
+            nonzero = f"CASE WHEN lg_x{i} <> 0 THEN lg_x{i} END"
+            columns += [
+                f"{self.dialect.exact_percentile(nonzero, metric.winsorize_high)} AS lg_cap{i}",
+                f"SUM(CASE WHEN lg_x{i} <> 0 THEN 1 ELSE 0 END) AS lg_nonzero{i}",
+            ]
+        return f"SELECT {', '.join(columns)} FROM {self.staging(self.unit_values)}"
+
+    def tails(self, caps: dict[int, float]) -> str:
+        """Per group, for each capped metric, its units above the cap: what replacing their
+        values by the cap changes in the sums (``TAIL_SUMS``)."""
+        columns = ["lg_grp"]
+        for i, cap in caps.items():
+            x, xp = f"lg_x{i}", f"lg_xp{i}"
+            above = f"{x} > {float(cap)!r}"
+            products = {"n": "1", "sx": x, "sxx": f"{x} * {x}", "sxp": xp, "sxxp": f"{x} * {xp}"}
+            columns += [
+                f"SUM(CASE WHEN {above} THEN {expr} ELSE 0 END) AS t{name}_{i}"
+                for name, expr in products.items()
+            ]
+        return f"SELECT {', '.join(columns)} FROM {self.staging(self.unit_values)} GROUP BY lg_grp"
+
     def crossovers(self) -> str:
         return (
             f"SELECT COUNT(*) AS lg_crossovers FROM {self.staging(self.first_exposures)}"
@@ -242,7 +273,7 @@ class _Sql:
 
 def statements(dialect: SqlDialect, staging_schema: str, plan: PipelinePlan) -> list[str]:
     """Every statement ``run`` sends for ``plan``, in order, in one warehouse's dialect (what
-    the compile-only warehouses are checked with)."""
+    the compile-only warehouses are checked with); with placeholder caps for the tails."""
     sql = _Sql(dialect, staging_schema, plan)
     return [
         dialect.create_schema(staging_schema),
@@ -250,6 +281,11 @@ def statements(dialect: SqlDialect, staging_schema: str, plan: PipelinePlan) -> 
         *dialect.replace_table_as(sql.staging(sql.unit_values), sql.unit_values_select()),
         sql.statistics(),
         sql.crossovers(),
+        *(
+            [sql.caps(), sql.tails({i: 100.0 for i, _ in sql.winsorized()})]
+            if sql.winsorized()
+            else []
+        ),
     ]
 
 
@@ -281,4 +317,46 @@ def run(warehouse: Warehouse, plan: PipelinePlan, progress: Progress) -> dict[st
             of_group = {name: _number(values[f"{name}_{i}"]) for name in names}
             if of_group["n"]:
                 sums[i][group] = of_group
-    return {"units": units, "crossoverUnits": int(crossovers or 0), "sums": sums}
+    return {
+        "units": units,
+        "crossoverUnits": int(crossovers or 0),
+        "sums": sums,
+        "winsorization": _winsorization(warehouse, sql, progress),
+    }
+
+
+TAIL_SUMS = ("n", "sx", "sxx", "sxp", "sxxp")
+
+
+def _winsorization(warehouse: Warehouse, sql: _Sql, progress: Progress) -> list[Any]:
+    """Per metric of the plan, None or its winsorization: ``percentile`` (in percent),
+    ``nonzeroUnits``, ``cap`` (None without a non-zero value) and, per group, the ``tails``
+    above the cap."""
+    found: list[Any] = [None] * len(sql.plan.metrics)
+    winsorized = sql.winsorized()
+    if not winsorized:
+        return found
+    progress(90, f"winsorization caps of {len(winsorized)} metrics")
+    result = warehouse.fetch(sql.caps())
+    row = dict(zip(result.columns, result.rows[0], strict=True))
+    caps: dict[int, float] = {}
+    for i, metric in winsorized:
+        assert metric.winsorize_high is not None
+        cap = None if row[f"lg_cap{i}"] is None else float(row[f"lg_cap{i}"])
+        found[i] = {
+            "percentile": metric.winsorize_high * 100,
+            "nonzeroUnits": int(row[f"lg_nonzero{i}"] or 0),
+            "cap": cap,
+        }
+        if cap is not None:
+            caps[i] = cap
+    if not caps:
+        return found
+    tails = warehouse.fetch(sql.tails(caps))
+    for i in caps:
+        found[i]["tails"] = {}
+    for values in (dict(zip(tails.columns, r, strict=True)) for r in tails.rows):
+        for i in caps:
+            of_group = {name: _number(values[f"t{name}_{i}"]) for name in TAIL_SUMS}
+            found[i]["tails"][str(values["lg_grp"])] = of_group
+    return found
