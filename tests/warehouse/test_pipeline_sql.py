@@ -17,7 +17,7 @@ from sqlglot.errors import ParseError
 
 from lockgate.domains.warehouse.dialects import DIALECTS, UnsupportedInDialect
 from lockgate.domains.warehouse.pipeline import PipelineMetric, PipelinePlan, statements
-from lockgate.domains.warehouse.sources import StoredSource
+from lockgate.domains.warehouse.usage import StoredSource
 from lockgate.errors import InvalidInput
 
 SQLGLOT_NAMES = {"postgresql": "postgres"}

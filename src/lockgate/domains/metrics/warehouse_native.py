@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from lockgate.domains.warehouse import service as warehouse_service
 from lockgate.domains.warehouse import sources
+from lockgate.domains.warehouse.usage import StoredSource
 from lockgate.errors import InvalidInput
 
 WAREHOUSE_TYPE = "user_warehouse"
@@ -49,7 +50,7 @@ def _quoted(values: Sequence[str]) -> str:
     return ", ".join(repr(v) for v in values)
 
 
-def _criterion(raw: Any, where: str, source: sources.StoredSource) -> dict[str, Any]:
+def _criterion(raw: Any, where: str, source: StoredSource) -> dict[str, Any]:
     if not isinstance(raw, Mapping):
         raise InvalidInput.field(where, "must be an object {type, column, condition, values}")
     kind = raw.get("type") or "metadata"

@@ -26,7 +26,8 @@ from typing import Any
 
 from lockgate.domains.warehouse.adapters import Warehouse
 from lockgate.domains.warehouse.dialects import SqlDialect
-from lockgate.domains.warehouse.sources import StoredSource, source_query
+from lockgate.domains.warehouse.sources import source_query
+from lockgate.domains.warehouse.usage import StoredSource
 from lockgate.errors import InvalidInput
 
 Progress = Callable[[int, str], None]

@@ -32,9 +32,10 @@ from lockgate.domains.warehouse.source_schemas import (
     EntityPropertySourceFields,
     MetricSourceFields,
 )
+from lockgate.domains.warehouse.usage import StoredSource, metrics_on, refuse_if_used
 from lockgate.errors import Conflict, InvalidInput, NotFound
 from lockgate.kit.actor import Actor
-from lockgate.storage.models import Experiment, Metric, WarehouseSource
+from lockgate.storage.models import WarehouseSource
 
 # A name travels in the URL path: no slash, no control characters, no surrounding blanks.
 _NAME = re.compile(r"^[^/\x00-\x1f\x7f]+$")
@@ -277,31 +278,6 @@ def _check_name_free(session: Session, project_id: str, kind: SourceKind, name: 
         raise Conflict(f"{kind.label} already exists with name {taken}.")
 
 
-@dataclass(frozen=True)
-class StoredSource:
-    """A source as the pipeline and the definitions that reference it read it: its document
-    and the columns its query answered when it was last validated."""
-
-    name: str
-    document: dict[str, Any]
-    columns: list[str]
-
-    def column(self, name: str) -> str | None:
-        """The answered column ``name`` designates (compared ignoring case), or None."""
-        return next((c for c in self.columns if c.lower() == name.lower()), None)
-
-    def unit_column(self, unit_type: str) -> str | None:
-        """The column holding ``unit_type``'s ids (``idTypeMapping``, compared ignoring case)."""
-        for mapping in self.document.get("idTypeMapping") or []:
-            if mapping["statsigUnitID"].lower() == unit_type.lower():
-                return str(mapping["column"])
-        return None
-
-    @property
-    def unit_types(self) -> list[str]:
-        return [m["statsigUnitID"] for m in self.document.get("idTypeMapping") or []]
-
-
 def stored(session: Session, project_id: str, kind: SourceKind, name: str) -> StoredSource | None:
     """The source of ``kind`` named ``name`` (exactly), or None."""
     try:
@@ -414,40 +390,11 @@ def delete(
     session: Session, project_id: str, actor: Actor, now_ms: int, kind: SourceKind, name: str
 ) -> None:
     row = _load(session, project_id, kind, name, lock=True)
-    _refuse_if_used(session, project_id, kind, row.name, "deleted")
+    refuse_if_used(session, project_id, kind.kind, kind.label, row.name, "deleted")
     before = _answer(kind, row.document)
     session.delete(row)
     session.flush()
     _audit(session, row, kind, actor, now_ms, "delete", before, None)
-
-
-def _users(session: Session, project_id: str, kind: SourceKind, name: str) -> list[str]:
-    """Ids of the metrics defined on a metric source, or of the experiments bound to an
-    assignment source."""
-    if kind is METRIC:
-        rows: Any = session.scalars(select(Metric).where(Metric.project_id == project_id))
-        key = "metricSourceName"
-        return [
-            row.id
-            for row in rows
-            if ((row.document or {}).get("warehouseNative") or {}).get(key) == name
-        ]
-    if kind is ASSIGNMENT:
-        rows = session.scalars(select(Experiment).where(Experiment.project_id == project_id))
-        return [row.id for row in rows if (row.document or {}).get("assignmentSourceName") == name]
-    return []
-
-
-def _refuse_if_used(
-    session: Session, project_id: str, kind: SourceKind, name: str, what: str
-) -> None:
-    users = _users(session, project_id, kind, name)
-    if users:
-        noun = "metrics" if kind is METRIC else "experiments"
-        raise InvalidInput.because(
-            f"{kind.label} {name!r} is used by {noun} {', '.join(repr(u) for u in users)}; it "
-            f"cannot be {what} until they stop using it"
-        )
 
 
 def metrics_of(
@@ -455,12 +402,7 @@ def metrics_of(
 ) -> tuple[list[dict[str, Any]], int]:
     """The metrics defined on a metric source (``warehouseNative.metricSourceName``)."""
     _load(session, project_id, METRIC, name)
-    rows = session.scalars(select(Metric).where(Metric.project_id == project_id))
-    found = [
-        row.document
-        for row in rows
-        if ((row.document or {}).get("warehouseNative") or {}).get("metricSourceName") == name
-    ]
+    found = metrics_on(session, project_id, name)
     return found[offset : offset + limit], len(found)
 
 
@@ -496,7 +438,7 @@ def _store(
     before = _answer(kind, row.document)
     if document["name"] != row.name:
         _check_name_free(session, row.project_id, kind, document["name"])
-        _refuse_if_used(session, row.project_id, kind, row.name, "renamed")
+        refuse_if_used(session, row.project_id, kind.kind, kind.label, row.name, "renamed")
         session.delete(row)
         session.flush()
         row = WarehouseSource(
