@@ -12,7 +12,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -128,9 +127,9 @@ def run() -> None:
             _initialize(base, keys, users)
             _download(base, keys)
             serving.run(base, keys, users[0])
-            _rgstr(base, keys)
         finally:
             _stop(process)
+    rgstr()
     _rgstr_durability()
 
 
@@ -229,48 +228,42 @@ def _rgstr_bodies(count: int, rng: random.Random) -> list[bytes]:
 
 
 def _post_all(base: str, headers: dict[str, str], bodies: list[bytes]) -> None:
-    with httpx.Client(base_url=base, headers=headers) as client:
+    # A long timeout: on a busy machine a 5 s default would end a client's thread early and
+    # leave a rate over fewer events than counted.
+    with httpx.Client(base_url=base, headers=headers, timeout=300) as client:
         for body in bodies:
             response = client.post("/v1/rgstr", content=body)
             assert response.status_code == 202, response.text
 
 
-def _rgstr_rates(base: str, keys: dict[str, str], bodies: list[bytes]) -> tuple[float, float]:
-    """Events per second stored and committed before each 202: one SDK flushing half the
-    bodies one after another, then RGSTR_CLIENTS SDK instances flushing the other half at once
-    (as a fleet of servers does), whose batches the server commits together."""
-    half = len(bodies) // 2
-    headers = {"STATSIG-API-KEY": keys["server secret"], "content-encoding": "gzip"}
-    _post_all(base, headers, bodies[:10])  # warm up
-    start = time.perf_counter()
-    _post_all(base, headers, bodies[10:half])
-    one = (half - 10) * RGSTR_BATCH / (time.perf_counter() - start)
-    shares = [bodies[half + i :: RGSTR_CLIENTS] for i in range(RGSTR_CLIENTS)]
-    threads = [threading.Thread(target=_post_all, args=(base, headers, share)) for share in shares]
-    start = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    many = (len(bodies) - half) * RGSTR_BATCH / (time.perf_counter() - start)
-    return one, many
+def rgstr() -> None:
+    """rgstr throughput with the default serving configuration: one SDK flushing batches one
+    after another, then RGSTR_CLIENTS SDK instances flushing at once (as a fleet of servers
+    does), each phase on a fresh server; then how long the next Console read takes to move
+    what is still incoming into the indexed tables."""
+    settled: list[float] = []
 
+    def settle(base: str, keys: dict[str, str]) -> None:
+        start = time.perf_counter()
+        console = {"STATSIG-API-KEY": keys["console API key"]}
+        read = httpx.get(f"{base}/console/v1/events", headers=console, timeout=300)
+        assert read.status_code == 200, read.text
+        settled.append(time.perf_counter() - start)
 
-def _rgstr(base: str, keys: dict[str, str]) -> None:
-    bodies = _rgstr_bodies(RGSTR_BATCHES * 2, random.Random(11))
-    one, many = _rgstr_rates(base, keys, bodies)
-    # What is still incoming is moved into the indexed tables by the next Console read.
-    start = time.perf_counter()
-    console = {"STATSIG-API-KEY": keys["console API key"]}
-    assert httpx.get(f"{base}/console/v1/events", headers=console).status_code == 200
-    settled = time.perf_counter() - start
-    print(f"rgstr (batches of {RGSTR_BATCH}, gzip, stored and committed before each 202):")
-    print(f"  1 client             {one:12,.0f}/s events")
+    one, many = serving.rgstr_pair(None, RGSTR_BATCHES, seed=11, after=settle)
     print(
-        f"  {RGSTR_CLIENTS} clients at once    {many:12,.0f}/s events"
-        f"  (target >= 50,000/s on SQLite)"
+        f"rgstr ({RGSTR_BATCH}-event batches, gzip, stored and committed before each 202; "
+        f"default configuration, each phase on a fresh server; load average {serving._load()}):"
     )
-    print(f"  then the next Console read moved what was still incoming in {settled:.2f} s")
+    print(serving.rgstr_line("1 client", one))
+    print(
+        serving.rgstr_line(
+            f"{RGSTR_CLIENTS} clients at once",
+            many,
+            f"  ({many['rate'] / one['rate']:.2f}x of 1 client; target >= 50,000/s on SQLite)",
+        )
+    )
+    print(f"  then the next Console read moved what was still incoming in {settled[0]:.2f} s")
 
 
 DURABILITY_BATCHES = 160
@@ -279,19 +272,14 @@ DURABILITY_BATCHES = 160
 def _rgstr_durability() -> None:
     """What syncing every commit (``LOCKGATE_SQLITE_SYNCHRONOUS=full``, the default) costs
     rgstr against ``normal`` (the earlier default, which may lose the last commits on a power
-    loss): the same batches to a fresh server of each, in this one run, as a ratio."""
-    bodies = _rgstr_bodies(DURABILITY_BATCHES * 2, random.Random(13))
-    rates = {}
-    for mode in ("normal", "full"):
-        with tempfile.TemporaryDirectory() as tmp:
-            process, base, keys = _serve(tmp, sqlite_synchronous=mode)
-            try:
-                rates[mode] = _rgstr_rates(base, keys, bodies)
-            finally:
-                _stop(process)
-    print(f"rgstr durability (SQLite synchronous, {DURABILITY_BATCHES * 2} batches each):")
+    loss): the same batches to a fresh server of each phase, in this one run, as a ratio."""
+    rates = {
+        mode: serving.rgstr_pair(None, DURABILITY_BATCHES, seed=13, sqlite_synchronous=mode)
+        for mode in ("normal", "full")
+    }
+    print(f"rgstr durability (SQLite synchronous, {DURABILITY_BATCHES} batches per phase):")
     for index, label in enumerate(("1 client", f"{RGSTR_CLIENTS} clients at once")):
-        normal, full = rates["normal"][index], rates["full"][index]
+        normal, full = rates["normal"][index]["rate"], rates["full"][index]["rate"]
         print(
             f"  {label:20s} normal {normal:10,.0f}/s  full {full:10,.0f}/s events"
             f"  (full at {full / normal:.2f}x of normal)"

@@ -16,13 +16,14 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import subprocess
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -93,15 +94,38 @@ end
 """
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) process ``pid`` and its children have used so far: a
+    ``lockgate serve`` and its workers (Linux's /proc; 0 elsewhere)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _wrk(
     url: str,
     *,
     headers: dict[str, str] | None = None,
     post: bytes | None = None,
     bodies: list[bytes] | None = None,
+    server_pid: int | None = None,
 ) -> dict[str, float]:
     """Requests per second and p50 and p99 latency (ms) of wrk on ``url``; ``post`` is one
-    body posted again and again, ``bodies`` many posted in turn."""
+    body posted again and again, ``bodies`` many posted in turn. Also the cores wrk used
+    (``wrk_cores``) and, given the server's process, the cores it and its workers used
+    (``server_cores``), each its CPU time over the run's wall time."""
     args = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency"]
     for name, value in (headers or {}).items():
         args += ["-H", f"{name}: {value}"]
@@ -120,13 +144,24 @@ def _wrk(
             env["BODIES"] = str(lines)
             script.write_text(_MANY_BODIES_LUA)
             args += ["-s", str(script)]
+        server_before = _cpu_seconds(server_pid) if server_pid else 0.0
+        wrk_before, start = _children_cpu(), time.perf_counter()
         out = subprocess.run(
             [*args, url], capture_output=True, text=True, check=True, env=env
         ).stdout
+        wall = time.perf_counter() - start
+        wrk_cores = (_children_cpu() - wrk_before) / wall
+        server_cores = (_cpu_seconds(server_pid) - server_before) / wall if server_pid else 0.0
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     assert errors is None, out
-    return {"rate": rate, "p50": _latency(out, "50"), "p99": _latency(out, "99")}
+    return {
+        "rate": rate,
+        "p50": _latency(out, "50"),
+        "p99": _latency(out, "99"),
+        "wrk_cores": wrk_cores,
+        "server_cores": server_cores,
+    }
 
 
 def _latency(out: str, percent: str) -> float:
@@ -273,67 +308,101 @@ def _postgresql_database() -> Iterator[str | None]:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _figures(base: str, keys: dict[str, str], user: dict[str, Any]) -> dict[str, float]:
-    """DCS (gzip) and initialize requests per second under wrk."""
+def _figures(
+    base: str, keys: dict[str, str], user: dict[str, Any], server_pid: int
+) -> dict[str, dict[str, float]]:
+    """DCS (gzip) and initialize under wrk: requests per second and the cores used."""
     dcs = f"{base}/v2/download_config_specs/{keys['server secret']}.json"
     init = f"{base}/v1/initialize?k={keys['client key']}"
     init_body = json.dumps({"user": user, "hash": "djb2"}).encode()
     httpx.post(init, content=init_body).raise_for_status()
     return {
-        "dcs": _wrk(dcs, headers={"Accept-Encoding": "gzip"})["rate"],
-        "init": _wrk(init, post=init_body)["rate"],
+        "dcs": _wrk(dcs, headers={"Accept-Encoding": "gzip"}, server_pid=server_pid),
+        "init": _wrk(init, post=init_body, server_pid=server_pid),
     }
 
 
-def _rgstr_rate(base: str, keys: dict[str, str], bodies: list[bytes], clients: int) -> float:
+def _rgstr_rate(
+    base: str, keys: dict[str, str], bodies: list[bytes], clients: int, server_pid: int
+) -> dict[str, float]:
     """Events per second stored and committed before each 202, ``clients`` SDKs flushing
-    their share of ``bodies`` at once (after ten batches to warm up)."""
+    their share of ``bodies`` at once (after ten batches to warm up); and the server's CPU
+    time per event (``cpu_us``, microseconds) and cores used, which say what the rate would be
+    on an idle machine better than the rate does on a busy one."""
     headers = {"STATSIG-API-KEY": keys["server secret"], "content-encoding": "gzip"}
     sdk._post_all(base, headers, bodies[:10])
     timed = bodies[10:]
     shares = [timed[i::clients] for i in range(clients)]
-    threads = [
-        threading.Thread(target=sdk._post_all, args=(base, headers, share)) for share in shares
-    ]
-    start = time.perf_counter()
+    failed: list[BaseException] = []
+
+    def post(share: list[bytes]) -> None:
+        try:
+            sdk._post_all(base, headers, share)
+        except BaseException as problem:  # reported below: a figure over fewer events is wrong
+            failed.append(problem)
+
+    threads = [threading.Thread(target=post, args=(share,)) for share in shares]
+    cpu, start = _cpu_seconds(server_pid), time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return len(timed) * sdk.RGSTR_BATCH / (time.perf_counter() - start)
+    wall = time.perf_counter() - start
+    cpu = _cpu_seconds(server_pid) - cpu
+    if failed:
+        raise RuntimeError(f"{len(failed)} rgstr client(s) failed") from failed[0]
+    events = len(timed) * sdk.RGSTR_BATCH
+    return {"rate": events / wall, "cpu_us": cpu / events * 1e6, "cores": cpu / wall}
 
 
-def _rgstr_pair(url: str | None, batches: int, **settings: str) -> tuple[float, float]:
+def rgstr_pair(
+    url: str | None,
+    batches: int,
+    seed: int = 17,
+    after: Callable[[str, dict[str, str]], None] | None = None,
+    **settings: str,
+) -> tuple[dict[str, float], dict[str, float]]:
     """rgstr from one client, then from RGSTR_CLIENTS at once, each on a server of its own
     started on an empty database: a later phase would otherwise find the tables (and the
-    indexes the landed rows are moved into) grown by the earlier one, and be slower for it."""
-    bodies = sdk._rgstr_bodies(batches, random.Random(17))
-    rates = []
+    indexes the landed rows are moved into) grown by the earlier one, and the mover busy with
+    its rows, and be slower for it. ``after`` runs on the last server before it stops."""
+    bodies = sdk._rgstr_bodies(batches, random.Random(seed))
+    figures = []
     for clients in (1, sdk.RGSTR_CLIENTS):
         with tempfile.TemporaryDirectory() as tmp:
             if url is not None:
                 settings = {**settings, "database_url": url}
             process, base, keys = sdk._serve(tmp, **settings)
             try:
-                rates.append(_rgstr_rate(base, keys, bodies, clients))
+                figures.append(_rgstr_rate(base, keys, bodies, clients, process.pid))
+                if after is not None and clients != 1:
+                    after(base, keys)
             finally:
                 sdk._stop(process)
         if url is not None:
             _empty(url)
-    return rates[0], rates[1]
+    return figures[0], figures[1]
+
+
+def rgstr_line(label: str, figures: dict[str, float], note: str = "") -> str:
+    return (
+        f"  {label:20s} {figures['rate']:10,.0f}/s events  server CPU "
+        f"{figures['cpu_us']:5.1f} us/event on {figures['cores']:.2f} cores{note}"
+    )
 
 
 def scale_out() -> None:
     """One worker process against two, on SQLite and on PostgreSQL, each on a fresh project of
-    the size the SDK bench uses."""
+    the size the SDK bench uses; with the cores the server and wrk used, since on a machine of
+    few cores the load generator takes its share of them."""
     if not ensure_tools():
         return
-    rows: list[tuple[str, dict[int, dict[str, float]]]] = []
+    rows: list[tuple[str, dict[int, dict[str, dict[str, float]]]]] = []
     for dialect in ("sqlite", "postgresql"):
         with _postgresql_database() if dialect == "postgresql" else _no_url() as url:
             if dialect == "postgresql" and url is None:
                 continue
-            figures: dict[int, dict[str, float]] = {}
+            figures: dict[int, dict[str, dict[str, float]]] = {}
             for workers in (1, 2):
                 with tempfile.TemporaryDirectory() as tmp:
                     settings = {"workers": str(workers)}
@@ -347,21 +416,25 @@ def scale_out() -> None:
                         )
                         sdk._build(console, rng)
                         console.close()
-                        figures[workers] = _figures(base, keys, generators.user(rng, 0))
+                        user = generators.user(rng, 0)
+                        figures[workers] = _figures(base, keys, user, process.pid)
                     finally:
                         sdk._stop(process)
                 if url is not None:  # the next configuration starts from an empty database
                     _empty(url)
-                one, many = _rgstr_pair(url, SCALE_RGSTR_BATCHES, workers=str(workers))
+                one, many = rgstr_pair(url, SCALE_RGSTR_BATCHES, workers=str(workers))
                 figures[workers].update(rgstr1=one, rgstr8=many)
             rows.append((dialect, figures))
+    cores = len(os.sched_getaffinity(0))
     print(
         f"scale-out: lockgate serve --workers 1 against --workers 2 (wrk {THREADS} threads, "
         f"{CONNECTIONS} connections; rgstr {sdk.RGSTR_BATCH}-event batches, each phase on a "
-        "fresh server; "
-        f"load average {_load()}):"
+        f"fresh server; {cores} cores, load average {_load()}):"
     )
-    print(f"  {'':34s} {'1 worker':>12s} {'2 workers':>12s}  ratio")
+    print(
+        f"  {'':45s} {'1 worker':>10s} {'2 workers':>10s}  ratio   cores used by the server"
+        " (wrk), 1 -> 2 workers; per-core ratio"
+    )
     names = {
         "dcs": "download_config_specs v2, gzip",
         "init": "/v1/initialize, one user",
@@ -371,8 +444,22 @@ def scale_out() -> None:
     for dialect, figures in rows:
         for field, name in names.items():
             one, two = figures[1][field], figures[2][field]
-            print(f"  {dialect:10s} {name:34s} {one:10,.0f}/s {two:10,.0f}/s  {two / one:5.2f}x")
-    print("  target: 2 workers >= 1.7x of one for DCS and initialize on PostgreSQL")
+            ratio = two["rate"] / one["rate"]
+            used = "server_cores" if "server_cores" in one else "cores"
+            wrk = (
+                f" ({one['wrk_cores']:.2f} -> {two['wrk_cores']:.2f})" if "wrk_cores" in one else ""
+            )
+            per_core = ratio * one[used] / two[used] if one[used] and two[used] else 0.0
+            print(
+                f"  {dialect:10s} {name:34s} {one['rate']:8,.0f}/s {two['rate']:8,.0f}/s"
+                f"  {ratio:5.2f}x  {one[used]:.2f} -> {two[used]:.2f}{wrk}; {per_core:.2f}x"
+            )
+    print(
+        "  target: 2 workers >= 1.7x of one for DCS and initialize on PostgreSQL. The per-core"
+        " ratio (requests per server CPU-second, 2 workers against 1) near 1.0 says a worker"
+        " serves as much per core as a lone process: the rate then grows with the cores the"
+        f" server gets, of the {cores} this machine has beside wrk and other load."
+    )
 
 
 @contextmanager
@@ -402,13 +489,7 @@ def main() -> None:
             run(base, keys, generators.user(rng, 0))
         finally:
             sdk._stop(process)
-    one, many = _rgstr_pair(None, sdk.RGSTR_BATCHES)
-    print(
-        f"rgstr ({sdk.RGSTR_BATCH}-event batches, gzip, committed before each 202; default "
-        f"configuration; each phase on a fresh server, load average {_load()}):"
-    )
-    print(f"  1 client             {one:12,.0f}/s events")
-    print(f"  {sdk.RGSTR_CLIENTS} clients at once    {many:12,.0f}/s events  (target >= 50,000/s)")
+    sdk.rgstr()
     print()
     scale_out()
 

@@ -309,3 +309,52 @@ def test_migration_0018__existing_documents__edges_of_their_rules_recorded(engin
         ("p", "segment", "s", "segment", "t"),
         ("p", "experiment", "exp", "segment", "s"),
     }
+
+
+def test_migration_0022__existing_events__kept_as_sdk_events(engine: Engine) -> None:
+    # Given an event logged before ingestions existed, landed and indexed
+    upgrade(engine, "0021")
+    with engine.begin() as connection:
+        for table in ("events", "events_incoming"):
+            connection.execute(
+                text(
+                    f"INSERT INTO {table} (project_id, event_name, user_id, time, received_time)"
+                    " VALUES ('p', 'purchase', 'u1', 1, 1)"
+                )
+            )
+
+    # When it is migrated
+    upgrade(engine)
+
+    # Then the events are kept, written by no ingestion
+    with engine.connect() as connection:
+        for table in ("events", "events_incoming"):
+            rows = connection.execute(
+                text(f"SELECT event_name, user_id, ingestion FROM {table}")
+            ).all()
+            assert [tuple(row) for row in rows] == [("purchase", "u1", None)]
+
+
+def test_migration_0023__jobs_before__no_cancel_asked(engine: Engine) -> None:
+    # Given a running and a finished job
+    upgrade(engine, "0022")
+    with engine.begin() as connection:
+        for seq, status in ((1, "running"), (2, "succeeded")):
+            connection.execute(
+                text(
+                    "INSERT INTO pulse_jobs (seq, id, project_id, entity_type, entity_id, status,"
+                    " progress, created_time) VALUES (:seq, :id, 'p', 'experiment', 'e',"
+                    " :status, 1, 10)"
+                ),
+                {"seq": seq, "id": f"j{seq}", "status": status},
+            )
+
+    # When they are migrated
+    upgrade(engine)
+
+    # Then neither has a cancel asked, so the running one goes on
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT id, cancel_requested_time, cancelled_by FROM pulse_jobs ORDER BY seq")
+        ).all()
+    assert [tuple(row) for row in rows] == [("j1", None, None), ("j2", None, None)]

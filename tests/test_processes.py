@@ -5,21 +5,23 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
 from lockgate.storage.models import ApiKey, Company, Project
 from tests.conftest import new_database_url
-from tests.processes import Server, cli, environment, serving
+from tests.processes import PROBE_VALUES, Server, cli, environment, probe_batch, serving
 
 ROUNDS = 10
 NAME_IN_USE = {"status": 400, "message": "Name is already in use"}
@@ -301,6 +303,43 @@ def test_serve_workers__two_workers__both_answer_neither_is_the_parent(two_worke
     assert two_workers.process.pid not in pids
 
 
+def _worker_of_connection(sock: socket.socket) -> str:
+    """Send a keep-alive ``GET /health`` on an open connection; the worker that answered."""
+    sock.sendall(b"GET /health HTTP/1.1\r\nHost: lockgate\r\n\r\n")
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(4096)
+        assert chunk, head
+        head += chunk
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == WORKER.encode():
+            return value.strip().decode()
+    raise AssertionError(head)
+
+
+def test_serve_workers__many_connections_opened_at_once__spread_over_both_workers(
+    two_workers: Server,
+) -> None:
+    # (Linux: each worker listens on a socket of its own in one SO_REUSEPORT group.)
+    # Given a server with two workers, and 32 connections opened at once before any request
+    # (as a load generator or a pool of SDK clients does), all queued before a worker wakes
+    address = httpx.URL(two_workers.base)
+    connections = [
+        socket.create_connection((address.host, address.port), timeout=60) for _ in range(32)
+    ]
+    try:
+        # When a request is sent on each
+        answered = Counter(_worker_of_connection(sock) for sock in connections)
+    finally:
+        for sock in connections:
+            sock.close()
+    # Then both workers serve some of them (one worker taking every queued connection while
+    # the other idles is what a shared socket did); the kernel's hash leaves the chance that
+    # all 32 land on one worker at 2 in 2**32
+    assert len(answered) == 2, answered
+
+
 @pytest.mark.parametrize("stop", ["sigterm", "kill -9"])
 def test_serve_workers__worker_killed_then_parent_stopped__replaced_then_none_left(
     workers_env: dict[str, str], tmp_path: Path, stop: str
@@ -370,3 +409,49 @@ def test_serve_workers__gate_changed_through_one_worker__sdk_polling_other_sees_
     assert len(changed) == 2 and through in changed
     for response in changed.values():
         assert response.json()["feature_gates"]["worker_gate"]["enabled"] is False
+
+
+def test_serve_workers__eight_clients_flush_at_once__every_event_stored_exactly_once(
+    workers_env: dict[str, str], two_workers: Server
+) -> None:
+    # Given eight SDK clients, each with a keep-alive connection of its own (so both workers
+    # take some of them, and each worker's group commits hold several clients' batches)
+    server_key = cli(workers_env, "keys", "create", "--type", "server").stdout.strip()
+    clients, batches, size = 8, 6, 40
+    answered: Counter[str] = Counter()
+    failures: list[str] = []
+
+    def flush(client: int) -> None:
+        with httpx.Client(
+            base_url=two_workers.base, headers={"STATSIG-API-KEY": server_key}, timeout=120
+        ) as http:
+            for batch in range(batches):
+                response = http.post("/v1/rgstr", json=probe_batch(f"c{client}b{batch}", size))
+                if response.status_code != 202 or "rejected" in response.json():
+                    failures.append(response.text)
+                answered[response.headers[WORKER]] += 1
+
+    # When they all flush their batches at once
+    threads = [threading.Thread(target=flush, args=(c,)) for c in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Then every batch was acknowledged, and every event is stored once: none lost, none twice
+    assert failures == []
+    assert sum(answered.values()) == clients * batches
+    database = Database(
+        Settings(
+            database_url=workers_env["LOCKGATE_DATABASE_URL"],
+            data_dir=Path(workers_env["LOCKGATE_DATA_DIR"]),
+        )
+    )
+    try:
+        with database.transaction(write=False) as session:
+            stored = Counter(value for (value,) in session.execute(text(PROBE_VALUES)))
+    finally:
+        database.dispose()
+    expected = {
+        f"c{c}b{b}/{i}": 1 for c in range(clients) for b in range(batches) for i in range(size)
+    }
+    assert dict(stored) == expected

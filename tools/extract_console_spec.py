@@ -93,6 +93,27 @@ RESPONSE_CORRECTIONS: list[tuple[str, str, str, dict[str, Any], str]] = [
         "allOf of SingleDataResponse (data: object) and the DTO (an array) admits no response; "
         "the spec's own example has data as the array",
     ),
+    *(
+        (
+            f"/console/v1/ingestion/events/{ledger}",
+            "get",
+            "200",
+            {
+                "type": "object",
+                "properties": {
+                    "message": {"type": "string"},
+                    "data": {"$ref": f"#/components/schemas/{dto}"},
+                },
+                "required": ["message", "data"],
+            },
+            "allOf of SingleDataResponse (data: object) and the DTO (an array) admits no "
+            "response; the DTO's two forms are both arrays",
+        )
+        for ledger, dto in (
+            ("count", "IngestionEventCountResponseDto"),
+            ("delta", "IngestionEventDeltaResponseDto"),
+        )
+    ),
 ]
 
 # The March 2026 spec adds two condition types (docs/console.md §Contract versions, §Conditions)

@@ -19,6 +19,8 @@ from starlette.types import Message, Receive, Scope, Send
 from lockgate import __version__
 from lockgate.domains.events import incoming
 from lockgate.domains.events.writer import EventWriter
+from lockgate.domains.ingestions.connections import Keys
+from lockgate.domains.ingestions.loader import IngestionRunner
 from lockgate.domains.keys.cache import KeyCache
 from lockgate.domains.pulse.worker import pulse_worker
 from lockgate.domains.reviews.worker import ReviewWorker
@@ -107,7 +109,7 @@ def create_app(
         stale_ms=settings.pulse_job_stale_ms,
         open_warehouse=warehouse_service.opener(settings),
     )
-    mover = incoming.mover(database)
+    mover = incoming.mover(database, clock)
     review_worker = ReviewWorker(
         database,
         clock,
@@ -115,6 +117,8 @@ def create_app(
         mailer=Mailer.from_settings(settings),
     )
     review_runner = Periodic("reviews.worker", review_worker.run_once)
+    ingestion_runner = IngestionRunner(database, clock, lambda: Keys.from_settings(settings))
+    ingestion_thread = Periodic("ingestions.worker", ingestion_runner.run_pending)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -133,8 +137,13 @@ def create_app(
             review_runner.start(settings.review_worker_interval_ms / 1000)
         else:
             logger.info("no review worker in this process (review_worker_interval_ms=0)")
+        if settings.ingestion_worker_interval_ms > 0:
+            ingestion_thread.start(settings.ingestion_worker_interval_ms / 1000)
+        else:
+            logger.info("no ingestion worker in this process (ingestion_worker_interval_ms=0)")
         yield
         logger.info("Lockgate shutting down")
+        ingestion_thread.stop()
         review_runner.stop()
         mover.stop()
         pulse_runner.stop()
@@ -171,6 +180,7 @@ def create_app(
     app.worker_header = settings.worker_header
     app.state.event_writer = EventWriter(database)
     app.state.pulse_runner = pulse_runner
+    app.state.ingestion_runner = ingestion_runner
     app.state.review_worker = review_worker
     app.add_middleware(ConsoleBodies)  # inside CORS, so its refusals carry CORS headers too
     install_error_handlers(app)

@@ -23,7 +23,14 @@ from lockgate.errors import LockgateError
 from lockgate.kit.actor import Change
 from lockgate.kit.clock import SystemClock
 from lockgate.kit.db import Database
-from lockgate.kit.processes import Supervisor, default_worker_count
+from lockgate.kit.processes import (
+    BACKLOG,
+    Supervisor,
+    balances_connections,
+    bound_socket,
+    default_worker_count,
+    listener_beside,
+)
 from lockgate.kit.settings import Settings
 from lockgate.logs import configure_logging
 from lockgate.storage.migrations import current_revision, upgrade
@@ -79,7 +86,11 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     settings = _settings(**overrides)
     logger.info("settings: %s", settings.summary())
     count = settings.workers or default_worker_count()
-    listener = _listen(settings.host, settings.port)
+    # Several workers on Linux: this process only holds the port (bound, not listening) and
+    # each worker listens on a socket of its own beside it, so that the kernel spreads the
+    # connections over them (kit.processes.listener_beside); elsewhere they share this one.
+    own_sockets = count > 1 and balances_connections()
+    listener = _listen(settings.host, settings.port, listening=not own_sockets)
     with listener:
         database = _database(settings)
 
@@ -109,18 +120,26 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 
         def work(ready: Callable[[], None]) -> None:
             database.engine.dispose(close=False)  # drop what was inherited, leave it open
-            app.serve(served, listener, settings.log_level, ready)
+            sock = listener
+            if own_sockets:
+                sock = listener_beside(listener)
+                listener.close()  # this worker's copy; the port stays held by the parent
+            app.serve(served, sock, settings.log_level, ready)
 
         status = Supervisor(count, work).run(announce)
         if status:
             raise click.ClickException("a worker failed to start; see the log above")
 
 
-def _listen(host: str, port: int) -> socket.socket:
-    """A socket bound to ``host``:``port`` and listening, or the reason it cannot be."""
+def _listen(host: str, port: int, *, listening: bool = True) -> socket.socket:
+    """A socket bound to ``host``:``port`` and listening, or the reason it cannot be; with
+    ``listening=False``, bound with ``SO_REUSEPORT`` and not listening, for the workers'
+    sockets to join."""
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        return socket.create_server((host, port), family=family, backlog=2048)
+        if listening:
+            return socket.create_server((host, port), family=family, backlog=BACKLOG)
+        return bound_socket(family, (host, port), reuse_port=True)
     except OSError as problem:
         # create_server words a failed bind at length; the errno says it plainly. Name
         # lookup errors (socket.gaierror) have negative numbers and their own text.

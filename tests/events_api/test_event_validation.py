@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select, text
 
 from lockgate.domains.events.incoming import settle
+from lockgate.domains.events.service import CUSTOM_COLUMNS
 from lockgate.domains.events.writer import EventWriter
 from lockgate.domains.projects.service import Bootstrap
 from lockgate.kit.db import Database, connection_transaction
@@ -187,7 +188,10 @@ def test_writer__group_with_a_batch_the_database_refuses__only_that_batch_fails(
     writer = EventWriter(db)
     pid = project.project.id
     poison = _batch(pid, "poison")
-    poison.customs[0]["event_name"] = None  # NOT NULL: passes nothing the database checks
+    row = poison.customs[0]
+    at = CUSTOM_COLUMNS.index("event_name")
+    # NOT NULL: passes nothing the database checks
+    poison.customs[0] = (*row[:at], None, *row[at + 1 :])
     outcomes: dict[str, str] = {}
 
     def write(name: str, batch: Any) -> None:

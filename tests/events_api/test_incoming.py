@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from lockgate.domains.events import incoming
-from lockgate.domains.events.service import PreparedBatch, prepare
+from lockgate.domains.events.service import CUSTOM_COLUMNS, PreparedBatch, prepare
 from lockgate.domains.events.writer import EventWriter
 from lockgate.domains.projects.service import Bootstrap
 from lockgate.kit.db import Database
@@ -170,7 +170,9 @@ def test_writer__failed_transaction__fails_its_requests_and_stores_nothing(
     db: Database, project: Bootstrap
 ) -> None:
     broken = _batch(project.project.id, "bad")
-    broken.customs[0]["event_name"] = None  # NOT NULL: the whole transaction fails
+    row = broken.customs[0]
+    at = CUSTOM_COLUMNS.index("event_name")
+    broken.customs[0] = (*row[:at], None, *row[at + 1 :])  # NOT NULL: the whole transaction fails
 
     with pytest.raises(IntegrityError):
         EventWriter(db).write(broken)

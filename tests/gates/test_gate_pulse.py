@@ -33,6 +33,7 @@ def test_load_pulse__known_rule__200_message_only_and_load_queued(
             "endDs": "2026-05-28",
             "reloadType": "full",
             "turboMode": False,
+            "dagID": history[0]["dagID"],  # the 2026 API's handle of the load
             "status": "queued",
             "progress": 0,
         }

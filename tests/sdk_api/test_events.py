@@ -5,16 +5,20 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import threading
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from lockgate.domains.events.incoming import settle
+from lockgate.domains.events.incoming import forget_old_batches, settle
+from lockgate.domains.events.repository import BATCH_MEMORY_MS
+from lockgate.domains.events.service import prepare
 from lockgate.domains.projects.service import Bootstrap
+from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
-from lockgate.storage.models import CustomEvent, Exposure
+from lockgate.storage.models import CustomEvent, EventBatch, Exposure
 from tests.contract.client import ContractClient
 
 
@@ -185,3 +189,67 @@ def test_log_custom_exposure__gate_and_experiment__stored(
         ("config", "e", "u9"),
     ]
     assert rows[1].group_name == "Control"
+
+
+# -- a batch sent again (a flush retried after its answer was lost) is stored once -------------
+
+
+def _post(sdk: ContractClient, project: Bootstrap, body: dict[str, Any], *, gzipped: bool) -> None:
+    raw = json.dumps(body).encode()
+    headers = {"STATSIG-API-KEY": project.server_key}
+    if gzipped:
+        raw, headers = gzip.compress(raw), {**headers, "content-encoding": "gzip"}
+    response = sdk.post("/v1/rgstr", content=raw, headers=headers)
+    assert response.status_code == 202 and response.json() == {"success": True}
+
+
+def test_rgstr__same_batch_sent_again__acknowledged_and_stored_once(
+    sdk: ContractClient, project: Bootstrap, db: Database
+) -> None:
+    _post(sdk, project, EVENTS, gzipped=False)
+    _post(sdk, project, EVENTS, gzipped=True)  # the same body, compressed this time
+    assert (_count(db, CustomEvent), _count(db, Exposure)) == (1, 1)
+    purchase: dict[str, Any] = EVENTS["events"][0]  # type: ignore[index]
+    changed = {**EVENTS, "events": [{**purchase, "time": 3}]}
+    _post(sdk, project, changed, gzipped=False)  # another batch: stored
+    assert _count(db, CustomEvent) == 2
+
+
+def test_rgstr__events_without_their_own_time__never_taken_for_a_resend(
+    sdk: ContractClient, project: Bootstrap, db: Database
+) -> None:
+    click = {"events": [{"eventName": "click", "user": {"userID": "u1"}}]}
+    _post(sdk, project, click, gzipped=False)
+    _post(sdk, project, click, gzipped=False)  # two equal clicks, a moment apart
+    assert _count(db, CustomEvent) == 2
+
+
+def test_event_writer__same_batch_from_concurrent_requests__stored_once(
+    app: FastAPI, project: Bootstrap, db: Database
+) -> None:
+    writer = app.state.event_writer
+
+    def send() -> None:
+        batch = prepare(
+            project.project.id, EVENTS["events"], received_ms=5, sdk_type=None, digest="d" * 40
+        )
+        writer.write(batch)
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert (_count(db, CustomEvent), _count(db, Exposure)) == (1, 1)
+
+
+def test_mover__digests_older_than_a_day__forgotten(
+    sdk: ContractClient, project: Bootstrap, db: Database, clock: ManualClock
+) -> None:
+    _post(sdk, project, EVENTS, gzipped=False)
+    with db.transaction(write=False) as session:
+        assert session.scalar(select(func.count()).select_from(EventBatch)) == 1
+    clock.advance(BATCH_MEMORY_MS + 1)
+    assert forget_old_batches(db, clock) == 1
+    with db.transaction(write=False) as session:
+        assert session.scalar(select(func.count()).select_from(EventBatch)) == 0

@@ -7,6 +7,7 @@ process, on both databases."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -169,6 +170,49 @@ def test_layer_overrides__conditional_one__removed_alone(
 
 
 @pytest.mark.usefixtures("layer")
+@pytest.mark.parametrize("kind", ["gate", "segment"])
+def test_layer_overrides__conditional_added_on_the_page__api_reads_it_and_sdk_follows(
+    admin: Signed, api: ContractClient, app: FastAPI, project: Bootstrap, kind: str
+) -> None:
+    # Given a gate (or segment) that staff pass
+    rule = {
+        "name": "Staff",
+        "passPercentage": 100,
+        "conditions": [
+            {"type": "email", "operator": "str_ends_with_any", "targetValue": ["@acme.com"]}
+        ],
+    }
+    path = "/console/v1/gates" if kind == "gate" else "/console/v1/segments"
+    extra = {} if kind == "gate" else {"type": "rule_based"}
+    assert api.post(path, json={"name": "staff", "rules": [rule], **extra}).status_code == 201
+    page = admin.get(LAYER, dialog="overrides").text
+    assert 'action="/ui/layers/shop/overrides/conditional"' in page
+
+    # When an override sends them to in_shop's Test group from the overrides dialog
+    added = admin.post(
+        f"{LAYER}/overrides/conditional",
+        {"kind": kind, "condition": " staff ", "target": _target("in_shop", "Test")},
+    )
+
+    # Then the Console API reads it, the change is audited, and the page lists it
+    assert added.status_code == 303
+    stored = _data(api, "/layers/shop/overrides")
+    assert stored["conditionalOverrides"] == [
+        {"type": kind, "name": "staff", "experimentName": "in_shop", "groupName": "Test"}
+    ]
+    assert _audit(api, "shop")[0]["actionType"] == "layer_overrides_update"
+    assert f"Users passing {kind} staff → in_shop: Test" in admin.get(LAYER).text
+    # and the SDK gives a staff member the Test group's parameter values
+    with ContractClient(app, key=project.server_key) as sdk:
+        served = sdk.post(
+            "/v1/get_layer",
+            json={"layerName": "shop", "user": {"userID": "ann", "email": "ann@acme.com"}},
+        )
+        assert served.status_code == 200, served.text
+        assert served.json()["value"]["color"] == "green"
+
+
+@pytest.mark.usefixtures("layer")
 @pytest.mark.parametrize(
     ("action", "data", "fragment"),
     [
@@ -203,6 +247,26 @@ def test_layer_overrides__conditional_one__removed_alone(
             "overrides/remove",
             {"kind": "everything", "target": _target("in_shop", "Test")},
             "Unknown override kind &#39;everything&#39;.",
+        ),
+        (
+            "overrides/conditional",
+            {"kind": "everyone", "condition": "staff", "target": _target("in_shop", "Test")},
+            "Unknown override kind &#39;everyone&#39;: choose a gate or a segment.",
+        ),
+        (
+            "overrides/conditional",
+            {"kind": "gate", "condition": " ", "target": _target("in_shop", "Test")},
+            "Name the gate whose users the override sends.",
+        ),
+        (
+            "overrides/conditional",
+            {"kind": "segment", "condition": "staff", "target": _target("in_shop", "Test")},
+            "segment &#39;staff&#39; does not exist",
+        ),
+        (
+            "overrides/conditional",
+            {"kind": "gate", "condition": "no_such_gate", "target": _target("in_shop", "Test")},
+            "gate &#39;no_such_gate&#39; does not exist",
         ),
     ],
 )
@@ -393,15 +457,22 @@ def test_forged_posts__read_only_member__403_and_nothing_changed(
         (f"{LAYER}/parameters/remove", {"name": "size"}),
         (f"{LAYER}/overrides", {"ids": "u1", "target": _target("in_shop", "Test")}),
         (f"{LAYER}/overrides/remove", {"kind": "ids", "ids": "u1", "target": "[]"}),
+        (
+            f"{LAYER}/overrides/conditional",
+            {"kind": "gate", "condition": "staff", "target": _target("in_shop", "Test")},
+        ),
         (f"{HOLDOUT}/settings", {"description": "sneaky", "percentage": "10"}),
         (f"{HOLDOUT}/covers", {"kind": "gate", "entity": "staff"}),
         (f"{HOLDOUT}/metrics", {"metric": "buy::event_count"}),
+        (f"{HOLDOUT}/load_pulse", {}),
     ]
     for path, data in forged:
         assert reader.post(path, data).status_code == 403, path
     assert _data(api, "/layers/shop") == layer_before
     assert _data(api, "/layers/shop/overrides") == overrides_before
     assert _data(api, "/holdouts/web_holdout") == holdout_before
+    assert 'disabled title="Your role cannot load Pulse results">Load results' in page
+    assert "No loads yet" in reader.get(HOLDOUT).text
 
 
 def test_unknown_holdout_or_layer__posts_404(admin: Signed) -> None:
@@ -503,3 +574,49 @@ def test_holdout_results__bad_setting__400_naming_it(
 ) -> None:
     page = admin.get(HOLDOUT, **params)
     assert page.status_code == 400 and needle in page.text
+
+
+def _loads(page: str) -> list[tuple[str, str]]:
+    """The status and progress of each load the page lists, newest first."""
+    return re.findall(r'<tr data-status="([a-z]+)">.*?data-progress="(\d+)"', page)
+
+
+@pytest.mark.usefixtures("holdout")
+def test_holdout_load__load_results__queued_then_run_with_status_and_progress(
+    admin: Signed,
+    api: ContractClient,
+    app: FastAPI,
+    db: Database,
+    project: Bootstrap,
+    clock: ManualClock,
+) -> None:
+    # Given a holdout whose results the daily schedule has loaded once
+    _holdout_results(api, app, db, project, clock)
+    assert _loads(admin.get(HOLDOUT).text) == [("succeeded", "100")]
+
+    # When Load results is pressed
+    queued = admin.post(f"{HOLDOUT}/load_pulse", {})
+
+    # Then a full load is queued in the member's name, listed before the daily one
+    assert queued.status_code == 303
+    assert queued.headers["location"] == f"{HOLDOUT}#loads-h"
+    page = admin.get(HOLDOUT).text
+    assert _loads(page) == [("queued", "0"), ("succeeded", "100")]
+    assert "<td>admin@acme.com</td><td>full</td>" in page
+    assert "Refresh the status" in page
+    # and when the Pulse runner takes it, it succeeds and the scorecard stays the API's answer
+    assert app.state.pulse_runner.run_pending() == 1
+    page = admin.get(HOLDOUT, cuped="0").text
+    assert _loads(page) == [("succeeded", "100"), ("succeeded", "100")]
+    assert "Refresh the status" not in page
+    answer = api.get(
+        "/console/v1/holdouts/web_holdout/pulse_results", params={"cuped": "false"}
+    ).json()["data"]
+    (metric,) = answer["monitoringMetrics"]
+    text = figures.percent_text(metric["percentChange"], metric["percentConfidenceIntervalDelta"])
+    assert f">{text}</td>" in page
+
+
+def test_holdout_load__unknown_holdout__404_and_nothing_queued(admin: Signed, app: FastAPI) -> None:
+    assert admin.post("/ui/holdouts/nope/load_pulse", {}).status_code == 404
+    assert app.state.pulse_runner.run_pending() == 0

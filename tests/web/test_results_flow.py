@@ -393,3 +393,58 @@ def test_f10_results__skewed_52_48_over_100k_units__srm_fails_with_p_value(
     day = _api(served, f"/experiments/{experiment['id']}")["decisionTime"] // DAY
     frozen = datetime.fromtimestamp(day * 86_400, tz=UTC).strftime("%Y-%m-%d")
     expect(console.page.get_by_role("status")).to_contain_text(f"Results frozen on {frozen}")
+
+
+def test_results__exposures_over_three_days__chart_draws_the_api_counts(
+    console: Console, tmp_path: Path
+) -> None:
+    # Given units exposed over three UTC days, more of them in the test group each day
+    served = console.served
+    experiment = _experiment(served, "exposure_curve", [50, 50])
+    control, test = (g["id"] for g in experiment["groups"])
+    now = int(SystemClock().now_ms())
+    database = _database(tmp_path)
+    try:
+        with database.transaction() as session:
+            session.execute(
+                insert(Exposure),
+                [
+                    {
+                        "project_id": served.project.project.id,
+                        "kind": "config",
+                        "name": experiment["id"],
+                        "rule_id": group,
+                        "user_id": f"{group}-{day}-{i}",
+                        "time": now - 1000 - day * DAY,
+                        "received_time": now - 1000 - day * DAY,
+                    }
+                    for day in range(3)
+                    for group, count in ((control, 5 + day), (test, 8 - day))
+                    for i in range(count)
+                ],
+            )
+    finally:
+        database.dispose()
+
+    # When the results page is read in a browser
+    console.sign_in()
+    console.go(f"/ui/experiments/{experiment['id']}/results")
+
+    # Then the chart is drawn, a line per group and a point per day, each the API's count
+    page = console.page
+    chart = page.get_by_role("img", name=re.compile(r"^Cumulative exposures per group over 3 days"))
+    expect(chart).to_be_visible()
+    drawn = page.evaluate(
+        "() => { const c = Chart.getChart(document.getElementById('exposures-chart'));"
+        " return [c.data.labels, c.data.datasets.map(d => [d.label, d.data])]; }"
+    )
+    cumulative = _api(served, f"/experiments/{experiment['id']}/cumulative_exposures")
+    assert drawn[0] == [r["date"] for r in cumulative[0]["results"]]
+    assert dict(drawn[1]) == {
+        g["groupName"]: [r["exposures"] for r in g["results"]] for g in cumulative
+    }
+    assert dict(drawn[1]) == {"Control": [7, 13, 18], "Test A": [6, 13, 21]}
+    # The same numbers are in the table below it.
+    table = page.get_by_role("table", name="Cumulative exposures per day (UTC)")
+    last = table.locator("tbody tr").last
+    expect(last.get_by_role("cell")).to_have_text(["18", "21"])

@@ -5,6 +5,8 @@ parameter), the events table's trend, CSRF on metric creation, and the vendored 
 from __future__ import annotations
 
 import hashlib
+import html
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -183,6 +185,74 @@ def test_results_page__without_javascript__figures_and_detail_from_the_api(
     )
     assert fragment.status_code == 200 and "<html" not in fragment.text
     assert fragment.text.count("<tr><td>") == 2
+
+
+def test_results_page__exposures_over_days__chart_and_table_equal_the_api(
+    web: tuple[ContractClient, str],
+    api: ContractClient,
+    app: FastAPI,
+    db: Database,
+    project: Bootstrap,
+    clock: ManualClock,
+) -> None:
+    # Given exposures on one day, and three more of the test group two days later
+    experiment = _experiment_with_results(api, app, db, project, clock)
+    test = experiment["groups"][1]["id"]
+    with db.transaction() as session:
+        for i in range(3):
+            later = clock.now_ms() + DAY + i
+            session.add(
+                Exposure(
+                    project_id=project.project.id,
+                    kind="config",
+                    name=experiment["id"],
+                    rule_id=test,
+                    user_id=f"late{i}",
+                    time=later,
+                    received_time=later,
+                )
+            )
+    client, _ = web
+
+    # When the results page is read
+    page = client.request("GET", f"/ui/experiments/{experiment['id']}/results").text
+
+    # Then the chart's points and the table's numbers are the Console API's, day by day
+    direct = api.get(f"/console/v1/experiments/{experiment['id']}/cumulative_exposures").json()
+    expected = {g["groupName"]: [r["exposures"] for r in g["results"]] for g in direct["data"]}
+    dates = [r["date"] for r in direct["data"][0]["results"]]
+    assert len(dates) >= 3 and expected["Test"][-1] == expected["Test"][-2] + 3
+    found = re.search(
+        r'<script type="application/json" id="exposures-chart-data">(.*?)</script>', page
+    )
+    assert found is not None
+    chart = json.loads(html.unescape(found.group(1)))
+    assert chart["type"] == "line" and chart["data"]["labels"] == dates
+    assert {d["label"]: d["data"] for d in chart["data"]["datasets"]} == expected
+    assert f'data-points="{len(dates)}"' in page
+    table = re.search(r'<table id="exposures-daily".*?</table>', page, re.S)
+    assert table is not None
+    rows = re.findall(r'<tr data-day="([^"]+)">(.*?)</tr>', table.group(0))
+    assert [day for day, _ in rows] == dates
+    for i, (_, body) in enumerate(rows):
+        counts = dict(re.findall(r'data-group="([^"]+)" data-count="(\d+)"', body))
+        assert {k: int(v) for k, v in counts.items()} == {n: v[i] for n, v in expected.items()}
+
+
+def test_results_page__no_exposures__no_chart(
+    web: tuple[ContractClient, str], api: ContractClient
+) -> None:
+    created = api.post(
+        "/console/v1/experiments",
+        json={"name": "quiet", "groups": [{"name": "A", "size": 50}, {"name": "B", "size": 50}]},
+    )
+    assert created.status_code == 201, created.text
+    client, _ = web
+
+    page = client.request("GET", f"/ui/experiments/{created.json()['data']['id']}/results")
+
+    assert page.status_code == 200, page.text
+    assert 'id="exposures-chart"' not in page.text and "exposures-daily" not in page.text
 
 
 @pytest.mark.parametrize(

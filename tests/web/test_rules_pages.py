@@ -362,3 +362,145 @@ def test_gate_change__reviews_required__submitted_for_review_not_applied(
     }
     assert after.get("activeReview") is not None
     assert len(api.get("/console/v1/gates/checkout/reviews").json()["data"]) == 1
+
+
+def _scoped_sdk(app: FastAPI, api: ContractClient, environment: str) -> ContractClient:
+    """An SDK client on a server key scoped to one environment."""
+    body = {"type": "SERVER", "description": environment, "environments": [environment]}
+    created = api.post("/console/v1/keys", json=body)
+    assert created.status_code == 200, created.text
+    return ContractClient(app, key=created.json()["data"]["key"])
+
+
+def test_gate_rule__limited_to_environments__scoped_keys_see_it_or_not(
+    admin: Signed, api: ContractClient, app: FastAPI
+) -> None:
+    # Given a gate, and server keys scoped to staging and to production
+    assert api.post("/console/v1/gates", json={"name": "env_gate"}).status_code == 201
+    staff = {"userID": "ann", "email": "ann@acme.com"}
+    with _scoped_sdk(app, api, "staging") as staging, _scoped_sdk(app, api, "production") as prod:
+        # When a rule limited to staging is added on the gate's page
+        added = admin.post("/ui/gates/env_gate/rules", {**STAFF_RULE, "environments": "staging"})
+        assert added.status_code == 303
+        # Then the Console API holds it so, only the staging key's SDK sees it, and the page
+        # says where it applies
+        [rule] = _stored(api, "gates/env_gate")["rules"]
+        assert rule["environments"] == ["staging"]
+        assert _check_gate(staging, "env_gate", staff) is True
+        assert _check_gate(prod, "env_gate", staff) is False
+        page = admin.get("/ui/gates/env_gate").text
+        assert '<p class="rule-envs" data-environments="staging">Environments: staging</p>' in page
+        assert "Return value of" not in page  # a gate's rules have no return value to edit
+        # When its environments change to development and production (in the project's order)
+        path = f"/ui/gates/env_gate/rules/{rule['id']}/environments"
+        changed = admin.client.request(
+            "POST",
+            path,
+            data={"csrf": admin.csrf, "environments": ["production", "development"]},
+        )
+        assert changed.status_code == 303
+        assert _stored(api, "gates/env_gate")["rules"][0]["environments"] == [
+            "development",
+            "production",
+        ]
+        assert _check_gate(staging, "env_gate", staff) is False
+        assert _check_gate(prod, "env_gate", staff) is True
+        # When none is checked, the rule applies in every environment again
+        assert admin.post(path, {}).status_code == 303
+        assert _stored(api, "gates/env_gate")["rules"][0].get("environments") is None
+        assert _check_gate(staging, "env_gate", staff) is True
+        assert _check_gate(prod, "env_gate", staff) is True
+        assert "Environments: every environment" in admin.get("/ui/gates/env_gate").text
+
+
+def test_config_rule__limited_to_production__only_the_production_key_gets_its_value(
+    admin: Signed, api: ContractClient, app: FastAPI, config: dict[str, Any]
+) -> None:
+    form = {
+        **STAFF_RULE,
+        "return_value": '{"title": "Hi team", "cta": "Dogfood"}',
+        "environments": "production",
+    }
+    assert admin.post(f"/ui/dynamic_configs/{CONFIG}/rules", form).status_code == 303
+    assert _stored(api, f"dynamic_configs/{CONFIG}")["rules"][1]["environments"] == ["production"]
+    staff = {"userID": "ann", "email": "ann@acme.com"}
+    with _scoped_sdk(app, api, "staging") as staging, _scoped_sdk(app, api, "production") as prod:
+        assert _get_config(prod, staff)["value"] == STAFF_VALUE
+        assert _get_config(staging, staff)["value"] == DEFAULT
+    page = admin.get(f"/ui/dynamic_configs/{CONFIG}").text
+    assert "Environments of Staff (none checked: every environment)" in page
+    assert 'data-environments="production">Environments: production</p>' in page
+
+
+@pytest.mark.parametrize(
+    ("path", "data", "message"),
+    [
+        (
+            f"/ui/dynamic_configs/{CONFIG}/rules",
+            {**STAFF_RULE, "return_value": "{}", "environments": "moon"},
+            "Unknown environment &#39;moon&#39;: this project&#39;s environments are "
+            "development, staging, production.",
+        ),
+        (
+            f"/ui/dynamic_configs/{CONFIG}/rules/RULE/environments",
+            {"environments": "moon"},
+            "Unknown environment &#39;moon&#39;",
+        ),
+        (
+            f"/ui/segments/{SEGMENT}/rules",
+            {**STAFF_RULE, "environments": "staging"},
+            "Environments limit only gate and dynamic config rules.",
+        ),
+    ],
+    ids=["add-unknown", "change-unknown", "segment"],
+)
+def test_rule_environments__refused__422_with_the_problem_and_nothing_changed(
+    admin: Signed,
+    api: ContractClient,
+    config: dict[str, Any],
+    segment: dict[str, Any],
+    path: str,
+    data: dict[str, str],
+    message: str,
+) -> None:
+    before = (_stored(api, f"dynamic_configs/{CONFIG}"), _stored(api, f"segments/{SEGMENT}"))
+
+    refused = admin.post(path.replace("RULE", config["rules"][0]["id"]), data)
+
+    assert refused.status_code == 422
+    assert message in refused.text and 'role="alert"' in refused.text
+    after = (_stored(api, f"dynamic_configs/{CONFIG}"), _stored(api, f"segments/{SEGMENT}"))
+    assert after == before
+
+
+def test_rule_environments__read_only_member__forged_posts_403_and_nothing_changed(
+    reader: Signed, api: ContractClient, config: dict[str, Any]
+) -> None:
+    assert (
+        api.post(
+            "/console/v1/gates",
+            json={
+                "name": "env_gate",
+                "rules": [
+                    {"name": "All", "passPercentage": 100, "conditions": [{"type": "public"}]}
+                ],
+            },
+        ).status_code
+        == 201
+    )
+    gate_rule = _stored(api, "gates/env_gate")["rules"][0]["id"]
+    page = reader.get(f"/ui/dynamic_configs/{CONFIG}").text
+    assert (
+        'disabled title="Your role cannot edit configs" aria-label="Save environments of Beta"'
+        in page
+    )
+    before = (_stored(api, f"dynamic_configs/{CONFIG}"), _stored(api, "gates/env_gate"))
+    forged = [
+        (f"/ui/dynamic_configs/{CONFIG}/rules/{config['rules'][0]['id']}/environments", {}),
+        (f"/ui/gates/env_gate/rules/{gate_rule}/environments", {"environments": "staging"}),
+        ("/ui/gates/env_gate/rules", {**STAFF_RULE, "environments": "staging"}),
+    ]
+    for path, data in forged:
+        assert reader.post(path, data).status_code == 403, path
+    after = (_stored(api, f"dynamic_configs/{CONFIG}"), _stored(api, "gates/env_gate"))
+    assert after == before

@@ -17,6 +17,7 @@ import logging
 import os
 import select
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -28,6 +29,45 @@ logger = logging.getLogger(__name__)
 PR_SET_PDEATHSIG: Final = 1  # from <linux/prctl.h>
 STOP_SIGNALS: Final = (signal.SIGTERM, signal.SIGINT)
 POLL_SECONDS: Final = 0.2
+BACKLOG: Final = 2048
+
+
+def balances_connections() -> bool:
+    """Whether each worker may listen on a socket of its own and the kernel spread new
+    connections over them: Linux's ``SO_REUSEPORT`` (other systems give it other meanings)."""
+    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+
+
+def bound_socket(family: int, address: tuple[object, ...], *, reuse_port: bool) -> socket.socket:
+    """A TCP socket bound to ``address``, not yet listening: the options ``socket.create_server``
+    sets, and ``SO_REUSEPORT`` when ``reuse_port``."""
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(address)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def listener_beside(reserved: socket.socket) -> socket.socket:
+    """A worker's own listening socket on the address ``reserved`` holds (bound with
+    ``SO_REUSEPORT`` and never listening itself).
+
+    Workers that all wait on one inherited socket do not share its connections: the first to
+    wake accepts every connection queued, so a client opening 32 connections at once often
+    finds all 32 on one worker while the others idle. With a socket per worker in one
+    ``SO_REUSEPORT`` group, the kernel hands each new connection to one of them by a hash of
+    its addresses, so connections spread evenly whatever the timing.
+    """
+    sock = bound_socket(reserved.family, reserved.getsockname(), reuse_port=True)
+    sock.listen(BACKLOG)
+    return sock
 
 
 def die_with_parent() -> None:

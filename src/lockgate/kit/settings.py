@@ -97,6 +97,14 @@ class Settings(BaseSettings):
             "without today's results (0: no worker in this process)."
         ),
     )
+    ingestion_worker_interval_ms: int = Field(
+        default=5_000,
+        ge=0,
+        description=(
+            "How often the ingestion worker runs queued ingestion runs (backfills and the "
+            "daily schedule) (0: no worker in this process)."
+        ),
+    )
     pulse_job_stale_ms: int = Field(
         default=600_000,
         ge=120_000,

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from lockgate.domains.entities import repository
 from lockgate.errors import InvalidInput
+from lockgate.storage.models.core import BUILT_IN_ID_TYPES as BUILT_IN_ID_TYPES
 
-BUILT_IN_ID_TYPES = ("userID", "stableID")
 _BUILT_IN_LOWER = frozenset(t.lower() for t in BUILT_IN_ID_TYPES)
 
 # Keys whose value is a unit id type name, and the one whose value is a list of them.

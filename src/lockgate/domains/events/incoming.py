@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from lockgate.domains.events import repository
 from lockgate.kit.background import Periodic
+from lockgate.kit.clock import Clock
 from lockgate.kit.db import Database, connection_transaction
 
 logger = logging.getLogger(__name__)
@@ -106,12 +107,26 @@ def _drain(transaction: Transaction) -> int:
             return moved
 
 
-def mover(database: Database) -> Periodic:
-    """A server process's background mover (started at ``interval`` seconds by the app)."""
+def forget_old_batches(database: Database, clock: Clock) -> int:
+    """Forget the digests of batches received more than ``repository.BATCH_MEMORY_MS`` ago
+    (taking the write lock only when there is one to forget)."""
+    before = clock.now_ms() - repository.BATCH_MEMORY_MS
+    with database.transaction(write=False) as session:
+        stale = repository.any_batch_before(session.connection(), before)
+    if not stale:
+        return 0
+    with database.transaction(write=True) as session:
+        return repository.forget_batches(session.connection(), before)
+
+
+def mover(database: Database, clock: Clock) -> Periodic:
+    """A server process's background mover (started at ``interval`` seconds by the app); it
+    also forgets the digests of batches older than ``repository.BATCH_MEMORY_MS``."""
 
     def work() -> None:
         moved = settle(database)
         if moved:
             logger.debug("moved %d acknowledged event row(s) to the indexed tables", moved)
+        forget_old_batches(database, clock)
 
     return Periodic("lockgate-incoming", work)

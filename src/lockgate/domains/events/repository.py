@@ -14,10 +14,29 @@ from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Subquery, Table, and_, case, distinct, exists, func, select
+from sqlalchemy import (
+    Connection,
+    Subquery,
+    Table,
+    and_,
+    case,
+    delete,
+    distinct,
+    exists,
+    func,
+    select,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from lockgate.storage.models import CustomEvent, Exposure, events_incoming, exposures_incoming
+from lockgate.storage.models import (
+    CustomEvent,
+    EventBatch,
+    Exposure,
+    events_incoming,
+    exposures_incoming,
+)
 from lockgate.storage.models.base import JSONType
 
 DAY_MS = 86_400_000
@@ -45,10 +64,10 @@ def _json_columns(table_name: str) -> frozenset[str]:
 
 
 @cache
-def _insert_sql(table_name: str, dialect: str, rows: int) -> str:
-    """An INSERT of ``rows`` rows: one VALUES list per row on SQLite, a single row (for
-    ``executemany``) on PostgreSQL."""
-    columns, json_columns = insert_columns(table_name), _json_columns(table_name)
+def _insert_sql(table_name: str, columns: tuple[str, ...], dialect: str, rows: int) -> str:
+    """An INSERT of ``rows`` rows of ``columns``: one VALUES list per row on SQLite, a single
+    row (for ``executemany``) on PostgreSQL."""
+    json_columns = _json_columns(table_name)
     if dialect == "postgresql":
         marks = ", ".join("CAST(%s AS jsonb)" if c in json_columns else "%s" for c in columns)
     else:
@@ -81,14 +100,62 @@ def insert_rows(connection: Connection, table_name: str, rows: Sequence[dict[str
         )
         for row in rows
     ]
+    insert_tuples(connection, table_name, insert_columns(table_name), params)
+
+
+def insert_tuples(
+    connection: Connection,
+    table_name: str,
+    columns: tuple[str, ...],
+    rows: Sequence[tuple[Any, ...]],
+) -> None:
+    """Insert rows given as tuples of ``columns``' values, JSON columns as JSON text."""
+    if not rows:
+        return
     dialect = connection.dialect.name
     if dialect == "postgresql":
-        connection.exec_driver_sql(_insert_sql(table_name, dialect, 1), params)
+        connection.exec_driver_sql(_insert_sql(table_name, columns, dialect, 1), rows)
         return
-    for start in range(0, len(params), SQLITE_ROWS_PER_STATEMENT):
-        chunk = params[start : start + SQLITE_ROWS_PER_STATEMENT]
+    for start in range(0, len(rows), SQLITE_ROWS_PER_STATEMENT):
+        chunk = rows[start : start + SQLITE_ROWS_PER_STATEMENT]
         flat = tuple(value for row in chunk for value in row)
-        connection.exec_driver_sql(_insert_sql(table_name, dialect, len(chunk)), flat)
+        connection.exec_driver_sql(_insert_sql(table_name, columns, dialect, len(chunk)), flat)
+
+
+# How long a stored batch's digest is kept: an SDK retries a failed flush within minutes.
+BATCH_MEMORY_MS = 24 * 3600 * 1000
+
+
+def record_batches(
+    connection: Connection, batches: Sequence[tuple[str, str, int]]
+) -> set[tuple[str, str]]:
+    """Record (project, digest, received time) of batches about to be stored; answers those
+    recorded now, leaving out the ones recorded before (by this transaction's earlier rows or by
+    any other, in any process: the primary key decides)."""
+    unique = list({(p, d): (p, d, t) for p, d, t in batches}.values())
+    if not unique:
+        return set()
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(EventBatch)
+        .values([{"project_id": p, "digest": d, "received_time": t} for p, d, t in unique])
+        .on_conflict_do_nothing(index_elements=["project_id", "digest"])
+        .returning(EventBatch.project_id, EventBatch.digest)
+    )
+    return {(p, d) for p, d in connection.execute(statement)}
+
+
+def any_batch_before(connection: Connection, before_ms: int) -> bool:
+    found = connection.execute(
+        select(EventBatch.digest).where(EventBatch.received_time < before_ms).limit(1)
+    ).first()
+    return found is not None
+
+
+def forget_batches(connection: Connection, before_ms: int) -> int:
+    """Drop the digests of batches received before ``before_ms``."""
+    result = connection.execute(delete(EventBatch).where(EventBatch.received_time < before_ms))
+    return int(result.rowcount or 0)
 
 
 # -- reads for the Console (events catalog, automatic metrics) --------------------------------

@@ -14,7 +14,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import orjson
 from sqlalchemy import Connection
@@ -69,9 +69,9 @@ def _may_nest_too_deep(data: bytes) -> bool:
     return len(data) > 2 * MAX_JSON_DEPTH and data.count(b"{") + data.count(b"[") > MAX_JSON_DEPTH
 
 
-def _json(value: Any, name: str) -> None:
+def _json(value: Any, name: str) -> str:
     """A JSON field of the event (user, metadata, secondaryExposures): storable (the rules of
-    ``kit.jsonvalues``), and small.
+    ``kit.jsonvalues``), and small; returns its JSON text, which is what the row stores.
 
     Serialising with orjson is an order of magnitude faster than walking the value in Python,
     and its success says most of it: no lone surrogate, no integer past 64 bits. The exact walk
@@ -92,6 +92,7 @@ def _json(value: Any, name: str) -> None:
         raise _Reject(
             f"{name} is {len(data)} bytes of JSON; at most {MAX_EVENT_JSON_BYTES} are kept"
         )
+    return data.decode()
 
 
 def _unit_id(value: Any, name: str) -> str:
@@ -124,16 +125,16 @@ def _unit_ids(user: Mapping[str, Any] | None) -> tuple[str | None, str | None, d
     return _unit_id(user_id, "user.userID"), stable_id, custom_ids
 
 
-def _clean_user(user: Any) -> dict[str, Any] | None:
+def _clean_user(user: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """The user as stored (without private attributes) and its JSON text."""
     if user is None:
-        return None
+        return None, None
     if not isinstance(user, dict | Mapping):
         raise _Reject("user must be an object")
     if "privateAttributes" in user:
         # Private attributes are for evaluation only; they are never stored.
         user = {k: v for k, v in user.items() if k != "privateAttributes"}
-    _json(user, "user")
-    return cast(dict[str, Any], user)
+    return cast(dict[str, Any], user), _json(user, "user")
 
 
 def _time(event: Mapping[str, Any], received: int) -> int:
@@ -155,14 +156,15 @@ def _time(event: Mapping[str, Any], received: int) -> int:
     return int(value)
 
 
-def _metadata(event: Mapping[str, Any]) -> dict[str, Any]:
+def _metadata(event: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """The event's metadata and its JSON text (None when there is none, or it is empty)."""
     metadata = event.get("metadata")
     if metadata is None:
-        return {}
+        return {}, None
     if not isinstance(metadata, dict):
         raise _Reject("metadata must be an object")
-    _json(metadata, "metadata")
-    return metadata
+    text = _json(metadata, "metadata")
+    return metadata, (text if metadata else None)
 
 
 def _value(value: Any) -> tuple[float | None, str | None]:
@@ -198,13 +200,67 @@ def _sdk_type(value: Any) -> str | None:
     return value[:MAX_SDK_TYPE]
 
 
+# The columns of a prepared row, in the order of its values. Rows are tuples with their JSON
+# columns already as text (the text validation serialised): building a dict per event and
+# serialising its JSON values a second time at insert cost more than the insert.
+EXPOSURE_COLUMNS: Final = (
+    "project_id",
+    "user_id",
+    "stable_id",
+    "custom_ids",
+    "time",
+    "received_time",
+    "metadata",
+    "sdk_type",
+    "kind",
+    "name",
+    "rule_id",
+    "group_name",
+    "value",
+    "allocated_experiment",
+    "parameter_name",
+    "secondary_exposures",
+)
+CUSTOM_COLUMNS: Final = (
+    "project_id",
+    "user_id",
+    "stable_id",
+    "custom_ids",
+    "time",
+    "received_time",
+    "metadata",
+    "sdk_type",
+    "event_name",
+    "value_text",
+    "value_number",
+    "user",
+)
+Row = tuple[Any, ...]
+
+
 @dataclass
 class PreparedBatch:
-    """A validated batch: its rows, ready to insert, and what became of each event."""
+    """A validated batch: its rows (``EXPOSURE_COLUMNS`` and ``CUSTOM_COLUMNS``), ready to
+    insert, and what became of each event."""
 
-    exposures: list[dict[str, Any]] = field(default_factory=list)
-    customs: list[dict[str, Any]] = field(default_factory=list)
+    exposures: list[Row] = field(default_factory=list)
+    customs: list[Row] = field(default_factory=list)
     result: BatchResult = field(default_factory=BatchResult)
+    # The body's digest when the batch may be recognised if it is sent again (``resendable``).
+    digest: str | None = None
+    project_id: str = ""
+    received_ms: int = 0
+
+
+def resendable(events: Any) -> bool:
+    """Whether a batch sent again would be the same batch, not new events: every event names
+    its own time, as the SDKs' do. A batch without times (an HTTP API client's) could be two
+    equal clicks a moment apart, so it is never taken for a resend."""
+    return (
+        isinstance(events, list)
+        and bool(events)
+        and all(isinstance(e, dict) and e.get("time") is not None for e in events)
+    )
 
 
 def prepare(
@@ -214,10 +270,16 @@ def prepare(
     received_ms: int,
     sdk_type: str | None,
     stable_id: str | None = None,
+    digest: str | None = None,
 ) -> PreparedBatch:
     """Validate a batch without touching the database. ``stable_id`` fills in the browser
-    SDK's metadata stable id."""
-    batch = PreparedBatch()
+    SDK's metadata stable id; ``digest`` identifies the body when the batch is ``resendable``
+    (``store`` then stores it once however often it comes)."""
+    batch = PreparedBatch(
+        digest=digest if resendable(events) else None,
+        project_id=project_id,
+        received_ms=received_ms,
+    )
     result = batch.result
     sdk_type = _sdk_type(sdk_type)
     if not isinstance(events, Sequence) or isinstance(events, str | bytes):
@@ -241,11 +303,27 @@ def prepare(
 
 
 def store(connection: Connection, batches: Sequence[PreparedBatch]) -> None:
-    """Land the rows of every batch in the incoming tables (``events.incoming``)."""
+    """Land the rows of every batch in the incoming tables (``events.incoming``), except the
+    batches already stored: a batch with a digest is recorded in the same transaction as its
+    rows, and one whose digest is recorded already (sent again, in this group or earlier) lands
+    nothing."""
+    first = repository.record_batches(
+        connection,
+        [(b.project_id, b.digest, b.received_ms) for b in batches if b.digest is not None],
+    )
+    landing = []
+    for batch in batches:
+        key = (batch.project_id, batch.digest)
+        if batch.digest is None:
+            landing.append(batch)
+        elif key in first:
+            first.discard(key)  # a second copy in the same group lands nothing either
+            landing.append(batch)
+    batches = landing
     exposures = [row for batch in batches for row in batch.exposures]
     customs = [row for batch in batches for row in batch.customs]
-    repository.insert_rows(connection, "exposures_incoming", exposures)
-    repository.insert_rows(connection, "events_incoming", customs)
+    repository.insert_tuples(connection, "exposures_incoming", EXPOSURE_COLUMNS, exposures)
+    repository.insert_tuples(connection, "events_incoming", CUSTOM_COLUMNS, customs)
 
 
 def _row(
@@ -254,7 +332,7 @@ def _row(
     received_ms: int,
     sdk_type: str | None,
     fallback_stable_id: str | None,
-) -> tuple[dict[str, Any], str]:
+) -> tuple[Row, str]:
     if not isinstance(event, dict | Mapping):
         raise _Reject("event must be an object")
     name = event.get("eventName")
@@ -265,8 +343,8 @@ def _row(
     if (problem := text_problem(name)) is not None:
         raise _Reject(f"eventName {problem}")
     if name in IGNORED_EVENTS:
-        return {}, "ignored"
-    user = _clean_user(event.get("user"))
+        return (), "ignored"
+    user, user_text = _clean_user(event.get("user"))
     user_id, stable_id, custom_ids = _unit_ids(user)
     if not stable_id and fallback_stable_id:
         stable_id = _unit_id(fallback_stable_id, "statsigMetadata.stableID")
@@ -274,33 +352,25 @@ def _row(
             raise _Reject(f"statsigMetadata.stableID {problem}")
     if stable_id and "stableID" not in custom_ids:
         custom_ids["stableID"] = stable_id
-    metadata = _metadata(event)
-    common = {
-        "project_id": project_id,
-        "user_id": user_id,
-        "stable_id": stable_id,
-        "custom_ids": custom_ids or None,
-        "time": _time(event, received_ms),
-        "received_time": received_ms,
-        "metadata": metadata or None,
-        "sdk_type": sdk_type,
-    }
+    metadata, metadata_text = _metadata(event)
+    common = (
+        project_id,
+        user_id,
+        stable_id,
+        orjson.dumps(custom_ids).decode() if custom_ids else None,
+        _time(event, received_ms),
+        received_ms,
+        metadata_text,
+        sdk_type,
+    )
     kind = EXPOSURE_KINDS.get(name)
     if kind is not None:
         return _exposure(kind, event, metadata, common), "exposure"
     number, text = _value(event.get("value"))
-    return {
-        **common,
-        "event_name": name,
-        "value_text": text,
-        "value_number": number,
-        "user": user,
-    }, "custom"
+    return (*common, name, text, number, user_text), "custom"
 
 
-def _exposure(
-    kind: str, event: Mapping[str, Any], metadata: Mapping[str, Any], common: dict[str, Any]
-) -> dict[str, Any]:
+def _exposure(kind: str, event: Mapping[str, Any], metadata: Mapping[str, Any], common: Row) -> Row:
     entity = metadata.get("gate") if kind == "gate" else metadata.get("config")
     if not isinstance(entity, str) or not entity:
         field_name = "gate" if kind == "gate" else "config"
@@ -308,17 +378,16 @@ def _exposure(
     secondary = event.get("secondaryExposures")
     if secondary is not None and not isinstance(secondary, list):
         raise _Reject("secondaryExposures must be an array")
-    if secondary:
-        _json(secondary, "secondaryExposures")
+    secondary_text = _json(secondary, "secondaryExposures") if secondary else None
     value = metadata.get("gateValue") if kind == "gate" else metadata.get("rulePassed")
-    return {
-        **common,
-        "kind": kind,
-        "name": entity[:200],
-        "rule_id": _text(metadata.get("ruleID")),
-        "group_name": _text(metadata.get("groupName") or metadata.get("group")),
-        "value": _text(value),
-        "allocated_experiment": _text(metadata.get("allocatedExperiment")) or None,
-        "parameter_name": _text(metadata.get("parameterName")),
-        "secondary_exposures": secondary or None,
-    }
+    return (
+        *common,
+        kind,
+        entity[:200],
+        _text(metadata.get("ruleID")),
+        _text(metadata.get("groupName") or metadata.get("group")),
+        _text(value),
+        _text(metadata.get("allocatedExperiment")) or None,
+        _text(metadata.get("parameterName")),
+        secondary_text,
+    )

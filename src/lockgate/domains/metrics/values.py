@@ -15,10 +15,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from lockgate.domains.audit.service import audit_change
 from lockgate.domains.events import incoming
 from lockgate.domains.metrics import repository, service
 from lockgate.domains.metrics.sql import DAY_MS, RATIO_TYPES, MetricSpec
 from lockgate.errors import InvalidInput, NotFound
+from lockgate.kit.actor import Change
 
 OVERALL = "overall"
 OVERALL_TYPES = frozenset({"event_count", "event_count_custom", "sum", "mean"})
@@ -102,6 +104,36 @@ def read(session: Session, project_id: str, metric_id: str, day: str) -> list[di
         _values_dto(document, unit, day_value(session, spec, start, end, unit))
         for unit in unit_rows(document)
     ]
+
+
+def reload(session: Session, change: Change, metric_id: str, incremental: str | None) -> str:
+    """``POST /metrics/{id}/reload``: what reloading a metric's daily values means here, and
+    which kind of reload was asked (``full`` or ``incremental``).
+
+    Lockgate stores no daily values for a metric: ``read`` and ``list_`` compute them from the
+    event tables on each request, so there is nothing to recompute and both kinds do the same
+    thing. The reload moves every acknowledged event into those tables (``incoming.settle``, as
+    any read does first), so the values read next count every event the server has taken, and
+    records who asked in the audit log. An unknown metric is a 404."""
+    if incremental not in (None, "", "true", "false"):
+        raise InvalidInput.field(
+            "incremental", f'must be "true" or "false", got {incremental!r}', location="query"
+        )
+    kind = "incremental" if incremental == "true" else "full"
+    incoming.settle_before(session)
+    document = service.find_document(session, change.project_id, metric_id)
+    if document is None:
+        raise NotFound()
+    audit_change(
+        session,
+        change,
+        entity_type="metric",
+        entity_id=metric_id,
+        name=document["name"],
+        action_type="load_echidna_metric",
+        change_log=f"Reloaded metric data ({kind})",
+    )
+    return kind
 
 
 def list_(

@@ -1,6 +1,8 @@
 """Pulse load jobs: queued in the database, claimed by any server process, reported by
 ``pulse_load_history``. A job computes everything first and writes its results in one
-transaction, so a job that fails leaves the previous results as they were. (The per-unit values
+transaction, so a job that fails or is cancelled leaves the previous results as they were. A
+cancel asked while a job runs is a column of its row, read at each progress report, so it
+reaches whichever process runs the job. (The per-unit values
 an experiment load keeps for the next one change in transactions of their own: they are a cache
 of the raw rows, right whether or not the results that follow are stored; see ``incremental``.)"""
 
@@ -34,6 +36,19 @@ HEARTBEAT_EVERY_S = 30.0
 
 class Reclaimed(Exception):
     """The job was reclaimed as abandoned while it ran: its results are not stored."""
+
+
+class Cancelled(Exception):
+    """A cancel was asked for the job while it ran: it stops at its next progress report (or
+    before storing), and stores nothing."""
+
+
+def cancelled_message(by: str | None, progress: int, *, running: bool) -> str:
+    """What a cancelled job's history says."""
+    who = f" by {by}" if by else ""
+    if not running:
+        return f"cancelled{who} before it started"
+    return f"cancelled{who} at {progress}%: no results stored"
 
 
 @dataclass(frozen=True)
@@ -87,6 +102,8 @@ class JobRunner:
     def _progress(self, job_id: str) -> Progress:
         def report(percent: int, message: str) -> None:
             with self._database.transaction(write=True) as session:
+                if repository.cancel_requested(session, job_id):
+                    raise Cancelled(job_id)
                 repository.set_job_progress(
                     session, job_id, max(1, min(99, percent)), message[:2000], self._clock.now_ms()
                 )
@@ -165,6 +182,8 @@ class JobRunner:
                 time.perf_counter() - started,
                 len(results),
             )
+        except Cancelled:
+            self._finish_cancelled(job_id, time.perf_counter() - started)
         except Reclaimed:
             logger.warning(
                 "Pulse job %s was reclaimed as abandoned while it ran (its heartbeat was older "
@@ -185,6 +204,15 @@ class JobRunner:
                     message=f"{type(exc).__name__}: {exc}"[:2000],
                 )
         return job_id
+
+    def _finish_cancelled(self, job_id: str, elapsed_s: float) -> None:
+        with self._database.transaction(write=True) as session:
+            job = repository.job(session, job_id)
+            message = cancelled_message(job.cancelled_by, job.progress, running=True)
+            repository.finish_job(
+                session, job_id, status="cancelled", now_ms=self._clock.now_ms(), message=message
+            )
+        logger.info("Pulse job %s %s after %.3f s", job_id, message, elapsed_s)
 
     def _store(self, job_id: str, job: PulseJob, results: Sequence[ComputedResult]) -> None:
         now = self._clock.now_ms()
@@ -209,8 +237,12 @@ class JobRunner:
                 now_ms=now,
                 message=f"computed {len(results)} result set(s)",
                 progress=100,
+                unless_cancelled=True,
             ):
-                raise Reclaimed(job_id)  # rolls the results back
+                # Either rolls the results back.
+                if repository.cancel_requested(session, job_id):
+                    raise Cancelled(job_id)
+                raise Reclaimed(job_id)
 
     def run_pending(self) -> int:
         self.reclaim_abandoned()

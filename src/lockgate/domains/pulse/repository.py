@@ -131,16 +131,97 @@ def finish_job(
     now_ms: int,
     message: str,
     progress: int | None = None,
+    unless_cancelled: bool = False,
 ) -> bool:
-    """Record a running job's outcome (``succeeded`` or ``failed``), when, and what it says;
-    False when the job is no longer running (it was reclaimed as abandoned meanwhile)."""
+    """Record a running job's outcome (``succeeded``, ``failed`` or ``cancelled``), when, and
+    what it says; False when the job is no longer running (it was reclaimed as abandoned
+    meanwhile) or, with ``unless_cancelled``, when a cancel was asked for it."""
     values: dict[str, Any] = {"status": status, "finished_time": now_ms, "message": message}
     if progress is not None:
         values["progress"] = progress
+    conditions = [PulseJob.id == job_id, PulseJob.status == "running"]
+    if unless_cancelled:
+        conditions.append(PulseJob.cancel_requested_time.is_(None))
     finished: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-        update(PulseJob).where(PulseJob.id == job_id, PulseJob.status == "running").values(**values)
+        update(PulseJob).where(*conditions).values(**values)
     )
     return finished.rowcount == 1
+
+
+def entity_job(
+    session: Session, project_id: str, entity_type: str, entity_id: str, job_id: str
+) -> PulseJob | None:
+    """The job ``job_id`` if it loads this entity of this project; None otherwise."""
+    return session.scalars(
+        select(PulseJob).where(
+            PulseJob.id == job_id,
+            PulseJob.project_id == project_id,
+            PulseJob.entity_type == entity_type,
+            PulseJob.entity_id == entity_id,
+        )
+    ).first()
+
+
+def cancel_queued(session: Session, job_id: str, *, now_ms: int, by: str, message: str) -> bool:
+    """Mark a job that is still queued cancelled, in one conditional update (a worker claiming
+    it meanwhile wins, and the job is then cancelled as a running one); whether this did."""
+    cancelled: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(PulseJob)
+        .where(PulseJob.id == job_id, PulseJob.status == "queued")
+        .values(
+            status="cancelled",
+            finished_time=now_ms,
+            cancel_requested_time=now_ms,
+            cancelled_by=by,
+            message=message,
+        )
+    )
+    return cancelled.rowcount == 1
+
+
+def request_cancel(session: Session, job_id: str, *, now_ms: int, by: str) -> bool:
+    """Ask a running job to stop at its next progress report; whether it is running with a
+    cancel asked (by this request or an earlier one)."""
+    session.execute(
+        update(PulseJob)
+        .where(
+            PulseJob.id == job_id,
+            PulseJob.status == "running",
+            PulseJob.cancel_requested_time.is_(None),
+        )
+        .values(cancel_requested_time=now_ms, cancelled_by=by)
+    )
+    status = session.scalar(select(PulseJob.status).where(PulseJob.id == job_id))
+    return status == "running"
+
+
+def cancel_requested(session: Session, job_id: str) -> bool:
+    """Whether a cancel was asked for the job."""
+    asked = session.scalar(select(PulseJob.cancel_requested_time).where(PulseJob.id == job_id))
+    return asked is not None
+
+
+def cancelled_since(
+    session: Session,
+    project_id: str,
+    entity_type: str,
+    entity_id: str,
+    rule_id: str,
+    since_ms: int,
+) -> bool:
+    """Whether a load of the entity (and rule, "" for none) asked for since ``since_ms`` was
+    cancelled."""
+    found = session.scalar(
+        select(PulseJob.id).where(
+            PulseJob.project_id == project_id,
+            PulseJob.entity_type == entity_type,
+            PulseJob.entity_id == entity_id,
+            PulseJob.rule_id == rule_id if rule_id else PulseJob.rule_id.is_(None),
+            PulseJob.status == "cancelled",
+            PulseJob.created_time >= since_ms,
+        )
+    )
+    return found is not None
 
 
 def list_jobs(

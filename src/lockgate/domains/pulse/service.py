@@ -9,12 +9,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from lockgate.domains.audit.service import audit_change
 from lockgate.domains.metrics.sql import DAY_MS
+from lockgate.domains.metrics.values import day_window
 from lockgate.domains.pulse import jobs, monitoring, repository
 from lockgate.domains.pulse.engine import utc_day
 from lockgate.domains.pulse.results import ResultOptions, metric_results
 from lockgate.domains.pulse.since_exposure import day_count, since_exposure_view
-from lockgate.errors import InvalidInput
+from lockgate.errors import InvalidInput, NotFound
 from lockgate.kit.actor import Change
 from lockgate.kit.clock import Clock
 from lockgate.kit.db import Database
@@ -25,7 +27,8 @@ VIEWS = ("cumulative", "daily", "days_since_exposure")
 # The longest days-since-exposure view asked for (ten years of days).
 MAX_DAY = 3650
 REFRESH_TYPES = ("full", "incremental", "metric")
-_FINISHED = {"succeeded": "success", "failed": "failure"}
+_FINISHED = {"succeeded": "success", "failed": "failure", "cancelled": "cancelled"}
+LOAD_NOT_FOUND = "Pulse load history not found."
 
 
 def load(
@@ -78,6 +81,7 @@ def history_dto(job: PulseJob) -> dict[str, Any]:
         "endDs": utc_day(finished or created),
         "reloadType": jobs.reload_type(job),
         "turboMode": False,
+        "dagID": job.id,
         "status": job.status,
         "progress": job.progress,
     }
@@ -88,6 +92,95 @@ def history_dto(job: PulseJob) -> dict[str, Any]:
     if job.message:
         dto["message"] = job.message
     return dto
+
+
+def details_dto(job: PulseJob) -> dict[str, Any]:
+    """PulseLoadHistoryDetailsDto: ``dagID`` and ``jobs``, plus everything ``history_dto``
+    says. A Lockgate load is one job that computes exposures, metric values and statistics in
+    one pass, so ``jobs`` has one entry; its SQL is not recorded (``sql`` is null). ``error``
+    is a failed load's message; ``cancelRequestedTime`` and ``cancelledBy`` say who asked a
+    cancel and when."""
+    dto = history_dto(job) | {
+        "jobs": [
+            {
+                "jobType": "pulse",
+                "jobIDs": [job.id],
+                "startTime": job.started_time,
+                "endTime": job.finished_time,
+                "sql": None,
+                "metricSourceName": None,
+                "rollup": None,
+            }
+        ]
+    }
+    if job.started_time is not None:
+        dto["startedTime"] = job.started_time
+    if job.status == "failed" and job.message:
+        dto["error"] = job.message
+    if job.cancel_requested_time is not None:
+        dto["cancelRequestedTime"] = job.cancel_requested_time
+        dto["cancelledBy"] = job.cancelled_by
+    return dto
+
+
+def _entity_job(
+    session: Session, project_id: str, entity_type: str, entity_id: str, job_id: str
+) -> PulseJob:
+    found = repository.entity_job(session, project_id, entity_type, entity_id, job_id)
+    if found is None:
+        raise NotFound(LOAD_NOT_FOUND)
+    return found
+
+
+def load_details(
+    session: Session, project_id: str, entity_type: str, entity_id: str, job_id: str
+) -> dict[str, Any]:
+    """One load of the entity (``details_dto``); 404 for a load of another entity."""
+    return details_dto(_entity_job(session, project_id, entity_type, entity_id, job_id))
+
+
+def cancel_load(
+    session: Session,
+    change: Change,
+    entity_type: str,
+    entity_id: str,
+    job_id: str,
+    *,
+    name: str,
+) -> str:
+    """Cancel one load of the entity (``name`` is the entity's, for the audit log) and say
+    what became of it: a queued load is cancelled at once; a running one is asked to stop at
+    its next progress report, and its process then marks it cancelled without storing its
+    results (``jobs.JobRunner``). A finished load is a 400."""
+    job = _entity_job(session, change.project_id, entity_type, entity_id, job_id)
+    by = change.actor.name
+    if job.status == "queued" and repository.cancel_queued(
+        session,
+        job_id,
+        now_ms=change.now_ms,
+        by=by,
+        message=jobs.cancelled_message(by, 0, running=False),
+    ):
+        answer, log = "Pulse load cancelled.", f"Cancelled queued Pulse load {job_id}"
+    elif repository.request_cancel(session, job_id, now_ms=change.now_ms, by=by):
+        answer = "Pulse load is being cancelled: it stops at its next progress report."
+        log = f"Requested cancel of running Pulse load {job_id}"
+    else:
+        session.refresh(job)
+        raise InvalidInput.because(
+            f"Pulse load {job_id!r} already finished ({_FINISHED.get(job.status, job.status)}); "
+            "only a queued or running load can be cancelled"
+        )
+    audit_change(
+        session,
+        change,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        name=name,
+        action_type="cancel_echidna_dag",
+        change_log=log,
+    )
+    return answer
 
 
 def list_loads(
@@ -280,8 +373,12 @@ def _before_target(document: dict[str, Any], stored: PulseResult) -> bool:
 def _due(
     session: Session, project_id: str, entity_type: str, entity_id: str, rule_id: str, today: str
 ) -> bool:
-    """No result for today yet and no load queued or running."""
+    """No result for today yet, no load queued or running, and no load cancelled today (a
+    cancel holds the entity's daily load until the next day)."""
     if repository.has_result(session, project_id, entity_type, entity_id, rule_id, today):
+        return False
+    day_start, _ = day_window(today)
+    if repository.cancelled_since(session, project_id, entity_type, entity_id, rule_id, day_start):
         return False
     return not repository.has_pending_job(session, project_id, entity_type, entity_id, rule_id)
 

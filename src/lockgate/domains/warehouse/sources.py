@@ -24,7 +24,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lockgate.domains.audit.service import record_audit
-from lockgate.domains.entities.references import check_id_types
 from lockgate.domains.warehouse.adapters import Warehouse, WarehouseError
 from lockgate.domains.warehouse.dialects import SqlDialect
 from lockgate.domains.warehouse.source_schemas import (
@@ -35,7 +34,8 @@ from lockgate.domains.warehouse.source_schemas import (
 from lockgate.domains.warehouse.usage import StoredSource, metrics_on, refuse_if_used
 from lockgate.errors import Conflict, InvalidInput, NotFound
 from lockgate.kit.actor import Actor
-from lockgate.storage.models import WarehouseSource
+from lockgate.storage.models import UnitIdType, WarehouseSource
+from lockgate.storage.models.core import BUILT_IN_ID_TYPES
 
 # A name travels in the URL path: no slash, no control characters, no surrounding blanks.
 _NAME = re.compile(r"^[^/\x00-\x1f\x7f]+$")
@@ -155,7 +155,7 @@ def _check_shape(session: Session, project_id: str, kind: SourceKind, doc: dict[
     units = [m["statsigUnitID"] for m in mapping]
     if len({u.lower() for u in units}) != len(units):
         raise InvalidInput.field("idTypeMapping", "names a unit id type more than once")
-    check_id_types(session, project_id, units, "idTypeMapping")
+    _check_unit_types(session, project_id, units)
     if kind.model is MetricSourceFields:
         if _is_table(doc):
             table = doc.get("tableName")
@@ -176,6 +176,24 @@ def _check_shape(session: Session, project_id: str, kind: SourceKind, doc: dict[
                 )
             if field["key"] and not field["formula"].strip():
                 raise InvalidInput.field(f"customFieldMapping[{index}].formula", "is required")
+
+
+def _check_unit_types(session: Session, project_id: str, units: list[str]) -> None:
+    """Every unit type must be built in or one the project defined (any case)."""
+    known = {t.lower() for t in BUILT_IN_ID_TYPES}
+    known |= {
+        name.lower()
+        for name in session.scalars(
+            select(UnitIdType.name).where(UnitIdType.project_id == project_id)
+        )
+    }
+    for unit in units:
+        if unit.lower() not in known:
+            raise InvalidInput.field(
+                "idTypeMapping",
+                f"unknown unit id type {unit!r}: use userID, stableID or a type created "
+                "with POST /console/v1/unit_id_types",
+            )
 
 
 def expand_macros(sql: str, dialect: SqlDialect, start: dt.date, end: dt.date) -> str:

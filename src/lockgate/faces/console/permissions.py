@@ -73,6 +73,7 @@ REQUIRED: Final[dict[tuple[str, str], str]] = {
     ("POST", "/experiments/{id}/disable_groups"): "edit_or_delete_configs",
     ("POST", "/experiments/{id}/enable_groups"): "edit_or_delete_configs",
     ("POST", "/experiments/{id}/load_pulse"): "edit_or_delete_configs",
+    ("POST", "/experiments/{id}/pulse_load_history/{dagID}/cancel"): "edit_or_delete_configs",
     ("PUT", "/experiments/{id}/make_decision"): "edit_or_delete_configs",
     ("DELETE", "/experiments/{id}/overrides"): "edit_or_delete_configs",
     ("PATCH", "/experiments/{id}/overrides"): "edit_or_delete_configs",
@@ -125,8 +126,20 @@ REQUIRED: Final[dict[tuple[str, str], str]] = {
     ("POST", "/metrics"): "metric_management",
     ("DELETE", "/metrics/{id}"): "metric_management",
     ("POST", "/metrics/{id}"): "metric_management",
+    ("POST", "/metrics/{id}/reload"): "edit_or_delete_configs",
     ("PUT", "/metrics/{id}/cancel_archive"): "metric_management",
     ("PUT", "/metrics/{id}/schedule_archive"): "metric_management",
+    **{
+        (method, path): "data_warehouse_ingestion_and_exports_edit_access"
+        for method, path in (
+            ("POST", "/ingestion"),
+            ("PATCH", "/ingestion"),
+            ("DELETE", "/ingestion"),
+            ("POST", "/ingestion/backfill"),
+            ("POST", "/ingestion/connection/databricks"),
+            ("POST", "/ingestion/schedule"),
+        )
+    },
     ("PUT", "/metrics/{id}/unarchive"): "metric_management",
     ("POST", "/param_stores"): "create_configs",
     ("DELETE", "/param_stores/{name}"): "edit_or_delete_configs",

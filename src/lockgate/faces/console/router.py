@@ -13,6 +13,7 @@ from lockgate.faces.console.routes.events import router as events_router
 from lockgate.faces.console.routes.experiments import router as experiments_router
 from lockgate.faces.console.routes.gates import router as gates_router
 from lockgate.faces.console.routes.holdouts import router as holdouts_router
+from lockgate.faces.console.routes.ingestions import router as ingestions_router
 from lockgate.faces.console.routes.keys import router as keys_router
 from lockgate.faces.console.routes.layers import router as layers_router
 from lockgate.faces.console.routes.metrics import router as metrics_router
@@ -59,6 +60,7 @@ def console_router() -> APIRouter:
         reviews_router,
         events_router,
         warehouse_router,
+        ingestions_router,
         # Last: routers with literal /metrics/... paths (metric sources) must come before it.
         metrics_router,
     ):

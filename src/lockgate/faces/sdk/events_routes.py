@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from lockgate.domains.events.service import prepare
 from lockgate.errors import InvalidInput, LockgateError
 from lockgate.faces.sdk.auth import SdkKey, authenticate_request
-from lockgate.faces.sdk.payload import read_payload
+from lockgate.faces.sdk.payload import read_payload_and_digest
 from lockgate.kit.responses import FastJSONResponse
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,9 @@ def _log_rejected(what: str, key_id: str, total: int, rejected: list[dict[str, A
     )
 
 
-def _store(request: Request, key: SdkKey, payload: Any, events: Any, what: str) -> FastJSONResponse:
+def _store(
+    request: Request, key: SdkKey, payload: Any, digest: str, events: Any, what: str
+) -> FastJSONResponse:
     state = request.app.state
     metadata = payload.get("statsigMetadata") if isinstance(payload, dict) else None
     metadata = metadata if isinstance(metadata, dict) else {}
@@ -52,6 +54,7 @@ def _store(request: Request, key: SdkKey, payload: Any, events: Any, what: str) 
         received_ms=state.clock.now_ms(),
         sdk_type=sdk_type,
         stable_id=stable_id,
+        digest=digest,
     )
     result = state.event_writer.write(batch)
     body: dict[str, Any] = {"success": True}
@@ -82,14 +85,14 @@ async def _receive(
 ) -> FastJSONResponse:
     key = await authenticate_request(request, EVENT_KEYS, what)
     try:
-        payload = await read_payload(request)
+        payload, digest = await read_payload_and_digest(request)
         events = events_of(payload)
     except LockgateError as problem:
         logger.warning(
             "%s: refused a whole batch from key %s: %s", what, key.key_id, problem.message
         )
         raise
-    return await run_in_threadpool(_store, request, key, payload, events, what)
+    return await run_in_threadpool(_store, request, key, payload, digest, events, what)
 
 
 @router.post("/v1/rgstr")

@@ -173,7 +173,8 @@ def series_chart(
     y_title: str = "Δ% vs control",
 ) -> dict[str, Any]:
     """A Chart.js line chart of one figure per day, one dataset per series: a metric's Δ% per
-    test group on the results page, its daily value per unit type on the metric's page."""
+    test group and the cumulative exposures per group on the results page, its daily value per
+    unit type on the metric's page."""
     return {
         "type": "line",
         "data": {

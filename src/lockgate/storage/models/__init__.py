@@ -29,9 +29,18 @@ from lockgate.storage.models.core import (
 )
 from lockgate.storage.models.events import (
     CustomEvent,
+    EventBatch,
     Exposure,
     events_incoming,
     exposures_incoming,
+)
+from lockgate.storage.models.ingestions import (
+    IngestionConnection,
+    IngestionCount,
+    IngestionRun,
+    IngestionSchedule,
+    IngestionSource,
+    IngestionStatus,
 )
 from lockgate.storage.models.people import Role, Team, TeamMember, User, UserInvite
 from lockgate.storage.models.pulse import (
@@ -58,10 +67,17 @@ __all__ = [
     "EntityReference",
     "EntityVersion",
     "Environment",
+    "EventBatch",
     "Experiment",
     "Exposure",
     "Gate",
     "Holdout",
+    "IngestionConnection",
+    "IngestionCount",
+    "IngestionRun",
+    "IngestionSchedule",
+    "IngestionSource",
+    "IngestionStatus",
     "JSONType",
     "Layer",
     "Metric",

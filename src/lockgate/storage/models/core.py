@@ -89,6 +89,10 @@ class Environment(Base):
     requires_release_pipeline: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+# The unit id types every project has without defining them.
+BUILT_IN_ID_TYPES = ("userID", "stableID")
+
+
 class UnitIdType(Base):
     """A custom unit id type of a project (``userID`` and ``stableID`` are built in)."""
 

@@ -54,6 +54,8 @@ class CustomEvent(Base):
         Index("ix_events_name_time", "project_id", "event_name", "time"),
         Index("ix_events_user", "project_id", "user_id", "event_name", "time", "value_number"),
         Index("ix_events_stable", "project_id", "stable_id", "event_name", "time", "value_number"),
+        # The rows one ingestion load wrote, replaced as a whole when that day is loaded again.
+        Index("ix_events_ingestion", "project_id", "ingestion"),
     )
 
     seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -71,6 +73,8 @@ class CustomEvent(Base):
     )
     user: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
     sdk_type: Mapped[str | None] = mapped_column(String(64), default=None)
+    # ``<source id>/<YYYY-MM-DD>`` for rows an ingestion loaded; None for SDK events.
+    ingestion: Mapped[str | None] = mapped_column(String(48), default=None)
 
 
 def _incoming(table: Table, name: str) -> Table:
@@ -82,3 +86,15 @@ def _incoming(table: Table, name: str) -> Table:
 # ``events.incoming`` moves the rows into the indexed tables above in large transactions.
 exposures_incoming = _incoming(Exposure.__table__, "exposures_incoming")  # type: ignore[arg-type]
 events_incoming = _incoming(CustomEvent.__table__, "events_incoming")  # type: ignore[arg-type]
+
+
+class EventBatch(Base):
+    """An SDK event batch already stored, by the digest of its body: a batch an SDK sends again
+    (its flush timed out before the answer came, so it retried) is acknowledged without being
+    stored twice (docs/sdk.md §Sent twice). Kept for a day."""
+
+    __tablename__ = "event_batches"
+
+    project_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(40), primary_key=True)
+    received_time: Mapped[int] = mapped_column(BigInteger, index=True)

@@ -30,7 +30,8 @@ class PulseJob(Base):
     entity_type: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[str] = mapped_column(String(200))
     rule_id: Mapped[str | None] = mapped_column(String(200), default=None)
-    status: Mapped[str] = mapped_column(String(20))  # queued | running | succeeded | failed
+    # queued | running | succeeded | failed | cancelled
+    status: Mapped[str] = mapped_column(String(20))
     progress: Mapped[int] = mapped_column(default=0)  # percent
     message: Mapped[str | None] = mapped_column(String(2000), default=None)
     requested_by: Mapped[str | None] = mapped_column(String(200), default=None)
@@ -42,6 +43,10 @@ class PulseJob(Base):
     # abandoned (docs/operations.md §One process or several).
     heartbeat_time: Mapped[int | None] = mapped_column(BigInteger, default=None)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
+    # A cancel asked of the job while it ran: the process running it reads this at its next
+    # progress report and stops without storing anything (``jobs.JobRunner``).
+    cancel_requested_time: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    cancelled_by: Mapped[str | None] = mapped_column(String(200), default=None)
 
 
 class PulseResult(Base):

@@ -227,6 +227,24 @@ def pulse_load_history(
     return paginated("Pulse load history listed successfully.", data, total, page, request)
 
 
+@router.get(BASE + "/{id}/pulse_load_history/{dagID}", tags=["Experiments (Warehouse Native)"])
+def pulse_load_details(ctx: Console, id: str, dagID: str) -> dict[str, Any]:
+    documents.load(ctx.session, ctx.project_id, id)
+    data = pulse_service.load_details(ctx.session, ctx.project_id, "experiment", id, dagID)
+    return single("Pulse load history read successfully.", data)
+
+
+@router.post(
+    BASE + "/{id}/pulse_load_history/{dagID}/cancel", tags=["Experiments (Warehouse Native)"]
+)
+def cancel_pulse_load(ctx: Console, id: str, dagID: str) -> dict[str, Any]:
+    row = documents.load(ctx.session, ctx.project_id, id)
+    answer = pulse_service.cancel_load(
+        ctx.session, ctx.change, "experiment", id, dagID, name=row.document["name"]
+    )
+    return message_only(answer)
+
+
 @router.post(BASE + "/{id}/alerts/{metricId}/resolve")
 def resolve_alert(ctx: Console, id: str, metricId: str, body: ResolveAlertIn) -> dict[str, Any]:
     data = exposures.resolve_alert(ctx.session, ctx.change, id, metricId, body)

@@ -134,6 +134,12 @@ def unarchive(ctx: Console, id: str) -> dict[str, Any]:
     return message_only("Metric unarchived successfully.")
 
 
+@router.post("/metrics/{id}/reload", tags=["Metrics (Warehouse Native)"])
+def reload_metric(ctx: Console, id: str, incremental: str | None = None) -> dict[str, Any]:
+    values.reload(ctx.session, ctx.change, id, incremental)
+    return message_only("Metric data reloaded successfully.")
+
+
 @router.get("/metrics/{id}/experiments")
 def metric_experiments(
     ctx: Console,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
@@ -123,6 +123,7 @@ def _config_page(
             values=True,
             default_pass=100,
             refused=refused,
+            environments=rules_editor.environment_names(ctx.session, ctx.project_id),
         ),
         value_text=value_text
         if value_text is not None
@@ -212,7 +213,8 @@ def _rule_change(
 @router.post("/ui/dynamic_configs/{config_id}/rules", include_in_schema=False)
 def add_rule(request: Request, ctx: Web, config_id: str, form: rules_editor.RuleFormIn) -> Response:
     def change() -> object:
-        return configs_service.add_rules(ctx.session, ctx.change, config_id, [form.rule()])
+        known = rules_editor.environment_names(ctx.session, ctx.project_id)
+        return configs_service.add_rules(ctx.session, ctx.change, config_id, [form.rule(known)])
 
     return _rule_change(
         request,
@@ -251,6 +253,26 @@ def change_value(
         config_id,
         change,
         lambda exc: rules_editor.refusal(exc, rule_id, text=return_value),
+    )
+
+
+@router.post(
+    "/ui/dynamic_configs/{config_id}/rules/{rule_id}/environments", include_in_schema=False
+)
+def change_environments(
+    request: Request,
+    ctx: Web,
+    config_id: str,
+    rule_id: str,
+    environments: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    def change() -> object:
+        known = rules_editor.environment_names(ctx.session, ctx.project_id)
+        update = rules_editor.environments_update(environments or [], known)
+        return configs_service.update_rule(ctx.session, ctx.change, config_id, rule_id, update)
+
+    return _rule_change(
+        request, ctx, config_id, change, lambda exc: rules_editor.refusal(exc, rule_id)
     )
 
 

@@ -5,7 +5,7 @@ under the review rules, as a Console API call sent with ``x-respect-review-setti
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
@@ -177,6 +177,7 @@ def _gate_page(
             rules=gate.get("rules") or [],
             default_line="Default: Fail — fallback when no rules are met",
             refused=refused,
+            environments=rules_editor.environment_names(ctx.session, ctx.project_id),
         ),
         checks=figures.checks_sparkline(trend),
         override_count=len(passing) + len(failing),
@@ -225,7 +226,13 @@ def add_rule(request: Request, ctx: Web, gate_id: str, form: rules_editor.RuleFo
     ctx.require("edit_or_delete_configs")
     try:
         reviewed = reviewed_change(
-            ctx, lambda: gate_rules.add_rules(ctx.session, ctx.change, gate_id, [form.rule()])
+            ctx,
+            lambda: gate_rules.add_rules(
+                ctx.session,
+                ctx.change,
+                gate_id,
+                [form.rule(rules_editor.environment_names(ctx.session, ctx.project_id))],
+            ),
         )
     except NotFound:
         raise
@@ -243,6 +250,30 @@ def change_split(
     ctx.require("edit_or_delete_configs")
     try:
         update = RuleIn(pass_percentage=rules_editor.percentage(pass_percentage))
+        reviewed = reviewed_change(
+            ctx, lambda: gate_rules.update_rule(ctx.session, ctx.change, gate_id, rule_id, update)
+        )
+    except NotFound:
+        raise
+    except LockgateError as exc:
+        ctx.session.rollback()
+        refused = rules_editor.refusal(exc, rule_id)
+        return _gate_page(request, ctx, gate_id, status_code=422, refused=refused)
+    return _back(gate_id, reviewed)
+
+
+@router.post("/ui/gates/{gate_id}/rules/{rule_id}/environments", include_in_schema=False)
+def change_environments(
+    request: Request,
+    ctx: Web,
+    gate_id: str,
+    rule_id: str,
+    environments: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    ctx.require("edit_or_delete_configs")
+    try:
+        known = rules_editor.environment_names(ctx.session, ctx.project_id)
+        update = rules_editor.environments_update(environments or [], known)
         reviewed = reviewed_change(
             ctx, lambda: gate_rules.update_rule(ctx.session, ctx.change, gate_id, rule_id, update)
         )

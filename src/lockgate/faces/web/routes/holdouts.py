@@ -17,11 +17,12 @@ from lockgate.domains.holdouts import pulse as holdouts_pulse
 from lockgate.domains.holdouts import repository as holdouts_repository
 from lockgate.domains.holdouts import service as holdouts_service
 from lockgate.domains.holdouts.schemas import HoldoutCreate, HoldoutPartialUpdate
+from lockgate.domains.pulse import service as pulse_service
 from lockgate.errors import InvalidInput, LockgateError, NotFound
 from lockgate.faces.web import figures
 from lockgate.faces.web.changes import REVIEW_NOTICE, reviewed_change
 from lockgate.faces.web.forms import disabled, validated
-from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, render, render_catalog
+from lockgate.faces.web.pages import PAGE_SIZE, WebRoute, render, render_catalog, when
 from lockgate.faces.web.routes.experiment_setup import changed_metrics
 from lockgate.faces.web.routes.experiments import chosen_metrics, metric_choices
 from lockgate.faces.web.routes.experiments import href as experiment_href
@@ -161,6 +162,27 @@ def _results(ctx: WebContext, holdout_id: str, query: dict[str, str]) -> dict[st
     }
 
 
+LOADS_LIMIT: Final = 10
+
+
+def pulse_loads(ctx: WebContext, entity_type: str, entity_id: str) -> dict[str, Any]:
+    """The newest Pulse loads of an entity, as ``pulse_load_history`` lists them, for the
+    ``_pulse_loads.html`` partial: who asked, when, the status and progress of each."""
+    found, total = pulse_service.list_loads(
+        ctx.session, ctx.project_id, entity_type, entity_id, offset=0, limit=LOADS_LIMIT
+    )
+    rows = [
+        dict(
+            load,
+            created=when(load["createdTime"]),
+            finished=when(load["finishedTime"]) if "finishedTime" in load else figures.MISSING,
+        )
+        for load in found
+    ]
+    active = any(load["status"] in ("queued", "running") for load in found)
+    return {"rows": rows, "total": total, "active": active}
+
+
 def holdout_page(
     request: Request, ctx: WebContext, holdout_id: str, status_code: int = 200, **extra: Any
 ) -> HTMLResponse:
@@ -193,6 +215,10 @@ def holdout_page(
         metric_roles=(("monitoring", chosen_metrics(holdout.get("monitoringMetrics") or [])),),
         metric_choices=metric_choices(ctx),
         results=_results(ctx, holdout_id, query),
+        loads=pulse_loads(ctx, "holdout", holdout_id),
+        disabled_load=disabled(
+            ctx.member.can("edit_or_delete_configs"), "Your role cannot load Pulse results"
+        ),
         confidences=CONFIDENCES,
         control_name=GROUP_NAMES[HELD_OUT],
         bar_width=figures.BAR_WIDTH,
@@ -210,6 +236,16 @@ def holdout(request: Request, ctx: Web, holdout_id: str) -> HTMLResponse:
 
 
 # --- changes --------------------------------------------------------------------------------
+
+
+@router.post("/ui/holdouts/{holdout_id}/load_pulse", include_in_schema=False)
+def load_pulse(ctx: Web, holdout_id: str) -> Response:
+    """Queue a full Pulse load of the holdout, as ``load_pulse`` queues one for an experiment
+    (with the same permission); the page then lists it with its status and progress."""
+    ctx.require("edit_or_delete_configs")
+    holdouts_service.read(ctx.session, ctx.project_id, holdout_id)
+    pulse_service.load(ctx.session, ctx.change, "holdout", holdout_id, None)
+    return RedirectResponse(holdout_href(holdout_id) + "#loads-h", status_code=303)
 
 
 def _patch(

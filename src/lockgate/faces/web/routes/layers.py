@@ -186,6 +186,7 @@ def _layer_page(
             dict(p, shown=json.dumps(p.get("defaultValue"))) for p in layer.get("parameters") or []
         ],
         parameter_types=PARAMETER_TYPES,
+        condition_kinds=CONDITION_KINDS,
         conditional=conditional,
         by_id=[dict(o, shown="\n".join(o["ids"])) for o in by_id],
         override_count=len(conditional) + sum(len(o["ids"]) for o in by_id),
@@ -270,6 +271,9 @@ def remove_parameter(request: Request, ctx: Web, layer_id: str, name: str = Form
     return _change(request, ctx, layer_id, run)
 
 
+CONDITION_KINDS = {"gate": "Users passing the gate", "segment": "Users in the segment"}
+
+
 def _target(raw: str) -> tuple[str, str]:
     """The experiment and group a form's ``target`` names (a JSON pair, as the page lists them)."""
     try:
@@ -298,6 +302,37 @@ def add_overrides(
             raise InvalidInput("Give at least one user ID, one a line.")
         body = LayerOverridesIn.model_validate(
             {"idOverrides": [{"ids": given, "experimentName": experiment, "groupName": group}]}
+        )
+        layers_service.add_overrides(ctx.session, ctx.change, layer_id, body)
+
+    return _change(request, ctx, layer_id, run)
+
+
+@router.post("/ui/layers/{layer_id}/overrides/conditional", include_in_schema=False)
+def add_conditional_override(
+    request: Request,
+    ctx: Web,
+    layer_id: str,
+    kind: str = Form(""),
+    condition: str = Form(""),
+    target: str = Form(""),
+) -> Response:
+    """Send the users passing a gate, or in a segment, to an experiment's group, as
+    ``PATCH /layers/{id}/overrides`` adds a conditional override."""
+
+    def run(_layer: dict[str, Any]) -> None:
+        if kind not in CONDITION_KINDS:
+            raise InvalidInput(f"Unknown override kind {kind!r}: choose a gate or a segment.")
+        name = condition.strip()
+        if not name:
+            raise InvalidInput(f"Name the {kind} whose users the override sends.")
+        experiment, group = _target(target)
+        body = LayerOverridesIn.model_validate(
+            {
+                "conditionalOverrides": [
+                    {"type": kind, "name": name, "experimentName": experiment, "groupName": group}
+                ]
+            }
         )
         layers_service.add_overrides(ctx.session, ctx.change, layer_id, body)
 

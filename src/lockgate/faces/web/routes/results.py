@@ -151,6 +151,9 @@ def _exposures(
         }
         for g, count in counts
     ]
+    # Every group's results cover the same days (the first to the last day with an exposure).
+    dates = [r["date"] for r in found[0]["results"]] if found else []
+    daily = {g["groupName"]: [r["exposures"] for r in g["results"]] for g in found}
     checked = [(c, sizes[g["groupID"]]) for g, c in counts if sizes.get(g["groupID"], 0) > 0]
     srm = srm_check([c for c, _ in checked], [s for _, s in checked])
     balance = next(
@@ -162,6 +165,13 @@ def _exposures(
         "srm_status": balance["status"] if balance else "WAITING",
         "srm_description": balance["description"] if balance else "",
         "srm_p": f"{srm.p_value:.3g}" if srm.p_value is not None else None,
+        "dates": dates,
+        "daily": daily,
+        "chart": figures.series_chart(
+            dates, daily, "Cumulative exposures per group", y_title="Exposures"
+        )
+        if dates
+        else None,
     }
 
 
