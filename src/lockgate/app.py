@@ -25,6 +25,7 @@ from lockgate.domains.keys.cache import KeyCache
 from lockgate.domains.pulse.worker import pulse_worker
 from lockgate.domains.reviews.worker import ReviewWorker
 from lockgate.domains.specs.cache import SpecCache
+from lockgate.domains.warehouse import service as warehouse_service
 from lockgate.faces.console.bodies import ConsoleBodies
 from lockgate.faces.console.errors import install_error_handlers
 from lockgate.faces.console.ratelimit import RateLimiter
@@ -102,7 +103,12 @@ def create_app(
     owns_database = database is None
     database = database or Database(settings)
 
-    pulse_runner = pulse_worker(database, clock, stale_ms=settings.pulse_job_stale_ms)
+    pulse_runner = pulse_worker(
+        database,
+        clock,
+        stale_ms=settings.pulse_job_stale_ms,
+        open_warehouse=warehouse_service.opener(settings),
+    )
     mover = incoming.mover(database, clock)
     review_worker = ReviewWorker(
         database,

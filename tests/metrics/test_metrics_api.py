@@ -181,7 +181,10 @@ BAD_BODIES: list[tuple[dict[str, Any], str]] = [
     ({"name": "bad*name", "type": "sum"}, "name: 'bad*name' may contain only"),
     ({"name": "Revenue"}, "type: is required"),
     ({"name": "Revenue", "type": "median"}, "type: must be one of 'ratio', 'mean'"),
-    ({"name": "Revenue", "type": "user_warehouse"}, "type: 'user_warehouse' metrics are computed"),
+    (
+        {"name": "Revenue", "type": "user_warehouse"},
+        "warehouseNative: applies only in a warehouse native project",
+    ),
     ({"name": "Revenue", "type": "sum"}, "metricEvents: 'sum' metrics need at least one event"),
     (
         {"name": "Revenue", "type": "sum", "metricEvents": [{"name": "p", "type": "count"}]},

@@ -96,6 +96,11 @@ class ExperimentFields(_Body):
     allocation_duration: int | None = Field(None, alias="allocationDuration", gt=1)
     holdout_ids: list[str] | None = Field(None, alias="holdoutIDs")
     layer_id: str | None = Field(None, alias="layerID")
+    assignment_source_name: str | None = Field(None, alias="assignmentSourceName", max_length=100)
+    assignment_source_experiment_name: str | None = Field(
+        None, alias="assignmentSourceExperimentName", max_length=1000
+    )
+    is_analysis_only: bool | None = Field(None, alias="isAnalysisOnly")
 
 
 class ExperimentCreate(ExperimentFields):

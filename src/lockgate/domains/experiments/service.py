@@ -47,6 +47,7 @@ from lockgate.domains.metrics.sql import DAY_MS
 from lockgate.domains.param_stores import service as param_stores
 from lockgate.domains.projects import repository as projects_repository
 from lockgate.domains.rules.validation import RuleContext, build_rules
+from lockgate.domains.warehouse import sources
 from lockgate.errors import InvalidInput
 from lockgate.kit.actor import Change
 
@@ -162,6 +163,51 @@ _CLEARED_WHEN_NULL = frozenset({"duration", "targetExposures", "allocationDurati
 _SETUP_ONLY = {"id_type": "idType", "layer_id": "layerID"}
 
 
+# An analysis-only experiment's binding to a warehouse assignment source (docs/warehouse.md
+# §Analysis-only experiments).
+_BINDING = {
+    "assignment_source_name": "assignmentSourceName",
+    "assignment_source_experiment_name": "assignmentSourceExperimentName",
+    "is_analysis_only": "isAnalysisOnly",
+}
+
+
+def check_binding(session: Session, project_id: str, document: dict[str, Any]) -> None:
+    """An experiment bound to an assignment source names an existing one, the value of its
+    experiment column, and a unit type the source maps; ``isAnalysisOnly`` needs a source."""
+    name = document.get("assignmentSourceName")
+    if not name:
+        if document.get("assignmentSourceExperimentName"):
+            raise InvalidInput.field(
+                "assignmentSourceExperimentName", "applies only with assignmentSourceName"
+            )
+        if document.get("isAnalysisOnly"):
+            raise InvalidInput.field(
+                "isAnalysisOnly",
+                "needs assignmentSourceName (the warehouse source its exposures are read from)",
+            )
+        return
+    source = sources.stored(session, project_id, sources.ASSIGNMENT, name)
+    if source is None:
+        raise InvalidInput.field(
+            "assignmentSourceName", f"assignment source {name!r} does not exist"
+        )
+    document["assignmentSourceName"] = source.name
+    if not document.get("assignmentSourceExperimentName"):
+        raise InvalidInput.field(
+            "assignmentSourceExperimentName",
+            f"is required with assignmentSourceName (the value of the source's "
+            f"{source.document.get('experimentIDColumn')!r} column that marks this experiment)",
+        )
+    id_type = document.get("idType") or "userID"
+    if source.unit_column(id_type) is None:
+        mapped = ", ".join(repr(u) for u in source.unit_types)
+        raise InvalidInput.field(
+            "idType",
+            f"{id_type!r} is not mapped by assignment source {source.name!r} (it maps {mapped})",
+        )
+
+
 def apply_fields(
     session: Session,
     project_id: str,
@@ -196,6 +242,15 @@ def apply_fields(
                 raise InvalidInput.field(key, "cannot change once the experiment has started")
     if "id_type" in fields and body.id_type:
         document["idType"] = body.id_type
+    bound = _BINDING.keys() & fields
+    for field in bound:
+        value = getattr(body, field)
+        if value in (None, ""):
+            document.pop(_BINDING[field], None)
+        else:
+            document[_BINDING[field]] = value
+    if bound or ("id_type" in fields and document.get("assignmentSourceName")):
+        check_binding(session, project_id, document)
     if "layer_id" in fields:
         document["layerID"] = body.layer_id or None
         if not document["layerID"]:

@@ -50,6 +50,8 @@ FUNNEL_COUNTS = ("users", "events")
 # Composites combine additive unit values; allowing composites inside them would allow cycles.
 COMPONENT_TYPES = ("event_count", "event_count_custom", "event_user", "sum")
 ROLLUP_WINDOWS = ("default", "custom")
+# Warehouse-native metrics (metrics.warehouse_native): defined by their warehouseNative object.
+WAREHOUSE_TYPE = "user_warehouse"
 DIRECTIONS = ("increase", "decrease")
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_.\-()/ %:]*$")
 
@@ -109,12 +111,8 @@ def check_name(raw: str | None) -> str:
 def check_type(raw: str | None) -> str:
     if raw is None or not raw.strip():
         raise InvalidInput.field("type", "is required")
-    if raw == "user_warehouse":
-        raise InvalidInput.field(
-            "type",
-            "'user_warehouse' metrics are computed from a warehouse metric source, which this "
-            f"server does not have; use one of {_quoted(CREATABLE_TYPES)}",
-        )
+    if raw == WAREHOUSE_TYPE:
+        return raw  # checked with its warehouseNative object (metrics.warehouse_native)
     if raw not in CREATABLE_TYPES:
         raise InvalidInput.field("type", f"must be one of {_quoted(CREATABLE_TYPES)}, got {raw!r}")
     return raw
@@ -382,8 +380,8 @@ def check_definition(
     if fields.warehouse_native:
         raise InvalidInput.field(
             "warehouseNative",
-            "applies only to warehouse native metrics, which this server does not compute; "
-            "define the metric with metricEvents",
+            f"applies only to warehouse native metrics (type {WAREHOUSE_TYPE!r}); a "
+            f"{metric_type!r} metric is defined with metricEvents",
         )
     events = _metric_events(fields, metric_type)
     components = _components(fields, metric_type, exists)
@@ -413,6 +411,7 @@ DEFINITION_FIELDS = (
     "customRollUpEnd",
     "funnelEventList",
     "funnelCountDistinct",
+    "warehouseNative",
 )
 
 

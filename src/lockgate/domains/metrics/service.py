@@ -20,7 +20,7 @@ from lockgate.domains.entities.kinds import METRIC
 from lockgate.domains.entities.tags import checked_tags
 from lockgate.domains.events import incoming
 from lockgate.domains.events import repository as events_repository
-from lockgate.domains.metrics import definitions, repository
+from lockgate.domains.metrics import definitions, repository, warehouse_native
 from lockgate.domains.metrics.definitions import (
     AUTOMATIC_TYPES,
     DEFINITION_FIELDS,
@@ -234,6 +234,11 @@ def experiments_using(
 def spec_of(session: Session, project_id: str, document: dict[str, Any]) -> MetricSpec:
     """Resolve a definition's references into the ``MetricSpec`` ``sql.unit_values_query`` takes."""
     metric_type = document["type"]
+    if metric_type == definitions.WAREHOUSE_TYPE:
+        raise InvalidInput.because(
+            f"Metric {document['id']!r} is computed in the project's warehouse, by the loads of "
+            "experiments bound to an assignment source only (docs/warehouse.md)"
+        )
     if metric_type == "funnel":
         steps = []
         for step in document.get("funnelEventList") or []:
@@ -309,6 +314,28 @@ def _tags(session: Session, project_id: str, raw: list[str] | str | None) -> lis
     return checked_tags(session, project_id, [raw] if isinstance(raw, str) else raw)
 
 
+def _checked_definition(
+    session: Session, project_id: str, fields: MetricDefinitionFields, metric_type: str
+) -> dict[str, Any]:
+    """The stored definition fields: a warehouse-native metric's from its ``warehouseNative``
+    object (``warehouse_native``), any other's from its events or metrics."""
+    if metric_type != definitions.WAREHOUSE_TYPE:
+        return definitions.check_definition(fields, metric_type, _exists_check(session, project_id))
+    for key, value in (
+        ("metricEvents", fields.metric_events),
+        ("metricComponentMetrics", fields.metric_component_metrics),
+        ("funnelEventList", fields.funnel_event_list),
+        ("rollupTimeWindow", fields.rollup_time_window),
+    ):
+        if value:
+            raise InvalidInput.field(
+                key, f"does not apply to a {metric_type!r} metric (see warehouseNative)"
+            )
+    return warehouse_native.check_warehouse_native(
+        session, project_id, fields.warehouse_native, fields.unit_types
+    )
+
+
 def create(session: Session, change: Change, body: MetricCreate) -> dict[str, Any]:
     incoming.settle_before(session)
     name = definitions.check_name(body.name)
@@ -316,9 +343,7 @@ def create(session: Session, change: Change, body: MetricCreate) -> dict[str, An
     id_ = metric_id(name, metric_type)
     if find_document(session, change.project_id, id_) is not None:
         raise Conflict()
-    definition = definitions.check_definition(
-        body, metric_type, _exists_check(session, change.project_id)
-    )
+    definition = _checked_definition(session, change.project_id, body, metric_type)
     document: dict[str, Any] = {
         "id": id_,
         "name": name,
@@ -393,7 +418,7 @@ def _refuse_if_used(session: Session, project_id: str, id_: str, what: str) -> N
 def _merged_definition(document: dict[str, Any], body: MetricUpdate) -> MetricDefinitionFields:
     current = {k: document[k] for k in DEFINITION_FIELDS if k in document}
     given = body.model_dump(by_alias=True, exclude_unset=True)
-    current.update({k: v for k, v in given.items() if k in (*DEFINITION_FIELDS, "warehouseNative")})
+    current.update({k: v for k, v in given.items() if k in DEFINITION_FIELDS})
     return MetricDefinitionFields.model_validate(current)
 
 
@@ -407,8 +432,8 @@ def patch(session: Session, change: Change, id_: str, body: MetricUpdate) -> dic
         raise InvalidInput.field(
             "type", f"a metric's type is part of its id and cannot change (it is {metric_type!r})"
         )
-    definition = definitions.check_definition(
-        _merged_definition(document, body), metric_type, _exists_check(session, change.project_id)
+    definition = _checked_definition(
+        session, change.project_id, _merged_definition(document, body), metric_type
     )
     for key in DEFINITION_FIELDS:
         document.pop(key, None)

@@ -14,17 +14,28 @@ from lockgate.domains.pulse.engine import experiment_assignment, utc_day
 from lockgate.domains.pulse.incremental.kept import StateKey
 from lockgate.domains.pulse.incremental.load import load_group_sums
 from lockgate.domains.pulse.jobs import ComputedResult, Progress, reload_type
+from lockgate.domains.pulse.warehouse_loads import OpenWarehouse, is_bound, warehouse_group_sums
 from lockgate.kit.clock import Clock
 from lockgate.storage.models import Experiment, PulseJob
 
 
-def make_experiment_computation(clock: Clock) -> Any:
+def make_experiment_computation(clock: Clock, open_warehouse: OpenWarehouse | None = None) -> Any:
+    """The computation of an experiment load; an experiment bound to a warehouse assignment
+    source is computed in the project's warehouse, opened with ``open_warehouse``."""
+
     def compute(session: Session, job: PulseJob, progress: Progress) -> list[ComputedResult]:
         row = repository.entity_row(session, Experiment, job, "experiment")
         document = row.document
         now = clock.now_ms()
         refs = [("primary", m) for m in document.get("primaryMetrics") or []]
         refs += [("secondary", m) for m in document.get("secondaryMetrics") or []]
+        if is_bound(document):
+            if open_warehouse is None:
+                raise LookupError("this process has no warehouse access for Pulse loads")
+            sums = warehouse_group_sums(
+                session, job.project_id, document, refs, now, progress, open_warehouse
+            )
+            return [ComputedResult(ds=utc_day(now), document=_result(document, now, sums))]
         sums = load_group_sums(
             session.get_bind(),  # type: ignore[arg-type]
             StateKey(job.project_id, job.entity_type, job.entity_id),
@@ -37,16 +48,7 @@ def make_experiment_computation(clock: Clock) -> Any:
             daily_from_ms=daily_resume_ms(session, job),
         )
         daily = sums.pop("daily", {})
-        result = {
-            "ds": utc_day(now),
-            "computedTime": now,
-            "startTime": document.get("startTime"),
-            "groups": [
-                {"id": g["id"], "name": g["name"], "size": g.get("size")}
-                for g in document.get("groups") or []
-            ],
-            **sums,
-        }
+        result = _result(document, now, sums)
         computed = [ComputedResult(ds=result["ds"], document=result)]
         for ds, view in daily.items():
             document_of_day = {"ds": ds, "computedTime": now, "groups": result["groups"], **view}
@@ -54,6 +56,20 @@ def make_experiment_computation(clock: Clock) -> Any:
         return computed
 
     return compute
+
+
+def _result(document: dict[str, Any], now: int, sums: dict[str, Any]) -> dict[str, Any]:
+    """The stored cumulative view of a load: the group sums and what results need besides."""
+    return {
+        "ds": utc_day(now),
+        "computedTime": now,
+        "startTime": document.get("startTime"),
+        "groups": [
+            {"id": g["id"], "name": g["name"], "size": g.get("size")}
+            for g in document.get("groups") or []
+        ],
+        **sums,
+    }
 
 
 def daily_resume_ms(session: Session, job: PulseJob) -> int:

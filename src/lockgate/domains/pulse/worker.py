@@ -8,6 +8,7 @@ from lockgate.domains.pulse.jobs import JobRunner
 from lockgate.domains.pulse.loads import make_experiment_computation
 from lockgate.domains.pulse.monitoring import make_gate_rule_computation, make_holdout_computation
 from lockgate.domains.pulse.service import schedule_daily
+from lockgate.domains.pulse.warehouse_loads import OpenWarehouse
 from lockgate.kit.clock import Clock
 from lockgate.kit.db import Database
 
@@ -37,9 +38,17 @@ class PulseWorker(JobRunner):
         return self._run_queue()
 
 
-def pulse_worker(database: Database, clock: Clock, *, stale_ms: int) -> PulseWorker:
+def pulse_worker(
+    database: Database,
+    clock: Clock,
+    *,
+    stale_ms: int,
+    open_warehouse: OpenWarehouse | None = None,
+) -> PulseWorker:
+    """The worker; ``open_warehouse`` opens a project's warehouse for the loads of experiments
+    bound to an assignment source (``warehouse_loads``)."""
     worker = PulseWorker(database, clock, stale_ms=stale_ms)
-    worker.register("experiment", make_experiment_computation(clock))
+    worker.register("experiment", make_experiment_computation(clock, open_warehouse))
     worker.register("gate_rule", make_gate_rule_computation(clock))
     worker.register("holdout", make_holdout_computation(clock))
     worker.register("autotune", make_autotune_computation(clock))

@@ -55,6 +55,9 @@ class SqlDialect:
     quote_char: str = '"'
     supports_group_by_all: bool = False
     string_type: str = "VARCHAR"
+    float_type: str = "DOUBLE PRECISION"
+    # Whether string literals read backslash escapes (and '' is not a quote but two literals).
+    backslash_escapes: bool = False
 
     def quote(self, name: str) -> str:
         return f"{self.quote_char}{check_identifier(name)}{self.quote_char}"
@@ -102,6 +105,18 @@ class SqlDialect:
     def cast_string(self, expr: str) -> str:
         return f"CAST({expr} AS {self.string_type})"
 
+    def cast_float(self, expr: str) -> str:
+        return f"CAST({expr} AS {self.float_type})"
+
+    def timestamp_literal(self, moment: dt.datetime) -> str:
+        """A UTC moment, to the second, as a timestamp without time zone."""
+        return f"CAST('{moment.strftime('%Y-%m-%d %H:%M:%S')}' AS TIMESTAMP)"
+
+    def string_literal(self, value: str) -> str:
+        if self.backslash_escapes:
+            return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return "'" + value.replace("'", "''") + "'"
+
 
 class DuckDB(SqlDialect):
     name = "duckdb"
@@ -145,6 +160,8 @@ class ClickHouse(SqlDialect):
     quote_char = "`"
     supports_group_by_all = True
     string_type = "String"
+    float_type = "Nullable(Float64)"  # NULL values stay NULL, as in the other warehouses
+    backslash_escapes = True
 
     def create_schema(self, schema: str) -> str:
         return f"CREATE DATABASE IF NOT EXISTS {self.quote(schema)}"
@@ -163,6 +180,9 @@ class ClickHouse(SqlDialect):
     def date_literal(self, day: dt.date) -> str:
         return f"toDate('{day.isoformat()}')"
 
+    def timestamp_literal(self, moment: dt.datetime) -> str:
+        return f"toDateTime('{moment.strftime('%Y-%m-%d %H:%M:%S')}', 'UTC')"
+
     def days_between(self, start: str, end: str) -> str:
         return f"dateDiff('day', toDate({start}), toDate({end}))"
 
@@ -180,6 +200,8 @@ class BigQuery(SqlDialect):
     quote_char = "`"
     supports_group_by_all = True
     string_type = "STRING"
+    float_type = "FLOAT64"
+    backslash_escapes = True
 
     def exact_percentile(self, expr: str, q: float) -> str:
         raise UnsupportedInDialect(
@@ -198,6 +220,8 @@ class Databricks(SqlDialect):
     quote_char = "`"
     supports_group_by_all = True
     string_type = "STRING"
+    float_type = "DOUBLE"
+    backslash_escapes = True
 
     def exact_percentile(self, expr: str, q: float) -> str:
         return f"percentile({expr}, {_fraction(q)})"
@@ -211,6 +235,7 @@ class Databricks(SqlDialect):
 
 class Trino(SqlDialect):
     name = "trino"
+    float_type = "DOUBLE"
 
     def replace_table_as(self, qualified: str, select_sql: str) -> list[str]:
         return [self.drop_table(qualified), f"CREATE TABLE {qualified} AS {select_sql}"]

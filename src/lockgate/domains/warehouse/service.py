@@ -4,7 +4,7 @@ tested in the warehouse before it is stored, its credentials encrypted and never
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,8 @@ from lockgate.domains.warehouse.kinds import KINDS, NOT_YET, Kind
 from lockgate.domains.warehouse.schemas import WhConnectionUpdate
 from lockgate.errors import InvalidInput, NotFound
 from lockgate.kit.actor import Actor
-from lockgate.kit.secretbox import SecretBox, SecretBoxError
+from lockgate.kit.secretbox import SecretBox, SecretBoxError, load_key
+from lockgate.kit.settings import Settings
 from lockgate.storage.models import WarehouseConnection
 
 HIDDEN = "(hidden)"
@@ -145,3 +146,15 @@ def open_warehouse(session: Session, project_id: str, box: SecretBox, files_dir:
         raise NotFound(NO_CONNECTION)
     kind = KINDS[row.kind]
     return kind.build({**row.settings, **box.open(row.secrets)}, files_dir)
+
+
+def opener(settings: Settings) -> Callable[[Session, str], Warehouse]:
+    """``open_warehouse`` with the credentials key and files directory of ``settings``."""
+
+    def open_(session: Session, project_id: str) -> Warehouse:
+        key = load_key(settings.warehouse_secret_key.get_secret_value(), settings.data_dir)
+        return open_warehouse(
+            session, project_id, SecretBox(key), settings.resolved_warehouse_files_dir
+        )
+
+    return open_

@@ -31,9 +31,10 @@ from lockgate.domains.warehouse.source_schemas import (
     EntityPropertySourceFields,
     MetricSourceFields,
 )
+from lockgate.domains.warehouse.usage import StoredSource, metrics_on, refuse_if_used
 from lockgate.errors import Conflict, InvalidInput, NotFound
 from lockgate.kit.actor import Actor
-from lockgate.storage.models import Metric, UnitIdType, WarehouseSource
+from lockgate.storage.models import UnitIdType, WarehouseSource
 from lockgate.storage.models.core import BUILT_IN_ID_TYPES
 
 # A name travels in the URL path: no slash, no control characters, no surrounding blanks.
@@ -210,10 +211,13 @@ def expand_macros(sql: str, dialect: SqlDialect, start: dt.date, end: dt.date) -
     return sql
 
 
-def source_query(document: dict[str, Any], dialect: SqlDialect, today: dt.date) -> str:
-    """The source's rows as one query: its SQL (macros over the last day) with the custom
-    fields added as columns."""
-    sql = expand_macros(document["sql"], dialect, today - dt.timedelta(days=1), today)
+def source_query(
+    document: dict[str, Any], dialect: SqlDialect, today: dt.date, start: dt.date | None = None
+) -> str:
+    """The source's rows as one query: its SQL (macros over ``start`` to ``today``, by default
+    the last day) with the custom fields added as columns."""
+    since = start if start is not None else today - dt.timedelta(days=1)
+    sql = expand_macros(document["sql"], dialect, since, today)
     fields = [f for f in document.get("customFieldMapping") or [] if f["key"]]
     if not fields:
         return sql
@@ -290,6 +294,15 @@ def _check_name_free(session: Session, project_id: str, kind: SourceKind, name: 
     )
     if taken is not None:
         raise Conflict(f"{kind.label} already exists with name {taken}.")
+
+
+def stored(session: Session, project_id: str, kind: SourceKind, name: str) -> StoredSource | None:
+    """The source of ``kind`` named ``name`` (exactly), or None."""
+    try:
+        row = _load(session, project_id, kind, name)
+    except NotFound:
+        return None
+    return StoredSource(row.name, dict(row.document), list(row.columns or []))
 
 
 def list_(
@@ -395,6 +408,7 @@ def delete(
     session: Session, project_id: str, actor: Actor, now_ms: int, kind: SourceKind, name: str
 ) -> None:
     row = _load(session, project_id, kind, name, lock=True)
+    refuse_if_used(session, project_id, kind.kind, kind.label, row.name, "deleted")
     before = _answer(kind, row.document)
     session.delete(row)
     session.flush()
@@ -406,12 +420,7 @@ def metrics_of(
 ) -> tuple[list[dict[str, Any]], int]:
     """The metrics defined on a metric source (``warehouseNative.metricSourceName``)."""
     _load(session, project_id, METRIC, name)
-    rows = session.scalars(select(Metric).where(Metric.project_id == project_id))
-    found = [
-        row.document
-        for row in rows
-        if ((row.document or {}).get("warehouseNative") or {}).get("metricSourceName") == name
-    ]
+    found = metrics_on(session, project_id, name)
     return found[offset : offset + limit], len(found)
 
 
@@ -447,6 +456,7 @@ def _store(
     before = _answer(kind, row.document)
     if document["name"] != row.name:
         _check_name_free(session, row.project_id, kind, document["name"])
+        refuse_if_used(session, row.project_id, kind.kind, kind.label, row.name, "renamed")
         session.delete(row)
         session.flush()
         row = WarehouseSource(

@@ -1,0 +1,128 @@
+"""The warehouse-native pipeline's statements for one experiment in every warehouse's dialect:
+each parses in that warehouse's own SQL dialect (sqlglot), the compile-only warehouses
+included, and equals its golden file (tests/warehouse/golden/pipeline/<warehouse>.sql)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError
+
+from lockgate.domains.warehouse.dialects import DIALECTS, UnsupportedInDialect
+from lockgate.domains.warehouse.pipeline import PipelineMetric, PipelinePlan, statements
+from lockgate.domains.warehouse.usage import StoredSource
+from lockgate.errors import InvalidInput
+
+SQLGLOT_NAMES = {"postgresql": "postgres"}
+GOLDEN = Path(__file__).parent / "golden" / "pipeline"
+MAPPING = [{"statsigUnitID": "userID", "column": "user_id"}]
+ASSIGNMENTS = StoredSource(
+    "exposures",
+    {
+        "name": "exposures",
+        "sql": "SELECT * FROM analytics.exposures WHERE ds >= {statsig_start_date}",
+        "timestampColumn": "ts",
+        "experimentIDColumn": "experiment",
+        "groupIDColumn": "grp",
+        "idTypeMapping": MAPPING,
+    },
+    ["user_id", "ts", "experiment", "grp", "ds"],
+)
+PURCHASES = StoredSource(
+    "purchases",
+    {
+        "name": "purchases",
+        "sql": "SELECT * FROM analytics.events",
+        "timestampColumn": "ts",
+        "idTypeMapping": MAPPING,
+        "customFieldMapping": [{"key": "net", "formula": "amount - refund"}],
+    },
+    ["user_id", "ts", "event", "amount", "refund", "is_test", "country", "net"],
+)
+CRITERIA: list[dict[str, Any]] = [
+    {"type": "metadata", "column": "event", "condition": "in", "values": ["purchase", "it's"]},
+    {"type": "metadata", "column": "country", "condition": "not_in", "values": ["XX"]},
+    {"type": "metadata", "column": "amount", "condition": ">=", "values": ["0.5"]},
+    {"type": "metadata", "column": "refund", "condition": "is_null"},
+    {"type": "metadata", "column": "is_test", "condition": "is_false"},
+]
+
+
+def plan(**changes: object) -> PipelinePlan:
+    fields: dict[str, object] = {
+        "key": PipelinePlan.key_of("project", "checkout"),
+        "source": ASSIGNMENTS,
+        "experiment_value": "checkout_flow",
+        "unit_type": "userID",
+        "groups": ["Control", "Test"],
+        "end": dt.datetime(2026, 11, 11, 6, 30),
+        "metrics": [
+            PipelineMetric("sum", PURCHASES, "net", CRITERIA, winsorize_high=0.999),
+            PipelineMetric("count", PURCHASES, None, []),
+            PipelineMetric("mean", PURCHASES, "amount", CRITERIA[:1]),
+        ],
+        "start_day": dt.date(2026, 11, 1),
+    }
+    fields.update(changes)
+    return PipelinePlan(**fields)  # type: ignore[arg-type]
+
+
+# Warehouses without an exact percentile aggregate: winsorized metrics are refused there.
+NO_EXACT_PERCENTILE = {"bigquery", "trino"}
+
+
+def plan_for(name: str) -> PipelinePlan:
+    if name not in NO_EXACT_PERCENTILE:
+        return plan()
+    metrics = [replace(m, winsorize_high=None) for m in plan().metrics]
+    return plan(metrics=metrics)
+
+
+@pytest.mark.parametrize("name", sorted(NO_EXACT_PERCENTILE))
+def test_pipeline__winsorized_metric_without_exact_percentile__refused(name: str) -> None:
+    with pytest.raises(UnsupportedInDialect, match="no exact percentile"):
+        statements(DIALECTS[name], "lockgate_staging", plan())
+
+
+@pytest.mark.parametrize("name", sorted(DIALECTS))
+def test_pipeline__every_statement__parses_in_the_warehouses_dialect(name: str) -> None:
+    literals: set[str] = set()
+    for sql in statements(DIALECTS[name], "lockgate_staging", plan_for(name)):
+        try:
+            tree = sqlglot.parse_one(sql, read=SQLGLOT_NAMES.get(name, name))
+        except ParseError as exc:
+            pytest.fail(f"{name}: {sql}\n{exc}")
+        literals |= {str(literal.this) for literal in tree.find_all(exp.Literal)}
+    # a quote inside a value is escaped the warehouse's way: the warehouse reads the value
+    assert {"it's", "checkout_flow", "Control"} <= literals
+
+
+@pytest.mark.parametrize("name", sorted(DIALECTS))
+def test_pipeline__every_statement__equals_the_golden_file(name: str) -> None:
+    """What runs in every team's warehouse: the golden files are rewritten only on purpose
+    (LOCKGATE_WRITE_GOLDEN=1), after reading."""
+    written = ";\n\n".join(statements(DIALECTS[name], "lockgate_staging", plan_for(name))) + ";\n"
+    path = GOLDEN / f"{name}.sql"
+    if os.environ.get("LOCKGATE_WRITE_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(written)
+    assert written == path.read_text()
+
+
+def test_pipeline__column_no_longer_answered__refused_naming_it() -> None:
+    stale = StoredSource(PURCHASES.name, PURCHASES.document, ["user_id", "ts", "event"])
+    metric = PipelineMetric("sum", stale, "amount", [])
+    with pytest.raises(InvalidInput, match="'amount' is no longer among the columns"):
+        statements(DIALECTS["duckdb"], "lockgate_staging", plan(metrics=[metric]))
+
+
+def test_pipeline__unit_type_not_mapped__refused() -> None:
+    with pytest.raises(InvalidInput, match="does not map unit type 'stableID'"):
+        statements(DIALECTS["duckdb"], "lockgate_staging", plan(unit_type="stableID"))

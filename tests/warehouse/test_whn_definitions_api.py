@@ -1,0 +1,286 @@
+"""Warehouse-native definitions through the Console API: ``user_warehouse`` metrics on a metric
+source and analysis-only experiments bound to an assignment source, each checked against the
+stored sources and their columns; every bad definition is refused naming the field, and
+changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from lockgate.domains.warehouse.adapters import SqlAlchemyWarehouse
+from lockgate.domains.warehouse.dialects import DIALECTS
+from lockgate.kit.settings import Settings
+from tests.contract.client import ContractClient
+from tests.warehouse.conftest import scratch_name
+
+METRICS = "/console/v1/metrics"
+EXPERIMENTS = "/console/v1/experiments"
+MAPPING = [{"statsigUnitID": "userID", "column": "user_id"}]
+PURCHASE = [{"type": "metadata", "column": "event", "condition": "in", "values": ["purchase"]}]
+
+
+@pytest.fixture()
+def sources(console: ContractClient, settings: Settings) -> Iterator[None]:
+    """A DuckDB warehouse with an exposures and an events table, and one source on each."""
+    schema = scratch_name()
+    path = settings.resolved_warehouse_files_dir / f"defs_{schema}.duckdb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with SqlAlchemyWarehouse(f"duckdb:///{path}", DIALECTS["duckdb"], schema) as adapter:
+        adapter.run(
+            "CREATE TABLE exposures (user_id VARCHAR, ts TIMESTAMP, experiment VARCHAR, "
+            "grp VARCHAR)"
+        )
+        adapter.run(
+            "CREATE TABLE events (user_id VARCHAR, ts TIMESTAMP, event VARCHAR, amount DOUBLE)"
+        )
+    connection = {"duckdb": {"path": path.name, "stagingSchema": schema}}
+    assert console.patch("/console/v1/wh_connections", json=connection).status_code == 200
+    created = console.post(
+        f"{EXPERIMENTS}/assignment_sources",
+        json={
+            "name": "exposures",
+            "sql": "SELECT * FROM exposures",
+            "timestampColumn": "ts",
+            "experimentIDColumn": "experiment",
+            "groupIDColumn": "grp",
+            "idTypeMapping": MAPPING,
+        },
+    )
+    assert created.status_code == 201, created.text
+    created = console.post(
+        f"{METRICS}/metric_source",
+        json={
+            "name": "purchases",
+            "sql": "SELECT * FROM events",
+            "timestampColumn": "ts",
+            "idTypeMapping": MAPPING,
+        },
+    )
+    assert created.status_code == 201, created.text
+    yield
+    path.unlink(missing_ok=True)
+
+
+def whn_metric(**definition: Any) -> dict[str, Any]:
+    return {
+        "name": "Revenue",
+        "type": "user_warehouse",
+        "warehouseNative": {
+            "aggregation": "sum",
+            "metricSourceName": "purchases",
+            "valueColumn": "amount",
+            "criteria": PURCHASE,
+            **definition,
+        },
+    }
+
+
+def metric_ids(console: ContractClient) -> list[str]:
+    response = console.get(f"{METRICS}/list")
+    assert response.status_code == 200, response.text
+    return [m["id"] for m in response.json()["data"]]
+
+
+def refused(response: Any, message: str) -> None:
+    assert response.status_code == 400, response.text
+    assert response.json()["message"].startswith(f"Invalid request. {message}"), response.text
+
+
+def test_create_metric__user_warehouse__stored_normalized_and_listed_on_its_source(
+    console: ContractClient, sources: None
+) -> None:
+    created = console.post(METRICS, json=whn_metric(valueColumn="AMOUNT", winsorizationHigh=0.999))
+    assert created.status_code == 201, created.text
+    data = created.json()["data"]
+    assert data["id"] == "Revenue::user_warehouse"
+    assert data["unitTypes"] == ["userID"]
+    assert data["warehouseNative"] == {
+        "aggregation": "sum",
+        "metricSourceName": "purchases",
+        "valueColumn": "amount",  # as the source answers it
+        "criteria": PURCHASE,
+        "winsorizationHigh": 0.999,
+    }
+    listed = console.get(f"{METRICS}/metric_source/purchases/metrics").json()["data"]
+    assert [m["name"] for m in listed] == ["Revenue"]
+
+
+BAD_METRICS: list[tuple[dict[str, Any], str]] = [
+    (
+        whn_metric(metricSourceName="nope"),
+        "warehouseNative.metricSourceName: metric source 'nope' does not exist",
+    ),
+    (whn_metric(aggregation="median"), "warehouseNative.aggregation: must be one of 'count'"),
+    (whn_metric(aggregation="funnel"), "warehouseNative.aggregation: 'funnel' is not computed"),
+    (whn_metric(valueColumn=None), "warehouseNative.valueColumn: is required for 'sum'"),
+    (
+        whn_metric(valueColumn="price"),
+        "warehouseNative.valueColumn: column 'price' is not among metric source 'purchases'",
+    ),
+    (
+        whn_metric(aggregation="count"),
+        "warehouseNative.valueColumn: does not apply to 'count'",
+    ),
+    (
+        whn_metric(
+            criteria=[{"type": "metadata", "column": "kind", "condition": "in", "values": ["a"]}]
+        ),
+        "warehouseNative.criteria[0].column: column 'kind' is not among",
+    ),
+    (
+        whn_metric(
+            criteria=[
+                {"type": "metadata", "column": "event", "condition": "contains", "values": ["a"]}
+            ]
+        ),
+        "warehouseNative.criteria[0].condition: must be one of 'in'",
+    ),
+    (
+        whn_metric(
+            criteria=[{"type": "metadata", "column": "amount", "condition": ">", "values": ["x"]}]
+        ),
+        "warehouseNative.criteria[0].values: '>' compares numbers, got 'x'",
+    ),
+    (whn_metric(cap=100), "warehouseNative.cap: is not computed by this server yet"),
+    (
+        whn_metric(winsorizationHigh=1.5),
+        "warehouseNative.winsorizationHigh: must be a fraction above 0 and at most 1",
+    ),
+    (
+        whn_metric(aggregation="mean", winsorizationHigh=0.99),
+        "warehouseNative.winsorizationHigh: applies to 'count', 'sum' metrics only",
+    ),
+    (
+        whn_metric(winsorizationLow=0.01),
+        "warehouseNative.winsorizationLow: is not computed by this server yet",
+    ),
+    (
+        {**whn_metric(), "unitTypes": ["stableID"]},
+        "unitTypes[0]: 'stableID' is not mapped by metric source 'purchases'",
+    ),
+    (
+        {**whn_metric(), "metricEvents": [{"name": "purchase"}]},
+        "metricEvents: does not apply to a 'user_warehouse' metric",
+    ),
+    ({"name": "Revenue", "type": "user_warehouse"}, "warehouseNative: is required"),
+]
+
+
+@pytest.mark.parametrize(("body", "message"), BAD_METRICS, ids=[m[:50] for _, m in BAD_METRICS])
+def test_create_metric__bad_warehouse_native__400_and_nothing_stored(
+    console: ContractClient, sources: None, body: dict[str, Any], message: str
+) -> None:
+    refused(console.post(METRICS, json=body), message)
+    assert metric_ids(console) == []
+
+
+def test_update_metric__user_warehouse__checked_again(
+    console: ContractClient, sources: None
+) -> None:
+    assert console.post(METRICS, json=whn_metric()).status_code == 201
+    path = f"{METRICS}/Revenue::user_warehouse"
+    bad = {"warehouseNative": {"aggregation": "mean", "metricSourceName": "purchases"}}
+    refused(console.post(path, json=bad), "warehouseNative.valueColumn: is required for 'mean'")
+    assert console.get(path).json()["data"]["warehouseNative"]["aggregation"] == "sum"
+    good = {"warehouseNative": {**bad["warehouseNative"], "valueColumn": "amount"}}
+    changed = console.post(path, json=good)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["data"]["warehouseNative"] == {
+        "aggregation": "mean",
+        "metricSourceName": "purchases",
+        "valueColumn": "amount",
+        "criteria": [],
+    }
+
+
+def experiment(**fields: Any) -> dict[str, Any]:
+    return {
+        "name": "checkout",
+        "isAnalysisOnly": True,
+        "assignmentSourceName": "exposures",
+        "assignmentSourceExperimentName": "checkout_flow",
+        **fields,
+    }
+
+
+def test_create_experiment__bound_to_assignment_source__stored(
+    console: ContractClient, sources: None
+) -> None:
+    created = console.post(EXPERIMENTS, json=experiment())
+    assert created.status_code == 201, created.text
+    data = created.json()["data"]
+    assert (
+        data["assignmentSourceName"],
+        data["assignmentSourceExperimentName"],
+        data["isAnalysisOnly"],
+    ) == ("exposures", "checkout_flow", True)
+
+
+BAD_EXPERIMENTS: list[tuple[dict[str, Any], str]] = [
+    (
+        experiment(assignmentSourceName="nope"),
+        "assignmentSourceName: assignment source 'nope' does not exist",
+    ),
+    (
+        experiment(assignmentSourceExperimentName=None),
+        "assignmentSourceExperimentName: is required with assignmentSourceName",
+    ),
+    (experiment(idType="stableID"), "idType: 'stableID' is not mapped by assignment source"),
+    (
+        {"name": "checkout", "isAnalysisOnly": True},
+        "isAnalysisOnly: needs assignmentSourceName",
+    ),
+    (
+        {"name": "checkout", "assignmentSourceExperimentName": "x"},
+        "assignmentSourceExperimentName: applies only with assignmentSourceName",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"), BAD_EXPERIMENTS, ids=[m[:50] for _, m in BAD_EXPERIMENTS]
+)
+def test_create_experiment__bad_binding__400_and_nothing_stored(
+    console: ContractClient, sources: None, body: dict[str, Any], message: str
+) -> None:
+    refused(console.post(EXPERIMENTS, json=body), message)
+    assert console.get(f"{EXPERIMENTS}/checkout").status_code == 404
+
+
+def test_patch_experiment__unit_type_the_source_does_not_map__400_unchanged(
+    console: ContractClient, sources: None
+) -> None:
+    assert console.post(EXPERIMENTS, json=experiment()).status_code == 201
+    refused(
+        console.patch(f"{EXPERIMENTS}/checkout", json={"idType": "stableID"}),
+        "idType: 'stableID' is not mapped by assignment source 'exposures'",
+    )
+    assert console.get(f"{EXPERIMENTS}/checkout").json()["data"]["idType"] == "userID"
+
+
+def test_delete_sources__in_use__400_until_unused(console: ContractClient, sources: None) -> None:
+    assert console.post(METRICS, json=whn_metric()).status_code == 201
+    assert console.post(EXPERIMENTS, json=experiment()).status_code == 201
+    metric_source = f"{METRICS}/metric_source/purchases"
+    assignment_source = f"{EXPERIMENTS}/assignment_source/exposures"
+
+    refused(
+        console.delete(metric_source),
+        "Metric source 'purchases' is used by metrics 'Revenue::user_warehouse'",
+    )
+    refused(
+        console.delete(assignment_source),
+        "Assignment source 'exposures' is used by experiments 'checkout'",
+    )
+    refused(
+        console.patch(assignment_source, json={"name": "renamed"}),
+        "Assignment source 'exposures' is used by experiments 'checkout'; it cannot be renamed",
+    )
+
+    assert console.delete(f"{METRICS}/Revenue::user_warehouse").status_code == 200
+    assert console.delete(metric_source).status_code == 200
+    assert console.delete(f"{EXPERIMENTS}/checkout").status_code == 200
+    assert console.delete(assignment_source).status_code == 200
