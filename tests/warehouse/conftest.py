@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -53,6 +54,33 @@ def warehouse(
             yield adapter
         finally:
             drop_schema(adapter, kind, schema)
+
+
+def connected_warehouse(
+    kind: str, schema: str, settings: Settings, chdb_path: Path
+) -> tuple[Warehouse, dict[str, Any]]:
+    """An adapter over a new place of ``kind`` in the team's warehouse (a DuckDB file under the
+    warehouse files directory, a PostgreSQL schema, a chDB database) named ``schema``, and the
+    ``PATCH /wh_connections`` body that connects the project to it."""
+    if kind == "duckdb":
+        path = settings.resolved_warehouse_files_dir / f"team_{schema}.duckdb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        duckdb = SqlAlchemyWarehouse(f"duckdb:///{path}", DIALECTS["duckdb"], schema)
+        return duckdb, {"duckdb": {"path": path.name, "stagingSchema": schema}}
+    if kind == "postgresql":
+        postgresql = SqlAlchemyWarehouse(PG_SERVER_URL, DIALECTS["postgresql"], schema)
+        return postgresql, {
+            "postgresql": {
+                "host": "127.0.0.1",
+                "port": 5432,
+                "database": "postgres",
+                "username": "postgres",
+                "password": "unused-under-trust",
+                "stagingSchema": schema,
+            }
+        }
+    chdb = ChdbWarehouse(chdb_path, staging_schema=schema)
+    return chdb, {"clickhouse": {"path": CHDB_DIR, "stagingDatabase": schema}}
 
 
 def drop_schema(adapter: Warehouse, kind: str, schema: str) -> None:

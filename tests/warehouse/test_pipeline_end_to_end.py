@@ -18,15 +18,13 @@ from fastapi import FastAPI
 from scipy import stats as scipy_stats
 from sqlalchemy import select
 
-from lockgate.domains.warehouse.adapters import ChdbWarehouse, SqlAlchemyWarehouse, Warehouse
-from lockgate.domains.warehouse.dialects import DIALECTS
+from lockgate.domains.warehouse.adapters import Warehouse
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
 from lockgate.storage.models import PulseResult
-from tests.conftest import PG_SERVER_URL
 from tests.contract.client import ContractClient
-from tests.warehouse.conftest import CHDB_DIR, drop_pg_schema, scratch_name
+from tests.warehouse.conftest import connected_warehouse, drop_schema, scratch_name
 
 EXPERIMENT = "checkout_flow"
 T0 = dt.datetime(2026, 11, 1)
@@ -208,27 +206,7 @@ def team_warehouse(
     are in and an adapter over that warehouse."""
     kind, schema = request.param, scratch_name()
     data = generate()
-    adapter: Warehouse
-    if kind == "duckdb":
-        path = settings.resolved_warehouse_files_dir / f"team_{schema}.duckdb"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        adapter = SqlAlchemyWarehouse(f"duckdb:///{path}", DIALECTS["duckdb"], schema)
-        connection: dict[str, Any] = {"duckdb": {"path": path.name, "stagingSchema": schema}}
-    elif kind == "postgresql":
-        adapter = SqlAlchemyWarehouse(PG_SERVER_URL, DIALECTS["postgresql"], schema)
-        connection = {
-            "postgresql": {
-                "host": "127.0.0.1",
-                "port": 5432,
-                "database": "postgres",
-                "username": "postgres",
-                "password": "unused-under-trust",
-                "stagingSchema": schema,
-            }
-        }
-    else:
-        adapter = ChdbWarehouse(chdb_path, staging_schema=schema)
-        connection = {"clickhouse": {"path": CHDB_DIR, "stagingDatabase": schema}}
+    adapter, connection = connected_warehouse(kind, schema, settings, chdb_path)
     text, timestamp, number, engine = TABLES[kind]
     with adapter:
         adapter.ensure_staging()
@@ -247,11 +225,8 @@ def team_warehouse(
     try:
         yield data, schema, adapter
     finally:
-        if kind == "postgresql":
-            drop_pg_schema(schema)
-        elif kind == "clickhouse":
-            with adapter:
-                adapter.run(f"DROP DATABASE IF EXISTS `{schema}`")
+        with adapter:
+            drop_schema(adapter, kind, schema)
 
 
 def define_analysis(console: ContractClient, schema: str) -> dict[str, str]:

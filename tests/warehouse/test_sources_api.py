@@ -15,15 +15,12 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from lockgate.domains.projects.service import Bootstrap
-from lockgate.domains.warehouse.adapters import ChdbWarehouse, SqlAlchemyWarehouse, Warehouse
-from lockgate.domains.warehouse.dialects import DIALECTS
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
 from lockgate.storage.models import AuditLog, WarehouseSource
-from tests.conftest import PG_SERVER_URL
 from tests.contract.client import ContractClient
 from tests.users.support import acting_as
-from tests.warehouse.conftest import CHDB_DIR, drop_pg_schema, scratch_name
+from tests.warehouse.conftest import connected_warehouse, drop_schema, scratch_name
 
 ASSIGNMENTS = "/console/v1/experiments/assignment_sources"
 ASSIGNMENT = "/console/v1/experiments/assignment_source"
@@ -41,27 +38,7 @@ def table(
     """A warehouse connection for the project, and the qualified name of a table in that
     warehouse with exposures-like columns (user_id, ts, experiment, grp, amount_cents)."""
     kind, schema = request.param, scratch_name()
-    adapter: Warehouse
-    if kind == "duckdb":
-        path = settings.resolved_warehouse_files_dir / f"team_{schema}.duckdb"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        adapter = SqlAlchemyWarehouse(f"duckdb:///{path}", DIALECTS["duckdb"], schema)
-        connection: dict[str, Any] = {"duckdb": {"path": path.name, "stagingSchema": schema}}
-    elif kind == "postgresql":
-        adapter = SqlAlchemyWarehouse(PG_SERVER_URL, DIALECTS["postgresql"], schema)
-        connection = {
-            "postgresql": {
-                "host": "127.0.0.1",
-                "port": 5432,
-                "database": "postgres",
-                "username": "postgres",
-                "password": "unused-under-trust",
-                "stagingSchema": schema,
-            }
-        }
-    else:
-        adapter = ChdbWarehouse(chdb_path, staging_schema=schema)
-        connection = {"clickhouse": {"path": CHDB_DIR, "stagingDatabase": schema}}
+    adapter, connection = connected_warehouse(kind, schema, settings, chdb_path)
     qualified = f"{schema}.assignments"
     engine = " ENGINE = MergeTree ORDER BY user_id" if kind == "clickhouse" else ""
     with adapter:
@@ -75,11 +52,8 @@ def table(
     try:
         yield qualified
     finally:
-        if kind == "postgresql":
-            drop_pg_schema(schema)
-        elif kind == "clickhouse":
-            with adapter:
-                adapter.run(f"DROP DATABASE IF EXISTS `{schema}`")
+        with adapter:
+            drop_schema(adapter, kind, schema)
 
 
 def assignment(table: str, **fields: Any) -> dict[str, Any]:
