@@ -17,7 +17,7 @@ from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
 from lockgate.storage.models import PulseResult
 from tests.contract.client import ContractClient
-from tests.pulse.helpers import start_experiment
+from tests.pulse.helpers import add_purchases, event_row, start_experiment
 
 DAY = 86_400_000
 DAY0 = 20_602 * DAY  # a UTC midnight just after the test clock's start
@@ -28,10 +28,6 @@ METRICS = [
 ]
 
 
-def _row(pid: str, unit: str, ts: int, **fields: Any) -> dict[str, Any]:
-    return {"project_id": pid, "user_id": unit, "time": ts, "received_time": ts, **fields}
-
-
 def _log(db: Database, pid: str, units: int, days: int, seed: int) -> dict[str, Any]:
     """``units`` units first exposed over ``days`` days from DAY0, each logging purchases and
     views from a day before its exposure to two days after; returns what each unit did."""
@@ -40,14 +36,16 @@ def _log(db: Database, pid: str, units: int, days: int, seed: int) -> dict[str, 
     for i in range(units):
         unit, rule = f"s{seed}u{i}", list(GROUPS)[i % 2]
         first = DAY0 + rng.randint(0, days * DAY - 1)
-        exposures.append(_row(pid, unit, first, kind="config", name="exp", rule_id=rule))
-        exposures.append(_row(pid, unit, first + 5_000, kind="config", name="exp", rule_id=rule))
+        exposures.append(event_row(pid, unit, first, kind="config", name="exp", rule_id=rule))
+        exposures.append(
+            event_row(pid, unit, first + 5_000, kind="config", name="exp", rule_id=rule)
+        )
         logged = []
         for _ in range(rng.randint(0, 6)):
             ts = first + rng.randint(-DAY, 2 * DAY)
             name = rng.choice(["purchase", "purchase", "view"])
             value = round(rng.uniform(1, 50), 2)
-            events.append(_row(pid, unit, ts, event_name=name, value_number=value))
+            events.append(event_row(pid, unit, ts, event_name=name, value_number=value))
             logged.append((name, ts, value))
         done[unit] = (GROUPS[rule], first, logged)
     with db.transaction() as session:
@@ -67,20 +65,7 @@ def _expected(done: dict[str, Any], day: int) -> dict[str, dict[str, dict[str, f
         bought = [
             v for name, ts, v in logged if name == "purchase" and max(start, first) <= ts < end
         ]
-        x = sum(bought)
-        total = revenue.setdefault(group, {"n": 0.0, "sx": 0.0, "sxx": 0.0})
-        total["n"] += 1
-        total["sx"] += x
-        total["sxx"] += x * x
-        if bought:  # participating: a non-zero denominator that day
-            y = float(len(bought))
-            ratio = basket.setdefault(
-                group, {"n": 0.0, "sx": 0.0, "sxx": 0.0, "sy": 0.0, "syy": 0.0, "sxy": 0.0}
-            )
-            for key, value in (
-                ("n", 1.0), ("sx", x), ("sxx", x * x), ("sy", y), ("syy", y * y), ("sxy", x * y)
-            ):  # fmt: skip
-                ratio[key] += value
+        add_purchases(revenue, basket, group, bought)
     return {"Revenue::sum": revenue, "Basket::mean": basket}
 
 
@@ -161,10 +146,10 @@ def test_load_pulse__daily_view__served_and_kept_for_finished_days(
             for twin in (-1, 1):
                 unit = f"{name}{offset}{twin}"
                 first = DAY0 + offset * DAY + 3_600_000
-                rows = [_row(pid, unit, first, kind="config", name="exp", rule_id=group_id)]
+                rows = [event_row(pid, unit, first, kind="config", name="exp", rule_id=group_id)]
                 value = 10.0 * (offset + 1) + (5 if name == "Test" else 0) + twin
                 bought = first + 3_600_000
-                purchase = _row(pid, unit, bought, event_name="purchase", value_number=value)
+                purchase = event_row(pid, unit, bought, event_name="purchase", value_number=value)
                 with db.transaction() as session:
                     insert_rows(session.connection(), "exposures", rows)
                     insert_rows(session.connection(), "events", [purchase])

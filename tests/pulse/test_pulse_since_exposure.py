@@ -17,7 +17,7 @@ from lockgate.domains.pulse.since_exposure import day_count, since_exposure_view
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
 from tests.contract.client import ContractClient
-from tests.pulse.helpers import start_experiment
+from tests.pulse.helpers import add_purchases, event_row, start_experiment
 
 DAY = 86_400_000
 DAY0 = 20_602 * DAY  # a UTC midnight just after the test clock's start
@@ -27,10 +27,6 @@ METRICS = [
     {"name": "Revenue", "type": "sum", "metricEvents": [{"name": "purchase", "type": "value"}]},
     {"name": "Basket", "type": "mean", "metricEvents": [{"name": "purchase", "type": "value"}]},
 ]
-
-
-def _row(pid: str, unit: str, ts: int, **fields: Any) -> dict[str, Any]:
-    return {"project_id": pid, "user_id": unit, "time": ts, "received_time": ts, **fields}
 
 
 @pytest.fixture()
@@ -47,13 +43,13 @@ def _log(db: Database, pid: str, units: int, days: int, seed: int) -> dict[str, 
     for i in range(units):
         unit, rule = f"s{seed}u{i}", list(GROUPS)[i % 2]
         first = DAY0 + rng.randint(0, days * DAY - 1)
-        exposures.append(_row(pid, unit, first, kind="config", name="exp", rule_id=rule))
+        exposures.append(event_row(pid, unit, first, kind="config", name="exp", rule_id=rule))
         logged = []
         for _ in range(rng.randint(0, 7)):
             ts = first + rng.randint(-DAY, 3 * DAY)
             name = rng.choice(["purchase", "purchase", "view"])
             value = round(rng.uniform(1, 50), 2)
-            events.append(_row(pid, unit, ts, event_name=name, value_number=value))
+            events.append(event_row(pid, unit, ts, event_name=name, value_number=value))
             logged.append((name, ts, value))
         done[unit] = (GROUPS[rule], first, logged)
     with db.transaction() as session:
@@ -76,20 +72,7 @@ def _expected(done: dict[str, Any], k: int, end_ms: int) -> dict[str, dict[str, 
         bought = [
             v for name, ts, v in logged if name == "purchase" and first <= ts and start <= ts < end
         ]
-        x = sum(bought)
-        total = revenue.setdefault(group, {"n": 0.0, "sx": 0.0, "sxx": 0.0})
-        total["n"] += 1
-        total["sx"] += x
-        total["sxx"] += x * x
-        if bought:
-            y = float(len(bought))
-            ratio = basket.setdefault(
-                group, {"n": 0.0, "sx": 0.0, "sxx": 0.0, "sy": 0.0, "syy": 0.0, "sxy": 0.0}
-            )
-            for key, value in (
-                ("n", 1.0), ("sx", x), ("sxx", x * x), ("sy", y), ("syy", y * y), ("sxy", x * y)
-            ):  # fmt: skip
-                ratio[key] += value
+        add_purchases(revenue, basket, group, bought)
     return {"Revenue::sum": revenue, "Basket::mean": basket}
 
 
@@ -149,13 +132,15 @@ def test_pulse_results__days_since_exposure__served_per_day(
                 unit = f"{name}{offset}{twin}"
                 first = DAY0 + offset * DAY + HOUR
                 value = 10.0 * (offset + 1) + (5 if name == "Test" else 0) + twin
-                rows = [_row(pid, unit, first + HOUR, event_name="purchase", value_number=value)]
+                rows = [
+                    event_row(pid, unit, first + HOUR, event_name="purchase", value_number=value)
+                ]
                 if offset == 0:
                     again = 3.0 if name == "Test" else 1.0
                     rows.append(
-                        _row(pid, unit, first + DAY, event_name="purchase", value_number=again)
+                        event_row(pid, unit, first + DAY, event_name="purchase", value_number=again)
                     )
-                exposure = _row(pid, unit, first, kind="config", name="exp", rule_id=group_id)
+                exposure = event_row(pid, unit, first, kind="config", name="exp", rule_id=group_id)
                 with db.transaction() as session:
                     insert_rows(session.connection(), "exposures", [exposure])
                     insert_rows(session.connection(), "events", rows)
