@@ -117,7 +117,12 @@ def create_app(
         mailer=Mailer.from_settings(settings),
     )
     review_runner = Periodic("reviews.worker", review_worker.run_once)
-    ingestion_runner = IngestionRunner(database, clock, lambda: Keys.from_settings(settings))
+    ingestion_runner = IngestionRunner(
+        database,
+        clock,
+        lambda: Keys.from_settings(settings),
+        recheck_days=settings.ingestion_recheck_days,
+    )
     ingestion_thread = Periodic("ingestions.worker", ingestion_runner.run_pending)
 
     @asynccontextmanager

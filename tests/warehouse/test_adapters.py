@@ -215,3 +215,21 @@ def test_connect__dialect_not_installed__names_the_extra() -> None:
 
     with pytest.raises(WarehouseError, match=r"pip install 'lockgate\[snowflake\]'"):
         wh.check()
+
+
+def _checksum(wh: Warehouse, rows: list[tuple[str, float, dt.date]]) -> tuple[int, str]:
+    d = wh.dialect
+    columns = [f"r.{d.quote(c)}" for c in ("unit", "value", "ds")]
+    sql = f"SELECT COUNT(*), {d.row_checksum(columns)} FROM ({values_sql(wh, rows)}) AS r"
+    ((count, checksum),) = wh.fetch(sql).rows
+    return int(count), str(checksum)
+
+
+def test_row_checksum__row_order__same_and_any_change__differs(warehouse: Warehouse) -> None:
+    first = _checksum(warehouse, ROWS)
+
+    assert _checksum(warehouse, list(reversed(ROWS))) == first
+    changed = [("u1", 1.5, DAY), ("u2", 2.5, DAY), *ROWS[2:]]
+    swapped = [("u2", 1.5, DAY), ("u1", 2.0, DAY), *ROWS[2:]]
+    assert len({first, _checksum(warehouse, changed), _checksum(warehouse, swapped)}) == 3
+    assert _checksum(warehouse, ROWS[:3])[0] == 3

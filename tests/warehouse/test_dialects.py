@@ -107,3 +107,14 @@ def test_hooks__every_statement__equals_the_golden_file(name: str) -> None:
     expected = (GOLDEN / f"{name}.sql").read_text()
 
     assert ";\n\n".join(statements(DIALECTS[name])) + ";\n" == expected
+
+
+@pytest.mark.parametrize("name", sorted(DIALECTS))
+def test_row_checksum__every_warehouse__parses_in_its_dialect(name: str) -> None:
+    d = DIALECTS[name]
+    columns = [d.quote(c) for c in ("unit", "value", "ds")]
+    sql = f"SELECT COUNT(*), {d.row_checksum(columns)} FROM {d.qualified('staging', 'days')}"
+
+    parsed = sqlglot.parse_one(sql, read=SQLGLOT_NAMES.get(name, name))
+
+    assert parsed.find(sqlglot.exp.Sum) is not None, sql

@@ -105,6 +105,16 @@ class Settings(BaseSettings):
             "daily schedule) (0: no worker in this process)."
         ),
     )
+    ingestion_recheck_days: int = Field(
+        default=3,
+        ge=0,
+        le=30,
+        description=(
+            "How many days before its day a scheduled ingestion run re-checks for late data: "
+            "each of those days that a load wrote is reloaded when its row count or checksum "
+            "in the warehouse changed since (0: no re-check)."
+        ),
+    )
     pulse_job_stale_ms: int = Field(
         default=600_000,
         ge=120_000,

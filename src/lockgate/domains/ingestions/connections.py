@@ -1,5 +1,6 @@
 """Which warehouse an ingestion source of a given type reads: the Databricks connection made
-for ingestions, or the project's warehouse connection when it is of that type
+for ingestions, the project's warehouse connection when it is of that type, or, for a
+``parquet`` source, DuckDB in memory over a folder of the warehouse files directory
 (docs/warehouse.md §Ingestions)."""
 
 from __future__ import annotations
@@ -8,18 +9,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
 from lockgate.domains.audit.service import record_audit
 from lockgate.domains.ingestions.schemas import DatabricksConnection
 from lockgate.domains.warehouse import repository as warehouse_repository
-from lockgate.domains.warehouse.adapters import Warehouse
+from lockgate.domains.warehouse.adapters import SqlAlchemyWarehouse, Warehouse
+from lockgate.domains.warehouse.dialects import DIALECTS
 from lockgate.domains.warehouse.kinds import HOST, KINDS
 from lockgate.errors import InvalidInput, NotFound
 from lockgate.kit.actor import Actor
 from lockgate.kit.secretbox import SecretBox, load_key
 from lockgate.kit.settings import Settings
-from lockgate.storage.models import IngestionConnection
+from lockgate.storage.models import IngestionConnection, IngestionSource
 
 # Source type -> the warehouse connection kind (domains/warehouse/kinds.py) that serves it.
 TYPE_KIND: Final = {
@@ -32,6 +35,8 @@ TYPE_KIND: Final = {
     "clickhouse": "clickhouse",
 }
 HIDDEN: Final = "(hidden)"
+# Source types that read files of the server's warehouse files directory, with no connection.
+FOLDER_TYPES: Final = frozenset({"parquet"})
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,8 @@ def not_found(source_type: str) -> NotFound:
 
 
 def has_connection(session: Session, project_id: str, source_type: str) -> bool:
+    if source_type in FOLDER_TYPES:
+        return True
     if _own(session, project_id, source_type) is not None:
         return True
     row = warehouse_repository.get(session, project_id)
@@ -60,6 +67,11 @@ def has_connection(session: Session, project_id: str, source_type: str) -> bool:
 
 def open_for(session: Session, project_id: str, source_type: str, keys: Keys) -> Warehouse:
     """An adapter (not yet connected) over the connection that serves ``source_type``."""
+    if source_type in FOLDER_TYPES:
+        # A database of its own per load, in memory: DuckDB reads the files in place.
+        return SqlAlchemyWarehouse(
+            URL.create("duckdb", database=":memory:"), DIALECTS["duckdb"], "main"
+        )
     own = _own(session, project_id, source_type)
     if own is not None:
         values = {**own.settings, **keys.box.open(own.secrets)}
@@ -80,6 +92,8 @@ def open_for(session: Session, project_id: str, source_type: str, keys: Keys) ->
 
 def secret_values(session: Session, project_id: str, source_type: str, keys: Keys) -> list[str]:
     """The credentials of the connection serving ``source_type``, to scrub from messages."""
+    if source_type in FOLDER_TYPES:
+        return []
     own = _own(session, project_id, source_type)
     if own is not None:
         return [str(v) for v in keys.box.open(own.secrets).values() if v]
@@ -87,6 +101,34 @@ def secret_values(session: Session, project_id: str, source_type: str, keys: Key
     if row is None:
         return []
     return [str(v) for v in keys.box.open(row.secrets).values() if v]
+
+
+def folder(files_dir: Path, path: str) -> Path:
+    """A Parquet-folder source's ``path`` resolved inside the warehouse files directory; a
+    path that leaves it is refused, so a Console key cannot make the server read any folder."""
+    root = files_dir.resolve()
+    resolved = (root / path).resolve()
+    if not resolved.is_relative_to(root) or resolved == root:
+        raise InvalidInput.field(
+            "path", "must name a folder inside the server's warehouse files directory"
+        )
+    return resolved
+
+
+def parquet_query(files_dir: Path, path: str) -> str:
+    """DuckDB's SQL over every Parquet file in the folder and its sub-folders; sub-folders
+    named ``key=value`` add a ``key`` column (Hive partitioning), and files whose columns
+    differ are read by column name."""
+    glob = str(folder(files_dir, path) / "**" / "*.parquet")
+    literal = DIALECTS["duckdb"].string_literal(glob)
+    return f"SELECT * FROM read_parquet({literal}, hive_partitioning = true, union_by_name = true)"
+
+
+def source_query(row: IngestionSource, files_dir: Path) -> str:
+    """The SQL a load runs the day's selection over: the source's query, or its folder's."""
+    if row.type in FOLDER_TYPES:
+        return parquet_query(files_dir, row.path or "")
+    return row.query
 
 
 def _own(session: Session, project_id: str, source_type: str) -> IngestionConnection | None:

@@ -1,24 +1,36 @@
 """Running an ingestion: for each day and source, read that day's rows from the warehouse,
 map them to events, and replace what earlier loads of that (source, day) wrote, in one
 transaction. A day whose rows are unchanged is not rewritten; a day that fails leaves what
-was loaded before (docs/warehouse.md §Ingestions)."""
+was loaded before. A scheduled run first compares each day's fingerprint in the warehouse
+(row count and checksum) with the one of its last load, and reloads only the days that
+changed (docs/warehouse.md §Ingestions)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
+import orjson
 from sqlalchemy import insert
 
 from lockgate.domains.events import repository as events_repository
 from lockgate.domains.ingestions import connections, repository
 from lockgate.domains.ingestions.connections import Keys
 from lockgate.domains.ingestions.rows import BadRow, Source, day_bounds_s, digest, event_rows
-from lockgate.domains.ingestions.runs import COMPLETE, ENQUEUED, FAILED, STARTED, schedule_due
+from lockgate.domains.ingestions.runs import (
+    COMPLETE,
+    ENQUEUED,
+    FAILED,
+    STARTED,
+    iso,
+    schedule_due,
+)
 from lockgate.domains.ingestions.service import DEFAULT_HOUR_PST, mapped_columns
 from lockgate.domains.warehouse.adapters import Warehouse, WarehouseError
 from lockgate.domains.warehouse.service import scrub
@@ -32,6 +44,8 @@ logger = logging.getLogger(__name__)
 
 MAX_ROWS_PER_DAY: Final = 1_000_000
 SCHEDULE_EVERY_MS: Final = 60_000
+# How many days before a scheduled run's day it re-checks, unless the settings say otherwise.
+DEFAULT_RECHECK_DAYS: Final = 3
 PARTIAL: Final = "partial_failure"
 WRITE_ERROR: Final = {
     "Events": "INTERNAL_WRITE_ERROR_EVENTS",
@@ -63,14 +77,48 @@ def select_day(warehouse: Warehouse, source: Source, ds: str) -> str:
     return f"SELECT {columns} FROM ({source.query}) AS q WHERE {where}"
 
 
+def select_fingerprint(warehouse: Warehouse, source: Source, ds: str) -> str:
+    """One row: the day's row count and a checksum of its mapped columns, computed in the
+    warehouse, so that a re-check downloads no rows."""
+    quote = warehouse.dialect.quote
+    columns = [f"d.{quote(c)}" for c in dict.fromkeys(mapped_columns(source.mapping))]
+    checksum = warehouse.dialect.row_checksum(columns)
+    return (
+        f"SELECT COUNT(*) AS lockgate_rows, {checksum} AS lockgate_checksum "
+        f"FROM ({select_day(warehouse, source, ds)}) AS d"
+    )
+
+
+def definition(source: Source) -> str:
+    """A short hash of what the source reads and how it maps it: a changed definition makes
+    every day's fingerprint differ from its last load's."""
+    text = orjson.dumps(
+        {"query": source.query, "mapping": source.mapping}, option=orjson.OPT_SORT_KEYS
+    )
+    return hashlib.sha256(text).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    rows: int
+    text: str
+
+
 class IngestionRunner:
     """Runs queued ingestion runs, one at a time, each day and source in its own transaction
     so that progress shows through the Console API while it runs."""
 
-    def __init__(self, database: Database, clock: Clock, keys: Callable[[], Keys]) -> None:
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        keys: Callable[[], Keys],
+        recheck_days: int = DEFAULT_RECHECK_DAYS,
+    ) -> None:
         self._database = database
         self._clock = clock
         self._keys = keys
+        self._recheck_days = recheck_days
         self._last_schedule_ms: int | None = None
 
     def run_pending(self) -> int:
@@ -80,7 +128,7 @@ class IngestionRunner:
         if self._last_schedule_ms is None or now - self._last_schedule_ms >= SCHEDULE_EVERY_MS:
             self._last_schedule_ms = now
             with self._database.transaction(write=True) as session:
-                schedule_due(session, now, DEFAULT_HOUR_PST)
+                schedule_due(session, now, DEFAULT_HOUR_PST, self._recheck_days)
         with self._database.transaction(write=False) as session:
             queued = repository.queued_run_ids(session)
         done = 0
@@ -102,11 +150,21 @@ class IngestionRunner:
             found = repository.sources_by_id(session, source_ids)
             sources = {
                 sid: Source(
-                    s.id, s.project_id, s.name, s.type, s.dataset, s.query, dict(s.column_mapping)
+                    s.id,
+                    s.project_id,
+                    s.name,
+                    s.type,
+                    s.dataset,
+                    s.query,
+                    dict(s.column_mapping),
+                    s.path,
                 )
                 for sid, s in found.items()
             }
             project_id = run.project_id
+            # A scheduled run reloads only the days whose fingerprint changed; a backfill
+            # downloads every day it names.
+            recheck = run.trigger == "scheduled"
         outcomes: list[bool] = []
         for ds in days:
             for sid in source_ids:
@@ -126,7 +184,7 @@ class IngestionRunner:
                     )
                     outcomes.append(False)
                     continue
-                outcomes.append(self.load_day(run_id, source, ds))
+                outcomes.append(self.load_day(run_id, source, ds, recheck=recheck))
         final = COMPLETE if all(outcomes) else FAILED if not any(outcomes) else PARTIAL
         with self._database.transaction(write=True) as session:
             run = session.get(IngestionRun, run_id)
@@ -177,8 +235,9 @@ class IngestionRunner:
             if run is not None:
                 run.updated_time = now
 
-    def load_day(self, run_id: str, source: Source, ds: str) -> bool:
-        """Load one (source, day); True when it succeeded (with or without rows)."""
+    def load_day(self, run_id: str, source: Source, ds: str, *, recheck: bool = False) -> bool:
+        """Load one (source, day); True when it succeeded (with or without rows). With
+        ``recheck``, a day whose fingerprint equals its last load's is left as it is."""
 
         def status(code: str, message: str, **extra: Any) -> None:
             self._status(
@@ -200,6 +259,9 @@ class IngestionRunner:
                 keys = self._keys()
                 warehouse = connections.open_for(session, source.project_id, source.type, keys)
                 secrets = connections.secret_values(session, source.project_id, source.type, keys)
+            if source.path is not None:
+                query = connections.parquet_query(keys.files_dir, source.path)
+                source = dataclasses.replace(source, query=query)
         except (LockgateError, SecretBoxError) as exc:
             status(
                 "CONNECTION_CONFIG_ERROR",
@@ -215,8 +277,12 @@ class IngestionRunner:
             error = scrub(str(exc), secrets)
             status("CONNECTION_ERROR", "the warehouse could not be reached", error=error)
             return False
+        key = f"{source.id}/{ds}"
         try:
             try:
+                fingerprint = self._fingerprint(warehouse, source, ds)
+                if recheck and self._unchanged(source, ds, key, fingerprint, status):
+                    return True
                 result = warehouse.fetch(
                     select_day(warehouse, source, ds), max_rows=MAX_ROWS_PER_DAY
                 )
@@ -238,7 +304,6 @@ class IngestionRunner:
             f"{len(result.rows)} rows read from the warehouse",
             rows=len(result.rows),
         )
-        key = f"{source.id}/{ds}"
         try:
             events = event_rows(source, ds, result.columns, result.rows, key, self._clock.now_ms())
         except BadRow as exc:
@@ -249,20 +314,71 @@ class IngestionRunner:
             )
             logger.warning("ingestion %s of %s: %s", source.name, ds, exc)
             return False
-        loaded = self._replace_day(run_id, source, ds, key, events)
+        loaded = self._replace_day(source, ds, key, events, fingerprint)
         status(loaded.status, loaded.message, rows=loaded.rows, metrics=loaded.metrics)
         return True
 
+    def _fingerprint(self, warehouse: Warehouse, source: Source, ds: str) -> Fingerprint:
+        found = warehouse.fetch(select_fingerprint(warehouse, source, ds), max_rows=1)
+        ((rows, checksum),) = found.rows
+        shown = "" if checksum is None else str(checksum)
+        return Fingerprint(int(rows), f"{definition(source)}:{int(rows)}:{shown}")
+
+    def _unchanged(
+        self,
+        source: Source,
+        ds: str,
+        key: str,
+        fingerprint: Fingerprint,
+        status: Callable[..., None],
+    ) -> bool:
+        """Whether a re-checked day is as its last load left it (in the warehouse and in
+        the event table); reports the outcome either way."""
+        with self._database.transaction(write=False) as session:
+            last = repository.loaded_day(session, source.project_id, source.id, ds)
+            held = sum(repository.count_loaded_events(session, source.project_id, key).values())
+        if last is None:
+            return False
+        if last.fingerprint == fingerprint.text and held == last.row_count:
+            status(
+                "IMPORT_SUCCESSFUL",
+                f"{ds} re-checked: unchanged since its load at {iso(last.loaded_time)}; "
+                "not reloaded",
+                rows=last.row_count,
+            )
+            return True
+        status(
+            "IMPORT_RESCHEDULED",
+            f"{ds} re-checked: changed since its last load ({last.row_count} rows then, "
+            f"{fingerprint.rows} now); reloading the day",
+            rows=fingerprint.rows,
+        )
+        return False
+
     def _replace_day(
-        self, run_id: str, source: Source, ds: str, key: str, events: list[dict[str, Any]]
+        self,
+        source: Source,
+        ds: str,
+        key: str,
+        events: list[dict[str, Any]],
+        fingerprint: Fingerprint,
     ) -> Loaded:
-        fingerprint = digest(events)
+        digested = digest(events)
         names = Counter(e["event_name"] for e in events)
         metrics = len(names) if source.dataset == "Metrics" else None
         with self._database.transaction(write=True) as session:
             before = repository.day_counts(session, source.project_id, source.id, ds)
             held = repository.count_loaded_events(session, source.project_id, key)
-            if before and all(c.digest == fingerprint for c in before) and held == dict(names):
+            repository.set_loaded_day(
+                session,
+                source.project_id,
+                source.id,
+                ds,
+                fingerprint.text,
+                len(events),
+                self._clock.now_ms(),
+            )
+            if before and all(c.digest == digested for c in before) and held == dict(names):
                 return Loaded(
                     "IMPORT_SUCCESSFUL",
                     f"{ds} unchanged since its last load; nothing rewritten",
@@ -289,7 +405,7 @@ class IngestionRunner:
                         source_name=source.name,
                         internal_count=count,
                         external_count=count,
-                        digest=fingerprint,
+                        digest=digested,
                         updated_time=now,
                     )
                     for name, count in names.items()

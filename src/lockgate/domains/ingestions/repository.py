@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from lockgate.storage.models import (
     CustomEvent,
     IngestionCount,
+    IngestionDay,
     IngestionRun,
     IngestionSchedule,
     IngestionSource,
@@ -227,3 +228,45 @@ def schedule_hours(session: Session) -> dict[tuple[str, str], int]:
         )
     ).all()
     return {(project, dataset): hour for project, dataset, hour in rows}
+
+
+def loaded_day(session: Session, project_id: str, source_id: str, ds: str) -> IngestionDay | None:
+    return session.get(IngestionDay, (project_id, source_id, ds))
+
+
+def loaded_days(session: Session, source_id: str, start: str, end: str) -> list[str]:
+    """The days ``start``..``end`` that loads of the source wrote, oldest first."""
+    query = (
+        select(IngestionDay.ds)
+        .where(
+            IngestionDay.source_id == source_id, IngestionDay.ds >= start, IngestionDay.ds <= end
+        )
+        .order_by(IngestionDay.ds)
+    )
+    return list(session.scalars(query))
+
+
+def set_loaded_day(
+    session: Session,
+    project_id: str,
+    source_id: str,
+    ds: str,
+    fingerprint: str,
+    row_count: int,
+    now_ms: int,
+) -> None:
+    row = loaded_day(session, project_id, source_id, ds)
+    if row is None:
+        session.add(
+            IngestionDay(
+                project_id=project_id,
+                source_id=source_id,
+                ds=ds,
+                fingerprint=fingerprint,
+                row_count=row_count,
+                loaded_time=now_ms,
+            )
+        )
+    else:
+        row.fingerprint, row.row_count, row.loaded_time = fingerprint, row_count, now_ms
+    session.flush()

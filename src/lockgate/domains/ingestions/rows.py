@@ -36,6 +36,8 @@ class Source:
     dataset: str
     query: str
     mapping: Mapping[str, Any]
+    # A ``parquet`` source's folder: its query is built where the files directory is known.
+    path: str | None = None
 
 
 def day_bounds_s(ds: str) -> tuple[int, int]:

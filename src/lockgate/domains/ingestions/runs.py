@@ -144,6 +144,7 @@ def queue(
     days: list[str],
     *,
     trigger: str,
+    rechecks: frozenset[str] = frozenset(),
 ) -> IngestionRun:
     run = IngestionRun(
         id=str(uuid.uuid4()),
@@ -168,7 +169,11 @@ def queue(
             dataset=row.dataset,
             ds=day,
             status=requested,
-            message=f"{row.dataset} ingestion of {day} queued ({trigger})",
+            message=(
+                f"re-check of {day} queued ({trigger})"
+                if day in rechecks
+                else f"{row.dataset} ingestion of {day} queued ({trigger})"
+            ),
             time=now_ms,
         )
         for day in days
@@ -190,18 +195,43 @@ def due_day(now_ms: int, hour_pst: int) -> str | None:
     return (now.date() - dt.timedelta(days=1)).isoformat()
 
 
-def schedule_due(session: Session, now_ms: int, default_hour: int) -> list[str]:
+def recheck_window(day: str, recheck_days: int) -> tuple[str, str] | None:
+    """The days before ``day`` that its scheduled run re-checks for late data."""
+    if recheck_days <= 0:
+        return None
+    due = dt.date.fromisoformat(day)
+    return (
+        (due - dt.timedelta(days=recheck_days)).isoformat(),
+        (due - dt.timedelta(days=1)).isoformat(),
+    )
+
+
+def schedule_due(
+    session: Session, now_ms: int, default_hour: int, recheck_days: int = 0
+) -> list[str]:
     """Queue, per project and dataset, a scheduled run of the enabled sources whose due day
-    has no scheduled load yet; returns the new runs' ids."""
+    has no scheduled load yet; with them, the ``recheck_days`` days before it that loads of
+    each source wrote, to be re-checked for late data. Returns the new runs' ids."""
     hours = repository.schedule_hours(session)
-    pending: dict[tuple[str, str, str], list[IngestionSource]] = defaultdict(list)
+    pending: dict[tuple[str, str, tuple[str, ...]], list[IngestionSource]] = defaultdict(list)
     for row in repository.enabled_sources(session):
         day = due_day(now_ms, hours.get((row.project_id, row.dataset), default_hour))
-        if day is not None and not repository.scheduled_already(session, row.id, day):
-            pending[(row.project_id, row.dataset, day)].append(row)
+        if day is None or repository.scheduled_already(session, row.id, day):
+            continue
+        window = recheck_window(day, recheck_days)
+        earlier = [] if window is None else repository.loaded_days(session, row.id, *window)
+        pending[(row.project_id, row.dataset, (*earlier, day))].append(row)
     return [
-        queue(session, project_id, now_ms, chosen, [day], trigger="scheduled").id
-        for (project_id, _, day), chosen in pending.items()
+        queue(
+            session,
+            project_id,
+            now_ms,
+            chosen,
+            list(days),
+            trigger="scheduled",
+            rechecks=frozenset(days[:-1]),
+        ).id
+        for (project_id, _, days), chosen in pending.items()
     ]
 
 

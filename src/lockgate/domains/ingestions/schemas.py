@@ -20,6 +20,7 @@ SOURCE_TYPES: Final = (
     "duckdb",
     "postgresql",
     "clickhouse",
+    "parquet",
 )
 SourceType = Literal[
     "redshift",
@@ -33,6 +34,7 @@ SourceType = Literal[
     "duckdb",
     "postgresql",
     "clickhouse",
+    "parquet",
 ]
 DATASETS: Final = ("Events", "Metrics", "export_exposures", "entity_properties")
 Dataset = Literal["Events", "Metrics", "export_exposures", "entity_properties"]
@@ -80,6 +82,8 @@ class MetricsMapping(_Strict):
 class _SourceFields(_Strict):
     type: SourceType
     query: str | None = Field(None, max_length=100_000)
+    # Lockgate's: the folder a ``parquet`` source reads, inside the warehouse files directory.
+    path: str | None = Field(None, min_length=1, max_length=1000)
     column_mapping: dict[str, object] | None = Field(None, max_length=50)
     share: str | None = Field(None, max_length=500)
     schema_: str | None = Field(None, alias="schema", max_length=500)

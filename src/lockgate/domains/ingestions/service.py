@@ -4,7 +4,9 @@ daily hour of each dataset (docs/warehouse.md §Ingestions)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
@@ -99,16 +101,68 @@ def clean_query(query: str | None) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class Reads:
+    """What a source reads: a query in its warehouse, or (``parquet``) a folder's files."""
+
+    query: str
+    path: str | None = None
+
+
+def clean_path(path: str | None) -> str:
+    text = (path or "").strip().strip("/")
+    if not text:
+        raise InvalidInput.field("path", "is required: the folder of Parquet files to read")
+    if "\x00" in text:
+        raise InvalidInput.field("path", "must not contain NUL characters")
+    return text
+
+
+def reads_of(source_type: str, query: str | None, path: str | None) -> Reads:
+    """The query, or for a ``parquet`` source the folder, that a request gives; the other is
+    refused."""
+    if source_type in connections.FOLDER_TYPES:
+        if query is not None:
+            raise InvalidInput.field(
+                "query", "a parquet source reads the folder named by path and takes no query"
+            )
+        return Reads("", clean_path(path))
+    if path is not None:
+        raise InvalidInput.field("path", "only parquet sources read a folder; give a query")
+    return Reads(clean_query(query))
+
+
+def check_folder(path: str, keys: Keys) -> str:
+    """The folder exists, can be read and holds Parquet files; returns DuckDB's query over
+    them."""
+    where = connections.folder(keys.files_dir, path)
+    if not where.exists():
+        raise InvalidInput.field(
+            "path", f"folder {path!r} does not exist in the server's warehouse files directory"
+        )
+    if not where.is_dir():
+        raise InvalidInput.field("path", f"{path!r} is a file, not a folder")
+    if not os.access(where, os.R_OK | os.X_OK):
+        raise InvalidInput.field("path", f"folder {path!r} cannot be read by the server")
+    if next(where.rglob("*.parquet"), None) is None:
+        raise InvalidInput.field(
+            "path", f"folder {path!r} holds no Parquet files (*.parquet, in it or below)"
+        )
+    return connections.parquet_query(keys.files_dir, path)
+
+
 def check_in_warehouse(
     session: Session,
     project_id: str,
     source_type: str,
-    query: str,
+    reads: Reads,
     mapping: dict[str, Any],
     keys: Keys,
 ) -> None:
-    """Run the query with ``LIMIT 0`` in the source's warehouse; every mapped column must be
-    among its result's columns."""
+    """Run the query with ``LIMIT 0`` in the source's warehouse (for a ``parquet`` source,
+    DuckDB reads the files' schemas); every mapped column must be among its result's
+    columns."""
+    query = reads.query if reads.path is None else check_folder(reads.path, keys)
     adapter = connections.open_for(session, project_id, source_type, keys)
     try:
         with adapter:
@@ -117,15 +171,20 @@ def check_in_warehouse(
             )
     except WarehouseError as exc:
         secrets = connections.secret_values(session, project_id, source_type, keys)
+        if reads.path is not None:
+            raise InvalidInput.field(
+                "path", f"the Parquet files of {reads.path!r} cannot be read: {exc}"
+            ) from None
         raise InvalidInput.field(
             "query", f"failed in the {source_type} warehouse: {scrub(str(exc), secrets)}"
         ) from None
+    where = "the query's result" if reads.path is None else "the Parquet files"
     for column in mapped_columns(mapping):
         if column not in columns:
             known = ", ".join(sorted(columns)) or "none"
             raise InvalidInput.field(
                 "column_mapping",
-                f"column {column!r} is not in the query's result (its columns: {known})",
+                f"column {column!r} is not in {where} (its columns: {known})",
             )
 
 
@@ -137,7 +196,9 @@ def _refuse_delta_sharing(body: SourceCreate | SourceUpdate) -> None:
 
 
 def dto(row: IngestionSource, schedule_hour: int) -> dict[str, Any]:
-    """``IngestionDto``: the source, its mapping and its dataset's schedule in ``data``."""
+    """``IngestionDto``: the source, its mapping and its dataset's schedule in ``data``; a
+    ``parquet`` source shows its ``path`` instead of a query."""
+    folder = {"path": row.path} if row.type in connections.FOLDER_TYPES else {}
     return {
         "id": row.id,
         "type": row.type,
@@ -145,7 +206,8 @@ def dto(row: IngestionSource, schedule_hour: int) -> dict[str, Any]:
         "data": {
             "name": row.name,
             "dataset": row.dataset,
-            "query": row.query,
+            "query": None if folder else row.query,
+            **folder,
             "columnMappings": row.column_mapping,
             "knownColumns": mapped_columns(row.column_mapping),
             "scheduled_hour_pst": schedule_hour,
@@ -193,6 +255,7 @@ def _shown(row: IngestionSource) -> dict[str, Any]:
         "dataset": row.dataset,
         "name": row.name,
         "query": row.query,
+        "path": row.path,
         "column_mapping": row.column_mapping,
         "enabled": row.enabled,
     }
@@ -204,12 +267,12 @@ def create(
     check_dataset(body.dataset)
     _refuse_delta_sharing(body)
     mapping = parse_mapping(body.dataset, body.column_mapping)
-    query = clean_query(body.query)
+    reads = reads_of(body.type, body.query, body.path)
     if not connections.has_connection(session, project_id, body.type):
         raise connections.not_found(body.type)
     if repository.source(session, project_id, body.type, body.dataset, body.source_name):
         raise InvalidInput(f"Ingestion source already exists with name {body.source_name}")
-    check_in_warehouse(session, project_id, body.type, query, mapping, keys)
+    check_in_warehouse(session, project_id, body.type, reads, mapping, keys)
     who = actor.email or actor.name
     row = IngestionSource(
         id=random_id(),
@@ -217,7 +280,8 @@ def create(
         type=body.type,
         dataset=body.dataset,
         name=body.source_name,
-        query=query,
+        query=reads.query,
+        path=reads.path,
         column_mapping=mapping,
         enabled=bool(body.enabled),
         creator=who,
@@ -263,15 +327,16 @@ def update(
     row = find(session, project_id, body.type, body.dataset, body.source_name)
     before = _shown(row)
     fields = body.model_fields_set
-    query = clean_query(body.query) if "query" in fields else row.query
+    sent = bool(fields & {"query", "path"})
+    reads = reads_of(row.type, body.query, body.path) if sent else Reads(row.query, row.path)
     mapping = (
         parse_mapping(body.dataset, body.column_mapping)
         if "column_mapping" in fields
         else row.column_mapping
     )
-    if query != row.query or mapping != row.column_mapping:
-        check_in_warehouse(session, project_id, row.type, query, mapping, keys)
-    row.query, row.column_mapping = query, mapping
+    if reads != Reads(row.query, row.path) or mapping != row.column_mapping:
+        check_in_warehouse(session, project_id, row.type, reads, mapping, keys)
+    row.query, row.path, row.column_mapping = reads.query, reads.path, mapping
     if body.enabled is not None:
         row.enabled = body.enabled
     row.last_modifier, row.updated_time = actor.email or actor.name, now_ms

@@ -112,6 +112,12 @@ class SqlDialect:
         """A UTC moment, to the second, as a timestamp without time zone."""
         return f"CAST('{moment.strftime('%Y-%m-%d %H:%M:%S')}' AS TIMESTAMP)"
 
+    def row_checksum(self, exprs: Sequence[str]) -> str:
+        """An aggregate over the rows of ``exprs`` that ignores their order and changes when a
+        row is added, removed or changed: the sum of a 64-bit hash of each row (a
+        fingerprint with ``COUNT(*)``, not a proof)."""
+        return f"SUM(HASH({', '.join(exprs)}))"
+
     def string_literal(self, value: str) -> str:
         if self.backslash_escapes:
             return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
@@ -131,6 +137,9 @@ class DuckDB(SqlDialect):
     def add_days(self, timestamp: str, n: int) -> str:
         return f"({timestamp} + INTERVAL {_days(n)} DAY)"
 
+    def row_checksum(self, exprs: Sequence[str]) -> str:
+        return f"SUM(hash({', '.join(exprs)}))"
+
 
 class PostgreSQL(SqlDialect):
     name = "postgresql"
@@ -144,6 +153,10 @@ class PostgreSQL(SqlDialect):
     def add_days(self, timestamp: str, n: int) -> str:
         return f"({timestamp} + INTERVAL '{_days(n)} days')"
 
+    def row_checksum(self, exprs: Sequence[str]) -> str:
+        # A row value's text form quotes and separates its fields, NULL included.
+        return f"SUM(hashtextextended(CAST(ROW({', '.join(exprs)}) AS TEXT), 0))"
+
 
 class Redshift(PostgreSQL):
     name = "redshift"
@@ -153,6 +166,14 @@ class Redshift(PostgreSQL):
 
     def add_days(self, timestamp: str, n: int) -> str:
         return SqlDialect.add_days(self, timestamp, n)
+
+    def row_checksum(self, exprs: Sequence[str]) -> str:
+        # Redshift has no row values nor a 64-bit hash: 60 bits of an MD5 of the fields, each
+        # NULL spelled apart from any text.
+        fields = " || '|' || ".join(
+            f"COALESCE(REPLACE(CAST({e} AS VARCHAR), '|', '||'), '\\N')" for e in exprs
+        )
+        return f"SUM(CAST(STRTOL(LEFT(MD5({fields}), 15), 16) AS DECIMAL(38, 0)))"
 
 
 class ClickHouse(SqlDialect):
@@ -189,6 +210,9 @@ class ClickHouse(SqlDialect):
     def add_days(self, timestamp: str, n: int) -> str:
         return f"({timestamp} + INTERVAL {_days(n)} DAY)"
 
+    def row_checksum(self, exprs: Sequence[str]) -> str:
+        return f"toString(sum(toUInt128(cityHash64({', '.join(exprs)}))))"
+
 
 class Snowflake(SqlDialect):
     name = "snowflake"
@@ -214,6 +238,10 @@ class BigQuery(SqlDialect):
     def add_days(self, timestamp: str, n: int) -> str:
         return f"TIMESTAMP_ADD({timestamp}, INTERVAL {_days(n)} DAY)"
 
+    def row_checksum(self, exprs: Sequence[str]) -> str:
+        fields = ", ".join(f"{e} AS c{n}" for n, e in enumerate(exprs))
+        return f"SUM(CAST(FARM_FINGERPRINT(TO_JSON_STRING(STRUCT({fields}))) AS BIGNUMERIC))"
+
 
 class Databricks(SqlDialect):
     name = "databricks"
@@ -232,6 +260,9 @@ class Databricks(SqlDialect):
     def add_days(self, timestamp: str, n: int) -> str:
         return f"({timestamp} + INTERVAL {_days(n)} DAYS)"
 
+    def row_checksum(self, exprs: Sequence[str]) -> str:
+        return f"SUM(CAST(xxhash64({', '.join(exprs)}) AS DECIMAL(38, 0)))"
+
 
 class Trino(SqlDialect):
     name = "trino"
@@ -248,6 +279,10 @@ class Trino(SqlDialect):
 
     def add_days(self, timestamp: str, n: int) -> str:
         return f"({timestamp} + INTERVAL '{_days(n)}' DAY)"
+
+    def row_checksum(self, exprs: Sequence[str]) -> str:
+        row = f"json_format(CAST(ROW({', '.join(exprs)}) AS JSON))"
+        return f"SUM(CAST(from_big_endian_64(xxhash64(to_utf8({row}))) AS DECIMAL(38, 0)))"
 
 
 DIALECTS: Final[dict[str, SqlDialect]] = {

@@ -37,6 +37,7 @@ from lockgate.storage.models.events import (
 from lockgate.storage.models.ingestions import (
     IngestionConnection,
     IngestionCount,
+    IngestionDay,
     IngestionRun,
     IngestionSchedule,
     IngestionSource,
@@ -74,6 +75,7 @@ __all__ = [
     "Holdout",
     "IngestionConnection",
     "IngestionCount",
+    "IngestionDay",
     "IngestionRun",
     "IngestionSchedule",
     "IngestionSource",

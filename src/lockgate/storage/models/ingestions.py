@@ -26,6 +26,9 @@ class IngestionSource(Base):
     dataset: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(200))
     query: Mapped[str] = mapped_column(Text)
+    # A Parquet-folder source's folder, relative to the warehouse files directory; None for
+    # sources that read a warehouse with a query.
+    path: Mapped[str | None] = mapped_column(String(1000), default=None)
     column_mapping: Mapped[dict[str, Any]] = mapped_column(JSONType)
     enabled: Mapped[bool] = mapped_column(Boolean)
     creator: Mapped[str] = mapped_column(String(320))
@@ -120,3 +123,18 @@ class IngestionCount(Base):
     external_count: Mapped[int] = mapped_column(BigInteger)
     digest: Mapped[str] = mapped_column(String(64))
     updated_time: Mapped[int] = mapped_column(BigInteger)
+
+
+class IngestionDay(Base):
+    """What the warehouse held for one (source, day) when it was last loaded: a fingerprint
+    (row count and checksum of the mapped columns, with the source's definition), which the
+    re-check of recent days compares with the warehouse's now."""
+
+    __tablename__ = "ingestion_days"
+
+    project_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ds: Mapped[str] = mapped_column(String(10), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(200))
+    row_count: Mapped[int] = mapped_column(BigInteger)
+    loaded_time: Mapped[int] = mapped_column(BigInteger)
