@@ -1,10 +1,12 @@
 """Rules for the project's warehouse connection: one per project, updated by merging fields,
-tested in the warehouse before it is stored, its credentials encrypted and never shown
+tested in the warehouse before it is stored (``propose``, ``test``, ``store``: the test runs
+outside any transaction of Lockgate's database), its credentials encrypted and never shown
 (docs/warehouse.md §Connections)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from lockgate.domains.warehouse import repository
 from lockgate.domains.warehouse.adapters import Warehouse, WarehouseError
 from lockgate.domains.warehouse.kinds import KINDS, NOT_YET, Kind
 from lockgate.domains.warehouse.schemas import WhConnectionUpdate
-from lockgate.errors import InvalidInput, NotFound
+from lockgate.errors import Conflict, InvalidInput, NotFound
 from lockgate.kit.actor import Actor
 from lockgate.kit.secretbox import SecretBox, SecretBoxError, load_key
 from lockgate.kit.settings import Settings
@@ -23,6 +25,10 @@ from lockgate.storage.models import WarehouseConnection
 
 HIDDEN = "(hidden)"
 NO_CONNECTION = "This project has no warehouse connection."
+CHANGED_MEANWHILE = (
+    "The warehouse connection was changed by another request while this one was being "
+    "tested; nothing was stored. Send the request again."
+)
 
 
 def _named_kind(body: WhConnectionUpdate) -> tuple[Kind, dict[str, Any]]:
@@ -53,20 +59,35 @@ def scrub(message: str, secrets: Iterable[Any]) -> str:
     return message
 
 
-def update(
+@dataclass(frozen=True)
+class Proposed:
+    """A connection merged from the stored one and a request, not yet tested nor stored;
+    ``seen`` is what was stored when it was read, so that storing it can tell whether another
+    request changed the connection meanwhile."""
+
+    kind: Kind
+    values: dict[str, Any]
+    before: dict[str, Any] | None
+    seen: tuple[str, dict[str, Any], str] | None
+
+
+def _state(row: WarehouseConnection | None) -> tuple[str, dict[str, Any], str] | None:
+    # The sealed credentials change at every store (Fernet's random IV), so they tell apart
+    # two stores of the same settings.
+    return None if row is None else (row.kind, dict(row.settings), row.secrets)
+
+
+def propose(
     session: Session,
     project_id: str,
-    actor: Actor,
-    now_ms: int,
     body: WhConnectionUpdate,
     box: SecretBox,
     files_dir: Path,
-) -> None:
-    """Merge the body into the project's connection, test it in the warehouse, store it.
-    A connection to another warehouse replaces the stored one; nothing is stored when the
-    test fails."""
+) -> Proposed:
+    """Merge the body into the project's stored connection and check its fields; reads only.
+    A connection to another warehouse starts from nothing."""
     kind, sent = _named_kind(body)
-    row = repository.get(session, project_id, lock=True)
+    row = repository.get(session, project_id)
     values: dict[str, Any] = {}
     if row is not None and row.kind == kind.name:
         try:
@@ -82,6 +103,13 @@ def update(
         else:
             values[name] = value
     kind.check(values, files_dir)
+    return Proposed(kind, values, before, _state(row))
+
+
+def check(proposed: Proposed, files_dir: Path) -> None:
+    """The connection test, in the warehouse. It may take as long as the warehouse does: the
+    caller holds no transaction of Lockgate's database meanwhile."""
+    kind, values = proposed.kind, proposed.values
     adapter = kind.build(values, files_dir)
     try:
         adapter.check()
@@ -92,6 +120,22 @@ def update(
         ) from None
     finally:
         adapter.close()
+
+
+def store(
+    session: Session,
+    project_id: str,
+    actor: Actor,
+    now_ms: int,
+    proposed: Proposed,
+    box: SecretBox,
+) -> None:
+    """Store a tested connection, unless another request changed the stored one since it was
+    proposed (then nothing is stored: the request is to be sent again)."""
+    kind, values = proposed.kind, proposed.values
+    row = repository.get(session, project_id, lock=True)
+    if _state(row) != proposed.seen:
+        raise Conflict(CHANGED_MEANWHILE)
     settings = {k: v for k, v in values.items() if k not in kind.secrets}
     sealed = box.seal({k: v for k, v in values.items() if k in kind.secrets})
     if row is None:
@@ -123,7 +167,7 @@ def update(
         name=kind.name,
         action_type="warehouse_connection_update",
         change_log="Updated Warehouse Connection",
-        before=before,
+        before=proposed.before,
         after=after,
     )
 

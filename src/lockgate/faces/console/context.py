@@ -60,6 +60,9 @@ class ConsoleContext:
     principal: Principal
     clock: Clock
     settings: Settings
+    # For work that must not hold the request's transaction (a test in a warehouse): its own
+    # short transactions, before the request's session is first used.
+    database: Database
 
     @property
     def project_id(self) -> str:
@@ -159,7 +162,11 @@ def console_context(
     submitted: ReviewSubmitted | None = None
     try:
         ctx = ConsoleContext(
-            session=session, principal=principal, clock=state.clock, settings=state.settings
+            session=session,
+            principal=principal,
+            clock=state.clock,
+            settings=state.settings,
+            database=database,
         )
         proposal = (
             reviews.begin(session)
