@@ -319,6 +319,7 @@ BAD_SOURCES: list[tuple[str, str, dict[str, Any], str]] = [
     ("mapped column absent", "columns", {}, "column 'event' is not in the Parquet files"),
     ("outside the files dir", "", {"path": "../../etc"}, "path: must name a folder inside"),
     ("no path", "", {"path": None}, "path: is required"),
+    ("a glob", "", {"path": "pq_*"}, "path: must not contain the characters"),
     ("a query too", "columns", {"query": "SELECT 1"}, "query: a parquet source"),
 ]
 

@@ -4,6 +4,7 @@ daily hour of each dataset (docs/warehouse.md §Ingestions)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,10 +23,10 @@ from lockgate.domains.ingestions.schemas import (
     SourceCreate,
     SourceUpdate,
 )
-from lockgate.domains.warehouse.adapters import WarehouseError
+from lockgate.domains.warehouse.adapters import Warehouse, WarehouseError
 from lockgate.domains.warehouse.dialects import IDENTIFIER
 from lockgate.domains.warehouse.service import scrub
-from lockgate.errors import InvalidInput, NotFound
+from lockgate.errors import Conflict, InvalidInput, NotFound
 from lockgate.kit.actor import Actor
 from lockgate.kit.ids import random_id
 from lockgate.storage.models import IngestionSchedule, IngestionSource
@@ -33,6 +34,11 @@ from lockgate.storage.models import IngestionSchedule, IngestionSource
 DEFAULT_HOUR_PST: Final = 10
 # The datasets a source can load here; the others are Statsig exports or console-made.
 MAPPINGS: Final[dict[str, type[BaseModel]]] = {"Events": EventsMapping, "Metrics": MetricsMapping}
+CHANGED_MEANWHILE: Final = (
+    "The ingestion source was changed by another request while this one was being checked "
+    "in the warehouse; nothing was stored. Send the request again."
+)
+GLOB_CHARACTERS: Final = frozenset("*?[]{}")
 MAPPING_FIELDS: Final = tuple(
     dict.fromkeys([*EventsMapping.model_fields, *MetricsMapping.model_fields])
 )
@@ -115,6 +121,9 @@ def clean_path(path: str | None) -> str:
         raise InvalidInput.field("path", "is required: the folder of Parquet files to read")
     if "\x00" in text:
         raise InvalidInput.field("path", "must not contain NUL characters")
+    if set(text) & GLOB_CHARACTERS:
+        # DuckDB reads the folder through a glob pattern: these would widen it.
+        raise InvalidInput.field("path", "must not contain the characters * ? [ ] { }")
     return text
 
 
@@ -151,35 +160,62 @@ def check_folder(path: str, keys: Keys) -> str:
     return connections.parquet_query(keys.files_dir, path)
 
 
-def check_in_warehouse(
+@dataclass(frozen=True)
+class Plan:
+    """A source's definition as a request gives it, checked against Lockgate's database; what
+    its check in the warehouse needs (an adapter not yet connected, the credentials to scrub),
+    read beforehand so that no transaction is held while the warehouse works (None: nothing
+    to check); and, for an update, the definition the source had when it was read."""
+
+    reads: Reads
+    mapping: dict[str, Any]
+    source_type: str
+    warehouse: Warehouse | None = None
+    secrets: tuple[str, ...] = ()
+    seen: tuple[Any, ...] | None = None
+
+
+def _in_warehouse(
     session: Session,
     project_id: str,
     source_type: str,
     reads: Reads,
     mapping: dict[str, Any],
     keys: Keys,
-) -> None:
+) -> Plan:
+    return Plan(
+        reads,
+        mapping,
+        source_type,
+        connections.open_for(session, project_id, source_type, keys),
+        tuple(connections.secret_values(session, project_id, source_type, keys)),
+    )
+
+
+def check_in_warehouse(plan: Plan, keys: Keys) -> None:
     """Run the query with ``LIMIT 0`` in the source's warehouse (for a ``parquet`` source,
     DuckDB reads the files' schemas); every mapped column must be among its result's
-    columns."""
+    columns. Uses no session of Lockgate's database."""
+    adapter, reads = plan.warehouse, plan.reads
+    if adapter is None:
+        return
     query = reads.query if reads.path is None else check_folder(reads.path, keys)
-    adapter = connections.open_for(session, project_id, source_type, keys)
     try:
         with adapter:
             columns = set(
                 adapter.fetch(f"SELECT * FROM ({query}) AS lockgate_source LIMIT 0").columns
             )
     except WarehouseError as exc:
-        secrets = connections.secret_values(session, project_id, source_type, keys)
         if reads.path is not None:
             raise InvalidInput.field(
                 "path", f"the Parquet files of {reads.path!r} cannot be read: {exc}"
             ) from None
         raise InvalidInput.field(
-            "query", f"failed in the {source_type} warehouse: {scrub(str(exc), secrets)}"
+            "query",
+            f"failed in the {plan.source_type} warehouse: {scrub(str(exc), plan.secrets)}",
         ) from None
     where = "the query's result" if reads.path is None else "the Parquet files"
-    for column in mapped_columns(mapping):
+    for column in mapped_columns(plan.mapping):
         if column not in columns:
             known = ", ".join(sorted(columns)) or "none"
             raise InvalidInput.field(
@@ -261,18 +297,29 @@ def _shown(row: IngestionSource) -> dict[str, Any]:
     }
 
 
-def create(
-    session: Session, project_id: str, actor: Actor, now_ms: int, body: SourceCreate, keys: Keys
-) -> dict[str, Any]:
+def plan_create(session: Session, project_id: str, body: SourceCreate, keys: Keys) -> Plan:
+    """Every check of a new source but the one in the warehouse; reads only."""
     check_dataset(body.dataset)
     _refuse_delta_sharing(body)
     mapping = parse_mapping(body.dataset, body.column_mapping)
     reads = reads_of(body.type, body.query, body.path)
     if not connections.has_connection(session, project_id, body.type):
         raise connections.not_found(body.type)
+    _refuse_taken(session, project_id, body)
+    return _in_warehouse(session, project_id, body.type, reads, mapping, keys)
+
+
+def _refuse_taken(session: Session, project_id: str, body: SourceCreate) -> None:
     if repository.source(session, project_id, body.type, body.dataset, body.source_name):
         raise InvalidInput(f"Ingestion source already exists with name {body.source_name}")
-    check_in_warehouse(session, project_id, body.type, reads, mapping, keys)
+
+
+def create(
+    session: Session, project_id: str, actor: Actor, now_ms: int, body: SourceCreate, plan: Plan
+) -> dict[str, Any]:
+    """Store a source planned (``plan_create``) and checked in the warehouse
+    (``check_in_warehouse``); its name is checked again, another request may have taken it."""
+    _refuse_taken(session, project_id, body)
     who = actor.email or actor.name
     row = IngestionSource(
         id=random_id(),
@@ -280,9 +327,9 @@ def create(
         type=body.type,
         dataset=body.dataset,
         name=body.source_name,
-        query=reads.query,
-        path=reads.path,
-        column_mapping=mapping,
+        query=plan.reads.query,
+        path=plan.reads.path,
+        column_mapping=plan.mapping,
         enabled=bool(body.enabled),
         creator=who,
         created_time=now_ms,
@@ -319,13 +366,15 @@ def find(
     return rows[0]
 
 
-def update(
-    session: Session, project_id: str, actor: Actor, now_ms: int, body: SourceUpdate, keys: Keys
-) -> dict[str, Any]:
+def _definition(row: IngestionSource) -> tuple[Any, ...]:
+    return (row.id, row.query, row.path, dict(row.column_mapping))
+
+
+def plan_update(session: Session, project_id: str, body: SourceUpdate, keys: Keys) -> Plan:
+    """Every check of a source's change but the one in the warehouse; reads only."""
     check_dataset(body.dataset)
     _refuse_delta_sharing(body)
     row = find(session, project_id, body.type, body.dataset, body.source_name)
-    before = _shown(row)
     fields = body.model_fields_set
     sent = bool(fields & {"query", "path"})
     reads = reads_of(row.type, body.query, body.path) if sent else Reads(row.query, row.path)
@@ -335,8 +384,22 @@ def update(
         else row.column_mapping
     )
     if reads != Reads(row.query, row.path) or mapping != row.column_mapping:
-        check_in_warehouse(session, project_id, row.type, reads, mapping, keys)
-    row.query, row.path, row.column_mapping = reads.query, reads.path, mapping
+        plan = _in_warehouse(session, project_id, row.type, reads, mapping, keys)
+    else:
+        plan = Plan(reads, mapping, row.type)
+    return dataclasses.replace(plan, seen=_definition(row))
+
+
+def update(
+    session: Session, project_id: str, actor: Actor, now_ms: int, body: SourceUpdate, plan: Plan
+) -> dict[str, Any]:
+    """Store a change planned (``plan_update``) and checked in the warehouse; refused when
+    another request changed the source's definition meanwhile."""
+    row = find(session, project_id, body.type, body.dataset, body.source_name)
+    if _definition(row) != plan.seen:
+        raise Conflict(CHANGED_MEANWHILE)
+    before = _shown(row)
+    row.query, row.path, row.column_mapping = plan.reads.query, plan.reads.path, plan.mapping
     if body.enabled is not None:
         row.enabled = body.enabled
     row.last_modifier, row.updated_time = actor.email or actor.name, now_ms

@@ -45,14 +45,21 @@ def read_ingestion(
 @router.post("/ingestion")
 def create_ingestion(ctx: Console, body: SourceCreate) -> dict[str, Any]:
     keys = Keys.from_settings(ctx.settings)
-    data = service.create(ctx.session, ctx.project_id, ctx.actor, ctx.now_ms(), body, keys)
+    # The check in the warehouse holds no transaction of Lockgate's (docs/warehouse.md).
+    with ctx.database.transaction(write=False) as session:
+        plan = service.plan_create(session, ctx.project_id, body, keys)
+    service.check_in_warehouse(plan, keys)
+    data = service.create(ctx.session, ctx.project_id, ctx.actor, ctx.now_ms(), body, plan)
     return single("Ingestion created successfully.", data)
 
 
 @router.patch("/ingestion")
 def update_ingestion(ctx: Console, body: SourceUpdate) -> dict[str, Any]:
     keys = Keys.from_settings(ctx.settings)
-    data = service.update(ctx.session, ctx.project_id, ctx.actor, ctx.now_ms(), body, keys)
+    with ctx.database.transaction(write=False) as session:
+        plan = service.plan_update(session, ctx.project_id, body, keys)
+    service.check_in_warehouse(plan, keys)
+    data = service.update(ctx.session, ctx.project_id, ctx.actor, ctx.now_ms(), body, plan)
     return single("Ingestion updated successfully.", data)
 
 
