@@ -146,7 +146,7 @@ def test_proto_poll__document_past_the_newest_kept__everything_and_newer_ones_de
 ) -> None:
     # Given a first document streamed, then one more after each of PROTO_HISTORY changes
     gates = _gates(console, 3)
-    checksums = []
+    checksums: list[str] = []
     for round_ in range(PROTO_HISTORY + 1):
         if round_:
             _change(console, gates[round_ % len(gates)], percent=round_ * 10)
