@@ -6,7 +6,10 @@ The project grows by direct service calls on a throwaway SQLite database (gates 
 configs copied from one created through the gate service, so each has its own ids, salts and
 rules); downloads go through the app in process (``httpx.ASGITransport``), gzip accepted, as an
 SDK asks. ``full compile`` is the same download from a cold cache: what every change cost
-before the compile became incremental.
+before the compile became incremental. The protobuf polls after a one-gate change are measured
+on the process that streamed the SDK's document and on another one (a second app on the same
+database, as another worker, machine or a restarted process is), which finds the document in
+``proto_documents``.
 
 Run alone: ``python -m bench.specs_growth [sizes...]``.
 """
@@ -27,6 +30,7 @@ from typing import Any
 
 import httpx
 from anyio.from_thread import start_blocking_portal
+from sqlalchemy import func, select
 
 from lockgate.app import create_app
 from lockgate.domains.configs import service as configs
@@ -41,6 +45,7 @@ from lockgate.kit.actor import Change
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
 from lockgate.storage.migrations import upgrade
+from lockgate.storage.models import ProtoDocument
 
 SIZES = (100, 1_000, 10_000)
 ROUNDS = 15
@@ -129,6 +134,16 @@ class Grower:
             )
 
 
+def _kept_bytes(database: Database, checksum: str) -> int:
+    """The size of a document's row in ``proto_documents``: its packed entry checksums."""
+    with database.transaction(write=False) as session:
+        found = session.scalar(
+            select(func.length(ProtoDocument.entries)).where(ProtoDocument.checksum == checksum)
+        )
+    assert found is not None
+    return int(found)
+
+
 def _ms(seconds: float) -> str:
     return f"{seconds * 1e3:8.1f} ms"
 
@@ -142,23 +157,28 @@ def run(sizes: tuple[int, ...] = SIZES) -> None:
             created = bootstrap(session, int(time.time() * 1000))
         assert created is not None
         app = create_app(settings, database=database)
+        other = create_app(settings, database=database)  # another process: its own caches
         grower = Grower(database, created.project.id, int(time.time() * 1000))
         url = f"/v2/download_config_specs/{created.server_key}.json"
         rows = []
-        polls: list[tuple[int, int, int, int, int]] = []
+        polls: list[tuple[int, int, int, int, int, int]] = []
+        cross: list[tuple[int, float, float, int]] = []
         with start_blocking_portal() as portal:
             client = httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=app), base_url="http://bench"
+            )
+            other_client = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=other), base_url="http://bench"
             )
 
             async def download() -> httpx.Response:
                 return await client.get(url, headers={"accept-encoding": "gzip"})
 
-            def raw(query: str) -> bytes:
+            def raw(query: str, via: httpx.AsyncClient = client) -> bytes:
                 """The body as sent (gzip or protobuf stream), without decoding."""
 
                 async def fetch() -> bytes:
-                    async with client.stream(
+                    async with via.stream(
                         "GET", f"{url}?{query}", headers={"accept-encoding": "gzip"}
                     ) as response:
                         assert response.status_code == 200
@@ -197,11 +217,22 @@ def run(sizes: tuple[int, ...] = SIZES) -> None:
                 stream = raw("supports_proto=true")
                 grower.edit()
                 since = f"supports_proto=true&checksum={held}"
+                start = time.perf_counter()
                 kept = raw(since)
                 delta = raw(since + "&accept_deltas=true")
-                polls.append((size, len(gz), len(stream), len(kept), len(delta)))
+                same_ms = (time.perf_counter() - start) * 1e3
+                # The same polls reaching another process, once it has compiled the change.
+                raw("", via=other_client)
+                start = time.perf_counter()
+                other_kept = raw(since, via=other_client)
+                other_delta = raw(since + "&accept_deltas=true", via=other_client)
+                other_ms = (time.perf_counter() - start) * 1e3
+                assert len(other_kept) == len(kept)
+                polls.append((size, len(gz), len(stream), len(kept), len(delta), len(other_delta)))
+                cross.append((size, same_ms, other_ms, _kept_bytes(database, held)))
                 rows.append((size, cached, first, full, size_json))
             portal.call(client.aclose)
+            portal.call(other_client.aclose)
         database.dispose()
     print("download_config_specs v2 as a project grows (gates; a dynamic config per 5 gates)")
     print(
@@ -217,13 +248,19 @@ def run(sizes: tuple[int, ...] = SIZES) -> None:
     print("bytes of a poll after a one-gate change (statsig-python-core, protobuf specs)")
     print(
         f"{'gates':>7} {'JSON gzip':>10} {'protobuf, all':>14} {'held as checksums':>18}"
-        f" {'accept_deltas':>14}"
+        f" {'accept_deltas':>14} {'deltas, other process':>22}"
     )
-    for size, gz_bytes, stream_bytes, kept_bytes, delta_bytes in polls:
+    for size, gz_bytes, stream_bytes, kept_bytes, delta_bytes, other_bytes in polls:
         print(
             f"{size:7,d} {gz_bytes:10,d} {stream_bytes:14,d} {kept_bytes:18,d}"
-            f" {delta_bytes:14,d}  ({gz_bytes / delta_bytes:,.0f}x smaller than JSON gzip)"
+            f" {delta_bytes:14,d} {other_bytes:22,d}"
+            f"  ({gz_bytes / other_bytes:,.0f}x smaller than JSON gzip)"
         )
+    print()
+    print("both polls (held, deltas) after the change; the other process reads the document")
+    print(f"{'gates':>7} {'same process':>13} {'other process':>14} {'document kept':>14}")
+    for size, same_ms, other_ms, kept_size in cross:
+        print(f"{size:7,d} {same_ms:10.1f} ms {other_ms:11.1f} ms {kept_size / 1024:11.0f} KB")
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"bench process peak RSS: {rss_mb:.0f} MB")
 

@@ -4,23 +4,27 @@ gate, and the SDK then evaluates exactly as one that downloaded everything
 
 from __future__ import annotations
 
-import random
 from collections.abc import Awaitable, Callable, MutableMapping
-from contextlib import contextmanager
 from typing import Any, cast
 
 import brotli
-import statsig_python_core as core
 from fastapi import FastAPI
 
 from lockgate.domains.projects.service import Bootstrap
-from tests.compat import generators
 from tests.compat.live import live_server
+from tests.compat.proto_project import (
+    EVERYONE,
+    GATES,
+    both_holding,
+    build,
+    core_sdk,
+    evaluations,
+    holding,
+)
 from tests.compat.proto_stream import envelopes
 from tests.compat.sdks import core_user, wait_until
 from tests.contract.client import ContractClient
 
-GATES, CONFIGS, SEGMENTS, USERS = 150, 30, 10, 40
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
@@ -53,90 +57,25 @@ class Recorder:
         self.answers.append((scope["query_string"].decode(), encoding, b"".join(chunks)))
 
 
-def _build(console: ContractClient) -> list[str]:
-    rng = random.Random(19)
-    world = generators.World()
-    console.post("/console/v1/unit_id_types", json={"name": "companyID"}).raise_for_status()
-    for i in range(SEGMENTS):
-        body: dict[str, Any] = {
-            "name": f"segment {i}",
-            "type": "rule_based",
-            "rules": generators.rules(rng, world, in_segment=True),
-        }
-        world.segments.append(console.post("/console/v1/segments", json=body).json()["data"]["id"])
-    for i in range(GATES):
-        body = {"name": f"gate {i}", "rules": generators.rules(rng, world)}
-        world.gates.append(console.post("/console/v1/gates", json=body).json()["data"]["id"])
-    for i in range(CONFIGS):
-        body = {
-            "name": f"config {i}",
-            "defaultValue": {"v": 0},
-            "rules": generators.rules(rng, world, values=True),
-        }
-        console.post("/console/v1/dynamic_configs", json=body).raise_for_status()
-    return list(world.gates)
-
-
-@contextmanager
-def _sdk(base: str, key: str, *, deltas: bool) -> Any:
-    options = core.StatsigOptions(
-        specs_url=f"{base}/v2/download_config_specs",
-        log_event_url=f"{base}/v1/log_event",
-        specs_sync_interval_ms=500,
-        output_log_level="error",
-        enable_dcs_deltas=deltas,
-    )
-    sdk = core.Statsig(key, options)
-    sdk.initialize().wait()
-    try:
-        yield sdk
-    finally:
-        sdk.shutdown().wait()
-
-
-def _holding(query: str) -> bool:
-    """Whether a poll names a document the SDK already holds."""
-    return "checksum=" in query or "sinceTime=" in query
-
-
-def _both_holding(recorder: Recorder) -> bool:
-    """Both SDKs (one asking for deltas, one not) have polled naming the document they hold."""
-    holding = [query for query, _, _ in recorder.answers if _holding(query)]
-    return any("accept_deltas=true" in q for q in holding) and any(
-        "accept_deltas=true" not in q for q in holding
-    )
-
-
-def _evaluations(sdk: Any, gates: list[str]) -> list[Any]:
-    rng = random.Random(5)
-    found = []
-    for index in range(USERS):
-        user = core_user(generators.user(rng, index))
-        found += [sdk.check_gate(user, gate) for gate in gates]
-        found += [sdk.get_dynamic_config(user, f"config_{i}").value for i in range(CONFIGS)]
-    return found
-
-
 def test_core_sdk__one_gate_changed__polls_carry_that_gate_and_evaluate_as_a_full_download(
     app: FastAPI, console: ContractClient, project: Bootstrap
 ) -> None:
     # Given two running SDKs, one accepting deltas, on a project of many gates
-    gates = _build(console)
+    gates = build(console.post)
     recorder = Recorder(app)
     with (
         live_server(cast(FastAPI, recorder)) as base,
-        _sdk(base, project.server_key, deltas=True) as with_deltas,
-        _sdk(base, project.server_key, deltas=False) as without,
+        core_sdk(base, project.server_key, deltas=True) as with_deltas,
+        core_sdk(base, project.server_key, deltas=False) as without,
     ):
         # (each has polled with the document it holds, so no first download is still in flight)
-        assert wait_until(lambda: _both_holding(recorder))
-        first = [(enc, body) for q, enc, body in recorder.answers if not _holding(q)]
+        assert wait_until(lambda: both_holding([q for q, _, _ in recorder.answers]))
+        first = [(enc, body) for q, enc, body in recorder.answers if not holding(q)]
         assert first and all(enc == "statsig-br" for enc, _ in first)
         full = max(len(body) for _, body in first)
         recorder.answers.clear()
         # When one gate changes so that everyone passes it
-        everyone = [{"name": "all", "passPercentage": 100, "conditions": [{"type": "public"}]}]
-        response = console.patch(f"/console/v1/gates/{gates[7]}", json={"rules": everyone})
+        response = console.patch(f"/console/v1/gates/{gates[7]}", json={"rules": EVERYONE})
         assert response.status_code == 200, response.text
         user = core_user({"userID": "anyone"})
         assert wait_until(lambda: with_deltas.check_gate(user, gates[7]))
@@ -158,8 +97,8 @@ def test_core_sdk__one_gate_changed__polls_carry_that_gate_and_evaluate_as_a_ful
         assert all(sum(1 for kind, _, data in found if not data) > GATES for found in held)
         assert max(len(b) for q, e, b in recorder.answers if "accept_deltas" in q) < full / 20
         # And both evaluate every gate and config as an SDK that downloads everything now
-        with _sdk(base, project.server_key, deltas=False) as fresh:
-            expected = _evaluations(fresh, gates)
+        with core_sdk(base, project.server_key, deltas=False) as fresh:
+            expected = evaluations(fresh, gates)
         assert True in expected and False in expected
-        assert _evaluations(with_deltas, gates) == expected
-        assert _evaluations(without, gates) == expected
+        assert evaluations(with_deltas, gates) == expected
+        assert evaluations(without, gates) == expected

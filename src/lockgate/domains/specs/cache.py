@@ -9,6 +9,9 @@ one noticing another's change within ``ttl_ms``.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +20,7 @@ from typing import Any
 
 import brotli
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from lockgate.cores.compiler import proto
@@ -26,13 +30,23 @@ from lockgate.cores.evaluation.hashing import id_list_hash
 from lockgate.documents.specs import ConfigSpecsV2
 from lockgate.domains.keys import repository as keys_repository
 from lockgate.domains.specs import repository as loader
-from lockgate.domains.specs.render import Body, Encoder, encode
+from lockgate.domains.specs.render import (
+    PROTO_HISTORY,
+    Body,
+    Encoder,
+    Entries,
+    encode,
+    pack_entries,
+    unpack_entries,
+)
 from lockgate.domains.specs.scoping import scope_to_apps
 from lockgate.kit.bytecache import ByteCache
 from lockgate.kit.db import Database
 from lockgate.kit.freshness import FreshMap
 from lockgate.kit.memory import settle_long_lived
 from lockgate.storage.models import SegmentMember
+
+logger = logging.getLogger(__name__)
 
 # From this many specs on, a new evaluator is worth one full collection to settle it.
 SETTLE_AT_SPECS = 500
@@ -51,6 +65,49 @@ class PayloadScope:
         """The key's primary app: what ``target_app`` conditions compare against."""
         return self.target_apps[0] if self.target_apps else None
 
+    @property
+    def digest(self) -> str:
+        """The scope's name in the shared store of protobuf documents, the same in every
+        process."""
+        text = json.dumps([self.environments, list(self.target_apps)])
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class ProtoStore:
+    """The protobuf documents of one project's key scope that any process streamed, kept in
+    the database (``proto_documents``) so that every process can answer a poll naming one of
+    them with a delta (docs/sdk.md §Protobuf specs)."""
+
+    database: Database
+    project_id: str
+    scope: str  # PayloadScope.digest
+
+    def find(self, document_checksum: str) -> Entries | None:
+        with self.database.transaction(write=False) as session:
+            packed = loader.proto_document(session, self.project_id, self.scope, document_checksum)
+        if packed is None:
+            return None
+        try:
+            return unpack_entries(packed)
+        except ValueError:
+            logger.warning("unreadable protobuf document %s kept", document_checksum)
+            return None
+
+    def keep(self, document_checksum: str, revision: int, spec_time: int, entries: Entries) -> None:
+        packed = pack_entries(entries)
+        with self.database.transaction() as session:
+            loader.save_proto_document(
+                session,
+                self.project_id,
+                self.scope,
+                document_checksum,
+                revision=revision,
+                spec_time=spec_time,
+                entries=packed,
+                keep=PROTO_HISTORY,
+            )
+
 
 @dataclass
 class Rendered:
@@ -65,6 +122,9 @@ class Rendered:
     # Encoded /v1/initialize answers of this rendering, by request fingerprint (None: kept
     # nowhere); they go with the rendering when a new revision replaces it.
     responses: ByteCache | None = None
+    # Where the protobuf documents streamed are kept for every process (None: in this
+    # process's memory alone).
+    proto_store: ProtoStore | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _memo: dict[str, Any] = field(default_factory=dict)
 
@@ -106,7 +166,7 @@ class Rendered:
         """The protobuf spec stream, brotli-compressed, for an SDK holding the document
         ``since_checksum`` (docs/sdk.md §Protobuf specs); None when the document cannot be
         written in protobuf, so the SDK gets JSON."""
-        held = self.encoder.proto.held(since_checksum)
+        held = self._proto_held(since_checksum)
         name = f"proto:{since_checksum if held is not None else ''}:{deltas and held is not None}"
 
         def build() -> bytes | None:
@@ -116,10 +176,34 @@ class Rendered:
                 )
             except proto.Unencodable:
                 return None
+            # Kept for every process before any SDK can name it in a poll.
+            self._once("proto:kept", self._keep_proto)
             return bytes(brotli.compress(stream, quality=5))
 
         found: bytes | None = self._once(name, build)
         return found
+
+    def _proto_held(self, since_checksum: str | None) -> Entries | None:
+        """What the SDK holds: a document this process streamed, else one the shared store
+        keeps; None (it gets everything) when neither knows it or the store cannot be read."""
+        store = self.proto_store
+        try:
+            return self.encoder.proto.held(since_checksum, store.find if store else None)
+        except SQLAlchemyError:
+            logger.warning("protobuf documents could not be read", exc_info=True)
+            return None
+
+    def _keep_proto(self) -> bool:
+        entries = self.encoder.proto.held(self.checksum)
+        if self.proto_store is None or entries is None:
+            return False
+        try:
+            self.proto_store.keep(self.checksum, self.revision, self.time_ms, entries)
+        except SQLAlchemyError:
+            # The SDKs still get the stream; a poll naming it elsewhere gets everything.
+            logger.warning("protobuf document %s could not be kept", self.checksum, exc_info=True)
+            return False
+        return True
 
     @property
     def evaluator_ready(self) -> bool:
@@ -256,7 +340,8 @@ class SpecCache:
         responses = (
             ByteCache(self._initialize_cache_bytes) if self._initialize_cache_bytes else None
         )
-        return Rendered(project_id, revision, time_ms, v2, load_id_lists, encoder, responses)
+        store = ProtoStore(self._database, project_id, scope.digest)
+        return Rendered(project_id, revision, time_ms, v2, load_id_lists, encoder, responses, store)
 
     def compile_counts(
         self, project_id: str, environments: tuple[str, ...] | None = None

@@ -336,9 +336,14 @@ def _deflate(data: bytes) -> bytes:
     return compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
 
 
-# How many earlier documents per key scope an SDK can ask a delta against.
+# How many earlier documents per key scope an SDK can ask a delta against: kept in each process's
+# memory, and in the shared store (``proto_documents``) for every process.
 PROTO_HISTORY = 8
+# How many documents per key scope the shared store was last found not to hold; a poll naming one
+# of them gets everything without asking the store again.
+PROTO_MISSES = 256
 EntryKey = tuple[str, str]  # (section, name)
+Entries = dict[EntryKey, str]  # entry checksum by (section, name)
 
 
 class ProtoEncoder:
@@ -348,21 +353,50 @@ class ProtoEncoder:
     Each entry (spec, condition, parameter store) gets a checksum over its JSON text, kept while
     the entry is the same object. The entry checksums of the last ``PROTO_HISTORY`` documents
     streamed are kept by document checksum: an SDK that names one of them holds exactly those
-    entries, so they travel as name and checksum alone, or not at all after ``CopyPrev``.
+    entries, so they travel as name and checksum alone, or not at all after ``CopyPrev``. A
+    document this process does not hold is looked for in the shared store, once.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: dict[tuple[str, str, int], tuple[object, str, bytes | None]] = {}
-        self._history: dict[str, dict[EntryKey, str]] = {}
+        self._history: dict[str, Entries] = {}
+        self._misses: dict[str, None] = {}
         self.sent_data = 0  # entries the last stream carried data for
 
-    def held(self, document_checksum: str | None) -> dict[EntryKey, str] | None:
-        """The entry checksums of an earlier streamed document, if this process kept them."""
+    def held(
+        self,
+        document_checksum: str | None,
+        find: Callable[[str], Entries | None] | None = None,
+    ) -> Entries | None:
+        """The entry checksums of an earlier streamed document: from this process's memory,
+        else from ``find`` (the shared store), unless it lately found nothing there. A
+        checksum that is not one (a document checksum is a decimal 64-bit number) is held by
+        nobody."""
         if not document_checksum:
             return None
         with self._lock:
-            return self._history.get(document_checksum)
+            found = self._history.get(document_checksum)
+            if found is not None or find is None or document_checksum in self._misses:
+                return found
+        if not (document_checksum.isdigit() and len(document_checksum) <= 20):
+            return None
+        found = find(document_checksum)
+        with self._lock:
+            if found is None:
+                self._misses[document_checksum] = None
+                while len(self._misses) > PROTO_MISSES:
+                    del self._misses[next(iter(self._misses))]
+            else:
+                self._misses.pop(document_checksum, None)
+                self._keep(document_checksum, found)
+        return found
+
+    def _keep(self, document_checksum: str, entries: Entries) -> None:
+        self._history.pop(document_checksum, None)
+        self._history[document_checksum] = entries
+        while len(self._history) > PROTO_HISTORY:
+            del self._history[next(iter(self._history))]
 
     def stream(
         self,
@@ -372,14 +406,15 @@ class ProtoEncoder:
         *,
         copy_previous: bool,
     ) -> bytes:
-        """The uncompressed envelope stream. With ``held`` (what the SDK has), held entries are
+        """The uncompressed envelope stream; its entry checksums are then ``held`` by
+        ``document_checksum``. With ``held`` (what the SDK has), held entries are
         sent as checksums alone; with ``copy_previous`` too, the stream starts with
         ``CopyPrev`` and carries only what changed, then the deletions."""
         fields: Mapping[str, Any] = document
         with self._lock:
             self.sent_data = 0
             memo: dict[tuple[str, str, int], tuple[object, str, bytes | None]] = {}
-            current: dict[EntryKey, str] = {}
+            current: Entries = {}
             out: list[bytes] = []
             if held is not None and copy_previous:
                 out.append(proto.envelope(proto.COPY_PREV))
@@ -411,9 +446,7 @@ class ProtoEncoder:
                 out.append(proto.deletions(removed))
             out.append(proto.envelope(proto.DONE))
             self._entries = memo
-            self._history[document_checksum] = current
-            while len(self._history) > PROTO_HISTORY:
-                del self._history[next(iter(self._history))]
+            self._keep(document_checksum, current)
             return b"".join(out)
 
 
@@ -430,3 +463,28 @@ def _proto_entries(fields: Mapping[str, Any]) -> list[tuple[str, int, str, objec
         for name, value in (fields.get("param_stores") or {}).items()
     ]
     return found
+
+
+def pack_entries(entries: Mapping[EntryKey, str]) -> bytes:
+    """A document's entry checksums as the shared store keeps them: zlib over JSON, one
+    ``[section, names, checksums]`` per section, checksums as numbers."""
+    sections: dict[str, tuple[list[str], list[int]]] = {}
+    for (section, name), entry_sum in entries.items():
+        names, sums = sections.setdefault(section, ([], []))
+        names.append(name)
+        sums.append(int(entry_sum))
+    rows = [[section, names, sums] for section, (names, sums) in sections.items()]
+    return zlib.compress(encode(rows), 6)
+
+
+def unpack_entries(data: bytes) -> Entries:
+    """``pack_entries`` undone; ValueError when ``data`` is not such a text."""
+    try:
+        rows = json.loads(zlib.decompress(data))
+        return {
+            (str(section), str(name)): str(int(entry_sum))
+            for section, names, sums in rows
+            for name, entry_sum in zip(names, sums, strict=True)
+        }
+    except (zlib.error, TypeError) as error:
+        raise ValueError("not a packed list of entry checksums") from error

@@ -1,11 +1,14 @@
-"""Read a project's entities from the database into a ``ProjectSnapshot``."""
+"""Read a project's entities from the database into a ``ProjectSnapshot``; keep the entry
+checksums of the protobuf documents streamed, for deltas from any process."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from lockgate.cores.compiler.compiler import INLINE_ID_LIST_LIMIT
@@ -23,6 +26,7 @@ from lockgate.storage.models import (
     Layer,
     ParamStore,
     Project,
+    ProtoDocument,
     Segment,
     SegmentMember,
     SpecChange,
@@ -302,3 +306,58 @@ def load_snapshot(
         param_stores=kinds["param_stores"],
         id_lists=id_lists,
     )
+
+
+_PROTO_DOCUMENT = select(ProtoDocument.entries).where(
+    ProtoDocument.project_id == bindparam("project_id"),
+    ProtoDocument.scope == bindparam("scope"),
+    ProtoDocument.checksum == bindparam("checksum"),
+)
+
+
+def proto_document(session: Session, project_id: str, scope: str, checksum: str) -> bytes | None:
+    """The packed entry checksums of a streamed protobuf document, if kept."""
+    row = (
+        session.connection()
+        .execute(_PROTO_DOCUMENT, {"project_id": project_id, "scope": scope, "checksum": checksum})
+        .first()
+    )
+    return None if row is None else bytes(row[0])
+
+
+def save_proto_document(
+    session: Session,
+    project_id: str,
+    scope: str,
+    checksum: str,
+    *,
+    revision: int,
+    spec_time: int,
+    entries: bytes,
+    keep: int,
+) -> None:
+    """Keep a streamed document's packed entry checksums (a document already kept stays as it
+    is: the same checksum names the same entries), and drop the scope's documents older than
+    its newest ``keep``."""
+    values = {
+        "project_id": project_id,
+        "scope": scope,
+        "checksum": checksum,
+        "revision": revision,
+        "spec_time": spec_time,
+        "entries": entries,
+    }
+    upsert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(upsert(ProtoDocument).values(values).on_conflict_do_nothing())
+    same_scope = (ProtoDocument.project_id == project_id, ProtoDocument.scope == scope)
+    oldest_kept = session.scalar(
+        select(ProtoDocument.revision)
+        .where(*same_scope)
+        .order_by(ProtoDocument.revision.desc())
+        .offset(keep - 1)
+        .limit(1)
+    )
+    if oldest_kept is not None:
+        session.execute(
+            delete(ProtoDocument).where(*same_scope, ProtoDocument.revision < oldest_kept)
+        )

@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     UniqueConstraint,
     false,
@@ -180,6 +181,26 @@ class SpecChange(Base):
     revision: Mapped[int] = mapped_column(BigInteger)
     entity_type: Mapped[str | None] = mapped_column(String(40), default=None)
     entity_id: Mapped[str | None] = mapped_column(String(200), default=None)
+
+
+class ProtoDocument(Base):
+    """The entry checksums of a protobuf spec document some process streamed to SDKs, so that
+    any process can answer a later poll naming it with a delta (docs/sdk.md §Protobuf specs).
+    Keyed by project, key scope (a digest of the key's environments and apps) and document
+    checksum; the newest few documents per scope are kept."""
+
+    __tablename__ = "proto_documents"
+    __table_args__ = (
+        Index("ix_proto_documents_scope_revision", "project_id", "scope", "revision"),
+    )
+
+    project_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(32), primary_key=True)
+    checksum: Mapped[str] = mapped_column(String(20), primary_key=True)
+    revision: Mapped[int] = mapped_column(BigInteger)
+    spec_time: Mapped[int] = mapped_column(BigInteger)
+    # zlib over the entries' names and checksums (``domains/specs/render.py``, pack_entries).
+    entries: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class RateLimitCounter(Base):
