@@ -3,8 +3,8 @@
 The entry checksums of the protobuf spec documents streamed to SDKs, by project, key scope and
 document checksum, so that any server process answers a poll naming one of them with a delta.
 
-Revision ID: 0025
-Revises: 0024
+Revision ID: 0026
+Revises: 0025
 Create Date: 2026-12-06 06:30:00.000000
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0025"
-down_revision = "0024"
+revision = "0026"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 
