@@ -14,6 +14,7 @@ from lockgate.domains.events import incoming
 from lockgate.domains.events.service import CUSTOM_COLUMNS, PreparedBatch, prepare
 from lockgate.domains.events.writer import EventWriter
 from lockgate.domains.projects.service import Bootstrap
+from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
 from lockgate.storage.models import CustomEvent, Exposure, events_incoming, exposures_incoming
 from tests.contract.client import ContractClient
@@ -68,6 +69,70 @@ def test_write__lands_in_incoming_tables__settle_moves_them(
         "exposures_incoming": 0,
     }
     assert incoming.settle(db) == 0
+
+
+def _mover(db: Database, clock: ManualClock, writer: EventWriter, defer_ms: int) -> incoming.Mover:
+    return incoming.Mover(
+        db,
+        clock,
+        last_write_ms=lambda: writer.last_commit_ms,
+        interval_ms=1_000,
+        defer_ms=defer_ms,
+    )
+
+
+def test_mover__batches_keep_arriving__waits_until_quiet(
+    db: Database, project: Bootstrap, clock: ManualClock
+) -> None:
+    writer = EventWriter(db, clock)
+    mover = _mover(db, clock, writer, defer_ms=5_000)
+    writer.write(_batch(project.project.id, "a"))
+
+    assert mover.run_once() == 0  # committed just now: the move waits
+    assert _counts(db)["events_incoming"] == 15
+    clock.advance(999)
+    assert mover.run_once() == 0
+    clock.advance(1)  # no batch for a whole interval
+    assert mover.run_once() == 20
+    assert _counts(db)["events"] == 15
+
+
+def test_mover__batches_never_stop__moves_after_defer_limit(
+    db: Database, project: Bootstrap, clock: ManualClock
+) -> None:
+    writer = EventWriter(db, clock)
+    mover = _mover(db, clock, writer, defer_ms=5_000)
+    for second in range(5):
+        writer.write(_batch(project.project.id, f"s{second}"))
+        assert mover.run_once() == 0
+        clock.advance(1_000)
+    writer.write(_batch(project.project.id, "last"))
+
+    assert mover.run_once() == 6 * 20  # 5 s deferred: moves although batches still arrive
+    writer.write(_batch(project.project.id, "after"))
+    assert mover.run_once() == 0  # a new deferral starts after each move
+
+
+def test_mover__deferred__a_read_still_sees_every_acknowledged_event(
+    db: Database, project: Bootstrap, clock: ManualClock
+) -> None:
+    writer = EventWriter(db, clock)
+    mover = _mover(db, clock, writer, defer_ms=5_000)
+    writer.write(_batch(project.project.id, "a"))
+    assert mover.run_once() == 0
+
+    assert incoming.settle(db) == 20  # what a Console read or a Pulse load calls first
+    assert _counts(db)["events_incoming"] == 0
+
+
+def test_mover__no_deferral__moves_every_turn(
+    db: Database, project: Bootstrap, clock: ManualClock
+) -> None:
+    writer = EventWriter(db, clock)
+    mover = _mover(db, clock, writer, defer_ms=0)
+    writer.write(_batch(project.project.id, "a"))
+
+    assert mover.run_once() == 20
 
 
 def test_move__limit__oldest_rows_first_then_unit_order(db: Database, project: Bootstrap) -> None:
