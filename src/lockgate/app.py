@@ -109,11 +109,9 @@ def create_app(
         stale_ms=settings.pulse_job_stale_ms,
         open_warehouse=warehouse_service.opener(settings),
     )
-    event_writer = EventWriter(database, clock)
     mover = incoming.Mover(
         database,
         clock,
-        last_write_ms=lambda: event_writer.last_commit_ms,
         interval_ms=settings.incoming_move_interval_ms,
         defer_ms=settings.incoming_move_defer_ms,
     )
@@ -185,7 +183,7 @@ def create_app(
         max_body_bytes=settings.sdk_max_body_bytes,
     )
     app.worker_header = settings.worker_header
-    app.state.event_writer = event_writer
+    app.state.event_writer = EventWriter(database)
     app.state.pulse_runner = pulse_runner
     app.state.ingestion_runner = ingestion_runner
     app.state.review_worker = review_worker

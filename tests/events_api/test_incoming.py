@@ -22,7 +22,7 @@ from tests.contract.client import ContractClient
 T0 = 1_780_000_000_000
 
 
-def _batch(pid: str, tag: str, size: int = 20) -> PreparedBatch:
+def _batch(pid: str, tag: str, size: int = 20, received_ms: int = T0) -> PreparedBatch:
     events: list[dict[str, Any]] = []
     for i in range(size):
         user = {"userID": f"{tag}-{i}"}
@@ -33,7 +33,7 @@ def _batch(pid: str, tag: str, size: int = 20) -> PreparedBatch:
             )
         else:
             events.append({"eventName": "buy", "user": user, "value": i, "time": T0 + i})
-    return prepare(pid, events, received_ms=T0, sdk_type="test")
+    return prepare(pid, events, received_ms=received_ms, sdk_type="test")
 
 
 def _counts(db: Database) -> dict[str, int]:
@@ -71,24 +71,22 @@ def test_write__lands_in_incoming_tables__settle_moves_them(
     assert incoming.settle(db) == 0
 
 
-def _mover(db: Database, clock: ManualClock, writer: EventWriter, defer_ms: int) -> incoming.Mover:
-    return incoming.Mover(
-        db,
-        clock,
-        last_write_ms=lambda: writer.last_commit_ms,
-        interval_ms=1_000,
-        defer_ms=defer_ms,
-    )
+def _mover(db: Database, clock: ManualClock, defer_ms: int) -> incoming.Mover:
+    return incoming.Mover(db, clock, interval_ms=1_000, defer_ms=defer_ms)
+
+
+def _arrives(db: Database, pid: str, tag: str, clock: ManualClock) -> None:
+    """A 20-event batch received now, through its own writer (as another process's would)."""
+    EventWriter(db).write(_batch(pid, tag, received_ms=clock.now_ms()))
 
 
 def test_mover__batches_keep_arriving__waits_until_quiet(
     db: Database, project: Bootstrap, clock: ManualClock
 ) -> None:
-    writer = EventWriter(db, clock)
-    mover = _mover(db, clock, writer, defer_ms=5_000)
-    writer.write(_batch(project.project.id, "a"))
+    mover = _mover(db, clock, defer_ms=5_000)
+    _arrives(db, project.project.id, "a", clock)
 
-    assert mover.run_once() == 0  # committed just now: the move waits
+    assert mover.run_once() == 0  # received just now: the move waits
     assert _counts(db)["events_incoming"] == 15
     clock.advance(999)
     assert mover.run_once() == 0
@@ -100,25 +98,23 @@ def test_mover__batches_keep_arriving__waits_until_quiet(
 def test_mover__batches_never_stop__moves_after_defer_limit(
     db: Database, project: Bootstrap, clock: ManualClock
 ) -> None:
-    writer = EventWriter(db, clock)
-    mover = _mover(db, clock, writer, defer_ms=5_000)
+    mover = _mover(db, clock, defer_ms=5_000)
     for second in range(5):
-        writer.write(_batch(project.project.id, f"s{second}"))
+        _arrives(db, project.project.id, f"s{second}", clock)
         assert mover.run_once() == 0
         clock.advance(1_000)
-    writer.write(_batch(project.project.id, "last"))
+    _arrives(db, project.project.id, "last", clock)
 
     assert mover.run_once() == 6 * 20  # 5 s deferred: moves although batches still arrive
-    writer.write(_batch(project.project.id, "after"))
+    _arrives(db, project.project.id, "after", clock)
     assert mover.run_once() == 0  # a new deferral starts after each move
 
 
 def test_mover__deferred__a_read_still_sees_every_acknowledged_event(
     db: Database, project: Bootstrap, clock: ManualClock
 ) -> None:
-    writer = EventWriter(db, clock)
-    mover = _mover(db, clock, writer, defer_ms=5_000)
-    writer.write(_batch(project.project.id, "a"))
+    mover = _mover(db, clock, defer_ms=5_000)
+    _arrives(db, project.project.id, "a", clock)
     assert mover.run_once() == 0
 
     assert incoming.settle(db) == 20  # what a Console read or a Pulse load calls first
@@ -128,9 +124,8 @@ def test_mover__deferred__a_read_still_sees_every_acknowledged_event(
 def test_mover__no_deferral__moves_every_turn(
     db: Database, project: Bootstrap, clock: ManualClock
 ) -> None:
-    writer = EventWriter(db, clock)
-    mover = _mover(db, clock, writer, defer_ms=0)
-    writer.write(_batch(project.project.id, "a"))
+    mover = _mover(db, clock, defer_ms=0)
+    _arrives(db, project.project.id, "a", clock)
 
     assert mover.run_once() == 20
 

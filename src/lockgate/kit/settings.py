@@ -126,8 +126,8 @@ class Settings(BaseSettings):
         default=10_000,
         ge=0,
         description=(
-            "How long the background move may wait while SDK batches keep arriving at this "
-            "process, so that it does not take the write lock from their acknowledgements "
+            "How long the background move may wait while SDK batches keep arriving (through "
+            "any process), so that it does not take the write lock from their acknowledgements "
             "(0: move every interval regardless)."
         ),
     )

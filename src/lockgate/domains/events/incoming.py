@@ -123,26 +123,19 @@ class Mover:
     """A server process's background mover: each turn moves every landed row (``settle``) and
     forgets the digests of batches older than ``repository.BATCH_MEMORY_MS``.
 
-    While SDK batches keep arriving (this process's event writer committed a group within the
-    last ``interval_ms``), a turn is skipped, for at most ``defer_ms`` in a row: on SQLite a
-    move holds the one write lock that every acknowledgement waits for, and each row costs
-    less to index in one large sorted move than in many small ones. Deferring costs nothing in
-    durability (the rows were committed before their 202) nor in what reads see (every read of
-    the indexed tables settles first); it only leaves more for the next move to do.
+    While SDK batches keep arriving (a row landed within the last ``interval_ms``, through any
+    process), a turn is skipped, for at most ``defer_ms`` in a row: on SQLite a move holds the
+    one write lock that every acknowledgement waits for, and each row costs less to index in
+    one large sorted move than in many small ones. Deferring costs nothing in durability (the
+    rows were committed before their 202) nor in what reads see (every read of the indexed
+    tables settles first); it only leaves more for the next move to do.
     """
 
     def __init__(
-        self,
-        database: Database,
-        clock: Clock,
-        *,
-        last_write_ms: Callable[[], int | None] = lambda: None,
-        interval_ms: int = 1_000,
-        defer_ms: int = 0,
+        self, database: Database, clock: Clock, *, interval_ms: int = 1_000, defer_ms: int = 0
     ) -> None:
         self._database = database
         self._clock = clock
-        self._last_write_ms = last_write_ms
         self._interval_ms = interval_ms
         self._defer_ms = defer_ms
         self._deferred_since: int | None = None
@@ -150,9 +143,12 @@ class Mover:
 
     def due(self) -> bool:
         """Whether this turn moves: batches stopped arriving, or the move waited long enough."""
+        if self._defer_ms <= 0:
+            return True
+        with self._database.transaction(write=False) as session:
+            newest = repository.newest_landed_ms(session)
         now = self._clock.now_ms()
-        written = self._last_write_ms()
-        if self._defer_ms <= 0 or written is None or now - written >= self._interval_ms:
+        if newest is None or now - newest >= self._interval_ms:
             return True
         if self._deferred_since is None:
             self._deferred_since = now

@@ -19,7 +19,6 @@ import threading
 from dataclasses import dataclass, field
 
 from lockgate.domains.events.service import BatchResult, PreparedBatch, store
-from lockgate.kit.clock import Clock, SystemClock
 from lockgate.kit.db import Database
 
 MAX_GROUP_ROWS = 20_000  # one transaction stays short enough not to starve other writers
@@ -37,15 +36,11 @@ class _Ticket:
 
 
 class EventWriter:
-    def __init__(self, database: Database, clock: Clock | None = None) -> None:
+    def __init__(self, database: Database) -> None:
         self._database = database
-        self._clock = clock or SystemClock()
         self._lock = threading.Lock()
         self._queue: list[_Ticket] = []
         self._leading = False
-        # When this writer last committed a group (ms of ``clock``; None: never): the
-        # background mover waits while batches keep arriving (``incoming.Mover``).
-        self.last_commit_ms: int | None = None
 
     def write(self, batch: PreparedBatch) -> BatchResult:
         """Store the batch durably; returns once its transaction has committed."""
@@ -81,7 +76,6 @@ class EventWriter:
                             self._store([ticket])
                         except BaseException as alone:
                             ticket.error = alone
-            self.last_commit_ms = self._clock.now_ms()
             for ticket in group:
                 ticket.done.set()
 
