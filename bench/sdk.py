@@ -73,6 +73,9 @@ def _percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+START_SECONDS = 300
+
+
 def _serve(data_dir: str, **settings: str) -> tuple[subprocess.Popen[str], str, dict[str, str]]:
     """``lockgate serve`` in its own process, so the client never competes for its GIL;
     ``settings`` are more LOCKGATE_ variables, named without the prefix."""
@@ -95,7 +98,8 @@ def _serve(data_dir: str, **settings: str) -> tuple[subprocess.Popen[str], str, 
     assert process.stdout is not None
     keys: dict[str, str] = {}
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    # Long: on a machine busy with other work, migrating and bootstrapping took over a minute.
+    deadline = time.monotonic() + START_SECONDS
     while len(keys) < 3 and time.monotonic() < deadline:
         line = process.stdout.readline()
         match = re.match(r"\s+(console API key|server secret|client key):\s+(\S+)", line)
@@ -131,6 +135,7 @@ def run() -> None:
             _stop(process)
     rgstr()
     _rgstr_durability()
+    rgstr_move_deferral()
 
 
 def _stop(process: subprocess.Popen[str]) -> None:
@@ -284,3 +289,45 @@ def _rgstr_durability() -> None:
             f"  {label:20s} normal {normal:10,.0f}/s  full {full:10,.0f}/s events"
             f"  (full at {full / normal:.2f}x of normal)"
         )
+
+
+def rgstr_move_deferral() -> None:
+    """What the background move's waiting while batches arrive buys (the default
+    ``LOCKGATE_INCOMING_MOVE_DEFER_MS``) against moving every second regardless (``0``, the
+    baseline): the same batches to a fresh server of each phase, in this one run, as a ratio;
+    and how long the Console read after the phases took to move what was left."""
+    settled: dict[str, float] = {}
+
+    def settle(mode: str) -> Callable[[str, dict[str, str]], None]:
+        def read(base: str, keys: dict[str, str]) -> None:
+            start = time.perf_counter()
+            console = {"STATSIG-API-KEY": keys["console API key"]}
+            answer = httpx.get(f"{base}/console/v1/events", headers=console, timeout=300)
+            assert answer.status_code == 200, answer.text
+            settled[mode] = time.perf_counter() - start
+
+        return read
+
+    rates = {
+        mode: serving.rgstr_pair(
+            None, DURABILITY_BATCHES, seed=19, after=settle(mode), incoming_move_defer_ms=value
+        )
+        for mode, value in (("every second", "0"), ("deferred", "10000"))
+    }
+    print(
+        f"rgstr move deferral ({DURABILITY_BATCHES} batches per phase, default configuration but"
+        f" LOCKGATE_INCOMING_MOVE_DEFER_MS; load average {serving._load()}):"
+    )
+    for index, label in enumerate(("1 client", f"{RGSTR_CLIENTS} clients at once")):
+        base, ours = rates["every second"][index], rates["deferred"][index]
+        print(
+            f"  {label:20s} moving every second {base['rate']:10,.0f}/s"
+            f" ({base['cpu_us']:.1f} us/event)"
+            f"  deferred {ours['rate']:10,.0f}/s ({ours['cpu_us']:.1f} us/event)"
+            f"  ({ours['rate'] / base['rate']:.2f}x)"
+        )
+    print(
+        f"  the Console read after {RGSTR_CLIENTS} clients moved what was left in"
+        f" {settled['every second']:.2f} s (moving every second) and"
+        f" {settled['deferred']:.2f} s (deferred)"
+    )

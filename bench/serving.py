@@ -38,6 +38,10 @@ from tests.compat.live import free_port
 from tests.compat.sdks import core_sdk, core_user
 
 SECONDS = 5
+# Scale-out: both configurations serve at once and wrk alternates between them, after a
+# warm-up of each, so that the machine's other load falls on both alike; the median round counts.
+SCALE_ROUNDS = 3
+WARMUP_SECONDS = 1
 THREADS, CONNECTIONS = 2, 32
 PACKAGES = ("wrk", "nginx-light")
 PG_URL_ENV = "LOCKGATE_BENCH_PG_URL"
@@ -121,12 +125,13 @@ def _wrk(
     post: bytes | None = None,
     bodies: list[bytes] | None = None,
     server_pid: int | None = None,
+    seconds: int = SECONDS,
 ) -> dict[str, float]:
     """Requests per second and p50 and p99 latency (ms) of wrk on ``url``; ``post`` is one
     body posted again and again, ``bodies`` many posted in turn. Also the cores wrk used
     (``wrk_cores``) and, given the server's process, the cores it and its workers used
     (``server_cores``), each its CPU time over the run's wall time."""
-    args = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency"]
+    args = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency"]
     for name, value in (headers or {}).items():
         args += ["-H", f"{name}: {value}"]
     env = dict(os.environ)
@@ -161,6 +166,9 @@ def _wrk(
         "p99": _latency(out, "99"),
         "wrk_cores": wrk_cores,
         "server_cores": server_cores,
+        # Server CPU per request (microseconds): what the rate would be per core it gets.
+        "cpu_us": server_cores / rate * 1e6 if rate else 0.0,
+        "load": os.getloadavg()[0],
     }
 
 
@@ -309,7 +317,7 @@ def _postgresql_database() -> Iterator[str | None]:
 
 
 def _figures(
-    base: str, keys: dict[str, str], user: dict[str, Any], server_pid: int
+    base: str, keys: dict[str, str], user: dict[str, Any], server_pid: int, seconds: int = SECONDS
 ) -> dict[str, dict[str, float]]:
     """DCS (gzip) and initialize under wrk: requests per second and the cores used."""
     dcs = f"{base}/v2/download_config_specs/{keys['server secret']}.json"
@@ -317,8 +325,57 @@ def _figures(
     init_body = json.dumps({"user": user, "hash": "djb2"}).encode()
     httpx.post(init, content=init_body).raise_for_status()
     return {
-        "dcs": _wrk(dcs, headers={"Accept-Encoding": "gzip"}, server_pid=server_pid),
-        "init": _wrk(init, post=init_body, server_pid=server_pid),
+        "dcs": _wrk(
+            dcs, headers={"Accept-Encoding": "gzip"}, server_pid=server_pid, seconds=seconds
+        ),
+        "init": _wrk(init, post=init_body, server_pid=server_pid, seconds=seconds),
+    }
+
+
+@contextmanager
+def _project_server(
+    url: str | None, workers: int
+) -> Iterator[tuple[subprocess.Popen[str], str, dict[str, str], dict[str, Any]]]:
+    """A server of ``workers`` workers on a fresh project of the SDK bench's size; its
+    process, address, keys and a user."""
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = {"workers": str(workers)}
+        if url is not None:
+            settings["database_url"] = url
+        process, base, keys = sdk._serve(tmp, **settings)
+        try:
+            rng = random.Random(7)
+            console = httpx.Client(
+                base_url=base, headers={"STATSIG-API-KEY": keys["console API key"]}
+            )
+            sdk._build(console, rng)
+            console.close()
+            yield process, base, keys, generators.user(rng, 0)
+        finally:
+            sdk._stop(process)
+
+
+def _side_by_side(
+    url_one: str | None, url_two: str | None
+) -> dict[int, dict[str, dict[str, float]]]:
+    """DCS and initialize of one worker and of two, both servers up at once and wrk
+    alternating between them for SCALE_ROUNDS rounds after a warm-up of each (every worker
+    builds its caches and encodings on its first requests); per configuration and path, the
+    round of median rate."""
+    with _project_server(url_one, 1) as one, _project_server(url_two, 2) as two:
+        servers = {1: one, 2: two}
+        for process, base, keys, user in servers.values():
+            _figures(base, keys, user, process.pid, seconds=WARMUP_SECONDS)
+        rounds: dict[int, list[dict[str, dict[str, float]]]] = {1: [], 2: []}
+        for _ in range(SCALE_ROUNDS):
+            for workers, (process, base, keys, user) in servers.items():
+                rounds[workers].append(_figures(base, keys, user, process.pid))
+    return {
+        workers: {
+            path: sorted((each[path] for each in taken), key=lambda f: f["rate"])[len(taken) // 2]
+            for path in ("dcs", "init")
+        }
+        for workers, taken in rounds.items()
     }
 
 
@@ -393,34 +450,23 @@ def rgstr_line(label: str, figures: dict[str, float], note: str = "") -> str:
 
 def scale_out() -> None:
     """One worker process against two, on SQLite and on PostgreSQL, each on a fresh project of
-    the size the SDK bench uses; with the cores the server and wrk used, since on a machine of
-    few cores the load generator takes its share of them."""
+    the size the SDK bench uses; with the cores the server and wrk used and the server's CPU
+    time per request, since on a machine of few cores the load generator and any other load
+    take their share of them."""
     if not ensure_tools():
         return
     rows: list[tuple[str, dict[int, dict[str, dict[str, float]]]]] = []
     for dialect in ("sqlite", "postgresql"):
-        with _postgresql_database() if dialect == "postgresql" else _no_url() as url:
-            if dialect == "postgresql" and url is None:
+        pg = dialect == "postgresql"
+        with (
+            _postgresql_database() if pg else _no_url() as url_one,
+            _postgresql_database() if pg else _no_url() as url_two,
+        ):
+            if pg and (url_one is None or url_two is None):
                 continue
-            figures: dict[int, dict[str, dict[str, float]]] = {}
-            for workers in (1, 2):
-                with tempfile.TemporaryDirectory() as tmp:
-                    settings = {"workers": str(workers)}
-                    if url is not None:
-                        settings["database_url"] = url
-                    process, base, keys = sdk._serve(tmp, **settings)
-                    try:
-                        rng = random.Random(7)
-                        console = httpx.Client(
-                            base_url=base, headers={"STATSIG-API-KEY": keys["console API key"]}
-                        )
-                        sdk._build(console, rng)
-                        console.close()
-                        user = generators.user(rng, 0)
-                        figures[workers] = _figures(base, keys, user, process.pid)
-                    finally:
-                        sdk._stop(process)
-                if url is not None:  # the next configuration starts from an empty database
+            figures = _side_by_side(url_one, url_two)
+            for workers, url in ((1, url_one), (2, url_two)):
+                if url is not None:  # the rgstr phases start from an empty database
                     _empty(url)
                 one, many = rgstr_pair(url, SCALE_RGSTR_BATCHES, workers=str(workers))
                 figures[workers].update(rgstr1=one, rgstr8=many)
@@ -428,12 +474,14 @@ def scale_out() -> None:
     cores = len(os.sched_getaffinity(0))
     print(
         f"scale-out: lockgate serve --workers 1 against --workers 2 (wrk {THREADS} threads, "
-        f"{CONNECTIONS} connections; rgstr {sdk.RGSTR_BATCH}-event batches, each phase on a "
-        f"fresh server; {cores} cores, load average {_load()}):"
+        f"{CONNECTIONS} connections, {SECONDS} s; both servers up at once, wrk alternating "
+        f"between them, median of {SCALE_ROUNDS} rounds after a {WARMUP_SECONDS} s warm-up; "
+        f"rgstr {sdk.RGSTR_BATCH}-event batches, each phase on a fresh server; {cores} cores, "
+        f"load average {_load()}):"
     )
     print(
-        f"  {'':45s} {'1 worker':>10s} {'2 workers':>10s}  ratio   cores used by the server"
-        " (wrk), 1 -> 2 workers; per-core ratio"
+        f"  {'':45s} {'1 worker':>10s} {'2 workers':>10s}  ratio   server cores (wrk cores),"
+        " 1 -> 2 workers; server CPU us per request/event, 1 -> 2; per-core ratio; load"
     )
     names = {
         "dcs": "download_config_specs v2, gzip",
@@ -449,16 +497,18 @@ def scale_out() -> None:
             wrk = (
                 f" ({one['wrk_cores']:.2f} -> {two['wrk_cores']:.2f})" if "wrk_cores" in one else ""
             )
-            per_core = ratio * one[used] / two[used] if one[used] and two[used] else 0.0
+            per_core = one["cpu_us"] / two["cpu_us"] if one["cpu_us"] and two["cpu_us"] else 0.0
+            load = f"; load {one['load']:.1f}/{two['load']:.1f}" if "load" in one else ""
             print(
                 f"  {dialect:10s} {name:34s} {one['rate']:8,.0f}/s {two['rate']:8,.0f}/s"
-                f"  {ratio:5.2f}x  {one[used]:.2f} -> {two[used]:.2f}{wrk}; {per_core:.2f}x"
+                f"  {ratio:5.2f}x  {one[used]:.2f} -> {two[used]:.2f}{wrk};"
+                f" {one['cpu_us']:.0f} -> {two['cpu_us']:.0f} us; {per_core:.2f}x{load}"
             )
     print(
         "  target: 2 workers >= 1.7x of one for DCS and initialize on PostgreSQL. The per-core"
-        " ratio (requests per server CPU-second, 2 workers against 1) near 1.0 says a worker"
-        " serves as much per core as a lone process: the rate then grows with the cores the"
-        f" server gets, of the {cores} this machine has beside wrk and other load."
+        " ratio (server CPU per request, 1 worker over 2) near 1.0 says a worker serves as"
+        " much per core as a lone process: the rate then grows with the cores the server gets,"
+        f" of the {cores} this machine has beside wrk and other load."
     )
 
 

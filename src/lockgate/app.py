@@ -109,7 +109,12 @@ def create_app(
         stale_ms=settings.pulse_job_stale_ms,
         open_warehouse=warehouse_service.opener(settings),
     )
-    mover = incoming.mover(database, clock)
+    mover = incoming.Mover(
+        database,
+        clock,
+        interval_ms=settings.incoming_move_interval_ms,
+        defer_ms=settings.incoming_move_defer_ms,
+    )
     review_worker = ReviewWorker(
         database,
         clock,

@@ -14,6 +14,7 @@ from lockgate.domains.events import incoming
 from lockgate.domains.events.service import CUSTOM_COLUMNS, PreparedBatch, prepare
 from lockgate.domains.events.writer import EventWriter
 from lockgate.domains.projects.service import Bootstrap
+from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
 from lockgate.storage.models import CustomEvent, Exposure, events_incoming, exposures_incoming
 from tests.contract.client import ContractClient
@@ -21,7 +22,7 @@ from tests.contract.client import ContractClient
 T0 = 1_780_000_000_000
 
 
-def _batch(pid: str, tag: str, size: int = 20) -> PreparedBatch:
+def _batch(pid: str, tag: str, size: int = 20, received_ms: int = T0) -> PreparedBatch:
     events: list[dict[str, Any]] = []
     for i in range(size):
         user = {"userID": f"{tag}-{i}"}
@@ -32,7 +33,7 @@ def _batch(pid: str, tag: str, size: int = 20) -> PreparedBatch:
             )
         else:
             events.append({"eventName": "buy", "user": user, "value": i, "time": T0 + i})
-    return prepare(pid, events, received_ms=T0, sdk_type="test")
+    return prepare(pid, events, received_ms=received_ms, sdk_type="test")
 
 
 def _counts(db: Database) -> dict[str, int]:
@@ -68,6 +69,65 @@ def test_write__lands_in_incoming_tables__settle_moves_them(
         "exposures_incoming": 0,
     }
     assert incoming.settle(db) == 0
+
+
+def _mover(db: Database, clock: ManualClock, defer_ms: int) -> incoming.Mover:
+    return incoming.Mover(db, clock, interval_ms=1_000, defer_ms=defer_ms)
+
+
+def _arrives(db: Database, pid: str, tag: str, clock: ManualClock) -> None:
+    """A 20-event batch received now, through its own writer (as another process's would)."""
+    EventWriter(db).write(_batch(pid, tag, received_ms=clock.now_ms()))
+
+
+def test_mover__batches_keep_arriving__waits_until_quiet(
+    db: Database, project: Bootstrap, clock: ManualClock
+) -> None:
+    mover = _mover(db, clock, defer_ms=5_000)
+    _arrives(db, project.project.id, "a", clock)
+
+    assert mover.run_once() == 0  # received just now: the move waits
+    assert _counts(db)["events_incoming"] == 15
+    clock.advance(999)
+    assert mover.run_once() == 0
+    clock.advance(1)  # no batch for a whole interval
+    assert mover.run_once() == 20
+    assert _counts(db)["events"] == 15
+
+
+def test_mover__batches_never_stop__moves_after_defer_limit(
+    db: Database, project: Bootstrap, clock: ManualClock
+) -> None:
+    mover = _mover(db, clock, defer_ms=5_000)
+    for second in range(5):
+        _arrives(db, project.project.id, f"s{second}", clock)
+        assert mover.run_once() == 0
+        clock.advance(1_000)
+    _arrives(db, project.project.id, "last", clock)
+
+    assert mover.run_once() == 6 * 20  # 5 s deferred: moves although batches still arrive
+    _arrives(db, project.project.id, "after", clock)
+    assert mover.run_once() == 0  # a new deferral starts after each move
+
+
+def test_mover__deferred__a_read_still_sees_every_acknowledged_event(
+    db: Database, project: Bootstrap, clock: ManualClock
+) -> None:
+    mover = _mover(db, clock, defer_ms=5_000)
+    _arrives(db, project.project.id, "a", clock)
+    assert mover.run_once() == 0
+
+    assert incoming.settle(db) == 20  # what a Console read or a Pulse load calls first
+    assert _counts(db)["events_incoming"] == 0
+
+
+def test_mover__no_deferral__moves_every_turn(
+    db: Database, project: Bootstrap, clock: ManualClock
+) -> None:
+    mover = _mover(db, clock, defer_ms=0)
+    _arrives(db, project.project.id, "a", clock)
+
+    assert mover.run_once() == 20
 
 
 def test_move__limit__oldest_rows_first_then_unit_order(db: Database, project: Bootstrap) -> None:

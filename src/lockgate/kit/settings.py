@@ -132,6 +132,15 @@ class Settings(BaseSettings):
             "event tables (0: only when a Console request or a Pulse job reads them)."
         ),
     )
+    incoming_move_defer_ms: int = Field(
+        default=10_000,
+        ge=0,
+        description=(
+            "How long the background move may wait while SDK batches keep arriving (through "
+            "any process), so that it does not take the write lock from their acknowledgements "
+            "(0: move every interval regardless)."
+        ),
+    )
     review_worker_interval_ms: int = Field(
         default=1_000,
         ge=0,

@@ -195,6 +195,17 @@ def highest_seqs(connection: Connection) -> tuple[int, int]:
     )
 
 
+def newest_landed_ms(session: Session) -> int | None:
+    """When the newest landed row was received (None: no row waits); one step down each
+    table's primary key."""
+    newest = [
+        session.scalar(select(landing.c.received_time).order_by(landing.c.seq.desc()).limit(1))
+        for landing, _, _ in _MOVES
+    ]
+    found = [int(each) for each in newest if each is not None]
+    return max(found) if found else None
+
+
 def any_landed(session: Session) -> bool:
     """Whether any landed row waits to be moved."""
     return any(session.scalar(select(exists().select_from(landing))) for landing, _, _ in _MOVES)
