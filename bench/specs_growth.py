@@ -209,6 +209,9 @@ def run(sizes: tuple[int, ...] = SIZES) -> None:
                 fulls = []
                 for _ in range(3):
                     app.state.spec_cache = SpecCache(database, settings.sdk_cache_ttl_ms)
+                    # the lean path answers from the cache it was given: a cold one too
+                    assert app.sdk_fast_path is not None
+                    app.sdk_fast_path.specs = app.state.spec_cache
                     fulls.append(timed(dcs)[0])
                 full = statistics.median(fulls)
                 # Polls after a one-gate change by an SDK holding the previous document.
@@ -217,16 +220,19 @@ def run(sizes: tuple[int, ...] = SIZES) -> None:
                 stream = raw("supports_proto=true")
                 grower.edit()
                 since = f"supports_proto=true&checksum={held}"
-                start = time.perf_counter()
+                raw("")  # the change compiled and encoded here, as below on the other process
+                # CPU time of this process (the server's work and the client's, both here):
+                # on a shared machine, wall time measures the neighbours too.
+                start = time.process_time()
                 kept = raw(since)
                 delta = raw(since + "&accept_deltas=true")
-                same_ms = (time.perf_counter() - start) * 1e3
+                same_ms = (time.process_time() - start) * 1e3
                 # The same polls reaching another process, once it has compiled the change.
                 raw("", via=other_client)
-                start = time.perf_counter()
+                start = time.process_time()
                 other_kept = raw(since, via=other_client)
                 other_delta = raw(since + "&accept_deltas=true", via=other_client)
-                other_ms = (time.perf_counter() - start) * 1e3
+                other_ms = (time.process_time() - start) * 1e3
                 assert len(other_kept) == len(kept)
                 polls.append((size, len(gz), len(stream), len(kept), len(delta), len(other_delta)))
                 cross.append((size, same_ms, other_ms, _kept_bytes(database, held)))
@@ -257,7 +263,8 @@ def run(sizes: tuple[int, ...] = SIZES) -> None:
             f"  ({gz_bytes / other_bytes:,.0f}x smaller than JSON gzip)"
         )
     print()
-    print("both polls (held, deltas) after the change; the other process reads the document")
+    print("CPU time of both polls (held, deltas) after the change: on the process that")
+    print("streamed the SDK's document, and on another that reads it from proto_documents")
     print(f"{'gates':>7} {'same process':>13} {'other process':>14} {'document kept':>14}")
     for size, same_ms, other_ms, kept_size in cross:
         print(f"{size:7,d} {same_ms:10.1f} ms {other_ms:11.1f} ms {kept_size / 1024:11.0f} KB")
