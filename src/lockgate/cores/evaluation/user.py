@@ -43,12 +43,20 @@ _WIRE_STRINGS: Final[dict[str, str]] = {
 }
 
 
+_WIRE_STRING_ITEMS: Final = tuple(_WIRE_STRINGS.items())
+
+
 def _frozen_map(value: object) -> dict[str, JsonValue]:
-    return dict(value) if isinstance(value, Mapping) else {}
+    # A plain dict (what a decoded body holds) skips the slower abstract-class check.
+    if type(value) is dict or isinstance(value, Mapping):
+        return dict(value)
+    return {}
 
 
 def _string_map(value: object) -> dict[str, str]:
-    if not isinstance(value, Mapping):
+    if value is None:
+        return {}
+    if type(value) is not dict and not isinstance(value, Mapping):
         return {}
     # Numeric custom ids arrive from some SDKs; the evaluator hashes their text.
     return {str(k): v if isinstance(v, str) else str(v) for k, v in value.items() if v is not None}
@@ -73,11 +81,12 @@ class StatsigUser:
     @classmethod
     def from_wire(cls, data: JsonMap) -> StatsigUser:
         """Build from the JSON form (``userID``, ``customIDs``, ``statsigEnvironment``, ...)."""
-        strings = {
-            attr: str(data[wire])
-            for wire, attr in _WIRE_STRINGS.items()
-            if data.get(wire) is not None
-        }
+        get = data.get
+        strings: dict[str, str] = {}
+        for wire, attr in _WIRE_STRING_ITEMS:
+            value = get(wire)
+            if value is not None:
+                strings[attr] = value if type(value) is str else str(value)
         return cls(
             **strings,
             custom=_frozen_map(data.get("custom")),
