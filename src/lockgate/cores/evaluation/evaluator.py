@@ -73,6 +73,10 @@ class _CompiledRule:
 
     rule: Rule
     conditions: tuple[CompiledCondition, ...]
+    # The rule's fields the evaluation reads, kept here to spare a lookup through ``rule``.
+    config_delegate: str | None
+    pass_percentage: float
+    id_type: str
     # "<spec salt>.<rule salt>.": what the pass percentage hashes, before the unit id.
     hash_prefix: str
     passed: Outcome
@@ -107,6 +111,11 @@ class _Plan:
     leaf_results: Mapping[int, GateResult]
     # For a leaf, renderings of its outcomes kept by the caller, keyed by (outcome id, format).
     renderings: dict[tuple[int, str], Any] = field(default_factory=dict)
+    # The secondary exposure each of its outcomes leaves when another spec checks it, and for
+    # a leaf gate the ``check_gate`` result of each outcome (which then carries no exposure),
+    # by the outcome's id: both are frozen, built on first use and shared by every request.
+    exposures: dict[int, SecondaryExposure] = field(default_factory=dict)
+    checks: dict[int, GateEvaluation] = field(default_factory=dict)
 
 
 def _compile_rule(
@@ -118,6 +127,9 @@ def _compile_rule(
     return _CompiledRule(
         rule=rule,
         conditions=compiled,
+        config_delegate=rule.config_delegate,
+        pass_percentage=rule.pass_percentage,
+        id_type=rule.id_type,
         hash_prefix=percentage_prefix(spec.salt, rule.hash_salt),
         # Only an explicit `false` return value makes a passing gate rule false (v2 holdouts).
         passed=Outcome(
@@ -237,12 +249,18 @@ class _Request:
         self.gates: dict[str, GateResult] = {}
         self.active: set[str] = set()
         self.environment: dict[str, str | None] = {}
-        # Runs every leaf plan of the request: it never records or nests anything.
-        self.leaf = _Context(self, 0)
+        # Runs every leaf plan of the request: it never records or nests anything. An
+        # unshared request (one ``check_gate``) makes it when it first evaluates a leaf.
+        self.leaf: _Context | None = _Context(self, 0) if shared else None
 
     def context(self, plan: _Plan) -> _Context:
         """A context for a top-level evaluation of ``plan``."""
-        return self.leaf if plan.leaf else _Context(self, 0)
+        if plan.leaf:
+            leaf = self.leaf
+            if leaf is None:
+                leaf = self.leaf = _Context(self, 0)
+            return leaf
+        return _Context(self, 0)
 
     def gate(self, name: str, depth: int) -> GateResult | None:
         """The shared result of gate ``name`` needed at nesting ``depth`` (None: unknown)."""
@@ -262,7 +280,7 @@ class _Request:
             return None
         if plan.leaf:
             # Nothing to allocate: the result of each outcome was built with the plan.
-            entry = self.gates[name] = plan.leaf_results[id(self.leaf.run(plan))]
+            entry = self.gates[name] = plan.leaf_results[id(self.context(plan).run(plan))]
             return entry
         active = self.active
         if name in active or len(active) >= MAX_NESTING:
@@ -273,12 +291,7 @@ class _Request:
             outcome = ctx.run(plan)
         finally:
             active.discard(name)
-        entry = GateResult(
-            outcome,
-            tuple(ctx.exposures),
-            ctx.reach,
-            SecondaryExposure(name, "true" if outcome.bool_value else "false", outcome.rule_id),
-        )
+        entry = GateResult(outcome, tuple(ctx.exposures), ctx.reach, _exposure(plan, outcome))
         self.gates[name] = entry
         return entry
 
@@ -339,11 +352,7 @@ class _Context:
                 if plan is None:
                     return False
                 outcome = self.run_nested(plan)
-                value = outcome.bool_value
-                exposure = SecondaryExposure(
-                    gate_name, "true" if value else "false", outcome.rule_id
-                )
-                memo = (value, exposure)
+                memo = (outcome.bool_value, _exposure(plan, outcome))
             gate_memo[gate_name] = memo
         value, exposure = memo
         if not gate_name.startswith(SEGMENT_PREFIX):
@@ -381,18 +390,18 @@ class _Context:
                     matched = False
             if not matched:
                 continue
-            rule = compiled.rule
-            if rule.config_delegate is not None:
-                delegated = self._delegate(rule.config_delegate)
+            delegate = compiled.config_delegate
+            if delegate is not None:
+                delegated = self._delegate(delegate)
                 if delegated is not None:
                     return delegated
-            percentage = rule.pass_percentage
+            percentage = compiled.pass_percentage
             # The 0/100 short cuts are passes_prefixed's own: they spare the unit-id lookup.
             if percentage == 100:
                 return compiled.passed
             if percentage == 0:
                 return compiled.failed
-            unit_id = self.view.unit_id(rule.id_type) or ""
+            unit_id = self.view.unit_id(compiled.id_type) or ""
             passed = passes_prefixed(compiled.hash_prefix, unit_id, percentage)
             return compiled.passed if passed else compiled.failed
         return plan.default
@@ -417,6 +426,25 @@ class _Context:
         # Kept raw, duplicates included, as core's get_* results do; the initialize
         # response de-duplicates (see client_init).
         return tuple(self.exposures)
+
+
+def _exposure(plan: _Plan, outcome: Outcome) -> SecondaryExposure:
+    """The secondary exposure gate ``plan`` leaves with ``outcome`` (one object per outcome)."""
+    exposure = plan.exposures.get(id(outcome))
+    if exposure is None:
+        value = "true" if outcome.bool_value else "false"
+        exposure = SecondaryExposure(plan.spec.name, value, outcome.rule_id)
+        if _is_plan_outcome(plan, outcome):
+            plan.exposures[id(outcome)] = exposure
+    return exposure
+
+
+def _is_plan_outcome(plan: _Plan, outcome: Outcome) -> bool:
+    """Whether ``outcome`` is one the plan built (not a delegation's, made per evaluation):
+    only those live as long as the plan, so that their ids key its caches."""
+    return outcome is plan.default or any(
+        outcome is rule.passed or outcome is rule.failed for rule in plan.rules
+    )
 
 
 def dedupe_exposures(
@@ -556,7 +584,12 @@ def _gate_result(request: _Request, name: str) -> GateEvaluation:
             name=name, rule_id="", id_type=spec.id_type, reason=Reason.UNSUPPORTED
         )
     outcome, ctx = run
-    return GateEvaluation(
+    if plan.leaf:
+        # A leaf records no exposure: its result only depends on the outcome.
+        checked = plan.checks.get(id(outcome))
+        if checked is not None:
+            return checked
+    result = GateEvaluation(
         name=name,
         rule_id=outcome.rule_id,
         id_type=spec.id_type,
@@ -565,6 +598,9 @@ def _gate_result(request: _Request, name: str) -> GateEvaluation:
         secondary_exposures=ctx.final_exposures(),
         value=outcome.bool_value,
     )
+    if plan.leaf and not result.secondary_exposures and _is_plan_outcome(plan, outcome):
+        plan.checks[id(outcome)] = result
+    return result
 
 
 def _config_result(request: _Request, name: str, copy_value: bool) -> ConfigEvaluation:
@@ -683,7 +719,7 @@ class EvaluationSession:
         if plan is None or not plan.leaf:
             return None
         try:
-            return self._request.leaf.run(plan), plan.renderings
+            return self._request.context(plan).run(plan), plan.renderings
         except UnsupportedError:
             return None
 
