@@ -195,6 +195,12 @@ def _evaluated_keys(user: StatsigUser) -> EvaluatedKeys:
     return keys
 
 
+def _layer_default(store: SpecStore, experiment: str) -> JsonValue:
+    """The default value of the layer ``experiment`` belongs to (None outside a layer)."""
+    layer = store.layer_configs.get(store.experiment_to_layer.get(experiment, ""))
+    return layer.default_value if layer is not None else None
+
+
 def client_initialize_response(
     evaluator: Evaluator,
     user: StatsigUser | JsonMap,
@@ -242,7 +248,7 @@ def client_initialize_response(
     for name, spec in store.feature_gates.items():
         if spec.entity in _HIDDEN_GATE_ENTITIES:
             continue
-        if not visible(name, spec.target_app_ids):
+        if apps is not None and not visible(name, spec.target_app_ids):
             continue
         leaf = session.leaf_gate(name)
         if leaf is not None:
@@ -258,10 +264,8 @@ def client_initialize_response(
 
     configs: dict[str, InitializeConfig] = {}
     for name, spec in store.dynamic_configs.items():
-        if not visible(name, spec.target_app_ids):
+        if apps is not None and not visible(name, spec.target_app_ids):
             continue
-        layer = store.layer_configs.get(store.experiment_to_layer.get(name, ""))
-        layer_default = layer.default_value if layer is not None else None
         shared = session.leaf_config(name)
         if shared is not None:
             outcome, renderings = shared
@@ -269,15 +273,15 @@ def client_initialize_response(
             entry = renderings.get(key)
             if entry is None:
                 result = session.get_config(name, copy_value=False)
-                entry = renderings[key] = render.config(spec, result, layer_default)
+                entry = renderings[key] = render.config(spec, result, _layer_default(store, name))
             configs[entry["name"]] = entry
             continue
         result = session.get_config(name, copy_value=False)
-        configs[render.name(name)] = render.config(spec, result, layer_default)
+        configs[render.name(name)] = render.config(spec, result, _layer_default(store, name))
 
     layers: dict[str, InitializeLayer] = {}
     for name, spec in store.layer_configs.items():
-        if not visible(name, spec.target_app_ids):
+        if apps is not None and not visible(name, spec.target_app_ids):
             continue
         layers[render.name(name)] = render.layer(spec, session.get_layer(name, copy_value=False))
 

@@ -21,6 +21,7 @@ from lockgate.cores.evaluation.operators import (
     text_of,
 )
 from lockgate.cores.evaluation.spec import Condition
+from lockgate.cores.evaluation.user import field_reader
 from lockgate.cores.evaluation.view import UserView
 
 
@@ -69,8 +70,8 @@ def unsupported(what: str) -> CompiledCondition:
 
 
 def _read_user_field(cond: Condition) -> Callable[[ConditionContext], object]:
-    field = cond.field
-    return lambda ctx: ctx.view.field(field)
+    read = field_reader(cond.field)
+    return lambda ctx: read(ctx.view.user)
 
 
 def _read_ua_based(cond: Condition) -> Callable[[ConditionContext], object]:
@@ -150,7 +151,11 @@ def _text_condition(
         texts = ctx.view.texts
         text = texts.get(key)
         if text is None:
-            text = texts[key] = text_of(reader(ctx), lower)
+            value = reader(ctx)
+            if type(value) is str:
+                text = texts[key] = value.lower() if lower else value
+            else:
+                text = texts[key] = text_of(value, lower)
         return test(text) != negate
 
     return evaluate

@@ -83,18 +83,30 @@ class _CompiledRule:
     failed: Outcome
 
 
-@dataclass(frozen=True, slots=True)
 class GateResult:
-    """A gate evaluated once for the request, as a fresh top-level ``check_gate`` would."""
+    """A gate evaluated once for the request, as a fresh top-level ``check_gate`` would.
 
-    outcome: Outcome
-    exposures: tuple[SecondaryExposure, ...]
-    # How many nesting levels its evaluation went below it.
-    height: int
-    exposure: SecondaryExposure
-    # A leaf's result lives as long as its plan: renderings of it are kept here (by format)
-    # and shared by every response that needs them.
-    renderings: dict[str, Any] = field(default_factory=dict)
+    A plain class (not a frozen dataclass, whose fields are set one ``object.__setattr__`` at
+    a time): a request builds one for every gate it evaluates that references another spec.
+    Never changed once built."""
+
+    __slots__ = ("exposure", "exposures", "height", "outcome", "renderings")
+
+    def __init__(
+        self,
+        outcome: Outcome,
+        exposures: tuple[SecondaryExposure, ...],
+        height: int,
+        exposure: SecondaryExposure,
+    ) -> None:
+        self.outcome = outcome
+        self.exposures = exposures
+        # How many nesting levels its evaluation went below it.
+        self.height = height
+        self.exposure = exposure
+        # A leaf's result lives as long as its plan: renderings of it are kept here (by
+        # format) and shared by every response that needs them.
+        self.renderings: dict[str, Any] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,18 +278,16 @@ class _Request:
         """The shared result of gate ``name`` needed at nesting ``depth`` (None: unknown)."""
         entry = self.gates.get(name)
         if entry is None:
-            entry = self._evaluate_gate(name)
-            if entry is None:
+            plan = self.evaluator.compiled.gates.get(name)
+            if plan is None:
                 return None
+            entry = self._evaluate_gate(name, plan)
         # The unshared evaluation checks the limit at this depth and each level below it.
         if depth + entry.height >= MAX_NESTING:
             raise _Fallback(name)
         return entry
 
-    def _evaluate_gate(self, name: str) -> GateResult | None:
-        plan = self.evaluator.compiled.gates.get(name)
-        if plan is None:
-            return None
+    def _evaluate_gate(self, name: str, plan: _Plan) -> GateResult:
         if plan.leaf:
             # Nothing to allocate: the result of each outcome was built with the plan.
             entry = self.gates[name] = plan.leaf_results[id(self.context(plan).run(plan))]
@@ -344,8 +354,11 @@ class _Context:
                 if entry is None:
                     # Unknown gates evaluate to false and leave no exposure behind.
                     return False
-                self.reach = max(self.reach, self.depth + 1 + entry.height)
-                self.exposures.extend(entry.exposures)
+                reach = self.depth + 1 + entry.height
+                if reach > self.reach:
+                    self.reach = reach
+                if entry.exposures:
+                    self.exposures.extend(entry.exposures)
                 memo = (entry.outcome.bool_value, entry.exposure)
             else:
                 plan = self.evaluator.compiled.gates.get(gate_name)
@@ -383,13 +396,18 @@ class _Context:
 
     def run(self, plan: _Plan) -> Outcome:
         for compiled in plan.rules:
-            matched = True
-            for condition in compiled.conditions:
-                # No short-circuit: later conditions may still add secondary exposures.
-                if not condition(self):
-                    matched = False
-            if not matched:
-                continue
+            conditions = compiled.conditions
+            if len(conditions) == 1:
+                if not conditions[0](self):
+                    continue
+            else:
+                matched = True
+                for condition in conditions:
+                    # No short-circuit: later conditions may still add secondary exposures.
+                    if not condition(self):
+                        matched = False
+                if not matched:
+                    continue
             delegate = compiled.config_delegate
             if delegate is not None:
                 delegated = self._delegate(delegate)

@@ -6,8 +6,9 @@ value the SDK would (top-level field, then ``custom``, then ``privateAttributes`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Final
 
 from lockgate.documents.values import JsonObject, JsonValue
@@ -113,7 +114,9 @@ class StatsigUser:
         return out
 
     def field_value(self, field_name: str | None) -> JsonValue:
-        """The value a ``user_field`` condition reads for ``field_name`` (``None`` if absent)."""
+        """The value a ``user_field`` condition reads for ``field_name`` (``None`` if absent).
+
+        Conditions read through ``field_reader``, its compiled form."""
         if field_name is None:
             return None
         lowered = field_name.lower()
@@ -137,6 +140,36 @@ class StatsigUser:
             return self.user_id
         found = self.custom_ids.get(id_type)
         return found if found is not None else self.custom_ids.get(lowered)
+
+
+FieldReader = Callable[[StatsigUser], JsonValue]
+
+
+@lru_cache(maxsize=4096)
+def field_reader(field_name: str | None) -> FieldReader:
+    """``StatsigUser.field_value`` for one field name, with the name's lower-cased form and
+    top-level attribute looked up once: top-level attribute, then ``custom``, then
+    ``privateAttributes``, each under the name as given and then lower-cased."""
+    if field_name is None:
+        return lambda user: None
+    lowered = field_name.lower()
+    attr = _TOP_LEVEL_FIELDS.get(lowered)
+    names = (field_name,) if lowered == field_name else (field_name, lowered)
+
+    def read(user: StatsigUser) -> JsonValue:
+        if attr is not None:
+            top_level: str | None = getattr(user, attr)
+            # An empty top-level string falls through to custom, as in the reference SDK.
+            if top_level:
+                return top_level
+        for source in (user.custom, user.private_attributes):
+            if source:
+                for name in names:
+                    if name in source:
+                        return source[name]
+        return None
+
+    return read
 
 
 def coerce_user(user: StatsigUser | JsonMap) -> StatsigUser:

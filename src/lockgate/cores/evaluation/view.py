@@ -11,7 +11,7 @@ from typing import Final, cast
 
 from lockgate.cores.evaluation.derived import country_of_ip, user_agent_field
 from lockgate.cores.evaluation.hashing import user_bucket
-from lockgate.cores.evaluation.user import StatsigUser
+from lockgate.cores.evaluation.user import StatsigUser, field_reader
 from lockgate.documents.values import JsonValue
 
 # Stands for "not read yet" in the caches below, whose values may be None. Lookups use
@@ -39,7 +39,7 @@ class UserView:
         """``StatsigUser.field_value``: top-level attribute, then custom, then private."""
         value = self._fields.get(name, _UNSET)
         if value is _UNSET:
-            value = self._fields[name] = self.user.field_value(name)
+            value = self._fields[name] = field_reader(name)(self.user)
         return cast(JsonValue, value)
 
     def unit_id(self, id_type: str) -> str | None:
