@@ -11,6 +11,7 @@ the request keeps of it.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from typing import Any
 
@@ -22,7 +23,7 @@ from lockgate.cores.evaluation.hashing import id_list_hash, user_bucket
 from lockgate.cores.evaluation.operators import OPERATORS
 from lockgate.cores.evaluation.results import Reason
 from lockgate.cores.evaluation.spec import Condition
-from lockgate.cores.evaluation.user import StatsigUser, field_reader
+from lockgate.cores.evaluation.user import WIRE_FIELDS, StatsigUser, field_reader
 
 NOW_MS = 1_796_241_793_476
 APP_ID = "app-1"
@@ -283,3 +284,53 @@ def test_field_reader__random_users_and_names__equals_field_value(seed: int) -> 
             expected = user.field_value(name)
             found = field_reader(name)(user)
             assert found == expected and type(found) is type(expected), (name, user)
+
+
+def test_from_wire__sets_every_field_of_the_dataclass() -> None:
+    assert {field.name for field in dataclasses.fields(StatsigUser)} == WIRE_FIELDS
+
+
+def _reference_user(wire: dict[str, Any]) -> StatsigUser:
+    """``StatsigUser.from_wire`` through the generated constructor, field by field."""
+    strings = {
+        "userID": "user_id",
+        "email": "email",
+        "ip": "ip",
+        "userAgent": "user_agent",
+        "country": "country",
+        "locale": "locale",
+        "appVersion": "app_version",
+    }
+
+    def ids(value: object) -> dict[str, str]:
+        if not isinstance(value, dict):
+            return {}
+        return {
+            str(k): v if isinstance(v, str) else str(v) for k, v in value.items() if v is not None
+        }
+
+    return StatsigUser(
+        **{attr: str(wire[key]) for key, attr in strings.items() if wire.get(key) is not None},
+        custom=dict(wire["custom"]) if isinstance(wire.get("custom"), dict) else {},
+        private_attributes=dict(wire["privateAttributes"])
+        if isinstance(wire.get("privateAttributes"), dict)
+        else {},
+        custom_ids=ids(wire.get("customIDs")),
+        statsig_environment=ids(wire.get("statsigEnvironment")),
+    )
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_from_wire__random_wire_users__equal_the_constructor(seed: int) -> None:
+    rng = random.Random(seed)
+    odd: tuple[Any, ...] = (None, 7, 7.5, True, "", "x", ["a"], {"k": None, "n": 3})
+    for _ in range(300):
+        wire = _random_user(rng)
+        for key in ("userID", "appVersion", "custom", "customIDs", "statsigEnvironment"):
+            if rng.random() < 0.2:
+                wire[key] = rng.choice(odd)
+        user = StatsigUser.from_wire(wire)
+        expected = _reference_user(wire)
+        assert user == expected, wire
+        for name in WIRE_FIELDS:
+            assert type(getattr(user, name)) is type(getattr(expected, name)), (name, wire)

@@ -45,6 +45,12 @@ _WIRE_STRINGS: Final[dict[str, str]] = {
 
 
 _WIRE_STRING_ITEMS: Final = tuple(_WIRE_STRINGS.items())
+# The attributes ``StatsigUser.from_wire`` sets: every field of the dataclass.
+WIRE_FIELDS: Final = frozenset(
+    {*_WIRE_STRINGS.values(), "custom", "private_attributes", "custom_ids", "statsig_environment"}
+)
+_new_object = object.__new__
+_set_attribute = object.__setattr__
 
 
 def _frozen_map(value: object) -> dict[str, JsonValue]:
@@ -81,20 +87,23 @@ class StatsigUser:
 
     @classmethod
     def from_wire(cls, data: JsonMap) -> StatsigUser:
-        """Build from the JSON form (``userID``, ``customIDs``, ``statsigEnvironment``, ...)."""
+        """Build from the JSON form (``userID``, ``customIDs``, ``statsigEnvironment``, ...).
+
+        Every field is set here, one slot at a time, without the generated ``__init__`` and its
+        keyword handling: a request builds one user per call (``WIRE_FIELDS`` names them all,
+        checked against the dataclass's fields by the tests)."""
         get = data.get
-        strings: dict[str, str] = {}
+        user = _new_object(cls)
         for wire, attr in _WIRE_STRING_ITEMS:
             value = get(wire)
-            if value is not None:
-                strings[attr] = value if type(value) is str else str(value)
-        return cls(
-            **strings,
-            custom=_frozen_map(data.get("custom")),
-            private_attributes=_frozen_map(data.get("privateAttributes")),
-            custom_ids=_string_map(data.get("customIDs")),
-            statsig_environment=_string_map(data.get("statsigEnvironment")),
-        )
+            if value is not None and type(value) is not str:
+                value = str(value)
+            _set_attribute(user, attr, value)
+        _set_attribute(user, "custom", _frozen_map(get("custom")))
+        _set_attribute(user, "private_attributes", _frozen_map(get("privateAttributes")))
+        _set_attribute(user, "custom_ids", _string_map(get("customIDs")))
+        _set_attribute(user, "statsig_environment", _string_map(get("statsigEnvironment")))
+        return user
 
     def to_wire(self, *, include_private: bool = False) -> JsonObject:
         """The JSON form; ``userID`` is always present, private attributes only on request."""
