@@ -10,7 +10,12 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from typing import Final
 
-from lockgate.cores.evaluation.evaluator import EvaluationSession, Evaluator, dedupe_exposures
+from lockgate.cores.evaluation.evaluator import (
+    EvaluationSession,
+    Evaluator,
+    Outcome,
+    dedupe_exposures,
+)
 from lockgate.cores.evaluation.hashing import HashAlgorithm, djb2, hash_name
 from lockgate.cores.evaluation.results import ConfigEvaluation, LayerEvaluation, SecondaryExposure
 from lockgate.cores.evaluation.spec import Entity, Spec, SpecStore
@@ -62,6 +67,37 @@ def _read_by_stores(stores: Iterable[JsonValue]) -> frozenset[str]:
                     if key in _ENTITY_NAME_FIELDS and isinstance(value, str)
                 )
     return frozenset(names)
+
+
+class _ConfigOutcome:
+    """What ``render.config`` reads of a ``ConfigEvaluation``, taken from an outcome the way
+    ``get_config`` takes it (for a recognized config), without building the evaluation."""
+
+    __slots__ = (
+        "explicit_parameters",
+        "group_name",
+        "id_type",
+        "is_experiment_active",
+        "is_experiment_group",
+        "passed",
+        "rule_id",
+        "secondary_exposures",
+        "value",
+    )
+
+    def __init__(
+        self, spec: Spec, outcome: Outcome, exposures: tuple[SecondaryExposure, ...]
+    ) -> None:
+        value = outcome.json_value
+        self.value: Mapping[str, JsonValue] = value if isinstance(value, dict) else {}
+        self.rule_id = outcome.rule_id
+        self.id_type = spec.id_type
+        self.secondary_exposures = exposures
+        self.passed = outcome.bool_value
+        self.group_name = outcome.group_name
+        self.is_experiment_active = spec.is_active is True
+        self.is_experiment_group = outcome.is_experiment_group
+        self.explicit_parameters = spec.explicit_parameters or ()
 
 
 class _Renderer:
@@ -121,7 +157,7 @@ class _Renderer:
         }
 
     def config(
-        self, spec: Spec, result: ConfigEvaluation, layer_default: JsonValue
+        self, spec: Spec, result: ConfigEvaluation | _ConfigOutcome, layer_default: JsonValue
     ) -> InitializeConfig:
         value: Mapping[str, JsonValue] = result.value
         if isinstance(layer_default, Mapping):
@@ -276,8 +312,13 @@ def client_initialize_response(
                 entry = renderings[key] = render.config(spec, result, _layer_default(store, name))
             configs[entry["name"]] = entry
             continue
-        result = session.get_config(name, copy_value=False)
-        configs[render.name(name)] = render.config(spec, result, _layer_default(store, name))
+        found = session.config_outcome(name)
+        evaluated: ConfigEvaluation | _ConfigOutcome = (
+            _ConfigOutcome(spec, *found)
+            if found is not None
+            else session.get_config(name, copy_value=False)
+        )
+        configs[render.name(name)] = render.config(spec, evaluated, _layer_default(store, name))
 
     layers: dict[str, InitializeLayer] = {}
     for name, spec in store.layer_configs.items():

@@ -741,6 +741,19 @@ class EvaluationSession:
         except UnsupportedError:
             return None
 
+    def config_outcome(self, name: str) -> tuple[Outcome, tuple[SecondaryExposure, ...]] | None:
+        """The outcome and (raw) secondary exposures of config ``name`` as ``get_config``
+        finds them, without building its result; ``None`` when the config is unknown or
+        unsupported, or needs the unshared evaluation: ``get_config`` answers those."""
+        plan = self.evaluator.compiled.configs.get(name)
+        if plan is None:
+            return None
+        try:
+            ctx = self._request.context(plan)
+            return ctx.run(plan), ctx.final_exposures()
+        except (UnsupportedError, _Fallback):
+            return None
+
     def check_gate(self, name: str) -> GateEvaluation:
         """``Evaluator.check_gate`` for this session's user."""
         try:
