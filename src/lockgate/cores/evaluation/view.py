@@ -15,8 +15,8 @@ from lockgate.cores.evaluation.user import StatsigUser, field_reader
 from lockgate.documents.values import JsonValue
 
 # Stands for "not read yet" in the caches below, whose values may be None. Lookups use
-# ``dict.get`` rather than catching ``KeyError``: in a single ``check_gate`` most reads are
-# first reads, and raising costs several times a lookup.
+# ``dict.get`` or ``in`` rather than catching ``KeyError``: in a single ``check_gate`` most
+# reads are first reads, and raising costs several times a lookup.
 _UNSET: Final = object()
 
 
@@ -37,17 +37,19 @@ class UserView:
 
     def field(self, name: str | None) -> JsonValue:
         """``StatsigUser.field_value``: top-level attribute, then custom, then private."""
-        value = self._fields.get(name, _UNSET)
-        if value is _UNSET:
-            value = self._fields[name] = field_reader(name)(self.user)
-        return cast(JsonValue, value)
+        fields = self._fields
+        if name in fields:
+            return fields[name]
+        value = fields[name] = field_reader(name)(self.user)
+        return value
 
     def unit_id(self, id_type: str) -> str | None:
         """``StatsigUser.unit_id``: the user id or a custom id, case-insensitive."""
-        found = self._units.get(id_type, _UNSET)
-        if found is _UNSET:
-            found = self._units[id_type] = self.user.unit_id(id_type)
-        return cast(str | None, found)
+        units = self._units
+        if id_type in units:
+            return units[id_type]
+        found = units[id_type] = self.user.unit_id(id_type)
+        return found
 
     def ua_field(self, name: str | None) -> object:
         """What a ``ua_based`` condition reads: the field if the user set it, else parsed from
