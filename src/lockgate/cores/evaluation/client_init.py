@@ -10,7 +10,12 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from typing import Final
 
-from lockgate.cores.evaluation.evaluator import EvaluationSession, Evaluator, dedupe_exposures
+from lockgate.cores.evaluation.evaluator import (
+    EvaluationSession,
+    Evaluator,
+    Outcome,
+    dedupe_exposures,
+)
 from lockgate.cores.evaluation.hashing import HashAlgorithm, djb2, hash_name
 from lockgate.cores.evaluation.results import ConfigEvaluation, LayerEvaluation, SecondaryExposure
 from lockgate.cores.evaluation.spec import Entity, Spec, SpecStore
@@ -62,6 +67,37 @@ def _read_by_stores(stores: Iterable[JsonValue]) -> frozenset[str]:
                     if key in _ENTITY_NAME_FIELDS and isinstance(value, str)
                 )
     return frozenset(names)
+
+
+class _ConfigOutcome:
+    """What ``render.config`` reads of a ``ConfigEvaluation``, taken from an outcome the way
+    ``get_config`` takes it (for a recognized config), without building the evaluation."""
+
+    __slots__ = (
+        "explicit_parameters",
+        "group_name",
+        "id_type",
+        "is_experiment_active",
+        "is_experiment_group",
+        "passed",
+        "rule_id",
+        "secondary_exposures",
+        "value",
+    )
+
+    def __init__(
+        self, spec: Spec, outcome: Outcome, exposures: tuple[SecondaryExposure, ...]
+    ) -> None:
+        value = outcome.json_value
+        self.value: Mapping[str, JsonValue] = value if isinstance(value, dict) else {}
+        self.rule_id = outcome.rule_id
+        self.id_type = spec.id_type
+        self.secondary_exposures = exposures
+        self.passed = outcome.bool_value
+        self.group_name = outcome.group_name
+        self.is_experiment_active = spec.is_active is True
+        self.is_experiment_group = outcome.is_experiment_group
+        self.explicit_parameters = spec.explicit_parameters or ()
 
 
 class _Renderer:
@@ -121,7 +157,7 @@ class _Renderer:
         }
 
     def config(
-        self, spec: Spec, result: ConfigEvaluation, layer_default: JsonValue
+        self, spec: Spec, result: ConfigEvaluation | _ConfigOutcome, layer_default: JsonValue
     ) -> InitializeConfig:
         value: Mapping[str, JsonValue] = result.value
         if isinstance(layer_default, Mapping):
@@ -195,6 +231,12 @@ def _evaluated_keys(user: StatsigUser) -> EvaluatedKeys:
     return keys
 
 
+def _layer_default(store: SpecStore, experiment: str) -> JsonValue:
+    """The default value of the layer ``experiment`` belongs to (None outside a layer)."""
+    layer = store.layer_configs.get(store.experiment_to_layer.get(experiment, ""))
+    return layer.default_value if layer is not None else None
+
+
 def client_initialize_response(
     evaluator: Evaluator,
     user: StatsigUser | JsonMap,
@@ -242,7 +284,7 @@ def client_initialize_response(
     for name, spec in store.feature_gates.items():
         if spec.entity in _HIDDEN_GATE_ENTITIES:
             continue
-        if not visible(name, spec.target_app_ids):
+        if apps is not None and not visible(name, spec.target_app_ids):
             continue
         leaf = session.leaf_gate(name)
         if leaf is not None:
@@ -258,10 +300,8 @@ def client_initialize_response(
 
     configs: dict[str, InitializeConfig] = {}
     for name, spec in store.dynamic_configs.items():
-        if not visible(name, spec.target_app_ids):
+        if apps is not None and not visible(name, spec.target_app_ids):
             continue
-        layer = store.layer_configs.get(store.experiment_to_layer.get(name, ""))
-        layer_default = layer.default_value if layer is not None else None
         shared = session.leaf_config(name)
         if shared is not None:
             outcome, renderings = shared
@@ -269,15 +309,20 @@ def client_initialize_response(
             entry = renderings.get(key)
             if entry is None:
                 result = session.get_config(name, copy_value=False)
-                entry = renderings[key] = render.config(spec, result, layer_default)
+                entry = renderings[key] = render.config(spec, result, _layer_default(store, name))
             configs[entry["name"]] = entry
             continue
-        result = session.get_config(name, copy_value=False)
-        configs[render.name(name)] = render.config(spec, result, layer_default)
+        found = session.config_outcome(name)
+        evaluated: ConfigEvaluation | _ConfigOutcome = (
+            _ConfigOutcome(spec, *found)
+            if found is not None
+            else session.get_config(name, copy_value=False)
+        )
+        configs[render.name(name)] = render.config(spec, evaluated, _layer_default(store, name))
 
     layers: dict[str, InitializeLayer] = {}
     for name, spec in store.layer_configs.items():
-        if not visible(name, spec.target_app_ids):
+        if apps is not None and not visible(name, spec.target_app_ids):
             continue
         layers[render.name(name)] = render.layer(spec, session.get_layer(name, copy_value=False))
 

@@ -14,8 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final, NoReturn, Protocol
 
-from lockgate.cores.evaluation.operators import IdLists, compile_operator
+from lockgate.cores.evaluation.operators import (
+    IdLists,
+    compile_operator,
+    compile_text_operator,
+    text_of,
+)
 from lockgate.cores.evaluation.spec import Condition
+from lockgate.cores.evaluation.user import field_reader
 from lockgate.cores.evaluation.view import UserView
 
 
@@ -64,8 +70,8 @@ def unsupported(what: str) -> CompiledCondition:
 
 
 def _read_user_field(cond: Condition) -> Callable[[ConditionContext], object]:
-    field = cond.field
-    return lambda ctx: ctx.view.field(field)
+    read = field_reader(cond.field)
+    return lambda ctx: read(ctx.view.user)
 
 
 def _read_ua_based(cond: Condition) -> Callable[[ConditionContext], object]:
@@ -104,11 +110,19 @@ def _read_experiment_group(cond: Condition) -> Callable[[ConditionContext], obje
     return lambda ctx: ctx.experiment_group(field)
 
 
-def compared(read: ValueReader) -> ConditionCompiler:
-    """A condition type that reads a value and applies the condition's operator to it."""
+def compared(read: ValueReader, *, per_user: bool = False) -> ConditionCompiler:
+    """A condition type that reads a value and applies the condition's operator to it.
+
+    ``per_user``: the value read depends only on the user, the condition's field and unit
+    type, and the evaluator (not on the clock or another spec), so one request reads it once.
+    """
 
     def compile_(cond: Condition) -> CompiledCondition:
         reader = read(cond)
+        if per_user:
+            text_operator = compile_text_operator(cond.operator, cond.target_value)
+            if text_operator is not None:
+                return _text_condition(cond, reader, *text_operator)
         test = compile_operator(cond.operator, cond.target_value)
         if test is None:
             return unsupported(f"operator {cond.operator!r}")
@@ -119,6 +133,32 @@ def compared(read: ValueReader) -> ConditionCompiler:
         return evaluate
 
     return compile_
+
+
+def _text_condition(
+    cond: Condition,
+    reader: Callable[[ConditionContext], object],
+    lower: bool,
+    test: Callable[[str], bool],
+    negate: bool,
+) -> CompiledCondition:
+    """A string operator's condition: the text it tests (the value's string view, lower-cased
+    or not) is kept in the request's view under a key naming the source, so every condition
+    reading the same field of the same source shares one read and one lower-casing."""
+    key = "\x1f".join((cond.type, repr(cond.field), cond.id_type, "l" if lower else "s"))
+
+    def evaluate(ctx: ConditionContext) -> bool:
+        texts = ctx.view.texts
+        text = texts.get(key)
+        if text is None:
+            value = reader(ctx)
+            if type(value) is str:
+                text = texts[key] = value.lower() if lower else value
+            else:
+                text = texts[key] = text_of(value, lower)
+        return test(text) != negate
+
+    return evaluate
 
 
 def _gate_name(cond: Condition) -> str:
@@ -140,13 +180,13 @@ CONDITION_TYPES: Final[dict[str, ConditionCompiler]] = {
     "public": lambda cond: lambda ctx: True,
     "pass_gate": _pass_gate,
     "fail_gate": _fail_gate,
-    "user_field": compared(_read_user_field),
-    "ua_based": compared(_read_ua_based),
-    "ip_based": compared(_read_ip_based),
-    "environment_field": compared(_read_environment),
+    "user_field": compared(_read_user_field, per_user=True),
+    "ua_based": compared(_read_ua_based, per_user=True),
+    "ip_based": compared(_read_ip_based, per_user=True),
+    "environment_field": compared(_read_environment, per_user=True),
     "current_time": compared(lambda cond: lambda ctx: ctx.now_ms()),
     "user_bucket": compared(_read_user_bucket),
-    "unit_id": compared(_read_unit_id),
+    "unit_id": compared(_read_unit_id, per_user=True),
     "target_app": compared(lambda cond: lambda ctx: ctx.app_id),
     "experiment_group": compared(_read_experiment_group),
 }

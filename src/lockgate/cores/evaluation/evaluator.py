@@ -73,24 +73,40 @@ class _CompiledRule:
 
     rule: Rule
     conditions: tuple[CompiledCondition, ...]
+    # The rule's fields the evaluation reads, kept here to spare a lookup through ``rule``.
+    config_delegate: str | None
+    pass_percentage: float
+    id_type: str
     # "<spec salt>.<rule salt>.": what the pass percentage hashes, before the unit id.
     hash_prefix: str
     passed: Outcome
     failed: Outcome
 
 
-@dataclass(frozen=True, slots=True)
 class GateResult:
-    """A gate evaluated once for the request, as a fresh top-level ``check_gate`` would."""
+    """A gate evaluated once for the request, as a fresh top-level ``check_gate`` would.
 
-    outcome: Outcome
-    exposures: tuple[SecondaryExposure, ...]
-    # How many nesting levels its evaluation went below it.
-    height: int
-    exposure: SecondaryExposure
-    # A leaf's result lives as long as its plan: renderings of it are kept here (by format)
-    # and shared by every response that needs them.
-    renderings: dict[str, Any] = field(default_factory=dict)
+    A plain class (not a frozen dataclass, whose fields are set one ``object.__setattr__`` at
+    a time): a request builds one for every gate it evaluates that references another spec.
+    Never changed once built."""
+
+    __slots__ = ("exposure", "exposures", "height", "outcome", "renderings")
+
+    def __init__(
+        self,
+        outcome: Outcome,
+        exposures: tuple[SecondaryExposure, ...],
+        height: int,
+        exposure: SecondaryExposure,
+    ) -> None:
+        self.outcome = outcome
+        self.exposures = exposures
+        # How many nesting levels its evaluation went below it.
+        self.height = height
+        self.exposure = exposure
+        # A leaf's result lives as long as its plan: renderings of it are kept here (by
+        # format) and shared by every response that needs them.
+        self.renderings: dict[str, Any] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +123,11 @@ class _Plan:
     leaf_results: Mapping[int, GateResult]
     # For a leaf, renderings of its outcomes kept by the caller, keyed by (outcome id, format).
     renderings: dict[tuple[int, str], Any] = field(default_factory=dict)
+    # The secondary exposure each of its outcomes leaves when another spec checks it, and for
+    # a leaf gate the ``check_gate`` result of each outcome (which then carries no exposure),
+    # by the outcome's id: both are frozen, built on first use and shared by every request.
+    exposures: dict[int, SecondaryExposure] = field(default_factory=dict)
+    checks: dict[int, GateEvaluation] = field(default_factory=dict)
 
 
 def _compile_rule(
@@ -118,6 +139,9 @@ def _compile_rule(
     return _CompiledRule(
         rule=rule,
         conditions=compiled,
+        config_delegate=rule.config_delegate,
+        pass_percentage=rule.pass_percentage,
+        id_type=rule.id_type,
         hash_prefix=percentage_prefix(spec.salt, rule.hash_salt),
         # Only an explicit `false` return value makes a passing gate rule false (v2 holdouts).
         passed=Outcome(
@@ -237,32 +261,36 @@ class _Request:
         self.gates: dict[str, GateResult] = {}
         self.active: set[str] = set()
         self.environment: dict[str, str | None] = {}
-        # Runs every leaf plan of the request: it never records or nests anything.
-        self.leaf = _Context(self, 0)
+        # Runs every leaf plan of the request: it never records or nests anything. An
+        # unshared request (one ``check_gate``) makes it when it first evaluates a leaf.
+        self.leaf: _Context | None = _Context(self, 0) if shared else None
 
     def context(self, plan: _Plan) -> _Context:
         """A context for a top-level evaluation of ``plan``."""
-        return self.leaf if plan.leaf else _Context(self, 0)
+        if plan.leaf:
+            leaf = self.leaf
+            if leaf is None:
+                leaf = self.leaf = _Context(self, 0)
+            return leaf
+        return _Context(self, 0)
 
     def gate(self, name: str, depth: int) -> GateResult | None:
         """The shared result of gate ``name`` needed at nesting ``depth`` (None: unknown)."""
         entry = self.gates.get(name)
         if entry is None:
-            entry = self._evaluate_gate(name)
-            if entry is None:
+            plan = self.evaluator.compiled.gates.get(name)
+            if plan is None:
                 return None
+            entry = self._evaluate_gate(name, plan)
         # The unshared evaluation checks the limit at this depth and each level below it.
         if depth + entry.height >= MAX_NESTING:
             raise _Fallback(name)
         return entry
 
-    def _evaluate_gate(self, name: str) -> GateResult | None:
-        plan = self.evaluator.compiled.gates.get(name)
-        if plan is None:
-            return None
+    def _evaluate_gate(self, name: str, plan: _Plan) -> GateResult:
         if plan.leaf:
             # Nothing to allocate: the result of each outcome was built with the plan.
-            entry = self.gates[name] = plan.leaf_results[id(self.leaf.run(plan))]
+            entry = self.gates[name] = plan.leaf_results[id(self.context(plan).run(plan))]
             return entry
         active = self.active
         if name in active or len(active) >= MAX_NESTING:
@@ -273,12 +301,7 @@ class _Request:
             outcome = ctx.run(plan)
         finally:
             active.discard(name)
-        entry = GateResult(
-            outcome,
-            tuple(ctx.exposures),
-            ctx.reach,
-            SecondaryExposure(name, "true" if outcome.bool_value else "false", outcome.rule_id),
-        )
+        entry = GateResult(outcome, tuple(ctx.exposures), ctx.reach, _exposure(plan, outcome))
         self.gates[name] = entry
         return entry
 
@@ -331,19 +354,18 @@ class _Context:
                 if entry is None:
                     # Unknown gates evaluate to false and leave no exposure behind.
                     return False
-                self.reach = max(self.reach, self.depth + 1 + entry.height)
-                self.exposures.extend(entry.exposures)
+                reach = self.depth + 1 + entry.height
+                if reach > self.reach:
+                    self.reach = reach
+                if entry.exposures:
+                    self.exposures.extend(entry.exposures)
                 memo = (entry.outcome.bool_value, entry.exposure)
             else:
                 plan = self.evaluator.compiled.gates.get(gate_name)
                 if plan is None:
                     return False
                 outcome = self.run_nested(plan)
-                value = outcome.bool_value
-                exposure = SecondaryExposure(
-                    gate_name, "true" if value else "false", outcome.rule_id
-                )
-                memo = (value, exposure)
+                memo = (outcome.bool_value, _exposure(plan, outcome))
             gate_memo[gate_name] = memo
         value, exposure = memo
         if not gate_name.startswith(SEGMENT_PREFIX):
@@ -374,25 +396,30 @@ class _Context:
 
     def run(self, plan: _Plan) -> Outcome:
         for compiled in plan.rules:
-            matched = True
-            for condition in compiled.conditions:
-                # No short-circuit: later conditions may still add secondary exposures.
-                if not condition(self):
-                    matched = False
-            if not matched:
-                continue
-            rule = compiled.rule
-            if rule.config_delegate is not None:
-                delegated = self._delegate(rule.config_delegate)
+            conditions = compiled.conditions
+            if len(conditions) == 1:
+                if not conditions[0](self):
+                    continue
+            else:
+                matched = True
+                for condition in conditions:
+                    # No short-circuit: later conditions may still add secondary exposures.
+                    if not condition(self):
+                        matched = False
+                if not matched:
+                    continue
+            delegate = compiled.config_delegate
+            if delegate is not None:
+                delegated = self._delegate(delegate)
                 if delegated is not None:
                     return delegated
-            percentage = rule.pass_percentage
+            percentage = compiled.pass_percentage
             # The 0/100 short cuts are passes_prefixed's own: they spare the unit-id lookup.
             if percentage == 100:
                 return compiled.passed
             if percentage == 0:
                 return compiled.failed
-            unit_id = self.view.unit_id(rule.id_type) or ""
+            unit_id = self.view.unit_id(compiled.id_type) or ""
             passed = passes_prefixed(compiled.hash_prefix, unit_id, percentage)
             return compiled.passed if passed else compiled.failed
         return plan.default
@@ -417,6 +444,25 @@ class _Context:
         # Kept raw, duplicates included, as core's get_* results do; the initialize
         # response de-duplicates (see client_init).
         return tuple(self.exposures)
+
+
+def _exposure(plan: _Plan, outcome: Outcome) -> SecondaryExposure:
+    """The secondary exposure gate ``plan`` leaves with ``outcome`` (one object per outcome)."""
+    exposure = plan.exposures.get(id(outcome))
+    if exposure is None:
+        value = "true" if outcome.bool_value else "false"
+        exposure = SecondaryExposure(plan.spec.name, value, outcome.rule_id)
+        if _is_plan_outcome(plan, outcome):
+            plan.exposures[id(outcome)] = exposure
+    return exposure
+
+
+def _is_plan_outcome(plan: _Plan, outcome: Outcome) -> bool:
+    """Whether ``outcome`` is one the plan built (not a delegation's, made per evaluation):
+    only those live as long as the plan, so that their ids key its caches."""
+    return outcome is plan.default or any(
+        outcome is rule.passed or outcome is rule.failed for rule in plan.rules
+    )
 
 
 def dedupe_exposures(
@@ -556,7 +602,12 @@ def _gate_result(request: _Request, name: str) -> GateEvaluation:
             name=name, rule_id="", id_type=spec.id_type, reason=Reason.UNSUPPORTED
         )
     outcome, ctx = run
-    return GateEvaluation(
+    if plan.leaf:
+        # A leaf records no exposure: its result only depends on the outcome.
+        checked = plan.checks.get(id(outcome))
+        if checked is not None:
+            return checked
+    result = GateEvaluation(
         name=name,
         rule_id=outcome.rule_id,
         id_type=spec.id_type,
@@ -565,6 +616,9 @@ def _gate_result(request: _Request, name: str) -> GateEvaluation:
         secondary_exposures=ctx.final_exposures(),
         value=outcome.bool_value,
     )
+    if plan.leaf and not result.secondary_exposures and _is_plan_outcome(plan, outcome):
+        plan.checks[id(outcome)] = result
+    return result
 
 
 def _config_result(request: _Request, name: str, copy_value: bool) -> ConfigEvaluation:
@@ -683,8 +737,21 @@ class EvaluationSession:
         if plan is None or not plan.leaf:
             return None
         try:
-            return self._request.leaf.run(plan), plan.renderings
+            return self._request.context(plan).run(plan), plan.renderings
         except UnsupportedError:
+            return None
+
+    def config_outcome(self, name: str) -> tuple[Outcome, tuple[SecondaryExposure, ...]] | None:
+        """The outcome and (raw) secondary exposures of config ``name`` as ``get_config``
+        finds them, without building its result; ``None`` when the config is unknown or
+        unsupported, or needs the unshared evaluation: ``get_config`` answers those."""
+        plan = self.evaluator.compiled.configs.get(name)
+        if plan is None:
+            return None
+        try:
+            ctx = self._request.context(plan)
+            return ctx.run(plan), ctx.final_exposures()
+        except (UnsupportedError, _Fallback):
             return None
 
     def check_gate(self, name: str) -> GateEvaluation:

@@ -320,6 +320,64 @@ _OPERATOR_COMPILERS: Final[dict[str, OperatorCompiler]] = {
 }
 
 
+# Operators whose answer depends only on the user value's string view (``as_string(value) or
+# ""``), lower-cased or as is: a request reads that text once per condition source and field
+# (``conditions.py``). Each entry gives whether the text is lower-cased, a test of the text
+# and whether the test's answer is negated; together they answer as the entry above does.
+TextTest = Callable[[str], bool]
+TextOperator = tuple[bool, TextTest, bool]
+
+
+def _text_membership(*, ignore_case: bool, negate: bool) -> Callable[[object], TextOperator]:
+    def compile_(target: object) -> TextOperator:
+        strings, lowered = _target_forms(target)
+        members = frozenset(lowered if ignore_case else strings)
+        return ignore_case, members.__contains__, negate
+
+    return compile_
+
+
+def _text_affix(method: Callable[[str, tuple[str, ...]], bool]) -> Callable[[object], TextOperator]:
+    def compile_(target: object) -> TextOperator:
+        affixes = _target_forms(target)[1]
+        return True, lambda text: method(text, affixes), False
+
+    return compile_
+
+
+def _text_contains(*, negate: bool) -> Callable[[object], TextOperator]:
+    def compile_(target: object) -> TextOperator:
+        parts = _target_forms(target)[1]
+        return True, lambda text: any(part in text for part in parts), negate
+
+    return compile_
+
+
+_TEXT_OPERATORS: Final[dict[str, Callable[[object], TextOperator]]] = {
+    "any": _text_membership(ignore_case=True, negate=False),
+    "none": _text_membership(ignore_case=True, negate=True),
+    "any_case_sensitive": _text_membership(ignore_case=False, negate=False),
+    "none_case_sensitive": _text_membership(ignore_case=False, negate=True),
+    "str_starts_with_any": _text_affix(str.startswith),
+    "str_ends_with_any": _text_affix(str.endswith),
+    "str_contains_any": _text_contains(negate=False),
+    "str_contains_none": _text_contains(negate=True),
+}
+
+
+def compile_text_operator(name: str | None, target: object) -> TextOperator | None:
+    """The operator ``name`` bound to ``target`` as a test of the value's string view, when it
+    reads nothing else: ``(lower-cased?, test, negated?)``; ``None`` for other operators."""
+    compiler = _TEXT_OPERATORS.get(name) if name is not None else None
+    return compiler(target) if compiler is not None else None
+
+
+def text_of(value: object, lower: bool) -> str:
+    """The text a ``compile_text_operator`` test reads for the user value ``value``."""
+    text = as_string(value) or ""
+    return text.lower() if lower else text
+
+
 def compile_operator(name: str | None, target: object) -> Test | None:
     """The operator ``name`` bound to ``target``; ``None`` when the operator is unknown."""
     if name is None:

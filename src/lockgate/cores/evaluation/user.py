@@ -6,8 +6,9 @@ value the SDK would (top-level field, then ``custom``, then ``privateAttributes`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Final
 
 from lockgate.documents.values import JsonObject, JsonValue
@@ -43,12 +44,26 @@ _WIRE_STRINGS: Final[dict[str, str]] = {
 }
 
 
+_WIRE_STRING_ITEMS: Final = tuple(_WIRE_STRINGS.items())
+# The attributes ``StatsigUser.from_wire`` sets: every field of the dataclass.
+WIRE_FIELDS: Final = frozenset(
+    {*_WIRE_STRINGS.values(), "custom", "private_attributes", "custom_ids", "statsig_environment"}
+)
+_new_object = object.__new__
+_set_attribute = object.__setattr__
+
+
 def _frozen_map(value: object) -> dict[str, JsonValue]:
-    return dict(value) if isinstance(value, Mapping) else {}
+    # A plain dict (what a decoded body holds) skips the slower abstract-class check.
+    if type(value) is dict or isinstance(value, Mapping):
+        return dict(value)
+    return {}
 
 
 def _string_map(value: object) -> dict[str, str]:
-    if not isinstance(value, Mapping):
+    if value is None:
+        return {}
+    if type(value) is not dict and not isinstance(value, Mapping):
         return {}
     # Numeric custom ids arrive from some SDKs; the evaluator hashes their text.
     return {str(k): v if isinstance(v, str) else str(v) for k, v in value.items() if v is not None}
@@ -72,19 +87,23 @@ class StatsigUser:
 
     @classmethod
     def from_wire(cls, data: JsonMap) -> StatsigUser:
-        """Build from the JSON form (``userID``, ``customIDs``, ``statsigEnvironment``, ...)."""
-        strings = {
-            attr: str(data[wire])
-            for wire, attr in _WIRE_STRINGS.items()
-            if data.get(wire) is not None
-        }
-        return cls(
-            **strings,
-            custom=_frozen_map(data.get("custom")),
-            private_attributes=_frozen_map(data.get("privateAttributes")),
-            custom_ids=_string_map(data.get("customIDs")),
-            statsig_environment=_string_map(data.get("statsigEnvironment")),
-        )
+        """Build from the JSON form (``userID``, ``customIDs``, ``statsigEnvironment``, ...).
+
+        Every field is set here, one slot at a time, without the generated ``__init__`` and its
+        keyword handling: a request builds one user per call (``WIRE_FIELDS`` names them all,
+        checked against the dataclass's fields by the tests)."""
+        get = data.get
+        user = _new_object(cls)
+        for wire, attr in _WIRE_STRING_ITEMS:
+            value = get(wire)
+            if value is not None and type(value) is not str:
+                value = str(value)
+            _set_attribute(user, attr, value)
+        _set_attribute(user, "custom", _frozen_map(get("custom")))
+        _set_attribute(user, "private_attributes", _frozen_map(get("privateAttributes")))
+        _set_attribute(user, "custom_ids", _string_map(get("customIDs")))
+        _set_attribute(user, "statsig_environment", _string_map(get("statsigEnvironment")))
+        return user
 
     def to_wire(self, *, include_private: bool = False) -> JsonObject:
         """The JSON form; ``userID`` is always present, private attributes only on request."""
@@ -104,7 +123,9 @@ class StatsigUser:
         return out
 
     def field_value(self, field_name: str | None) -> JsonValue:
-        """The value a ``user_field`` condition reads for ``field_name`` (``None`` if absent)."""
+        """The value a ``user_field`` condition reads for ``field_name`` (``None`` if absent).
+
+        Conditions read through ``field_reader``, its compiled form."""
         if field_name is None:
             return None
         lowered = field_name.lower()
@@ -128,6 +149,36 @@ class StatsigUser:
             return self.user_id
         found = self.custom_ids.get(id_type)
         return found if found is not None else self.custom_ids.get(lowered)
+
+
+FieldReader = Callable[[StatsigUser], JsonValue]
+
+
+@lru_cache(maxsize=4096)
+def field_reader(field_name: str | None) -> FieldReader:
+    """``StatsigUser.field_value`` for one field name, with the name's lower-cased form and
+    top-level attribute looked up once: top-level attribute, then ``custom``, then
+    ``privateAttributes``, each under the name as given and then lower-cased."""
+    if field_name is None:
+        return lambda user: None
+    lowered = field_name.lower()
+    attr = _TOP_LEVEL_FIELDS.get(lowered)
+    names = (field_name,) if lowered == field_name else (field_name, lowered)
+
+    def read(user: StatsigUser) -> JsonValue:
+        if attr is not None:
+            top_level: str | None = getattr(user, attr)
+            # An empty top-level string falls through to custom, as in the reference SDK.
+            if top_level:
+                return top_level
+        for source in (user.custom, user.private_attributes):
+            if source:
+                for name in names:
+                    if name in source:
+                        return source[name]
+        return None
+
+    return read
 
 
 def coerce_user(user: StatsigUser | JsonMap) -> StatsigUser:

@@ -7,18 +7,23 @@ view keeps each derived value the first time it is asked for (docs/sdk.md §Spee
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Final, cast
 
 from lockgate.cores.evaluation.derived import country_of_ip, user_agent_field
 from lockgate.cores.evaluation.hashing import user_bucket
-from lockgate.cores.evaluation.user import StatsigUser
+from lockgate.cores.evaluation.user import StatsigUser, field_reader
 from lockgate.documents.values import JsonValue
+
+# Stands for "not read yet" in the caches below, whose values may be None. Lookups use
+# ``dict.get`` or ``in`` rather than catching ``KeyError``: in a single ``check_gate`` most
+# reads are first reads, and raising costs several times a lookup.
+_UNSET: Final = object()
 
 
 class UserView:
     """Memoised reads of one ``StatsigUser``; the user itself is never changed."""
 
-    __slots__ = ("_buckets", "_fields", "_ip", "_ua", "_units", "user")
+    __slots__ = ("_buckets", "_fields", "_ip", "_ua", "_units", "texts", "user")
 
     def __init__(self, user: StatsigUser) -> None:
         self.user = user
@@ -27,31 +32,32 @@ class UserView:
         self._ua: dict[str | None, object] = {}
         self._ip: dict[str | None, object] = {}
         self._buckets: dict[tuple[str, str], int] = {}
+        # The texts string operators test, by source, field and unit type (``conditions.py``).
+        self.texts: dict[str, str] = {}
 
     def field(self, name: str | None) -> JsonValue:
         """``StatsigUser.field_value``: top-level attribute, then custom, then private."""
-        try:
-            return self._fields[name]
-        except KeyError:
-            value = self._fields[name] = self.user.field_value(name)
-            return value
+        fields = self._fields
+        if name in fields:
+            return fields[name]
+        value = fields[name] = field_reader(name)(self.user)
+        return value
 
     def unit_id(self, id_type: str) -> str | None:
         """``StatsigUser.unit_id``: the user id or a custom id, case-insensitive."""
-        try:
-            return self._units[id_type]
-        except KeyError:
-            found = self._units[id_type] = self.user.unit_id(id_type)
-            return found
+        units = self._units
+        if id_type in units:
+            return units[id_type]
+        found = units[id_type] = self.user.unit_id(id_type)
+        return found
 
     def ua_field(self, name: str | None) -> object:
         """What a ``ua_based`` condition reads: the field if the user set it, else parsed from
         ``userAgent``."""
-        try:
-            return self._ua[name]
-        except KeyError:
-            pass
-        value: object = self.field(name)
+        value = self._ua.get(name, _UNSET)
+        if value is not _UNSET:
+            return value
+        value = self.field(name)
         if value is None:
             # Not checked to be a string: a custom ``userAgent`` reaches the parser as given.
             value = user_agent_field(cast(str | None, self.field("userAgent")), name)
@@ -60,11 +66,10 @@ class UserView:
 
     def ip_field(self, name: str | None) -> object:
         """What an ``ip_based`` condition reads: the field if set, else the IP's country."""
-        try:
-            return self._ip[name]
-        except KeyError:
-            pass
-        value: object = self.field(name)
+        value = self._ip.get(name, _UNSET)
+        if value is not _UNSET:
+            return value
+        value = self.field(name)
         if value is None and (name or "").lower() == "country":
             ip = self.field("ip")
             value = country_of_ip(ip) if isinstance(ip, str) else None
@@ -75,8 +80,7 @@ class UserView:
         """The ``user_bucket`` of this user's unit id under ``salt`` (hashed once per pair)."""
         unit_id = self.unit_id(id_type) or ""
         key = (salt, unit_id)
-        try:
-            return self._buckets[key]
-        except KeyError:
+        found = self._buckets.get(key)
+        if found is None:
             found = self._buckets[key] = user_bucket(salt, unit_id)
-            return found
+        return found
