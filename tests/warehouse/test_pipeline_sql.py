@@ -16,7 +16,13 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from lockgate.domains.warehouse.dialects import DIALECTS, UnsupportedInDialect
-from lockgate.domains.warehouse.pipeline import PipelineMetric, PipelinePlan, statements
+from lockgate.domains.warehouse.pipeline import (
+    Bounds,
+    PipelineComponent,
+    PipelineMetric,
+    PipelinePlan,
+    statements,
+)
 from lockgate.domains.warehouse.usage import StoredSource
 from lockgate.errors import InvalidInput
 
@@ -44,7 +50,7 @@ PURCHASES = StoredSource(
         "idTypeMapping": MAPPING,
         "customFieldMapping": [{"key": "net", "formula": "amount - refund"}],
     },
-    ["user_id", "ts", "event", "amount", "refund", "is_test", "country", "net"],
+    ["user_id", "ts", "event", "amount", "refund", "is_test", "country", "net", "refunded_at"],
 )
 CRITERIA: list[dict[str, Any]] = [
     {"type": "metadata", "column": "event", "condition": "in", "values": ["purchase", "it's"]},
@@ -52,6 +58,16 @@ CRITERIA: list[dict[str, Any]] = [
     {"type": "metadata", "column": "amount", "condition": ">=", "values": ["0.5"]},
     {"type": "metadata", "column": "refund", "condition": "is_null"},
     {"type": "metadata", "column": "is_test", "condition": "is_false"},
+]
+# The conditions read as substrings, the team's own SQL, and a second timestamp column.
+MORE_CRITERIA: list[dict[str, Any]] = [
+    {"type": "metadata", "column": "event", "condition": "contains", "values": ["chase", "50%_"]},
+    {"type": "metadata", "column": "country", "condition": "not_contains", "values": ["X"]},
+    {"type": "metadata", "column": "event", "condition": "starts_with", "values": ["pur"]},
+    {"type": "metadata", "column": "event", "condition": "ends_with", "values": ["ase"]},
+    {"type": "metadata", "condition": "sql_filter", "values": ["amount - refund > 0"]},
+    {"type": "metadata", "column": "refunded_at", "condition": "after_exposure"},
+    {"type": "metadata", "column": "ts", "condition": "before_exposure"},
 ]
 
 
@@ -64,9 +80,28 @@ def plan(**changes: object) -> PipelinePlan:
         "groups": ["Control", "Test"],
         "end": dt.datetime(2026, 11, 11, 6, 30),
         "metrics": [
-            PipelineMetric("sum", PURCHASES, "net", CRITERIA, winsorize_high=0.999),
-            PipelineMetric("count", PURCHASES, None, []),
-            PipelineMetric("mean", PURCHASES, "amount", CRITERIA[:1]),
+            PipelineMetric(
+                "sum", PURCHASES, "net", CRITERIA, winsorize_high=0.999, winsorize_low=0.001
+            ),
+            PipelineMetric("count", PURCHASES, None, [], cap=5.0),
+            PipelineMetric("mean", PURCHASES, "amount", CRITERIA[:1], winsorize_high=0.99),
+            PipelineMetric(
+                "ratio",
+                PURCHASES,
+                "amount",
+                CRITERIA[:1],
+                numerator_aggregation="sum",
+                denominator=PipelineComponent(
+                    "daily_participation", PURCHASES, None, [], rollup="daily"
+                ),
+                denominator_bounds=Bounds(high=0.99),
+            ),
+            PipelineMetric("count_distinct", PURCHASES, "country", MORE_CRITERIA),
+            PipelineMetric("daily_participation", PURCHASES, None, [], rollup="max"),
+            PipelineMetric("first_value", PURCHASES, "amount", []),
+            PipelineMetric("latest_value", PURCHASES, "amount", []),
+            PipelineMetric("max", PURCHASES, "amount", []),
+            PipelineMetric("min", PURCHASES, "amount", []),
         ],
         "start_day": dt.date(2026, 11, 1),
     }
@@ -81,7 +116,10 @@ NO_EXACT_PERCENTILE = {"bigquery", "trino"}
 def plan_for(name: str) -> PipelinePlan:
     if name not in NO_EXACT_PERCENTILE:
         return plan()
-    metrics = [replace(m, winsorize_high=None) for m in plan().metrics]
+    metrics = [
+        replace(m, winsorize_high=None, winsorize_low=None, denominator_bounds=Bounds())
+        for m in plan().metrics
+    ]
     return plan(metrics=metrics)
 
 
@@ -101,7 +139,7 @@ def test_pipeline__every_statement__parses_in_the_warehouses_dialect(name: str) 
             pytest.fail(f"{name}: {sql}\n{exc}")
         literals |= {str(literal.this) for literal in tree.find_all(exp.Literal)}
     # a quote inside a value is escaped the warehouse's way: the warehouse reads the value
-    assert {"it's", "checkout_flow", "Control"} <= literals
+    assert {"it's", "checkout_flow", "Control", "50%_"} <= literals
 
 
 @pytest.mark.parametrize("name", sorted(DIALECTS))

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from lockgate.domains.metrics import service as metric_service
 from lockgate.domains.metrics.definitions import WAREHOUSE_TYPE, metric_id
-from lockgate.domains.pulse.engine import capped_sums
 from lockgate.domains.pulse.jobs import Progress
 from lockgate.domains.warehouse import pipeline, sources
 from lockgate.domains.warehouse.adapters import Warehouse
@@ -53,12 +52,36 @@ def _metric(
     if source is None:
         entry["unsupported"] = f"metric source {definition['metricSourceName']!r} is gone"
         return entry, None
+    denominator = None
+    if definition["aggregation"] == "ratio":
+        name = definition.get("denominatorMetricSourceName") or source.name
+        denominator_source = sources.stored(session, project_id, sources.METRIC, name)
+        if denominator_source is None:
+            entry["unsupported"] = f"metric source {name!r} is gone"
+            return entry, None
+        denominator = pipeline.PipelineComponent(
+            aggregation=definition["denominatorAggregation"],
+            source=denominator_source,
+            value_column=definition.get("denominatorValueColumn"),
+            criteria=definition.get("denominatorCriteria") or [],
+            rollup=definition.get("denominatorRollupTimeWindow"),
+        )
     return entry, pipeline.PipelineMetric(
         aggregation=definition["aggregation"],
         source=source,
         value_column=definition.get("valueColumn"),
         criteria=definition.get("criteria") or [],
         winsorize_high=definition.get("winsorizationHigh"),
+        winsorize_low=definition.get("winsorizationLow"),
+        rollup=definition.get("rollupTimeWindow"),
+        cap=definition.get("cap"),
+        numerator_aggregation=definition.get("numeratorAggregation"),
+        denominator=denominator,
+        denominator_bounds=pipeline.Bounds(
+            definition.get("winsorizationLowDenominator"),
+            definition.get("winsorizationHighDenominator"),
+        ),
+        allow_null_denominator=bool(definition.get("allowNullRatioDenominator")),
     )
 
 
@@ -97,17 +120,19 @@ def warehouse_group_sums(
     )
     with open_warehouse(session, project_id) as warehouse:
         computed = pipeline.run(warehouse, plan, progress)
-    for (entry, _), sums, winsorization in zip(
-        planned, computed["sums"], computed["winsorization"], strict=True
+    for (entry, _), sums, winsorization, capped in zip(
+        planned,
+        computed["sums"],
+        computed["winsorization"],
+        computed["cappedSums"],
+        strict=True,
     ):
         entry["sums"] = sums
         if winsorization is not None:
             # as Pulse stores a winsorized metric: results read the capped sums by default
             entry["winsorization"] = winsorization
-            if winsorization["cap"] is not None:
-                entry["cappedSums"] = capped_sums(
-                    sums, winsorization["tails"], winsorization["cap"]
-                )
+        if capped is not None:
+            entry["cappedSums"] = capped
     return {
         "units": computed["units"],
         "crossoverUnits": computed["crossoverUnits"],

@@ -117,6 +117,18 @@ class SqlDialect:
             return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
         return "'" + value.replace("'", "''") + "'"
 
+    # Substring tests of a text expression against a string literal (criteria conditions
+    # contains, starts_with and ends_with): functions, not LIKE, so ``%`` and ``_`` in a value
+    # are plain characters in every warehouse.
+    def contains(self, text: str, literal: str) -> str:
+        return f"POSITION({literal} IN {text}) > 0"
+
+    def starts_with(self, text: str, literal: str) -> str:
+        return f"LEFT({text}, LENGTH({literal})) = {literal}"
+
+    def ends_with(self, text: str, literal: str) -> str:
+        return f"RIGHT({text}, LENGTH({literal})) = {literal}"
+
 
 class DuckDB(SqlDialect):
     name = "duckdb"
@@ -130,6 +142,15 @@ class DuckDB(SqlDialect):
 
     def add_days(self, timestamp: str, n: int) -> str:
         return f"({timestamp} + INTERVAL {_days(n)} DAY)"
+
+    def contains(self, text: str, literal: str) -> str:
+        return f"contains({text}, {literal})"
+
+    def starts_with(self, text: str, literal: str) -> str:
+        return f"starts_with({text}, {literal})"
+
+    def ends_with(self, text: str, literal: str) -> str:
+        return f"ends_with({text}, {literal})"
 
 
 class PostgreSQL(SqlDialect):
@@ -189,10 +210,28 @@ class ClickHouse(SqlDialect):
     def add_days(self, timestamp: str, n: int) -> str:
         return f"({timestamp} + INTERVAL {_days(n)} DAY)"
 
+    def contains(self, text: str, literal: str) -> str:
+        return f"position({text}, {literal}) > 0"
+
+    def starts_with(self, text: str, literal: str) -> str:
+        return f"startsWith({text}, {literal})"
+
+    def ends_with(self, text: str, literal: str) -> str:
+        return f"endsWith({text}, {literal})"
+
 
 class Snowflake(SqlDialect):
     name = "snowflake"
     supports_group_by_all = True
+
+    def contains(self, text: str, literal: str) -> str:
+        return f"CONTAINS({text}, {literal})"
+
+    def starts_with(self, text: str, literal: str) -> str:
+        return f"STARTSWITH({text}, {literal})"
+
+    def ends_with(self, text: str, literal: str) -> str:
+        return f"ENDSWITH({text}, {literal})"
 
 
 class BigQuery(SqlDialect):
@@ -214,6 +253,15 @@ class BigQuery(SqlDialect):
     def add_days(self, timestamp: str, n: int) -> str:
         return f"TIMESTAMP_ADD({timestamp}, INTERVAL {_days(n)} DAY)"
 
+    def contains(self, text: str, literal: str) -> str:
+        return f"STRPOS({text}, {literal}) > 0"
+
+    def starts_with(self, text: str, literal: str) -> str:
+        return f"STARTS_WITH({text}, {literal})"
+
+    def ends_with(self, text: str, literal: str) -> str:
+        return f"ENDS_WITH({text}, {literal})"
+
 
 class Databricks(SqlDialect):
     name = "databricks"
@@ -232,6 +280,15 @@ class Databricks(SqlDialect):
     def add_days(self, timestamp: str, n: int) -> str:
         return f"({timestamp} + INTERVAL {_days(n)} DAYS)"
 
+    def contains(self, text: str, literal: str) -> str:
+        return f"instr({text}, {literal}) > 0"
+
+    def starts_with(self, text: str, literal: str) -> str:
+        return f"startswith({text}, {literal})"
+
+    def ends_with(self, text: str, literal: str) -> str:
+        return f"endswith({text}, {literal})"
+
 
 class Trino(SqlDialect):
     name = "trino"
@@ -248,6 +305,15 @@ class Trino(SqlDialect):
 
     def add_days(self, timestamp: str, n: int) -> str:
         return f"({timestamp} + INTERVAL '{_days(n)}' DAY)"
+
+    def contains(self, text: str, literal: str) -> str:
+        return f"strpos({text}, {literal}) > 0"
+
+    def starts_with(self, text: str, literal: str) -> str:
+        return f"starts_with({text}, {literal})"
+
+    def ends_with(self, text: str, literal: str) -> str:
+        return f"substr({text}, -length({literal})) = {literal}"
 
 
 DIALECTS: Final[dict[str, SqlDialect]] = {
