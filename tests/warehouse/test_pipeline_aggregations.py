@@ -164,6 +164,18 @@ METRICS: dict[str, dict[str, Any]] = {
         "denominatorMetricSourceName": "sessions",
         "denominatorCriteria": [criterion("kind", "ends_with", "web")],
     },
+    "Orders per active day": {
+        "aggregation": "ratio",
+        "numeratorAggregation": "count",
+        "criteria": PURCHASE,
+        "denominatorAggregation": "daily_participation",
+        "denominatorRollupTimeWindow": "daily",
+        "denominatorMetricSourceName": "sessions",
+        "allowNullRatioDenominator": True,
+        "winsorizationHigh": 0.95,
+        "winsorizationHighDenominator": 0.9,
+        "winsorizationLowDenominator": 0.1,
+    },
     "Buyers": {
         "aggregation": "daily_participation",
         "criteria": [criterion("event", "contains", "urch", "nothing")],
@@ -203,7 +215,8 @@ METRICS: dict[str, dict[str, Any]] = {
         "criteria": [*PURCHASE, criterion("shipped_at", "before_exposure")],
     },
 }
-RATIOS = {"Spend per visit", "Basket"}
+RATIOS = {"Spend per visit", "Basket", "Orders per active day"}
+WINSORIZED = ("Kinds", "Basket", "Orders per active day")
 
 
 def define_analysis(console: ContractClient, schema: str) -> dict[str, str]:
@@ -386,21 +399,31 @@ def unit_values(data: Dataset) -> tuple[dict[str, str], dict[str, dict[str, np.n
         spend = (sum(amounts(post)), float(len(seen)), sum(amounts(pre)), float(len(before)))
         if spend[1]:
             out.setdefault("Spend per visit", {}).setdefault(group, []).append(spend)
+        # every unit, with or without a denominator (allowNullRatioDenominator)
+        orders = (float(len(post)), 0.0, float(len(pre)), 0.0)
+        out.setdefault("Orders per active day", {}).setdefault(group, []).append(orders)
+    active = out["Active days"]
+    for group, rates in out["Orders per active day"].items():
+        for k, (x, _, xp, _) in enumerate(rates):
+            rates[k] = (x, active[group][k][0], xp, active[group][k][2])
     return analysed, {
         name: {g: np.array(units, dtype=float) for g, units in groups.items()}
         for name, groups in out.items()
     }
 
 
-def winsorize(units: dict[str, np.ndarray], low: float | None, high: float | None) -> None:
-    """Hold the non-zero unit values (x) between percentiles of them, pooled over groups."""
-    pooled = np.concatenate([u[:, 0] for u in units.values()])
+def winsorize(
+    units: dict[str, np.ndarray], low: float | None, high: float | None, column: int = 0
+) -> None:
+    """Hold the non-zero unit values (x, or y with ``column`` 1) between percentiles of them,
+    pooled over groups."""
+    pooled = np.concatenate([u[:, column] for u in units.values()])
     nonzero = pooled[pooled != 0]
     lo = float(np.percentile(nonzero, low * 100)) if low else -np.inf
     hi = float(np.percentile(nonzero, high * 100)) if high else np.inf
     for u in units.values():
-        x = u[:, 0]
-        u[:, 0] = np.where(x != 0, np.clip(x, lo, hi), x)
+        x = u[:, column]
+        u[:, column] = np.where(x != 0, np.clip(x, lo, hi), x)
 
 
 def test_load_pulse__every_aggregation__results_equal_numpy(
@@ -432,6 +455,8 @@ def test_load_pulse__every_aggregation__results_equal_numpy(
     raw = {name: {g: u.copy() for g, u in of.items()} for name, of in units.items()}
     winsorize(units["Kinds"], None, 0.95)
     winsorize(units["Basket"], 0.05, 0.95)
+    winsorize(units["Orders per active day"], None, 0.95)
+    winsorize(units["Orders per active day"], 0.1, 0.9, column=1)
     with db.transaction() as session:
         stored = session.scalars(select(PulseResult.document)).one()
     entries = {m["metricName"]: m for m in stored["metrics"]}
@@ -454,7 +479,7 @@ def test_load_pulse__every_aggregation__results_equal_numpy(
             # every stored sum, the CUPED covariate's included; raw and winsorized
             expected = expected_sums(raw[name][group], ratio=ratio)
             assert entry["sums"][group] == pytest.approx(expected, rel=1e-9), (name, group)
-            if name in ("Kinds", "Basket"):
+            if name in WINSORIZED:
                 capped = expected_sums(units[name][group], ratio=ratio)
                 assert entry["cappedSums"][group] == pytest.approx(capped, rel=1e-9), name
     assert stored["units"] == {
@@ -467,6 +492,9 @@ def test_load_pulse__every_aggregation__results_equal_numpy(
     assert (raw["Orders a day"]["Test"][:, 0] < np.array(uncapped)).any()
     assert not np.array_equal(raw["Basket"]["Test"], units["Basket"]["Test"])
     assert entries["Basket"]["winsorization"]["lowCap"] > 0
+    per_day = entries["Orders per active day"]["winsorization"]["denominator"]
+    assert 0 < per_day["lowCap"] < per_day["cap"]
+    assert (raw["Orders per active day"]["Test"][:, 1] == 0).any()  # kept without denominator
     assert set(units["Early shipped"]["Control"][:, 0]) == {0.0, 3.0}
     assert (units["Shipped revenue"]["Test"][:, 0] > 0).any()
     for name in ("Spend per visit", "Kinds", "Active days"):
