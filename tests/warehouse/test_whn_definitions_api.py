@@ -302,6 +302,32 @@ def test_update_metric__user_warehouse__checked_again(
     }
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"cap": -1}, "warehouseNative.cap: must be a number above 0"),
+        (
+            {"aggregation": "ratio", "numeratorAggregation": "sum"},
+            "warehouseNative.denominatorAggregation: must be one of 'count'",
+        ),
+        (
+            {"criteria": [{"type": "metadata", "condition": "sql_filter", "values": [" "]}]},
+            "warehouseNative.criteria[0].values: 'sql_filter' takes non-empty values",
+        ),
+        ({"winsorizationLowDenominator": 0.1}, "warehouseNative.winsorizationLowDenominator: "),
+    ],
+)
+def test_update_metric__bad_new_field__400_and_unchanged(
+    console: ContractClient, sources: None, change: dict[str, Any], message: str
+) -> None:
+    assert console.post(METRICS, json=whn_metric(cap=4)).status_code == 201
+    path = f"{METRICS}/Revenue::user_warehouse"
+    before = console.get(path).json()["data"]
+    sent = {"warehouseNative": {**whn_metric()["warehouseNative"], **change}}
+    refused(console.post(path, json=sent), message)
+    assert console.get(path).json()["data"] == before
+
+
 def test_create_metric__every_new_field__stored_normalized(
     console: ContractClient, sources: None
 ) -> None:
