@@ -284,3 +284,85 @@ def test_delete_sources__in_use__400_until_unused(console: ContractClient, sourc
     assert console.delete(metric_source).status_code == 200
     assert console.delete(f"{EXPERIMENTS}/checkout").status_code == 200
     assert console.delete(assignment_source).status_code == 200
+
+
+def test_start_experiment__analysis_window__stored_and_shown(
+    console: ContractClient, sources: None
+) -> None:
+    assert console.post(EXPERIMENTS, json=experiment(fixedAnalysisDuration=14)).status_code == 201
+    started = console.put(
+        f"{EXPERIMENTS}/checkout/start",
+        json={"analysisStartTime": "2024-10-01", "analysisEndTime": "2024-10-30"},
+    )
+    assert started.status_code == 200, started.text
+    assert started.json() == {"message": "Experiment successfully started."}
+    data = console.get(f"{EXPERIMENTS}/checkout").json()["data"]
+    assert (data["status"], data["analysisStartTime"], data["analysisEndTime"]) == (
+        "active",
+        "2024-10-01",
+        "2024-10-30",
+    )
+    assert data["fixedAnalysisDuration"] == 14
+
+
+BAD_WINDOWS: list[tuple[dict[str, Any], str]] = [
+    (
+        {"analysisStartTime": "2024/10/01"},
+        "analysisStartTime: must be a date YYYY-MM-DD, got '2024/10/01'",
+    ),
+    (
+        {"analysisEndTime": "2024-02-30"},
+        "analysisEndTime: is not a calendar date, got '2024-02-30'",
+    ),
+    ({"analysisStartTime": 20241001}, "analysisStartTime: must be a date YYYY-MM-DD, got 20241001"),
+    ({"analysisEndTime": ""}, "analysisEndTime: must be a date YYYY-MM-DD, got ''"),
+    (
+        {"analysisStartTime": "2024-10-30", "analysisEndTime": "2024-10-01"},
+        "analysisEndTime: must be on or after analysisStartTime (2024-10-30), got '2024-10-01'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "message"), BAD_WINDOWS, ids=[m[:50] for _, m in BAD_WINDOWS])
+def test_start_experiment__bad_analysis_window__400_and_not_started(
+    console: ContractClient, sources: None, body: dict[str, Any], message: str
+) -> None:
+    assert console.post(EXPERIMENTS, json=experiment()).status_code == 201
+    refused(console.put(f"{EXPERIMENTS}/checkout/start", json=body), message)
+    data = console.get(f"{EXPERIMENTS}/checkout").json()["data"]
+    assert data["status"] == "setup"
+    assert "analysisStartTime" not in data and "analysisEndTime" not in data
+
+
+def test_start_experiment__analysis_window_of_an_unbound_experiment__400_and_not_started(
+    console: ContractClient, sources: None
+) -> None:
+    assert console.post(EXPERIMENTS, json={"name": "plain"}).status_code == 201
+    refused(
+        console.put(f"{EXPERIMENTS}/plain/start", json={"analysisEndTime": "2024-10-30"}),
+        "analysisEndTime: applies only to a warehouse-native experiment bound to an "
+        "assignment source (assignmentSourceName)",
+    )
+    assert console.get(f"{EXPERIMENTS}/plain").json()["data"]["status"] == "setup"
+    # without a window, it starts as any experiment
+    assert console.put(f"{EXPERIMENTS}/plain/start", json={}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (1, "input should be greater than 1"),
+        (-3, "input should be greater than 1"),
+        ("x", "input should be a valid integer"),
+        (2.5, "input should be a valid integer, got a number with a fractional part"),
+    ],
+)
+def test_experiment__fixed_analysis_duration_not_above_1__400_unchanged(
+    console: ContractClient, sources: None, value: Any, problem: str
+) -> None:
+    assert console.post(EXPERIMENTS, json=experiment()).status_code == 201
+    refused(
+        console.patch(f"{EXPERIMENTS}/checkout", json={"fixedAnalysisDuration": value}),
+        f"fixedAnalysisDuration: {problem}",
+    )
+    assert "fixedAnalysisDuration" not in console.get(f"{EXPERIMENTS}/checkout").json()["data"]

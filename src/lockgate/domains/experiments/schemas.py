@@ -94,6 +94,7 @@ class ExperimentFields(_Body):
     )
     secondary_id_type: str | None = Field(None, alias="secondaryIDType")
     allocation_duration: int | None = Field(None, alias="allocationDuration", gt=1)
+    fixed_analysis_duration: int | None = Field(None, alias="fixedAnalysisDuration", gt=1)
     holdout_ids: list[str] | None = Field(None, alias="holdoutIDs")
     layer_id: str | None = Field(None, alias="layerID")
     assignment_source_name: str | None = Field(None, alias="assignmentSourceName", max_length=100)

@@ -152,13 +152,16 @@ _SIMPLE = {
     "analytics_type": ("analyticsType", lambda v: v),
     "secondary_id_type": ("secondaryIDType", lambda v: v),
     "allocation_duration": ("allocationDuration", lambda v: v),
+    "fixed_analysis_duration": ("fixedAnalysisDuration", lambda v: v),
     "links": ("links", lambda v: [link.model_dump(exclude_none=True) for link in v or []]),
     "primary_metrics": ("primaryMetrics", _metrics),
     "secondary_metrics": ("secondaryMetrics", _metrics),
     "other_metrics": ("otherMetrics", _metrics),
 }
 # Targets a null clears: the API shows them as integers when present, never as null.
-_CLEARED_WHEN_NULL = frozenset({"duration", "targetExposures", "allocationDuration"})
+_CLEARED_WHEN_NULL = frozenset(
+    {"duration", "targetExposures", "allocationDuration", "fixedAnalysisDuration"}
+)
 # Fields that change who is in which group: only editable before the experiment starts.
 _SETUP_ONLY = {"id_type": "idType", "layer_id": "layerID"}
 

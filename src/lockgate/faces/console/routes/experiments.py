@@ -108,8 +108,7 @@ def delete_experiment(ctx: Console, id: str) -> dict[str, Any]:
 
 @router.put(BASE + "/{id}/start")
 def start_experiment(ctx: Console, id: str, body: StartIn | None = None) -> dict[str, Any]:
-    del body  # the analysis window applies to warehouse-native analysis only
-    lifecycle.start(ctx.session, ctx.change, id)
+    lifecycle.start(ctx.session, ctx.change, id, body)
     return message_only("Experiment successfully started.")
 
 
