@@ -28,6 +28,8 @@ VIEWS = ("cumulative", "daily", "days_since_exposure")
 MAX_DAY = 3650
 REFRESH_TYPES = ("full", "incremental", "metric")
 _FINISHED = {"succeeded": "success", "failed": "failure", "cancelled": "cancelled"}
+# What a warehouse load records in its job's details (docs/warehouse.md §Health checks).
+LOAD_DETAILS = ("loadedAs", "analysisWindow", "healthCheckStatus", "healthChecks")
 LOAD_NOT_FOUND = "Pulse load history not found."
 
 
@@ -71,7 +73,8 @@ def refresh_type(raw: str | None) -> str | None:
 
 
 def history_dto(job: PulseJob) -> dict[str, Any]:
-    """PulseLoadHistoryDto plus ``status``/``progress``, so a running load shows how far it got."""
+    """PulseLoadHistoryDto plus ``status``/``progress``, so a running load shows how far it got,
+    and what a finished warehouse load recorded (``LOAD_DETAILS``)."""
     created = job.created_time
     finished = job.finished_time
     dto: dict[str, Any] = {
@@ -91,6 +94,8 @@ def history_dto(job: PulseJob) -> dict[str, Any]:
         dto["finishedState"] = _FINISHED[job.status]
     if job.message:
         dto["message"] = job.message
+    recorded = job.details or {}
+    dto |= {key: recorded[key] for key in LOAD_DETAILS if key in recorded}
     return dto
 
 

@@ -1,19 +1,26 @@
 """The warehouse-native analysis of one experiment (docs/warehouse.md §Pipeline), run in the
-team's warehouse through the adapter: SQL generated per dialect, three steps.
+team's warehouse through the adapter: SQL generated per dialect.
 
 1. **First exposures** (staging table ``lg_fe_<key>``): the assignment source's rows of the
-   experiment, in one of its groups, before the analysis end; per unit its group, first
-   exposure and the number of distinct groups it was seen in.
-2. **Unit values** (staging table ``lg_uv_<key>``): for every unit seen in exactly one group,
-   each metric's value from its metric source's rows of that unit at or after its first
-   exposure and before the analysis end, passing the metric's criteria; 0 for units without
+   experiment, in one of its groups, within the analysis window; per unit its group, first
+   exposure, first exposure day, latest exposure and the number of distinct groups it was
+   seen in. ``lg_fx_<key>`` keeps the units seen in exactly one group.
+2. **Unit-day values** (``lg_ud_<key>``): per unit and UTC day, each metric's value from its
+   metric source's rows of that unit at or after its first exposure and before the analysis
+   end, passing the metric's criteria; the CUPED covariate (the week before exposure) is the
+   unit's row of day -1. An incremental load keeps the rows of the days before its resume
+   day of the units whose first exposure did not change, and scans only the rows from then
+   on (and every row of new or changed units).
+3. **Unit values** (``lg_uv_<key>``): each unit's sums over its days, 0 for units without
    rows.
-3. **Group statistics**: one query answering, per group, the units and every metric's
-   sufficient statistics (N, Σx, Σx², and Σy, Σy², Σxy for ratios), the shape Lockgate's own
-   Pulse stores, so results are computed by the same code.
+4. **Group statistics**: per group, the units and every metric's sufficient statistics (N,
+   Σx, Σx², and Σy, Σy², Σxy for ratios), the shape Lockgate's own Pulse stores, so results
+   are computed by the same code: for the load's last day from the unit values (winsorized
+   where asked), for every earlier day from the unit-day values up to that day, and each
+   day's own values (the daily view) split by the units' exposure day.
 
 Only these group-level figures leave the warehouse. The staging tables stay there until the
-next load of the experiment replaces them.
+next load of the experiment replaces them (an incremental load reads them first).
 """
 
 from __future__ import annotations
@@ -32,6 +39,9 @@ from lockgate.errors import InvalidInput
 
 Progress = Callable[[int, str], None]
 
+# A unit's values of one metric: after exposure (x, y) and over the CUPED window (xp, yp).
+_PIECES = ("x", "y", "xp", "yp")
+
 # Aggregations whose unit value is a ratio Σx / Σy over the units with y != 0.
 RATIO_AGGREGATIONS = frozenset({"mean"})
 # The CUPED covariate: a unit's value over the days before its first exposure, as in Pulse.
@@ -39,6 +49,20 @@ CUPED_WINDOW_DAYS = 7
 # The sums the statistics query answers per metric, named as Pulse stores them.
 MEAN_SUMS = ("n", "sx", "sxx", "sxp", "sxpxp", "sxxp", "with_pre")
 RATIO_SUMS = (*MEAN_SUMS, "sy", "syy", "sxy", "syp", "sypyp", "sxpyp", "sxyp", "syxp", "syyp")
+# The sums of a day's own values (the daily view: no CUPED covariate).
+DAY_SUMS = ("n", "sx", "sxx")
+RATIO_DAY_SUMS = (*DAY_SUMS, "sy", "syy", "sxy")
+# Unit-day values are keyed by the day's number since this date; -1 is the CUPED covariate.
+EPOCH = dt.date(1970, 1, 1)
+PRE_EXPOSURE_DAY = -1
+
+
+def day_number(day: dt.date) -> int:
+    return (day - EPOCH).days
+
+
+def day_of(number: int) -> dt.date:
+    return EPOCH + dt.timedelta(days=int(number))
 
 
 @dataclass(frozen=True)
@@ -65,9 +89,18 @@ class PipelinePlan:
     experiment_value: str  # the value of its experiment column that marks the experiment
     unit_type: str
     groups: Sequence[str]  # the group names, as in the source's group column
-    end: dt.datetime  # UTC, exclusive
+    end: dt.datetime  # UTC, exclusive: the analysis end (or the load's time)
     metrics: Sequence[PipelineMetric]
     start_day: dt.date | None = None  # the date macros' start; the epoch when None
+    start: dt.datetime | None = None  # UTC, inclusive: exposures before it are not read
+    # An incremental load: unit-day values are computed again from this day on (and for
+    # units whose first exposure changed); earlier ones are kept from the last load.
+    resume_day: dt.date | None = None
+
+    @property
+    def last_day(self) -> dt.date:
+        """The UTC day of the analysis' last moment (the load's cumulative view)."""
+        return (self.end - dt.timedelta(microseconds=1)).date()
 
     @staticmethod
     def key_of(project_id: str, experiment_id: str) -> str:
@@ -82,6 +115,11 @@ class _Sql:
         self.schema = staging_schema
         self.plan = plan
         self.first_exposures = f"lg_fe_{plan.key}"
+        self.previous_exposures = f"lg_fp_{plan.key}"
+        self.assigned = f"lg_fx_{plan.key}"
+        self.unit_days = f"lg_ud_{plan.key}"
+        self.new_unit_days = f"lg_un_{plan.key}"
+        self.kept_unit_days = f"lg_uk_{plan.key}"
         self.unit_values = f"lg_uv_{plan.key}"
 
     def staging(self, table: str) -> str:
@@ -128,10 +166,48 @@ class _Sql:
             f"WHERE {experiment} = {d.string_literal(plan.experiment_value)} "
             f"AND {unit} IS NOT NULL AND {ts} < {self.end()} AND {group} IN ({groups})"
         )
-        return (
+        if plan.start is not None:
+            exposures += f" AND {ts} >= {d.timestamp_literal(plan.start)}"
+        first = (
             "SELECT lg_unit, MIN(lg_grp) AS lg_group, MIN(lg_ts) AS lg_first_ts, "
-            f"COUNT(DISTINCT lg_grp) AS lg_groups FROM ({exposures}) a GROUP BY lg_unit"
+            "MAX(lg_ts) AS lg_last_ts, COUNT(DISTINCT lg_grp) AS lg_groups "
+            f"FROM ({exposures}) a GROUP BY lg_unit"
         )
+        return (
+            "SELECT f.lg_unit AS lg_unit, f.lg_group AS lg_group, f.lg_first_ts AS lg_first_ts, "
+            f"f.lg_last_ts AS lg_last_ts, f.lg_groups AS lg_groups, {self.day('f.lg_first_ts')} "
+            f"AS lg_fd FROM ({first}) f"
+        )
+
+    def day(self, ts: str) -> str:
+        """The number of ``ts``'s UTC day since ``EPOCH``."""
+        return self.dialect.days_between(self.dialect.date_literal(EPOCH), ts)
+
+    def previous_exposures_select(self) -> str:
+        return (
+            "SELECT lg_unit, lg_group, lg_first_ts, lg_groups "
+            f"FROM {self.staging(self.first_exposures)}"
+        )
+
+    def assigned_select(self) -> str:
+        """The units seen in one group; ``lg_kept`` 1 for those whose group and first exposure
+        are as at the last load (an incremental load keeps their earlier unit-day values)."""
+        fe = self.staging(self.first_exposures)
+        columns = "fe.lg_unit AS lg_unit, fe.lg_group AS lg_group, fe.lg_first_ts AS lg_first_ts"
+        columns += ", fe.lg_fd AS lg_fd"
+        if self.plan.resume_day is None:
+            return f"SELECT {columns}, 0 AS lg_kept FROM {fe} fe WHERE fe.lg_groups = 1"
+        return (
+            f"SELECT {columns}, CASE WHEN p.lg_groups = 1 THEN 1 ELSE 0 END AS lg_kept "
+            f"FROM {fe} fe LEFT JOIN {self.staging(self.previous_exposures)} p "
+            "ON p.lg_unit = fe.lg_unit AND p.lg_first_ts = fe.lg_first_ts "
+            "AND p.lg_group = fe.lg_group WHERE fe.lg_groups = 1"
+        )
+
+    def resume(self) -> str:
+        assert self.plan.resume_day is not None
+        moment = dt.datetime.combine(self.plan.resume_day, dt.time())
+        return self.dialect.timestamp_literal(moment)
 
     def criterion(self, source: StoredSource, criterion: dict[str, Any]) -> str:
         d = self.dialect
@@ -157,8 +233,9 @@ class _Sql:
         return shape()
 
     def metric_values(self, metric: PipelineMetric) -> str:
-        """Per unit of the first exposures, one scan of a metric's rows: (lg_u, lg_x, lg_y)
-        from its first exposure on, and (lg_xp, lg_yp) over the CUPED window before it."""
+        """Per unit of the first exposures and day, one scan of a metric's rows: (lg_u, lg_d,
+        lg_x, lg_y) of each day from its first exposure on, and (lg_xp, lg_yp) over the CUPED
+        window before it (day -1)."""
         d, source = self.dialect, metric.source
         ts = self.column(source, "m", source.document["timestampColumn"], "timestamp")
         after = f"{ts} >= fe.lg_first_ts"
@@ -173,37 +250,161 @@ class _Sql:
             "lg_xp": f"SUM(CASE WHEN {after} THEN 0 ELSE {value} END)",
             "lg_yp": f"SUM(CASE WHEN {after} THEN 0 ELSE {counted} END)",
         }
+        day = f"CASE WHEN {after} THEN {self.day(ts)} ELSE {PRE_EXPOSURE_DAY} END"
         # ts >= first exposure - CUPED window, with the days added on the row's side: some
         # warehouses have no negative interval literal.
         window = d.add_days(ts, CUPED_WINDOW_DAYS)
-        conditions = [f"{window} >= fe.lg_first_ts", f"{ts} < {self.end()}", "fe.lg_groups = 1"]
+        conditions = [f"{window} >= fe.lg_first_ts", f"{ts} < {self.end()}"]
+        if self.plan.resume_day is not None:
+            # a kept unit's rows before the resume day are kept from the last load
+            conditions.append(f"(fe.lg_kept = 0 OR ({ts} >= {self.resume()} AND {after}))")
         conditions += [f"({self.criterion(source, c)})" for c in metric.criteria]
-        columns = ", ".join(f"{expr} AS {name}" for name, expr in pieces.items())
+        columns = ", ".join(f"{d.cast_float(expr)} AS {name}" for name, expr in pieces.items())
         return (
-            f"SELECT fe.lg_unit AS lg_u, {columns} "
-            f"FROM {self.staging(self.first_exposures)} fe "
+            f"SELECT fe.lg_unit AS lg_u, {day} AS lg_d, {columns} "
+            f"FROM {self.staging(self.assigned)} fe "
             f"JOIN ({self.rows(source)}) m ON {d.cast_string(self.unit(source, 'm'))} = fe.lg_unit "
-            f"WHERE {' AND '.join(conditions)} GROUP BY fe.lg_unit"
+            f"WHERE {' AND '.join(conditions)} GROUP BY fe.lg_unit, {day}"
+        )
+
+    def day_columns(self) -> list[str]:
+        return [f"lg_d{piece}{i}" for i in range(len(self.plan.metrics)) for piece in _PIECES]
+
+    def new_unit_days_select(self) -> str:
+        """The unit-day values this load computes: every metric's scan, one row per unit and
+        day."""
+        d, metrics = self.dialect, self.plan.metrics
+        branches = []
+        for i, metric in enumerate(metrics):
+            padded = [
+                f"v.lg_{piece} AS lg_b{piece}{j}"
+                if j == i
+                else f"{d.cast_float('0')} AS lg_b{piece}{j}"
+                for j in range(len(metrics))
+                for piece in _PIECES
+            ]
+            branches.append(
+                f"SELECT v.lg_u AS lg_bu, v.lg_d AS lg_bd, {', '.join(padded)} "
+                f"FROM ({self.metric_values(metric)}) v"
+            )
+        if not branches:
+            branches = [
+                f"SELECT lg_unit AS lg_bu, {PRE_EXPOSURE_DAY} AS lg_bd "
+                f"FROM {self.staging(self.assigned)} WHERE 1 = 0"
+            ]
+        sums = [
+            f"SUM(s.lg_b{piece}{i}) AS lg_d{piece}{i}"
+            for i in range(len(metrics))
+            for piece in _PIECES
+        ]
+        return (
+            "SELECT fx.lg_unit AS lg_unit, fx.lg_group AS lg_grp, fx.lg_fd AS lg_fd, "
+            f"s.lg_bd AS lg_d{''.join(', ' + c for c in sums)} "
+            f"FROM ({' UNION ALL '.join(branches)}) s "
+            f"JOIN {self.staging(self.assigned)} fx ON fx.lg_unit = s.lg_bu "
+            "GROUP BY fx.lg_unit, fx.lg_group, fx.lg_fd, s.lg_bd"
+        )
+
+    def _unit_day_columns(self, alias: str) -> str:
+        return ", ".join(
+            f"{alias}.{c}" for c in ["lg_unit", "lg_grp", "lg_fd", "lg_d", *self.day_columns()]
+        )
+
+    def kept_unit_days_select(self) -> str:
+        """The last load's unit-day values an incremental load keeps: the days before its
+        resume day (and the covariate) of the units whose first exposure did not change."""
+        assert self.plan.resume_day is not None
+        return (
+            f"SELECT {self._unit_day_columns('u')} FROM {self.staging(self.unit_days)} u "
+            f"JOIN {self.staging(self.assigned)} fx ON fx.lg_unit = u.lg_unit "
+            f"WHERE fx.lg_kept = 1 AND u.lg_d < {day_number(self.plan.resume_day)}"
+        )
+
+    def merged_unit_days_select(self) -> str:
+        return (
+            f"SELECT {self._unit_day_columns('k')} FROM {self.staging(self.kept_unit_days)} k "
+            f"UNION ALL SELECT {self._unit_day_columns('n')} "
+            f"FROM {self.staging(self.new_unit_days)} n"
         )
 
     def unit_values_select(self) -> str:
-        d = self.dialect
-        columns = ["fe.lg_unit AS lg_unit", "fe.lg_group AS lg_grp"]
-        joins = []
-        for i, metric in enumerate(self.plan.metrics):
-            columns += [
-                f"COALESCE({d.cast_float(f'm{i}.{piece}')}, 0) AS {piece}{i}"
-                for piece in ("lg_x", "lg_y", "lg_xp", "lg_yp")
-            ]
-            joins.append(f"LEFT JOIN ({self.metric_values(metric)}) m{i} ON m{i}.lg_u = fe.lg_unit")
+        """Each unit's values: the sums of its unit-day values, 0 without any."""
+        columns = ["fx.lg_unit AS lg_unit", "fx.lg_group AS lg_grp"]
+        for i in range(len(self.plan.metrics)):
+            columns += [f"COALESCE(SUM(u.lg_d{piece}{i}), 0) AS lg_{piece}{i}" for piece in _PIECES]
         return (
-            f"SELECT {', '.join(columns)} FROM {self.staging(self.first_exposures)} fe "
-            f"{' '.join(joins)} WHERE fe.lg_groups = 1"
+            f"SELECT {', '.join(columns)} FROM {self.staging(self.assigned)} fx "
+            f"LEFT JOIN {self.staging(self.unit_days)} u ON u.lg_unit = fx.lg_unit "
+            "GROUP BY fx.lg_unit, fx.lg_group"
         )
 
-    def statistics(self) -> str:
-        """Per group: units, and every metric's sums as Pulse stores them (its SUM_FIELDS)."""
-        columns = ["lg_grp", "COUNT(*) AS lg_units"]
+    def units_as_of(self, days: Sequence[int]) -> str:
+        """Each unit's values as of the end of each of ``days`` (day numbers), for the units
+        exposed by then: the unit values of that day's cumulative view."""
+        calendar = " UNION ALL ".join(f"SELECT {int(day)} AS lg_cd" for day in days)
+        columns = ["c.lg_cd AS lg_day", "fx.lg_unit AS lg_unit", "fx.lg_group AS lg_grp"]
+        for i in range(len(self.plan.metrics)):
+            for piece in ("x", "y"):
+                columns.append(
+                    f"COALESCE(SUM(CASE WHEN u.lg_d <= c.lg_cd THEN u.lg_d{piece}{i} "
+                    f"ELSE 0 END), 0) AS lg_{piece}{i}"
+                )
+            columns += [f"COALESCE(SUM(u.lg_d{p}{i}), 0) AS lg_{p}{i}" for p in ("xp", "yp")]
+        return (
+            f"SELECT {', '.join(columns)} FROM ({calendar}) c "
+            f"CROSS JOIN {self.staging(self.assigned)} fx "
+            f"LEFT JOIN {self.staging(self.unit_days)} u ON u.lg_unit = fx.lg_unit "
+            "WHERE fx.lg_fd <= c.lg_cd GROUP BY c.lg_cd, fx.lg_unit, fx.lg_group"
+        )
+
+    def daily_statistics(self) -> str:
+        """Per day, exposure day (cohort) and group, every metric's sums over that day's own
+        values (``RATIO_DAY_SUMS``; a ratio over the units with a denominator that day)."""
+        columns = ["lg_d AS lg_day", "lg_fd AS lg_cohort", "lg_grp AS lg_g"]
+        for i, metric in enumerate(self.plan.metrics):
+            x, y = f"lg_dx{i}", f"lg_dy{i}"
+            with_y = f"{y} <> 0"
+            products = {"n": "1", "sx": x, "sxx": f"{x} * {x}"}
+            if metric.ratio:
+                products |= {"sy": y, "syy": f"{y} * {y}", "sxy": f"{x} * {y}"}
+                products = {
+                    name: f"CASE WHEN {with_y} THEN {expr} ELSE 0 END"
+                    for name, expr in products.items()
+                }
+            else:  # N is replaced by the units exposed by then (``_daily_views``)
+                products["n"] = f"CASE WHEN {with_y} THEN 1 ELSE 0 END"
+            columns += [f"SUM({expr}) AS {name}_{i}" for name, expr in products.items()]
+        return (
+            f"SELECT {', '.join(columns)} FROM {self.staging(self.unit_days)} "
+            f"WHERE lg_d >= 0 GROUP BY lg_d, lg_fd, lg_grp"
+        )
+
+    def new_units(self) -> str:
+        """Per exposure day and group, the units first exposed that day."""
+        return (
+            "SELECT lg_fd AS lg_day, lg_group AS lg_g, COUNT(*) AS lg_n "
+            f"FROM {self.staging(self.assigned)} GROUP BY lg_fd, lg_group"
+        )
+
+    def freshness(self, source: StoredSource) -> str:
+        """The earliest and latest row of a metric source before the analysis end."""
+        ts = self.column(source, "m", source.document["timestampColumn"], "timestamp")
+        return (
+            f"SELECT MIN({ts}) AS lg_earliest, MAX({ts}) AS lg_latest "
+            f"FROM ({self.rows(source)}) m WHERE {ts} < {self.end()}"
+        )
+
+    def exposure_freshness(self) -> str:
+        return (
+            "SELECT MIN(lg_first_ts) AS lg_earliest, MAX(lg_last_ts) AS lg_latest "
+            f"FROM {self.staging(self.first_exposures)}"
+        )
+
+    def statistics(self, values: str | None = None, by: Sequence[str] = ()) -> str:
+        """Per group (and ``by`` columns) of the unit values (``values``, a query; the unit
+        values table when None): units, and every metric's sums as Pulse stores them (its
+        SUM_FIELDS)."""
+        columns = [*by, "lg_grp", "COUNT(*) AS lg_units"]
         for i, metric in enumerate(self.plan.metrics):
             x, y, xp, yp = f"lg_x{i}", f"lg_y{i}", f"lg_xp{i}", f"lg_yp{i}"
             products = {
@@ -233,7 +434,9 @@ class _Sql:
                     for name, expr in products.items()
                 }
             columns += [f"SUM({expr}) AS {name}_{i}" for name, expr in products.items()]
-        return f"SELECT {', '.join(columns)} FROM {self.staging(self.unit_values)} GROUP BY lg_grp"
+        source = self.staging(self.unit_values) if values is None else f"({values}) v"
+        keys = ", ".join([*by, "lg_grp"])
+        return f"SELECT {', '.join(columns)} FROM {source} GROUP BY {keys}"
 
     def winsorized(self) -> list[tuple[int, PipelineMetric]]:
         return [(i, m) for i, m in enumerate(self.plan.metrics) if m.winsorize_high is not None]
@@ -272,21 +475,58 @@ class _Sql:
         )
 
 
+def _tables(sql: _Sql) -> list[tuple[str, str]]:
+    """The staging tables a load fills, in order, each with its query."""
+    plan = sql.plan
+    steps = []
+    if plan.resume_day is not None:
+        steps.append((sql.previous_exposures, sql.previous_exposures_select()))
+    steps += [
+        (sql.first_exposures, sql.first_exposures_select()),
+        (sql.assigned, sql.assigned_select()),
+    ]
+    if plan.resume_day is None:
+        steps.append((sql.unit_days, sql.new_unit_days_select()))
+    else:
+        steps += [
+            (sql.new_unit_days, sql.new_unit_days_select()),
+            (sql.kept_unit_days, sql.kept_unit_days_select()),
+            (sql.unit_days, sql.merged_unit_days_select()),
+        ]
+    steps.append((sql.unit_values, sql.unit_values_select()))
+    return steps
+
+
+def _sources(plan: PipelinePlan) -> dict[str, StoredSource]:
+    """The metric sources of the plan's metrics, by name."""
+    return {m.source.name: m.source for m in plan.metrics}
+
+
 def statements(dialect: SqlDialect, staging_schema: str, plan: PipelinePlan) -> list[str]:
     """Every statement ``run`` sends for ``plan``, in order, in one warehouse's dialect (what
-    the compile-only warehouses are checked with); with placeholder caps for the tails."""
+    the compile-only warehouses are checked with); with placeholder caps for the tails and
+    the two days before the last as the earlier days of the cumulative views."""
     sql = _Sql(dialect, staging_schema, plan)
+    last = day_number(plan.last_day)
     return [
         dialect.create_schema(staging_schema),
-        *dialect.replace_table_as(sql.staging(sql.first_exposures), sql.first_exposures_select()),
-        *dialect.replace_table_as(sql.staging(sql.unit_values), sql.unit_values_select()),
+        *(
+            statement
+            for table, select in _tables(sql)
+            for statement in dialect.replace_table_as(sql.staging(table), select)
+        ),
         sql.statistics(),
         sql.crossovers(),
+        sql.new_units(),
+        sql.daily_statistics(),
+        sql.statistics(sql.units_as_of([last - 2, last - 1]), by=["lg_day"]),
         *(
             [sql.caps(), sql.tails({i: 100.0 for i, _ in sql.winsorized()})]
             if sql.winsorized()
             else []
         ),
+        sql.exposure_freshness(),
+        *(sql.freshness(source) for source in _sources(plan).values()),
     ]
 
 
@@ -294,17 +534,43 @@ def _number(value: Any) -> float:
     return float(value or 0)
 
 
+def _group_sums(
+    plan: PipelinePlan, values: dict[str, Any], ratio_names: Sequence[str], names: Sequence[str]
+) -> list[dict[str, float] | None]:
+    """Per metric of the plan, its sums in one result row (None where its N is 0)."""
+    found: list[dict[str, float] | None] = []
+    for i, metric in enumerate(plan.metrics):
+        of_group = {
+            name: _number(values[f"{name}_{i}"])
+            for name in (ratio_names if metric.ratio else names)
+        }
+        found.append(of_group if of_group["n"] else None)
+    return found
+
+
+def _moment(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None).isoformat(sep=" ")
+    return str(value)
+
+
 def run(warehouse: Warehouse, plan: PipelinePlan, progress: Progress) -> dict[str, Any]:
-    """Run the pipeline in ``warehouse`` (connected); answer ``units`` per group,
-    ``crossoverUnits`` and, per metric of the plan in order, its ``sums`` per group as Pulse
-    stores them (groups where the metric has no unit left out)."""
+    """Run the pipeline in ``warehouse`` (connected); answer, for the load's last day,
+    ``units`` per group, ``crossoverUnits`` and, per metric of the plan in order, its ``sums``
+    per group as Pulse stores them (groups where the metric has no unit left out) and its
+    ``winsorization``; ``days``: the same ``units`` and ``sums`` of every earlier day's
+    cumulative view (not winsorized); ``daily``: per day its own ``sums`` per metric and
+    group, and the same split by exposure day (``cohorts``); ``newUnits`` per exposure day and
+    group; ``freshness``: the earliest and latest exposure and metric source row."""
     sql = _Sql(warehouse.dialect, warehouse.staging_schema, plan)
     warehouse.ensure_staging()
-    progress(10, f"first exposures from assignment source {plan.source.name}")
-    warehouse.replace_table_as(sql.first_exposures, sql.first_exposures_select())
-    progress(40, f"values of {len(plan.metrics)} metrics per unit")
-    warehouse.replace_table_as(sql.unit_values, sql.unit_values_select())
-    progress(80, "group statistics")
+    steps = _tables(sql)
+    for n, (table, select) in enumerate(steps):
+        progress(5 + 50 * n // len(steps), f"staging table {table}")
+        warehouse.replace_table_as(table, select)
+    progress(60, "group statistics")
     found = warehouse.fetch(sql.statistics())
     crossovers = warehouse.fetch(sql.crossovers()).rows[0][0]
     units: dict[str, int] = {}
@@ -313,16 +579,84 @@ def run(warehouse: Warehouse, plan: PipelinePlan, progress: Progress) -> dict[st
         values = dict(zip(found.columns, row, strict=True))
         group = str(values["lg_grp"])
         units[group] = int(values["lg_units"])
-        for i, metric in enumerate(plan.metrics):
-            names = RATIO_SUMS if metric.ratio else MEAN_SUMS
-            of_group = {name: _number(values[f"{name}_{i}"]) for name in names}
-            if of_group["n"]:
+        for i, of_group in enumerate(_group_sums(plan, values, RATIO_SUMS, MEAN_SUMS)):
+            if of_group is not None:
                 sums[i][group] = of_group
+    progress(70, "daily views")
+    new_units: dict[str, dict[str, int]] = {}
+    for day, group, count in warehouse.fetch(sql.new_units()).rows:
+        new_units.setdefault(day_of(day).isoformat(), {})[str(group)] = int(count)
     return {
         "units": units,
         "crossoverUnits": int(crossovers or 0),
         "sums": sums,
+        "newUnits": new_units,
+        "daily": _daily(warehouse, sql),
+        "days": _earlier_days(warehouse, sql, new_units),
         "winsorization": _winsorization(warehouse, sql, progress),
+        "freshness": _freshness(warehouse, sql),
+    }
+
+
+def _daily(warehouse: Warehouse, sql: _Sql) -> dict[str, Any]:
+    found = warehouse.fetch(sql.daily_statistics())
+    daily: dict[str, Any] = {}
+    metrics = len(sql.plan.metrics)
+    for row in found.rows:
+        values = dict(zip(found.columns, row, strict=True))
+        day = day_of(values["lg_day"]).isoformat()
+        cohort = day_of(values["lg_cohort"]).isoformat()
+        group = str(values["lg_g"])
+        of_day = daily.setdefault(
+            day, {"sums": [{} for _ in range(metrics)], "cohorts": [{} for _ in range(metrics)]}
+        )
+        for i, of_group in enumerate(_group_sums(sql.plan, values, RATIO_DAY_SUMS, DAY_SUMS)):
+            if of_group is None and sql.plan.metrics[i].ratio:
+                continue
+            of_group = of_group or {name: _number(values[f"{name}_{i}"]) for name in DAY_SUMS}
+            total = of_day["sums"][i].setdefault(group, dict.fromkeys(of_group, 0.0))
+            for name, value in of_group.items():
+                total[name] += value
+            of_day["cohorts"][i].setdefault(cohort, {})[group] = of_group
+    return daily
+
+
+def _earlier_days(
+    warehouse: Warehouse, sql: _Sql, new_units: dict[str, dict[str, int]]
+) -> dict[str, Any]:
+    """The cumulative view of every day from the first exposure to the day before the last."""
+    if not new_units:
+        return {}
+    first = day_number(dt.date.fromisoformat(min(new_units)))
+    days = list(range(first, day_number(sql.plan.last_day)))
+    if not days:
+        return {}
+    found = warehouse.fetch(sql.statistics(sql.units_as_of(days), by=["lg_day"]))
+    earlier: dict[str, Any] = {}
+    for row in found.rows:
+        values = dict(zip(found.columns, row, strict=True))
+        of_day = earlier.setdefault(
+            day_of(values["lg_day"]).isoformat(),
+            {"units": {}, "sums": [{} for _ in sql.plan.metrics]},
+        )
+        group = str(values["lg_grp"])
+        of_day["units"][group] = int(values["lg_units"])
+        for i, of_group in enumerate(_group_sums(sql.plan, values, RATIO_SUMS, MEAN_SUMS)):
+            if of_group is not None:
+                of_day["sums"][i][group] = of_group
+    return earlier
+
+
+def _freshness(warehouse: Warehouse, sql: _Sql) -> dict[str, Any]:
+    def span(query: str) -> list[str | None]:
+        row = warehouse.fetch(query).rows[0]
+        return [_moment(row[0]), _moment(row[1])]
+
+    return {
+        "exposures": span(sql.exposure_freshness()),
+        "metricSources": {
+            name: span(sql.freshness(source)) for name, source in _sources(sql.plan).items()
+        },
     }
 
 
