@@ -118,15 +118,23 @@ def cumulative_sums(
     return counts, sums
 
 
-def daily_sums(units: dict[str, Unit], day: dt.date) -> dict[str, dict[str, dict[str, float]]]:
-    """Each metric's sums over ``day``'s own values: a mean over every unit exposed by then (0
-    without rows), a ratio over the units with a denominator that day."""
+def daily_sums(
+    units: dict[str, Unit], day: dt.date, window: int = 1
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Each metric's sums over each unit's values of the ``window`` days ending with ``day``:
+    a mean over every unit exposed by then (0 without rows), a ratio over the units with a
+    denominator in those days."""
     found: dict[str, dict[str, dict[str, float]]] = {m: {} for m in METRICS}
     for unit in units.values():
         if unit.first.date() > day:
             continue
         for metric in METRICS:
-            x, y = unit.days[metric].get(day, [0.0, 0.0])
+            period = [
+                v
+                for d, v in unit.days[metric].items()
+                if day - dt.timedelta(days=window) < d <= day
+            ]
+            x, y = sum(v[0] for v in period), sum(v[1] for v in period)
             if RATIO[metric] and not y:
                 continue
             sums = found[metric].setdefault(unit.group, {"n": 0.0, "sx": 0.0, "sxx": 0.0})
@@ -194,6 +202,10 @@ def _stored(db: Database) -> dict[tuple[str, str], dict[str, Any]]:
         return {(view, ds): document for view, ds, document in rows}
 
 
+def _metric(results: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(m for m in results["secondaryMetrics"] if m["metricName"] == name)
+
+
 def _names(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {m["metricName"].lower(): m for m in document["metrics"]}
 
@@ -242,6 +254,15 @@ def test_load__every_days_views__equal_numpy(
         for metric, entry in _names(daily).items():
             found = {g: {k: entry["sums"][g][k] for k in s} for g, s in expected[metric].items()}
             assert_close(found, expected[metric], f"{day} {metric}")
+        for window in (7, 28):
+            rolling = stored[(f"rolling_{window}", day.isoformat())]
+            assert rolling["units"] == counts
+            expected = daily_sums(units, day, window)
+            for metric, entry in _names(rolling).items():
+                found = {
+                    g: {k: entry["sums"][g][k] for k in s} for g, s in expected[metric].items()
+                }
+                assert_close(found, expected[metric], f"{day} {window} {metric}")
     assert stored[("cumulative", last.isoformat())]["crossoverUnits"] == crossovers
     # served by pulse_results with Pulse's own parameters
     query = {"control": groups["Control"], "test": groups["Test"]}
@@ -257,6 +278,27 @@ def test_load__every_days_views__equal_numpy(
     of_day = daily_sums(units, middle)["orders"]
     assert orders["testUnits"] == of_day["Test"]["n"]
     assert orders["testMean"] == pytest.approx(of_day["Test"]["sx"] / of_day["Test"]["n"], rel=1e-9)
+    response = console.get(
+        "/console/v1/experiments/checkout/pulse_results",
+        params={**query, "view": "rolling", "window": "7"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["ds"] == last.isoformat()
+    orders = next(
+        m for m in response.json()["data"]["secondaryMetrics"] if m["metricName"] == "Orders"
+    )
+    of_week = daily_sums(units, last, 7)["orders"]
+    assert orders["controlMean"] == pytest.approx(
+        of_week["Control"]["sx"] / of_week["Control"]["n"], rel=1e-9
+    )
+    refused = console.get(
+        "/console/v1/experiments/checkout/pulse_results",
+        params={**query, "view": "rolling", "window": "30"},
+    )
+    assert refused.status_code == 400
+    assert refused.json()["message"] == (
+        "Invalid request. window: must be one of 7, 14, 28 (days), got '30'"
+    )
     for k in (0, 2):
         response = console.get(
             "/console/v1/experiments/checkout/pulse_results",

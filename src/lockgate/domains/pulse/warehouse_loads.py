@@ -69,6 +69,8 @@ def _metric(
     )
 
 
+# The stored rolling views are named this and their window (rolling_7, ...).
+ROLLING_VIEW = "rolling_"
 # An incremental load computes again the unit-day values from this many days before the last
 # day of the previous load (late rows of those days are picked up).
 INCREMENTAL_BUFFER_DAYS = 1
@@ -214,7 +216,7 @@ def warehouse_results(
         for g in document.get("groups") or []
     ]
     last_day = plan.last_day.isoformat()
-    window = {
+    analysed = {
         "start": start.isoformat(sep=" ") if start else None,
         "end": end.isoformat(sep=" "),
     }
@@ -226,7 +228,7 @@ def warehouse_results(
         "units": computed["units"],
         "crossoverUnits": computed["crossoverUnits"],
         "metrics": entries,
-        "analysisWindow": window,
+        "analysisWindow": analysed,
         "warehouse": {
             "signature": signature,
             "end": end.isoformat(),
@@ -236,7 +238,7 @@ def warehouse_results(
     }
     details = {
         "loadedAs": loaded_as,
-        "analysisWindow": window,
+        "analysisWindow": analysed,
         "healthChecks": checks,
         "healthCheckStatus": _worst(checks),
     }
@@ -247,6 +249,12 @@ def warehouse_results(
         )
     for ds, view in _daily_views(computed, planned, last_day).items():
         results.append(ComputedResult(ds=ds, document={"ds": ds, **head, **view}, view="daily"))
+    for ds, window, view in _rolling_views(computed, planned, last_day):
+        results.append(
+            ComputedResult(
+                ds=ds, document={"ds": ds, **head, **view}, view=f"{ROLLING_VIEW}{window}"
+            )
+        )
     return results
 
 
@@ -270,6 +278,37 @@ def _earlier_day(
     return {"ds": ds, **head, "units": of_day["units"], "metrics": metrics}
 
 
+def _exposed_by_day(
+    new_units: dict[str, dict[str, int]], last_day: str
+) -> list[tuple[str, dict[str, int]]]:
+    """Every day from the first exposure to the last day, with the units per group exposed
+    by its end."""
+    if not new_units:
+        return []
+    first, last = dt.date.fromisoformat(min(new_units)), dt.date.fromisoformat(last_day)
+    exposed: dict[str, int] = {}
+    days = []
+    for offset in range((last - first).days + 1):
+        ds = (first + dt.timedelta(days=offset)).isoformat()
+        for group, count in new_units.get(ds, {}).items():
+            exposed[group] = exposed.get(group, 0) + count
+        days.append((ds, dict(exposed)))
+    return days
+
+
+def _period_sums(
+    sums: dict[str, dict[str, float]], metric: pipeline.PipelineMetric, exposed: dict[str, int]
+) -> dict[str, dict[str, float]]:
+    """A period's sums of one metric as the daily view keeps them: a mean metric over every
+    exposed unit (0 where it had no row), a ratio over the units with a denominator."""
+    if metric.ratio:
+        return sums
+    return {
+        group: {**sums.get(group, {"sx": 0.0, "sxx": 0.0}), "n": float(count)}
+        for group, count in exposed.items()
+    }
+
+
 def _daily_views(
     computed: dict[str, Any],
     planned: list[tuple[dict[str, Any], pipeline.PipelineMetric]],
@@ -277,39 +316,45 @@ def _daily_views(
 ) -> dict[str, dict[str, Any]]:
     """The daily view of every day from the first exposure to the last day, as
     ``engine.daily_sums`` stores Lockgate's own: ``units`` exposed by the day's end,
-    ``newUnits``, and per metric its ``sums`` (a mean metric over every exposed unit, 0 where
-    it had no row) and ``cohorts``."""
-    new_units: dict[str, dict[str, int]] = computed["newUnits"]
-    if not new_units:
-        return {}
-    first, last = dt.date.fromisoformat(min(new_units)), dt.date.fromisoformat(last_day)
-    exposed: dict[str, int] = {}
+    ``newUnits``, and per metric its ``sums`` and ``cohorts``."""
     views: dict[str, dict[str, Any]] = {}
-    for offset in range((last - first).days + 1):
-        ds = (first + dt.timedelta(days=offset)).isoformat()
-        for group, count in new_units.get(ds, {}).items():
-            exposed[group] = exposed.get(group, 0) + count
+    for ds, exposed in _exposed_by_day(computed["newUnits"], last_day):
         of_day = computed["daily"].get(ds)
-        metrics = []
-        for i, (entry, metric) in enumerate(planned):
-            sums = of_day["sums"][i] if of_day else {}
-            if not metric.ratio:
-                sums = {
-                    group: {**sums.get(group, {"sx": 0.0, "sxx": 0.0}), "n": float(count)}
-                    for group, count in exposed.items()
-                }
-            metrics.append(
-                {
-                    **{key: entry[key] for key in DAILY_KEYS},
-                    "sums": sums,
-                    "cohorts": of_day["cohorts"][i] if of_day else {},
-                }
-            )
+        metrics = [
+            {
+                **{key: entry[key] for key in DAILY_KEYS},
+                "sums": _period_sums(of_day["sums"][i] if of_day else {}, metric, exposed),
+                "cohorts": of_day["cohorts"][i] if of_day else {},
+            }
+            for i, (entry, metric) in enumerate(planned)
+        ]
         views[ds] = {
-            "units": dict(exposed),
-            "newUnits": dict(new_units.get(ds, {})),
+            "units": exposed,
+            "newUnits": dict(computed["newUnits"].get(ds, {})),
             "metrics": metrics,
         }
+    return views
+
+
+def _rolling_views(
+    computed: dict[str, Any],
+    planned: list[tuple[dict[str, Any], pipeline.PipelineMetric]],
+    last_day: str,
+) -> list[tuple[str, int, dict[str, Any]]]:
+    """(day, window, view) of the rolling views: each unit's values over the window's days
+    ending with that day, over the units exposed by its end, as the daily view keeps its."""
+    views = []
+    for window, by_day in computed["rolling"].items():
+        for ds, exposed in _exposed_by_day(computed["newUnits"], last_day):
+            of_day = by_day.get(ds)
+            metrics = [
+                {
+                    **{key: entry[key] for key in DAILY_KEYS},
+                    "sums": _period_sums(of_day[i] if of_day else {}, metric, exposed),
+                }
+                for i, (entry, metric) in enumerate(planned)
+            ]
+            views.append((ds, window, {"units": exposed, "window": window, "metrics": metrics}))
     return views
 
 

@@ -52,6 +52,8 @@ RATIO_SUMS = (*MEAN_SUMS, "sy", "syy", "sxy", "syp", "sypyp", "sxpyp", "sxyp", "
 # The sums of a day's own values (the daily view: no CUPED covariate).
 DAY_SUMS = ("n", "sx", "sxx")
 RATIO_DAY_SUMS = (*DAY_SUMS, "sy", "syy", "sxy")
+# The rolling views: a unit's values of the last 7, 14 and 28 days.
+ROLLING_WINDOWS = (7, 14, 28)
 # Unit-day values are keyed by the day's number since this date; -1 is the CUPED covariate.
 EPOCH = dt.date(1970, 1, 1)
 PRE_EXPOSURE_DAY = -1
@@ -357,12 +359,12 @@ class _Sql:
             "WHERE fx.lg_fd <= c.lg_cd GROUP BY c.lg_cd, fx.lg_unit, fx.lg_group"
         )
 
-    def daily_statistics(self) -> str:
-        """Per day, exposure day (cohort) and group, every metric's sums over that day's own
-        values (``RATIO_DAY_SUMS``; a ratio over the units with a denominator that day)."""
-        columns = ["lg_d AS lg_day", "lg_fd AS lg_cohort", "lg_grp AS lg_g"]
+    def _day_products(self, x_of: str, y_of: str) -> list[str]:
+        """Every metric's sums over one period's values (``RATIO_DAY_SUMS``; a ratio over the
+        units with a denominator in the period), from columns named ``<x_of><i>``."""
+        columns = []
         for i, metric in enumerate(self.plan.metrics):
-            x, y = f"lg_dx{i}", f"lg_dy{i}"
+            x, y = f"{x_of}{i}", f"{y_of}{i}"
             with_y = f"{y} <> 0"
             products = {"n": "1", "sx": x, "sxx": f"{x} * {x}"}
             if metric.ratio:
@@ -371,13 +373,42 @@ class _Sql:
                     name: f"CASE WHEN {with_y} THEN {expr} ELSE 0 END"
                     for name, expr in products.items()
                 }
-            else:  # N is replaced by the units exposed by then (``_daily_views``)
+            else:  # N is replaced by the units exposed by then
                 products["n"] = f"CASE WHEN {with_y} THEN 1 ELSE 0 END"
             columns += [f"SUM({expr}) AS {name}_{i}" for name, expr in products.items()]
+        return columns
+
+    def daily_statistics(self) -> str:
+        """Per day, exposure day (cohort) and group, every metric's sums over that day's own
+        values."""
+        columns = ["lg_d AS lg_day", "lg_fd AS lg_cohort", "lg_grp AS lg_g"]
+        columns += self._day_products("lg_dx", "lg_dy")
         return (
             f"SELECT {', '.join(columns)} FROM {self.staging(self.unit_days)} "
             f"WHERE lg_d >= 0 GROUP BY lg_d, lg_fd, lg_grp"
         )
+
+    def rolling_statistics(self, days: Sequence[int]) -> str:
+        """Per day of ``days``, rolling window (``ROLLING_WINDOWS``) and group, every metric's
+        sums over each unit's values of the window's days ending with that day."""
+        calendar = " UNION ALL ".join(
+            f"SELECT {int(day)} AS lg_cd, {int(window)} AS lg_cw"
+            for day in days
+            for window in ROLLING_WINDOWS
+        )
+        sums = [
+            f"SUM(u.lg_d{piece}{i}) AS lg_r{piece}{i}"
+            for i in range(len(self.plan.metrics))
+            for piece in ("x", "y")
+        ]
+        per_unit = (
+            f"SELECT c.lg_cd AS lg_day, c.lg_cw AS lg_window, u.lg_grp AS lg_g, {', '.join(sums)} "
+            f"FROM ({calendar}) c CROSS JOIN {self.staging(self.unit_days)} u "
+            "WHERE u.lg_d >= 0 AND u.lg_d <= c.lg_cd AND u.lg_d > c.lg_cd - c.lg_cw "
+            "GROUP BY c.lg_cd, c.lg_cw, u.lg_unit, u.lg_grp"
+        )
+        columns = ["lg_day", "lg_window", "lg_g", *self._day_products("lg_rx", "lg_ry")]
+        return f"SELECT {', '.join(columns)} FROM ({per_unit}) r GROUP BY lg_day, lg_window, lg_g"
 
     def new_units(self) -> str:
         """Per exposure day and group, the units first exposed that day."""
@@ -520,6 +551,7 @@ def statements(dialect: SqlDialect, staging_schema: str, plan: PipelinePlan) -> 
         sql.new_units(),
         sql.daily_statistics(),
         sql.statistics(sql.units_as_of([last - 2, last - 1]), by=["lg_day"]),
+        sql.rolling_statistics([last - 1, last]),
         *(
             [sql.caps(), sql.tails({i: 100.0 for i, _ in sql.winsorized()})]
             if sql.winsorized()
@@ -563,7 +595,9 @@ def run(warehouse: Warehouse, plan: PipelinePlan, progress: Progress) -> dict[st
     ``winsorization``; ``days``: the same ``units`` and ``sums`` of every earlier day's
     cumulative view (not winsorized); ``daily``: per day its own ``sums`` per metric and
     group, and the same split by exposure day (``cohorts``); ``newUnits`` per exposure day and
-    group; ``freshness``: the earliest and latest exposure and metric source row."""
+    group; ``rolling``: per window of ``ROLLING_WINDOWS``, per day, the sums of each unit's
+    values over the window's days; ``freshness``: the earliest and latest exposure and
+    metric source row."""
     sql = _Sql(warehouse.dialect, warehouse.staging_schema, plan)
     warehouse.ensure_staging()
     steps = _tables(sql)
@@ -592,6 +626,7 @@ def run(warehouse: Warehouse, plan: PipelinePlan, progress: Progress) -> dict[st
         "sums": sums,
         "newUnits": new_units,
         "daily": _daily(warehouse, sql),
+        "rolling": _rolling(warehouse, sql, new_units),
         "days": _earlier_days(warehouse, sql, new_units),
         "winsorization": _winsorization(warehouse, sql, progress),
         "freshness": _freshness(warehouse, sql),
@@ -619,6 +654,31 @@ def _daily(warehouse: Warehouse, sql: _Sql) -> dict[str, Any]:
                 total[name] += value
             of_day["cohorts"][i].setdefault(cohort, {})[group] = of_group
     return daily
+
+
+def _rolling(
+    warehouse: Warehouse, sql: _Sql, new_units: dict[str, dict[str, int]]
+) -> dict[int, dict[str, list[dict[str, dict[str, float]]]]]:
+    """Per rolling window, per day from the first exposure to the last, each metric's sums
+    per group over the window's days (groups without a row left out)."""
+    rolling: dict[int, dict[str, list[dict[str, dict[str, float]]]]] = {
+        window: {} for window in ROLLING_WINDOWS
+    }
+    if not new_units:
+        return rolling
+    first = day_number(dt.date.fromisoformat(min(new_units)))
+    found = warehouse.fetch(sql.rolling_statistics(range(first, day_number(sql.plan.last_day) + 1)))
+    for row in found.rows:
+        values = dict(zip(found.columns, row, strict=True))
+        of_day = rolling[int(values["lg_window"])].setdefault(
+            day_of(values["lg_day"]).isoformat(), [{} for _ in sql.plan.metrics]
+        )
+        for i, metric in enumerate(sql.plan.metrics):
+            names = RATIO_DAY_SUMS if metric.ratio else DAY_SUMS
+            of_group = {name: _number(values[f"{name}_{i}"]) for name in names}
+            if of_group["n"] or not metric.ratio:
+                of_day[i][str(values["lg_g"])] = of_group
+    return rolling
 
 
 def _earlier_days(

@@ -54,8 +54,9 @@ PULSE_FLAGS = (
     "applyBenjaminiHochbergPerMetric",
     "applyBenjaminiHochbergPerVariant",
     "date",
-    "view",  # Lockgate: cumulative (default), daily or days_since_exposure
+    "view",  # Lockgate: cumulative (default), daily, days_since_exposure or rolling
     "day",  # Lockgate: the day of the days_since_exposure view (0 by default)
+    "window",  # Lockgate: the days of the rolling view: 7 (default), 14 or 28
     "bayesian",  # Lockgate: the Bayesian view; by default on for Bayesian experiments
 )
 
