@@ -99,8 +99,8 @@ def start(
     session: Session, change: Change, experiment_id: str, body: StartIn | None = None
 ) -> None:
     """Start an experiment; ``analysisStartTime`` / ``analysisEndTime`` of ``body`` set the
-    analysis window of one bound to a warehouse assignment source (docs/warehouse.md §Analysis
-    windows), checked before anything changes."""
+    analysis window of one bound to a warehouse assignment source, checked before anything
+    changes (docs/warehouse.md §Analysis windows)."""
     row, document = _locked(session, change, experiment_id, "start")
     if body is not None:
         document.update(analysis_window(document, body))
