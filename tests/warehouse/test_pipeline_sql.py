@@ -71,6 +71,10 @@ def plan(**changes: object) -> PipelinePlan:
         ],
         "start_day": dt.date(2026, 11, 1),
         "start": dt.datetime(2026, 11, 1),
+        "exposure_filters": [
+            {"column": "ds", "condition": ">=", "values": ["20261101"]},
+            {"column": "grp", "condition": "not_in", "values": ["it's"]},
+        ],
     }
     fields.update(changes)
     return PipelinePlan(**fields)  # type: ignore[arg-type]

@@ -52,15 +52,20 @@ class Unit:
 
 
 def analysed_units(
-    data: Dataset, start: dt.datetime | None, end: dt.datetime
+    data: Dataset,
+    start: dt.datetime | None,
+    end: dt.datetime,
+    excluded: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, Unit], int]:
     """The units of the analysis window [start, end) seen in one group, each metric's values
     per day (computed in Python from the rows, independently of the warehouse SQL), and the
-    number of crossover units."""
+    number of crossover units; exposures of ``excluded`` users are not read."""
     groups: dict[str, set[str]] = {}
     first: dict[str, dt.datetime] = {}
     for user, ts, experiment, group in data.exposures:
         if experiment != EXPERIMENT or ts >= end or (start is not None and ts < start):
+            continue
+        if user in excluded:
             continue
         groups.setdefault(user, set()).add(group)
         first[user] = min(first.get(user, ts), ts)
@@ -441,3 +446,29 @@ def test_load__analysis_window__excludes_exposures_and_metric_days_outside_it(
     assert latest["units"] == counts
     for metric, entry in _names(latest).items():
         assert_close(entry["sums"], sums[metric], metric)
+
+
+def test_load__assignment_source_filters__exposures_that_fail_them_not_read(
+    app: FastAPI,
+    console: ContractClient,
+    clock: ManualClock,
+    db: Database,
+    analysis: tuple[Dataset, dict[str, str]],
+) -> None:
+    data, _ = analysis
+    # every third user's exposures, crossovers among them, are filtered out
+    excluded = frozenset(f"u{i}" for i in range(0, 1200, 3))
+    filters = [{"column": "user_id", "condition": "not_in", "values": sorted(excluded)}]
+    patched = console.patch(
+        "/console/v1/experiments/checkout", json={"assignmentSourceFilters": filters}
+    )
+    assert patched.status_code == 200, patched.text
+    _at(clock, END)
+    _load(app, console)
+    stored = _stored(db)
+    units, crossovers = analysed_units(data, None, END, excluded)
+    everyone, all_crossovers = analysed_units(data, None, END)
+    assert len(units) < len(everyone) and crossovers < all_crossovers
+    last = (END - dt.timedelta(seconds=1)).date()
+    _check_last_day(stored, units, last)
+    assert stored[("cumulative", last.isoformat())]["crossoverUnits"] == crossovers

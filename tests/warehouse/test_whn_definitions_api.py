@@ -366,3 +366,81 @@ def test_experiment__fixed_analysis_duration_not_above_1__400_unchanged(
         f"fixedAnalysisDuration: {problem}",
     )
     assert "fixedAnalysisDuration" not in console.get(f"{EXPERIMENTS}/checkout").json()["data"]
+
+
+def test_experiment__assignment_source_filters__stored_with_the_sources_spelling(
+    console: ContractClient, sources: None
+) -> None:
+    body = experiment(
+        assignmentSourceFilters=[
+            {"column": "USER_ID", "condition": "not_in", "values": ["bot", 7]},
+            {"column": "ts", "condition": "non_null"},
+        ]
+    )
+    created = console.post(EXPERIMENTS, json=body)
+    assert created.status_code == 201, created.text
+    assert created.json()["data"]["assignmentSourceFilters"] == [
+        {"column": "user_id", "condition": "not_in", "values": ["bot", "7"]},
+        {"column": "ts", "condition": "non_null"},
+    ]
+    cleared = console.patch(f"{EXPERIMENTS}/checkout", json={"assignmentSourceFilters": None})
+    assert cleared.status_code == 200, cleared.text
+    assert "assignmentSourceFilters" not in cleared.json()["data"]
+
+
+BAD_FILTERS: list[tuple[Any, str]] = [
+    ({"column": "grp"}, "assignmentSourceFilters: must be a list of {column, condition, values}"),
+    (
+        [{"column": "grp", "condition": "contains", "values": ["x"]}],
+        "assignmentSourceFilters[0].condition: must be one of 'in', 'not_in'",
+    ),
+    (
+        [{"condition": "is_null"}],
+        "assignmentSourceFilters[0].column: is required (a column of the assignment source)",
+    ),
+    (
+        [{"column": "ts", "condition": "non_null"}, {"column": "nope", "condition": "is_null"}],
+        "assignmentSourceFilters[1].column: column 'nope' is not among assignment source "
+        "'exposures''s columns (user_id, ts, experiment, grp)",
+    ),
+    (
+        [{"column": "grp", "condition": "is_null", "values": ["a"]}],
+        "assignmentSourceFilters[0].values: 'is_null' takes no values",
+    ),
+    (
+        [{"column": "grp", "condition": "in"}],
+        "assignmentSourceFilters[0].values: 'in' needs at least one value",
+    ),
+    (
+        [{"column": "ts", "condition": ">", "values": ["soon"]}],
+        "assignmentSourceFilters[0].values: '>' compares numbers, got 'soon'",
+    ),
+    (
+        [{"column": "grp", "condition": "=", "values": ["a", "b"]}],
+        "assignmentSourceFilters[0].values: '=' takes exactly one value, got 2",
+    ),
+]
+
+
+@pytest.mark.parametrize(("filters", "message"), BAD_FILTERS, ids=[m[:60] for _, m in BAD_FILTERS])
+def test_experiment__bad_assignment_source_filters__400_unchanged(
+    console: ContractClient, sources: None, filters: Any, message: str
+) -> None:
+    refused(console.post(EXPERIMENTS, json=experiment(assignmentSourceFilters=filters)), message)
+    assert console.get(f"{EXPERIMENTS}/checkout").status_code == 404
+    assert console.post(EXPERIMENTS, json=experiment()).status_code == 201
+    refused(
+        console.patch(f"{EXPERIMENTS}/checkout", json={"assignmentSourceFilters": filters}),
+        message,
+    )
+    assert "assignmentSourceFilters" not in console.get(f"{EXPERIMENTS}/checkout").json()["data"]
+
+
+def test_experiment__assignment_source_filters_without_a_source__400(
+    console: ContractClient, sources: None
+) -> None:
+    filters = [{"column": "grp", "condition": "is_null"}]
+    refused(
+        console.post(EXPERIMENTS, json={"name": "plain", "assignmentSourceFilters": filters}),
+        "assignmentSourceFilters: applies only with assignmentSourceName",
+    )

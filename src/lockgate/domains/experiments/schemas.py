@@ -102,6 +102,8 @@ class ExperimentFields(_Body):
         None, alias="assignmentSourceExperimentName", max_length=1000
     )
     is_analysis_only: bool | None = Field(None, alias="isAnalysisOnly")
+    # checked against the assignment source's columns (warehouse.filters)
+    assignment_source_filters: Any = Field(None, alias="assignmentSourceFilters")
 
 
 class ExperimentCreate(ExperimentFields):

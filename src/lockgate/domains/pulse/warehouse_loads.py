@@ -117,6 +117,7 @@ def _signature(plan: pipeline.PipelinePlan) -> str:
         "unitType": plan.unit_type,
         "groups": list(plan.groups),
         "start": plan.start.isoformat() if plan.start else None,
+        "filters": list(plan.exposure_filters),
         "startDay": plan.start_day.isoformat() if plan.start_day else None,
         "metrics": [
             [m.aggregation, m.source.document, m.value_column, list(m.criteria), m.winsorize_high]
@@ -187,6 +188,7 @@ def warehouse_results(
         metrics=[metric for _, metric in planned],
         start_day=start_day,
         start=start,
+        exposure_filters=document.get("assignmentSourceFilters") or [],
     )
     signature = _signature(plan)
     loaded_as = {"reloadType": "full"}

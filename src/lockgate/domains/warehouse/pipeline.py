@@ -2,9 +2,9 @@
 team's warehouse through the adapter: SQL generated per dialect.
 
 1. **First exposures** (staging table ``lg_fe_<key>``): the assignment source's rows of the
-   experiment, in one of its groups, within the analysis window; per unit its group, first
-   exposure, first exposure day, latest exposure and the number of distinct groups it was
-   seen in. ``lg_fx_<key>`` keeps the units seen in exactly one group.
+   experiment, in one of its groups, within the analysis window, passing its filters; per
+   unit its group, first exposure, first exposure day, latest exposure and the number of
+   distinct groups it was seen in. ``lg_fx_<key>`` keeps the units seen in exactly one group.
 2. **Unit-day values** (``lg_ud_<key>``): per unit and UTC day, each metric's value from its
    metric source's rows of that unit at or after its first exposure and before the analysis
    end, passing the metric's criteria; the CUPED covariate (the week before exposure) is the
@@ -98,6 +98,8 @@ class PipelinePlan:
     # An incremental load: unit-day values are computed again from this day on (and for
     # units whose first exposure changed); earlier ones are kept from the last load.
     resume_day: dt.date | None = None
+    # The experiment's assignmentSourceFilters: conditions every exposure row meets.
+    exposure_filters: Sequence[dict[str, Any]] = ()
 
     @property
     def last_day(self) -> dt.date:
@@ -170,6 +172,8 @@ class _Sql:
         )
         if plan.start is not None:
             exposures += f" AND {ts} >= {d.timestamp_literal(plan.start)}"
+        for condition in plan.exposure_filters:
+            exposures += f" AND ({self.criterion(source, condition, 's')})"
         first = (
             "SELECT lg_unit, MIN(lg_grp) AS lg_group, MIN(lg_ts) AS lg_first_ts, "
             "MAX(lg_ts) AS lg_last_ts, COUNT(DISTINCT lg_grp) AS lg_groups "
@@ -211,9 +215,9 @@ class _Sql:
         moment = dt.datetime.combine(self.plan.resume_day, dt.time())
         return self.dialect.timestamp_literal(moment)
 
-    def criterion(self, source: StoredSource, criterion: dict[str, Any]) -> str:
+    def criterion(self, source: StoredSource, criterion: dict[str, Any], alias: str = "m") -> str:
         d = self.dialect
-        column = self.column(source, "m", criterion["column"], "criterion")
+        column = self.column(source, alias, criterion["column"], "criterion")
         condition = criterion["condition"]
         values = [str(v) for v in criterion.get("values") or []]
         as_text = d.cast_string(column)
