@@ -31,10 +31,12 @@ from tests.warehouse.test_pipeline_end_to_end import (
     insert,
     welch_z,
 )
+from tests.warehouse.test_pipeline_views import assert_close
 
 EXPERIMENT = "shop_redesign"
 T0 = dt.datetime(2026, 11, 1)
 END = T0 + dt.timedelta(days=10)  # the clock at load time
+LAST_DAY = (END - dt.timedelta(days=1)).date().isoformat()  # the load's cumulative view
 ANALYSIS_DAY = (END - dt.timedelta(seconds=1)).date()
 SKUS = ("a", "b", "c", "d", "e", "f")
 
@@ -458,7 +460,11 @@ def test_load_pulse__every_aggregation__results_equal_numpy(
     winsorize(units["Orders per active day"], None, 0.95)
     winsorize(units["Orders per active day"], 0.1, 0.9, column=1)
     with db.transaction() as session:
-        stored = session.scalars(select(PulseResult.document)).one()
+        stored = session.scalars(
+            select(PulseResult.document).where(
+                PulseResult.view == "cumulative", PulseResult.ds == LAST_DAY
+            )
+        ).one()
     entries = {m["metricName"]: m for m in stored["metrics"]}
     for name in METRICS:
         ratio = name in RATIOS
@@ -504,3 +510,151 @@ def test_load_pulse__every_aggregation__results_equal_numpy(
         params={"control": groups["Control"], "test": groups["Test"]},
     )
     assert with_cuped.status_code == 200, with_cuped.text
+
+
+# ---- the aggregations over time: every day's views ---------------------------------------
+
+# name -> (source, keep, value of a period's rows given the days since exposure it covers):
+# every non-ratio metric, and the ratio's numerator and denominator, read day by day
+Period = Callable[[list[Row], int], float]
+
+
+def _active(rows: list[Row], days: int) -> float:
+    return len({r[1].date() for r in rows}) / days
+
+
+def _of_period(value: Value) -> Period:
+    """A value of ``COMPUTED`` (after exposure) as a value of a period's rows."""
+    return lambda rows, days: value(rows, T0, False)
+
+
+Measure = tuple[str, Callable[[Row, dt.datetime], bool], Period]
+OVER_TIME: dict[str, Measure] = {
+    name: (table, keep, _of_period(value))
+    for name, (table, keep, value) in COMPUTED.items()
+    if name != "Active days"
+} | {"Active days": ("sessions", lambda r, f: True, _active)}
+SPEND: tuple[Measure, Measure] = (
+    ("orders", is_purchase, lambda r, days: float(sum(amounts(r)))),
+    ("sessions", lambda r, f: r[2].endswith("web"), lambda r, days: float(len(r))),
+)
+
+
+def values_of_period(
+    data: Dataset, since: Callable[[dt.date], dt.date], day: dt.date
+) -> dict[str, dict[str, list[tuple[float, float]]]]:
+    """Per metric of ``OVER_TIME`` (and ``Spend per visit``), per group, each unit exposed by
+    the end of ``day``: its value (x, y) over its rows of the days from ``since(day)`` (and
+    from its exposure) to ``day``, computed from the rows in Python."""
+    analysed, first = first_exposures(data)
+    tables: dict[str, Sequence[Row]] = {"orders": data.orders, "sessions": data.sessions}
+
+    def of_period(table: str, keep: Callable[[Row, dt.datetime], bool], user: str) -> list[Row]:
+        return [
+            r
+            for r in by_unit[table].get(user, ([], []))[0]
+            if since(day) <= r[1].date() <= day and keep(r, first[user])
+        ]
+
+    by_unit = {t: periods(rows, first, lambda r, f: True) for t, rows in tables.items()}
+    out: dict[str, dict[str, list[tuple[float, float]]]] = {}
+    for user, group in analysed.items():
+        if first[user].date() > day:
+            continue
+        days = (day - max(since(day), first[user].date())).days + 1
+        for name, (table, keep, value) in OVER_TIME.items():
+            x = value(of_period(table, keep, user), days)
+            out.setdefault(name, {}).setdefault(group, []).append((x, 1.0))
+        (nt, nk, nv), (dt_, dk, dv) = SPEND
+        spend = (nv(of_period(nt, nk, user), days), dv(of_period(dt_, dk, user), days))
+        if spend[1]:
+            out.setdefault("Spend per visit", {}).setdefault(group, []).append(spend)
+    return out
+
+
+def period_sums(values: list[tuple[float, float]], ratio: bool) -> dict[str, float]:
+    x, y = np.array(values, dtype=float).T
+    sums = {"n": len(x), "sx": x.sum(), "sxx": (x * x).sum()}
+    if ratio:
+        sums |= {"sy": y.sum(), "syy": (y * y).sum(), "sxy": (x * y).sum()}
+    return {k: float(v) for k, v in sums.items()}
+
+
+def _stored_views(db: Database) -> dict[tuple[str, str], dict[str, Any]]:
+    with db.transaction() as session:
+        rows = session.execute(select(PulseResult.view, PulseResult.ds, PulseResult.document))
+        return {(view, ds): document for view, ds, document in rows}
+
+
+def _load(app: FastAPI, console: ContractClient, refresh: str) -> dict[str, Any]:
+    loaded = console.post(
+        "/console/v1/experiments/shop/load_pulse", params={"refresh": refresh}, json={}
+    )
+    assert loaded.status_code == 200, loaded.text
+    assert app.state.pulse_runner.run_pending() == 1
+    history = console.get("/console/v1/experiments/shop/pulse_load_history").json()["data"]
+    assert history[0]["finishedState"] == "success", history[0]
+    return dict(history[0])
+
+
+def _comparable(stored: dict[tuple[str, str], dict[str, Any]]) -> dict[str, Any]:
+    """The stored views less what differs between two loads of the same data."""
+    return {
+        f"{view} {ds}": {
+            k: v for k, v in document.items() if k not in ("computedTime", "warehouse")
+        }
+        for (view, ds), document in stored.items()
+    }
+
+
+def _close(found: dict[str, float], expected: dict[str, float], where: str) -> None:
+    assert {k: found[k] for k in expected} == pytest.approx(expected, rel=1e-9, abs=1e-9), where
+
+
+def test_load_pulse__every_aggregation_by_day__views_equal_numpy_and_incremental_equals_full(
+    app: FastAPI,
+    console: ContractClient,
+    clock: ManualClock,
+    db: Database,
+    team_warehouse: tuple[Dataset, str],
+) -> None:
+    """Every aggregation through the unit-day values: the cumulative view of every earlier
+    day, the daily and the 7-day rolling view of every day equal the same values computed
+    from the rows; an incremental load after an earlier one stores what a full load does."""
+    data, schema = team_warehouse
+    define_analysis(console, schema)
+    # the first load sees six days; the incremental one resumes a day before its last day
+    clock.advance(
+        int((T0 + dt.timedelta(days=6)).replace(tzinfo=dt.UTC).timestamp() * 1000) - clock.now_ms()
+    )
+    _load(app, console, "full")
+    clock.advance(int(END.replace(tzinfo=dt.UTC).timestamp() * 1000) - clock.now_ms())
+    incremental = _load(app, console, "incremental")
+    assert incremental["loadedAs"] == {"reloadType": "incremental", "resumeDay": "2026-11-05"}
+    after_incremental = _stored_views(db)
+    assert _load(app, console, "full")["loadedAs"] == {"reloadType": "full"}
+    stored = _stored_views(db)
+    assert_close(_comparable(after_incremental), _comparable(stored))
+
+    _, first = first_exposures(data)
+    days = sorted({d.date() for d in first.values() if d < END})
+    last = dt.date.fromisoformat(LAST_DAY)
+    days = [days[0] + dt.timedelta(days=i) for i in range((last - days[0]).days + 1)]
+    checked = 0
+    for day in days:
+        cumulative = values_of_period(data, lambda d: dt.date.min, day)
+        daily = values_of_period(data, lambda d: d, day)
+        rolling = values_of_period(data, lambda d: d - dt.timedelta(days=6), day)
+        views = {
+            "cumulative": (stored[("cumulative", day.isoformat())], cumulative),
+            "daily": (stored[("daily", day.isoformat())], daily),
+            "rolling_7": (stored[("rolling_7", day.isoformat())], rolling),
+        }
+        for view, (document, expected) in views.items():
+            entries = {m["metricName"]: m for m in document["metrics"]}
+            for name, of_groups in expected.items():
+                for group, values in of_groups.items():
+                    sums = period_sums(values, ratio=name == "Spend per visit")
+                    _close(entries[name]["sums"][group], sums, f"{view} {day} {name} {group}")
+                    checked += 1
+    assert checked == len(days) * 3 * (len(OVER_TIME) + 1) * 2

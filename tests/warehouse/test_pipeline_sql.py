@@ -1,6 +1,7 @@
-"""The warehouse-native pipeline's statements for one experiment in every warehouse's dialect:
-each parses in that warehouse's own SQL dialect (sqlglot), the compile-only warehouses
-included, and equals its golden file (tests/warehouse/golden/pipeline/<warehouse>.sql)."""
+"""The warehouse-native pipeline's statements for one experiment in every warehouse's dialect,
+of a full and of an incremental load within an analysis window: each parses in that
+warehouse's own SQL dialect (sqlglot), the compile-only warehouses included, and the
+incremental load's equal its golden file (tests/warehouse/golden/pipeline/<warehouse>.sql)."""
 
 from __future__ import annotations
 
@@ -104,6 +105,11 @@ def plan(**changes: object) -> PipelinePlan:
             PipelineMetric("min", PURCHASES, "amount", []),
         ],
         "start_day": dt.date(2026, 11, 1),
+        "start": dt.datetime(2026, 11, 1),
+        "exposure_filters": [
+            {"column": "ds", "condition": ">=", "values": ["20261101"]},
+            {"column": "grp", "condition": "not_in", "values": ["it's"]},
+        ],
     }
     fields.update(changes)
     return PipelinePlan(**fields)  # type: ignore[arg-type]
@@ -113,14 +119,18 @@ def plan(**changes: object) -> PipelinePlan:
 NO_EXACT_PERCENTILE = {"bigquery", "trino"}
 
 
-def plan_for(name: str) -> PipelinePlan:
+# An incremental load: unit-day values from this day on, earlier ones kept.
+RESUME = {"resume_day": dt.date(2026, 11, 9)}
+
+
+def plan_for(name: str, **changes: object) -> PipelinePlan:
     if name not in NO_EXACT_PERCENTILE:
-        return plan()
+        return plan(**changes)
     metrics = [
         replace(m, winsorize_high=None, winsorize_low=None, denominator_bounds=Bounds())
         for m in plan().metrics
     ]
-    return plan(metrics=metrics)
+    return plan(metrics=metrics, **changes)
 
 
 @pytest.mark.parametrize("name", sorted(NO_EXACT_PERCENTILE))
@@ -129,10 +139,13 @@ def test_pipeline__winsorized_metric_without_exact_percentile__refused(name: str
         statements(DIALECTS[name], "lockgate_staging", plan())
 
 
+@pytest.mark.parametrize("changes", [{}, RESUME], ids=["full", "incremental"])
 @pytest.mark.parametrize("name", sorted(DIALECTS))
-def test_pipeline__every_statement__parses_in_the_warehouses_dialect(name: str) -> None:
+def test_pipeline__every_statement__parses_in_the_warehouses_dialect(
+    name: str, changes: dict[str, object]
+) -> None:
     literals: set[str] = set()
-    for sql in statements(DIALECTS[name], "lockgate_staging", plan_for(name)):
+    for sql in statements(DIALECTS[name], "lockgate_staging", plan_for(name, **changes)):
         try:
             tree = sqlglot.parse_one(sql, read=SQLGLOT_NAMES.get(name, name))
         except ParseError as exc:
@@ -146,7 +159,8 @@ def test_pipeline__every_statement__parses_in_the_warehouses_dialect(name: str) 
 def test_pipeline__every_statement__equals_the_golden_file(name: str) -> None:
     """What runs in every team's warehouse: the golden files are rewritten only on purpose
     (LOCKGATE_WRITE_GOLDEN=1), after reading."""
-    written = ";\n\n".join(statements(DIALECTS[name], "lockgate_staging", plan_for(name))) + ";\n"
+    found = statements(DIALECTS[name], "lockgate_staging", plan_for(name, **RESUME))
+    written = ";\n\n".join(found) + ";\n"
     path = GOLDEN / f"{name}.sql"
     if os.environ.get("LOCKGATE_WRITE_GOLDEN") == "1":
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -500,3 +500,163 @@ def test_delete_metric_source__a_ratios_denominator__400_and_listed_on_it(
     )
     assert console.delete(f"{METRICS}/Revenue::user_warehouse").status_code == 200
     assert console.delete(f"{METRICS}/metric_source/visits").status_code == 200
+
+
+def test_start_experiment__analysis_window__stored_and_shown(
+    console: ContractClient, sources: None
+) -> None:
+    assert console.post(EXPERIMENTS, json=experiment(fixedAnalysisDuration=14)).status_code == 201
+    started = console.put(
+        f"{EXPERIMENTS}/checkout/start",
+        json={"analysisStartTime": "2024-10-01", "analysisEndTime": "2024-10-30"},
+    )
+    assert started.status_code == 200, started.text
+    assert started.json() == {"message": "Experiment successfully started."}
+    data = console.get(f"{EXPERIMENTS}/checkout").json()["data"]
+    assert (data["status"], data["analysisStartTime"], data["analysisEndTime"]) == (
+        "active",
+        "2024-10-01",
+        "2024-10-30",
+    )
+    assert data["fixedAnalysisDuration"] == 14
+
+
+BAD_WINDOWS: list[tuple[dict[str, Any], str]] = [
+    (
+        {"analysisStartTime": "2024/10/01"},
+        "analysisStartTime: must be a date YYYY-MM-DD, got '2024/10/01'",
+    ),
+    (
+        {"analysisEndTime": "2024-02-30"},
+        "analysisEndTime: is not a calendar date, got '2024-02-30'",
+    ),
+    ({"analysisStartTime": 20241001}, "analysisStartTime: must be a date YYYY-MM-DD, got 20241001"),
+    ({"analysisEndTime": ""}, "analysisEndTime: must be a date YYYY-MM-DD, got ''"),
+    (
+        {"analysisStartTime": "2024-10-30", "analysisEndTime": "2024-10-01"},
+        "analysisEndTime: must be on or after analysisStartTime (2024-10-30), got '2024-10-01'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "message"), BAD_WINDOWS, ids=[m[:50] for _, m in BAD_WINDOWS])
+def test_start_experiment__bad_analysis_window__400_and_not_started(
+    console: ContractClient, sources: None, body: dict[str, Any], message: str
+) -> None:
+    assert console.post(EXPERIMENTS, json=experiment()).status_code == 201
+    refused(console.put(f"{EXPERIMENTS}/checkout/start", json=body), message)
+    data = console.get(f"{EXPERIMENTS}/checkout").json()["data"]
+    assert data["status"] == "setup"
+    assert "analysisStartTime" not in data and "analysisEndTime" not in data
+
+
+def test_start_experiment__analysis_window_of_an_unbound_experiment__400_and_not_started(
+    console: ContractClient, sources: None
+) -> None:
+    assert console.post(EXPERIMENTS, json={"name": "plain"}).status_code == 201
+    refused(
+        console.put(f"{EXPERIMENTS}/plain/start", json={"analysisEndTime": "2024-10-30"}),
+        "analysisEndTime: applies only to a warehouse-native experiment bound to an "
+        "assignment source (assignmentSourceName)",
+    )
+    assert console.get(f"{EXPERIMENTS}/plain").json()["data"]["status"] == "setup"
+    # without a window, it starts as any experiment
+    assert console.put(f"{EXPERIMENTS}/plain/start", json={}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (1, "input should be greater than 1"),
+        (-3, "input should be greater than 1"),
+        ("x", "input should be a valid integer"),
+        (2.5, "input should be a valid integer, got a number with a fractional part"),
+    ],
+)
+def test_experiment__fixed_analysis_duration_not_above_1__400_unchanged(
+    console: ContractClient, sources: None, value: Any, problem: str
+) -> None:
+    assert console.post(EXPERIMENTS, json=experiment()).status_code == 201
+    refused(
+        console.patch(f"{EXPERIMENTS}/checkout", json={"fixedAnalysisDuration": value}),
+        f"fixedAnalysisDuration: {problem}",
+    )
+    assert "fixedAnalysisDuration" not in console.get(f"{EXPERIMENTS}/checkout").json()["data"]
+
+
+def test_experiment__assignment_source_filters__stored_with_the_sources_spelling(
+    console: ContractClient, sources: None
+) -> None:
+    body = experiment(
+        assignmentSourceFilters=[
+            {"column": "USER_ID", "condition": "not_in", "values": ["bot", 7]},
+            {"column": "ts", "condition": "non_null"},
+        ]
+    )
+    created = console.post(EXPERIMENTS, json=body)
+    assert created.status_code == 201, created.text
+    assert created.json()["data"]["assignmentSourceFilters"] == [
+        {"column": "user_id", "condition": "not_in", "values": ["bot", "7"]},
+        {"column": "ts", "condition": "non_null"},
+    ]
+    cleared = console.patch(f"{EXPERIMENTS}/checkout", json={"assignmentSourceFilters": None})
+    assert cleared.status_code == 200, cleared.text
+    assert "assignmentSourceFilters" not in cleared.json()["data"]
+
+
+BAD_FILTERS: list[tuple[Any, str]] = [
+    ({"column": "grp"}, "assignmentSourceFilters: must be a list of {column, condition, values}"),
+    (
+        [{"column": "grp", "condition": "contains", "values": ["x"]}],
+        "assignmentSourceFilters[0].condition: must be one of 'in', 'not_in'",
+    ),
+    (
+        [{"condition": "is_null"}],
+        "assignmentSourceFilters[0].column: is required (a column of the assignment source)",
+    ),
+    (
+        [{"column": "ts", "condition": "non_null"}, {"column": "nope", "condition": "is_null"}],
+        "assignmentSourceFilters[1].column: column 'nope' is not among assignment source "
+        "'exposures''s columns (user_id, ts, experiment, grp)",
+    ),
+    (
+        [{"column": "grp", "condition": "is_null", "values": ["a"]}],
+        "assignmentSourceFilters[0].values: 'is_null' takes no values",
+    ),
+    (
+        [{"column": "grp", "condition": "in"}],
+        "assignmentSourceFilters[0].values: 'in' needs at least one value",
+    ),
+    (
+        [{"column": "ts", "condition": ">", "values": ["soon"]}],
+        "assignmentSourceFilters[0].values: '>' compares numbers, got 'soon'",
+    ),
+    (
+        [{"column": "grp", "condition": "=", "values": ["a", "b"]}],
+        "assignmentSourceFilters[0].values: '=' takes exactly one value, got 2",
+    ),
+]
+
+
+@pytest.mark.parametrize(("filters", "message"), BAD_FILTERS, ids=[m[:60] for _, m in BAD_FILTERS])
+def test_experiment__bad_assignment_source_filters__400_unchanged(
+    console: ContractClient, sources: None, filters: Any, message: str
+) -> None:
+    refused(console.post(EXPERIMENTS, json=experiment(assignmentSourceFilters=filters)), message)
+    assert console.get(f"{EXPERIMENTS}/checkout").status_code == 404
+    assert console.post(EXPERIMENTS, json=experiment()).status_code == 201
+    refused(
+        console.patch(f"{EXPERIMENTS}/checkout", json={"assignmentSourceFilters": filters}),
+        message,
+    )
+    assert "assignmentSourceFilters" not in console.get(f"{EXPERIMENTS}/checkout").json()["data"]
+
+
+def test_experiment__assignment_source_filters_without_a_source__400(
+    console: ContractClient, sources: None
+) -> None:
+    filters = [{"column": "grp", "condition": "is_null"}]
+    refused(
+        console.post(EXPERIMENTS, json={"name": "plain", "assignmentSourceFilters": filters}),
+        "assignmentSourceFilters: applies only with assignmentSourceName",
+    )

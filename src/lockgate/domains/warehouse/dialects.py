@@ -108,6 +108,11 @@ class SqlDialect:
     def cast_float(self, expr: str) -> str:
         return f"CAST({expr} AS {self.float_type})"
 
+    def cast_nullable_string(self, expr: str) -> str:
+        """``expr`` as text, NULL staying NULL (a count distinct's values in the staging
+        tables)."""
+        return self.cast_string(expr)
+
     def timestamp_literal(self, moment: dt.datetime) -> str:
         """A UTC moment, to the second, as a timestamp without time zone."""
         return f"CAST('{moment.strftime('%Y-%m-%d %H:%M:%S')}' AS TIMESTAMP)"
@@ -183,6 +188,9 @@ class ClickHouse(SqlDialect):
     string_type = "String"
     float_type = "Nullable(Float64)"  # NULL values stay NULL, as in the other warehouses
     backslash_escapes = True
+
+    def cast_nullable_string(self, expr: str) -> str:
+        return f"CAST({expr} AS Nullable(String))"
 
     def create_schema(self, schema: str) -> str:
         return f"CREATE DATABASE IF NOT EXISTS {self.quote(schema)}"
