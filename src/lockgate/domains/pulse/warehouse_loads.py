@@ -82,6 +82,7 @@ def _metric(
             definition.get("winsorizationHighDenominator"),
         ),
         allow_null_denominator=bool(definition.get("allowNullRatioDenominator")),
+        percentile=definition.get("percentile"),
     )
 
 
@@ -120,14 +121,18 @@ def warehouse_group_sums(
     )
     with open_warehouse(session, project_id) as warehouse:
         computed = pipeline.run(warehouse, plan, progress)
-    for (entry, _), sums, winsorization, capped in zip(
+    for (entry, _), sums, winsorization, capped, percentile in zip(
         planned,
         computed["sums"],
         computed["winsorization"],
         computed["cappedSums"],
+        computed["percentiles"],
         strict=True,
     ):
         entry["sums"] = sums
+        if percentile is not None:
+            # a percentile metric has no unit sums: results read its per-group estimates
+            entry["percentile"] = percentile
         if winsorization is not None:
             # as Pulse stores a winsorized metric: results read the capped sums by default
             entry["winsorization"] = winsorization
