@@ -25,12 +25,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lockgate.cores.stats.sufficient import RatioStats
+from lockgate.domains.warehouse import percentiles
 from lockgate.domains.warehouse.adapters import Warehouse
 from lockgate.domains.warehouse.dialects import SqlDialect
 from lockgate.domains.warehouse.sources import source_query
@@ -46,9 +45,6 @@ CUPED_WINDOW_DAYS = 7
 # The sums the statistics query answers per metric, named as Pulse stores them.
 MEAN_SUMS = ("n", "sx", "sxx", "sxp", "sxpxp", "sxxp", "with_pre")
 RATIO_SUMS = (*MEAN_SUMS, "sy", "syy", "sxy", "syp", "sypyp", "sxpyp", "sxyp", "syxp", "syyp")
-# The rank interval of a percentile metric's estimate: a 95% interval (Deng, Knoblich & Lu,
-# 2018, §4), from which its standard error is read.
-PERCENTILE_Z = 1.959963984540054
 
 
 @dataclass(frozen=True)
@@ -438,66 +434,6 @@ class _Sql:
                 columns.append(f"SUM(CASE WHEN {population} THEN 1 ELSE 0 END) AS lg_nz{side}{i}")
         return f"SELECT {', '.join(columns)} FROM {self.staging(self.unit_values)}"
 
-    def percentile_rows(self, metric: PipelineMetric) -> str:
-        """A percentile metric's rows: (lg_u, lg_g, lg_v) for each non-null value of the
-        analysed units' rows after their first exposure, passing the criteria."""
-        d, source = self.dialect, metric.source
-        assert metric.value_column is not None
-        ts = self.column(source, "m", source.document["timestampColumn"], "timestamp")
-        value = d.cast_float(self.column(source, "m", metric.value_column, "value"))
-        conditions = [f"{ts} >= fe.lg_first_ts", f"{ts} < {self.end()}", "fe.lg_groups = 1"]
-        conditions += [f"({self.criterion(source, c)})" for c in metric.criteria]
-        conditions.append(f"{value} IS NOT NULL")
-        return (
-            f"SELECT fe.lg_unit AS lg_u, fe.lg_group AS lg_g, {value} AS lg_v "
-            f"FROM {self.staging(self.first_exposures)} fe "
-            f"JOIN ({self.rows(source)}) m ON {d.cast_string(self.unit(source, 'm'))} = fe.lg_unit "
-            f"WHERE {' AND '.join(conditions)}"
-        )
-
-    def percentile_estimates(self, metric: PipelineMetric) -> str:
-        """Per group: the units and rows with a value, and the percentile of the values."""
-        assert metric.percentile is not None
-        p = self.dialect.exact_percentile("lg_v", metric.percentile)
-        return (
-            "SELECT lg_g, COUNT(DISTINCT lg_u) AS lg_units, COUNT(*) AS lg_rows, "
-            f"{p} AS lg_p FROM ({self.percentile_rows(metric)}) r GROUP BY lg_g"
-        )
-
-    def percentile_ranks(self, metric: PipelineMetric, estimates: Mapping[str, float]) -> str:
-        """Per group, the ratio statistics of the share of its values at or below its
-        percentile, over units (S = the unit's values at or below, M = its values): what the
-        rank interval's variance is computed from."""
-        d = self.dialect
-        cases = " ".join(
-            f"WHEN {d.string_literal(group)} THEN {float(p)!r}" for group, p in estimates.items()
-        )
-        below = f"CASE WHEN lg_v <= (CASE lg_g {cases} END) THEN 1 ELSE 0 END"
-        units = (
-            f"SELECT lg_u, lg_g, {d.cast_float(f'SUM({below})')} AS lg_s, "
-            f"{d.cast_float('COUNT(*)')} AS lg_m "
-            f"FROM ({self.percentile_rows(metric)}) r GROUP BY lg_u, lg_g"
-        )
-        return (
-            "SELECT lg_g, COUNT(*) AS n, SUM(lg_s) AS sx, SUM(lg_s * lg_s) AS sxx, "
-            "SUM(lg_m) AS sy, SUM(lg_m * lg_m) AS syy, SUM(lg_s * lg_m) AS sxy "
-            f"FROM ({units}) u GROUP BY lg_g"
-        )
-
-    def percentile_bounds(
-        self, metric: PipelineMetric, fractions: Mapping[str, tuple[float, float]]
-    ) -> str:
-        """The values at each group's rank interval: its percentiles at q ± z·s."""
-        d = self.dialect
-        columns = []
-        for k, (group, (low, high)) in enumerate(fractions.items()):
-            mine = f"CASE WHEN lg_g = {d.string_literal(group)} THEN lg_v END"
-            columns += [
-                f"{d.exact_percentile(mine, low)} AS lg_lo{k}",
-                f"{d.exact_percentile(mine, high)} AS lg_hi{k}",
-            ]
-        return f"SELECT {', '.join(columns)} FROM ({self.percentile_rows(metric)}) r"
-
     def crossovers(self) -> str:
         return (
             f"SELECT COUNT(*) AS lg_crossovers FROM {self.staging(self.first_exposures)}"
@@ -553,11 +489,7 @@ def statements(dialect: SqlDialect, staging_schema: str, plan: PipelinePlan) -> 
             statement
             for metric in plan.metrics
             if not metric.unit_level
-            for statement in (
-                sql.percentile_estimates(metric),
-                sql.percentile_ranks(metric, {g: 10.0 for g in plan.groups}),
-                sql.percentile_bounds(metric, {g: (0.4, 0.6) for g in plan.groups}),
-            )
+            for statement in percentiles.statements(sql, metric, list(plan.groups))
         ),
     ]
 
@@ -604,9 +536,9 @@ def run(warehouse: Warehouse, plan: PipelinePlan, progress: Progress) -> dict[st
         for row in found.rows
     }
     winsorization, capped = _winsorization(warehouse, sql, progress)
-    percentiles = [m for m in plan.metrics if not m.unit_level]
-    if percentiles:
-        progress(95, f"percentiles of {len(percentiles)} metrics")
+    counted = sum(1 for m in plan.metrics if not m.unit_level)
+    if counted:
+        progress(95, f"percentiles of {counted} metrics")
     return {
         "units": units,
         "crossoverUnits": int(crossovers or 0),
@@ -614,58 +546,10 @@ def run(warehouse: Warehouse, plan: PipelinePlan, progress: Progress) -> dict[st
         "winsorization": winsorization,
         "cappedSums": capped,
         "percentiles": [
-            _percentile(warehouse, sql, metric) if not metric.unit_level else None
+            percentiles.estimate(warehouse, sql, metric) if not metric.unit_level else None
             for metric in plan.metrics
         ],
     }
-
-
-def _percentile(warehouse: Warehouse, sql: _Sql, metric: PipelineMetric) -> dict[str, Any]:
-    """Per group with values, a percentile metric's estimate: ``units`` and ``rows`` with a
-    value, the percentile ``value``, and ``variance``, the unit-level variance whose
-    var/units is the estimate's squared standard error, read from the width of its rank
-    interval (the outer interval of Deng, Knoblich & Lu, 2018, §4): the percentiles at
-    q ± z·s, s² the delta-method variance of the share of values at or below the estimate,
-    the units being the clusters of rows."""
-    assert metric.percentile is not None
-    q = metric.percentile
-    found = warehouse.fetch(sql.percentile_estimates(metric))
-    groups: dict[str, dict[str, Any]] = {}
-    for row in found.rows:
-        values = dict(zip(found.columns, row, strict=True))
-        if values["lg_p"] is None:
-            continue
-        groups[str(values["lg_g"])] = {
-            "units": int(values["lg_units"]),
-            "rows": int(values["lg_rows"]),
-            "value": float(values["lg_p"]),
-        }
-    if not groups:
-        return {}
-    ranks = warehouse.fetch(
-        sql.percentile_ranks(metric, {g: e["value"] for g, e in groups.items()})
-    )
-    fractions: dict[str, tuple[float, float]] = {}
-    for row in ranks.rows:
-        values = dict(zip(ranks.columns, row, strict=True))
-        group = str(values["lg_g"])
-        share = RatioStats(
-            int(values["n"]), *(_number(values[k]) for k in ("sx", "sxx", "sy", "syy", "sxy"))
-        )
-        variance = share.linearized_variance
-        sigma = math.sqrt(variance / share.n) if variance is not None and share.n > 1 else 0.0
-        fractions[group] = (
-            max(0.0, q - PERCENTILE_Z * sigma),
-            min(1.0, q + PERCENTILE_Z * sigma),
-        )
-    bounds = warehouse.fetch(sql.percentile_bounds(metric, fractions))
-    at = dict(zip(bounds.columns, bounds.rows[0], strict=True))
-    for k, group in enumerate(fractions):
-        low, high = _number(at[f"lg_lo{k}"]), _number(at[f"lg_hi{k}"])
-        se = (high - low) / (2 * PERCENTILE_Z)
-        estimate = groups[group]
-        estimate["variance"] = se * se * estimate["units"]
-    return groups
 
 
 def _winsorization(
