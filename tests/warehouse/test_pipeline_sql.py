@@ -103,6 +103,7 @@ def plan(**changes: object) -> PipelinePlan:
             PipelineMetric("latest_value", PURCHASES, "amount", []),
             PipelineMetric("max", PURCHASES, "amount", []),
             PipelineMetric("min", PURCHASES, "amount", []),
+            PipelineMetric("percentile", PURCHASES, "amount", CRITERIA[:1], percentile=0.9),
         ],
         "start_day": dt.date(2026, 11, 1),
         "start": dt.datetime(2026, 11, 1),
@@ -129,6 +130,7 @@ def plan_for(name: str, **changes: object) -> PipelinePlan:
     metrics = [
         replace(m, winsorize_high=None, winsorize_low=None, denominator_bounds=Bounds())
         for m in plan().metrics
+        if m.unit_level  # a percentile metric needs an exact percentile too
     ]
     return plan(metrics=metrics, **changes)
 

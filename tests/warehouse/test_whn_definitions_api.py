@@ -177,7 +177,15 @@ BAD_METRICS: list[tuple[dict[str, Any], str]] = [
         whn_metric(aggregation="max", cap=5),
         "warehouseNative.cap: applies to 'count', 'sum' metrics only, not to 'max'",
     ),
-    (whn_metric(percentile=0.5), "warehouseNative.percentile: is not computed by this server"),
+    (whn_metric(percentile=0.5), "warehouseNative.percentile: applies to 'percentile' only"),
+    (
+        whn_metric(aggregation="percentile", percentile=1),
+        "warehouseNative.percentile: is required for 'percentile': a fraction between 0 and 1",
+    ),
+    (
+        whn_metric(aggregation="percentile", percentile=100),
+        "warehouseNative.percentile: is required for 'percentile'",
+    ),
     (whn_metric(valueThreshold=3), "warehouseNative.valueThreshold: is not computed by this"),
     (
         whn_metric(winsorizationHigh=1.5),
@@ -198,7 +206,15 @@ BAD_METRICS: list[tuple[dict[str, Any], str]] = [
     ),
     (
         whn_metric(aggregation="percentile"),
-        "warehouseNative.aggregation: 'percentile' is not computed by this server yet",
+        "warehouseNative.percentile: is required for 'percentile'",
+    ),
+    (
+        whn_metric(aggregation="retention"),
+        "warehouseNative.aggregation: 'retention' is not computed by this server yet",
+    ),
+    (
+        whn_metric(aggregation="percentile", percentile=0.5, winsorizationHigh=0.99),
+        "warehouseNative.winsorizationHigh: applies to 'count', 'sum'",
     ),
     (
         whn_metric(aggregation="daily_participation"),
@@ -380,6 +396,11 @@ def test_create_metric__every_new_field__stored_normalized(
     assert created.status_code == 201, created.text
     # a unit count is a one-time event unless it says otherwise
     assert created.json()["data"]["warehouseNative"]["rollupTimeWindow"] == "max"
+    p90 = whn_metric(aggregation="percentile", percentile=90)
+    p90["name"] = "Order p90"
+    created = console.post(METRICS, json=p90)
+    assert created.status_code == 201, created.text
+    assert created.json()["data"]["warehouseNative"]["percentile"] == 0.9  # given in percent
     capped = whn_metric(aggregation="count", valueColumn=None, cap=3)
     capped["name"] = "Orders"
     created = console.post(METRICS, json=capped)

@@ -24,9 +24,9 @@ WAREHOUSE_TYPE = "user_warehouse"
 # (``AGGREGATIONS_LATER``).
 AGGREGATIONS = (
     "count", "sum", "mean", "ratio", "count_distinct", "daily_participation", "first_value",
-    "latest_value", "max", "min",
+    "latest_value", "max", "min", "percentile",
 )  # fmt: skip
-AGGREGATIONS_LATER = ("funnel", "percentile", "retention", "composite")
+AGGREGATIONS_LATER = ("funnel", "retention", "composite")
 # What a ratio's numerator and denominator may each be.
 COMPONENT_AGGREGATIONS = ("count", "sum", "count_distinct", "daily_participation")
 # Aggregations that read no column: they count rows or units.
@@ -53,7 +53,7 @@ KNOWN_FIELDS = (
     "winsorizationLow", "cap", "rollupTimeWindow", "numeratorAggregation",
     "denominatorAggregation", "denominatorMetricSourceName", "denominatorValueColumn",
     "denominatorCriteria", "denominatorRollupTimeWindow", "winsorizationHighDenominator",
-    "winsorizationLowDenominator", "allowNullRatioDenominator",
+    "winsorizationLowDenominator", "allowNullRatioDenominator", "percentile",
 )  # fmt: skip
 # Fields of a ratio's denominator (and its options): refused on any other aggregation.
 RATIO_FIELDS = tuple(k for k in KNOWN_FIELDS if "enominator" in k)
@@ -209,6 +209,17 @@ def _bounds(raw: Mapping[str, Any], low_field: str, high_field: str) -> dict[str
     return stored
 
 
+def _percentile(raw: Any) -> float:
+    """A percentile metric's percentile as a fraction: given as one (0.9) or in percent (90)."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0 < raw < 100 or raw == 1:
+        raise InvalidInput.field(
+            "warehouseNative.percentile",
+            f"is required for 'percentile': a fraction between 0 and 1 (0.9) or a percent "
+            f"between 1 and 100 (90), both excluded, got {raw!r}",
+        )
+    return float(raw) if raw < 1 else float(raw) / 100
+
+
 def _aggregation(raw: Any, field: str, allowed: Sequence[str]) -> str:
     if raw in AGGREGATIONS_LATER or (raw in AGGREGATIONS and raw not in allowed):
         raise InvalidInput.field(
@@ -322,6 +333,11 @@ def check_warehouse_native(
                 f"applies to {_quoted(WINSORIZED)} metrics only, not to {aggregation!r}",
             )
     stored |= bounds
+    percentile = raw.get("percentile")
+    if aggregation != "percentile" and percentile is not None:
+        raise InvalidInput.field("warehouseNative.percentile", "applies to 'percentile' only")
+    if aggregation == "percentile":
+        stored["percentile"] = _percentile(percentile)
     cap = raw.get("cap")
     if cap is not None:
         if isinstance(cap, bool) or not isinstance(cap, int | float) or not 0 < cap < 1e300:

@@ -90,6 +90,7 @@ def _metric(
             definition.get("winsorizationHighDenominator"),
         ),
         allow_null_denominator=bool(definition.get("allowNullRatioDenominator")),
+        percentile=definition.get("percentile"),
     )
 
 
@@ -160,6 +161,7 @@ def _described(metric: pipeline.PipelineMetric) -> list[Any]:
         parts,
         [[b.low, b.high] for b in bounds],
         metric.allow_null_denominator,
+        metric.percentile,
     ]
 
 
@@ -237,14 +239,18 @@ def warehouse_results(
             loaded_as = {"reloadType": "incremental", "resumeDay": resume.isoformat()}
     with open_warehouse(session, project_id) as warehouse:
         computed = pipeline.run(warehouse, plan, progress)
-    for (entry, _), sums, winsorization, capped in zip(
+    for (entry, _), sums, winsorization, capped, percentile in zip(
         planned,
         computed["sums"],
         computed["winsorization"],
         computed["cappedSums"],
+        computed["percentiles"],
         strict=True,
     ):
         entry["sums"] = sums
+        if percentile is not None:
+            # a percentile metric has no unit sums: results read its per-group estimates
+            entry["percentile"] = percentile
         if winsorization is not None:
             # as Pulse stores a winsorized metric: results read the capped sums by default
             entry["winsorization"] = winsorization
@@ -309,7 +315,9 @@ def _earlier_day(
     metrics = []
     for entry in entries:
         copied = {
-            k: v for k, v in entry.items() if k not in ("sums", "cappedSums", "winsorization")
+            k: v
+            for k, v in entry.items()
+            if k not in ("sums", "cappedSums", "winsorization", "percentile")
         }
         if id(entry) in sums_of:
             copied["sums"] = sums_of[id(entry)]
@@ -339,7 +347,10 @@ def _period_sums(
     sums: dict[str, dict[str, float]], metric: pipeline.PipelineMetric, exposed: dict[str, int]
 ) -> dict[str, dict[str, float]]:
     """A period's sums of one metric as the daily view keeps them: a mean metric over every
-    exposed unit (0 where it had no row), a ratio over the units with a denominator."""
+    exposed unit (0 where it had no row), a ratio over the units with a denominator; a
+    percentile metric has none (only the last day's cumulative view has its estimates)."""
+    if not metric.unit_level:
+        return {}
     if metric.ratio:
         return sums
     return {

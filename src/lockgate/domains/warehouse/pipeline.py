@@ -25,6 +25,9 @@ team's warehouse through the adapter: SQL generated per dialect.
    statistics of the capped values), for every earlier day from the unit-day values up to
    that day, each day's own values (the daily view) split by the units' exposure day, and
    each unit's values of the last 7, 14 and 28 days (the rolling views).
+5. **Percentiles** (``percentiles``): for percentile metrics (over rows, not units), per
+   group of the load's last day the percentile of their rows' values and its variance from
+   its rank interval; they have no unit-day values and no earlier, daily or rolling views.
 
 Only these group-level figures leave the warehouse. The staging tables stay there until the
 next load of the experiment replaces them (an incremental load reads them first).
@@ -38,6 +41,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lockgate.domains.warehouse import percentiles
 from lockgate.domains.warehouse.adapters import Warehouse
 from lockgate.domains.warehouse.dialects import SqlDialect
 from lockgate.domains.warehouse.sources import source_query
@@ -140,10 +144,16 @@ class PipelineMetric:
     denominator: PipelineComponent | None = None  # a ratio's denominator
     denominator_bounds: Bounds = Bounds()  # a ratio's denominator winsorization
     allow_null_denominator: bool = False  # a ratio keeps the units without a denominator
+    percentile: float | None = None  # a percentile metric's fraction (0.9: the 90th)
 
     @property
     def ratio(self) -> bool:
         return self.aggregation in RATIO_AGGREGATIONS
+
+    @property
+    def unit_level(self) -> bool:
+        """Whether the metric has a value per unit (all but percentiles, over rows)."""
+        return self.aggregation != "percentile"
 
     @property
     def bounds(self) -> Bounds:
@@ -218,6 +228,8 @@ class _Sql:
         self.new_unit_days = f"lg_un_{plan.key}"
         self.kept_unit_days = f"lg_uk_{plan.key}"
         self.unit_values = f"lg_uv_{plan.key}"
+        # the metrics with unit values (and unit-day values): all but percentiles
+        self.unit_metrics = [(i, m) for i, m in enumerate(plan.metrics) if m.unit_level]
 
     def staging(self, table: str) -> str:
         return self.dialect.qualified(self.schema, table)
@@ -437,13 +449,13 @@ class _Sql:
         """The unit-day columns holding a count distinct's values (text), by metric and side."""
         return [
             f"lg_dv{side}{i}"
-            for i, metric in enumerate(self.plan.metrics)
+            for i, metric in self.unit_metrics
             for side in ("x", "y")
             if metric.combined(side) == "distinct"
         ]
 
     def number_columns(self) -> list[str]:
-        return [f"lg_d{piece}{i}" for i in range(len(self.plan.metrics)) for piece in _PIECES]
+        return [f"lg_d{piece}{i}" for i, _ in self.unit_metrics for piece in _PIECES]
 
     def day_columns(self) -> list[str]:
         return [*self.number_columns(), *self.value_columns()]
@@ -455,7 +467,7 @@ class _Sql:
         d = self.dialect
         texts, numbers = self.value_columns(), self.number_columns()
         branches = []
-        for i, metric in enumerate(self.plan.metrics):
+        for i, metric in self.unit_metrics:
             for side, component in metric.sides():
                 filled = {
                     f"lg_d{side}{i}": "CASE WHEN v.lg_d >= 0 THEN v.lg_v END",
@@ -558,7 +570,7 @@ class _Sql:
         if pre is not None:
             inner.append(f"CASE WHEN {pre} THEN 1 ELSE 0 END AS lg_pre")
         outer = list(names)
-        for i, metric in enumerate(self.plan.metrics):
+        for i, metric in self.unit_metrics:
             for side in ("x", "y"):
                 kind = metric.combined(side)
                 if kind in ("first", "latest"):
@@ -613,7 +625,7 @@ class _Sql:
         """Every metric's sums over one period's values (``RATIO_DAY_SUMS``; a ratio over the
         units with a denominator in the period), from columns named ``<x_of><i>``."""
         columns = []
-        for i, metric in enumerate(self.plan.metrics):
+        for i, metric in self.unit_metrics:
             x, y = f"{x_of}{i}", f"{y_of}{i}"
             products = {"n": "1", "sx": x, "sxx": f"{x} * {x}"}
             if metric.ratio:
@@ -703,7 +715,7 @@ class _Sql:
         SUM_FIELDS); with ``caps``, of the metrics named there only, their unit values
         winsorized."""
         columns = [*by, "lg_grp", "COUNT(*) AS lg_units"]
-        for i, metric in enumerate(self.plan.metrics):
+        for i, metric in self.unit_metrics:
             if caps is not None and i not in caps:
                 continue
             x, y, xp, yp = f"lg_x{i}", f"lg_y{i}", f"lg_xp{i}", f"lg_yp{i}"
@@ -819,11 +831,11 @@ def _tables(sql: _Sql) -> list[tuple[str, str]]:
 
 def metric_sources(plan: PipelinePlan) -> dict[str, StoredSource]:
     """The metric sources of the plan's metrics (a ratio's denominator's included), by name."""
-    return {
-        component.source.name: component.source
-        for metric in plan.metrics
-        for _, component in metric.sides()
-    }
+    found = {metric.source.name: metric.source for metric in plan.metrics}
+    for metric in plan.metrics:
+        if metric.denominator is not None:
+            found.setdefault(metric.denominator.source.name, metric.denominator.source)
+    return found
 
 
 def statements(dialect: SqlDialect, staging_schema: str, plan: PipelinePlan) -> list[str]:
@@ -857,6 +869,12 @@ def statements(dialect: SqlDialect, staging_schema: str, plan: PipelinePlan) -> 
         sql.statistics(sql.units_as_of([last - 2, last - 1]), by=["lg_day"]),
         sql.rolling_statistics([last - 1, last]),
         *([sql.caps(), sql.statistics(caps=placeholder)] if placeholder else []),
+        *(
+            statement
+            for metric in plan.metrics
+            if not metric.unit_level
+            for statement in percentiles.statements(sql, metric, list(plan.groups))
+        ),
         sql.exposure_freshness(),
         *(sql.freshness(source) for source in metric_sources(plan).values()),
     ]
@@ -877,7 +895,7 @@ def _row_sums(
     ``only``, the metrics the query had, leaves it out)."""
     found: list[dict[str, float] | None] = []
     for i, metric in enumerate(plan.metrics):
-        if only is not None and i not in only:
+        if (only is not None and i not in only) or not metric.unit_level:
             found.append(None)
             continue
         of_group = {
@@ -942,6 +960,9 @@ def run(warehouse: Warehouse, plan: PipelinePlan, progress: Progress) -> dict[st
     rolling = _rolling(warehouse, sql, new_units)
     days = _earlier_days(warehouse, sql, new_units)
     winsorization, capped = _winsorization(warehouse, sql, progress)
+    counted = sum(1 for m in plan.metrics if not m.unit_level)
+    if counted:
+        progress(95, f"percentiles of {counted} metrics")
     return {
         "units": units,
         "crossoverUnits": int(crossovers or 0),
@@ -952,6 +973,10 @@ def run(warehouse: Warehouse, plan: PipelinePlan, progress: Progress) -> dict[st
         "days": days,
         "winsorization": winsorization,
         "cappedSums": capped,
+        "percentiles": [
+            percentiles.estimate(warehouse, sql, metric) if not metric.unit_level else None
+            for metric in plan.metrics
+        ],
         "freshness": _freshness(warehouse, sql),
     }
 
@@ -969,7 +994,8 @@ def _daily(warehouse: Warehouse, sql: _Sql) -> dict[str, Any]:
             day, {"sums": [{} for _ in range(metrics)], "cohorts": [{} for _ in range(metrics)]}
         )
         for i, of_group in enumerate(_row_sums(sql.plan, values, RATIO_DAY_SUMS, DAY_SUMS)):
-            if of_group is None and sql.plan.metrics[i].ratio:
+            metric = sql.plan.metrics[i]
+            if of_group is None and (metric.ratio or not metric.unit_level):
                 continue
             of_group = of_group or {name: _number(values[f"{name}_{i}"]) for name in DAY_SUMS}
             total = of_day["sums"][i].setdefault(group, dict.fromkeys(of_group, 0.0))
@@ -996,7 +1022,7 @@ def _rolling(
         of_day = rolling[int(values["lg_window"])].setdefault(
             day_of(values["lg_day"]).isoformat(), [{} for _ in sql.plan.metrics]
         )
-        for i, metric in enumerate(sql.plan.metrics):
+        for i, metric in sql.unit_metrics:
             names = RATIO_DAY_SUMS if metric.ratio else DAY_SUMS
             of_group = {name: _number(values[f"{name}_{i}"]) for name in names}
             if of_group["n"] or not metric.ratio:
