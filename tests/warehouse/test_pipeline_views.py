@@ -417,7 +417,13 @@ def test_load__analysis_window__excludes_exposures_and_metric_days_outside_it(
     shown = console.get("/console/v1/experiments/checkout").json()["data"]
     assert (shown["analysisStartTime"], shown["analysisEndTime"]) == ("2026-11-03", "2026-11-06")
     _at(clock, END)
-    loaded = _load(app, console)
+    # the Pulse worker loads a started experiment once a day, though its window ended before
+    assert app.state.pulse_runner.run_pending() == 1
+    clock.advance(61_000)
+    assert app.state.pulse_runner.run_pending() == 0
+    history = console.get("/console/v1/experiments/checkout/pulse_load_history").json()["data"]
+    (loaded,) = history
+    assert (loaded["finishedState"], loaded["creatorName"]) == ("success", "Daily schedule")
     assert loaded["analysisWindow"] == {
         "start": "2026-11-03 00:00:00",
         "end": "2026-11-07 00:00:00",

@@ -214,16 +214,18 @@ def cancelled_since(
     entity_id: str,
     rule_id: str,
     since_ms: int,
+    *,
+    status: str = "cancelled",
 ) -> bool:
     """Whether a load of the entity (and rule, "" for none) asked for since ``since_ms`` was
-    cancelled."""
+    cancelled (or ended in another ``status``)."""
     found = session.scalar(
         select(PulseJob.id).where(
             PulseJob.project_id == project_id,
             PulseJob.entity_type == entity_type,
             PulseJob.entity_id == entity_id,
             PulseJob.rule_id == rule_id if rule_id else PulseJob.rule_id.is_(None),
-            PulseJob.status == "cancelled",
+            PulseJob.status == status,
             PulseJob.created_time >= since_ms,
         )
     )

@@ -392,13 +392,17 @@ def _before_target(document: dict[str, Any], stored: PulseResult) -> bool:
 def _due(
     session: Session, project_id: str, entity_type: str, entity_id: str, rule_id: str, today: str
 ) -> bool:
-    """No result for today yet, no load queued or running, and no load cancelled today (a
-    cancel holds the entity's daily load until the next day)."""
+    """No result for today yet, no load queued or running, and no load cancelled or succeeded
+    today (a cancel holds the entity's daily load until the next day; a warehouse load whose
+    analysis window ended before today stores no result for today)."""
     if repository.has_result(session, project_id, entity_type, entity_id, rule_id, today):
         return False
     day_start, _ = day_window(today)
-    if repository.cancelled_since(session, project_id, entity_type, entity_id, rule_id, day_start):
-        return False
+    for status in ("cancelled", "succeeded"):
+        if repository.cancelled_since(
+            session, project_id, entity_type, entity_id, rule_id, day_start, status=status
+        ):
+            return False
     return not repository.has_pending_job(session, project_id, entity_type, entity_id, rule_id)
 
 
