@@ -105,6 +105,35 @@ def test_group_by_hook__sums_per_unit(warehouse: Warehouse) -> None:
     assert [(str(u), float(t)) for u, t in got] == [("u1", 5.5), ("u2", 2.0), ("u3", 8.0)]
 
 
+TEXTS = ["50%_off", "50%Xoff", "5000", "it's a_b", "résumé", "abc", "_abc"]
+
+
+@pytest.mark.parametrize("needle", ["%_", "%", "_", "it's", "é", "abc", "50"])
+def test_substring_hooks__wildcards_quotes_and_accents__plain_characters(
+    warehouse: Warehouse, needle: str
+) -> None:
+    d = warehouse.dialect
+    texts = " UNION ALL ".join(f"SELECT {d.string_literal(t)} AS unit" for t in TEXTS)
+    warehouse.replace_table_as("texts", texts)
+    literal = d.string_literal(needle)
+    found = {}
+    for name, hook in (
+        ("contains", d.contains),
+        ("starts_with", d.starts_with),
+        ("ends_with", d.ends_with),
+    ):
+        got = warehouse.fetch(
+            f"SELECT unit FROM {warehouse.staging('texts')} WHERE {hook('unit', literal)}"
+        ).rows
+        found[name] = {str(row[0]) for row in got}
+
+    assert found == {
+        "contains": {t for t in TEXTS if needle in t},
+        "starts_with": {t for t in TEXTS if t.startswith(needle)},
+        "ends_with": {t for t in TEXTS if t.endswith(needle)},
+    }
+
+
 def test_golden_statements__run_in_the_real_warehouse__expected_sums(
     warehouse: Warehouse,
 ) -> None:

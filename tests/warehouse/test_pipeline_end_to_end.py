@@ -29,6 +29,7 @@ from tests.warehouse.conftest import connected_warehouse, drop_schema, scratch_n
 EXPERIMENT = "checkout_flow"
 T0 = dt.datetime(2026, 11, 1)
 END = T0 + dt.timedelta(days=10)  # the clock at load time
+LAST_DAY = (END - dt.timedelta(days=1)).date().isoformat()  # the load's cumulative view
 Z = float(scipy_stats.norm.ppf(0.975))
 
 
@@ -353,7 +354,11 @@ def test_load_pulse__warehouse_native_experiment__results_equal_numpy(
         if experiment == EXPERIMENT:
             seen.setdefault(user, set()).add(group)
     with db.transaction() as session:
-        stored = session.scalars(select(PulseResult.document)).one()
+        stored = session.scalars(
+            select(PulseResult.document).where(
+                PulseResult.view == "cumulative", PulseResult.ds == LAST_DAY
+            )
+        ).one()
     assert stored["crossoverUnits"] == sum(len(g) > 1 for g in seen.values()) > 0
     assert stored["units"] == {g: len(units[g]["revenue"]) for g in ("Control", "Test")}
     for entry, key in zip(stored["metrics"], ("revenue", "orders", "basket"), strict=True):

@@ -1,6 +1,7 @@
-"""The warehouse-native pipeline's statements for one experiment in every warehouse's dialect:
-each parses in that warehouse's own SQL dialect (sqlglot), the compile-only warehouses
-included, and equals its golden file (tests/warehouse/golden/pipeline/<warehouse>.sql)."""
+"""The warehouse-native pipeline's statements for one experiment in every warehouse's dialect,
+of a full and of an incremental load within an analysis window: each parses in that
+warehouse's own SQL dialect (sqlglot), the compile-only warehouses included, and the
+incremental load's equal its golden file (tests/warehouse/golden/pipeline/<warehouse>.sql)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,13 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from lockgate.domains.warehouse.dialects import DIALECTS, UnsupportedInDialect
-from lockgate.domains.warehouse.pipeline import PipelineMetric, PipelinePlan, statements
+from lockgate.domains.warehouse.pipeline import (
+    Bounds,
+    PipelineComponent,
+    PipelineMetric,
+    PipelinePlan,
+    statements,
+)
 from lockgate.domains.warehouse.usage import StoredSource
 from lockgate.errors import InvalidInput
 
@@ -44,7 +51,7 @@ PURCHASES = StoredSource(
         "idTypeMapping": MAPPING,
         "customFieldMapping": [{"key": "net", "formula": "amount - refund"}],
     },
-    ["user_id", "ts", "event", "amount", "refund", "is_test", "country", "net"],
+    ["user_id", "ts", "event", "amount", "refund", "is_test", "country", "net", "refunded_at"],
 )
 CRITERIA: list[dict[str, Any]] = [
     {"type": "metadata", "column": "event", "condition": "in", "values": ["purchase", "it's"]},
@@ -52,6 +59,16 @@ CRITERIA: list[dict[str, Any]] = [
     {"type": "metadata", "column": "amount", "condition": ">=", "values": ["0.5"]},
     {"type": "metadata", "column": "refund", "condition": "is_null"},
     {"type": "metadata", "column": "is_test", "condition": "is_false"},
+]
+# The conditions read as substrings, the team's own SQL, and a second timestamp column.
+MORE_CRITERIA: list[dict[str, Any]] = [
+    {"type": "metadata", "column": "event", "condition": "contains", "values": ["chase", "50%_"]},
+    {"type": "metadata", "column": "country", "condition": "not_contains", "values": ["X"]},
+    {"type": "metadata", "column": "event", "condition": "starts_with", "values": ["pur"]},
+    {"type": "metadata", "column": "event", "condition": "ends_with", "values": ["ase"]},
+    {"type": "metadata", "condition": "sql_filter", "values": ["amount - refund > 0"]},
+    {"type": "metadata", "column": "refunded_at", "condition": "after_exposure"},
+    {"type": "metadata", "column": "ts", "condition": "before_exposure"},
 ]
 
 
@@ -64,11 +81,36 @@ def plan(**changes: object) -> PipelinePlan:
         "groups": ["Control", "Test"],
         "end": dt.datetime(2026, 11, 11, 6, 30),
         "metrics": [
-            PipelineMetric("sum", PURCHASES, "net", CRITERIA, winsorize_high=0.999),
-            PipelineMetric("count", PURCHASES, None, []),
-            PipelineMetric("mean", PURCHASES, "amount", CRITERIA[:1]),
+            PipelineMetric(
+                "sum", PURCHASES, "net", CRITERIA, winsorize_high=0.999, winsorize_low=0.001
+            ),
+            PipelineMetric("count", PURCHASES, None, [], cap=5.0),
+            PipelineMetric("mean", PURCHASES, "amount", CRITERIA[:1], winsorize_high=0.99),
+            PipelineMetric(
+                "ratio",
+                PURCHASES,
+                "amount",
+                CRITERIA[:1],
+                numerator_aggregation="sum",
+                denominator=PipelineComponent(
+                    "daily_participation", PURCHASES, None, [], rollup="daily"
+                ),
+                denominator_bounds=Bounds(high=0.99),
+            ),
+            PipelineMetric("count_distinct", PURCHASES, "country", MORE_CRITERIA),
+            PipelineMetric("daily_participation", PURCHASES, None, [], rollup="max"),
+            PipelineMetric("first_value", PURCHASES, "amount", []),
+            PipelineMetric("latest_value", PURCHASES, "amount", []),
+            PipelineMetric("max", PURCHASES, "amount", []),
+            PipelineMetric("min", PURCHASES, "amount", []),
+            PipelineMetric("percentile", PURCHASES, "amount", CRITERIA[:1], percentile=0.9),
         ],
         "start_day": dt.date(2026, 11, 1),
+        "start": dt.datetime(2026, 11, 1),
+        "exposure_filters": [
+            {"column": "ds", "condition": ">=", "values": ["20261101"]},
+            {"column": "grp", "condition": "not_in", "values": ["it's"]},
+        ],
     }
     fields.update(changes)
     return PipelinePlan(**fields)  # type: ignore[arg-type]
@@ -78,11 +120,19 @@ def plan(**changes: object) -> PipelinePlan:
 NO_EXACT_PERCENTILE = {"bigquery", "trino"}
 
 
-def plan_for(name: str) -> PipelinePlan:
+# An incremental load: unit-day values from this day on, earlier ones kept.
+RESUME = {"resume_day": dt.date(2026, 11, 9)}
+
+
+def plan_for(name: str, **changes: object) -> PipelinePlan:
     if name not in NO_EXACT_PERCENTILE:
-        return plan()
-    metrics = [replace(m, winsorize_high=None) for m in plan().metrics]
-    return plan(metrics=metrics)
+        return plan(**changes)
+    metrics = [
+        replace(m, winsorize_high=None, winsorize_low=None, denominator_bounds=Bounds())
+        for m in plan().metrics
+        if m.unit_level  # a percentile metric needs an exact percentile too
+    ]
+    return plan(metrics=metrics, **changes)
 
 
 @pytest.mark.parametrize("name", sorted(NO_EXACT_PERCENTILE))
@@ -91,24 +141,28 @@ def test_pipeline__winsorized_metric_without_exact_percentile__refused(name: str
         statements(DIALECTS[name], "lockgate_staging", plan())
 
 
+@pytest.mark.parametrize("changes", [{}, RESUME], ids=["full", "incremental"])
 @pytest.mark.parametrize("name", sorted(DIALECTS))
-def test_pipeline__every_statement__parses_in_the_warehouses_dialect(name: str) -> None:
+def test_pipeline__every_statement__parses_in_the_warehouses_dialect(
+    name: str, changes: dict[str, object]
+) -> None:
     literals: set[str] = set()
-    for sql in statements(DIALECTS[name], "lockgate_staging", plan_for(name)):
+    for sql in statements(DIALECTS[name], "lockgate_staging", plan_for(name, **changes)):
         try:
             tree = sqlglot.parse_one(sql, read=SQLGLOT_NAMES.get(name, name))
         except ParseError as exc:
             pytest.fail(f"{name}: {sql}\n{exc}")
         literals |= {str(literal.this) for literal in tree.find_all(exp.Literal)}
     # a quote inside a value is escaped the warehouse's way: the warehouse reads the value
-    assert {"it's", "checkout_flow", "Control"} <= literals
+    assert {"it's", "checkout_flow", "Control", "50%_"} <= literals
 
 
 @pytest.mark.parametrize("name", sorted(DIALECTS))
 def test_pipeline__every_statement__equals_the_golden_file(name: str) -> None:
     """What runs in every team's warehouse: the golden files are rewritten only on purpose
     (LOCKGATE_WRITE_GOLDEN=1), after reading."""
-    written = ";\n\n".join(statements(DIALECTS[name], "lockgate_staging", plan_for(name))) + ";\n"
+    found = statements(DIALECTS[name], "lockgate_staging", plan_for(name, **RESUME))
+    written = ";\n\n".join(found) + ";\n"
     path = GOLDEN / f"{name}.sql"
     if os.environ.get("LOCKGATE_WRITE_GOLDEN") == "1":
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -78,6 +78,15 @@ def whn_metric(**definition: Any) -> dict[str, Any]:
     }
 
 
+def ratio_metric(**definition: Any) -> dict[str, Any]:
+    fields = {"numeratorAggregation": "sum", "denominatorAggregation": "count", **definition}
+    return whn_metric(aggregation="ratio", **fields)
+
+
+def criterion(condition: str, *values: str) -> dict[str, Any]:
+    return {"type": "metadata", "condition": condition, "values": list(values)}
+
+
 def metric_ids(console: ContractClient) -> list[str]:
     response = console.get(f"{METRICS}/list")
     assert response.status_code == 200, response.text
@@ -132,11 +141,29 @@ BAD_METRICS: list[tuple[dict[str, Any], str]] = [
     ),
     (
         whn_metric(
-            criteria=[
-                {"type": "metadata", "column": "event", "condition": "contains", "values": ["a"]}
-            ]
+            criteria=[{"type": "metadata", "column": "event", "condition": "like", "values": ["a"]}]
         ),
         "warehouseNative.criteria[0].condition: must be one of 'in'",
+    ),
+    (
+        whn_metric(criteria=[criterion("sql_filter", "amount > 1", "amount < 9")]),
+        "warehouseNative.criteria[0].values: 'sql_filter' takes exactly one value, got 2",
+    ),
+    (
+        whn_metric(criteria=[criterion("sql_filter")]),
+        "warehouseNative.criteria[0].values: 'sql_filter' needs at least one value",
+    ),
+    (
+        whn_metric(criteria=[{**criterion("contains", "a", " "), "column": "event"}]),
+        "warehouseNative.criteria[0].values: 'contains' takes non-empty values",
+    ),
+    (
+        whn_metric(criteria=[{**criterion("after_exposure", "x"), "column": "ts"}]),
+        "warehouseNative.criteria[0].values: 'after_exposure' takes no values",
+    ),
+    (
+        whn_metric(criteria=[criterion("starts_with", "a")]),
+        "warehouseNative.criteria[0].column: is required",
     ),
     (
         whn_metric(
@@ -144,18 +171,113 @@ BAD_METRICS: list[tuple[dict[str, Any], str]] = [
         ),
         "warehouseNative.criteria[0].values: '>' compares numbers, got 'x'",
     ),
-    (whn_metric(cap=100), "warehouseNative.cap: is not computed by this server yet"),
+    (whn_metric(cap=0), "warehouseNative.cap: must be a number above 0"),
+    (whn_metric(cap="5"), "warehouseNative.cap: must be a number above 0"),
+    (
+        whn_metric(aggregation="max", cap=5),
+        "warehouseNative.cap: applies to 'count', 'sum' metrics only, not to 'max'",
+    ),
+    (whn_metric(percentile=0.5), "warehouseNative.percentile: applies to 'percentile' only"),
+    (
+        whn_metric(aggregation="percentile", percentile=1),
+        "warehouseNative.percentile: is required for 'percentile': a fraction between 0 and 1",
+    ),
+    (
+        whn_metric(aggregation="percentile", percentile=100),
+        "warehouseNative.percentile: is required for 'percentile'",
+    ),
+    (whn_metric(valueThreshold=3), "warehouseNative.valueThreshold: is not computed by this"),
     (
         whn_metric(winsorizationHigh=1.5),
         "warehouseNative.winsorizationHigh: must be a fraction above 0 and at most 1",
     ),
     (
-        whn_metric(aggregation="mean", winsorizationHigh=0.99),
-        "warehouseNative.winsorizationHigh: applies to 'count', 'sum' metrics only",
+        whn_metric(aggregation="first_value", winsorizationHigh=0.99),
+        "warehouseNative.winsorizationHigh: applies to 'count', 'sum', 'mean', 'ratio', "
+        "'count_distinct', 'max', 'min' metrics only, not to 'first_value'",
     ),
     (
-        whn_metric(winsorizationLow=0.01),
-        "warehouseNative.winsorizationLow: is not computed by this server yet",
+        whn_metric(winsorizationLow=1),
+        "warehouseNative.winsorizationLow: must be a fraction at least 0 and below 1",
+    ),
+    (
+        whn_metric(winsorizationLow=0.6, winsorizationHigh=0.4),
+        "warehouseNative.winsorizationLow: must be below winsorizationHigh (0.4), got 0.6",
+    ),
+    (
+        whn_metric(aggregation="percentile"),
+        "warehouseNative.percentile: is required for 'percentile'",
+    ),
+    (
+        whn_metric(aggregation="retention"),
+        "warehouseNative.aggregation: 'retention' is not computed by this server yet",
+    ),
+    (
+        whn_metric(aggregation="percentile", percentile=0.5, winsorizationHigh=0.99),
+        "warehouseNative.winsorizationHigh: applies to 'count', 'sum'",
+    ),
+    (
+        whn_metric(aggregation="daily_participation"),
+        "warehouseNative.valueColumn: does not apply to 'daily_participation'",
+    ),
+    (
+        whn_metric(aggregation="count_distinct", valueColumn=None),
+        "warehouseNative.valueColumn: is required for 'count_distinct'",
+    ),
+    (
+        whn_metric(aggregation="daily_participation", valueColumn=None, rollupTimeWindow="custom"),
+        "warehouseNative.rollupTimeWindow: 'custom' is not computed by this server yet",
+    ),
+    (
+        whn_metric(aggregation="daily_participation", valueColumn=None, rollupTimeWindow="week"),
+        "warehouseNative.rollupTimeWindow: must be one of 'max', 'daily', got 'week'",
+    ),
+    (
+        whn_metric(rollupTimeWindow="daily"),
+        "warehouseNative.rollupTimeWindow: applies to 'daily_participation' only",
+    ),
+    (
+        whn_metric(denominatorAggregation="count"),
+        "warehouseNative.denominatorAggregation: applies to 'ratio' metrics only",
+    ),
+    (
+        whn_metric(numeratorAggregation="sum"),
+        "warehouseNative.numeratorAggregation: applies to 'ratio' metrics only",
+    ),
+    (
+        ratio_metric(numeratorAggregation=None),
+        "warehouseNative.numeratorAggregation: must be one of 'count', 'sum', "
+        "'count_distinct', 'daily_participation', got None",
+    ),
+    (
+        ratio_metric(numeratorAggregation="mean"),
+        "warehouseNative.numeratorAggregation: 'mean' is not computed by this server yet",
+    ),
+    (
+        ratio_metric(denominatorValueColumn="amount"),
+        "warehouseNative.denominatorValueColumn: does not apply to 'count'",
+    ),
+    (
+        ratio_metric(denominatorAggregation="sum"),
+        "warehouseNative.denominatorValueColumn: is required for 'sum'",
+    ),
+    (
+        ratio_metric(denominatorMetricSourceName="nope"),
+        "warehouseNative.denominatorMetricSourceName: metric source 'nope' does not exist",
+    ),
+    (
+        ratio_metric(
+            denominatorCriteria=[{**criterion("in", "a"), "column": "kind"}],
+        ),
+        "warehouseNative.denominatorCriteria[0].column: column 'kind' is not among",
+    ),
+    (
+        ratio_metric(allowNullRatioDenominator="yes"),
+        "warehouseNative.allowNullRatioDenominator: must be a boolean, got 'yes'",
+    ),
+    (
+        ratio_metric(winsorizationHighDenominator=2),
+        "warehouseNative.winsorizationHighDenominator: must be a fraction above 0",
     ),
     (
         {**whn_metric(), "unitTypes": ["stableID"]},
@@ -194,6 +316,96 @@ def test_update_metric__user_warehouse__checked_again(
         "valueColumn": "amount",
         "criteria": [],
     }
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"cap": -1}, "warehouseNative.cap: must be a number above 0"),
+        (
+            {"aggregation": "ratio", "numeratorAggregation": "sum"},
+            "warehouseNative.denominatorAggregation: must be one of 'count'",
+        ),
+        (
+            {"criteria": [{"type": "metadata", "condition": "sql_filter", "values": [" "]}]},
+            "warehouseNative.criteria[0].values: 'sql_filter' takes non-empty values",
+        ),
+        ({"winsorizationLowDenominator": 0.1}, "warehouseNative.winsorizationLowDenominator: "),
+    ],
+)
+def test_update_metric__bad_new_field__400_and_unchanged(
+    console: ContractClient, sources: None, change: dict[str, Any], message: str
+) -> None:
+    assert console.post(METRICS, json=whn_metric(cap=4)).status_code == 201
+    path = f"{METRICS}/Revenue::user_warehouse"
+    before = console.get(path).json()["data"]
+    sent = {"warehouseNative": {**whn_metric()["warehouseNative"], **change}}
+    refused(console.post(path, json=sent), message)
+    assert console.get(path).json()["data"] == before
+
+
+def test_create_metric__every_new_field__stored_normalized(
+    console: ContractClient, sources: None
+) -> None:
+    sent = ratio_metric(
+        valueColumn="AMOUNT",
+        denominatorAggregation="daily_participation",
+        denominatorRollupTimeWindow="daily",
+        denominatorCriteria=[{**criterion("ends_with", "chase"), "column": "EVENT"}],
+        winsorizationLow=0.001,
+        winsorizationHigh=1,
+        winsorizationHighDenominator=0.99,
+        allowNullRatioDenominator=True,
+        criteria=[
+            criterion("sql_filter", "amount - 1 > 0"),
+            {**criterion("after_exposure"), "column": "ts"},
+            {**criterion("not_contains", "refund", "test"), "column": "event"},
+        ],
+    )
+    sent["warehouseNative"]["criteria"][1].pop("values")
+    created = console.post(METRICS, json=sent)
+    assert created.status_code == 201, created.text
+    assert created.json()["data"]["warehouseNative"] == {
+        "aggregation": "ratio",
+        "metricSourceName": "purchases",
+        "numeratorAggregation": "sum",
+        "valueColumn": "amount",
+        "criteria": [
+            {"type": "metadata", "condition": "sql_filter", "values": ["amount - 1 > 0"]},
+            {"type": "metadata", "condition": "after_exposure", "column": "ts"},
+            {
+                "type": "metadata",
+                "condition": "not_contains",
+                "column": "event",
+                "values": ["refund", "test"],
+            },
+        ],
+        "denominatorAggregation": "daily_participation",
+        "denominatorMetricSourceName": "purchases",  # the numerator's source by default
+        "denominatorCriteria": [
+            {"type": "metadata", "condition": "ends_with", "column": "event", "values": ["chase"]}
+        ],
+        "denominatorRollupTimeWindow": "daily",
+        "allowNullRatioDenominator": True,
+        "winsorizationHighDenominator": 0.99,
+        "winsorizationLow": 0.001,  # a high bound of 1 caps nothing: not stored
+    }
+    unit_count = whn_metric(aggregation="daily_participation", valueColumn=None, cap=None)
+    unit_count["name"] = "Buyers"
+    created = console.post(METRICS, json=unit_count)
+    assert created.status_code == 201, created.text
+    # a unit count is a one-time event unless it says otherwise
+    assert created.json()["data"]["warehouseNative"]["rollupTimeWindow"] == "max"
+    p90 = whn_metric(aggregation="percentile", percentile=90)
+    p90["name"] = "Order p90"
+    created = console.post(METRICS, json=p90)
+    assert created.status_code == 201, created.text
+    assert created.json()["data"]["warehouseNative"]["percentile"] == 0.9  # given in percent
+    capped = whn_metric(aggregation="count", valueColumn=None, cap=3)
+    capped["name"] = "Orders"
+    created = console.post(METRICS, json=capped)
+    assert created.status_code == 201, created.text
+    assert created.json()["data"]["warehouseNative"]["cap"] == 3.0
 
 
 def experiment(**fields: Any) -> dict[str, Any]:
@@ -284,3 +496,188 @@ def test_delete_sources__in_use__400_until_unused(console: ContractClient, sourc
     assert console.delete(metric_source).status_code == 200
     assert console.delete(f"{EXPERIMENTS}/checkout").status_code == 200
     assert console.delete(assignment_source).status_code == 200
+
+
+def test_delete_metric_source__a_ratios_denominator__400_and_listed_on_it(
+    console: ContractClient, sources: None
+) -> None:
+    created = console.post(
+        f"{METRICS}/metric_source",
+        json={
+            "name": "visits",
+            "sql": "SELECT * FROM events",
+            "timestampColumn": "ts",
+            "idTypeMapping": MAPPING,
+        },
+    )
+    assert created.status_code == 201, created.text
+    ratio = ratio_metric(denominatorMetricSourceName="visits")
+    assert console.post(METRICS, json=ratio).status_code == 201
+    listed = console.get(f"{METRICS}/metric_source/visits/metrics").json()["data"]
+    assert [m["name"] for m in listed] == ["Revenue"]
+    refused(
+        console.delete(f"{METRICS}/metric_source/visits"),
+        "Metric source 'visits' is used by metrics 'Revenue::user_warehouse'",
+    )
+    assert console.delete(f"{METRICS}/Revenue::user_warehouse").status_code == 200
+    assert console.delete(f"{METRICS}/metric_source/visits").status_code == 200
+
+
+def test_start_experiment__analysis_window__stored_and_shown(
+    console: ContractClient, sources: None
+) -> None:
+    assert console.post(EXPERIMENTS, json=experiment(fixedAnalysisDuration=14)).status_code == 201
+    started = console.put(
+        f"{EXPERIMENTS}/checkout/start",
+        json={"analysisStartTime": "2024-10-01", "analysisEndTime": "2024-10-30"},
+    )
+    assert started.status_code == 200, started.text
+    assert started.json() == {"message": "Experiment successfully started."}
+    data = console.get(f"{EXPERIMENTS}/checkout").json()["data"]
+    assert (data["status"], data["analysisStartTime"], data["analysisEndTime"]) == (
+        "active",
+        "2024-10-01",
+        "2024-10-30",
+    )
+    assert data["fixedAnalysisDuration"] == 14
+
+
+BAD_WINDOWS: list[tuple[dict[str, Any], str]] = [
+    (
+        {"analysisStartTime": "2024/10/01"},
+        "analysisStartTime: must be a date YYYY-MM-DD, got '2024/10/01'",
+    ),
+    (
+        {"analysisEndTime": "2024-02-30"},
+        "analysisEndTime: is not a calendar date, got '2024-02-30'",
+    ),
+    ({"analysisStartTime": 20241001}, "analysisStartTime: must be a date YYYY-MM-DD, got 20241001"),
+    ({"analysisEndTime": ""}, "analysisEndTime: must be a date YYYY-MM-DD, got ''"),
+    (
+        {"analysisStartTime": "2024-10-30", "analysisEndTime": "2024-10-01"},
+        "analysisEndTime: must be on or after analysisStartTime (2024-10-30), got '2024-10-01'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "message"), BAD_WINDOWS, ids=[m[:50] for _, m in BAD_WINDOWS])
+def test_start_experiment__bad_analysis_window__400_and_not_started(
+    console: ContractClient, sources: None, body: dict[str, Any], message: str
+) -> None:
+    assert console.post(EXPERIMENTS, json=experiment()).status_code == 201
+    refused(console.put(f"{EXPERIMENTS}/checkout/start", json=body), message)
+    data = console.get(f"{EXPERIMENTS}/checkout").json()["data"]
+    assert data["status"] == "setup"
+    assert "analysisStartTime" not in data and "analysisEndTime" not in data
+
+
+def test_start_experiment__analysis_window_of_an_unbound_experiment__400_and_not_started(
+    console: ContractClient, sources: None
+) -> None:
+    assert console.post(EXPERIMENTS, json={"name": "plain"}).status_code == 201
+    refused(
+        console.put(f"{EXPERIMENTS}/plain/start", json={"analysisEndTime": "2024-10-30"}),
+        "analysisEndTime: applies only to a warehouse-native experiment bound to an "
+        "assignment source (assignmentSourceName)",
+    )
+    assert console.get(f"{EXPERIMENTS}/plain").json()["data"]["status"] == "setup"
+    # without a window, it starts as any experiment
+    assert console.put(f"{EXPERIMENTS}/plain/start", json={}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (1, "input should be greater than 1"),
+        (-3, "input should be greater than 1"),
+        ("x", "input should be a valid integer"),
+        (2.5, "input should be a valid integer, got a number with a fractional part"),
+    ],
+)
+def test_experiment__fixed_analysis_duration_not_above_1__400_unchanged(
+    console: ContractClient, sources: None, value: Any, problem: str
+) -> None:
+    assert console.post(EXPERIMENTS, json=experiment()).status_code == 201
+    refused(
+        console.patch(f"{EXPERIMENTS}/checkout", json={"fixedAnalysisDuration": value}),
+        f"fixedAnalysisDuration: {problem}",
+    )
+    assert "fixedAnalysisDuration" not in console.get(f"{EXPERIMENTS}/checkout").json()["data"]
+
+
+def test_experiment__assignment_source_filters__stored_with_the_sources_spelling(
+    console: ContractClient, sources: None
+) -> None:
+    body = experiment(
+        assignmentSourceFilters=[
+            {"column": "USER_ID", "condition": "not_in", "values": ["bot", 7]},
+            {"column": "ts", "condition": "non_null"},
+        ]
+    )
+    created = console.post(EXPERIMENTS, json=body)
+    assert created.status_code == 201, created.text
+    assert created.json()["data"]["assignmentSourceFilters"] == [
+        {"column": "user_id", "condition": "not_in", "values": ["bot", "7"]},
+        {"column": "ts", "condition": "non_null"},
+    ]
+    cleared = console.patch(f"{EXPERIMENTS}/checkout", json={"assignmentSourceFilters": None})
+    assert cleared.status_code == 200, cleared.text
+    assert "assignmentSourceFilters" not in cleared.json()["data"]
+
+
+BAD_FILTERS: list[tuple[Any, str]] = [
+    ({"column": "grp"}, "assignmentSourceFilters: must be a list of {column, condition, values}"),
+    (
+        [{"column": "grp", "condition": "contains", "values": ["x"]}],
+        "assignmentSourceFilters[0].condition: must be one of 'in', 'not_in'",
+    ),
+    (
+        [{"condition": "is_null"}],
+        "assignmentSourceFilters[0].column: is required (a column of the assignment source)",
+    ),
+    (
+        [{"column": "ts", "condition": "non_null"}, {"column": "nope", "condition": "is_null"}],
+        "assignmentSourceFilters[1].column: column 'nope' is not among assignment source "
+        "'exposures''s columns (user_id, ts, experiment, grp)",
+    ),
+    (
+        [{"column": "grp", "condition": "is_null", "values": ["a"]}],
+        "assignmentSourceFilters[0].values: 'is_null' takes no values",
+    ),
+    (
+        [{"column": "grp", "condition": "in"}],
+        "assignmentSourceFilters[0].values: 'in' needs at least one value",
+    ),
+    (
+        [{"column": "ts", "condition": ">", "values": ["soon"]}],
+        "assignmentSourceFilters[0].values: '>' compares numbers, got 'soon'",
+    ),
+    (
+        [{"column": "grp", "condition": "=", "values": ["a", "b"]}],
+        "assignmentSourceFilters[0].values: '=' takes exactly one value, got 2",
+    ),
+]
+
+
+@pytest.mark.parametrize(("filters", "message"), BAD_FILTERS, ids=[m[:60] for _, m in BAD_FILTERS])
+def test_experiment__bad_assignment_source_filters__400_unchanged(
+    console: ContractClient, sources: None, filters: Any, message: str
+) -> None:
+    refused(console.post(EXPERIMENTS, json=experiment(assignmentSourceFilters=filters)), message)
+    assert console.get(f"{EXPERIMENTS}/checkout").status_code == 404
+    assert console.post(EXPERIMENTS, json=experiment()).status_code == 201
+    refused(
+        console.patch(f"{EXPERIMENTS}/checkout", json={"assignmentSourceFilters": filters}),
+        message,
+    )
+    assert "assignmentSourceFilters" not in console.get(f"{EXPERIMENTS}/checkout").json()["data"]
+
+
+def test_experiment__assignment_source_filters_without_a_source__400(
+    console: ContractClient, sources: None
+) -> None:
+    filters = [{"column": "grp", "condition": "is_null"}]
+    refused(
+        console.post(EXPERIMENTS, json={"name": "plain", "assignmentSourceFilters": filters}),
+        "assignmentSourceFilters: applies only with assignmentSourceName",
+    )

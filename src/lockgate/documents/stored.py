@@ -302,6 +302,9 @@ class StoredExperiment(Owned):
     targetExposures: NotRequired[int | None]
     secondaryIDType: NotRequired[str | None]
     allocationDuration: NotRequired[int | None]
+    fixedAnalysisDuration: NotRequired[int]
+    analysisStartTime: NotRequired[str]
+    analysisEndTime: NotRequired[str]
     links: NotRequired[list[JsonObject]]
     alerts: NotRequired[Alerts]
 

@@ -7,8 +7,10 @@ a 400 whose message comes from ``REFUSALS``.
 
 from __future__ import annotations
 
+import re
 import uuid
 from copy import deepcopy
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -27,9 +29,12 @@ from lockgate.domains.experiments.schemas import (
     GroupNamesIn,
     NameIn,
     ScheduleIn,
+    StartIn,
 )
 from lockgate.errors import InvalidInput
 from lockgate.kit.actor import Change
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 STATUSES = (SETUP, ACTIVE, DECIDED, ABANDONED, ARCHIVED)
 NOT_STARTED = "Experiment has not yet started"
@@ -90,9 +95,53 @@ def _save(
     return documents.save_document(session, change, row, document, action, text)
 
 
-def start(session: Session, change: Change, experiment_id: str) -> None:
+def start(
+    session: Session, change: Change, experiment_id: str, body: StartIn | None = None
+) -> None:
+    """Start an experiment; ``analysisStartTime`` / ``analysisEndTime`` of ``body`` set the
+    analysis window of one bound to a warehouse assignment source, checked before anything
+    changes (docs/warehouse.md §Analysis windows)."""
     row, document = _locked(session, change, experiment_id, "start")
+    if body is not None:
+        document.update(analysis_window(document, body))
     _start(session, change, row, document)
+
+
+_WINDOW_FIELDS = (
+    ("analysisStartTime", "analysis_start_time"),
+    ("analysisEndTime", "analysis_end_time"),
+)
+
+
+def analysis_window(document: dict[str, Any], body: StartIn) -> dict[str, str]:
+    """The analysis window fields ``body`` sends, as stored: each a ``YYYY-MM-DD`` day, the
+    end on or after the start, on an experiment bound to an assignment source only."""
+    sent = {
+        key: getattr(body, attribute)
+        for key, attribute in _WINDOW_FIELDS
+        if getattr(body, attribute) is not None
+    }
+    days: dict[str, date] = {}
+    for key, value in sent.items():
+        if not document.get("assignmentSourceName"):
+            raise InvalidInput.field(
+                key,
+                "applies only to a warehouse-native experiment bound to an assignment source "
+                "(assignmentSourceName)",
+            )
+        if not isinstance(value, str) or not _DAY.fullmatch(value):
+            raise InvalidInput.field(key, f"must be a date YYYY-MM-DD, got {value!r}")
+        try:
+            days[key] = date.fromisoformat(value)
+        except ValueError:
+            raise InvalidInput.field(key, f"is not a calendar date, got {value!r}") from None
+    if len(days) == 2 and days["analysisEndTime"] < days["analysisStartTime"]:
+        raise InvalidInput.field(
+            "analysisEndTime",
+            f"must be on or after analysisStartTime ({sent['analysisStartTime']}), "
+            f"got {sent['analysisEndTime']!r}",
+        )
+    return {key: day.isoformat() for key, day in days.items()}
 
 
 def _start(session: Session, change: Change, row: Any, document: dict[str, Any]) -> None:

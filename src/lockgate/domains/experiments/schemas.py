@@ -94,6 +94,7 @@ class ExperimentFields(_Body):
     )
     secondary_id_type: str | None = Field(None, alias="secondaryIDType")
     allocation_duration: int | None = Field(None, alias="allocationDuration", gt=1)
+    fixed_analysis_duration: int | None = Field(None, alias="fixedAnalysisDuration", gt=1)
     holdout_ids: list[str] | None = Field(None, alias="holdoutIDs")
     layer_id: str | None = Field(None, alias="layerID")
     assignment_source_name: str | None = Field(None, alias="assignmentSourceName", max_length=100)
@@ -101,6 +102,8 @@ class ExperimentFields(_Body):
         None, alias="assignmentSourceExperimentName", max_length=1000
     )
     is_analysis_only: bool | None = Field(None, alias="isAnalysisOnly")
+    # checked against the assignment source's columns (warehouse.filters)
+    assignment_source_filters: Any = Field(None, alias="assignmentSourceFilters")
 
 
 class ExperimentCreate(ExperimentFields):

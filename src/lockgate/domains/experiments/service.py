@@ -47,7 +47,7 @@ from lockgate.domains.metrics.sql import DAY_MS
 from lockgate.domains.param_stores import service as param_stores
 from lockgate.domains.projects import repository as projects_repository
 from lockgate.domains.rules.validation import RuleContext, build_rules
-from lockgate.domains.warehouse import sources
+from lockgate.domains.warehouse import filters, sources
 from lockgate.errors import InvalidInput
 from lockgate.kit.actor import Change
 
@@ -152,13 +152,16 @@ _SIMPLE = {
     "analytics_type": ("analyticsType", lambda v: v),
     "secondary_id_type": ("secondaryIDType", lambda v: v),
     "allocation_duration": ("allocationDuration", lambda v: v),
+    "fixed_analysis_duration": ("fixedAnalysisDuration", lambda v: v),
     "links": ("links", lambda v: [link.model_dump(exclude_none=True) for link in v or []]),
     "primary_metrics": ("primaryMetrics", _metrics),
     "secondary_metrics": ("secondaryMetrics", _metrics),
     "other_metrics": ("otherMetrics", _metrics),
 }
 # Targets a null clears: the API shows them as integers when present, never as null.
-_CLEARED_WHEN_NULL = frozenset({"duration", "targetExposures", "allocationDuration"})
+_CLEARED_WHEN_NULL = frozenset(
+    {"duration", "targetExposures", "allocationDuration", "fixedAnalysisDuration"}
+)
 # Fields that change who is in which group: only editable before the experiment starts.
 _SETUP_ONLY = {"id_type": "idType", "layer_id": "layerID"}
 
@@ -174,9 +177,12 @@ _BINDING = {
 
 def check_binding(session: Session, project_id: str, document: dict[str, Any]) -> None:
     """An experiment bound to an assignment source names an existing one, the value of its
-    experiment column, and a unit type the source maps; ``isAnalysisOnly`` needs a source."""
+    experiment column, a unit type the source maps and filters on its columns;
+    ``isAnalysisOnly`` and ``assignmentSourceFilters`` need a source."""
     name = document.get("assignmentSourceName")
     if not name:
+        if document.get(filters.FIELD):
+            raise InvalidInput.field(filters.FIELD, "applies only with assignmentSourceName")
         if document.get("assignmentSourceExperimentName"):
             raise InvalidInput.field(
                 "assignmentSourceExperimentName", "applies only with assignmentSourceName"
@@ -206,6 +212,8 @@ def check_binding(session: Session, project_id: str, document: dict[str, Any]) -
             "idType",
             f"{id_type!r} is not mapped by assignment source {source.name!r} (it maps {mapped})",
         )
+    if document.get(filters.FIELD) is not None:
+        document[filters.FIELD] = filters.check_filters(document[filters.FIELD], source)
 
 
 def apply_fields(
@@ -249,7 +257,16 @@ def apply_fields(
             document.pop(_BINDING[field], None)
         else:
             document[_BINDING[field]] = value
-    if bound or ("id_type" in fields and document.get("assignmentSourceName")):
+    if "assignment_source_filters" in fields:
+        if body.assignment_source_filters is None:
+            document.pop(filters.FIELD, None)
+        else:
+            document[filters.FIELD] = body.assignment_source_filters
+    if (
+        bound
+        or "assignment_source_filters" in fields
+        or ("id_type" in fields and document.get("assignmentSourceName"))
+    ):
         check_binding(session, project_id, document)
     if "layer_id" in fields:
         document["layerID"] = body.layer_id or None

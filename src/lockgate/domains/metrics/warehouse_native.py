@@ -20,26 +20,49 @@ from lockgate.domains.warehouse.usage import StoredSource
 from lockgate.errors import InvalidInput
 
 WAREHOUSE_TYPE = "user_warehouse"
-# The aggregations the pipeline computes today; the others of the official enum are refused
-# by name (``AGGREGATIONS_LATER``).
-AGGREGATIONS = ("count", "sum", "mean")
-AGGREGATIONS_LATER = (
-    "daily_participation", "ratio", "funnel", "count_distinct", "percentile", "first_value",
-    "latest_value", "retention", "max", "min",
+# The aggregations the pipeline computes; the others of the official enum are refused by name
+# (``AGGREGATIONS_LATER``).
+AGGREGATIONS = (
+    "count", "sum", "mean", "ratio", "count_distinct", "daily_participation", "first_value",
+    "latest_value", "max", "min", "percentile",
 )  # fmt: skip
+AGGREGATIONS_LATER = ("funnel", "retention", "composite")
+# What a ratio's numerator and denominator may each be.
+COMPONENT_AGGREGATIONS = ("count", "sum", "count_distinct", "daily_participation")
+# Aggregations that read no column: they count rows or units.
+NO_VALUE_COLUMN = frozenset({"count", "daily_participation"})
+# The unit count modes (``rollupTimeWindow``): one-time event, daily participation rate.
+ROLLUPS = ("max", "daily")
+ROLLUPS_LATER = ("custom",)
 # Criterion conditions the pipeline turns into SQL (``warehouse.pipeline``).
 CONDITIONS = (
     "in", "not_in", "=", ">", "<", ">=", "<=", "is_null", "non_null", "is_true", "is_false",
+    "contains", "not_contains", "starts_with", "ends_with", "sql_filter", "after_exposure",
+    "before_exposure",
 )  # fmt: skip
-NO_VALUE = frozenset({"is_null", "non_null", "is_true", "is_false"})
-ONE_VALUE = frozenset({"=", ">", "<", ">=", "<="})
+NO_VALUE = frozenset({"is_null", "non_null", "is_true", "is_false"}) | {
+    "after_exposure",
+    "before_exposure",
+}
+ONE_VALUE = frozenset({"=", ">", "<", ">=", "<=", "sql_filter"})
 NUMERIC = frozenset({">", "<", ">=", "<="})
+NON_EMPTY = frozenset({"contains", "not_contains", "starts_with", "ends_with", "sql_filter"})
 # Fields of the official object this server reads; any other field sent with a value is refused.
-KNOWN_FIELDS = ("aggregation", "metricSourceName", "valueColumn", "criteria", "winsorizationHigh")
-# Aggregations whose unit values may be winsorized (capped above a percentile of the non-zero
-# unit values, docs/statistics.md §Winsorization); a mean's numerator and denominator would be
-# capped apart, which is not computed yet.
-WINSORIZED = ("count", "sum")
+KNOWN_FIELDS = (
+    "aggregation", "metricSourceName", "valueColumn", "criteria", "winsorizationHigh",
+    "winsorizationLow", "cap", "rollupTimeWindow", "numeratorAggregation",
+    "denominatorAggregation", "denominatorMetricSourceName", "denominatorValueColumn",
+    "denominatorCriteria", "denominatorRollupTimeWindow", "winsorizationHighDenominator",
+    "winsorizationLowDenominator", "allowNullRatioDenominator", "percentile",
+)  # fmt: skip
+# Fields of a ratio's denominator (and its options): refused on any other aggregation.
+RATIO_FIELDS = tuple(k for k in KNOWN_FIELDS if "enominator" in k)
+# Aggregations whose unit values may be winsorized (held between percentiles of the non-zero
+# unit values, docs/statistics.md §Winsorization); a mean's and a ratio's numerator unit
+# values, a ratio's denominator with the ``...Denominator`` bounds.
+WINSORIZED = ("count", "sum", "mean", "ratio", "count_distinct", "max", "min")
+# Aggregations with a per unit-day ``cap``.
+CAPPED = ("count", "sum")
 NOT_A_WAREHOUSE = (
     "applies only in a warehouse native project; set the project's warehouse connection with "
     "PATCH /console/v1/wh_connections first"
@@ -64,15 +87,19 @@ def _criterion(raw: Any, where: str, source: StoredSource) -> dict[str, Any]:
             f"{where}.condition", f"must be one of {_quoted(CONDITIONS)}, got {condition!r}"
         )
     column = raw.get("column")
-    if not isinstance(column, str) or not column.strip():
-        raise InvalidInput.field(f"{where}.column", "is required (a column of the metric source)")
-    found = source.column(column.strip())
-    if found is None:
-        raise InvalidInput.field(
-            f"{where}.column",
-            f"column {column!r} is not among metric source {source.name!r}'s columns "
-            f"({', '.join(source.columns) or 'none'})",
-        )
+    found = None
+    if condition != "sql_filter" or column:  # a SQL filter names its columns itself
+        if not isinstance(column, str) or not column.strip():
+            raise InvalidInput.field(
+                f"{where}.column", "is required (a column of the metric source)"
+            )
+        found = source.column(column.strip())
+        if found is None:
+            raise InvalidInput.field(
+                f"{where}.column",
+                f"column {column!r} is not among metric source {source.name!r}'s columns "
+                f"({', '.join(source.columns) or 'none'})",
+            )
     values = raw.get("values") or []
     if not isinstance(values, list) or not all(isinstance(v, str | int | float) for v in values):
         raise InvalidInput.field(f"{where}.values", "must be a list of strings")
@@ -85,6 +112,8 @@ def _criterion(raw: Any, where: str, source: StoredSource) -> dict[str, Any]:
         raise InvalidInput.field(
             f"{where}.values", f"{condition!r} takes exactly one value, got {len(texts)}"
         )
+    if condition in NON_EMPTY and not all(t.strip() for t in texts):
+        raise InvalidInput.field(f"{where}.values", f"{condition!r} takes non-empty values")
     if condition in NUMERIC:
         try:
             float(texts[0])
@@ -92,10 +121,113 @@ def _criterion(raw: Any, where: str, source: StoredSource) -> dict[str, Any]:
             raise InvalidInput.field(
                 f"{where}.values", f"{condition!r} compares numbers, got {texts[0]!r}"
             ) from None
-    criterion: dict[str, Any] = {"type": "metadata", "column": found, "condition": condition}
+    criterion: dict[str, Any] = {"type": "metadata", "condition": condition}
+    if found is not None:
+        criterion["column"] = found
     if texts:
         criterion["values"] = texts
     return criterion
+
+
+def _source(session: Session, project_id: str, name: Any, field: str) -> StoredSource:
+    if not isinstance(name, str) or not name:
+        raise InvalidInput.field(field, "is required")
+    source = sources.stored(session, project_id, sources.METRIC, name)
+    if source is None:
+        raise InvalidInput.field(field, f"metric source {name!r} does not exist")
+    return source
+
+
+def _value_column(value: Any, aggregation: str, source: StoredSource, field: str) -> str | None:
+    """The column an aggregation reads, as the source answers it; None for those that count."""
+    if aggregation in NO_VALUE_COLUMN:
+        if value:
+            raise InvalidInput.field(
+                field, f"does not apply to {aggregation!r} (it counts rows or units)"
+            )
+        return None
+    if not isinstance(value, str) or not value:
+        raise InvalidInput.field(
+            field, f"is required for {aggregation!r} (the column of values it reads)"
+        )
+    found = source.column(value)
+    if found is None:
+        raise InvalidInput.field(
+            field,
+            f"column {value!r} is not among metric source {source.name!r}'s columns "
+            f"({', '.join(source.columns) or 'none'})",
+        )
+    return found
+
+
+def _criteria(raw: Any, field: str, source: StoredSource) -> list[dict[str, Any]]:
+    criteria = raw or []
+    if not isinstance(criteria, list):
+        raise InvalidInput.field(field, "must be a list of criteria")
+    return [_criterion(c, f"{field}[{i}]", source) for i, c in enumerate(criteria)]
+
+
+def _rollup(raw: Any, aggregation: str, field: str) -> str | None:
+    """A unit count's mode: ``max`` (one-time event, the default) or ``daily`` (daily
+    participation rate); nothing on other aggregations."""
+    if raw in (None, ""):
+        return "max" if aggregation == "daily_participation" else None
+    if aggregation != "daily_participation":
+        raise InvalidInput.field(field, "applies to 'daily_participation' only")
+    if raw in ROLLUPS_LATER:
+        raise InvalidInput.field(
+            field, f"{raw!r} is not computed by this server yet; use one of {_quoted(ROLLUPS)}"
+        )
+    if raw not in ROLLUPS:
+        raise InvalidInput.field(field, f"must be one of {_quoted(ROLLUPS)}, got {raw!r}")
+    return str(raw)
+
+
+def _bounds(raw: Mapping[str, Any], low_field: str, high_field: str) -> dict[str, float]:
+    """Winsorization percentiles as fractions: low in [0, 1), high in (0, 1]; 0 and 1 cap
+    nothing and are not stored."""
+    stored: dict[str, float] = {}
+    low, high = raw.get(low_field), raw.get(high_field)
+    for name, value in ((high_field, high), (low_field, low)):
+        if value is None:
+            continue
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        ok = number and (0 < value <= 1 if name == high_field else 0 <= value < 1)
+        if not ok:
+            shape = (
+                "a fraction above 0 and at most 1 (0.999: the 99.9th percentile)"
+                if name == high_field
+                else "a fraction at least 0 and below 1 (0.001: the 0.1th percentile)"
+            )
+            raise InvalidInput.field(f"warehouseNative.{name}", f"must be {shape}, got {value!r}")
+        if 0 < value < 1:
+            stored[name] = float(value)
+    if low_field in stored and high_field in stored and stored[low_field] >= stored[high_field]:
+        raise InvalidInput.field(
+            f"warehouseNative.{low_field}", f"must be below {high_field} ({high!r}), got {low!r}"
+        )
+    return stored
+
+
+def _percentile(raw: Any) -> float:
+    """A percentile metric's percentile as a fraction: given as one (0.9) or in percent (90)."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0 < raw < 100 or raw == 1:
+        raise InvalidInput.field(
+            "warehouseNative.percentile",
+            f"is required for 'percentile': a fraction between 0 and 1 (0.9) or a percent "
+            f"between 1 and 100 (90), both excluded, got {raw!r}",
+        )
+    return float(raw) if raw < 1 else float(raw) / 100
+
+
+def _aggregation(raw: Any, field: str, allowed: Sequence[str]) -> str:
+    if raw in AGGREGATIONS_LATER or (raw in AGGREGATIONS and raw not in allowed):
+        raise InvalidInput.field(
+            field, f"{raw!r} is not computed by this server yet; use one of {_quoted(allowed)}"
+        )
+    if raw not in allowed:
+        raise InvalidInput.field(field, f"must be one of {_quoted(allowed)}, got {raw!r}")
+    return str(raw)
 
 
 def check_warehouse_native(
@@ -116,68 +248,108 @@ def check_warehouse_native(
                 f"warehouseNative.{key}",
                 f"is not computed by this server yet; it reads {_quoted(KNOWN_FIELDS)}",
             )
-    aggregation = raw.get("aggregation")
-    if aggregation in AGGREGATIONS_LATER:
+    aggregation = _aggregation(raw.get("aggregation"), "warehouseNative.aggregation", AGGREGATIONS)
+    ratio = aggregation == "ratio"
+    if not ratio:
+        for key in RATIO_FIELDS:
+            if raw.get(key) not in (None, "", [], False):
+                raise InvalidInput.field(
+                    f"warehouseNative.{key}", "applies to 'ratio' metrics only"
+                )
+    if raw.get("numeratorAggregation") not in (None, "") and not ratio:
         raise InvalidInput.field(
-            "warehouseNative.aggregation",
-            f"{aggregation!r} is not computed by this server yet; use one of "
-            f"{_quoted(AGGREGATIONS)}",
+            "warehouseNative.numeratorAggregation", "applies to 'ratio' metrics only"
         )
-    if aggregation not in AGGREGATIONS:
-        raise InvalidInput.field(
-            "warehouseNative.aggregation",
-            f"must be one of {_quoted(AGGREGATIONS)}, got {aggregation!r}",
-        )
-    name = raw.get("metricSourceName")
-    if not isinstance(name, str) or not name:
-        raise InvalidInput.field("warehouseNative.metricSourceName", "is required")
-    source = sources.stored(session, project_id, sources.METRIC, name)
-    if source is None:
-        raise InvalidInput.field(
-            "warehouseNative.metricSourceName", f"metric source {name!r} does not exist"
-        )
+    source = _source(
+        session, project_id, raw.get("metricSourceName"), "warehouseNative.metricSourceName"
+    )
     stored: dict[str, Any] = {"aggregation": aggregation, "metricSourceName": source.name}
-    value_column = raw.get("valueColumn")
-    if aggregation == "count":
-        if value_column:
+    numerator = aggregation
+    if ratio:
+        numerator = _aggregation(
+            raw.get("numeratorAggregation"),
+            "warehouseNative.numeratorAggregation",
+            COMPONENT_AGGREGATIONS,
+        )
+        stored["numeratorAggregation"] = numerator
+    value_column = _value_column(
+        raw.get("valueColumn"), numerator, source, "warehouseNative.valueColumn"
+    )
+    if value_column is not None:
+        stored["valueColumn"] = value_column
+    stored["criteria"] = _criteria(raw.get("criteria"), "warehouseNative.criteria", source)
+    rollup = _rollup(raw.get("rollupTimeWindow"), numerator, "warehouseNative.rollupTimeWindow")
+    if rollup is not None:
+        stored["rollupTimeWindow"] = rollup
+    if ratio:
+        denominator_source = _source(
+            session,
+            project_id,
+            raw.get("denominatorMetricSourceName") or source.name,
+            "warehouseNative.denominatorMetricSourceName",
+        )
+        denominator = _aggregation(
+            raw.get("denominatorAggregation"),
+            "warehouseNative.denominatorAggregation",
+            COMPONENT_AGGREGATIONS,
+        )
+        stored |= {
+            "denominatorAggregation": denominator,
+            "denominatorMetricSourceName": denominator_source.name,
+        }
+        column = _value_column(
+            raw.get("denominatorValueColumn"),
+            denominator,
+            denominator_source,
+            "warehouseNative.denominatorValueColumn",
+        )
+        if column is not None:
+            stored["denominatorValueColumn"] = column
+        stored["denominatorCriteria"] = _criteria(
+            raw.get("denominatorCriteria"),
+            "warehouseNative.denominatorCriteria",
+            denominator_source,
+        )
+        rollup = _rollup(
+            raw.get("denominatorRollupTimeWindow"),
+            denominator,
+            "warehouseNative.denominatorRollupTimeWindow",
+        )
+        if rollup is not None:
+            stored["denominatorRollupTimeWindow"] = rollup
+        allow = raw.get("allowNullRatioDenominator")
+        if allow not in (None, False, True):
             raise InvalidInput.field(
-                "warehouseNative.valueColumn", "does not apply to 'count' (it counts rows)"
+                "warehouseNative.allowNullRatioDenominator", f"must be a boolean, got {allow!r}"
             )
-    else:
-        if not isinstance(value_column, str) or not value_column:
-            raise InvalidInput.field(
-                "warehouseNative.valueColumn",
-                f"is required for {aggregation!r} (the column of numbers it reads)",
-            )
-        found = source.column(value_column)
-        if found is None:
-            raise InvalidInput.field(
-                "warehouseNative.valueColumn",
-                f"column {value_column!r} is not among metric source {source.name!r}'s columns "
-                f"({', '.join(source.columns) or 'none'})",
-            )
-        stored["valueColumn"] = found
-    criteria = raw.get("criteria") or []
-    if not isinstance(criteria, list):
-        raise InvalidInput.field("warehouseNative.criteria", "must be a list of criteria")
-    stored["criteria"] = [
-        _criterion(c, f"warehouseNative.criteria[{i}]", source) for i, c in enumerate(criteria)
-    ]
-    high = raw.get("winsorizationHigh")
-    if high is not None:
-        if isinstance(high, bool) or not isinstance(high, int | float) or not 0 < high <= 1:
-            raise InvalidInput.field(
-                "warehouseNative.winsorizationHigh",
-                f"must be a fraction above 0 and at most 1 (0.999: the 99.9th percentile), "
-                f"got {high!r}",
-            )
+        if allow:
+            stored["allowNullRatioDenominator"] = True
+        stored |= _bounds(raw, "winsorizationLowDenominator", "winsorizationHighDenominator")
+    bounds = _bounds(raw, "winsorizationLow", "winsorizationHigh")
+    for key in bounds:
         if aggregation not in WINSORIZED:
             raise InvalidInput.field(
-                "warehouseNative.winsorizationHigh",
+                f"warehouseNative.{key}",
                 f"applies to {_quoted(WINSORIZED)} metrics only, not to {aggregation!r}",
             )
-        if high < 1:  # 1 caps nothing
-            stored["winsorizationHigh"] = float(high)
+    stored |= bounds
+    percentile = raw.get("percentile")
+    if aggregation != "percentile" and percentile is not None:
+        raise InvalidInput.field("warehouseNative.percentile", "applies to 'percentile' only")
+    if aggregation == "percentile":
+        stored["percentile"] = _percentile(percentile)
+    cap = raw.get("cap")
+    if cap is not None:
+        if isinstance(cap, bool) or not isinstance(cap, int | float) or not 0 < cap < 1e300:
+            raise InvalidInput.field(
+                "warehouseNative.cap", f"must be a number above 0 (a unit-day's most), got {cap!r}"
+            )
+        if aggregation not in CAPPED:
+            raise InvalidInput.field(
+                "warehouseNative.cap",
+                f"applies to {_quoted(CAPPED)} metrics only, not to {aggregation!r}",
+            )
+        stored["cap"] = float(cap)
     mapped = source.unit_types
     units = list(dict.fromkeys(u.strip() for u in unit_types or [] if u.strip())) or mapped
     for index, unit in enumerate(units):

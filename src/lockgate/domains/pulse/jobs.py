@@ -62,6 +62,12 @@ class ComputedResult:
     # A change the result calls for (an autotune's new traffic weights), made in the transaction
     # that stores the result, so both happen or neither does.
     apply: Callable[[Session], None] | None = field(default=None, compare=False)
+    # What the load adds to its job's details (a warehouse load's health checks), stored with
+    # the results.
+    job_details: dict[str, Any] | None = field(default=None, compare=False)
+    # The load restates every view of its entity: the stored results it does not return are
+    # deleted (a warehouse load's days outside a narrowed analysis window).
+    restates: bool = False
 
 
 # entity_type -> computation(session, job, progress) -> results
@@ -217,9 +223,13 @@ class JobRunner:
     def _store(self, job_id: str, job: PulseJob, results: Sequence[ComputedResult]) -> None:
         now = self._clock.now_ms()
         with self._database.transaction(write=True) as session:
+            if any(result.restates for result in results):
+                repository.delete_results(session, job)
             for result in results:
                 if result.apply is not None:
                     result.apply(session)
+                if result.job_details:
+                    repository.add_job_details(session, job_id, result.job_details)
                 repository.save_result(
                     session,
                     job,

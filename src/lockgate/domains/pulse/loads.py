@@ -14,7 +14,7 @@ from lockgate.domains.pulse.engine import experiment_assignment, utc_day
 from lockgate.domains.pulse.incremental.kept import StateKey
 from lockgate.domains.pulse.incremental.load import load_group_sums
 from lockgate.domains.pulse.jobs import ComputedResult, Progress, reload_type
-from lockgate.domains.pulse.warehouse_loads import OpenWarehouse, is_bound, warehouse_group_sums
+from lockgate.domains.pulse.warehouse_loads import OpenWarehouse, is_bound, warehouse_results
 from lockgate.kit.clock import Clock
 from lockgate.storage.models import Experiment, PulseJob
 
@@ -32,10 +32,16 @@ def make_experiment_computation(clock: Clock, open_warehouse: OpenWarehouse | No
         if is_bound(document):
             if open_warehouse is None:
                 raise LookupError("this process has no warehouse access for Pulse loads")
-            sums = warehouse_group_sums(
-                session, job.project_id, document, refs, now, progress, open_warehouse
+            return warehouse_results(
+                session,
+                job.project_id,
+                document,
+                refs,
+                now,
+                progress,
+                open_warehouse,
+                incremental=reload_type(job) == "incremental",
             )
-            return [ComputedResult(ds=utc_day(now), document=_result(document, now, sums))]
         sums = load_group_sums(
             session.get_bind(),  # type: ignore[arg-type]
             StateKey(job.project_id, job.entity_type, job.entity_id),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
 from lockgate.kit.ids import random_id
@@ -56,6 +56,12 @@ def add_job(
 
 def job(session: Session, job_id: str) -> PulseJob:
     return session.scalars(select(PulseJob).where(PulseJob.id == job_id)).one()
+
+
+def add_job_details(session: Session, job_id: str, details: dict[str, Any]) -> None:
+    """Merge ``details`` into the job's details."""
+    found = job(session, job_id)
+    found.details = {**(found.details or {}), **details}
 
 
 def claim_next_job(session: Session, now_ms: int) -> str | None:
@@ -208,16 +214,18 @@ def cancelled_since(
     entity_id: str,
     rule_id: str,
     since_ms: int,
+    *,
+    status: str = "cancelled",
 ) -> bool:
     """Whether a load of the entity (and rule, "" for none) asked for since ``since_ms`` was
-    cancelled."""
+    cancelled (or ended in another ``status``)."""
     found = session.scalar(
         select(PulseJob.id).where(
             PulseJob.project_id == project_id,
             PulseJob.entity_type == entity_type,
             PulseJob.entity_id == entity_id,
             PulseJob.rule_id == rule_id if rule_id else PulseJob.rule_id.is_(None),
-            PulseJob.status == "cancelled",
+            PulseJob.status == status,
             PulseJob.created_time >= since_ms,
         )
     )
@@ -263,6 +271,19 @@ def has_pending_job(
 
 
 # -- results -------------------------------------------------------------------------------------
+
+
+def delete_results(session: Session, job: PulseJob) -> None:
+    """Delete every stored result of the job's entity and rule."""
+    session.execute(
+        delete(PulseResult).where(
+            PulseResult.project_id == job.project_id,
+            PulseResult.entity_type == job.entity_type,
+            PulseResult.entity_id == job.entity_id,
+            PulseResult.rule_id == (job.rule_id or ""),
+        )
+    )
+    session.flush()
 
 
 def save_result(

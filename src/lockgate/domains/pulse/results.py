@@ -16,10 +16,12 @@ from typing import Any, Literal, cast
 
 from lockgate.cores.stats.bayesian import bayesian
 from lockgate.cores.stats.corrections import BonferroniPlan, benjamini_hochberg, bonferroni_alpha
+from lockgate.cores.stats.frequentist import contrast
 from lockgate.cores.stats.pulse import (
     Directionality,
     MetricAnalysis,
     PulseSettings,
+    analyze_contrast,
     analyze_cuped_mean,
     analyze_cuped_ratio,
     analyze_mean,
@@ -27,7 +29,13 @@ from lockgate.cores.stats.pulse import (
     bounds,
     pulse_metric,
 )
-from lockgate.cores.stats.sufficient import CupedMeanStats, CupedRatioStats, MeanStats, RatioStats
+from lockgate.cores.stats.sufficient import (
+    CupedMeanStats,
+    CupedRatioStats,
+    GroupEstimate,
+    MeanStats,
+    RatioStats,
+)
 
 Role = Literal["primary", "secondary"]
 
@@ -86,9 +94,23 @@ def _ratio(s: Mapping[str, float], pre: bool = False) -> RatioStats:
     return RatioStats(int(s["n"]), s["sx"], s["sxx"], s["sy"], s["syy"], s["sxy"])
 
 
+def _percentile_analysis(
+    estimates: Mapping[str, Any], options: ResultOptions, settings: PulseSettings
+) -> MetricAnalysis | None:
+    """A warehouse-native percentile metric: each group's percentile and its variance, as
+    the pipeline estimated them (docs/warehouse.md §Warehouse-native metrics); no CUPED."""
+    control, test = estimates.get(options.control), estimates.get(options.test)
+    if control is None or test is None or control["units"] < 2 or test["units"] < 2:
+        return None
+    found = [GroupEstimate(e["units"], e["value"], e["variance"]) for e in (control, test)]
+    return analyze_contrast(contrast(found[0], found[1]), settings)
+
+
 def _analysis(
     metric: Mapping[str, Any], options: ResultOptions, settings: PulseSettings
 ) -> MetricAnalysis | None:
+    if "percentile" in metric:
+        return _percentile_analysis(metric["percentile"], options, settings)
     sums = (metric.get("cappedSums") if options.winsorize else None) or metric.get("sums") or {}
     control, test = sums.get(options.control), sums.get(options.test)
     if control is None or test is None or control["n"] < 2 or test["n"] < 2:

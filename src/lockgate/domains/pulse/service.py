@@ -23,11 +23,15 @@ from lockgate.kit.db import Database
 from lockgate.storage.models import PulseJob, PulseResult
 
 RUNNING_STATUSES = ("active",)
-VIEWS = ("cumulative", "daily", "days_since_exposure")
+VIEWS = ("cumulative", "daily", "days_since_exposure", "rolling")
+# The windows (days) of the rolling view, stored by warehouse-native loads (docs/warehouse.md).
+ROLLING_WINDOWS = ("7", "14", "28")
 # The longest days-since-exposure view asked for (ten years of days).
 MAX_DAY = 3650
 REFRESH_TYPES = ("full", "incremental", "metric")
 _FINISHED = {"succeeded": "success", "failed": "failure", "cancelled": "cancelled"}
+# What a warehouse load records in its job's details (docs/warehouse.md §Health checks).
+LOAD_DETAILS = ("loadedAs", "analysisWindow", "healthCheckStatus", "healthChecks")
 LOAD_NOT_FOUND = "Pulse load history not found."
 
 
@@ -71,7 +75,8 @@ def refresh_type(raw: str | None) -> str | None:
 
 
 def history_dto(job: PulseJob) -> dict[str, Any]:
-    """PulseLoadHistoryDto plus ``status``/``progress``, so a running load shows how far it got."""
+    """PulseLoadHistoryDto plus ``status``/``progress``, so a running load shows how far it got,
+    and what a finished warehouse load recorded (``LOAD_DETAILS``)."""
     created = job.created_time
     finished = job.finished_time
     dto: dict[str, Any] = {
@@ -91,6 +96,8 @@ def history_dto(job: PulseJob) -> dict[str, Any]:
         dto["finishedState"] = _FINISHED[job.status]
     if job.message:
         dto["message"] = job.message
+    recorded = job.details or {}
+    dto |= {key: recorded[key] for key in LOAD_DETAILS if key in recorded}
     return dto
 
 
@@ -250,7 +257,9 @@ def experiment_results(
 
     Query parameters beyond the Console API's: ``view`` (``cumulative``, the default;
     ``daily``: the stored day's data alone; ``days_since_exposure`` with ``day`` = k, 0 by
-    default: each unit's k-th day after its exposure day, ``since_exposure``) and
+    default: each unit's k-th day after its exposure day, ``since_exposure``; ``rolling``
+    with ``window`` = 7 (the default), 14 or 28: each unit's values of the window's days
+    ending with the stored day, stored by warehouse-native loads only) and
     ``bayesian`` (by default on for experiments whose ``analyticsType`` is ``bayesian``):
     posterior means and credible intervals instead of p-values, and each metric's chance to
     beat and expected loss under ``bayesian`` (``results.bayesian_view``). A caller asking for
@@ -331,8 +340,18 @@ def experiment_results(
         if assembled is None:
             return _no_results(day or utc_day(now_ms))
         return {"ds": assembled["ds"], **metric_results(assembled, options)}
+    stored_view = view
+    if view == "rolling":
+        window = query.get("window") or "7"
+        if window not in ROLLING_WINDOWS:
+            raise InvalidInput.field(
+                "window",
+                f"must be one of {', '.join(ROLLING_WINDOWS)} (days), got {window!r}",
+                location="query",
+            )
+        stored_view = f"rolling_{window}"
     stored = repository.latest_result(
-        session, project_id, "experiment", document["id"], ds=day or None, view=view
+        session, project_id, "experiment", document["id"], ds=day or None, view=stored_view
     )
     if stored is None:
         return _no_results(day or utc_day(now_ms))
@@ -373,13 +392,17 @@ def _before_target(document: dict[str, Any], stored: PulseResult) -> bool:
 def _due(
     session: Session, project_id: str, entity_type: str, entity_id: str, rule_id: str, today: str
 ) -> bool:
-    """No result for today yet, no load queued or running, and no load cancelled today (a
-    cancel holds the entity's daily load until the next day)."""
+    """No result for today yet, no load queued or running, and no load cancelled or succeeded
+    today (a cancel holds the entity's daily load until the next day; a warehouse load whose
+    analysis window ended before today stores no result for today)."""
     if repository.has_result(session, project_id, entity_type, entity_id, rule_id, today):
         return False
     day_start, _ = day_window(today)
-    if repository.cancelled_since(session, project_id, entity_type, entity_id, rule_id, day_start):
-        return False
+    for status in ("cancelled", "succeeded"):
+        if repository.cancelled_since(
+            session, project_id, entity_type, entity_id, rule_id, day_start, status=status
+        ):
+            return False
     return not repository.has_pending_job(session, project_id, entity_type, entity_id, rule_id)
 
 

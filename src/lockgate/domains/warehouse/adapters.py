@@ -31,6 +31,9 @@ from lockgate.domains.warehouse.dialects import DIALECTS, SqlDialect, check_iden
 
 PROBE_TABLE: Final = "lockgate_connection_probe"
 DEFAULT_MAX_ROWS: Final = 100_000
+# Statements go to the driver's cursor without a parameter collection, so a driver that reads
+# placeholders (psycopg's ``%s``) leaves a ``%`` in a value or in the team's SQL alone.
+AS_WRITTEN: Final = {"no_parameters": True}
 
 
 class WarehouseError(Exception):
@@ -212,7 +215,7 @@ class SqlAlchemyWarehouse(Warehouse):
         conn = self._connection()
         try:
             for statement in statements:
-                conn.exec_driver_sql(statement)
+                conn.exec_driver_sql(statement, execution_options=AS_WRITTEN)
             conn.commit()
         except DBAPIError as exc:
             self._fail(conn, exc)
@@ -220,7 +223,7 @@ class SqlAlchemyWarehouse(Warehouse):
     def fetch(self, sql: str, *, max_rows: int = DEFAULT_MAX_ROWS) -> Rows:
         conn = self._connection()
         try:
-            result = conn.exec_driver_sql(sql)
+            result = conn.exec_driver_sql(sql, execution_options=AS_WRITTEN)
             columns = tuple(result.keys())
             rows = [tuple(row) for row in result.fetchmany(max_rows + 1)]
             result.close()

@@ -108,6 +108,11 @@ class SqlDialect:
     def cast_float(self, expr: str) -> str:
         return f"CAST({expr} AS {self.float_type})"
 
+    def cast_nullable_string(self, expr: str) -> str:
+        """``expr`` as text, NULL staying NULL (a count distinct's values in the staging
+        tables)."""
+        return self.cast_string(expr)
+
     def timestamp_literal(self, moment: dt.datetime) -> str:
         """A UTC moment, to the second, as a timestamp without time zone."""
         return f"CAST('{moment.strftime('%Y-%m-%d %H:%M:%S')}' AS TIMESTAMP)"
@@ -122,6 +127,18 @@ class SqlDialect:
         if self.backslash_escapes:
             return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
         return "'" + value.replace("'", "''") + "'"
+
+    # Substring tests of a text expression against a string literal (criteria conditions
+    # contains, starts_with and ends_with): functions, not LIKE, so ``%`` and ``_`` in a value
+    # are plain characters in every warehouse.
+    def contains(self, text: str, literal: str) -> str:
+        return f"POSITION({literal} IN {text}) > 0"
+
+    def starts_with(self, text: str, literal: str) -> str:
+        return f"LEFT({text}, LENGTH({literal})) = {literal}"
+
+    def ends_with(self, text: str, literal: str) -> str:
+        return f"RIGHT({text}, LENGTH({literal})) = {literal}"
 
 
 class DuckDB(SqlDialect):
@@ -139,6 +156,15 @@ class DuckDB(SqlDialect):
 
     def row_checksum(self, exprs: Sequence[str]) -> str:
         return f"SUM(hash({', '.join(exprs)}))"
+
+    def contains(self, text: str, literal: str) -> str:
+        return f"contains({text}, {literal})"
+
+    def starts_with(self, text: str, literal: str) -> str:
+        return f"starts_with({text}, {literal})"
+
+    def ends_with(self, text: str, literal: str) -> str:
+        return f"ends_with({text}, {literal})"
 
 
 class PostgreSQL(SqlDialect):
@@ -184,6 +210,9 @@ class ClickHouse(SqlDialect):
     float_type = "Nullable(Float64)"  # NULL values stay NULL, as in the other warehouses
     backslash_escapes = True
 
+    def cast_nullable_string(self, expr: str) -> str:
+        return f"CAST({expr} AS Nullable(String))"
+
     def create_schema(self, schema: str) -> str:
         return f"CREATE DATABASE IF NOT EXISTS {self.quote(schema)}"
 
@@ -213,10 +242,28 @@ class ClickHouse(SqlDialect):
     def row_checksum(self, exprs: Sequence[str]) -> str:
         return f"toString(sum(toUInt128(cityHash64({', '.join(exprs)}))))"
 
+    def contains(self, text: str, literal: str) -> str:
+        return f"position({text}, {literal}) > 0"
+
+    def starts_with(self, text: str, literal: str) -> str:
+        return f"startsWith({text}, {literal})"
+
+    def ends_with(self, text: str, literal: str) -> str:
+        return f"endsWith({text}, {literal})"
+
 
 class Snowflake(SqlDialect):
     name = "snowflake"
     supports_group_by_all = True
+
+    def contains(self, text: str, literal: str) -> str:
+        return f"CONTAINS({text}, {literal})"
+
+    def starts_with(self, text: str, literal: str) -> str:
+        return f"STARTSWITH({text}, {literal})"
+
+    def ends_with(self, text: str, literal: str) -> str:
+        return f"ENDSWITH({text}, {literal})"
 
 
 class BigQuery(SqlDialect):
@@ -242,6 +289,15 @@ class BigQuery(SqlDialect):
         fields = ", ".join(f"{e} AS c{n}" for n, e in enumerate(exprs))
         return f"SUM(CAST(FARM_FINGERPRINT(TO_JSON_STRING(STRUCT({fields}))) AS BIGNUMERIC))"
 
+    def contains(self, text: str, literal: str) -> str:
+        return f"STRPOS({text}, {literal}) > 0"
+
+    def starts_with(self, text: str, literal: str) -> str:
+        return f"STARTS_WITH({text}, {literal})"
+
+    def ends_with(self, text: str, literal: str) -> str:
+        return f"ENDS_WITH({text}, {literal})"
+
 
 class Databricks(SqlDialect):
     name = "databricks"
@@ -263,6 +319,15 @@ class Databricks(SqlDialect):
     def row_checksum(self, exprs: Sequence[str]) -> str:
         return f"SUM(CAST(xxhash64({', '.join(exprs)}) AS DECIMAL(38, 0)))"
 
+    def contains(self, text: str, literal: str) -> str:
+        return f"instr({text}, {literal}) > 0"
+
+    def starts_with(self, text: str, literal: str) -> str:
+        return f"startswith({text}, {literal})"
+
+    def ends_with(self, text: str, literal: str) -> str:
+        return f"endswith({text}, {literal})"
+
 
 class Trino(SqlDialect):
     name = "trino"
@@ -283,6 +348,15 @@ class Trino(SqlDialect):
     def row_checksum(self, exprs: Sequence[str]) -> str:
         row = f"json_format(CAST(ROW({', '.join(exprs)}) AS JSON))"
         return f"SUM(CAST(from_big_endian_64(xxhash64(to_utf8({row}))) AS DECIMAL(38, 0)))"
+
+    def contains(self, text: str, literal: str) -> str:
+        return f"strpos({text}, {literal}) > 0"
+
+    def starts_with(self, text: str, literal: str) -> str:
+        return f"starts_with({text}, {literal})"
+
+    def ends_with(self, text: str, literal: str) -> str:
+        return f"substr({text}, -length({literal})) = {literal}"
 
 
 DIALECTS: Final[dict[str, SqlDialect]] = {

@@ -40,13 +40,16 @@ class StoredSource:
 
 
 def metrics_on(session: Session, project_id: str, name: str) -> list[dict[str, Any]]:
-    """The documents of the metrics defined on metric source ``name``."""
+    """The documents of the metrics defined on metric source ``name`` (a ratio's denominator
+    source included)."""
     rows = session.scalars(select(Metric).where(Metric.project_id == project_id))
-    return [
-        row.document
-        for row in rows
-        if ((row.document or {}).get("warehouseNative") or {}).get("metricSourceName") == name
-    ]
+    found = []
+    for row in rows:
+        definition = (row.document or {}).get("warehouseNative") or {}
+        named = (definition.get("metricSourceName"), definition.get("denominatorMetricSourceName"))
+        if name in named:
+            found.append(row.document)
+    return found
 
 
 def users(session: Session, project_id: str, kind: str, name: str) -> list[str]:

@@ -54,8 +54,9 @@ PULSE_FLAGS = (
     "applyBenjaminiHochbergPerMetric",
     "applyBenjaminiHochbergPerVariant",
     "date",
-    "view",  # Lockgate: cumulative (default), daily or days_since_exposure
+    "view",  # Lockgate: cumulative (default), daily, days_since_exposure or rolling
     "day",  # Lockgate: the day of the days_since_exposure view (0 by default)
+    "window",  # Lockgate: the days of the rolling view: 7 (default), 14 or 28
     "bayesian",  # Lockgate: the Bayesian view; by default on for Bayesian experiments
 )
 
@@ -108,8 +109,7 @@ def delete_experiment(ctx: Console, id: str) -> dict[str, Any]:
 
 @router.put(BASE + "/{id}/start")
 def start_experiment(ctx: Console, id: str, body: StartIn | None = None) -> dict[str, Any]:
-    del body  # the analysis window applies to warehouse-native analysis only
-    lifecycle.start(ctx.session, ctx.change, id)
+    lifecycle.start(ctx.session, ctx.change, id, body)
     return message_only("Experiment successfully started.")
 
 

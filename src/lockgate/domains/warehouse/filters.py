@@ -1,0 +1,79 @@
+"""An experiment's ``assignmentSourceFilters`` (docs/warehouse.md §Assignment source filters):
+conditions on its assignment source's columns that every exposure row must meet, checked
+against the columns the source answered when it was last validated, and stored as the
+pipeline reads them (``pipeline._Sql.criterion``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from lockgate.domains.warehouse.usage import StoredSource
+from lockgate.errors import InvalidInput
+
+FIELD = "assignmentSourceFilters"
+# The conditions the pipeline turns into SQL; the others of the official enum are refused by
+# name.
+CONDITIONS = (
+    "in", "not_in", "=", ">", "<", ">=", "<=", "is_null", "non_null", "is_true", "is_false",
+)  # fmt: skip
+NO_VALUE = frozenset({"is_null", "non_null", "is_true", "is_false"})
+ONE_VALUE = frozenset({"=", ">", "<", ">=", "<="})
+NUMERIC = frozenset({">", "<", ">=", "<="})
+MAX_FILTERS = 50
+
+
+def _filter(raw: Any, where: str, source: StoredSource) -> dict[str, Any]:
+    if not isinstance(raw, Mapping):
+        raise InvalidInput.field(where, "must be an object {column, condition, values}")
+    condition = raw.get("condition")
+    if condition not in CONDITIONS:
+        known = ", ".join(repr(c) for c in CONDITIONS)
+        raise InvalidInput.field(f"{where}.condition", f"must be one of {known}, got {condition!r}")
+    column = raw.get("column")
+    if not isinstance(column, str) or not column.strip():
+        raise InvalidInput.field(
+            f"{where}.column", "is required (a column of the assignment source)"
+        )
+    found = source.column(column.strip())
+    if found is None:
+        raise InvalidInput.field(
+            f"{where}.column",
+            f"column {column!r} is not among assignment source {source.name!r}'s columns "
+            f"({', '.join(source.columns) or 'none'})",
+        )
+    values = raw.get("values") or []
+    if not isinstance(values, list) or not all(
+        isinstance(v, str | int | float) and not isinstance(v, bool) for v in values
+    ):
+        raise InvalidInput.field(f"{where}.values", "must be a list of strings")
+    texts = [str(v) for v in values]
+    if condition in NO_VALUE and texts:
+        raise InvalidInput.field(f"{where}.values", f"{condition!r} takes no values")
+    if condition not in NO_VALUE and not texts:
+        raise InvalidInput.field(f"{where}.values", f"{condition!r} needs at least one value")
+    if condition in ONE_VALUE and len(texts) != 1:
+        raise InvalidInput.field(
+            f"{where}.values", f"{condition!r} takes exactly one value, got {len(texts)}"
+        )
+    if condition in NUMERIC:
+        try:
+            float(texts[0])
+        except ValueError:
+            raise InvalidInput.field(
+                f"{where}.values", f"{condition!r} compares numbers, got {texts[0]!r}"
+            ) from None
+    checked: dict[str, Any] = {"column": found, "condition": condition}
+    if texts:
+        checked["values"] = texts
+    return checked
+
+
+def check_filters(raw: Any, source: StoredSource) -> list[dict[str, Any]]:
+    """The stored filters: each ``{column, condition, values?}`` with the column as the source
+    spells it; a bad one is a 400 naming it (``assignmentSourceFilters[1].values``)."""
+    if not isinstance(raw, list):
+        raise InvalidInput.field(FIELD, "must be a list of {column, condition, values}")
+    if len(raw) > MAX_FILTERS:
+        raise InvalidInput.field(FIELD, f"takes at most {MAX_FILTERS} filters, got {len(raw)}")
+    return [_filter(item, f"{FIELD}[{i}]", source) for i, item in enumerate(raw)]
