@@ -56,6 +56,7 @@ UNITS_ENV = "LOCKGATE_BENCH_PULSE_UNITS"
 PG_URL_ENV = "LOCKGATE_BENCH_PG_URL"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TARGET_RATIO = 4.0  # the embedded default should stay within this factor of DuckDB
+WAREHOUSE_TARGET_RATIO = 2.0  # the WHN pipeline on DuckDB, against the hand-written query
 
 PROJECT = "pulsebench"
 EXPERIMENT = "pulse_bench"
@@ -416,6 +417,7 @@ class Measured:
     steps: list[tuple[str, float]] = field(default_factory=list)
     note: str = ""
     cold_seconds: float | None = None  # the first run, before the second (timed) one
+    load_average: tuple[float, float, float] | None = None  # os.getloadavg() after the timed run
 
 
 def warm(measure: Callable[[], Measured]) -> Measured:
@@ -428,6 +430,7 @@ def warm(measure: Callable[[], Measured]) -> Measured:
     cold = measure()
     timed = measure()
     timed.cold_seconds = cold.seconds
+    timed.load_average = os.getloadavg()
     return timed
 
 
@@ -776,10 +779,13 @@ def run(
     *,
     postgres_url: str | None = PG_URL,
     echo: Echo = _print,
+    with_warehouse: bool = True,
 ) -> list[Measured]:
     """Generate, load, compute on every engine, check they agree, print the comparison.
 
     ``postgres_url`` None skips PostgreSQL; DuckDB is skipped (with a notice) if not installed.
+    ``with_warehouse`` also runs the Warehouse Native pipeline on the same rows copied into a
+    DuckDB file and a PostgreSQL schema (bench/warehouse.py); it needs DuckDB.
     """
     if units is None:
         units = int(os.environ.get(UNITS_ENV) or UNITS)
@@ -793,6 +799,7 @@ def run(
     admin_url = _postgres_admin_url(postgres_url) if postgres_url else None
     started = time.perf_counter()
     rows = generate(units)
+    rows_events = rows.events
     echo(
         f"Pulse sums: {units:,} exposed units ({rows.exposures:,} exposures,"
         f" {len(range(0, units, CROSSOVER_EVERY)):,} crossovers), {rows.events:,} events;"
@@ -824,6 +831,9 @@ def run(
         if paths is not None:
             results.append(warm(lambda: duckdb_group_sums(*paths)))
         results.append(warm(lambda: product_group_sums(sqlite)))
+        pipelines: list[Measured] = []
+        if paths is not None and with_warehouse:
+            pipelines.append(_warehouse_duckdb(directory / "whn-duckdb", paths, echo))
         dailies = [("SQLite", sqlite)]
         with _postgresql_if_reachable(admin_url, directory) as postgres:
             if postgres is not None:
@@ -835,6 +845,10 @@ def run(
                 echo("  computing on PostgreSQL ...")
                 results.append(warm(lambda: product_group_sums(postgres)))
                 dailies.append(("PostgreSQL", postgres))
+                if paths is not None and with_warehouse:
+                    pipelines.append(
+                        _warehouse_postgresql(directory / "whn-postgresql", postgres, echo)
+                    )
             elif postgres_url:
                 notices.append(f"PostgreSQL skipped: no server answers at {postgres_url}")
             else:
@@ -848,10 +862,86 @@ def run(
                 )
                 notices.append(f"incremental on {engine}: {incremental_loads(database, units)}")
         sqlite.dispose()
-    check_agreement(results)
+    check_agreement(results + pipelines)
     _report(results, notices, echo)
+    if pipelines:
+        _report_pipelines(results[0], pipelines, units, rows_events, echo)
     echo(f"  total bench time {time.perf_counter() - started:.0f} s")
     return results
+
+
+def _warehouse_duckdb(directory: Path, paths: tuple[Path, Path], echo: Echo) -> Measured:
+    """The Warehouse Native pipeline on a DuckDB file holding the Parquet files' rows."""
+    from bench import warehouse  # imports this module
+
+    directory.mkdir()
+    start = time.perf_counter()
+    path = warehouse.fill_duckdb(directory, *paths)
+    echo(
+        f"  WHN DuckDB warehouse filled in {time.perf_counter() - start:.1f} s"
+        f" ({path.stat().st_size / 2**20:,.0f} MB; CREATE TABLE AS from the Parquet files)"
+    )
+    echo("  computing with the Warehouse Native pipeline on DuckDB ...")
+    with warehouse.bound_experiment(directory, END_MS, warehouse.duckdb_connection(path)) as load:
+        return warm(lambda: load("WHN DuckDB"))
+
+
+def _warehouse_postgresql(directory: Path, postgres: Database, echo: Echo) -> Measured:
+    """The Warehouse Native pipeline on a schema of the bench's PostgreSQL database."""
+    from bench import warehouse  # imports this module
+
+    directory.mkdir()
+    start = time.perf_counter()
+    warehouse.fill_postgresql(postgres)
+    echo(
+        f"  WHN PostgreSQL warehouse filled in {time.perf_counter() - start:.1f} s"
+        " (CREATE TABLE AS from the bench's tables, then VACUUM ANALYZE)"
+    )
+    echo("  computing with the Warehouse Native pipeline on PostgreSQL ...")
+    connection = warehouse.postgresql_connection(postgres)
+    with warehouse.bound_experiment(directory, END_MS, connection) as load:
+        return warm(lambda: load("WHN PostgreSQL"))
+
+
+def _load(measured: Measured) -> str:
+    if measured.load_average is None:
+        return "-"
+    return " ".join(f"{value:.2f}" for value in measured.load_average)
+
+
+def _report_pipelines(
+    duck: Measured, pipelines: list[Measured], units: int, events: int, echo: Echo
+) -> None:
+    assert duck.engine == "DuckDB"
+    echo(
+        f"  Warehouse Native pipeline, load_pulse of a bound experiment ({units:,} units,"
+        f" {events:,} events in the warehouse; the same two metrics, CUPED and winsorization),"
+        " against the hand-written DuckDB query above"
+    )
+    echo(
+        f"  {'engine':34s} {'time':>9s} {'vs DuckDB':>10s} {'1st run':>8s}"
+        "   load average (1, 5, 15 min) after the timed run"
+    )
+    echo(
+        f"  {'hand-written DuckDB query':34s} {duck.seconds:8.2f}s {1.0:9.1f}x"
+        f" {duck.cold_seconds or 0:7.2f}s   {_load(duck)}"
+    )
+    for result in pipelines:
+        cold = f"{result.cold_seconds:7.2f}s" if result.cold_seconds is not None else "-"
+        ratio = result.seconds / duck.seconds
+        echo(
+            f"  {result.engine + ' pipeline':34s} {result.seconds:8.2f}s {ratio:9.1f}x"
+            f" {cold}   {_load(result)}"
+        )
+    on_duckdb = next((r for r in pipelines if r.engine == "WHN DuckDB"), None)
+    if on_duckdb is not None:
+        factor = on_duckdb.seconds / duck.seconds
+        verdict = "yes" if factor <= WAREHOUSE_TARGET_RATIO else "NO"
+        echo(
+            f"  WHN pipeline on DuckDB within {WAREHOUSE_TARGET_RATIO:.0f}x of the hand-written"
+            f" query: {verdict} ({factor:.1f}x; the query reads Parquet, the pipeline DuckDB"
+            " tables; the load's time includes the job, its staging tables and storing the result)"
+        )
 
 
 @contextmanager
@@ -890,7 +980,10 @@ def _report(results: list[Measured], notices: list[str], echo: Echo) -> None:
             rss = f"client {memory.peak_mb:,.0f} MB (+{memory.growth_mb:,.0f}); server not measured"
         else:
             rss = f"{memory.peak_mb:,.0f} MB (+{memory.growth_mb:,.0f} MB during the step)"
-        echo(f"  {label:34s} {result.seconds:8.2f}s {ratio} {first} {cold_ratio}   {rss}")
+        echo(
+            f"  {label:34s} {result.seconds:8.2f}s {ratio} {first} {cold_ratio}   {rss};"
+            f" load average {_load(result)}"
+        )
         if result.steps:
             steps = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in result.steps)
             echo(f"  {'':34s} steps: {steps}")
