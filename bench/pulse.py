@@ -6,9 +6,10 @@ Each engine then computes the same group sums: units per group, crossovers, the 
 sums of a sum metric and a count metric with the CUPED pre-period, and the winsorization Pulse
 applies to both (the P99.9 cap of their non-zero unit values and each group's units above it).
 SQLite and PostgreSQL run ``pulse.engine.compute_group_sums`` exactly as a Pulse job does; DuckDB
-runs one hand-written query over the Parquet files. The three answers must agree before any
-time is printed. Each engine runs twice and is timed on its second run (``warm``); the first
-run's time is printed beside it.
+runs one hand-written query over the Parquet files. The same rows are then copied into a DuckDB
+file and a PostgreSQL schema, where the Warehouse Native pipeline computes them
+(bench/warehouse.py). All the answers must agree before any time is printed. Each engine runs
+twice and is timed on its second run (``warm``); the first run's time is printed beside it.
 
 Size: 1,000,000 exposed units and 10 events per unit by default; ``--quick`` or
 ``LOCKGATE_BENCH_PULSE_UNITS`` makes it smaller. ``LOCKGATE_BENCH_PG_URL`` names the PostgreSQL
