@@ -41,7 +41,11 @@ from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from lockgate.domains.pulse.engine import compute_group_sums, experiment_assignment
+from lockgate.domains.pulse.engine import (
+    capped_sums,
+    compute_group_sums,
+    experiment_assignment,
+)
 from lockgate.domains.pulse.incremental.kept import StateKey
 from lockgate.domains.pulse.incremental.load import load_group_sums
 from lockgate.domains.pulse.sql import CUPED_WINDOW_MS
@@ -406,7 +410,9 @@ class GroupSums:
     crossovers: int
     sums: dict[str, dict[str, dict[str, float]]]  # metric id -> group -> field -> value
     caps: dict[str, float | None] = field(default_factory=dict)  # winsorization cap per metric
-    tails: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # above the cap
+    # each group's units above the cap; None: not reported (the warehouse pipeline stores none)
+    tails: dict[str, dict[str, dict[str, float]]] | None = field(default_factory=dict)
+    capped: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # cappedSums
 
 
 @dataclass
@@ -460,7 +466,7 @@ def product_group_sums(database: Database) -> Measured:
     for message, at in [*marks, ("", start + seconds)]:
         steps.append((label, at - previous))
         previous, label = at, message
-    sums, caps, tails = {}, {}, {}
+    sums, caps, tails, capped = {}, {}, {}, {}
     extras = set()
     for metric in result["metrics"]:
         assert "sums" in metric, f"{metric['metricID']}: {metric.get('unsupported')}"
@@ -468,8 +474,10 @@ def product_group_sums(database: Database) -> Measured:
         winsorization = metric.get("winsorization") or {}
         caps[metric["metricID"]] = winsorization.get("cap")
         tails[metric["metricID"]] = winsorization.get("tails") or {}
+        if "cappedSums" in metric:
+            capped[metric["metricID"]] = metric["cappedSums"]
         extras |= {key for key in metric if key not in COMPARED_KEYS}
-    group_sums = GroupSums(result["units"], result["crossoverUnits"], sums, caps, tails)
+    group_sums = GroupSums(result["units"], result["crossoverUnits"], sums, caps, tails, capped)
     name = "SQLite" if database.is_sqlite else "PostgreSQL"
     # Anything compute_group_sums computes beyond the raw sums (e.g. winsorization) is in its time
     # but not in DuckDB's query; say so rather than hide it.
@@ -687,10 +695,16 @@ def duckdb_group_sums(exposures: Path, events: Path) -> Measured:
             for row in found
             if row[f"{metric}__tail_n"]
         }
+    # as Pulse derives its capped sums from the raw sums, the tails and the cap
+    capped = {
+        metric_id: capped_sums(sums[metric_id], tails[metric_id], cap)
+        for metric_id, cap in caps.items()
+        if cap is not None
+    }
     crossovers = int(found[0]["crossovers"]) if found else 0
     threads = duckdb.connect().execute("SELECT current_setting('threads')").fetchone()
     note = f"{threads[0] if threads else '?'} threads"
-    group_sums = GroupSums(units, crossovers, sums, caps, tails)
+    group_sums = GroupSums(units, crossovers, sums, caps, tails, capped)
     return Measured("DuckDB", seconds, memory, group_sums, note=note)
 
 
@@ -719,11 +733,23 @@ def check_agreement(results: list[Measured], rel_tol: float = 1e-9) -> None:
             assert (cap is None) == (theirs_cap is None), f"{pair}: {metric} cap"
             if cap is not None and theirs_cap is not None:
                 assert math.isclose(cap, theirs_cap, rel_tol=rel_tol), f"{pair}: {metric} cap"
-            tails = reference.group_sums.tails.get(metric, {})
-            assert set(other.group_sums.tails.get(metric, {})) == set(tails), f"{pair}: tails"
+            assert (metric in other.group_sums.capped) == (metric in reference.group_sums.capped), (
+                f"{pair}: {metric} capped sums"
+            )
+            for group, values in reference.group_sums.capped.get(metric, {}).items():
+                for key in SUM_FIELDS:
+                    ours, theirs = other.group_sums.capped[metric][group][key], values[key]
+                    assert math.isclose(ours, theirs, rel_tol=rel_tol, abs_tol=1e-6), (
+                        f"{pair}: {metric} capped {group} {key}: {ours!r} != {theirs!r}"
+                    )
+            ours_tails, reference_tails = other.group_sums.tails, reference.group_sums.tails
+            if ours_tails is None or reference_tails is None:
+                continue  # an engine that reports no tails is checked by its capped sums
+            tails = reference_tails.get(metric, {})
+            assert set(ours_tails.get(metric, {})) == set(tails), f"{pair}: tails"
             for group, values in tails.items():
                 for key in TAIL_FIELDS:
-                    ours, theirs = other.group_sums.tails[metric][group][key], values[key]
+                    ours, theirs = ours_tails[metric][group][key], values[key]
                     assert math.isclose(ours, theirs, rel_tol=rel_tol, abs_tol=1e-6), (
                         f"{pair}: {metric} tail {group} {key}: {ours!r} != {theirs!r}"
                     )
@@ -934,6 +960,11 @@ def _report_pipelines(
             f"  {result.engine + ' pipeline':34s} {result.seconds:8.2f}s {ratio:9.1f}x"
             f" {cold}   {_load(result)}"
         )
+    engines = ", ".join(r.engine for r in pipelines)
+    echo(
+        f"  same units, crossovers, per-group sums, winsorization caps and capped sums as the"
+        f" hand-written query on: {engines} (rel. tolerance 1e-9; the pipeline stores no tails)"
+    )
     on_duckdb = next((r for r in pipelines if r.engine == "WHN DuckDB"), None)
     if on_duckdb is not None:
         factor = on_duckdb.seconds / duck.seconds
@@ -1001,8 +1032,8 @@ def _report(results: list[Measured], notices: list[str], echo: Echo) -> None:
         )
     engines = ", ".join(r.engine for r in results)
     echo(
-        f"  same units, crossovers, per-group sums, winsorization caps and tails on: {engines}"
-        " (rel. tolerance 1e-9)"
+        f"  same units, crossovers, per-group sums, winsorization caps, tails and capped sums on:"
+        f" {engines} (rel. tolerance 1e-9)"
     )
     echo(
         "  peak RSS: VmHWM of this process during the step, reset before it; it includes"

@@ -10,8 +10,13 @@ the connection, an assignment source, a metric source, the two metrics the Pulse
 CUPED week) and an analysis-only experiment bound to the source, and runs ``load_pulse``: the
 Pulse worker runs the pipeline (src/lockgate/domains/warehouse/pipeline.py) in the warehouse
 and stores the group sums. The time is the load's (``run_pending``), timed on its second run as
-the Pulse bench does; the stored units, crossovers, sums, caps and tails must equal the
-hand-written DuckDB query's before any time is printed.
+the Pulse bench does. The pipeline winsorizes as Pulse does (non-zero unit values above the
+P99.9 of the non-zero unit values of all groups replaced by it, zeros left zero, the CUPED
+covariate not capped; docs/warehouse.md §Warehouse-native metrics) but stores no tails: its
+cumulative view of the last day holds the cap and the capped sums (``cappedSums``). So the
+stored units, crossovers, raw sums, caps and capped sums must equal the hand-written DuckDB
+query's (its capped sums derived from its raw sums, tails and cap by
+``pulse.engine.capped_sums``, as Pulse derives its own) before any time is printed.
 """
 
 from __future__ import annotations
@@ -225,21 +230,28 @@ def define(lockgate: Lockgate, connection: dict[str, Any], schema: str) -> None:
 
 
 def _stored_group_sums(database: Database) -> GroupSums:
+    """The units, crossovers, raw sums, caps and capped sums of the load's cumulative view of
+    its last day (the only winsorized one; the pipeline stores no tails)."""
     with database.transaction(write=False) as session:
-        document = session.scalars(select(PulseResult.document)).one()
-    sums, caps, tails = {}, {}, {}
+        document = session.scalars(
+            select(PulseResult.document)
+            .where(PulseResult.view == "cumulative")
+            .order_by(PulseResult.ds.desc())
+            .limit(1)
+        ).one()
+    sums, caps, capped = {}, {}, {}
     for metric in document["metrics"]:
         assert "sums" in metric, f"{metric['metricID']}: {metric.get('unsupported')}"
         metric_id = METRICS[metric["metricName"]]
         sums[metric_id] = metric["sums"]
         winsorization = metric.get("winsorization") or {}
+        assert winsorization.get("lowCap") is None, f"{metric_id}: only a high cap was asked"
         caps[metric_id] = winsorization.get("cap")
-        tails[metric_id] = {
-            group: values
-            for group, values in (winsorization.get("tails") or {}).items()
-            if values["n"]
-        }
-    return GroupSums(document["units"], document["crossoverUnits"], sums, caps, tails)
+        if "cappedSums" in metric:
+            capped[metric_id] = metric["cappedSums"]
+    return GroupSums(
+        document["units"], document["crossoverUnits"], sums, caps, tails=None, capped=capped
+    )
 
 
 def load(lockgate: Lockgate, engine: str) -> Measured:
