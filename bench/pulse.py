@@ -972,7 +972,8 @@ def _report_pipelines(
         echo(
             f"  WHN pipeline on DuckDB within {WAREHOUSE_TARGET_RATIO:.0f}x of the hand-written"
             f" query: {verdict} ({factor:.1f}x; the query reads Parquet, the pipeline DuckDB"
-            " tables; the load's time includes the job, its staging tables and storing the result)"
+            " tables; the load's time includes the job, its staging tables, every earlier day's"
+            " cumulative view, the daily and rolling views and storing them)"
         )
 
 
