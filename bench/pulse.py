@@ -6,9 +6,10 @@ Each engine then computes the same group sums: units per group, crossovers, the 
 sums of a sum metric and a count metric with the CUPED pre-period, and the winsorization Pulse
 applies to both (the P99.9 cap of their non-zero unit values and each group's units above it).
 SQLite and PostgreSQL run ``pulse.engine.compute_group_sums`` exactly as a Pulse job does; DuckDB
-runs one hand-written query over the Parquet files. The three answers must agree before any
-time is printed. Each engine runs twice and is timed on its second run (``warm``); the first
-run's time is printed beside it.
+runs one hand-written query over the Parquet files. The same rows are then copied into a DuckDB
+file and a PostgreSQL schema, where the Warehouse Native pipeline computes them
+(bench/warehouse.py). All the answers must agree before any time is printed. Each engine runs
+twice and is timed on its second run (``warm``); the first run's time is printed beside it.
 
 Size: 1,000,000 exposed units and 10 events per unit by default; ``--quick`` or
 ``LOCKGATE_BENCH_PULSE_UNITS`` makes it smaller. ``LOCKGATE_BENCH_PG_URL`` names the PostgreSQL
@@ -40,7 +41,11 @@ from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from lockgate.domains.pulse.engine import compute_group_sums, experiment_assignment
+from lockgate.domains.pulse.engine import (
+    capped_sums,
+    compute_group_sums,
+    experiment_assignment,
+)
 from lockgate.domains.pulse.incremental.kept import StateKey
 from lockgate.domains.pulse.incremental.load import load_group_sums
 from lockgate.domains.pulse.sql import CUPED_WINDOW_MS
@@ -56,6 +61,7 @@ UNITS_ENV = "LOCKGATE_BENCH_PULSE_UNITS"
 PG_URL_ENV = "LOCKGATE_BENCH_PG_URL"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TARGET_RATIO = 4.0  # the embedded default should stay within this factor of DuckDB
+WAREHOUSE_TARGET_RATIO = 2.0  # the WHN pipeline on DuckDB, against the hand-written query
 
 PROJECT = "pulsebench"
 EXPERIMENT = "pulse_bench"
@@ -404,7 +410,9 @@ class GroupSums:
     crossovers: int
     sums: dict[str, dict[str, dict[str, float]]]  # metric id -> group -> field -> value
     caps: dict[str, float | None] = field(default_factory=dict)  # winsorization cap per metric
-    tails: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # above the cap
+    # each group's units above the cap; None: not reported (the warehouse pipeline stores none)
+    tails: dict[str, dict[str, dict[str, float]]] | None = field(default_factory=dict)
+    capped: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # cappedSums
 
 
 @dataclass
@@ -416,6 +424,7 @@ class Measured:
     steps: list[tuple[str, float]] = field(default_factory=list)
     note: str = ""
     cold_seconds: float | None = None  # the first run, before the second (timed) one
+    load_average: tuple[float, float, float] | None = None  # os.getloadavg() after the timed run
 
 
 def warm(measure: Callable[[], Measured]) -> Measured:
@@ -428,6 +437,7 @@ def warm(measure: Callable[[], Measured]) -> Measured:
     cold = measure()
     timed = measure()
     timed.cold_seconds = cold.seconds
+    timed.load_average = os.getloadavg()
     return timed
 
 
@@ -456,7 +466,7 @@ def product_group_sums(database: Database) -> Measured:
     for message, at in [*marks, ("", start + seconds)]:
         steps.append((label, at - previous))
         previous, label = at, message
-    sums, caps, tails = {}, {}, {}
+    sums, caps, tails, capped = {}, {}, {}, {}
     extras = set()
     for metric in result["metrics"]:
         assert "sums" in metric, f"{metric['metricID']}: {metric.get('unsupported')}"
@@ -464,8 +474,10 @@ def product_group_sums(database: Database) -> Measured:
         winsorization = metric.get("winsorization") or {}
         caps[metric["metricID"]] = winsorization.get("cap")
         tails[metric["metricID"]] = winsorization.get("tails") or {}
+        if "cappedSums" in metric:
+            capped[metric["metricID"]] = metric["cappedSums"]
         extras |= {key for key in metric if key not in COMPARED_KEYS}
-    group_sums = GroupSums(result["units"], result["crossoverUnits"], sums, caps, tails)
+    group_sums = GroupSums(result["units"], result["crossoverUnits"], sums, caps, tails, capped)
     name = "SQLite" if database.is_sqlite else "PostgreSQL"
     # Anything compute_group_sums computes beyond the raw sums (e.g. winsorization) is in its time
     # but not in DuckDB's query; say so rather than hide it.
@@ -683,10 +695,16 @@ def duckdb_group_sums(exposures: Path, events: Path) -> Measured:
             for row in found
             if row[f"{metric}__tail_n"]
         }
+    # as Pulse derives its capped sums from the raw sums, the tails and the cap
+    capped = {
+        metric_id: capped_sums(sums[metric_id], tails[metric_id], cap)
+        for metric_id, cap in caps.items()
+        if cap is not None
+    }
     crossovers = int(found[0]["crossovers"]) if found else 0
     threads = duckdb.connect().execute("SELECT current_setting('threads')").fetchone()
     note = f"{threads[0] if threads else '?'} threads"
-    group_sums = GroupSums(units, crossovers, sums, caps, tails)
+    group_sums = GroupSums(units, crossovers, sums, caps, tails, capped)
     return Measured("DuckDB", seconds, memory, group_sums, note=note)
 
 
@@ -715,11 +733,23 @@ def check_agreement(results: list[Measured], rel_tol: float = 1e-9) -> None:
             assert (cap is None) == (theirs_cap is None), f"{pair}: {metric} cap"
             if cap is not None and theirs_cap is not None:
                 assert math.isclose(cap, theirs_cap, rel_tol=rel_tol), f"{pair}: {metric} cap"
-            tails = reference.group_sums.tails.get(metric, {})
-            assert set(other.group_sums.tails.get(metric, {})) == set(tails), f"{pair}: tails"
+            assert (metric in other.group_sums.capped) == (metric in reference.group_sums.capped), (
+                f"{pair}: {metric} capped sums"
+            )
+            for group, values in reference.group_sums.capped.get(metric, {}).items():
+                for key in SUM_FIELDS:
+                    ours, theirs = other.group_sums.capped[metric][group][key], values[key]
+                    assert math.isclose(ours, theirs, rel_tol=rel_tol, abs_tol=1e-6), (
+                        f"{pair}: {metric} capped {group} {key}: {ours!r} != {theirs!r}"
+                    )
+            ours_tails, reference_tails = other.group_sums.tails, reference.group_sums.tails
+            if ours_tails is None or reference_tails is None:
+                continue  # an engine that reports no tails is checked by its capped sums
+            tails = reference_tails.get(metric, {})
+            assert set(ours_tails.get(metric, {})) == set(tails), f"{pair}: tails"
             for group, values in tails.items():
                 for key in TAIL_FIELDS:
-                    ours, theirs = other.group_sums.tails[metric][group][key], values[key]
+                    ours, theirs = ours_tails[metric][group][key], values[key]
                     assert math.isclose(ours, theirs, rel_tol=rel_tol, abs_tol=1e-6), (
                         f"{pair}: {metric} tail {group} {key}: {ours!r} != {theirs!r}"
                     )
@@ -776,10 +806,13 @@ def run(
     *,
     postgres_url: str | None = PG_URL,
     echo: Echo = _print,
+    with_warehouse: bool = True,
 ) -> list[Measured]:
     """Generate, load, compute on every engine, check they agree, print the comparison.
 
     ``postgres_url`` None skips PostgreSQL; DuckDB is skipped (with a notice) if not installed.
+    ``with_warehouse`` also runs the Warehouse Native pipeline on the same rows copied into a
+    DuckDB file and a PostgreSQL schema (bench/warehouse.py); it needs DuckDB.
     """
     if units is None:
         units = int(os.environ.get(UNITS_ENV) or UNITS)
@@ -793,6 +826,7 @@ def run(
     admin_url = _postgres_admin_url(postgres_url) if postgres_url else None
     started = time.perf_counter()
     rows = generate(units)
+    rows_events = rows.events
     echo(
         f"Pulse sums: {units:,} exposed units ({rows.exposures:,} exposures,"
         f" {len(range(0, units, CROSSOVER_EVERY)):,} crossovers), {rows.events:,} events;"
@@ -824,6 +858,9 @@ def run(
         if paths is not None:
             results.append(warm(lambda: duckdb_group_sums(*paths)))
         results.append(warm(lambda: product_group_sums(sqlite)))
+        pipelines: list[Measured] = []
+        if paths is not None and with_warehouse:
+            pipelines.append(_warehouse_duckdb(directory / "whn-duckdb", paths, echo))
         dailies = [("SQLite", sqlite)]
         with _postgresql_if_reachable(admin_url, directory) as postgres:
             if postgres is not None:
@@ -835,6 +872,10 @@ def run(
                 echo("  computing on PostgreSQL ...")
                 results.append(warm(lambda: product_group_sums(postgres)))
                 dailies.append(("PostgreSQL", postgres))
+                if paths is not None and with_warehouse:
+                    pipelines.append(
+                        _warehouse_postgresql(directory / "whn-postgresql", postgres, echo)
+                    )
             elif postgres_url:
                 notices.append(f"PostgreSQL skipped: no server answers at {postgres_url}")
             else:
@@ -848,10 +889,92 @@ def run(
                 )
                 notices.append(f"incremental on {engine}: {incremental_loads(database, units)}")
         sqlite.dispose()
-    check_agreement(results)
+    check_agreement(results + pipelines)
     _report(results, notices, echo)
+    if pipelines:
+        _report_pipelines(results[0], pipelines, units, rows_events, echo)
     echo(f"  total bench time {time.perf_counter() - started:.0f} s")
     return results
+
+
+def _warehouse_duckdb(directory: Path, paths: tuple[Path, Path], echo: Echo) -> Measured:
+    """The Warehouse Native pipeline on a DuckDB file holding the Parquet files' rows."""
+    from bench import warehouse  # imports this module
+
+    directory.mkdir()
+    start = time.perf_counter()
+    path = warehouse.fill_duckdb(directory, *paths)
+    echo(
+        f"  WHN DuckDB warehouse filled in {time.perf_counter() - start:.1f} s"
+        f" ({path.stat().st_size / 2**20:,.0f} MB; CREATE TABLE AS from the Parquet files)"
+    )
+    echo("  computing with the Warehouse Native pipeline on DuckDB ...")
+    with warehouse.bound_experiment(directory, END_MS, warehouse.duckdb_connection(path)) as load:
+        return warm(lambda: load("WHN DuckDB"))
+
+
+def _warehouse_postgresql(directory: Path, postgres: Database, echo: Echo) -> Measured:
+    """The Warehouse Native pipeline on a schema of the bench's PostgreSQL database."""
+    from bench import warehouse  # imports this module
+
+    directory.mkdir()
+    start = time.perf_counter()
+    warehouse.fill_postgresql(postgres)
+    echo(
+        f"  WHN PostgreSQL warehouse filled in {time.perf_counter() - start:.1f} s"
+        " (CREATE TABLE AS from the bench's tables, then VACUUM ANALYZE)"
+    )
+    echo("  computing with the Warehouse Native pipeline on PostgreSQL ...")
+    connection = warehouse.postgresql_connection(postgres)
+    with warehouse.bound_experiment(directory, END_MS, connection) as load:
+        return warm(lambda: load("WHN PostgreSQL"))
+
+
+def _load(measured: Measured) -> str:
+    if measured.load_average is None:
+        return "-"
+    return " ".join(f"{value:.2f}" for value in measured.load_average)
+
+
+def _report_pipelines(
+    duck: Measured, pipelines: list[Measured], units: int, events: int, echo: Echo
+) -> None:
+    assert duck.engine == "DuckDB"
+    echo(
+        f"  Warehouse Native pipeline, load_pulse of a bound experiment ({units:,} units,"
+        f" {events:,} events in the warehouse; the same two metrics, CUPED and winsorization),"
+        " against the hand-written DuckDB query above"
+    )
+    echo(
+        f"  {'engine':34s} {'time':>9s} {'vs DuckDB':>10s} {'1st run':>8s}"
+        "   load average (1, 5, 15 min) after the timed run"
+    )
+    echo(
+        f"  {'hand-written DuckDB query':34s} {duck.seconds:8.2f}s {1.0:9.1f}x"
+        f" {duck.cold_seconds or 0:7.2f}s   {_load(duck)}"
+    )
+    for result in pipelines:
+        cold = f"{result.cold_seconds:7.2f}s" if result.cold_seconds is not None else "-"
+        ratio = result.seconds / duck.seconds
+        echo(
+            f"  {result.engine + ' pipeline':34s} {result.seconds:8.2f}s {ratio:9.1f}x"
+            f" {cold}   {_load(result)}"
+        )
+    engines = ", ".join(r.engine for r in pipelines)
+    echo(
+        f"  same units, crossovers, per-group sums, winsorization caps and capped sums as the"
+        f" hand-written query on: {engines} (rel. tolerance 1e-9; the pipeline stores no tails)"
+    )
+    on_duckdb = next((r for r in pipelines if r.engine == "WHN DuckDB"), None)
+    if on_duckdb is not None:
+        factor = on_duckdb.seconds / duck.seconds
+        verdict = "yes" if factor <= WAREHOUSE_TARGET_RATIO else "NO"
+        echo(
+            f"  WHN pipeline on DuckDB within {WAREHOUSE_TARGET_RATIO:.0f}x of the hand-written"
+            f" query: {verdict} ({factor:.1f}x; the query reads Parquet, the pipeline DuckDB"
+            " tables; the load's time includes the job, its staging tables, every earlier day's"
+            " cumulative view, the daily and rolling views and storing them)"
+        )
 
 
 @contextmanager
@@ -890,7 +1013,10 @@ def _report(results: list[Measured], notices: list[str], echo: Echo) -> None:
             rss = f"client {memory.peak_mb:,.0f} MB (+{memory.growth_mb:,.0f}); server not measured"
         else:
             rss = f"{memory.peak_mb:,.0f} MB (+{memory.growth_mb:,.0f} MB during the step)"
-        echo(f"  {label:34s} {result.seconds:8.2f}s {ratio} {first} {cold_ratio}   {rss}")
+        echo(
+            f"  {label:34s} {result.seconds:8.2f}s {ratio} {first} {cold_ratio}   {rss};"
+            f" load average {_load(result)}"
+        )
         if result.steps:
             steps = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in result.steps)
             echo(f"  {'':34s} steps: {steps}")
@@ -907,8 +1033,8 @@ def _report(results: list[Measured], notices: list[str], echo: Echo) -> None:
         )
     engines = ", ".join(r.engine for r in results)
     echo(
-        f"  same units, crossovers, per-group sums, winsorization caps and tails on: {engines}"
-        " (rel. tolerance 1e-9)"
+        f"  same units, crossovers, per-group sums, winsorization caps, tails and capped sums on:"
+        f" {engines} (rel. tolerance 1e-9)"
     )
     echo(
         "  peak RSS: VmHWM of this process during the step, reset before it; it includes"

@@ -32,9 +32,17 @@ def test_pulse_bench__two_thousand_units__every_engine_agrees_and_is_reported() 
     assert all(groups["Control"]["sx"] > 0 for groups in first.sums.values())
     assert all(cap is not None and cap > 0 for cap in first.caps.values())
     report = "\n".join(lines)
-    assert "same units, crossovers, per-group sums, winsorization caps and tails on" in report
+    assert set(first.capped) == set(first.sums)  # both metrics winsorized, capped sums compared
+    assert "same units, crossovers, per-group sums, winsorization caps, tails and capped sums" in (
+        report
+    )
     if HAS_DUCKDB:
         assert "within 4x of DuckDB" in report
+        pipelines = ["WHN DuckDB", "WHN PostgreSQL"] if on_postgresql else ["WHN DuckDB"]
+        agreed = next(line for line in lines if "as the hand-written query on:" in line)
+        assert agreed.endswith(
+            f"on: {', '.join(pipelines)} (rel. tolerance 1e-9; the pipeline stores no tails)"
+        )
     days = (pulse.END_MS - 1) // pulse.DAY_MS - pulse.T0 // pulse.DAY_MS + 1  # exposure to end
     for engine in expected[1:] if HAS_DUCKDB else expected:
         assert f"daily views on {engine}: a full reload's {days} days" in report
