@@ -441,7 +441,7 @@ def percentile_estimate(
     data: Dataset, analysed: dict[str, str], group: str, q: float
 ) -> tuple[int, float, float]:
     """A group's units with a value, the percentile of its post-exposure purchase amounts and
-    the squared standard error read from the rank interval (Deng, Knoblich & Lu, 2018, §4):
+    the squared standard error read from the rank interval (Deng, Knoblich & Lu, 2018, section 4):
     the percentiles at q ± z·s, s² the delta-method variance of the share of values at or
     below the estimate, with units as clusters."""
     _, first = first_exposures(data)

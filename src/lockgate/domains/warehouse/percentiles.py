@@ -41,7 +41,7 @@ class PlanSql(Protocol):
 
 
 # The rank interval of a percentile metric's estimate: a 95% interval (Deng, Knoblich & Lu,
-# 2018, §4), from which its standard error is read.
+# 2018, section 4), from which its standard error is read.
 Z = 1.959963984540054
 
 
@@ -126,7 +126,7 @@ def estimate(warehouse: Warehouse, sql: PlanSql, metric: PipelineMetric) -> dict
     """Per group with values, a percentile metric's estimate: ``units`` and ``rows`` with a
     value, the percentile ``value``, and ``variance``, the unit-level variance whose
     var/units is the estimate's squared standard error, read from the width of its rank
-    interval (the outer interval of Deng, Knoblich & Lu, 2018, §4): the percentiles at
+    interval (the outer interval of Deng, Knoblich & Lu, 2018, section 4): the percentiles at
     q ± z·s, s² the delta-method variance of the share of values at or below the estimate,
     the units being the clusters of rows."""
     assert metric.percentile is not None
