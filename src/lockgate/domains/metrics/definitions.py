@@ -19,6 +19,7 @@ from lockgate.domains.metrics.schemas import (
     MetricRefIn,
 )
 from lockgate.domains.metrics.sql import OPERATORS, Criterion, EventSelector
+from lockgate.domains.warehouse.filters import check_values
 from lockgate.errors import InvalidInput
 
 CREATABLE_TYPES = (
@@ -180,22 +181,14 @@ def _criterion(raw: CriterionIn, where: str) -> dict[str, Any]:
             f"{where}.column", f"is required for a {raw.type!r} criterion (the field to test)"
         )
     values = [v if isinstance(v, str) else _scalar_text(v) for v in raw.values or []]
-    if condition in NO_VALUE_CONDITIONS:
-        if values:
-            raise InvalidInput.field(f"{where}.values", f"{condition!r} takes no values")
-    elif not values:
-        raise InvalidInput.field(f"{where}.values", f"{condition!r} needs at least one value")
-    elif condition in SINGLE_VALUE_CONDITIONS and len(values) != 1:
-        raise InvalidInput.field(
-            f"{where}.values", f"{condition!r} takes exactly one value, got {len(values)}"
-        )
-    if condition in NUMERIC_CONDITIONS:
-        try:
-            float(values[0])
-        except ValueError:
-            raise InvalidInput.field(
-                f"{where}.values", f"{condition!r} compares numbers, got {values[0]!r}"
-            ) from None
+    check_values(
+        values,
+        condition,
+        where,
+        no_value=NO_VALUE_CONDITIONS,
+        one_value=SINGLE_VALUE_CONDITIONS,
+        numeric=NUMERIC_CONDITIONS,
+    )
     criterion: dict[str, Any] = {"type": raw.type, "condition": condition}
     if column is not None:
         criterion["column"] = column

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from lockgate.domains.warehouse import service as warehouse_service
 from lockgate.domains.warehouse import sources
+from lockgate.domains.warehouse.filters import check_values
 from lockgate.domains.warehouse.usage import StoredSource
 from lockgate.errors import InvalidInput
 
@@ -104,23 +105,15 @@ def _criterion(raw: Any, where: str, source: StoredSource) -> dict[str, Any]:
     if not isinstance(values, list) or not all(isinstance(v, str | int | float) for v in values):
         raise InvalidInput.field(f"{where}.values", "must be a list of strings")
     texts = [str(v) for v in values]
-    if condition in NO_VALUE and texts:
-        raise InvalidInput.field(f"{where}.values", f"{condition!r} takes no values")
-    if condition not in NO_VALUE and not texts:
-        raise InvalidInput.field(f"{where}.values", f"{condition!r} needs at least one value")
-    if condition in ONE_VALUE and len(texts) != 1:
-        raise InvalidInput.field(
-            f"{where}.values", f"{condition!r} takes exactly one value, got {len(texts)}"
-        )
-    if condition in NON_EMPTY and not all(t.strip() for t in texts):
-        raise InvalidInput.field(f"{where}.values", f"{condition!r} takes non-empty values")
-    if condition in NUMERIC:
-        try:
-            float(texts[0])
-        except ValueError:
-            raise InvalidInput.field(
-                f"{where}.values", f"{condition!r} compares numbers, got {texts[0]!r}"
-            ) from None
+    check_values(
+        texts,
+        condition,
+        where,
+        no_value=NO_VALUE,
+        one_value=ONE_VALUE,
+        numeric=NUMERIC,
+        non_empty=NON_EMPTY,
+    )
     criterion: dict[str, Any] = {"type": "metadata", "condition": condition}
     if found is not None:
         criterion["column"] = found

@@ -5,7 +5,8 @@ pipeline reads them (``pipeline._Sql.criterion``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from lockgate.domains.warehouse.usage import StoredSource
@@ -21,6 +22,40 @@ NO_VALUE = frozenset({"is_null", "non_null", "is_true", "is_false"})
 ONE_VALUE = frozenset({"=", ">", "<", ">=", "<="})
 NUMERIC = frozenset({">", "<", ">=", "<="})
 MAX_FILTERS = 50
+
+
+def check_values(
+    texts: Sequence[str],
+    condition: str,
+    where: str,
+    *,
+    no_value: AbstractSet[str],
+    one_value: AbstractSet[str],
+    numeric: AbstractSet[str],
+    non_empty: AbstractSet[str] = frozenset(),
+) -> None:
+    """Check a criterion's values against its condition: none for a ``no_value`` condition, at
+    least one otherwise, exactly one for a ``one_value`` one, no blank one for a ``non_empty``
+    one, and a number for a ``numeric`` one; a bad one is a 400 naming ``{where}.values``.
+    Assignment source filters, warehouse native metric criteria and event metric criteria
+    share these rules, each with its own sets of conditions."""
+    if condition in no_value and texts:
+        raise InvalidInput.field(f"{where}.values", f"{condition!r} takes no values")
+    if condition not in no_value and not texts:
+        raise InvalidInput.field(f"{where}.values", f"{condition!r} needs at least one value")
+    if condition in one_value and len(texts) != 1:
+        raise InvalidInput.field(
+            f"{where}.values", f"{condition!r} takes exactly one value, got {len(texts)}"
+        )
+    if condition in non_empty and not all(t.strip() for t in texts):
+        raise InvalidInput.field(f"{where}.values", f"{condition!r} takes non-empty values")
+    if condition in numeric:
+        try:
+            float(texts[0])
+        except ValueError:
+            raise InvalidInput.field(
+                f"{where}.values", f"{condition!r} compares numbers, got {texts[0]!r}"
+            ) from None
 
 
 def _filter(raw: Any, where: str, source: StoredSource) -> dict[str, Any]:
@@ -48,21 +83,7 @@ def _filter(raw: Any, where: str, source: StoredSource) -> dict[str, Any]:
     ):
         raise InvalidInput.field(f"{where}.values", "must be a list of strings")
     texts = [str(v) for v in values]
-    if condition in NO_VALUE and texts:
-        raise InvalidInput.field(f"{where}.values", f"{condition!r} takes no values")
-    if condition not in NO_VALUE and not texts:
-        raise InvalidInput.field(f"{where}.values", f"{condition!r} needs at least one value")
-    if condition in ONE_VALUE and len(texts) != 1:
-        raise InvalidInput.field(
-            f"{where}.values", f"{condition!r} takes exactly one value, got {len(texts)}"
-        )
-    if condition in NUMERIC:
-        try:
-            float(texts[0])
-        except ValueError:
-            raise InvalidInput.field(
-                f"{where}.values", f"{condition!r} compares numbers, got {texts[0]!r}"
-            ) from None
+    check_values(texts, condition, where, no_value=NO_VALUE, one_value=ONE_VALUE, numeric=NUMERIC)
     checked: dict[str, Any] = {"column": found, "condition": condition}
     if texts:
         checked["values"] = texts
