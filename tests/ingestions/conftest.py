@@ -1,5 +1,6 @@
 """A DuckDB file in the server's warehouse files directory, holding the tables the ingestion
-tests read, and the project's warehouse connection to it."""
+tests read, and the project's warehouse connection to it; and the exposures and Pulse load
+of the tests in which Pulse reads ingested events."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from typing import Any
 
 import duckdb
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from lockgate.domains.events.repository import insert_rows
+from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
 from lockgate.storage.models import (
@@ -156,3 +160,35 @@ def snapshot(db: Database) -> dict[str, int]:
 
 
 Snapshot = Callable[[Database], dict[str, int]]
+
+
+def plant_exposures(db: Database, project_id: str, groups: dict[str, str]) -> None:
+    """Units u1 and u3 exposed to Control and u2 and u4 to Test of experiment ``exp``, an hour
+    before DAY1."""
+    exposed = seconds(DAY1, 0) * 1000 - 3_600_000
+    exposures = [
+        {
+            "project_id": project_id,
+            "user_id": unit,
+            "time": exposed,
+            "received_time": exposed,
+            "kind": "config",
+            "name": "exp",
+            "rule_id": groups[group],
+        }
+        for unit, group in (("u1", "Control"), ("u3", "Control"), ("u2", "Test"), ("u4", "Test"))
+    ]
+    with db.transaction() as session:
+        insert_rows(session.connection(), "exposures", exposures)
+
+
+def pulse_after_day2(
+    app: FastAPI, console: ContractClient, clock: ManualClock, groups: dict[str, str]
+) -> dict[str, Any]:
+    """Experiment ``exp``'s Pulse loaded at noon the day after DAY2, without CUPED."""
+    end = dt.datetime.fromisoformat(DAY2).replace(tzinfo=dt.UTC) + dt.timedelta(days=1, hours=12)
+    clock.advance(int(end.timestamp() * 1000) - clock.now_ms())
+    assert console.post("/console/v1/experiments/exp/load_pulse", json={}).status_code == 200
+    assert app.state.pulse_runner.run_pending() == 1
+    params = {"control": groups["Control"], "test": groups["Test"], "cuped": "false"}
+    return dict(console.get("/console/v1/experiments/exp/pulse_results", params=params).json())

@@ -17,7 +17,6 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from lockgate.domains.events.repository import insert_rows
 from lockgate.domains.projects.service import Bootstrap
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
@@ -32,6 +31,8 @@ from tests.ingestions.conftest import (
     METRICS_MAPPING,
     Warehouse,
     events_source,
+    plant_exposures,
+    pulse_after_day2,
     seconds,
     snapshot,
 )
@@ -388,30 +389,10 @@ def test_parquet_events__pulse_reads_them(
     revenue["metricEvents"][0]["type"] = "value"  # type: ignore[index]
     assert console.post("/console/v1/metrics", json=revenue).status_code == 201
     groups = start_experiment(console)
-    exposed = seconds(DAY1, 0) * 1000 - 3_600_000
-    exposures = [
-        {
-            "project_id": project.project.id,
-            "user_id": unit,
-            "time": exposed,
-            "received_time": exposed,
-            "kind": "config",
-            "name": "exp",
-            "rule_id": groups[group],
-        }
-        for unit, group in (("u1", "Control"), ("u3", "Control"), ("u2", "Test"), ("u4", "Test"))
-    ]
-    with db.transaction() as session:
-        insert_rows(session.connection(), "exposures", exposures)
+    plant_exposures(db, project.project.id, groups)
     backfill(console, DAY1, DAY2)
     app.state.ingestion_runner.run_pending()
-    end = dt.datetime.fromisoformat(DAY2).replace(tzinfo=dt.UTC) + dt.timedelta(days=1, hours=12)
-    clock.advance(int(end.timestamp() * 1000) - clock.now_ms())
-    assert console.post("/console/v1/experiments/exp/load_pulse", json={}).status_code == 200
-    assert app.state.pulse_runner.run_pending() == 1
-
-    params = {"control": groups["Control"], "test": groups["Test"], "cuped": "false"}
-    results = console.get("/console/v1/experiments/exp/pulse_results", params=params).json()
+    results = pulse_after_day2(app, console, clock, groups)
 
     # u1 bought 10.0 and u3 nothing: the control mean is 5.0.
     assert results["data"]["primaryMetrics"][0]["controlMean"] == 5.0

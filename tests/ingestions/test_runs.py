@@ -16,7 +16,6 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import create_engine, select, text
 
-from lockgate.domains.events.repository import insert_rows
 from lockgate.domains.projects.service import Bootstrap
 from lockgate.domains.warehouse.adapters import ChdbWarehouse
 from lockgate.kit.clock import ManualClock
@@ -31,6 +30,8 @@ from tests.ingestions.conftest import (
     Warehouse,
     events_source,
     metrics_source,
+    plant_exposures,
+    pulse_after_day2,
     seconds,
     snapshot,
 )
@@ -425,34 +426,10 @@ def test_ingested_events__pulse_reads_them(
     }
     assert console.post("/console/v1/metrics", json=revenue).status_code == 201
     groups = start_experiment(console)
-    pid = project.project.id
-    exposed = seconds(DAY1, 0) * 1000 - 3_600_000
-    exposures = [
-        {
-            "project_id": pid,
-            "user_id": unit,
-            "time": exposed,
-            "received_time": exposed,
-            "kind": "config",
-            "name": "exp",
-            "rule_id": groups[group],
-        }
-        for unit, group in (("u1", "Control"), ("u3", "Control"), ("u2", "Test"), ("u4", "Test"))
-    ]
-    with db.transaction() as session:
-        insert_rows(session.connection(), "exposures", exposures)
+    plant_exposures(db, project.project.id, groups)
     backfill(console, DAY1, DAY2)
     app.state.ingestion_runner.run_pending()
-    end = dt.datetime.fromisoformat(DAY2).replace(tzinfo=dt.UTC) + dt.timedelta(days=1, hours=12)
-    clock.advance(int(end.timestamp() * 1000) - clock.now_ms())
-
-    assert console.post("/console/v1/experiments/exp/load_pulse", json={}).status_code == 200
-    assert app.state.pulse_runner.run_pending() == 1
-
-    params = {"control": groups["Control"], "test": groups["Test"], "cuped": "false"}
-    (metric,) = console.get("/console/v1/experiments/exp/pulse_results", params=params).json()[
-        "data"
-    ]["primaryMetrics"]
+    (metric,) = pulse_after_day2(app, console, clock, groups)["data"]["primaryMetrics"]
     assert (metric["controlUnits"], metric["testUnits"]) == (2, 2)
     # u1 bought 10.0 and u3 nothing; u2 20.0 + 5.5 and u4 7.0: (25.5 + 7.0) / 2.
     # Pulse winsorizes sums at the 99.9th percentile by default, pulling 25.5 in slightly.
