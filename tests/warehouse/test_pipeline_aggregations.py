@@ -26,6 +26,14 @@ from lockgate.kit.settings import Settings
 from lockgate.storage.models import PulseResult
 from tests.contract.client import ContractClient
 from tests.warehouse.conftest import connected_warehouse, drop_schema, scratch_name
+from tests.warehouse.support import (
+    advance_to,
+    by_name,
+    comparable,
+    load_pulse,
+    pulse_results,
+    stored_views,
+)
 from tests.warehouse.test_pipeline_end_to_end import (
     TABLES,
     Z,
@@ -472,21 +480,11 @@ def test_load_pulse__every_aggregation__results_equal_numpy(
 ) -> None:
     data, schema = team_warehouse
     groups = define_analysis(console, schema)
-    clock.advance(int(END.replace(tzinfo=dt.UTC).timestamp() * 1000) - clock.now_ms())
+    advance_to(clock, END)
 
-    loaded = console.post("/console/v1/experiments/shop/load_pulse", json={})
-    assert loaded.status_code == 200, loaded.text
-    assert app.state.pulse_runner.run_pending() == 1
-    history = console.get("/console/v1/experiments/shop/pulse_load_history").json()["data"]
-    assert (history[0]["finishedState"], history[0]["progress"]) == ("success", 100), history
-
-    response = console.get(
-        "/console/v1/experiments/shop/pulse_results",
-        params={"control": groups["Control"], "test": groups["Test"], "cuped": "false"},
-    )
-    assert response.status_code == 200, response.text
-    results = response.json()["data"]
-    found = {m["metricName"]: m for m in results["primaryMetrics"] + results["secondaryMetrics"]}
+    assert load_pulse(app, console, "shop")["progress"] == 100
+    query = {"control": groups["Control"], "test": groups["Test"]}
+    found = by_name(pulse_results(console, "shop", **query, cuped="false"))
     assert set(found) == set(METRICS)
     analysed, units = unit_values(data)
     raw = {name: {g: u.copy() for g, u in of.items()} for name, of in units.items()}
@@ -556,11 +554,7 @@ def test_load_pulse__every_aggregation__results_equal_numpy(
     assert (units["Shipped revenue"]["Test"][:, 0] > 0).any()
     for name in ("Spend per visit", "Kinds", "Active days"):
         assert found[name]["pValue"] < 0.01 and found[name]["absoluteChange"] > 0, name
-    with_cuped = console.get(
-        "/console/v1/experiments/shop/pulse_results",
-        params={"control": groups["Control"], "test": groups["Test"]},
-    )
-    assert with_cuped.status_code == 200, with_cuped.text
+    pulse_results(console, "shop", **query)  # with CUPED
 
 
 # ---- the aggregations over time: every day's views ---------------------------------------
@@ -631,33 +625,6 @@ def period_sums(values: list[tuple[float, float]], ratio: bool) -> dict[str, flo
     return {k: float(v) for k, v in sums.items()}
 
 
-def _stored_views(db: Database) -> dict[tuple[str, str], dict[str, Any]]:
-    with db.transaction() as session:
-        rows = session.execute(select(PulseResult.view, PulseResult.ds, PulseResult.document))
-        return {(view, ds): document for view, ds, document in rows}
-
-
-def _load(app: FastAPI, console: ContractClient, refresh: str) -> dict[str, Any]:
-    loaded = console.post(
-        "/console/v1/experiments/shop/load_pulse", params={"refresh": refresh}, json={}
-    )
-    assert loaded.status_code == 200, loaded.text
-    assert app.state.pulse_runner.run_pending() == 1
-    history = console.get("/console/v1/experiments/shop/pulse_load_history").json()["data"]
-    assert history[0]["finishedState"] == "success", history[0]
-    return dict(history[0])
-
-
-def _comparable(stored: dict[tuple[str, str], dict[str, Any]]) -> dict[str, Any]:
-    """The stored views less what differs between two loads of the same data."""
-    return {
-        f"{view} {ds}": {
-            k: v for k, v in document.items() if k not in ("computedTime", "warehouse")
-        }
-        for (view, ds), document in stored.items()
-    }
-
-
 def _close(found: dict[str, float], expected: dict[str, float], where: str) -> None:
     assert {k: found[k] for k in expected} == pytest.approx(expected, rel=1e-9, abs=1e-9), where
 
@@ -675,17 +642,15 @@ def test_load_pulse__every_aggregation_by_day__views_equal_numpy_and_incremental
     data, schema = team_warehouse
     define_analysis(console, schema)
     # the first load sees six days; the incremental one resumes a day before its last day
-    clock.advance(
-        int((T0 + dt.timedelta(days=6)).replace(tzinfo=dt.UTC).timestamp() * 1000) - clock.now_ms()
-    )
-    _load(app, console, "full")
-    clock.advance(int(END.replace(tzinfo=dt.UTC).timestamp() * 1000) - clock.now_ms())
-    incremental = _load(app, console, "incremental")
+    advance_to(clock, T0 + dt.timedelta(days=6))
+    load_pulse(app, console, "shop", "full")
+    advance_to(clock, END)
+    incremental = load_pulse(app, console, "shop", "incremental")
     assert incremental["loadedAs"] == {"reloadType": "incremental", "resumeDay": "2026-11-05"}
-    after_incremental = _stored_views(db)
-    assert _load(app, console, "full")["loadedAs"] == {"reloadType": "full"}
-    stored = _stored_views(db)
-    assert_close(_comparable(after_incremental), _comparable(stored))
+    after_incremental = stored_views(db)
+    assert load_pulse(app, console, "shop", "full")["loadedAs"] == {"reloadType": "full"}
+    stored = stored_views(db)
+    assert_close(comparable(after_incremental), comparable(stored))
 
     _, first = first_exposures(data)
     days = sorted({d.date() for d in first.values() if d < END})

@@ -25,6 +25,7 @@ from lockgate.kit.settings import Settings
 from lockgate.storage.models import PulseResult
 from tests.contract.client import ContractClient
 from tests.warehouse.conftest import connected_warehouse, drop_schema, scratch_name
+from tests.warehouse.support import advance_to, by_name, load_pulse, pulse_results
 
 EXPERIMENT = "checkout_flow"
 T0 = dt.datetime(2026, 11, 1)
@@ -307,21 +308,11 @@ def test_load_pulse__warehouse_native_experiment__results_equal_numpy(
 ) -> None:
     data, schema, _ = team_warehouse
     groups = define_analysis(console, schema)
-    clock.advance(int(END.replace(tzinfo=dt.UTC).timestamp() * 1000) - clock.now_ms())
+    advance_to(clock, END)
 
-    loaded = console.post("/console/v1/experiments/checkout/load_pulse", json={})
-    assert loaded.status_code == 200, loaded.text
-    assert app.state.pulse_runner.run_pending() == 1
-    history = console.get("/console/v1/experiments/checkout/pulse_load_history").json()["data"]
-    assert (history[0]["finishedState"], history[0]["progress"]) == ("success", 100), history
-
-    response = console.get(
-        "/console/v1/experiments/checkout/pulse_results",
-        params={"control": groups["Control"], "test": groups["Test"], "cuped": "false"},
-    )
-    assert response.status_code == 200, response.text
-    results = response.json()["data"]
-    found = {m["metricName"]: m for m in results["primaryMetrics"] + results["secondaryMetrics"]}
+    assert load_pulse(app, console, "checkout")["progress"] == 100
+    query = {"control": groups["Control"], "test": groups["Test"]}
+    found = by_name(pulse_results(console, "checkout", **query, cuped="false"))
     units = expected_unit_values(data)
     # Revenue is winsorized: unit values above the 99th percentile of the non-zero ones, over
     # both groups, are replaced by it (numpy's linear percentile is PERCENTILE_CONT)
@@ -372,11 +363,7 @@ def test_load_pulse__warehouse_native_experiment__results_equal_numpy(
     for group in ("Control", "Test"):
         raw = expected_sums(raw_revenue[group], ratio=False)
         assert revenue_entry["sums"][group] == pytest.approx(raw, rel=1e-9)
-    with_cuped = console.get(
-        "/console/v1/experiments/checkout/pulse_results",
-        params={"control": groups["Control"], "test": groups["Test"]},
-    )
-    assert with_cuped.status_code == 200, with_cuped.text
+    pulse_results(console, "checkout", **query)  # with CUPED
     # the planted lift is found
     assert found["Revenue"]["pValue"] < 0.001 and found["Revenue"]["absoluteChange"] > 0
 
@@ -389,7 +376,7 @@ def test_load_pulse__metric_source_gone_in_the_warehouse__load_fails_with_its_er
 ) -> None:
     _, schema, adapter = team_warehouse
     groups = define_analysis(console, schema)
-    clock.advance(int(END.replace(tzinfo=dt.UTC).timestamp() * 1000) - clock.now_ms())
+    advance_to(clock, END)
     with adapter:
         adapter.run(f"DROP TABLE {schema}.events")
 

@@ -25,6 +25,7 @@ from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
 from lockgate.storage.models import PulseResult
 from tests.contract.client import ContractClient
+from tests.warehouse.support import advance_to, comparable, load_pulse, stored_views
 from tests.warehouse.test_pipeline_end_to_end import (
     END,
     EXPERIMENT,
@@ -185,28 +186,6 @@ def assert_close(found: Any, expected: Any, where: str = "") -> None:
         assert found == expected, where
 
 
-def _at(clock: ManualClock, moment: dt.datetime) -> None:
-    clock.advance(int(moment.replace(tzinfo=dt.UTC).timestamp() * 1000) - clock.now_ms())
-
-
-def _load(app: FastAPI, console: ContractClient, refresh: str = "full") -> dict[str, Any]:
-    loaded = console.post(
-        "/console/v1/experiments/checkout/load_pulse", params={"refresh": refresh}, json={}
-    )
-    assert loaded.status_code == 200, loaded.text
-    assert app.state.pulse_runner.run_pending() == 1
-    history = console.get("/console/v1/experiments/checkout/pulse_load_history").json()["data"]
-    assert history[0]["finishedState"] == "success", history[0]
-    return dict(history[0])
-
-
-def _stored(db: Database) -> dict[tuple[str, str], dict[str, Any]]:
-    """Every stored view by (view, day)."""
-    with db.transaction() as session:
-        rows = session.execute(select(PulseResult.view, PulseResult.ds, PulseResult.document))
-        return {(view, ds): document for view, ds, document in rows}
-
-
 def _metric(results: dict[str, Any], name: str) -> dict[str, Any]:
     return next(m for m in results["secondaryMetrics"] if m["metricName"] == name)
 
@@ -238,9 +217,9 @@ def test_load__every_days_views__equal_numpy(
     analysis: tuple[Dataset, dict[str, str]],
 ) -> None:
     data, groups = analysis
-    _at(clock, END)
-    history = _load(app, console)
-    stored = _stored(db)
+    advance_to(clock, END)
+    history = load_pulse(app, console, "checkout", "full")
+    stored = stored_views(db)
     units, crossovers = analysed_units(data, None, END)
     first = min(u.first for u in units.values()).date()
     last = (END - dt.timedelta(seconds=1)).date()
@@ -335,16 +314,6 @@ def test_load__every_days_views__equal_numpy(
     assert history["loadedAs"] == {"reloadType": "full"}
 
 
-def _comparable(stored: dict[tuple[str, str], dict[str, Any]]) -> dict[str, Any]:
-    """The stored views less what differs between two loads of the same data."""
-    return {
-        f"{view} {ds}": {
-            k: v for k, v in document.items() if k not in ("computedTime", "warehouse")
-        }
-        for (view, ds), document in stored.items()
-    }
-
-
 def test_load__incremental_after_an_earlier_load__stores_what_a_full_load_stores(
     app: FastAPI,
     console: ContractClient,
@@ -357,20 +326,20 @@ def test_load__incremental_after_an_earlier_load__stores_what_a_full_load_stores
     _, schema, warehouse = team_warehouse
     # the first load sees a week of exposures and purchases; units exposed later, their
     # later exposures and purchases come after it
-    _at(clock, T0 + dt.timedelta(days=7))
-    _load(app, console)
-    _at(clock, END)
-    incremental = _load(app, console, "incremental")
+    advance_to(clock, T0 + dt.timedelta(days=7))
+    load_pulse(app, console, "checkout", "full")
+    advance_to(clock, END)
+    incremental = load_pulse(app, console, "checkout", "incremental")
     assert incremental["loadedAs"] == {"reloadType": "incremental", "resumeDay": "2026-11-06"}
     # only the days from the resume day on (and new units) were scanned
     scanned = _staged_rows(warehouse, schema, project.project.id, "lg_un")
     kept = _staged_rows(warehouse, schema, project.project.id, "lg_uk")
     assert 0 < scanned < kept
     assert scanned + kept == _staged_rows(warehouse, schema, project.project.id, "lg_ud")
-    after_incremental = _comparable(_stored(db))
-    full = _load(app, console, "full")
+    after_incremental = comparable(stored_views(db))
+    full = load_pulse(app, console, "checkout", "full")
     assert full["loadedAs"] == {"reloadType": "full"}
-    after_full = _comparable(_stored(db))
+    after_full = comparable(stored_views(db))
     assert_close(after_incremental, after_full)
 
 
@@ -380,8 +349,8 @@ def test_load__incremental_without_an_earlier_load__computes_everything(
     clock: ManualClock,
     analysis: tuple[Dataset, dict[str, str]],
 ) -> None:
-    _at(clock, END)
-    loaded = _load(app, console, "incremental")
+    advance_to(clock, END)
+    loaded = load_pulse(app, console, "checkout", "incremental")
     assert loaded["loadedAs"] == {
         "reloadType": "full",
         "fullBecause": "no earlier warehouse load of this experiment",
@@ -416,7 +385,7 @@ def test_load__analysis_window__excludes_exposures_and_metric_days_outside_it(
     assert started.status_code == 200, started.text
     shown = console.get("/console/v1/experiments/checkout").json()["data"]
     assert (shown["analysisStartTime"], shown["analysisEndTime"]) == ("2026-11-03", "2026-11-06")
-    _at(clock, END)
+    advance_to(clock, END)
     # the Pulse worker loads a started experiment once a day, though its window ended before
     assert app.state.pulse_runner.run_pending() == 1
     clock.advance(61_000)
@@ -428,7 +397,7 @@ def test_load__analysis_window__excludes_exposures_and_metric_days_outside_it(
         "start": "2026-11-03 00:00:00",
         "end": "2026-11-07 00:00:00",
     }
-    stored = _stored(db)
+    stored = stored_views(db)
     units, crossovers = analysed_units(data, dt.datetime(2026, 11, 3), dt.datetime(2026, 11, 7))
     everyone, _ = analysed_units(data, None, END)
     assert 0 < len(units) < len(everyone)
@@ -439,7 +408,7 @@ def test_load__analysis_window__excludes_exposures_and_metric_days_outside_it(
     # a fixed analysis duration of 2 days ends the window earlier
     patched = console.patch("/console/v1/experiments/checkout", json={"fixedAnalysisDuration": 2})
     assert patched.status_code == 200, patched.text
-    loaded = _load(app, console)
+    loaded = load_pulse(app, console, "checkout", "full")
     assert loaded["analysisWindow"]["end"] == "2026-11-05 00:00:00"
     units, _ = analysed_units(data, dt.datetime(2026, 11, 3), dt.datetime(2026, 11, 5))
     with db.transaction() as session:
@@ -469,9 +438,9 @@ def test_load__assignment_source_filters__exposures_that_fail_them_not_read(
         "/console/v1/experiments/checkout", json={"assignmentSourceFilters": filters}
     )
     assert patched.status_code == 200, patched.text
-    _at(clock, END)
-    _load(app, console)
-    stored = _stored(db)
+    advance_to(clock, END)
+    load_pulse(app, console, "checkout", "full")
+    stored = stored_views(db)
     units, crossovers = analysed_units(data, None, END, excluded)
     everyone, all_crossovers = analysed_units(data, None, END)
     assert len(units) < len(everyone) and crossovers < all_crossovers

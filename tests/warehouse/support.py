@@ -1,0 +1,65 @@
+"""Steps the warehouse Pulse tests share: move the clock to a moment, load an experiment's
+Pulse through the worker, read its ``pulse_results`` and the views the load stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from lockgate.kit.clock import ManualClock
+from lockgate.kit.db import Database
+from lockgate.storage.models import PulseResult
+from tests.contract.client import ContractClient
+
+
+def advance_to(clock: ManualClock, moment: dt.datetime) -> None:
+    """Move the clock to ``moment``, a naive UTC time."""
+    clock.advance(int(moment.replace(tzinfo=dt.UTC).timestamp() * 1000) - clock.now_ms())
+
+
+def load_pulse(
+    app: FastAPI, console: ContractClient, experiment: str, refresh: str | None = None
+) -> dict[str, Any]:
+    """Queue a load of the experiment's Pulse, run it, and return its successful history
+    entry."""
+    params = {} if refresh is None else {"refresh": refresh}
+    loaded = console.post(
+        f"/console/v1/experiments/{experiment}/load_pulse", params=params, json={}
+    )
+    assert loaded.status_code == 200, loaded.text
+    assert app.state.pulse_runner.run_pending() == 1
+    history = console.get(f"/console/v1/experiments/{experiment}/pulse_load_history").json()
+    assert history["data"][0]["finishedState"] == "success", history["data"][0]
+    return dict(history["data"][0])
+
+
+def pulse_results(console: ContractClient, experiment: str, **params: str) -> dict[str, Any]:
+    """The experiment's ``pulse_results`` for the query ``params``."""
+    response = console.get(f"/console/v1/experiments/{experiment}/pulse_results", params=params)
+    assert response.status_code == 200, response.text
+    return dict(response.json()["data"])
+
+
+def by_name(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The primary and secondary metrics of ``pulse_results`` by name."""
+    return {m["metricName"]: m for m in results["primaryMetrics"] + results["secondaryMetrics"]}
+
+
+def stored_views(db: Database) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every stored view by (view, day)."""
+    with db.transaction() as session:
+        rows = session.execute(select(PulseResult.view, PulseResult.ds, PulseResult.document))
+        return {(view, ds): document for view, ds, document in rows}
+
+
+def comparable(stored: dict[tuple[str, str], dict[str, Any]]) -> dict[str, Any]:
+    """The stored views less what differs between two loads of the same data."""
+    return {
+        f"{view} {ds}": {
+            k: v for k, v in document.items() if k not in ("computedTime", "warehouse")
+        }
+        for (view, ds), document in stored.items()
+    }
