@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from lockgate.domains.warehouse import service as warehouse_service
 from lockgate.domains.warehouse import sources
-from lockgate.domains.warehouse.filters import check_values
+from lockgate.domains.warehouse.filters import check_column, check_values
 from lockgate.domains.warehouse.usage import StoredSource
 from lockgate.errors import InvalidInput
 
@@ -90,17 +90,7 @@ def _criterion(raw: Any, where: str, source: StoredSource) -> dict[str, Any]:
     column = raw.get("column")
     found = None
     if condition != "sql_filter" or column:  # a SQL filter names its columns itself
-        if not isinstance(column, str) or not column.strip():
-            raise InvalidInput.field(
-                f"{where}.column", "is required (a column of the metric source)"
-            )
-        found = source.column(column.strip())
-        if found is None:
-            raise InvalidInput.field(
-                f"{where}.column",
-                f"column {column!r} is not among metric source {source.name!r}'s columns "
-                f"({', '.join(source.columns) or 'none'})",
-            )
+        found = check_column(column, where, source, "metric source")
     values = raw.get("values") or []
     if not isinstance(values, list) or not all(isinstance(v, str | int | float) for v in values):
         raise InvalidInput.field(f"{where}.values", "must be a list of strings")

@@ -24,6 +24,22 @@ NUMERIC = frozenset({">", "<", ">=", "<="})
 MAX_FILTERS = 50
 
 
+def check_column(column: Any, where: str, source: StoredSource, role: str) -> str:
+    """The column of ``source`` a criterion's ``column`` designates, as the source answered it;
+    a 400 naming ``{where}.column`` when it is missing or not among them. ``role`` names the
+    source in the message (``"assignment source"``, ``"metric source"``)."""
+    if not isinstance(column, str) or not column.strip():
+        raise InvalidInput.field(f"{where}.column", f"is required (a column of the {role})")
+    found = source.column(column.strip())
+    if found is None:
+        raise InvalidInput.field(
+            f"{where}.column",
+            f"column {column!r} is not among {role} {source.name!r}'s columns "
+            f"({', '.join(source.columns) or 'none'})",
+        )
+    return found
+
+
 def check_values(
     texts: Sequence[str],
     condition: str,
@@ -65,18 +81,7 @@ def _filter(raw: Any, where: str, source: StoredSource) -> dict[str, Any]:
     if condition not in CONDITIONS:
         known = ", ".join(repr(c) for c in CONDITIONS)
         raise InvalidInput.field(f"{where}.condition", f"must be one of {known}, got {condition!r}")
-    column = raw.get("column")
-    if not isinstance(column, str) or not column.strip():
-        raise InvalidInput.field(
-            f"{where}.column", "is required (a column of the assignment source)"
-        )
-    found = source.column(column.strip())
-    if found is None:
-        raise InvalidInput.field(
-            f"{where}.column",
-            f"column {column!r} is not among assignment source {source.name!r}'s columns "
-            f"({', '.join(source.columns) or 'none'})",
-        )
+    found = check_column(raw.get("column"), where, source, "assignment source")
     values = raw.get("values") or []
     if not isinstance(values, list) or not all(
         isinstance(v, str | int | float) and not isinstance(v, bool) for v in values
