@@ -227,11 +227,7 @@ def test_load__every_days_views__equal_numpy(
     assert {ds for view, ds in stored if view == "cumulative"} == {d.isoformat() for d in days}
     assert {ds for view, ds in stored if view == "daily"} == {d.isoformat() for d in days}
     for day in days:
-        counts, sums = cumulative_sums(units, day)
-        document = stored[("cumulative", day.isoformat())]
-        assert document["units"] == counts, day
-        for metric, entry in _names(document).items():
-            assert_close(entry["sums"], sums[metric], f"{day} {metric}")
+        counts = _check_cumulative(stored[("cumulative", day.isoformat())], units, day)
         daily = stored[("daily", day.isoformat())]
         assert daily["units"] == counts
         expected = daily_sums(units, day)
@@ -363,11 +359,19 @@ def _check_last_day(
     last: dt.date,
 ) -> None:
     assert max(ds for view, ds in stored if view == "cumulative") == last.isoformat()
-    counts, sums = cumulative_sums(units, last)
-    document = stored[("cumulative", last.isoformat())]
-    assert document["units"] == counts
+    _check_cumulative(stored[("cumulative", last.isoformat())], units, last)
+
+
+def _check_cumulative(
+    document: dict[str, Any], units: dict[str, Unit], day: dt.date
+) -> dict[str, int]:
+    """The cumulative view of ``day`` holds the units and every metric's sums of ``units``;
+    returns the units per group."""
+    counts, sums = cumulative_sums(units, day)
+    assert document["units"] == counts, day
     for metric, entry in _names(document).items():
-        assert_close(entry["sums"], sums[metric], metric)
+        assert_close(entry["sums"], sums[metric], f"{day} {metric}")
+    return counts
 
 
 def test_load__analysis_window__excludes_exposures_and_metric_days_outside_it(
@@ -417,10 +421,7 @@ def test_load__analysis_window__excludes_exposures_and_metric_days_outside_it(
                 PulseResult.view == "cumulative", PulseResult.ds == "2026-11-04"
             )
         ).one()
-    counts, sums = cumulative_sums(units, dt.date(2026, 11, 4))
-    assert latest["units"] == counts
-    for metric, entry in _names(latest).items():
-        assert_close(entry["sums"], sums[metric], metric)
+    _check_cumulative(latest, units, dt.date(2026, 11, 4))
 
 
 def test_load__assignment_source_filters__exposures_that_fail_them_not_read(
