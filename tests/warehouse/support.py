@@ -1,5 +1,6 @@
-"""Steps the warehouse Pulse tests share: move the clock to a moment, load an experiment's
-Pulse through the worker, read its ``pulse_results`` and the views the load stored."""
+"""Steps the warehouse Pulse tests share: create the sources and the analysis-only experiment,
+move the clock to a moment, load an experiment's Pulse through the worker, read its
+``pulse_results`` and the views the load stored."""
 
 from __future__ import annotations
 
@@ -13,6 +14,61 @@ from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
 from lockgate.storage.models import PulseResult
 from tests.contract.client import ContractClient
+
+
+def create_sources(console: ContractClient, schema: str, metric_sources: dict[str, str]) -> None:
+    """The assignment source ``exposures`` and a metric source per name of ``metric_sources``
+    over the table of ``schema`` it maps to, each of ``userID``s in ``user_id`` timed by
+    ``ts``."""
+    mapping = [{"statsigUnitID": "userID", "column": "user_id"}]
+    created = console.post(
+        "/console/v1/experiments/assignment_sources",
+        json={
+            "name": "exposures",
+            "sql": f"SELECT * FROM {schema}.exposures",
+            "timestampColumn": "ts",
+            "experimentIDColumn": "experiment",
+            "groupIDColumn": "grp",
+            "idTypeMapping": mapping,
+        },
+    )
+    assert created.status_code == 201, created.text
+    for name, table in metric_sources.items():
+        created = console.post(
+            "/console/v1/metrics/metric_source",
+            json={
+                "name": name,
+                "sql": f"SELECT * FROM {schema}.{table}",
+                "timestampColumn": "ts",
+                "idTypeMapping": mapping,
+            },
+        )
+        assert created.status_code == 201, created.text
+
+
+def create_experiment(
+    console: ContractClient, name: str, experiment: str, primary: str, secondary: list[str]
+) -> dict[str, str]:
+    """The analysis-only experiment ``name`` of the assignment source's ``experiment``, its
+    Control and Test halves reading warehouse-native metrics; answers the group ids by name."""
+    created = console.post(
+        "/console/v1/experiments",
+        json={
+            "name": name,
+            "idType": "userID",
+            "isAnalysisOnly": True,
+            "assignmentSourceName": "exposures",
+            "assignmentSourceExperimentName": experiment,
+            "groups": [
+                {"name": "Control", "size": 50, "parameterValues": {}},
+                {"name": "Test", "size": 50, "parameterValues": {}},
+            ],
+            "primaryMetrics": [{"name": primary, "type": "user_warehouse"}],
+            "secondaryMetrics": [{"name": m, "type": "user_warehouse"} for m in secondary],
+        },
+    )
+    assert created.status_code == 201, created.text
+    return {g["name"]: g["id"] for g in created.json()["data"]["groups"]}
 
 
 def advance_to(clock: ManualClock, moment: dt.datetime) -> None:

@@ -30,6 +30,8 @@ from tests.warehouse.support import (
     advance_to,
     by_name,
     comparable,
+    create_experiment,
+    create_sources,
     load_pulse,
     pulse_results,
     stored_views,
@@ -239,30 +241,7 @@ WINSORIZED = ("Kinds", "Basket", "Orders per active day")
 
 
 def define_analysis(console: ContractClient, schema: str) -> dict[str, str]:
-    mapping = [{"statsigUnitID": "userID", "column": "user_id"}]
-    created = console.post(
-        "/console/v1/experiments/assignment_sources",
-        json={
-            "name": "exposures",
-            "sql": f"SELECT * FROM {schema}.exposures",
-            "timestampColumn": "ts",
-            "experimentIDColumn": "experiment",
-            "groupIDColumn": "grp",
-            "idTypeMapping": mapping,
-        },
-    )
-    assert created.status_code == 201, created.text
-    for name in ("orders", "sessions"):
-        created = console.post(
-            "/console/v1/metrics/metric_source",
-            json={
-                "name": name,
-                "sql": f"SELECT * FROM {schema}.{name}",
-                "timestampColumn": "ts",
-                "idTypeMapping": mapping,
-            },
-        )
-        assert created.status_code == 201, created.text
+    create_sources(console, schema, {"orders": "orders", "sessions": "sessions"})
     for name, definition in METRICS.items():
         created = console.post(
             "/console/v1/metrics",
@@ -273,28 +252,8 @@ def define_analysis(console: ContractClient, schema: str) -> dict[str, str]:
             },
         )
         assert created.status_code == 201, (name, created.text)
-    created = console.post(
-        "/console/v1/experiments",
-        json={
-            "name": "shop",
-            "idType": "userID",
-            "isAnalysisOnly": True,
-            "assignmentSourceName": "exposures",
-            "assignmentSourceExperimentName": EXPERIMENT,
-            "groups": [
-                {"name": "Control", "size": 50, "parameterValues": {}},
-                {"name": "Test", "size": 50, "parameterValues": {}},
-            ],
-            "primaryMetrics": [{"name": "Spend per visit", "type": "user_warehouse"}],
-            "secondaryMetrics": [
-                {"name": name, "type": "user_warehouse"}
-                for name in METRICS
-                if name != "Spend per visit"
-            ],
-        },
-    )
-    assert created.status_code == 201, created.text
-    return {g["name"]: g["id"] for g in created.json()["data"]["groups"]}
+    secondary = [name for name in METRICS if name != "Spend per visit"]
+    return create_experiment(console, "shop", EXPERIMENT, "Spend per visit", secondary)
 
 
 # ---- the independent computation ----------------------------------------------------------

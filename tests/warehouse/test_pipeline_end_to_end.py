@@ -25,7 +25,14 @@ from lockgate.kit.settings import Settings
 from lockgate.storage.models import PulseResult
 from tests.contract.client import ContractClient
 from tests.warehouse.conftest import connected_warehouse, drop_schema, scratch_name
-from tests.warehouse.support import advance_to, by_name, load_pulse, pulse_results
+from tests.warehouse.support import (
+    advance_to,
+    by_name,
+    create_experiment,
+    create_sources,
+    load_pulse,
+    pulse_results,
+)
 
 EXPERIMENT = "checkout_flow"
 T0 = dt.datetime(2026, 11, 1)
@@ -234,29 +241,7 @@ def team_warehouse(
 def define_analysis(console: ContractClient, schema: str) -> dict[str, str]:
     """Sources, three warehouse-native metrics and the analysis-only experiment; answers the
     group ids by name."""
-    mapping = [{"statsigUnitID": "userID", "column": "user_id"}]
-    created = console.post(
-        "/console/v1/experiments/assignment_sources",
-        json={
-            "name": "exposures",
-            "sql": f"SELECT * FROM {schema}.exposures",
-            "timestampColumn": "ts",
-            "experimentIDColumn": "experiment",
-            "groupIDColumn": "grp",
-            "idTypeMapping": mapping,
-        },
-    )
-    assert created.status_code == 201, created.text
-    created = console.post(
-        "/console/v1/metrics/metric_source",
-        json={
-            "name": "purchases",
-            "sql": f"SELECT * FROM {schema}.events",
-            "timestampColumn": "ts",
-            "idTypeMapping": mapping,
-        },
-    )
-    assert created.status_code == 201, created.text
+    create_sources(console, schema, {"purchases": "events"})
     purchase = [{"type": "metadata", "column": "event", "condition": "in", "values": ["purchase"]}]
     for name, definition in (
         ("Revenue", {"aggregation": "sum", "valueColumn": "amount", "winsorizationHigh": 0.99}),
@@ -276,27 +261,7 @@ def define_analysis(console: ContractClient, schema: str) -> dict[str, str]:
             },
         )
         assert created.status_code == 201, created.text
-    created = console.post(
-        "/console/v1/experiments",
-        json={
-            "name": "checkout",
-            "idType": "userID",
-            "isAnalysisOnly": True,
-            "assignmentSourceName": "exposures",
-            "assignmentSourceExperimentName": EXPERIMENT,
-            "groups": [
-                {"name": "Control", "size": 50, "parameterValues": {}},
-                {"name": "Test", "size": 50, "parameterValues": {}},
-            ],
-            "primaryMetrics": [{"name": "Revenue", "type": "user_warehouse"}],
-            "secondaryMetrics": [
-                {"name": "Orders", "type": "user_warehouse"},
-                {"name": "Basket", "type": "user_warehouse"},
-            ],
-        },
-    )
-    assert created.status_code == 201, created.text
-    return {g["name"]: g["id"] for g in created.json()["data"]["groups"]}
+    return create_experiment(console, "checkout", EXPERIMENT, "Revenue", ["Orders", "Basket"])
 
 
 def test_load_pulse__warehouse_native_experiment__results_equal_numpy(
