@@ -1,12 +1,16 @@
-"""``kit/memory.settle_long_lived``: survivors are exempted from collections, and what was
-exempted earlier is still collected once it becomes cyclic garbage."""
+"""``kit/memory``: ``settle_long_lived`` exempts survivors from collections, and what was
+exempted earlier is still collected once it becomes cyclic garbage; ``collector_paused`` holds
+automatic collections off for its block alone, nested and across threads."""
 
 from __future__ import annotations
 
 import gc
+import threading
 import weakref
 
-from lockgate.kit.memory import settle_long_lived
+import pytest
+
+from lockgate.kit.memory import collector_paused, settle_long_lived
 
 
 class _Node:
@@ -39,3 +43,74 @@ def test_settle_long_lived__earlier_survivor_turned_cyclic_garbage__collected_ne
     # Then the cycle has been collected
     assert alive() is None
     gc.unfreeze()
+
+
+def test_collector_paused__inside__no_automatic_collection_then_running_again() -> None:
+    # Given the collector running
+    assert gc.isenabled()
+    # When a block runs paused
+    with collector_paused():
+        # Then automatic collections are off inside it
+        assert not gc.isenabled()
+    # And on again after it
+    assert gc.isenabled()
+
+
+def test_collector_paused__nested_and_raising__on_again_only_when_the_last_leaves() -> None:
+    # Given two nested paused blocks, the inner one failing
+    with pytest.raises(RuntimeError), collector_paused():
+        with pytest.raises(ValueError), collector_paused():
+            raise ValueError("inner")
+        # When the inner one has left, the outer is still inside
+        assert not gc.isenabled()
+        raise RuntimeError("outer")
+    # Then the collector runs again once both have left
+    assert gc.isenabled()
+
+
+def test_collector_paused__collector_off_before__stays_off() -> None:
+    # Given a collector someone switched off
+    gc.disable()
+    try:
+        # When a block runs paused
+        with collector_paused():
+            pass
+        # Then it is still off afterwards
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_collector_paused__threads_overlapping__on_again_when_all_left() -> None:
+    # Given a block paused in another thread that is still inside when this one leaves
+    entered, release = threading.Event(), threading.Event()
+
+    def other() -> None:
+        with collector_paused():
+            entered.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    assert entered.wait(10)
+    with collector_paused():
+        pass
+    # When this thread's block has left, the other's keeps the pause
+    assert not gc.isenabled()
+    release.set()
+    thread.join(10)
+    # Then the collector runs again once the other has left too
+    assert gc.isenabled()
+
+
+def test_collector_paused__cycle_made_inside__collected_afterwards() -> None:
+    # Given a reference cycle that became garbage inside a paused block
+    with collector_paused():
+        first, second = _Node(), _Node()
+        first.other, second.other = second, first
+        alive = weakref.ref(first)
+        del first, second
+    # When the collector runs after the block
+    gc.collect()
+    # Then the cycle is freed
+    assert alive() is None

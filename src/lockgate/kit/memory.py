@@ -1,4 +1,5 @@
-"""Keeping Python's cycle collector off large, long-lived structures.
+"""Keeping Python's cycle collector off large, long-lived structures, and out of the way while a
+large short-lived one is built.
 
 A compiled project of 10,000 entities is hundreds of thousands of objects that live until the
 next spec revision. Left in the collector's oldest generation, every full collection (which
@@ -10,8 +11,15 @@ from __future__ import annotations
 
 import gc
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 _lock = threading.Lock()
+_pause_lock = threading.Lock()
+# How many callers are inside ``collector_paused`` now, and whether the collector was running
+# when the first of them came in (it is switched back on only then).
+_pauses = 0
+_was_enabled = False
 
 
 def settle_long_lived() -> None:
@@ -26,3 +34,32 @@ def settle_long_lived() -> None:
         gc.unfreeze()
         gc.collect()
         gc.freeze()
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No automatic cycle collection while the block runs, in any thread.
+
+    An initialize answer is tens of thousands of fresh containers (a 10,000-entity project's is
+    over a hundred thousand), all alive until it is encoded and all freed by reference counting
+    right after. Built with the collector on, it triggers young collections that promote it
+    generation by generation and then full ones that walk it whole: work that finds nothing,
+    and that grows faster than the answer (docs/sdk.md §Speed of evaluation). Paused, those
+    collections do not run; what the block leaves alive (caches filled on first use) is
+    collected as usual afterwards. Nested and concurrent blocks (the loop's and a worker
+    thread's) share one pause, ended by the last to leave; a collector that was off when the
+    first came in stays off.
+    """
+    global _pauses, _was_enabled
+    with _pause_lock:
+        if _pauses == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _pauses += 1
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _pauses -= 1
+            if _pauses == 0 and _was_enabled:
+                gc.enable()

@@ -16,12 +16,14 @@ from typing import Any, cast
 import orjson
 
 from lockgate.cores.evaluation.client_init import client_initialize_response
+from lockgate.cores.evaluation.evaluator import Evaluator
 from lockgate.cores.evaluation.hashing import HashAlgorithm, djb2
 from lockgate.domains.specs import service
 from lockgate.domains.specs.cache import Rendered
 from lockgate.errors import InvalidInput
 from lockgate.faces.sdk.auth import SdkKey
 from lockgate.kit.jsonvalues import check_json
+from lockgate.kit.memory import collector_paused
 from lockgate.kit.proxies import Network
 
 HASHES = ("djb2", "sha256", "none")
@@ -83,6 +85,30 @@ def _encode(body: Any) -> bytes:
         return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
 
 
+def _evaluated(
+    key: SdkKey,
+    evaluator: Evaluator,
+    user: dict[str, Any],
+    derived: dict[str, str],
+    hash_used: str,
+    time_ms: int,
+    raw_key: str | None,
+) -> bytes:
+    """The answer evaluated and encoded; its objects are freed on return."""
+    body = client_initialize_response(
+        evaluator,
+        user,
+        hash_algorithm=cast(HashAlgorithm, hash_used),
+        client_app_id=key.scope.target_app,
+        client_app_ids=key.scope.target_apps,
+    )
+    body["derived_fields"] = derived
+    body["company_lcut"] = time_ms
+    if raw_key:
+        body["hashed_sdk_key_used"] = djb2(raw_key)
+    return _encode(body)
+
+
 def initialize_bytes(
     key: SdkKey,
     payload: Any,
@@ -114,18 +140,9 @@ def initialize_bytes(
                 return found
     if now_ms is not None:
         evaluator = evaluator.pinned(now_ms)  # the moment the epoch was read, for every entity
-    body = client_initialize_response(
-        evaluator,
-        user,
-        hash_algorithm=cast(HashAlgorithm, hash_used),
-        client_app_id=key.scope.target_app,
-        client_app_ids=key.scope.target_apps,
-    )
-    body["derived_fields"] = derived
-    body["company_lcut"] = rendered.time_ms
-    if raw_key:
-        body["hashed_sdk_key_used"] = djb2(raw_key)
-    encoded = _encode(body)
+    # The answer's containers die when it is encoded: no collection need walk them meanwhile.
+    with collector_paused():
+        encoded = _evaluated(key, evaluator, user, derived, hash_used, rendered.time_ms, raw_key)
     if cache is not None and fingerprint is not None:
         cache.put(fingerprint, encoded)
     return encoded
