@@ -131,7 +131,7 @@ def run() -> None:
             initialize.run(spec.json(), users)
             _initialize(base, keys, users)
             _download(base, keys)
-            serving.run(base, keys, users[0])
+            serving.run(base, keys, users[0], process.pid)
         finally:
             _stop(process)
     rgstr()
@@ -199,10 +199,12 @@ def _initialize(base: str, keys: dict[str, str], users: list[Any]) -> None:
     index = iter(range(10**9))
     samples = _timed(lambda: client.post(url, content=bodies[next(index) % len(bodies)]), 600)
     total = sum(samples)
+    p99 = _percentile(samples, 0.99) * 1e3
     print(f"/v1/initialize ({GATES} gates, {CONFIGS} configs, {SEGMENTS} segments, one client):")
     print(
         f"  {_rate(len(samples), total)}  p50 {statistics.median(samples) * 1e3:.2f} ms"
-        f"  p99 {_percentile(samples, 0.99) * 1e3:.2f} ms  (target p99 < 10 ms)"
+        f"  p99 {p99:.2f} ms = {p99 / serving.INITIALIZE_P99_TARGET_MS:.2f}x the target"
+        f" ({serving.INITIALIZE_P99_TARGET_MS:.0f} ms)"
     )
     client.close()
 
