@@ -347,3 +347,83 @@ def test_initialize_cache__spec_reads_clock__kept_per_clock_interval(
     finally:
         rendered.responses = kept_cache
     assert first == second == fresh
+
+
+def test_initialize_cache__clock_crosses_time_condition__new_answer_not_the_cached_one(
+    served: LockgateApp, project: Bootstrap, console: ContractClient
+) -> None:
+    # Given a gate that opens at an instant, and the evaluator's clock (a seam) just before it
+    opens = 1_700_000_000_000
+    rule = {
+        "name": "launch",
+        "passPercentage": 100,
+        "conditions": [{"type": "time", "operator": "after", "targetValue": opens}],
+    }
+    made = console.post("/console/v1/gates", json={"name": "launch gate", "rules": [rule]})
+    assert made.status_code == 201, made.text
+    warm = _body({"userID": "another"})  # builds the new revision's evaluator
+    assert _call(served, _scope(f"k={project.client_key}", _with_length({}, warm)), warm)[0] == 200
+    body = _body({"userID": "waiting"})
+    scope = _scope(f"k={project.client_key}", _with_length({}, body))
+    rendered = _rendered(served, project)
+    clock = [opens - 1_000]
+    rendered.evaluator.now_ms = lambda: clock[0]
+    before = _call(served, scope, body)
+    assert _call(served, scope, body) == before  # kept for this clock interval
+    assert rendered.responses is not None
+    hits = rendered.responses.hits
+    # When the clock passes the instant and the same request comes again
+    clock[0] = opens + 1_000
+    after = _call(served, scope, body)
+    # Then it was evaluated anew, not taken from the cache, and the gate is open
+    assert rendered.responses.hits == hits
+    gates = [
+        gate["value"] for gate in json.loads(after[2])["feature_gates"].values() if gate["value"]
+    ]
+    assert json.loads(before[2])["feature_gates"] != json.loads(after[2])["feature_gates"]
+    assert gates == [True]
+    # And that answer equals a fresh evaluation at that moment
+    kept, rendered.responses = rendered.responses, None
+    try:
+        assert _call(served, scope, body) == after
+    finally:
+        rendered.responses = kept
+
+
+def test_initialize_cache__keys_of_other_target_apps__each_its_own_answer(
+    served: LockgateApp, project: Bootstrap, console: ContractClient
+) -> None:
+    # Given a gate of the web app, another of the ios app, and a client key for each app
+    apps = {}
+    for name in ("web", "ios"):
+        made = console.post("/console/v1/target_app", json={"name": name, "description": ""})
+        assert made.status_code == 200, made.text
+        apps[name] = made.json()["data"]["id"]
+        rules = [{"name": "all", "passPercentage": 100, "conditions": [{"type": "public"}]}]
+        made = console.post(
+            "/console/v1/gates",
+            json={"name": f"{name} only", "targetApps": [name], "rules": rules},
+        )
+        assert made.status_code == 201, made.text
+    keys = {}
+    for name, app in apps.items():
+        made = console.post(
+            "/console/v1/keys",
+            json={"description": name, "type": "CLIENT", "targetAppID": app},
+        )
+        assert made.status_code == 200, made.text
+        keys[name] = made.json()["data"]["key"]
+    body = _body({"userID": "same user"})
+    # When the same user asks with each key, twice, the second time from the cache
+    answers = {}
+    for name, key in keys.items():
+        scope = _scope("", _with_length({"statsig-api-key": key}, body))
+        first = _call(served, scope, body)
+        assert _call(served, scope, body) == first
+        fast, route, _ = _both(served, scope, body)
+        # Then each key's answer is the route's fresh one for that key
+        assert fast == route == first
+        answers[name] = json.loads(first[2])["feature_gates"]
+    # And each holds its own app's gate alone
+    assert len(answers["web"]) == len(answers["ios"]) == 1
+    assert answers["web"] != answers["ios"]
