@@ -24,7 +24,9 @@ team's warehouse through the adapter: SQL generated per dialect.
    winsorized metrics, their caps, percentiles of the non-zero unit values, and the same
    statistics of the capped values), for every earlier day from the unit-day values up to
    that day, each day's own values (the daily view) split by the units' exposure day, and
-   each unit's values of the last 7, 14 and 28 days (the rolling views).
+   each unit's values of the last 7, 14 and 28 days (the rolling views). Earlier days' and
+   rolling values are computed at each unit's change points only (the days its value
+   changes), each counted for the days up to its next one (docs/warehouse.md §Views).
 5. **Percentiles** (``percentiles``): for percentile metrics (over rows, not units), per
    group of the load's last day the percentile of their rows' values and its variance from
    its rank interval; they have no unit-day values and no earlier, daily or rolling views.
@@ -629,17 +631,21 @@ class _Sql:
         ``partition``, each with the last day before the next one (``lg_pe``; ``last`` for the
         latest): the days over which a unit's value stays as at that point."""
         keys = ", ".join(partition)
+        over = f"PARTITION BY {keys}"
         return (
-            f"SELECT {keys}, lg_pc, LEAD(lg_pc, 1, {int(last) + 1}) OVER (PARTITION BY {keys} "
-            f"ORDER BY lg_pc) - 1 AS lg_pe FROM (SELECT {keys}, lg_pc FROM ({points}) p "
+            f"SELECT {keys}, lg_pc, CASE WHEN lg_pc = MAX(lg_pc) OVER ({over}) "
+            f"THEN {int(last)} ELSE LEAD(lg_pc) OVER ({over} ORDER BY lg_pc) - 1 END AS lg_pe "
+            f"FROM (SELECT {keys}, lg_pc FROM ({points}) p "
             f"WHERE lg_pc <= {int(last)} GROUP BY {keys}, lg_pc) q"
         )
 
     def framed(self) -> bool:
         """Whether every metric's unit value is a sum, a largest or a smallest value of its
         unit-day values: then a unit's values at its change points are window functions over
-        its unit-day rows in day order."""
-        return all(m.combined(side) in _FRAMED for _, m in self.unit_metrics for side in ("x", "y"))
+        its unit-day rows in day order (where the warehouse has the frames it needs)."""
+        return self.dialect.supports_range_frames and all(
+            m.combined(side) in _FRAMED for _, m in self.unit_metrics for side in ("x", "y")
+        )
 
     def framed_states(self, rows: str, frame: str, last: int, pre: bool) -> str:
         """Per unit and change point (``lg_pc``, a day of ``rows`` from 0 to ``last``; the
