@@ -230,16 +230,13 @@ class JobRunner:
                     result.apply(session)
                 if result.job_details:
                     repository.add_job_details(session, job_id, result.job_details)
-                repository.save_result(
-                    session,
-                    job,
-                    rule_id=result.rule_id,
-                    ds=result.ds,
-                    view=result.view,
-                    document=result.document,
-                    job_id=job_id,
-                    now_ms=now,
-                )
+            repository.save_results(
+                session,
+                job,
+                [(r.rule_id, r.ds, r.view, r.document) for r in results],
+                job_id=job_id,
+                now_ms=now,
+            )
             if not repository.finish_job(
                 session,
                 job_id,

@@ -286,26 +286,40 @@ def delete_results(session: Session, job: PulseJob) -> None:
     session.flush()
 
 
-def save_result(
+def save_results(
     session: Session,
     job: PulseJob,
+    results: Sequence[tuple[str, str, str, dict[str, Any]]],
     *,
-    rule_id: str,
-    ds: str,
-    view: str,
-    document: dict[str, Any],
     job_id: str,
     now_ms: int,
 ) -> None:
-    """Store (or replace) the result of one entity, rule, day and view."""
-    key = (job.project_id, job.entity_type, job.entity_id, rule_id)
-    existing = session.get(PulseResult, (*key, ds, view))
-    if existing is None:
-        session.add(
-            PulseResult(
-                project_id=job.project_id,
-                entity_type=job.entity_type,
-                entity_id=job.entity_id,
+    """Store (or replace) the results of one entity, each ``(rule_id, ds, view, document)``;
+    the ones stored before are read in one query, not one per result."""
+    key = (job.project_id, job.entity_type, job.entity_id)
+    rule_ids = sorted({rule_id for rule_id, _, _, _ in results})
+    stored = (
+        {
+            (row.rule_id, row.ds, row.view): row
+            for row in session.scalars(
+                select(PulseResult).where(
+                    PulseResult.project_id == job.project_id,
+                    PulseResult.entity_type == job.entity_type,
+                    PulseResult.entity_id == job.entity_id,
+                    PulseResult.rule_id.in_(rule_ids),
+                )
+            )
+        }
+        if rule_ids
+        else {}
+    )
+    for rule_id, ds, view, document in results:
+        existing = stored.get((rule_id, ds, view))
+        if existing is None:
+            stored[(rule_id, ds, view)] = PulseResult(
+                project_id=key[0],
+                entity_type=key[1],
+                entity_id=key[2],
                 rule_id=rule_id,
                 ds=ds,
                 view=view,
@@ -313,11 +327,11 @@ def save_result(
                 computed_time=now_ms,
                 document=document,
             )
-        )
-    else:
-        existing.document = document
-        existing.job_id = job_id
-        existing.computed_time = now_ms
+            session.add(stored[(rule_id, ds, view)])
+        else:
+            existing.document = document
+            existing.job_id = job_id
+            existing.computed_time = now_ms
 
 
 def latest_result(

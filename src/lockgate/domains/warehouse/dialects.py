@@ -58,6 +58,9 @@ class SqlDialect:
     float_type: str = "DOUBLE PRECISION"
     # Whether string literals read backslash escapes (and '' is not a quote but two literals).
     backslash_escapes: bool = False
+    # Whether window frames may be RANGE with an offset and LEAD may take a default (the
+    # pipeline's window functions over unit-day rows; docs/warehouse.md §Views).
+    supports_range_frames: bool = True
 
     def quote(self, name: str) -> str:
         return f"{self.quote_char}{check_identifier(name)}{self.quote_char}"
@@ -186,6 +189,7 @@ class PostgreSQL(SqlDialect):
 
 class Redshift(PostgreSQL):
     name = "redshift"
+    supports_range_frames = False  # ROWS frames only; LEAD without a default
 
     def days_between(self, start: str, end: str) -> str:
         return SqlDialect.days_between(self, start, end)

@@ -24,7 +24,9 @@ team's warehouse through the adapter: SQL generated per dialect.
    winsorized metrics, their caps, percentiles of the non-zero unit values, and the same
    statistics of the capped values), for every earlier day from the unit-day values up to
    that day, each day's own values (the daily view) split by the units' exposure day, and
-   each unit's values of the last 7, 14 and 28 days (the rolling views).
+   each unit's values of the last 7, 14 and 28 days (the rolling views). Earlier days' and
+   rolling values are computed at each unit's change points only (the days its value
+   changes), each counted for the days up to its next one (docs/warehouse.md §Views).
 5. **Percentiles** (``percentiles``): for percentile metrics (over rows, not units), per
    group of the load's last day the percentile of their rows' values and its variance from
    its rank interval; they have no unit-day values and no earlier, daily or rolling views.
@@ -103,6 +105,9 @@ class PipelineComponent:
             raise InvalidInput.because(f"Aggregation {kind!r} is not computed here")
         return _COMBINED[kind]
 
+
+# The unit values that window functions compute over a frame of unit-day values.
+_FRAMED = {"sum": "SUM", "max": "MAX", "min": "MIN"}
 
 _COMBINED = {
     "count": "sum",
@@ -616,6 +621,130 @@ class _Sql:
             pre=f"u.lg_unit = fx.lg_unit AND u.lg_d = {PRE_EXPOSURE_DAY}",
         )
 
+    def daily_rates(self) -> bool:
+        """Whether a metric is a daily participation rate, whose unit value changes every day
+        (active days over the days since exposure): its views pair every day with every unit."""
+        return any(m.combined(side) == "rate" for _, m in self.unit_metrics for side in ("x", "y"))
+
+    def spans(self, points: str, partition: Sequence[str], last: int) -> str:
+        """The change points of ``points`` (``lg_pc``) up to ``last``, distinct per
+        ``partition``, each with the last day before the next one (``lg_pe``; ``last`` for the
+        latest): the days over which a unit's value stays as at that point."""
+        keys = ", ".join(partition)
+        over = f"PARTITION BY {keys}"
+        return (
+            f"SELECT {keys}, lg_pc, CASE WHEN lg_pc = MAX(lg_pc) OVER ({over}) "
+            f"THEN {int(last)} ELSE LEAD(lg_pc) OVER ({over} ORDER BY lg_pc) - 1 END AS lg_pe "
+            f"FROM (SELECT {keys}, lg_pc FROM ({points}) p "
+            f"WHERE lg_pc <= {int(last)} GROUP BY {keys}, lg_pc) q"
+        )
+
+    def framed(self) -> bool:
+        """Whether every metric's unit value is a sum, a largest or a smallest value of its
+        unit-day values: then a unit's values at its change points are window functions over
+        its unit-day rows in day order (where the warehouse has the frames it needs)."""
+        return self.dialect.supports_range_frames and all(
+            m.combined(side) in _FRAMED for _, m in self.unit_metrics for side in ("x", "y")
+        )
+
+    def framed_states(self, rows: str, frame: str, last: int, pre: bool) -> str:
+        """Per unit and change point (``lg_pc``, a day of ``rows`` from 0 to ``last``; the
+        unit-day rows as ``r``), each metric's value over the rows of the ``frame`` ending that
+        day (lg_x<i>, lg_y<i>; with ``pre`` its CUPED covariate lg_xp<i>, lg_yp<i>, the frame
+        then starting with the unit's first row), the frame's count of rows with ``lg_row``
+        1 (``lg_rows``), and the last day before the unit's next change point (``lg_pe``).
+        Rows of one day share their frame: all but one of them get an empty span."""
+        ordered = "PARTITION BY r.lg_unit, r.lg_grp ORDER BY r.lg_d"
+        over = f"OVER ({ordered} {frame})"
+        columns = ["r.lg_unit AS lg_unit", "r.lg_grp AS lg_grp", "r.lg_d AS lg_pc"]
+        columns.append(f"LEAD(r.lg_d, 1, {int(last) + 1}) OVER ({ordered}) - 1 AS lg_pe")
+        columns.append(f"SUM(r.lg_row) {over} AS lg_rows")
+        for i, metric in self.unit_metrics:
+            for side in ("x", "y"):
+                function = _FRAMED[metric.combined(side)]
+                columns.append(f"COALESCE({function}(r.lg_d{side}{i}) {over}, 0) AS lg_{side}{i}")
+                if pre:  # the covariate's row (day -1) is the first in the frame
+                    columns.append(f"COALESCE(SUM(r.lg_d{side}p{i}) {over}, 0) AS lg_{side}p{i}")
+        return (
+            f"SELECT * FROM (SELECT {', '.join(columns)} FROM ({rows}) r) f "
+            f"WHERE lg_pc >= 0 AND lg_pc <= {int(last)}"
+        )
+
+    def _framed_rows(self, tick_day: str, source: str, condition: str, real: str) -> str:
+        """The unit-day rows meeting ``real`` with ``lg_row`` 1, and a row without values
+        (``lg_row`` 0) at ``tick_day`` of each row of ``source`` meeting ``condition``: a
+        change point."""
+        d, ud = self.dialect, self.staging(self.unit_days)
+        numbers = self.number_columns()
+        numbers_of_rows = ", ".join(f"u.{c} AS {c}" for c in numbers)
+        empty = ", ".join(f"{d.cast_float('NULL')} AS {c}" for c in numbers)
+        return (
+            f"SELECT u.lg_unit AS lg_unit, u.lg_grp AS lg_grp, u.lg_d AS lg_d, 1 AS lg_row, "
+            f"{numbers_of_rows} FROM {ud} u WHERE {real} "
+            "UNION ALL SELECT t.lg_unit AS lg_unit, t.lg_grp AS lg_grp, "
+            f"{tick_day} AS lg_d, 0 AS lg_row, {empty} FROM {source} t WHERE {condition}"
+        )
+
+    def over_days(
+        self, spans: str, days: Sequence[int], keys: Sequence[str], sums: Sequence[str]
+    ) -> str:
+        """Per day of ``days`` and ``keys``, the ``sums`` of the rows of ``spans`` (sums per
+        span ``lg_pc`` to ``lg_pe``) whose span holds the day."""
+        calendar = " UNION ALL ".join(f"SELECT {int(day)} AS lg_cd" for day in days)
+        columns = [f"s.{key} AS {key}" for key in keys] + [f"SUM(s.{n}) AS {n}" for n in sums]
+        return (
+            f"SELECT c.lg_cd AS lg_day, {', '.join(columns)} FROM ({spans}) s "
+            f"CROSS JOIN ({calendar}) c WHERE s.lg_pc <= c.lg_cd AND c.lg_cd <= s.lg_pe "
+            f"GROUP BY c.lg_cd, {', '.join(f's.{key}' for key in keys)}"
+        )
+
+    def sum_names(self, ratio_names: Sequence[str], names: Sequence[str]) -> list[str]:
+        return [
+            f"{name}_{i}"
+            for i, metric in self.unit_metrics
+            for name in (ratio_names if metric.ratio else names)
+        ]
+
+    def cumulative_statistics(self, days: Sequence[int]) -> str:
+        """Per day of ``days`` and group, the units and every metric's sums of that day's
+        cumulative view. A unit's value changes only on its exposure day and the days it has
+        rows: its value is computed at those days alone and counts for every day up to its
+        next change, so no day is paired with every unit (but with daily rates, which change
+        every day)."""
+        if self.daily_rates():
+            return self.statistics(self.units_as_of(days), by=["lg_day"])
+        last, fx, ud = max(days), self.staging(self.assigned), self.staging(self.unit_days)
+        sums = ["lg_units", *self.sum_names(RATIO_SUMS, MEAN_SUMS)]
+        if self.framed():
+            exposed = f"(SELECT lg_unit, lg_group AS lg_grp, lg_fd FROM {fx})"  # the exposure day
+            rows = self._framed_rows("t.lg_fd", exposed, "1 = 1", "1 = 1")
+            frame = "RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
+            values = self.framed_states(rows, frame, last, pre=True)
+            return self.over_days(
+                self.statistics(values, by=["lg_pc", "lg_pe"]), days, ["lg_grp"], sums
+            )
+        points = (
+            f"SELECT lg_unit AS lg_pu, lg_fd AS lg_pc FROM {fx} "
+            f"UNION ALL SELECT lg_unit AS lg_pu, lg_d AS lg_pc FROM {ud} WHERE lg_d >= 0"
+        )
+        values = self.per_unit(
+            f"FROM ({self.spans(points, ['lg_pu'], last)}) c "
+            f"JOIN {fx} fx ON fx.lg_unit = c.lg_pu "
+            f"LEFT JOIN {ud} u ON u.lg_unit = fx.lg_unit AND u.lg_d <= c.lg_pc",
+            [
+                ("c.lg_pc", "lg_pc"),
+                ("c.lg_pe", "lg_pe"),
+                ("fx.lg_unit", "lg_unit"),
+                ("fx.lg_group", "lg_grp"),
+            ],
+            "u.lg_unit = fx.lg_unit AND u.lg_d >= 0 AND u.lg_d <= c.lg_pc",
+            "c.lg_pc - fx.lg_fd + 1",
+            pre=f"u.lg_unit = fx.lg_unit AND u.lg_d = {PRE_EXPOSURE_DAY}",
+        )
+        return self.over_days(
+            self.statistics(values, by=["lg_pc", "lg_pe"]), days, ["lg_grp"], sums
+        )
+
     def counted(self, i: int, metric: PipelineMetric, y: str | None = None) -> str | None:
         """The units a metric counts: a ratio's units with a denominator after exposure (all
         units with ``allowNullRatioDenominator``); None: every unit."""
@@ -662,7 +791,66 @@ class _Sql:
 
     def rolling_statistics(self, days: Sequence[int]) -> str:
         """Per day of ``days``, rolling window (``ROLLING_WINDOWS``) and group, every metric's
-        sums over each unit's values of the window's days ending with that day."""
+        sums over each unit's values of the window's days ending with that day. A unit's
+        window value changes only on the days it has rows and on the days those rows leave
+        the window: it is computed at those days alone (as the cumulative view's, but with
+        daily rates)."""
+        if self.daily_rates():
+            return self.rolling_statistics_every_day(days)
+        last, ud = max(days), self.staging(self.unit_days)
+        keys = ["lg_pc", "lg_pe", "lg_window", "lg_g"]
+        products = self._day_products("lg_x", "lg_y")
+        if self.framed():
+            states = " UNION ALL ".join(
+                f"SELECT lg_pc, lg_pe, {int(window)} AS lg_window, lg_grp AS lg_g, lg_rows, "
+                f"{', '.join(f'lg_{side}{i}' for i, _ in self.unit_metrics for side in 'xy')} "
+                "FROM ("
+                + self.framed_states(
+                    self._framed_rows(f"t.lg_d + {int(window)}", ud, "t.lg_d >= 0", "u.lg_d >= 0"),
+                    f"RANGE BETWEEN {int(window) - 1} PRECEDING AND CURRENT ROW",
+                    last,
+                    pre=False,
+                )
+                + f") s{int(window)}"
+                for window in ROLLING_WINDOWS
+            )
+            # a unit without rows in the window has no value for it
+            return self.over_days(
+                f"SELECT {', '.join([*keys, *products])} FROM ({states}) r "
+                f"WHERE lg_rows > 0 GROUP BY {', '.join(keys)}",
+                days,
+                ["lg_window", "lg_g"],
+                self.sum_names(RATIO_DAY_SUMS, DAY_SUMS),
+            )
+        windows = " UNION ALL ".join(f"SELECT {int(w)} AS lg_cw" for w in ROLLING_WINDOWS)
+        points = " UNION ALL ".join(
+            f"SELECT u.lg_unit AS lg_pu, k.lg_cw AS lg_pw, {day} AS lg_pc FROM {ud} u "
+            f"CROSS JOIN ({windows}) k WHERE u.lg_d >= 0"
+            for day in ("u.lg_d", "u.lg_d + k.lg_cw")  # a row enters, and leaves the window
+        )
+        per_unit = self.per_unit(
+            f"FROM ({self.spans(points, ['lg_pu', 'lg_pw'], last)}) c "
+            f"JOIN {ud} u ON u.lg_unit = c.lg_pu "
+            "WHERE u.lg_d >= 0 AND u.lg_d <= c.lg_pc AND u.lg_d > c.lg_pc - c.lg_pw",
+            [
+                ("c.lg_pc", "lg_pc"),
+                ("c.lg_pe", "lg_pe"),
+                ("c.lg_pw", "lg_window"),
+                ("u.lg_grp", "lg_g"),
+                ("u.lg_unit", "lg_unit"),
+            ],
+            "u.lg_d >= 0",
+            "c.lg_pw",
+        )
+        spans = (
+            f"SELECT {', '.join([*keys, *products])} FROM ({per_unit}) r GROUP BY {', '.join(keys)}"
+        )
+        return self.over_days(
+            spans, days, ["lg_window", "lg_g"], self.sum_names(RATIO_DAY_SUMS, DAY_SUMS)
+        )
+
+    def rolling_statistics_every_day(self, days: Sequence[int]) -> str:
+        """``rolling_statistics`` with every day of ``days`` paired with every unit-day row."""
         calendar = " UNION ALL ".join(
             f"SELECT {int(day)} AS lg_cd, {int(window)} AS lg_cw"
             for day in days
@@ -868,7 +1056,7 @@ def statements(dialect: SqlDialect, staging_schema: str, plan: PipelinePlan) -> 
         sql.crossovers(),
         sql.new_units(),
         sql.daily_statistics(),
-        sql.statistics(sql.units_as_of([last - 2, last - 1]), by=["lg_day"]),
+        sql.cumulative_statistics([last - 2, last - 1]),
         sql.rolling_statistics([last - 1, last]),
         *([sql.caps(), sql.statistics(caps=placeholder)] if placeholder else []),
         *(
@@ -1042,7 +1230,7 @@ def _earlier_days(
     days = list(range(first, day_number(sql.plan.last_day)))
     if not days:
         return {}
-    found = warehouse.fetch(sql.statistics(sql.units_as_of(days), by=["lg_day"]))
+    found = warehouse.fetch(sql.cumulative_statistics(days))
     earlier: dict[str, Any] = {}
     for row in found.rows:
         values = dict(zip(found.columns, row, strict=True))
