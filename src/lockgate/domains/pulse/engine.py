@@ -52,6 +52,7 @@ from lockgate.domains.pulse.sql import (
     unit_values_many,
     unit_values_table,
 )
+from lockgate.kit.db import analysis_cache
 
 SUM_FIELDS = (
     "n", "sx", "sxx", "sy", "syy", "sxy", "sxp", "sxpxp", "sxxp", "with_pre",
@@ -124,7 +125,7 @@ def measured_group_sums(
     staging = _staged(
         connection, project_id, spec, measured.queries, progress, keep=kept is not None
     )
-    with staging as (per_unit, values):
+    with analysis_cache(connection), staging as (per_unit, values):
         if kept is not None:
             kept += [per_unit, values]
         units: dict[str, int] = {}
