@@ -627,14 +627,15 @@ def exposed_by_day(per_unit: Any) -> Select[Any]:
     )
 
 
-def ranked_values(units: Subquery, from_top: int, count: int = 2) -> Select[Any]:
-    """The non-zero unit values at 0-based position ``from_top`` counted from the largest, and
-    after it, descending: a percentile of the per-unit values without PERCENTILE_CONT, which
-    SQLite lacks (winsorization, docs/statistics.md §Winsorization). A high percentile lies near the
-    top, so the database keeps only the few largest values while it scans instead of sorting them
-    all."""
+def top_values(units: Subquery, count: int, *, cuped: bool) -> Select[Any]:
+    """The ``count`` largest non-zero unit values, descending, each with its unit's group and,
+    when ``cuped``, its pre-period value: a percentile of the per-unit values without
+    PERCENTILE_CONT, which SQLite lacks (winsorization, docs/statistics.md §Winsorization), and
+    the units above it. A high percentile lies near the top, so the database keeps only the
+    few largest values while it scans instead of sorting them all."""
     x = units.c.x
-    return select(x).where(x != 0).order_by(x.desc()).limit(count).offset(from_top)
+    columns = [x, units.c.grp, *([units.c.xp] if cuped else [])]
+    return select(*columns).where(x != 0).order_by(x.desc()).limit(count)
 
 
 def tail_sums_many(values: Any, caps: Sequence[tuple[StagedMetric, float]]) -> Select[Any]:
