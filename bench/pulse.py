@@ -15,7 +15,10 @@ Size: 1,000,000 exposed units and 10 events per unit by default; ``--quick`` or
 ``LOCKGATE_BENCH_PULSE_UNITS`` makes it smaller. ``LOCKGATE_BENCH_PG_URL`` names the PostgreSQL
 server (an admin database URL); an unreachable server is skipped with a notice.
 
-    python -m bench.pulse [--quick | --units N]
+    python -m bench.pulse [--quick | --units N] [--no-postgresql] [--no-warehouse]
+
+``--no-postgresql --no-warehouse`` times SQLite against DuckDB alone (with SQLite's daily and
+incremental figures), the ratio the embedded default is held to (``TARGET_RATIO``).
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ EVENTS_PER_UNIT = 10
 UNITS_ENV = "LOCKGATE_BENCH_PULSE_UNITS"
 PG_URL_ENV = "LOCKGATE_BENCH_PG_URL"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-TARGET_RATIO = 4.0  # the embedded default should stay within this factor of DuckDB
+TARGET_RATIO = 3.0  # the embedded default should stay within this factor of DuckDB
 WAREHOUSE_TARGET_RATIO = 2.0  # the WHN pipeline on DuckDB, against the hand-written query
 
 PROJECT = "pulsebench"
@@ -670,6 +673,7 @@ def duckdb_group_sums(exposures: Path, events: Path) -> Measured:
     with peak_rss() as memory:
         start = time.perf_counter()
         connection = duckdb.connect()
+        connection.execute("SET enable_progress_bar = false")  # it would write to stdout
         cursor = connection.execute(_duckdb_query(exposures, events))
         columns = [d[0] for d in cursor.description]
         found = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
@@ -1028,8 +1032,9 @@ def _report(results: list[Measured], notices: list[str], echo: Echo) -> None:
         verdict = "yes" if factor <= TARGET_RATIO else "NO"
         echo(
             f"  SQLite (embedded default) within {TARGET_RATIO:.0f}x of DuckDB: {verdict}"
-            f" ({factor:.1f}x; both timed on their second run, from the OS page cache; the"
-            " first runs, which read what the VM had paged out, are in the 1st-run columns)"
+            f" ({factor:.2f}x, target <= {TARGET_RATIO:.0f}x; both timed on their second run, from"
+            " the OS page cache, and the ratio is only meaningful within one run; the first runs,"
+            " which read what the VM had paged out, are in the 1st-run columns)"
         )
     engines = ", ".join(r.engine for r in results)
     echo(
@@ -1054,9 +1059,16 @@ def main(argv: list[str] | None = None) -> None:
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help=f"{QUICK_UNITS:,} units")
     size.add_argument("--units", type=int, help=f"exposed units (default {UNITS:,})")
+    parser.add_argument(
+        "--no-postgresql", action="store_true", help="skip PostgreSQL (and its WHN pipeline)"
+    )
+    parser.add_argument(
+        "--no-warehouse", action="store_true", help="skip the Warehouse Native pipelines"
+    )
     args = parser.parse_args(argv)
     units = QUICK_UNITS if args.quick else args.units
-    run(units, postgres_url=os.environ.get(PG_URL_ENV) or PG_URL)
+    postgres_url = None if args.no_postgresql else os.environ.get(PG_URL_ENV) or PG_URL
+    run(units, postgres_url=postgres_url, with_warehouse=not args.no_warehouse)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ def test_pulse_bench__two_thousand_units__every_engine_agrees_and_is_reported() 
         report
     )
     if HAS_DUCKDB:
-        assert "within 4x of DuckDB" in report
+        assert f"within {pulse.TARGET_RATIO:.0f}x of DuckDB" in report
         pipelines = ["WHN DuckDB", "WHN PostgreSQL"] if on_postgresql else ["WHN DuckDB"]
         agreed = next(line for line in lines if "as the hand-written query on:" in line)
         assert agreed.endswith(

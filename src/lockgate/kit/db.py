@@ -25,6 +25,8 @@ from lockgate.kit.settings import Settings
 _WRITE_OPTION = "lockgate_write"
 _SDK_STALE = "lockgate_sdk_stale"
 MMAP_BYTES = 2**31
+# Page cache of a connection's temporary tables while it computes Pulse (``analysis_cache``).
+ANALYSIS_TEMP_CACHE_KIB = 256 * 1024
 
 
 def _json_dumps(value: Any) -> str:
@@ -78,6 +80,30 @@ def begin(connection: Connection, *, write: bool) -> RootTransaction:
     start (waiting up to the busy timeout for it) instead of at its first write."""
     connection.execution_options(**{_WRITE_OPTION: write})
     return connection.begin()
+
+
+@contextmanager
+def analysis_cache(connection: Connection) -> Iterator[None]:
+    """On SQLite, a larger page cache for the connection's temporary tables while the block
+    runs, then the previous one again (which frees the pages above it).
+
+    Pulse stages every exposed unit in temporary tables (about 100 bytes per unit), and reads
+    them several times; with SQLite's default 2 MB the pages go back and forth to the
+    temporary file. The cache grows only as the tables do, up to ``ANALYSIS_TEMP_CACHE_KIB``.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    # On the driver's connection: a statement through SQLAlchemy would begin a transaction.
+    driver = connection.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    before = int(driver.execute("PRAGMA temp.cache_size").fetchone()[0])
+    driver.execute(f"PRAGMA temp.cache_size=-{ANALYSIS_TEMP_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        if not connection.invalidated:
+            driver.execute(f"PRAGMA temp.cache_size={before}")
 
 
 @contextmanager

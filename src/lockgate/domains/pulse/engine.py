@@ -10,6 +10,7 @@ metric objects a results request computes from them (``results.metric_results``)
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -47,11 +48,12 @@ from lockgate.domains.pulse.sql import (
     metric_view,
     per_unit_select,
     per_unit_table,
-    ranked_values,
     tail_sums_many,
+    top_values,
     unit_values_many,
     unit_values_table,
 )
+from lockgate.kit.db import analysis_cache
 
 SUM_FIELDS = (
     "n", "sx", "sxx", "sy", "syy", "sxy", "sxp", "sxpxp", "sxxp", "with_pre",
@@ -124,7 +126,7 @@ def measured_group_sums(
     staging = _staged(
         connection, project_id, spec, measured.queries, progress, keep=kept is not None
     )
-    with staging as (per_unit, values):
+    with analysis_cache(connection), staging as (per_unit, values):
         if kept is not None:
             kept += [per_unit, values]
         units: dict[str, int] = {}
@@ -335,23 +337,51 @@ def fill_sums(
     tails_above: Callable[[Caps], PerMetric],
 ) -> None:
     """Put every entry's ``sums`` in it, then the winsorized ones' cap (a small ranked scan of
-    the metric's ``unit_view`` each) and capped sums (``tails_above`` their caps, for all)."""
+    the metric's ``unit_view`` each) and capped sums. A cap of 0 or more has every unit above
+    it among the ranked values the cap was read from, so their tails are summed from those;
+    only a negative cap (zeros above it too) needs ``tails_above``, one scan for all such."""
     caps: list[tuple[StagedMetric, float]] = []
+    tails: PerMetric = {}
     for entry, metric in staged:
         entry["sums"] = sums[metric.index]
         if metric.winsorized:
-            info = winsorization_cap(session, unit_view(metric), entry["sums"])
+            info, top = winsorization_cap(
+                session, unit_view(metric), entry["sums"], cuped=metric.cuped
+            )
             entry["winsorization"] = info
-            if info["cap"] is not None:
-                caps.append((metric, info["cap"]))
-    if not caps:
-        return
-    tails = tails_above(caps)
+            cap = info["cap"]
+            if cap is not None and cap >= 0:
+                tails[metric.index] = tails_of(top, cap, cuped=metric.cuped)
+            elif cap is not None:
+                caps.append((metric, cap))
+    if caps:
+        tails.update(tails_above(caps))
     for entry, metric in staged:
         if metric.index in tails:
             cap = entry["winsorization"]["cap"]
             entry["winsorization"]["tails"] = tails[metric.index]
             entry["cappedSums"] = capped_sums(entry["sums"], tails[metric.index], cap)
+
+
+def tails_of(
+    top: Sequence[Sequence[Any]], cap: float, *, cuped: bool
+) -> dict[str, dict[str, float]]:
+    """Per group, the units of ``top`` (x, grp and, when ``cuped``, xp rows) above ``cap``:
+    their count, Σx, Σx² and, for CUPED, Σxp and Σx·xp (``sql.tail_sums_many``'s sums)."""
+    by_group: dict[str, list[Sequence[Any]]] = {}
+    for row in top:
+        if float(row[0]) > cap:
+            by_group.setdefault(str(row[1]), []).append(row)
+    tails: dict[str, dict[str, float]] = {}
+    for grp, rows in by_group.items():
+        x = [float(row[0]) for row in rows]
+        tail = {"n": float(len(x)), "sx": math.fsum(x), "sxx": math.fsum(v * v for v in x)}
+        if cuped:
+            xp = [float(row[2] or 0) for row in rows]
+            tail["sxp"] = math.fsum(xp)
+            tail["sxxp"] = math.fsum(a * b for a, b in zip(x, xp, strict=True))
+        tails[grp] = tail
+    return tails
 
 
 def derived_sums(
@@ -467,10 +497,12 @@ def winsorization_cap(
     units: Subquery,
     sums: Mapping[str, Mapping[str, float]],
     *,
+    cuped: bool = False,
     percentile: float = DEFAULT_PERCENTILE,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], list[Sequence[Any]]]:
     """``winsorization``'s percentile, population and cap (None when no unit has a non-zero
-    value).
+    value), and the ranked values it was read from: the largest non-zero unit values down to
+    the cap's lower neighbour, as (x, grp, xp) rows (``sql.top_values``).
 
     The cap is P_x over the non-zero unit values of all groups pooled
     (docs/statistics.md §Winsorization: "from all non-zero, non-null unit-level values of the
@@ -479,17 +511,19 @@ def winsorization_cap(
     count = int(sum(group.get("nonzero", 0) for group in sums.values()))
     info: dict[str, Any] = {"percentile": percentile, "nonzeroUnits": count, "cap": None}
     if count == 0:
-        return info
+        return info, []
     rank, weight = percentile_position(count, percentile)
     from_top = count - 1 - rank  # where the ranked value lies counted from the largest
     upper_too = bool(weight) and from_top > 0
     start = from_top - 1 if upper_too else from_top
-    found = [float(v) for v in session.scalars(ranked_values(units, start, 2 if upper_too else 1))]
+    ranked = session.execute(top_values(units, from_top + 1, cuped=cuped))
+    top: list[Sequence[Any]] = [tuple(row) for row in ranked]
+    found = [float(row[0]) for row in top[start : start + (2 if upper_too else 1)]]
     if not found:  # rows vanished between the two statements; leave the metric uncapped
-        return info
+        return info, []
     lower, upper = (found[-1], found[0]) if upper_too and len(found) > 1 else (found[0], None)
     info["cap"] = interpolate_cap(lower, upper, weight)
-    return info
+    return info, top
 
 
 def capped_sums(

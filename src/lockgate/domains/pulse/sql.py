@@ -40,7 +40,6 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    distinct,
     func,
     literal,
     or_,
@@ -239,7 +238,9 @@ def _per_unit(project_id: str, spec: Assignment) -> Subquery:
             grouped.c.unit,
             func.min(grouped.c.grp).label("grp"),
             func.min(grouped.c.ts).label("first_ts"),
-            func.count(distinct(grouped.c.grp)).label("groups"),
+            # 1, or 2 for a unit met in more than one group (a crossover): cheaper than
+            # counting distinct groups, which builds a small index per unit.
+            case((func.min(grouped.c.grp) == func.max(grouped.c.grp), 1), else_=2).label("groups"),
         )
         .group_by(grouped.c.unit)
         .subquery("per_unit")
@@ -450,8 +451,8 @@ def unit_table(name: str) -> Table:
 
 
 def per_unit_select(project_id: str, spec: Assignment) -> Select[Any]:
-    """(unit, grp, first_ts, groups) of every unit exposed to a group; ``groups`` > 1 marks a
-    crossover."""
+    """(unit, grp, first_ts, groups) of every unit exposed to a group; ``groups`` is 1, or 2 for
+    a crossover (a unit exposed to more than one group)."""
     per_unit = _per_unit(project_id, spec)
     return select(per_unit.c.unit, per_unit.c.grp, per_unit.c.first_ts, per_unit.c.groups)
 
@@ -626,14 +627,15 @@ def exposed_by_day(per_unit: Any) -> Select[Any]:
     )
 
 
-def ranked_values(units: Subquery, from_top: int, count: int = 2) -> Select[Any]:
-    """The non-zero unit values at 0-based position ``from_top`` counted from the largest, and
-    after it, descending: a percentile of the per-unit values without PERCENTILE_CONT, which
-    SQLite lacks (winsorization, docs/statistics.md §Winsorization). A high percentile lies near the
-    top, so the database keeps only the few largest values while it scans instead of sorting them
-    all."""
+def top_values(units: Subquery, count: int, *, cuped: bool) -> Select[Any]:
+    """The ``count`` largest non-zero unit values, descending, each with its unit's group and,
+    when ``cuped``, its pre-period value: a percentile of the per-unit values without
+    PERCENTILE_CONT, which SQLite lacks (winsorization, docs/statistics.md §Winsorization), and
+    the units above it. A high percentile lies near the top, so the database keeps only the
+    few largest values while it scans instead of sorting them all."""
     x = units.c.x
-    return select(x).where(x != 0).order_by(x.desc()).limit(count).offset(from_top)
+    columns = [x, units.c.grp, *([units.c.xp] if cuped else [])]
+    return select(*columns).where(x != 0).order_by(x.desc()).limit(count)
 
 
 def tail_sums_many(values: Any, caps: Sequence[tuple[StagedMetric, float]]) -> Select[Any]:

@@ -92,8 +92,8 @@ class PulseState(Base):
 
 
 class PulseStateUnit(Base):
-    """One exposed unit of a state: its group, first exposure and how many groups it met
-    (more than one: a crossover, left out of the analysis)."""
+    """One exposed unit of a state: its group, first exposure and ``groups``, 1, or 2 when it
+    met more than one group (a crossover, left out of the analysis)."""
 
     __tablename__ = "pulse_state_units"
     __table_args__ = {"sqlite_with_rowid": False}

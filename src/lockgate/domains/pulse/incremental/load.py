@@ -37,7 +37,7 @@ from lockgate.domains.pulse.sql import (
     unit_values_many,
     unit_values_table,
 )
-from lockgate.kit.db import connection_transaction
+from lockgate.kit.db import analysis_cache, connection_transaction
 from lockgate.storage.models import Exposure, PulseState
 
 logger = logging.getLogger("lockgate.domains.pulse")
@@ -71,7 +71,7 @@ def load_group_sums(
 
     Runs on a connection of its own, in several transactions: its temporary tables outlive
     each of them. ``progress`` is never called while this holds SQLite's write lock."""
-    with engine.connect() as connection:
+    with engine.connect() as connection, analysis_cache(connection):
         kept: list[Any] = []
         try:
             with connection_transaction(connection, write=False) as session:
