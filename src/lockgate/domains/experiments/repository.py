@@ -272,3 +272,15 @@ def latest_pulse_documents(
         .where(*mine)
     )
     return {entity_id: document for entity_id, document in rows}
+
+
+def scheduled_starts_due(session: Session, status: str, now_ms: int) -> list[tuple[str, str]]:
+    """(project id, experiment id) of every experiment in ``status`` (setup) whose
+    ``scheduledTime`` is at or before ``now_ms``, in every project, earliest first."""
+    scheduled = Experiment.document["scheduledTime"].as_integer()
+    rows = session.execute(
+        select(Experiment.project_id, Experiment.id)
+        .where(Experiment.status == status, scheduled <= now_ms)
+        .order_by(scheduled, Experiment.project_id, Experiment.id)
+    )
+    return [(project_id, experiment_id) for project_id, experiment_id in rows]
