@@ -175,3 +175,31 @@ def test_gate_rules__target_app_condition__named_by_name_stored_as_id_unknown_40
     # When/Then: the app named by its name (and by its id) is stored once, by id
     gate = _ok(console.post("/console/v1/gates/apps/rule", json=condition("web", app["id"])))
     assert gate["rules"][0]["conditions"][1]["targetValue"] == [app["id"]]
+
+
+def test_keys__environments_in_other_case__stored_as_project_spells_them_and_scoped(
+    console: ContractClient, anonymous: ContractClient
+) -> None:
+    # Given: a gate with a rule limited to staging
+    rule = {**RULE, "environments": ["staging"]}
+    _ok(console.post("/console/v1/gates", json={"name": "staged", "rules": [rule]}))
+    # When: a key names staging in capitals (twice)
+    body = {"type": "SERVER", "description": "d", "environments": ["STAGING", "Staging"]}
+    secret = _ok(console.post("/console/v1/keys", json=body))["key"]
+    key_id = secret[: len("secret-") + 12]
+    # Then: it is stored as the project spells it, and its payload has the staging rule
+    assert _ok(console.get(f"/console/v1/keys/{key_id}"))["environments"] == ["staging"]
+    payload = anonymous.get(f"/v2/download_config_specs/{secret}.json").json()
+    assert payload["default_environment"] == "staging"
+    assert len(payload["feature_gates"]["staged"]["rules"]) == 1
+    # And: an update is stored the same way; an unknown name is a 400 naming its place
+    changed = console.patch(f"/console/v1/keys/{key_id}", json={"environments": ["Production"]})
+    assert changed.status_code == 200, changed.text
+    assert _ok(console.get(f"/console/v1/keys/{key_id}"))["environments"] == ["production"]
+    refused = console.patch(
+        f"/console/v1/keys/{key_id}", json={"environments": ["production", "qa"]}
+    )
+    assert refused.status_code == 400
+    [detail] = refused.json()["errors"]
+    assert detail["property"] == "environments[1]"
+    assert _ok(console.get(f"/console/v1/keys/{key_id}"))["environments"] == ["production"]
