@@ -19,6 +19,7 @@ from starlette.types import Message, Receive, Scope, Send
 from lockgate import __version__
 from lockgate.domains.events import incoming
 from lockgate.domains.events.writer import EventWriter
+from lockgate.domains.experiments.schedule import ScheduledStarts
 from lockgate.domains.ingestions.connections import Keys
 from lockgate.domains.ingestions.loader import IngestionRunner
 from lockgate.domains.keys.cache import KeyCache
@@ -129,6 +130,8 @@ def create_app(
         recheck_days=settings.ingestion_recheck_days,
     )
     ingestion_thread = Periodic("ingestions.worker", ingestion_runner.run_pending)
+    scheduled_starts = ScheduledStarts(database, clock)
+    scheduled_start_thread = Periodic("experiments.scheduled_starts", scheduled_starts.run_once)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -151,8 +154,13 @@ def create_app(
             ingestion_thread.start(settings.ingestion_worker_interval_ms / 1000)
         else:
             logger.info("no ingestion worker in this process (ingestion_worker_interval_ms=0)")
+        if settings.scheduled_start_interval_ms > 0:
+            scheduled_start_thread.start(settings.scheduled_start_interval_ms / 1000)
+        else:
+            logger.info("no scheduled experiment starts in this process (interval 0)")
         yield
         logger.info("Lockgate shutting down")
+        scheduled_start_thread.stop()
         ingestion_thread.stop()
         review_runner.stop()
         mover.stop()
@@ -192,6 +200,7 @@ def create_app(
     app.state.pulse_runner = pulse_runner
     app.state.ingestion_runner = ingestion_runner
     app.state.review_worker = review_worker
+    app.state.scheduled_starts = scheduled_starts
     app.add_middleware(ConsoleBodies)  # inside CORS, so its refusals carry CORS headers too
     install_error_handlers(app)
     # Browser SDKs call from any origin with custom headers, so preflights must pass.

@@ -246,3 +246,108 @@ def test_update_ingestion__source_changed_during_the_check__slow_one_stores_noth
     }
     read = console.get("/console/v1/ingestion", params=names)
     assert read.json()["data"]["data"]["query"] == other
+
+
+# -- warehouse-native sources: the LIMIT 0 check of their query --------------------------------
+
+SOURCE_PATHS = {
+    "assignment": "/console/v1/experiments/assignment_sources",
+    "entity_property": "/console/v1/experiments/entity_properties",
+    "qualifying_event": "/console/v1/experiments/qualifying_events",
+    "metric": "/console/v1/metrics/metric_source",
+}
+
+
+def source_body(kind: str, schema: str, table: str = "app_events") -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": "app events",
+        "sql": f'SELECT * FROM "{schema}".{table}',
+        "timestampColumn": "ts",
+        "idTypeMapping": [{"statsigUnitID": "userID", "column": "uid"}],
+    }
+    if kind == "assignment":
+        body.update(experimentIDColumn="event", groupIDColumn="event")
+    return body
+
+
+def open_lockgate_transactions(db: Database) -> int:
+    """On PostgreSQL, how many sessions of Lockgate's database sit inside a transaction."""
+    engine = create_engine(PG_SERVER_URL)
+    try:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = :d "
+                        "AND state LIKE 'idle in transaction%'"
+                    ),
+                    {"d": db.engine.url.database},
+                ).scalar()
+                or 0
+            )
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("kind", sorted(SOURCE_PATHS))
+def test_create_source__slow_query_check__no_transaction_held_and_batch_written_meanwhile(
+    app: FastAPI,
+    console: ContractClient,
+    project: Bootstrap,
+    db: Database,
+    slow_source: SlowTest,
+    kind: str,
+) -> None:
+    # Given: the project's warehouse, whose source table is locked by another session
+    schema = slow_source.schema
+    assert console.patch(URL, json=postgresql(schema)).status_code == 200
+    # When: a source over that table is created, its check waiting in the warehouse
+    slow_source.start("POST", SOURCE_PATHS[kind], source_body(kind, schema))
+    # Then: Lockgate's database is free meanwhile: no transaction of it is open, and an SDK
+    # event batch is written and answered (on SQLite it would wait for the write lock)
+    if db.engine.dialect.name == "postgresql":
+        assert open_lockgate_transactions(db) == 0
+    write_batch(app, project, db)
+    assert slow_source.running  # the LIMIT 0 query is still waiting in the warehouse
+    # And: once the warehouse answers, the source is stored
+    done = slow_source.release()
+    assert done.status_code == 201, done.text
+    assert done.json()["data"]["sql"] == f'SELECT * FROM "{schema}".app_events'
+
+
+def test_replace_source__changed_during_the_check__slow_one_stores_nothing(
+    console: ContractClient, db: Database, slow_source: SlowTest
+) -> None:
+    # Given: a metric source over one table of the project's warehouse
+    schema = slow_source.schema
+    assert console.patch(URL, json=postgresql(schema)).status_code == 200
+    engine = create_engine(PG_SERVER_URL)
+    with engine.connect() as conn:
+        conn.execute(
+            text(f'CREATE TABLE "{schema}".first_events (uid TEXT, event TEXT, ts BIGINT)')
+        )
+        conn.commit()
+    engine.dispose()
+    path = SOURCE_PATHS["metric"]
+    created = console.post(path, json=source_body("metric", schema, "first_events"))
+    assert created.status_code == 201, created.text
+    # When: a query change waits in the warehouse while another request changes the source
+    slow_source.start("POST", f"{path}/app events", source_body("metric", schema))
+    if db.engine.dialect.name == "postgresql":
+        assert open_lockgate_transactions(db) == 0  # else the quick request waits for its lock
+    quick = console.post(
+        f"{path}/app events",
+        json={**source_body("metric", schema, "first_events"), "description": "quick"},
+    )
+    assert quick.status_code == 200, quick.text
+    done = slow_source.release()
+    # Then: the slow one is refused and stores nothing; the quick one's change stands
+    assert done.status_code == 400
+    assert done.json() == {
+        "status": 400,
+        "message": "The metric source was changed by another request while this one was being "
+        "checked in the warehouse; nothing was stored. Send the request again.",
+    }
+    read = console.get(f"{path}/app events").json()["data"]
+    assert read["description"] == "quick"
+    assert read["sql"] == f'SELECT * FROM "{schema}".first_events'

@@ -105,6 +105,14 @@ class Settings(BaseSettings):
             "daily schedule) (0: no worker in this process)."
         ),
     )
+    scheduled_start_interval_ms: int = Field(
+        default=10_000,
+        ge=0,
+        description=(
+            "How often this process starts experiments whose scheduled start (POST "
+            "/experiments/{id}/schedule_start) has come (0: not in this process)."
+        ),
+    )
     ingestion_recheck_days: int = Field(
         default=3,
         ge=0,

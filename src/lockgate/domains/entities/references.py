@@ -121,6 +121,60 @@ def check_id_types(session: Session, project_id: str, names: Iterable[str], wher
         )
 
 
+def _environment_names(document: Any) -> Iterator[tuple[str, str]]:
+    """(where, name) of every environment name ``document`` writes, ``where`` being its path
+    (``rules[0].environments[1]``, ``userIDOverrides[2].environment``)."""
+
+    def walk(node: Any, path: str) -> Iterator[tuple[str, str]]:
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                if key in VALUE_KEYS:
+                    continue
+                where = f"{path}.{key}" if path else str(key)
+                if key in ENVIRONMENT_KEYS and isinstance(value, str):
+                    yield where, value
+                elif key in ENVIRONMENT_LIST_KEYS and isinstance(value, list):
+                    for i, name in enumerate(value):
+                        if isinstance(name, str):
+                            yield f"{where}[{i}]", name
+                else:
+                    yield from walk(value, where)
+        elif isinstance(node, list):
+            for i, item in enumerate(node):
+                yield from walk(item, f"{path}[{i}]")
+
+    return walk(document, "")
+
+
+def canonical_environments(
+    session: Session, project_id: str, before: Any, after: Any
+) -> dict[str, str]:
+    """Check every environment name ``after`` writes that ``before`` did not already have: a
+    blank or unknown one is a 400 naming where it is written. Returns the names written in
+    another case than the project's (``{written: project's spelling}``), for the caller to
+    rewrite: the compiler and scoped keys compare names exactly."""
+    kept = {name for _, name in _environment_names(before)} if before else set()
+    known: list[str] | None = None
+    spelled: dict[str, str] = {}
+    renames: dict[str, str] = {}
+    for where, name in _environment_names(after):
+        if name in kept or name in renames:
+            continue
+        if not name.strip():
+            raise InvalidInput.field(where, "an environment name must not be blank")
+        if known is None:
+            known = repository.environment_names(session, project_id)
+            spelled = {n.lower(): n for n in known}
+        project_name = spelled.get(name.lower())
+        if project_name is None:
+            raise InvalidInput.field(
+                where, f"unknown environment {name!r} (the project has: {', '.join(known)})"
+            )
+        if project_name != name:
+            renames[name] = project_name
+    return renames
+
+
 def check_environments(session: Session, project_id: str, names: Iterable[str], where: str) -> None:
     """Refuse an environment name the project does not have (compared ignoring case, as SDKs
     compare tiers)."""

@@ -22,10 +22,10 @@ from lockgate.domains.audit.service import audit_change, record_version
 from lockgate.domains.entities import graph, limits, repository, teams, writes
 from lockgate.domains.entities.kinds import ALL_KINDS, HOLDOUT, PARAM_STORE, EntityKind
 from lockgate.domains.entities.references import (
-    check_environments,
+    canonical_environments,
     check_id_types,
-    environments_in,
     id_types_in,
+    rename_environments,
 )
 from lockgate.domains.entities.repository import SORTS
 from lockgate.domains.projects.repository import bump_spec_revision
@@ -139,7 +139,7 @@ def insert(
     action: str,
     change_log: str,
 ) -> Any:
-    _check_vocabulary(session, change.project_id, None, document)
+    document = _check_vocabulary(session, change.project_id, None, document)
     document = teams.on_create(session, kind.entity_type, change, document)
     document = {**document, **_metadata_new(change), "version": 1}
     limits.check_document(kind, document)
@@ -206,7 +206,7 @@ def save(
     """Store a new document for a row the caller loaded with ``lock=True``."""
     before = row.document
     base_version = row.version
-    _check_vocabulary(session, change.project_id, before, document)
+    document = _check_vocabulary(session, change.project_id, before, document)
     document = teams.on_save(session, change, before, document)
     document = {**document, **_metadata_modified(change), "version": row.version + 1}
     limits.check_document(kind, document)
@@ -244,16 +244,64 @@ def remove(
 
 def _check_vocabulary(
     session: Session, project_id: str, before: dict[str, Any] | None, after: dict[str, Any]
-) -> None:
-    """Every unit id type and environment a document newly names must exist in the project.
+) -> dict[str, Any]:
+    """Every unit id type, environment and target app a document newly names must exist in
+    the project; returns the document with environments spelled as the project spells them
+    and target apps named by id.
 
     Names the stored document already had are let through, so an entity saved before a type
     was checked can still be edited.
     """
     kept_types = id_types_in(before) if before else set()
     check_id_types(session, project_id, id_types_in(after) - kept_types, "idType")
-    kept_envs = environments_in(before) if before else set()
-    check_environments(session, project_id, environments_in(after) - kept_envs, "environments")
+    renames = canonical_environments(session, project_id, before, after)
+    after = _resolved_app_conditions(session, project_id, before, after)
+    if renames:
+        after = copy.deepcopy(after)
+        rename_environments(after, renames.get)
+    return after
+
+
+def _resolved_app_conditions(
+    session: Session, project_id: str, before: dict[str, Any] | None, after: dict[str, Any]
+) -> dict[str, Any]:
+    """``after`` with the target apps its ``target_app`` conditions name (by id or name) as
+    ids; an unknown app is a 400 naming the condition. SDKs compare these values with the id
+    of the key's app (docs/console.md §Target apps), so a name would never match. Values the
+    stored document already had are let through, as for environments."""
+    kept = {
+        value
+        for _, _, values in _app_conditions(before)
+        for value in values
+        if isinstance(value, str)
+    }
+    resolved = after
+    for key, (i, j), values in _app_conditions(after):
+        where = f"{key}[{i}].conditions[{j}].targetValue"
+        ids = [
+            value
+            if isinstance(value, str) and value in kept
+            else resolve_target_apps(session, project_id, [value], field=where)[0]
+            for value in values
+        ]
+        if ids != values:
+            if resolved is after:
+                resolved = copy.deepcopy(after)
+            resolved[key][i]["conditions"][j]["targetValue"] = list(dict.fromkeys(ids))
+    return resolved
+
+
+def _app_conditions(
+    document: dict[str, Any] | None,
+) -> list[tuple[str, tuple[int, int], list[Any]]]:
+    found: list[tuple[str, tuple[int, int], list[Any]]] = []
+    for key in graph.RULE_LISTS:
+        for i, rule in enumerate((document or {}).get(key) or ()):
+            for j, condition in enumerate(rule.get("conditions") or ()):
+                value = condition.get("targetValue")
+                if condition.get("type") == "target_app" and value is not None:
+                    found.append((key, (i, j), value if isinstance(value, list) else [value]))
+    return found
 
 
 def _record(

@@ -163,16 +163,40 @@ def schedule_start(session: Session, change: Change, experiment_id: str, body: S
     _save(session, change, row, document, "experiment_schedule_start", "Scheduled Experiment start")
 
 
-def start_due(session: Session, change: Change) -> int:
-    """Start every experiment whose scheduled start has come; returns how many started."""
-    started = 0
-    for row in entities.all_rows(session, EXPERIMENT, change.project_id):
-        due = row.document.get("scheduledTime")
-        if row.document["status"] == SETUP and due is not None and due <= change.now_ms:
-            locked = documents.load(session, change.project_id, row.id, lock=True)
-            _start(session, change, locked, entities.editable(locked))
-            started += 1
-    return started
+def start_scheduled(session: Session, change: Change, experiment_id: str) -> bool:
+    """Start the experiment if it is still in setup and its scheduled start has come; returns
+    whether it started.
+
+    The row lock serialises every process that checks the same experiment: the first starts it
+    and commits, the next reads it started and does nothing.
+
+    See docs/console.md §Experiment lifecycle."""
+    row = entities.find(session, EXPERIMENT, change.project_id, experiment_id, lock=True)
+    if row is None:
+        return False
+    due = row.document.get("scheduledTime")
+    if row.document["status"] != SETUP or due is None or due > change.now_ms:
+        return False
+    _start(session, change, row, entities.editable(row))
+    return True
+
+
+def drop_schedule(session: Session, change: Change, experiment_id: str, reason: str) -> None:
+    """A scheduled start that could not happen: the experiment stays in setup without its
+    ``scheduledTime``, and the audit log says why."""
+    row = entities.find(session, EXPERIMENT, change.project_id, experiment_id, lock=True)
+    if row is None or row.document["status"] != SETUP or "scheduledTime" not in row.document:
+        return
+    document = entities.editable(row)
+    document.pop("scheduledTime")
+    _save(
+        session,
+        change,
+        row,
+        document,
+        "edit_experiment_scheduled_start",
+        f"Scheduled start failed: {reason}",
+    )
 
 
 def _conclude(document: dict[str, Any], change: Change, status: str, reason: str) -> None:

@@ -10,7 +10,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal_column, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from lockgate.domains.metrics.sql import DAY_MS
@@ -272,3 +282,16 @@ def latest_pulse_documents(
         .where(*mine)
     )
     return {entity_id: document for entity_id, document in rows}
+
+
+def scheduled_starts_due(session: Session, status: str, now_ms: int) -> list[tuple[str, str]]:
+    """(project id, experiment id) of every experiment in ``status`` (setup) whose
+    ``scheduledTime`` is at or before ``now_ms``, in every project, earliest first."""
+    # Epoch milliseconds pass 32 bits: as_integer() would cast to INTEGER on PostgreSQL.
+    scheduled = cast(Experiment.document["scheduledTime"].as_string(), BigInteger)
+    rows = session.execute(
+        select(Experiment.project_id, Experiment.id)
+        .where(Experiment.status == status, scheduled <= now_ms)
+        .order_by(scheduled, Experiment.project_id, Experiment.id)
+    )
+    return [(project_id, experiment_id) for project_id, experiment_id in rows]

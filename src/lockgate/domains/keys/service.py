@@ -69,16 +69,22 @@ def _checked_scopes(key_type: str, scopes: Sequence[str] | None) -> list[str]:
     return chosen
 
 
-def _check_environments(session: Session, project_id: str, wanted: Sequence[str]) -> None:
-    """A key names environments of its project (docs/console.md §Environments)."""
+def _checked_environments(session: Session, project_id: str, wanted: Sequence[str]) -> list[str]:
+    """The environments a key names, as its project spells them, each once; an unknown one is
+    a 400 (docs/console.md §Environments). Scoped payloads compare the names exactly."""
     known = repository.environment_names(session, project_id)
-    lowered = {n.lower() for n in known}
-    for name in wanted:
-        if name.lower() not in lowered:
+    spelled = {n.lower(): n for n in known}
+    checked: list[str] = []
+    for index, name in enumerate(wanted):
+        project_name = spelled.get(name.lower())
+        if project_name is None:
             raise InvalidInput.field(
-                "environments",
+                f"environments[{index}]",
                 f"unknown environment {name!r} (the project has: {', '.join(known)})",
             )
+        if project_name not in checked:
+            checked.append(project_name)
+    return checked
 
 
 _PERSONAL_SCOPES = frozenset({"personal_read_only", "personal_read_write"})
@@ -165,7 +171,7 @@ def issue(
             "type", f"Lockgate does not issue {key_type} keys (supported: SERVER, CLIENT, CONSOLE)"
         )
     if environments:
-        _check_environments(session, project_id, environments)
+        environments = _checked_environments(session, project_id, environments)
     key_id, secret = _new_secret(PREFIXES[key_type])
     primary, secondary = _checked_apps(session, project_id, target_app, secondary_target_apps)
     key = ApiKey(
@@ -264,8 +270,7 @@ def patch(
         key.scopes = _checked_scopes(key.type, body.scopes)
         _check_personal(key)
     if body.environments is not None:
-        _check_environments(session, project_id, body.environments)
-        key.environments = list(body.environments)
+        key.environments = _checked_environments(session, project_id, body.environments)
     if given & {"target_app_id", "secondary_target_app_ids"}:
         primary = body.target_app_id if "target_app_id" in given else key.primary_target_app
         secondary = (

@@ -9,6 +9,11 @@ must be among the columns it answers. The user's SQL is embedded as a subquery, 
 rewritten. ``PATCH`` cannot change the query, so it checks the columns against the ones the
 query answered when it was last validated, without calling the warehouse. ``dryRun`` checks
 everything and stores nothing.
+
+A create or query change runs in three steps, so that the warehouse's answer is awaited outside
+any transaction of Lockgate's database: ``plan_create``/``plan_replace`` read and check what
+needs no warehouse, ``columns_in_warehouse`` asks the warehouse, and ``create``/``replace_query``
+store, refusing a source that another request changed meanwhile.
 """
 
 from __future__ import annotations
@@ -124,6 +129,24 @@ KINDS = {k.kind: k for k in (ASSIGNMENT, ENTITY_PROPERTY, QUALIFYING_EVENT, METR
 
 # Opens the project's warehouse (not yet connected); raises when the project has none.
 OpenWarehouse = Callable[[], Warehouse]
+CHANGED_MEANWHILE = (
+    "The {label} was changed by another request while this one was being checked in the "
+    "warehouse; nothing was stored. Send the request again."
+)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A source checked in all but the warehouse, not yet stored: its document, the
+    warehouse to ask (not yet connected), and for a query change what was stored when it was
+    read (``seen``), so that storing it can tell whether another request changed it since."""
+
+    kind: SourceKind
+    document: dict[str, Any]
+    sent: dict[str, Any]
+    warehouse: Warehouse
+    today: dt.date
+    seen: tuple[Any, ...] | None = None
 
 
 def _sent(body: BaseModel) -> dict[str, Any]:
@@ -225,21 +248,28 @@ def source_query(
     return f"SELECT lockgate_source.*, {added} FROM ({sql}) lockgate_source"
 
 
-def _answered_columns(
-    open_warehouse: OpenWarehouse, document: dict[str, Any], today: dt.date
-) -> list[str]:
-    """The columns the source's query answers, asked of the warehouse without reading a row."""
+def _warehouse(open_warehouse: OpenWarehouse) -> Warehouse:
     try:
-        warehouse = open_warehouse()
+        return open_warehouse()
     except NotFound:
         raise InvalidInput.because(NO_WAREHOUSE) from None
-    query = source_query(document, warehouse.dialect, today)
+
+
+def columns_in_warehouse(plan: Planned) -> list[str]:
+    """The columns the planned source's query answers, asked of the warehouse without reading
+    a row, checked against the columns its definition names. It may take as long as the
+    warehouse does: the caller holds no transaction of Lockgate's database meanwhile."""
+    query = source_query(plan.document, plan.warehouse.dialect, plan.today)
     try:
-        with warehouse:
-            rows = warehouse.fetch(f"SELECT * FROM ({query}) lockgate_source LIMIT 0", max_rows=0)
+        with plan.warehouse:
+            rows = plan.warehouse.fetch(
+                f"SELECT * FROM ({query}) lockgate_source LIMIT 0", max_rows=0
+            )
     except WarehouseError as exc:
         raise InvalidInput.field("sql", f"the warehouse refused the query: {exc}") from None
-    return list(rows.columns)
+    columns = list(rows.columns)
+    _check_columns(plan.kind, plan.document, columns)
+    return columns
 
 
 def _check_columns(kind: SourceKind, document: dict[str, Any], columns: list[str]) -> None:
@@ -324,24 +354,37 @@ def read(session: Session, project_id: str, kind: SourceKind, name: str) -> dict
     return _answer(kind, _load(session, project_id, kind, name).document)
 
 
-def create(
+def plan_create(
     session: Session,
     project_id: str,
-    actor: Actor,
     now_ms: int,
     kind: SourceKind,
     body: BaseModel,
     open_warehouse: OpenWarehouse,
-) -> dict[str, Any]:
-    """Validate a new source in the warehouse and store it (unless ``dryRun``)."""
+) -> Planned:
+    """Check a new source in all but the warehouse; reads only."""
     sent = _sent(body)
     document = _stored_document(kind, sent)
     _require(kind, document, kind.required_on_create)
     _check_shape(session, project_id, kind, document)
     _check_name_free(session, project_id, kind, document["name"])
-    columns = _answered_columns(open_warehouse, document, _today(now_ms))
-    _check_columns(kind, document, columns)
-    if sent.get("dryRun"):
+    return Planned(kind, document, sent, _warehouse(open_warehouse), _today(now_ms))
+
+
+def create(
+    session: Session,
+    project_id: str,
+    actor: Actor,
+    now_ms: int,
+    plan: Planned,
+    columns: list[str],
+) -> dict[str, Any]:
+    """Store a source planned and checked in the warehouse (unless ``dryRun``), checking again
+    what another request may have changed meanwhile (its name, the unit id types)."""
+    kind, document = plan.kind, plan.document
+    _check_shape(session, project_id, kind, document)
+    _check_name_free(session, project_id, kind, document["name"])
+    if plan.sent.get("dryRun"):
         return _answer(kind, document)
     row = WarehouseSource(
         project_id=project_id,
@@ -358,26 +401,47 @@ def create(
     return _answer(kind, document)
 
 
-def replace_query(
+def _seen(row: WarehouseSource) -> tuple[Any, ...]:
+    return (row.name, dict(row.document), list(row.columns or []), row.updated_time)
+
+
+def plan_replace(
     session: Session,
     project_id: str,
-    actor: Actor,
     now_ms: int,
     kind: SourceKind,
     name: str,
     body: BaseModel,
     open_warehouse: OpenWarehouse,
-) -> dict[str, Any]:
+) -> Planned:
     """``POST /{name}``: a new query and its columns (the required fields), other fields sent
-    replacing the stored ones; validated in the warehouse like a new source."""
-    row = _load(session, project_id, kind, name, lock=True)
+    replacing the stored ones, checked in all but the warehouse; reads only."""
+    row = _load(session, project_id, kind, name)
     sent = _sent(body)
     _require(kind, _stored_document(kind, sent), kind.required_on_replace)
     document = _merged(kind, row, sent)
     _check_shape(session, project_id, kind, document)
-    columns = _answered_columns(open_warehouse, document, _today(now_ms))
-    _check_columns(kind, document, columns)
-    return _store(session, row, kind, actor, now_ms, document, columns, sent)
+    warehouse = _warehouse(open_warehouse)
+    return Planned(kind, document, sent, warehouse, _today(now_ms), _seen(row))
+
+
+def replace_query(
+    session: Session,
+    project_id: str,
+    actor: Actor,
+    now_ms: int,
+    name: str,
+    plan: Planned,
+    columns: list[str],
+) -> dict[str, Any]:
+    """Store a query change planned and checked in the warehouse, unless another request
+    changed the source meanwhile (then nothing is stored: the request is to be sent again)."""
+    kind = plan.kind
+    row = _load(session, project_id, kind, name, lock=True)
+    if _seen(row) != plan.seen:
+        raise Conflict(CHANGED_MEANWHILE.format(label=kind.label.lower()))
+    _check_shape(session, project_id, kind, plan.document)
+    return _store(session, row, kind, actor, now_ms, plan.document, columns, plan.sent)
 
 
 def patch(

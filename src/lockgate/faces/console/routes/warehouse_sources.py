@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
 
 from lockgate.domains.warehouse import sources
 from lockgate.domains.warehouse.adapters import Warehouse
@@ -30,27 +31,40 @@ from lockgate.kit.secretbox import SecretBox, load_key
 router = APIRouter(tags=["Warehouse Native sources"])
 
 
-def _opener(ctx: Console) -> sources.OpenWarehouse:
+def _opener(ctx: Console, session: Session) -> sources.OpenWarehouse:
     def open_() -> Warehouse:
         settings = ctx.settings
         key = load_key(settings.warehouse_secret_key.get_secret_value(), settings.data_dir)
         return open_warehouse(
-            ctx.session, ctx.project_id, SecretBox(key), settings.resolved_warehouse_files_dir
+            session, ctx.project_id, SecretBox(key), settings.resolved_warehouse_files_dir
         )
 
     return open_
 
 
+# The warehouse may take seconds to answer the query's check: it runs between a read and a
+# short write, holding no transaction (on SQLite one would keep every other writer waiting).
+
+
 def _create(ctx: Console, kind: SourceKind, body: Any, message: str) -> dict[str, Any]:
-    created = sources.create(
-        ctx.session, ctx.project_id, ctx.actor, ctx.now_ms(), kind, body, _opener(ctx)
-    )
+    now_ms = ctx.now_ms()
+    with ctx.database.transaction(write=False) as session:
+        plan = sources.plan_create(
+            session, ctx.project_id, now_ms, kind, body, _opener(ctx, session)
+        )
+    columns = sources.columns_in_warehouse(plan)
+    created = sources.create(ctx.session, ctx.project_id, ctx.actor, now_ms, plan, columns)
     return single(message, created)
 
 
 def _replace(ctx: Console, kind: SourceKind, name: str, body: Any, message: str) -> dict[str, Any]:
+    now_ms = ctx.now_ms()
+    with ctx.database.transaction(write=False) as session:
+        opener = _opener(ctx, session)
+        plan = sources.plan_replace(session, ctx.project_id, now_ms, kind, name, body, opener)
+    columns = sources.columns_in_warehouse(plan)
     changed = sources.replace_query(
-        ctx.session, ctx.project_id, ctx.actor, ctx.now_ms(), kind, name, body, _opener(ctx)
+        ctx.session, ctx.project_id, ctx.actor, now_ms, name, plan, columns
     )
     return single(message, changed)
 
