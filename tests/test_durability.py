@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, text
 
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
+from tests.conftest import new_database_url
 from tests.processes import PROBE_VALUES, cli, environment, probe_batch, serving
 
 on_sqlite = pytest.mark.sqlite_only  # a SQLite setting
@@ -45,17 +46,23 @@ def test_sqlite__synchronous_setting__every_connection_uses_it(
 
 @on_postgresql
 def test_postgresql__reading_and_writing_sessions__synchronous_commit_as_the_server_has_it(
-    db: Database,
+    tmp_path: Path,
 ) -> None:
-    plain = create_engine(db.settings.resolved_database_url)
-    with plain.connect() as connection:
-        server_default = connection.execute(text("SHOW synchronous_commit")).scalar_one()
-    plain.dispose()
-    assert server_default != "off"
-    for write in (False, True):
-        with db.transaction(write=write) as session:
-            ours = session.execute(text("SHOW synchronous_commit")).scalar_one()
-            assert ours == server_default
+    # (a database of its own: the suite's databases commit without waiting for the disk)
+    with new_database_url(tmp_path, "postgresql", fast_commits=False) as url:
+        db = Database(Settings(database_url=url, data_dir=tmp_path))
+        try:
+            plain = create_engine(db.settings.resolved_database_url)
+            with plain.connect() as connection:
+                server_default = connection.execute(text("SHOW synchronous_commit")).scalar_one()
+            plain.dispose()
+            assert server_default != "off"
+            for write in (False, True):
+                with db.transaction(write=write) as session:
+                    ours = session.execute(text("SHOW synchronous_commit")).scalar_one()
+                    assert ours == server_default
+        finally:
+            db.dispose()
 
 
 @pytest.fixture()

@@ -46,28 +46,34 @@ def _revisions(engine: Engine) -> list[str]:
 
 
 def _schema(engine: Engine) -> dict[str, Any]:
-    """What the database holds, as reflected: tables, columns, keys, indexes and constraints."""
+    """What the database holds, as reflected: tables, columns, keys, indexes and constraints
+    (each asked for every table at once: per table, PostgreSQL's catalogs take a query each)."""
     inspector = inspect(engine)
+    tables = sorted(set(inspector.get_table_names()) - {VERSION_TABLE})
+    if not tables:
+        return {}
+    columns = inspector.get_multi_columns(filter_names=tables)
+    primary_keys = inspector.get_multi_pk_constraint(filter_names=tables)
+    indexes = inspector.get_multi_indexes(filter_names=tables)
+    uniques = inspector.get_multi_unique_constraints(filter_names=tables)
+    foreign_keys = inspector.get_multi_foreign_keys(filter_names=tables)
     schema: dict[str, Any] = {}
-    for table in sorted(set(inspector.get_table_names()) - {VERSION_TABLE}):
-        columns = [
-            (c["name"], str(c["type"]), c["nullable"], str(c.get("default")))
-            for c in inspector.get_columns(table)
-        ]
+    for table in tables:
+        key = (None, table)  # the default schema's
         schema[table] = {
-            "columns": sorted(columns),
-            "primary key": inspector.get_pk_constraint(table)["constrained_columns"],
+            "columns": sorted(
+                (c["name"], str(c["type"]), c["nullable"], str(c.get("default")))
+                for c in columns[key]
+            ),
+            "primary key": primary_keys[key]["constrained_columns"],
             "indexes": sorted(
                 (i["name"] or "", tuple(map(str, i["column_names"])), i["unique"])
-                for i in inspector.get_indexes(table)
+                for i in indexes[key]
             ),
-            "unique": sorted(
-                (u["name"] or "", tuple(u["column_names"]))
-                for u in inspector.get_unique_constraints(table)
-            ),
+            "unique": sorted((u["name"] or "", tuple(u["column_names"])) for u in uniques[key]),
             "foreign keys": sorted(
                 (f["name"] or "", tuple(f["constrained_columns"]), f["referred_table"])
-                for f in inspector.get_foreign_keys(table)
+                for f in foreign_keys[key]
             ),
         }
     return schema

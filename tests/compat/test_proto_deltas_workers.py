@@ -16,6 +16,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from lockgate.domains.keys import service as keys_service
+from lockgate.domains.projects import repository as projects_repository
+from lockgate.domains.projects.service import SYSTEM_ACTOR
+from lockgate.kit.clock import SystemClock
+from lockgate.kit.db import Database
+from lockgate.kit.settings import Settings
 from tests.compat.live import live_server
 from tests.compat.proto_project import (
     EVERYONE,
@@ -29,7 +35,7 @@ from tests.compat.proto_project import (
 from tests.compat.proto_stream import envelopes
 from tests.compat.sdks import core_user, wait_until
 from tests.conftest import new_database_url
-from tests.processes import cli, environment, serving
+from tests.processes import environment, serving
 
 COPY_PREV, SPECS = 10, (3, 4, 5)  # envelope kinds: CopyPrev, gate / config / layer
 HOP_BY_HOP = {b"connection", b"keep-alive", b"transfer-encoding", b"host"}
@@ -99,10 +105,28 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
         yield environment(url, directory / "data", workers="1")
 
 
-def _key(env: dict[str, str], *args: str) -> str:
-    made = cli(env, "keys", "create", *args)
-    assert made.returncode == 0, made.stderr
-    return made.stdout.strip()
+def _key(env: dict[str, str], key_type: str, *scopes: str) -> str:
+    """A new key of the servers' project, written to their database in this process as
+    ``lockgate keys create`` would (the CLI's own tests start it; here it would only add two
+    cold starts)."""
+    url, data_dir = env["LOCKGATE_DATABASE_URL"], Path(env["LOCKGATE_DATA_DIR"])
+    database = Database(Settings(database_url=url, data_dir=data_dir))
+    try:
+        with database.transaction() as session:
+            project = projects_repository.first_project(session)
+            assert project is not None
+            _, secret = keys_service.issue(
+                session,
+                project_id=project.id,
+                actor=SYSTEM_ACTOR,
+                now_ms=SystemClock().now_ms(),
+                key_type=key_type,
+                description="made by the test",
+                scopes=list(scopes),
+            )
+    finally:
+        database.dispose()
+    return secret
 
 
 ANYONE = core_user({"userID": "anyone"})
@@ -130,8 +154,8 @@ def test_core_sdk__polls_after_a_change_reach_other_processes__deltas_then_same_
 ) -> None:
     (tmp_path / "later").mkdir()
     with serving(env, tmp_path, 2) as servers:
-        console_key = _key(env, "--type", "console", "--scope", "omni_read_write")
-        server_key = _key(env, "--type", "server")
+        console_key = _key(env, "CONSOLE", "omni_read_write")
+        server_key = _key(env, "SERVER")
         balancer = Balancer([server.base for server in servers])
         headers = {"STATSIG-API-KEY": console_key}
         with (

@@ -8,9 +8,10 @@ from __future__ import annotations
 import os
 import re
 import socket
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,16 +100,30 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture()
-def served(tmp_path: Path) -> Iterator[Served]:
-    settings = Settings(
-        data_dir=tmp_path,
-        database_url=f"sqlite:///{tmp_path / 'lockgate.db'}",
+def _settings(data_dir: Path) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        database_url=f"sqlite:///{data_dir / 'lockgate.db'}",
         run_migrations_on_start=False,
         pulse_worker_interval_ms=0,
         rate_limit_per_10s=0,
         rate_limit_per_15min=0,
     )
+
+
+@dataclass(frozen=True)
+class Template:
+    """A migrated, bootstrapped SQLite database file that each browser test copies."""
+
+    path: Path
+    project: Bootstrap
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    """The migrations and the owner's and reader's argon2 hashes, once per run: each test gets
+    a copy of the same file, so no test sees another's changes."""
+    settings = _settings(tmp_path_factory.mktemp("web-template"))
     database = Database(settings)
     upgrade(database.engine)
     with database.transaction() as session:
@@ -121,6 +136,23 @@ def served(tmp_path: Path) -> Iterator[Served]:
             role=READ_ONLY,
             password=READER_PASSWORD,
         )
+    database.dispose()
+    return Template(settings.data_dir / "lockgate.db", created)
+
+
+def _copy(source: Path, target: Path) -> None:
+    """A consistent copy of an SQLite database (its WAL included), through SQLite's backup."""
+    with closing(sqlite3.connect(source)) as origin, closing(sqlite3.connect(target)) as copy:
+        origin.backup(copy)
+
+
+@pytest.fixture()
+def served(tmp_path: Path, template: Template) -> Iterator[Served]:
+    settings = _settings(tmp_path)
+    _copy(template.path, tmp_path / "lockgate.db")
+    database = Database(settings)
+    created = template.project
+    assert created.owner_password is not None
     port = _free_port()
     config = uvicorn.Config(
         create_app(settings, database=database),

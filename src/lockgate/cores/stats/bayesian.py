@@ -8,8 +8,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy import stats as sps
-
 from lockgate.cores.stats.frequentist import Contrast, Interval
 
 
@@ -61,6 +59,9 @@ def bayesian(
 
     The prior is on the relative effect; for an absolute analysis it is scaled by |control mean|.
     """
+    # Imported on first use (frequentist.critical_value says why).
+    from scipy import stats as sps
+
     effect, variance = (
         (c.relative, c.relative_variance) if relative else (c.delta, c.delta_variance)
     )

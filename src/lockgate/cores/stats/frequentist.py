@@ -10,8 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from scipy import stats as sps
-
 from lockgate.cores.stats.sufficient import GroupEstimate
 
 Alternative = Literal["two-sided", "increase", "decrease"]
@@ -96,6 +94,10 @@ def _uses_t(dof: float | None) -> bool:
 
 def critical_value(alpha: float, alternative: Alternative, dof: float | None = None) -> float:
     """Z_{alpha/2} (two-sided) or Z_alpha (one-sided); the t quantile when nu < 100."""
+    # Imported on first use: scipy.stats takes about a second to import, which every
+    # server and CLI process would pay at start for Pulse, which most never run.
+    from scipy import stats as sps
+
     tail = alpha / 2 if alternative == "two-sided" else alpha
     if _uses_t(dof):
         return float(sps.t.isf(tail, dof))
@@ -103,6 +105,9 @@ def critical_value(alpha: float, alternative: Alternative, dof: float | None = N
 
 
 def p_value(statistic: float, alternative: Alternative, dof: float | None = None) -> float:
+    # Imported on first use (frequentist.critical_value says why).
+    from scipy import stats as sps
+
     def survival(x: float) -> float:
         return float(sps.t.sf(x, dof)) if _uses_t(dof) else float(sps.norm.sf(x))
 

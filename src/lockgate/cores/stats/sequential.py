@@ -8,8 +8,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy import stats as sps
-
 from lockgate.cores.stats.frequentist import (
     DEFAULT_ALPHA,
     Alternative,
@@ -49,6 +47,9 @@ def msprt_z_star(
     τ = Z²·(var(X_t) + var(X_c))/(N_t + N_c) and
     Z* = √((V+τ)/τ · (-2 ln a - ln(V/(V+τ)))), with a = alpha/2 two-sided, alpha one-sided.
     """
+    # Imported on first use (frequentist.critical_value says why).
+    from scipy import stats as sps
+
     a = alpha / 2 if alternative == "two-sided" else alpha
     units = test_units + control_units
     if delta_variance <= 0 or units == 0:
@@ -71,6 +72,9 @@ def sequential(
 
     The relative CI uses the same method as the fixed-horizon one with Z* as critical value.
     """
+    # Imported on first use (frequentist.critical_value says why).
+    from scipy import stats as sps
+
     v_t, v_c = c.test.variance, c.control.variance
     if c.delta is None or c.delta_variance is None or v_t is None or v_c is None:
         return None

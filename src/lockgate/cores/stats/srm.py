@@ -9,8 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from scipy import stats as sps
-
 HealthStatus = Literal["PASSED", "FAILED", "WAITING", "WARNING"]
 
 # Statsig's thresholds: below WARN_P a warning, below FAIL_P a red alert, unless every group is
@@ -54,6 +52,9 @@ def _grade(p: float, deviation: float) -> tuple[HealthStatus, str]:
 
 def srm_check(units: Sequence[int], weights: Sequence[float]) -> SrmResult:
     """χ² = Σ(O_g - E_g)²/E_g with G-1 degrees of freedom; weights need not sum to 1."""
+    # Imported on first use (frequentist.critical_value says why).
+    from scipy import stats as sps
+
     if len(units) != len(weights):
         raise ValueError("units and weights must have the same length")
     total_units = sum(units)
