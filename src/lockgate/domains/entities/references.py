@@ -173,18 +173,3 @@ def canonical_environments(
         if project_name != name:
             renames[name] = project_name
     return renames
-
-
-def check_environments(session: Session, project_id: str, names: Iterable[str], where: str) -> None:
-    """Refuse an environment name the project does not have (compared ignoring case, as SDKs
-    compare tiers)."""
-    wanted = sorted(set(names))
-    if not wanted:
-        return
-    known = repository.environment_names(session, project_id)
-    lowered = {n.lower() for n in known}
-    missing = [n for n in wanted if n.lower() not in lowered]
-    if missing:
-        raise InvalidInput.field(
-            where, f"unknown environment {missing[0]!r} (the project has: {', '.join(known)})"
-        )
