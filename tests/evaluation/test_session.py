@@ -8,6 +8,7 @@ limit and on reference cycles, where the session falls back to unshared evaluati
 
 from __future__ import annotations
 
+import gc
 import json
 from dataclasses import replace
 from typing import Any
@@ -153,3 +154,42 @@ def test_initialize__one_evaluator_many_users__equals_a_fresh_evaluator_per_user
             want = client_initialize_response(fresh, user, hash_algorithm=algorithm)
             # Then they are equal
             assert got == want
+
+
+@pytest.mark.parametrize("case_file", sorted(p.name for p in CASES.glob("*.json")))
+def test_initialize__evaluator_case_documents__answer_leaves_no_cyclic_garbage(
+    case_file: str,
+) -> None:
+    # Given each evaluator case document and its users, with nothing for the collector to find
+    suite = json.loads((CASES / case_file).read_text(encoding="utf-8"))
+    evaluator = case_evaluator(suite)
+    for case in suite["tests"]:
+        client_initialize_response(evaluator, case.get("user") or {})  # shared entries built
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for case in suite["tests"]:
+            # When initialize answers each user and the answer is dropped
+            client_initialize_response(evaluator, case.get("user") or {})
+        # Then reference counting freed all of it: no cycle was left for the collector
+        assert gc.collect() == 0
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def test_session__closed__evaluates_as_before() -> None:
+    # Given a session whose reference cycle has been broken
+    evaluator = eval_project_evaluator()
+    user = expected_core()["cases"][0]["user"]
+    session = evaluator.session(user)
+    session.close()
+    # Then it still gives the unshared evaluation's results
+    for name in evaluator.store.feature_gates:
+        want = evaluator.check_gate(user, name)
+        value, rule_id, exposures = session.gate(name)
+        assert (value, rule_id) == (want.value, want.rule_id)
+        assert dedupe_exposures(exposures) == dedupe_exposures(want.secondary_exposures)
+    for name in evaluator.store.dynamic_configs:
+        assert _deduped(session.get_config(name)) == _deduped(evaluator.get_config(user, name))

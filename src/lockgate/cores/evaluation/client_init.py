@@ -258,9 +258,22 @@ def client_initialize_response(
     holds.
     """
     statsig_user = coerce_user(user)
-    store = evaluator.store
     scoped = evaluator.for_app(client_app_id) if client_app_id is not None else evaluator
     session = scoped.session(statsig_user)
+    try:
+        return _response(session, statsig_user, hash_algorithm, client_app_id, client_app_ids)
+    finally:
+        session.close()
+
+
+def _response(
+    session: EvaluationSession,
+    statsig_user: StatsigUser,
+    hash_algorithm: HashAlgorithm,
+    client_app_id: str | None,
+    client_app_ids: Collection[str] | None,
+) -> InitializeResponse:
+    store = session.evaluator.store
     render = _Renderer(hash_algorithm)
     apps: frozenset[str] | None = None
     if client_app_ids:

@@ -261,17 +261,18 @@ class _Request:
         self.gates: dict[str, GateResult] = {}
         self.active: set[str] = set()
         self.environment: dict[str, str | None] = {}
-        # Runs every leaf plan of the request: it never records or nests anything. An
-        # unshared request (one ``check_gate``) makes it when it first evaluates a leaf.
+        # Runs every leaf plan of a shared request: it never records or nests anything. It
+        # refers back to the request, so the two form a cycle that ``EvaluationSession.close``
+        # breaks; an unshared request (one ``check_gate``) keeps none, and reference counting
+        # frees it whole.
         self.leaf: _Context | None = _Context(self, 0) if shared else None
 
     def context(self, plan: _Plan) -> _Context:
         """A context for a top-level evaluation of ``plan``."""
         if plan.leaf:
             leaf = self.leaf
-            if leaf is None:
-                leaf = self.leaf = _Context(self, 0)
-            return leaf
+            if leaf is not None:
+                return leaf
         return _Context(self, 0)
 
     def gate(self, name: str, depth: int) -> GateResult | None:
@@ -702,6 +703,13 @@ class EvaluationSession:
 
     def _unshared(self) -> _Request:
         return _Request(self.evaluator, self._request.view, shared=False)
+
+    def close(self) -> None:
+        """Break the request's one reference cycle (its leaf context), so that reference
+        counting frees everything it evaluated when the session goes: otherwise an answer's
+        gate results wait for the cycle collector, which must then walk them all (docs/sdk.md
+        §Speed of evaluation). Evaluating after ``close`` still gives the same results."""
+        self._request.leaf = None
 
     def gate(self, name: str) -> tuple[bool, str, tuple[SecondaryExposure, ...]]:
         """Value, rule id and (raw) secondary exposures of gate ``name``."""
