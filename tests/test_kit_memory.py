@@ -10,7 +10,7 @@ import weakref
 
 import pytest
 
-from lockgate.kit.memory import collector_paused, settle_long_lived
+from lockgate.kit.memory import Warmup, collector_paused, settle_long_lived
 
 
 class _Node:
@@ -114,3 +114,44 @@ def test_collector_paused__cycle_made_inside__collected_afterwards() -> None:
     gc.collect()
     # Then the cycle is freed
     assert alive() is None
+
+
+def test_warmup__armed__settles_once_at_the_nth_request() -> None:
+    # Given a warm-up of three requests, armed
+    settles: list[int] = []
+    warmup = Warmup(3, settle=lambda: settles.append(1))
+    warmup.arm()
+    # When two requests are counted, nothing is settled yet
+    warmup.count()
+    warmup.count()
+    assert settles == []
+    # Then the third settles, and later ones do not
+    warmup.count()
+    assert settles == [1]
+    for _ in range(10):
+        warmup.count()
+    assert (settles, warmup.settled) == ([1], 1)
+
+
+def test_warmup__never_armed__never_settles() -> None:
+    settles: list[int] = []
+    warmup = Warmup(1, settle=lambda: settles.append(1))
+    for _ in range(5):
+        warmup.count()
+    assert settles == []
+
+
+def test_warmup__armed_again_midway__counts_from_the_new_arming() -> None:
+    # Given a warm-up armed, two requests in, then armed again (a new evaluator)
+    settles: list[int] = []
+    warmup = Warmup(3, settle=lambda: settles.append(1))
+    warmup.arm()
+    warmup.count()
+    warmup.count()
+    warmup.arm()
+    # When two more requests come, nothing is settled; the third after the new arming settles
+    warmup.count()
+    warmup.count()
+    assert settles == []
+    warmup.count()
+    assert settles == [1]

@@ -38,12 +38,17 @@ from lockgate.kit.background import Periodic
 from lockgate.kit.clock import Clock, SystemClock
 from lockgate.kit.db import Database
 from lockgate.kit.mail import Mailer
-from lockgate.kit.memory import settle_long_lived
+from lockgate.kit.memory import Warmup, settle_long_lived
 from lockgate.kit.proxies import parse_networks
 from lockgate.kit.settings import Settings
 from lockgate.storage.migrations import upgrade
 
 logger = logging.getLogger(__name__)
+
+# A worker settles its long-lived objects again this many requests after it starts serving and
+# after it builds a new evaluator: by then its routes, caches and shared renderings are built
+# (``kit/memory.py`` ``Warmup``; docs/sdk.md §Serving speed).
+WARMUP_REQUESTS = 1_000
 
 
 @cache
@@ -71,8 +76,12 @@ class LockgateApp(FastAPI):
 
     sdk_fast_path: SdkFastPath | None = None
     worker_header: bool = False
+    warmup: Warmup | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        warmup = self.warmup
+        if warmup is not None:
+            warmup.count()
         if self.worker_header and scope["type"] == "http":
             send = _naming_worker(send)
         fast = self.sdk_fast_path
@@ -182,10 +191,12 @@ def create_app(
     app.state.rate_limiter = RateLimiter(
         database, clock, settings.rate_limit_per_10s, settings.rate_limit_per_15min
     )
+    app.warmup = Warmup(WARMUP_REQUESTS)
     app.state.spec_cache = SpecCache(
         database,
         settings.sdk_cache_ttl_ms,
         initialize_cache_bytes=settings.sdk_initialize_cache_bytes,
+        warmup=app.warmup,
     )
     app.state.key_cache = KeyCache(database, settings.sdk_cache_ttl_ms)
     app.sdk_fast_path = SdkFastPath(
@@ -235,6 +246,11 @@ class _Server(uvicorn.Server):
             # process: keep the collector from walking it during every full collection that
             # the SDK routes' short-lived objects trigger (docs/sdk.md §Serving speed).
             settle_long_lived()
+            # The framework builds its routes' request parsers when the first request reaches
+            # them, and caches fill as requests come: settle those too, once warm.
+            app = self.config.app
+            if isinstance(app, LockgateApp) and app.warmup is not None:
+                app.warmup.arm()
             self._on_started()
 
 

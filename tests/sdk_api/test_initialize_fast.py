@@ -4,6 +4,7 @@ route."""
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +20,7 @@ from lockgate.domains.keys.cache import KeyCache
 from lockgate.domains.projects.service import Bootstrap
 from lockgate.domains.specs.cache import Rendered, SpecCache
 from lockgate.faces.sdk.fast import SdkFastPath
+from lockgate.kit.bytecache import ByteCache
 from lockgate.kit.settings import Settings
 from tests.compat import generators
 from tests.contract.client import ContractClient
@@ -136,7 +138,7 @@ def served(app: FastAPI, console: ContractClient, project: Bootstrap) -> Lockgat
     database = app.state.database
     app.state.key_cache = KeyCache(database, 1000, now=lambda: 0.0)
     app.state.spec_cache = SpecCache(
-        database, 1000, now=lambda: 0.0, initialize_cache_bytes=1 << 20
+        database, 1000, now=lambda: 0.0, initialize_cache_bytes=1 << 20, warmup=app.warmup
     )
     app.sdk_fast_path = SdkFastPath(
         app.state.key_cache,
@@ -182,6 +184,40 @@ def test_initialize_fast__cached_key_and_spec__same_bytes_and_headers_as_route(
     assert fast == route
     assert fast[0] == 200
     assert json.loads(fast[2])["hash_used"] == hash_name
+
+
+def test_initialize_fast__warm_up_settle_after_new_revision__answers_unchanged(
+    served: LockgateApp, console: ContractClient, project: Bootstrap
+) -> None:
+    # Given a worker that settles three requests after it builds a new revision's evaluator
+    warmup = served.warmup
+    assert warmup is not None
+    warmup.after = 3
+    made = console.post("/console/v1/gates", json={"name": "later gate", "rules": RULES[1:]})
+    assert made.status_code == 201, made.text
+    settled = warmup.settled
+    query = f"k={project.client_key}"
+    headers = {"user-agent": "Mozilla/5.0 (Macintosh) Safari/605.1.15"}
+    bodies = [_body({"userID": "u1", "email": "u1@gmail.com"}), _body({"userID": "u2"})]
+    scopes = [_scope(query, _with_length(headers, body)) for body in bodies]
+    try:
+        # When two users are answered (the first answer builds the evaluator and arms the
+        # warm-up), then one of them three times more, the last of which settles
+        before = [_call(served, scope, body) for scope, body in zip(scopes, bodies, strict=True)]
+        assert warmup.settled == settled
+        again = [_call(served, scopes[0], bodies[0]) for _ in range(3)]
+        assert warmup.settled == settled + 1
+        assert gc.get_freeze_count() > 0
+        # Then the answers from the cache, around the settle, are the very bytes given before
+        assert again == [before[0]] * 3
+        # And both users evaluated afresh after it (cache emptied) get the same bytes again
+        rendered = _rendered(served, project)
+        rendered.responses = ByteCache(1 << 20)
+        after = [_call(served, scope, body) for scope, body in zip(scopes, bodies, strict=True)]
+        assert after == before
+        assert all(answer[0] == 200 for answer in after)
+    finally:
+        gc.unfreeze()
 
 
 def test_initialize_fast__body_in_pieces__same_answer_as_route(

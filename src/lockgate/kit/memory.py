@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 _lock = threading.Lock()
@@ -34,6 +34,41 @@ def settle_long_lived() -> None:
         gc.unfreeze()
         gc.collect()
         gc.freeze()
+
+
+class Warmup:
+    """Settles a worker's long-lived objects once more when it has warmed up.
+
+    Much of what a worker keeps for good is made after its start-up settle, on first use: the
+    framework builds its routes' request parsers (pydantic validators, thousands of objects)
+    when the first request reaches the router, a new revision's evaluator is compiled by the
+    first request that needs it and fills its shared renderings as answers need them, keys
+    and caches are read. Left unsettled, every full collection (which the short-lived objects
+    of SDK requests trigger again and again) walks all of them. So ``arm`` (at start-up and
+    whenever a new evaluator is built) and ``count`` each request: the ``after``-th request
+    counted since the last ``arm`` settles (one full collection, once, in that request).
+    """
+
+    def __init__(self, after: int, settle: Callable[[], None] = settle_long_lived) -> None:
+        self.after = after
+        self.settled = 0  # how many settles it has run, for the tests
+        self._settle = settle
+        self._left = 0  # requests until the next settle; 0: none due
+
+    def arm(self) -> None:
+        """Settle once ``after`` more requests have been counted."""
+        self._left = self.after
+
+    def count(self) -> None:
+        """One request: the one that completes the warm-up settles."""
+        left = self._left
+        if left <= 0:
+            return
+        # Not locked: a count lost to a race only moves the settle by a request.
+        self._left = left - 1
+        if left == 1:
+            self.settled += 1
+            self._settle()
 
 
 @contextmanager

@@ -43,7 +43,7 @@ from lockgate.domains.specs.scoping import scope_to_apps
 from lockgate.kit.bytecache import ByteCache
 from lockgate.kit.db import Database
 from lockgate.kit.freshness import FreshMap
-from lockgate.kit.memory import settle_long_lived
+from lockgate.kit.memory import Warmup, settle_long_lived
 from lockgate.storage.models import SegmentMember
 
 logger = logging.getLogger(__name__)
@@ -125,6 +125,8 @@ class Rendered:
     # Where the protobuf documents streamed are kept for every process (None: in this
     # process's memory alone).
     proto_store: ProtoStore | None = None
+    # The worker's warm-up, armed when the evaluator is built (None: no settle later).
+    warmup: Warmup | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _memo: dict[str, Any] = field(default_factory=dict)
 
@@ -222,6 +224,10 @@ class Rendered:
             # The compiled project lives until the next revision: keep the collector from
             # re-scanning it during every initialize (docs/sdk.md §Speed of evaluation).
             settle_long_lived()
+        if self.warmup is not None:
+            # What the first answers add to it for good (the renderings they share) is
+            # settled once they have been given (docs/sdk.md §Speed of evaluation).
+            self.warmup.arm()
         return evaluator
 
 
@@ -244,9 +250,11 @@ class SpecCache:
         *,
         now: Callable[[], float] = time.monotonic,
         initialize_cache_bytes: int = 0,
+        warmup: Warmup | None = None,
     ) -> None:
         self._database = database
         self._initialize_cache_bytes = initialize_cache_bytes
+        self._warmup = warmup
         self._entries: dict[tuple[str, PayloadScope], Rendered] = {}
         self._locks: dict[tuple[str, PayloadScope], threading.Lock] = {}
         self._guard = threading.Lock()
@@ -341,7 +349,17 @@ class SpecCache:
             ByteCache(self._initialize_cache_bytes) if self._initialize_cache_bytes else None
         )
         store = ProtoStore(self._database, project_id, scope.digest)
-        return Rendered(project_id, revision, time_ms, v2, load_id_lists, encoder, responses, store)
+        return Rendered(
+            project_id,
+            revision,
+            time_ms,
+            v2,
+            load_id_lists,
+            encoder,
+            responses,
+            store,
+            self._warmup,
+        )
 
     def compile_counts(
         self, project_id: str, environments: tuple[str, ...] | None = None

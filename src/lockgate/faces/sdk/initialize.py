@@ -76,7 +76,7 @@ def _fingerprint(
         return None
 
 
-def _encode(body: Any) -> bytes:
+def encode_answer(body: Any) -> bytes:
     """The answer as JSON. Its keys are text but for a config value with other keys, which
     only the slower option writes (the output is the same for text keys)."""
     try:
@@ -106,7 +106,7 @@ def _evaluated(
     body["company_lcut"] = time_ms
     if raw_key:
         body["hashed_sdk_key_used"] = djb2(raw_key)
-    return _encode(body)
+    return encode_answer(body)
 
 
 def initialize_bytes(
