@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.contract.client import ContractClient
+from tests.contract.validator import validate_request
 from tests.warehouse.test_whn_definitions_api import (
     MAPPING,
     METRICS,
@@ -96,6 +97,21 @@ def test_create_metric__retention__stored_with_its_start_event(
         "denominatorMetricSourceName": "purchases",
         "denominatorCriteria": VIEW,
     }
+
+
+def test_funnel_and_retention_bodies__official_request_schema__valid_and_invalid_caught() -> None:
+    """The bodies these tests send are what a Statsig client may send (the responses are
+    checked by the contract client), and the check catches a body the schema refuses."""
+    sent = [
+        funnel(funnelCalculationWindow=3, funnelStrictOrdering=True),
+        funnel(funnelUseExposureAsFirstEvent=True, funnelStartCriteria="exposure"),
+        retention(useSecondaryRetentionEvent=True, denominatorCriteria=VIEW),
+    ]
+    for body in sent:
+        validate_request("POST", METRICS, body)
+        validate_request("POST", f"{METRICS}/Checkout::user_warehouse", body)
+    with pytest.raises(AssertionError, match="funnelCountDistinct"):
+        validate_request("POST", METRICS, funnel(funnelCountDistinct="units"))
 
 
 def step(**fields: Any) -> dict[str, Any]:
