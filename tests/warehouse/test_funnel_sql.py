@@ -45,6 +45,11 @@ SHAPES: list[Funnel | Retention] = [
     Funnel([VIEW, BUY], strict=True, window_days=2),
     Funnel([HOME, BUY], exposure_first=True, window_days=3, from_exposure=True),
     Funnel([VIEW, BUY], window_days=4, from_exposure=True),
+    Funnel(
+        [replace(VIEW, session_column="event"), replace(HOME, session_column="page")],
+        strict=True,
+        window_days=1,
+    ),
     Retention(HOME, HOME, end_days=14, length_days=7),
     Retention(HOME, BUY, end_days=7, length_days=7),
 ]
@@ -107,3 +112,7 @@ def test_funnels__strict_ordering_and_windows__in_the_sql() -> None:
     assert "INTERVAL" not in plain
     assert "lg_first_ts AS lg_t" in exposed and "INTERVAL 3 DAY" in exposed
     assert "MIN(r.lg_fts) AS lg_a" in from_exposure
+    assert "lg_s" not in plain
+    by_session = SHAPES[4].unit_days(sql)
+    assert "r.lg_u = p.lg_u AND r.lg_s = p.lg_s" in by_session
+    assert 'CAST(m."page" AS VARCHAR) AS lg_s' in by_session

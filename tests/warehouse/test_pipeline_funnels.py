@@ -46,7 +46,8 @@ DAY = dt.timedelta(days=1)
 @dataclass
 class Dataset:
     exposures: list[tuple[str, dt.datetime, str, str]]  # user_id, ts, experiment, grp
-    events: list[tuple[str, dt.datetime, str]]  # user_id, ts, event (view, cart, buy, other)
+    # user_id, ts, event (view, cart, buy, other), session_id
+    events: list[tuple[str, dt.datetime, str, str]]
     visits: list[tuple[str, dt.datetime, str]]  # user_id, ts, page
 
 
@@ -58,8 +59,8 @@ def _at(
 
 
 def generate(seed: int = 5, units: int = 800) -> Dataset:
-    """Units exposed over six days, a few crossovers; the Test group views, carts and buys
-    more (the planted lift) and visits more often. Steps before exposure and after the
+    """Units exposed over six days, a few crossovers; the Test group carts and buys more (the
+    planted lift) and visits more often. Steps before exposure and after the
     analysis end, out of order, at the very same moment (strict ordering bites), and late
     (calculation windows bite)."""
     rng = np.random.default_rng(seed)
@@ -74,21 +75,23 @@ def generate(seed: int = 5, units: int = 800) -> Dataset:
         if i % 100 == 0:  # a crossover: not analysed
             other = "Control" if test else "Test"
             data.exposures.append((user, first + dt.timedelta(hours=1), EXPERIMENT, other))
-        lift = 1.3 if test else 1.0
+        lift = 1.5 if test else 1.0
         for event, rate, low, high in (
             ("view", 1.2, -1, 5),
             ("cart", 0.8, -0.5, 6),
             ("buy", 0.6, 0, 7),
         ):
-            for _ in range(int(rng.poisson(rate * lift))):
-                data.events.append((user, _at(rng, first, low, high), event))
+            # the Test group views as often, and carts and buys more: it converts more
+            for _ in range(int(rng.poisson(rate * (1.0 if event == "view" else lift)))):
+                session = f"{user}-{int(rng.integers(0, 3))}"
+                data.events.append((user, _at(rng, first, low, high), event, session))
         if i % 7 == 0:  # three steps at one moment: only a non-strict funnel completes them
-            at = _at(rng, first, 0, 1)
-            data.events += [(user, at, "view"), (user, at, "cart"), (user, at, "buy")]
+            at, session = _at(rng, first, 0, 1), f"{user}-1"
+            data.events += [(user, at, e, session) for e in ("view", "cart", "buy")]
         if i % 9 == 0:  # after the analysis end
-            data.events.append((user, END + dt.timedelta(hours=3), "buy"))
+            data.events.append((user, END + dt.timedelta(hours=3), "buy", f"{user}-0"))
         if i % 4 == 0:  # another event
-            data.events.append((user, _at(rng, first, 0, 3), "other"))
+            data.events.append((user, _at(rng, first, 0, 3), "other", f"{user}-2"))
         for _ in range(int(rng.poisson(3.2 * lift))):
             data.visits.append((user, _at(rng, first, -2, 9), "home" if i % 2 else "shop"))
     return data
@@ -109,10 +112,10 @@ def team_warehouse(
             f"CREATE TABLE {schema}.exposures (user_id {text}, ts {timestamp}, "
             f"experiment {text}, grp {text}){engine}"
         )
-        for table in ("events", "visits"):
+        for table, more in (("events", f", session_id {text}"), ("visits", "")):
             adapter.run(
                 f"CREATE TABLE {schema}.{table} (user_id {text}, ts {timestamp}, "
-                f"event {text}){engine}"
+                f"event {text}{more}){engine}"
             )
         insert(adapter, f"{schema}.exposures", data.exposures)
         insert(adapter, f"{schema}.events", data.events)
@@ -157,6 +160,12 @@ METRICS: dict[str, dict[str, Any]] = {
         "funnelEvents": [{"criteria": is_event("cart")}, {"criteria": is_event("buy")}],
         "funnelCalculationWindow": 4,
         "funnelStartCriteria": "exposure",
+    },
+    "Checkout sessions in 2 days": {
+        "aggregation": "funnel",
+        "funnelCountDistinct": "sessions",
+        "funnelEvents": [{**s, "sessionIdentifierField": "session_id"} for s in CHECKOUT],
+        "funnelCalculationWindow": 2,
     },
     "Viewed twice": {
         "aggregation": "funnel",
@@ -207,12 +216,14 @@ def first_exposures(data: Dataset) -> tuple[dict[str, str], dict[str, dt.datetim
 
 
 def times(
-    rows: Sequence[tuple[str, dt.datetime, str]], first: dict[str, dt.datetime], *names: str
+    rows: Sequence[tuple[Any, ...]], first: dict[str, dt.datetime], *names: str, session: Any = None
 ) -> dict[str, list[dt.datetime]]:
-    """Per unit, the moments of its rows of ``names`` (any when none) at or after its first
-    exposure and before the analysis end."""
+    """Per unit, the moments of its rows of ``names`` (any when none; of one ``session``
+    when given) at or after its first exposure and before the analysis end."""
     out: dict[str, list[dt.datetime]] = {}
-    for user, ts, event in rows:
+    for user, ts, event, *more in rows:
+        if session is not None and more[0] != session:
+            continue
         if user in first and first[user] <= ts < END and (not names or event in names):
             out.setdefault(user, []).append(ts)
     return out
@@ -280,12 +291,20 @@ def dated_values(data: Dataset) -> tuple[dict[str, str], dict[str, dict[str, Dat
             dated: Dated = []
             if definition["aggregation"] == "funnel":
                 names = [s["criteria"][0]["values"][0] for s in definition["funnelEvents"]]
-                steps = [event_times[n].get(user, []) for n in names]
-                started, completed = funnel(steps, first[user], definition)
-                if started is not None:
-                    dated.append((started.date(), 0.0, 1.0))
-                if completed is not None:
-                    dated.append((completed.date(), 1.0, 0.0))
+                # a session funnel: each of the unit's sessions on its own
+                of_sessions: list[dict[str, dict[str, list[dt.datetime]]]] = [event_times]
+                if definition.get("funnelCountDistinct") == "sessions":
+                    of_sessions = [
+                        {e: times(data.events, first, e, session=f"{user}-{k}") for e in names}
+                        for k in range(3)
+                    ]
+                for of_events in of_sessions:
+                    steps = [of_events[n].get(user, []) for n in names]
+                    started, completed = funnel(steps, first[user], definition)
+                    if started is not None:
+                        dated.append((started.date(), 0.0, 1.0))
+                    if completed is not None:
+                        dated.append((completed.date(), 1.0, 0.0))
             else:
                 secondary = definition.get("useSecondaryRetentionEvent")
                 visits = times(
@@ -360,6 +379,8 @@ def test_load_pulse__funnels_and_retention__results_equal_python(
     exposed = sum(1 for g in analysed.values() if g == "Control")
     assert found["Exposed to purchase in 3 days"]["controlUnits"] == exposed
     assert conversions["Viewed twice"][0] < 1
+    by_session = units_as_of(analysed, first, dated["Checkout sessions in 2 days"], LAST_DAY)
+    assert (by_session["Test"][:, 1] > 1).any()  # a unit with several sessions started
     returning = units_as_of(analysed, first, dated["Returning"], LAST_DAY)["Test"]
     assert (returning[:, 1] > 1).any()
     for name in ("Checkout", "Returning"):

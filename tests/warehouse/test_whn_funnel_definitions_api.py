@@ -79,6 +79,23 @@ def test_create_metric__funnel__stored_normalized_with_defaults(
     }
 
 
+def test_create_metric__session_funnel__stored_with_each_steps_session_column(
+    console: ContractClient, sources: None
+) -> None:
+    steps = [
+        {"metricSourceName": "purchases", "criteria": VIEW, "sessionIdentifierField": "EVENT"},
+        {"metricSourceName": "purchases", "sessionIdentifierField": "user_id"},
+    ]
+    created = console.post(METRICS, json=funnel(funnelCountDistinct="sessions", funnelEvents=steps))
+    assert created.status_code == 201, created.text
+    stored = created.json()["data"]["warehouseNative"]
+    assert stored["funnelCountDistinct"] == "sessions"
+    assert stored["funnelEvents"] == [
+        {"metricSourceName": "purchases", "criteria": VIEW, "sessionIdentifierField": "event"},
+        {"metricSourceName": "purchases", "criteria": [], "sessionIdentifierField": "user_id"},
+    ]
+
+
 def test_create_metric__retention__stored_with_its_start_event(
     console: ContractClient, sources: None
 ) -> None:
@@ -144,12 +161,30 @@ BAD: list[tuple[dict[str, Any], str]] = [
     ),
     (
         funnel(funnelCountDistinct="sessions"),
-        "warehouseNative.funnelCountDistinct: 'sessions' (session funnels) is not computed",
+        "warehouseNative.funnelEvents[0].sessionIdentifierField: is required in a session funnel",
     ),
-    (funnel(funnelCountDistinct="events"), "warehouseNative.funnelCountDistinct: must be 'users'"),
     (
-        funnel(funnelEvents=[step(), step(sessionIdentifierField="session_id")]),
-        "warehouseNative.funnelEvents[1].sessionIdentifierField: applies to session funnels",
+        funnel(
+            funnelCountDistinct="sessions",
+            funnelEvents=[step(sessionIdentifierField="event"), step(sessionIdentifierField="sid")],
+        ),
+        "warehouseNative.funnelEvents[1].sessionIdentifierField: column 'sid' is not among",
+    ),
+    (
+        funnel(
+            funnelCountDistinct="sessions",
+            funnelUseExposureAsFirstEvent=True,
+            funnelEvents=[step(sessionIdentifierField="event")],
+        ),
+        "warehouseNative.funnelUseExposureAsFirstEvent: does not apply to session funnels",
+    ),
+    (
+        funnel(funnelCountDistinct="events"),
+        "warehouseNative.funnelCountDistinct: must be one of 'users', 'sessions'",
+    ),
+    (
+        funnel(funnelEvents=[step(), step(sessionIdentifierField="event")]),
+        "warehouseNative.funnelEvents[1].sessionIdentifierField: applies to session funnels only",
     ),
     (
         funnel(funnelTimestampAllowanceMs=500),

@@ -24,9 +24,8 @@ FUNNEL_FIELDS = (
     "funnelTimeToConvert",
 )  # fmt: skip
 RETENTION_FIELDS = ("retentionLength", "retentionEnd", "useSecondaryRetentionEvent")
-# What a funnel counts: each unit's furthest progress. Session funnels are refused by name.
-FUNNEL_COUNTS = ("users",)
-FUNNEL_COUNTS_LATER = ("sessions",)
+# What a funnel counts: each unit's progress, or each session's (``sessionIdentifierField``).
+FUNNEL_COUNTS = ("users", "sessions")
 # Where the calculation window starts: the unit's first step, or its first exposure.
 FUNNEL_STARTS = ("start_event", "exposure")
 # Options of the official object this server does not compute: refused when set.
@@ -34,8 +33,8 @@ FUNNEL_LATER = {
     "funnelTimestampAllowanceMs": "out-of-order tolerance between steps",
     "funnelTimeToConvert": "time to convert",
 }
-# A step reads these; sessionIdentifierField only with session funnels (refused).
-STEP_FIELDS = ("name", "metricSourceName", "criteria")
+# A step reads these; sessionIdentifierField only in session funnels, where it is required.
+STEP_FIELDS = ("name", "metricSourceName", "criteria", "sessionIdentifierField")
 # Days: the longest calculation window and retention period end this server accepts.
 MOST_DAYS = 3650
 # Fields of a ratio the two aggregations never read (a retention's start event is read from
@@ -89,15 +88,12 @@ def check_funnel(
     others = ("criteria", "denominatorMetricSourceName", "denominatorCriteria")
     _refuse_foreign(raw, "funnel", (*NOT_READ, *RETENTION_FIELDS, *others))
     count = raw.get("funnelCountDistinct") or "users"
-    if count in FUNNEL_COUNTS_LATER:
-        raise InvalidInput.field(
-            "warehouseNative.funnelCountDistinct",
-            f"{count!r} (session funnels) is not computed by this server yet; use 'users'",
-        )
     if count not in FUNNEL_COUNTS:
         raise InvalidInput.field(
-            "warehouseNative.funnelCountDistinct", f"must be 'users', got {count!r}"
+            "warehouseNative.funnelCountDistinct",
+            f"must be one of {', '.join(repr(c) for c in FUNNEL_COUNTS)}, got {count!r}",
         )
+    sessions = count == "sessions"
     for key, what in FUNNEL_LATER.items():
         if _set(raw.get(key)):
             raise InvalidInput.field(
@@ -105,6 +101,11 @@ def check_funnel(
             )
     steps = raw.get("funnelEvents")
     exposure_first = _flag(raw, "funnelUseExposureAsFirstEvent")
+    if exposure_first and sessions:
+        raise InvalidInput.field(
+            "warehouseNative.funnelUseExposureAsFirstEvent",
+            "does not apply to session funnels (an exposure has no session)",
+        )
     least = 1 if exposure_first else 2
     if not isinstance(steps, list) or len(steps) < least:
         raise InvalidInput.field(
@@ -121,10 +122,6 @@ def check_funnel(
         if not isinstance(step, Mapping):
             raise InvalidInput.field(where, "must be an object {name, metricSourceName, criteria}")
         for key, value in step.items():
-            if key == "sessionIdentifierField" and _set(value):
-                raise InvalidInput.field(
-                    f"{where}.{key}", "applies to session funnels, not computed by this server yet"
-                )
             if key not in STEP_FIELDS and _set(value):
                 raise InvalidInput.field(
                     f"{where}.{key}", f"is not read; a step reads {', '.join(STEP_FIELDS)}"
@@ -137,6 +134,9 @@ def check_funnel(
         if name:
             stored_step["name"] = name
         stored_step["criteria"] = criteria_of(step.get("criteria"), f"{where}.criteria", source)
+        session = _session(step.get("sessionIdentifierField"), sessions, source, where)
+        if session is not None:
+            stored_step["sessionIdentifierField"] = session
         stored_steps.append(stored_step)
         step_sources.append(source)
     start = raw.get("funnelStartCriteria") or "start_event"
@@ -158,6 +158,29 @@ def check_funnel(
     if window is not None:
         stored["funnelCalculationWindow"] = window
     return stored, step_sources
+
+
+def _session(value: Any, sessions: bool, source: StoredSource, where: str) -> str | None:
+    """A session funnel step's session column, as its source answers it."""
+    field = f"{where}.sessionIdentifierField"
+    if not sessions:
+        if _set(value):
+            raise InvalidInput.field(
+                field, "applies to session funnels only (funnelCountDistinct 'sessions')"
+            )
+        return None
+    if not isinstance(value, str) or not value:
+        raise InvalidInput.field(
+            field, "is required in a session funnel (the column of the step's session ids)"
+        )
+    found = source.column(value)
+    if found is None:
+        raise InvalidInput.field(
+            field,
+            f"column {value!r} is not among metric source {source.name!r}'s columns "
+            f"({', '.join(source.columns) or 'none'})",
+        )
+    return found
 
 
 def check_retention(

@@ -108,24 +108,26 @@ def _shape(
     aggregation = definition["aggregation"]
     if aggregation == "funnel":
         read = [
-            (s["metricSourceName"], s.get("criteria") or []) for s in definition["funnelEvents"]
+            (s["metricSourceName"], s.get("criteria") or [], s.get("sessionIdentifierField"))
+            for s in definition["funnelEvents"]
         ]
     elif aggregation == "retention":
-        completion = (definition["metricSourceName"], definition.get("criteria") or [])
+        completion = (definition["metricSourceName"], definition.get("criteria") or [], None)
         start = completion
         if definition.get("useSecondaryRetentionEvent"):
             start = (
                 definition.get("denominatorMetricSourceName") or completion[0],
                 definition.get("denominatorCriteria") or [],
+                None,
             )
         read = [completion, start]
     else:
         return None, None
-    for name, criteria in read:
+    for name, criteria, session_column in read:
         source = sources.stored(session, project_id, sources.METRIC, name)
         if source is None:
             return None, name
-        steps.append(funnels.Step(source, criteria))
+        steps.append(funnels.Step(source, criteria, session_column))
     if aggregation == "retention":
         return funnels.Retention(
             steps[0], steps[1], definition["retentionEnd"], definition["retentionLength"]

@@ -9,7 +9,8 @@ units with a denominator, by Lockgate's own statistics.
   first step), the numerator 1 on the day it completes the last step. Each step's canonical
   time is its first row at or after (strictly after, with strict ordering) the previous
   step's; with a calculation window, every step falls within that many days of the first
-  step (or of the exposure).
+  step (or of the exposure). A session funnel does the same per session of the unit (the
+  steps' rows of one session id): its values count the sessions started and completed.
 * A **retention** metric: per day ``s`` on which the unit's start event fired, the
   denominator is 1 and the numerator 1 when its completion event fired on one of the days
   ``s + end - length + 1`` to ``s + end``; the pair is dated ``s + end``, the day its window
@@ -64,9 +65,10 @@ class Step:
 
     source: StoredSource
     criteria: Sequence[dict[str, Any]]
+    session_column: str | None = None  # a session funnel's step: its session ids
 
     def described(self) -> list[Any]:
-        return [self.source.document, list(self.criteria)]
+        return [self.source.document, list(self.criteria), self.session_column]
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,11 @@ class Funnel:
     def sources(self) -> list[StoredSource]:
         return [step.source for step in self.steps]
 
+    @property
+    def sessions(self) -> bool:
+        """A session funnel: each session of a unit goes through the steps on its own."""
+        return any(step.session_column is not None for step in self.steps)
+
     def described(self) -> list[Any]:
         options = [self.strict, self.exposure_first, self.window_days, self.from_exposure]
         return ["funnel", [s.described() for s in self.steps], options]
@@ -89,6 +96,8 @@ class Funnel:
         d = sql.dialect
         order = ">" if self.strict else ">="
         steps = list(self.steps)
+        # what goes through the steps: the unit, or each of its sessions
+        keys = ["lg_u", "lg_s"] if self.sessions else ["lg_u"]
         if self.exposure_first:
             reached = (
                 "SELECT lg_unit AS lg_u, lg_first_ts AS lg_a, lg_first_ts AS lg_t "
@@ -98,13 +107,13 @@ class Funnel:
             # the window starts at the first step's time, or at the exposure
             anchor = "MIN(r.lg_fts)" if self.from_exposure else "MIN(r.lg_ts)"
             reached = (
-                f"SELECT r.lg_u AS lg_u, {anchor} AS lg_a, MIN(r.lg_ts) AS lg_t "
-                f"FROM ({_rows(sql, steps[0])}) r GROUP BY r.lg_u"
+                f"SELECT {_of('r', keys)}, {anchor} AS lg_a, MIN(r.lg_ts) AS lg_t "
+                f"FROM ({_rows(sql, steps[0])}) r GROUP BY {_listed('r', keys)}"
             )
             if self.window_days is not None and self.from_exposure:
                 # a first step after the window does not start the funnel
                 reached = (
-                    f"SELECT lg_u, lg_a, lg_t FROM ({reached}) s "
+                    f"SELECT {', '.join(keys)}, lg_a, lg_t FROM ({reached}) s "
                     f"WHERE lg_t < {d.add_days('lg_a', self.window_days)}"
                 )
             steps = steps[1:]
@@ -113,10 +122,11 @@ class Funnel:
             inside = [f"r.lg_ts {order} p.lg_t"]
             if self.window_days is not None:
                 inside.append(f"r.lg_ts < {d.add_days('p.lg_a', self.window_days)}")
+            joined = " AND ".join(f"r.{key} = p.{key}" for key in keys)
             reached = (
-                "SELECT p.lg_u AS lg_u, p.lg_a AS lg_a, MIN(r.lg_ts) AS lg_t "
-                f"FROM ({reached}) p JOIN ({_rows(sql, step)}) r ON r.lg_u = p.lg_u "
-                f"WHERE {' AND '.join(inside)} GROUP BY p.lg_u, p.lg_a"
+                f"SELECT {_of('p', keys)}, p.lg_a AS lg_a, MIN(r.lg_ts) AS lg_t "
+                f"FROM ({reached}) p JOIN ({_rows(sql, step)}) r ON {joined} "
+                f"WHERE {' AND '.join(inside)} GROUP BY {_listed('p', keys)}, p.lg_a"
             )
         flags = (
             f"SELECT lg_u, {sql.day('lg_t')} AS lg_d, 0 AS lg_nv, 1 AS lg_nc FROM ({started}) s "
@@ -124,6 +134,14 @@ class Funnel:
             f"FROM ({reached}) f"
         )
         return _per_day(sql, flags)
+
+
+def _of(alias: str, keys: Sequence[str]) -> str:
+    return ", ".join(f"{alias}.{key} AS {key}" for key in keys)
+
+
+def _listed(alias: str, keys: Sequence[str]) -> str:
+    return ", ".join(f"{alias}.{key}" for key in keys)
 
 
 @dataclass(frozen=True)
@@ -167,14 +185,20 @@ Shape = Funnel | Retention
 
 def _rows(sql: PlanSql, step: Step) -> str:
     """A step's rows of the assigned units at or after their first exposure and before the
-    analysis end: (lg_u, lg_fts: the unit's first exposure, lg_ts)."""
+    analysis end: (lg_u, lg_fts: the unit's first exposure, lg_ts; and a session funnel's
+    lg_s, the row's session, rows without one left out)."""
     source = step.source
     ts = sql.column(source, "m", source.document["timestampColumn"], "timestamp")
     conditions = [f"{ts} >= fe.lg_first_ts", f"{ts} < {sql.end()}"]
+    session = ""
+    if step.session_column is not None:
+        column = sql.column(source, "m", step.session_column, "session")
+        session = f", {sql.dialect.cast_string(column)} AS lg_s"
+        conditions.append(f"{column} IS NOT NULL")
     conditions += [f"({sql.criterion(source, c)})" for c in step.criteria]
     unit = sql.dialect.cast_string(sql.unit(source, "m"))
     return (
-        f"SELECT fe.lg_unit AS lg_u, fe.lg_first_ts AS lg_fts, {ts} AS lg_ts "
+        f"SELECT fe.lg_unit AS lg_u, fe.lg_first_ts AS lg_fts, {ts} AS lg_ts{session} "
         f"FROM {sql.staging(sql.assigned)} fe JOIN ({sql.rows(source)}) m "
         f"ON {unit} = fe.lg_unit WHERE {' AND '.join(conditions)}"
     )
