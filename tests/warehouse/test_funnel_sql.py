@@ -52,6 +52,8 @@ SHAPES: list[Funnel | Retention] = [
     ),
     Retention(HOME, HOME, end_days=14, length_days=7),
     Retention(HOME, BUY, end_days=7, length_days=7),
+    Funnel([VIEW, HOME, BUY], time_to_convert=True, window_days=2, from_exposure=True),
+    Funnel([BUY], exposure_first=True, time_to_convert=True),
 ]
 
 
@@ -116,3 +118,6 @@ def test_funnels__strict_ordering_and_windows__in_the_sql() -> None:
     by_session = SHAPES[4].unit_days(sql)
     assert "r.lg_u = p.lg_u AND r.lg_s = p.lg_s" in by_session
     assert 'CAST(m."page" AS VARCHAR) AS lg_s' in by_session
+    to_convert = SHAPES[-2].unit_days(sql)
+    assert "date_diff('second', lg_st, lg_t) AS lg_nv" in to_convert
+    assert "p.lg_st AS lg_st" in to_convert and "lg_st" not in plain

@@ -1,10 +1,10 @@
 """Warehouse-native funnels and retention end to end: defined through the Console API (a
 funnel with and without strict ordering, with a calculation window from the first step or
-from the exposure, with the exposure as its first step; retention on one event and with a
-start event of another source), loaded by the Pulse worker in DuckDB, PostgreSQL and chDB,
-and ``pulse_results``, the stored sums and every earlier day's cumulative view equal to an
-independent pure-Python computation over the same rows; an incremental load stores what a
-full one does."""
+from the exposure, with the exposure as its first step, by sessions, its time to convert;
+retention on one event and with a start event of another source), loaded by the Pulse worker
+in DuckDB, PostgreSQL and chDB, and ``pulse_results``, the stored sums and every earlier day's
+cumulative view equal to an independent pure-Python computation over the same rows; an
+incremental load stores what a full one does."""
 
 from __future__ import annotations
 
@@ -167,6 +167,12 @@ METRICS: dict[str, dict[str, Any]] = {
         "funnelEvents": [{**s, "sessionIdentifierField": "session_id"} for s in CHECKOUT],
         "funnelCalculationWindow": 2,
     },
+    "Seconds to buy in 3 days": {
+        "aggregation": "funnel",
+        "funnelEvents": [CHECKOUT[0], CHECKOUT[2]],
+        "funnelCalculationWindow": 3,
+        "funnelTimeToConvert": True,
+    },
     "Viewed twice": {
         "aggregation": "funnel",
         "funnelEvents": [step("view"), step("view")],
@@ -301,6 +307,11 @@ def dated_values(data: Dataset) -> tuple[dict[str, str], dict[str, dict[str, Dat
                 for of_events in of_sessions:
                     steps = [of_events[n].get(user, []) for n in names]
                     started, completed = funnel(steps, first[user], definition)
+                    if definition.get("funnelTimeToConvert"):
+                        if started is not None and completed is not None:
+                            seconds = (completed - started).total_seconds()
+                            dated.append((completed.date(), seconds, 1.0))
+                        continue
                     if started is not None:
                         dated.append((started.date(), 0.0, 1.0))
                     if completed is not None:
@@ -381,6 +392,7 @@ def test_load_pulse__funnels_and_retention__results_equal_python(
     assert conversions["Viewed twice"][0] < 1
     by_session = units_as_of(analysed, first, dated["Checkout sessions in 2 days"], LAST_DAY)
     assert (by_session["Test"][:, 1] > 1).any()  # a unit with several sessions started
+    assert 3600 < conversions["Seconds to buy in 3 days"][0] < 3 * 86400
     returning = units_as_of(analysed, first, dated["Returning"], LAST_DAY)["Test"]
     assert (returning[:, 1] > 1).any()
     for name in ("Checkout", "Returning"):

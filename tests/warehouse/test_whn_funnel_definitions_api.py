@@ -75,6 +75,7 @@ def test_create_metric__funnel__stored_normalized_with_defaults(
         "funnelStartCriteria": "start_event",
         "funnelStrictOrdering": True,
         "funnelUseExposureAsFirstEvent": False,
+        "funnelTimeToConvert": False,
         "funnelCalculationWindow": 3,
     }
 
@@ -191,10 +192,7 @@ BAD: list[tuple[dict[str, Any], str]] = [
         "warehouseNative.funnelTimestampAllowanceMs: (out-of-order tolerance between steps) is "
         "not computed",
     ),
-    (
-        funnel(funnelTimeToConvert=True),
-        "warehouseNative.funnelTimeToConvert: (time to convert) is not computed",
-    ),
+    (funnel(funnelTimeToConvert="yes"), "warehouseNative.funnelTimeToConvert: must be a boolean"),
     (funnel(funnelStartCriteria="first"), "warehouseNative.funnelStartCriteria: must be one of"),
     (
         funnel(funnelCalculationWindow=0),

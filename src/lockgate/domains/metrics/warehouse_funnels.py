@@ -29,10 +29,7 @@ FUNNEL_COUNTS = ("users", "sessions")
 # Where the calculation window starts: the unit's first step, or its first exposure.
 FUNNEL_STARTS = ("start_event", "exposure")
 # Options of the official object this server does not compute: refused when set.
-FUNNEL_LATER = {
-    "funnelTimestampAllowanceMs": "out-of-order tolerance between steps",
-    "funnelTimeToConvert": "time to convert",
-}
+FUNNEL_LATER = {"funnelTimestampAllowanceMs": "out-of-order tolerance between steps"}
 # A step reads these; sessionIdentifierField only in session funnels, where it is required.
 STEP_FIELDS = ("name", "metricSourceName", "criteria", "sessionIdentifierField")
 # Days: the longest calculation window and retention period end this server accepts.
@@ -153,6 +150,7 @@ def check_funnel(
         "funnelStartCriteria": start,
         "funnelStrictOrdering": _flag(raw, "funnelStrictOrdering"),
         "funnelUseExposureAsFirstEvent": exposure_first,
+        "funnelTimeToConvert": _flag(raw, "funnelTimeToConvert"),
     }
     window = _days(raw, "funnelCalculationWindow", required=False)
     if window is not None:

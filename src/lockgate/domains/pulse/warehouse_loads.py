@@ -138,6 +138,7 @@ def _shape(
         exposure_first=bool(definition.get("funnelUseExposureAsFirstEvent")),
         window_days=definition.get("funnelCalculationWindow"),
         from_exposure=definition.get("funnelStartCriteria") == "exposure",
+        time_to_convert=bool(definition.get("funnelTimeToConvert")),
     ), None
 
 

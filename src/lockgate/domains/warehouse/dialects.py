@@ -95,6 +95,10 @@ class SqlDialect:
         23:00 to 01:00 the next day is one day)."""
         return f"DATEDIFF(day, CAST({start} AS DATE), CAST({end} AS DATE))"
 
+    def seconds_between(self, start: str, end: str) -> str:
+        """Whole seconds from the timestamp ``start`` to ``end``."""
+        return f"DATEDIFF(second, {start}, {end})"
+
     def add_days(self, timestamp: str, n: int) -> str:
         return f"DATEADD(day, {_days(n)}, {timestamp})"
 
@@ -154,6 +158,9 @@ class DuckDB(SqlDialect):
     def days_between(self, start: str, end: str) -> str:
         return f"date_diff('day', CAST({start} AS DATE), CAST({end} AS DATE))"
 
+    def seconds_between(self, start: str, end: str) -> str:
+        return f"date_diff('second', {start}, {end})"
+
     def add_days(self, timestamp: str, n: int) -> str:
         return f"({timestamp} + INTERVAL {_days(n)} DAY)"
 
@@ -179,6 +186,9 @@ class PostgreSQL(SqlDialect):
     def days_between(self, start: str, end: str) -> str:
         return f"(CAST({end} AS DATE) - CAST({start} AS DATE))"
 
+    def seconds_between(self, start: str, end: str) -> str:
+        return f"(FLOOR(EXTRACT(EPOCH FROM {end})) - FLOOR(EXTRACT(EPOCH FROM {start})))"
+
     def add_days(self, timestamp: str, n: int) -> str:
         return f"({timestamp} + INTERVAL '{_days(n)} days')"
 
@@ -193,6 +203,9 @@ class Redshift(PostgreSQL):
 
     def days_between(self, start: str, end: str) -> str:
         return SqlDialect.days_between(self, start, end)
+
+    def seconds_between(self, start: str, end: str) -> str:
+        return SqlDialect.seconds_between(self, start, end)
 
     def add_days(self, timestamp: str, n: int) -> str:
         return SqlDialect.add_days(self, timestamp, n)
@@ -240,6 +253,9 @@ class ClickHouse(SqlDialect):
     def days_between(self, start: str, end: str) -> str:
         return f"dateDiff('day', toDate({start}), toDate({end}))"
 
+    def seconds_between(self, start: str, end: str) -> str:
+        return f"dateDiff('second', {start}, {end})"
+
     def add_days(self, timestamp: str, n: int) -> str:
         return f"({timestamp} + INTERVAL {_days(n)} DAY)"
 
@@ -286,6 +302,9 @@ class BigQuery(SqlDialect):
     def days_between(self, start: str, end: str) -> str:
         return f"DATE_DIFF(CAST({end} AS DATE), CAST({start} AS DATE), DAY)"
 
+    def seconds_between(self, start: str, end: str) -> str:
+        return f"TIMESTAMP_DIFF({end}, {start}, SECOND)"
+
     def add_days(self, timestamp: str, n: int) -> str:
         return f"TIMESTAMP_ADD({timestamp}, INTERVAL {_days(n)} DAY)"
 
@@ -317,6 +336,9 @@ class Databricks(SqlDialect):
     def days_between(self, start: str, end: str) -> str:
         return f"datediff(CAST({end} AS DATE), CAST({start} AS DATE))"
 
+    def seconds_between(self, start: str, end: str) -> str:
+        return f"(unix_timestamp({end}) - unix_timestamp({start}))"
+
     def add_days(self, timestamp: str, n: int) -> str:
         return f"({timestamp} + INTERVAL {_days(n)} DAYS)"
 
@@ -345,6 +367,9 @@ class Trino(SqlDialect):
 
     def days_between(self, start: str, end: str) -> str:
         return f"date_diff('day', CAST({start} AS DATE), CAST({end} AS DATE))"
+
+    def seconds_between(self, start: str, end: str) -> str:
+        return f"date_diff('second', {start}, {end})"
 
     def add_days(self, timestamp: str, n: int) -> str:
         return f"({timestamp} + INTERVAL '{_days(n)}' DAY)"

@@ -10,7 +10,10 @@ units with a denominator, by Lockgate's own statistics.
   time is its first row at or after (strictly after, with strict ordering) the previous
   step's; with a calculation window, every step falls within that many days of the first
   step (or of the exposure). A session funnel does the same per session of the unit (the
-  steps' rows of one session id): its values count the sessions started and completed.
+  steps' rows of one session id): its values count the sessions started and completed. With
+  the time to convert, the numerator is each completed funnel's seconds from its start (its
+  first step, or the exposure) to its last step and the denominator 1, both on the day it
+  completes.
 * A **retention** metric: per day ``s`` on which the unit's start event fired, the
   denominator is 1 and the numerator 1 when its completion event fired on one of the days
   ``s + end - length + 1`` to ``s + end``; the pair is dated ``s + end``, the day its window
@@ -78,6 +81,7 @@ class Funnel:
     exposure_first: bool = False  # the first exposure is the funnel's first step
     window_days: int | None = None  # every step within this many days of the window start
     from_exposure: bool = False  # the window starts at the exposure, not the first step
+    time_to_convert: bool = False  # the value is the seconds from start to completion
 
     @property
     def sources(self) -> list[StoredSource]:
@@ -89,7 +93,13 @@ class Funnel:
         return any(step.session_column is not None for step in self.steps)
 
     def described(self) -> list[Any]:
-        options = [self.strict, self.exposure_first, self.window_days, self.from_exposure]
+        options = [
+            self.strict,
+            self.exposure_first,
+            self.window_days,
+            self.from_exposure,
+            self.time_to_convert,
+        ]
         return ["funnel", [s.described() for s in self.steps], options]
 
     def unit_days(self, sql: PlanSql) -> str:
@@ -98,22 +108,26 @@ class Funnel:
         steps = list(self.steps)
         # what goes through the steps: the unit, or each of its sessions
         keys = ["lg_u", "lg_s"] if self.sessions else ["lg_u"]
+        # the time to convert carries each funnel's start time (lg_st) along
+        began = ", lg_first_ts AS lg_st" if self.time_to_convert else ""
         if self.exposure_first:
             reached = (
-                "SELECT lg_unit AS lg_u, lg_first_ts AS lg_a, lg_first_ts AS lg_t "
+                f"SELECT lg_unit AS lg_u, lg_first_ts AS lg_a, lg_first_ts AS lg_t{began} "
                 f"FROM {sql.staging(sql.assigned)}"
             )
         else:
             # the window starts at the first step's time, or at the exposure
             anchor = "MIN(r.lg_fts)" if self.from_exposure else "MIN(r.lg_ts)"
+            began = ", MIN(r.lg_ts) AS lg_st" if self.time_to_convert else ""
             reached = (
-                f"SELECT {_of('r', keys)}, {anchor} AS lg_a, MIN(r.lg_ts) AS lg_t "
+                f"SELECT {_of('r', keys)}, {anchor} AS lg_a, MIN(r.lg_ts) AS lg_t{began} "
                 f"FROM ({_rows(sql, steps[0])}) r GROUP BY {_listed('r', keys)}"
             )
             if self.window_days is not None and self.from_exposure:
                 # a first step after the window does not start the funnel
+                kept = ", lg_st" if self.time_to_convert else ""
                 reached = (
-                    f"SELECT {', '.join(keys)}, lg_a, lg_t FROM ({reached}) s "
+                    f"SELECT {', '.join(keys)}, lg_a, lg_t{kept} FROM ({reached}) s "
                     f"WHERE lg_t < {d.add_days('lg_a', self.window_days)}"
                 )
             steps = steps[1:]
@@ -123,11 +137,20 @@ class Funnel:
             if self.window_days is not None:
                 inside.append(f"r.lg_ts < {d.add_days('p.lg_a', self.window_days)}")
             joined = " AND ".join(f"r.{key} = p.{key}" for key in keys)
+            carried = ["p.lg_a", *(["p.lg_st"] if self.time_to_convert else [])]
             reached = (
-                f"SELECT {_of('p', keys)}, p.lg_a AS lg_a, MIN(r.lg_ts) AS lg_t "
-                f"FROM ({reached}) p JOIN ({_rows(sql, step)}) r ON {joined} "
-                f"WHERE {' AND '.join(inside)} GROUP BY {_listed('p', keys)}, p.lg_a"
+                f"SELECT {_of('p', keys)}, {', '.join(f'{c} AS {c[2:]}' for c in carried)}, "
+                f"MIN(r.lg_ts) AS lg_t FROM ({reached}) p JOIN ({_rows(sql, step)}) r "
+                f"ON {joined} WHERE {' AND '.join(inside)} "
+                f"GROUP BY {_listed('p', keys)}, {', '.join(carried)}"
             )
+        if self.time_to_convert:  # per completed funnel: its seconds, and 1
+            seconds = d.seconds_between("lg_st", "lg_t")
+            flags = (
+                f"SELECT lg_u, {sql.day('lg_t')} AS lg_d, {seconds} AS lg_nv, 1 AS lg_nc "
+                f"FROM ({reached}) f"
+            )
+            return _per_day(sql, flags)
         flags = (
             f"SELECT lg_u, {sql.day('lg_t')} AS lg_d, 0 AS lg_nv, 1 AS lg_nc FROM ({started}) s "
             f"UNION ALL SELECT lg_u, {sql.day('lg_t')} AS lg_d, 1 AS lg_nv, 0 AS lg_nc "
