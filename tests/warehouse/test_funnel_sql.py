@@ -54,6 +54,7 @@ SHAPES: list[Funnel | Retention] = [
     Retention(HOME, BUY, end_days=7, length_days=7),
     Funnel([VIEW, HOME, BUY], time_to_convert=True, window_days=2, from_exposure=True),
     Funnel([BUY], exposure_first=True, time_to_convert=True),
+    Funnel([VIEW, BUY], strict=True, allowance_ms=1500),
 ]
 
 
@@ -121,3 +122,4 @@ def test_funnels__strict_ordering_and_windows__in_the_sql() -> None:
     to_convert = SHAPES[-2].unit_days(sql)
     assert "date_diff('second', lg_st, lg_t) AS lg_nv" in to_convert
     assert "p.lg_st AS lg_st" in to_convert and "lg_st" not in plain
+    assert "r.lg_ts > (p.lg_t - INTERVAL 1500 MILLISECOND)" in SHAPES[-1].unit_days(sql)

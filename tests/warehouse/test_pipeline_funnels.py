@@ -88,6 +88,11 @@ def generate(seed: int = 5, units: int = 800) -> Dataset:
         if i % 7 == 0:  # three steps at one moment: only a non-strict funnel completes them
             at, session = _at(rng, first, 0, 1), f"{user}-1"
             data.events += [(user, at, e, session) for e in ("view", "cart", "buy")]
+        if i % 11 == 0:  # a cart a second before its view: only an allowance accepts it
+            at, session = _at(rng, first, 1, 2), f"{user}-2"
+            before = at - dt.timedelta(seconds=1)
+            data.events += [(user, at, "view", session), (user, before, "cart", session)]
+            data.events.append((user, at + dt.timedelta(hours=1), "buy", session))
         if i % 9 == 0:  # after the analysis end
             data.events.append((user, END + dt.timedelta(hours=3), "buy", f"{user}-0"))
         if i % 4 == 0:  # another event
@@ -173,6 +178,12 @@ METRICS: dict[str, dict[str, Any]] = {
         "funnelCalculationWindow": 3,
         "funnelTimeToConvert": True,
     },
+    "Checkout with 2 seconds allowance": {
+        "aggregation": "funnel",
+        "funnelEvents": CHECKOUT,
+        "funnelStrictOrdering": True,
+        "funnelTimestampAllowanceMs": 2000,
+    },
     "Viewed twice": {
         "aggregation": "funnel",
         "funnelEvents": [step("view"), step("view")],
@@ -241,6 +252,7 @@ def funnel(
     """When a unit started and completed the funnel (None: it did not), step by step: each
     step's first moment at or after (strictly after) the previous one, within the window."""
     strict = definition.get("funnelStrictOrdering", False)
+    allowance = dt.timedelta(milliseconds=definition.get("funnelTimestampAllowanceMs", 0))
     days = definition.get("funnelCalculationWindow")
     window = None if days is None else dt.timedelta(days=days)
     if definition.get("funnelUseExposureAsFirstEvent"):
@@ -259,7 +271,8 @@ def funnel(
         after = [
             t
             for t in moments
-            if (t > at if strict else t >= at) and (window is None or t < anchor + window)
+            if (t > at - allowance if strict else t >= at - allowance)
+            and (window is None or t < anchor + window)
         ]
         if not after:
             return started, None
@@ -393,6 +406,8 @@ def test_load_pulse__funnels_and_retention__results_equal_python(
     by_session = units_as_of(analysed, first, dated["Checkout sessions in 2 days"], LAST_DAY)
     assert (by_session["Test"][:, 1] > 1).any()  # a unit with several sessions started
     assert 3600 < conversions["Seconds to buy in 3 days"][0] < 3 * 86400
+    allowed = conversions["Checkout with 2 seconds allowance"]
+    assert allowed[0] > conversions["Checkout"][0]  # strict, yet the early carts count
     returning = units_as_of(analysed, first, dated["Returning"], LAST_DAY)["Test"]
     assert (returning[:, 1] > 1).any()
     for name in ("Checkout", "Returning"):

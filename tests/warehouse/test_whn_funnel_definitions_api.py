@@ -1,7 +1,6 @@
 """Warehouse-native funnel and retention metrics through the Console API: stored normalized
 (each step's source and criteria checked against the stored sources), every bad field refused
-naming it and changing nothing, the options this server does not compute refused by name, and
-a source a funnel step reads cannot be deleted."""
+naming it and changing nothing, and a source a funnel step reads cannot be deleted."""
 
 from __future__ import annotations
 
@@ -59,7 +58,10 @@ def test_create_metric__funnel__stored_normalized_with_defaults(
     console: ContractClient, sources: None
 ) -> None:
     created = console.post(
-        METRICS, json=funnel(funnelCalculationWindow=3, funnelStrictOrdering=True)
+        METRICS,
+        json=funnel(
+            funnelCalculationWindow=3, funnelStrictOrdering=True, funnelTimestampAllowanceMs=500
+        ),
     )
     assert created.status_code == 201, created.text
     data = created.json()["data"]
@@ -77,6 +79,7 @@ def test_create_metric__funnel__stored_normalized_with_defaults(
         "funnelUseExposureAsFirstEvent": False,
         "funnelTimeToConvert": False,
         "funnelCalculationWindow": 3,
+        "funnelTimestampAllowanceMs": 500,
     }
 
 
@@ -188,9 +191,12 @@ BAD: list[tuple[dict[str, Any], str]] = [
         "warehouseNative.funnelEvents[1].sessionIdentifierField: applies to session funnels only",
     ),
     (
-        funnel(funnelTimestampAllowanceMs=500),
-        "warehouseNative.funnelTimestampAllowanceMs: (out-of-order tolerance between steps) is "
-        "not computed",
+        funnel(funnelTimestampAllowanceMs=-1),
+        "warehouseNative.funnelTimestampAllowanceMs: must be a whole number of milliseconds",
+    ),
+    (
+        funnel(funnelTimestampAllowanceMs=1.5),
+        "warehouseNative.funnelTimestampAllowanceMs: must be a whole number of milliseconds",
     ),
     (funnel(funnelTimeToConvert="yes"), "warehouseNative.funnelTimeToConvert: must be a boolean"),
     (funnel(funnelStartCriteria="first"), "warehouseNative.funnelStartCriteria: must be one of"),

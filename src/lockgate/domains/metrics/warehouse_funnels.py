@@ -28,8 +28,8 @@ RETENTION_FIELDS = ("retentionLength", "retentionEnd", "useSecondaryRetentionEve
 FUNNEL_COUNTS = ("users", "sessions")
 # Where the calculation window starts: the unit's first step, or its first exposure.
 FUNNEL_STARTS = ("start_event", "exposure")
-# Options of the official object this server does not compute: refused when set.
-FUNNEL_LATER = {"funnelTimestampAllowanceMs": "out-of-order tolerance between steps"}
+# The longest timestamp allowance: a day.
+MOST_ALLOWANCE_MS = 86_400_000
 # A step reads these; sessionIdentifierField only in session funnels, where it is required.
 STEP_FIELDS = ("name", "metricSourceName", "criteria", "sessionIdentifierField")
 # Days: the longest calculation window and retention period end this server accepts.
@@ -91,11 +91,6 @@ def check_funnel(
             f"must be one of {', '.join(repr(c) for c in FUNNEL_COUNTS)}, got {count!r}",
         )
     sessions = count == "sessions"
-    for key, what in FUNNEL_LATER.items():
-        if _set(raw.get(key)):
-            raise InvalidInput.field(
-                f"warehouseNative.{key}", f"({what}) is not computed by this server yet"
-            )
     steps = raw.get("funnelEvents")
     exposure_first = _flag(raw, "funnelUseExposureAsFirstEvent")
     if exposure_first and sessions:
@@ -152,6 +147,17 @@ def check_funnel(
         "funnelUseExposureAsFirstEvent": exposure_first,
         "funnelTimeToConvert": _flag(raw, "funnelTimeToConvert"),
     }
+    allowance: Any = raw.get("funnelTimestampAllowanceMs")
+    if allowance is not None:
+        number = isinstance(allowance, int | float) and not isinstance(allowance, bool)
+        if not number or allowance != int(allowance) or not 0 <= allowance <= MOST_ALLOWANCE_MS:
+            raise InvalidInput.field(
+                "warehouseNative.funnelTimestampAllowanceMs",
+                f"must be a whole number of milliseconds from 0 to {MOST_ALLOWANCE_MS}, "
+                f"got {allowance!r}",
+            )
+        if allowance:
+            stored["funnelTimestampAllowanceMs"] = int(allowance)
     window = _days(raw, "funnelCalculationWindow", required=False)
     if window is not None:
         stored["funnelCalculationWindow"] = window

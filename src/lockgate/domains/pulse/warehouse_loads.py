@@ -139,6 +139,7 @@ def _shape(
         window_days=definition.get("funnelCalculationWindow"),
         from_exposure=definition.get("funnelStartCriteria") == "exposure",
         time_to_convert=bool(definition.get("funnelTimeToConvert")),
+        allowance_ms=int(definition.get("funnelTimestampAllowanceMs") or 0),
     ), None
 
 

@@ -42,6 +42,12 @@ def _fraction(q: float) -> str:
     return repr(float(q))
 
 
+def _milliseconds(n: int) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= 86_400_000:
+        raise InvalidInput.because(f"A millisecond count must be from 0 to 86400000, not {n!r}.")
+    return n
+
+
 def _days(n: int) -> int:
     if isinstance(n, bool) or not isinstance(n, int) or abs(n) > 100_000:
         raise InvalidInput.because(f"A day count must be an integer within 100000, not {n!r}.")
@@ -98,6 +104,10 @@ class SqlDialect:
     def seconds_between(self, start: str, end: str) -> str:
         """Whole seconds from the timestamp ``start`` to ``end``."""
         return f"DATEDIFF(second, {start}, {end})"
+
+    def minus_milliseconds(self, timestamp: str, n: int) -> str:
+        """``timestamp`` ``n`` milliseconds earlier (``n`` a whole number from 0)."""
+        return f"DATEADD(millisecond, {-_milliseconds(n)}, {timestamp})"
 
     def add_days(self, timestamp: str, n: int) -> str:
         return f"DATEADD(day, {_days(n)}, {timestamp})"
@@ -161,6 +171,9 @@ class DuckDB(SqlDialect):
     def seconds_between(self, start: str, end: str) -> str:
         return f"date_diff('second', {start}, {end})"
 
+    def minus_milliseconds(self, timestamp: str, n: int) -> str:
+        return f"({timestamp} - INTERVAL {_milliseconds(n)} MILLISECOND)"
+
     def add_days(self, timestamp: str, n: int) -> str:
         return f"({timestamp} + INTERVAL {_days(n)} DAY)"
 
@@ -189,6 +202,9 @@ class PostgreSQL(SqlDialect):
     def seconds_between(self, start: str, end: str) -> str:
         return f"(FLOOR(EXTRACT(EPOCH FROM {end})) - FLOOR(EXTRACT(EPOCH FROM {start})))"
 
+    def minus_milliseconds(self, timestamp: str, n: int) -> str:
+        return f"({timestamp} - INTERVAL '{_milliseconds(n)} milliseconds')"
+
     def add_days(self, timestamp: str, n: int) -> str:
         return f"({timestamp} + INTERVAL '{_days(n)} days')"
 
@@ -206,6 +222,9 @@ class Redshift(PostgreSQL):
 
     def seconds_between(self, start: str, end: str) -> str:
         return SqlDialect.seconds_between(self, start, end)
+
+    def minus_milliseconds(self, timestamp: str, n: int) -> str:
+        return SqlDialect.minus_milliseconds(self, timestamp, n)
 
     def add_days(self, timestamp: str, n: int) -> str:
         return SqlDialect.add_days(self, timestamp, n)
@@ -256,6 +275,9 @@ class ClickHouse(SqlDialect):
     def seconds_between(self, start: str, end: str) -> str:
         return f"dateDiff('second', {start}, {end})"
 
+    def minus_milliseconds(self, timestamp: str, n: int) -> str:
+        return f"subtractMilliseconds({timestamp}, {_milliseconds(n)})"
+
     def add_days(self, timestamp: str, n: int) -> str:
         return f"({timestamp} + INTERVAL {_days(n)} DAY)"
 
@@ -305,6 +327,9 @@ class BigQuery(SqlDialect):
     def seconds_between(self, start: str, end: str) -> str:
         return f"TIMESTAMP_DIFF({end}, {start}, SECOND)"
 
+    def minus_milliseconds(self, timestamp: str, n: int) -> str:
+        return f"TIMESTAMP_SUB({timestamp}, INTERVAL {_milliseconds(n)} MILLISECOND)"
+
     def add_days(self, timestamp: str, n: int) -> str:
         return f"TIMESTAMP_ADD({timestamp}, INTERVAL {_days(n)} DAY)"
 
@@ -339,6 +364,9 @@ class Databricks(SqlDialect):
     def seconds_between(self, start: str, end: str) -> str:
         return f"(unix_timestamp({end}) - unix_timestamp({start}))"
 
+    def minus_milliseconds(self, timestamp: str, n: int) -> str:
+        return f"({timestamp} - INTERVAL {_milliseconds(n)} MILLISECONDS)"
+
     def add_days(self, timestamp: str, n: int) -> str:
         return f"({timestamp} + INTERVAL {_days(n)} DAYS)"
 
@@ -370,6 +398,9 @@ class Trino(SqlDialect):
 
     def seconds_between(self, start: str, end: str) -> str:
         return f"date_diff('second', {start}, {end})"
+
+    def minus_milliseconds(self, timestamp: str, n: int) -> str:
+        return f"date_add('millisecond', {-_milliseconds(n)}, {timestamp})"
 
     def add_days(self, timestamp: str, n: int) -> str:
         return f"({timestamp} + INTERVAL '{_days(n)}' DAY)"

@@ -8,12 +8,12 @@ units with a denominator, by Lockgate's own statistics.
   first step's first row after its first exposure, or the exposure itself when it is the
   first step), the numerator 1 on the day it completes the last step. Each step's canonical
   time is its first row at or after (strictly after, with strict ordering) the previous
-  step's; with a calculation window, every step falls within that many days of the first
-  step (or of the exposure). A session funnel does the same per session of the unit (the
-  steps' rows of one session id): its values count the sessions started and completed. With
-  the time to convert, the numerator is each completed funnel's seconds from its start (its
-  first step, or the exposure) to its last step and the denominator 1, both on the day it
-  completes.
+  step's less the timestamp allowance; with a calculation window, every step falls within
+  that many days of the first step (or of the exposure). A session funnel does the same per
+  session of the unit (the steps' rows of one session id): its values count the sessions
+  started and completed. With the time to convert, the numerator is each completed funnel's
+  seconds from its start (its first step, or the exposure) to its last step and the
+  denominator 1, both on the day it completes.
 * A **retention** metric: per day ``s`` on which the unit's start event fired, the
   denominator is 1 and the numerator 1 when its completion event fired on one of the days
   ``s + end - length + 1`` to ``s + end``; the pair is dated ``s + end``, the day its window
@@ -82,6 +82,7 @@ class Funnel:
     window_days: int | None = None  # every step within this many days of the window start
     from_exposure: bool = False  # the window starts at the exposure, not the first step
     time_to_convert: bool = False  # the value is the seconds from start to completion
+    allowance_ms: int = 0  # a step's row may be this much before the previous step's
 
     @property
     def sources(self) -> list[StoredSource]:
@@ -99,6 +100,7 @@ class Funnel:
             self.window_days,
             self.from_exposure,
             self.time_to_convert,
+            self.allowance_ms,
         ]
         return ["funnel", [s.described() for s in self.steps], options]
 
@@ -132,8 +134,11 @@ class Funnel:
                 )
             steps = steps[1:]
         started = reached
+        previous = "p.lg_t"
+        if self.allowance_ms:
+            previous = d.minus_milliseconds(previous, self.allowance_ms)
         for step in steps:
-            inside = [f"r.lg_ts {order} p.lg_t"]
+            inside = [f"r.lg_ts {order} {previous}"]
             if self.window_days is not None:
                 inside.append(f"r.lg_ts < {d.add_days('p.lg_a', self.window_days)}")
             joined = " AND ".join(f"r.{key} = p.{key}" for key in keys)
