@@ -96,6 +96,21 @@ class Coverage:
 COVERAGE = Coverage()
 
 
+def validate_request(method: str, url_path: str, body: Any) -> None:
+    """Raise ``AssertionError`` when a request ``body`` breaks the operation's documented
+    request schema: what a test sends is what a Statsig client may send."""
+    op = match_operation(method, url_path)
+    assert op is not None, f"{method} {url_path} is not an operation of the spec"
+    documented = spec()["paths"][op.path][op.method.lower()]["requestBody"]
+    schema = documented["content"]["application/json"]["schema"]
+    root = {**_to_json_schema(schema), "components": _components()}
+    try:
+        Validator(root).validate(body)
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path)
+        raise AssertionError(f"{op.method} {op.path} request: {exc.message} at '{where}'") from None
+
+
 def validate_response(method: str, url_path: str, status: int, body: Any) -> Operation | None:
     """Raise ``AssertionError`` when ``body`` breaks the documented schema for ``status``."""
     op = match_operation(method, url_path)

@@ -123,7 +123,10 @@ BAD_METRICS: list[tuple[dict[str, Any], str]] = [
         "warehouseNative.metricSourceName: metric source 'nope' does not exist",
     ),
     (whn_metric(aggregation="median"), "warehouseNative.aggregation: must be one of 'count'"),
-    (whn_metric(aggregation="funnel"), "warehouseNative.aggregation: 'funnel' is not computed"),
+    (
+        whn_metric(aggregation="composite"),
+        "warehouseNative.aggregation: 'composite' is not computed",
+    ),
     (whn_metric(valueColumn=None), "warehouseNative.valueColumn: is required for 'sum'"),
     (
         whn_metric(valueColumn="price"),
@@ -207,10 +210,6 @@ BAD_METRICS: list[tuple[dict[str, Any], str]] = [
     (
         whn_metric(aggregation="percentile"),
         "warehouseNative.percentile: is required for 'percentile'",
-    ),
-    (
-        whn_metric(aggregation="retention"),
-        "warehouseNative.aggregation: 'retention' is not computed by this server yet",
     ),
     (
         whn_metric(aggregation="percentile", percentile=0.5, winsorizationHigh=0.99),

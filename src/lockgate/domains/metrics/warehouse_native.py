@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from lockgate.domains.metrics import warehouse_funnels
 from lockgate.domains.warehouse import service as warehouse_service
 from lockgate.domains.warehouse import sources
 from lockgate.domains.warehouse.filters import check_column, check_values
@@ -22,12 +23,15 @@ from lockgate.errors import InvalidInput
 
 WAREHOUSE_TYPE = "user_warehouse"
 # The aggregations the pipeline computes; the others of the official enum are refused by name
-# (``AGGREGATIONS_LATER``).
+# (``AGGREGATIONS_LATER``). Funnels and retention are checked in ``warehouse_funnels``.
 AGGREGATIONS = (
     "count", "sum", "mean", "ratio", "count_distinct", "daily_participation", "first_value",
-    "latest_value", "max", "min", "percentile",
+    "latest_value", "max", "min", "percentile", "funnel", "retention",
 )  # fmt: skip
-AGGREGATIONS_LATER = ("funnel", "retention", "composite")
+AGGREGATIONS_LATER = ("composite",)
+# Their own fields: refused on any other aggregation.
+FUNNEL_FIELDS = warehouse_funnels.FUNNEL_FIELDS
+RETENTION_FIELDS = warehouse_funnels.RETENTION_FIELDS
 # What a ratio's numerator and denominator may each be.
 COMPONENT_AGGREGATIONS = ("count", "sum", "count_distinct", "daily_participation")
 # Aggregations that read no column: they count rows or units.
@@ -54,10 +58,13 @@ KNOWN_FIELDS = (
     "winsorizationLow", "cap", "rollupTimeWindow", "numeratorAggregation",
     "denominatorAggregation", "denominatorMetricSourceName", "denominatorValueColumn",
     "denominatorCriteria", "denominatorRollupTimeWindow", "winsorizationHighDenominator",
-    "winsorizationLowDenominator", "allowNullRatioDenominator", "percentile",
+    "winsorizationLowDenominator", "allowNullRatioDenominator", "percentile", *FUNNEL_FIELDS,
+    *RETENTION_FIELDS,
 )  # fmt: skip
 # Fields of a ratio's denominator (and its options): refused on any other aggregation.
 RATIO_FIELDS = tuple(k for k in KNOWN_FIELDS if "enominator" in k)
+# Aggregations checked by ``warehouse_funnels``, each with its own fields.
+OWN_FIELDS = {"funnel": FUNNEL_FIELDS, "retention": RETENTION_FIELDS}
 # Aggregations whose unit values may be winsorized (held between percentiles of the non-zero
 # unit values, docs/statistics.md §Winsorization); a mean's and a ratio's numerator unit
 # values, a ratio's denominator with the ``...Denominator`` bounds.
@@ -232,6 +239,14 @@ def check_warehouse_native(
                 f"is not computed by this server yet; it reads {_quoted(KNOWN_FIELDS)}",
             )
     aggregation = _aggregation(raw.get("aggregation"), "warehouseNative.aggregation", AGGREGATIONS)
+    for owner, fields in OWN_FIELDS.items():
+        for key in fields:
+            if aggregation != owner and raw.get(key) not in (None, "", [], False):
+                raise InvalidInput.field(
+                    f"warehouseNative.{key}", f"applies to {owner!r} metrics only"
+                )
+    if aggregation in OWN_FIELDS:
+        return _funnel_or_retention(session, project_id, raw, aggregation, unit_types)
     ratio = aggregation == "ratio"
     if not ratio:
         for key in RATIO_FIELDS:
@@ -333,18 +348,47 @@ def check_warehouse_native(
                 f"applies to {_quoted(CAPPED)} metrics only, not to {aggregation!r}",
             )
         stored["cap"] = float(cap)
-    mapped = source.unit_types
+    return _stored(stored, [source], unit_types)
+
+
+def _stored(
+    stored: dict[str, Any], read: Sequence[StoredSource], unit_types: Sequence[str] | None
+) -> dict[str, Any]:
+    """The stored metric: ``unitTypes`` by default the unit types the first source maps (and
+    every other source it reads), else each must be mapped by every source it reads."""
+    mapped = [u for u in read[0].unit_types if all(s.unit_column(u) for s in read)]
     units = list(dict.fromkeys(u.strip() for u in unit_types or [] if u.strip())) or mapped
     for index, unit in enumerate(units):
-        if source.unit_column(unit) is None:
-            raise InvalidInput.field(
-                f"unitTypes[{index}]",
-                f"{unit!r} is not mapped by metric source {source.name!r} "
-                f"(it maps {_quoted(mapped)})",
-            )
+        for source in read:
+            if source.unit_column(unit) is None:
+                raise InvalidInput.field(
+                    f"unitTypes[{index}]",
+                    f"{unit!r} is not mapped by metric source {source.name!r} "
+                    f"(it maps {_quoted(source.unit_types)})",
+                )
     return {
         "unitTypes": units,
         "metricEvents": [],
         "warehouseNative": stored,
         "lineage": {"events": [], "metrics": []},
     }
+
+
+def _funnel_or_retention(
+    session: Session,
+    project_id: str,
+    raw: Mapping[str, Any],
+    aggregation: str,
+    unit_types: Sequence[str] | None,
+) -> dict[str, Any]:
+    def source_of(name: Any, field: str) -> StoredSource:
+        return _source(session, project_id, name, field)
+
+    check = (
+        warehouse_funnels.check_funnel
+        if aggregation == "funnel"
+        else warehouse_funnels.check_retention
+    )
+    stored, read = check(raw, source_of, _criteria)
+    distinct = {source.name: source for source in read}
+    return _stored(stored, list(distinct.values()), unit_types)

@@ -21,7 +21,7 @@ from lockgate.domains.metrics.definitions import WAREHOUSE_TYPE, metric_id
 from lockgate.domains.pulse import repository
 from lockgate.domains.pulse.engine import DAILY_KEYS
 from lockgate.domains.pulse.jobs import ComputedResult, Progress
-from lockgate.domains.warehouse import pipeline, sources
+from lockgate.domains.warehouse import funnels, pipeline, sources
 from lockgate.domains.warehouse.adapters import Warehouse
 from lockgate.errors import InvalidInput
 
@@ -60,6 +60,10 @@ def _metric(
     if source is None:
         entry["unsupported"] = f"metric source {definition['metricSourceName']!r} is gone"
         return entry, None
+    shape, gone = _shape(session, project_id, definition)
+    if gone is not None:
+        entry["unsupported"] = f"metric source {gone!r} is gone"
+        return entry, None
     denominator = None
     if definition["aggregation"] == "ratio":
         name = definition.get("denominatorMetricSourceName") or source.name
@@ -91,7 +95,52 @@ def _metric(
         ),
         allow_null_denominator=bool(definition.get("allowNullRatioDenominator")),
         percentile=definition.get("percentile"),
+        shape=shape,
     )
+
+
+def _shape(
+    session: Session, project_id: str, definition: dict[str, Any]
+) -> tuple[funnels.Shape | None, str | None]:
+    """A funnel's or retention's steps (None for the other aggregations), or the name of a
+    metric source it reads that is gone."""
+    steps = []
+    aggregation = definition["aggregation"]
+    if aggregation == "funnel":
+        read = [
+            (s["metricSourceName"], s.get("criteria") or [], s.get("sessionIdentifierField"))
+            for s in definition["funnelEvents"]
+        ]
+    elif aggregation == "retention":
+        completion = (definition["metricSourceName"], definition.get("criteria") or [], None)
+        start = completion
+        if definition.get("useSecondaryRetentionEvent"):
+            start = (
+                definition.get("denominatorMetricSourceName") or completion[0],
+                definition.get("denominatorCriteria") or [],
+                None,
+            )
+        read = [completion, start]
+    else:
+        return None, None
+    for name, criteria, session_column in read:
+        source = sources.stored(session, project_id, sources.METRIC, name)
+        if source is None:
+            return None, name
+        steps.append(funnels.Step(source, criteria, session_column))
+    if aggregation == "retention":
+        return funnels.Retention(
+            steps[0], steps[1], definition["retentionEnd"], definition["retentionLength"]
+        ), None
+    return funnels.Funnel(
+        steps,
+        strict=bool(definition.get("funnelStrictOrdering")),
+        exposure_first=bool(definition.get("funnelUseExposureAsFirstEvent")),
+        window_days=definition.get("funnelCalculationWindow"),
+        from_exposure=definition.get("funnelStartCriteria") == "exposure",
+        time_to_convert=bool(definition.get("funnelTimeToConvert")),
+        allowance_ms=int(definition.get("funnelTimestampAllowanceMs") or 0),
+    ), None
 
 
 # The stored rolling views are named this and their window (rolling_7, ...).
@@ -162,6 +211,7 @@ def _described(metric: pipeline.PipelineMetric) -> list[Any]:
         [[b.low, b.high] for b in bounds],
         metric.allow_null_denominator,
         metric.percentile,
+        metric.shape.described() if metric.shape is not None else None,
     ]
 
 

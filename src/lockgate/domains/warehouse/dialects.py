@@ -42,6 +42,12 @@ def _fraction(q: float) -> str:
     return repr(float(q))
 
 
+def _milliseconds(n: int) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= 86_400_000:
+        raise InvalidInput.because(f"A millisecond count must be from 0 to 86400000, not {n!r}.")
+    return n
+
+
 def _days(n: int) -> int:
     if isinstance(n, bool) or not isinstance(n, int) or abs(n) > 100_000:
         raise InvalidInput.because(f"A day count must be an integer within 100000, not {n!r}.")
@@ -94,6 +100,14 @@ class SqlDialect:
         """Calendar days from ``start``'s date to ``end``'s date (both cast to DATE first, so
         23:00 to 01:00 the next day is one day)."""
         return f"DATEDIFF(day, CAST({start} AS DATE), CAST({end} AS DATE))"
+
+    def seconds_between(self, start: str, end: str) -> str:
+        """Whole seconds from the timestamp ``start`` to ``end``."""
+        return f"DATEDIFF(second, {start}, {end})"
+
+    def minus_milliseconds(self, timestamp: str, n: int) -> str:
+        """``timestamp`` ``n`` milliseconds earlier (``n`` a whole number from 0)."""
+        return f"DATEADD(millisecond, {-_milliseconds(n)}, {timestamp})"
 
     def add_days(self, timestamp: str, n: int) -> str:
         return f"DATEADD(day, {_days(n)}, {timestamp})"
@@ -154,6 +168,12 @@ class DuckDB(SqlDialect):
     def days_between(self, start: str, end: str) -> str:
         return f"date_diff('day', CAST({start} AS DATE), CAST({end} AS DATE))"
 
+    def seconds_between(self, start: str, end: str) -> str:
+        return f"date_diff('second', {start}, {end})"
+
+    def minus_milliseconds(self, timestamp: str, n: int) -> str:
+        return f"({timestamp} - INTERVAL {_milliseconds(n)} MILLISECOND)"
+
     def add_days(self, timestamp: str, n: int) -> str:
         return f"({timestamp} + INTERVAL {_days(n)} DAY)"
 
@@ -179,6 +199,12 @@ class PostgreSQL(SqlDialect):
     def days_between(self, start: str, end: str) -> str:
         return f"(CAST({end} AS DATE) - CAST({start} AS DATE))"
 
+    def seconds_between(self, start: str, end: str) -> str:
+        return f"(FLOOR(EXTRACT(EPOCH FROM {end})) - FLOOR(EXTRACT(EPOCH FROM {start})))"
+
+    def minus_milliseconds(self, timestamp: str, n: int) -> str:
+        return f"({timestamp} - INTERVAL '{_milliseconds(n)} milliseconds')"
+
     def add_days(self, timestamp: str, n: int) -> str:
         return f"({timestamp} + INTERVAL '{_days(n)} days')"
 
@@ -193,6 +219,12 @@ class Redshift(PostgreSQL):
 
     def days_between(self, start: str, end: str) -> str:
         return SqlDialect.days_between(self, start, end)
+
+    def seconds_between(self, start: str, end: str) -> str:
+        return SqlDialect.seconds_between(self, start, end)
+
+    def minus_milliseconds(self, timestamp: str, n: int) -> str:
+        return SqlDialect.minus_milliseconds(self, timestamp, n)
 
     def add_days(self, timestamp: str, n: int) -> str:
         return SqlDialect.add_days(self, timestamp, n)
@@ -240,6 +272,12 @@ class ClickHouse(SqlDialect):
     def days_between(self, start: str, end: str) -> str:
         return f"dateDiff('day', toDate({start}), toDate({end}))"
 
+    def seconds_between(self, start: str, end: str) -> str:
+        return f"dateDiff('second', {start}, {end})"
+
+    def minus_milliseconds(self, timestamp: str, n: int) -> str:
+        return f"subtractMilliseconds({timestamp}, {_milliseconds(n)})"
+
     def add_days(self, timestamp: str, n: int) -> str:
         return f"({timestamp} + INTERVAL {_days(n)} DAY)"
 
@@ -286,6 +324,12 @@ class BigQuery(SqlDialect):
     def days_between(self, start: str, end: str) -> str:
         return f"DATE_DIFF(CAST({end} AS DATE), CAST({start} AS DATE), DAY)"
 
+    def seconds_between(self, start: str, end: str) -> str:
+        return f"TIMESTAMP_DIFF({end}, {start}, SECOND)"
+
+    def minus_milliseconds(self, timestamp: str, n: int) -> str:
+        return f"TIMESTAMP_SUB({timestamp}, INTERVAL {_milliseconds(n)} MILLISECOND)"
+
     def add_days(self, timestamp: str, n: int) -> str:
         return f"TIMESTAMP_ADD({timestamp}, INTERVAL {_days(n)} DAY)"
 
@@ -317,6 +361,12 @@ class Databricks(SqlDialect):
     def days_between(self, start: str, end: str) -> str:
         return f"datediff(CAST({end} AS DATE), CAST({start} AS DATE))"
 
+    def seconds_between(self, start: str, end: str) -> str:
+        return f"(unix_timestamp({end}) - unix_timestamp({start}))"
+
+    def minus_milliseconds(self, timestamp: str, n: int) -> str:
+        return f"({timestamp} - INTERVAL {_milliseconds(n)} MILLISECONDS)"
+
     def add_days(self, timestamp: str, n: int) -> str:
         return f"({timestamp} + INTERVAL {_days(n)} DAYS)"
 
@@ -345,6 +395,12 @@ class Trino(SqlDialect):
 
     def days_between(self, start: str, end: str) -> str:
         return f"date_diff('day', CAST({start} AS DATE), CAST({end} AS DATE))"
+
+    def seconds_between(self, start: str, end: str) -> str:
+        return f"date_diff('second', {start}, {end})"
+
+    def minus_milliseconds(self, timestamp: str, n: int) -> str:
+        return f"date_add('millisecond', {-_milliseconds(n)}, {timestamp})"
 
     def add_days(self, timestamp: str, n: int) -> str:
         return f"({timestamp} + INTERVAL '{_days(n)}' DAY)"

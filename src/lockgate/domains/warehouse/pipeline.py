@@ -43,7 +43,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lockgate.domains.warehouse import percentiles
+from lockgate.domains.warehouse import funnels, percentiles
 from lockgate.domains.warehouse.adapters import Warehouse
 from lockgate.domains.warehouse.dialects import SqlDialect
 from lockgate.domains.warehouse.sources import source_query
@@ -56,7 +56,7 @@ Progress = Callable[[int, str], None]
 _PIECES = ("x", "y", "xp", "yp")
 
 # Aggregations whose unit value is a ratio Σx / Σy over the units with y != 0.
-RATIO_AGGREGATIONS = frozenset({"mean", "ratio"})
+RATIO_AGGREGATIONS = frozenset({"mean", "ratio", "funnel", "retention"})
 # The CUPED covariate: a unit's value over the days before its first exposure, as in Pulse.
 CUPED_WINDOW_DAYS = 7
 # The sums the statistics query answers per metric, named as Pulse stores them.
@@ -92,6 +92,7 @@ class PipelineComponent:
     criteria: Sequence[dict[str, Any]]
     rollup: str | None = None  # daily_participation: "max" (one-time) or "daily" (rate)
     cap: float | None = None  # count and sum: each unit-day's value at most this
+    shape: funnels.Shape | None = None  # a funnel's or retention's steps (``funnels``)
 
     @property
     def combined(self) -> str:
@@ -118,6 +119,8 @@ _COMBINED = {
     "first_value": "first",
     "latest_value": "latest",
     "count_distinct": "distinct",
+    "funnel": "sum",
+    "retention": "sum",
 }
 
 
@@ -150,6 +153,7 @@ class PipelineMetric:
     denominator_bounds: Bounds = Bounds()  # a ratio's denominator winsorization
     allow_null_denominator: bool = False  # a ratio keeps the units without a denominator
     percentile: float | None = None  # a percentile metric's fraction (0.9: the 90th)
+    shape: funnels.Shape | None = None  # a funnel's or retention's steps
 
     @property
     def ratio(self) -> bool:
@@ -169,7 +173,13 @@ class PipelineMetric:
         """The component read from ``source``: the metric's value, a ratio's numerator."""
         aggregation = self.numerator_aggregation or self.aggregation
         return PipelineComponent(
-            aggregation, self.source, self.value_column, self.criteria, self.rollup, self.cap
+            aggregation,
+            self.source,
+            self.value_column,
+            self.criteria,
+            self.rollup,
+            self.cap,
+            self.shape,
         )
 
     def sides(self) -> list[tuple[str, PipelineComponent]]:
@@ -394,6 +404,8 @@ class _Sql:
         """Per unit and day (-1: the CUPED window), a component's value of that day
         (``lg_v``) and its count of values (``lg_c``); a count distinct has one row per
         distinct value (``lg_s``) instead of a value."""
+        if component.shape is not None:  # numerator and denominator per unit-day
+            return component.shape.unit_days(self)
         d, kind = self.dialect, component.combined
         rows = self.component_rows(component)
         counted = "SUM(CASE WHEN lg_val IS NOT NULL THEN 1 ELSE 0 END)"
@@ -1025,6 +1037,8 @@ def metric_sources(plan: PipelinePlan) -> dict[str, StoredSource]:
     for metric in plan.metrics:
         if metric.denominator is not None:
             found.setdefault(metric.denominator.source.name, metric.denominator.source)
+    for source in funnels.sources_of([metric.shape for metric in plan.metrics]):
+        found.setdefault(source.name, source)
     return found
 
 

@@ -482,8 +482,8 @@ def delete(
 def metrics_of(
     session: Session, project_id: str, name: str, *, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
-    """The metrics defined on a metric source (``warehouseNative.metricSourceName``, or a
-    ratio's ``denominatorMetricSourceName``)."""
+    """The metrics defined on a metric source (``warehouseNative.metricSourceName``, a
+    ``denominatorMetricSourceName`` or a funnel step's ``metricSourceName``)."""
     _load(session, project_id, METRIC, name)
     found = metrics_on(session, project_id, name)
     return found[offset : offset + limit], len(found)

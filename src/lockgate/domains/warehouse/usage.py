@@ -40,13 +40,14 @@ class StoredSource:
 
 
 def metrics_on(session: Session, project_id: str, name: str) -> list[dict[str, Any]]:
-    """The documents of the metrics defined on metric source ``name`` (a ratio's denominator
-    source included)."""
+    """The documents of the metrics defined on metric source ``name`` (a ratio's or a
+    retention's denominator source and a funnel's step sources included)."""
     rows = session.scalars(select(Metric).where(Metric.project_id == project_id))
     found = []
     for row in rows:
         definition = (row.document or {}).get("warehouseNative") or {}
-        named = (definition.get("metricSourceName"), definition.get("denominatorMetricSourceName"))
+        named = [definition.get("metricSourceName"), definition.get("denominatorMetricSourceName")]
+        named += [step.get("metricSourceName") for step in definition.get("funnelEvents") or []]
         if name in named:
             found.append(row.document)
     return found
