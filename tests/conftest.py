@@ -18,6 +18,7 @@ from lockgate.domains.projects.service import Bootstrap, bootstrap
 from lockgate.faces.console.router import served_operations
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
+from lockgate.kit.passwords import use_memory_cost
 from lockgate.kit.settings import Settings
 from lockgate.storage.migrations import upgrade
 from lockgate.storage.models import Base
@@ -28,6 +29,18 @@ TEST_DB = os.environ.get("LOCKGATE_TEST_DB", "sqlite")
 PG_SERVER_URL = os.environ.get(
     "LOCKGATE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
+
+
+# Web console password hashes take 1 MiB in the tests instead of the default 64 MiB: about a
+# millisecond each instead of a fifth of a second (most of a second on a loaded machine), paid by
+# every test that adds or signs in a member. The variable reaches every Settings a test makes and
+# every server or CLI process it starts; tests/users/test_access.py checks the default cost.
+TEST_PASSWORD_HASH_MEMORY_KIB = 1024
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ["LOCKGATE_PASSWORD_HASH_MEMORY_KIB"] = str(TEST_PASSWORD_HASH_MEMORY_KIB)
+    use_memory_cost(TEST_PASSWORD_HASH_MEMORY_KIB)
 
 
 def pytest_report_header() -> str:
