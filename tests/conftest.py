@@ -118,9 +118,20 @@ def database(base_settings: Settings) -> Iterator[Database]:
     db.dispose()
 
 
+# Every table, children before parents. On PostgreSQL the deletes travel as one batch of
+# statements: one round trip instead of one per table, which each test's wipe paid about fifty
+# times (a few milliseconds on a quiet machine, tens of them on a loaded one). SQLite's driver
+# runs one statement per call, and its calls cost no round trip.
+_WIPE_ORDER = tuple(reversed(Base.metadata.sorted_tables))
+_WIPE_BATCH = "; ".join(f'DELETE FROM "{table.name}"' for table in _WIPE_ORDER)
+
+
 def _wipe(db: Database) -> None:
     with db.engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(_WIPE_BATCH)
+            return
+        for table in _WIPE_ORDER:
             conn.execute(table.delete())
 
 
