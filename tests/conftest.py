@@ -4,6 +4,7 @@ a bootstrapped project with its keys, and contract-checking clients."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -78,6 +79,38 @@ def new_database_url(
             # reach the disk: a commit is still atomic and seen by the next reader at once, and
             # no test crashes the PostgreSQL server, the one failure this setting could show.
             conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
+    try:
+        yield PG_SERVER_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def copied_database_url(template_url: str, directory: Path) -> Iterator[str]:
+    """The URL of a new database holding what the database at ``template_url`` holds (nobody
+    may be connected to it), dropped afterwards: SQLite's backup into ``directory``'s
+    ``lockgate.db``, or on PostgreSQL ``CREATE DATABASE ... TEMPLATE``, which copies files
+    instead of running migrations again."""
+    if template_url.startswith("sqlite:///"):
+        target = directory / "lockgate.db"
+        source = sqlite3.connect(template_url.removeprefix("sqlite:///"))
+        copy = sqlite3.connect(target)
+        try:
+            source.backup(copy)  # consistent, its WAL included
+        finally:
+            copy.close()
+            source.close()
+        yield f"sqlite:///{target}"
+        return
+    template = template_url.rsplit("/", 1)[1]
+    name = f"lockgate_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_SERVER_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        # ALTER DATABASE settings are not copied from a template: set this one's again.
+        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     try:
         yield PG_SERVER_URL.rsplit("/", 1)[0] + f"/{name}"
     finally:
