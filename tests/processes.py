@@ -12,11 +12,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from tests.compat.live import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCKGATE = ROOT / ".venv" / "bin" / "lockgate"
 START_SECONDS = 120  # two cold starts on a busy two-core machine
+# How long one request to a server process may wait for its answer: a process that has just
+# started answers its first requests in well under a second on a quiet machine, but in more
+# than httpx's default 5 s on a two-core machine at load 10 and more.
+ANSWER_SECONDS = 60
 
 
 def environment(database_url: str, data_dir: Path, **settings: str) -> dict[str, str]:
@@ -61,6 +67,19 @@ class Server:
         self.process.wait(timeout=30)
 
 
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then wait for the process to exit, however long a graceful stop takes on a
+    loaded machine (up to ``ANSWER_SECONDS``); SIGKILL past that, so no test leaves a server
+    running behind it."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=ANSWER_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=ANSWER_SECONDS)
+
+
 def _start(env: dict[str, str], log: Path) -> Server:
     port = free_port()
     with log.open("wb") as sink:
@@ -76,11 +95,15 @@ def _start(env: dict[str, str], log: Path) -> Server:
 
 def _wait_ready(server: Server, deadline: float) -> None:
     """Until the server says it listens, which it does once it accepts connections and has
-    bootstrapped a fresh database (README, ``lockgate serve``)."""
+    bootstrapped a fresh database (README, ``lockgate serve``), then until it has answered a
+    first ``GET /health``, however long that takes within the deadline."""
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise AssertionError(f"lockgate serve exited:\n{server.output()}")
         if "Lockgate listening on" in server.output():
+            left = max(deadline - time.monotonic(), 1.0)
+            health = httpx.get(f"{server.base}/health", timeout=left)
+            assert health.status_code == 200, health.text
             return
         time.sleep(0.1)
     raise AssertionError(f"lockgate serve did not start in time:\n{server.output()}")

@@ -16,7 +16,13 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from lockgate.domains.projects.service import bootstrap
+from lockgate.kit.clock import SystemClock
+from lockgate.kit.db import Database
+from lockgate.kit.settings import Settings
+from lockgate.storage.migrations import upgrade
 from tests.conftest import PG_SERVER_URL, TEST_DB
+from tests.processes import ANSWER_SECONDS, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCKGATE = ROOT / ".venv" / "bin" / "lockgate"
@@ -77,8 +83,7 @@ def served(env: dict[str, str], clean_db: object) -> Iterator[tuple[str, dict[st
         assert keys, output
         yield listening.group(1), keys
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop(process)
         process.stdout.close()
 
 
@@ -86,19 +91,29 @@ def test_serve__fresh_data_dir__prints_keys_and_serves(served: tuple[str, dict[s
     base, keys = served
     assert base.startswith("http://127.0.0.1:") and not base.endswith(":0")
     # Said only once the server accepts: the first request right after it is answered.
-    assert httpx.get(f"{base}/health").status_code == 200
+    assert httpx.get(f"{base}/health", timeout=ANSWER_SECONDS).status_code == 200
     assert keys["console API key"].startswith("console-")
     assert keys["server secret"].startswith("secret-")
     assert keys["client key"].startswith("client-")
-    ok = httpx.get(f"{base}/console/v1/keys", headers={"STATSIG-API-KEY": keys["console API key"]})
+    ok = httpx.get(
+        f"{base}/console/v1/keys",
+        headers={"STATSIG-API-KEY": keys["console API key"]},
+        timeout=ANSWER_SECONDS,
+    )
     assert ok.status_code == 200 and ok.json()["pagination"]["totalItems"] == 3
-    bad = httpx.get(f"{base}/console/v1/keys", headers={"STATSIG-API-KEY": "console-wrong"})
+    bad = httpx.get(
+        f"{base}/console/v1/keys",
+        headers={"STATSIG-API-KEY": "console-wrong"},
+        timeout=ANSWER_SECONDS,
+    )
     assert bad.status_code == 401
     assert bad.json()["message"].startswith("This endpoint only accepts an active CONSOLE key")
     # The first Owner: the default email, and a one-time password for the web console.
     assert keys["email"] == "owner@lockgate.local" and len(keys["password"]) >= 16
     users = httpx.get(
-        f"{base}/console/v1/users", headers={"STATSIG-API-KEY": keys["console API key"]}
+        f"{base}/console/v1/users",
+        headers={"STATSIG-API-KEY": keys["console API key"]},
+        timeout=ANSWER_SECONDS,
     ).json()["data"]
     assert users == [
         {"email": "owner@lockgate.local", "firstName": "", "lastName": "", "role": "Owner"}
@@ -123,16 +138,41 @@ def test_users_create__then_list_and_personal_key__acts_as_user(
     )  # fmt: skip
     assert key.returncode == 0, key.stderr
     headers = {"STATSIG-API-KEY": key.stdout.strip()}
-    gate = httpx.post(f"{base}/console/v1/gates", headers=headers, json={"name": "by ann"})
+    gate = httpx.post(
+        f"{base}/console/v1/gates",
+        headers=headers,
+        json={"name": "by ann"},
+        timeout=ANSWER_SECONDS,
+    )
     assert gate.status_code == 201 and gate.json()["data"]["creatorName"] == "Ann"
-    refused = httpx.post(f"{base}/console/v1/roles", headers=headers, json={"name": "x"})
+    refused = httpx.post(
+        f"{base}/console/v1/roles", headers=headers, json={"name": "x"}, timeout=ANSWER_SECONDS
+    )
     assert refused.status_code == 403
     unknown = _run(env, "keys", "create", "--type", "console", "--user", "nobody@example.com")
     assert unknown.returncode != 0 and "no member" in unknown.stderr
 
 
+@pytest.fixture()
+def bootstrapped(env: dict[str, str], clean_db: object) -> None:
+    """The CLI's database as ``lockgate serve`` leaves it at its first start (migrated, the
+    default project, its keys and Owner), made in process: for the commands that need a project
+    but no server answering, without a server's cold start."""
+    settings = Settings(
+        database_url=env["LOCKGATE_DATABASE_URL"], data_dir=Path(env["LOCKGATE_DATA_DIR"])
+    )
+    database = Database(settings)
+    try:
+        upgrade(database.engine)
+        with database.transaction() as session:
+            created = bootstrap(session, SystemClock().now_ms(), owner_email=settings.owner_email)
+        assert created is not None
+    finally:
+        database.dispose()
+
+
 def test_users_create__password_from_stdin__not_printed(
-    served: tuple[str, dict[str, str]], env: dict[str, str]
+    bootstrapped: None, env: dict[str, str]
 ) -> None:
     result = subprocess.run(
         [str(LOCKGATE), "users", "create", "--email", "b@example.com", "--role", "Admin",
@@ -147,7 +187,7 @@ def test_users_create__password_from_stdin__not_printed(
 
 
 def test_users_set_password__printed_once_or_read__unknown_member_fails(
-    served: tuple[str, dict[str, str]], env: dict[str, str]
+    bootstrapped: None, env: dict[str, str]
 ) -> None:
     assert (
         _run(env, "users", "create", "--email", "d@example.com", "--role", "Member").returncode == 0
@@ -177,6 +217,7 @@ def test_keys_create__console__prints_only_the_key(
         f"{base}/console/v1/tags",
         headers={"STATSIG-API-KEY": key},
         json={"name": "from_cli", "description": ""},
+        timeout=ANSWER_SECONDS,
     )
     assert response.status_code == 200
     listed = _run(env, "keys", "list")
@@ -184,7 +225,7 @@ def test_keys_create__console__prints_only_the_key(
 
 
 def test_keys_create__bad_scope_for_type__fails_with_message(
-    served: tuple[str, dict[str, str]], env: dict[str, str]
+    bootstrapped: None, env: dict[str, str]
 ) -> None:
     result = _run(env, "keys", "create", "--type", "server", "--scope", "omni_read_write")
     assert result.returncode != 0 and "does not apply to SERVER" in result.stderr

@@ -25,6 +25,7 @@ from lockgate.kit.settings import Settings
 from lockgate.logs import FORMAT, RedactKeys
 from lockgate.storage.migrations import upgrade
 from tests.contract.client import ContractClient
+from tests.processes import ANSWER_SECONDS, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCKGATE = ROOT / ".venv" / "bin" / "lockgate"
@@ -184,8 +185,7 @@ def served(server_env: dict[str, str], tmp_path: Path) -> Iterator[Served]:
         keys = {label: _key_after(stdout.read_text(), label) for label in KEY_LABELS}
         yield Served(base, keys, stdout, stderr, process)
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process)
 
 
 def _public_id(key: str) -> str:
@@ -203,7 +203,7 @@ def _key_after(printed: str, label: str) -> str:
 def test_serve__fresh_data_dir__log_names_time_level_logger_and_public_key_ids(
     served: Served,
 ) -> None:
-    assert httpx.get(f"{served.base}/health").status_code == 200
+    assert httpx.get(f"{served.base}/health", timeout=ANSWER_SECONDS).status_code == 200
     log = served.log()
     lines = log.splitlines()
     settings_line = next(line for line in lines if "settings: " in line)
@@ -288,7 +288,7 @@ def test_dcs__unknown_secret__401_echoes_no_more_than_the_public_id(
 
 def test_serve__sdks_poll_with_keys_in_paths__log_shows_public_ids_only(served: Served) -> None:
     console, server, client = (served.keys[label] for label in KEY_LABELS)
-    with httpx.Client(base_url=served.base) as http:
+    with httpx.Client(base_url=served.base, timeout=ANSWER_SECONDS) as http:
         assert http.get(f"/v2/download_config_specs/{server}.json").status_code == 200
         assert http.get(f"/v1/download_config_specs/{server}.json").status_code == 200
         assert http.get(f"/v1/get_id_lists/{server}.json").status_code == 200

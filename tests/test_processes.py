@@ -21,7 +21,15 @@ from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
 from lockgate.storage.models import ApiKey, Company, Project
 from tests.conftest import new_database_url
-from tests.processes import PROBE_VALUES, Server, cli, environment, probe_batch, serving
+from tests.processes import (
+    ANSWER_SECONDS,
+    PROBE_VALUES,
+    Server,
+    cli,
+    environment,
+    probe_batch,
+    serving,
+)
 
 ROUNDS = 10
 NAME_IN_USE = {"status": 400, "message": "Name is already in use"}
@@ -87,7 +95,7 @@ def test_serve__two_start_together_on_empty_database__one_bootstrap_and_both_ser
     # first in the module, before any other key is made)
     assert _counts(env) == (1, 1, 3)
     for server in two_servers:
-        assert httpx.get(f"{server.base}/health").status_code == 200
+        assert httpx.get(f"{server.base}/health", timeout=ANSWER_SECONDS).status_code == 200
 
 
 def _at_once(calls: Sequence[Callable[[], httpx.Response]]) -> list[httpx.Response]:
@@ -186,7 +194,7 @@ def test_serve__key_deactivated_through_one_server__refused_by_both_within_a_sec
     for url in urls:
         _within_a_second(partial(httpx.get, url), lambda r: r.status_code == 401)
     for url in urls:
-        assert httpx.get(url).status_code == 401
+        assert httpx.get(url, timeout=ANSWER_SECONDS).status_code == 401
 
 
 def test_serve__gate_changed_through_one_server__sdk_polling_the_other_sees_it_within_a_second(
@@ -257,14 +265,20 @@ def _from_each_worker(
     call: Callable[[], httpx.Response], done: Callable[[httpx.Response], bool], *, seconds: float
 ) -> dict[str, httpx.Response]:
     """Call until both workers have answered ``done``; the last such answer of each. Fails
-    when that takes more than ``seconds`` (plus one call)."""
+    when a call sent more than ``seconds`` after the first is answered without ``done``, by
+    either worker. Which worker takes a new connection is the kernel's choice, and on a loaded
+    machine it may hand it several in a row to one: seeing both may take longer than
+    ``seconds`` (up to ``ANSWER_SECONDS``) without any answer breaking the bound."""
     start = time.monotonic()
     answers: dict[str, httpx.Response] = {}
     while len(answers) < 2:
+        sent = time.monotonic()
         response = call()
         if done(response):
             answers[response.headers[WORKER]] = response
-        assert time.monotonic() - start < seconds, (answers.keys(), response.text)
+        else:
+            assert sent - start < seconds, (answers.keys(), response.text)
+        assert time.monotonic() - start < ANSWER_SECONDS, answers.keys()
     return answers
 
 

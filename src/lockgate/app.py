@@ -39,6 +39,7 @@ from lockgate.kit.clock import Clock, SystemClock
 from lockgate.kit.db import Database
 from lockgate.kit.mail import Mailer
 from lockgate.kit.memory import Warmup, settle_long_lived
+from lockgate.kit.passwords import use_memory_cost
 from lockgate.kit.proxies import parse_networks
 from lockgate.kit.settings import Settings
 from lockgate.storage.migrations import upgrade
@@ -110,6 +111,7 @@ def create_app(
     settings: Settings, *, clock: Clock | None = None, database: Database | None = None
 ) -> LockgateApp:
     clock = clock or SystemClock()
+    use_memory_cost(settings.password_hash_memory_kib)
     owns_database = database is None
     database = database or Database(settings)
 

@@ -23,6 +23,7 @@ from lockgate.errors import LockgateError
 from lockgate.kit.actor import Change
 from lockgate.kit.clock import SystemClock
 from lockgate.kit.db import Database
+from lockgate.kit.passwords import use_memory_cost
 from lockgate.kit.processes import (
     BACKLOG,
     Supervisor,
@@ -45,6 +46,7 @@ def _settings(**overrides: Any) -> Settings:
     """The settings (environment, then the command's options), with logging at their level."""
     settings = Settings(**overrides)
     configure_logging(settings.log_level)
+    use_memory_cost(settings.password_hash_memory_kib)
     return settings
 
 

@@ -7,13 +7,22 @@ import hashlib
 import pytest
 from argon2 import PasswordHasher
 
+from lockgate.app import create_app
 from lockgate.domains.projects.service import SYSTEM_ACTOR, Bootstrap, bootstrap
 from lockgate.domains.users import access, signin
 from lockgate.domains.users import service as users_service
 from lockgate.domains.users.permissions import BUILT_IN_ROLES, PERMISSIONS
 from lockgate.errors import InvalidInput, LockgateError, NotFound
 from lockgate.kit.db import Database
-from lockgate.kit.passwords import hash_password, needs_rehash, verify_password
+from lockgate.kit.passwords import (
+    hash_password,
+    memory_cost,
+    needs_rehash,
+    use_memory_cost,
+    verify_password,
+)
+from lockgate.kit.settings import Settings
+from tests.conftest import TEST_PASSWORD_HASH_MEMORY_KIB
 from tests.contract.client import ContractClient
 from tests.users.support import ROLES, TEAMS, add_member, team_body
 
@@ -72,6 +81,26 @@ def test_passwords__salted_argon2id__verified() -> None:
     assert not verify_password("x", None) and not verify_password("x", "md5$1$2$3$aa$bb")
     assert not verify_password("x", "garbage")
     assert not verify_password("x", "$argon2id$v=19$m=65536,t=3,p=4$garbage")
+
+
+def test_passwords__default_memory_cost__app_hashes_with_rfc9106_low_memory_profile() -> None:
+    # Given the suite's hashes at 1 MiB (tests/conftest.py) and an app with the default setting
+    assert memory_cost() == TEST_PASSWORD_HASH_MEMORY_KIB
+    cheap = hash_password("correct horse")
+    default = Settings.model_fields["password_hash_memory_kib"].default
+    assert default == 65_536
+    try:
+        create_app(Settings(database_url="sqlite://", password_hash_memory_kib=default))
+        # Then hashes take 64 MiB, three passes and four lanes, and verify as current
+        stored = hash_password("correct horse")
+        assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+        assert verify_password("correct horse", stored) and not needs_rehash(stored)
+        # And a hash made at the lowered cost still verifies, to be replaced at sign-in
+        assert cheap.startswith(f"$argon2id$v=19$m={TEST_PASSWORD_HASH_MEMORY_KIB},t=3,p=4$")
+        assert verify_password("correct horse", cheap) and needs_rehash(cheap)
+    finally:
+        use_memory_cost(TEST_PASSWORD_HASH_MEMORY_KIB)
+    assert memory_cost() == TEST_PASSWORD_HASH_MEMORY_KIB
 
 
 def test_passwords__older_scrypt_hash__verifies_and_needs_rehash() -> None:

@@ -1,6 +1,9 @@
 """Browser tests of the web console: the real app served by uvicorn in a thread over a fresh
-SQLite data directory, driven by Playwright through Debian's Chromium (never a downloaded
+database of the suite's kind, driven by Playwright through Debian's Chromium (never a downloaded
 browser), with axe run on every page and browser console errors and failed responses recorded.
+
+Pages do not depend on the database much: most browser tests are ``sqlite_only``, and the
+PostgreSQL suite runs a smoke set (signing in, a gate and its rule, keys, events to a metric).
 """
 
 from __future__ import annotations
@@ -8,10 +11,9 @@ from __future__ import annotations
 import os
 import re
 import socket
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack, closing
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,7 @@ from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
 from lockgate.storage.migrations import upgrade
+from tests.conftest import copied_database_url, new_database_url
 from tests.contract.client import ContractClient
 from tests.web.signed import PASSWORD, Signed
 from tests.web.signed import sign_in as signed_in
@@ -100,10 +103,10 @@ def _free_port() -> int:
         return port
 
 
-def _settings(data_dir: Path) -> Settings:
+def _settings(data_dir: Path, database_url: str) -> Settings:
     return Settings(
         data_dir=data_dir,
-        database_url=f"sqlite:///{data_dir / 'lockgate.db'}",
+        database_url=database_url,
         run_migrations_on_start=False,
         pulse_worker_interval_ms=0,
         rate_limit_per_10s=0,
@@ -113,17 +116,22 @@ def _settings(data_dir: Path) -> Settings:
 
 @dataclass(frozen=True)
 class Template:
-    """A migrated, bootstrapped SQLite database file that each browser test copies."""
+    """A migrated, bootstrapped database that each browser test copies."""
 
-    path: Path
+    url: str
     project: Bootstrap
 
 
 @pytest.fixture(scope="session")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
+def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
     """The migrations and the owner's and reader's argon2 hashes, once per run: each test gets
-    a copy of the same file, so no test sees another's changes."""
-    settings = _settings(tmp_path_factory.mktemp("web-template"))
+    a copy of the same database, so no test sees another's changes."""
+    directory = tmp_path_factory.mktemp("web-template")
+    with new_database_url(directory) as url:
+        yield _template(_settings(directory, url))
+
+
+def _template(settings: Settings) -> Template:
     database = Database(settings)
     upgrade(database.engine)
     with database.transaction() as session:
@@ -137,19 +145,17 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
             password=READER_PASSWORD,
         )
     database.dispose()
-    return Template(settings.data_dir / "lockgate.db", created)
-
-
-def _copy(source: Path, target: Path) -> None:
-    """A consistent copy of an SQLite database (its WAL included), through SQLite's backup."""
-    with closing(sqlite3.connect(source)) as origin, closing(sqlite3.connect(target)) as copy:
-        origin.backup(copy)
+    assert settings.database_url is not None
+    return Template(settings.database_url, created)
 
 
 @pytest.fixture()
 def served(tmp_path: Path, template: Template) -> Iterator[Served]:
-    settings = _settings(tmp_path)
-    _copy(template.path, tmp_path / "lockgate.db")
+    with copied_database_url(template.url, tmp_path) as url:
+        yield from _serve(_settings(tmp_path, url), template)
+
+
+def _serve(settings: Settings, template: Template) -> Iterator[Served]:
     database = Database(settings)
     created = template.project
     assert created.owner_password is not None

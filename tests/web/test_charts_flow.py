@@ -13,7 +13,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.web.conftest import Console, Served
 
-# The browser tests serve their own SQLite data directory: run once, in the SQLite suite.
+# Pages do not depend on the database much: the PostgreSQL suite runs a smoke set of browser
+# tests (tests/web/conftest.py), not this module.
 pytestmark = pytest.mark.sqlite_only
 
 POLL_MS = 5_000

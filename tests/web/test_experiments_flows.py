@@ -17,7 +17,8 @@ EXPERIMENT = "checkout_button"
 LAYER = "checkout_layer"
 USERS = [f"user-{n}" for n in range(40)]
 
-# The browser tests serve their own SQLite data directory: run once, in the SQLite suite.
+# Pages do not depend on the database much: the PostgreSQL suite runs a smoke set of browser
+# tests (tests/web/conftest.py), not this module.
 pytestmark = pytest.mark.sqlite_only
 
 

@@ -21,8 +21,8 @@ from tests.web.conftest import (
 
 GATE = "new_checkout"
 
-# The browser tests serve their own SQLite data directory: run once, in the SQLite suite.
-pytestmark = pytest.mark.sqlite_only
+# Pages do not depend on the database much: F1 and F2 run in both suites, the other flows in
+# the SQLite suite alone.
 
 
 def _create_gate_with_rule(console: Console) -> int:
@@ -118,6 +118,7 @@ def test_f2_create_gate_and_rule__in_few_actions__api_and_sdk_agree(console: Con
     expect(page.get_by_role("main")).to_contain_text(GATE)
 
 
+@pytest.mark.sqlite_only
 def test_f3_test_gate__explains_rule_default_and_override(console: Console) -> None:
     console.sign_in()
     _create_gate_with_rule(console)
@@ -140,6 +141,7 @@ def _version_count(console: Console) -> int:
     return total
 
 
+@pytest.mark.sqlite_only
 def test_f4_overrides__dialog_adds_and_removes__count_focus_and_api_agree(
     console: Console,
 ) -> None:
@@ -177,6 +179,7 @@ def test_f4_overrides__dialog_adds_and_removes__count_focus_and_api_agree(
     assert console.served.check_gate(GATE, {"userID": "u2", "email": "u2@x.org"})["value"] is True
 
 
+@pytest.mark.sqlite_only
 def test_f5_launch_then_reenable__dialog_cancel_status_api_and_sdk_agree(
     console: Console,
 ) -> None:
@@ -220,6 +223,7 @@ def test_f5_launch_then_reenable__dialog_cancel_status_api_and_sdk_agree(
     save_screenshot(page, "rules-editor.png", page.get_by_role("region", name="Rules"))
 
 
+@pytest.mark.sqlite_only
 def test_f6_history__split_change_described_and_previewed__restore_brings_rules_back(
     console: Console,
 ) -> None:
@@ -260,6 +264,7 @@ def test_f6_history__split_change_described_and_previewed__restore_brings_rules_
     assert _version_count(console) == versions_before + 2
 
 
+@pytest.mark.sqlite_only
 def test_gate_page__without_javascript__dialogs_open_as_pages_and_still_work(
     browser: Browser, served: Served
 ) -> None:
@@ -298,6 +303,7 @@ def test_gate_page__without_javascript__dialogs_open_as_pages_and_still_work(
     context.close()
 
 
+@pytest.mark.sqlite_only
 def test_read_only_member__controls_disabled__forged_post_refused(console: Console) -> None:
     console.sign_in()
     _create_gate_with_rule(console)

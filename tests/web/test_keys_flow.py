@@ -4,13 +4,9 @@ its secret never appears again in a page."""
 from __future__ import annotations
 
 import httpx
-import pytest
 from playwright.sync_api import expect
 
 from tests.web.conftest import Console
-
-# The browser tests serve their own SQLite data directory: run once, in the SQLite suite.
-pytestmark = pytest.mark.sqlite_only
 
 
 def test_f12_keys__shown_once_works_then_revoked(console: Console) -> None:

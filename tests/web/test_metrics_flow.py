@@ -11,13 +11,9 @@ import re
 import time
 
 import httpx
-import pytest
 from playwright.sync_api import expect
 
 from tests.web.conftest import Console, Served
-
-# The browser tests serve their own SQLite data directory: run once, in the SQLite suite.
-pytestmark = pytest.mark.sqlite_only
 
 METRIC = "checkout_events::event_count_custom"
 

@@ -10,7 +10,8 @@ from playwright.sync_api import expect
 from tests.web.conftest import READER_EMAIL, Console
 from tests.web.test_settings_flows import _api, _done, _submit
 
-# The browser tests serve their own SQLite data directory: run once, in the SQLite suite.
+# Pages do not depend on the database much: the PostgreSQL suite runs a smoke set of browser
+# tests (tests/web/conftest.py), not this module.
 pytestmark = pytest.mark.sqlite_only
 
 

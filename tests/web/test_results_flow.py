@@ -25,7 +25,8 @@ from lockgate.kit.settings import Settings
 from lockgate.storage.models import Exposure
 from tests.web.conftest import Console, Served
 
-# The browser tests serve their own SQLite data directory: run once, in the SQLite suite.
+# Pages do not depend on the database much: the PostgreSQL suite runs a smoke set of browser
+# tests (tests/web/conftest.py), not this module.
 pytestmark = pytest.mark.sqlite_only
 
 DAY = 86_400_000

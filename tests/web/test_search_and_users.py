@@ -15,7 +15,8 @@ from playwright.sync_api import expect
 
 from tests.web.conftest import Console, Served
 
-pytestmark = pytest.mark.sqlite_only  # the browser tests serve their own SQLite directory
+# Browser tests: the PostgreSQL suite runs a smoke set (tests/web/conftest.py), not these.
+pytestmark = pytest.mark.sqlite_only
 
 GATE = "new_checkout"
 CONFIG = "checkout_banner"

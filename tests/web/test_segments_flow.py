@@ -8,7 +8,8 @@ from playwright.sync_api import FilePayload, expect
 
 from tests.web.conftest import Console
 
-# The browser tests serve their own SQLite data directory: run once, in the SQLite suite.
+# Pages do not depend on the database much: the PostgreSQL suite runs a smoke set of browser
+# tests (tests/web/conftest.py), not this module.
 pytestmark = pytest.mark.sqlite_only
 
 

@@ -13,9 +13,27 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 # argon2-cffi's defaults (RFC 9106, low-memory profile: 64 MiB, 3 passes, 4 lanes); the
-# parameters travel in the hash, so raising them later rehashes members as they sign in.
-_HASHER = PasswordHasher()
+# parameters travel in the hash, so changing them later rehashes members as they sign in.
+DEFAULT_MEMORY_KIB = 65_536
+_HASHER = PasswordHasher(memory_cost=DEFAULT_MEMORY_KIB)
 _ARGON2 = "$argon2id$"
+
+
+def use_memory_cost(memory_kib: int) -> None:
+    """Hash with ``memory_kib`` KiB of memory from now on in this process (three passes, four
+    lanes as before): the ``password_hash_memory_kib`` setting, which ``create_app`` and the
+    CLI apply as they start. A stored hash made with another memory cost still verifies and is
+    replaced at its member's next sign-in (``needs_rehash``)."""
+    global _HASHER
+    if memory_kib != _HASHER.memory_cost:
+        _HASHER = PasswordHasher(memory_cost=memory_kib)
+
+
+def memory_cost() -> int:
+    """The memory cost, in KiB, of the hashes this process makes now."""
+    return _HASHER.memory_cost
+
+
 _SCRYPT = "scrypt"
 
 
@@ -54,7 +72,7 @@ def verify_password(password: str, stored: str | None) -> bool:
 
 def needs_rehash(stored: str | None) -> bool:
     """Whether a hash that just verified should be replaced: any scrypt hash, or an argon2 hash
-    made with weaker parameters than today's."""
+    made with other parameters than today's."""
     if not stored or not stored.startswith(_ARGON2):
         return True
     try:

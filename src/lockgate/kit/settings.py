@@ -259,6 +259,16 @@ class Settings(BaseSettings):
         default=False,
         description="Refuse invites to emails outside the Owner's email domain.",
     )
+    password_hash_memory_kib: int = Field(
+        default=65_536,
+        ge=1_024,
+        le=4_194_304,
+        description=(
+            "Memory in KiB of each web console password hash (argon2id, three passes, four "
+            "lanes; the default is RFC 9106's low-memory profile). Lowering it makes hashes "
+            "cheaper to guess: the test suite lowers it to 1024, production keeps the default."
+        ),
+    )
     owner_email: str = Field(
         default="owner@lockgate.local",
         description=(

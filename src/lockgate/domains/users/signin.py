@@ -9,13 +9,14 @@ from functools import cache
 from sqlalchemy.orm import Session
 
 from lockgate.domains.users import access, repository
-from lockgate.kit.passwords import hash_password, needs_rehash, verify_password
+from lockgate.kit.passwords import hash_password, memory_cost, needs_rehash, verify_password
 
 
 @cache
-def _decoy_hash() -> str:
+def _decoy_hash(memory_kib: int) -> str:
     """Compared against when the email is unknown, so a wrong email costs as long as a wrong
-    password; made on first use rather than at import, since a hash takes 64 MiB and some time."""
+    password; made on first use rather than at import, since a hash takes 64 MiB and some time,
+    and made again should the process's memory cost change."""
     return hash_password("lockgate decoy: no member has this password")
 
 
@@ -30,7 +31,7 @@ def sign_in(session: Session, project_id: str, email: str, password: str) -> Sig
     """The member of the project whose email and password these are."""
     user = repository.user_by_email(session, project_id, email.strip())
     if user is None:
-        verify_password(password, _decoy_hash())
+        verify_password(password, _decoy_hash(memory_cost()))
         return None
     if user.password_hash is None or not verify_password(password, user.password_hash):
         return None
