@@ -125,16 +125,18 @@ NO_EXACT_PERCENTILE = {"bigquery", "trino"}
 RESUME = {"resume_day": dt.date(2026, 11, 9)}
 
 
-# The metrics of the views' three ways of computing (docs/warehouse.md §Pipeline): with a
-# daily rate (every day paired with every unit), without one (each unit's change points, its
-# values over its unit-day rows up to each), and with sums, largest and smallest values only
-# (each unit's change points, its values by window functions over its unit-day rows).
+# The metrics of the views' ways of computing (docs/warehouse.md §Pipeline): with a daily
+# rate (every day paired with every unit), without one (each unit's change points, its values
+# over its unit-day rows up to each), with sums, largest and smallest values only (each unit's
+# change points, its values by window functions over its unit-day rows), and with counts and
+# sums only (the rolling views summed over pairs of each unit's rows).
 VIEWS: dict[str, Callable[[PipelineMetric], bool]] = {
     "": lambda metric: True,
     "-change-points": lambda metric: "rate" not in (metric.combined("x"), metric.combined("y")),
     "-windows": lambda metric: (
         {metric.combined("x"), metric.combined("y")} <= {"sum", "max", "min"}
     ),
+    "-sums": lambda metric: not metric.ratio and metric.combined("x") == "sum",
 }
 
 
@@ -169,9 +171,9 @@ def test_pipeline__every_statement__parses_in_the_warehouses_dialect(
             pytest.fail(f"{name}: {sql}\n{exc}")
         literals |= {str(literal.this) for literal in tree.find_all(exp.Literal)}
     # a quote inside a value is escaped the warehouse's way: the warehouse reads the value
-    # (the count distinct's criteria, with "50%_", are not among the windows' metrics)
+    # (the count distinct's criteria, with "50%_", are not among the windows' or sums' metrics)
     assert {"it's", "checkout_flow", "Control"} <= literals
-    assert ("50%_" in literals) == (views != "-windows")
+    assert ("50%_" in literals) == (views not in ("-windows", "-sums"))
 
 
 @pytest.mark.parametrize("views", sorted(VIEWS))

@@ -25,7 +25,14 @@ from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
 from lockgate.storage.models import PulseResult
 from tests.contract.client import ContractClient
-from tests.warehouse.support import advance_to, comparable, load_pulse, stored_views
+from tests.warehouse.support import (
+    advance_to,
+    comparable,
+    create_experiment,
+    create_sources,
+    load_pulse,
+    stored_views,
+)
 from tests.warehouse.test_pipeline_end_to_end import (
     END,
     EXPERIMENT,
@@ -372,6 +379,58 @@ def _check_cumulative(
     for metric, entry in _names(document).items():
         assert_close(entry["sums"], sums[metric], f"{day} {metric}")
     return counts
+
+
+def test_load__count_and_sum_metrics_only__every_days_views_equal_numpy(
+    app: FastAPI,
+    console: ContractClient,
+    clock: ManualClock,
+    db: Database,
+    team_warehouse: tuple[Dataset, str, Warehouse],
+) -> None:
+    """Without a ratio among the metrics, the rolling views are summed over pairs of each
+    unit's rows instead of window functions (docs/warehouse.md §Views): every window of
+    every day, and the cumulative views, still equal numpy's."""
+    data, schema, _ = team_warehouse
+    create_sources(console, schema, {"purchases": "events"})
+    purchase = [{"type": "metadata", "column": "event", "condition": "in", "values": ["purchase"]}]
+    for name, definition in (
+        ("Revenue", {"aggregation": "sum", "valueColumn": "amount"}),
+        ("Orders", {"aggregation": "count"}),
+    ):
+        created = console.post(
+            "/console/v1/metrics",
+            json={
+                "name": name,
+                "type": "user_warehouse",
+                "warehouseNative": {
+                    "metricSourceName": "purchases",
+                    "criteria": purchase,
+                    **definition,
+                },
+            },
+        )
+        assert created.status_code == 201, created.text
+    create_experiment(console, "checkout", EXPERIMENT, "Revenue", ["Orders"])
+    advance_to(clock, END)
+    load_pulse(app, console, "checkout", "full")
+    stored = stored_views(db)
+    units, _ = analysed_units(data, None, END)
+    first = min(u.first for u in units.values()).date()
+    last = (END - dt.timedelta(seconds=1)).date()
+    for day in (first + dt.timedelta(days=i) for i in range((last - first).days + 1)):
+        counts, sums = cumulative_sums(units, day)
+        cumulative = stored[("cumulative", day.isoformat())]
+        assert cumulative["units"] == counts, day
+        assert set(_names(cumulative)) == {"revenue", "orders"}
+        for metric, entry in _names(cumulative).items():
+            assert_close(entry["sums"], sums[metric], f"{day} {metric}")
+        for window in (7, 14, 28):
+            rolling = stored[(f"rolling_{window}", day.isoformat())]
+            assert rolling["units"] == counts
+            expected = daily_sums(units, day, window)
+            for metric, entry in _names(rolling).items():
+                assert_close(entry["sums"], expected[metric], f"{day} {window} {metric}")
 
 
 def test_load__analysis_window__excludes_exposures_and_metric_days_outside_it(

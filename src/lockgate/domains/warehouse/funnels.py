@@ -233,19 +233,20 @@ def _rows(sql: PlanSql, step: Step) -> str:
 
 
 def _per_day(sql: PlanSql, flags: str) -> str:
-    """Per unit and day, the numerators (lg_v) and denominators (lg_c) of ``flags``; an
-    incremental load computes again only the days from its resume day of the units it keeps
-    (the funnel's or window's earlier days are as the last load found them)."""
+    """Per unit (with its group lg_g and exposure day lg_f) and day, the numerators (lg_v)
+    and denominators (lg_c) of ``flags``; an incremental load computes again only the days
+    from its resume day of the units it keeps (the funnel's or window's earlier days are as
+    the last load found them)."""
     d = sql.dialect
     kept = ""
     if sql.plan.resume_day is not None:
         resume = (sql.plan.resume_day - _EPOCH).days
         kept = f" WHERE fe.lg_kept = 0 OR v.lg_d >= {resume}"
     return (
-        f"SELECT v.lg_u AS lg_u, v.lg_d AS lg_d, {d.cast_float('SUM(v.lg_nv)')} AS lg_v, "
-        f"{d.cast_float('SUM(v.lg_nc)')} AS lg_c FROM ({flags}) v "
-        f"JOIN {sql.staging(sql.assigned)} fe ON fe.lg_unit = v.lg_u{kept} "
-        "GROUP BY v.lg_u, v.lg_d"
+        "SELECT v.lg_u AS lg_u, fe.lg_group AS lg_g, fe.lg_fd AS lg_f, v.lg_d AS lg_d, "
+        f"{d.cast_float('SUM(v.lg_nv)')} AS lg_v, {d.cast_float('SUM(v.lg_nc)')} AS lg_c "
+        f"FROM ({flags}) v JOIN {sql.staging(sql.assigned)} fe ON fe.lg_unit = v.lg_u{kept} "
+        "GROUP BY v.lg_u, fe.lg_group, fe.lg_fd, v.lg_d"
     )
 
 

@@ -11,7 +11,8 @@ team's warehouse through the adapter: SQL generated per dialect.
    sum, a count, the day's largest or smallest, its first or latest value, whether the unit
    was active; a count distinct keeps one row per distinct value instead; a ratio's
    numerator and denominator from their own sources; a ``cap`` holds each unit-day's count
-   or sum); the CUPED covariate (the week before exposure) is the unit's row of day -1. An
+   or sum; the sums, counts, largest and smallest values of the metrics on one source come
+   from one scan of it, ``scans``); the CUPED covariate (the week before exposure) is the unit's row of day -1. An
    incremental load keeps the rows of the days before its resume day of the units whose
    first exposure did not change, and scans only the rows from then on (and every row of new
    or changed units).
@@ -26,7 +27,8 @@ team's warehouse through the adapter: SQL generated per dialect.
    that day, each day's own values (the daily view) split by the units' exposure day, and
    each unit's values of the last 7, 14 and 28 days (the rolling views). Earlier days' and
    rolling values are computed at each unit's change points only (the days its value
-   changes), each counted for the days up to its next one (docs/warehouse.md §Views).
+   changes), each counted for the days up to its next one, and with count and sum metrics
+   only, the rolling views from pairs of each unit's rows (docs/warehouse.md §Views).
 5. **Percentiles** (``percentiles``): for percentile metrics (over rows, not units), per
    group of the load's last day the percentile of their rows' values and its variance from
    its rank interval; they have no unit-day values and no earlier, daily or rolling views.
@@ -122,6 +124,18 @@ _COMBINED = {
     "funnel": "sum",
     "retention": "sum",
 }
+
+
+def shareable(component: PipelineComponent) -> bool:
+    """Whether a component's value of a day is a sum, a count, or the day's largest or
+    smallest value without a cap (not a funnel's or retention's, which read their own steps):
+    such components of one source share its scan."""
+    return (
+        component.shape is None
+        and component.combined in _FRAMED
+        and component.cap is None
+        and component.aggregation != "daily_participation"
+    )
 
 
 @dataclass(frozen=True)
@@ -370,20 +384,31 @@ class _Sql:
             raise InvalidInput.because(f"Criterion condition {condition!r} is not computed here")
         return shape()
 
-    def component_rows(self, component: PipelineComponent) -> str:
+    def value(self, component: PipelineComponent) -> str:
+        """A row's value of a component: 1 where its aggregation counts, its value column as
+        text for a count distinct, else as a number."""
+        if component.value_column is None:
+            return "1"
+        raw = self.column(component.source, "m", component.value_column, "value")
+        if component.combined == "distinct":
+            return self.dialect.cast_nullable_string(raw)
+        return self.dialect.cast_float(raw)
+
+    def component_rows(
+        self, component: PipelineComponent, shared: Sequence[PipelineComponent] = ()
+    ) -> str:
         """A component's rows of the assigned units, from the CUPED window before their first
-        exposure to the analysis end, passing its criteria: (lg_u, lg_d, lg_ts, lg_cal,
-        lg_val), ``lg_d`` the row's day number from the first exposure on and -1 before it,
-        ``lg_cal`` its calendar day, ``lg_val`` its value (1 where the aggregation counts;
-        the value as text for a count distinct)."""
+        exposure to the analysis end, passing its criteria: (lg_u, lg_g, lg_f, lg_d, lg_ts,
+        lg_cal, lg_val), ``lg_g`` and ``lg_f`` the unit's group and exposure day, ``lg_d`` the
+        row's day number from the first exposure on and -1 before it, ``lg_cal`` its calendar
+        day, ``lg_val`` its value (1 where the aggregation counts; the value as text for a
+        count distinct). With ``shared``, components of the same source: the rows passing
+        any one's criteria, with ``lg_k<j>`` 1 for those passing the j-th's and ``lg_val<j>``
+        its value, instead of ``lg_val``."""
         d, source = self.dialect, component.source
         ts = self.column(source, "m", source.document["timestampColumn"], "timestamp")
         after = f"{ts} >= fe.lg_first_ts"
-        value = "1"
-        if component.value_column is not None:
-            raw = self.column(source, "m", component.value_column, "value")
-            distinct = component.combined == "distinct"
-            value = d.cast_nullable_string(raw) if distinct else d.cast_float(raw)
+        values = [f"{self.value(component)} AS lg_val"]
         day = f"CASE WHEN {after} THEN {self.day(ts)} ELSE {PRE_EXPOSURE_DAY} END"
         # ts >= first exposure - CUPED window, with the days added on the row's side: some
         # warehouses have no negative interval literal.
@@ -392,27 +417,42 @@ class _Sql:
         if self.plan.resume_day is not None:
             # a kept unit's rows before the resume day are kept from the last load
             conditions.append(f"(fe.lg_kept = 0 OR ({ts} >= {self.resume()} AND {after}))")
-        conditions += [f"({self.criterion(source, c)})" for c in component.criteria]
+        if not shared:
+            conditions += [f"({self.criterion(source, c)})" for c in component.criteria]
+        else:
+            passing = [
+                " AND ".join(f"({self.criterion(source, c)})" for c in member.criteria) or "1 = 1"
+                for member in shared
+            ]
+            values = [
+                f"CASE WHEN {condition} THEN 1 ELSE 0 END AS lg_k{j}, "
+                f"{self.value(member)} AS lg_val{j}"
+                for j, (member, condition) in enumerate(zip(shared, passing, strict=True))
+            ]
+            if all(member.criteria for member in shared):
+                conditions.append(f"({' OR '.join(f'({p})' for p in passing)})")
         return (
-            f"SELECT fe.lg_unit AS lg_u, {day} AS lg_d, {ts} AS lg_ts, CAST({ts} AS DATE) AS "
-            f"lg_cal, {value} AS lg_val FROM {self.staging(self.assigned)} fe "
+            "SELECT fe.lg_unit AS lg_u, fe.lg_group AS lg_g, fe.lg_fd AS lg_f, "
+            f"{day} AS lg_d, {ts} AS lg_ts, CAST({ts} AS DATE) AS lg_cal, "
+            f"{', '.join(values)} FROM {self.staging(self.assigned)} fe "
             f"JOIN ({self.rows(source)}) m ON {d.cast_string(self.unit(source, 'm'))} = fe.lg_unit "
             f"WHERE {' AND '.join(conditions)}"
         )
 
     def component_days(self, component: PipelineComponent) -> str:
-        """Per unit and day (-1: the CUPED window), a component's value of that day
-        (``lg_v``) and its count of values (``lg_c``); a count distinct has one row per
-        distinct value (``lg_s``) instead of a value."""
+        """Per unit (with its group ``lg_g`` and exposure day ``lg_f``) and day (-1: the CUPED
+        window), a component's value of that day (``lg_v``) and its count of values
+        (``lg_c``); a count distinct has one row per distinct value (``lg_s``) instead of a
+        value."""
         if component.shape is not None:  # numerator and denominator per unit-day
             return component.shape.unit_days(self)
         d, kind = self.dialect, component.combined
         rows = self.component_rows(component)
         counted = "SUM(CASE WHEN lg_val IS NOT NULL THEN 1 ELSE 0 END)"
-        keys = "GROUP BY lg_u, lg_d"
+        keys = "GROUP BY lg_u, lg_g, lg_f, lg_d"
         if kind == "distinct":
             return (
-                f"SELECT lg_u, lg_d, {d.cast_float('NULL')} AS lg_v, lg_val AS lg_s, "
+                f"SELECT lg_u, lg_g, lg_f, lg_d, {d.cast_float('NULL')} AS lg_v, lg_val AS lg_s, "
                 f"{d.cast_float('COUNT(*)')} AS lg_c FROM ({rows}) r "
                 f"WHERE lg_val IS NOT NULL {keys}, lg_val"
             )
@@ -420,13 +460,13 @@ class _Sql:
             # the unit's earliest (latest) non-null value of each day; ties by the value
             order = "ASC" if kind == "first" else "DESC"
             ranked = (
-                "SELECT lg_u, lg_d, lg_val, ROW_NUMBER() OVER (PARTITION BY lg_u, lg_d "
+                "SELECT lg_u, lg_g, lg_f, lg_d, lg_val, ROW_NUMBER() OVER (PARTITION BY lg_u, lg_d "
                 f"ORDER BY lg_ts {order}, lg_val {order}) AS lg_rank FROM ({rows}) r "
                 "WHERE lg_val IS NOT NULL"
             )
             value = "MAX(CASE WHEN lg_rank = 1 THEN lg_val END)"
             return (
-                f"SELECT lg_u, lg_d, {d.cast_float(value)} AS lg_v, "
+                f"SELECT lg_u, lg_g, lg_f, lg_d, {d.cast_float(value)} AS lg_v, "
                 f"{d.cast_float('COUNT(*)')} AS lg_c FROM ({ranked}) k {keys}"
             )
         if kind in ("rate", "max") and component.aggregation == "daily_participation":
@@ -437,13 +477,13 @@ class _Sql:
                 before = f"{d.cast_float('COUNT(DISTINCT lg_cal)')} / {float(CUPED_WINDOW_DAYS)!r}"
             value = f"CASE WHEN lg_d >= 0 THEN 1 ELSE {before} END"
             return (
-                f"SELECT lg_u, lg_d, {d.cast_float(value)} AS lg_v, "
+                f"SELECT lg_u, lg_g, lg_f, lg_d, {d.cast_float(value)} AS lg_v, "
                 f"{d.cast_float('COUNT(*)')} AS lg_c FROM ({rows}) r {keys}"
             )
         if kind in ("max", "min"):
             value = f"{kind.upper()}(lg_val)"
             return (
-                f"SELECT lg_u, lg_d, {d.cast_float(value)} AS lg_v, "
+                f"SELECT lg_u, lg_g, lg_f, lg_d, {d.cast_float(value)} AS lg_v, "
                 f"{d.cast_float(counted)} AS lg_c FROM ({rows}) r {keys}"
             )
         if component.cap is not None:
@@ -452,17 +492,57 @@ class _Sql:
             total, cap = "SUM(lg_val)", repr(float(component.cap))
             capped = f"CASE WHEN {total} > {cap} THEN {cap} ELSE {d.cast_float(total)} END"
             days = (
-                f"SELECT lg_u, lg_d, {capped} AS lg_cv, {counted} AS lg_cc FROM ({rows}) r "
-                f"{keys}, lg_cal"
+                f"SELECT lg_u, lg_g, lg_f, lg_d, {capped} AS lg_cv, {counted} AS lg_cc "
+                f"FROM ({rows}) r {keys}, lg_cal"
             )
             return (
-                f"SELECT lg_u, lg_d, {d.cast_float('SUM(lg_cv)')} AS lg_v, "
+                f"SELECT lg_u, lg_g, lg_f, lg_d, {d.cast_float('SUM(lg_cv)')} AS lg_v, "
                 f"{d.cast_float('SUM(lg_cc)')} AS lg_c FROM ({days}) c {keys}"
             )
         return (
-            f"SELECT lg_u, lg_d, {d.cast_float('SUM(lg_val)')} AS lg_v, "
+            f"SELECT lg_u, lg_g, lg_f, lg_d, {d.cast_float('SUM(lg_val)')} AS lg_v, "
             f"{d.cast_float(counted)} AS lg_c FROM ({rows}) r {keys}"
         )
+
+    def shared_days(self, members: Sequence[tuple[int, str, PipelineComponent]]) -> str:
+        """``component_days`` of several components of one source that each sum, count or
+        take the largest or smallest value of the day (``shareable``) in one scan of it: per
+        unit and day, member j's value ``lg_v<j>`` and count of values ``lg_c<j>`` over the
+        rows passing its criteria (NULL where none does, as where it has no row)."""
+        d, components = self.dialect, [component for _, _, component in members]
+        rows = self.component_rows(components[0], components)
+        columns = []
+        for j, component in enumerate(components):
+            value = f"CASE WHEN lg_k{j} = 1 THEN lg_val{j} END"
+            counted = (
+                f"CASE WHEN lg_k{j} = 1 THEN CASE WHEN lg_val{j} IS NOT NULL THEN 1 ELSE 0 END END"
+            )
+            function = _FRAMED[component.combined]
+            columns += [
+                f"{d.cast_float(f'{function}({value})')} AS lg_v{j}",
+                f"{d.cast_float(f'SUM({counted})')} AS lg_c{j}",
+            ]
+        return (
+            f"SELECT lg_u, lg_g, lg_f, lg_d, {', '.join(columns)} FROM ({rows}) r "
+            "GROUP BY lg_u, lg_g, lg_f, lg_d"
+        )
+
+    def scans(self) -> list[list[tuple[int, str, PipelineComponent]]]:
+        """The metric source scans of the unit-day values, each with the components it reads
+        (metric, side): the ``shareable`` components of one source share one scan, every
+        other has its own."""
+        found: list[list[tuple[int, str, PipelineComponent]]] = []
+        shared: dict[str, list[tuple[int, str, PipelineComponent]]] = {}
+        for i, metric in self.unit_metrics:
+            for side, component in metric.sides():
+                if not shareable(component):
+                    found.append([(i, side, component)])
+                    continue
+                if component.source.name not in shared:
+                    shared[component.source.name] = []
+                    found.append(shared[component.source.name])
+                shared[component.source.name].append((i, side, component))
+        return found
 
     def value_columns(self) -> list[str]:
         """The unit-day columns holding a count distinct's values (text), by metric and side."""
@@ -480,46 +560,59 @@ class _Sql:
         return [*self.number_columns(), *self.value_columns()]
 
     def new_unit_days_select(self) -> str:
-        """The unit-day values this load computes: every component's scan, one row per unit
+        """The unit-day values this load computes: every scan's (``scans``), one row per unit
         and day (and per distinct value of a count distinct); NULL where a metric has no
         value that day."""
         d = self.dialect
         texts, numbers = self.value_columns(), self.number_columns()
         branches = []
-        for i, metric in self.unit_metrics:
-            for side, component in metric.sides():
-                filled = {
-                    f"lg_d{side}{i}": "CASE WHEN v.lg_d >= 0 THEN v.lg_v END",
-                    f"lg_d{side}p{i}": "CASE WHEN v.lg_d < 0 THEN v.lg_v END",
+        for members in self.scans():
+            filled: dict[str, str] = {}
+            for j, (i, side, component) in enumerate(members):
+                value, count = (
+                    (f"v.lg_v{j}", f"v.lg_c{j}") if len(members) > 1 else ("v.lg_v", "v.lg_c")
+                )
+                filled |= {
+                    f"lg_d{side}{i}": f"CASE WHEN v.lg_d >= 0 THEN {value} END",
+                    f"lg_d{side}p{i}": f"CASE WHEN v.lg_d < 0 THEN {value} END",
                 }
-                if metric.denominator is None:  # the y side: its count of values
+                if self.plan.metrics[i].denominator is None:  # the y side: its count of values
                     filled |= {
-                        f"lg_dy{i}": "CASE WHEN v.lg_d >= 0 THEN v.lg_c END",
-                        f"lg_dyp{i}": "CASE WHEN v.lg_d < 0 THEN v.lg_c END",
+                        f"lg_dy{i}": f"CASE WHEN v.lg_d >= 0 THEN {count} END",
+                        f"lg_dyp{i}": f"CASE WHEN v.lg_d < 0 THEN {count} END",
                     }
                 if component.combined == "distinct":
                     filled[f"lg_dv{side}{i}"] = "v.lg_s"
-                padded = [f"{filled.get(c, d.cast_float('NULL'))} AS lg_b{c}" for c in numbers] + [
-                    f"{filled.get(c, d.cast_nullable_string('NULL'))} AS lg_b{c}" for c in texts
-                ]
-                branches.append(
-                    f"SELECT v.lg_u AS lg_bu, v.lg_d AS lg_bd, {', '.join(padded)} "
-                    f"FROM ({self.component_days(component)}) v"
-                )
+            padded = [f"{filled.get(c, d.cast_float('NULL'))} AS lg_b{c}" for c in numbers] + [
+                f"{filled.get(c, d.cast_nullable_string('NULL'))} AS lg_b{c}" for c in texts
+            ]
+            days = (
+                self.shared_days(members)
+                if len(members) > 1
+                else self.component_days(members[0][2])
+            )
+            branches.append(
+                "SELECT v.lg_u AS lg_bu, v.lg_g AS lg_bg, v.lg_f AS lg_bf, v.lg_d AS lg_bd, "
+                f"{', '.join(padded)} FROM ({days}) v"
+            )
+        keys = ["s.lg_bu", "s.lg_bg", "s.lg_bf", "s.lg_bd"]
+        names = ["lg_unit", "lg_grp", "lg_fd", "lg_d"]
+        if len(branches) == 1:  # one row per unit-day already (and distinct value)
+            columns = [f"{key} AS {name}" for key, name in zip(keys, names, strict=True)]
+            columns += [f"s.lg_b{c} AS {c}" for c in [*numbers, *texts]]
+            return f"SELECT {', '.join(columns)} FROM ({branches[0]}) s"
         if not branches:
             branches = [
-                f"SELECT lg_unit AS lg_bu, {PRE_EXPOSURE_DAY} AS lg_bd "
-                f"FROM {self.staging(self.assigned)} WHERE 1 = 0"
+                f"SELECT lg_unit AS lg_bu, lg_group AS lg_bg, lg_fd AS lg_bf, "
+                f"{PRE_EXPOSURE_DAY} AS lg_bd FROM {self.staging(self.assigned)} WHERE 1 = 0"
             ]
         # at most one row of a scan has a number of a unit-day: its MAX is that number
-        columns = [f"MAX(s.lg_b{c}) AS {c}" for c in numbers]
+        columns = [f"{key} AS {name}" for key, name in zip(keys, names, strict=True)]
+        columns += [f"MAX(s.lg_b{c}) AS {c}" for c in numbers]
         columns += [f"s.lg_b{c} AS {c}" for c in texts]
-        keys = ["fx.lg_unit", "fx.lg_group", "fx.lg_fd", "s.lg_bd", *(f"s.lg_b{c}" for c in texts)]
+        keys += [f"s.lg_b{c}" for c in texts]
         return (
-            "SELECT fx.lg_unit AS lg_unit, fx.lg_group AS lg_grp, fx.lg_fd AS lg_fd, "
-            f"s.lg_bd AS lg_d{''.join(', ' + c for c in columns)} "
-            f"FROM ({' UNION ALL '.join(branches)}) s "
-            f"JOIN {self.staging(self.assigned)} fx ON fx.lg_unit = s.lg_bu "
+            f"SELECT {', '.join(columns)} FROM ({' UNION ALL '.join(branches)}) s "
             f"GROUP BY {', '.join(keys)}"
         )
 
@@ -663,16 +756,19 @@ class _Sql:
         """Per unit and change point (``lg_pc``, a day of ``rows`` from 0 to ``last``; the
         unit-day rows as ``r``), each metric's value over the rows of the ``frame`` ending that
         day (lg_x<i>, lg_y<i>; with ``pre`` its CUPED covariate lg_xp<i>, lg_yp<i>, the frame
-        then starting with the unit's first row), the frame's count of rows with ``lg_row``
+        then starting with the unit's first row, and lg_y<i>, lg_yp<i> of ratios only: the
+        statistics read no other), without ``pre`` the frame's count of rows with ``lg_row``
         1 (``lg_rows``), and the last day before the unit's next change point (``lg_pe``).
-        Rows of one day share their frame: all but one of them get an empty span."""
+        Rows of one day share their frame: all but one of them get an empty span. Each
+        column is one window aggregate: what the pass costs grows with their number."""
         ordered = "PARTITION BY r.lg_unit, r.lg_grp ORDER BY r.lg_d"
         over = f"OVER ({ordered} {frame})"
         columns = ["r.lg_unit AS lg_unit", "r.lg_grp AS lg_grp", "r.lg_d AS lg_pc"]
         columns.append(f"LEAD(r.lg_d, 1, {int(last) + 1}) OVER ({ordered}) - 1 AS lg_pe")
-        columns.append(f"SUM(r.lg_row) {over} AS lg_rows")
+        if not pre:
+            columns.append(f"SUM(r.lg_row) {over} AS lg_rows")
         for i, metric in self.unit_metrics:
-            for side in ("x", "y"):
+            for side in ("x", "y") if metric.ratio or not pre else ("x",):
                 function = _FRAMED[metric.combined(side)]
                 columns.append(f"COALESCE({function}(r.lg_d{side}{i}) {over}, 0) AS lg_{side}{i}")
                 if pre:  # the covariate's row (day -1) is the first in the frame
@@ -809,6 +905,8 @@ class _Sql:
         daily rates)."""
         if self.daily_rates():
             return self.rolling_statistics_every_day(days)
+        if self.summed():
+            return self.rolling_statistics_by_pairs(days)
         last, ud = max(days), self.staging(self.unit_days)
         keys = ["lg_pc", "lg_pe", "lg_window", "lg_g"]
         products = self._day_products("lg_x", "lg_y")
@@ -818,7 +916,13 @@ class _Sql:
                 f"{', '.join(f'lg_{side}{i}' for i, _ in self.unit_metrics for side in 'xy')} "
                 "FROM ("
                 + self.framed_states(
-                    self._framed_rows(f"t.lg_d + {int(window)}", ud, "t.lg_d >= 0", "u.lg_d >= 0"),
+                    self._framed_rows(
+                        f"t.lg_d + {int(window)}",
+                        ud,
+                        # a row leaving the window after the last day changes no day's value
+                        f"t.lg_d >= 0 AND t.lg_d + {int(window)} <= {int(last)}",
+                        "u.lg_d >= 0",
+                    ),
                     f"RANGE BETWEEN {int(window) - 1} PRECEDING AND CURRENT ROW",
                     last,
                     pre=False,
@@ -859,6 +963,110 @@ class _Sql:
         )
         return self.over_days(
             spans, days, ["lg_window", "lg_g"], self.sum_names(RATIO_DAY_SUMS, DAY_SUMS)
+        )
+
+    def summed(self) -> bool:
+        """Whether every unit-level metric is a count or a sum (not a ratio, no mean): then a
+        unit's window value is the sum of its rows in the window, and the rolling views'
+        sums come from pairs of its rows (``rolling_statistics_by_pairs``)."""
+        return bool(self.unit_metrics) and all(
+            not metric.ratio and metric.combined("x") == "sum" for _, metric in self.unit_metrics
+        )
+
+    def rolling_statistics_by_pairs(self, days: Sequence[int]) -> str:
+        """``rolling_statistics`` of count and sum metrics (``summed``) without a window
+        function: a unit's value over a window is the sum of its rows there, so per day of
+        ``days``, window w and group, Σx is the sum of the rows in the window; Σx² the sum,
+        over the pairs of rows of one unit at days d1 <= d2 both in the window (the days d2
+        to d1 + w - 1), of x1·x2 (twice where d1 < d2); and N (the units with a value in the
+        window, ``lg_present`` with any row) counts each unit once, by its latest row in the
+        window: a row of day d for the days d to the day before the unit's next row (or
+        d + w - 1). One self-join of the unit-day rows, days less than the longest window
+        apart, summed per group and pair of days, and per group, day and gap to the next
+        row: figures per day, not per unit, reach the calendar."""
+        ud, longest = self.staging(self.unit_days), max(ROLLING_WINDOWS)
+        metrics = [i for i, _ in self.unit_metrics]
+        sides = [
+            f"{a}.lg_d{side}{i} AS lg_{a}{side}{i}" for i in metrics for side in "xy" for a in "ab"
+        ]
+        pairs = (
+            f"SELECT a.lg_unit AS lg_unit, a.lg_grp AS lg_g, a.lg_d AS lg_d1, b.lg_d AS lg_d2, "
+            f"{', '.join(sides)} FROM {ud} a JOIN {ud} b ON b.lg_unit = a.lg_unit "
+            f"AND b.lg_d >= a.lg_d AND b.lg_d < a.lg_d + {longest} WHERE a.lg_d >= 0"
+        )
+        twice = "CASE WHEN lg_d1 = lg_d2 THEN 1 ELSE 2 END"
+        products = ", ".join(
+            f"SUM(CASE WHEN lg_d1 = lg_d2 THEN COALESCE(lg_ax{i}, 0) ELSE 0 END) AS lg_sx{i}, "
+            f"SUM(COALESCE(lg_ax{i}, 0) * COALESCE(lg_bx{i}, 0) * {twice}) AS lg_sxx{i}"
+            for i in metrics
+        )
+
+        def gap(
+            condition: str,
+        ) -> str:  # days to the unit's next row meeting it, at most the longest window
+            return f"MIN(CASE WHEN lg_d2 > lg_d1{condition} THEN lg_d2 - lg_d1 ELSE {longest} END)"
+
+        latest = [f"{gap('')} AS lg_gap"]
+        for i in metrics:
+            latest += [
+                f"{gap(f' AND lg_by{i} > 0')} AS lg_gap{i}",
+                f"MAX(CASE WHEN lg_d1 = lg_d2 AND lg_ay{i} > 0 THEN 1 ELSE 0 END) AS lg_has{i}",
+            ]
+        gaps = ["lg_gap", *(f"lg_gap{i}" for i in metrics)]
+        rows = (
+            f"SELECT lg_g, lg_d, {', '.join(gaps)}, COUNT(*) AS lg_rows, "
+            f"{', '.join(f'SUM(lg_has{i}) AS lg_has{i}' for i in metrics)} FROM ("
+            f"SELECT lg_g, lg_d1 AS lg_d, {', '.join(latest)} FROM lg_pairs "
+            f"GROUP BY lg_unit, lg_g, lg_d1) r GROUP BY lg_g, lg_d, {', '.join(gaps)}"
+        )
+        names = ["lg_present", *self.sum_names(RATIO_DAY_SUMS, DAY_SUMS)]
+
+        def span(window: int, lo: str, hi: str, source: str, filled: dict[str, str]) -> str:
+            columns = ", ".join(f"{filled.get(n, '0')} AS {n}" for n in names)
+            return (
+                f"SELECT {int(window)} AS lg_window, lg_g, {lo} AS lg_pc, {hi} AS lg_pe, "
+                f"{columns} FROM {source}"
+            )
+
+        def until(window: int, name: str) -> str:  # the last day a latest row stands for
+            return f"lg_d + CASE WHEN {name} < {int(window)} THEN {name} ELSE {int(window)} END - 1"
+
+        spans = []
+        for w in ROLLING_WINDOWS:
+            filled = {f"sx_{i}": f"lg_sx{i}" for i in metrics}
+            filled |= {f"sxx_{i}": f"lg_sxx{i}" for i in metrics}
+            spans.append(
+                span(
+                    w,
+                    "lg_d2",
+                    f"lg_d1 + {int(w) - 1}",
+                    f"lg_products WHERE lg_d2 - lg_d1 < {int(w)}",
+                    filled,
+                )
+            )
+            spans.append(
+                span(w, "lg_d", until(w, "lg_gap"), "lg_latest", {"lg_present": "lg_rows"})
+            )
+            spans += [
+                span(
+                    w,
+                    "lg_d",
+                    until(w, f"lg_gap{i}"),
+                    f"lg_latest WHERE lg_has{i} > 0",
+                    {f"n_{i}": f"lg_has{i}"},
+                )
+                for i in metrics
+            ]
+        keys = ["lg_window", "lg_g", "lg_pc", "lg_pe"]
+        summed = (
+            f"SELECT {', '.join(keys)}, {', '.join(f'SUM({n}) AS {n}' for n in names)} "
+            f"FROM ({' UNION ALL '.join(spans)}) s GROUP BY {', '.join(keys)}"
+        )
+        return (
+            f"WITH lg_pairs AS ({pairs}), "
+            f"lg_products AS (SELECT lg_g, lg_d1, lg_d2, {products} FROM lg_pairs "
+            "GROUP BY lg_g, lg_d1, lg_d2), "
+            f"lg_latest AS ({rows}) " + self.over_days(summed, days, ["lg_window", "lg_g"], names)
         )
 
     def rolling_statistics_every_day(self, days: Sequence[int]) -> str:
@@ -1223,6 +1431,8 @@ def _rolling(
     found = warehouse.fetch(sql.rolling_statistics(range(first, day_number(sql.plan.last_day) + 1)))
     for row in found.rows:
         values = dict(zip(found.columns, row, strict=True))
+        if not values.get("lg_present", 1):  # no unit with rows in the window
+            continue
         of_day = rolling[int(values["lg_window"])].setdefault(
             day_of(values["lg_day"]).isoformat(), [{} for _ in sql.plan.metrics]
         )
