@@ -20,6 +20,8 @@ from lockgate.domains.pulse.sql import (
     crossover_count,
     group_sums,
     metric_view,
+    per_unit_select,
+    per_unit_table,
     unit_values,
     unit_values_many,
 )
@@ -144,14 +146,24 @@ METRICS = [
 ]
 
 
+@pytest.mark.parametrize("staged", [False, True], ids=["subquery", "staged table"])
 def test_unit_values_many__one_pass__each_metric_equals_python_reduction(
-    db: Database, rows: dict[str, Any]
+    db: Database, rows: dict[str, Any], staged: bool
 ) -> None:
     """A Pulse job reads the events once for all its metrics; each metric's columns must
-    still reduce to exactly its own sums."""
+    still reduce to exactly its own sums. A staged per-unit table (as a job reads it, grouped
+    by its key alone) holds the crossovers too, which must be left out as the subquery does."""
     spec = Assignment(experiment="exp", id_type="userID", group_rules=RULES)
-    values = unit_values_many(rows["pid"], assignments(rows["pid"], spec), METRICS, "userID")
     with db.transaction(write=False) as session:
+        assignment: Any = assignments(rows["pid"], spec)
+        if staged:
+            assignment = per_unit_table("pulse_units_test")
+            assignment.create(session.connection())
+            columns = ["unit", "grp", "first_ts", "groups"]
+            session.execute(
+                assignment.insert().from_select(columns, per_unit_select(rows["pid"], spec))
+            )
+        values = unit_values_many(rows["pid"], assignment, METRICS, "userID")
         got = [
             {
                 row.grp: row._mapping

@@ -468,8 +468,7 @@ def _staged(
         progress(20, f"values of {len(queries)} metrics per unit")
         values.create(connection)
         if queries:
-            assigned = select(per_unit).where(per_unit.c.groups == 1).subquery("assigned")
-            computed = unit_values_many(project_id, assigned, queries, spec.id_type)
+            computed = unit_values_many(project_id, per_unit, queries, spec.id_type)
             connection.execute(
                 values.insert().from_select(list(computed.c.keys()), select(computed))
             )

@@ -293,18 +293,19 @@ def _criterion(criterion: Criterion) -> ColumnElement[bool]:
 
 
 def _aggregate(source: EventSource, in_window: ColumnElement[bool]) -> ColumnElement[Any]:
-    matches = and_(in_window, CustomEvent.event_name == source.event_name)
+    """A unit's quantity over its joined event rows that match. FILTER, not a CASE inside the
+    aggregate: each row feeds only the aggregates it matches (about one per row) instead of
+    adding a 0 to every other one, the cost of which grows with the number of metrics."""
+    matches = and_(CustomEvent.event_name == source.event_name, in_window)
     if source.aggregation == "sum":
         amount: Any = (
             CustomEvent.event_metadata[source.value_key].as_float()
             if source.value_key
             else CustomEvent.value_number
         )
-        return func.coalesce(
-            func.sum(case((matches, func.coalesce(amount, 0.0)), else_=0.0)),
-            0.0,
-        )
-    count = func.coalesce(func.sum(case((matches, 1), else_=0)), 0)
+        # SUM skips NULL amounts (a 0 each, as before) and is NULL without a matching row.
+        return func.coalesce(func.sum(amount).filter(matches), 0.0)
+    count = func.count().filter(matches)
     if source.aggregation == "any":
         return case((count > 0, 1.0), else_=0.0)
     return count * 1.0
@@ -347,7 +348,8 @@ def unit_values_many(
 ) -> Subquery:
     """Per unit, the values of every metric in one pass over the events: for metric ``i``,
     ``x_i`` (numerator), ``y_i`` (denominator, or 1) and, when CUPED, the pre-period ``xp_i``,
-    ``yp_i``. ``assignment`` is a (unit, grp, first_ts) table or subquery.
+    ``yp_i``. ``assignment`` is a (unit, grp, first_ts) subquery, or a ``per_unit_table``, of
+    which the units exposed to one group are read.
 
     With ``days`` = (from_ms, to_ms) the values are per unit and UTC ``day`` (days since the
     epoch) instead, from the events in that range only, without the pre-period; a unit has a
@@ -369,6 +371,11 @@ def unit_values_many(
         join = and_(join, CustomEvent.time < first_ts + next(iter(windows)))
     pre = CustomEvent.time < first_ts
     columns: list[Any] = [assignment.c.unit, assignment.c.grp]
+    # A per-unit table (``per_unit_table``) is read directly, its assigned units only, and
+    # grouped by its primary key alone: grp depends on it, so both databases accept grp
+    # ungrouped, and the per-row group key is one text instead of two.
+    keyed = isinstance(assignment, Table) and list(assignment.primary_key) == [assignment.c.unit]
+    keys = [assignment.c.unit] if keyed else [assignment.c.unit, assignment.c.grp]
     if days is not None:
         join = and_(join, CustomEvent.time >= days[0], CustomEvent.time < days[1])
         day = (CustomEvent.time // DAY_MS).label("day")
@@ -389,17 +396,20 @@ def unit_values_many(
             quantity.label(name)
             for quantity, name in zip(quantities, value_columns(index, metric), strict=True)
         ]
+    assigned = [assignment.c.groups == 1] if keyed else []
     if days is not None:
         return (
             select(*columns)
             .select_from(assignment.join(CustomEvent, join))
-            .group_by(assignment.c.unit, assignment.c.grp, day, first_day)
+            .where(*assigned)
+            .group_by(*keys, day, first_day)
             .subquery("unit_day_values")
         )
     return (
         select(*columns)
         .select_from(assignment.outerjoin(CustomEvent, join))
-        .group_by(assignment.c.unit, assignment.c.grp)
+        .where(*assigned)
+        .group_by(*keys)
         .subquery("unit_values")
     )
 

@@ -159,8 +159,7 @@ def _incremental(
         )
         values.create(connection)
         if measured.queries:
-            assigned = select(per_unit).where(per_unit.c.groups == 1).subquery("assigned")
-            computed = unit_values_many(project_id, assigned, measured.queries, spec.id_type)
+            computed = unit_values_many(project_id, per_unit, measured.queries, spec.id_type)
             connection.execute(
                 values.insert().from_select(list(computed.c.keys()), select(computed))
             )
