@@ -10,12 +10,13 @@ team's warehouse through the adapter: SQL generated per dialect.
    the analysis end, passing the metric's criteria (its aggregation's value of the day: a
    sum, a count, the day's largest or smallest, its first or latest value, whether the unit
    was active; a count distinct keeps one row per distinct value instead; a ratio's
-   numerator and denominator from their own sources; a ``cap`` holds each unit-day's count
-   or sum; the sums, counts, largest and smallest values of the metrics on one source come
-   from one scan of it, ``scans``); the CUPED covariate (the week before exposure) is the unit's row of day -1. An
-   incremental load keeps the rows of the days before its resume day of the units whose
-   first exposure did not change, and scans only the rows from then on (and every row of new
-   or changed units).
+   numerator and denominator from their own sources; a funnel's or retention's starts and
+   completions from its steps, ``funnels``; a ``cap`` holds each unit-day's count or sum;
+   the sums, counts, largest and smallest values of the metrics on one source come from one
+   scan of it, ``scans``); the CUPED covariate (the week before exposure) is the unit's row
+   of day -1. An incremental load keeps the rows of the days before its resume day of the
+   units whose first exposure did not change, and scans only the rows from then on (and
+   every row of new or changed units).
 3. **Unit values** (``lg_uv_<key>``): each unit's value over its days, by its aggregation
    (summed, the largest or smallest, the first or latest day's, distinct values counted
    over the days, active days over the days since exposure), 0 for units without rows.
