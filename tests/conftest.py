@@ -70,14 +70,24 @@ def new_database_url(
         return
     if kind != "postgresql":
         raise pytest.UsageError(f"LOCKGATE_TEST_DB must be sqlite or postgresql, not {kind}")
+    with _postgresql_database("", fast_commits=fast_commits) as url:
+        yield url
+
+
+@contextmanager
+def _postgresql_database(template: str, *, fast_commits: bool = True) -> Iterator[str]:
+    """A new database on the test server (a copy of ``template`` if one is named), dropped
+    afterwards."""
     name = f"lockgate_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_SERVER_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        copied = f' TEMPLATE "{template}"' if template else ""
+        conn.execute(text(f'CREATE DATABASE "{name}"{copied}'))
         if fast_commits:
             # Every connection to it, the servers' too, commits without waiting for the WAL to
             # reach the disk: a commit is still atomic and seen by the next reader at once, and
             # no test crashes the PostgreSQL server, the one failure this setting could show.
+            # (ALTER DATABASE settings are not copied from a template.)
             conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     try:
         yield PG_SERVER_URL.rsplit("/", 1)[0] + f"/{name}"
@@ -104,19 +114,8 @@ def copied_database_url(template_url: str, directory: Path) -> Iterator[str]:
             source.close()
         yield f"sqlite:///{target}"
         return
-    template = template_url.rsplit("/", 1)[1]
-    name = f"lockgate_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_SERVER_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-        # ALTER DATABASE settings are not copied from a template: set this one's again.
-        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
-    try:
-        yield PG_SERVER_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with _postgresql_database(template_url.rsplit("/", 1)[1]) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -177,14 +177,7 @@ def _session(value: Any, sessions: bool, source: StoredSource, where: str) -> st
         raise InvalidInput.field(
             field, "is required in a session funnel (the column of the step's session ids)"
         )
-    found = source.column(value)
-    if found is None:
-        raise InvalidInput.field(
-            field,
-            f"column {value!r} is not among metric source {source.name!r}'s columns "
-            f"({', '.join(source.columns) or 'none'})",
-        )
-    return found
+    return source.named_column(value, field)
 
 
 def check_retention(

@@ -140,14 +140,7 @@ def _value_column(value: Any, aggregation: str, source: StoredSource, field: str
         raise InvalidInput.field(
             field, f"is required for {aggregation!r} (the column of values it reads)"
         )
-    found = source.column(value)
-    if found is None:
-        raise InvalidInput.field(
-            field,
-            f"column {value!r} is not among metric source {source.name!r}'s columns "
-            f"({', '.join(source.columns) or 'none'})",
-        )
-    return found
+    return source.named_column(value, field)
 
 
 def _criteria(raw: Any, field: str, source: StoredSource) -> list[dict[str, Any]]:

@@ -27,6 +27,18 @@ class StoredSource:
         """The answered column ``name`` designates (compared ignoring case), or None."""
         return next((c for c in self.columns if c.lower() == name.lower()), None)
 
+    def named_column(self, name: str, field: str) -> str:
+        """The answered column ``name`` designates; one the source does not answer is a 400
+        naming ``field``."""
+        found = self.column(name)
+        if found is None:
+            raise InvalidInput.field(
+                field,
+                f"column {name!r} is not among metric source {self.name!r}'s columns "
+                f"({', '.join(self.columns) or 'none'})",
+            )
+        return found
+
     def unit_column(self, unit_type: str) -> str | None:
         """The column holding ``unit_type``'s ids (``idTypeMapping``, compared ignoring case)."""
         for mapping in self.document.get("idTypeMapping") or []:
