@@ -428,6 +428,8 @@ class Measured:
     note: str = ""
     cold_seconds: float | None = None  # the first run, before the second (timed) one
     load_average: tuple[float, float, float] | None = None  # os.getloadavg() after the timed run
+    # this process's CPU time over the run, every thread's (DuckDB's workers included)
+    cpu_seconds: float | None = None
 
 
 def warm(measure: Callable[[], Measured]) -> Measured:
@@ -671,14 +673,14 @@ def duckdb_group_sums(exposures: Path, events: Path) -> Measured:
     import duckdb
 
     with peak_rss() as memory:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         connection = duckdb.connect()
         connection.execute("SET enable_progress_bar = false")  # it would write to stdout
         cursor = connection.execute(_duckdb_query(exposures, events))
         columns = [d[0] for d in cursor.description]
         found = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
         connection.close()
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     units = {str(row["grp"]): int(row["n"]) for row in found}
     sums: dict[str, dict[str, dict[str, float]]] = {}
     for metric, metric_id in (("revenue", "revenue::sum"), ("view", "view::event_count")):
@@ -709,7 +711,7 @@ def duckdb_group_sums(exposures: Path, events: Path) -> Measured:
     threads = duckdb.connect().execute("SELECT current_setting('threads')").fetchone()
     note = f"{threads[0] if threads else '?'} threads"
     group_sums = GroupSums(units, crossovers, sums, caps, tails, capped)
-    return Measured("DuckDB", seconds, memory, group_sums, note=note)
+    return Measured("DuckDB", seconds, memory, group_sums, note=note, cpu_seconds=cpu)
 
 
 def check_agreement(results: list[Measured], rel_tol: float = 1e-9) -> None:
@@ -940,6 +942,12 @@ def _load(measured: Measured) -> str:
     return " ".join(f"{value:.2f}" for value in measured.load_average)
 
 
+def _cpu(result: Measured, duck: Measured) -> str:
+    if result.cpu_seconds is None or not duck.cpu_seconds:
+        return f"{'-':>8s} {'-':>10s}"
+    return f"{result.cpu_seconds:7.2f}s {result.cpu_seconds / duck.cpu_seconds:9.1f}x"
+
+
 def _report_pipelines(
     duck: Measured, pipelines: list[Measured], units: int, events: int, echo: Echo
 ) -> None:
@@ -950,20 +958,21 @@ def _report_pipelines(
         " against the hand-written DuckDB query above"
     )
     echo(
-        f"  {'engine':34s} {'time':>9s} {'vs DuckDB':>10s} {'1st run':>8s}"
-        "   load average (1, 5, 15 min) after the timed run"
+        f"  {'engine':34s} {'time':>9s} {'vs DuckDB':>10s} {'CPU':>8s} {'vs DuckDB':>10s}"
+        f" {'1st run':>8s}   load average (1, 5, 15 min) after the timed run"
     )
-    echo(
-        f"  {'hand-written DuckDB query':34s} {duck.seconds:8.2f}s {1.0:9.1f}x"
-        f" {duck.cold_seconds or 0:7.2f}s   {_load(duck)}"
-    )
-    for result in pipelines:
-        cold = f"{result.cold_seconds:7.2f}s" if result.cold_seconds is not None else "-"
-        ratio = result.seconds / duck.seconds
+    for result in [duck, *pipelines]:
+        name = "hand-written DuckDB query" if result is duck else result.engine + " pipeline"
+        cold = f"{result.cold_seconds:7.2f}s" if result.cold_seconds is not None else "      -"
         echo(
-            f"  {result.engine + ' pipeline':34s} {result.seconds:8.2f}s {ratio:9.1f}x"
-            f" {cold}   {_load(result)}"
+            f"  {name:34s} {result.seconds:8.2f}s {result.seconds / duck.seconds:9.1f}x"
+            f" {_cpu(result, duck)} {cold}   {_load(result)}"
         )
+    echo(
+        "  CPU: this process's CPU time over the timed run, every thread's (DuckDB runs each"
+        " statement on all its threads, so CPU above the time means it used more than one"
+        " core; PostgreSQL's server processes are not counted)"
+    )
     engines = ", ".join(r.engine for r in pipelines)
     echo(
         f"  same units, crossovers, per-group sums, winsorization caps and capped sums as the"
