@@ -41,8 +41,10 @@ class AuditFilter:
 
 
 def add(session: Session, entry: AuditLog) -> None:
+    """Queue the entry: it is inserted by the session's next flush (the next query of the
+    transaction, or its commit), with the version snapshot and whatever else waits, in one
+    pass rather than a flush per row."""
     session.add(entry)
-    session.flush()
 
 
 def seq_of(session: Session, project_id: str, audit_id: str) -> int | None:
@@ -112,8 +114,8 @@ def next_version(session: Session, project_id: str, entity_type: str, entity_id:
 
 
 def add_version(session: Session, version: EntityVersion) -> None:
+    """Queue the snapshot, as ``add`` queues an audit entry."""
     session.add(version)
-    session.flush()
 
 
 def list_versions(

@@ -6,7 +6,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -32,6 +42,22 @@ def exists(session: Session, kind: EntityKind, project_id: str, entity_id: str) 
         select(func.count()).where(model.project_id == project_id, model.id == entity_id)
     )
     return bool(found)
+
+
+def any_exists(
+    session: Session, kinds: Sequence[EntityKind], project_id: str, entity_id: str
+) -> bool:
+    """Whether a row of any of ``kinds`` has the id: one query over their tables."""
+    probes: list[Select[tuple[Any]]] = [
+        select(literal_column("1")).where(
+            kind.model.project_id == project_id, kind.model.id == entity_id
+        )
+        for kind in kinds
+    ]
+    if not probes:
+        return False
+    query = probes[0] if len(probes) == 1 else union_all(*probes)
+    return session.execute(query.limit(1)).first() is not None
 
 
 def creator_and_tag_conditions(

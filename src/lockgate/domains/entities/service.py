@@ -91,8 +91,9 @@ def exists(session: Session, kind: EntityKind, project_id: str, entity_id: str) 
 def ensure_free(
     session: Session, kinds: Sequence[EntityKind], project_id: str, entity_id: str
 ) -> None:
-    """Names are unique within a namespace that may span several kinds."""
-    if any(exists(session, kind, project_id, entity_id) for kind in kinds):
+    """Names are unique within a namespace that may span several kinds (checked in one
+    query)."""
+    if repository.any_exists(session, kinds, project_id, entity_id):
         raise Conflict()
 
 

@@ -25,7 +25,26 @@ def get_project(session: Session, project_id: str, *, lock: bool = False) -> Pro
         return session.scalars(
             select(Project).where(Project.id == project_id).with_for_update()
         ).first()
-    return session.get(Project, project_id)
+    return _held(session, project_id)
+
+
+def _held(session: Session, project_id: str) -> Project | None:
+    """The project row through the session's identity map, held until the transaction ends:
+    the map keeps rows only while something refers to them, and one write asks for the project
+    from several places (its default unit type, its team policy), which then cost one query.
+    A session living across transactions reads the row afresh in the next one."""
+    held = session.info.get(_HELD_KEY)
+    if held is not None and held[0] is not session.get_transaction():
+        del session.info[_HELD_KEY]  # an earlier transaction's row: let it go before reading
+    project = session.get(Project, project_id)
+    transaction = session.get_transaction()
+    if project is not None and transaction is not None:
+        rows: dict[str, Project] = session.info.setdefault(_HELD_KEY, (transaction, {}))[1]
+        rows[project_id] = project
+    return project
+
+
+_HELD_KEY = "lockgate.projects"
 
 
 def unit_id_type(session: Session, project_id: str, name: str) -> str | None:
@@ -59,4 +78,5 @@ def find_project(session: Session, id_or_name: str) -> Project | None:
 def default_unit_type(session: Session, project_id: str) -> str | None:
     """The project's ``default_unit_type`` setting: the idType of new gates and experiments
     created without one."""
-    return session.scalar(select(Project.default_unit_type).where(Project.id == project_id))
+    project = _held(session, project_id)
+    return project.default_unit_type if project is not None else None

@@ -7,11 +7,12 @@ hashes on; it survives rollout changes so raising a percentage only adds users) 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from lockgate.cores.compiler.vocabulary import (
@@ -206,7 +207,14 @@ def _format_pct(value: float) -> str:
 def build_rules(
     incoming: Sequence[RuleIn], ctx: RuleContext, existing: Sequence[StoredRule] = ()
 ) -> list[StoredRule]:
-    """Validate ``incoming`` and return stored rules; ``existing`` keeps ids and salts stable."""
+    """Validate ``incoming`` and return stored rules; ``existing`` keeps ids and salts stable.
+
+    Each gate or segment the rules name is looked up once, however many conditions name it."""
+    ctx = replace(
+        ctx,
+        gate_exists=functools.cache(ctx.gate_exists),
+        segment_exists=functools.cache(ctx.segment_exists),
+    )
     by_id: dict[str, StoredRule] = {}
     for old in existing:
         by_id[old["id"]] = old

@@ -13,15 +13,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lockgate.errors import LockgateError
 from lockgate.faces import bodies
-from lockgate.faces.console.context import MUTATING_METHODS, authenticate_console
+from lockgate.faces.console.context import (
+    MUTATING_METHODS,
+    PRINCIPAL_SCOPE_KEY,
+    Principal,
+    authenticate_console,
+)
 from lockgate.faces.console.errors import render
 from lockgate.faces.console.router import PREFIX
 from lockgate.kit.db import Database
 
 
-def _check_key(database: Database, raw_key: str | None) -> None:
+def _check_key(database: Database, raw_key: str | None) -> Principal:
     with database.transaction(write=False) as session:
-        authenticate_console(session, raw_key)
+        return authenticate_console(session, raw_key)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -67,7 +72,7 @@ class ConsoleBodies:
         state = request.app.state
         limit: int = state.settings.console_max_body_bytes
         try:
-            await run_in_threadpool(
+            principal = await run_in_threadpool(
                 _check_key, state.database, request.headers.get("statsig-api-key")
             )
             codings = bodies.codings_of(request.headers.get("content-encoding"))
@@ -79,4 +84,6 @@ class ConsoleBodies:
             return
         except ClientDisconnect:
             return  # nobody is left to answer
-        await self.app(_decoded(scope, body), _replay(body, receive), send)
+        # The route's dependency takes the caller found here rather than reading the key again.
+        scope = {**_decoded(scope, body), PRINCIPAL_SCOPE_KEY: principal}
+        await self.app(scope, _replay(body, receive), send)

@@ -31,6 +31,9 @@ SUPPORTED_API_VERSION = "20240601"
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CONSOLE_API_ACTOR = "CONSOLE API"
 CONSOLE_PREFIX = "/console/v1"
+# Where the body middleware (``faces/console/bodies.py``) leaves the caller it authenticated, so
+# that a mutation reads its key once.
+PRINCIPAL_SCOPE_KEY = "lockgate.console_principal"
 
 
 @dataclass(frozen=True)
@@ -147,8 +150,10 @@ def console_context(
     state = request.app.state
     database: Database = state.database
     mutating = request.method in MUTATING_METHODS
-    with database.transaction(write=False) as auth_session:
-        principal = authenticate_console(auth_session, statsig_api_key)
+    principal = request.scope.get(PRINCIPAL_SCOPE_KEY)
+    if not isinstance(principal, Principal):
+        with database.transaction(write=False) as auth_session:
+            principal = authenticate_console(auth_session, statsig_api_key)
     check_api_version(statsig_api_version)
     if mutating and not principal.can_write:
         raise Forbidden()
