@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from lockgate.kit.passwords import DEFAULT_MEMORY_KIB
 from lockgate.kit.proxies import parse_networks
 
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
@@ -260,7 +261,7 @@ class Settings(BaseSettings):
         description="Refuse invites to emails outside the Owner's email domain.",
     )
     password_hash_memory_kib: int = Field(
-        default=65_536,
+        default=DEFAULT_MEMORY_KIB,
         ge=1_024,
         le=4_194_304,
         description=(

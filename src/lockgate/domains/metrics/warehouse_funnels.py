@@ -44,7 +44,8 @@ NOT_READ = (
 )  # fmt: skip
 
 
-def _set(value: Any) -> bool:
+def is_set(value: Any) -> bool:
+    """Whether a ``warehouseNative`` field was given a value (an empty one counts as absent)."""
     return value not in (None, "", [], False)
 
 
@@ -71,7 +72,7 @@ def _days(raw: Mapping[str, Any], name: str, required: bool) -> int | None:
 
 def _refuse_foreign(raw: Mapping[str, Any], aggregation: str, foreign: tuple[str, ...]) -> None:
     for key in foreign:
-        if _set(raw.get(key)):
+        if is_set(raw.get(key)):
             raise InvalidInput.field(
                 f"warehouseNative.{key}", f"does not apply to {aggregation!r} metrics"
             )
@@ -114,7 +115,7 @@ def check_funnel(
         if not isinstance(step, Mapping):
             raise InvalidInput.field(where, "must be an object {name, metricSourceName, criteria}")
         for key, value in step.items():
-            if key not in STEP_FIELDS and _set(value):
+            if key not in STEP_FIELDS and is_set(value):
                 raise InvalidInput.field(
                     f"{where}.{key}", f"is not read; a step reads {', '.join(STEP_FIELDS)}"
                 )
@@ -168,7 +169,7 @@ def _session(value: Any, sessions: bool, source: StoredSource, where: str) -> st
     """A session funnel step's session column, as its source answers it."""
     field = f"{where}.sessionIdentifierField"
     if not sessions:
-        if _set(value):
+        if is_set(value):
             raise InvalidInput.field(
                 field, "applies to session funnels only (funnelCountDistinct 'sessions')"
             )
@@ -208,7 +209,7 @@ def check_retention(
     stored["useSecondaryRetentionEvent"] = secondary
     if not secondary:
         for key in ("denominatorMetricSourceName", "denominatorCriteria"):
-            if _set(raw.get(key)):
+            if is_set(raw.get(key)):
                 raise InvalidInput.field(
                     f"warehouseNative.{key}",
                     "applies to retention only with useSecondaryRetentionEvent (the start event)",

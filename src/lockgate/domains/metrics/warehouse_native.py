@@ -226,7 +226,7 @@ def check_warehouse_native(
             "warehouseNative", "is required for a 'user_warehouse' metric (its metric source)"
         )
     for key, value in raw.items():
-        if key not in KNOWN_FIELDS and value not in (None, "", [], False):
+        if key not in KNOWN_FIELDS and warehouse_funnels.is_set(value):
             raise InvalidInput.field(
                 f"warehouseNative.{key}",
                 f"is not computed by this server yet; it reads {_quoted(KNOWN_FIELDS)}",
@@ -234,7 +234,7 @@ def check_warehouse_native(
     aggregation = _aggregation(raw.get("aggregation"), "warehouseNative.aggregation", AGGREGATIONS)
     for owner, fields in OWN_FIELDS.items():
         for key in fields:
-            if aggregation != owner and raw.get(key) not in (None, "", [], False):
+            if aggregation != owner and warehouse_funnels.is_set(raw.get(key)):
                 raise InvalidInput.field(
                     f"warehouseNative.{key}", f"applies to {owner!r} metrics only"
                 )
@@ -243,7 +243,7 @@ def check_warehouse_native(
     ratio = aggregation == "ratio"
     if not ratio:
         for key in RATIO_FIELDS:
-            if raw.get(key) not in (None, "", [], False):
+            if warehouse_funnels.is_set(raw.get(key)):
                 raise InvalidInput.field(
                     f"warehouseNative.{key}", "applies to 'ratio' metrics only"
                 )

@@ -1002,9 +1002,8 @@ class _Sql:
             for i in metrics
         )
 
-        def gap(
-            condition: str,
-        ) -> str:  # days to the unit's next row meeting it, at most the longest window
+        def gap(condition: str) -> str:
+            """Days to the unit's next row meeting ``condition``, at most the longest window."""
             return f"MIN(CASE WHEN lg_d2 > lg_d1{condition} THEN lg_d2 - lg_d1 ELSE {longest} END)"
 
         latest = [f"{gap('')} AS lg_gap"]
