@@ -51,6 +51,8 @@ PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DISTINCT_USERS = 20_000
 CORE_USERS = 2_000
 SCALE_RGSTR_BATCHES = 160  # per configuration: half from one client, half from eight
+# Scale-out's initialize for distinct users: each request another user, so no answer is reused.
+SCALE_USERS = 5_000
 INITIALIZE_P99_TARGET_MS = 10.0
 
 
@@ -325,16 +327,23 @@ def _postgresql_database() -> Iterator[str | None]:
 def _figures(
     base: str, keys: dict[str, str], user: dict[str, Any], server_pid: int, seconds: int = SECONDS
 ) -> dict[str, dict[str, float]]:
-    """DCS (gzip) and initialize under wrk: requests per second and the cores used."""
+    """DCS (gzip), initialize for one user and for SCALE_USERS distinct users, under wrk:
+    requests per second and the cores used."""
     dcs = f"{base}/v2/download_config_specs/{keys['server secret']}.json"
     init = f"{base}/v1/initialize?k={keys['client key']}"
     init_body = json.dumps({"user": user, "hash": "djb2"}).encode()
     httpx.post(init, content=init_body).raise_for_status()
+    rng = random.Random(29)
+    bodies = [
+        json.dumps({"user": generators.user(rng, index), "hash": "djb2"}).encode()
+        for index in range(SCALE_USERS)
+    ]
     return {
         "dcs": _wrk(
             dcs, headers={"Accept-Encoding": "gzip"}, server_pid=server_pid, seconds=seconds
         ),
         "init": _wrk(init, post=init_body, server_pid=server_pid, seconds=seconds),
+        "users": _wrk(init, bodies=bodies, server_pid=server_pid, seconds=seconds),
     }
 
 
@@ -361,6 +370,17 @@ def _project_server(
             sdk._stop(process)
 
 
+SCALE_PATHS = ("dcs", "init", "users")
+
+
+def _ceiling(one: dict[str, float], two: dict[str, float], cores: int) -> float:
+    """The most two workers could give over one on this machine, from the cores left to the
+    server beside wrk: one worker uses ``server_cores`` of a core; two can use at most two
+    cores, and never those wrk took while they ran. Per-request CPU is assumed equal."""
+    left = min(2.0, cores - two["wrk_cores"])
+    return left / one["server_cores"] if one["server_cores"] else 0.0
+
+
 def _side_by_side(
     url_one: str | None, url_two: str | None
 ) -> dict[int, dict[str, dict[str, float]]]:
@@ -379,7 +399,7 @@ def _side_by_side(
     return {
         workers: {
             path: sorted((each[path] for each in taken), key=lambda f: f["rate"])[len(taken) // 2]
-            for path in ("dcs", "init")
+            for path in SCALE_PATHS
         }
         for workers, taken in rounds.items()
     }
@@ -492,6 +512,7 @@ def scale_out() -> None:
     names = {
         "dcs": "download_config_specs v2, gzip",
         "init": "/v1/initialize, one user",
+        "users": f"/v1/initialize, {SCALE_USERS:,} users",
         "rgstr1": "rgstr events, 1 client",
         "rgstr8": f"rgstr events, {sdk.RGSTR_CLIENTS} clients",
     }
@@ -505,13 +526,17 @@ def scale_out() -> None:
             )
             per_core = one["cpu_us"] / two["cpu_us"] if one["cpu_us"] and two["cpu_us"] else 0.0
             load = f"; load {one['load']:.1f}/{two['load']:.1f}" if "load" in one else ""
+            ceiling = f" (ceiling {_ceiling(one, two, cores):.2f}x)" if "wrk_cores" in one else ""
             print(
                 f"  {dialect:10s} {name:34s} {one['rate']:8,.0f}/s {two['rate']:8,.0f}/s"
-                f"  {ratio:5.2f}x  {one[used]:.2f} -> {two[used]:.2f}{wrk};"
+                f"  {ratio:5.2f}x{ceiling}  {one[used]:.2f} -> {two[used]:.2f}{wrk};"
                 f" {one['cpu_us']:.0f} -> {two['cpu_us']:.0f} us; {per_core:.2f}x{load}"
             )
     print(
-        "  target: 2 workers >= 1.7x of one for DCS and initialize on PostgreSQL. The per-core"
+        "  target: 2 workers >= 1.7x of one for DCS and initialize on PostgreSQL. The ceiling"
+        " is the most two workers could give over one here: the cores left to the server beside"
+        " wrk (at most two) over the cores one worker used, on an otherwise idle machine. The"
+        " per-core"
         " ratio (server CPU per request, 1 worker over 2) near 1.0 says a worker serves as"
         " much per core as a lone process: the rate then grows with the cores the server gets,"
         f" of the {cores} this machine has beside wrk and other load."
