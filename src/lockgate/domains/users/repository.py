@@ -1,10 +1,13 @@
-"""Queries over the people of a project: users, invites, teams and their members, roles."""
+"""Queries over the people of a project: users, invites, teams and their members, roles; and
+the web console's failed sign-ins."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from lockgate.storage.models import (
@@ -12,6 +15,7 @@ from lockgate.storage.models import (
     Holdout,
     Project,
     Role,
+    SignInFailure,
     Team,
     TeamMember,
     User,
@@ -192,3 +196,57 @@ def list_roles(
 def holdout_exists(session: Session, project_id: str, holdout_id: str) -> bool:
     query = select(Holdout.id).where(Holdout.project_id == project_id, Holdout.id == holdout_id)
     return session.scalar(query) is not None
+
+
+# Sign-in failures (``throttle``): rows keyed by the digest of an email
+
+
+def sign_in_failures(session: Session, email_digest: str) -> list[int]:
+    """The failure times kept for the email, oldest first."""
+    query = select(SignInFailure.times).where(SignInFailure.email_digest == email_digest)
+    return [int(at) for at in session.scalar(query) or []]
+
+
+def lock_sign_in_failures(session: Session, email_digest: str, now_ms: int) -> list[int]:
+    """The failure times kept for the email, its row (made empty if there was none) locked
+    until the transaction ends, so that sign-ins of one email take turns across processes.
+    SQLite's write transaction already holds its one lock."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(SignInFailure)
+        .values(email_digest=email_digest, times=[], latest=now_ms)
+        .on_conflict_do_update(
+            index_elements=["email_digest"], set_={"latest": SignInFailure.latest}
+        )
+        .returning(SignInFailure.times)
+    )
+    return [int(at) for at in session.execute(statement).scalar_one()]
+
+
+def set_sign_in_failures(session: Session, email_digest: str, times: Sequence[int]) -> None:
+    """Replace the failure times of the email's row (locked by ``lock_sign_in_failures``)."""
+    session.execute(
+        update(SignInFailure)
+        .where(SignInFailure.email_digest == email_digest)
+        .values(times=list(times), latest=max(times))
+    )
+
+
+def clear_sign_in_failures(session: Session, email_digest: str) -> None:
+    session.execute(delete(SignInFailure).where(SignInFailure.email_digest == email_digest))
+
+
+def forget_sign_in_failures(session: Session, until_ms: int) -> None:
+    """Delete the rows whose newest failure is at ``until_ms`` or before. Rows another
+    transaction holds are skipped (PostgreSQL): waiting for them while holding a row of its
+    own could deadlock with that transaction doing the same."""
+    stale = (
+        select(SignInFailure.email_digest)
+        .where(SignInFailure.latest <= until_ms)
+        .with_for_update(skip_locked=True)
+    )
+    session.execute(
+        delete(SignInFailure)
+        .where(SignInFailure.email_digest.in_(stale))
+        .execution_options(synchronize_session=False)
+    )

@@ -55,7 +55,7 @@ def web_router() -> APIRouter:
 def install_web(app: FastAPI, settings: Settings) -> None:
     """Serve the console on ``app``: its session codec, static files and security headers."""
     app.state.web_sessions = SessionCodec(load_secret(settings.data_dir))
-    app.state.web_sign_ins = SignInThrottle()
+    app.state.web_sign_ins = SignInThrottle(app.state.database, app.state.clock)
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="web-static")
 
     app.add_middleware(PageHeaders)

@@ -22,7 +22,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from lockgate.domains.events import incoming
-from lockgate.domains.users import access
+from lockgate.domains.users import access, throttle
 from lockgate.errors import Forbidden
 from lockgate.kit.actor import Change
 from lockgate.kit.clock import Clock
@@ -35,31 +35,32 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class SignInThrottle:
-    """Failed sign-ins per email, in this process: after ``limit`` failures within ``window_ms``
-    the email is refused until the window has passed, so a password cannot be guessed fast."""
+    """Failed sign-ins per email, counted in the database every process shares
+    (``domains/users/throttle``): after ``policy.limit`` of them within ``policy.window_ms``
+    the email is refused until the oldest has left the window, so a password cannot be guessed
+    fast."""
 
-    def __init__(self, limit: int = 10, window_ms: int = 15 * 60 * 1000) -> None:
-        self._limit = limit
-        self._window_ms = window_ms
-        self._failures: dict[str, list[int]] = {}
+    def __init__(
+        self, database: Database, clock: Clock, policy: throttle.Policy = throttle.Policy()
+    ) -> None:
+        self._database = database
+        self._clock = clock
+        self._policy = policy
 
-    def _recent(self, email: str, now_ms: int) -> list[int]:
-        kept = [t for t in self._failures.get(email, []) if t > now_ms - self._window_ms]
-        if kept:
-            self._failures[email] = kept
-        else:
-            self._failures.pop(email, None)
-        return kept
-
-    def blocked(self, email: str, now_ms: int) -> bool:
-        return len(self._recent(email.strip().lower(), now_ms)) >= self._limit
-
-    def failed(self, email: str, now_ms: int) -> None:
-        key = email.strip().lower()
-        self._failures[key] = [*self._recent(key, now_ms), now_ms]
+    def admit(self, email: str) -> int | None:
+        """Count this sign-in as failed until ``succeeded``, or return the milliseconds until
+        the email may try again."""
+        now_ms = self._clock.now_ms()
+        with self._database.transaction(write=False) as session:
+            wait = throttle.refusal(session, email, now_ms, self._policy)
+        if wait is not None:
+            return wait
+        with self._database.transaction() as session:
+            return throttle.admit(session, email, now_ms, self._policy)
 
     def succeeded(self, email: str) -> None:
-        self._failures.pop(email.strip().lower(), None)
+        with self._database.transaction() as session:
+            throttle.succeeded(session, email)
 
 
 class SignInRequired(Exception):

@@ -44,7 +44,14 @@ from lockgate.storage.models.ingestions import (
     IngestionSource,
     IngestionStatus,
 )
-from lockgate.storage.models.people import Role, Team, TeamMember, User, UserInvite
+from lockgate.storage.models.people import (
+    Role,
+    SignInFailure,
+    Team,
+    TeamMember,
+    User,
+    UserInvite,
+)
 from lockgate.storage.models.pulse import (
     Metric,
     PulseJob,
@@ -99,6 +106,7 @@ __all__ = [
     "Role",
     "Segment",
     "SegmentMember",
+    "SignInFailure",
     "SpecChange",
     "Tag",
     "TargetApp",

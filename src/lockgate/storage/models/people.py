@@ -1,5 +1,5 @@
 """Tables of the people of a project: members, pending invites, teams and custom roles
-(docs/architecture.md §People)."""
+(docs/architecture.md §People), and the web console's recent failed sign-ins."""
 
 from __future__ import annotations
 
@@ -100,3 +100,18 @@ class Role(Base):
     name: Mapped[str] = mapped_column(String(100))
     permissions: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_time: Mapped[int] = mapped_column(BigInteger)
+
+
+class SignInFailure(Base):
+    """The web console's failed sign-ins of one email within the throttle's window, shared by
+    every process (docs/console.md §Web console). The email is kept only as the SHA-256 digest
+    of its lower-cased form, so the table holds no address."""
+
+    __tablename__ = "sign_in_failures"
+
+    email_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # When each failure came (epoch ms), oldest first: no more than the throttle's limit. A
+    # sign-in counts as failed from its start until it succeeds.
+    times: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    # The newest of ``times``: rows whose newest failure left the window are deleted.
+    latest: Mapped[int] = mapped_column(BigInteger, index=True)

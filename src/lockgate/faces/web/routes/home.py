@@ -3,6 +3,7 @@ project audit log."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 from urllib.parse import unquote
 
@@ -22,7 +23,6 @@ from lockgate.kit.db import Database
 
 router = APIRouter(route_class=WebRoute)
 WRONG = "That email and password do not match a member of this project."
-THROTTLED = "Too many failed sign-ins for this email; try again in 15 minutes."
 
 
 def _safe_next(raw: str) -> str:
@@ -59,6 +59,17 @@ def _login_page(request: Request, status_code: int, error: str, next: str, email
     )
 
 
+def _throttled_page(request: Request, wait_ms: int, next: str, email: str) -> Response:
+    minutes = math.ceil(wait_ms / 60_000)
+    error = (
+        "Too many failed sign-ins for this email; try again in "
+        f"{minutes} minute{'s' if minutes > 1 else ''}."
+    )
+    response = _login_page(request, 429, error, next, email)
+    response.headers["Retry-After"] = str(math.ceil(wait_ms / 1000))
+    return response
+
+
 @router.post("/ui/login", include_in_schema=False)
 def login(
     request: Request,
@@ -69,21 +80,20 @@ def login(
     state = request.app.state
     database: Database = state.database
     throttle: SignInThrottle = state.web_sign_ins
-    now_ms = state.clock.now_ms()
-    if throttle.blocked(email, now_ms):
-        return _login_page(request, 429, THROTTLED, next, email)
+    wait_ms = throttle.admit(email)
+    if wait_ms is not None:
+        return _throttled_page(request, wait_ms, next, email)
     with database.transaction(write=False) as session:
         project = projects_repository.first_project(session)
         signed_in = sign_in(session, project.id, email, password) if project else None
     if signed_in is None:
-        throttle.failed(email, now_ms)
-        return _login_page(request, 401, WRONG, next, email)
+        return _login_page(request, 401, WRONG, next, email)  # the attempt stays counted
+    throttle.succeeded(email)
     if signed_in.stale_hash:
-        # Only now a write: most sign-ins take no writer lock (docs/operations.md).
+        # Rehashed with today's scheme and parameters (docs/operations.md).
         with database.transaction() as session:
             upgrade_hash(session, signed_in, password)
     member = signed_in.member
-    throttle.succeeded(email)
     data = state.web_sessions.new(member.project_id, member.id, state.clock.now_ms())
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
