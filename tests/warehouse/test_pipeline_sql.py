@@ -73,6 +73,18 @@ MORE_CRITERIA: list[dict[str, Any]] = [
 ]
 
 
+# Every condition of assignmentSourceFilters, with a quote and LIKE's wildcards in values.
+EXPOSURE_FILTERS: list[dict[str, Any]] = [
+    {"column": "ds", "condition": ">=", "values": ["20261101"]},
+    {"column": "grp", "condition": "not_in", "values": ["it's"]},
+    {"column": "grp", "condition": "contains", "values": ["10%_off", "o'k"]},
+    {"column": "grp", "condition": "not_contains", "values": ["_test"]},
+    {"column": "experiment", "condition": "starts_with", "values": ["check%"]},
+    {"column": "experiment", "condition": "ends_with", "values": ["_flow"]},
+    {"condition": "sql_filter", "values": ["ds <> '20261105' AND (user_id IS NOT NULL)"]},
+]
+
+
 def plan(**changes: object) -> PipelinePlan:
     fields: dict[str, object] = {
         "key": PipelinePlan.key_of("project", "checkout"),
@@ -108,10 +120,7 @@ def plan(**changes: object) -> PipelinePlan:
         ],
         "start_day": dt.date(2026, 11, 1),
         "start": dt.datetime(2026, 11, 1),
-        "exposure_filters": [
-            {"column": "ds", "condition": ">=", "values": ["20261101"]},
-            {"column": "grp", "condition": "not_in", "values": ["it's"]},
-        ],
+        "exposure_filters": EXPOSURE_FILTERS,
     }
     fields.update(changes)
     return PipelinePlan(**fields)  # type: ignore[arg-type]
@@ -172,7 +181,7 @@ def test_pipeline__every_statement__parses_in_the_warehouses_dialect(
         literals |= {str(literal.this) for literal in tree.find_all(exp.Literal)}
     # a quote inside a value is escaped the warehouse's way: the warehouse reads the value
     # (the count distinct's criteria, with "50%_", are not among the windows' or sums' metrics)
-    assert {"it's", "checkout_flow", "Control"} <= literals
+    assert {"it's", "o'k", "10%_off", "check%", "_flow", "checkout_flow", "Control"} <= literals
     assert ("50%_" in literals) == (views not in ("-windows", "-sums"))
 
 

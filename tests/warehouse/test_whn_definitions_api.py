@@ -157,6 +157,10 @@ BAD_METRICS: list[tuple[dict[str, Any], str]] = [
         "warehouseNative.criteria[0].values: 'sql_filter' needs at least one value",
     ),
     (
+        whn_metric(criteria=[*PURCHASE, criterion("sql_filter", "amount > 1; SELECT 1")]),
+        "warehouseNative.criteria[1].values: must be one SQL condition, without ';'",
+    ),
+    (
         whn_metric(criteria=[{**criterion("contains", "a", " "), "column": "event"}]),
         "warehouseNative.criteria[0].values: 'contains' takes non-empty values",
     ),
@@ -619,6 +623,22 @@ def test_experiment__assignment_source_filters__stored_with_the_sources_spelling
         {"column": "user_id", "condition": "not_in", "values": ["bot", "7"]},
         {"column": "ts", "condition": "non_null"},
     ]
+    text_filters = [
+        {"column": "GRP", "condition": "contains", "values": ["50%_", "b"]},
+        {"column": "grp", "condition": "not_contains", "values": ["_x"]},
+        {"column": "experiment", "condition": "starts_with", "values": ["check"]},
+        {"column": "experiment", "condition": "ends_with", "values": ["flow"]},
+        # a ';' or '--' inside a quoted string is part of the value
+        {"condition": "sql_filter", "values": ["grp <> 'a;b--' AND (\"ts\" IS NOT NULL)"]},
+    ]
+    patched = console.patch(
+        f"{EXPERIMENTS}/checkout", json={"assignmentSourceFilters": text_filters}
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["data"]["assignmentSourceFilters"] == [
+        {"column": "grp", "condition": "contains", "values": ["50%_", "b"]},
+        *text_filters[1:],
+    ]
     cleared = console.patch(f"{EXPERIMENTS}/checkout", json={"assignmentSourceFilters": None})
     assert cleared.status_code == 200, cleared.text
     assert "assignmentSourceFilters" not in cleared.json()["data"]
@@ -627,8 +647,65 @@ def test_experiment__assignment_source_filters__stored_with_the_sources_spelling
 BAD_FILTERS: list[tuple[Any, str]] = [
     ({"column": "grp"}, "assignmentSourceFilters: must be a list of {column, condition, values}"),
     (
-        [{"column": "grp", "condition": "contains", "values": ["x"]}],
+        [{"column": "grp", "condition": "like", "values": ["x"]}],
         "assignmentSourceFilters[0].condition: must be one of 'in', 'not_in'",
+    ),
+    (
+        [{"column": "ts", "condition": "non_null"}, {"column": "grp", "values": ["x"]}],
+        "assignmentSourceFilters[1].condition: must be one of 'in', 'not_in'",
+    ),
+    (
+        [{"column": "ts", "condition": "after_exposure"}],
+        "assignmentSourceFilters[0].condition: 'after_exposure' compares a metric row with its "
+        "unit's first exposure; it does not apply to exposure rows",
+    ),
+    (
+        [{"column": "ts", "condition": "non_null"}, {"column": "grp", "condition": "contains"}],
+        "assignmentSourceFilters[1].values: 'contains' needs at least one value",
+    ),
+    (
+        [{"column": "grp", "condition": "starts_with", "values": ["a", " "]}],
+        "assignmentSourceFilters[0].values: 'starts_with' takes non-empty values",
+    ),
+    (
+        [{"column": "grp", "condition": "ends_with", "values": "x"}],
+        "assignmentSourceFilters[0].values: must be a list of strings",
+    ),
+    (
+        [{"column": "grp", "condition": "not_contains", "values": [True]}],
+        "assignmentSourceFilters[0].values: must be a list of strings",
+    ),
+    (
+        [{"column": 7, "condition": "contains", "values": ["x"]}],
+        "assignmentSourceFilters[0].column: is required (a column of the assignment source)",
+    ),
+    (
+        [{"condition": "sql_filter", "values": ["ts IS NOT NULL", "grp = 'a'"]}],
+        "assignmentSourceFilters[0].values: 'sql_filter' takes exactly one value, got 2",
+    ),
+    (
+        [{"condition": "sql_filter", "values": ["1 = 1; DROP TABLE exposures"]}],
+        "assignmentSourceFilters[0].values: must be one SQL condition, without ';'",
+    ),
+    (
+        [{"condition": "sql_filter", "values": ["grp = 'a' -- and the rest"]}],
+        "assignmentSourceFilters[0].values: must be one SQL condition, without comments",
+    ),
+    (
+        [{"condition": "sql_filter", "values": ["grp = 'a') OR (1 = 1"]}],
+        "assignmentSourceFilters[0].values: closes a parenthesis it did not open",
+    ),
+    (
+        [{"condition": "sql_filter", "values": ["(grp = 'a'"]}],
+        "assignmentSourceFilters[0].values: leaves a parenthesis open",
+    ),
+    (
+        [{"condition": "sql_filter", "values": ["grp = 'it's'"]}],
+        "assignmentSourceFilters[0].values: leaves a ' quote open",
+    ),
+    (
+        [{"condition": "sql_filter", "column": "nope", "values": ["1 = 1"]}],
+        "assignmentSourceFilters[0].column: column 'nope' is not among assignment source",
     ),
     (
         [{"condition": "is_null"}],
@@ -680,3 +757,93 @@ def test_experiment__assignment_source_filters_without_a_source__400(
         console.post(EXPERIMENTS, json={"name": "plain", "assignmentSourceFilters": filters}),
         "assignmentSourceFilters: applies only with assignmentSourceName",
     )
+
+
+def _full_update(data: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """A full update (``ExperimentFullUpdateDto``) of an experiment as shown, with ``fields``."""
+    kept = (
+        "description", "idType", "hypothesis", "groups", "allocation", "targetingGateID",
+        "bonferroniCorrection", "defaultConfidenceInterval", "status",
+    )  # fmt: skip
+    return {**{k: data[k] for k in kept}, **fields}
+
+
+def test_experiment__analysis_end_time_on_create_and_updates__stored_shown_and_cleared(
+    console: ContractClient, sources: None
+) -> None:
+    created = console.post(EXPERIMENTS, json=experiment(analysisEndTime="2024-10-30"))
+    assert created.status_code == 201, created.text
+    assert created.json()["data"]["analysisEndTime"] == "2024-10-30"
+    assert console.get(f"{EXPERIMENTS}/checkout").json()["data"]["analysisEndTime"] == "2024-10-30"
+    patched = console.patch(f"{EXPERIMENTS}/checkout", json={"analysisEndTime": "2024-11-02"})
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["data"]["analysisEndTime"] == "2024-11-02"
+    # a full update keeps it when omitted and sets it when sent
+    data = patched.json()["data"]
+    replaced = console.post(f"{EXPERIMENTS}/checkout", json=_full_update(data))
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["data"]["analysisEndTime"] == "2024-11-02"
+    body = _full_update(data, analysisEndTime="2024-11-05")
+    replaced = console.post(f"{EXPERIMENTS}/checkout", json=body)
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["data"]["analysisEndTime"] == "2024-11-05"
+    # the start's window is checked against it, and it against the start's
+    refused(
+        console.put(f"{EXPERIMENTS}/checkout/start", json={"analysisStartTime": "2024-11-06"}),
+        "analysisStartTime: must be on or before analysisEndTime (2024-11-05), got '2024-11-06'",
+    )
+    assert console.get(f"{EXPERIMENTS}/checkout").json()["data"]["status"] == "setup"
+    started = console.put(f"{EXPERIMENTS}/checkout/start", json={"analysisStartTime": "2024-11-01"})
+    assert started.status_code == 200, started.text
+    refused(
+        console.patch(f"{EXPERIMENTS}/checkout", json={"analysisEndTime": "2024-10-31"}),
+        "analysisEndTime: must be on or after analysisStartTime (2024-11-01), got '2024-10-31'",
+    )
+    shown = console.get(f"{EXPERIMENTS}/checkout").json()["data"]
+    assert (shown["analysisStartTime"], shown["analysisEndTime"]) == ("2024-11-01", "2024-11-05")
+    cleared = console.patch(f"{EXPERIMENTS}/checkout", json={"analysisEndTime": None})
+    assert cleared.status_code == 200, cleared.text
+    assert "analysisEndTime" not in cleared.json()["data"]
+    assert cleared.json()["data"]["analysisStartTime"] == "2024-11-01"
+
+
+BAD_END_TIMES: list[tuple[Any, str]] = [
+    ("2024/10/30", "analysisEndTime: must be a date YYYY-MM-DD, got '2024/10/30'"),
+    ("2024-02-30", "analysisEndTime: is not a calendar date, got '2024-02-30'"),
+    ("2024-10-30T00:00:00Z", "analysisEndTime: must be a date YYYY-MM-DD, got '2024-10-30T"),
+    (20241030, "analysisEndTime: must be a date YYYY-MM-DD, got 20241030"),
+    ("", "analysisEndTime: must be a date YYYY-MM-DD, got ''"),
+]
+
+
+@pytest.mark.parametrize(("value", "message"), BAD_END_TIMES, ids=[m for m, _ in BAD_END_TIMES])
+def test_experiment__bad_analysis_end_time__400_unchanged(
+    console: ContractClient, sources: None, value: Any, message: str
+) -> None:
+    refused(console.post(EXPERIMENTS, json=experiment(analysisEndTime=value)), message)
+    assert console.get(f"{EXPERIMENTS}/checkout").status_code == 404
+    assert (
+        console.post(EXPERIMENTS, json=experiment(analysisEndTime="2024-10-30")).status_code == 201
+    )
+    before = console.get(f"{EXPERIMENTS}/checkout").json()["data"]
+    refused(console.patch(f"{EXPERIMENTS}/checkout", json={"analysisEndTime": value}), message)
+    body = _full_update(before, analysisEndTime=value, description="changed")
+    refused(console.post(f"{EXPERIMENTS}/checkout", json=body), message)
+    assert console.get(f"{EXPERIMENTS}/checkout").json()["data"] == before
+
+
+def test_experiment__analysis_end_time_without_a_source__400(
+    console: ContractClient, sources: None
+) -> None:
+    message = (
+        "analysisEndTime: applies only to a warehouse-native experiment bound to an "
+        "assignment source (assignmentSourceName)"
+    )
+    refused(
+        console.post(EXPERIMENTS, json={"name": "plain", "analysisEndTime": "2024-10-30"}), message
+    )
+    assert console.post(EXPERIMENTS, json={"name": "plain"}).status_code == 201
+    refused(console.patch(f"{EXPERIMENTS}/plain", json={"analysisEndTime": "2024-10-30"}), message)
+    # null removes nothing there, and is accepted
+    assert console.patch(f"{EXPERIMENTS}/plain", json={"analysisEndTime": None}).status_code == 200
+    assert "analysisEndTime" not in console.get(f"{EXPERIMENTS}/plain").json()["data"]

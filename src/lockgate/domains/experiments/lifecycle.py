@@ -103,7 +103,8 @@ def start(
     changes (docs/warehouse.md §Analysis windows)."""
     row, document = _locked(session, change, experiment_id, "start")
     if body is not None:
-        document.update(analysis_window(document, body))
+        sent = {key: getattr(body, attribute) for key, attribute in _WINDOW_FIELDS}
+        set_analysis_window(document, {k: v for k, v in sent.items() if v is not None})
     _start(session, change, row, document)
 
 
@@ -113,16 +114,16 @@ _WINDOW_FIELDS = (
 )
 
 
-def analysis_window(document: dict[str, Any], body: StartIn) -> dict[str, str]:
-    """The analysis window fields ``body`` sends, as stored: each a ``YYYY-MM-DD`` day, the
-    end on or after the start, on an experiment bound to an assignment source only."""
-    sent = {
-        key: getattr(body, attribute)
-        for key, attribute in _WINDOW_FIELDS
-        if getattr(body, attribute) is not None
-    }
-    days: dict[str, date] = {}
+def set_analysis_window(document: dict[str, Any], sent: dict[str, Any]) -> None:
+    """Write the analysis window fields of ``sent`` into ``document``: each a ``YYYY-MM-DD``
+    day, on an experiment bound to an assignment source only, or None to remove it; the end
+    on or after the start, whichever of them was stored before. A bad one is a 400 naming it
+    and ``document`` is left as it was."""
+    days: dict[str, date | None] = {}
     for key, value in sent.items():
+        if value is None:
+            days[key] = None
+            continue
         if not document.get("assignmentSourceName"):
             raise InvalidInput.field(
                 key,
@@ -135,13 +136,30 @@ def analysis_window(document: dict[str, Any], body: StartIn) -> dict[str, str]:
             days[key] = date.fromisoformat(value)
         except ValueError:
             raise InvalidInput.field(key, f"is not a calendar date, got {value!r}") from None
-    if len(days) == 2 and days["analysisEndTime"] < days["analysisStartTime"]:
+    stored = {
+        key: date.fromisoformat(document[key])
+        for key, _ in _WINDOW_FIELDS
+        if document.get(key) and key not in days
+    }
+    window = stored | days
+    start, end = window.get("analysisStartTime"), window.get("analysisEndTime")
+    if start is not None and end is not None and end < start:
+        if "analysisEndTime" in days:
+            raise InvalidInput.field(
+                "analysisEndTime",
+                f"must be on or after analysisStartTime ({start.isoformat()}), "
+                f"got {sent['analysisEndTime']!r}",
+            )
         raise InvalidInput.field(
-            "analysisEndTime",
-            f"must be on or after analysisStartTime ({sent['analysisStartTime']}), "
-            f"got {sent['analysisEndTime']!r}",
+            "analysisStartTime",
+            f"must be on or before analysisEndTime ({end.isoformat()}), "
+            f"got {sent['analysisStartTime']!r}",
         )
-    return {key: day.isoformat() for key, day in days.items()}
+    for key, day in days.items():
+        if day is None:
+            document.pop(key, None)
+        else:
+            document[key] = day.isoformat()
 
 
 def _start(session: Session, change: Change, row: Any, document: dict[str, Any]) -> None:

@@ -104,6 +104,8 @@ class ExperimentFields(_Body):
     is_analysis_only: bool | None = Field(None, alias="isAnalysisOnly")
     # checked against the assignment source's columns (warehouse.filters)
     assignment_source_filters: Any = Field(None, alias="assignmentSourceFilters")
+    # a day YYYY-MM-DD or null, checked as PUT /start checks it (lifecycle.set_analysis_window)
+    analysis_end_time: Any = Field(None, alias="analysisEndTime")
 
 
 class ExperimentCreate(ExperimentFields):

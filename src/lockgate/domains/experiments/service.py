@@ -268,6 +268,8 @@ def apply_fields(
         or ("id_type" in fields and document.get("assignmentSourceName"))
     ):
         check_binding(session, project_id, document)
+    if "analysis_end_time" in fields:
+        lifecycle.set_analysis_window(document, {"analysisEndTime": body.analysis_end_time})
     if "layer_id" in fields:
         document["layerID"] = body.layer_id or None
         if not document["layerID"]:

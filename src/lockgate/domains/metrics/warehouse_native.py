@@ -110,6 +110,7 @@ def _criterion(raw: Any, where: str, source: StoredSource) -> dict[str, Any]:
         one_value=ONE_VALUE,
         numeric=NUMERIC,
         non_empty=NON_EMPTY,
+        sql=frozenset({"sql_filter"}),
     )
     criterion: dict[str, Any] = {"type": "metadata", "condition": condition}
     if found is not None:

@@ -13,15 +13,23 @@ from lockgate.domains.warehouse.usage import StoredSource
 from lockgate.errors import InvalidInput
 
 FIELD = "assignmentSourceFilters"
-# The conditions the pipeline turns into SQL; the others of the official enum are refused by
-# name.
+# The conditions the pipeline turns into SQL (``pipeline._Sql.criterion``).
 CONDITIONS = (
     "in", "not_in", "=", ">", "<", ">=", "<=", "is_null", "non_null", "is_true", "is_false",
+    "contains", "not_contains", "starts_with", "ends_with", "sql_filter",
 )  # fmt: skip
+# The official enum's conditions that compare a metric row with its unit's first exposure:
+# an exposure row has none to compare with, so they are refused with this reason.
+EXPOSURE_RELATIVE = ("after_exposure", "before_exposure")
 NO_VALUE = frozenset({"is_null", "non_null", "is_true", "is_false"})
-ONE_VALUE = frozenset({"=", ">", "<", ">=", "<="})
+ONE_VALUE = frozenset({"=", ">", "<", ">=", "<=", "sql_filter"})
 NUMERIC = frozenset({">", "<", ">=", "<="})
+NON_EMPTY = frozenset({"contains", "not_contains", "starts_with", "ends_with", "sql_filter"})
+SQL = frozenset({"sql_filter"})
 MAX_FILTERS = 50
+# Quotes a SQL condition's strings and identifiers open and close (a quote inside one is
+# doubled, as every supported warehouse reads it).
+_QUOTES = frozenset("'\"`")
 
 
 def check_column(column: Any, where: str, source: StoredSource, role: str) -> str:
@@ -49,10 +57,12 @@ def check_values(
     one_value: AbstractSet[str],
     numeric: AbstractSet[str],
     non_empty: AbstractSet[str] = frozenset(),
+    sql: AbstractSet[str] = frozenset(),
 ) -> None:
     """Check a criterion's values against its condition: none for a ``no_value`` condition, at
     least one otherwise, exactly one for a ``one_value`` one, no blank one for a ``non_empty``
-    one, and a number for a ``numeric`` one; a bad one is a 400 naming ``{where}.values``.
+    one, a number for a ``numeric`` one, and one condition (``check_sql_condition``) for a
+    ``sql`` one; a bad one is a 400 naming ``{where}.values``.
     Assignment source filters, warehouse native metric criteria and event metric criteria
     share these rules, each with its own sets of conditions."""
     if condition in no_value and texts:
@@ -72,32 +82,89 @@ def check_values(
             raise InvalidInput.field(
                 f"{where}.values", f"{condition!r} compares numbers, got {texts[0]!r}"
             ) from None
+    if condition in sql:
+        check_sql_condition(texts[0], f"{where}.values")
+
+
+def check_sql_condition(text: str, field: str) -> None:
+    """A team's own SQL condition (``sql_filter``) is embedded as is, in parentheses, inside a
+    generated query: it must stay one condition there. Outside its quoted strings and
+    identifiers it may hold no ``;`` (a second statement), no comment (``--``, ``/*``, which
+    would hide the rest of the query) and no parenthesis closed before it is opened or left
+    open; its quotes must be closed. Whether the warehouse accepts it is known when a load
+    runs it (docs/warehouse.md §Assignment source filters)."""
+    depth, quote, i = 0, "", 0
+    while i < len(text):
+        char = text[i]
+        if quote:
+            if char == quote:
+                if text[i + 1 : i + 2] == quote:  # a doubled quote stays inside
+                    i += 1
+                else:
+                    quote = ""
+        elif char in _QUOTES:
+            quote = char
+        elif char == ";":
+            raise InvalidInput.field(field, "must be one SQL condition, without ';'")
+        elif text[i : i + 2] in ("--", "/*"):
+            raise InvalidInput.field(field, "must be one SQL condition, without comments")
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                raise InvalidInput.field(field, "closes a parenthesis it did not open")
+        i += 1
+    if quote:
+        raise InvalidInput.field(field, f"leaves a {quote} quote open")
+    if depth:
+        raise InvalidInput.field(field, "leaves a parenthesis open")
 
 
 def _filter(raw: Any, where: str, source: StoredSource) -> dict[str, Any]:
     if not isinstance(raw, Mapping):
         raise InvalidInput.field(where, "must be an object {column, condition, values}")
     condition = raw.get("condition")
+    if condition in EXPOSURE_RELATIVE:
+        raise InvalidInput.field(
+            f"{where}.condition",
+            f"{condition!r} compares a metric row with its unit's first exposure; it does not "
+            "apply to exposure rows",
+        )
     if condition not in CONDITIONS:
         known = ", ".join(repr(c) for c in CONDITIONS)
         raise InvalidInput.field(f"{where}.condition", f"must be one of {known}, got {condition!r}")
-    found = check_column(raw.get("column"), where, source, "assignment source")
+    column = raw.get("column")
+    found = None
+    if condition != "sql_filter" or column:  # a SQL filter names its columns itself
+        found = check_column(column, where, source, "assignment source")
     values = raw.get("values") or []
     if not isinstance(values, list) or not all(
         isinstance(v, str | int | float) and not isinstance(v, bool) for v in values
     ):
         raise InvalidInput.field(f"{where}.values", "must be a list of strings")
     texts = [str(v) for v in values]
-    check_values(texts, condition, where, no_value=NO_VALUE, one_value=ONE_VALUE, numeric=NUMERIC)
-    checked: dict[str, Any] = {"column": found, "condition": condition}
+    check_values(
+        texts,
+        condition,
+        where,
+        no_value=NO_VALUE,
+        one_value=ONE_VALUE,
+        numeric=NUMERIC,
+        non_empty=NON_EMPTY,
+        sql=SQL,
+    )
+    checked: dict[str, Any] = {} if found is None else {"column": found}
+    checked["condition"] = condition
     if texts:
         checked["values"] = texts
     return checked
 
 
 def check_filters(raw: Any, source: StoredSource) -> list[dict[str, Any]]:
-    """The stored filters: each ``{column, condition, values?}`` with the column as the source
-    spells it; a bad one is a 400 naming it (``assignmentSourceFilters[1].values``)."""
+    """The stored filters: each ``{column?, condition, values?}`` with the column as the source
+    spells it (a ``sql_filter`` needs none); a bad one is a 400 naming it
+    (``assignmentSourceFilters[1].values``)."""
     if not isinstance(raw, list):
         raise InvalidInput.field(FIELD, "must be a list of {column, condition, values}")
     if len(raw) > MAX_FILTERS:

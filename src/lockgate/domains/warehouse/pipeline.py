@@ -359,7 +359,7 @@ class _Sql:
         if condition == "sql_filter":  # the team's own SQL over the source's columns, as is
             return values[0]
         column = self.column(source, alias, criterion["column"], "criterion")
-        as_text = d.cast_string(column)
+        as_text = d.cast_nullable_string(column)  # a NULL stays NULL: it passes no test
         texts = ", ".join(d.string_literal(v) for v in values)
         if condition in (">", "<", ">=", "<="):
             return f"{d.cast_float(column)} {condition} {float(values[0])!r}"
