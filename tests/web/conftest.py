@@ -44,6 +44,8 @@ from lockgate.kit.settings import Settings
 from lockgate.storage.migrations import upgrade
 from tests.conftest import copied_database_url, new_database_url
 from tests.contract.client import ContractClient
+from tests.http import TLS
+from tests.processes import ANSWER_SECONDS
 from tests.web.signed import PASSWORD, Signed
 from tests.web.signed import sign_in as signed_in
 
@@ -80,14 +82,17 @@ class Served:
     url: str
     project: Bootstrap
     owner_password: str
+    http: httpx.Client  # one client (and connection) for the test's requests to the server
 
     def console(self) -> httpx.Client:
         """The Console API of the same server, as an automation would call it."""
         headers = {"STATSIG-API-KEY": self.project.console_key, **API_VERSION}
-        return httpx.Client(base_url=f"{self.url}/console/v1", headers=headers)
+        return httpx.Client(
+            base_url=f"{self.url}/console/v1", headers=headers, timeout=ANSWER_SECONDS, verify=TLS
+        )
 
     def check_gate(self, gate: str, user: Mapping[str, object]) -> dict[str, object]:
-        response = httpx.post(
+        response = self.http.post(
             f"{self.url}/v1/check_gate",
             headers={"STATSIG-API-KEY": self.project.server_key},
             json={"gateName": gate, "user": user},
@@ -176,9 +181,11 @@ def _serve(settings: Settings, template: Template) -> Iterator[Served]:
         if server.started:
             started.set()
     assert server.started, "the server did not start"
+    http = httpx.Client(timeout=ANSWER_SECONDS, verify=TLS)
     try:
-        yield Served(f"http://127.0.0.1:{port}", created, created.owner_password)
+        yield Served(f"http://127.0.0.1:{port}", created, created.owner_password, http)
     finally:
+        http.close()
         server.should_exit = True
         thread.join(timeout=10)
         database.dispose()
