@@ -38,11 +38,13 @@ run: $(RUNTIME)
 test: $(STAMP) lint typecheck
 	$(MAKE) --no-print-directory -j2 -O test-sqlite test-postgresql
 
+# --durations: the slowest tests of each suite, in the log of every run.
 test-sqlite: $(STAMP)
-	LOCKGATE_TEST_DB=sqlite $(PYTEST) -q -p no:cacheprovider -m "not slow" --cov=lockgate --cov-report=term:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
+	LOCKGATE_TEST_DB=sqlite $(PYTEST) -q -p no:cacheprovider --durations=25 -m "not slow" --cov=lockgate --cov-report=term:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
 
+# Tests marked database_free (no database at all) run in the SQLite suite only.
 test-postgresql: $(STAMP)
-	LOCKGATE_TEST_DB=postgresql LOCKGATE_TEST_PG_URL=$(PG_URL) $(PYTEST) -q -p no:cacheprovider -m "not slow"
+	LOCKGATE_TEST_DB=postgresql LOCKGATE_TEST_PG_URL=$(PG_URL) $(PYTEST) -q -p no:cacheprovider --durations=25 -m "not slow and not database_free"
 
 # Long statistical runs (A/A calibration) and the chaos run (two servers on PostgreSQL, one
 # killed midway), left out of `make test`.

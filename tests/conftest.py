@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.pool import Pool
 
 from lockgate.app import create_app
 from lockgate.domains.projects.service import Bootstrap, bootstrap
@@ -42,6 +44,51 @@ TEST_PASSWORD_HASH_MEMORY_KIB = 1024
 def pytest_configure(config: pytest.Config) -> None:
     os.environ["LOCKGATE_PASSWORD_HASH_MEMORY_KIB"] = str(TEST_PASSWORD_HASH_MEMORY_KIB)
     use_memory_cost(TEST_PASSWORD_HASH_MEMORY_KIB)
+    event.listen(Pool, "checkout", _refuse_in_database_free_test)
+
+
+# A ``database_free`` module runs alike on either database, so the PostgreSQL suite deselects
+# it (Makefile) and only the SQLite suite runs it. Such a test may not ask for a fixture that
+# reaches the suite's database, and any connection its thread takes from a SQLAlchemy pool
+# while it runs fails it.
+DATABASE_FIXTURES = frozenset(
+    {"database_url", "empty_database_url", "base_settings", "database", "db", "settings", "app"}
+)
+_database_free_threads: set[int] = set()
+
+
+def _refuse_in_database_free_test(*_args: object) -> None:
+    if threading.get_ident() in _database_free_threads:
+        raise AssertionError("a database_free test connected to a database")
+
+
+@contextmanager
+def _no_connection_in(item: pytest.Item) -> Iterator[None]:
+    """While a ``database_free`` test's setup or body runs, its thread may take no connection."""
+    if item.get_closest_marker("database_free") is None:
+        yield
+        return
+    _database_free_threads.add(threading.get_ident())
+    try:
+        yield
+    finally:
+        _database_free_threads.discard(threading.get_ident())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    if item.get_closest_marker("database_free") is not None:
+        asked = sorted(DATABASE_FIXTURES.intersection(getattr(item, "fixturenames", ())))
+        if asked:
+            pytest.fail(f"a database_free test asks for the database's fixtures: {asked}")
+    with _no_connection_in(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    with _no_connection_in(item):
+        return (yield)
 
 
 def pytest_report_header() -> str:

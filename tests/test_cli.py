@@ -21,7 +21,7 @@ from lockgate.kit.clock import SystemClock
 from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
 from lockgate.storage.migrations import upgrade
-from tests.conftest import PG_SERVER_URL, TEST_DB
+from tests.conftest import PG_SERVER_URL, TEST_DB, new_database_url
 from tests.processes import ANSWER_SECONDS, stop
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +52,26 @@ LISTENING = re.compile(r"^Lockgate listening on (http://\S+)\n", re.M)  # the wh
 
 @pytest.fixture()
 def served(env: dict[str, str], clean_db: object) -> Iterator[tuple[str, dict[str, str]]]:
+    """``lockgate serve`` started on a fresh data directory: its URL and the keys it printed."""
+    yield from _serve(env)
+
+
+@pytest.fixture(scope="module")
+def shared_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A data directory and a database of their own for the module's shared server."""
+    directory = tmp_path_factory.mktemp("cli-shared")
+    with new_database_url(directory) as url:
+        yield {**os.environ, "LOCKGATE_DATA_DIR": str(directory), "LOCKGATE_DATABASE_URL": url}
+
+
+@pytest.fixture(scope="module")
+def shared_served(shared_env: dict[str, str]) -> Iterator[tuple[str, dict[str, str]]]:
+    """One server for the tests that only add to what it serves (a cold start takes seconds):
+    each names the members, keys and entities it makes, and none counts the others'."""
+    yield from _serve(shared_env)
+
+
+def _serve(env: dict[str, str]) -> Iterator[tuple[str, dict[str, str]]]:
     # Port 0: the system picks a free port, and the server says which once it accepts.
     process = subprocess.Popen(
         [str(LOCKGATE), "serve", "--port", "0"],
@@ -121,9 +141,10 @@ def test_serve__fresh_data_dir__prints_keys_and_serves(served: tuple[str, dict[s
 
 
 def test_users_create__then_list_and_personal_key__acts_as_user(
-    served: tuple[str, dict[str, str]], env: dict[str, str]
+    shared_served: tuple[str, dict[str, str]], shared_env: dict[str, str]
 ) -> None:
-    base, _ = served
+    base, _ = shared_served
+    env = shared_env
     created = _run(
         env, "users", "create", "--email", "Ann@Example.com", "--role", "member",
         "--first-name", "Ann",
@@ -206,9 +227,10 @@ def test_users_set_password__printed_once_or_read__unknown_member_fails(
 
 
 def test_keys_create__console__prints_only_the_key(
-    served: tuple[str, dict[str, str]], env: dict[str, str]
+    shared_served: tuple[str, dict[str, str]], shared_env: dict[str, str]
 ) -> None:
-    base, _ = served
+    base, _ = shared_served
+    env = shared_env
     result = _run(env, "keys", "create", "--type", "console", "--scope", "omni_read_write")
     assert result.returncode == 0, result.stderr
     key = result.stdout.strip()

@@ -14,6 +14,8 @@ import pytest
 
 import lockgate
 
+pytestmark = pytest.mark.database_free
+
 SOURCE_ROOT = Path(lockgate.__file__).resolve().parent.parent
 FORBIDDEN = (
     "fastapi",

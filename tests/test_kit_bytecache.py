@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from lockgate.kit.bytecache import ENTRY_OVERHEAD, ByteCache
+
+pytestmark = pytest.mark.database_free
 
 
 def _cost(key: bytes, value: bytes) -> int:

@@ -12,6 +12,8 @@ import pytest
 
 from lockgate.kit.memory import Warmup, collector_paused, settle_long_lived
 
+pytestmark = pytest.mark.database_free
+
 
 class _Node:
     def __init__(self) -> None:

@@ -3,9 +3,13 @@ self-contained project of its own, so growing a project keeps its mix of conditi
 
 from __future__ import annotations
 
+import pytest
+
 from bench.initialize import grown
 from lockgate.cores.evaluation import Evaluator
 from tests.evaluation.support import load_json
+
+pytestmark = pytest.mark.database_free
 
 
 def test_grown__demo_project_three_times__copies_reference_their_own_gates() -> None:

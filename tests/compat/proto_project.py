@@ -48,11 +48,13 @@ EVERYONE = [{"name": "all", "passPercentage": 100, "conditions": [{"type": "publ
 
 @contextmanager
 def core_sdk(base: str, key: str, *, deltas: bool) -> Iterator[Any]:
-    """statsig-python-core polling ``base`` every half second, initialized."""
+    """statsig-python-core polling ``base`` every second, initialized."""
     options = core.StatsigOptions(
         specs_url=f"{base}/v2/download_config_specs",
         log_event_url=f"{base}/v1/log_event",
-        specs_sync_interval_ms=500,
+        # The SDK's shortest interval: it refuses a shorter one and polls at its default, ten
+        # seconds, which the tests would wait for at every change.
+        specs_sync_interval_ms=1000,
         output_log_level="error",
         enable_dcs_deltas=deltas,
     )

@@ -35,6 +35,7 @@ from tests.compat.proto_project import (
 from tests.compat.proto_stream import envelopes
 from tests.compat.sdks import core_user, wait_until
 from tests.conftest import new_database_url
+from tests.http import TLS
 from tests.processes import environment, serving
 
 COPY_PREV, SPECS = 10, (3, 4, 5)  # envelope kinds: CopyPrev, gate / config / layer
@@ -82,7 +83,7 @@ class Balancer:
         server, query = self.target, scope["query_string"].decode()
         url = f"{self.servers[server]}{scope['path']}" + (f"?{query}" if query else "")
         headers = [(k, v) for k, v in scope["headers"] if k not in HOP_BY_HOP]
-        async with httpx.AsyncClient(timeout=60) as client:
+        async with httpx.AsyncClient(timeout=60, verify=TLS) as client:
             request = httpx.Request(scope["method"], url, headers=headers, content=b"".join(chunks))
             response = await client.send(request, stream=True)
             body = b"".join([chunk async for chunk in response.aiter_raw()])
@@ -159,7 +160,9 @@ def test_core_sdk__polls_after_a_change_reach_other_processes__deltas_then_same_
         balancer = Balancer([server.base for server in servers])
         headers = {"STATSIG-API-KEY": console_key}
         with (
-            httpx.Client(base_url=servers[0].base, headers=headers, timeout=60) as console,
+            httpx.Client(
+                base_url=servers[0].base, headers=headers, timeout=60, verify=TLS
+            ) as console,
             live_server(cast(FastAPI, balancer)) as base,
         ):
             gates = build(console.post)

@@ -11,6 +11,8 @@ from lockgate.documents.values import JsonValue
 from lockgate.domains.configs.values import check_against, infer_schema
 from lockgate.errors import InvalidInput
 
+pytestmark = pytest.mark.database_free
+
 DEFAULT: dict[str, JsonValue] = {
     "title": "Hi",
     "count": 1,

@@ -8,6 +8,8 @@ import pytest
 
 from lockgate.domains.configs.json5 import Json5Error, loads
 
+pytestmark = pytest.mark.database_free
+
 
 @pytest.mark.parametrize(
     ("text", "expected"),

@@ -16,6 +16,8 @@ import pytest
 
 from tests.evaluation.support import CASES, case_evaluator
 
+pytestmark = pytest.mark.database_free
+
 
 def _load_cases() -> list[Any]:
     params = []

@@ -16,6 +16,8 @@ from lockgate.cores.evaluation.client_init import app_id_for_client_key, client_
 from lockgate.cores.evaluation.hashing import djb2
 from tests.evaluation.support import load_json
 
+pytestmark = pytest.mark.database_free
+
 Section = Literal["feature_gates", "dynamic_configs", "layer_configs"]
 SECTIONS: tuple[Section, ...] = ("feature_gates", "dynamic_configs", "layer_configs")
 # Fields core emits and the (hand-trimmed) server sample lacks.

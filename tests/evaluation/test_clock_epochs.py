@@ -12,6 +12,8 @@ from lockgate.cores.evaluation import Evaluator
 from lockgate.cores.evaluation.evaluator import DAY_MS
 from tests.evaluation.support import case_evaluator
 
+pytestmark = pytest.mark.database_free
+
 LAUNCH_MS = 1_700_000_000_123
 
 

@@ -25,6 +25,8 @@ from lockgate.cores.evaluation.results import Reason
 from lockgate.cores.evaluation.spec import Condition
 from lockgate.cores.evaluation.user import WIRE_FIELDS, StatsigUser, field_reader
 
+pytestmark = pytest.mark.database_free
+
 NOW_MS = 1_796_241_793_476
 APP_ID = "app-1"
 TYPES = (

@@ -16,6 +16,8 @@ from lockgate.cores.evaluation import ConfigEvaluation, GateEvaluation, LayerEva
 from lockgate.cores.evaluation.client_init import client_initialize_response
 from tests.evaluation.support import eval_project_evaluator, expected_core, restore_omitted
 
+pytestmark = pytest.mark.database_free
+
 KINDS = ("gates", "configs", "experiments", "layers")
 CASES = expected_core()["cases"]
 GCIR_CASES = [

@@ -16,6 +16,8 @@ from lockgate.cores.evaluation.hashing import (
 )
 from lockgate.cores.evaluation.id_lists import apply_id_list_changes, id_list_file, parse_id_list
 
+pytestmark = pytest.mark.database_free
+
 
 def test_h64__pass_percentage_input__golden_bucket() -> None:
     assert h64("spec-salt-A.rule-salt-A.user-1") % 10000 == 217

@@ -14,6 +14,8 @@ from lockgate.cores.evaluation import Evaluator
 from lockgate.cores.evaluation.operators import OPERATORS
 from tests.evaluation.support import load_json
 
+pytestmark = pytest.mark.database_free
+
 ROWS: list[dict[str, Any]] = load_json("operator_matrix.json")["rows"]
 
 

@@ -13,6 +13,8 @@ from lockgate.cores.evaluation.param_stores import ParameterEvaluation, value_or
 from lockgate.cores.evaluation.results import Reason
 from tests.evaluation.support import load_json
 
+pytestmark = pytest.mark.database_free
+
 
 def _spec(value: Any, *, passes: bool = True) -> dict[str, Any]:
     return {

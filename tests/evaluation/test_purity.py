@@ -9,6 +9,8 @@ import pytest
 
 import lockgate.cores.evaluation
 
+pytestmark = pytest.mark.database_free
+
 FORBIDDEN = {"fastapi", "sqlalchemy", "pydantic", "httpx", "starlette"}
 PACKAGE_DIR = Path(lockgate.cores.evaluation.__file__).parent
 MODULES = sorted(PACKAGE_DIR.glob("*.py"))

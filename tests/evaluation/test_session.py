@@ -27,6 +27,8 @@ from tests.evaluation.support import (
     load_json,
 )
 
+pytestmark = pytest.mark.database_free
+
 
 def _deduped(result: Evaluation) -> Evaluation:
     fields: dict[str, Any] = {"secondary_exposures": dedupe_exposures(result.secondary_exposures)}

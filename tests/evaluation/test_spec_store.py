@@ -9,6 +9,8 @@ import pytest
 
 from lockgate.cores.evaluation import Evaluator, Reason, SpecFormatError, SpecStore, StatsigUser
 
+pytestmark = pytest.mark.database_free
+
 MINIMAL: dict[str, Any] = {
     "has_updates": True,
     "time": 1700000000000,

@@ -7,6 +7,8 @@ import pytest
 from lockgate.cores.evaluation.derived import country_of_ip, parse_user_agent, user_agent_field
 from tests.evaluation.support import load_json
 
+pytestmark = pytest.mark.database_free
+
 UA_CASES: dict[str, dict[str, str]] = load_json("ua_string_cases.json")
 
 

@@ -6,7 +6,11 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from lockgate.kit.freshness import MISSING, FreshMap
+
+pytestmark = pytest.mark.database_free
 
 
 class _Reads:

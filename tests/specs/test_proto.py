@@ -16,6 +16,8 @@ from lockgate.domains.specs.cache import Rendered
 from lockgate.domains.specs.render import Encoder
 from tests.compat.proto_stream import envelopes
 
+pytestmark = pytest.mark.database_free
+
 
 def _gate(gate_id: str, pct: float) -> dict[str, Any]:
     condition = {"type": "public", "operator": None, "targetValue": None, "field": None}

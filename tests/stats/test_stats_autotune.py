@@ -7,6 +7,8 @@ import pytest
 
 from lockgate.cores.stats.autotune import VariantOutcomes, thompson_weights
 
+pytestmark = pytest.mark.database_free
+
 ARMS = [VariantOutcomes(100, 60), VariantOutcomes(100, 40), VariantOutcomes(100, 45)]
 
 

@@ -10,6 +10,8 @@ from lockgate.cores.stats.bayesian import GaussianPrior, bayesian, posterior
 from lockgate.cores.stats.frequentist import contrast
 from lockgate.cores.stats.sufficient import GroupEstimate
 
+pytestmark = pytest.mark.database_free
+
 
 def test_posterior__no_prior__data_pass_through() -> None:
     assert posterior(0.02, 0.01, None) == (0.02, 0.01)

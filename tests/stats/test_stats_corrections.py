@@ -14,6 +14,8 @@ from lockgate.cores.stats.corrections import (
     bonferroni_alpha,
 )
 
+pytestmark = pytest.mark.database_free
+
 
 class _MetricSplit(TypedDict):
     primary_metrics: int

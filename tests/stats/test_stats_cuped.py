@@ -7,6 +7,8 @@ import pytest
 from lockgate.cores.stats.cuped import CupedReason, cuped_mean
 from lockgate.cores.stats.sufficient import CupedMeanStats, MeanStats
 
+pytestmark = pytest.mark.database_free
+
 
 def _group(n: int, with_pre: int, post_mean: float) -> CupedMeanStats:
     # Pre X is 0 or 2, half the units each; post Y = X + (post_mean - 1) exactly, so

@@ -14,6 +14,8 @@ from lockgate.cores.stats.frequentist import (
 )
 from lockgate.cores.stats.sufficient import GroupEstimate, MeanStats, mean_estimate
 
+pytestmark = pytest.mark.database_free
+
 
 @pytest.mark.parametrize(
     ("control", "test"),

@@ -31,6 +31,8 @@ from lockgate.cores.stats.sufficient import (
     ratio_estimate,
 )
 
+pytestmark = pytest.mark.database_free
+
 EXACT = 1e-9
 Z_975 = float(sps.norm.isf(0.025))
 

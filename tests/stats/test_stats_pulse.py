@@ -17,6 +17,8 @@ from lockgate.cores.stats.pulse import (
 from lockgate.cores.stats.sufficient import CupedMeanStats, GroupEstimate, MeanStats, RatioStats
 from lockgate.cores.stats.topline import ToplineInputs, topline_impact
 
+pytestmark = pytest.mark.database_free
+
 SPEC_FIELDS = {
     "metricID",
     "metricName",

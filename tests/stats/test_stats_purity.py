@@ -10,6 +10,8 @@ import pytest
 
 import lockgate.cores.stats
 
+pytestmark = pytest.mark.database_free
+
 PACKAGE = Path(lockgate.cores.stats.__file__).parent
 MODULES = sorted(PACKAGE.glob("*.py"))
 FORBIDDEN = {"fastapi", "sqlalchemy", "pydantic", "httpx"}

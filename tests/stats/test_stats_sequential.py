@@ -9,6 +9,8 @@ from lockgate.cores.stats.frequentist import Alternative, contrast
 from lockgate.cores.stats.sequential import msprt_z_star, sequential
 from lockgate.cores.stats.sufficient import GroupEstimate
 
+pytestmark = pytest.mark.database_free
+
 # Case A: var(X_t) = var(X_c) = 4, N_t = N_c = 100, delta = 0.5, alpha = 0.05 two-sided.
 #   V   = 4/100 + 4/100                    = 0.08
 #   Z   = Z_0.025                          = 1.959964

@@ -7,6 +7,8 @@ import pytest
 
 from lockgate.cores.stats.srm import HealthStatus, srm_check
 
+pytestmark = pytest.mark.database_free
+
 
 @pytest.mark.parametrize(
     ("units", "chi_square", "status"),

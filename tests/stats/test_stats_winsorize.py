@@ -19,6 +19,8 @@ from lockgate.cores.stats.winsorize import (
     winsorization_cap,
 )
 
+pytestmark = pytest.mark.database_free
+
 # Units: two zeros, a null, and 1..10. Zeros and nulls are excluded from the percentile.
 UNITS = [0.0, 0.0, math.nan, *range(1, 11)]
 

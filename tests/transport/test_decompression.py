@@ -12,6 +12,8 @@ from lockgate.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from lockgate.faces.bodies import codings_of, inflate
 from tests.transport.encodings import ENCODERS, MIB, gzip_bomb, zero_bomb
 
+pytestmark = pytest.mark.database_free
+
 BODY = b'{"events":[' + b",".join(b'{"eventName":"e%d"}' % i for i in range(2000)) + b"]}"
 
 

@@ -18,6 +18,8 @@ from lockgate.domains.warehouse.dialects import (
 )
 from lockgate.errors import InvalidInput
 
+pytestmark = pytest.mark.database_free
+
 SQLGLOT_NAMES = {"postgresql": "postgres"}
 NO_EXACT_PERCENTILE = {"bigquery", "trino"}
 

@@ -21,6 +21,8 @@ from lockgate.domains.warehouse.pipeline import PipelineMetric, PipelinePlan, st
 from lockgate.domains.warehouse.usage import StoredSource
 from tests.warehouse.test_pipeline_sql import MAPPING, PURCHASES, RESUME, SQLGLOT_NAMES, plan
 
+pytestmark = pytest.mark.database_free
+
 GOLDEN = Path(__file__).parent / "golden" / "funnels"
 VISITS = StoredSource(
     "visits",

@@ -28,6 +28,8 @@ from lockgate.domains.warehouse.pipeline import (
 from lockgate.domains.warehouse.usage import StoredSource
 from lockgate.errors import InvalidInput
 
+pytestmark = pytest.mark.database_free
+
 SQLGLOT_NAMES = {"postgresql": "postgres"}
 GOLDEN = Path(__file__).parent / "golden" / "pipeline"
 MAPPING = [{"statsigUnitID": "userID", "column": "user_id"}]

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.sqlite_only
 
 
 def _sdk(served: Served, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    response = httpx.post(
+    response = served.http.post(
         f"{served.url}{path}", headers={"STATSIG-API-KEY": served.project.server_key}, json=body
     )
     response.raise_for_status()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import time
 
-import httpx
 from playwright.sync_api import expect
 
 from tests.web.conftest import Console, Served
@@ -19,7 +18,7 @@ METRIC = "checkout_events::event_count_custom"
 
 
 def _log(served: Served, events: list[dict[str, object]]) -> None:
-    response = httpx.post(
+    response = served.http.post(
         f"{served.url}/v1/rgstr",
         headers={"STATSIG-API-KEY": served.project.server_key},
         json={"events": events, "statsigMetadata": {"sdkType": "test"}},

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import insert
@@ -91,7 +90,7 @@ def _experiment(served: Served, name: str, sizes: list[int], **body: Any) -> dic
 
 def _log(served: Served, events: list[dict[str, Any]]) -> None:
     for start in range(0, len(events), 2000):
-        response = httpx.post(
+        response = served.http.post(
             f"{served.url}/v1/rgstr",
             headers={"STATSIG-API-KEY": served.project.server_key},
             json={"events": events[start : start + 2000], "statsigMetadata": {"sdkType": "test"}},

@@ -9,7 +9,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -29,7 +28,7 @@ EMPLOYEES = {
 
 
 def _sdk(served: Served, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
-    response = httpx.post(
+    response = served.http.post(
         f"{served.url}{path}", headers={"STATSIG-API-KEY": served.project.server_key}, json=body
     )
     assert response.status_code in (200, 202), response.text
