@@ -7,8 +7,8 @@ JS client then evaluates nothing itself.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
-from typing import Final
+from collections.abc import Collection, Hashable, Iterable, Mapping
+from typing import Final, TypeVar, cast
 
 from lockgate.cores.evaluation.evaluator import (
     EvaluationSession,
@@ -36,6 +36,8 @@ _HIDDEN_GATE_ENTITIES: Final = frozenset({Entity.SEGMENT, Entity.HOLDOUT})
 _ENTITY_NAME_FIELDS: Final = frozenset(
     {"gate_name", "config_name", "experiment_name", "layer_name"}
 )
+_K = TypeVar("_K", bound=Hashable)
+_V = TypeVar("_V")
 
 
 def app_id_for_client_key(store: SpecStore, client_key: str | None) -> str | None:
@@ -100,13 +102,44 @@ class _ConfigOutcome:
         self.explicit_parameters = spec.explicit_parameters or ()
 
 
-class _Renderer:
-    """Shapes evaluations into init-v1 entries with one hashing algorithm."""
+# How many rendered exposure lists and entries one revision keeps per hash algorithm: past
+# it they are dropped and built anew (a bound on memory, reached only by a project whose
+# nested gates combine into very many outcomes).
+KEPT_RENDERINGS: Final = 50_000
 
-    def __init__(self, algorithm: HashAlgorithm) -> None:
+
+class _Kept:
+    """What the answers of one revision with one hashing algorithm share: rendered exposure
+    lists by their raw exposures, and rendered entries by everything they are built from."""
+
+    __slots__ = ("entries", "exposures")
+
+    def __init__(self) -> None:
+        self.exposures: dict[tuple[SecondaryExposure, ...], list[SecondaryExposureWire]] = {}
+        self.entries: dict[Hashable, InitializeGate | InitializeConfig] = {}
+
+
+def _keep(kept: dict[_K, _V], key: _K, value: _V) -> _V:
+    if len(kept) >= KEPT_RENDERINGS:
+        kept.clear()
+    kept[key] = value
+    return value
+
+
+class _Renderer:
+    """Shapes evaluations into init-v1 entries with one hashing algorithm.
+
+    Exposure lists and the entries of gates and configs depend only on what they are rendered
+    from (an outcome, the raw exposures): each is rendered once per revision, kept in the
+    evaluator's ``kept`` and shared by every answer built from the same inputs; so are the
+    leaf entries (docs/sdk.md §Speed of evaluation)."""
+
+    def __init__(self, algorithm: HashAlgorithm, evaluator: Evaluator) -> None:
         self.algorithm = algorithm
-        # One wire form per exposure: the same nested gates recur across many specs.
-        self._wire: dict[SecondaryExposure, SecondaryExposureWire] = {}
+        found = evaluator.kept.get(("init-v1", algorithm))
+        if found is None:
+            found = evaluator.kept.setdefault(("init-v1", algorithm), _Kept())
+        self.kept: _Kept = found
 
     def name(self, name: str) -> str:
         return hash_name(name, self.algorithm)
@@ -131,18 +164,29 @@ class _Renderer:
     def exposures(self, exposures: tuple[SecondaryExposure, ...]) -> list[SecondaryExposureWire]:
         if not exposures:
             return []
-        wire = self._wire
-        rendered = []
-        for exposure in dedupe_exposures(exposures):
-            found = wire.get(exposure)
-            if found is None:
-                found = wire[exposure] = {
+        kept = self.kept.exposures
+        found = kept.get(exposures)
+        if found is None:
+            rendered: list[SecondaryExposureWire] = [
+                {
                     "gate": self.name(exposure.gate),
                     "gateValue": exposure.gate_value,
                     "ruleID": exposure.rule_id,
                 }
-            rendered.append(found)
-        return rendered
+                for exposure in dedupe_exposures(exposures)
+            ]
+            found = _keep(kept, exposures, rendered)
+        return found
+
+    def kept_gate(
+        self, spec: Spec, value: bool, rule_id: str, exposures: tuple[SecondaryExposure, ...]
+    ) -> InitializeGate:
+        """``gate``'s entry, rendered once per revision for the same inputs."""
+        key = (spec.name, value, rule_id, exposures)
+        found = self.kept.entries.get(key)
+        if found is None:
+            found = _keep(self.kept.entries, key, self.gate(spec, value, rule_id, exposures))
+        return cast(InitializeGate, found)
 
     def gate(
         self, spec: Spec, value: bool, rule_id: str, exposures: tuple[SecondaryExposure, ...]
@@ -155,6 +199,24 @@ class _Renderer:
             "id_type": spec.id_type,
             "secondary_exposures": self.exposures(exposures),
         }
+
+    def kept_config(
+        self,
+        spec: Spec,
+        outcome: Outcome,
+        exposures: tuple[SecondaryExposure, ...],
+        layer_default: JsonValue,
+    ) -> InitializeConfig:
+        """``config``'s entry for ``outcome``, rendered once per revision for the same inputs
+        when the outcome is one of the compiled spec's own (whose id then names it)."""
+        if outcome.delegate is not None:
+            return self.config(spec, _ConfigOutcome(spec, outcome, exposures), layer_default)
+        key = (id(outcome), exposures)
+        found = self.kept.entries.get(key)
+        if found is None:
+            entry = self.config(spec, _ConfigOutcome(spec, outcome, exposures), layer_default)
+            found = _keep(self.kept.entries, key, entry)
+        return cast(InitializeConfig, found)
 
     def config(
         self, spec: Spec, result: ConfigEvaluation | _ConfigOutcome, layer_default: JsonValue
@@ -274,7 +336,7 @@ def _response(
     client_app_ids: Collection[str] | None,
 ) -> InitializeResponse:
     store = session.evaluator.store
-    render = _Renderer(hash_algorithm)
+    render = _Renderer(hash_algorithm, session.evaluator)
     apps: frozenset[str] | None = None
     if client_app_ids:
         apps = frozenset(client_app_ids)
@@ -308,7 +370,7 @@ def _response(
                 leaf.renderings[hash_algorithm] = entry
             gates[entry["name"]] = entry
             continue
-        entry = render.gate(spec, *session.gate(name))
+        entry = render.kept_gate(spec, *session.gate(name))
         gates[entry["name"]] = entry
 
     configs: dict[str, InitializeConfig] = {}
@@ -326,12 +388,12 @@ def _response(
             configs[entry["name"]] = entry
             continue
         found = session.config_outcome(name)
-        evaluated: ConfigEvaluation | _ConfigOutcome = (
-            _ConfigOutcome(spec, *found)
-            if found is not None
-            else session.get_config(name, copy_value=False)
-        )
-        configs[render.name(name)] = render.config(spec, evaluated, _layer_default(store, name))
+        if found is None:
+            evaluated = session.get_config(name, copy_value=False)
+            entry = render.config(spec, evaluated, _layer_default(store, name))
+        else:
+            entry = render.kept_config(spec, *found, _layer_default(store, name))
+        configs[entry["name"]] = entry
 
     layers: dict[str, InitializeLayer] = {}
     for name, spec in store.layer_configs.items():

@@ -11,7 +11,7 @@ import bisect
 import copy
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -62,7 +62,8 @@ class Outcome:
     json_value: JsonValue
     group_name: str | None = None
     is_experiment_group: bool = False
-    # Set when a layer rule handed the evaluation over to an experiment.
+    # Set when a layer rule handed the evaluation over to an experiment; None exactly for
+    # the outcomes a plan builds with itself (which live as long as it).
     delegate: Spec | None = None
     undelegated_exposures: tuple[SecondaryExposure, ...] | None = None
 
@@ -217,7 +218,7 @@ def _clock_boundaries(conditions: list[Condition]) -> tuple[int, ...] | None:
 class _Compiled:
     """Every spec of one document compiled once (shared by the evaluators over it)."""
 
-    __slots__ = ("clock_boundaries", "configs", "gates", "layers", "reads_clock")
+    __slots__ = ("clock_boundaries", "configs", "gates", "kept", "layers", "reads_clock")
 
     def __init__(self, store: SpecStore) -> None:
         condition_map = store.condition_map
@@ -236,6 +237,10 @@ class _Compiled:
         clock = [c for c in condition_map.values() if c.type in CLOCK_TYPES]
         self.reads_clock = bool(clock)
         self.clock_boundaries = _clock_boundaries(clock)
+        # What callers build from this document's results and keep for the revision (the
+        # initialize answer's rendered entries, ``client_init``), by the caller's own key. It
+        # lives exactly as long as the plans: their outcomes' ids may key what it holds.
+        self.kept: dict[Hashable, Any] = {}
 
 
 class _Fallback(Exception):
@@ -505,6 +510,12 @@ class Evaluator:
         self.now_ms: Callable[[], int] = now_ms or _system_now_ms
         self.app_id = app_id if app_id is not None else self.store.app_id
         self.compiled = _Compiled(self.store)
+
+    @property
+    def kept(self) -> dict[Hashable, Any]:
+        """A place for what callers derive from this document's results and keep for its
+        revision (shared with the ``pinned`` and ``for_app`` evaluators over it)."""
+        return self.compiled.kept
 
     @property
     def reads_clock(self) -> bool:
