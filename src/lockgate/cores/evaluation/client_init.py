@@ -109,12 +109,22 @@ KEPT_RENDERINGS: Final = 50_000
 
 
 class _Kept:
-    """What the answers of one revision with one hashing algorithm share: rendered exposure
-    lists by their raw exposures, and rendered entries by everything they are built from."""
+    """What the answers of one revision with one hashing algorithm share: the gates a client
+    may see and the configs with their layer's defaults, listed once; rendered exposure lists
+    by their raw exposures, and rendered entries by everything they are built from."""
 
-    __slots__ = ("entries", "exposures")
+    __slots__ = ("configs", "entries", "exposures", "gates")
 
-    def __init__(self) -> None:
+    def __init__(self, store: SpecStore) -> None:
+        self.gates = tuple(
+            (name, spec)
+            for name, spec in store.feature_gates.items()
+            if spec.entity not in _HIDDEN_GATE_ENTITIES
+        )
+        self.configs = tuple(
+            (name, spec, _layer_default(store, name))
+            for name, spec in store.dynamic_configs.items()
+        )
         self.exposures: dict[tuple[SecondaryExposure, ...], list[SecondaryExposureWire]] = {}
         self.entries: dict[Hashable, InitializeGate | InitializeConfig] = {}
 
@@ -138,7 +148,7 @@ class _Renderer:
         self.algorithm = algorithm
         found = evaluator.kept.get(("init-v1", algorithm))
         if found is None:
-            found = evaluator.kept.setdefault(("init-v1", algorithm), _Kept())
+            found = evaluator.kept.setdefault(("init-v1", algorithm), _Kept(evaluator.store))
         self.kept: _Kept = found
 
     def name(self, name: str) -> str:
@@ -356,9 +366,7 @@ def _response(
         return name in read or _visible_to_app(target_app_ids, apps)
 
     gates: dict[str, InitializeGate] = {}
-    for name, spec in store.feature_gates.items():
-        if spec.entity in _HIDDEN_GATE_ENTITIES:
-            continue
+    for name, spec in render.kept.gates:
         if apps is not None and not visible(name, spec.target_app_ids):
             continue
         leaf = session.leaf_gate(name)
@@ -374,7 +382,7 @@ def _response(
         gates[entry["name"]] = entry
 
     configs: dict[str, InitializeConfig] = {}
-    for name, spec in store.dynamic_configs.items():
+    for name, spec, layer_default in render.kept.configs:
         if apps is not None and not visible(name, spec.target_app_ids):
             continue
         shared = session.leaf_config(name)
@@ -384,15 +392,15 @@ def _response(
             entry = renderings.get(key)
             if entry is None:
                 result = session.get_config(name, copy_value=False)
-                entry = renderings[key] = render.config(spec, result, _layer_default(store, name))
+                entry = renderings[key] = render.config(spec, result, layer_default)
             configs[entry["name"]] = entry
             continue
         found = session.config_outcome(name)
         if found is None:
             evaluated = session.get_config(name, copy_value=False)
-            entry = render.config(spec, evaluated, _layer_default(store, name))
+            entry = render.config(spec, evaluated, layer_default)
         else:
-            entry = render.kept_config(spec, *found, _layer_default(store, name))
+            entry = render.kept_config(spec, *found, layer_default)
         configs[entry["name"]] = entry
 
     layers: dict[str, InitializeLayer] = {}
