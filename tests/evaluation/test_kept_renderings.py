@@ -69,6 +69,22 @@ def test_kept_entries__two_revisions_same_outcomes__each_answer_from_its_own() -
         )
 
 
+def test_kept_entries__project_size__bound_grows_with_it() -> None:
+    # Given a project of more specs than the fixed bound allows for, per spec
+    small = Evaluator(_nesting_document("userID", {"v": 1}))
+    many = _nesting_document("userID", {"v": 1})
+    extra = client_init.KEPT_RENDERINGS // client_init.KEPT_RENDERINGS_PER_SPEC
+    many["feature_gates"].update({f"g{i}": many["feature_gates"]["inner"] for i in range(extra)})
+    large = Evaluator(many)
+    # When each answers
+    client_initialize_response(small, {"userID": "u"})
+    client_initialize_response(large, {"userID": "u"})
+    # Then the small one keeps the fixed bound and the large one more, by its size
+    assert small.kept[("init-v1", "djb2")].limit == client_init.KEPT_RENDERINGS
+    specs = extra + 3
+    assert large.kept[("init-v1", "djb2")].limit == client_init.KEPT_RENDERINGS_PER_SPEC * specs
+
+
 @pytest.mark.parametrize("limit", [1, 3])
 def test_kept_entries__bound_reached__answers_unchanged(
     limit: int, monkeypatch: pytest.MonkeyPatch
@@ -76,6 +92,7 @@ def test_kept_entries__bound_reached__answers_unchanged(
     # Given a bound so low that kept renderings are dropped again and again (patched: the
     # real bound is only reached by projects far larger than a test's)
     monkeypatch.setattr(client_init, "KEPT_RENDERINGS", limit)
+    monkeypatch.setattr(client_init, "KEPT_RENDERINGS_PER_SPEC", 0)
     shared = eval_project_evaluator.__wrapped__()
     for user in [case["user"] for case in expected_core()["cases"]]:
         # When one evaluator answers every user in turn

@@ -102,10 +102,12 @@ class _ConfigOutcome:
         self.explicit_parameters = spec.explicit_parameters or ()
 
 
-# How many rendered exposure lists and entries one revision keeps per hash algorithm: past
-# it they are dropped and built anew (a bound on memory, reached only by a project whose
-# nested gates combine into very many outcomes).
+# How many rendered exposure lists and entries one revision keeps per hash algorithm: this
+# many, or this many per spec in a larger project; past it they are dropped and built anew (a
+# bound on memory, reached only by a project whose nested gates combine into very many
+# outcomes: the bench project grown to 10,000 specs keeps about 3 entries per spec).
 KEPT_RENDERINGS: Final = 50_000
+KEPT_RENDERINGS_PER_SPEC: Final = 8
 
 
 class _Kept:
@@ -113,9 +115,11 @@ class _Kept:
     may see and the configs with their layer's defaults, listed once; rendered exposure lists
     by their raw exposures, and rendered entries by everything they are built from."""
 
-    __slots__ = ("configs", "entries", "exposures", "gates")
+    __slots__ = ("configs", "entries", "exposures", "gates", "limit")
 
     def __init__(self, store: SpecStore) -> None:
+        specs = len(store.feature_gates) + len(store.dynamic_configs) + len(store.layer_configs)
+        self.limit = max(KEPT_RENDERINGS, KEPT_RENDERINGS_PER_SPEC * specs)
         self.gates = tuple(
             (name, spec)
             for name, spec in store.feature_gates.items()
@@ -129,8 +133,8 @@ class _Kept:
         self.entries: dict[Hashable, InitializeGate | InitializeConfig] = {}
 
 
-def _keep(kept: dict[_K, _V], key: _K, value: _V) -> _V:
-    if len(kept) >= KEPT_RENDERINGS:
+def _keep(kept: dict[_K, _V], key: _K, value: _V, limit: int) -> _V:
+    if len(kept) >= limit:
         kept.clear()
     kept[key] = value
     return value
@@ -185,7 +189,7 @@ class _Renderer:
                 }
                 for exposure in dedupe_exposures(exposures)
             ]
-            found = _keep(kept, exposures, rendered)
+            found = _keep(kept, exposures, rendered, self.kept.limit)
         return found
 
     def kept_gate(
@@ -195,7 +199,9 @@ class _Renderer:
         key = (spec.name, value, rule_id, exposures)
         found = self.kept.entries.get(key)
         if found is None:
-            found = _keep(self.kept.entries, key, self.gate(spec, value, rule_id, exposures))
+            found = _keep(
+                self.kept.entries, key, self.gate(spec, value, rule_id, exposures), self.kept.limit
+            )
         return cast(InitializeGate, found)
 
     def gate(
@@ -225,7 +231,7 @@ class _Renderer:
         found = self.kept.entries.get(key)
         if found is None:
             entry = self.config(spec, _ConfigOutcome(spec, outcome, exposures), layer_default)
-            found = _keep(self.kept.entries, key, entry)
+            found = _keep(self.kept.entries, key, entry, self.kept.limit)
         return cast(InitializeConfig, found)
 
     def config(
