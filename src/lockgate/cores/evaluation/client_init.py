@@ -7,8 +7,8 @@ JS client then evaluates nothing itself.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
-from typing import Final
+from collections.abc import Collection, Hashable, Iterable, Mapping
+from typing import Final, TypeVar, cast
 
 from lockgate.cores.evaluation.evaluator import (
     EvaluationSession,
@@ -36,6 +36,8 @@ _HIDDEN_GATE_ENTITIES: Final = frozenset({Entity.SEGMENT, Entity.HOLDOUT})
 _ENTITY_NAME_FIELDS: Final = frozenset(
     {"gate_name", "config_name", "experiment_name", "layer_name"}
 )
+_K = TypeVar("_K", bound=Hashable)
+_V = TypeVar("_V")
 
 
 def app_id_for_client_key(store: SpecStore, client_key: str | None) -> str | None:
@@ -100,13 +102,58 @@ class _ConfigOutcome:
         self.explicit_parameters = spec.explicit_parameters or ()
 
 
-class _Renderer:
-    """Shapes evaluations into init-v1 entries with one hashing algorithm."""
+# How many rendered exposure lists and entries one revision keeps per hash algorithm: this
+# many, or this many per spec in a larger project; past it they are dropped and built anew (a
+# bound on memory, reached only by a project whose nested gates combine into very many
+# outcomes: the bench project grown to 10,000 specs keeps about 3 entries per spec).
+KEPT_RENDERINGS: Final = 50_000
+KEPT_RENDERINGS_PER_SPEC: Final = 8
 
-    def __init__(self, algorithm: HashAlgorithm) -> None:
+
+class _Kept:
+    """What the answers of one revision with one hashing algorithm share: the gates a client
+    may see and the configs with their layer's defaults, listed once; rendered exposure lists
+    by their raw exposures, and rendered entries by everything they are built from."""
+
+    __slots__ = ("configs", "entries", "exposures", "gates", "limit")
+
+    def __init__(self, store: SpecStore) -> None:
+        specs = len(store.feature_gates) + len(store.dynamic_configs) + len(store.layer_configs)
+        self.limit = max(KEPT_RENDERINGS, KEPT_RENDERINGS_PER_SPEC * specs)
+        self.gates = tuple(
+            (name, spec)
+            for name, spec in store.feature_gates.items()
+            if spec.entity not in _HIDDEN_GATE_ENTITIES
+        )
+        self.configs = tuple(
+            (name, spec, _layer_default(store, name))
+            for name, spec in store.dynamic_configs.items()
+        )
+        self.exposures: dict[tuple[SecondaryExposure, ...], list[SecondaryExposureWire]] = {}
+        self.entries: dict[Hashable, InitializeGate | InitializeConfig] = {}
+
+
+def _keep(kept: dict[_K, _V], key: _K, value: _V, limit: int) -> _V:
+    if len(kept) >= limit:
+        kept.clear()
+    kept[key] = value
+    return value
+
+
+class _Renderer:
+    """Shapes evaluations into init-v1 entries with one hashing algorithm.
+
+    Exposure lists and the entries of gates and configs depend only on what they are rendered
+    from (an outcome, the raw exposures): each is rendered once per revision, kept in the
+    evaluator's ``kept`` and shared by every answer built from the same inputs; so are the
+    leaf entries (docs/sdk.md §Speed of evaluation)."""
+
+    def __init__(self, algorithm: HashAlgorithm, evaluator: Evaluator) -> None:
         self.algorithm = algorithm
-        # One wire form per exposure: the same nested gates recur across many specs.
-        self._wire: dict[SecondaryExposure, SecondaryExposureWire] = {}
+        found = evaluator.kept.get(("init-v1", algorithm))
+        if found is None:
+            found = evaluator.kept.setdefault(("init-v1", algorithm), _Kept(evaluator.store))
+        self.kept: _Kept = found
 
     def name(self, name: str) -> str:
         return hash_name(name, self.algorithm)
@@ -131,18 +178,31 @@ class _Renderer:
     def exposures(self, exposures: tuple[SecondaryExposure, ...]) -> list[SecondaryExposureWire]:
         if not exposures:
             return []
-        wire = self._wire
-        rendered = []
-        for exposure in dedupe_exposures(exposures):
-            found = wire.get(exposure)
-            if found is None:
-                found = wire[exposure] = {
+        kept = self.kept.exposures
+        found = kept.get(exposures)
+        if found is None:
+            rendered: list[SecondaryExposureWire] = [
+                {
                     "gate": self.name(exposure.gate),
                     "gateValue": exposure.gate_value,
                     "ruleID": exposure.rule_id,
                 }
-            rendered.append(found)
-        return rendered
+                for exposure in dedupe_exposures(exposures)
+            ]
+            found = _keep(kept, exposures, rendered, self.kept.limit)
+        return found
+
+    def kept_gate(
+        self, spec: Spec, value: bool, rule_id: str, exposures: tuple[SecondaryExposure, ...]
+    ) -> InitializeGate:
+        """``gate``'s entry, rendered once per revision for the same inputs."""
+        key = (spec.name, value, rule_id, exposures)
+        found = self.kept.entries.get(key)
+        if found is None:
+            found = _keep(
+                self.kept.entries, key, self.gate(spec, value, rule_id, exposures), self.kept.limit
+            )
+        return cast(InitializeGate, found)
 
     def gate(
         self, spec: Spec, value: bool, rule_id: str, exposures: tuple[SecondaryExposure, ...]
@@ -155,6 +215,24 @@ class _Renderer:
             "id_type": spec.id_type,
             "secondary_exposures": self.exposures(exposures),
         }
+
+    def kept_config(
+        self,
+        spec: Spec,
+        outcome: Outcome,
+        exposures: tuple[SecondaryExposure, ...],
+        layer_default: JsonValue,
+    ) -> InitializeConfig:
+        """``config``'s entry for ``outcome``, rendered once per revision for the same inputs
+        when the outcome is one of the compiled spec's own (whose id then names it)."""
+        if outcome.delegate is not None:
+            return self.config(spec, _ConfigOutcome(spec, outcome, exposures), layer_default)
+        key = (id(outcome), exposures)
+        found = self.kept.entries.get(key)
+        if found is None:
+            entry = self.config(spec, _ConfigOutcome(spec, outcome, exposures), layer_default)
+            found = _keep(self.kept.entries, key, entry, self.kept.limit)
+        return cast(InitializeConfig, found)
 
     def config(
         self, spec: Spec, result: ConfigEvaluation | _ConfigOutcome, layer_default: JsonValue
@@ -274,7 +352,7 @@ def _response(
     client_app_ids: Collection[str] | None,
 ) -> InitializeResponse:
     store = session.evaluator.store
-    render = _Renderer(hash_algorithm)
+    render = _Renderer(hash_algorithm, session.evaluator)
     apps: frozenset[str] | None = None
     if client_app_ids:
         apps = frozenset(client_app_ids)
@@ -294,9 +372,7 @@ def _response(
         return name in read or _visible_to_app(target_app_ids, apps)
 
     gates: dict[str, InitializeGate] = {}
-    for name, spec in store.feature_gates.items():
-        if spec.entity in _HIDDEN_GATE_ENTITIES:
-            continue
+    for name, spec in render.kept.gates:
         if apps is not None and not visible(name, spec.target_app_ids):
             continue
         leaf = session.leaf_gate(name)
@@ -308,11 +384,11 @@ def _response(
                 leaf.renderings[hash_algorithm] = entry
             gates[entry["name"]] = entry
             continue
-        entry = render.gate(spec, *session.gate(name))
+        entry = render.kept_gate(spec, *session.gate(name))
         gates[entry["name"]] = entry
 
     configs: dict[str, InitializeConfig] = {}
-    for name, spec in store.dynamic_configs.items():
+    for name, spec, layer_default in render.kept.configs:
         if apps is not None and not visible(name, spec.target_app_ids):
             continue
         shared = session.leaf_config(name)
@@ -322,16 +398,16 @@ def _response(
             entry = renderings.get(key)
             if entry is None:
                 result = session.get_config(name, copy_value=False)
-                entry = renderings[key] = render.config(spec, result, _layer_default(store, name))
+                entry = renderings[key] = render.config(spec, result, layer_default)
             configs[entry["name"]] = entry
             continue
         found = session.config_outcome(name)
-        evaluated: ConfigEvaluation | _ConfigOutcome = (
-            _ConfigOutcome(spec, *found)
-            if found is not None
-            else session.get_config(name, copy_value=False)
-        )
-        configs[render.name(name)] = render.config(spec, evaluated, _layer_default(store, name))
+        if found is None:
+            evaluated = session.get_config(name, copy_value=False)
+            entry = render.config(spec, evaluated, layer_default)
+        else:
+            entry = render.kept_config(spec, *found, layer_default)
+        configs[entry["name"]] = entry
 
     layers: dict[str, InitializeLayer] = {}
     for name, spec in store.layer_configs.items():

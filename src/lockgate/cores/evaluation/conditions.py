@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Final, NoReturn, Protocol
 
 from lockgate.cores.evaluation.operators import (
+    OPERATORS,
     IdLists,
     compile_operator,
     compile_text_operator,
@@ -196,6 +197,15 @@ CONDITION_TYPES: Final[dict[str, ConditionCompiler]] = {
 NESTING_TYPES: Final = frozenset({"pass_gate", "fail_gate", "experiment_group"})
 # Condition types whose outcome depends on when they are evaluated, not only on the user.
 CLOCK_TYPES: Final = frozenset({"current_time"})
+
+
+def records_nothing(cond: Condition) -> bool:
+    """Whether evaluating ``cond`` has no effect but its answer: it reads no other spec (so it
+    records no secondary exposure) and its type and operator are known (so it cannot make the
+    evaluation unsupported). Once a rule has failed, such conditions need not be evaluated."""
+    if cond.type in NESTING_TYPES or cond.type not in CONDITION_TYPES:
+        return False
+    return cond.type == "public" or (cond.operator is not None and cond.operator in OPERATORS)
 
 
 def compile_condition(cond: Condition) -> CompiledCondition:

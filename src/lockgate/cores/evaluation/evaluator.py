@@ -1,7 +1,8 @@
 """The evaluator's entry point: ``Evaluator(spec).check_gate / get_config / get_layer``.
 
 Evaluation follows statsig-python-core (docs/sdk.md §Evaluation): rules in order, every condition of
-a rule evaluated (so nested-gate exposures of later conditions are still collected), the first
+a rule that may record an exposure or fail evaluated (so nested-gate exposures of later conditions
+are still collected; the others, which only answer, stop once the rule has failed), the first
 matching rule wins, then its pass percentage decides between its value and the default.
 """
 
@@ -11,7 +12,7 @@ import bisect
 import copy
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -22,6 +23,7 @@ from lockgate.cores.evaluation.conditions import (
     CompiledCondition,
     UnsupportedError,
     compile_condition,
+    records_nothing,
     unsupported,
 )
 from lockgate.cores.evaluation.hashing import passes_prefixed, percentage_prefix
@@ -62,7 +64,8 @@ class Outcome:
     json_value: JsonValue
     group_name: str | None = None
     is_experiment_group: bool = False
-    # Set when a layer rule handed the evaluation over to an experiment.
+    # Set when a layer rule handed the evaluation over to an experiment; None exactly for
+    # the outcomes a plan builds with itself (which live as long as it).
     delegate: Spec | None = None
     undelegated_exposures: tuple[SecondaryExposure, ...] | None = None
 
@@ -72,7 +75,13 @@ class _CompiledRule:
     """A rule with its conditions compiled and both of its outcomes built in advance."""
 
     rule: Rule
-    conditions: tuple[CompiledCondition, ...]
+    # A rule of one condition holds it here, and no others.
+    single: CompiledCondition | None
+    # The conditions that may record a secondary exposure or make the evaluation unsupported,
+    # in the rule's order: each is evaluated whenever the rule is reached (as core does).
+    always: tuple[CompiledCondition, ...]
+    # The rest, which have no effect but their answer: evaluated only while the rule holds.
+    skippable: tuple[CompiledCondition, ...]
     # The rule's fields the evaluation reads, kept here to spare a lookup through ``rule``.
     config_delegate: str | None
     pass_percentage: float
@@ -131,14 +140,20 @@ class _Plan:
 
 
 def _compile_rule(
-    spec: Spec, rule: Rule, conditions: Mapping[str, CompiledCondition]
+    spec: Spec,
+    rule: Rule,
+    conditions: Mapping[str, CompiledCondition],
+    skippable: AbstractSet[str],
 ) -> _CompiledRule:
-    compiled = tuple(
-        conditions.get(cid) or unsupported(f"condition id {cid!r}") for cid in rule.conditions
-    )
+    compiled = [
+        (cid in skippable, conditions.get(cid) or unsupported(f"condition id {cid!r}"))
+        for cid in rule.conditions
+    ]
     return _CompiledRule(
         rule=rule,
-        conditions=compiled,
+        single=compiled[0][1] if len(compiled) == 1 else None,
+        always=tuple(condition for skip, condition in compiled if not skip),
+        skippable=tuple(condition for skip, condition in compiled if skip),
         config_delegate=rule.config_delegate,
         pass_percentage=rule.pass_percentage,
         id_type=rule.id_type,
@@ -167,9 +182,12 @@ def _leaf_result(name: str, outcome: Outcome) -> GateResult:
 
 
 def _compile_spec(
-    spec: Spec, conditions: Mapping[str, CompiledCondition], nesting: AbstractSet[str]
+    spec: Spec,
+    conditions: Mapping[str, CompiledCondition],
+    nesting: AbstractSet[str],
+    skippable: AbstractSet[str],
 ) -> _Plan:
-    rules = tuple(_compile_rule(spec, rule, conditions) for rule in spec.rules)
+    rules = tuple(_compile_rule(spec, rule, conditions, skippable) for rule in spec.rules)
     default = Outcome(
         rule_id=DEFAULT_RULE_ID if spec.enabled else DISABLED_RULE_ID,
         bool_value=spec.default_value is True,
@@ -217,15 +235,19 @@ def _clock_boundaries(conditions: list[Condition]) -> tuple[int, ...] | None:
 class _Compiled:
     """Every spec of one document compiled once (shared by the evaluators over it)."""
 
-    __slots__ = ("clock_boundaries", "configs", "gates", "layers", "reads_clock")
+    __slots__ = ("clock_boundaries", "configs", "gates", "kept", "layers", "reads_clock")
 
     def __init__(self, store: SpecStore) -> None:
         condition_map = store.condition_map
         conditions = {cid: compile_condition(c) for cid, c in condition_map.items()}
         nesting = {cid for cid, c in condition_map.items() if c.type in NESTING_TYPES}
+        skippable = {cid for cid, c in condition_map.items() if records_nothing(c)}
 
         def plans(specs: Mapping[str, Spec]) -> dict[str, _Plan]:
-            return {name: _compile_spec(spec, conditions, nesting) for name, spec in specs.items()}
+            return {
+                name: _compile_spec(spec, conditions, nesting, skippable)
+                for name, spec in specs.items()
+            }
 
         self.gates = plans(store.feature_gates)
         self.configs = plans(store.dynamic_configs)
@@ -236,6 +258,10 @@ class _Compiled:
         clock = [c for c in condition_map.values() if c.type in CLOCK_TYPES]
         self.reads_clock = bool(clock)
         self.clock_boundaries = _clock_boundaries(clock)
+        # What callers build from this document's results and keep for the revision (the
+        # initialize answer's rendered entries, ``client_init``), by the caller's own key. It
+        # lives exactly as long as the plans: their outcomes' ids may key what it holds.
+        self.kept: dict[Hashable, Any] = {}
 
 
 class _Fallback(Exception):
@@ -397,16 +423,22 @@ class _Context:
 
     def run(self, plan: _Plan) -> Outcome:
         for compiled in plan.rules:
-            conditions = compiled.conditions
-            if len(conditions) == 1:
-                if not conditions[0](self):
+            single = compiled.single
+            if single is not None:
+                if not single(self):
                     continue
             else:
                 matched = True
-                for condition in conditions:
+                for condition in compiled.always:
                     # No short-circuit: later conditions may still add secondary exposures.
                     if not condition(self):
                         matched = False
+                if not matched:
+                    continue
+                for condition in compiled.skippable:
+                    if not condition(self):
+                        matched = False
+                        break
                 if not matched:
                     continue
             delegate = compiled.config_delegate
@@ -505,6 +537,12 @@ class Evaluator:
         self.now_ms: Callable[[], int] = now_ms or _system_now_ms
         self.app_id = app_id if app_id is not None else self.store.app_id
         self.compiled = _Compiled(self.store)
+
+    @property
+    def kept(self) -> dict[Hashable, Any]:
+        """A place for what callers derive from this document's results and keep for its
+        revision (shared with the ``pinned`` and ``for_app`` evaluators over it)."""
+        return self.compiled.kept
 
     @property
     def reads_clock(self) -> bool:
