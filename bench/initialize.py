@@ -26,7 +26,7 @@ import orjson
 
 from lockgate.cores.evaluation.client_init import client_initialize_response
 from lockgate.cores.evaluation.evaluator import Evaluator
-from lockgate.faces.sdk.initialize import encode_answer
+from lockgate.domains.specs.deltas import encode_answer
 from lockgate.kit.memory import collector_paused, settle_long_lived
 from tests.compat.sdks import core_sdk, core_user
 

@@ -7,7 +7,7 @@ import json
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -133,6 +133,37 @@ def js_evaluate(
         capture_output=True,
         text=True,
         timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def js_deltas(
+    *,
+    merges: Sequence[tuple[bytes, bytes, bytes]] = (),
+    checksums: Sequence[str] = (),
+    texts: Sequence[str] = (),
+) -> dict[str, list[Any]]:
+    """The official JS client's delta code on Lockgate's output (``tests/js/deltas.mjs``): each
+    (answer held, delta, full answer) merged and compared with the full answer, each document's
+    two-level sorted djb2, each document written back by ``JSON.stringify``."""
+    assert node_available(), "Node and tests/js/node_modules are needed (make test installs them)"
+    payload = {
+        "merges": [
+            {"cache": cache.decode(), "delta": delta.decode(), "full": full.decode()}
+            for cache, delta, full in merges
+        ],
+        "checksums": list(checksums),
+        "texts": list(texts),
+    }
+    result = subprocess.run(
+        ["node", "deltas.mjs"],
+        cwd=JS_DIR,
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        timeout=120,
         check=False,
     )
     assert result.returncode == 0, result.stderr
