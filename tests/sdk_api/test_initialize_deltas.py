@@ -13,10 +13,12 @@ import pytest
 from fastapi import FastAPI
 
 from lockgate.domains.projects.service import Bootstrap
-from lockgate.domains.specs.deltas import NO_UPDATES
+from lockgate.domains.specs.deltas import NO_UPDATES, SECTIONS
+from lockgate.kit import jsjson
 from lockgate.kit.settings import Settings
 from tests.compat.sdks import js_deltas
 from tests.contract.client import ContractClient
+from tests.test_documents import _project as every_kind
 
 EVERYONE = {"name": "everyone", "passPercentage": 100, "conditions": [{"type": "public"}]}
 GMAIL = {
@@ -159,3 +161,21 @@ class TestDeltasOff:
         assert console.patch("/console/v1/gates/first", json={"rules": []}).is_success
         full = _initialize(sdk, project, USERS[0])
         assert _initialize(sdk, project, USERS[0], **_since(held)) == full
+
+
+def test_initialize__every_kind_of_entry__renderer_writes_fields_besides_value_plainly(
+    sdk: ContractClient, console: ContractClient, project: Bootstrap
+) -> None:
+    # The delta's checksum writes each entry's fields but `value` with orjson as they are
+    # (domains/specs/deltas.py): text, booleans, lists of text or of exposures in key order.
+    # (Exposures are held to it by the differential test, whose gates nest.)
+    every_kind(console)
+    for user in ({"userID": "u5"}, {"userID": "u1", "customIDs": {"companyID": "c1"}}):
+        answer = orjson.loads(_initialize(sdk, project, user))
+        entries = [entry for section in SECTIONS for entry in answer[section].values()]
+        assert {"feature_gates", "dynamic_configs", "layer_configs"} <= {
+            section for section in SECTIONS if answer[section]
+        }
+        for entry in entries:
+            rest = {key: value for key, value in entry.items() if key != "value"}
+            assert jsjson.sorts_alike(rest), entry

@@ -47,21 +47,33 @@ def is_index(key: str) -> bool:
     )
 
 
+def _utf16(key: str) -> bytes:
+    return key.encode("utf-16-be")
+
+
 def js_order(keys: Iterable[str]) -> list[str]:
     """``keys`` in the order a JavaScript object holding them in this insertion order lists
     them."""
-    listed = list(keys)
-    indexes = [key for key in listed if is_index(key)]
+    indexes: list[str] = []
+    others: list[str] = []
+    for key in keys:
+        (indexes if is_index(key) else others).append(key)
     if not indexes:
-        return listed
+        return others
     indexes.sort(key=int)
-    return indexes + [key for key in listed if not is_index(key)]
+    return indexes + others
 
 
 def sorted_keys(keys: Iterable[str]) -> list[str]:
     """``Object.keys(o).sort()`` inserted into a new object: sorted by UTF-16 code units, then
-    listed by JavaScript's rule."""
-    return js_order(sorted(keys, key=lambda key: key.encode("utf-16-be")))
+    listed by JavaScript's rule (array indexes first, in numeric order)."""
+    indexes: list[str] = []
+    others: list[str] = []
+    for key in keys:
+        (indexes if is_index(key) else others).append(key)
+    indexes.sort(key=int)
+    others.sort(key=_utf16)
+    return indexes + others
 
 
 def _plain_key(key: object) -> TypeGuard[str]:
@@ -70,32 +82,44 @@ def _plain_key(key: object) -> TypeGuard[str]:
     return isinstance(key, str) and key.isascii() and not is_index(key)
 
 
-def _plain(value: object) -> bool:
-    """Whether orjson's sorted output of ``value`` is JavaScript's unsorted one: no number but
-    exact integers, and every object's keys plain and already in order."""
+def scan(value: object) -> tuple[bool, bool]:
+    """Whether orjson writes ``value`` as ``JSON.stringify`` does (no number but exact
+    integers, every key plain), and whether it still does with OPT_SORT_KEYS (every object's
+    keys already in order)."""
     if value is None or isinstance(value, str | bool):
-        return True
+        return True, True
     if isinstance(value, dict):
+        exact = ordered = True
         previous: str | None = None
         for key, item in value.items():
-            if not _plain_key(key) or (previous is not None and key <= previous):
-                return False
-            if not _plain(item):
-                return False
+            if not _plain_key(key):
+                return False, False
+            if previous is not None and key <= previous:
+                ordered = False
             previous = key
-        return True
+            item_exact, item_ordered = scan(item)
+            if not item_exact:
+                return False, False
+            ordered = ordered and item_ordered
+        return exact, ordered
     if isinstance(value, list):
-        return all(map(_plain, value))
+        ordered = True
+        for item in value:
+            item_exact, item_ordered = scan(item)
+            if not item_exact:
+                return False, False
+            ordered = ordered and item_ordered
+        return True, ordered
     if isinstance(value, int):
-        return -MAX_SAFE <= value <= MAX_SAFE
-    return False
+        return -MAX_SAFE <= value <= MAX_SAFE, True
+    return False, False
 
 
 def sorts_alike(entry: Mapping[str, object]) -> bool:
     """Whether ``orjson.dumps(entry, option=OPT_SORT_KEYS)`` is what ``JSON.stringify`` writes
     of ``entry`` with its own keys sorted (client-core's ``_getSortedObject`` at its last level)
     and its values as parsed."""
-    return all(_plain_key(key) and _plain(item) for key, item in entry.items())
+    return all(_plain_key(key) and scan(item) == (True, True) for key, item in entry.items())
 
 
 def number(value: float) -> str:

@@ -62,28 +62,44 @@ class Index:
     other_keys: frozenset[str]  # the top-level keys besides the three maps
     sections: tuple[dict[str, bytes], ...]  # in SECTIONS order
     rest: bytes  # the top-level fields besides the three maps, as a JSON object
-    checksum_v2: str  # client-core's _DJB2Object of the three maps, sorted two levels deep
     size: int
+    # checksum_v2 of the answer, for an answer a delta leads to (None: not computed)
+    checksum_v2: str | None = None
 
 
-def _js_entry(entry: Mapping[str, Any], encoded: bytes) -> bytes:
+# The one field of an entry the answer's renderer (cores/evaluation/client_init.py) copies from
+# the project's values; it writes every other field itself, as text, a boolean, or a list of
+# text or of secondary exposures (gate, gateValue, ruleID: text, keys in that order), all of
+# which orjson writes as JSON.stringify does, sorted or not. A test holds the renderer to it.
+_VALUE: Final = "value"
+
+
+def _js_entry(entry: Mapping[str, Any]) -> bytes:
     """One entry as JSON.stringify writes it once _getSortedObject sorted its keys (and left
     its values as they came)."""
-    if jsjson.sorts_alike(entry):
+    value = entry.get(_VALUE)
+    exact, ordered = jsjson.scan(value)
+    if exact and ordered:
         return orjson.dumps(entry, option=orjson.OPT_SORT_KEYS)
-    return jsjson.stringify(orjson.loads(encoded), sort=True).encode()
+    if exact:
+        text = encode_answer(value)
+    else:  # as JavaScript parses what is sent
+        text = jsjson.stringify(orjson.loads(encode_answer(value))).encode()
+    return orjson.dumps({**entry, _VALUE: orjson.Fragment(text)}, option=orjson.OPT_SORT_KEYS)
 
 
-def _checksum_v2(body: Mapping[str, Any], sections: tuple[dict[str, bytes], ...]) -> str:
+def checksum_v2(body: Mapping[str, Any]) -> str:
+    """client-core's ``_DJB2Object`` of the answer's three maps, sorted two levels deep: what
+    the JS client computes once it holds ``body``'s maps."""
     parts = [b"{"]
     for position, i in enumerate(_SORTED_SECTIONS):
-        entries, texts = body[SECTIONS[i]], sections[i]
+        entries = body[SECTIONS[i]]
         if position:
             parts.append(b"},")
         parts.append(orjson.dumps(SECTIONS[i]) + b":{")
         parts.append(
             b",".join(
-                orjson.dumps(name) + b":" + _js_entry(entries[name], texts[name])
+                orjson.dumps(name) + b":" + _js_entry(entries[name])
                 for name in jsjson.sorted_keys(entries)
             )
         )
@@ -91,9 +107,9 @@ def _checksum_v2(body: Mapping[str, Any], sections: tuple[dict[str, bytes], ...]
     return jsjson.djb2(b"".join(parts))
 
 
-def index_of(body: Mapping[str, Any], checksum: str) -> Index:
+def index_of(body: Mapping[str, Any], checksum: str, *, target: bool) -> Index:
     """The index of the answer ``body`` (as evaluated, or as parsed from its bytes) whose
-    ``full_checksum`` is ``checksum``."""
+    ``full_checksum`` is ``checksum``; with its ``checksum_v2`` when a delta leads to it."""
     sections = tuple(
         {name: encode_answer(entry) for name, entry in body[section].items()}
         for section in SECTIONS
@@ -111,8 +127,8 @@ def index_of(body: Mapping[str, Any], checksum: str) -> Index:
         frozenset(other),
         sections,
         rest,
-        _checksum_v2(body, sections),
         size,
+        checksum_v2(body) if target else None,
     )
 
 
@@ -122,6 +138,7 @@ def delta(base: Index, target: Index) -> bytes | None:
     top-level field that the merge would leave behind)."""
     if base.hash_used != target.hash_used or not base.other_keys <= target.other_keys:
         return None
+    assert target.checksum_v2 is not None, "a target's index has its checksum"
     parts = [b"{"]
     deleted: list[bytes] = []
     for i, section in enumerate(SECTIONS):
@@ -187,16 +204,21 @@ class AnswerHistory:
             self._trim()
             return kept
 
-    def indexed(self, kept: Kept, body: Mapping[str, Any] | None, checksum: str) -> Index:
-        """``kept``'s index, built (from ``body``, else from its bytes) the first time."""
-        if kept.index is not None:
-            return kept.index
-        index = index_of(body if body is not None else orjson.loads(kept.answer), checksum)
+    def indexed(
+        self, kept: Kept, body: Mapping[str, Any] | None, checksum: str, *, target: bool = False
+    ) -> Index:
+        """``kept``'s index, built (from ``body``, else from its bytes) the first time, or
+        again when it lacks the checksum a delta's ``target`` needs."""
+        found = kept.index
+        if found is not None and (found.checksum_v2 is not None or not target):
+            return found
+        parsed = body if body is not None else orjson.loads(kept.answer)
+        index = index_of(parsed, checksum, target=target)
         with self._lock:
-            if kept.index is None:
+            if kept.index is found:
                 kept.index = index
                 if self._kept.get(checksum) is kept:
-                    self.size += index.size
+                    self.size += index.size - (found.size if found is not None else 0)
                     self._trim()
         return index
 
@@ -226,5 +248,8 @@ def reply(
     kept = history.keep(checksum, answer)
     if base is None:
         return answer
-    changes = delta(history.indexed(base, None, since or ""), history.indexed(kept, body, checksum))
+    changes = delta(
+        history.indexed(base, None, since or ""),
+        history.indexed(kept, body, checksum, target=True),
+    )
     return changes if changes is not None and len(changes) < len(answer) else answer
