@@ -1,7 +1,8 @@
 """``/v1/initialize`` evaluation in process against statsig-python-core's own
 ``get_client_initialize_response``, on the bench project and on copies of it grown to 1,000 and
 10,000 entities: responses per second, p50/p99 per response and the cost per entity, side by
-side in one run.
+side in one run. At 10,000 entities, a JS client's delta after a one-gate change next to the
+full answer: bytes, raw and gzipped, and CPU time (docs/sdk.md §Initialize deltas).
 
 Both sides get the same dcs-v2 document and the same users; Lockgate's figure includes encoding
 the response to JSON bytes the way the route does, as core's returns a JSON string. The grown
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import gzip
 import statistics
 import threading
 import time
@@ -26,11 +28,13 @@ import orjson
 
 from lockgate.cores.evaluation.client_init import client_initialize_response
 from lockgate.cores.evaluation.evaluator import Evaluator
-from lockgate.faces.sdk.initialize import encode_answer
+from lockgate.domains.specs import deltas
+from lockgate.domains.specs.deltas import encode_answer
 from lockgate.kit.memory import collector_paused, settle_long_lived
 from tests.compat.sdks import core_sdk, core_user
 
 SIZES = (1_000, 10_000)
+DELTA_USERS = 12  # users whose delta is timed (each a few full answers' work)
 # Each side is measured for about this long per project (alternating halves).
 SECONDS = 3.0
 REFERENCE_TYPES = ("pass_gate", "fail_gate")
@@ -216,4 +220,72 @@ def run(doc: dict[str, Any], users: list[dict[str, Any]]) -> None:
         " running during the answer (as before its pause): "
         f"{running_per_entity[large] / running_per_entity[small]:.2f}x;"
         " throughput target >= 1.0x core"
+    )
+    _deltas(projects[-1][1], users)
+
+
+def _cpu_ms(call: Callable[..., Any], *args: Any) -> tuple[float, Any]:
+    """This thread's CPU time of ``call(*args)`` in ms, and what it returned."""
+    start = time.thread_time()
+    with collector_paused():  # as faces/sdk/initialize.py answers
+        result = call(*args)
+    return (time.thread_time() - start) * 1e3, result
+
+
+def _deltas(doc: dict[str, Any], users: list[dict[str, Any]]) -> None:
+    """A delta after one gate changed against the full answer, as the route builds both."""
+    changed = copy.deepcopy(doc)
+    gate = next(iter(changed["feature_gates"].values()))
+    gate["enabled"] = not gate.get("enabled", True)
+    changed["time"] = int(changed.get("time", 0)) + 1
+    before, after = Evaluator(doc), Evaluator(changed)
+    settle_long_lived()
+    users = users[:DELTA_USERS]
+    held = [deltas.signed(encode_answer(client_initialize_response(before, u))) for u in users]
+
+    def full(user: dict[str, Any]) -> tuple[Any, bytes]:
+        body = client_initialize_response(after, user)
+        return body, deltas.signed(encode_answer(body))
+
+    def delta(history: deltas.AnswerHistory, index: int) -> bytes:
+        body, answer = full(users[index])
+        since = deltas.checksum_of(held[index])
+        return deltas.reply(history, answer, body, wants_delta=True, since=since)
+
+    def signed(body: Any) -> bytes:
+        return deltas.signed(encode_answer(body))
+
+    for user in users[:2]:  # warm
+        full(user)
+    cold = deltas.AnswerHistory(1 << 30)  # bases given as full answers, not cut up yet
+    warm = deltas.AnswerHistory(1 << 30)  # bases cut up already (they were a delta's target)
+    for answer in held:
+        cold.keep(deltas.checksum_of(answer), answer)
+        kept = warm.keep(deltas.checksum_of(answer), answer)
+        warm.indexed(kept, None, deltas.checksum_of(answer))
+    figures: list[tuple[float, ...]] = []
+    for index, user in enumerate(users):
+        full_ms, (body, answer) = _cpu_ms(full, user)
+        cold_ms, sent = _cpu_ms(delta, cold, index)
+        warm_ms, _ = _cpu_ms(delta, warm, index)
+        plain_ms, _ = _cpu_ms(encode_answer, body)
+        signed_ms, _ = _cpu_ms(signed, body)
+        assert b'"is_delta":true' in sent
+        packed, delta_packed = len(gzip.compress(answer)), len(gzip.compress(sent))
+        sizes = (len(answer), packed, len(sent), delta_packed)
+        figures.append((full_ms, cold_ms, warm_ms, signed_ms - plain_ms, *sizes))
+    full_ms, cold_ms, warm_ms, checksum_ms, *means = (
+        statistics.fmean(column) for column in zip(*figures, strict=True)
+    )
+    raw, packed, delta_raw, delta_packed = (round(size) for size in means)
+    entities = len(doc["feature_gates"]) + len(doc["dynamic_configs"])
+    print(
+        f"  delta after one gate changed, {entities:,} entities, mean of {len(users)} users:"
+        f" full answer {raw:,} bytes ({packed:,} gzipped), delta {delta_raw:,}"
+        f" ({delta_packed:,} gzipped)"
+    )
+    print(
+        f"  CPU per answer: full {full_ms:.1f} ms; delta {warm_ms:.1f} ms"
+        f" ({warm_ms / full_ms:.2f}x), {cold_ms:.1f} ms ({cold_ms / full_ms:.2f}x) when the"
+        f" held answer is first cut up; full_checksum: {checksum_ms:.2f} ms of a full answer"
     )

@@ -371,6 +371,27 @@ def test_initialize_response__everything_evaluated__fits_its_type(
     assert problems(body, specs.InitializeResponse) == []
 
 
+@pytest.mark.usefixtures("none_hash_scope")
+def test_initialize_delta_and_no_updates__client_asks_for_delta__fit_their_types(
+    console: ContractClient, project: Bootstrap, app: FastAPI
+) -> None:
+    _project(console)
+    url = f"/v1/initialize?k={project.client_key}"
+    asked = {"user": {"userID": "u1"}, "hash": "none"}
+    with ContractClient(app) as sdk:
+        held = sdk.post(url, json=asked).json()
+        since = {**asked, "deltasResponseRequested": True, "full_checksum": held["full_checksum"]}
+        same = sdk.post(url, json=since).json()
+        made = console.post("/console/v1/gates", json={"name": "late", "rules": []})
+        assert made.status_code == 201, made.text
+        delta = sdk.post(url, json=since).json()
+    assert same == {"has_updates": False}
+    assert problems(same, specs.InitializeNoUpdates) == []
+    assert delta["is_delta"] is True
+    assert set(delta["feature_gates"]) == {"late"}
+    assert problems(delta, specs.InitializeDelta) == []
+
+
 def test_pulse_results__mean_metric_with_topline__fit_their_types() -> None:
     analysis = analyze_mean(
         MeanStats(1000, 1020.0, 2100.0),

@@ -198,6 +198,7 @@ def create_app(
         database,
         settings.sdk_cache_ttl_ms,
         initialize_cache_bytes=settings.sdk_initialize_cache_bytes,
+        initialize_delta_bytes=settings.sdk_initialize_delta_bytes,
         warmup=app.warmup,
     )
     app.state.key_cache = KeyCache(database, settings.sdk_cache_ttl_ms)

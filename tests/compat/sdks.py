@@ -7,7 +7,7 @@ import json
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -137,6 +137,103 @@ def js_evaluate(
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def js_deltas(
+    *,
+    merges: Sequence[tuple[bytes, bytes, bytes]] = (),
+    checksums: Sequence[str] = (),
+    texts: Sequence[str] = (),
+) -> dict[str, list[Any]]:
+    """The official JS client's delta code on Lockgate's output (``tests/js/deltas.mjs``): each
+    (answer held, delta, full answer) merged and compared with the full answer, each document's
+    two-level sorted djb2, each document written back by ``JSON.stringify``."""
+    assert node_available(), "Node and tests/js/node_modules are needed (make test installs them)"
+    payload = {
+        "merges": [
+            {"cache": cache.decode(), "delta": delta.decode(), "full": full.decode()}
+            for cache, delta, full in merges
+        ],
+        "checksums": list(checksums),
+        "texts": list(texts),
+    }
+    result = subprocess.run(
+        ["node", "deltas.mjs"],
+        cwd=JS_DIR,
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+class JsClients:
+    """Long-lived ``@statsig/js-client`` instances under Node, one per user
+    (``tests/js/refresh.mjs``): ``init``, then ``refresh`` (a delta asked from what each holds)
+    or ``fresh`` (new clients); each gives per user the evaluations and the maps held."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+
+    def run(self, op: str, **more: Any) -> list[dict[str, Any]]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps({"op": op, **more}) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        assert line, (
+            f"refresh.mjs ended: {self.process.stderr.read() if self.process.stderr else ''}"
+        )
+        return json.loads(line)  # type: ignore[no-any-return]
+
+
+@contextmanager
+def js_clients(
+    base: str,
+    client_key: str,
+    users: list[dict[str, Any]],
+    *,
+    gates: list[str],
+    configs: list[str],
+    experiments: list[str],
+    layers: dict[str, list[str]],
+) -> Iterator[tuple[JsClients, list[dict[str, Any]]]]:
+    """The clients, initialized, and what they first evaluated."""
+    assert node_available(), "Node and tests/js/node_modules are needed (make test installs them)"
+    process = subprocess.Popen(
+        ["node", "refresh.mjs"],
+        cwd=JS_DIR,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        clients = JsClients(process)
+        first = clients.run(
+            "init",
+            api=f"{base}/v1",
+            key=client_key,
+            users=users,
+            gates=gates,
+            configs=configs,
+            experiments=experiments,
+            layers=layers,
+        )
+        yield clients, first
+    finally:
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
 
 
 def wait_until(predicate: Any, timeout_s: float = 15.0) -> bool:

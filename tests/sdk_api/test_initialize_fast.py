@@ -138,7 +138,12 @@ def served(app: FastAPI, console: ContractClient, project: Bootstrap) -> Lockgat
     database = app.state.database
     app.state.key_cache = KeyCache(database, 1000, now=lambda: 0.0)
     app.state.spec_cache = SpecCache(
-        database, 1000, now=lambda: 0.0, initialize_cache_bytes=1 << 20, warmup=app.warmup
+        database,
+        1000,
+        now=lambda: 0.0,
+        initialize_cache_bytes=1 << 20,
+        initialize_delta_bytes=1 << 22,
+        warmup=app.warmup,
     )
     app.sdk_fast_path = SdkFastPath(
         app.state.key_cache,
@@ -220,6 +225,31 @@ def test_initialize_fast__warm_up_settle_after_new_revision__answers_unchanged(
         gc.unfreeze()
 
 
+@pytest.mark.parametrize("change", [False, True], ids=["unchanged", "gate changed"])
+def test_initialize_fast__client_asks_for_delta__same_answer_as_route(
+    served: LockgateApp, console: ContractClient, project: Bootstrap, change: bool
+) -> None:
+    # Given a client holding its answer
+    query = f"k={project.client_key}"
+    body = _body({"userID": "delta", "email": "d@gmail.com"})
+    held = _call(served, _scope(query, _with_length({}, body)), body)[2]
+    if change:
+        patched = console.patch("/console/v1/gates/fast_gate", json={"rules": RULES[2:]})
+        assert patched.status_code == 200, patched.text
+        _call(served, _scope(query, _with_length({}, body)), body)  # the new revision, built
+    # When it asks for a delta from it
+    since = {"deltasResponseRequested": True, "full_checksum": json.loads(held)["full_checksum"]}
+    asked = _body({"userID": "delta", "email": "d@gmail.com"}, **since)
+    fast, route, answered_fast = _both(served, _scope(query, _with_length({}, asked)), asked)
+    # Then the lean path answers it as the route does: a delta, or nothing new
+    assert answered_fast
+    assert fast == route
+    if change:
+        assert json.loads(fast[2])["is_delta"] is True
+    else:
+        assert fast[2] == b'{"has_updates":false}'
+
+
 def test_initialize_fast__body_in_pieces__same_answer_as_route(
     served: LockgateApp, project: Bootstrap
 ) -> None:
@@ -239,6 +269,8 @@ def test_initialize_fast__body_in_pieces__same_answer_as_route(
         ("k={client}", {}, b"[1, 2]", 400),
         ("k={client}", {}, b'{"user": "someone"}', 400),
         ("k={client}", {}, b'{"user": {}, "hash": "md5"}', 400),
+        ("k={client}", {}, b'{"user": {}, "deltasResponseRequested": 1}', 400),
+        ("k={client}", {}, b'{"user": {}, "full_checksum": ["a"]}', 400),
         ("k={client}", {}, b'{"user": {"email": ["a"]}}', 400),
         ("k={client}&gz=1", {}, b'{"user": {}}', 400),
         ("k={client}&x=%00", {}, b'{"user": {}}', 400),

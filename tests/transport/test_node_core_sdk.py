@@ -38,7 +38,7 @@ def test_node_core_sdk__zstd_event_batch__stored(
 ) -> None:
     users = [f"node-{i}" for i in range(25)]
     wrapped = EncodingLog(app)
-    with live_server(wrapped) as base:  # type: ignore[arg-type]
+    with live_server(wrapped) as base:
         result = subprocess.run(
             ["node", "node_core_events.mjs"],
             cwd=JS_DIR,

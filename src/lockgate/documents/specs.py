@@ -244,3 +244,26 @@ class InitializeResponse(TypedDict):
     derived_fields: NotRequired[dict[str, str]]
     company_lcut: NotRequired[int]
     hashed_sdk_key_used: NotRequired[str]
+    # Added by the SDK route last: a digest of the answer, which a client sends back to ask for
+    # a delta from it (docs/sdk.md §Initialize deltas).
+    full_checksum: NotRequired[str]
+
+
+class InitializeDelta(InitializeResponse):
+    """A delta answer to a client that sent a ``full_checksum``: the three maps hold only the
+    entries that changed or came, the rest of the answer is whole."""
+
+    is_delta: Literal[True]
+    deleted_gates: list[str]
+    deleted_configs: list[str]
+    deleted_layers: list[str]
+    # client-core's _DJB2Object of the three maps once merged, sorted two levels deep; the
+    # client refetches the full answer when its own differs.
+    checksumV2: str
+    checksum: str
+
+
+class InitializeNoUpdates(TypedDict):
+    """The answer to a client whose ``full_checksum`` is the new answer's."""
+
+    has_updates: Literal[False]

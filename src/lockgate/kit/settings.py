@@ -214,6 +214,15 @@ class Settings(BaseSettings):
             "the same spec revision (0: evaluate every request)."
         ),
     )
+    sdk_initialize_delta_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=0,
+        description=(
+            "Bytes of /v1/initialize answers each worker keeps per key scope, across spec "
+            "revisions, so that a JS client naming one of them by its full_checksum gets a "
+            "delta from it (0: never a delta, always the full answer)."
+        ),
+    )
     sdk_protobuf_specs: bool = Field(
         default=True,
         description=(

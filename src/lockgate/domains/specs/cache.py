@@ -30,6 +30,7 @@ from lockgate.cores.evaluation.hashing import id_list_hash
 from lockgate.documents.specs import ConfigSpecsV2
 from lockgate.domains.keys import repository as keys_repository
 from lockgate.domains.specs import repository as loader
+from lockgate.domains.specs.deltas import AnswerHistory
 from lockgate.domains.specs.render import (
     PROTO_HISTORY,
     Body,
@@ -122,6 +123,9 @@ class Rendered:
     # Encoded /v1/initialize answers of this rendering, by request fingerprint (None: kept
     # nowhere); they go with the rendering when a new revision replaces it.
     responses: ByteCache | None = None
+    # The answers this key scope gave in this worker, by full_checksum, kept across revisions
+    # for initialize deltas (None: no deltas).
+    answers: AnswerHistory | None = None
     # Where the protobuf documents streamed are kept for every process (None: in this
     # process's memory alone).
     proto_store: ProtoStore | None = None
@@ -250,10 +254,13 @@ class SpecCache:
         *,
         now: Callable[[], float] = time.monotonic,
         initialize_cache_bytes: int = 0,
+        initialize_delta_bytes: int = 0,
         warmup: Warmup | None = None,
     ) -> None:
         self._database = database
         self._initialize_cache_bytes = initialize_cache_bytes
+        self._initialize_delta_bytes = initialize_delta_bytes
+        self._answers: dict[tuple[str, PayloadScope], AnswerHistory] = {}
         self._warmup = warmup
         self._entries: dict[tuple[str, PayloadScope], Rendered] = {}
         self._locks: dict[tuple[str, PayloadScope], threading.Lock] = {}
@@ -330,6 +337,11 @@ class SpecCache:
             v2["hashed_sdk_keys_to_app_ids"] = client_apps
         with self._guard:
             encoder = self._encoders.setdefault((project_id, scope), Encoder())
+            answers = None
+            if self._initialize_delta_bytes:
+                answers = self._answers.setdefault(
+                    (project_id, scope), AnswerHistory(self._initialize_delta_bytes)
+                )
         file_lists = [name for name, info in snapshot.id_lists.items() if info.inline_ids is None]
 
         def load_id_lists() -> dict[str, frozenset[str]]:
@@ -357,6 +369,7 @@ class SpecCache:
             load_id_lists,
             encoder,
             responses,
+            answers,
             store,
             self._warmup,
         )
@@ -371,4 +384,5 @@ class SpecCache:
         self._entries.clear()
         self._fragments.clear()
         self._encoders.clear()
+        self._answers.clear()
         self._revisions.clear()

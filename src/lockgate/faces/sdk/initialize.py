@@ -7,6 +7,10 @@ boundaries the evaluation runs in (its clock then stopped for the whole answer).
 answer is kept in the rendering's cache under exactly those inputs, as JSON bytes (key order
 included), and a request that brings the same ones again gets the same bytes without
 evaluating (docs/sdk.md §Serving speed).
+
+Every answer ends with its ``full_checksum``; a JS client that sends it back asking for a delta
+gets ``{"has_updates":false}`` or a delta when this worker can give one exactly
+(``domains/specs/deltas.py``, docs/sdk.md §Initialize deltas).
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ import orjson
 from lockgate.cores.evaluation.client_init import client_initialize_response
 from lockgate.cores.evaluation.evaluator import Evaluator
 from lockgate.cores.evaluation.hashing import HashAlgorithm, djb2
-from lockgate.domains.specs import service
+from lockgate.documents.specs import InitializeResponse
+from lockgate.domains.specs import deltas, service
 from lockgate.domains.specs.cache import Rendered
+from lockgate.domains.specs.deltas import encode_answer
 from lockgate.errors import InvalidInput
 from lockgate.faces.sdk.auth import SdkKey
 from lockgate.kit.jsonvalues import check_json
@@ -76,13 +82,15 @@ def _fingerprint(
         return None
 
 
-def encode_answer(body: Any) -> bytes:
-    """The answer as JSON. Its keys are text but for a config value with other keys, which
-    only the slower option writes (the output is the same for text keys)."""
-    try:
-        return orjson.dumps(body)
-    except orjson.JSONEncodeError:
-        return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+def delta_request(payload: dict[str, Any]) -> tuple[bool, str | None]:
+    """Whether the client asks for a delta, and the ``full_checksum`` of the answer it holds."""
+    wants = payload.get("deltasResponseRequested", False)
+    if not isinstance(wants, bool):
+        raise InvalidInput.field("deltasResponseRequested", "must be a boolean")
+    since = payload.get("full_checksum")
+    if since is not None and not isinstance(since, str):
+        raise InvalidInput.field("full_checksum", "must be a string or null")
+    return wants, since
 
 
 def _evaluated(
@@ -93,8 +101,8 @@ def _evaluated(
     hash_used: str,
     time_ms: int,
     raw_key: str | None,
-) -> bytes:
-    """The answer evaluated and encoded; its objects are freed on return."""
+) -> tuple[InitializeResponse, bytes]:
+    """The answer evaluated, and encoded with its ``full_checksum``."""
     body = client_initialize_response(
         evaluator,
         user,
@@ -106,7 +114,7 @@ def _evaluated(
     body["company_lcut"] = time_ms
     if raw_key:
         body["hashed_sdk_key_used"] = djb2(raw_key)
-    return encode_answer(body)
+    return body, deltas.signed(encode_answer(body))
 
 
 def initialize_bytes(
@@ -119,10 +127,12 @@ def initialize_bytes(
     trusted_proxies: tuple[Network, ...],
     raw_key: str | None,
 ) -> bytes:
-    """The encoded answer for ``payload``, from the rendering's cache or evaluated."""
+    """The encoded answer for ``payload``, from the rendering's cache or evaluated; or, to a
+    client that asks for one, nothing new or a delta (docs/sdk.md §Initialize deltas)."""
     if not isinstance(payload, dict):
         raise InvalidInput.because("The body must be a JSON object.")
     hash_used = hash_for(key, payload)
+    wants_delta, since = delta_request(payload)
     user, derived = request_user(payload, headers, peer, trusted_proxies)
     evaluator = rendered.evaluator
     epoch: int | None = 0
@@ -137,12 +147,17 @@ def initialize_bytes(
         if fingerprint is not None:
             found = cache.get(fingerprint)
             if found is not None:
-                return found
+                return deltas.reply(
+                    rendered.answers, found, None, wants_delta=wants_delta, since=since
+                )
     if now_ms is not None:
         evaluator = evaluator.pinned(now_ms)  # the moment the epoch was read, for every entity
-    # The answer's containers die when it is encoded: no collection need walk them meanwhile.
+    # The answer's containers die once it is encoded (or cut up for a delta): no collection
+    # need walk them meanwhile.
     with collector_paused():
-        encoded = _evaluated(key, evaluator, user, derived, hash_used, rendered.time_ms, raw_key)
-    if cache is not None and fingerprint is not None:
-        cache.put(fingerprint, encoded)
-    return encoded
+        body, encoded = _evaluated(
+            key, evaluator, user, derived, hash_used, rendered.time_ms, raw_key
+        )
+        if cache is not None and fingerprint is not None:
+            cache.put(fingerprint, encoded)
+        return deltas.reply(rendered.answers, encoded, body, wants_delta=wants_delta, since=since)
