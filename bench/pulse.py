@@ -15,10 +15,13 @@ Size: 1,000,000 exposed units and 10 events per unit by default; ``--quick`` or
 ``LOCKGATE_BENCH_PULSE_UNITS`` makes it smaller. ``LOCKGATE_BENCH_PG_URL`` names the PostgreSQL
 server (an admin database URL); an unreachable server is skipped with a notice.
 
-    python -m bench.pulse [--quick | --units N] [--no-postgresql] [--no-warehouse]
+    python -m bench.pulse [--quick | --units N] [--no-postgresql] [--no-warehouse] [--whn-only]
 
 ``--no-postgresql --no-warehouse`` times SQLite against DuckDB alone (with SQLite's daily and
 incremental figures), the ratio the embedded default is held to (``TARGET_RATIO``).
+``--whn-only`` times the Warehouse Native pipeline on DuckDB against the hand-written DuckDB
+query alone (no SQLite, no PostgreSQL), the ratio the pipeline is held to
+(``WAREHOUSE_TARGET_RATIO``).
 """
 
 from __future__ import annotations
@@ -813,12 +816,14 @@ def run(
     postgres_url: str | None = PG_URL,
     echo: Echo = _print,
     with_warehouse: bool = True,
+    whn_only: bool = False,
 ) -> list[Measured]:
     """Generate, load, compute on every engine, check they agree, print the comparison.
 
     ``postgres_url`` None skips PostgreSQL; DuckDB is skipped (with a notice) if not installed.
     ``with_warehouse`` also runs the Warehouse Native pipeline on the same rows copied into a
     DuckDB file and a PostgreSQL schema (bench/warehouse.py); it needs DuckDB.
+    ``whn_only`` runs the hand-written DuckDB query and the pipeline on DuckDB alone.
     """
     if units is None:
         units = int(os.environ.get(UNITS_ENV) or UNITS)
@@ -841,6 +846,8 @@ def run(
     echo(f"  generated in {time.perf_counter() - started:.1f} s (numpy, seeded)")
     results: list[Measured] = []
     notices: list[str] = []
+    if whn_only:
+        return _whn_only(rows, units, echo, started)
     with tempfile.TemporaryDirectory(prefix="lockgate-pulse-bench-") as tmp:
         directory = Path(tmp)
         sqlite = Database(Settings(data_dir=directory / "sqlite"))
@@ -901,6 +908,20 @@ def run(
         _report_pipelines(results[0], pipelines, units, rows_events, echo)
     echo(f"  total bench time {time.perf_counter() - started:.0f} s")
     return results
+
+
+def _whn_only(rows: Rows, units: int, echo: Echo, started: float) -> list[Measured]:
+    """The hand-written DuckDB query and the Warehouse Native pipeline on DuckDB, alone."""
+    with tempfile.TemporaryDirectory(prefix="lockgate-pulse-bench-") as tmp:
+        directory = Path(tmp)
+        paths = write_parquet(rows, directory)
+        gc.collect()
+        duck = warm(lambda: duckdb_group_sums(*paths))
+        pipeline = _warehouse_duckdb(directory / "whn-duckdb", paths, echo)
+    check_agreement([duck, pipeline])
+    _report_pipelines(duck, [pipeline], units, rows.events, echo)
+    echo(f"  total bench time {time.perf_counter() - started:.0f} s")
+    return [duck]
 
 
 def _warehouse_duckdb(directory: Path, paths: tuple[Path, Path], echo: Echo) -> Measured:
@@ -1074,10 +1095,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--no-warehouse", action="store_true", help="skip the Warehouse Native pipelines"
     )
+    parser.add_argument(
+        "--whn-only",
+        action="store_true",
+        help="only the Warehouse Native pipeline on DuckDB and the hand-written DuckDB query",
+    )
     args = parser.parse_args(argv)
+    if args.whn_only and args.no_warehouse:
+        parser.error("--whn-only and --no-warehouse exclude each other")
     units = QUICK_UNITS if args.quick else args.units
     postgres_url = None if args.no_postgresql else os.environ.get(PG_URL_ENV) or PG_URL
-    run(units, postgres_url=postgres_url, with_warehouse=not args.no_warehouse)
+    run(
+        units,
+        postgres_url=postgres_url,
+        with_warehouse=not args.no_warehouse,
+        whn_only=args.whn_only,
+    )
 
 
 if __name__ == "__main__":

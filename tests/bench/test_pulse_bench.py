@@ -49,3 +49,18 @@ def test_pulse_bench__two_thousand_units__every_engine_agrees_and_is_reported() 
         incremental = next(line for line in lines if f"incremental on {engine}:" in line)
         assert incremental.count("an incremental load recomputing") == 2
         assert incremental.count("same sums") == 2
+
+
+def test_pulse_bench__whn_only__the_pipeline_on_duckdb_against_the_query_alone() -> None:
+    if not HAS_DUCKDB:  # the bench extras are part of the dev install
+        raise AssertionError("DuckDB and pyarrow are needed: pip install -e '.[dev,bench]'")
+    lines: list[str] = []
+
+    results = pulse.run(2_000, postgres_url=None, echo=lines.append, whn_only=True)
+
+    assert [r.engine for r in results] == ["DuckDB"]
+    report = "\n".join(lines)
+    assert "SQLite" not in report and "PostgreSQL pipeline" not in report
+    agreed = next(line for line in lines if "as the hand-written query on:" in line)
+    assert agreed.endswith("on: WHN DuckDB (rel. tolerance 1e-9; the pipeline stores no tails)")
+    assert f"within {pulse.WAREHOUSE_TARGET_RATIO:.0f}x of the hand-written query" in report

@@ -822,6 +822,8 @@ class _Sql:
         every day)."""
         if self.daily_rates():
             return self.statistics(self.units_as_of(days), by=["lg_day"])
+        if self.summed():
+            return self.cumulative_statistics_by_increments(days)
         last, fx, ud = max(days), self.staging(self.assigned), self.staging(self.unit_days)
         sums = ["lg_units", *self.sum_names(RATIO_SUMS, MEAN_SUMS)]
         if self.framed():
@@ -854,6 +856,69 @@ class _Sql:
             self.statistics(values, by=["lg_pc", "lg_pe"]), days, ["lg_grp"], sums
         )
 
+    def cumulative_statistics_by_increments(self, days: Sequence[int]) -> str:
+        """``cumulative_statistics`` of count and sum metrics (``summed``) from what each day
+        adds to the group sums, summed over the days up to each of ``days``: the units, N and
+        the covariate's sums (Σxp, Σxp², units with xp != 0) grow on the units' exposure day;
+        Σx by each unit-day value x; Σx·xp by x·xp; and Σx² by c² - (c - x)², c the unit's
+        running total up to that day (one window over the unit-day rows, no calendar of
+        units). The unit-day rows carry the group and exposure day: no join."""
+        last, fx, ud = max(days), self.staging(self.assigned), self.staging(self.unit_days)
+        metrics = [i for i, _ in self.unit_metrics]
+        names = ["lg_units", *self.sum_names(RATIO_SUMS, MEAN_SUMS)]
+        # one frame for every column: the unit's rows up to this one, in day order
+        over = (
+            "OVER (PARTITION BY u.lg_unit ORDER BY u.lg_d "
+            "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+        )
+        columns = ["u.lg_grp AS lg_grp", "u.lg_d AS lg_d"]
+        for i in metrics:
+            columns += [
+                f"COALESCE(u.lg_dx{i}, 0) AS lg_v{i}",
+                f"SUM(COALESCE(u.lg_dx{i}, 0)) {over} AS lg_c{i}",
+                # the covariate's row (day -1), the unit's only one with xp, comes first
+                f"COALESCE(SUM(u.lg_dxp{i}) {over}, 0) AS lg_p{i}",
+            ]
+        running = f"SELECT {', '.join(columns)} FROM {ud} u WHERE u.lg_d <= {int(last)}"
+
+        def part(source: str, filled: dict[str, str]) -> str:
+            return ", ".join(f"{filled.get(n, '0')} AS {n}" for n in names) + f" FROM {source}"
+
+        exposed = {"lg_units": "COUNT(*)"} | {f"n_{i}": "COUNT(*)" for i in metrics}
+        covariate: dict[str, str] = {}
+        grown: dict[str, str] = {}
+        for i in metrics:
+            xp, v, c = f"COALESCE(lg_dxp{i}, 0)", f"lg_v{i}", f"lg_c{i}"
+            covariate |= {
+                f"sxp_{i}": f"SUM({xp})",
+                f"sxpxp_{i}": f"SUM({xp} * {xp})",
+                f"with_pre_{i}": f"SUM(CASE WHEN {xp} <> 0 THEN 1 ELSE 0 END)",
+            }
+            grown |= {
+                f"sx_{i}": f"SUM({v})",
+                f"sxx_{i}": f"SUM({c} * {c} - ({c} - {v}) * ({c} - {v}))",
+                f"sxxp_{i}": f"SUM({v} * lg_p{i})",
+            }
+        increments = " UNION ALL ".join(
+            [
+                f"SELECT lg_group AS lg_grp, lg_fd AS lg_pc, "
+                f"{part(fx, exposed)} WHERE lg_fd <= {int(last)} GROUP BY lg_group, lg_fd",
+                f"SELECT lg_grp, lg_fd AS lg_pc, {part(ud, covariate)} "
+                f"WHERE lg_d = {PRE_EXPOSURE_DAY} AND lg_fd <= {int(last)} GROUP BY lg_grp, lg_fd",
+                f"SELECT lg_grp, lg_d AS lg_pc, {part(f'({running}) r', grown)} "
+                "WHERE lg_d >= 0 GROUP BY lg_grp, lg_d",
+            ]
+        )
+        # each day's increments count for every later day of ``days``
+        return self.over_days(
+            f"SELECT lg_grp, lg_pc, {int(last)} AS lg_pe, "
+            f"{', '.join(f'SUM({n}) AS {n}' for n in names)} FROM ({increments}) i "
+            "GROUP BY lg_grp, lg_pc",
+            days,
+            ["lg_grp"],
+            names,
+        )
+
     def counted(self, i: int, metric: PipelineMetric, y: str | None = None) -> str | None:
         """The units a metric counts: a ratio's units with a denominator after exposure (all
         units with ``allowNullRatioDenominator``); None: every unit."""
@@ -883,7 +948,23 @@ class _Sql:
 
     def daily_statistics(self) -> str:
         """Per day, exposure day (cohort) and group, every metric's sums over that day's own
-        values."""
+        values. Without a count distinct, each unit has one unit-day row per day, whose values
+        are its values of that day (every aggregation's value over one day is the day's own):
+        the sums come from those rows, not grouped per unit first."""
+        if not self.value_columns():
+            ud = self.staging(self.unit_days)
+            values = ", ".join(
+                f"COALESCE(u.lg_d{side}{i}, 0) AS lg_{side}{i}"
+                for i, _ in self.unit_metrics
+                for side in "xy"
+            )
+            rows = (
+                "SELECT u.lg_d AS lg_day, u.lg_fd AS lg_cohort, u.lg_grp AS lg_g"
+                + (f", {values}" if values else "")
+                + f" FROM {ud} u WHERE u.lg_d >= 0"
+            )
+            columns = ["lg_day", "lg_cohort", "lg_g", *self._day_products("lg_x", "lg_y")]
+            return f"SELECT {', '.join(columns)} FROM ({rows}) p GROUP BY lg_day, lg_cohort, lg_g"
         per_unit = self.per_unit(
             f"FROM {self.staging(self.unit_days)} u WHERE u.lg_d >= 0",
             [
