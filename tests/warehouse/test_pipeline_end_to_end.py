@@ -453,3 +453,63 @@ def test_load_pulse__metric_refresh__restates_that_metric_alone(
     assert _entry(full[("cumulative", LAST_DAY)], "Revenue::user_warehouse")["sums"][
         "Test"
     ] == pytest.approx(revenue, rel=1e-9)
+
+
+@pytest.mark.parametrize("team_warehouse", ["duckdb"], indirect=True)
+def test_load_pulse__metric_refresh_of_a_metric_not_computed_there__only_its_entry_changes(
+    app: FastAPI,
+    console: ContractClient,
+    clock: ManualClock,
+    db: Database,
+    team_warehouse: tuple[Dataset, str, Warehouse],
+) -> None:
+    # Given a bound experiment with a metric of Lockgate's own among its warehouse ones
+    _, schema, _ = team_warehouse
+    define_analysis(console, schema)
+    views = {"name": "Views", "type": "sum", "metricEvents": [{"name": "view", "type": "value"}]}
+    assert console.post("/console/v1/metrics", json=views).status_code == 201
+    created = console.post(
+        "/console/v1/experiments",
+        json={
+            "name": "mixed",
+            "idType": "userID",
+            "isAnalysisOnly": True,
+            "assignmentSourceName": "exposures",
+            "assignmentSourceExperimentName": EXPERIMENT,
+            "groups": [
+                {"name": "Control", "size": 50, "parameterValues": {}},
+                {"name": "Test", "size": 50, "parameterValues": {}},
+            ],
+            "primaryMetrics": [{"name": "Orders", "type": "user_warehouse"}],
+            "secondaryMetrics": [{"name": "Views", "type": "sum"}],
+        },
+    )
+    assert created.status_code == 201, created.text
+    advance_to(clock, END)
+    load_pulse(app, console, "mixed")
+    before = stored_views(db)
+
+    # When that metric alone is reloaded
+    response = console.post(
+        "/console/v1/experiments/mixed/load_pulse",
+        params={"refresh": "metric"},
+        json={"metricIDs": ["Views::sum"]},
+    )
+    assert response.status_code == 200, response.text
+    assert app.state.pulse_runner.run_pending() == 1
+
+    # Then the load succeeds without running the pipeline, and the stored views are unchanged
+    # but for the metric's entry, which says why it has no values
+    history = console.get("/console/v1/experiments/mixed/pulse_load_history").json()["data"]
+    assert history[0]["finishedState"] == "success", history[0]
+    assert history[0]["healthChecks"] == []
+    after = stored_views(db)
+    assert after.keys() == before.keys()
+    for key, document in after.items():
+        orders = _entry(document, ORDERS)
+        assert orjson.dumps(orders) == orjson.dumps(_entry(before[key], ORDERS)), key
+        assert not _entry(document, "Views::sum").get("sums"), key
+    assert (
+        "only warehouse-native metrics"
+        in _entry(after[("cumulative", LAST_DAY)], "Views::sum")["unsupported"]
+    )

@@ -294,8 +294,10 @@ def warehouse_results(
             plan = plan.restating(
                 [m for _, m in restated], end=dt.datetime.fromisoformat(previous["end"])
             )
-            with open_warehouse(session, project_id) as warehouse:
-                computed = pipeline.run(warehouse, plan, progress)
+            computed = None  # none of them is computed in the warehouse
+            if restated:
+                with open_warehouse(session, project_id) as warehouse:
+                    computed = pipeline.run(warehouse, plan, progress)
             kept = repository.stored_results(session, project_id, "experiment", document["id"])
             return _restated(
                 document,
@@ -393,7 +395,7 @@ _COMPUTED_KEYS = ("sums", "cappedSums", "winsorization", "percentile")
 def _restated(
     document: dict[str, Any],
     plan: pipeline.PipelinePlan,
-    computed: dict[str, Any],
+    computed: dict[str, Any] | None,
     entries: Sequence[dict[str, Any]],
     restated: list[tuple[dict[str, Any], pipeline.PipelineMetric]],
     kept: Sequence[tuple[str, str, dict[str, Any]]],
@@ -402,18 +404,22 @@ def _restated(
     load stored (``kept``: view, day, document), each reloaded metric's entry (``entries``;
     ``restated``: those the pipeline computed, over the last load's analysis window) replaced
     by what it computed, and every other metric's entry left as stored."""
-    _fill(restated, computed)
     last_day = plan.last_day.isoformat()
     described = {e["metricID"]: {k: e[k] for k in DAILY_KEYS} for e in entries}
-    daily = {
-        ds: {m["metricID"]: m for m in view["metrics"]}
-        for ds, view in _daily_views(computed, restated, last_day).items()
-    }
-    rolling = {
-        (ds, f"{ROLLING_VIEW}{window}"): {m["metricID"]: m for m in view["metrics"]}
-        for ds, window, view in _rolling_views(computed, restated, last_day)
-    }
-    checks = health_checks(document, plan, computed, [e for e, _ in restated])
+    daily: dict[str, dict[str, Any]] = {}
+    rolling: dict[tuple[str, str], dict[str, Any]] = {}
+    checks: list[dict[str, Any]] = []
+    if computed is not None:
+        _fill(restated, computed)
+        daily = {
+            ds: {m["metricID"]: m for m in view["metrics"]}
+            for ds, view in _daily_views(computed, restated, last_day).items()
+        }
+        rolling = {
+            (ds, f"{ROLLING_VIEW}{window}"): {m["metricID"]: m for m in view["metrics"]}
+            for ds, window, view in _rolling_views(computed, restated, last_day)
+        }
+        checks = health_checks(document, plan, computed, [e for e, _ in restated])
     results = []
     for view, ds, stored in kept:
         merged = dict(stored)
@@ -427,7 +433,7 @@ def _restated(
                 "healthCheckStatus": _worst(checks),
             }
         elif view == "cumulative":
-            of_day = computed["days"].get(ds)
+            of_day = computed["days"].get(ds) if computed is not None else None
             replacement = {}
             for j, (entry, metric) in enumerate(restated):
                 copied = {k: v for k, v in entry.items() if k not in _COMPUTED_KEYS}
