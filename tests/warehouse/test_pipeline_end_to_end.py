@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 from fastapi import FastAPI
 from scipy import stats as scipy_stats
@@ -32,6 +33,7 @@ from tests.warehouse.support import (
     create_sources,
     load_pulse,
     pulse_results,
+    stored_views,
 )
 
 EXPERIMENT = "checkout_flow"
@@ -357,3 +359,157 @@ def test_load_pulse__metric_source_gone_in_the_warehouse__load_fails_with_its_er
         params={"control": groups["Control"], "test": groups["Test"]},
     )
     assert response.json()["data"]["primaryMetrics"] == []
+
+
+ORDERS = "Orders::user_warehouse"
+
+
+def _rounded(value: Any) -> Any:
+    """``value`` with every float to 9 significant digits: two loads of one metric may add
+    its rows in another order."""
+    if isinstance(value, float):
+        return float(f"{value:.9g}")
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
+
+
+def _entry(document: dict[str, Any], metric: str) -> dict[str, Any]:
+    return next(m for m in document["metrics"] if m["metricID"] == metric)
+
+
+def test_load_pulse__metric_refresh__restates_that_metric_alone(
+    app: FastAPI,
+    console: ContractClient,
+    clock: ManualClock,
+    db: Database,
+    team_warehouse: tuple[Dataset, str, Warehouse],
+) -> None:
+    data, schema, adapter = team_warehouse
+    groups = define_analysis(console, schema)
+    advance_to(clock, END)
+    load_pulse(app, console, "checkout")
+    before = stored_views(db)
+    # Given more purchases in the source of both Orders and Revenue
+    extra = [
+        (user, ts + dt.timedelta(minutes=1), event, None if amount is None else amount + 5.0)
+        for user, ts, event, amount in data.events
+        if event == "purchase" and int(user[1:]) % 4 == 0
+    ]
+    with adapter:
+        insert(adapter, f"{schema}.events", extra)
+    changed = Dataset(data.exposures, data.events + extra)
+
+    # When Orders alone is reloaded
+    response = console.post(
+        "/console/v1/experiments/checkout/load_pulse",
+        params={"refresh": "metric"},
+        json={"metricIDs": [ORDERS]},
+    )
+    assert response.status_code == 200, response.text
+    assert app.state.pulse_runner.run_pending() == 1
+
+    # Then the load is a metric load, and every other metric's stored values are as they were
+    history = console.get("/console/v1/experiments/checkout/pulse_load_history").json()["data"]
+    assert history[0]["finishedState"] == "success", history[0]
+    assert history[0]["reloadType"] == "metric"
+    assert history[0]["loadedAs"] == {"reloadType": "metric", "metricIDs": [ORDERS]}
+    after = stored_views(db)
+    assert after.keys() == before.keys()
+    for key, document in before.items():
+        assert len(after[key]["metrics"]) == len(document["metrics"]), key
+        for was, now in zip(document["metrics"], after[key]["metrics"], strict=True):
+            if was["metricID"] != ORDERS:
+                assert orjson.dumps(now) == orjson.dumps(was), key
+    # and Orders equals the rows as they are now
+    units = expected_unit_values(changed)
+    last = after[("cumulative", LAST_DAY)]
+    for group in ("Control", "Test"):
+        expected = expected_sums(np.array(units[group]["orders"]), ratio=False)
+        assert _entry(last, ORDERS)["sums"][group] == pytest.approx(expected, rel=1e-9)
+    query = {"control": groups["Control"], "test": groups["Test"]}
+    found = by_name(pulse_results(console, "checkout", **query, cuped="false"))["Orders"]
+    control, test = (np.array(units[g]["orders"])[:, 0] for g in ("Control", "Test"))
+    mc, mt, delta, half_width, p = welch_z(control, test)
+    assert (found["controlMean"], found["testMean"]) == pytest.approx((mc, mt), rel=1e-9)
+    assert found["absoluteChange"] == pytest.approx(delta, rel=1e-9)
+    assert found["confidenceIntervalDelta"] == pytest.approx(half_width, rel=1e-9)
+    assert found["pValue"] == pytest.approx(p, rel=1e-6, abs=1e-12)
+    # though Revenue's rows changed too: its stored sums are the old rows'
+    revenue = expected_sums(np.array(units["Test"]["revenue"]), ratio=False)
+    assert _entry(last, "Revenue::user_warehouse")["sums"]["Test"]["sx"] < revenue["sx"]
+
+    # An incremental load next computes everything again (Orders' earlier unit-day values in
+    # the experiment's staging tables are the old rows'), and Orders' every view is as the
+    # metric load stored it
+    reloaded = load_pulse(app, console, "checkout", refresh="incremental")
+    assert reloaded["loadedAs"]["fullBecause"] == f"the last load reloaded metrics {ORDERS}"
+    full = stored_views(db)
+    assert full.keys() == after.keys()
+    for key, document in full.items():
+        assert _rounded(_entry(after[key], ORDERS)) == _rounded(_entry(document, ORDERS)), key
+    assert _entry(full[("cumulative", LAST_DAY)], "Revenue::user_warehouse")["sums"][
+        "Test"
+    ] == pytest.approx(revenue, rel=1e-9)
+
+
+@pytest.mark.parametrize("team_warehouse", ["duckdb"], indirect=True)
+def test_load_pulse__metric_refresh_of_a_metric_not_computed_there__only_its_entry_changes(
+    app: FastAPI,
+    console: ContractClient,
+    clock: ManualClock,
+    db: Database,
+    team_warehouse: tuple[Dataset, str, Warehouse],
+) -> None:
+    # Given a bound experiment with a metric of Lockgate's own among its warehouse ones
+    _, schema, _ = team_warehouse
+    define_analysis(console, schema)
+    views = {"name": "Views", "type": "sum", "metricEvents": [{"name": "view", "type": "value"}]}
+    assert console.post("/console/v1/metrics", json=views).status_code == 201
+    created = console.post(
+        "/console/v1/experiments",
+        json={
+            "name": "mixed",
+            "idType": "userID",
+            "isAnalysisOnly": True,
+            "assignmentSourceName": "exposures",
+            "assignmentSourceExperimentName": EXPERIMENT,
+            "groups": [
+                {"name": "Control", "size": 50, "parameterValues": {}},
+                {"name": "Test", "size": 50, "parameterValues": {}},
+            ],
+            "primaryMetrics": [{"name": "Orders", "type": "user_warehouse"}],
+            "secondaryMetrics": [{"name": "Views", "type": "sum"}],
+        },
+    )
+    assert created.status_code == 201, created.text
+    advance_to(clock, END)
+    load_pulse(app, console, "mixed")
+    before = stored_views(db)
+
+    # When that metric alone is reloaded
+    response = console.post(
+        "/console/v1/experiments/mixed/load_pulse",
+        params={"refresh": "metric"},
+        json={"metricIDs": ["Views::sum"]},
+    )
+    assert response.status_code == 200, response.text
+    assert app.state.pulse_runner.run_pending() == 1
+
+    # Then the load succeeds without running the pipeline, and the stored views are unchanged
+    # but for the metric's entry, which says why it has no values
+    history = console.get("/console/v1/experiments/mixed/pulse_load_history").json()["data"]
+    assert history[0]["finishedState"] == "success", history[0]
+    assert history[0]["healthChecks"] == []
+    after = stored_views(db)
+    assert after.keys() == before.keys()
+    for key, document in after.items():
+        orders = _entry(document, ORDERS)
+        assert orjson.dumps(orders) == orjson.dumps(_entry(before[key], ORDERS)), key
+        assert not _entry(document, "Views::sum").get("sums"), key
+    assert (
+        "only warehouse-native metrics"
+        in _entry(after[("cumulative", LAST_DAY)], "Views::sum")["unsupported"]
+    )

@@ -201,6 +201,40 @@ def test_pipeline__every_statement__equals_the_golden_file(name: str, views: str
     assert written == path.read_text()
 
 
+def restating_plan(name: str) -> PipelinePlan:
+    """A metric load's plan: the sum and the count distinct of ``plan_for`` alone, over the
+    last load's analysis window."""
+    full = plan_for(name, "", **RESUME)
+    named = [m for m in full.metrics if m.aggregation in ("sum", "count_distinct")]
+    return full.restating(named, end=dt.datetime(2026, 11, 10, 18))
+
+
+@pytest.mark.parametrize("name", sorted(DIALECTS))
+def test_pipeline__metric_load__restates_its_metrics_from_scratch_in_tables_of_its_own(
+    name: str,
+) -> None:
+    """The statements of a metric load parse in the warehouse's dialect, equal their golden
+    file (tests/warehouse/golden/pipeline/<warehouse>-metric.sql), name none of the
+    experiment's staging tables, and keep no unit-day value of an earlier load."""
+    full = plan_for(name, "", **RESUME)
+    restating = restating_plan(name)
+    found = statements(DIALECTS[name], "lockgate_staging", restating)
+    for sql in found:
+        try:
+            sqlglot.parse_one(sql, read=SQLGLOT_NAMES.get(name, name))
+        except ParseError as exc:
+            pytest.fail(f"{name}: {sql}\n{exc}")
+        assert full.key not in sql
+    assert restating.key != full.key and restating.resume_day is None
+    assert [m.aggregation for m in restating.metrics] == ["sum", "count_distinct"]
+    assert not any(f"lg_uk_{restating.key}" in sql for sql in found)  # nothing kept
+    written = ";\n\n".join(found) + ";\n"
+    path = GOLDEN / f"{name}-metric.sql"
+    if os.environ.get("LOCKGATE_WRITE_GOLDEN") == "1":
+        path.write_text(written)
+    assert written == path.read_text()
+
+
 def test_pipeline__column_no_longer_answered__refused_naming_it() -> None:
     stale = StoredSource(PURCHASES.name, PURCHASES.document, ["user_id", "ts", "event"])
     metric = PipelineMetric("sum", stale, "amount", [])

@@ -40,7 +40,15 @@ def load_pulse(session: Session, change: Change, gate_id: str, body: LoadPulseIn
             "ruleId", f"gate {gate_id!r} has no rule with id {body.rule_id!r}"
         ) from None
     key = str(rule.get("baseID") or rule["id"])
-    pulse_service.load(session, change, monitoring.GATE_RULE, gate_id, body, rule_id=key)
+    pulse_service.load(
+        session,
+        change,
+        monitoring.GATE_RULE,
+        gate_id,
+        body,
+        rule_id=key,
+        analysed=pulse_service.analysed_metrics(document, "monitoringMetrics"),
+    )
 
 
 def pulse_results(

@@ -9,7 +9,7 @@ from sqlalchemy import String, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from lockgate.domains.metrics.sql import MetricSpec, unit_values_query
-from lockgate.storage.models import EntityVersion, Metric
+from lockgate.storage.models import EntityVersion, Metric, PulseResult
 
 
 def metric_rows(session: Session, project_id: str) -> Sequence[Metric]:
@@ -59,3 +59,19 @@ def unit_totals(
         query = query.where(units.c.denominator != 0)
     count, total, numerator, denominator = session.execute(query).one()
     return int(count), total, numerator, denominator
+
+
+def stored_values(
+    session: Session, project_id: str, entity_type: str, metric_id: str, view: str, ds: str
+) -> dict[str, Any] | None:
+    """The stored daily values of a metric for day ``ds`` (a Pulse result), or None."""
+    return session.scalars(
+        select(PulseResult.document).where(
+            PulseResult.project_id == project_id,
+            PulseResult.entity_type == entity_type,
+            PulseResult.entity_id == metric_id,
+            PulseResult.rule_id == "",
+            PulseResult.view == view,
+            PulseResult.ds == ds,
+        )
+    ).first()

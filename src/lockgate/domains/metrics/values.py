@@ -5,6 +5,8 @@ additive metrics add their unit values up (events, sums, active units for event_
 ratio-type metrics divide the summed numerators by the summed denominators. Event-level metrics
 (event counts, sums, means) also get an ``overall`` row that counts events without a unit id.
 One aggregate query per (metric, unit type); the pages are cut before anything is computed.
+A warehouse-native metric's values are those its last reload stored (``pulse.metric_loads``,
+docs/warehouse.md §Metric values).
 """
 
 from __future__ import annotations
@@ -18,12 +20,17 @@ from sqlalchemy.orm import Session
 from lockgate.domains.audit.service import audit_change
 from lockgate.domains.events import incoming
 from lockgate.domains.metrics import repository, service
+from lockgate.domains.metrics.definitions import WAREHOUSE_TYPE
 from lockgate.domains.metrics.sql import DAY_MS, RATIO_TYPES, MetricSpec
 from lockgate.errors import InvalidInput, NotFound
 from lockgate.kit.actor import Change
 
 OVERALL = "overall"
 OVERALL_TYPES = frozenset({"event_count", "event_count_custom", "sum", "mean"})
+# A warehouse-native metric's daily values are loaded by ``POST /metrics/{id}/reload`` and
+# stored as the Pulse results of this entity type and view (``pulse.metric_loads``).
+WAREHOUSE_ENTITY = "metric"
+VALUES_VIEW = "values"
 
 
 @dataclass(frozen=True)
@@ -93,17 +100,45 @@ def _value_dto(document: dict[str, Any], unit_type: str, found: DayValue) -> dic
     return dto | {"metricName": document["name"], "metricType": document["type"]}
 
 
+def _loaded(
+    session: Session, project_id: str, document: dict[str, Any], day: str
+) -> list[tuple[str, DayValue]]:
+    """A warehouse-native metric's stored values of ``day`` per unit type (none when the day
+    was not loaded)."""
+    stored = repository.stored_values(
+        session, project_id, WAREHOUSE_ENTITY, document["id"], VALUES_VIEW, day
+    )
+    return [
+        (unit, DayValue(v["value"], v["rows"], v["numerator"], v["denominator"]))
+        for unit, v in (stored or {}).get("values", {}).items()
+    ]
+
+
 def read(session: Session, project_id: str, metric_id: str, day: str) -> list[dict[str, Any]]:
     incoming.settle_before(session)
     start, end = day_window(day)
     document = service.find_document(session, project_id, metric_id)
     if document is None:
         raise NotFound()
+    if document["type"] == WAREHOUSE_TYPE:
+        return [
+            _values_dto(document, unit, found)
+            for unit, found in _loaded(session, project_id, document, day)
+        ]
     spec = service.spec_of(session, project_id, document)
     return [
         _values_dto(document, unit, day_value(session, spec, start, end, unit))
         for unit in unit_rows(document)
     ]
+
+
+def reload_kind(incremental: str | None) -> str:
+    """``full`` or ``incremental``, from ``POST /metrics/{id}/reload``'s ``incremental``."""
+    if incremental not in (None, "", "true", "false"):
+        raise InvalidInput.field(
+            "incremental", f'must be "true" or "false", got {incremental!r}', location="query"
+        )
+    return "incremental" if incremental == "true" else "full"
 
 
 def reload(session: Session, change: Change, metric_id: str, incremental: str | None) -> str:
@@ -115,11 +150,7 @@ def reload(session: Session, change: Change, metric_id: str, incremental: str | 
     thing. The reload moves every acknowledged event into those tables (``incoming.settle``, as
     any read does first), so the values read next count every event the server has taken, and
     records who asked in the audit log. An unknown metric is a 404."""
-    if incremental not in (None, "", "true", "false"):
-        raise InvalidInput.field(
-            "incremental", f'must be "true" or "false", got {incremental!r}', location="query"
-        )
-    kind = "incremental" if incremental == "true" else "full"
+    kind = reload_kind(incremental)
     incoming.settle_before(session)
     document = service.find_document(session, change.project_id, metric_id)
     if document is None:
@@ -150,17 +181,29 @@ def list_(
     incoming.settle_before(session)
     start, end = day_window(day)
     documents = service.list_(session, project_id, now_ms, show_hidden=True, tags=())
-    rows = [
-        (document, unit)
+    chosen = [
+        document
         for document in documents
         if (metric_name is None or document["name"] == metric_name)
         and (metric_type is None or document["type"] == metric_type)
-        for unit in unit_rows(document)
+    ]
+    loaded = {
+        document["id"]: dict(_loaded(session, project_id, document, day))
+        for document in chosen
+        if document["type"] == WAREHOUSE_TYPE
+    }
+    rows = [
+        (document, unit)
+        for document in chosen
+        for unit in (loaded[document["id"]] if document["id"] in loaded else unit_rows(document))
     ]
     page = rows[offset : offset + limit]
     specs: dict[str, MetricSpec] = {}
     found = []
     for document, unit in page:
+        if document["id"] in loaded:
+            found.append(_value_dto(document, unit, loaded[document["id"]][unit]))
+            continue
         spec = specs.get(document["id"])
         if spec is None:
             spec = specs[document["id"]] = service.spec_of(session, project_id, document)

@@ -40,7 +40,8 @@ def make_experiment_computation(clock: Clock, open_warehouse: OpenWarehouse | No
                 now,
                 progress,
                 open_warehouse,
-                incremental=reload_type(job) == "incremental",
+                refresh=reload_type(job),
+                metric_ids=(job.details or {}).get("metricIDs") or (),
             )
         sums = load_group_sums(
             session.get_bind(),  # type: ignore[arg-type]

@@ -403,6 +403,23 @@ def result_documents(
     return list(session.scalars(query.order_by(PulseResult.ds)))
 
 
+def stored_results(
+    session: Session, project_id: str, entity_type: str, entity_id: str
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every stored result of the entity (no rule): (view, day, document)."""
+    rows = session.execute(
+        select(PulseResult.view, PulseResult.ds, PulseResult.document)
+        .where(
+            PulseResult.project_id == project_id,
+            PulseResult.entity_type == entity_type,
+            PulseResult.entity_id == entity_id,
+            PulseResult.rule_id == "",
+        )
+        .order_by(PulseResult.view, PulseResult.ds)
+    )
+    return [(view, ds, document) for view, ds, document in rows]
+
+
 def has_result(
     session: Session, project_id: str, entity_type: str, entity_id: str, rule_id: str, ds: str
 ) -> bool:

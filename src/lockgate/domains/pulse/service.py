@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lockgate.domains.audit.service import audit_change
+from lockgate.domains.metrics.definitions import metric_id
 from lockgate.domains.metrics.sql import DAY_MS
 from lockgate.domains.metrics.values import day_window
 from lockgate.domains.pulse import jobs, monitoring, repository
@@ -30,8 +31,9 @@ ROLLING_WINDOWS = ("7", "14", "28")
 MAX_DAY = 3650
 REFRESH_TYPES = ("full", "incremental", "metric")
 _FINISHED = {"succeeded": "success", "failed": "failure", "cancelled": "cancelled"}
-# What a warehouse load records in its job's details (docs/warehouse.md §Health checks).
-LOAD_DETAILS = ("loadedAs", "analysisWindow", "healthCheckStatus", "healthChecks")
+# What a load records in its job's details: the metrics a metric load reloads, and a warehouse
+# load's analysis and health checks (docs/warehouse.md §Health checks).
+LOAD_DETAILS = ("metricIDs", "loadedAs", "analysisWindow", "healthCheckStatus", "healthChecks")
 LOAD_NOT_FOUND = "Pulse load history not found."
 
 
@@ -44,12 +46,26 @@ def load(
     *,
     rule_id: str | None = None,
     refresh: str | None = None,
+    metric_ids: Sequence[str] = (),
+    analysed: Sequence[str] = (),
 ) -> None:
     """Queue a load of one experiment, gate rule (``rule_id`` = the rule's baseID) or
     holdout. ``refresh`` (else the body's, else ``full``): ``full`` recomputes every unit and
     every daily view; ``incremental`` recomputes only the units whose rows changed since the
     last load (``incremental.load.load_group_sums``); ``incremental`` and ``metric`` keep the
-    daily views of days that were over when they were computed."""
+    daily views of days that were over when they were computed. ``metric`` names the metrics
+    it reloads (``metric_ids``, else the body's ``metricIDs``), each among ``analysed`` (the
+    ids of the entity's metrics); a warehouse load restates those alone
+    (``warehouse_loads.restated_results``)."""
+    kind = refresh or getattr(body, "refresh", None) or "full"
+    named = list(metric_ids) or list(getattr(body, "metric_ids", None) or [])
+    details: dict[str, Any] = {"reloadType": kind}
+    if kind == "metric":
+        details["metricIDs"] = _reloaded_metrics(session, change.project_id, named, analysed)
+    elif named:
+        raise InvalidInput.field(
+            "metricIDs", f'applies to refresh "metric" only, not to refresh {kind!r}'
+        )
     repository.add_job(
         session,
         project_id=change.project_id,
@@ -58,8 +74,41 @@ def load(
         rule_id=rule_id,
         now_ms=change.now_ms,
         requested_by=change.actor.name,
-        details={"reloadType": refresh or getattr(body, "refresh", None) or "full"},
+        details=details,
     )
+
+
+def _reloaded_metrics(
+    session: Session, project_id: str, named: Sequence[str], analysed: Sequence[str]
+) -> list[str]:
+    """The metric ids a ``metric`` load reloads, once each in the order named: each must be a
+    metric of the project and one of the entity's."""
+    ids = list(dict.fromkeys(named))
+    if not ids:
+        raise InvalidInput.field(
+            "metricIDs",
+            'is required with refresh "metric": the ids ("<name>::<type>") of the metrics '
+            "to reload",
+        )
+    found = repository.metric_documents(session, project_id, ids)
+    unknown = [i for i in ids if i not in found]
+    if unknown:
+        raise InvalidInput.field(
+            "metricIDs", f"no metric with id {', '.join(repr(i) for i in unknown)}"
+        )
+    foreign = [i for i in ids if i not in analysed]
+    if foreign:
+        among = ", ".join(repr(i) for i in analysed) or "none"
+        raise InvalidInput.field(
+            "metricIDs",
+            f"{', '.join(repr(i) for i in foreign)} not among the metrics of this load ({among})",
+        )
+    return ids
+
+
+def analysed_metrics(document: dict[str, Any], *keys: str) -> list[str]:
+    """The ids of an entity's metrics listed under ``keys`` (``primaryMetrics``, ...)."""
+    return [metric_id(m["name"], m["type"]) for key in keys for m in document.get(key) or []]
 
 
 def refresh_type(raw: str | None) -> str | None:

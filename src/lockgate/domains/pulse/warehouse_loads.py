@@ -227,6 +227,10 @@ def _resume_day(
     previous = (stored.document if stored is not None else {}).get("warehouse")
     if not previous:
         return None, "no earlier warehouse load of this experiment"
+    if previous.get("restatedMetrics"):
+        # a metric load computed them in staging tables of their own: the experiment's
+        # unit-day values of those metrics are older than their stored results
+        return None, "the last load reloaded metrics " + ", ".join(previous["restatedMetrics"])
     if previous.get("signature") != signature:
         return None, "the experiment, its sources or its metrics changed since the last load"
     if dt.datetime.fromisoformat(previous["end"]) > plan.end:
@@ -244,12 +248,14 @@ def warehouse_results(
     progress: Progress,
     open_warehouse: OpenWarehouse,
     *,
-    incremental: bool,
+    refresh: str,
+    metric_ids: Sequence[str] = (),
 ) -> list[ComputedResult]:
     """The results of a load of an experiment bound to an assignment source, computed in the
     project's warehouse: the cumulative view of the analysis' last day (the load's), of every
     earlier day and the daily view of every day; the first carries the load's health checks
-    and what it computed (``job_details``)."""
+    and what it computed (``job_details``). ``refresh`` ``metric`` restates the metrics of
+    ``metric_ids`` alone in the views the last load stored (``_restated``)."""
     name = document["assignmentSourceName"]
     source = sources.stored(session, project_id, sources.ASSIGNMENT, name)
     if source is None:
@@ -279,8 +285,30 @@ def warehouse_results(
         exposure_filters=document.get("assignmentSourceFilters") or [],
     )
     signature = _signature(plan)
-    loaded_as = {"reloadType": "full"}
-    if incremental:
+    loaded_as: dict[str, Any] = {"reloadType": "full"}
+    if refresh == "metric":
+        stored = repository.latest_result(session, project_id, "experiment", document["id"])
+        previous = (stored.document if stored is not None else {}).get("warehouse")
+        if previous:
+            restated = [(e, m) for e, m in planned if e["metricID"] in metric_ids]
+            plan = plan.restating(
+                [m for _, m in restated], end=dt.datetime.fromisoformat(previous["end"])
+            )
+            computed = None  # none of them is computed in the warehouse
+            if restated:
+                with open_warehouse(session, project_id) as warehouse:
+                    computed = pipeline.run(warehouse, plan, progress)
+            kept = repository.stored_results(session, project_id, "experiment", document["id"])
+            return _restated(
+                document,
+                plan,
+                computed,
+                [e for e in entries if e["metricID"] in metric_ids],
+                restated,
+                kept,
+            )
+        loaded_as["fullBecause"] = "no earlier warehouse load of this experiment"
+    if refresh == "incremental":
         resume, why = _resume_day(session, project_id, document["id"], plan, signature)
         if resume is None:
             loaded_as["fullBecause"] = why
@@ -289,23 +317,7 @@ def warehouse_results(
             loaded_as = {"reloadType": "incremental", "resumeDay": resume.isoformat()}
     with open_warehouse(session, project_id) as warehouse:
         computed = pipeline.run(warehouse, plan, progress)
-    for (entry, _), sums, winsorization, capped, percentile in zip(
-        planned,
-        computed["sums"],
-        computed["winsorization"],
-        computed["cappedSums"],
-        computed["percentiles"],
-        strict=True,
-    ):
-        entry["sums"] = sums
-        if percentile is not None:
-            # a percentile metric has no unit sums: results read its per-group estimates
-            entry["percentile"] = percentile
-        if winsorization is not None:
-            # as Pulse stores a winsorized metric: results read the capped sums by default
-            entry["winsorization"] = winsorization
-        if capped is not None:
-            entry["cappedSums"] = capped
+    _fill(planned, computed)
     groups = [
         {"id": g["id"], "name": g["name"], "size": g.get("size")}
         for g in document.get("groups") or []
@@ -351,6 +363,106 @@ def warehouse_results(
             )
         )
     return results
+
+
+def _fill(
+    planned: Sequence[tuple[dict[str, Any], pipeline.PipelineMetric]], computed: dict[str, Any]
+) -> None:
+    """Put in each planned metric's result entry what the pipeline computed for the last day."""
+    for (entry, _), sums, winsorization, capped, percentile in zip(
+        planned,
+        computed["sums"],
+        computed["winsorization"],
+        computed["cappedSums"],
+        computed["percentiles"],
+        strict=True,
+    ):
+        entry["sums"] = sums
+        if percentile is not None:
+            # a percentile metric has no unit sums: results read its per-group estimates
+            entry["percentile"] = percentile
+        if winsorization is not None:
+            # as Pulse stores a winsorized metric: results read the capped sums by default
+            entry["winsorization"] = winsorization
+        if capped is not None:
+            entry["cappedSums"] = capped
+
+
+# What a result entry holds that a load computes (the rest describes the metric).
+_COMPUTED_KEYS = ("sums", "cappedSums", "winsorization", "percentile")
+
+
+def _restated(
+    document: dict[str, Any],
+    plan: pipeline.PipelinePlan,
+    computed: dict[str, Any] | None,
+    entries: Sequence[dict[str, Any]],
+    restated: list[tuple[dict[str, Any], pipeline.PipelineMetric]],
+    kept: Sequence[tuple[str, str, dict[str, Any]]],
+) -> list[ComputedResult]:
+    """The results of a metric load (docs/warehouse.md §Metric loads): every view the last
+    load stored (``kept``: view, day, document), each reloaded metric's entry (``entries``;
+    ``restated``: those the pipeline computed, over the last load's analysis window) replaced
+    by what it computed, and every other metric's entry left as stored."""
+    last_day = plan.last_day.isoformat()
+    described = {e["metricID"]: {k: e[k] for k in DAILY_KEYS} for e in entries}
+    daily: dict[str, dict[str, Any]] = {}
+    rolling: dict[tuple[str, str], dict[str, Any]] = {}
+    checks: list[dict[str, Any]] = []
+    if computed is not None:
+        _fill(restated, computed)
+        daily = {
+            ds: {m["metricID"]: m for m in view["metrics"]}
+            for ds, view in _daily_views(computed, restated, last_day).items()
+        }
+        rolling = {
+            (ds, f"{ROLLING_VIEW}{window}"): {m["metricID"]: m for m in view["metrics"]}
+            for ds, window, view in _rolling_views(computed, restated, last_day)
+        }
+        checks = health_checks(document, plan, computed, [e for e, _ in restated])
+    results = []
+    for view, ds, stored in kept:
+        merged = dict(stored)
+        details = None
+        if view == "cumulative" and stored.get("warehouse"):
+            replacement = {e["metricID"]: e for e in entries}
+            merged["warehouse"] = {**stored["warehouse"], "restatedMetrics": list(replacement)}
+            details = {
+                "loadedAs": {"reloadType": "metric", "metricIDs": list(replacement)},
+                "healthChecks": checks,
+                "healthCheckStatus": _worst(checks),
+            }
+        elif view == "cumulative":
+            of_day = computed["days"].get(ds) if computed is not None else None
+            replacement = {}
+            for j, (entry, metric) in enumerate(restated):
+                copied = {k: v for k, v in entry.items() if k not in _COMPUTED_KEYS}
+                if of_day is not None and metric.unit_level:
+                    copied["sums"] = of_day["sums"][j]
+                replacement[entry["metricID"]] = copied
+            for entry in entries:
+                replacement.setdefault(
+                    entry["metricID"], {k: v for k, v in entry.items() if k not in _COMPUTED_KEYS}
+                )
+        else:
+            found = (daily.get(ds) if view == "daily" else rolling.get((ds, view))) or {}
+            empty: dict[str, Any] = {"sums": {}}
+            if view == "daily":
+                empty["cohorts"] = {}
+            replacement = {i: found.get(i) or {**d, **empty} for i, d in described.items()}
+        merged["metrics"] = _merged(stored.get("metrics") or [], replacement)
+        results.append(ComputedResult(ds=ds, document=merged, view=view, job_details=details))
+    return results
+
+
+def _merged(
+    metrics: Sequence[dict[str, Any]], replacement: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """``metrics`` with the entries of ``replacement``'s ids replaced (appended when absent)."""
+    present = {m.get("metricID") for m in metrics}
+    return [replacement.get(m.get("metricID") or "", m) for m in metrics] + [
+        entry for i, entry in replacement.items() if i not in present
+    ]
 
 
 def _earlier_day(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lockgate.domains.pulse import metric_loads
 from lockgate.domains.pulse.autotune import make_autotune_computation
 from lockgate.domains.pulse.incremental.kept import forget_deleted
 from lockgate.domains.pulse.jobs import JobRunner
@@ -52,4 +53,7 @@ def pulse_worker(
     worker.register("gate_rule", make_gate_rule_computation(clock))
     worker.register("holdout", make_holdout_computation(clock))
     worker.register("autotune", make_autotune_computation(clock))
+    worker.register(
+        metric_loads.ENTITY, metric_loads.make_metric_computation(clock, open_warehouse)
+    )
     return worker

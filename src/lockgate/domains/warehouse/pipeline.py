@@ -43,7 +43,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from lockgate.domains.warehouse import funnels, percentiles
@@ -239,9 +239,66 @@ class PipelinePlan:
         """The UTC day of the analysis' last moment (the load's cumulative view)."""
         return (self.end - dt.timedelta(microseconds=1)).date()
 
+    def restating(self, metrics: Sequence[PipelineMetric], end: dt.datetime) -> PipelinePlan:
+        """The plan of a metric load: ``metrics`` alone, computed from scratch up to ``end``
+        (the last load's), in staging tables of their own, so the experiment's keep what
+        the last full or incremental load left there."""
+        key = hashlib.sha256(f"{self.key}\x00metric".encode()).hexdigest()[:20]
+        return replace(self, key=key, metrics=list(metrics), end=end, resume_day=None)
+
     @staticmethod
     def key_of(project_id: str, experiment_id: str) -> str:
         return hashlib.sha256(f"{project_id}\x00{experiment_id}".encode()).hexdigest()[:20]
+
+
+def column_sql(dialect: SqlDialect, source: StoredSource, alias: str, name: str, field: str) -> str:
+    """``alias``'s column ``name`` of ``source``, quoted as the source answered it."""
+    found = source.column(name)
+    if found is None:  # the source's query changed since the definition was checked
+        raise InvalidInput.because(
+            f"The {field} column {name!r} is no longer among the columns of source "
+            f"{source.name!r} ({', '.join(source.columns)})"
+        )
+    return f"{alias}.{dialect.quote(found)}"
+
+
+def criterion_sql(
+    dialect: SqlDialect, source: StoredSource, criterion: dict[str, Any], alias: str = "m"
+) -> str:
+    """One criterion of a metric (or filter of an experiment) over the rows of ``source`` as
+    ``alias``; ``after_exposure`` and ``before_exposure`` compare with the unit's first
+    exposure, ``fe.lg_first_ts``."""
+    d = dialect
+    condition = criterion["condition"]
+    values = [str(v) for v in criterion.get("values") or []]
+    if condition == "sql_filter":  # the team's own SQL over the source's columns, as is
+        return values[0]
+    column = column_sql(d, source, alias, criterion["column"], "criterion")
+    as_text = d.cast_nullable_string(column)  # a NULL stays NULL: it passes no test
+    texts = ", ".join(d.string_literal(v) for v in values)
+    if condition in (">", "<", ">=", "<="):
+        return f"{d.cast_float(column)} {condition} {float(values[0])!r}"
+    matches = {"contains": d.contains, "starts_with": d.starts_with, "ends_with": d.ends_with}
+    if condition in matches or condition == "not_contains":
+        match = matches.get(condition, d.contains)
+        # any of the values matches; not_contains: none of them
+        one_of = " OR ".join(match(as_text, d.string_literal(v)) for v in values)
+        return f"NOT ({one_of})" if condition == "not_contains" else one_of
+    shapes = {
+        "in": lambda: f"{as_text} IN ({texts})",
+        "not_in": lambda: f"{as_text} NOT IN ({texts})",
+        "=": lambda: f"{as_text} = {texts}",
+        "is_null": lambda: f"{column} IS NULL",
+        "non_null": lambda: f"{column} IS NOT NULL",
+        "is_true": lambda: f"{column} = TRUE",
+        "is_false": lambda: f"{column} = FALSE",
+        "after_exposure": lambda: f"{column} >= fe.lg_first_ts",
+        "before_exposure": lambda: f"{column} < fe.lg_first_ts",
+    }
+    shape = shapes.get(condition)
+    if shape is None:
+        raise InvalidInput.because(f"Criterion condition {condition!r} is not computed here")
+    return shape()
 
 
 class _Sql:
@@ -265,13 +322,7 @@ class _Sql:
         return self.dialect.qualified(self.schema, table)
 
     def column(self, source: StoredSource, alias: str, name: str, field: str) -> str:
-        found = source.column(name)
-        if found is None:  # the source's query changed since the definition was checked
-            raise InvalidInput.because(
-                f"The {field} column {name!r} is no longer among the columns of source "
-                f"{source.name!r} ({', '.join(source.columns)})"
-            )
-        return f"{alias}.{self.dialect.quote(found)}"
+        return column_sql(self.dialect, source, alias, name, field)
 
     def unit(self, source: StoredSource, alias: str) -> str:
         name = source.unit_column(self.plan.unit_type)
@@ -353,37 +404,7 @@ class _Sql:
         return self.dialect.timestamp_literal(moment)
 
     def criterion(self, source: StoredSource, criterion: dict[str, Any], alias: str = "m") -> str:
-        d = self.dialect
-        condition = criterion["condition"]
-        values = [str(v) for v in criterion.get("values") or []]
-        if condition == "sql_filter":  # the team's own SQL over the source's columns, as is
-            return values[0]
-        column = self.column(source, alias, criterion["column"], "criterion")
-        as_text = d.cast_nullable_string(column)  # a NULL stays NULL: it passes no test
-        texts = ", ".join(d.string_literal(v) for v in values)
-        if condition in (">", "<", ">=", "<="):
-            return f"{d.cast_float(column)} {condition} {float(values[0])!r}"
-        matches = {"contains": d.contains, "starts_with": d.starts_with, "ends_with": d.ends_with}
-        if condition in matches or condition == "not_contains":
-            match = matches.get(condition, d.contains)
-            # any of the values matches; not_contains: none of them
-            one_of = " OR ".join(match(as_text, d.string_literal(v)) for v in values)
-            return f"NOT ({one_of})" if condition == "not_contains" else one_of
-        shapes = {
-            "in": lambda: f"{as_text} IN ({texts})",
-            "not_in": lambda: f"{as_text} NOT IN ({texts})",
-            "=": lambda: f"{as_text} = {texts}",
-            "is_null": lambda: f"{column} IS NULL",
-            "non_null": lambda: f"{column} IS NOT NULL",
-            "is_true": lambda: f"{column} = TRUE",
-            "is_false": lambda: f"{column} = FALSE",
-            "after_exposure": lambda: f"{column} >= fe.lg_first_ts",
-            "before_exposure": lambda: f"{column} < fe.lg_first_ts",
-        }
-        shape = shapes.get(condition)
-        if shape is None:
-            raise InvalidInput.because(f"Criterion condition {condition!r} is not computed here")
-        return shape()
+        return criterion_sql(self.dialect, source, criterion, alias)
 
     def value(self, component: PipelineComponent) -> str:
         """A row's value of a component: 1 where its aggregation counts, its value column as

@@ -210,9 +210,18 @@ def pulse_results(ctx: Console, id: str, request: Request) -> dict[str, Any]:
 def load_pulse(
     ctx: Console, id: str, request: Request, body: LoadPulseIn | None = Body(None)
 ) -> dict[str, Any]:
-    documents.load(ctx.session, ctx.project_id, id)
+    document = documents.load(ctx.session, ctx.project_id, id).document
     refresh = pulse_service.refresh_type(request.query_params.get("refresh"))
-    pulse_service.load(ctx.session, ctx.change, "experiment", id, body, refresh=refresh)
+    pulse_service.load(
+        ctx.session,
+        ctx.change,
+        "experiment",
+        id,
+        body,
+        refresh=refresh,
+        metric_ids=request.query_params.getlist("metricIDs"),
+        analysed=pulse_service.analysed_metrics(document, "primaryMetrics", "secondaryMetrics"),
+    )
     return message_only("Experiment is loading.")
 
 

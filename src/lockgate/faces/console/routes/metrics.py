@@ -16,6 +16,7 @@ from lockgate.domains.experiments.repository import ExperimentFilter
 from lockgate.domains.metrics import lifecycle, service, values
 from lockgate.domains.metrics.definitions import metric_id
 from lockgate.domains.metrics.schemas import MetricCreate, MetricUpdate
+from lockgate.domains.pulse import metric_loads
 from lockgate.errors import InvalidInput
 from lockgate.faces.console.context import Console
 from lockgate.faces.console.envelope import (
@@ -136,7 +137,7 @@ def unarchive(ctx: Console, id: str) -> dict[str, Any]:
 
 @router.post("/metrics/{id}/reload", tags=["Metrics (Warehouse Native)"])
 def reload_metric(ctx: Console, id: str, incremental: str | None = None) -> dict[str, Any]:
-    values.reload(ctx.session, ctx.change, id, incremental)
+    metric_loads.reload(ctx.session, ctx.change, id, incremental)
     return message_only("Metric data reloaded successfully.")
 
 

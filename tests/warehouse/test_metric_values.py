@@ -1,0 +1,228 @@
+"""``POST /metrics/{id}/reload`` of warehouse-native metrics: the daily values loaded from the
+metric source in the team's warehouse (DuckDB, PostgreSQL, chDB) by the Pulse worker, read
+back through ``GET /metrics`` and ``GET /metrics/values``, equal to a plain Python reduction
+of the same rows; incremental reloads load only the days after the last loaded one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+from lockgate.domains.warehouse.adapters import Warehouse
+from lockgate.kit.clock import ManualClock
+from lockgate.kit.settings import Settings
+from tests.contract.client import ContractClient
+from tests.warehouse.conftest import connected_warehouse, drop_schema, scratch_name
+from tests.warehouse.support import advance_to, create_sources
+from tests.warehouse.test_pipeline_end_to_end import TABLES, insert
+
+BASE = "/console/v1/metrics"
+NOW = dt.datetime(2026, 11, 11, 6)  # the clock at the first reload
+FIRST_DAY = dt.date(2026, 11, 1)
+Row = tuple[str | None, dt.datetime, str, float | None]  # user_id, ts, event, amount
+PURCHASE = [{"type": "metadata", "column": "event", "condition": "in", "values": ["purchase"]}]
+METRICS: dict[str, dict[str, Any]] = {
+    "Revenue": {"aggregation": "sum", "valueColumn": "amount", "criteria": PURCHASE},
+    "Orders": {"aggregation": "count", "criteria": PURCHASE},
+    "Basket": {"aggregation": "mean", "valueColumn": "amount", "criteria": PURCHASE},
+    "Buyers": {"aggregation": "daily_participation", "criteria": PURCHASE},
+    "Largest": {"aggregation": "max", "valueColumn": "amount"},
+    "Kinds": {"aggregation": "count_distinct", "valueColumn": "event"},
+}
+
+
+def generate(seed: int = 3) -> list[Row]:
+    """Purchases and views over the ten days before NOW and on its own day, some without a
+    unit id or an amount, and purchases long before the loading window."""
+    rng = random.Random(seed)
+    rows: list[Row] = []
+    for i in range(400):
+        user = None if i % 23 == 0 else f"u{i % 90}"
+        at = dt.datetime.combine(FIRST_DAY, dt.time()) + dt.timedelta(
+            minutes=rng.randrange(10 * 24 * 60 + 6 * 60)
+        )
+        event = "purchase" if rng.random() < 0.7 else "view"
+        amount = None if i % 17 == 0 else round(rng.uniform(1, 80), 2)
+        rows.append((user, at, event, amount))
+    rows.append(("u1", dt.datetime(2026, 6, 1, 12), "purchase", 999.0))  # before the window
+    return rows
+
+
+def expected(rows: list[Row], name: str, day: dt.date) -> dict[str, Any]:
+    """The MetricValuesDto of ``name`` for ``day``, reduced in Python."""
+    definition = METRICS[name]
+    kept = [
+        r
+        for r in rows
+        if r[0] is not None
+        and r[1].date() == day
+        and ("criteria" not in definition or r[2] == "purchase")
+    ]
+    amounts = [r[3] for r in kept if r[3] is not None]
+    value: float
+    dto: dict[str, Any] = {}
+    kind = definition["aggregation"]
+    if kind == "sum":
+        value = sum(amounts)
+    elif kind == "count":
+        value = len(kept)
+    elif kind == "mean":
+        value = sum(amounts) / len(amounts) if amounts else 0.0
+        dto = {"numerator": sum(amounts), "denominator": len(amounts)}
+    elif kind == "max":
+        value = max(amounts, default=0.0)
+    elif kind == "count_distinct":
+        value = len({r[2] for r in kept})
+    else:
+        value = len({r[0] for r in kept})
+    return {"value": value, "unit_type": "userID", "row_count": len(kept), **dto}
+
+
+@pytest.fixture(params=list(TABLES))
+def events_warehouse(
+    request: pytest.FixtureRequest, console: ContractClient, settings: Settings, chdb_path: Path
+) -> Iterator[tuple[list[Row], str, Warehouse]]:
+    """The events in the team's warehouse, the project connected to it, a metric source over
+    them and the metrics of ``METRICS``."""
+    kind, schema = request.param, scratch_name()
+    rows = generate()
+    adapter, connection = connected_warehouse(kind, schema, settings, chdb_path)
+    text, timestamp, number, engine = TABLES[kind]
+    nullable = "Nullable(String)" if kind == "clickhouse" else text
+    order = " ENGINE = MergeTree ORDER BY ts" if kind == "clickhouse" else ""
+    with adapter:
+        adapter.ensure_staging()
+        # the assignment source of create_sources reads an exposures table
+        adapter.run(
+            f"CREATE TABLE {schema}.exposures (user_id {text}, ts {timestamp}, "
+            f"experiment {text}, grp {text}){engine}"
+        )
+        adapter.run(
+            f"CREATE TABLE {schema}.events (user_id {nullable}, ts {timestamp}, "
+            f"event {text}, amount {number}){order}"
+        )
+        insert(adapter, f"{schema}.events", rows)
+    assert console.patch("/console/v1/wh_connections", json=connection).status_code == 200
+    create_sources(console, schema, {"purchases": "events"})
+    for name, definition in METRICS.items():
+        body = {
+            "name": name,
+            "type": "user_warehouse",
+            "warehouseNative": {"metricSourceName": "purchases", **definition},
+        }
+        created = console.post(BASE, json=body)
+        assert created.status_code == 201, created.text
+    try:
+        yield rows, schema, adapter
+    finally:
+        with adapter:
+            drop_schema(adapter, kind, schema)
+
+
+def reload(app: FastAPI, console: ContractClient, name: str, query: str = "") -> None:
+    response = console.post(f"{BASE}/{name}::user_warehouse/reload{query}")
+    assert response.status_code == 200, response.text
+    assert response.json() == {"message": "Metric data reloaded successfully."}
+    assert app.state.pulse_runner.run_pending() == 1
+
+
+def read(console: ContractClient, name: str, day: dt.date) -> list[dict[str, Any]]:
+    response = console.get(BASE, params={"id": f"{name}::user_warehouse", "date": day.isoformat()})
+    assert response.status_code == 200, response.text
+    return [
+        {k: v for k, v in row.items() if k not in ("metric_name", "metric_type")}
+        for row in response.json()["data"]
+    ]
+
+
+def approx(dto: dict[str, Any]) -> dict[str, Any]:
+    return {k: pytest.approx(v, rel=1e-9) if isinstance(v, float) else v for k, v in dto.items()}
+
+
+def test_reload__warehouse_native_metrics__daily_values_equal_python(
+    app: FastAPI,
+    console: ContractClient,
+    clock: ManualClock,
+    events_warehouse: tuple[list[Row], str, Warehouse],
+) -> None:
+    rows, schema, adapter = events_warehouse
+    advance_to(clock, NOW)
+    days = [FIRST_DAY + dt.timedelta(days=n) for n in range(10)]
+
+    for name in METRICS:
+        reload(app, console, name)
+
+    for name in METRICS:
+        for day in days:
+            assert read(console, name, day) == [approx(expected(rows, name, day))], (name, day)
+        # the reload's own day is not over: not loaded
+        assert read(console, name, NOW.date()) == []
+    listed = console.get(f"{BASE}/values", params={"date": "2026-11-04", "limit": 100}).json()
+    revenue = [row for row in listed["data"] if row["metricName"] == "Revenue"]
+    assert revenue == [
+        {
+            "value": pytest.approx(expected(rows, "Revenue", dt.date(2026, 11, 4))["value"]),
+            "unitType": "userID",
+            "inputRows": expected(rows, "Revenue", dt.date(2026, 11, 4))["row_count"],
+            "metricName": "Revenue",
+            "metricType": "user_warehouse",
+        }
+    ]
+
+    # Given new rows on a loaded day and on the day that was not over
+    late: list[Row] = [
+        ("u5", dt.datetime(2026, 11, 9, 10), "purchase", 40.0),
+        ("u6", dt.datetime(2026, 11, 11, 1), "purchase", 25.0),
+    ]
+    with adapter:
+        insert(adapter, f"{schema}.events", late)
+    advance_to(clock, NOW + dt.timedelta(days=1))
+    # an incremental reload loads the days after the last loaded one only
+    reload(app, console, "Revenue", "?incremental=true")
+    now_rows = rows + late
+    day9, day11 = dt.date(2026, 11, 9), dt.date(2026, 11, 11)
+    assert read(console, "Revenue", day11) == [approx(expected(now_rows, "Revenue", day11))]
+    assert read(console, "Revenue", day9) == [approx(expected(rows, "Revenue", day9))]
+    assert expected(rows, "Revenue", day9) != expected(now_rows, "Revenue", day9)
+    # a full one loads every day again
+    reload(app, console, "Revenue", "?incremental=false")
+    assert read(console, "Revenue", day9) == [approx(expected(now_rows, "Revenue", day9))]
+    # another metric's values stay as loaded
+    assert read(console, "Orders", day9) == [approx(expected(rows, "Orders", day9))]
+
+
+def test_reload__warehouse_native_metric_without_daily_values__400_nothing_queued(
+    app: FastAPI,
+    console: ContractClient,
+    events_warehouse: tuple[list[Row], str, Warehouse],
+) -> None:
+    body = {
+        "name": "Latest",
+        "type": "user_warehouse",
+        "warehouseNative": {
+            "metricSourceName": "purchases",
+            "aggregation": "latest_value",
+            "valueColumn": "amount",
+        },
+    }
+    assert console.post(BASE, json=body).status_code == 201
+
+    response = console.post(f"{BASE}/Latest::user_warehouse/reload")
+    bad = console.post(f"{BASE}/Revenue::user_warehouse/reload?incremental=yes")
+
+    assert response.status_code == 400
+    assert response.json()["message"].startswith(
+        "Invalid request. Metric 'Latest::user_warehouse' cannot be reloaded: the daily "
+        "values of a 'latest_value' warehouse-native metric are not computed"
+    )
+    assert bad.status_code == 400
+    assert bad.json()["message"] == (
+        'Invalid request. incremental: must be "true" or "false", got \'yes\''
+    )
+    assert app.state.pulse_runner.run_pending() == 0
