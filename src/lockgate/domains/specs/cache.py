@@ -157,7 +157,8 @@ class PastRenderings:
     def at(self, time_ms: int) -> list[Past]:
         """The kept renderings whose spec time is ``time_ms`` (what an answer's ``time`` says),
         newest first."""
-        return [past for past in reversed(self._kept) if past.time_ms == time_ms]
+        with self._lock:  # a deque may not grow while it is read
+            return [past for past in reversed(self._kept) if past.time_ms == time_ms]
 
 
 @dataclass
