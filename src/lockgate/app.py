@@ -199,6 +199,7 @@ def create_app(
         settings.sdk_cache_ttl_ms,
         initialize_cache_bytes=settings.sdk_initialize_cache_bytes,
         initialize_delta_bytes=settings.sdk_initialize_delta_bytes,
+        initialize_delta_revisions=settings.sdk_initialize_delta_revisions,
         warmup=app.warmup,
     )
     app.state.key_cache = KeyCache(database, settings.sdk_cache_ttl_ms)

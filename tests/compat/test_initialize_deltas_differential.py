@@ -2,7 +2,9 @@
 gates, configs and experiments are created, changed and deleted through the Console API: each
 client refreshes with a delta from what it holds (seen on the wire), and then evaluates, and
 holds, exactly what a new client that downloads the full answer does (docs/sdk.md
-§Initialize deltas)."""
+§Initialize deltas). With two instances of the application on one database, as two workers
+of ``lockgate serve`` are, each refresh reaches the instance that did not give the answer the
+client holds, which evaluates that answer again by the revision it came from."""
 
 from __future__ import annotations
 
@@ -15,7 +17,11 @@ import pytest
 from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
+from lockgate.app import create_app
 from lockgate.domains.projects.service import Bootstrap
+from lockgate.kit.clock import ManualClock
+from lockgate.kit.db import Database
+from lockgate.kit.settings import Settings
 from tests.compat import generators
 from tests.compat.live import live_server
 from tests.compat.sdks import js_clients
@@ -30,11 +36,20 @@ EVERYONE = {"name": "everyone", "passPercentage": 100, "conditions": [{"type": "
 
 
 class Recorder:
-    """The application, with every ``/v1/initialize`` request and answer body recorded."""
+    """The application, with every ``/v1/initialize`` request and answer body recorded; with
+    several instances, a load balancer that sends each request to ``apps[target]``."""
 
-    def __init__(self, app: FastAPI) -> None:
-        self.app = app
+    def __init__(self, *apps: FastAPI) -> None:
+        self.apps = apps
+        self.target = 0
         self.exchanges: list[tuple[dict[str, Any], bytes]] = []
+
+    @property
+    def app(self) -> FastAPI:
+        return self.apps[self.target]
+
+    def to(self, target: int) -> None:
+        self.target = target % len(self.apps)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != "/v1/initialize":
@@ -95,15 +110,23 @@ CHANGES: list[Callable[[ContractClient, list[str], list[str]], None]] = [
 
 
 @pytest.mark.usefixtures("company_id_type")
+@pytest.mark.parametrize("instances", [1, 2])
 def test_js_client__console_changes__refreshed_by_delta_equals_fresh_client(
-    console: ContractClient, project: Bootstrap, app: FastAPI
+    console: ContractClient,
+    project: Bootstrap,
+    app: FastAPI,
+    settings: Settings,
+    db: Database,
+    clock: ManualClock,
+    instances: int,
 ) -> None:
     # Given a project of gates, configs, a layer and experiments, and running clients
     rng = random.Random(17)
     gates, configs = build_project(console, rng)
     build_experiments(console)
     users = [generators.user(rng, i) for i in range(USERS)]
-    recorder = Recorder(app)
+    others = [create_app(settings, clock=clock, database=db) for _ in range(instances - 1)]
+    recorder = Recorder(app, *others)
     with (
         live_server(recorder) as base,
         js_clients(
@@ -118,15 +141,20 @@ def test_js_client__console_changes__refreshed_by_delta_equals_fresh_client(
     ):
         assert all(result["success"] for result in first)
         assert all(not asked["deltasResponseRequested"] for asked, _ in recorder.take())
-        # When nothing changed, a refresh gets nothing new and keeps what it had
+        # When nothing changed, a refresh gets nothing new and keeps what it had (from the
+        # other instance, which then holds the revision compiled)
+        recorder.to(1)
         again = clients.run("refresh")
         assert [answer for _, answer in recorder.take()] == [b'{"has_updates":false}'] * USERS
         assert [_evaluated(r) for r in again] == [_evaluated(r) for r in first]
-        for change in CHANGES:
-            # When the Console changes entities and every client refreshes
+        for turn, change in enumerate(CHANGES, start=1):
+            # When the Console changes entities and every client refreshes, through the
+            # instance that did not give the answer it holds
             change(console, gates, configs)
+            recorder.to(turn)
             refreshed = clients.run("refresh")
             deltas = recorder.take()
+            recorder.to(turn + 1)
             fresh = clients.run("fresh")
             full = recorder.take()
             # Then each was sent a delta, smaller than the full answer a new client gets,

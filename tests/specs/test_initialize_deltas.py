@@ -12,7 +12,10 @@ from typing import Any
 import orjson
 import pytest
 
+from lockgate.cores.compiler.compiler import compile_v2
+from lockgate.cores.compiler.snapshot import ProjectSnapshot
 from lockgate.cores.evaluation.hashing import djb2 as name_djb2
+from lockgate.domains.specs.cache import PastRenderings, Rendered
 from lockgate.domains.specs.deltas import (
     NO_UPDATES,
     SECTIONS,
@@ -424,3 +427,70 @@ def test_entry_text__sorted_two_levels__same_text_and_djb2_as_client_core() -> N
 )
 def test_djb2__any_text__equals_the_name_hash_over_utf16_units(text: str) -> None:
     assert jsjson.djb2(text.encode()) == name_djb2(text)
+
+
+def test_reply__held_answer_not_kept_but_evaluated_again__same_delta_as_from_a_kept_one() -> None:
+    # Given a client holding the answer to BASE, kept by one worker and not by another
+    held, new = _signed(BASE), _changed(feature_gates={"beta": _gate("beta", False)})
+    full = _signed(new)
+    keeper = AnswerHistory(1 << 20)
+    reply(keeper, held, BASE, wants_delta=False, since=None)
+    asked: list[str] = []
+
+    def again(since: str) -> dict[str, Any] | None:
+        asked.append(since)
+        return BASE if since == checksum_of(held) else None
+
+    # When it asks the other, which evaluates the held answer again
+    sent = reply(
+        AnswerHistory(1 << 20),
+        full,
+        new,
+        wants_delta=True,
+        since=checksum_of(held),
+        recompute=again,
+    )
+    # Then it gets the delta the keeper sends, which never evaluates it again
+    kept = reply(keeper, full, new, wants_delta=True, since=checksum_of(held), recompute=again)
+    assert asked == [checksum_of(held)]
+    assert sent == kept
+    assert orjson.loads(sent)["is_delta"] is True
+    assert js_deltas(merges=[(held, sent, full)])["merges"] == [
+        {"differences": [], "extra": DELTA_ONLY}
+    ]
+
+
+def test_reply__held_answer_not_given_back__full_answer_and_evaluated_only_when_asked() -> None:
+    full = _signed(_changed())
+    asked: list[str] = []
+
+    def nothing(since: str) -> dict[str, Any] | None:
+        asked.append(since)
+        return None
+
+    history = AnswerHistory(1 << 20)
+    assert reply(history, full, None, wants_delta=True, since="f" * 32, recompute=nothing) == full
+    assert asked == ["f" * 32]
+    for wants, since in ((False, "e" * 32), (True, None), (True, checksum_of(full))):
+        reply(history, full, None, wants_delta=wants, since=since, recompute=nothing)
+    assert reply(None, full, None, wants_delta=True, since="d" * 32, recompute=nothing) == full
+    assert asked == ["f" * 32]
+
+
+def test_past_renderings__newer_revisions__last_count_kept_by_time_newest_first() -> None:
+    document = compile_v2(ProjectSnapshot(project_id="p", company_id="c", time_ms=1))
+    renderings = [
+        Rendered("p", revision, time, document, dict)
+        for revision, time in ((1, 10), (2, 20), (2, 20), (3, 20), (4, 40))
+    ]
+    built = renderings[4].evaluator
+    past = PastRenderings(3)
+    for rendered in renderings:
+        past.add(rendered)
+    # Revision 1 went first; revision 2 is kept once; two revisions at one time, newest first
+    assert len(past) == 3
+    assert past.at(10) == []
+    assert [kept.revision for kept in past.at(20)] == [3, 2]
+    # An evaluator the rendering built is kept, one it did not is built on demand
+    assert past.at(40)[0].evaluator is built
+    assert past.at(20)[0].evaluator.store is not None

@@ -223,6 +223,17 @@ class Settings(BaseSettings):
             "delta from it (0: never a delta, always the full answer)."
         ),
     )
+    sdk_initialize_delta_revisions: int = Field(
+        default=2,
+        ge=0,
+        le=64,
+        description=(
+            "Spec revisions each worker keeps compiled per key scope after a newer one replaced "
+            "them, so that a JS client holding a /v1/initialize answer that any worker gave "
+            "from one of them gets a delta, its answer evaluated again (0: deltas only from "
+            "the answers this worker kept)."
+        ),
+    )
     sdk_protobuf_specs: bool = Field(
         default=True,
         description=(

@@ -14,6 +14,7 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,6 +111,56 @@ class ProtoStore:
             )
 
 
+class Past:
+    """A rendering that a newer revision replaced, kept for initialize deltas: its document
+    and, once built (or reused from the rendering), its evaluator; none of its encodings."""
+
+    __slots__ = ("_evaluator", "_load_id_lists", "_lock", "revision", "time_ms", "v2")
+
+    def __init__(self, rendered: Rendered) -> None:
+        self.revision = rendered.revision
+        self.time_ms = rendered.time_ms
+        self.v2 = rendered.v2
+        self._load_id_lists = rendered.load_id_lists
+        self._evaluator: Evaluator | None = rendered.evaluator if rendered.evaluator_ready else None
+        self._lock = threading.Lock()
+
+    @property
+    def evaluator(self) -> Evaluator:
+        """The revision's evaluator; built here when its rendering never built one (with the
+        id lists as they are now: an answer that differs for it is never taken for the held
+        one, docs/sdk.md §Initialize deltas)."""
+        if self._evaluator is None:
+            with self._lock:
+                if self._evaluator is None:
+                    self._evaluator = Evaluator(self.v2, id_lists=self._load_id_lists())
+        return self._evaluator
+
+
+class PastRenderings:
+    """The last ``count`` renderings of one key scope that newer revisions replaced in this
+    worker, newest last, so that an initialize answer any worker gave from one of them can be
+    evaluated again for a delta (docs/sdk.md §Initialize deltas)."""
+
+    def __init__(self, count: int) -> None:
+        self._kept: deque[Past] = deque(maxlen=count)
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def add(self, rendered: Rendered) -> None:
+        with self._lock:
+            if all(past.revision != rendered.revision for past in self._kept):
+                self._kept.append(Past(rendered))
+
+    def at(self, time_ms: int) -> list[Past]:
+        """The kept renderings whose spec time is ``time_ms`` (what an answer's ``time`` says),
+        newest first."""
+        with self._lock:  # a deque may not grow while it is read
+            return [past for past in reversed(self._kept) if past.time_ms == time_ms]
+
+
 @dataclass
 class Rendered:
     """One compiled spec and every encoding of it. Encodings are built on first use."""
@@ -126,6 +177,9 @@ class Rendered:
     # The answers this key scope gave in this worker, by full_checksum, kept across revisions
     # for initialize deltas (None: no deltas).
     answers: AnswerHistory | None = None
+    # The renderings this one replaced in this worker, for initialize deltas from answers
+    # another worker gave (None: none kept).
+    past: PastRenderings | None = None
     # Where the protobuf documents streamed are kept for every process (None: in this
     # process's memory alone).
     proto_store: ProtoStore | None = None
@@ -255,12 +309,15 @@ class SpecCache:
         now: Callable[[], float] = time.monotonic,
         initialize_cache_bytes: int = 0,
         initialize_delta_bytes: int = 0,
+        initialize_delta_revisions: int = 0,
         warmup: Warmup | None = None,
     ) -> None:
         self._database = database
         self._initialize_cache_bytes = initialize_cache_bytes
         self._initialize_delta_bytes = initialize_delta_bytes
+        self._initialize_delta_revisions = initialize_delta_revisions
         self._answers: dict[tuple[str, PayloadScope], AnswerHistory] = {}
+        self._past: dict[tuple[str, PayloadScope], PastRenderings] = {}
         self._warmup = warmup
         self._entries: dict[tuple[str, PayloadScope], Rendered] = {}
         self._locks: dict[tuple[str, PayloadScope], threading.Lock] = {}
@@ -304,6 +361,8 @@ class SpecCache:
             if cached is not None and cached.revision >= revision:
                 return cached
             rendered = self._compile(project_id, scope)
+            if cached is not None and rendered.past is not None:
+                rendered.past.add(cached)
             self._entries[key] = rendered
             return rendered
 
@@ -337,11 +396,15 @@ class SpecCache:
             v2["hashed_sdk_keys_to_app_ids"] = client_apps
         with self._guard:
             encoder = self._encoders.setdefault((project_id, scope), Encoder())
-            answers = None
+            answers = past = None
             if self._initialize_delta_bytes:
                 answers = self._answers.setdefault(
                     (project_id, scope), AnswerHistory(self._initialize_delta_bytes)
                 )
+                if self._initialize_delta_revisions:
+                    past = self._past.setdefault(
+                        (project_id, scope), PastRenderings(self._initialize_delta_revisions)
+                    )
         file_lists = [name for name, info in snapshot.id_lists.items() if info.inline_ids is None]
 
         def load_id_lists() -> dict[str, frozenset[str]]:
@@ -370,6 +433,7 @@ class SpecCache:
             encoder,
             responses,
             answers,
+            past,
             store,
             self._warmup,
         )
@@ -385,4 +449,5 @@ class SpecCache:
         self._fragments.clear()
         self._encoders.clear()
         self._answers.clear()
+        self._past.clear()
         self._revisions.clear()

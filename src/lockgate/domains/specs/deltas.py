@@ -6,15 +6,17 @@ Every answer ends with its ``full_checksum``, a digest of the rest of its bytes.
 sends one back with ``deltasResponseRequested`` gets ``{"has_updates":false}`` when it names the
 new answer itself, and a delta when the answer it names is still kept here: every gate, config
 and layer entry whose JSON differs, the names of those gone, the new answer's other fields, and
-the ``checksumV2`` the client computes over the three maps once merged. Otherwise it gets the
-whole answer.
+the ``checksumV2`` the client computes over the three maps once merged. An answer another
+worker gave (or one this worker no longer keeps) is evaluated again when this worker still holds
+the revision it came from, and serves as well when its checksum is the one named. Otherwise the
+client gets the whole answer.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -237,9 +239,12 @@ def reply(
     *,
     wants_delta: bool,
     since: str | None,
+    recompute: Callable[[str], Mapping[str, Any] | None] | None = None,
 ) -> bytes:
     """What to send a client whose full answer is ``answer`` (``body`` when it was just
-    evaluated): nothing new, a delta from the answer ``since`` it holds, or ``answer``."""
+    evaluated): nothing new, a delta from the answer ``since`` it holds, or ``answer``. The
+    held answer is the one this worker kept, else what ``recompute`` gives: that answer
+    evaluated again (by an older revision this worker still holds), or None."""
     checksum = checksum_of(answer)
     if wants_delta and since == checksum:
         return NO_UPDATES
@@ -247,10 +252,14 @@ def reply(
         return answer
     base = history.get(since) if wants_delta and since else None
     kept = history.keep(checksum, answer)
-    if base is None:
+    if base is not None:
+        base_index = history.indexed(base, None, since or "")
+    elif wants_delta and since and recompute is not None:
+        held = recompute(since)
+        if held is None:
+            return answer
+        base_index = index_of(held, since, target=False)
+    else:
         return answer
-    changes = delta(
-        history.indexed(base, None, since or ""),
-        history.indexed(kept, body, checksum, target=True),
-    )
+    changes = delta(base_index, history.indexed(kept, body, checksum, target=True))
     return changes if changes is not None and len(changes) < len(answer) else answer

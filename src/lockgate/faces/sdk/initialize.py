@@ -9,12 +9,14 @@ included), and a request that brings the same ones again gets the same bytes wit
 evaluating (docs/sdk.md §Serving speed).
 
 Every answer ends with its ``full_checksum``; a JS client that sends it back asking for a delta
-gets ``{"has_updates":false}`` or a delta when this worker can give one exactly
-(``domains/specs/deltas.py``, docs/sdk.md §Initialize deltas).
+gets ``{"has_updates":false}`` or a delta when this worker can give one exactly: from the answer
+it kept, or from that answer evaluated again by the older revision it came from, which the
+client names by its ``time`` (``domains/specs/deltas.py``, docs/sdk.md §Initialize deltas).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 import orjson
@@ -93,6 +95,48 @@ def delta_request(payload: dict[str, Any]) -> tuple[bool, str | None]:
     return wants, since
 
 
+def held_time(payload: dict[str, Any]) -> int | None:
+    """The ``time`` of the answer the client holds, as js-client sends it back (``sinceTime``,
+    or ``partialUserMatchSinceTime`` when it sends 0 there); None when it sends neither. Read
+    as a hint only: any other value is taken as absent."""
+    for field in ("sinceTime", "partialUserMatchSinceTime"):
+        value = payload.get(field)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
+
+
+def _recompute(
+    key: SdkKey,
+    rendered: Rendered,
+    held: int | None,
+    user: dict[str, Any],
+    derived: dict[str, str],
+    hash_used: str,
+    raw_key: str | None,
+) -> Callable[[str], InitializeResponse | None] | None:
+    """What evaluates again the answer a client names, from an older revision this worker
+    still holds whose spec time is the ``time`` the client sent back: the answer when its
+    ``full_checksum`` is the one named (so never a delta from another), else None."""
+    past = rendered.past
+    if held is None or past is None:
+        return None
+
+    def recompute(since: str) -> InitializeResponse | None:
+        for kept in past.at(held):
+            evaluator = kept.evaluator
+            if evaluator.reads_clock:  # as if answered now: right unless a boundary passed
+                evaluator = evaluator.pinned(evaluator.now_ms())
+            body, encoded = _evaluated(
+                key, evaluator, user, derived, hash_used, kept.time_ms, raw_key
+            )
+            if deltas.checksum_of(encoded) == since:
+                return body
+        return None
+
+    return recompute
+
+
 def _evaluated(
     key: SdkKey,
     evaluator: Evaluator,
@@ -140,6 +184,15 @@ def initialize_bytes(
     if evaluator.reads_clock:
         now_ms = evaluator.now_ms()
         epoch = evaluator.clock_epoch(now_ms)
+    recompute = _recompute(
+        key,
+        rendered,
+        held_time(payload) if wants_delta else None,
+        user,
+        derived,
+        hash_used,
+        raw_key,
+    )
     cache = rendered.responses
     fingerprint = None
     if cache is not None and epoch is not None:
@@ -148,7 +201,12 @@ def initialize_bytes(
             found = cache.get(fingerprint)
             if found is not None:
                 return deltas.reply(
-                    rendered.answers, found, None, wants_delta=wants_delta, since=since
+                    rendered.answers,
+                    found,
+                    None,
+                    wants_delta=wants_delta,
+                    since=since,
+                    recompute=recompute,
                 )
     if now_ms is not None:
         evaluator = evaluator.pinned(now_ms)  # the moment the epoch was read, for every entity
@@ -160,4 +218,11 @@ def initialize_bytes(
         )
         if cache is not None and fingerprint is not None:
             cache.put(fingerprint, encoded)
-        return deltas.reply(rendered.answers, encoded, body, wants_delta=wants_delta, since=since)
+        return deltas.reply(
+            rendered.answers,
+            encoded,
+            body,
+            wants_delta=wants_delta,
+            since=since,
+            recompute=recompute,
+        )
