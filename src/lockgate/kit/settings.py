@@ -224,7 +224,7 @@ class Settings(BaseSettings):
         ),
     )
     sdk_initialize_delta_revisions: int = Field(
-        default=2,
+        default=1,
         ge=0,
         le=64,
         description=(
