@@ -239,7 +239,7 @@ def test_initialize_fast__revision_replaced_after_warm_up__old_one_freed_without
         assert _call(served, _scope(query, _with_length({}, body)), body)[0] == 200
     # Given the revision's rendering and evaluator, exempted as the warm-up exempts them
     old = _rendered(served, project)
-    kept = [weakref.ref(old), weakref.ref(old.evaluator)]
+    kept: list[weakref.ref[Any]] = [weakref.ref(old), weakref.ref(old.evaluator)]
     del old
     settle_recent()
     gc.disable()
