@@ -247,6 +247,7 @@ def run(
         nginx, static = _nginx_serving(directory)
         try:
             gzip_header = {"Accept-Encoding": "gzip"}
+            _warm(dcs, init, init_body, init_bodies)
             rows = [
                 (
                     "download_config_specs v2, gzip",
@@ -275,7 +276,8 @@ def run(
     core = _core_rate(base, server_key, users)
     print(
         f"serving under load (wrk, {THREADS} threads, {CONNECTIONS} connections, {SECONDS} s each;"
-        f" lockgate serve's default configuration, {len(os.sched_getaffinity(0))} workers;"
+        f" after a {WARMUP_SECONDS} s warm-up of each; lockgate serve's default configuration,"
+        f" {len(os.sched_getaffinity(0))} workers;"
         f" load average {_load()}):"
     )
     print(f"  {'path':34s} {'nginx':>10s} {'lockgate':>10s}  share   lockgate p50 / p99 (ms)")
@@ -297,6 +299,15 @@ def run(
             f" {INITIALIZE_P99_TARGET_MS:.0f} ms target; server CPU {ours['cpu_us']:.0f} us"
             f" a request on {ours['server_cores']:.2f} cores"
         )
+
+
+def _warm(dcs: str, init: str, init_body: bytes, init_bodies: list[bytes]) -> None:
+    """Every path under wrk for WARMUP_SECONDS before any is timed: each worker builds its
+    encodings and evaluator on its first requests and settles what they keep some requests
+    later (``kit/memory.py`` ``Warmup``), once per revision; the rows time a warm server."""
+    _wrk(dcs, headers={"Accept-Encoding": "gzip"}, seconds=WARMUP_SECONDS)
+    _wrk(init, post=init_body, seconds=WARMUP_SECONDS)
+    _wrk(init, bodies=init_bodies, seconds=WARMUP_SECONDS)
 
 
 def _load() -> str:

@@ -1,6 +1,8 @@
 """``kit/memory``: ``settle_long_lived`` exempts survivors from collections, and what was
-exempted earlier is still collected once it becomes cyclic garbage; ``collector_paused`` holds
-automatic collections off for its block alone, nested and across threads."""
+exempted earlier is still collected once it becomes cyclic garbage; ``settle_recent`` collects
+and exempts only what was made since, leaving what was exempted before unwalked; a warm-up
+settles the recent way; ``collector_paused`` holds automatic collections off for its block
+alone, nested and across threads."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import weakref
 
 import pytest
 
-from lockgate.kit.memory import Warmup, collector_paused, settle_long_lived
+from lockgate.kit.memory import Warmup, collector_paused, settle_long_lived, settle_recent
 
 pytestmark = pytest.mark.database_free
 
@@ -45,6 +47,70 @@ def test_settle_long_lived__earlier_survivor_turned_cyclic_garbage__collected_ne
     # Then the cycle has been collected
     assert alive() is None
     gc.unfreeze()
+
+
+def _cycle() -> weakref.ref[_Node]:
+    """A reference cycle that is garbage once the caller drops the returned weak reference's
+    referent (it keeps none): reference counting alone cannot free it."""
+    first, second = _Node(), _Node()
+    first.other, second.other = second, first
+    return weakref.ref(first)
+
+
+def test_settle_recent__cycle_made_since_last_settle__collected() -> None:
+    # Given a settled process, then a reference cycle made and dropped
+    settle_long_lived()
+    alive = _cycle()
+    try:
+        # When the recent objects are settled
+        settle_recent()
+        # Then the cycle has been collected
+        assert alive() is None
+    finally:
+        gc.unfreeze()
+
+
+def test_settle_recent__earlier_survivor_turned_cyclic_garbage__left_for_the_full_settle() -> None:
+    # Given a reference cycle exempted while alive, then dropped
+    first, second = _Node(), _Node()
+    first.other, second.other = second, first
+    alive = weakref.ref(first)
+    settle_long_lived()
+    frozen = gc.get_freeze_count()
+    del first, second
+    try:
+        # When the recent objects are settled
+        settle_recent()
+        # Then what was exempted before was not walked: the cycle is still there, still exempt
+        assert alive() is not None
+        assert gc.get_freeze_count() >= frozen
+        # And the next full settle frees it
+        settle_long_lived()
+        assert alive() is None
+    finally:
+        gc.unfreeze()
+
+
+def test_warmup__default_settle__walks_only_what_was_made_since() -> None:
+    # Given an exempted cycle turned garbage, and a warm-up of one request, armed
+    first, second = _Node(), _Node()
+    first.other, second.other = second, first
+    exempted = weakref.ref(first)
+    settle_long_lived()
+    del first, second
+    recent = _cycle()
+    warmup = Warmup(1)
+    warmup.arm()
+    try:
+        # When the request that completes it is counted
+        warmup.count()
+        # Then it settled the recent way: the new cycle collected, the exempted one not walked
+        assert warmup.settled == 1
+        assert recent() is None
+        assert exempted() is not None
+    finally:
+        settle_long_lived()
+        gc.unfreeze()
 
 
 def test_collector_paused__inside__no_automatic_collection_then_running_again() -> None:

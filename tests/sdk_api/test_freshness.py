@@ -1,5 +1,6 @@
 """The map behind the SDK face's key and revision caches: values reused for a bounded time,
-read again at once after a local change, refreshed ahead in the background."""
+read again at once after a local change, refreshed ahead in the background on one long-lived
+thread."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time
 
 import pytest
 
-from lockgate.kit.freshness import MISSING, FreshMap
+from lockgate.kit.freshness import MISSING, FreshMap, Refresher
 
 pytestmark = pytest.mark.database_free
 
@@ -77,3 +78,52 @@ def test_fresh_map__zero_ttl__every_call_reads() -> None:
     reads, generation = _Reads(), [0]
     values: FreshMap[str, int] = FreshMap(reads, 0, lambda: generation[0], now=lambda: 0.0)
     assert [values.get("k") for _ in range(3)] == [1, 2, 3]
+
+
+class _Threads(_Reads):
+    """Reads that also note the thread each ran on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: list[threading.Thread] = []
+
+    def __call__(self, key: str) -> int:
+        self.threads.append(threading.current_thread())
+        return super().__call__(key)
+
+
+def _wait_for(values: FreshMap[str, int], key: str, expected: int) -> None:
+    deadline = time.monotonic() + 5
+    while values.cached(key) != expected and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+def test_fresh_map__refreshed_ahead_again_and_again__one_long_lived_thread_reads() -> None:
+    # Given a map with a refresher of its own, read once
+    reads, now, generation = _Threads(), [0.0], [0]
+    values = FreshMap(reads, 0.5, lambda: generation[0], now=lambda: now[0], refresher=Refresher())
+    values.get("k")
+    # When its value is past half its life three times over, each time read in the background
+    for step in range(1, 4):
+        now[0] += 0.3
+        assert values.cached("k") == step
+        _wait_for(values, "k", step + 1)
+    # Then the three background reads ran on one thread, not the caller's, and not one each
+    background = reads.threads[1:]
+    assert len(background) == 3
+    assert all(thread is background[0] for thread in background)
+    assert background[0] is not threading.current_thread()
+
+
+def test_refresher__work_fails__later_work_still_runs() -> None:
+    # Given a refresher whose first piece of work fails
+    refresher, ran = Refresher(), threading.Event()
+
+    def fail() -> None:
+        raise RuntimeError("database away")
+
+    refresher.submit(fail)
+    # When more work comes
+    refresher.submit(ran.set)
+    # Then it runs
+    assert ran.wait(5)

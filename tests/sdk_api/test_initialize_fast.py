@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import json
 import random
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -21,6 +22,7 @@ from lockgate.domains.projects.service import Bootstrap
 from lockgate.domains.specs.cache import Rendered, SpecCache
 from lockgate.faces.sdk.fast import SdkFastPath
 from lockgate.kit.bytecache import ByteCache
+from lockgate.kit.memory import settle_recent
 from lockgate.kit.settings import Settings
 from tests.compat import generators
 from tests.contract.client import ContractClient
@@ -222,6 +224,35 @@ def test_initialize_fast__warm_up_settle_after_new_revision__answers_unchanged(
         assert after == before
         assert all(answer[0] == 200 for answer in after)
     finally:
+        gc.unfreeze()
+
+
+def test_initialize_fast__revision_replaced_after_warm_up__old_one_freed_without_collection(
+    served: LockgateApp, console: ContractClient, project: Bootstrap
+) -> None:
+    # A warm-up settles only what was made since the last settle (kit/memory.py), so a revision
+    # it exempted must be freed by reference counting alone once replaced: a reference cycle
+    # in it would stay until the next full settle.
+    query = f"k={project.client_key}"
+    bodies = [_body({"userID": f"u{i}", "email": f"u{i}@gmail.com"}) for i in range(3)]
+    for body in bodies:  # answers fill the revision's shared renderings
+        assert _call(served, _scope(query, _with_length({}, body)), body)[0] == 200
+    # Given the revision's rendering and evaluator, exempted as the warm-up exempts them
+    old = _rendered(served, project)
+    kept: list[weakref.ref[Any]] = [weakref.ref(old), weakref.ref(old.evaluator)]
+    del old
+    settle_recent()
+    gc.disable()
+    try:
+        # When a change makes a new revision, which the next answer compiles in its place
+        made = console.post("/console/v1/gates", json={"name": "newer gate", "rules": RULES})
+        assert made.status_code == 201, made.text
+        assert _call(served, _scope(query, _with_length({}, bodies[0])), bodies[0])[0] == 200
+        assert _rendered(served, project) is not None
+        # Then the old rendering and its evaluator are gone, with no collection having run
+        assert [ref() for ref in kept] == [None, None]
+    finally:
+        gc.enable()
         gc.unfreeze()
 
 

@@ -5,12 +5,15 @@ seconds after the read that produced it began, and never across a change of ``ge
 (this process's own commits that matter), so staleness stays bounded. Past half its life a
 value is read again in the background while the old one is still served, so a steady stream of
 requests never waits for the database; of many requests that must wait, one reads and the
-others take its result.
+others take its result. The background reads run one after another on one long-lived thread
+(``Refresher``): a thread started per read made the event loop that asked for it wait until
+the new thread had run, a wait of a few milliseconds on a busy worker, several times a second.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -37,6 +40,41 @@ class _Entry(Generic[V]):
     generation: int
 
 
+class Refresher:
+    """Runs the work handed to it one piece after another on a daemon thread of its own,
+    started with the first piece (and again in a forked process, where it does not run); a
+    piece that fails is logged and the next one runs."""
+
+    def __init__(self, name: str = "lockgate-refresh") -> None:
+        self._name = name
+        self._queue: queue.SimpleQueue[Callable[[], object]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, work: Callable[[], object]) -> None:
+        """Queue ``work``; never waits for it, nor (but the first time) for a thread."""
+        self._queue.put(work)
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            return
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            work = self._queue.get()
+            try:
+                work()
+            except Exception:
+                logger.warning("%s: background work failed", self._name, exc_info=True)
+
+
+# The process's background reads, of every map that is given no refresher of its own.
+_REFRESHER: Final = Refresher()
+
+
 class FreshMap(Generic[K, V]):
     def __init__(
         self,
@@ -46,7 +84,9 @@ class FreshMap(Generic[K, V]):
         *,
         max_entries: int = 10_000,
         now: Callable[[], float] = time.monotonic,
+        refresher: Refresher | None = None,
     ) -> None:
+        self._refresher = refresher or _REFRESHER
         self._read = read
         self._ttl = ttl_seconds
         self._generation = generation
@@ -112,4 +152,4 @@ class FreshMap(Generic[K, V]):
                 with self._guard:
                     self._refreshing.discard(key)
 
-        threading.Thread(target=refresh, name="lockgate-refresh", daemon=True).start()
+        self._refresher.submit(refresh)
