@@ -13,7 +13,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -116,24 +118,46 @@ def _serve(data_dir: str, **settings: str) -> tuple[subprocess.Popen[str], str, 
     raise RuntimeError("lockgate serve did not start")
 
 
-def run() -> None:
-    rng = random.Random(7)
+@dataclass(frozen=True)
+class ServedProject:
+    """A running ``lockgate serve`` holding the bench project: its process, address and keys
+    (``console API key``, ``server secret``, ``client key``), and the ids of its gates and
+    dynamic configs."""
+
+    process: subprocess.Popen[str]
+    base: str
+    keys: dict[str, str]
+    gates: list[str]
+    configs: list[str]
+
+
+@contextmanager
+def served_project(rng: random.Random, **settings: str) -> Iterator[ServedProject]:
+    """A server on a fresh data directory with the bench project built through its Console
+    API from ``rng`` (which the caller may go on drawing from), stopped on leaving;
+    ``settings`` as for ``_serve``."""
     with tempfile.TemporaryDirectory() as tmp:
-        process, base, keys = _serve(tmp)
+        process, base, keys = _serve(tmp, **settings)
         try:
-            console = httpx.Client(
-                base_url=base, headers={"STATSIG-API-KEY": keys["console API key"]}
-            )
-            gates, _configs = _build(console, rng)
-            users = [generators.user(rng, i) for i in range(300)]
-            _evaluators(base, keys, gates, users)
-            spec = httpx.get(f"{base}/v2/download_config_specs/{keys['server secret']}.json")
-            initialize.run(spec.json(), users)
-            _initialize(base, keys, users)
-            _download(base, keys)
-            serving.run(base, keys, users[0], process.pid)
+            headers = {"STATSIG-API-KEY": keys["console API key"]}
+            with httpx.Client(base_url=base, headers=headers) as console:
+                gates, configs = _build(console, rng)
+            yield ServedProject(process, base, keys, gates, configs)
         finally:
             _stop(process)
+
+
+def run() -> None:
+    rng = random.Random(7)
+    with served_project(rng) as served:
+        base, keys = served.base, served.keys
+        users = [generators.user(rng, i) for i in range(300)]
+        _evaluators(base, keys, served.gates, users)
+        spec = httpx.get(f"{base}/v2/download_config_specs/{keys['server secret']}.json")
+        initialize.run(spec.json(), users)
+        _initialize(base, keys, users)
+        _download(base, keys)
+        serving.run(base, keys, users[0], served.process.pid)
     rgstr()
     _rgstr_durability()
     rgstr_move_deferral()

@@ -364,21 +364,12 @@ def _project_server(
 ) -> Iterator[tuple[subprocess.Popen[str], str, dict[str, str], dict[str, Any]]]:
     """A server of ``workers`` workers on a fresh project of the SDK bench's size; its
     process, address, keys and a user."""
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = {"workers": str(workers)}
-        if url is not None:
-            settings["database_url"] = url
-        process, base, keys = sdk._serve(tmp, **settings)
-        try:
-            rng = random.Random(7)
-            console = httpx.Client(
-                base_url=base, headers={"STATSIG-API-KEY": keys["console API key"]}
-            )
-            sdk._build(console, rng)
-            console.close()
-            yield process, base, keys, generators.user(rng, 0)
-        finally:
-            sdk._stop(process)
+    settings = {"workers": str(workers)}
+    if url is not None:
+        settings["database_url"] = url
+    rng = random.Random(7)
+    with sdk.served_project(rng, **settings) as served:
+        yield served.process, served.base, served.keys, generators.user(rng, 0)
 
 
 SCALE_PATHS = ("dcs", "init", "users")
@@ -570,17 +561,8 @@ def _empty(url: str) -> None:
 def main() -> None:
     """The serving figures alone: the default configuration against nginx, rgstr, scale-out."""
     rng = random.Random(7)
-    with tempfile.TemporaryDirectory() as tmp:
-        process, base, keys = sdk._serve(tmp)
-        try:
-            console = httpx.Client(
-                base_url=base, headers={"STATSIG-API-KEY": keys["console API key"]}
-            )
-            sdk._build(console, rng)
-            console.close()
-            run(base, keys, generators.user(rng, 0), process.pid)
-        finally:
-            sdk._stop(process)
+    with sdk.served_project(rng) as served:
+        run(served.base, served.keys, generators.user(rng, 0), served.process.pid)
     sdk.rgstr()
     print()
     scale_out()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
@@ -94,6 +95,28 @@ class Coverage:
 
 
 COVERAGE = Coverage()
+
+# The runs that collect every test able to validate an operation: a plain `pytest` and the
+# SQLite suite of `make test` (-m "not slow"; the slow tests validate no operation that others
+# leave out). Any other mark expression (the PostgreSQL suite's among them), a -k, or paths
+# other than the tests directory run a part of the suite, which proves nothing about coverage.
+WHOLE_SUITE_MARK_EXPRESSIONS = frozenset({"", "not slow"})
+WHOLE_SUITE_PATHS = frozenset({"tests", "tests/"})
+
+
+def checks_every_operation(markexpr: str, keyword: str, args: Sequence[str]) -> bool:
+    """Whether a run with this ``-m`` expression, ``-k`` expression and path arguments is a
+    run of the whole suite, which must have validated every implemented operation."""
+    if keyword or markexpr not in WHOLE_SUITE_MARK_EXPRESSIONS:
+        return False
+    return all(arg in WHOLE_SUITE_PATHS for arg in args)
+
+
+def unvalidated(
+    implemented: Iterable[tuple[str, str]], validated: Iterable[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """The implemented operations (method, path) that no response validated, sorted."""
+    return sorted(set(implemented) - set(validated))
 
 
 def validate_request(method: str, url_path: str, body: Any) -> None:

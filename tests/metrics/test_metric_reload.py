@@ -22,7 +22,7 @@ REVENUE = {
 }
 
 
-def _reload_audits(db: Database) -> list[tuple[str, str]]:
+def reload_audits(db: Database) -> list[tuple[str, str]]:
     with db.transaction(write=False) as session:
         rows = session.execute(
             select(AuditLog.entity_id, AuditLog.change_log)
@@ -54,7 +54,7 @@ def test_reload__custom_metric__events_settled_audited_values_unchanged(
     assert response.json() == {"message": "Metric data reloaded successfully."}
     with db.transaction(write=False) as session:
         assert not incoming.pending(session)
-    assert _reload_audits(db) == [("Revenue::sum", f"Reloaded metric data ({kind})")]
+    assert reload_audits(db) == [("Revenue::sum", f"Reloaded metric data ({kind})")]
     values = console.get(BASE, params={"id": "Revenue::sum", "date": "2026-05-28"}).json()
     assert {row["unit_type"]: row["value"] for row in values["data"]} == {
         "overall": 10,
@@ -75,7 +75,7 @@ def test_reload__unknown_metric__404_nothing_audited(console: ContractClient, db
 
     assert response.status_code == 404
     assert response.json()["status"] == 404
-    assert _reload_audits(db) == []
+    assert reload_audits(db) == []
 
 
 def test_reload__bad_incremental__400_nothing_audited(
@@ -97,4 +97,4 @@ def test_reload__bad_incremental__400_nothing_audited(
             }
         ],
     }
-    assert _reload_audits(db) == []
+    assert reload_audits(db) == []

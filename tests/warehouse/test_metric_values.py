@@ -16,8 +16,10 @@ from fastapi import FastAPI
 
 from lockgate.domains.warehouse.adapters import Warehouse
 from lockgate.kit.clock import ManualClock
+from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
 from tests.contract.client import ContractClient
+from tests.metrics.test_metric_reload import reload_audits
 from tests.warehouse.conftest import connected_warehouse, drop_schema, scratch_name
 from tests.warehouse.support import advance_to, create_sources
 from tests.warehouse.test_pipeline_end_to_end import TABLES, insert
@@ -148,6 +150,7 @@ def approx(dto: dict[str, Any]) -> dict[str, Any]:
 def test_reload__warehouse_native_metrics__daily_values_equal_python(
     app: FastAPI,
     console: ContractClient,
+    db: Database,
     clock: ManualClock,
     events_warehouse: tuple[list[Row], str, Warehouse],
 ) -> None:
@@ -195,6 +198,13 @@ def test_reload__warehouse_native_metrics__daily_values_equal_python(
     assert read(console, "Revenue", day9) == [approx(expected(now_rows, "Revenue", day9))]
     # another metric's values stay as loaded
     assert read(console, "Orders", day9) == [approx(expected(rows, "Orders", day9))]
+    # and each reload is in the audit log as queued, with its kind
+    queued = "Queued a reload of the metric's daily values"
+    revenue_audits = [entry for entry in reload_audits(db) if entry[0] == "Revenue::user_warehouse"]
+    assert revenue_audits == [
+        ("Revenue::user_warehouse", f"{queued} ({kind})")
+        for kind in ("full", "incremental", "full")
+    ]
 
 
 def test_reload__warehouse_native_metric_without_daily_values__400_nothing_queued(

@@ -244,6 +244,51 @@ def test_entity_property_and_qualifying_event__crud_and_rename(
     assert console.delete(f"{QUALIFYING}/checkout").status_code == 404
 
 
+def test_entity_property__patch__read_back_by_list_and_bad_bodies_change_nothing(
+    console: ContractClient, db: Database, table: str
+) -> None:
+    # Given an entity property source
+    sql = f"SELECT user_id, grp AS country FROM {table}"
+    prop = {"name": "country", "sql": sql, "idTypeMapping": ID_MAPPING}
+    assert console.post(PROPERTIES, json=prop).status_code == 201
+
+    # When its description and tags are patched
+    patched = console.patch(
+        f"{PROPERTY}/country", json={"description": "home country", "tags": ["geo"]}
+    )
+
+    # Then the list reads the new values back, the query unchanged
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["message"] == "Entity Property Source updated successfully"
+    listed = console.get(PROPERTIES)
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["pagination"]["totalItems"] == 1
+    [source] = listed.json()["data"]
+    assert (source["name"], source["description"], source["tags"], source["sql"]) == (
+        "country",
+        "home country",
+        ["geo"],
+        sql,
+    )
+
+    # And a bad body is refused in the error envelope, naming the field, and changes nothing
+    before, audits = stored(db, "entity_property"), audit_count(db)
+    bad_bodies = [
+        ({"tags": "geo"}, "tags"),
+        ({"description": 5}, "description"),
+        ({"sql": f"SELECT user_id FROM {table}"}, "sql"),
+        ({"idTypeMapping": [{"statsigUnitID": "userID", "column": "nobody"}]}, "nobody"),
+    ]
+    for body, named in bad_bodies:
+        refused = console.patch(f"{PROPERTY}/country", json=body)
+        assert refused.status_code == 400, (body, refused.text)
+        assert refused.json()["status"] == 400
+        assert named in refused.json()["message"], (body, refused.text)
+    assert stored(db, "entity_property") == before
+    assert audit_count(db) == audits
+    assert console.get(PROPERTIES).json()["data"] == [source]
+
+
 def test_sources__no_warehouse_connection__400_names_the_fix(
     console: ContractClient, db: Database
 ) -> None:

@@ -174,6 +174,30 @@ BAD_METRICS: list[tuple[dict[str, Any], str]] = [
     ),
     (
         whn_metric(
+            criteria=[
+                {**criterion("in", "purchase"), "column": "event"},
+                {
+                    "type": "metadata",
+                    "column": "event",
+                    "condition": "in",
+                    "values": ["view", True],
+                },
+            ]
+        ),
+        "warehouseNative.criteria[1].values[1]: must be a string or a number, not the boolean "
+        'true; send "true" to compare with that text',
+    ),
+    (
+        whn_metric(criteria=[{**criterion("=", "x"), "column": "event", "values": [False]}]),
+        "warehouseNative.criteria[0].values[0]: must be a string or a number, not the boolean "
+        "false",
+    ),
+    (
+        whn_metric(criteria=[{**criterion("in"), "column": "event", "values": [{"a": 1}]}]),
+        "warehouseNative.criteria[0].values: must be a list of strings",
+    ),
+    (
+        whn_metric(
             criteria=[{"type": "metadata", "column": "amount", "condition": ">", "values": ["x"]}]
         ),
         "warehouseNative.criteria[0].values: '>' compares numbers, got 'x'",
@@ -363,6 +387,8 @@ def test_create_metric__every_new_field__stored_normalized(
             criterion("sql_filter", "amount - 1 > 0"),
             {**criterion("after_exposure"), "column": "ts"},
             {**criterion("not_contains", "refund", "test"), "column": "event"},
+            # a number is compared as its text
+            {"type": "metadata", "condition": ">=", "column": "amount", "values": [2.5]},
         ],
     )
     sent["warehouseNative"]["criteria"][1].pop("values")
@@ -382,6 +408,7 @@ def test_create_metric__every_new_field__stored_normalized(
                 "column": "event",
                 "values": ["refund", "test"],
             },
+            {"type": "metadata", "condition": ">=", "column": "amount", "values": ["2.5"]},
         ],
         "denominatorAggregation": "daily_participation",
         "denominatorMetricSourceName": "purchases",  # the numerator's source by default
@@ -673,6 +700,15 @@ BAD_FILTERS: list[tuple[Any, str]] = [
     ),
     (
         [{"column": "grp", "condition": "not_contains", "values": [True]}],
+        "assignmentSourceFilters[0].values[0]: must be a string or a number, not the boolean "
+        'true; send "true" to compare with that text',
+    ),
+    (
+        [{"column": "grp", "condition": "in", "values": ["a", False]}],
+        "assignmentSourceFilters[0].values[1]: must be a string or a number, not the boolean false",
+    ),
+    (
+        [{"column": "grp", "condition": "in", "values": ["a", None]}],
         "assignmentSourceFilters[0].values: must be a list of strings",
     ),
     (

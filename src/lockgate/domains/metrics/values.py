@@ -155,16 +155,25 @@ def reload(session: Session, change: Change, metric_id: str, incremental: str | 
     document = service.find_document(session, change.project_id, metric_id)
     if document is None:
         raise NotFound()
+    audit_reload(session, change, metric_id, document["name"], f"Reloaded metric data ({kind})")
+    return kind
+
+
+def audit_reload(
+    session: Session, change: Change, metric_id: str, name: str, change_log: str
+) -> None:
+    """The audit entry of a metric's reload (``load_echidna_metric``), whichever kind of metric
+    it is; ``change_log`` says what the reload did (computed on read here, a queued load for a
+    warehouse-native metric in ``pulse.metric_loads``)."""
     audit_change(
         session,
         change,
         entity_type="metric",
         entity_id=metric_id,
-        name=document["name"],
+        name=name,
         action_type="load_echidna_metric",
-        change_log=f"Reloaded metric data ({kind})",
+        change_log=change_log,
     )
-    return kind
 
 
 def list_(

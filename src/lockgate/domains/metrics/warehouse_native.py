@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from lockgate.domains.metrics import warehouse_funnels
 from lockgate.domains.warehouse import service as warehouse_service
 from lockgate.domains.warehouse import sources
-from lockgate.domains.warehouse.filters import check_column, check_values
+from lockgate.domains.warehouse.filters import check_column, check_values, value_texts
 from lockgate.domains.warehouse.usage import StoredSource
 from lockgate.errors import InvalidInput
 
@@ -98,10 +98,7 @@ def _criterion(raw: Any, where: str, source: StoredSource) -> dict[str, Any]:
     found = None
     if condition != "sql_filter" or column:  # a SQL filter names its columns itself
         found = check_column(column, where, source, "metric source")
-    values = raw.get("values") or []
-    if not isinstance(values, list) or not all(isinstance(v, str | int | float) for v in values):
-        raise InvalidInput.field(f"{where}.values", "must be a list of strings")
-    texts = [str(v) for v in values]
+    texts = value_texts(raw.get("values"), where)
     check_values(
         texts,
         condition,

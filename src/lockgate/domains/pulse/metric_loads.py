@@ -14,7 +14,6 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
-from lockgate.domains.audit.service import audit_change
 from lockgate.domains.events import incoming
 from lockgate.domains.metrics import service as metric_service
 from lockgate.domains.metrics import values
@@ -57,15 +56,8 @@ def reload(session: Session, change: Change, metric_id: str, incremental: str | 
         requested_by=change.actor.name,
         details={"reloadType": kind},
     )
-    audit_change(
-        session,
-        change,
-        entity_type="metric",
-        entity_id=metric_id,
-        name=document["name"],
-        action_type="load_echidna_metric",
-        change_log=f"Queued a reload of the metric's daily values ({kind})",
-    )
+    queued = f"Queued a reload of the metric's daily values ({kind})"
+    values.audit_reload(session, change, metric_id, document["name"], queued)
     return kind
 
 

@@ -48,6 +48,27 @@ def check_column(column: Any, where: str, source: StoredSource, role: str) -> st
     return found
 
 
+def value_texts(raw: Any, where: str) -> list[str]:
+    """A criterion's ``values`` as the texts compared with a warehouse column: strings as sent,
+    numbers as their text (``7`` is ``"7"``), none when absent. A boolean is a 400 naming its
+    item (``{where}.values[i]``): it equals no text a column holds (docs/compatibility.md).
+    Assignment source filters and warehouse native metric criteria read their values here."""
+    if not raw:
+        return []
+    if not isinstance(raw, list):
+        raise InvalidInput.field(f"{where}.values", "must be a list of strings")
+    for index, value in enumerate(raw):
+        if isinstance(value, bool):
+            raise InvalidInput.field(
+                f"{where}.values[{index}]",
+                f"must be a string or a number, not the boolean {str(value).lower()}; "
+                f'send "{str(value).lower()}" to compare with that text',
+            )
+        if not isinstance(value, str | int | float):
+            raise InvalidInput.field(f"{where}.values", "must be a list of strings")
+    return [str(value) for value in raw]
+
+
 def check_values(
     texts: Sequence[str],
     condition: str,
@@ -138,12 +159,7 @@ def _filter(raw: Any, where: str, source: StoredSource) -> dict[str, Any]:
     found = None
     if condition != "sql_filter" or column:  # a SQL filter names its columns itself
         found = check_column(column, where, source, "assignment source")
-    values = raw.get("values") or []
-    if not isinstance(values, list) or not all(
-        isinstance(v, str | int | float) and not isinstance(v, bool) for v in values
-    ):
-        raise InvalidInput.field(f"{where}.values", "must be a list of strings")
-    texts = [str(v) for v in values]
+    texts = value_texts(raw.get("values"), where)
     check_values(
         texts,
         condition,
