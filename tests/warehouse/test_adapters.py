@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from lockgate.domains.warehouse.adapters import (
     WarehouseError,
 )
 from lockgate.domains.warehouse.dialects import DIALECTS
+from lockgate.domains.warehouse.kinds import KINDS
 from tests.conftest import PG_SERVER_URL
 from tests.warehouse.test_dialects import statements
 
@@ -237,6 +239,25 @@ def test_connect__postgresql_wrong_port__precise_error() -> None:
 
     with pytest.raises(WarehouseError, match=r"could not connect:.*(refused|failed)"):
         wh.check()
+
+
+def test_duckdb_connection__staging_tables__written_uncompressed(tmp_path: Path) -> None:
+    # Given a DuckDB connection as a project's wh_connections builds it
+    wh = KINDS["duckdb"].build({"path": "team.duckdb", "stagingSchema": "whn_staging"}, tmp_path)
+
+    # When it writes a staging table of repeated values (which DuckDB would otherwise compress)
+    with wh:
+        wh.ensure_staging()
+        wh.replace_table_as("lg_probe", "SELECT range % 3 AS v FROM range(300000)")
+        setting = wh.fetch("SELECT current_setting('force_compression') AS c").rows
+        used = wh.fetch(
+            "SELECT DISTINCT compression FROM pragma_storage_info('whn_staging.lg_probe') "
+            "WHERE segment_type NOT IN ('VALIDITY')"
+        ).rows
+
+    # Then the table is stored uncompressed, and DuckDB reports the setting
+    assert setting == [("uncompressed",)]
+    assert [str(c).lower() for (c,) in used] == ["uncompressed"]
 
 
 def test_connect__dialect_not_installed__names_the_extra() -> None:

@@ -71,11 +71,21 @@ def inside(files_dir: Path, kind: str, path: str) -> Path:
     return resolved
 
 
+# Lockgate's DuckDB connection writes only its staging tables, each replaced by the next load:
+# storing them uncompressed spares DuckDB choosing and applying a compression per column of
+# every table written (a sixth of a load's CPU time on the Pulse bench; docs/warehouse.md
+# §Pipeline), for larger staging tables in the file.
+DUCKDB_CONFIG: Final = {"force_compression": "uncompressed"}
+
+
 def _duckdb(values: Values, files_dir: Path) -> Warehouse:
     path = inside(files_dir, "duckdb", str(values["path"]))
     path.parent.mkdir(parents=True, exist_ok=True)
     return SqlAlchemyWarehouse(
-        URL.create("duckdb", database=str(path)), DIALECTS["duckdb"], values["stagingSchema"]
+        URL.create("duckdb", database=str(path)),
+        DIALECTS["duckdb"],
+        values["stagingSchema"],
+        engine_options={"connect_args": {"config": dict(DUCKDB_CONFIG)}},
     )
 
 
