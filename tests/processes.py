@@ -113,11 +113,18 @@ def _wait_ready(server: Server, deadline: float) -> None:
 def serving(env: dict[str, str], logs: Path, count: int) -> Iterator[list[Server]]:
     """``count`` servers started at once on one database, each answering before this yields;
     stopped (or found killed) afterwards."""
+    with starting(env, logs, count) as servers:
+        ready(servers)
+        yield servers
+
+
+@contextmanager
+def starting(env: dict[str, str], logs: Path, count: int) -> Iterator[list[Server]]:
+    """``count`` servers started at once on one database, yielded at once while they start up
+    (``ready`` waits for them): the test works on meanwhile. Stopped (or found killed)
+    afterwards."""
     servers = [_start(env, logs / f"serve-{i}.log") for i in range(count)]
     try:
-        deadline = time.monotonic() + START_SECONDS
-        for server in servers:
-            _wait_ready(server, deadline)
         yield servers
     finally:
         for server in servers:
@@ -128,6 +135,13 @@ def serving(env: dict[str, str], logs: Path, count: int) -> Iterator[list[Server
                 server.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
+
+
+def ready(servers: list[Server]) -> None:
+    """Until each of ``servers`` answers, within ``START_SECONDS`` of this call."""
+    deadline = time.monotonic() + START_SECONDS
+    for server in servers:
+        _wait_ready(server, deadline)
 
 
 PROBE_EVENT = "process_probe"

@@ -36,7 +36,7 @@ from tests.compat.proto_stream import envelopes
 from tests.compat.sdks import core_user, wait_until
 from tests.conftest import new_database_url
 from tests.http import TLS
-from tests.processes import environment, serving
+from tests.processes import environment, ready, serving, starting
 
 COPY_PREV, SPECS = 10, (3, 4, 5)  # envelope kinds: CopyPrev, gate / config / layer
 HOP_BY_HOP = {b"connection", b"keep-alive", b"transfer-encoding", b"host"}
@@ -184,23 +184,26 @@ def test_core_sdk__polls_after_a_change_reach_other_processes__deltas_then_same_
                 # and one gate changes through the first process
                 first, second = [g for g in gates if not with_deltas.check_gate(ANYONE, g)][:2]
                 _change(console, first, with_deltas, without)
-                # Then the second process's answers carry that gate's data alone: a delta
-                # after CopyPrev to the SDK accepting deltas, held specs as checksums to the
-                # other
-                deltas, held = _streamed(balancer.of(1))
-                assert deltas and held, balancer.of(1)
-                assert all(a.delta and a.spec_data == {first} for a in deltas)
-                assert all(not a.delta and a.spec_data == {first} for a in held)
-                assert max(len(a.body) for a in deltas) < min(len(a.body) for a in full) / 20
-                # And both evaluate every gate and config as an SDK that downloads everything
-                with core_sdk(base, server_key, deltas=False) as fresh:
-                    expected = evaluations(fresh, gates)
-                assert True in expected and False in expected
-                assert evaluations(with_deltas, gates) == expected
-                assert evaluations(without, gates) == expected
-                # When a process started after these documents were streamed (as one
-                # restarted is) answers the polls after the next change
-                with serving(env, tmp_path / "later", 1) as (later,):
+                # (a process started now, after the documents the SDKs hold were streamed, as
+                # one restarted is, starts up while the second process's answers are checked)
+                with starting(env, tmp_path / "later", 1) as (later,):
+                    # Then the second process's answers carry that gate's data alone: a delta
+                    # after CopyPrev to the SDK accepting deltas, held specs as checksums to
+                    # the other
+                    deltas, held = _streamed(balancer.of(1))
+                    assert deltas and held, balancer.of(1)
+                    assert all(a.delta and a.spec_data == {first} for a in deltas)
+                    assert all(not a.delta and a.spec_data == {first} for a in held)
+                    assert max(len(a.body) for a in deltas) < min(len(a.body) for a in full) / 20
+                    # And both evaluate every gate and config as an SDK that downloads
+                    # everything
+                    with core_sdk(base, server_key, deltas=False) as fresh:
+                        expected = evaluations(fresh, gates)
+                    assert True in expected and False in expected
+                    assert evaluations(with_deltas, gates) == expected
+                    assert evaluations(without, gates) == expected
+                    # When that later process answers the polls after the next change
+                    ready([later])
                     balancer.servers.append(later.base)
                     balancer.target = 2
                     _change(console, second, with_deltas, without)

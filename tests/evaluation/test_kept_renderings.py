@@ -11,6 +11,8 @@ from lockgate.cores.evaluation import Evaluator, client_init
 from lockgate.cores.evaluation.client_init import client_initialize_response
 from tests.evaluation.support import eval_project_evaluator, expected_core
 
+pytestmark = pytest.mark.database_free
+
 
 def _nesting_document(id_type: str, default: dict[str, Any]) -> dict[str, Any]:
     """A gate and a config that both reference a 50% gate (so are not leaves)."""

@@ -12,6 +12,8 @@ from lockgate.cores.evaluation.conditions import records_nothing
 from lockgate.cores.evaluation.results import Reason, SecondaryExposure
 from lockgate.cores.evaluation.spec import Condition
 
+pytestmark = pytest.mark.database_free
+
 FAILING = {"type": "user_field", "field": "email", "operator": "any", "targetValue": ["x@y"]}
 
 

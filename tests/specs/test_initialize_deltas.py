@@ -28,6 +28,8 @@ from lockgate.domains.specs.deltas import (
 from lockgate.kit import jsjson
 from tests.compat.sdks import js_deltas
 
+pytestmark = pytest.mark.database_free
+
 DELETED = {
     "feature_gates": "deleted_gates",
     "dynamic_configs": "deleted_configs",

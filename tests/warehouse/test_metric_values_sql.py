@@ -16,6 +16,8 @@ from lockgate.domains.warehouse.dialects import DIALECTS
 from lockgate.domains.warehouse.metric_values import AGGREGATIONS, daily_select, unsupported
 from tests.warehouse.test_pipeline_sql import CRITERIA, PURCHASES, SQLGLOT_NAMES
 
+pytestmark = pytest.mark.database_free
+
 GOLDEN = Path(__file__).parent / "golden" / "metric_values"
 VALUE_COLUMN = {"sum": "net", "mean": "amount", "max": "amount", "min": "amount"}
 
