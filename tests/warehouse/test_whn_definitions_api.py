@@ -843,6 +843,30 @@ def test_experiment__analysis_end_time_on_create_and_updates__stored_shown_and_c
     assert cleared.json()["data"]["analysisStartTime"] == "2024-11-01"
 
 
+def test_experiment__unbound_from_its_source__analysis_window_cleared(
+    console: ContractClient, sources: None
+) -> None:
+    assert console.post(EXPERIMENTS, json=experiment()).status_code == 201
+    window = {"analysisStartTime": "2024-10-01", "analysisEndTime": "2024-10-30"}
+    assert console.put(f"{EXPERIMENTS}/checkout/start", json=window).status_code == 200
+    unbind = {
+        "assignmentSourceName": None,
+        "assignmentSourceExperimentName": None,
+        "isAnalysisOnly": False,
+    }
+    patched = console.patch(f"{EXPERIMENTS}/checkout", json=unbind)
+    assert patched.status_code == 200, patched.text
+    for data in (patched.json()["data"], console.get(f"{EXPERIMENTS}/checkout").json()["data"]):
+        assert "assignmentSourceName" not in data
+        assert "analysisStartTime" not in data and "analysisEndTime" not in data
+    # binding it again does not bring the old window back
+    rebound = console.patch(f"{EXPERIMENTS}/checkout", json=experiment())
+    assert rebound.status_code == 200, rebound.text
+    data = console.get(f"{EXPERIMENTS}/checkout").json()["data"]
+    assert data["assignmentSourceName"] == "exposures"
+    assert "analysisStartTime" not in data and "analysisEndTime" not in data
+
+
 BAD_END_TIMES: list[tuple[Any, str]] = [
     ("2024/10/30", "analysisEndTime: must be a date YYYY-MM-DD, got '2024/10/30'"),
     ("2024-02-30", "analysisEndTime: is not a calendar date, got '2024-02-30'"),

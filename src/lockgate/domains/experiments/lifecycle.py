@@ -114,6 +114,12 @@ _WINDOW_FIELDS = (
 )
 
 
+def clear_analysis_window(document: dict[str, Any]) -> None:
+    """Remove the analysis window stored on ``document`` (on unbinding it from its source)."""
+    for key, _ in _WINDOW_FIELDS:
+        document.pop(key, None)
+
+
 def set_analysis_window(document: dict[str, Any], sent: dict[str, Any]) -> None:
     """Write the analysis window fields of ``sent`` into ``document``: each a ``YYYY-MM-DD``
     day, on an experiment bound to an assignment source only, or None to remove it; the end

@@ -268,6 +268,10 @@ def apply_fields(
         or ("id_type" in fields and document.get("assignmentSourceName"))
     ):
         check_binding(session, project_id, document)
+    if not document.get("assignmentSourceName"):
+        # an unbound experiment has no warehouse analysis window (docs/warehouse.md
+        # §Analysis windows): unbinding it drops the one stored
+        lifecycle.clear_analysis_window(document)
     if "analysis_end_time" in fields:
         lifecycle.set_analysis_window(document, {"analysisEndTime": body.analysis_end_time})
     if "layer_id" in fields:
