@@ -380,6 +380,16 @@ def _entry(document: dict[str, Any], metric: str) -> dict[str, Any]:
     return next(m for m in document["metrics"] if m["metricID"] == metric)
 
 
+def staging_tables(adapter: Warehouse, schema: str) -> set[str]:
+    """The names of the tables in ``schema`` (the staging schema here) that Lockgate wrote."""
+    with adapter:
+        found = adapter.fetch(
+            "SELECT table_name FROM information_schema.tables "
+            f"WHERE table_schema = '{schema}' AND table_name LIKE 'lg%'"
+        )
+    return {str(row[0]) for row in found.rows}
+
+
 def test_load_pulse__metric_refresh__restates_that_metric_alone(
     app: FastAPI,
     console: ContractClient,
@@ -392,6 +402,8 @@ def test_load_pulse__metric_refresh__restates_that_metric_alone(
     advance_to(clock, END)
     load_pulse(app, console, "checkout")
     before = stored_views(db)
+    tables = staging_tables(adapter, schema)
+    assert tables, "the full load left its staging tables"
     # Given more purchases in the source of both Orders and Revenue
     extra = [
         (user, ts + dt.timedelta(minutes=1), event, None if amount is None else amount + 5.0)
@@ -416,6 +428,8 @@ def test_load_pulse__metric_refresh__restates_that_metric_alone(
     assert history[0]["finishedState"] == "success", history[0]
     assert history[0]["reloadType"] == "metric"
     assert history[0]["loadedAs"] == {"reloadType": "metric", "metricIDs": [ORDERS]}
+    # and its own staging tables are gone, the experiment's kept
+    assert staging_tables(adapter, schema) == tables
     after = stored_views(db)
     assert after.keys() == before.keys()
     for key, document in before.items():
@@ -453,6 +467,41 @@ def test_load_pulse__metric_refresh__restates_that_metric_alone(
     assert _entry(full[("cumulative", LAST_DAY)], "Revenue::user_warehouse")["sums"][
         "Test"
     ] == pytest.approx(revenue, rel=1e-9)
+
+
+@pytest.mark.parametrize("team_warehouse", ["duckdb"], indirect=True)
+def test_load_pulse__metric_refresh_failing_in_the_warehouse__drops_its_staging_tables(
+    app: FastAPI,
+    console: ContractClient,
+    clock: ManualClock,
+    db: Database,
+    team_warehouse: tuple[Dataset, str, Warehouse],
+) -> None:
+    # Given a loaded experiment whose metric source's table is then dropped
+    _, schema, adapter = team_warehouse
+    define_analysis(console, schema)
+    advance_to(clock, END)
+    load_pulse(app, console, "checkout")
+    before = stored_views(db)
+    tables = staging_tables(adapter, schema)
+    with adapter:
+        adapter.run(f"DROP TABLE {schema}.events")
+
+    # When a metric load fails after its first staging tables were written
+    response = console.post(
+        "/console/v1/experiments/checkout/load_pulse",
+        params={"refresh": "metric"},
+        json={"metricIDs": [ORDERS]},
+    )
+    assert response.status_code == 200, response.text
+    assert app.state.pulse_runner.run_pending() == 1
+
+    # Then it failed, its staging tables are gone and the experiment's are kept, as are the views
+    history = console.get("/console/v1/experiments/checkout/pulse_load_history").json()["data"]
+    assert history[0]["finishedState"] == "failure", history[0]
+    assert "events" in str(history[0])
+    assert staging_tables(adapter, schema) == tables
+    assert stored_views(db) == before
 
 
 @pytest.mark.parametrize("team_warehouse", ["duckdb"], indirect=True)

@@ -6,6 +6,7 @@ and the load's health checks."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Sequence
@@ -297,7 +298,7 @@ def warehouse_results(
             computed = None  # none of them is computed in the warehouse
             if restated:
                 with open_warehouse(session, project_id) as warehouse:
-                    computed = pipeline.run(warehouse, plan, progress)
+                    computed = _run_and_drop(warehouse, plan, progress)
             kept = repository.stored_results(session, project_id, "experiment", document["id"])
             return _restated(
                 document,
@@ -363,6 +364,21 @@ def warehouse_results(
             )
         )
     return results
+
+
+def _run_and_drop(
+    warehouse: Warehouse, plan: pipeline.PipelinePlan, progress: Progress
+) -> dict[str, Any]:
+    """Run a metric load's ``plan`` and drop its staging tables, which no later load reads,
+    whether it succeeds or fails (a failure to drop does not hide the load's own error)."""
+    try:
+        computed = pipeline.run(warehouse, plan, progress)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            pipeline.drop_staging(warehouse, plan)
+        raise
+    pipeline.drop_staging(warehouse, plan)
+    return computed
 
 
 def _fill(

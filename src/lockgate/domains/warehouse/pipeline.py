@@ -35,7 +35,8 @@ team's warehouse through the adapter: SQL generated per dialect.
    its rank interval; they have no unit-day values and no earlier, daily or rolling views.
 
 Only these group-level figures leave the warehouse. The staging tables stay there until the
-next load of the experiment replaces them (an incremental load reads them first).
+next load of the experiment replaces them (an incremental load reads them first); a metric
+load's, which no load reads, are dropped when it ends (``drop_staging``).
 """
 
 from __future__ import annotations
@@ -320,6 +321,18 @@ class _Sql:
 
     def staging(self, table: str) -> str:
         return self.dialect.qualified(self.schema, table)
+
+    def tables(self) -> list[str]:
+        """Every staging table a load of the plan may fill."""
+        return [
+            self.previous_exposures,
+            self.first_exposures,
+            self.assigned,
+            self.new_unit_days,
+            self.kept_unit_days,
+            self.unit_days,
+            self.unit_values,
+        ]
 
     def column(self, source: StoredSource, alias: str, name: str, field: str) -> str:
         return column_sql(self.dialect, source, alias, name, field)
@@ -1493,6 +1506,13 @@ def run(warehouse: Warehouse, plan: PipelinePlan, progress: Progress) -> dict[st
         ],
         "freshness": _freshness(warehouse, sql),
     }
+
+
+def drop_staging(warehouse: Warehouse, plan: PipelinePlan) -> None:
+    """Drop every staging table of ``plan`` that is there (a metric load's, when it ends)."""
+    sql = _Sql(warehouse.dialect, warehouse.staging_schema, plan)
+    for table in sql.tables():
+        warehouse.drop_table(table)
 
 
 def _daily(warehouse: Warehouse, sql: _Sql) -> dict[str, Any]:
