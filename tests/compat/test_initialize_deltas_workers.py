@@ -21,6 +21,7 @@ from tests.compat.test_proto_deltas_workers import _key
 from tests.conftest import new_database_url
 from tests.http import TLS
 from tests.processes import environment, serving
+from tests.sdk_api.test_initialize_deltas_workers import js_since
 
 EVERYONE = {"name": "everyone", "passPercentage": 100, "conditions": [{"type": "public"}]}
 HALF = {"name": "half", "passPercentage": 50, "conditions": [{"type": "public"}]}
@@ -40,18 +41,6 @@ def _initialize(server: str, key: str, user: dict[str, Any], **more: Any) -> byt
     )
     assert response.status_code == 200, response.text
     return response.content
-
-
-def _since(answer: bytes) -> dict[str, Any]:
-    """What js-client sends once it holds ``answer`` (Network.fetchEvaluations)."""
-    body = orjson.loads(answer)
-    return {
-        "deltasResponseRequested": True,
-        "full_checksum": body["full_checksum"],
-        "sinceTime": body["time"],
-        "partialUserMatchSinceTime": body["time"],
-        "previousDerivedFields": body["derived_fields"],
-    }
 
 
 def test_initialize__answer_held_from_another_process__no_updates_then_delta_merging_exactly(
@@ -86,7 +75,7 @@ def test_initialize__answer_held_from_another_process__no_updates_then_delta_mer
             )
             # When the clients name them to the second: nothing new (the same bytes there)
             for user, answer in zip(users, held, strict=True):
-                assert _initialize(second, client_key, user, **_since(answer)) == NO_UPDATES
+                assert _initialize(second, client_key, user, **js_since(answer)) == NO_UPDATES
             # and after a gate changes and a config goes, through the first
             changed = console.patch("/console/v1/gates/gate_1", json={"rules": [EVERYONE]})
             assert changed.status_code == 200, changed.text
@@ -98,7 +87,7 @@ def test_initialize__answer_held_from_another_process__no_updates_then_delta_mer
                 )
             )
             sent = [
-                _initialize(second, client_key, user, **_since(answer))
+                _initialize(second, client_key, user, **js_since(answer))
                 for user, answer in zip(users, held, strict=True)
             ]
             full = [_initialize(first, client_key, user) for user in users]

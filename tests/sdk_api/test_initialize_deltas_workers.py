@@ -20,7 +20,7 @@ from lockgate.kit.db import Database
 from lockgate.kit.settings import Settings
 from tests.compat.sdks import js_deltas
 from tests.contract.client import ContractClient
-from tests.sdk_api.test_initialize_deltas import EVERYONE, GMAIL, USERS
+from tests.sdk_api.test_initialize_deltas import EVERYONE, GMAIL, USERS, _initialize
 
 EXTRA = ["checksum", "checksumV2", "is_delta"]  # what the merged answer holds besides the full
 
@@ -57,15 +57,7 @@ def entities(console: ContractClient) -> None:
     assert made.status_code == 201, made.text
 
 
-def _initialize(
-    client: ContractClient, project: Bootstrap, user: dict[str, Any], **more: Any
-) -> bytes:
-    response = client.post(f"/v1/initialize?k={project.client_key}", json={"user": user, **more})
-    assert response.status_code == 200, response.text
-    return response.content
-
-
-def _since(answer: bytes) -> dict[str, Any]:
+def js_since(answer: bytes) -> dict[str, Any]:
     """What js-client sends once it holds ``answer`` (Network.fetchEvaluations)."""
     body = orjson.loads(answer)
     return {
@@ -93,7 +85,7 @@ def test_initialize__answer_held_from_another_instance__delta_merges_into_the_fu
     _change(console, "gate_0")
     assert console.delete("/console/v1/dynamic_configs/banner").status_code == 200
     sent = [
-        _initialize(other, project, user, **_since(answer))
+        _initialize(other, project, user, **js_since(answer))
         for user, answer in zip(USERS, held, strict=True)
     ]
     full = [_initialize(sdk, project, user) for user in USERS]
@@ -115,7 +107,7 @@ def test_initialize__held_answer_not_given_back_by_its_revision__full_answer(
     assert _initialize(other, project, USERS[1])
     _change(console, "gate_0")
     full = _initialize(sdk, project, USERS[0])
-    since = _since(held)
+    since = js_since(held)
     # An unknown checksum, the right one with another time, or another user's answer
     for asked in (
         {**since, "full_checksum": "0" * 32},
@@ -140,13 +132,13 @@ def test_initialize__revision_no_longer_kept__full_answer(
         _change(console, name)
         assert _initialize(other, project, USERS[1])
     # Two revisions later the second still evaluates the held answer again
-    assert b'"is_delta":true' in _initialize(other, project, USERS[0], **_since(held))
+    assert b'"is_delta":true' in _initialize(other, project, USERS[0], **js_since(held))
     # When a third change pushes the held answer's revision out of the two kept
     _change(console, "gate_4")
     assert _initialize(other, project, USERS[1])
     # Then the client gets the full answer
     full = _initialize(sdk, project, USERS[0])
-    assert _initialize(other, project, USERS[0], **_since(held)) == full
+    assert _initialize(other, project, USERS[0], **js_since(held)) == full
 
 
 class TestRevisionsOff:
@@ -166,6 +158,6 @@ class TestRevisionsOff:
         assert _initialize(other, project, USERS[1])
         _change(console, "gate_0")
         full = _initialize(sdk, project, USERS[0])
-        assert _initialize(other, project, USERS[0], **_since(held)) == full
+        assert _initialize(other, project, USERS[0], **js_since(held)) == full
         # while the instance that gave it keeps the answer itself
-        assert b'"is_delta":true' in _initialize(sdk, project, USERS[0], **_since(held))
+        assert b'"is_delta":true' in _initialize(sdk, project, USERS[0], **js_since(held))
