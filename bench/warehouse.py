@@ -254,29 +254,35 @@ def _stored_group_sums(database: Database) -> GroupSums:
     )
 
 
-def load(lockgate: Lockgate, engine: str) -> Measured:
-    """One ``load_pulse`` of the bound experiment, run by the Pulse worker."""
+def load(lockgate: Lockgate, engine: str, *, turbo: bool = False) -> Measured:
+    """One full ``load_pulse`` of the bound experiment, run by the Pulse worker; ``turbo``: in
+    turbo mode (the last day's cumulative view alone, docs/warehouse.md §Turbo mode)."""
     with peak_rss() as memory:
         start, cpu = time.perf_counter(), time.process_time()
-        lockgate.call("POST", "/console/v1/experiments/whn_bench/load_pulse", {})
+        lockgate.call(
+            "POST",
+            "/console/v1/experiments/whn_bench/load_pulse",
+            {"refresh": "full", "turboMode": turbo},
+        )
         ran = lockgate.app.state.pulse_runner.run_pending()
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     assert ran == 1, ran
     history = lockgate.call("GET", "/console/v1/experiments/whn_bench/pulse_load_history")
     last = history["data"][0]
     assert last["finishedState"] == "success", last
+    assert last["turboMode"] is turbo, last
     return Measured(engine, seconds, memory, _stored_group_sums(lockgate.database), cpu_seconds=cpu)
 
 
 @contextmanager
 def bound_experiment(
     directory: Path, now_ms: int, connection: dict[str, Any]
-) -> Iterator[Callable[[str], Measured]]:
+) -> Iterator[Callable[[str, bool], Measured]]:
     """A Lockgate whose project is connected to the warehouse and has the bound experiment;
-    answers a function running one load (named by its engine)."""
+    answers a function running one load (named by its engine; in turbo mode or not)."""
     lockgate = Lockgate(directory, now_ms)
     try:
         define(lockgate, connection, DATA_SCHEMA)
-        yield lambda engine: load(lockgate, engine)
+        yield lambda engine, turbo: load(lockgate, engine, turbo=turbo)
     finally:
         lockgate.close()

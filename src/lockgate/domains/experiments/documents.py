@@ -58,6 +58,8 @@ def experiment_dto(
 ) -> dict[str, Any]:
     """A stored document as the API shows it; ``health`` adds the computed health checks."""
     shown = {k: v for k, v in document.items() if k not in INTERNAL_FIELDS}
+    # the setting of its last Pulse load (docs/warehouse.md §Turbo mode); off until one sets it
+    shown.setdefault("turboMode", False)
     # PostgreSQL's JSONB does not keep key order, so the JSON text fixes one.
     inline = [_ordered(public_rule(r)) for r in document.get("inlineTargetingRules") or []]
     shown["inlineTargetingRules"] = inline

@@ -100,11 +100,14 @@ def start(
 ) -> None:
     """Start an experiment; ``analysisStartTime`` / ``analysisEndTime`` of ``body`` set the
     analysis window of one bound to a warehouse assignment source, checked before anything
-    changes (docs/warehouse.md §Analysis windows)."""
+    changes (docs/warehouse.md §Analysis windows); ``turboMode`` the turbo mode of its loads
+    (docs/warehouse.md §Turbo mode)."""
     row, document = _locked(session, change, experiment_id, "start")
     if body is not None:
         sent = {key: getattr(body, attribute) for key, attribute in _WINDOW_FIELDS}
         set_analysis_window(document, {k: v for k, v in sent.items() if v is not None})
+        if body.turbo_mode is not None:
+            document[TURBO_MODE] = body.turbo_mode
     _start(session, change, row, document)
 
 
@@ -112,6 +115,30 @@ _WINDOW_FIELDS = (
     ("analysisStartTime", "analysis_start_time"),
     ("analysisEndTime", "analysis_end_time"),
 )
+
+
+# The experiment's turbo mode: the setting of its last load, which scheduled loads use
+# (docs/warehouse.md §Turbo mode).
+TURBO_MODE = "turboMode"
+
+
+def turbo_mode(session: Session, change: Change, experiment_id: str, sent: bool | None) -> bool:
+    """The turbo mode of a load of the experiment: ``sent`` (the request's), remembered in the
+    experiment for the loads that follow when it changes it, else the remembered one."""
+    row = documents.load(session, change.project_id, experiment_id, lock=sent is not None)
+    if sent is None or bool(row.document.get(TURBO_MODE)) == sent:
+        return bool(row.document.get(TURBO_MODE)) if sent is None else sent
+    document = entities.editable(row)
+    document[TURBO_MODE] = sent
+    _save(
+        session,
+        change,
+        row,
+        document,
+        "experiment_update",
+        f"Turbo mode {'enabled' if sent else 'disabled'} for Pulse loads",
+    )
+    return sent
 
 
 def clear_analysis_window(document: dict[str, Any]) -> None:

@@ -135,6 +135,7 @@ class ExperimentPartialUpdate(ExperimentFields):
 class StartIn(_Body):
     analysis_start_time: Any = Field(None, alias="analysisStartTime")
     analysis_end_time: Any = Field(None, alias="analysisEndTime")
+    turbo_mode: bool | None = Field(None, alias="turboMode")
 
 
 class ScheduleIn(_Body):

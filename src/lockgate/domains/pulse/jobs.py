@@ -68,6 +68,9 @@ class ComputedResult:
     # The load restates every view of its entity: the stored results it does not return are
     # deleted (a warehouse load's days outside a narrowed analysis window).
     restates: bool = False
+    # The load restates the views of its entity from this day on (a turbo load's last day):
+    # the stored results of those days it does not return are deleted, earlier ones kept.
+    restates_from: str | None = None
 
 
 # entity_type -> computation(session, job, progress) -> results
@@ -79,10 +82,17 @@ def reload_type(job: PulseJob) -> str:
     return str((job.details or {}).get("reloadType") or "full")
 
 
+def turbo_mode(job: PulseJob) -> bool:
+    """Whether the load runs in turbo mode: a warehouse-native experiment's last day alone
+    (docs/warehouse.md §Turbo mode); queued only for those."""
+    return bool((job.details or {}).get("turboMode"))
+
+
 def describe(job: PulseJob) -> str:
     """What a job loads, for logs: ``experiment exp (full load)``, ``gate_rule g rule r ...``."""
     rule = f" rule {job.rule_id}" if job.rule_id else ""
-    return f"{job.entity_type} {job.entity_id}{rule} ({reload_type(job)} load)"
+    turbo = ", turbo" if turbo_mode(job) else ""
+    return f"{job.entity_type} {job.entity_id}{rule} ({reload_type(job)} load{turbo})"
 
 
 class JobRunner:
@@ -225,6 +235,10 @@ class JobRunner:
         with self._database.transaction(write=True) as session:
             if any(result.restates for result in results):
                 repository.delete_results(session, job)
+            else:
+                kept_before = [r.restates_from for r in results if r.restates_from is not None]
+                if kept_before:
+                    repository.delete_results(session, job, from_ds=min(kept_before))
             for result in results:
                 if result.apply is not None:
                     result.apply(session)

@@ -13,7 +13,7 @@ from lockgate.domains.pulse import repository
 from lockgate.domains.pulse.engine import experiment_assignment, utc_day
 from lockgate.domains.pulse.incremental.kept import StateKey
 from lockgate.domains.pulse.incremental.load import load_group_sums
-from lockgate.domains.pulse.jobs import ComputedResult, Progress, reload_type
+from lockgate.domains.pulse.jobs import ComputedResult, Progress, reload_type, turbo_mode
 from lockgate.domains.pulse.warehouse_loads import OpenWarehouse, is_bound, warehouse_results
 from lockgate.kit.clock import Clock
 from lockgate.storage.models import Experiment, PulseJob
@@ -42,6 +42,7 @@ def make_experiment_computation(clock: Clock, open_warehouse: OpenWarehouse | No
                 open_warehouse,
                 refresh=reload_type(job),
                 metric_ids=(job.details or {}).get("metricIDs") or (),
+                turbo=turbo_mode(job),
             )
         sums = load_group_sums(
             session.get_bind(),  # type: ignore[arg-type]

@@ -273,16 +273,18 @@ def has_pending_job(
 # -- results -------------------------------------------------------------------------------------
 
 
-def delete_results(session: Session, job: PulseJob) -> None:
-    """Delete every stored result of the job's entity and rule."""
-    session.execute(
-        delete(PulseResult).where(
-            PulseResult.project_id == job.project_id,
-            PulseResult.entity_type == job.entity_type,
-            PulseResult.entity_id == job.entity_id,
-            PulseResult.rule_id == (job.rule_id or ""),
-        )
+def delete_results(session: Session, job: PulseJob, *, from_ds: str | None = None) -> None:
+    """Delete every stored result of the job's entity and rule (of the days from ``from_ds``
+    on, when given)."""
+    query = delete(PulseResult).where(
+        PulseResult.project_id == job.project_id,
+        PulseResult.entity_type == job.entity_type,
+        PulseResult.entity_id == job.entity_id,
+        PulseResult.rule_id == (job.rule_id or ""),
     )
+    if from_ds is not None:
+        query = query.where(PulseResult.ds >= from_ds)
+    session.execute(query)
     session.flush()
 
 
@@ -483,6 +485,21 @@ def experiments_in_status(session: Session, statuses: Sequence[str]) -> list[tup
         select(Experiment.project_id, Experiment.id).where(Experiment.status.in_(statuses))
     )
     return [(project_id, experiment_id) for project_id, experiment_id in rows]
+
+
+def turbo_experiments(session: Session, statuses: Sequence[str]) -> set[tuple[str, str, str]]:
+    """("experiment", project id, experiment id) of the experiments in one of ``statuses``
+    bound to an assignment source whose last load was in turbo mode (their ``turboMode``)."""
+    rows = session.execute(
+        select(Experiment.project_id, Experiment.id, Experiment.document).where(
+            Experiment.status.in_(statuses)
+        )
+    )
+    return {
+        ("experiment", project_id, experiment_id)
+        for project_id, experiment_id, document in rows
+        if document.get("turboMode") and document.get("assignmentSourceName")
+    }
 
 
 def autotunes_in_status(session: Session, status: str) -> list[tuple[str, str]]:

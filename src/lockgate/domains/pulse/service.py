@@ -48,6 +48,7 @@ def load(
     refresh: str | None = None,
     metric_ids: Sequence[str] = (),
     analysed: Sequence[str] = (),
+    turbo: bool = False,
 ) -> None:
     """Queue a load of one experiment, gate rule (``rule_id`` = the rule's baseID) or
     holdout. ``refresh`` (else the body's, else ``full``): ``full`` recomputes every unit and
@@ -56,10 +57,13 @@ def load(
     daily views of days that were over when they were computed. ``metric`` names the metrics
     it reloads (``metric_ids``, else the body's ``metricIDs``), each among ``analysed`` (the
     ids of the entity's metrics); a warehouse load restates those alone
-    (``warehouse_loads.restated_results``)."""
+    (``warehouse_loads.restated_results``). ``turbo``: a warehouse-native experiment's load in
+    turbo mode (docs/warehouse.md §Turbo mode), recorded in the job as ``turboMode``."""
     kind = refresh or getattr(body, "refresh", None) or "full"
     named = list(metric_ids) or list(getattr(body, "metric_ids", None) or [])
     details: dict[str, Any] = {"reloadType": kind}
+    if turbo:
+        details["turboMode"] = True
     if kind == "metric":
         details["metricIDs"] = _reloaded_metrics(session, change.project_id, named, analysed)
     elif named:
@@ -123,6 +127,13 @@ def refresh_type(raw: str | None) -> str | None:
     return raw
 
 
+def turbo_flag(raw: str | None) -> bool | None:
+    """``load_pulse``'s ``turboMode`` query parameter (None when absent); a bad value is a 400."""
+    if raw is None or raw == "":
+        return None
+    return _flag("turboMode", raw, False)
+
+
 def history_dto(job: PulseJob) -> dict[str, Any]:
     """PulseLoadHistoryDto plus ``status``/``progress``, so a running load shows how far it got,
     and what a finished warehouse load recorded (``LOAD_DETAILS``)."""
@@ -134,7 +145,7 @@ def history_dto(job: PulseJob) -> dict[str, Any]:
         "startDs": utc_day(job.started_time or created),
         "endDs": utc_day(finished or created),
         "reloadType": jobs.reload_type(job),
-        "turboMode": False,
+        "turboMode": jobs.turbo_mode(job),
         "dagID": job.id,
         "status": job.status,
         "progress": job.progress,
@@ -490,10 +501,12 @@ def _daily_targets(session: Session) -> list[tuple[str, str, str, str]]:
 
 def schedule_daily(database: Database, clock: Clock) -> int:
     """Queue today's load of everything ``_daily_targets`` lists that has no result for today
-    yet and no load pending."""
+    yet and no load pending; a warehouse-native experiment's in the turbo mode of its last
+    load (its ``turboMode``)."""
     today = utc_day(clock.now_ms())
     queued = 0
     with database.transaction(write=True) as session:
+        turbo = repository.turbo_experiments(session, RUNNING_STATUSES)
         for project_id, entity_type, entity_id, rule_id in _daily_targets(session):
             if not _due(session, project_id, entity_type, entity_id, rule_id, today):
                 continue
@@ -505,7 +518,8 @@ def schedule_daily(database: Database, clock: Clock) -> int:
                 rule_id=rule_id or None,
                 now_ms=clock.now_ms(),
                 requested_by="Daily schedule",
-                details={"reloadType": "incremental"},
+                details={"reloadType": "incremental"}
+                | ({"turboMode": True} if (entity_type, project_id, entity_id) in turbo else {}),
             )
             queued += 1
     return queued

@@ -251,12 +251,15 @@ def warehouse_results(
     *,
     refresh: str,
     metric_ids: Sequence[str] = (),
+    turbo: bool = False,
 ) -> list[ComputedResult]:
     """The results of a load of an experiment bound to an assignment source, computed in the
     project's warehouse: the cumulative view of the analysis' last day (the load's), of every
     earlier day and the daily view of every day; the first carries the load's health checks
     and what it computed (``job_details``). ``refresh`` ``metric`` restates the metrics of
-    ``metric_ids`` alone in the views the last load stored (``_restated``)."""
+    ``metric_ids`` alone in the views the last load stored (``_restated``). A ``turbo`` load
+    computes the last day's cumulative view alone and keeps the views stored for earlier days
+    (docs/warehouse.md §Turbo mode)."""
     name = document["assignmentSourceName"]
     source = sources.stored(session, project_id, sources.ASSIGNMENT, name)
     if source is None:
@@ -284,6 +287,7 @@ def warehouse_results(
         start_day=start_day,
         start=start,
         exposure_filters=document.get("assignmentSourceFilters") or [],
+        turbo=turbo,
     )
     signature = _signature(plan)
     loaded_as: dict[str, Any] = {"reloadType": "full"}
@@ -300,6 +304,9 @@ def warehouse_results(
                 with open_warehouse(session, project_id) as warehouse:
                     computed = _run_and_drop(warehouse, plan, progress)
             kept = repository.stored_results(session, project_id, "experiment", document["id"])
+            if turbo:
+                # the last load's last day alone: the views of earlier days stay as stored
+                kept = [k for k in kept if k[0] == "cumulative" and k[2].get("warehouse")]
             return _restated(
                 document,
                 plan,
@@ -341,6 +348,7 @@ def warehouse_results(
             "signature": signature,
             "end": end.isoformat(),
             "lastDay": last_day,
+            "turboMode": turbo,
             **loaded_as,
         },
     }
@@ -350,6 +358,14 @@ def warehouse_results(
         "healthChecks": checks,
         "healthCheckStatus": _worst(checks),
     }
+    if turbo:
+        # the views of earlier days stay as earlier loads stored them; those of the last day
+        # (and of later days, outside a narrowed analysis window) go
+        return [
+            ComputedResult(
+                ds=last_day, document=cumulative, job_details=details, restates_from=last_day
+            )
+        ]
     results = [ComputedResult(ds=last_day, document=cumulative, job_details=details, restates=True)]
     for ds, of_day in computed["days"].items():
         results.append(

@@ -29,7 +29,8 @@ team's warehouse through the adapter: SQL generated per dialect.
    each unit's values of the last 7, 14 and 28 days (the rolling views). Earlier days' and
    rolling values are computed at each unit's change points only (the days its value
    changes), each counted for the days up to its next one, and with count and sum metrics
-   only, the rolling views from pairs of each unit's rows (docs/warehouse.md §Views).
+   only, the rolling views from pairs of each unit's rows (docs/warehouse.md §Views). A
+   turbo plan computes the last day's statistics alone (docs/warehouse.md §Turbo mode).
 5. **Percentiles** (``percentiles``): for percentile metrics (over rows, not units), per
    group of the load's last day the percentile of their rows' values and its variance from
    its rank interval; they have no unit-day values and no earlier, daily or rolling views.
@@ -234,6 +235,9 @@ class PipelinePlan:
     resume_day: dt.date | None = None
     # The experiment's assignmentSourceFilters: conditions every exposure row meets.
     exposure_filters: Sequence[dict[str, Any]] = ()
+    # Turbo mode (docs/warehouse.md §Turbo mode): the last day's cumulative view alone, without
+    # the earlier days', daily and rolling views.
+    turbo: bool = False
 
     @property
     def last_day(self) -> dt.date:
@@ -1465,7 +1469,8 @@ def run(warehouse: Warehouse, plan: PipelinePlan, progress: Progress) -> dict[st
     per day its own ``sums`` per metric and group, and the same split by exposure day
     (``cohorts``); ``newUnits`` per exposure day and group; ``rolling``: per window of
     ``ROLLING_WINDOWS``, per day, the sums of each unit's values over the window's days;
-    ``freshness``: the earliest and latest exposure and metric source row."""
+    ``freshness``: the earliest and latest exposure and metric source row. A turbo plan
+    leaves ``days``, ``daily`` and ``rolling`` empty (their queries are not sent)."""
     sql = _Sql(warehouse.dialect, warehouse.staging_schema, plan)
     warehouse.ensure_staging()
     steps = _tables(sql)
@@ -1483,9 +1488,15 @@ def run(warehouse: Warehouse, plan: PipelinePlan, progress: Progress) -> dict[st
     new_units: dict[str, dict[str, int]] = {}
     for day, group, count in warehouse.fetch(sql.new_units()).rows:
         new_units.setdefault(day_of(day).isoformat(), {})[str(group)] = int(count)
-    daily = _daily(warehouse, sql)
-    rolling = _rolling(warehouse, sql, new_units)
-    days = _earlier_days(warehouse, sql, new_units)
+    daily: dict[str, Any] = {}
+    rolling: dict[int, dict[str, list[dict[str, dict[str, float]]]]] = {
+        window: {} for window in ROLLING_WINDOWS
+    }
+    days: dict[str, Any] = {}
+    if not plan.turbo:
+        daily = _daily(warehouse, sql)
+        rolling = _rolling(warehouse, sql, new_units)
+        days = _earlier_days(warehouse, sql, new_units)
     winsorization, capped = _winsorization(warehouse, sql, progress)
     counted = sum(1 for m in plan.metrics if not m.unit_level)
     if counted:

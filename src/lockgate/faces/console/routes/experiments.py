@@ -24,6 +24,7 @@ from lockgate.domains.experiments.schemas import (
 )
 from lockgate.domains.pulse import service as pulse_service
 from lockgate.domains.pulse.schemas import LoadPulseIn
+from lockgate.domains.pulse.warehouse_loads import is_bound
 from lockgate.domains.reviews.service import with_active_review, with_active_reviews
 from lockgate.faces.console.context import Console
 from lockgate.faces.console.envelope import (
@@ -212,6 +213,10 @@ def load_pulse(
 ) -> dict[str, Any]:
     document = documents.load(ctx.session, ctx.project_id, id).document
     refresh = pulse_service.refresh_type(request.query_params.get("refresh"))
+    sent = pulse_service.turbo_flag(request.query_params.get("turboMode"))
+    if sent is None and body is not None:
+        sent = body.turbo_mode
+    turbo = lifecycle.turbo_mode(ctx.session, ctx.change, id, sent)
     pulse_service.load(
         ctx.session,
         ctx.change,
@@ -221,6 +226,7 @@ def load_pulse(
         refresh=refresh,
         metric_ids=request.query_params.getlist("metricIDs"),
         analysed=pulse_service.analysed_metrics(document, "primaryMetrics", "secondaryMetrics"),
+        turbo=turbo and is_bound(document),
     )
     return message_only("Experiment is loading.")
 
