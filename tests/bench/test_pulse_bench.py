@@ -38,7 +38,9 @@ def test_pulse_bench__two_thousand_units__every_engine_agrees_and_is_reported() 
     )
     if HAS_DUCKDB:
         assert f"within {pulse.TARGET_RATIO:.0f}x of DuckDB" in report
-        pipelines = ["WHN DuckDB", "WHN PostgreSQL"] if on_postgresql else ["WHN DuckDB"]
+        pipelines = ["WHN DuckDB", pulse.TURBO_ENGINE]
+        if on_postgresql:
+            pipelines.append("WHN PostgreSQL")
         agreed = next(line for line in lines if "as the hand-written query on:" in line)
         assert agreed.endswith(
             f"on: {', '.join(pipelines)} (rel. tolerance 1e-9; the pipeline stores no tails)"
@@ -62,5 +64,12 @@ def test_pulse_bench__whn_only__the_pipeline_on_duckdb_against_the_query_alone()
     report = "\n".join(lines)
     assert "SQLite" not in report and "PostgreSQL pipeline" not in report
     agreed = next(line for line in lines if "as the hand-written query on:" in line)
-    assert agreed.endswith("on: WHN DuckDB (rel. tolerance 1e-9; the pipeline stores no tails)")
-    assert f"within {pulse.WAREHOUSE_TARGET_RATIO:.0f}x of the hand-written query" in report
+    assert agreed.endswith(
+        "on: WHN DuckDB, WHN DuckDB turbo (rel. tolerance 1e-9; the pipeline stores no tails)"
+    )
+    # the standard load and the turbo one, each against the target
+    for engine in ("WHN DuckDB", pulse.TURBO_ENGINE):
+        verdict = next(line for line in lines if line.startswith(f"  {engine} pipeline within"))
+        assert f"within {pulse.WAREHOUSE_TARGET_RATIO:.0f}x of the hand-written query" in verdict
+        assert ", CPU " in verdict
+    assert "turbo mode" in report
