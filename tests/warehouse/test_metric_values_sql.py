@@ -76,13 +76,28 @@ DEFINITIONS: list[dict[str, Any]] = [
     },
     {"aggregation": "first_value", "valueColumn": "amount", "criteria": CRITERIA},
     {"aggregation": "latest_value", "valueColumn": "net", "criteria": CRITERIA[:1]},
+    {
+        "aggregation": "retention",
+        "criteria": CRITERIA[:1],
+        "retentionEnd": 14,
+        "retentionLength": 7,
+    },
+    {
+        "aggregation": "retention",
+        "criteria": CRITERIA,
+        "retentionEnd": 3,
+        "retentionLength": 3,
+        "useSecondaryRetentionEvent": True,
+        "denominatorMetricSourceName": "sessions",
+        "denominatorCriteria": SESSION_CRITERIA,
+    },
     {"aggregation": "percentile", "valueColumn": "amount", "percentile": 0.9, "criteria": CRITERIA},
 ]
 
 
 def series(definition: dict[str, Any]) -> Series:
-    ratio = definition["aggregation"] == "ratio"
-    return Series(definition, PURCHASES, SESSIONS if ratio else None)
+    other = "denominatorMetricSourceName" in definition
+    return Series(definition, PURCHASES, SESSIONS if other else None)
 
 
 def queries(name: str) -> list[str]:
@@ -133,7 +148,6 @@ def test_daily_values__percentile_without_exact_percentile__refused(name: str) -
     ("definition", "reason"),
     [
         ({"aggregation": "funnel"}, "'funnel' warehouse-native metric are not computed"),
-        ({"aggregation": "retention"}, "'retention' warehouse-native metric are not computed"),
         (
             {"aggregation": "sum", "criteria": [{"condition": "after_exposure", "column": "ts"}]},
             "criterion 'after_exposure' compares with an exposure",

@@ -62,10 +62,12 @@ def reload(session: Session, change: Change, metric_id: str, incremental: str | 
 
 
 def _series(session: Session, project_id: str, definition: dict[str, Any]) -> Series:
-    """What a metric's daily values read: its metric source and a ratio's denominator's."""
+    """What a metric's daily values read: its metric source and a ratio's denominator's (a
+    retention's start event's)."""
     found = []
     names = [definition["metricSourceName"]]
-    if definition["aggregation"] == "ratio":
+    kind = definition["aggregation"]
+    if kind == "ratio" or (kind == "retention" and definition.get("useSecondaryRetentionEvent")):
         names.append(definition.get("denominatorMetricSourceName") or names[0])
     for name in names:
         source = sources.stored(session, project_id, sources.METRIC, name)
@@ -122,7 +124,7 @@ def make_metric_computation(clock: Clock, open_warehouse: OpenWarehouse | None) 
             first = max(first, dt.date.fromisoformat(stored.ds) + dt.timedelta(days=1))
         else:
             incremental = False
-        if first > last:
+        if first > series.last_complete(last):
             return []
         if open_warehouse is None:
             raise LookupError("this process has no warehouse access for metric reloads")

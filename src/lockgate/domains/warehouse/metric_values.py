@@ -29,9 +29,10 @@ AGGREGATIONS = (
     "first_value",
     "latest_value",
     "percentile",
+    "retention",
 )
 # Aggregations whose day value is a quotient, stored with its numerator and denominator.
-QUOTIENTS = frozenset({"mean", "ratio", "first_value", "latest_value"})
+QUOTIENTS = frozenset({"mean", "ratio", "first_value", "latest_value", "retention"})
 # Criteria that compare with an exposure: a metric's own series has none.
 EXPOSURE_CONDITIONS = frozenset({"after_exposure", "before_exposure"})
 # The days a full reload covers, ending with the day before the reload (``loadingWindow``).
@@ -53,11 +54,19 @@ class DayValue:
 @dataclass(frozen=True)
 class Series:
     """What one metric's daily values read: its definition (``warehouseNative``), its metric
-    source and, for a ratio, its denominator's source."""
+    source and, for a ratio, its denominator's source (a retention's start event's with
+    ``useSecondaryRetentionEvent``)."""
 
     definition: dict[str, Any]
     source: StoredSource
     denominator_source: StoredSource | None = None
+
+    def last_complete(self, last: dt.date) -> dt.date:
+        """The last day with a value when rows up to ``last`` are read: a retention's start
+        day whose window has ended by then."""
+        if self.definition["aggregation"] == "retention":
+            return last - dt.timedelta(days=int(self.definition["retentionEnd"]))
+        return last
 
 
 def unsupported(definition: dict[str, Any]) -> str | None:
@@ -247,11 +256,48 @@ def _percentile(
     return _select(r.day, value, d.cast_float("0"), "COUNT(*)", r.rows, f"m WHERE {r.conditions} ")
 
 
+def _retention(series: Series, unit_type: str, first: dt.date, last: dt.date, d: SqlDialect) -> str:
+    """Per start day ``s`` (up to ``last_complete``): the units whose start event fired that
+    day, and of them those whose completion event fired on one of the days
+    ``s + retentionEnd - retentionLength + 1`` to ``s + retentionEnd``."""
+    definition = series.definition
+    end = int(definition["retentionEnd"])
+    since = end - int(definition["retentionLength"]) + 1
+    start_criteria = definition.get("criteria") or []
+    if definition.get("useSecondaryRetentionEvent"):
+        start_criteria = definition.get("denominatorCriteria") or []
+    began = _rows(
+        d, series.denominator_source or series.source, start_criteria, unit_type, first, last
+    )
+    done = _rows(d, series.source, definition.get("criteria") or [], unit_type, first, last)
+    unit, did = d.cast_string(began.unit), d.cast_string(done.unit)
+    starts = (
+        f"SELECT {unit} AS lg_u, {began.day} AS lg_sd, COUNT(*) AS lg_r FROM ({began.rows}) m "
+        f"WHERE {began.conditions} GROUP BY {unit}, {began.day}"
+    )
+    completions = (
+        f"SELECT DISTINCT {did} AS lg_u, {done.day} AS lg_cd FROM ({done.rows}) m "
+        f"WHERE {done.conditions}"
+    )
+    # an equality join, the window tested per pair (as the pipeline's retention)
+    inside = f"c.lg_cd >= s.lg_sd + {since} AND c.lg_cd <= s.lg_sd + {end}"
+    complete = (series.last_complete(last) - EPOCH).days
+    pairs = (
+        f"SELECT s.lg_u AS lg_u, s.lg_sd AS lg_d, MAX(CASE WHEN {inside} THEN 1 ELSE 0 END) "
+        f"AS lg_hit, MAX(s.lg_r) AS lg_ur FROM ({starts}) s LEFT JOIN ({completions}) c "
+        f"ON c.lg_u = s.lg_u WHERE s.lg_sd <= {complete} GROUP BY s.lg_u, s.lg_sd"
+    )
+    return _select(
+        "lg_d", d.cast_float("SUM(lg_hit)"), d.cast_float("COUNT(*)"), "SUM(lg_ur)", pairs, "u "
+    )
+
+
 _SELECTS: dict[str, Callable[[Series, str, dt.date, dt.date, SqlDialect], str]] = {
     "ratio": _ratio,
     "first_value": _edge,
     "latest_value": _edge,
     "percentile": _percentile,
+    "retention": _retention,
 }
 
 
@@ -268,11 +314,13 @@ def daily_select(
 def load(
     warehouse: Warehouse, series: Series, unit_types: list[str], first: dt.date, last: dt.date
 ) -> dict[str, dict[str, DayValue]]:
-    """Per day (``YYYY-MM-DD``) from ``first`` to ``last`` and unit type, the metric's value
-    (0 on a day without rows; a quotient without a denominator is 0, its sides as found)."""
+    """Per day (``YYYY-MM-DD``) from ``first`` to ``last_complete`` and unit type, the
+    metric's value (0 on a day without rows; a quotient without a denominator is 0, its sides
+    as found), from the rows of ``first`` to ``last``."""
     quotient = series.definition["aggregation"] in QUOTIENTS
     empty = DayValue(0.0, 0.0, 0.0, 0) if quotient else DayValue(0.0, None, None, 0)
-    days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+    complete = series.last_complete(last)
+    days = [first + dt.timedelta(days=n) for n in range((complete - first).days + 1)]
     found = {day.isoformat(): dict.fromkeys(unit_types, empty) for day in days}
     for unit_type in unit_types:
         result = warehouse.fetch(daily_select(warehouse.dialect, series, unit_type, first, last))
