@@ -76,6 +76,27 @@ METRICS: dict[str, dict[str, Any]] = {
         "denominatorMetricSourceName": "visits",
         "denominatorCriteria": VIEW,
     },
+    # viewers who buy within 2 days of their first view of the day
+    "View then buy": {
+        "aggregation": "funnel",
+        "funnelEvents": [
+            {"metricSourceName": "visits", "criteria": VIEW},
+            {"metricSourceName": "purchases", "criteria": PURCHASE},
+        ],
+        "funnelCountDistinct": "users",
+        "funnelCalculationWindow": 2,
+    },
+    # the seconds from a day's first view to the next purchase, whenever it comes
+    "Time to buy": {
+        "aggregation": "funnel",
+        "funnelEvents": [
+            {"metricSourceName": "visits", "criteria": VIEW},
+            {"metricSourceName": "purchases", "criteria": PURCHASE},
+        ],
+        "funnelCountDistinct": "users",
+        "funnelStrictOrdering": True,
+        "funnelTimeToConvert": True,
+    },
     "P90 basket": {
         "aggregation": "percentile",
         "valueColumn": "amount",
@@ -186,15 +207,55 @@ def _retention(rows: list[Row], definition: dict[str, Any], day: dt.date) -> dic
     }
 
 
+def _funnel(rows: list[Row], definition: dict[str, Any], day: dt.date) -> dict[str, Any]:
+    """Per unit with a view on ``day``: from its first view of the day, its first purchase at
+    or after it (strictly after with strict ordering) within the window, read up to the day
+    before NOW; the completed funnels over the started ones (or their seconds over them)."""
+    began = _kept(rows, day, "view")
+    starts: dict[str, dt.datetime] = {}
+    for user, at, _, _ in began:
+        starts[str(user)] = min(at, starts.get(str(user), at))
+    window = definition.get("funnelCalculationWindow")
+    read_until = dt.datetime.combine(NOW.date(), dt.time())
+    seconds = []
+    for user, start in starts.items():
+        later = [
+            at
+            for u, at, event, _ in rows
+            if u == user
+            and event == "purchase"
+            and (at > start if definition.get("funnelStrictOrdering") else at >= start)
+            and at < read_until
+            and (window is None or at < start + dt.timedelta(days=window))
+        ]
+        if later:
+            seconds.append((min(later) - start).total_seconds())
+    if definition.get("funnelTimeToConvert"):
+        numerator, denominator = sum(seconds), len(seconds)
+    else:
+        numerator, denominator = len(seconds), len(starts)
+    return {
+        "value": numerator / denominator if denominator else 0.0,
+        "row_count": len(began),
+        "numerator": numerator,
+        "denominator": denominator,
+    }
+
+
 def expected(rows: list[Row], name: str, day: dt.date) -> dict[str, Any] | None:
     """The MetricValuesDto of ``name`` for ``day``, reduced in Python; None for a retention's
-    day whose window ends on or after NOW's day (not loaded)."""
+    or funnel's day whose window ends on or after NOW's day (not loaded)."""
     definition = METRICS[name]
     kind = definition["aggregation"]
     if kind == "retention":
         if day + dt.timedelta(days=definition["retentionEnd"]) >= NOW.date():
             return None
         return {"unit_type": "userID", **_retention(rows, definition, day)}
+    if kind == "funnel":
+        window = definition.get("funnelCalculationWindow") or 0
+        if day + dt.timedelta(days=window) >= NOW.date():
+            return None
+        return {"unit_type": "userID", **_funnel(rows, definition, day)}
     if kind == "ratio":
         return {"unit_type": "userID", **_ratio(rows, definition, day)}
     kept = _kept(rows, day, _event(definition.get("criteria")))
@@ -305,9 +366,12 @@ def test_reload__warehouse_native_metrics__daily_values_equal_python(
             assert found == approx(expected(rows, name, day)), (name, day, found)
         # the reload's own day is not over: not loaded
         assert read(console, name, NOW.date()) == []
-    # the rows make retained units, lost ones, and start days whose window is not over
-    rebuy = [expected(rows, "Rebuy", day) for day in days]
-    assert None in rebuy and any(0 < r["value"] < 1 for r in rebuy if r is not None)
+    # the rows make retained (converted) units, lost ones, and start days whose window is
+    # not over
+    for partial in ("Rebuy", "View then buy"):
+        found_days = [expected(rows, partial, day) for day in days]
+        assert None in found_days
+        assert any(0 < r["value"] < 1 for r in found_days if r is not None)
     listed = console.get(f"{BASE}/values", params={"date": "2026-11-04", "limit": 100}).json()
     revenue = [row for row in listed["data"] if row["metricName"] == "Revenue"]
     day4 = expected(rows, "Revenue", dt.date(2026, 11, 4))

@@ -91,13 +91,41 @@ DEFINITIONS: list[dict[str, Any]] = [
         "denominatorMetricSourceName": "sessions",
         "denominatorCriteria": SESSION_CRITERIA,
     },
+    {
+        "aggregation": "funnel",
+        "metricSourceName": "purchases",
+        "funnelEvents": [
+            {"metricSourceName": "purchases", "criteria": CRITERIA[:1]},
+            {"metricSourceName": "sessions", "criteria": SESSION_CRITERIA},
+        ],
+        "funnelCountDistinct": "users",
+        "funnelStrictOrdering": True,
+        "funnelCalculationWindow": 7,
+        "funnelTimestampAllowanceMs": 500,
+    },
+    {
+        "aggregation": "funnel",
+        "metricSourceName": "sessions",
+        "funnelEvents": [
+            {"metricSourceName": "sessions", "sessionIdentifierField": "page"},
+            {
+                "metricSourceName": "sessions",
+                "criteria": SESSION_CRITERIA,
+                "sessionIdentifierField": "page",
+            },
+        ],
+        "funnelCountDistinct": "sessions",
+        "funnelTimeToConvert": True,
+    },
     {"aggregation": "percentile", "valueColumn": "amount", "percentile": 0.9, "criteria": CRITERIA},
 ]
 
 
 def series(definition: dict[str, Any]) -> Series:
+    named = {"purchases": PURCHASES, "sessions": SESSIONS}
     other = "denominatorMetricSourceName" in definition
-    return Series(definition, PURCHASES, SESSIONS if other else None)
+    steps = tuple(named[step["metricSourceName"]] for step in definition.get("funnelEvents", []))
+    return Series(definition, PURCHASES, SESSIONS if other else None, steps)
 
 
 def queries(name: str) -> list[str]:
@@ -147,7 +175,24 @@ def test_daily_values__percentile_without_exact_percentile__refused(name: str) -
 @pytest.mark.parametrize(
     ("definition", "reason"),
     [
-        ({"aggregation": "funnel"}, "'funnel' warehouse-native metric are not computed"),
+        ({"aggregation": "composite"}, "'composite' warehouse-native metric are not computed"),
+        (
+            {"aggregation": "funnel", "funnelUseExposureAsFirstEvent": True},
+            "funnelUseExposureAsFirstEvent True starts the funnel at an exposure",
+        ),
+        (
+            {"aggregation": "funnel", "funnelStartCriteria": "exposure"},
+            "funnelStartCriteria 'exposure' starts the funnel at an exposure",
+        ),
+        (
+            {
+                "aggregation": "funnel",
+                "funnelEvents": [
+                    {"criteria": [{"condition": "after_exposure", "column": "ts"}]},
+                ],
+            },
+            "criterion 'after_exposure' compares with an exposure",
+        ),
         (
             {"aggregation": "sum", "criteria": [{"condition": "after_exposure", "column": "ts"}]},
             "criterion 'after_exposure' compares with an exposure",

@@ -63,37 +63,46 @@ def reload(session: Session, change: Change, metric_id: str, incremental: str | 
 
 def _series(session: Session, project_id: str, definition: dict[str, Any]) -> Series:
     """What a metric's daily values read: its metric source and a ratio's denominator's (a
-    retention's start event's)."""
+    retention's start event's) and a funnel's steps'."""
     found = []
     names = [definition["metricSourceName"]]
     kind = definition["aggregation"]
     if kind == "ratio" or (kind == "retention" and definition.get("useSecondaryRetentionEvent")):
         names.append(definition.get("denominatorMetricSourceName") or names[0])
-    for name in names:
+    steps = [step["metricSourceName"] for step in definition.get("funnelEvents") or []]
+    for name in names + steps:
         source = sources.stored(session, project_id, sources.METRIC, name)
         if source is None:
             raise LookupError(f"metric source {name!r} is gone")
         found.append(source)
-    return Series(definition, *found)
+    return Series(
+        definition, found[0], found[1] if len(names) > 1 else None, tuple(found[len(names) :])
+    )
 
 
 def _unit_types(series: Series) -> list[str]:
     """The unit types the metric's sources all map, as the first one names them."""
-    other = series.denominator_source
-    shared = {u.lower() for u in (other.unit_types if other is not None else [])}
-    return [u for u in series.source.unit_types if other is None or u.lower() in shared]
+    others = [*([series.denominator_source] if series.denominator_source else [])]
+    others += series.step_sources
+    return [
+        u
+        for u in series.source.unit_types
+        if all(u.lower() in {o.lower() for o in other.unit_types} for other in others)
+    ]
 
 
 def _signature(series: Series, units: list[str]) -> str:
     """What the stored values depend on besides their day: an incremental reload keeps them
     only when this is unchanged."""
-    described = {
+    described: dict[str, Any] = {
         "definition": series.definition,
         "source": series.source.document,
         "unitTypes": units,
     }
     if series.denominator_source is not None:
         described["denominatorSource"] = series.denominator_source.document
+    if series.step_sources:
+        described["stepSources"] = [source.document for source in series.step_sources]
     return hashlib.sha256(orjson.dumps(described, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 

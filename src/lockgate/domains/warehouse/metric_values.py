@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from lockgate.domains.warehouse.adapters import Warehouse
@@ -30,9 +30,15 @@ AGGREGATIONS = (
     "latest_value",
     "percentile",
     "retention",
+    "funnel",
 )
 # Aggregations whose day value is a quotient, stored with its numerator and denominator.
-QUOTIENTS = frozenset({"mean", "ratio", "first_value", "latest_value", "retention"})
+QUOTIENTS = frozenset({"mean", "ratio", "first_value", "latest_value", "retention", "funnel"})
+# Funnel options that start from an exposure: a metric's own series has none.
+EXPOSURE_FUNNEL_OPTIONS = {
+    "funnelUseExposureAsFirstEvent": True,
+    "funnelStartCriteria": "exposure",
+}
 # Criteria that compare with an exposure: a metric's own series has none.
 EXPOSURE_CONDITIONS = frozenset({"after_exposure", "before_exposure"})
 # The days a full reload covers, ending with the day before the reload (``loadingWindow``).
@@ -55,17 +61,21 @@ class DayValue:
 class Series:
     """What one metric's daily values read: its definition (``warehouseNative``), its metric
     source and, for a ratio, its denominator's source (a retention's start event's with
-    ``useSecondaryRetentionEvent``)."""
+    ``useSecondaryRetentionEvent``); a funnel's steps' sources, in step order."""
 
     definition: dict[str, Any]
     source: StoredSource
     denominator_source: StoredSource | None = None
+    step_sources: tuple[StoredSource, ...] = ()
 
     def last_complete(self, last: dt.date) -> dt.date:
         """The last day with a value when rows up to ``last`` are read: a retention's start
         day whose window has ended by then."""
-        if self.definition["aggregation"] == "retention":
+        kind = self.definition["aggregation"]
+        if kind == "retention":
             return last - dt.timedelta(days=int(self.definition["retentionEnd"]))
+        if kind == "funnel" and self.definition.get("funnelCalculationWindow") is not None:
+            return last - dt.timedelta(days=int(self.definition["funnelCalculationWindow"]))
         return last
 
 
@@ -77,7 +87,17 @@ def unsupported(definition: dict[str, Any]) -> str | None:
             f"the daily values of a {aggregation!r} warehouse-native metric are not computed "
             f"(only {', '.join(AGGREGATIONS)})"
         )
-    criteria = [*(definition.get("criteria") or []), *(definition.get("denominatorCriteria") or [])]
+    for field, value in EXPOSURE_FUNNEL_OPTIONS.items():
+        if definition.get(field) == value:
+            return (
+                f"{field} {value!r} starts the funnel at an exposure, which a metric's own "
+                "daily values have none of"
+            )
+    criteria = [
+        *(definition.get("criteria") or []),
+        *(definition.get("denominatorCriteria") or []),
+        *(c for step in definition.get("funnelEvents") or [] for c in step.get("criteria") or []),
+    ]
     for criterion in criteria:
         if criterion.get("condition") in EXPOSURE_CONDITIONS:
             return (
@@ -270,7 +290,8 @@ def _retention(series: Series, unit_type: str, first: dt.date, last: dt.date, d:
         d, series.denominator_source or series.source, start_criteria, unit_type, first, last
     )
     done = _rows(d, series.source, definition.get("criteria") or [], unit_type, first, last)
-    unit, did = d.cast_string(began.unit), d.cast_string(done.unit)
+    # the units stay nullable: ClickHouse may cast them before the join filters NULLs out
+    unit, did = d.cast_nullable_string(began.unit), d.cast_nullable_string(done.unit)
     starts = (
         f"SELECT {unit} AS lg_u, {began.day} AS lg_sd, COUNT(*) AS lg_r FROM ({began.rows}) m "
         f"WHERE {began.conditions} GROUP BY {unit}, {began.day}"
@@ -292,12 +313,85 @@ def _retention(series: Series, unit_type: str, first: dt.date, last: dt.date, d:
     )
 
 
+def _funnel(series: Series, unit_type: str, first: dt.date, last: dt.date, d: SqlDialect) -> str:
+    """Per start day ``s`` (up to ``last_complete``): the funnels started that day (per unit,
+    or per session of a session funnel: its first step's first row of the day) and those
+    completed from that start, each step's canonical time its first row at or after
+    (strictly after) the previous step's, less the allowance, every step within the
+    calculation window of the start; with the time to convert, the completed funnels'
+    seconds from start to last step over their number."""
+    definition = series.definition
+    steps = definition["funnelEvents"]
+    sessions = definition.get("funnelCountDistinct") == "sessions"
+    keys = ["lg_u", "lg_s"] if sessions else ["lg_u"]
+    step_rows = []
+    for step, source in zip(
+        steps, series.step_sources or (series.source,) * len(steps), strict=True
+    ):
+        r = _rows(d, source, step.get("criteria") or [], unit_type, first, last)
+        session = ""
+        if sessions:
+            column = column_sql(d, source, "m", step["sessionIdentifierField"], "session")
+            session = f", {d.cast_nullable_string(column)} AS lg_s"
+            r = replace(r, conditions=f"{r.conditions} AND {column} IS NOT NULL")
+        # the unit stays nullable: ClickHouse may cast it before the join filters NULLs out
+        unit = d.cast_nullable_string(r.unit)
+        step_rows.append(
+            f"SELECT {unit} AS lg_u{session}, {r.ts} AS lg_ts, {r.day} AS lg_d "
+            f"FROM ({r.rows}) m WHERE {r.conditions}"
+        )
+    listed = ", ".join(keys)
+    reached = (
+        f"SELECT {listed}, lg_d AS lg_sd, MIN(lg_ts) AS lg_a, MIN(lg_ts) AS lg_t, "
+        f"COUNT(*) AS lg_r FROM ({step_rows[0]}) r GROUP BY {listed}, lg_d"
+    )
+    started = reached
+    order = ">" if definition.get("funnelStrictOrdering") else ">="
+    previous = "p.lg_t"
+    if definition.get("funnelTimestampAllowanceMs"):
+        previous = d.minus_milliseconds(previous, int(definition["funnelTimestampAllowanceMs"]))
+    window = definition.get("funnelCalculationWindow")
+    carried = ["p.lg_sd", "p.lg_a"]
+    for rows in step_rows[1:]:
+        inside = [f"r.lg_ts {order} {previous}"]
+        if window is not None:
+            inside.append(f"r.lg_ts < {d.add_days('p.lg_a', int(window))}")
+        joined = " AND ".join(f"r.{key} = p.{key}" for key in keys)
+        reached = (
+            f"SELECT {', '.join(f'p.{key} AS {key}' for key in keys)}, "
+            f"{', '.join(f'{c} AS {c[2:]}' for c in carried)}, MIN(r.lg_ts) AS lg_t "
+            f"FROM ({reached}) p JOIN ({rows}) r ON {joined} WHERE {' AND '.join(inside)} "
+            f"GROUP BY {', '.join(f'p.{key}' for key in keys)}, {', '.join(carried)}"
+        )
+    zero, one = d.cast_float("0"), d.cast_float("1")
+    if definition.get("funnelTimeToConvert"):
+        done = f"{d.cast_float(d.seconds_between('lg_a', 'lg_t'))} AS lg_nv, {one} AS lg_nc"
+        began = f"{zero} AS lg_nv, {zero} AS lg_nc"
+    else:
+        done = f"{one} AS lg_nv, {zero} AS lg_nc"
+        began = f"{zero} AS lg_nv, {one} AS lg_nc"
+    flags = (
+        f"SELECT lg_sd, {began}, lg_r FROM ({started}) s "
+        f"UNION ALL SELECT lg_sd, {done}, 0 AS lg_r FROM ({reached}) f"
+    )
+    complete = (series.last_complete(last) - EPOCH).days
+    return _select(
+        "lg_sd",
+        d.cast_float("SUM(lg_nv)"),
+        d.cast_float("SUM(lg_nc)"),
+        "SUM(lg_r)",
+        flags,
+        f"v WHERE lg_sd <= {complete} ",
+    )
+
+
 _SELECTS: dict[str, Callable[[Series, str, dt.date, dt.date, SqlDialect], str]] = {
     "ratio": _ratio,
     "first_value": _edge,
     "latest_value": _edge,
     "percentile": _percentile,
     "retention": _retention,
+    "funnel": _funnel,
 }
 
 
