@@ -1,7 +1,7 @@
 """A warehouse-native metric's daily values, the series ``POST /metrics/{id}/reload`` loads
 (docs/warehouse.md §Metric values): per UTC day and unit type, the day's topline over its
-metric source's rows that pass its criteria and have an id of that unit type, computed in the
-warehouse by one grouped query per unit type."""
+metric source's rows that pass its criteria and have an id of that unit type (a retention's
+and a funnel's per start day), computed in the warehouse by one query per unit type."""
 
 from __future__ import annotations
 
@@ -69,8 +69,8 @@ class Series:
     step_sources: tuple[StoredSource, ...] = ()
 
     def last_complete(self, last: dt.date) -> dt.date:
-        """The last day with a value when rows up to ``last`` are read: a retention's start
-        day whose window has ended by then."""
+        """The last day with a value when rows up to ``last`` are read: for a retention or a
+        funnel with a calculation window, the last start day whose window has ended by then."""
         kind = self.definition["aggregation"]
         if kind == "retention":
             return last - dt.timedelta(days=int(self.definition["retentionEnd"]))
