@@ -445,3 +445,84 @@ def test_reload__warehouse_native_metric_without_daily_values__400_nothing_queue
         'Invalid request. incremental: must be "true" or "false", got \'yes\''
     )
     assert app.state.pulse_runner.run_pending() == 0
+
+
+# A session funnel's rows (user, moment, session, step), with the days it gives worked out by
+# hand: on Nov 3 four sessions start (u2's row without a session is not one of them), u1's s1
+# completes 5 minutes later and u3's s4 the next day (no window); u2's s3 did "b" before "a".
+SESSION_ROWS = [
+    ("u1", dt.datetime(2026, 11, 3, 10, 0), "s1", "a"),
+    ("u1", dt.datetime(2026, 11, 3, 10, 5), "s1", "b"),
+    ("u1", dt.datetime(2026, 11, 3, 12, 0), "s2", "a"),
+    ("u2", dt.datetime(2026, 11, 3, 9, 0), "s3", "b"),
+    ("u2", dt.datetime(2026, 11, 3, 9, 10), "s3", "a"),
+    ("u2", dt.datetime(2026, 11, 3, 11, 0), None, "a"),
+    ("u3", dt.datetime(2026, 11, 3, 8, 0), "s4", "a"),
+    ("u3", dt.datetime(2026, 11, 4, 1, 0), "s4", "b"),
+    ("u3", dt.datetime(2026, 11, 4, 2, 0), "s5", "b"),
+]
+SESSION_DAYS: dict[str, dict[dt.date, dict[str, Any]]] = {
+    "Session funnel": {
+        dt.date(2026, 11, 3): {"value": 0.5, "numerator": 2, "denominator": 4, "row_count": 4},
+        dt.date(2026, 11, 4): {"value": 0, "numerator": 0, "denominator": 0, "row_count": 0},
+    },
+    "Session seconds": {
+        dt.date(2026, 11, 3): {
+            "value": 30_750,
+            "numerator": 300 + 17 * 3600,
+            "denominator": 2,
+            "row_count": 4,
+        },
+    },
+}
+
+
+def test_reload__session_funnel__days_worked_out_by_hand(
+    app: FastAPI,
+    console: ContractClient,
+    clock: ManualClock,
+    events_warehouse: tuple[list[Row], str, Warehouse],
+) -> None:
+    _, schema, adapter = events_warehouse
+    text, timestamp, _, _ = TABLES[adapter.dialect.name]
+    nullable = "Nullable(String)" if adapter.dialect.name == "clickhouse" else text
+    order = " ENGINE = MergeTree ORDER BY ts" if adapter.dialect.name == "clickhouse" else ""
+    with adapter:
+        adapter.run(
+            f"CREATE TABLE {schema}.steps (user_id {text}, ts {timestamp}, sid {nullable}, "
+            f"step {text}){order}"
+        )
+        insert(adapter, f"{schema}.steps", SESSION_ROWS)
+    source = {
+        "name": "steps",
+        "sql": f"SELECT * FROM {schema}.steps",
+        "timestampColumn": "ts",
+        "idTypeMapping": [{"statsigUnitID": "userID", "column": "user_id"}],
+    }
+    assert console.post(f"{BASE}/metric_source", json=source).status_code == 201
+    steps = [
+        {
+            "metricSourceName": "steps",
+            "sessionIdentifierField": "sid",
+            "criteria": [{"type": "metadata", "column": "step", "condition": "=", "values": [s]}],
+        }
+        for s in ("a", "b")
+    ]
+    for name, seconds in (("Session funnel", False), ("Session seconds", True)):
+        body = {
+            "name": name,
+            "type": "user_warehouse",
+            "warehouseNative": {
+                "aggregation": "funnel",
+                "funnelEvents": steps,
+                "funnelCountDistinct": "sessions",
+                "funnelTimeToConvert": seconds,
+            },
+        }
+        assert console.post(BASE, json=body).status_code == 201, body
+    advance_to(clock, NOW)
+
+    for name, days in SESSION_DAYS.items():
+        reload(app, console, name)
+        for day, dto in days.items():
+            assert read(console, name, day) == [{**dto, "unit_type": "userID"}], (name, day)
