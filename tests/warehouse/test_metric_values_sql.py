@@ -7,37 +7,140 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlglot
 from sqlglot.errors import ParseError
 
-from lockgate.domains.warehouse.dialects import DIALECTS
-from lockgate.domains.warehouse.metric_values import AGGREGATIONS, daily_select, unsupported
-from tests.warehouse.test_pipeline_sql import CRITERIA, PURCHASES, SQLGLOT_NAMES
+from lockgate.domains.warehouse.dialects import DIALECTS, UnsupportedInDialect
+from lockgate.domains.warehouse.metric_values import Series, daily_select, unsupported
+from lockgate.domains.warehouse.usage import StoredSource
+from tests.warehouse.test_pipeline_sql import (
+    CRITERIA,
+    NO_EXACT_PERCENTILE,
+    PURCHASES,
+    SQLGLOT_NAMES,
+)
 
 pytestmark = pytest.mark.database_free
 
 GOLDEN = Path(__file__).parent / "golden" / "metric_values"
 VALUE_COLUMN = {"sum": "net", "mean": "amount", "max": "amount", "min": "amount"}
+SESSIONS = StoredSource(
+    "sessions",
+    {
+        "name": "sessions",
+        "sql": "SELECT * FROM analytics.sessions",
+        "timestampColumn": "started_at",
+        "idTypeMapping": [{"statsigUnitID": "userID", "column": "uid"}],
+    },
+    ["uid", "started_at", "page", "platform"],
+)
+SESSION_CRITERIA = [{"type": "metadata", "column": "platform", "condition": "=", "values": ["ios"]}]
+# One definition per shape of query, in the golden files' order.
+DEFINITIONS: list[dict[str, Any]] = [
+    *(
+        {
+            "aggregation": aggregation,
+            "valueColumn": VALUE_COLUMN.get(aggregation, "country"),
+            "criteria": CRITERIA,
+        }
+        for aggregation in (
+            "count",
+            "sum",
+            "mean",
+            "max",
+            "min",
+            "count_distinct",
+            "daily_participation",
+        )
+    ),
+    {
+        "aggregation": "ratio",
+        "numeratorAggregation": "sum",
+        "valueColumn": "net",
+        "criteria": CRITERIA,
+        "denominatorAggregation": "daily_participation",
+        "denominatorMetricSourceName": "sessions",
+        "denominatorCriteria": SESSION_CRITERIA,
+    },
+    {
+        "aggregation": "ratio",
+        "numeratorAggregation": "count",
+        "criteria": CRITERIA[:1],
+        "denominatorAggregation": "count_distinct",
+        "denominatorMetricSourceName": "sessions",
+        "denominatorValueColumn": "page",
+        "allowNullRatioDenominator": True,
+    },
+    {"aggregation": "first_value", "valueColumn": "amount", "criteria": CRITERIA},
+    {"aggregation": "latest_value", "valueColumn": "net", "criteria": CRITERIA[:1]},
+    {
+        "aggregation": "retention",
+        "criteria": CRITERIA[:1],
+        "retentionEnd": 14,
+        "retentionLength": 7,
+    },
+    {
+        "aggregation": "retention",
+        "criteria": CRITERIA,
+        "retentionEnd": 3,
+        "retentionLength": 3,
+        "useSecondaryRetentionEvent": True,
+        "denominatorMetricSourceName": "sessions",
+        "denominatorCriteria": SESSION_CRITERIA,
+    },
+    {
+        "aggregation": "funnel",
+        "metricSourceName": "purchases",
+        "funnelEvents": [
+            {"metricSourceName": "purchases", "criteria": CRITERIA[:1]},
+            {"metricSourceName": "sessions", "criteria": SESSION_CRITERIA},
+        ],
+        "funnelCountDistinct": "users",
+        "funnelStrictOrdering": True,
+        "funnelCalculationWindow": 7,
+        "funnelTimestampAllowanceMs": 500,
+    },
+    {
+        "aggregation": "funnel",
+        "metricSourceName": "sessions",
+        "funnelEvents": [
+            {"metricSourceName": "sessions", "sessionIdentifierField": "page"},
+            {
+                "metricSourceName": "sessions",
+                "criteria": SESSION_CRITERIA,
+                "sessionIdentifierField": "page",
+            },
+        ],
+        "funnelCountDistinct": "sessions",
+        "funnelTimeToConvert": True,
+    },
+    {"aggregation": "percentile", "valueColumn": "amount", "percentile": 0.9, "criteria": CRITERIA},
+]
+
+
+def series(definition: dict[str, Any]) -> Series:
+    named = {"purchases": PURCHASES, "sessions": SESSIONS}
+    other = "denominatorMetricSourceName" in definition
+    steps = tuple(named[step["metricSourceName"]] for step in definition.get("funnelEvents", []))
+    return Series(definition, PURCHASES, SESSIONS if other else None, steps)
 
 
 def queries(name: str) -> list[str]:
-    """One query per aggregation, over the purchases of ten days with criteria."""
+    """One query per definition over the purchases of ten days with criteria; none of a
+    percentile where the warehouse has no exact one."""
     return [
         daily_select(
             DIALECTS[name],
-            PURCHASES,
-            {
-                "aggregation": aggregation,
-                "valueColumn": VALUE_COLUMN.get(aggregation, "country"),
-                "criteria": CRITERIA,
-            },
+            series(definition),
             "userID",
             dt.date(2026, 11, 1),
             dt.date(2026, 11, 10),
         )
-        for aggregation in AGGREGATIONS
+        for definition in DEFINITIONS
+        if definition["aggregation"] != "percentile" or name not in NO_EXACT_PERCENTILE
     ]
 
 
@@ -57,16 +160,53 @@ def test_daily_values__every_query__parses_and_equals_the_golden_file(name: str)
     assert written == path.read_text()
 
 
+@pytest.mark.parametrize("name", sorted(NO_EXACT_PERCENTILE))
+def test_daily_values__percentile_without_exact_percentile__refused(name: str) -> None:
+    with pytest.raises(UnsupportedInDialect, match="no exact percentile"):
+        daily_select(
+            DIALECTS[name],
+            series(DEFINITIONS[-1]),
+            "userID",
+            dt.date(2026, 11, 1),
+            dt.date(2026, 11, 10),
+        )
+
+
 @pytest.mark.parametrize(
     ("definition", "reason"),
     [
-        ({"aggregation": "percentile"}, "'percentile' warehouse-native metric are not computed"),
+        ({"aggregation": "composite"}, "'composite' warehouse-native metric are not computed"),
+        (
+            {"aggregation": "funnel", "funnelUseExposureAsFirstEvent": True},
+            "funnelUseExposureAsFirstEvent True starts the funnel at an exposure",
+        ),
+        (
+            {"aggregation": "funnel", "funnelStartCriteria": "exposure"},
+            "funnelStartCriteria 'exposure' starts the funnel at an exposure",
+        ),
+        (
+            {
+                "aggregation": "funnel",
+                "funnelEvents": [
+                    {"criteria": [{"condition": "after_exposure", "column": "ts"}]},
+                ],
+            },
+            "criterion 'after_exposure' compares with an exposure",
+        ),
         (
             {"aggregation": "sum", "criteria": [{"condition": "after_exposure", "column": "ts"}]},
             "criterion 'after_exposure' compares with an exposure",
+        ),
+        (
+            {
+                "aggregation": "ratio",
+                "denominatorCriteria": [{"condition": "before_exposure", "column": "ts"}],
+            },
+            "criterion 'before_exposure' compares with an exposure",
         ),
     ],
 )
 def test_unsupported__no_daily_values__says_why(definition: dict[str, object], reason: str) -> None:
     assert reason in (unsupported(definition) or "")
-    assert unsupported({"aggregation": "sum", "criteria": CRITERIA}) is None
+    for supported in DEFINITIONS:
+        assert unsupported(supported) is None

@@ -83,6 +83,8 @@ class Served:
     project: Bootstrap
     owner_password: str
     http: httpx.Client  # one client (and connection) for the test's requests to the server
+    app: FastAPI  # the served app: its Pulse worker does not poll (``run_pending`` runs it)
+    warehouse_files_dir: Path  # where the server's DuckDB and chDB connections may point
 
     def console(self) -> httpx.Client:
         """The Console API of the same server, as an automation would call it."""
@@ -166,8 +168,9 @@ def _serve(settings: Settings, template: Template) -> Iterator[Served]:
     created = template.project
     assert created.owner_password is not None
     port = _free_port()
+    app = create_app(settings, database=database)
     config = uvicorn.Config(
-        create_app(settings, database=database),
+        app,
         host="127.0.0.1",
         port=port,
         log_level="warning",
@@ -183,7 +186,14 @@ def _serve(settings: Settings, template: Template) -> Iterator[Served]:
     assert server.started, "the server did not start"
     http = httpx.Client(timeout=ANSWER_SECONDS, verify=TLS)
     try:
-        yield Served(f"http://127.0.0.1:{port}", created, created.owner_password, http)
+        yield Served(
+            f"http://127.0.0.1:{port}",
+            created,
+            created.owner_password,
+            http,
+            app,
+            settings.resolved_warehouse_files_dir,
+        )
     finally:
         http.close()
         server.should_exit = True

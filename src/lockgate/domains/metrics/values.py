@@ -225,27 +225,33 @@ CHART_DAYS = 14
 
 @dataclass(frozen=True)
 class DailySeries:
-    """A metric's value on each of the last days (UTC, oldest first), per unit row."""
+    """A metric's value on each of the last days (UTC, oldest first), per unit row; None on a
+    day a warehouse-native metric has no loaded value for (``loaded``: its values are those
+    its reloads stored, not computed on read)."""
 
     days: list[str]
-    values: dict[str, list[float | int]]
+    values: dict[str, list[float | int | None]]
+    loaded: bool = False
 
 
 def daily_series(
     session: Session, project_id: str, metric_id: str, now_ms: int, days: int = CHART_DAYS
 ) -> DailySeries:
     """The metric's daily values over the last ``days`` UTC days, today included, each computed
-    as ``GET /metrics/values`` computes one day: one aggregate query per (day, unit row)."""
+    as ``GET /metrics/values`` computes one day: one aggregate query per (day, unit row); a
+    warehouse-native metric's as its last reload stored them."""
     incoming.settle_before(session)
     document = service.find_document(session, project_id, metric_id)
     if document is None:
         raise NotFound()
-    spec = service.spec_of(session, project_id, document)
     today = now_ms // DAY_MS
     numbers = range(today - days + 1, today + 1)
     labels = [
         datetime.fromtimestamp(n * DAY_MS / 1000, tz=UTC).strftime("%Y-%m-%d") for n in numbers
     ]
+    if document["type"] == WAREHOUSE_TYPE:
+        return _loaded_series(session, project_id, document, labels)
+    spec = service.spec_of(session, project_id, document)
     return DailySeries(
         days=labels,
         values={
@@ -255,4 +261,23 @@ def daily_series(
             ]
             for unit in unit_rows(document)
         },
+    )
+
+
+def _loaded_series(
+    session: Session, project_id: str, document: dict[str, Any], labels: list[str]
+) -> DailySeries:
+    """A warehouse-native metric's stored values of the days ``labels``, per unit type any of
+    them has (in the order first found)."""
+    loaded = {day: dict(_loaded(session, project_id, document, day)) for day in labels}
+    units = dict.fromkeys(unit for of_day in loaded.values() for unit in of_day)
+    return DailySeries(
+        days=labels,
+        values={
+            unit: [
+                _number(loaded[day][unit].value) if unit in loaded[day] else None for day in labels
+            ]
+            for unit in units
+        },
+        loaded=True,
     )

@@ -23,7 +23,7 @@ from lockgate.domains.pulse.engine import utc_day
 from lockgate.domains.pulse.jobs import ComputedResult, Progress
 from lockgate.domains.pulse.warehouse_loads import OpenWarehouse
 from lockgate.domains.warehouse import metric_values, sources
-from lockgate.domains.warehouse.usage import StoredSource
+from lockgate.domains.warehouse.metric_values import Series
 from lockgate.errors import InvalidInput, NotFound
 from lockgate.kit.actor import Change
 from lockgate.kit.clock import Clock
@@ -61,10 +61,48 @@ def reload(session: Session, change: Change, metric_id: str, incremental: str | 
     return kind
 
 
-def _signature(definition: dict[str, Any], source: StoredSource, units: list[str]) -> str:
+def _series(session: Session, project_id: str, definition: dict[str, Any]) -> Series:
+    """What a metric's daily values read: its metric source and a ratio's denominator's (a
+    retention's start event's) and a funnel's steps'."""
+    found = []
+    names = [definition["metricSourceName"]]
+    kind = definition["aggregation"]
+    if kind == "ratio" or (kind == "retention" and definition.get("useSecondaryRetentionEvent")):
+        names.append(definition.get("denominatorMetricSourceName") or names[0])
+    steps = [step["metricSourceName"] for step in definition.get("funnelEvents") or []]
+    for name in names + steps:
+        source = sources.stored(session, project_id, sources.METRIC, name)
+        if source is None:
+            raise LookupError(f"metric source {name!r} is gone")
+        found.append(source)
+    return Series(
+        definition, found[0], found[1] if len(names) > 1 else None, tuple(found[len(names) :])
+    )
+
+
+def _unit_types(series: Series) -> list[str]:
+    """The unit types the metric's sources all map, as the first one names them."""
+    others = [*([series.denominator_source] if series.denominator_source else [])]
+    others += series.step_sources
+    return [
+        u
+        for u in series.source.unit_types
+        if all(u.lower() in {o.lower() for o in other.unit_types} for other in others)
+    ]
+
+
+def _signature(series: Series, units: list[str]) -> str:
     """What the stored values depend on besides their day: an incremental reload keeps them
     only when this is unchanged."""
-    described = {"definition": definition, "source": source.document, "unitTypes": units}
+    described: dict[str, Any] = {
+        "definition": series.definition,
+        "source": series.source.document,
+        "unitTypes": units,
+    }
+    if series.denominator_source is not None:
+        described["denominatorSource"] = series.denominator_source.document
+    if series.step_sources:
+        described["stepSources"] = [source.document for source in series.step_sources]
     return hashlib.sha256(orjson.dumps(described, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
@@ -81,14 +119,11 @@ def make_metric_computation(clock: Clock, open_warehouse: OpenWarehouse | None) 
         reason = metric_values.unsupported(definition)
         if reason is not None:
             raise LookupError(reason)
-        name = definition["metricSourceName"]
-        source = sources.stored(session, job.project_id, sources.METRIC, name)
-        if source is None:
-            raise LookupError(f"metric source {name!r} is gone")
-        mapped = {u.lower(): u for u in source.unit_types}
+        series = _series(session, job.project_id, definition)
+        mapped = {u.lower(): u for u in _unit_types(series)}
         units = [mapped[u.lower()] for u in document.get("unitTypes") or [] if u.lower() in mapped]
-        units = units or source.unit_types
-        signature = _signature(definition, source, units)
+        units = units or list(mapped.values())
+        signature = _signature(series, units)
         now = clock.now_ms()
         last = dt.date.fromisoformat(utc_day(now)) - dt.timedelta(days=1)
         first = last - dt.timedelta(days=metric_values.LOADING_WINDOW_DAYS - 1)
@@ -98,13 +133,13 @@ def make_metric_computation(clock: Clock, open_warehouse: OpenWarehouse | None) 
             first = max(first, dt.date.fromisoformat(stored.ds) + dt.timedelta(days=1))
         else:
             incremental = False
-        if first > last:
+        if first > series.last_complete(last):
             return []
         if open_warehouse is None:
             raise LookupError("this process has no warehouse access for metric reloads")
         progress(10, f"daily values from {first} to {last} for {', '.join(units)}")
         with open_warehouse(session, job.project_id) as warehouse:
-            found = metric_values.load(warehouse, source, definition, units, first, last)
+            found = metric_values.load(warehouse, series, units, first, last)
         return [
             ComputedResult(
                 ds=ds,
