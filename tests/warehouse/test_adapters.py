@@ -196,6 +196,28 @@ def test_run__broken_sql__warehouse_message_and_connection_still_usable(
     assert [tuple(int(v) for v in r) for r in warehouse.fetch("SELECT 1 AS one").rows] == [(1,)]
 
 
+def test_fetch__query_failing_while_it_runs__next_fetch_reads_only_its_own_rows(
+    warehouse: Warehouse,
+) -> None:
+    # A NULL cast to a type without NULLs fails on ClickHouse after rows have been read (a
+    # failure while running, not while parsing); the other warehouses fail on the cast.
+    d = warehouse.dialect
+    failing = (
+        f"SELECT CAST(x AS String) AS v FROM (SELECT {d.cast_string(repr('a'))} AS x "
+        "UNION ALL SELECT NULL AS x) AS t"
+        if d.name == "clickhouse"
+        else f"SELECT CAST(x AS INTEGER) AS v FROM (SELECT {d.cast_string(repr('a'))} AS x) AS t"
+    )
+    for _ in range(2):
+        with pytest.raises(WarehouseError):
+            warehouse.fetch(failing)
+
+    got = warehouse.fetch("SELECT 7 AS seven")
+
+    assert got.columns == ("seven",)
+    assert [tuple(int(v) for v in r) for r in got.rows] == [(7,)]
+
+
 def test_check__working_warehouse__leaves_no_probe_table(warehouse: Warehouse) -> None:
     warehouse.check()
 

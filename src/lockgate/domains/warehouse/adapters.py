@@ -293,6 +293,17 @@ def _ch_converter(type_name: str) -> Callable[[Any], Any] | None:
     return _CH_DATES.get(inner.split("(", 1)[0])
 
 
+def _drain(session: Any) -> None:
+    """Discard what a failed statement left in chDB's session.
+
+    A statement that fails while it runs (not while it is parsed) leaves the output it had
+    written, the start of a JSON document say, in the session, and chDB puts it in front of
+    the next statement's result: the next fetch, whichever project's it is, would read a broken
+    document. A throwaway statement takes it."""
+    with contextlib.suppress(Exception):
+        session.query("SELECT 1", "CSV")
+
+
 class ChdbWarehouse(Warehouse):
     """ClickHouse embedded in this process through chDB (no SQLAlchemy dialect exists for it):
     statements go to chDB's session; cancelling is not supported."""
@@ -316,11 +327,12 @@ class ChdbWarehouse(Warehouse):
         if self._session is None:
             self.connect()
         assert self._session is not None
-        try:
-            with _ChdbServer.lock:
+        with _ChdbServer.lock:
+            try:
                 return self._session.query(sql, output)
-        except Exception as exc:  # chDB raises RuntimeError and its own ChdbError
-            raise WarehouseError(first_line(exc)) from None
+            except Exception as exc:  # chDB raises RuntimeError and its own ChdbError
+                _drain(self._session)
+                raise WarehouseError(first_line(exc)) from None
 
     def _execute(self, statements: list[str]) -> None:
         for statement in statements:
