@@ -27,7 +27,7 @@ $(RUNTIME): pyproject.toml
 # built from the current source (docs/sdk.md §Compiled evaluator); rebuilt when it is stale.
 # Without a C compiler or Python's headers the build fails and the Python evaluator serves.
 compiled: $(RUNTIME)
-	$(BIN)/python -m tools.compile_evaluator --check || $(BIN)/python -m tools.compile_evaluator || true
+	LOCKGATE_EVALUATOR=pure $(BIN)/python -m tools.compile_evaluator --check || LOCKGATE_EVALUATOR=pure $(BIN)/python -m tools.compile_evaluator || true
 
 # Tests also need the dev tools and the official SDKs (PyPI and npm), and Debian's Chromium for
 # the web console's browser tests (Playwright drives it; it never downloads a browser).
@@ -56,7 +56,7 @@ test-postgresql: $(STAMP)
 # The evaluation and differential tests once more, against the compiled evaluator (the other
 # suites run its Python source, whose coverage they measure); fails if it cannot be built.
 test-compiled: $(STAMP)
-	$(BIN)/python -m tools.compile_evaluator --check || $(BIN)/python -m tools.compile_evaluator
+	LOCKGATE_EVALUATOR=pure $(BIN)/python -m tools.compile_evaluator --check || LOCKGATE_EVALUATOR=pure $(BIN)/python -m tools.compile_evaluator
 	LOCKGATE_EVALUATOR=compiled LOCKGATE_TEST_DB=sqlite $(PYTEST) -q -p no:cacheprovider -m "not slow" tests/evaluation tests/compat
 
 # Long statistical runs (A/A calibration) and the chaos run (two servers on PostgreSQL, one
