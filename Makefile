@@ -15,13 +15,19 @@ COVERAGE_FLOOR := 94
 TEST_TMP ?= $(if $(wildcard /dev/shm),/dev/shm)
 PYTEST := $(if $(TEST_TMP),TMPDIR=$(TEST_TMP)) $(BIN)/pytest -o tmp_path_retention_policy=failed
 
-.PHONY: run test test-sqlite test-postgresql test-slow lint typecheck bench fuzz docs clean
+.PHONY: run test test-sqlite test-postgresql test-compiled test-slow lint typecheck bench fuzz docs clean compiled
 
 $(RUNTIME): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[compiled]'
 	touch $(RUNTIME)
+
+# The evaluator compiled by mypyc into build/compiled, which the server prefers while it was
+# built from the current source (docs/sdk.md §Compiled evaluator); rebuilt when it is stale.
+# Without a C compiler or Python's headers the build fails and the Python evaluator serves.
+compiled: $(RUNTIME)
+	LOCKGATE_EVALUATOR=pure $(BIN)/python -m tools.compile_evaluator --check || LOCKGATE_EVALUATOR=pure $(BIN)/python -m tools.compile_evaluator || true
 
 # Tests also need the dev tools and the official SDKs (PyPI and npm), and Debian's Chromium for
 # the web console's browser tests (Playwright drives it; it never downloads a browser).
@@ -31,12 +37,13 @@ $(STAMP): $(RUNTIME) tests/js/package-lock.json
 	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
-run: $(RUNTIME)
+run: $(RUNTIME) compiled
 	$(BIN)/lockgate serve
 
 # The two databases' suites run side by side (one core each); -O keeps each one's output whole.
 test: $(STAMP) lint typecheck
 	$(MAKE) --no-print-directory -j2 -O test-sqlite test-postgresql
+	$(MAKE) --no-print-directory test-compiled
 
 # --durations: the slowest tests of each suite, in the log of every run.
 test-sqlite: $(STAMP)
@@ -45,6 +52,12 @@ test-sqlite: $(STAMP)
 # Tests marked database_free (no database at all) run in the SQLite suite only.
 test-postgresql: $(STAMP)
 	LOCKGATE_TEST_DB=postgresql LOCKGATE_TEST_PG_URL=$(PG_URL) $(PYTEST) -q -p no:cacheprovider --durations=25 -m "not slow and not database_free"
+
+# The evaluation and differential tests once more, against the compiled evaluator (the other
+# suites run its Python source, whose coverage they measure); fails if it cannot be built.
+test-compiled: $(STAMP)
+	LOCKGATE_EVALUATOR=pure $(BIN)/python -m tools.compile_evaluator --check || LOCKGATE_EVALUATOR=pure $(BIN)/python -m tools.compile_evaluator
+	LOCKGATE_EVALUATOR=compiled LOCKGATE_TEST_DB=sqlite $(PYTEST) -q -p no:cacheprovider -m "not slow" tests/evaluation tests/compat
 
 # Long statistical runs (A/A calibration) and the chaos run (two servers on PostgreSQL, one
 # killed midway), left out of `make test`.
@@ -59,7 +72,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: $(STAMP) compiled
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	LOCKGATE_BENCH_PG_URL=$(PG_URL) $(BIN)/python -m bench
 
@@ -72,4 +85,4 @@ docs: $(STAMP)
 	$(BIN)/python tools/readme_operations.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .fuzz
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .coverage .fuzz

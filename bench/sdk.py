@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from bench import initialize, serving
+from bench import compiled, initialize, serving
 from lockgate.cores.evaluation.evaluator import Evaluator
 from lockgate.cores.evaluation.user import StatsigUser
 from tests.compat import generators
@@ -155,6 +155,7 @@ def run() -> None:
         _evaluators(base, keys, served.gates, users)
         spec = httpx.get(f"{base}/v2/download_config_specs/{keys['server secret']}.json")
         initialize.run(spec.json(), users)
+        compiled.run(spec.json(), served.gates)
         _initialize(base, keys, users)
         _download(base, keys)
         serving.run(base, keys, users[0], served.process.pid)

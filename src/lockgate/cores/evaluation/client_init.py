@@ -344,6 +344,19 @@ def client_initialize_response(
         session.close()
 
 
+def _visible(
+    name: str,
+    target_app_ids: Iterable[str] | None,
+    read: frozenset[str],
+    apps: frozenset[str] | None,
+) -> bool:
+    """Whether an entity goes in an answer for ``apps``: it is read by a parameter store the
+    answer carries (``read``) or targets one of the apps. A function of the module, not a
+    closure in ``_response``: compiled by mypyc, a closure kept in its own scope would make a
+    reference cycle of every answer (docs/sdk.md §Speed of evaluation)."""
+    return name in read or _visible_to_app(target_app_ids, apps)
+
+
 def _response(
     session: EvaluationSession,
     statsig_user: StatsigUser,
@@ -368,12 +381,9 @@ def _response(
     # resolves a parameter by looking the entity up in this same response.
     read = _read_by_stores(kept_stores.values()) if apps is not None else frozenset()
 
-    def visible(name: str, target_app_ids: Iterable[str] | None) -> bool:
-        return name in read or _visible_to_app(target_app_ids, apps)
-
     gates: dict[str, InitializeGate] = {}
     for name, spec in render.kept.gates:
-        if apps is not None and not visible(name, spec.target_app_ids):
+        if apps is not None and not _visible(name, spec.target_app_ids, read, apps):
             continue
         leaf = session.leaf_gate(name)
         if leaf is not None:
@@ -389,7 +399,7 @@ def _response(
 
     configs: dict[str, InitializeConfig] = {}
     for name, spec, layer_default in render.kept.configs:
-        if apps is not None and not visible(name, spec.target_app_ids):
+        if apps is not None and not _visible(name, spec.target_app_ids, read, apps):
             continue
         shared = session.leaf_config(name)
         if shared is not None:
@@ -411,7 +421,7 @@ def _response(
 
     layers: dict[str, InitializeLayer] = {}
     for name, spec in store.layer_configs.items():
-        if apps is not None and not visible(name, spec.target_app_ids):
+        if apps is not None and not _visible(name, spec.target_app_ids, read, apps):
             continue
         layers[render.name(name)] = render.layer(spec, session.get_layer(name, copy_value=False))
 

@@ -162,6 +162,18 @@ def _text_condition(
     return evaluate
 
 
+def _read_now(cond: Condition) -> Callable[[ConditionContext], object]:
+    return lambda ctx: ctx.now_ms()
+
+
+def _read_app_id(cond: Condition) -> Callable[[ConditionContext], object]:
+    return lambda ctx: ctx.app_id
+
+
+def _public(cond: Condition) -> CompiledCondition:
+    return lambda ctx: True
+
+
 def _gate_name(cond: Condition) -> str:
     return cond.target_value if isinstance(cond.target_value, str) else ""
 
@@ -178,17 +190,17 @@ def _fail_gate(cond: Condition) -> CompiledCondition:
 
 CONDITION_TYPES: Final[dict[str, ConditionCompiler]] = {
     # `public`, `pass_gate` and `fail_gate` ignore their operator (Statsig sends null or "any").
-    "public": lambda cond: lambda ctx: True,
+    "public": _public,
     "pass_gate": _pass_gate,
     "fail_gate": _fail_gate,
     "user_field": compared(_read_user_field, per_user=True),
     "ua_based": compared(_read_ua_based, per_user=True),
     "ip_based": compared(_read_ip_based, per_user=True),
     "environment_field": compared(_read_environment, per_user=True),
-    "current_time": compared(lambda cond: lambda ctx: ctx.now_ms()),
+    "current_time": compared(_read_now),
     "user_bucket": compared(_read_user_bucket),
     "unit_id": compared(_read_unit_id, per_user=True),
-    "target_app": compared(lambda cond: lambda ctx: ctx.app_id),
+    "target_app": compared(_read_app_id),
     "experiment_group": compared(_read_experiment_group),
 }
 

@@ -530,13 +530,15 @@ class Evaluator:
         id_lists: Mapping[str, AbstractSet[str]] | None = None,
         now_ms: Callable[[], int] | None = None,
         app_id: str | None = None,
+        compiled: _Compiled | None = None,
     ) -> None:
         self.store = spec if isinstance(spec, SpecStore) else SpecStore.from_v2(spec)
         self.environment: Mapping[str, str] = dict(environment or {})
         self.id_lists: Mapping[str, AbstractSet[str]] = dict(id_lists or {})
         self.now_ms: Callable[[], int] = now_ms or _system_now_ms
         self.app_id = app_id if app_id is not None else self.store.app_id
-        self.compiled = _Compiled(self.store)
+        # Given by ``_twin`` only: the conditions compiled for the same document.
+        self.compiled = compiled if compiled is not None else _Compiled(self.store)
 
     @property
     def kept(self) -> dict[Hashable, Any]:
@@ -563,15 +565,23 @@ class Evaluator:
 
     def pinned(self, now_ms: int) -> Evaluator:
         """The same evaluator with its clock stopped at ``now_ms``."""
-        pinned = copy.copy(self)
+        pinned = self._twin()
         pinned.now_ms = lambda: now_ms
         return pinned
 
     def for_app(self, app_id: str | None) -> Evaluator:
         """The same evaluator answering ``target_app`` conditions for another app id."""
-        scoped = copy.copy(self)
+        scoped = self._twin()
         scoped.app_id = app_id
         return scoped
+
+    def _twin(self) -> Evaluator:
+        """A shallow copy sharing the document and its compiled conditions. Built through the
+        constructor, not ``copy.copy``, which the class compiled by mypyc does not support."""
+        twin = Evaluator(self.store, now_ms=self.now_ms, app_id=self.app_id, compiled=self.compiled)
+        twin.environment = self.environment
+        twin.id_lists = self.id_lists
+        return twin
 
     def environment_value(self, user: StatsigUser, field_name: str) -> str | None:
         """Environment field (``tier``): user's env, then the SDK option, then the DCS default."""

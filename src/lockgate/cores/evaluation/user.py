@@ -43,14 +43,15 @@ _WIRE_STRINGS: Final[dict[str, str]] = {
     "appVersion": "app_version",
 }
 
-
-_WIRE_STRING_ITEMS: Final = tuple(_WIRE_STRINGS.items())
 # The attributes ``StatsigUser.from_wire`` sets: every field of the dataclass.
 WIRE_FIELDS: Final = frozenset(
     {*_WIRE_STRINGS.values(), "custom", "private_attributes", "custom_ids", "statsig_environment"}
 )
-_new_object = object.__new__
-_set_attribute = object.__setattr__
+
+
+def _text(value: object) -> str | None:
+    # Numbers arrive as user ids from some SDKs; attributes hold their text.
+    return value if value is None or type(value) is str else str(value)
 
 
 def _frozen_map(value: object) -> dict[str, JsonValue]:
@@ -89,21 +90,24 @@ class StatsigUser:
     def from_wire(cls, data: JsonMap) -> StatsigUser:
         """Build from the JSON form (``userID``, ``customIDs``, ``statsigEnvironment``, ...).
 
-        Every field is set here, one slot at a time, without the generated ``__init__`` and its
-        keyword handling: a request builds one user per call (``WIRE_FIELDS`` names them all,
-        checked against the dataclass's fields by the tests)."""
+        Every field is passed by position, without keyword handling: a request builds one user
+        per call (``WIRE_FIELDS`` names them all, checked against the dataclass's fields by the
+        tests). A constructor call, not slots set on a bare object, so that the class compiled
+        by mypyc (docs/sdk.md §Serving speed) builds it the same way."""
         get = data.get
-        user = _new_object(cls)
-        for wire, attr in _WIRE_STRING_ITEMS:
-            value = get(wire)
-            if value is not None and type(value) is not str:
-                value = str(value)
-            _set_attribute(user, attr, value)
-        _set_attribute(user, "custom", _frozen_map(get("custom")))
-        _set_attribute(user, "private_attributes", _frozen_map(get("privateAttributes")))
-        _set_attribute(user, "custom_ids", _string_map(get("customIDs")))
-        _set_attribute(user, "statsig_environment", _string_map(get("statsigEnvironment")))
-        return user
+        return cls(
+            _text(get("userID")),
+            _text(get("email")),
+            _text(get("ip")),
+            _text(get("userAgent")),
+            _text(get("country")),
+            _text(get("locale")),
+            _text(get("appVersion")),
+            _frozen_map(get("custom")),
+            _frozen_map(get("privateAttributes")),
+            _string_map(get("customIDs")),
+            _string_map(get("statsigEnvironment")),
+        )
 
     def to_wire(self, *, include_private: bool = False) -> JsonObject:
         """The JSON form; ``userID`` is always present, private attributes only on request."""
