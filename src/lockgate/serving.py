@@ -4,8 +4,8 @@ the caller has bound: granian (the default) or uvicorn (``LOCKGATE_SERVER``; doc
 
 Either way the process starts the application's lifespan, serves until SIGTERM or SIGINT,
 lets the requests in flight finish, then runs the lifespan's shutdown. Once it serves, it
-exempts what it has loaded from the cycle collector and arms the warm-up (docs/sdk.md §Serving
-speed), then calls ``on_started``.
+exempts what it has loaded from the cycle collector and arms the warm-up
+(docs/sdk.md §Serving speed), then calls ``on_started``.
 """
 
 from __future__ import annotations
