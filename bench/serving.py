@@ -8,6 +8,7 @@ wrk and nginx are installed with apt-get when missing and the bench runs as root
 the bench says how to install them and skips this part.
 
     python -m bench.serving     # these figures alone, with the default serving configuration
+                                # (granian), and granian against uvicorn side by side
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from bench import sdk
+from lockgate.kit.settings import Settings
 from tests.compat import generators
 from tests.compat.live import free_port
 from tests.compat.sdks import core_sdk, core_user
@@ -277,7 +279,7 @@ def run(
     print(
         f"serving under load (wrk, {THREADS} threads, {CONNECTIONS} connections, {SECONDS} s each;"
         f" after a {WARMUP_SECONDS} s warm-up of each; lockgate serve's default configuration,"
-        f" {len(os.sched_getaffinity(0))} workers;"
+        f" {Settings.model_fields['server'].default}, {len(os.sched_getaffinity(0))} workers;"
         f" load average {_load()}):"
     )
     print(f"  {'path':34s} {'nginx':>10s} {'lockgate':>10s}  share   lockgate p50 / p99 (ms)")
@@ -558,12 +560,92 @@ def _empty(url: str) -> None:
         connection.execute("CREATE SCHEMA public")
 
 
+SERVERS = ("granian", "uvicorn")  # LOCKGATE_SERVER: the default first
+SERVER_ROUNDS = 3
+SERVER_PATHS = {
+    "noupd": "download_config_specs v2, unchanged sinceTime",
+    "dcs": "download_config_specs v2, gzip",
+    "init": "/v1/initialize, one user",
+}
+
+
+def servers() -> None:
+    """The default web server against the other (LOCKGATE_SERVER), both up at once with the
+    default workers on projects built alike, wrk alternating between them; then rgstr, each
+    phase on a fresh server."""
+    if not ensure_tools():
+        return
+    rounds: dict[str, list[dict[str, dict[str, float]]]] = {name: [] for name in SERVERS}
+    with (
+        sdk.served_project(random.Random(7), server=SERVERS[0]) as first,
+        sdk.served_project(random.Random(7), server=SERVERS[1]) as second,
+    ):
+        targets = {}
+        for name, served in zip(SERVERS, (first, second), strict=True):
+            dcs = f"{served.base}/v2/download_config_specs/{served.keys['server secret']}.json"
+            since = httpx.get(dcs).json()["time"]
+            init = f"{served.base}/v1/initialize?k={served.keys['client key']}"
+            user = generators.user(random.Random(7), 0)
+            body = json.dumps({"user": user, "hash": "djb2"}).encode()
+            targets[name] = (f"{dcs}?sinceTime={since}", dcs, init, body, served.process.pid)
+        gzip_header = {"Accept-Encoding": "gzip"}
+        for noupd, dcs, init, body, _ in targets.values():
+            _wrk(noupd, seconds=WARMUP_SECONDS)
+            _wrk(dcs, headers=gzip_header, seconds=WARMUP_SECONDS)
+            _wrk(init, post=body, seconds=WARMUP_SECONDS)
+        for _ in range(SERVER_ROUNDS):
+            for name, (noupd, dcs, init, body, pid) in targets.items():
+                rounds[name].append(
+                    {
+                        "noupd": _wrk(noupd, server_pid=pid),
+                        "dcs": _wrk(dcs, headers=gzip_header, server_pid=pid),
+                        "init": _wrk(init, post=body, server_pid=pid),
+                    }
+                )
+    median = {
+        name: {
+            path: sorted((each[path] for each in taken), key=lambda f: f["rate"])[len(taken) // 2]
+            for path in SERVER_PATHS
+        }
+        for name, taken in rounds.items()
+    }
+    rgstr = {name: rgstr_pair(None, SCALE_RGSTR_BATCHES, server=name) for name in SERVERS}
+    print(
+        f"web servers (LOCKGATE_SERVER), {len(os.sched_getaffinity(0))} workers each (wrk"
+        f" {THREADS} threads, {CONNECTIONS} connections, {SECONDS} s; both up at once, wrk"
+        f" alternating, median of {SERVER_ROUNDS} rounds; load average {_load()}):"
+    )
+    print(
+        f"  {'':48s} {SERVERS[0]:>10s} {SERVERS[1]:>10s}  ratio   server CPU us per request,"
+        " and its ratio (the steadier figure on a busy machine)"
+    )
+    for path, name in SERVER_PATHS.items():
+        one, two = median[SERVERS[0]][path], median[SERVERS[1]][path]
+        print(
+            f"  {name:48s} {one['rate']:8,.0f}/s {two['rate']:8,.0f}/s"
+            f"  {one['rate'] / two['rate']:5.2f}x  {one['cpu_us']:.0f} / {two['cpu_us']:.0f} us"
+            f" = {two['cpu_us'] / one['cpu_us']:.2f}x"
+        )
+    for index, label in enumerate(
+        ("rgstr events, 1 client", f"rgstr, {sdk.RGSTR_CLIENTS} clients")
+    ):
+        one, two = rgstr[SERVERS[0]][index], rgstr[SERVERS[1]][index]
+        print(
+            f"  {label:48s} {one['rate']:8,.0f}/s {two['rate']:8,.0f}/s"
+            f"  {one['rate'] / two['rate']:5.2f}x  {one['cpu_us']:.1f} / {two['cpu_us']:.1f} us"
+            f" = {two['cpu_us'] / one['cpu_us']:.2f}x"
+        )
+
+
 def main() -> None:
-    """The serving figures alone: the default configuration against nginx, rgstr, scale-out."""
+    """The serving figures alone: the default configuration against nginx, rgstr, the web
+    servers side by side, scale-out."""
     rng = random.Random(7)
     with sdk.served_project(rng) as served:
         run(served.base, served.keys, generators.user(rng, 0), served.process.pid)
     sdk.rgstr()
+    print()
+    servers()
     print()
     scale_out()
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cache
 
-import uvicorn
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
@@ -38,7 +36,7 @@ from lockgate.kit.background import Periodic
 from lockgate.kit.clock import Clock, SystemClock
 from lockgate.kit.db import Database
 from lockgate.kit.mail import Mailer
-from lockgate.kit.memory import Warmup, settle_long_lived
+from lockgate.kit.memory import Warmup
 from lockgate.kit.passwords import use_memory_cost
 from lockgate.kit.proxies import parse_networks
 from lockgate.kit.settings import Settings
@@ -234,49 +232,3 @@ def create_app(
         return {"status": "ok", "version": __version__}
 
     return app
-
-
-class _Server(uvicorn.Server):
-    """uvicorn's server, calling back once the app has started and the sockets accept."""
-
-    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None]) -> None:
-        super().__init__(config)
-        self._on_started = on_started
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        if self.started:
-            # Everything loaded so far (modules, routes, the app) lives as long as the
-            # process: keep the collector from walking it during every full collection that
-            # the SDK routes' short-lived objects trigger (docs/sdk.md §Serving speed).
-            settle_long_lived()
-            # The framework builds its routes' request parsers when the first request reaches
-            # them, and caches fill as requests come: settle those too, once warm.
-            app = self.config.app
-            if isinstance(app, LockgateApp) and app.warmup is not None:
-                app.warmup.arm()
-            self._on_started()
-
-
-def serve(
-    app: FastAPI, listener: socket.socket, log_level: str, on_started: Callable[[], None]
-) -> None:
-    """Serve ``app`` on ``listener``, a socket the caller has bound, until SIGINT or SIGTERM.
-
-    ``on_started`` runs once the app's start-up is done and connections are accepted, so what
-    it reports is true."""
-    # log_config=None: uvicorn's loggers keep to the handler and format the CLI set up.
-    # httptools and uvloop (uvicorn's "auto" picks them when installed, as they are with
-    # uvicorn[standard]) parse and loop in C; named here so that a missing one fails loudly.
-    # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from any local
-    # peer; Lockgate reads it itself, from LOCKGATE_TRUSTED_PROXIES only (docs/operations.md
-    # §Behind a proxy). It also spares every request a middleware.
-    config = uvicorn.Config(
-        app,
-        log_level=log_level,
-        log_config=None,
-        http="httptools",
-        loop="uvloop",
-        proxy_headers=False,
-    )
-    _Server(config, on_started).run(sockets=[listener])

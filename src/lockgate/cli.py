@@ -79,8 +79,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     With several workers, this process binds, migrates and bootstraps once, and forks the
     workers that serve the port (docs/operations.md §Several workers)."""
     # Imported here, not at the top, so that `keys` and `db` start without loading the web
-    # stack (uvicorn, FastAPI and every route module).
-    from lockgate import app
+    # stack (the HTTP servers, FastAPI and every route module).
+    from lockgate import app, serving
 
     overrides = {
         k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v is not None
@@ -111,7 +111,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
                 _bootstrap(database, settings.owner_email)
                 announce()
 
-            app.serve(served, listener, settings.log_level, started)
+            serving.serve(settings.server, served, listener, settings.log_level, started)
             return
         # The socket already queues connections: bootstrap before any worker answers one, so
         # that a client never meets a server without its project.
@@ -126,7 +126,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
             if own_sockets:
                 sock = listener_beside(listener)
                 listener.close()  # this worker's copy; the port stays held by the parent
-            app.serve(served, sock, settings.log_level, ready)
+            serving.serve(settings.server, served, sock, settings.log_level, ready)
 
         status = Supervisor(count, work).run(announce)
         if status:

@@ -11,9 +11,11 @@ from typing import Any
 from lockgate.domains.keys.masking import redact_keys
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-# The access log prints each request's path and query, where SDKs put their keys
-# (/v2/download_config_specs/<secret>.json, ?k=<client key>).
-ACCESS_LOGGER = "uvicorn.access"
+# The access logs (granian's workers write Lockgate's, uvicorn its own) print each request's
+# path and query, where SDKs put their keys (/v2/download_config_specs/<secret>.json,
+# ?k=<client key>).
+ACCESS_LOGGER = "lockgate.access"
+ACCESS_LOGGERS = (ACCESS_LOGGER, "uvicorn.access")
 
 
 class RedactKeys(logging.Filter):
@@ -57,9 +59,10 @@ def configure_logging(level: str) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    # On the logger too, so that a handler added to it later never sees a key either.
-    access = logging.getLogger(ACCESS_LOGGER)
-    if not any(isinstance(f, RedactKeys) for f in access.filters):
-        access.addFilter(RedactKeys())
+    # On the loggers too, so that a handler added to one later never sees a key either.
+    for name in ACCESS_LOGGERS:
+        access = logging.getLogger(name)
+        if not any(isinstance(f, RedactKeys) for f in access.filters):
+            access.addFilter(RedactKeys())
     # Alembic tells its context at INFO on every start; Lockgate logs the migrations it applies.
     logging.getLogger("alembic").setLevel(max(root.level, logging.WARNING))

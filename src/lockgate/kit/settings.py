@@ -47,6 +47,13 @@ class Settings(BaseSettings):
             "process that binds the port serves alone)."
         ),
     )
+    server: Literal["granian", "uvicorn"] = Field(
+        default="granian",
+        description=(
+            "The HTTP server each worker of `lockgate serve` runs: `granian` (Rust, the "
+            "faster on the SDK paths) or `uvicorn` (httptools and uvloop)."
+        ),
+    )
     worker_header: bool = Field(
         default=False,
         description=(
