@@ -15,7 +15,7 @@ COVERAGE_FLOOR := 94
 TEST_TMP ?= $(if $(wildcard /dev/shm),/dev/shm)
 PYTEST := $(if $(TEST_TMP),TMPDIR=$(TEST_TMP)) $(BIN)/pytest -o tmp_path_retention_policy=failed
 
-.PHONY: run test test-sqlite test-postgresql test-compiled test-slow lint typecheck bench fuzz docs clean compiled
+.PHONY: run test test-sqlite test-sqlite-first test-sqlite-last test-postgresql test-compiled test-slow lint typecheck bench fuzz docs clean compiled
 
 $(RUNTIME): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,14 +40,33 @@ $(STAMP): $(RUNTIME) tests/js/package-lock.json
 run: $(RUNTIME) compiled
 	$(BIN)/lockgate serve
 
-# The two databases' suites run side by side (one core each); -O keeps each one's output whole.
+# The suites run side by side, one core each, in four jobs. make starts the SQLite suite and the
+# PostgreSQL suite; when the PostgreSQL suite (the shorter) ends, the compiled evaluator's tests
+# take the core it freed, then a second SQLite process. The two SQLite processes share the
+# suite's test modules out between them (tests/module_claims.py): the first walks them from the
+# start, the second from the end, so neither core waits idle for the other. -O keeps each job's
+# output whole. The SQLite processes keep their coverage data and the Console operations they
+# validated in $(PARTS); `test` then checks the coverage floor and that every implemented
+# operation was validated, over both.
+PARTS := .test-parts
 test: $(STAMP) lint typecheck
-	$(MAKE) --no-print-directory -j2 -O test-sqlite test-postgresql
-	$(MAKE) --no-print-directory test-compiled
+	rm -rf $(PARTS) .coverage
+	$(MAKE) --no-print-directory -j2 -O test-sqlite-first test-postgresql test-compiled test-sqlite-last
+	$(BIN)/coverage combine --quiet $(PARTS)/coverage.first $(PARTS)/coverage.last
+	$(BIN)/coverage report --skip-covered --fail-under=$(COVERAGE_FLOOR)
+	$(BIN)/python -m tests.contract.every_operation $(PARTS)/operations.first $(PARTS)/operations.last
 
-# --durations: the slowest tests of each suite, in the log of every run.
+# --durations: the slowest tests of each suite (and each process), in the log of every run.
+SQLITE_SUITE := LOCKGATE_TEST_DB=sqlite $(PYTEST) -q -p no:cacheprovider --durations=25 -m "not slow" --cov=lockgate
+
+# The whole SQLite suite in one process, with its coverage floor.
 test-sqlite: $(STAMP)
-	LOCKGATE_TEST_DB=sqlite $(PYTEST) -q -p no:cacheprovider --durations=25 -m "not slow" --cov=lockgate --cov-report=term:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
+	$(SQLITE_SUITE) --cov-report=term:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
+
+# The SQLite suite's two processes in `make test`; its reports come after both.
+test-sqlite-first test-sqlite-last: test-sqlite-%: $(STAMP)
+	mkdir -p $(PARTS)
+	COVERAGE_FILE=$(PARTS)/coverage.$* $(SQLITE_SUITE) --cov-report= --claim-modules=$(PARTS)/claims $(if $(filter last,$*),--claim-from-end) --validated-operations=$(PARTS)/operations.$*
 
 # Tests marked database_free (no database at all) run in the SQLite suite only.
 test-postgresql: $(STAMP)
@@ -85,4 +104,4 @@ docs: $(STAMP)
 	$(BIN)/python tools/readme_operations.py
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .coverage .fuzz
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .coverage .fuzz $(PARTS)

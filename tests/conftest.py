@@ -18,7 +18,6 @@ from sqlalchemy.pool import Pool
 
 from lockgate.app import create_app
 from lockgate.domains.projects.service import Bootstrap, bootstrap
-from lockgate.faces.console.router import served_operations
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
 from lockgate.kit.passwords import use_memory_cost
@@ -26,12 +25,9 @@ from lockgate.kit.settings import Settings
 from lockgate.storage.migrations import upgrade
 from lockgate.storage.models import Base
 from tests.contract.client import ContractClient
-from tests.contract.validator import (
-    COVERAGE,
-    checks_every_operation,
-    operations,
-    unvalidated,
-)
+from tests.contract.every_operation import missing_operations, write_validated
+from tests.contract.validator import COVERAGE, checks_every_operation
+from tests.module_claims import claimed, claimer, module_groups, run_claimed
 
 TEST_DB = os.environ.get("LOCKGATE_TEST_DB", "sqlite")
 PG_SERVER_URL = os.environ.get(
@@ -261,25 +257,72 @@ def anonymous(app: FastAPI) -> Iterator[ContractClient]:
         yield client
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--validated-operations",
+        metavar="FILE",
+        help="write the Console operations this run validated to FILE instead of checking them "
+        "(`make test` checks the union of its SQLite parts' files)",
+    )
+    parser.addoption(
+        "--claim-modules",
+        metavar="DIR",
+        help="run only the test modules this process claims in DIR before any other process "
+        "given the same DIR (tests/module_claims.py)",
+    )
+    parser.addoption(
+        "--claim-from-end",
+        action="store_true",
+        help="with --claim-modules, walk the modules from the last one",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> bool | None:
+    """With --claim-modules, the suite's modules are shared out with other processes."""
+    option = session.config.option
+    if option.claim_modules is None or option.collectonly or session.testsfailed:
+        return None  # pytest's own loop (which also stops on collection errors)
+    claim = claimer(Path(option.claim_modules))
+    groups = module_groups(session.items)
+    ran = run_claimed(session, claimed(groups, claim, from_end=option.claim_from_end))
+    session.config.stash[_MODULES_RAN] = (ran, len(groups))
+    return True
+
+
+_MODULES_RAN = pytest.StashKey[tuple[int, int]]()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    ran = terminalreporter.config.stash.get(_MODULES_RAN, None)
+    if ran is not None:
+        where = terminalreporter.config.option.claim_modules
+        terminalreporter.write_line(
+            f"ran the tests of {ran[0]} of the {ran[1]} modules selected; "
+            f"the processes sharing {where} ran the others"
+        )
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """On a run of the whole suite (a plain ``pytest``, or the SQLite suite of ``make test``),
-    every implemented Console operation must have had a validated 2xx."""
+    """On a run of the whole suite (a plain ``pytest``, or ``make test-sqlite``), every
+    implemented Console operation must have had a validated 2xx; a part of the suite run with
+    ``--validated-operations`` writes what it validated instead."""
     option = session.config.option
     if exitstatus != 0 or option.collectonly:  # --collect-only validates nothing
         return
-    if not checks_every_operation(option.markexpr, option.keyword, session.config.args):
+    if option.validated_operations:
+        write_validated(Path(option.validated_operations), COVERAGE.validated)
         return
-    missing = unvalidated(implemented_operations(), COVERAGE.validated)
-    if missing:
-        lines = "\n".join(f"  {m} {p}" for m, p in missing)
-        print(f"\nConsole operations implemented but never validated by a test:\n{lines}")
+    if option.claim_modules is not None:  # the other processes ran the rest
+        return
+    if not checks_every_operation(
+        option.markexpr, option.keyword, session.config.args, option.ignore or ()
+    ):
+        return
+    message = missing_operations(COVERAGE.validated)
+    if message is not None:
+        print(f"\n{message}")
         session.exitstatus = 1
-
-
-def implemented_operations() -> set[tuple[str, str]]:
-    """Spec operations the app serves."""
-    served = served_operations(create_app(Settings(database_url="sqlite://")))
-    return {(op.method, op.path) for op in operations() if (op.method, op.path) in served}
 
 
 @pytest.fixture()

@@ -17,11 +17,13 @@ ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 
 
+@pytest.mark.database_free
 @pytest.mark.parametrize("field", sorted(Settings.model_fields))
 def test_setting__every_field__documented_in_readme(field: str) -> None:
     assert f"`LOCKGATE_{field.upper()}`" in README
 
 
+@pytest.mark.database_free
 def test_readme__operations_table__matches_the_app() -> None:
     result = subprocess.run(
         [sys.executable, "tools/readme_operations.py", "--check"],
@@ -118,6 +120,7 @@ def _citation_problems(text: str) -> list[str]:
     return problems
 
 
+@pytest.mark.database_free
 def test_repository__files__cite_no_outside_note() -> None:
     found = [
         f"{name}:{number}: {line.strip()[:120]}"
@@ -128,6 +131,7 @@ def test_repository__files__cite_no_outside_note() -> None:
     assert found == []
 
 
+@pytest.mark.database_free
 def test_doc_citations__every_page_and_section__exist() -> None:
     problems = [
         f"{name}: {problem}" for name, text in _text_files() for problem in _citation_problems(text)
@@ -135,6 +139,7 @@ def test_doc_citations__every_page_and_section__exist() -> None:
     assert problems == []
 
 
+@pytest.mark.database_free
 @pytest.mark.parametrize("page", sorted(PAGES))
 def test_doc_headings__one_page__unique_and_none_a_prefix_of_another(page: str) -> None:
     # A citation names a heading by its text, so it must name exactly one.
@@ -144,6 +149,7 @@ def test_doc_headings__one_page__unique_and_none_a_prefix_of_another(page: str) 
     assert clashes == []
 
 
+@pytest.mark.database_free
 @pytest.mark.parametrize("page", sorted(PAGES))
 def test_doc_links__anchors__name_existing_headings(page: str) -> None:
     text = FENCE.sub("", (DOCS / f"{page}.md").read_text())
@@ -155,6 +161,7 @@ def test_doc_links__anchors__name_existing_headings(page: str) -> None:
     assert broken == []
 
 
+@pytest.mark.database_free
 def test_doc_citations__a_citation_of_a_missing_heading__reported() -> None:
     # The checker itself: a heading that is not there, and one that is.
     assert _citation_problems("see docs/statistics.md §Winsorisation") != []
@@ -163,11 +170,13 @@ def test_doc_citations__a_citation_of_a_missing_heading__reported() -> None:
     assert _citation_problems("see docs/nowhere.md") == ["docs/nowhere.md does not exist"]
 
 
+@pytest.mark.database_free
 @pytest.mark.parametrize("field", sorted(Settings.model_fields))
 def test_setting__every_field__documented_in_operations(field: str) -> None:
     assert f"`LOCKGATE_{field.upper()}`" in OPERATIONS
 
 
+@pytest.mark.database_free
 def test_source__invalid_request_prefix__written_once_in_errors() -> None:
     # Every 400 message starts with the same words; errors.py is the one place that says them.
     holders = {

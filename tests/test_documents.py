@@ -104,6 +104,7 @@ def problems(value: object, hint: Any, path: str = "$") -> list[str]:
     return [] if fits else [f"{path}: {hint.__name__} expected, got {value!r}"]
 
 
+@pytest.mark.database_free
 def test_problems__wrong_documents__each_reported() -> None:
     condition: dict[str, Any] = {
         "type": "public",
@@ -126,6 +127,7 @@ def test_problems__wrong_documents__each_reported() -> None:
 # -- the generated Console API documents -----------------------------------------------------
 
 
+@pytest.mark.database_free
 def test_console_documents__regenerated_from_the_extract__equal_the_committed_file() -> None:
     committed = (DOCUMENTS / "console.py").read_text()
     assert generate_documents.generate() == committed, (
@@ -141,6 +143,7 @@ def _without_prose(node: Any) -> Any:
     return node
 
 
+@pytest.mark.database_free
 def test_console_documents__generator_extract__same_schemas_as_the_contract_extract() -> None:
     # Both files are cut from the same published spec: the generator's keeps prose, the
     # contract tests' drops it and adds the condition types of 2026 to each condition-type
@@ -189,6 +192,7 @@ def _schema_mismatches(schema: Mapping[str, Any], document: Any, path: str) -> l
     return found
 
 
+@pytest.mark.database_free
 @pytest.mark.parametrize("name", generate_documents.SCHEMAS)
 def test_console_documents__each_schema__keys_and_required_keys_of_the_spec(name: str) -> None:
     # The repository's schema extract of the same spec (tools/extract_console_spec.py).
@@ -196,6 +200,7 @@ def test_console_documents__each_schema__keys_and_required_keys_of_the_spec(name
     assert _schema_mismatches(schema, getattr(console, name), name) == []
 
 
+@pytest.mark.database_free
 @pytest.mark.parametrize("module", ["values", "specs", "stored", "pulse"])
 def test_hand_written_documents__imports__typing_and_documents_only(module: str) -> None:
     # The cores use these modules: they must not pull in more than the standard typing.
@@ -211,6 +216,7 @@ def test_hand_written_documents__imports__typing_and_documents_only(module: str)
     ), imported
 
 
+@pytest.mark.database_free
 def test_stored_condition_types__console_vocabulary__all_known() -> None:
     # Every condition type the API documents is one Lockgate stores (or refuses by name).
     from lockgate.cores.compiler.vocabulary import CONDITION_TYPES, UNEVALUATED_TYPES
@@ -392,6 +398,7 @@ def test_initialize_delta_and_no_updates__client_asks_for_delta__fit_their_types
     assert problems(delta, specs.InitializeDelta) == []
 
 
+@pytest.mark.database_free
 def test_pulse_results__mean_metric_with_topline__fit_their_types() -> None:
     analysis = analyze_mean(
         MeanStats(1000, 1020.0, 2100.0),

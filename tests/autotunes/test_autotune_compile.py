@@ -142,5 +142,6 @@ def test_traffic_weights__stored_by_a_bandit__move_thresholds(
         ([1, 1, 1], [333, 667, 1000]),
     ],
 )
+@pytest.mark.database_free
 def test_thresholds__weights__cumulative_buckets(weights: list[float], expected: list[int]) -> None:
     assert thresholds(weights) == expected

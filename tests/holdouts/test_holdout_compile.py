@@ -217,6 +217,7 @@ def test_global_holdout__covers_later_entities_of_its_unit_type_only(
     assert references("newer_gate") == [chosen_ref]
 
 
+@pytest.mark.database_free
 def test_target_app_key__still_sees_holdouts() -> None:
     snapshot = ProjectSnapshot(
         project_id="p",
@@ -278,6 +279,7 @@ def _snapshot_with_layer() -> ProjectSnapshot:
         ("dynamic_config", "anything", None, None),
     ],
 )
+@pytest.mark.database_free
 def test_reference_rules__kind__statsig_encoding(
     kind: str, entity: str, pass_percentage: float | None, value: Any
 ) -> None:
@@ -292,6 +294,7 @@ def test_reference_rules__kind__statsig_encoding(
     assert compiler.conditions.entries[rule["conditions"][0]] == _holdout_condition("h")
 
 
+@pytest.mark.database_free
 def test_reference_rules__layer_without_holdout_values__layer_defaults() -> None:
     snapshot = _snapshot_with_layer()
     layer: StoredLayer = {**snapshot.layers[0], "holdoutValues": {}}

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from lockgate.cores.compiler.compiler import compile_v2
 from lockgate.cores.compiler.snapshot import ProjectSnapshot
 from lockgate.cores.evaluation import Evaluator
@@ -102,6 +104,7 @@ def _rule(rule_id: str, condition: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@pytest.mark.database_free
 def test_scope_to_apps__store_pulls_its_gate_and_the_gate_it_nests() -> None:
     # Given a store for app "web" reading an untagged gate that passes through another gate
     nested = _gate(
@@ -147,6 +150,7 @@ def test_scope_to_apps__store_pulls_its_gate_and_the_gate_it_nests() -> None:
     assert evaluator.get_parameter({"userID": "u2"}, "web store", "flag").value is False
 
 
+@pytest.mark.database_free
 def test_unscoped_key__every_store_and_nothing_pulled() -> None:
     store = {"name": "s", "targetAppIDs": ["web"], "version": 1, "parameters": []}
     document = compile_v2(ProjectSnapshot("p", "c", 1, param_stores=[store]))

@@ -68,12 +68,14 @@ TWO_VARIANTS = [
         ),
     ],
 )
+@pytest.mark.database_free
 def test_settings_of__document_fields__milliseconds_and_shares(
     fields: dict[str, Any], expected: bandit.AutotuneSettings
 ) -> None:
     assert bandit.settings_of({"startTime": 1000, **fields}) == expected
 
 
+@pytest.mark.database_free
 def test_reallocate__exploring__probabilities_only() -> None:
     outcomes = [VariantOutcomes(1000, 100), VariantOutcomes(1000, 300)]
     plan = bandit.reallocate(
@@ -87,6 +89,7 @@ def test_reallocate__exploring__probabilities_only() -> None:
     assert plan.probability_best[1] > 0.99
 
 
+@pytest.mark.database_free
 def test_reallocate__leader_above_threshold__decided() -> None:
     outcomes = [VariantOutcomes(1000, 100), VariantOutcomes(1000, 300)]
     plan = bandit.reallocate(
@@ -99,6 +102,7 @@ def test_reallocate__leader_above_threshold__decided() -> None:
     assert (plan.action, plan.winner, plan.weights) == ("decided", 1, None)
 
 
+@pytest.mark.database_free
 def test_reallocate__no_clear_leader__weights_follow_probability_above_floor() -> None:
     # Given three variants, none above a 99% threshold
     outcomes = [VariantOutcomes(500, 100), VariantOutcomes(500, 110), VariantOutcomes(500, 60)]
@@ -117,6 +121,7 @@ def test_reallocate__no_clear_leader__weights_follow_probability_above_floor() -
     assert plan.weights[1] > plan.weights[0] > plan.weights[2]
 
 
+@pytest.mark.database_free
 def test_daily_rng__same_day__same_draws_and_another_day_differs() -> None:
     def draw(ds: str) -> float:
         return float(bandit.daily_rng("p", "a", "salt", ds).random())

@@ -78,6 +78,7 @@ def _bh(p_values: list[float], q: float = 0.05) -> float:
     return max(found, default=q / m)
 
 
+@pytest.mark.database_free
 def test_bh_per_variant__each_metric_corrected_over_its_test_groups() -> None:
     a, b = _uncorrected_p("Test A"), _uncorrected_p("Test B")
     result = _by_id(metric_results(DOCUMENT, _options(bh_per_variant=True)))
@@ -88,6 +89,7 @@ def test_bh_per_variant__each_metric_corrected_over_its_test_groups() -> None:
     assert len({round(_alpha_of(m), 12) for m in result.values()}) > 1
 
 
+@pytest.mark.database_free
 def test_bh_per_variant_and_per_metric__one_pooled_family() -> None:
     a, b = _uncorrected_p("Test A"), _uncorrected_p("Test B")
     expected = _bh([*a.values(), *b.values()])  # 3 metrics x 2 test groups
@@ -97,6 +99,7 @@ def test_bh_per_variant_and_per_metric__one_pooled_family() -> None:
     assert expected != pytest.approx(0.05)
 
 
+@pytest.mark.database_free
 def test_bh_primary_only__secondary_metrics_keep_alpha() -> None:
     a = _uncorrected_p("Test A")
     options = _options(bh_per_metric=True, bh_primary_only=True)
@@ -106,6 +109,7 @@ def test_bh_primary_only__secondary_metrics_keep_alpha() -> None:
     assert _alpha_of(result["support::sum"]) == pytest.approx(0.05, rel=1e-9)
 
 
+@pytest.mark.database_free
 def test_bayesian_view__no_prior__credible_interval_chance_to_beat_expected_loss() -> None:
     frequentist = metric_results(DOCUMENT, _options())
     found = metric_results(DOCUMENT, _options(bayesian=True))
@@ -135,6 +139,7 @@ def test_bayesian_view__no_prior__credible_interval_chance_to_beat_expected_loss
     assert chance["expectedLoss"] == pytest.approx(loss * 100, rel=1e-9)
 
 
+@pytest.mark.database_free
 def test_bayesian_view__decrease_metric__chance_that_test_lowers_it() -> None:
     document = {"metrics": [{**DOCUMENT["metrics"][1], "directionality": "decrease"}]}
     both = metric_results(DOCUMENT, _options("Test B", bayesian=True))

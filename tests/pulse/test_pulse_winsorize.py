@@ -148,6 +148,7 @@ def test_winsorized_sums__participation_metric__not_capped(document: dict[str, A
         ("purchase::event_dau", False),
     ],
 )
+@pytest.mark.database_free
 def test_metric_plan__type__winsorized_only_for_counts_and_sums(
     metric_id: str, winsorized: bool
 ) -> None:

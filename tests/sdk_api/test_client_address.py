@@ -30,6 +30,7 @@ PROXIES = parse_networks("10.0.0.0/8, 192.168.1.5, 2001:db8::/32")
 # -- the pure rule ----------------------------------------------------------------------------
 
 
+@pytest.mark.database_free
 @pytest.mark.parametrize(
     ("peer", "forwarded_for", "expected"),
     [
@@ -63,10 +64,12 @@ def test_client_address__peer_and_header__rightmost_untrusted(
     assert client_address(peer, forwarded_for, PROXIES) == expected
 
 
+@pytest.mark.database_free
 def test_client_address__no_trusted_proxy__header_ignored() -> None:
     assert client_address("10.0.0.1", "81.2.69.160", ()) == "10.0.0.1"
 
 
+@pytest.mark.database_free
 def test_parse_networks__addresses_and_blocks__each_a_network() -> None:
     assert [str(n) for n in parse_networks(" 10.0.0.0/8 ,192.168.1.5,,::1")] == [
         "10.0.0.0/8",
@@ -76,6 +79,7 @@ def test_parse_networks__addresses_and_blocks__each_a_network() -> None:
     assert parse_networks("") == ()
 
 
+@pytest.mark.database_free
 def test_settings__bad_trusted_proxy__refused() -> None:
     with pytest.raises(ValidationError, match=r"'10\.0\.0\.300' is not an IP address"):
         Settings(trusted_proxies="10.0.0.1,10.0.0.300")
@@ -162,6 +166,7 @@ def test_check_gate__trusted_chain__country_of_the_client(
     assert response.json()["value"] is True
 
 
+@pytest.mark.database_free
 def test_client_ip__several_forwarded_for_headers__read_as_one_list() -> None:
     headers = Headers(
         raw=[(b"x-forwarded-for", b"1.1.1.1, 81.2.69.160"), (b"x-forwarded-for", b"10.0.0.7")]

@@ -12,6 +12,8 @@ from lockgate.cores.compiler.snapshot import IdListInfo, KeyScope, ProjectSnapsh
 from lockgate.cores.compiler.v1 import render_v1
 from lockgate.cores.evaluation.evaluator import Evaluator
 
+pytestmark = pytest.mark.database_free
+
 
 def _condition(
     kind: str, operator: str | None = None, target: Any = None, **extra: Any

@@ -71,6 +71,7 @@ def _scrypt_hash(password: str, salt: bytes = b"0123456789abcdef") -> str:
     return f"scrypt${2**14}$8$1${salt.hex()}${digest.hex()}"
 
 
+@pytest.mark.database_free
 def test_passwords__salted_argon2id__verified() -> None:
     stored = hash_password("correct horse")
     assert stored.startswith("$argon2id$") and "correct" not in stored
@@ -83,6 +84,7 @@ def test_passwords__salted_argon2id__verified() -> None:
     assert not verify_password("x", "$argon2id$v=19$m=65536,t=3,p=4$garbage")
 
 
+@pytest.mark.database_free
 def test_passwords__default_memory_cost__app_hashes_with_rfc9106_low_memory_profile() -> None:
     # Given the suite's hashes at 1 MiB (tests/conftest.py) and an app with the default setting
     assert memory_cost() == TEST_PASSWORD_HASH_MEMORY_KIB
@@ -103,6 +105,7 @@ def test_passwords__default_memory_cost__app_hashes_with_rfc9106_low_memory_prof
     assert memory_cost() == TEST_PASSWORD_HASH_MEMORY_KIB
 
 
+@pytest.mark.database_free
 def test_passwords__older_scrypt_hash__verifies_and_needs_rehash() -> None:
     stored = _scrypt_hash("correct horse")
     assert verify_password("correct horse", stored)

@@ -323,6 +323,7 @@ def test_open_warehouse__no_connection__404(db: Database, settings: Settings) ->
         open_warehouse(session, "nope", box(settings), settings.resolved_warehouse_files_dir)
 
 
+@pytest.mark.database_free
 def test_settings__warehouse_key__malformed_refused_and_never_shown() -> None:
     key = Fernet.generate_key().decode()
     assert key not in Settings(warehouse_secret_key=key).summary()
@@ -331,12 +332,14 @@ def test_settings__warehouse_key__malformed_refused_and_never_shown() -> None:
     assert "hunter2" not in str(raised.value)
 
 
+@pytest.mark.database_free
 def test_scrub__replaces_every_credential_longest_first() -> None:
     assert scrub("user abc failed with abcdef and abc", ["abc", "abcdef", None]) == (
         "user *** failed with *** and ***"
     )
 
 
+@pytest.mark.database_free
 def test_load_key__configured_key_used_and_malformed_key_refused(tmp_path: Path) -> None:
     key = Fernet.generate_key()
     assert load_key(key.decode(), tmp_path) == key
@@ -345,6 +348,7 @@ def test_load_key__configured_key_used_and_malformed_key_refused(tmp_path: Path)
         load_key("not-a-key", tmp_path)
 
 
+@pytest.mark.database_free
 def test_secret_box__other_key__precise_error(tmp_path: Path) -> None:
     token = SecretBox(Fernet.generate_key()).seal({"password": PASSWORD})
 
