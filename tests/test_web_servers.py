@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -111,7 +112,14 @@ def test_serve__each_server__access_log_line_per_request(served: tuple[str, Serv
 
 
 def _logged(log: Path, line: str) -> bool:
-    return line in log.read_text(errors="replace")
+    """Whether ``line`` reaches the server's log within ANSWER_SECONDS: a request's access line
+    is written once its answer has been sent, so the client may read the answer first."""
+    deadline = time.monotonic() + ANSWER_SECONDS
+    while line not in log.read_text(errors="replace"):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 @pytest.mark.parametrize("name", SERVERS)
