@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -49,11 +50,20 @@ def _experiment(console: ContractClient) -> dict[str, Any]:
 
 
 def test_pulse__planted_lift__reported_with_covering_interval(
-    app: FastAPI, console: ContractClient, project: Bootstrap, clock: ManualClock
+    app: FastAPI,
+    console: ContractClient,
+    project: Bootstrap,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The SDK stamps events with the real time; the server's clock must not lag behind it.
     clock.advance(int(time.time() * 1000) - clock.now_ms())
-    experiment = _experiment(console)
+    # The experiment's ids and assignment salt come from seeded draws, so every run assigns the
+    # same users to the same groups and the result is the same on every run.
+    draws = random.Random(5)
+    with monkeypatch.context() as patch:
+        patch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=draws.getrandbits(128), version=4))
+        experiment = _experiment(console)
     groups = {g["name"]: g["id"] for g in experiment["groups"]}
     rng = random.Random(2024)
     with live_server(app) as base, core_sdk(base, project.server_key) as core:
@@ -63,6 +73,9 @@ def test_pulse__planted_lift__reported_with_covering_interval(
             lifted = group == "Test"
             value = rng.gauss(BASE_VALUE * (1 + LIFT if lifted else 1), 20.0)
             core.log_event(user, "purchase", value)
+            if i % 1_000 == 999:
+                # Flushed as it goes: no event waits behind 20,000 others in the SDK's queue.
+                core.flush_events().wait()
         core.flush_events().wait()
     clock.advance(60_000)
     assert console.post("/console/v1/experiments/checkout_test/load_pulse", json={}).json() == {
@@ -74,15 +87,18 @@ def test_pulse__planted_lift__reported_with_covering_interval(
     assert history["data"][0]["progress"] == 100
     results = console.get(
         "/console/v1/experiments/checkout_test/pulse_results",
-        # 99.9%: the assignment salt is random, so a 95% interval would miss in 1 run of 20.
         params={
             "control": groups["Control"],
             "test": groups["Test"],
             "cuped": "false",
-            "confidence": "99.9",
+            "confidence": "95",
         },
     ).json()["data"]
     (primary,) = results["primaryMetrics"]
+    (purchases,) = results["secondaryMetrics"]
+    # Every user's one purchase arrived: a lost event would read as a purchase of zero.
+    assert (purchases["controlMean"], purchases["testMean"]) == (1.0, 1.0)
+    assert (purchases["controlStd"], purchases["testStd"]) == (0.0, 0.0)
     assert primary["metricID"] == "purchase_value::sum"
     assert primary["controlUnits"] + primary["testUnits"] == USERS
     assert abs(primary["controlUnits"] - USERS / 2) < 4 * (USERS**0.5) / 2

@@ -104,13 +104,18 @@ def raw_request(
     timeout_s: float = 30,
 ) -> RawResponse:
     """POST ``headers`` and then ``parts`` as they are, stop sending, and read the answer.
-    A server that waits for more of the body than was sent fails by the timeout."""
+    A server that waits for more of the body than was sent fails by the timeout. A server that
+    answers early and closes may refuse the rest of the body; sending then stops, and the answer
+    already sent is read as it is."""
     lines = [f"POST {path} HTTP/1.1", f"Host: {served.host}:{served.port}"]
     lines += [f"{name}: {value}" for name, value in headers.items()]
     with socket.create_connection((served.host, served.port), timeout=timeout_s) as sock:
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-        for part in parts:
-            sock.sendall(part)
+        try:
+            for part in parts:
+                sock.sendall(part)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server closed its side after answering; its answer is still to be read
         response = http.client.HTTPResponse(sock)
         response.begin()
         body = response.read()
