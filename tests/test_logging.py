@@ -167,7 +167,8 @@ def _wait_for(path: Path, text: str, process: subprocess.Popen[bytes]) -> str:
 def server_env(tmp_path: Path) -> dict[str, str]:
     # A SQLite data directory of its own: the bootstrap must run on a fresh database.
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCKGATE_")}
-    return {**env, "LOCKGATE_DATA_DIR": str(tmp_path / "data")}
+    # The evaluator is named, as the suite names it for its servers (tests/__init__.py).
+    return {**env, "LOCKGATE_DATA_DIR": str(tmp_path / "data"), "LOCKGATE_EVALUATOR": "pure"}
 
 
 @pytest.fixture()
@@ -212,6 +213,7 @@ def test_serve__fresh_data_dir__log_names_time_level_logger_and_public_key_ids(
     assert len(date) == 10 and clock.count(":") == 2
     assert (level, name) == ("INFO", "lockgate.cli:")
     assert "applied migration 0001 initial schema" in log
+    assert "INFO lockgate.cli: evaluator: pure\n" in log
     public_ids = ", ".join(_public_id(served.keys[label]) for label in KEY_LABELS)
     assert f"with keys {public_ids}" in log
     for key in served.keys.values():

@@ -81,12 +81,15 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     # Imported here, not at the top, so that `keys` and `db` start without loading the web
     # stack (the HTTP servers, FastAPI and every route module).
     from lockgate import app, serving
+    from lockgate.cores import evaluation
 
     overrides = {
         k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v is not None
     }
     settings = _settings(**overrides)
     logger.info("settings: %s", settings.summary())
+    # Chosen at import by LOCKGATE_EVALUATOR (docs/sdk.md §Compiled evaluator), not a setting.
+    logger.info("evaluator: %s", evaluation.BUILD)
     count = settings.workers or default_worker_count()
     # Several workers on Linux: this process only holds the port (bound, not listening) and
     # each worker listens on a socket of its own beside it, so that the kernel spreads the
