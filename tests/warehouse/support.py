@@ -77,13 +77,20 @@ def advance_to(clock: ManualClock, moment: dt.datetime) -> None:
 
 
 def load_pulse(
-    app: FastAPI, console: ContractClient, experiment: str, refresh: str | None = None
+    app: FastAPI,
+    console: ContractClient,
+    experiment: str,
+    refresh: str | None = None,
+    *,
+    body: dict[str, Any] | None = None,
+    **params: str,
 ) -> dict[str, Any]:
-    """Queue a load of the experiment's Pulse, run it, and return its successful history
-    entry."""
-    params = {} if refresh is None else {"refresh": refresh}
+    """Queue a load of the experiment's Pulse (``body`` and query ``params`` as given, with
+    ``refresh`` in the query), run it, and return its successful history entry."""
+    if refresh is not None:
+        params["refresh"] = refresh
     loaded = console.post(
-        f"/console/v1/experiments/{experiment}/load_pulse", params=params, json={}
+        f"/console/v1/experiments/{experiment}/load_pulse", params=params, json=body or {}
     )
     assert loaded.status_code == 200, loaded.text
     assert app.state.pulse_runner.run_pending() == 1

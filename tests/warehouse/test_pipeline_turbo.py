@@ -18,7 +18,7 @@ from lockgate.domains.warehouse.adapters import Warehouse
 from lockgate.kit.clock import ManualClock
 from lockgate.kit.db import Database
 from tests.contract.client import ContractClient
-from tests.warehouse.support import advance_to, stored_views
+from tests.warehouse.support import advance_to, load_pulse, stored_views
 from tests.warehouse.test_pipeline_end_to_end import (
     END,
     T0,
@@ -32,18 +32,6 @@ __all__ = ["team_warehouse"]  # the fixture, shared with the end-to-end test
 
 EXPERIMENT = "/console/v1/experiments/checkout"
 PURCHASE = [{"type": "metadata", "column": "event", "condition": "in", "values": ["purchase"]}]
-
-
-def _load(
-    app: FastAPI, console: ContractClient, body: dict[str, Any], **params: str
-) -> dict[str, Any]:
-    """Queue a load with ``body`` and query ``params``, run it, answer its history entry."""
-    loaded = console.post(f"{EXPERIMENT}/load_pulse", params=params, json=body)
-    assert loaded.status_code == 200, loaded.text
-    assert app.state.pulse_runner.run_pending() == 1
-    history = console.get(f"{EXPERIMENT}/pulse_load_history").json()["data"]
-    assert history[0]["finishedState"] == "success", history[0]
-    return dict(history[0])
 
 
 def _with_percentile(console: ContractClient, schema: str) -> dict[str, str]:
@@ -113,14 +101,14 @@ def test_load__turbo_after_a_standard_load__last_day_identical_earlier_views_kep
     _, schema, _ = team_warehouse
     groups = _with_percentile(console, schema)
     advance_to(clock, END)
-    standard = _load(app, console, {}, refresh="full")
+    standard = load_pulse(app, console, "checkout", "full")
     assert standard["turboMode"] is False
     before = stored_views(db)
     results_before = _results(console, groups)
     uncorrected_before = _results(console, groups, cuped="false")
     last = (END - dt.timedelta(seconds=1)).date().isoformat()
 
-    turbo = _load(app, console, {"refresh": "full", "turboMode": True})
+    turbo = load_pulse(app, console, "checkout", body={"refresh": "full", "turboMode": True})
 
     assert turbo["turboMode"] is True
     assert turbo["loadedAs"] == {"reloadType": "full"}
@@ -180,16 +168,16 @@ def test_load__turbo_schedule_day_by_day__builds_cumulative_history_and_is_remem
         assert document["crossoverUnits"] == crossovers
 
     # a load that asks for no turbo mode in its query switches it off, for the loads after it
-    standard = _load(app, console, {}, refresh="full", turboMode="false")
+    standard = load_pulse(app, console, "checkout", "full", turboMode="false")
     assert standard["turboMode"] is False
     assert console.get(EXPERIMENT).json()["data"]["turboMode"] is False
     restated = stored_views(db)
     assert ("daily", days[0].isoformat()) in restated
     assert len({ds for view, ds in restated if view == "cumulative"}) > len(days)
-    assert _load(app, console, {})["turboMode"] is False
+    assert load_pulse(app, console, "checkout")["turboMode"] is False
     # and one that asks for it in its body switches it back on
-    assert _load(app, console, {"turboMode": True})["turboMode"] is True
-    assert _load(app, console, {}, refresh="incremental")["turboMode"] is True
+    assert load_pulse(app, console, "checkout", body={"turboMode": True})["turboMode"] is True
+    assert load_pulse(app, console, "checkout", "incremental")["turboMode"] is True
     assert console.get(EXPERIMENT).json()["data"]["turboMode"] is True
 
 
@@ -204,14 +192,15 @@ def test_load__turbo_metric_refresh__restates_the_last_day_alone(
     _, schema, _ = team_warehouse
     define_analysis(console, schema)
     advance_to(clock, END)
-    _load(app, console, {}, refresh="full")
+    load_pulse(app, console, "checkout", "full")
     before = stored_views(db)
     last = (END - dt.timedelta(seconds=1)).date().isoformat()
 
-    refreshed = _load(
+    refreshed = load_pulse(
         app,
         console,
-        {"refresh": "metric", "metricIDs": ["Orders::user_warehouse"]},
+        "checkout",
+        body={"refresh": "metric", "metricIDs": ["Orders::user_warehouse"]},
         turboMode="true",
     )
 
