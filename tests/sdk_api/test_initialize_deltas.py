@@ -4,12 +4,12 @@ the full answer, or the full answer (docs/sdk.md §Initialize deltas)."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from typing import Any
 
 import orjson
 import pytest
+import xxhash
 from fastapi import FastAPI
 
 from lockgate.domains.projects.service import Bootstrap
@@ -73,7 +73,7 @@ def test_initialize__any_answer__ends_with_a_digest_of_itself(
     checksum = orjson.loads(answer)["full_checksum"]
     before = answer[: -len(',"full_checksum":"",}') - len(checksum) + 1] + b"}"
     assert answer.endswith(f',"full_checksum":"{checksum}"}}'.encode())
-    assert checksum == hashlib.sha1(before).hexdigest()[:32]
+    assert checksum == xxhash.xxh3_128_hexdigest(before)
     # The same answer has the same checksum; another user's has another
     assert orjson.loads(_initialize(sdk, project, USERS[0]))["full_checksum"] == checksum
     assert orjson.loads(_initialize(sdk, project, USERS[1]))["full_checksum"] != checksum

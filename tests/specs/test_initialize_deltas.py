@@ -4,13 +4,13 @@ entries and fields of the full answer; whatever cannot be sent exactly is sent w
 
 from __future__ import annotations
 
-import hashlib
 import random
 import string
 from typing import Any
 
 import orjson
 import pytest
+import xxhash
 
 from lockgate.cores.compiler.compiler import compile_v2
 from lockgate.cores.compiler.snapshot import ProjectSnapshot
@@ -334,7 +334,7 @@ def test_signed__answer__full_checksum_last_is_a_digest_of_the_rest() -> None:
     encoded = encode_answer(BASE)
     answer = signed(encoded)
     checksum = checksum_of(answer)
-    assert checksum == hashlib.sha1(encoded).hexdigest()[:32]
+    assert checksum == xxhash.xxh3_128_hexdigest(encoded)
     parsed = orjson.loads(answer)
     assert list(parsed)[-1] == "full_checksum"
     assert parsed == {**BASE, "full_checksum": checksum}
