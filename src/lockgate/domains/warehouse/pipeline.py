@@ -114,6 +114,9 @@ class PipelineComponent:
 
 # The unit values that window functions compute over a frame of unit-day values.
 _FRAMED = {"sum": "SUM", "max": "MAX", "min": "MIN"}
+# Unit values that read more than a unit's unit-day rows: the day of a first or latest value,
+# the days since exposure of a daily participation rate.
+_PER_DAY_KINDS = frozenset({"first", "latest", "rate"})
 
 _COMBINED = {
     "count": "sum",
@@ -741,6 +744,9 @@ class _Sql:
 
     def unit_values_select(self) -> str:
         """Each unit's values over its days, 0 without any."""
+        kinds = {metric.combined(side) for _, metric in self.unit_metrics for side in ("x", "y")}
+        if not kinds & _PER_DAY_KINDS:
+            return self._unit_values_by_unit()
         last = day_number(self.plan.last_day)
         return self.per_unit(
             f"FROM {self.staging(self.assigned)} fx "
@@ -749,6 +755,39 @@ class _Sql:
             "u.lg_unit = fx.lg_unit AND u.lg_d >= 0",
             f"{last} - fx.lg_fd + 1",
             pre=f"u.lg_unit = fx.lg_unit AND u.lg_d = {PRE_EXPOSURE_DAY}",
+        )
+
+    def _unit_values_by_unit(self) -> str:
+        """``unit_values_select`` when no metric needs more of a unit than its unit-day rows
+        (no day of a first or latest value, no days since exposure): the unit-day rows are
+        reduced per unit first, and the assigned units joined to those totals, one row each,
+        instead of to every unit-day row before grouping (docs/warehouse.md §Pipeline, step 3)."""
+        d, post, pre = self.dialect, "u.lg_d >= 0", f"u.lg_d = {PRE_EXPOSURE_DAY}"
+        inner, outer = ["u.lg_unit AS lg_unit"], ["fx.lg_unit AS lg_unit", "fx.lg_group AS lg_grp"]
+        for i, metric in self.unit_metrics:
+            for side in ("x", "y"):
+                kind = metric.combined(side)
+                if kind == "distinct":
+                    values = [
+                        f"COUNT(DISTINCT CASE WHEN {when} THEN u.lg_dv{side}{i} END)"
+                        for when in (post, pre)
+                    ]
+                    values = [d.cast_float(value) for value in values]
+                else:
+                    function = {"max": "MAX", "min": "MIN"}.get(kind, "SUM")
+                    values = [
+                        f"{function}(CASE WHEN {post} THEN u.lg_d{side}{i} END)",
+                        f"SUM(CASE WHEN {pre} THEN u.lg_d{side}p{i} END)",
+                    ]
+                for name, value in zip((f"lg_{side}{i}", f"lg_{side}p{i}"), values, strict=True):
+                    inner.append(f"{value} AS {name}")
+                    outer.append(f"COALESCE(t.{name}, 0) AS {name}")
+        totals = (
+            f"SELECT {', '.join(inner)} FROM {self.staging(self.unit_days)} u GROUP BY u.lg_unit"
+        )
+        return (
+            f"SELECT {', '.join(outer)} FROM {self.staging(self.assigned)} fx "
+            f"LEFT JOIN ({totals}) t ON t.lg_unit = fx.lg_unit"
         )
 
     def units_as_of(self, days: Sequence[int]) -> str:
