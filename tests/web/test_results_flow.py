@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import random
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from tests.web.conftest import Console, Served
 pytestmark = pytest.mark.sqlite_only
 
 DAY = 86_400_000
+EPOCH = date(1970, 1, 1)
 EXPERIMENT = "checkout_redesign"
 UNITS_PER_GROUP = 240
 SCREENSHOT = Path(__file__).parents[2] / "docs" / "screenshots" / "results.png"
@@ -202,6 +203,7 @@ def test_f10_results__up_down_flat_metrics__page_agrees_with_the_api(
     control, *tests = (g["id"] for g in experiment["groups"])
     _seed(served, experiment, now)
     _run_pulse(served, tmp_path, EXPERIMENT)
+    loaded_by = int(SystemClock().now_ms())
     page = console.page
     console.sign_in()
     console.go(f"/ui/experiments/{EXPERIMENT}/results")
@@ -257,9 +259,10 @@ def test_f10_results__up_down_flat_metrics__page_agrees_with_the_api(
     expect(page.get_by_label("CUPED")).to_have_value("0")
     assert _scorecard(console) == plain
 
-    # Views: daily draws a Chart.js chart with a point per day with data; days since
-    # exposure starts at day 0.
-    days = {(now - 60_000 - d * DAY) // DAY for d in range(3)}
+    # Views: daily draws a Chart.js chart with a point per day, from the first exposures' day
+    # to the day the load ran (today, or tomorrow when the test crossed midnight UTC); days
+    # since exposure starts at day 0.
+    first_day = (now - 60_000 - 2 * DAY) // DAY
     page.get_by_label("View").select_option("daily")
     expect(page).to_have_url(re.compile(r"[?&]view=daily"))
     console.check()
@@ -269,7 +272,11 @@ def test_f10_results__up_down_flat_metrics__page_agrees_with_the_api(
         "() => { const c = Chart.getChart(document.getElementById('chart-1'));"
         " return [c.data.labels, c.data.datasets.map(d => d.data.length)]; }"
     )
-    assert len(points[0]) == len(days) and points[1] == [len(days)] * 3
+    shown_days = [(date.fromisoformat(label) - EPOCH).days for label in points[0]]
+    days = len(shown_days)
+    assert shown_days == list(range(first_day, first_day + days))
+    assert now // DAY <= shown_days[-1] <= loaded_by // DAY
+    assert points[1] == [days] * 3
     page.get_by_label("View").select_option("days_since_exposure")
     expect(page).to_have_url(re.compile(r"view=days_since_exposure"))
     console.check()
@@ -277,12 +284,12 @@ def test_f10_results__up_down_flat_metrics__page_agrees_with_the_api(
         "() => { const c = Chart.getChart(document.getElementById('chart-1'));"
         " return [c.data.labels, c.data.datasets.map(d => d.data)]; }"
     )
-    assert chart[0] == [f"Day {n}" for n in range(len(days))]
+    assert chart[0] == [f"Day {n}" for n in range(days)]
     # Each point is the API's days-since-exposure answer for that day, one series per test
     # group; chart-1 charts the scorecard's first metric.
     metric_id = page.locator("tr.metric-row").first.get_attribute("data-metric")
     compared = 0
-    for k in range(len(days)):
+    for k in range(days):
         shown_day = sorted(round(points[k], 9) for points in chart[1] if points[k] is not None)
         answered = []
         for test in tests:
@@ -330,7 +337,7 @@ def test_f10_results__up_down_flat_metrics__page_agrees_with_the_api(
         units, mean = found["testUnits"], found["testMean"]
         assert raw[g["name"]] == [f"{units:,}", f"{mean:,.4g}", f"{units * mean:,.4g}"]
     # The daily series is fetched when the dialog first opens: a row per day and test group.
-    expect(dialog.locator("table.series tbody tr")).to_have_count(3 * len(days))
+    expect(dialog.locator("table.series tbody tr")).to_have_count(3 * days)
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     assert page.evaluate("document.activeElement.dataset.group") == tests[1]
