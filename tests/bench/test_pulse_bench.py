@@ -72,4 +72,9 @@ def test_pulse_bench__whn_only__the_pipeline_on_duckdb_against_the_query_alone()
         verdict = next(line for line in lines if line.startswith(f"  {engine} pipeline within"))
         assert f"within {pulse.WAREHOUSE_TARGET_RATIO:.0f}x of the hand-written query" in verdict
         assert ", CPU " in verdict
+    # turbo is judged on rounds each run right after the hand-written query
+    turbo = next(
+        line for line in lines if line.startswith(f"  {pulse.TURBO_ENGINE} pipeline within")
+    )
+    assert f"over {pulse.PAIRED_ROUNDS} rounds each right after the query" in turbo
     assert "turbo mode" in report

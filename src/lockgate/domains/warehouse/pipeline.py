@@ -59,6 +59,9 @@ Progress = Callable[[int, str], None]
 
 # A unit's values of one metric: after exposure (x, y) and over the CUPED window (xp, yp).
 _PIECES = ("x", "y", "xp", "yp")
+# The statistics read the covariate of a side-y value (yp) of ratios alone: another metric's y,
+# its count of values, counts its units in the daily and rolling views only.
+_NOT_RATIO_PIECES = ("x", "y", "xp")
 
 # Aggregations whose unit value is a ratio Σx / Σy over the units with y != 0.
 RATIO_AGGREGATIONS = frozenset({"mean", "ratio", "funnel", "retention"})
@@ -596,7 +599,11 @@ class _Sql:
         ]
 
     def number_columns(self) -> list[str]:
-        return [f"lg_d{piece}{i}" for i, _ in self.unit_metrics for piece in _PIECES]
+        return [
+            f"lg_d{piece}{i}"
+            for i, metric in self.unit_metrics
+            for piece in (_PIECES if metric.ratio else _NOT_RATIO_PIECES)
+        ]
 
     def day_columns(self) -> list[str]:
         return [*self.number_columns(), *self.value_columns()]
@@ -708,7 +715,7 @@ class _Sql:
         days: str,
         pre: str | None = None,
     ) -> str:
-        """Each unit's values (lg_x<i>, lg_y<i>, and with ``pre`` lg_xp<i>, lg_yp<i>) per
+        """Each unit's values (lg_x<i>, lg_y<i>, and with ``pre`` lg_xp<i>, of ratios lg_yp<i>) per
         ``keys`` (expression, name; the unit among them), from the unit-day rows of ``rows``
         (``FROM ...``, the unit days as ``u``) meeting ``inside`` (and ``pre``: the CUPED
         window's); ``days``: the days since the unit's exposure the period covers."""
@@ -735,7 +742,7 @@ class _Sql:
                         f"THEN u.lg_d END) OVER (PARTITION BY {partition}) AS lg_k{side}{i}"
                     )
                 outer.append(f"{self.combined(i, side, False)} AS lg_{side}{i}")
-                if pre is not None:
+                if pre is not None and (metric.ratio or side == "x"):
                     outer.append(f"{self.combined(i, side, True)} AS lg_{side}p{i}")
         return (
             f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} {rows}) w "
@@ -761,24 +768,22 @@ class _Sql:
         """``unit_values_select`` when no metric needs more of a unit than its unit-day rows
         (no day of a first or latest value, no days since exposure): the unit-day rows are
         reduced per unit first, and the assigned units joined to those totals, one row each,
-        instead of to every unit-day row before grouping (docs/warehouse.md §Pipeline, step 3)."""
+        instead of to every unit-day row before grouping (docs/warehouse.md §Pipeline, step 3).
+        A number column holds values of its period alone (``new_unit_days_select``: after
+        exposure, or the covariate's day), so it is reduced without a condition; the y sides of
+        metrics that are not ratios, which the statistics do not read, are left out."""
         d, post, pre = self.dialect, "u.lg_d >= 0", f"u.lg_d = {PRE_EXPOSURE_DAY}"
         inner, outer = ["u.lg_unit AS lg_unit"], ["fx.lg_unit AS lg_unit", "fx.lg_group AS lg_grp"]
         for i, metric in self.unit_metrics:
-            for side in ("x", "y"):
+            for side in ("x", "y") if metric.ratio else ("x",):
                 kind = metric.combined(side)
                 if kind == "distinct":
                     values = [
-                        f"COUNT(DISTINCT CASE WHEN {when} THEN u.lg_dv{side}{i} END)"
+                        d.cast_float(f"COUNT(DISTINCT CASE WHEN {when} THEN u.lg_dv{side}{i} END)")
                         for when in (post, pre)
                     ]
-                    values = [d.cast_float(value) for value in values]
                 else:
-                    function = {"max": "MAX", "min": "MIN"}.get(kind, "SUM")
-                    values = [
-                        f"{function}(CASE WHEN {post} THEN u.lg_d{side}{i} END)",
-                        f"SUM(CASE WHEN {pre} THEN u.lg_d{side}p{i} END)",
-                    ]
+                    values = [f"{_FRAMED[kind]}(u.lg_d{side}{i})", f"SUM(u.lg_d{side}p{i})"]
                 for name, value in zip((f"lg_{side}{i}", f"lg_{side}p{i}"), values, strict=True):
                     inner.append(f"{value} AS {name}")
                     outer.append(f"COALESCE(t.{name}, 0) AS {name}")
