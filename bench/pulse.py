@@ -438,9 +438,9 @@ class Measured:
     load_average: tuple[float, float, float] | None = None  # os.getloadavg() after the timed run
     # this process's CPU time over the run, every thread's (DuckDB's workers included)
     cpu_seconds: float | None = None
-    # its time over the hand-written DuckDB query's in rounds run one right after the other
-    # (``paired``); None: not measured so
-    paired_ratios: list[float] | None = None
+    # the hand-written DuckDB query's time and then its own in rounds run one right after the
+    # other (``paired``); None: not measured so
+    paired_seconds: list[tuple[float, float]] | None = None
 
 
 def warm(measure: Callable[[], Measured]) -> Measured:
@@ -463,16 +463,16 @@ def paired(
     baseline: Callable[[], Measured],
     rounds: int = PAIRED_ROUNDS,
 ) -> Measured:
-    """``timed`` with ``paired_ratios``: in each of ``rounds`` rounds the baseline runs and then
+    """``timed`` with ``paired_seconds``: in each of ``rounds`` rounds the baseline runs and then
     ``measure``, one right after the other, so that what else the machine does in that minute
     weighs on both alike; the round's ratio is the second's time over the first's. On this
     shared VM a run's time moves by 10-20 % from one minute to the next, more than the gap a
     ratio near its target is judged on."""
-    ratios = []
+    pairs = []
     for _ in range(rounds):
         base = baseline().seconds
-        ratios.append(measure().seconds / base)
-    timed.paired_ratios = ratios
+        pairs.append((base, measure().seconds))
+    timed.paired_seconds = pairs
     return timed
 
 
@@ -1044,12 +1044,15 @@ def _report_pipelines(
         if on_duckdb.cpu_seconds is not None and duck.cpu_seconds:
             cpu = f", CPU {on_duckdb.cpu_seconds / duck.cpu_seconds:.1f}x"
         judged = f"time {factor:.1f}x{cpu}"
-        if on_duckdb.paired_ratios:
-            ratios = on_duckdb.paired_ratios
-            factor = statistics.median(ratios)
+        if on_duckdb.paired_seconds:
+            pairs = on_duckdb.paired_seconds
+            factor = statistics.median(mine / query for query, mine in pairs)
+            rounds = ", ".join(
+                f"{mine / query:.2f}x = {mine:.2f} / {query:.2f} s" for query, mine in pairs
+            )
             judged = (
-                f"median {factor:.2f}x over {len(ratios)} rounds each right after the query"
-                f" ({', '.join(f'{r:.2f}x' for r in ratios)}); the timed run above: {judged}"
+                f"median {factor:.2f}x over {len(pairs)} rounds each right after the query"
+                f" ({rounds}); the timed run above: {judged}"
             )
         verdict = "yes" if factor <= WAREHOUSE_TARGET_RATIO else "NO"
         echo(
